@@ -1,0 +1,153 @@
+import pg from 'pg';
+import type { Logger } from './logger.ts';
+import { redactUrlPasswords } from './logger.ts';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+/** Anything a query can run on: the pool, or a client inside a transaction. Query modules take it first. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+/** PostgreSQL error codes the code branches on, by name. */
+export const PgCode = {
+  uniqueViolation: '23505',
+  foreignKeyViolation: '23503',
+  checkViolation: '23514',
+  notNullViolation: '23502',
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
+  insufficientPrivilege: '42501',
+  undefinedTable: '42P01',
+  lockNotAvailable: '55P03',
+  adminShutdown: '57P01',
+  cannotConnectNow: '57P03',
+  duplicateDatabase: '42P04',
+  duplicateObject: '42710',
+  invalidCatalogName: '3D000',
+} as const;
+
+/** True when `error` is a PostgreSQL error with the given code. */
+export function isPgError(error: unknown, code: string): error is pg.DatabaseError {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+// bigint (int8) and numeric arrive as strings by default; counts are parsed where they are read,
+// money stays a decimal string (DESIGN D9). Timestamps are read as Date and written as RFC 3339.
+
+export interface PoolConfig {
+  connectionString: string;
+  /** application_name shown in pg_stat_activity: which service and process. */
+  applicationName: string;
+  max?: number;
+  log?: Logger;
+}
+
+/**
+ * A pool that survives a PostgreSQL restart: idle clients that die are dropped and logged,
+ * and the next query opens a fresh connection.
+ */
+export function createPool({ connectionString, applicationName, max = 10, log }: PoolConfig): Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    application_name: applicationName,
+    max,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+  });
+  pool.on('error', (error) => {
+    log?.warn({ err: error }, 'an idle database connection failed; it will be replaced on next use');
+  });
+  return pool;
+}
+
+/** Runs `fn` in one transaction: commit when it resolves, roll back when it throws. */
+export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** All rows. */
+export async function many<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<R[]> {
+  return (await db.query<R>(text, values)).rows;
+}
+
+/** The first row, or undefined when there is none. */
+export async function maybeOne<R extends pg.QueryResultRow>(
+  db: Queryable,
+  text: string,
+  values: unknown[] = [],
+): Promise<R | undefined> {
+  return (await db.query<R>(text, values)).rows[0];
+}
+
+/** Exactly one row; anything else is a bug in the query or the caller. */
+export async function one<R extends pg.QueryResultRow>(db: Queryable, text: string, values: unknown[] = []): Promise<R> {
+  const { rows } = await db.query<R>(text, values);
+  if (rows.length !== 1) throw new Error(`expected exactly one row, got ${rows.length}: ${text.slice(0, 120)}`);
+  return rows[0] as R;
+}
+
+/** Connects once with a single client and closes it, for administrative work outside a pool. */
+export async function withClient<T>(connectionString: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString, application_name: 'llmops-admin' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    throw new Error(`could not connect to PostgreSQL at ${redactUrlPasswords(connectionString)}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The server's major version, checked at start: DESIGN D9 promises PostgreSQL 15 or later. */
+export async function assertServerVersion(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ server_version_num: string }>('SHOW server_version_num');
+  const major = Math.floor(Number(rows[0]?.server_version_num) / 10_000);
+  if (major < 15) throw new Error(`PostgreSQL ${major} is too old: LLM Ops needs PostgreSQL 15 or later`);
+  return major;
+}
+
+/** Replaces user and password of a PostgreSQL URL. */
+export function withCredentials(url: string, user: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.username = encodeURIComponent(user);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
+
+/** Replaces the database of a PostgreSQL URL. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
+/** Quotes an identifier for the rare statement that cannot take parameters (CREATE DATABASE, ALTER ROLE). */
+export function quoteIdent(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+/** Quotes a literal for statements that cannot take parameters (role passwords); never used for queries. */
+export function quoteLiteral(value: string): string {
+  if (value.includes('\0')) throw new Error('a NUL byte cannot be quoted');
+  return `'${value.replaceAll("'", "''")}'`;
+}
