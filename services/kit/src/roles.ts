@@ -44,6 +44,11 @@ export async function provisionLogins(adminUrl: string, deployment: string, pass
 }
 
 /** The URL a service connects with: the admin URL's host and database, the service's own role. */
-export function serviceDatabaseUrl(adminUrl: string, service: ServiceName, deployment: string, passwords: ServicePasswords): string {
+export function serviceDatabaseUrl(
+  adminUrl: string,
+  service: ServiceName,
+  deployment: string,
+  passwords: ServicePasswords,
+): string {
   return withCredentials(adminUrl, loginRole(service, deployment), passwords[service]);
 }

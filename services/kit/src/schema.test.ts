@@ -20,8 +20,14 @@ function sqlDir(files: Record<string, string>): string {
 
 describe('the SQL runner', () => {
   it('has applied every file of sql/ to the template, once each', async () => {
-    const rows = await withClient(db.adminUrl, (c) => many<{ name: string }>(c, 'SELECT name FROM llmops_meta.schema_ledger ORDER BY name'));
-    expect(rows.map((r) => r.name).sort()).toEqual(readSqlFiles().map((f) => f.name).sort());
+    const rows = await withClient(db.adminUrl, (c) =>
+      many<{ name: string }>(c, 'SELECT name FROM llmops_meta.schema_ledger ORDER BY name'),
+    );
+    expect(rows.map((r) => r.name).sort()).toEqual(
+      readSqlFiles()
+        .map((f) => f.name)
+        .sort(),
+    );
     const again = await applySchema(db.adminUrl);
     expect(again.applied).toEqual([]);
   });
@@ -29,7 +35,8 @@ describe('the SQL runner', () => {
   it('rolls back a failing file whole and names the file, line and statement', async () => {
     const dir = sqlDir({
       'registry/000001_schema.sql': 'CREATE SCHEMA registry;',
-      'registry/000002_broken.sql': 'CREATE TABLE registry.half_written (id int);\n\nINSERT INTO registry.no_such_table VALUES (1);\n',
+      'registry/000002_broken.sql':
+        'CREATE TABLE registry.half_written (id int);\n\nINSERT INTO registry.no_such_table VALUES (1);\n',
     });
     const scratch = await useScratch();
     const error = await applySchema(scratch, { dir }).catch((e: unknown) => e);

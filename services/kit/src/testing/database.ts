@@ -56,7 +56,11 @@ export async function startTestCluster(serverUrl = process.env.TEST_DATABASE_URL
     adminUrl = embedded.url;
   }
   const hash = createHash('sha256')
-    .update(readSqlFiles().map((file) => `${file.name}:${file.checksum}`).join('\n'))
+    .update(
+      readSqlFiles()
+        .map((file) => `${file.name}:${file.checksum}`)
+        .join('\n'),
+    )
     .digest('hex')
     .slice(0, 12);
   const template = `llmops_template_${hash}`;
@@ -118,11 +122,11 @@ export async function createTestDatabase(cluster: Pick<TestCluster, 'adminUrl' |
     urlFor: (service) => serviceDatabaseUrl(adminUrl, service, TEST_DEPLOYMENT, TEST_PASSWORDS),
     drop: async ({ keep = false } = {}) => {
       if (keep) return;
-      await withClient(cluster.adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`)).catch(
-        (error: unknown) => {
-          if (!isPgError(error, PgCode.invalidCatalogName)) throw error;
-        },
-      );
+      await withClient(cluster.adminUrl, (client) =>
+        client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`),
+      ).catch((error: unknown) => {
+        if (!isPgError(error, PgCode.invalidCatalogName)) throw error;
+      });
     },
   };
 }

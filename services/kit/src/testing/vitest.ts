@@ -1,12 +1,6 @@
 import { afterAll, inject, onTestFailed, beforeEach } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './database.ts';
-
-declare module 'vitest' {
-  interface ProvidedContext {
-    pgAdminUrl: string;
-    pgTemplate: string;
-  }
-}
+import './provided.ts';
 
 /**
  * A database of this test file's own, cloned from the template built by the global setup. Dropped after

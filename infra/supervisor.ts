@@ -1,0 +1,303 @@
+/**
+ * `npm start`: the local supervisor. Starts embedded PostgreSQL in a child of its own (unless
+ * DATABASE_URL is set), applies sql/, starts every service and the dashboard as processes on their
+ * ports (DESIGN D4), restarts a crashed one with backoff, forwards their logs with a prefix, writes
+ * .data/runtime.json, and on Ctrl-C stops the dashboard and services first and PostgreSQL last.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { configOrExit, loadConfig, logLevel, port, postgresUrl } from '@llmops/kit/config';
+import { assertServerVersion, withClient, withDatabase } from '@llmops/kit/db';
+import { assertUsableByPostgres } from '@llmops/kit/embedded';
+import { createLogger, redactUrlPasswords } from '@llmops/kit/logger';
+import { provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
+import { resolveUrls, type Urls } from '@llmops/kit/runtime';
+import { applySchema } from '@llmops/kit/schema';
+import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS } from '@llmops/kit/services';
+import { loadOrCreateSecrets } from './secrets.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+const SupervisorEnvSchema = z.object({
+  DATABASE_URL: postgresUrl.optional(),
+  LLMOPS_DATA_DIR: z.string().min(1).default(join(ROOT, '.data')),
+  LLMOPS_HOST: z.string().min(1).default(DEFAULT_HOST),
+  LLMOPS_PORT_BASE: port.default(DEFAULT_PORT_BASE),
+  LLMOPS_INTERNAL_SECRET: z.string().min(32, 'expected a secret of at least 32 characters').optional(),
+  LOG_LEVEL: logLevel,
+  /** Suffix of the services' login roles (llmops_<service>_<deployment>); one per install on a shared server. */
+  LLMOPS_DEPLOYMENT: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,20}$/, 'expected lowercase letters, digits and underscores')
+    .default('app'),
+});
+
+/** Start order: the services others call first, the gateway, then the dashboard. Stop order is the reverse. */
+const START_ORDER = ['registry', 'prompt', 'runner', 'workflow', 'gateway', 'web'] as const;
+type Part = (typeof START_ORDER)[number];
+
+const env = configOrExit(() => loadConfig(SupervisorEnvSchema));
+const log = createLogger({ service: 'supervisor', level: env.LOG_LEVEL });
+const dataDir = resolve(env.LLMOPS_DATA_DIR);
+const urls = resolveUrls({ ...process.env, ...env });
+const embedded = env.DATABASE_URL === undefined;
+const pgPort = env.LLMOPS_PORT_BASE + PORT_OFFSETS.postgres;
+
+interface Child {
+  part: Part;
+  process?: ChildProcess;
+  restarts: number;
+  startedAt: number;
+  stopping: boolean;
+}
+
+const children = new Map<Part, Child>();
+let postgres: ChildProcess | undefined;
+let shuttingDown = false;
+
+await main().catch(async (error: unknown) => {
+  log.fatal({ err: error }, error instanceof Error ? redactUrlPasswords(error.message) : 'start-up failed');
+  await shutdown('start-up failed', 1);
+});
+
+async function main(): Promise<void> {
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+
+  await assertPortsFree(urls);
+  mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  const secrets = loadOrCreateSecrets(dataDir);
+  const internalSecret = env.LLMOPS_INTERNAL_SECRET ?? secrets.internalSecret;
+
+  let adminUrl: string;
+  if (embedded) {
+    const pgData = join(dataDir, 'postgres');
+    assertUsableByPostgres(pgData);
+    adminUrl = await startPostgres(pgData, secrets.postgresPassword);
+    adminUrl = await ensureDatabase(adminUrl, 'llmops');
+  } else {
+    adminUrl = env.DATABASE_URL as string;
+  }
+  const version = await withClient(adminUrl, (client) => assertServerVersion(client));
+  const { applied } = await applySchema(adminUrl, { log });
+  log.info({ postgres: version, applied: applied.length }, applied.length ? 'schema updated' : 'schema is current');
+  await provisionLogins(adminUrl, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
+
+  for (const part of START_ORDER) {
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      LLMOPS_HOST: env.LLMOPS_HOST,
+      LLMOPS_PORT_BASE: String(env.LLMOPS_PORT_BASE),
+      LLMOPS_INTERNAL_SECRET: internalSecret,
+      LOG_LEVEL: env.LOG_LEVEL,
+      ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [`${name.toUpperCase()}_URL`, url])),
+    };
+    if (part === 'web') {
+      const web = new URL(urls.web);
+      Object.assign(childEnv, { HOST: web.hostname, PORT: web.port, ORIGIN: urls.web });
+      delete childEnv.DATABASE_URL;
+    } else {
+      childEnv.DATABASE_URL = serviceDatabaseUrl(adminUrl, part, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
+    }
+    const child: Child = { part, restarts: 0, startedAt: 0, stopping: false };
+    children.set(part, child);
+    spawnPart(child, childEnv);
+    await waitHealthy(part, part === 'web' ? `${urls.web}/healthz` : `${urls[part]}/healthz`);
+  }
+
+  writeRuntime(adminUrl);
+  const bar = '─'.repeat(64);
+  process.stdout.write(
+    [
+      '',
+      bar,
+      '  LLM Ops is running',
+      `  Dashboard        ${urls.web}`,
+      `  Gateway (API)    ${urls.gateway}/api/v1`,
+      `  OpenAPI          ${urls.gateway}/api/v1/openapi.json`,
+      `  API reference    ${urls.gateway}/api/v1/docs`,
+      `  Data             ${embedded ? `${join(dataDir, 'postgres')} (embedded PostgreSQL ${version} on port ${pgPort})` : `${redactUrlPasswords(adminUrl)} (PostgreSQL ${version})`}`,
+      `  Runtime file     ${join(dataDir, 'runtime.json')}`,
+      '  Press Ctrl-C to stop.',
+      bar,
+      '',
+    ].join('\n'),
+  );
+}
+
+function startPostgres(pgData: string, password: string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    postgres = fork(join(ROOT, 'infra/postgres.ts'), [], {
+      detached: true, // its own process group: a terminal Ctrl-C reaches it only through us, last
+      env: {
+        ...process.env,
+        LLMOPS_PG_DATA_DIR: pgData,
+        LLMOPS_PG_PORT: String(pgPort),
+        LLMOPS_PG_PASSWORD: password,
+        LOG_LEVEL: env.LOG_LEVEL,
+      },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    forwardLines(postgres, 'postgres');
+    postgres.once('message', (message: { type: string; message?: string }) => {
+      if (message.type === 'ready')
+        resolvePromise(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/postgres`);
+      else reject(new Error(message.message ?? 'embedded PostgreSQL failed to start'));
+    });
+    postgres.once('exit', (code) => {
+      if (!shuttingDown) {
+        log.error({ code }, 'embedded PostgreSQL exited');
+        reject(new Error(`embedded PostgreSQL exited (code ${code})`));
+        void shutdown('PostgreSQL exited', 1);
+      }
+    });
+  });
+}
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  await withClient(adminUrl, async (client) => {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${name}`);
+  });
+  return withDatabase(adminUrl, name);
+}
+
+function spawnPart(child: Child, childEnv: NodeJS.ProcessEnv): void {
+  const entry = child.part === 'web' ? join(ROOT, 'web/build/index.js') : join(ROOT, `services/${child.part}/src/main.ts`);
+  if (!existsSync(entry)) throw new Error(`${entry} is missing; run \`npm run build\` (npm start does it first)`);
+  const proc = fork(entry, [], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  child.process = proc;
+  child.startedAt = Date.now();
+  forwardLines(proc, child.part);
+  proc.once('exit', (code, signal) => {
+    if (shuttingDown || child.stopping) return;
+    // A crash: restart with backoff (1 s, 2 s, 4 s ... 30 s); a run of a minute resets it.
+    if (Date.now() - child.startedAt > 60_000) child.restarts = 0;
+    const delay = Math.min(30_000, 1_000 * 2 ** child.restarts);
+    child.restarts += 1;
+    log.error({ part: child.part, code, signal, restartInMs: delay }, `${child.part} exited unexpectedly; restarting`);
+    setTimeout(() => {
+      if (!shuttingDown) {
+        spawnPart(child, childEnv);
+        writeRuntime();
+      }
+    }, delay).unref();
+  });
+}
+
+const COLORS: Record<string, string> = {
+  postgres: '90',
+  registry: '36',
+  prompt: '35',
+  runner: '33',
+  workflow: '32',
+  gateway: '34',
+  web: '96',
+};
+
+/** Forwards a child's output line by line with its name in front. */
+function forwardLines(proc: ChildProcess, name: string): void {
+  const tty = process.stdout.isTTY;
+  const prefix = tty ? `\x1b[${COLORS[name] ?? '0'}m${name.padEnd(9)}\x1b[0m│ ` : `${name.padEnd(9)}| `;
+  for (const stream of [proc.stdout, proc.stderr]) {
+    if (!stream) continue;
+    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix}${line}\n`));
+  }
+}
+
+async function waitHealthy(part: Part, url: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (shuttingDown) throw new Error('shutting down');
+    const proc = children.get(part)?.process;
+    if (proc?.exitCode !== null && proc?.exitCode !== undefined)
+      throw new Error(`${part} exited during start-up (code ${proc.exitCode}); see its log above`);
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1_000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${part} did not become healthy at ${url} within 60 s`);
+}
+
+/** Every port must be free before anything starts: a busy port is named, with the way out. */
+async function assertPortsFree(all: Urls): Promise<void> {
+  const wanted: { name: string; host: string; port: number }[] = Object.entries(all).map(([name, url]) => {
+    const parsed = new URL(url);
+    return { name, host: parsed.hostname, port: Number(parsed.port) };
+  });
+  if (embedded) wanted.push({ name: 'embedded PostgreSQL', host: '127.0.0.1', port: pgPort });
+  const busy: string[] = [];
+  for (const { name, host, port: p } of wanted) {
+    if (!(await portFree(host, p))) busy.push(`${p} (${name})`);
+  }
+  if (busy.length > 0) {
+    throw new Error(
+      `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use on ${env.LLMOPS_HOST}. ` +
+        `Is LLM Ops already running? Otherwise set LLMOPS_PORT_BASE to another base (now ${env.LLMOPS_PORT_BASE}; it uses base to base+6).`,
+    );
+  }
+}
+
+function portFree(host: string, p: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const server = createServer();
+    server.once('error', () => resolvePromise(false));
+    server.listen(p, host, () => server.close(() => resolvePromise(true)));
+  });
+}
+
+function writeRuntime(adminUrl?: string): void {
+  runtimeAdminUrl = adminUrl ?? runtimeAdminUrl;
+  const runtime = {
+    started_at: new Date().toISOString(),
+    supervisor_pid: process.pid,
+    data_dir: dataDir,
+    database: { embedded, url: runtimeAdminUrl, deployment: env.LLMOPS_DEPLOYMENT },
+    urls,
+    pids: {
+      ...Object.fromEntries([...children].map(([part, child]) => [part, child.process?.pid ?? null])),
+      ...(postgres ? { postgres: postgres.pid ?? null } : {}),
+    },
+  };
+  writeFileSync(join(dataDir, 'runtime.json'), `${JSON.stringify(runtime, null, 2)}\n`, { mode: 0o600 });
+}
+let runtimeAdminUrl: string | undefined;
+
+function stopProcess(proc: ChildProcess | undefined, name: string, how: () => void): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => {
+      log.warn({ part: name }, `${name} did not stop within 15 s; killing it`);
+      proc.kill('SIGKILL');
+    }, 15_000);
+    proc.once('exit', () => {
+      clearTimeout(timer);
+      resolvePromise();
+    });
+    how();
+  });
+}
+
+async function shutdown(reason: string, code: number): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  log.info({ reason }, 'stopping LLM Ops: dashboard and services first, PostgreSQL last');
+  for (const part of [...START_ORDER].reverse()) {
+    const child = children.get(part);
+    if (!child) continue;
+    child.stopping = true;
+    await stopProcess(child.process, part, () => child.process?.kill('SIGTERM'));
+  }
+  await stopProcess(postgres, 'postgres', () => postgres?.send('stop'));
+  rmSync(join(dataDir, 'runtime.json'), { force: true });
+  log.info('LLM Ops stopped');
+  process.exit(code);
+}

@@ -1,0 +1,82 @@
+import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import type { MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { Unauthorized } from '../problem.ts';
+import type { AppEnv } from './app.ts';
+
+/**
+ * The internal identity (DESIGN D2): the gateway authenticates the caller and forwards a short-lived
+ * HMAC-signed assertion; services accept only requests that carry a valid one. Services calling each
+ * other sign a service identity the same way.
+ */
+export const IDENTITY_HEADER = 'x-llmops-identity';
+export const ROLES = ['admin', 'editor', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+const ISSUER = 'llmops';
+const ALGORITHM = 'HS256';
+const LIFETIME_SECONDS = 60;
+
+export const IdentitySchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('account'),
+    /** The account id. */
+    subject: z.string().min(1),
+    role: z.enum(ROLES),
+    scopes: z.array(z.string()),
+    requestId: z.string().min(1),
+  }),
+  z.object({
+    kind: z.literal('service'),
+    /** The calling service's name. */
+    subject: z.string().min(1),
+    requestId: z.string().min(1),
+  }),
+]);
+export type Identity = z.infer<typeof IdentitySchema>;
+
+function keyOf(secret: string): Uint8Array {
+  return new TextEncoder().encode(secret);
+}
+
+/** Signs an identity for one target service (the audience); valid for a minute. */
+export async function signIdentity(secret: string, identity: Identity, audience: string): Promise<string> {
+  return new SignJWT({ identity })
+    .setProtectedHeader({ alg: ALGORITHM })
+    .setIssuer(ISSUER)
+    .setAudience(audience)
+    .setIssuedAt()
+    .setExpirationTime(`${LIFETIME_SECONDS}s`)
+    .sign(keyOf(secret));
+}
+
+/** Verifies an assertion meant for `audience`; throws Unauthorized with what was wrong. */
+export async function verifyIdentity(secret: string, token: string, audience: string): Promise<Identity> {
+  try {
+    const { payload } = await jwtVerify(token, keyOf(secret), { issuer: ISSUER, audience, algorithms: [ALGORITHM] });
+    const parsed = IdentitySchema.safeParse(payload.identity);
+    if (!parsed.success) throw new Unauthorized('The internal identity assertion is malformed.');
+    return parsed.data;
+  } catch (error) {
+    if (error instanceof Unauthorized) throw error;
+    if (error instanceof joseErrors.JWTExpired) throw new Unauthorized('The internal identity assertion has expired.');
+    if (error instanceof joseErrors.JWTClaimValidationFailed)
+      throw new Unauthorized(`The internal identity assertion is not for ${audience}.`);
+    throw new Unauthorized('The internal identity assertion is not valid.');
+  }
+}
+
+/** Paths every service answers without an identity: liveness and readiness probes. */
+export const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+
+/** Services take only requests with a valid assertion addressed to them (except the probes). */
+export function requireIdentity(secret: string, audience: string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (OPEN_PATHS.has(c.req.path)) return next();
+    const token = c.req.header(IDENTITY_HEADER);
+    if (!token)
+      throw new Unauthorized(`The ${audience} service takes requests only through the gateway or from another service.`);
+    c.set('identity', await verifyIdentity(secret, token, audience));
+    return next();
+  };
+}

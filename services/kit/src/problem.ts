@@ -1,0 +1,120 @@
+import { z } from '@hono/zod-openapi';
+
+/** One field-level problem in a validation error. */
+export interface FieldProblem {
+  /** JSON pointer-ish path to the field: `body.name`, `query.limit`. */
+  field: string;
+  message: string;
+}
+
+/** RFC 9457 problem details; the one error shape of every service. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  errors?: FieldProblem[];
+}
+
+export const PROBLEM_TYPE_BASE = 'https://llmops.dev/problems/';
+
+/** An error that carries its HTTP status and becomes a problem+json response. */
+export class HttpProblem extends Error {
+  override name = 'HttpProblem';
+  readonly status: number;
+  readonly type: string;
+  readonly title: string;
+  readonly errors: FieldProblem[] | undefined;
+  readonly headers: Record<string, string>;
+  constructor(
+    status: number,
+    slug: string,
+    title: string,
+    detail?: string,
+    extra: { errors?: FieldProblem[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail ?? title);
+    this.status = status;
+    this.type = PROBLEM_TYPE_BASE + slug;
+    this.title = title;
+    this.errors = extra.errors;
+    this.headers = extra.headers ?? {};
+  }
+  toProblem(instance?: string): Problem {
+    return {
+      type: this.type,
+      title: this.title,
+      status: this.status,
+      detail: this.message,
+      ...(instance ? { instance } : {}),
+      ...(this.errors ? { errors: this.errors } : {}),
+    };
+  }
+}
+
+export class BadRequest extends HttpProblem {
+  constructor(detail: string, errors?: FieldProblem[]) {
+    super(400, 'bad-request', 'Bad request', detail, errors ? { errors } : {});
+  }
+}
+export class Unauthorized extends HttpProblem {
+  constructor(detail = 'Sign in, or send a valid API token as `Authorization: Bearer <token>`.') {
+    super(401, 'unauthorized', 'Unauthorized', detail, { headers: { 'WWW-Authenticate': 'Bearer' } });
+  }
+}
+export class Forbidden extends HttpProblem {
+  constructor(detail: string) {
+    super(403, 'forbidden', 'Forbidden', detail);
+  }
+}
+export class NotFound extends HttpProblem {
+  constructor(detail: string) {
+    super(404, 'not-found', 'Not found', detail);
+  }
+}
+export class Conflict extends HttpProblem {
+  constructor(detail: string) {
+    super(409, 'conflict', 'Conflict', detail);
+  }
+}
+export class PayloadTooLarge extends HttpProblem {
+  constructor(limitBytes: number) {
+    super(413, 'payload-too-large', 'Payload too large', `The request body is larger than the limit of ${limitBytes} bytes.`);
+  }
+}
+export class UnsupportedMediaType extends HttpProblem {
+  constructor(detail: string) {
+    super(415, 'unsupported-media-type', 'Unsupported media type', detail);
+  }
+}
+export class Unprocessable extends HttpProblem {
+  constructor(detail: string, errors?: FieldProblem[]) {
+    super(422, 'validation', 'Validation failed', detail, errors ? { errors } : {});
+  }
+}
+export class ServiceUnavailable extends HttpProblem {
+  constructor(detail: string, retryAfterSeconds?: number) {
+    super(
+      503,
+      'unavailable',
+      'Service unavailable',
+      detail,
+      retryAfterSeconds ? { headers: { 'Retry-After': String(retryAfterSeconds) } } : {},
+    );
+  }
+}
+
+/** The problem schema, for OpenAPI error responses. */
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: `${PROBLEM_TYPE_BASE}validation` }),
+    title: z.string().openapi({ example: 'Validation failed' }),
+    status: z.number().int().openapi({ example: 422 }),
+    detail: z.string().optional().openapi({ example: 'name: expected a non-empty string' }),
+    instance: z.string().optional().openapi({ description: 'The request id; quote it when reporting a problem.' }),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .openapi('Problem');
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

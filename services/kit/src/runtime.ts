@@ -1,0 +1,197 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { z } from 'zod';
+import { configOrExit, httpUrl, loadConfig, logLevel, port, postgresUrl, secret } from './config.ts';
+import { createPool, type Pool } from './db.ts';
+import { createLogger, type Logger } from './logger.ts';
+import type { ServiceApp } from './http/app.ts';
+import type { ReadinessCheck } from './http/health.ts';
+import { readSqlFiles, schemaStatus } from './schema.ts';
+import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS, SERVICES, urlVariable, type ServiceName } from './services.ts';
+
+/** The environment every service reads (README lists it). Parsed once, at start. */
+export const ServiceEnvSchema = z.object({
+  DATABASE_URL: postgresUrl,
+  LLMOPS_INTERNAL_SECRET: secret,
+  LLMOPS_HOST: z.string().min(1).default(DEFAULT_HOST),
+  LLMOPS_PORT_BASE: port.default(DEFAULT_PORT_BASE),
+  /** Overrides the port this process binds (0 = any free port; tests use it). */
+  PORT: port.optional(),
+  LOG_LEVEL: logLevel,
+  WEB_URL: httpUrl.optional(),
+  GATEWAY_URL: httpUrl.optional(),
+  REGISTRY_URL: httpUrl.optional(),
+  PROMPT_URL: httpUrl.optional(),
+  RUNNER_URL: httpUrl.optional(),
+  WORKFLOW_URL: httpUrl.optional(),
+});
+export type ServiceEnv = z.output<typeof ServiceEnvSchema>;
+
+export type Urls = Record<ServiceName | 'web', string>;
+
+/** Where each part of the system is reached: `<SERVICE>_URL`, else host + base + offset (DESIGN D4). */
+export function resolveUrls(env: Pick<ServiceEnv, 'LLMOPS_HOST' | 'LLMOPS_PORT_BASE'> & Partial<Record<string, unknown>>): Urls {
+  const entries = (['web', ...SERVICES] as const).map((name) => {
+    const override = env[urlVariable(name)];
+    const url =
+      typeof override === 'string' ? override : `http://${env.LLMOPS_HOST}:${env.LLMOPS_PORT_BASE + PORT_OFFSETS[name]}`;
+    return [name, url.replace(/\/$/, '')];
+  });
+  return Object.fromEntries(entries) as Urls;
+}
+
+/** What a service's composition root hands to its pieces. */
+export interface ServiceContext {
+  service: ServiceName;
+  env: ServiceEnv;
+  log: Logger;
+  pool: Pool;
+  urls: Urls;
+  /** Readiness checks every service has (database, schema); a service adds its own (bus). */
+  readiness: Record<string, ReadinessCheck>;
+}
+
+/** What a service builds from its context: its app, and what starts and stops with it. */
+export interface ServiceParts {
+  app: ServiceApp;
+  /** Started after the HTTP server listens (consumers, workers). */
+  start?: () => Promise<void>;
+  /** Stopped after the HTTP server stops taking requests, before the pool closes. */
+  stop?: () => Promise<void>;
+}
+
+export interface RunningService {
+  service: ServiceName;
+  url: string;
+  port: number;
+  /** Ordered, idempotent shutdown: HTTP, then the service's own parts, then the pool. */
+  stop(reason?: string): Promise<void>;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+/** Starts one service: config, logger, pool, app, serve, then consumers. Used by main.ts and startStack. */
+export async function runService(
+  service: ServiceName,
+  build: (ctx: ServiceContext) => ServiceParts | Promise<ServiceParts>,
+  { env: rawEnv = process.env, log: givenLog }: RunOptions = {},
+): Promise<RunningService> {
+  const env = loadConfig(ServiceEnvSchema, rawEnv);
+  const log = givenLog ?? createLogger({ service, level: env.LOG_LEVEL });
+  const pool = createPool({ connectionString: env.DATABASE_URL, applicationName: `llmops-${service}`, log });
+  const urls = resolveUrls({ ...rawEnv, ...env });
+  const files = readSqlFiles();
+  const readiness: Record<string, ReadinessCheck> = {
+    database: async () => {
+      await pool.query('SELECT 1');
+      return { ok: true };
+    },
+    schema: async () => {
+      const status = await schemaStatus(pool, files);
+      if (status.current) return { ok: true };
+      const detail = [
+        status.pending.length ? `not applied: ${status.pending.join(', ')}` : '',
+        status.unknown.length ? `unknown to this code: ${status.unknown.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
+      return { ok: false, detail };
+    },
+  };
+  const parts = await build({ service, env, log, pool, urls, readiness });
+  const own = new URL(urls[service]);
+  const listenPort = env.PORT ?? Number(own.port);
+  const server = await listen(parts.app, env.LLMOPS_HOST, listenPort);
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : listenPort;
+  const url = `http://${env.LLMOPS_HOST}:${boundPort}`;
+  log.info({ url, port: boundPort }, 'listening');
+  try {
+    await parts.start?.();
+  } catch (error) {
+    await closeServer(server);
+    await pool.end();
+    throw error;
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = (reason = 'stop requested') => {
+    stopping ??= (async () => {
+      log.info({ reason }, 'shutting down: closing HTTP');
+      await closeServer(server);
+      log.info('shutting down: stopping consumers and workers');
+      await parts.stop?.();
+      log.info('shutting down: closing database pool');
+      await pool.end();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { service, url, port: boundPort, stop };
+}
+
+function listen(app: ServiceApp, hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname, port }, () => resolve(server));
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${port} on ${hostname} is already in use; stop what uses it or set LLMOPS_PORT_BASE (or PORT) to another value`,
+            )
+          : error,
+      );
+    });
+  });
+}
+
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise((resolve) => {
+    // Idle keep-alive sockets would hold close() open; active requests finish first.
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
+    server.close(() => resolve());
+    setTimeout(() => {
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    }, 5_000).unref();
+  });
+}
+
+/**
+ * The entry of a service process: runs it, and stops it in order on SIGINT/SIGTERM (once; a second
+ * signal forces the exit). Configuration errors exit at once with the variable named.
+ */
+export async function runMain(
+  service: ServiceName,
+  build: (ctx: ServiceContext) => ServiceParts | Promise<ServiceParts>,
+): Promise<void> {
+  const env = configOrExit(() => loadConfig(ServiceEnvSchema));
+  const log = createLogger({ service, level: env.LOG_LEVEL });
+  let running: RunningService;
+  try {
+    running = await runService(service, build, { log });
+  } catch (error) {
+    log.fatal({ err: error }, 'could not start');
+    process.exit(1);
+  }
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    running.stop(signal).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Started by the supervisor: when it is gone (even by kill -9), stop too rather than linger as an orphan.
+  if (process.send) process.on('disconnect', () => onSignal('SIGTERM'));
+}

@@ -1,0 +1,9 @@
+import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
+import { createApp } from './app.ts';
+
+/** The runner service's composition root: what it is built from, and what starts and stops with it. */
+export function buildRunner({ env, log, readiness }: ServiceContext): ServiceParts {
+  return { app: createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness }) };
+}
+
+if (import.meta.main) await runMain('runner', buildRunner);
