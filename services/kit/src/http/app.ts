@@ -65,9 +65,7 @@ export function strictJsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const method = c.req.method;
     if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'DELETE') return next();
-    const length = c.req.header('content-length');
-    const hasBody = (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
-    if (!hasBody) return next();
+    if (c.req.raw.body === null || c.req.header('content-length') === '0') return next();
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(type)) {
       throw new UnsupportedMediaType(

@@ -1,0 +1,33 @@
+/**
+ * `npm test`: the whole suite, in the order that fails fastest. Build (the dashboard and its generated
+ * API client), typecheck and lint every workspace through turbo, check formatting, then one vitest run
+ * (unit, integration and browser tests against a throwaway PostgreSQL, or TEST_DATABASE_URL), then the
+ * chaos tests, serially, each with a PostgreSQL of its own. Extra arguments go to vitest.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const extra = process.argv.slice(2);
+const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: process.env.FORCE_COLOR ?? '1' };
+
+const steps: [string, string, string[]][] = [
+  ['build, typecheck and lint (turbo)', 'turbo', ['run', 'build', 'typecheck', 'lint', '--output-logs=errors-only']],
+  ['formatting (prettier)', 'prettier', ['--check', '--log-level=warn', '.']],
+  ['unit, integration and browser tests (vitest)', 'vitest', ['run', ...extra]],
+  ['chaos tests (vitest, serial)', 'vitest', ['run', '--config', 'tests/chaos/vitest.config.ts', ...extra]],
+];
+
+const started = Date.now();
+for (const [title, command, args] of steps) {
+  process.stdout.write(`\n▶ ${title}\n`);
+  const stepStarted = Date.now();
+  const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
+  const seconds = ((Date.now() - stepStarted) / 1000).toFixed(1);
+  if (result.status !== 0) {
+    process.stdout.write(`\n✖ ${title} failed after ${seconds} s\n`);
+    process.exit(result.status ?? 1);
+  }
+  process.stdout.write(`✔ ${title} (${seconds} s)\n`);
+}
+process.stdout.write(`\nAll checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

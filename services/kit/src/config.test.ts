@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+import { ServiceEnvSchema, resolveUrls } from './runtime.ts';
+
+describe('configuration', () => {
+  it('names every missing or invalid variable and what it expects', () => {
+    const error = (() => {
+      try {
+        loadConfig(ServiceEnvSchema, { DATABASE_URL: 'mysql://x', LLMOPS_PORT_BASE: 'abc' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('DATABASE_URL: expected a postgres:// or postgresql:// URL (found "mysql://x")');
+    expect(message).toContain('LLMOPS_INTERNAL_SECRET');
+    expect(message).toContain('it is not set');
+    expect(message).toContain('LLMOPS_PORT_BASE');
+  });
+
+  it('places services on the port plan and honours <SERVICE>_URL overrides', () => {
+    const env = loadConfig(ServiceEnvSchema, {
+      DATABASE_URL: 'postgres://u:p@h/db',
+      LLMOPS_INTERNAL_SECRET: 'x'.repeat(32),
+      LLMOPS_PORT_BASE: '9000',
+      RUNNER_URL: 'http://runner.internal:80/',
+    });
+    expect(resolveUrls({ ...env })).toEqual({
+      web: 'http://127.0.0.1:9000',
+      gateway: 'http://127.0.0.1:9001',
+      registry: 'http://127.0.0.1:9002',
+      prompt: 'http://127.0.0.1:9003',
+      runner: 'http://runner.internal:80',
+      workflow: 'http://127.0.0.1:9005',
+    });
+  });
+});

@@ -1,0 +1,54 @@
+import { SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../logger.ts';
+import { createServiceApp } from './app.ts';
+import { mountHealth } from './health.ts';
+import { IDENTITY_HEADER, requireIdentity, signIdentity, type Identity } from './identity.ts';
+
+const secret = 's'.repeat(40);
+const editor: Identity = { kind: 'account', subject: 'acc-1', role: 'editor', scopes: ['tasks:write'], requestId: 'r1' };
+
+function app() {
+  const a = createServiceApp({
+    service: 'registry',
+    log: createLogger({ service: 't', level: 'silent' }),
+    guard: requireIdentity(secret, 'registry'),
+  });
+  mountHealth(a, 'registry', {});
+  a.get('/whoami', (c) => c.json(c.get('identity')));
+  return a;
+}
+
+describe('internal identity', () => {
+  it('lets a request with a valid assertion for this service through, with the identity', async () => {
+    const token = await signIdentity(secret, editor, 'registry');
+    const response = await app().request('/whoami', { headers: { [IDENTITY_HEADER]: token } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual(editor);
+  });
+
+  it('refuses requests without an assertion, with another audience, another secret or expired', async () => {
+    const status = async (token?: string) =>
+      (await app().request('/whoami', { headers: token ? { [IDENTITY_HEADER]: token } : {} })).status;
+    expect(await status()).toBe(401);
+    expect(await status(await signIdentity(secret, editor, 'runner'))).toBe(401);
+    expect(await status(await signIdentity('t'.repeat(40), editor, 'registry'))).toBe(401);
+    const expired = await new SignJWT({ identity: editor })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('llmops')
+      .setAudience('registry')
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 600)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 300)
+      .sign(new TextEncoder().encode(secret));
+    const response = await app().request('/whoami', { headers: { [IDENTITY_HEADER]: expired } });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { detail: string }).detail).toContain('expired');
+  });
+
+  it('accepts service identities and leaves the probes open', async () => {
+    const token = await signIdentity(secret, { kind: 'service', subject: 'runner', requestId: 'r2' }, 'registry');
+    expect((await app().request('/whoami', { headers: { [IDENTITY_HEADER]: token } })).status).toBe(200);
+    expect((await app().request('/healthz')).status).toBe(200);
+    expect((await app().request('/readyz')).status).toBe(200);
+  });
+});

@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createLogger, type Logger } from '../logger.ts';
+import { IDENTITY_HEADER, signIdentity, type Identity } from '../http/identity.ts';
+import type { RunningService, ServiceContext, ServiceParts } from '../runtime.ts';
+import { runService } from '../runtime.ts';
+import { SERVICES, urlVariable, type ServiceName } from '../services.ts';
+import type { TestDatabase } from './database.ts';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+/** Start order: services others call come first, so their URLs can be handed on. */
+const ORDER: readonly ServiceName[] = ['registry', 'prompt', 'runner', 'workflow', 'gateway'];
+
+export interface StackService {
+  service: ServiceName;
+  url: string;
+  /** Process mode only: the child, for chaos tests (kill -9 and the like). */
+  process?: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface Stack {
+  secret: string;
+  urls: Partial<Record<ServiceName, string>>;
+  services: Map<ServiceName, StackService>;
+  /** Calls a service directly as `identity` (an admin account unless given), as the gateway would. */
+  call(service: ServiceName, path: string, init?: RequestInit, identity?: Identity): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  db: Pick<TestDatabase, 'urlFor'>;
+  services: readonly ServiceName[];
+  /** In-process (fast, default) or each service as its own node process (chaos tests). */
+  mode?: 'in-process' | 'process';
+  /** Extra environment for every service (short leases, sweep intervals...). */
+  env?: Record<string, string>;
+  log?: Logger;
+}
+
+type Build = (ctx: ServiceContext) => ServiceParts | Promise<ServiceParts>;
+
+/**
+ * Starts any set of services against a test database on port 0 (DESIGN D10), each with its own login
+ * role. kit does not depend on the services: their composition roots are loaded by path at run time.
+ */
+export async function startStack({ db, services, mode = 'in-process', env = {}, log }: StackOptions): Promise<Stack> {
+  const secret = `test-internal-secret-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
+  const urls: Partial<Record<ServiceName, string>> = {};
+  const started = new Map<ServiceName, StackService>();
+  const logger = log ?? createLogger({ service: 'stack', level: 'silent' });
+  const stop = async () => {
+    for (const service of [...started.keys()].reverse()) await started.get(service)?.stop();
+  };
+  try {
+    for (const service of ORDER.filter((s) => services.includes(s))) {
+      const serviceEnv: Record<string, string> = {
+        DATABASE_URL: db.urlFor(service),
+        LLMOPS_INTERNAL_SECRET: secret,
+        LLMOPS_HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: process.env.LLMOPS_TEST_LOG_LEVEL ?? 'silent',
+        ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [urlVariable(name as ServiceName), url])),
+        ...env,
+      };
+      const running =
+        mode === 'in-process' ? await startInProcess(service, serviceEnv, logger) : await startProcess(service, serviceEnv);
+      started.set(service, running);
+      urls[service] = running.url;
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    secret,
+    urls,
+    services: started,
+    stop,
+    call: async (service, path, init = {}, identity) => {
+      const url = urls[service];
+      if (!url) throw new Error(`${service} is not part of this stack (started: ${[...started.keys()].join(', ')})`);
+      const who: Identity = identity ?? { kind: 'account', subject: 'test-admin', role: 'admin', scopes: [], requestId: 'test' };
+      const headers = new Headers(init.headers);
+      headers.set(IDENTITY_HEADER, await signIdentity(secret, who, service));
+      if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
+      return fetch(`${url}${path}`, { ...init, headers });
+    },
+  };
+}
+
+async function startInProcess(service: ServiceName, env: Record<string, string>, log: Logger): Promise<StackService> {
+  const module = (await import(`${ROOT}services/${service}/src/main.ts`)) as Record<string, unknown>;
+  const build = module[`build${service[0]?.toUpperCase()}${service.slice(1)}`] as Build | undefined;
+  if (!build) throw new Error(`services/${service}/src/main.ts does not export its build function`);
+  const running: RunningService = await runService(service, build, { env, log: log.child({ service }) });
+  return { service, url: running.url, stop: () => running.stop('test stack stopped') };
+}
+
+function startProcess(service: ServiceName, env: Record<string, string>): Promise<StackService> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [`${ROOT}services/${service}/src/main.ts`], {
+      cwd: ROOT,
+      env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'info' : (env.LOG_LEVEL ?? 'info') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${service} did not start within 30 s:\n${output.join('\n')}`));
+    }, 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${service} exited during start-up (code ${code}):\n${output.join('\n')}`));
+    });
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      output.push(line);
+      if (output.length > 200) output.shift();
+      const entry = parseLine(line);
+      if (entry?.msg === 'listening' && typeof entry.port === 'number') {
+        clearTimeout(timer);
+        const url = `http://127.0.0.1:${entry.port}`;
+        resolve({
+          service,
+          url,
+          process: child,
+          stop: () =>
+            new Promise<void>((done) => {
+              if (child.exitCode !== null || child.signalCode !== null) return done();
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    });
+  });
+}
+
+function parseLine(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+export { SERVICES };

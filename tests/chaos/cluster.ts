@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedPostgres, type EmbeddedServer } from '@llmops/kit/embedded';
+import { freePort } from '@llmops/kit/testing/database';
+
+/** A PostgreSQL server of a chaos test's own, which the test may stop and start again. */
+export interface OwnCluster {
+  adminUrl: string;
+  port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export async function startOwnCluster(): Promise<OwnCluster> {
+  const parent = mkdtempSync(join(tmpdir(), 'llmops-chaos-'));
+  chmodSync(parent, 0o755);
+  const port = await freePort();
+  const password = randomBytes(12).toString('hex');
+  const options = { dataDir: join(parent, 'data'), port, password, persistent: true };
+  let server: EmbeddedServer | undefined = await startEmbeddedPostgres(options);
+  const adminUrl = server.url;
+  return {
+    adminUrl,
+    port,
+    stop: async () => {
+      await server?.stop();
+      server = undefined;
+    },
+    start: async () => {
+      server = await startEmbeddedPostgres(options);
+    },
+    destroy: async () => {
+      await server?.stop();
+      rmSync(parent, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A base port with base..base+6 all free, for a whole install (DESIGN D4). */
+export async function freePortBase(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const free = await Promise.all([0, 1, 2, 3, 4, 5, 6].map((offset) => isFree(base + offset)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error('no free range of 7 ports found');
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Polls `check` until it returns true or `ms` pass; bounded, never a bare sleep. */
+export async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}

@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { withClient, withDatabase } from '@llmops/kit/db';
+import { freePortBase, until } from './cluster.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const dataDir = mkdtempSync(join(tmpdir(), 'llmops-supervisor-'));
+chmodSync(dataDir, 0o755);
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+interface Supervisor {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+}
+
+function startSupervisor(env: Record<string, string>): Supervisor {
+  const child = spawn(process.execPath, [join(ROOT, 'infra/supervisor.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, LLMOPS_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  child.stdout?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n')));
+  child.stderr?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n')));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+const text = (s: Supervisor) => s.output.join('\n');
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+interface Runtime {
+  urls: Record<string, string>;
+  pids: Record<string, number>;
+  database: { embedded: boolean };
+}
+const runtime = () => JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as Runtime;
+
+describe('npm start (the supervisor)', () => {
+  it('brings everything up, restarts a crashed service, refuses busy ports, and stops in order on Ctrl-C', async () => {
+    const base = await freePortBase();
+    const first = startSupervisor({ LLMOPS_PORT_BASE: String(base) });
+    await until(
+      async () => text(first).includes('LLM Ops is running'),
+      90_000,
+      `the supervisor to report ready:\n${text(first)}`,
+    );
+    const printed = text(first);
+    expect(printed).toContain(`Dashboard        http://127.0.0.1:${base}`);
+    expect(printed).toContain(`OpenAPI          http://127.0.0.1:${base + 1}/api/v1/openapi.json`);
+    expect(printed).toContain(`API reference    http://127.0.0.1:${base + 1}/api/v1/docs`);
+    expect(printed).toContain(join(dataDir, 'postgres'));
+
+    const { urls, pids } = runtime();
+    for (const [name, url] of Object.entries(urls)) expect((await fetch(`${url}/healthz`)).status, name).toBe(200);
+    expect((await fetch(`${urls.web}/api/v1/openapi.json`)).status).toBe(200);
+
+    // A crashed service comes back by itself.
+    process.kill(pids.registry as number, 'SIGKILL');
+    await until(async () => runtime().pids.registry !== pids.registry, 20_000, 'registry to be restarted');
+    await until(async () => (await fetch(`${urls.registry}/healthz`)).ok, 20_000, 'registry healthy again');
+
+    // A second start on the same ports names the busy port and the way out.
+    const second = startSupervisor({ LLMOPS_PORT_BASE: String(base) });
+    expect(await second.exited).not.toBe(0);
+    expect(text(second)).toMatch(new RegExp(`${base}.*already in use.*LLMOPS_PORT_BASE`));
+
+    // Ctrl-C: everything stops, PostgreSQL last, nothing left behind.
+    const all = Object.values(runtime().pids);
+    first.child.kill('SIGINT');
+    expect(await first.exited).toBe(0);
+    for (const pid of all) await until(async () => !alive(pid), 10_000, `pid ${pid} to be gone`);
+    const lines = first.output;
+    const lastServiceStop = Math.max(
+      ...['registry', 'prompt', 'runner', 'workflow', 'gateway'].map((s) =>
+        lines.findLastIndex((l) => l.startsWith(s) && l.includes('"stopped"')),
+      ),
+    );
+    const postgresStop = lines.findIndex((l) => l.includes('stopping PostgreSQL'));
+    expect(lastServiceStop).toBeGreaterThan(0);
+    expect(postgresStop).toBeGreaterThan(lastServiceStop);
+    expect(existsSync(join(dataDir, 'runtime.json'))).toBe(false);
+
+    // A second start reuses the data: nothing to apply.
+    const again = startSupervisor({ LLMOPS_PORT_BASE: String(base) });
+    await until(async () => text(again).includes('LLM Ops is running'), 90_000, 'the second start');
+    expect(text(again)).toContain('schema is current');
+    expect(text(again)).not.toContain('initialising a new PostgreSQL cluster');
+    again.child.kill('SIGINT');
+    expect(await again.exited).toBe(0);
+  });
+
+  it('exits at once naming an invalid variable', async () => {
+    const bad = startSupervisor({ LLMOPS_PORT_BASE: 'seventy-four hundred' });
+    expect(await bad.exited).toBe(78);
+    expect(text(bad)).toContain('LLMOPS_PORT_BASE');
+  });
+});
+
+const pg15 = process.env.LLMOPS_COMPAT_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const pg15Reachable = await withClient(pg15, async () => true).catch(() => false);
+if (!pg15Reachable) console.warn(`skipping the DATABASE_URL start: no PostgreSQL answers at ${pg15}`);
+
+describe.runIf(pg15Reachable)('npm start with DATABASE_URL', () => {
+  it('runs against an existing server instead of the embedded one', async () => {
+    const name = `llmops_supervisor_${Date.now().toString(36)}`;
+    await withClient(pg15, (client) => client.query(`CREATE DATABASE ${name}`));
+    try {
+      const base = await freePortBase();
+      const s = startSupervisor({
+        LLMOPS_PORT_BASE: String(base),
+        DATABASE_URL: withDatabase(pg15, name),
+        LLMOPS_DEPLOYMENT: 'supervisortest',
+      });
+      await until(async () => text(s).includes('LLM Ops is running'), 90_000, `start against ${pg15}:\n${text(s)}`);
+      expect(runtime().database.embedded).toBe(false);
+      expect((await fetch(`${runtime().urls.gateway}/readyz`)).status).toBe(200);
+      s.child.kill('SIGINT');
+      expect(await s.exited).toBe(0);
+      expect(text(s)).not.toContain('stopping PostgreSQL');
+    } finally {
+      await withClient(pg15, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    }
+  });
+});
