@@ -60,9 +60,13 @@ async function status(): Promise<void> {
       (error: unknown) => ({ ok: false, body: (error as Error).message }),
     );
     allReady &&= result.ok;
-    process.stdout.write(`${result.ok ? '✔' : '✖'} ${name.padEnd(9)} ${url}  pid ${runtime.pids[name] ?? '-'}${result.ok ? '' : `  ${result.body}`}\n`);
+    process.stdout.write(
+      `${result.ok ? '✔' : '✖'} ${name.padEnd(9)} ${url}  pid ${runtime.pids[name] ?? '-'}${result.ok ? '' : `  ${result.body}`}\n`,
+    );
   }
-  process.stdout.write(`  database  ${redactUrlPasswords(runtime.database.url)}${runtime.database.embedded ? ' (embedded)' : ''}\n`);
+  process.stdout.write(
+    `  database  ${redactUrlPasswords(runtime.database.url)}${runtime.database.embedded ? ' (embedded)' : ''}\n`,
+  );
   process.exit(allReady ? 0 : 1);
 }
 
@@ -80,7 +84,9 @@ async function db(sub: string | undefined, options: { deployment?: string }): Pr
   }
   if (sub === 'apply') {
     const { applied, alreadyApplied } = await applySchema(url);
-    process.stdout.write(`applied ${applied.length} file(s)${applied.map((n) => `\n  sql/${n}`).join('')}\n${alreadyApplied} already applied\n`);
+    process.stdout.write(
+      `applied ${applied.length} file(s)${applied.map((n) => `\n  sql/${n}`).join('')}\n${alreadyApplied} already applied\n`,
+    );
     return;
   }
   if (sub === 'roles') {
@@ -88,8 +94,11 @@ async function db(sub: string | undefined, options: { deployment?: string }): Pr
     if (!deployment) fail('Say which deployment the roles are for: --deployment NAME (lowercase letters, digits, _).');
     const passwords = generatePasswords();
     await provisionLogins(url, deployment, passwords);
-    process.stdout.write(`Login roles for deployment "${deployment}" are set. Give each service its own DATABASE_URL (shown once):\n`);
-    for (const service of SERVICES) process.stdout.write(`  ${service.padEnd(9)} ${serviceDatabaseUrl(url, service, deployment, passwords)}\n`);
+    process.stdout.write(
+      `Login roles for deployment "${deployment}" are set. Give each service its own DATABASE_URL (shown once):\n`,
+    );
+    for (const service of SERVICES)
+      process.stdout.write(`  ${service.padEnd(9)} ${serviceDatabaseUrl(url, service, deployment, passwords)}\n`);
     return;
   }
   fail(HELP);

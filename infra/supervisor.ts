@@ -19,6 +19,7 @@ import { provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
 import { resolveUrls, type Urls } from '@llmops/kit/runtime';
 import { applySchema } from '@llmops/kit/schema';
 import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS } from '@llmops/kit/services';
+import { formatLogLine, prettyStdout } from './console.ts';
 import { loadOrCreateSecrets } from './secrets.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -42,7 +43,12 @@ const START_ORDER = ['registry', 'prompt', 'runner', 'workflow', 'gateway', 'web
 type Part = (typeof START_ORDER)[number];
 
 const env = configOrExit(() => loadConfig(SupervisorEnvSchema));
-const log = createLogger({ service: 'supervisor', level: env.LOG_LEVEL });
+const tty = process.stdout.isTTY === true;
+const log = createLogger({
+  service: 'supervisor',
+  level: env.LOG_LEVEL,
+  ...(tty ? { destination: prettyStdout as unknown as NodeJS.WritableStream } : {}),
+});
 const dataDir = resolve(env.LLMOPS_DATA_DIR);
 const urls = resolveUrls({ ...process.env, ...env });
 const embedded = env.DATABASE_URL === undefined;
@@ -202,11 +208,12 @@ const COLORS: Record<string, string> = {
 
 /** Forwards a child's output line by line with its name in front. */
 function forwardLines(proc: ChildProcess, name: string): void {
-  const tty = process.stdout.isTTY;
   const prefix = tty ? `\x1b[${COLORS[name] ?? '0'}m${name.padEnd(9)}\x1b[0m│ ` : `${name.padEnd(9)}| `;
   for (const stream of [proc.stdout, proc.stderr]) {
     if (!stream) continue;
-    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${prefix}${line}\n`));
+    createInterface({ input: stream }).on('line', (line) =>
+      process.stdout.write(`${prefix}${tty ? formatLogLine(line) : line}\n`),
+    );
   }
 }
 

@@ -1,18 +1,14 @@
-import { createServiceApp, type ServiceApp } from '@llmops/kit/http/app';
-import { mountHealth, type ReadinessCheck } from '@llmops/kit/http/health';
-import { requireIdentity } from '@llmops/kit/http/identity';
+import { createInternalApp, type ServiceApp } from '@llmops/kit/http/app';
+import type { ReadinessCheck } from '@llmops/kit/http/health';
 import type { Logger } from '@llmops/kit/logger';
 
 export interface PromptDeps {
   log: Logger;
-  /** Verifies the internal identity the gateway and other services send (DESIGN D2). */
   internalSecret: string;
   readiness: Record<string, ReadinessCheck>;
 }
 
 /** The prompt service's HTTP app; no side effects, so tests call `createApp(deps).request(...)`. */
-export function createApp({ log, internalSecret, readiness }: PromptDeps): ServiceApp {
-  const app = createServiceApp({ service: 'prompt', log, guard: requireIdentity(internalSecret, 'prompt') });
-  mountHealth(app, 'prompt', readiness);
-  return app;
+export function createApp(deps: PromptDeps): ServiceApp {
+  return createInternalApp({ service: 'prompt', ...deps });
 }

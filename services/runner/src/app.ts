@@ -1,18 +1,14 @@
-import { createServiceApp, type ServiceApp } from '@llmops/kit/http/app';
-import { mountHealth, type ReadinessCheck } from '@llmops/kit/http/health';
-import { requireIdentity } from '@llmops/kit/http/identity';
+import { createInternalApp, type ServiceApp } from '@llmops/kit/http/app';
+import type { ReadinessCheck } from '@llmops/kit/http/health';
 import type { Logger } from '@llmops/kit/logger';
 
 export interface RunnerDeps {
   log: Logger;
-  /** Verifies the internal identity the gateway and other services send (DESIGN D2). */
   internalSecret: string;
   readiness: Record<string, ReadinessCheck>;
 }
 
 /** The runner service's HTTP app; no side effects, so tests call `createApp(deps).request(...)`. */
-export function createApp({ log, internalSecret, readiness }: RunnerDeps): ServiceApp {
-  const app = createServiceApp({ service: 'runner', log, guard: requireIdentity(internalSecret, 'runner') });
-  mountHealth(app, 'runner', readiness);
-  return app;
+export function createApp(deps: RunnerDeps): ServiceApp {
+  return createInternalApp({ service: 'runner', ...deps });
 }

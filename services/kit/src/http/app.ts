@@ -14,7 +14,8 @@ import {
   type FieldProblem,
   type Problem,
 } from '../problem.ts';
-import type { Identity } from './identity.ts';
+import { mountHealth, type ReadinessCheck } from './health.ts';
+import { requireIdentity, type Identity } from './identity.ts';
 import { decodeUtf8Strict, findStringProblem } from './strings.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -155,5 +156,20 @@ export function createServiceApp({ service, log, guard, maxBodyBytes = MAX_BODY_
     });
   });
 
+  return app;
+}
+
+export interface InternalAppOptions {
+  service: string;
+  log: Logger;
+  /** Verifies the identity the gateway and other services send (DESIGN D2). */
+  internalSecret: string;
+  readiness: Record<string, ReadinessCheck>;
+}
+
+/** The app of an internal service: the common middleware, the identity guard, /healthz and /readyz. */
+export function createInternalApp({ service, log, internalSecret, readiness }: InternalAppOptions): ServiceApp {
+  const app = createServiceApp({ service, log, guard: requireIdentity(internalSecret, service) });
+  mountHealth(app, service, readiness);
   return app;
 }
