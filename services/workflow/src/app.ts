@@ -1,12 +1,6 @@
-import { createInternalApp, type ServiceApp } from '@llmops/kit/http/app';
-import type { ReadinessCheck } from '@llmops/kit/http/health';
-import type { Logger } from '@llmops/kit/logger';
+import { createInternalApp, type InternalDeps, type ServiceApp } from '@llmops/kit/http/app';
 
-export interface WorkflowDeps {
-  log: Logger;
-  internalSecret: string;
-  readiness: Record<string, ReadinessCheck>;
-}
+export type WorkflowDeps = InternalDeps;
 
 /** The workflow service's HTTP app; no side effects, so tests call `createApp(deps).request(...)`. */
 export function createApp(deps: WorkflowDeps): ServiceApp {

@@ -159,8 +159,12 @@ export function createServiceApp({ service, log, guard, maxBodyBytes = MAX_BODY_
   return app;
 }
 
-export interface InternalAppOptions {
+export interface InternalAppOptions extends InternalDeps {
   service: string;
+}
+
+/** What an internal service's app is built from. */
+export interface InternalDeps {
   log: Logger;
   /** Verifies the identity the gateway and other services send (DESIGN D2). */
   internalSecret: string;
