@@ -1,0 +1,48 @@
+/**
+ * An in-process wake-up signal with a counter, so a ring that arrives while a loop is busy querying is
+ * not lost: the loop notes the count before its query and its wait returns at once if it moved.
+ */
+export class Bell {
+  #count = 0;
+  #sleepers = new Set<() => void>();
+  #followers = new Set<() => void>();
+
+  get count(): number {
+    return this.#count;
+  }
+
+  ring(): void {
+    this.#count++;
+    const sleepers = [...this.#sleepers];
+    this.#sleepers.clear();
+    for (const wake of sleepers) wake();
+    for (const follow of this.#followers) follow();
+  }
+
+  /** Calls `fn` on every ring (another bell forwarding this one); returns the unsubscribe. */
+  follow(fn: () => void): () => void {
+    this.#followers.add(fn);
+    return () => this.#followers.delete(fn);
+  }
+
+  /** Resolves after `ms`, on a ring after count `since` (at once if one happened already), or on abort. */
+  wait(ms: number, since: number, signal?: AbortSignal): Promise<void> {
+    if (this.#count !== since || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#sleepers.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#sleepers.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+/** A plain delay that ends early on abort. */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Bell().wait(ms, 0, signal);
+}

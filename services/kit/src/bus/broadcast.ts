@@ -1,0 +1,155 @@
+import type { Pool, Queryable } from '../db.ts';
+import type { Logger } from '../logger.ts';
+import { Bell } from './bell.ts';
+import type { BusConfig } from './config.ts';
+import { EventPayloadError, type BusEvent, type EventContract, type EventOf } from './contract.ts';
+import { pollLoop, type StepResult } from './loop.ts';
+import * as outbox from './outbox.ts';
+import { comparePositions, formatPosition, parsePosition, type Position } from './position.ts';
+import type { WaiterRow } from './waiters.ts';
+
+/** The position is behind the retention horizon: events after it were deleted; the reader must resync. */
+export class PositionExpiredError extends Error {
+  override name = 'PositionExpiredError';
+  readonly position: string;
+  constructor(position: string) {
+    super(`bus position ${position} is older than the retained events: start again from a fresh snapshot (resync)`);
+    this.position = position;
+  }
+}
+
+/** 'expired' when retention has deleted events after this position (an SSE client must resync). */
+export async function positionStatus(db: Queryable, position: string | Position): Promise<'ok' | 'expired'> {
+  const parsed = typeof position === 'string' ? parsePosition(position) : position;
+  return comparePositions(parsed, await outbox.retentionHorizon(db)) < 0 ? 'expired' : 'ok';
+}
+
+/** The current head as a position string: a reader starting here sees what commits from now on. */
+export async function headPosition(db: Queryable): Promise<string> {
+  return formatPosition(await outbox.head(db));
+}
+
+type Events<C extends EventContract> = [C] extends [never] ? BusEvent[] : EventOf<C>[];
+
+export interface BroadcastOptions<C extends EventContract = never> {
+  /** 'now' (default) or a position string from an earlier event (e.g. SSE Last-Event-ID): delivery resumes after it. */
+  from?: 'now' | string;
+  /** Only these topics, payloads validated (an invalid one is logged and skipped); omit for every topic, payloads as stored. */
+  events?: readonly C[];
+  /** Called with each batch, in position order; the reader's position moves past a batch once this resolves. */
+  handler: (events: Events<C>) => Promise<void> | void;
+  /** Called once if the reader falls behind retention (it then stops). */
+  onExpired?: (position: string) => void;
+  batchSize?: number;
+}
+
+interface BroadcastDeps {
+  pool: Pool;
+  doorbell: Bell;
+  waiter: WaiterRow;
+  log: Logger;
+  config: BusConfig;
+}
+
+/**
+ * A broadcast reader: every instance sees every event after its position, in position order, exactly
+ * once per reader (at-least-once across processes: persist `position` with what you did to resume).
+ */
+export class BroadcastReader<C extends EventContract = never> {
+  readonly #deps: BroadcastDeps;
+  readonly #options: BroadcastOptions<C>;
+  readonly #byTopic: Map<string, C>;
+  readonly #bell = new Bell();
+  readonly #stop = new AbortController();
+  #position: Position;
+  #loop: Promise<void> | undefined;
+  #failure: unknown;
+
+  constructor(deps: BroadcastDeps, options: BroadcastOptions<C>, start: Position) {
+    this.#deps = deps;
+    this.#options = options;
+    this.#byTopic = new Map((options.events ?? []).map((contract) => [contract.topic, contract]));
+    this.#position = start;
+  }
+
+  /**
+   * Where the reader stands: at or after its last delivered event (it moves on to the snapshot's xmin
+   * when it has read everything). A new reader from here resumes without gaps or repeats.
+   */
+  get position(): string {
+    return formatPosition(this.#position);
+  }
+
+  /** Resolves when the reader stops; rejects with the handler's error if the handler threw. */
+  get done(): Promise<void> {
+    return (this.#loop ?? Promise.resolve()).then(() => {
+      if (this.#failure !== undefined) throw this.#failure;
+    });
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    const unfollow = this.#deps.doorbell.follow(() => this.#bell.ring());
+    this.#loop = pollLoop({
+      step: () => this.#step(),
+      bell: this.#bell,
+      waiter: this.#deps.waiter,
+      timing: this.#deps.config,
+      signal: this.#stop.signal,
+      log: this.#deps.log,
+    }).finally(unfollow);
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#loop;
+  }
+
+  async #step(): Promise<StepResult> {
+    const topics = [...this.#byTopic.keys()];
+    const { pool, log } = this.#deps;
+    if (comparePositions(this.#position, await outbox.retentionHorizon(pool)) < 0) {
+      log.warn({ position: this.position }, 'a broadcast reader fell behind retention; it stops');
+      this.#stop.abort();
+      this.#options.onExpired?.(this.position);
+      return 'idle';
+    }
+    const read = await outbox.readAfter(pool, { after: this.#position, topics, limit: this.#options.batchSize ?? this.#deps.config.batchSize });
+    const events: BusEvent[] = [];
+    for (const row of read.rows) {
+      let payload = row.payload;
+      const contract = this.#byTopic.get(row.topic);
+      if (contract) {
+        const result = contract.payload.safeParse(row.payload);
+        if (!result.success) {
+          log.warn({ eventId: row.eventId, err: new EventPayloadError(row.topic, result.error) }, 'broadcast reader skipped an invalid event');
+          continue;
+        }
+        payload = result.data;
+      }
+      events.push({
+        id: row.eventId,
+        topic: row.topic,
+        key: row.key,
+        partition: row.partition,
+        payload,
+        headers: row.headers,
+        position: formatPosition(row.position),
+        createdAt: row.createdAt,
+      });
+    }
+    if (events.length > 0) {
+      try {
+        await this.#options.handler(events as Events<C>);
+      } catch (error) {
+        this.#failure = error;
+        this.#stop.abort();
+        log.warn({ err: error }, 'a broadcast handler threw; the reader stops');
+        return 'idle';
+      }
+    }
+    this.#position = read.next;
+    if (read.rows.length > 0) return 'progress';
+    return (await outbox.heldBack(pool, topics)) ? 'held' : 'idle';
+  }
+}

@@ -1,0 +1,415 @@
+import type { Pool } from '../db.ts';
+import type { Logger } from '../logger.ts';
+import { Bell, delay } from './bell.ts';
+import type { BusConfig } from './config.ts';
+import { EventPayloadError, type EventContract, type EventOf } from './contract.ts';
+import * as cursors from './cursors.ts';
+import { pollLoop, type StepResult } from './loop.ts';
+import * as outbox from './outbox.ts';
+import * as parked from './parked.ts';
+import { formatPosition, laterPosition } from './position.ts';
+import type { WaiterRow } from './waiters.ts';
+
+export interface HandlerContext {
+  /** 1 on first delivery, then 2, 3 ... on retries. */
+  attempt: number;
+  /** Aborted when this instance lost the lease (another instance will redo the work). */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export type EventHandler<C extends EventContract> = (event: EventOf<C>, context: HandlerContext) => Promise<void> | void;
+export type BatchHandler<C extends EventContract> = (events: EventOf<C>[], context: HandlerContext) => Promise<void> | void;
+
+interface ConsumeCommon<C extends EventContract> {
+  /** Durable name of the group: `<service>.<purpose>`, e.g. `runner.provider-cache`. Instances of one group share the work. */
+  group: string;
+  /** The contracts of the topics the group reads. */
+  events: readonly C[];
+  /** Where a group that has never run starts: every retained event (default) or from now on. */
+  startFrom?: 'beginning' | 'now';
+  batchSize?: number;
+  concurrency?: number;
+  maxAttempts?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  leaseMs?: number;
+}
+
+/**
+ * A per-event `handler`, or a `batchHandler` for throughput (called with up to batchSize events of one
+ * partition in order; when it throws, the batch is re-run one event at a time to find the failing ones).
+ */
+export type ConsumeOptions<C extends EventContract> = ConsumeCommon<C> &
+  ({ handler: EventHandler<C>; batchHandler?: undefined } | { batchHandler: BatchHandler<C>; handler?: undefined });
+
+export interface ConsumerStatus {
+  group: string;
+  running: boolean;
+  batches: number;
+  retries: number;
+}
+
+interface GroupDeps {
+  pool: Pool;
+  doorbell: Bell;
+  waiter: WaiterRow;
+  log: Logger;
+  config: BusConfig;
+  /** This process's id: prefix of every lease token. */
+  owner: string;
+}
+
+type Decoded<C extends EventContract> = { event: EventOf<C>; error?: undefined } | { event?: undefined; error: string };
+
+const GROUP_NAME = /^[a-z][a-z0-9_.-]*$/;
+
+/**
+ * One instance of a durable consumer group: leases partitions that have work, reads a batch of each,
+ * runs the handler, parks what failed, and moves the cursor. A second loop retries parked events.
+ */
+export class ConsumerGroup<C extends EventContract> {
+  readonly group: string;
+  readonly #deps: GroupDeps;
+  readonly #log: Logger;
+  readonly #topics: string[];
+  readonly #byTopic: Map<string, C>;
+  readonly #options: ConsumeOptions<C>;
+  readonly #batchSize: number;
+  readonly #concurrency: number;
+  readonly #maxAttempts: number;
+  readonly #leaseMs: number;
+  readonly #backoff: cursors.Backoff;
+  readonly #bell = new Bell();
+  readonly #retryBell = new Bell();
+  readonly #stop = new AbortController();
+  readonly #lanes = new Set<Promise<void>>();
+  readonly #retries = new Set<Promise<void>>();
+  #loops: Promise<void> | undefined;
+  #sequence = 0;
+
+  constructor(deps: GroupDeps, options: ConsumeOptions<C>) {
+    if (!GROUP_NAME.test(options.group) || options.group.length > 100) {
+      throw new Error(`consumer group name ${JSON.stringify(options.group)} must be lower case: letters, digits, _ . -`);
+    }
+    if (options.events.length === 0) throw new Error(`consumer group ${options.group} must read at least one event`);
+    if (!options.handler === !options.batchHandler) throw new Error(`consumer group ${options.group} needs exactly one of handler, batchHandler`);
+    this.group = options.group;
+    this.#deps = deps;
+    this.#options = options;
+    this.#log = deps.log.child({ group: options.group });
+    this.#byTopic = new Map(options.events.map((contract) => [contract.topic, contract]));
+    this.#topics = [...this.#byTopic.keys()];
+    this.#batchSize = options.batchSize ?? deps.config.batchSize;
+    this.#concurrency = options.concurrency ?? deps.config.concurrency;
+    this.#maxAttempts = options.maxAttempts ?? deps.config.maxAttempts;
+    this.#leaseMs = options.leaseMs ?? deps.config.leaseMs;
+    this.#backoff = {
+      baseMs: options.backoffBaseMs ?? deps.config.backoffBaseMs,
+      maxMs: options.backoffMaxMs ?? deps.config.backoffMaxMs,
+    };
+  }
+
+  start(): void {
+    this.#loops ??= this.#run();
+  }
+
+  /** Stops taking work, lets running batches finish (a per-event batch stops before its next event), releases leases. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    this.#bell.ring();
+    this.#retryBell.ring();
+    await this.#loops;
+    await Promise.all([...this.#lanes, ...this.#retries]);
+  }
+
+  status(): ConsumerStatus {
+    return { group: this.group, running: this.#loops !== undefined && !this.#stop.signal.aborted, batches: this.#lanes.size, retries: this.#retries.size };
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    for (let wait = 100; !signal.aborted; wait = Math.min(wait * 2, 10_000)) {
+      try {
+        await cursors.register(this.#deps.pool, this.group, this.#topics, this.#options.startFrom ?? 'beginning');
+        break;
+      } catch (error) {
+        this.#log.error({ err: error }, `could not register the consumer group; retrying in ${wait} ms`);
+        await delay(wait, signal);
+      }
+    }
+    const unfollow = this.#deps.doorbell.follow(() => this.#bell.ring());
+    try {
+      await Promise.all([
+        pollLoop({
+          step: () => this.#step(),
+          bell: this.#bell,
+          waiter: this.#deps.waiter,
+          timing: this.#deps.config,
+          signal,
+          log: this.#log,
+        }),
+        this.#retryLoop(),
+      ]);
+    } finally {
+      unfollow();
+    }
+  }
+
+  async #step(): Promise<StepResult> {
+    if (this.#stop.signal.aborted) return 'idle';
+    if (this.#lanes.size >= this.#concurrency) {
+      await Promise.race(this.#lanes);
+      return 'progress';
+    }
+    const leases = await cursors.acquire(this.#deps.pool, {
+      group: this.group,
+      topics: this.#topics,
+      limit: this.#concurrency - this.#lanes.size,
+      owner: `${this.#deps.owner}:${++this.#sequence}`,
+      leaseMs: this.#leaseMs,
+    });
+    for (const lease of leases) {
+      const lane: Promise<void> = this.#runBatch(lease).finally(() => {
+        this.#lanes.delete(lane);
+        this.#bell.ring();
+      });
+      this.#lanes.add(lane);
+    }
+    if (leases.length > 0) return 'progress';
+    if (this.#lanes.size > 0) return 'idle';
+    return (await outbox.heldBack(this.#deps.pool, this.#topics)) ? 'held' : 'idle';
+  }
+
+  async #runBatch(lease: cursors.Lease): Promise<void> {
+    const { pool } = this.#deps;
+    const log = this.#log.child({ partition: lease.partition });
+    const lost = new AbortController();
+    const keeper = this.#keepLease(() => cursors.extend(pool, this.group, lease, this.#leaseMs), lost, log);
+    try {
+      const read = await outbox.readAfter(pool, { after: lease.position, topics: this.#topics, partition: lease.partition, limit: this.#batchSize });
+      const blocked = read.rows.length > 0 ? await parked.blockedKeys(pool, this.group, lease.partition) : new Set<string>();
+      const { through, parks } = this.#options.handler
+        ? await this.#handleEach(read.rows, blocked, lost.signal, log)
+        : await this.#handleBatch(read.rows, blocked, lost.signal, log);
+      if (lost.signal.aborted) {
+        log.warn('lost the lease during a batch; another instance redoes it (handlers are at-least-once)');
+        return;
+      }
+      const reached = through === read.rows.length ? read.next : through > 0 ? (read.rows[through - 1] as outbox.OutboxRow).position : lease.position;
+      const done = await cursors.complete(pool, {
+        group: this.group,
+        lease,
+        position: laterPosition(reached, lease.position),
+        parks,
+        backoff: this.#backoff,
+      });
+      if (!done) log.warn('lost the lease before moving the cursor; another instance redoes the batch');
+      else if (parks.length > 0) this.#retryBell.ring();
+    } catch (error) {
+      log.error({ err: error }, 'a batch failed outside its handlers; the partition is released and read again');
+      await cursors.release(pool, this.group, lease).catch(() => undefined);
+      await delay(Math.min(1_000, this.#deps.config.sweepMs), this.#stop.signal);
+    } finally {
+      keeper();
+    }
+  }
+
+  async #handleEach(rows: outbox.OutboxRow[], blocked: Set<string>, signal: AbortSignal, log: Logger) {
+    const handler = this.#options.handler as EventHandler<C>;
+    const parks: cursors.ParkRow[] = [];
+    let through = 0;
+    for (const row of rows) {
+      if (this.#stop.signal.aborted || signal.aborted) break;
+      through++;
+      if (blocked.has(row.key)) {
+        parks.push(parkRow(row, 'waiting', null));
+        continue;
+      }
+      const decoded = this.#decode(row);
+      if (decoded.error !== undefined) {
+        log.warn({ eventId: row.eventId, topic: row.topic }, 'dead-lettered an event whose payload does not match its contract');
+        parks.push(parkRow(row, 'dead', decoded.error));
+        blocked.add(row.key);
+        continue;
+      }
+      const eventLog = log.child({ eventId: row.eventId, topic: row.topic });
+      try {
+        await handler(decoded.event, { attempt: 1, signal, log: eventLog });
+      } catch (error) {
+        const status = this.#maxAttempts <= 1 ? 'dead' : 'retrying';
+        eventLog.warn({ err: error, status }, 'handler failed; the event is parked and its key waits');
+        parks.push(parkRow(row, status, errorText(error)));
+        blocked.add(row.key);
+      }
+    }
+    return { through, parks };
+  }
+
+  async #handleBatch(rows: outbox.OutboxRow[], blocked: Set<string>, signal: AbortSignal, log: Logger) {
+    const handler = this.#options.batchHandler as BatchHandler<C>;
+    const parks: cursors.ParkRow[] = [];
+    const runnable: Array<{ row: outbox.OutboxRow; event: EventOf<C> }> = [];
+    for (const row of rows) {
+      if (blocked.has(row.key)) {
+        parks.push(parkRow(row, 'waiting', null));
+        continue;
+      }
+      const decoded = this.#decode(row);
+      if (decoded.error !== undefined) {
+        log.warn({ eventId: row.eventId, topic: row.topic }, 'dead-lettered an event whose payload does not match its contract');
+        parks.push(parkRow(row, 'dead', decoded.error));
+        blocked.add(row.key);
+        continue;
+      }
+      runnable.push({ row, event: decoded.event });
+    }
+    if (runnable.length === 0) return { through: rows.length, parks };
+    try {
+      await handler(
+        runnable.map((r) => r.event),
+        { attempt: 1, signal, log },
+      );
+      return { through: rows.length, parks };
+    } catch (error) {
+      log.warn({ err: error, events: runnable.length }, 'batch handler failed; re-running the batch one event at a time');
+    }
+    const failed = new Set<string>();
+    for (const { row, event } of runnable) {
+      if (signal.aborted) break;
+      if (failed.has(row.key)) {
+        parks.push(parkRow(row, 'waiting', null));
+        continue;
+      }
+      const eventLog = log.child({ eventId: row.eventId, topic: row.topic });
+      try {
+        await handler([event], { attempt: 1, signal, log: eventLog });
+      } catch (error) {
+        const status = this.#maxAttempts <= 1 ? 'dead' : 'retrying';
+        eventLog.warn({ err: error, status }, 'handler failed; the event is parked and its key waits');
+        parks.push(parkRow(row, status, errorText(error)));
+        failed.add(row.key);
+      }
+    }
+    return { through: rows.length, parks };
+  }
+
+  async #retryLoop(): Promise<void> {
+    const signal = this.#stop.signal;
+    const { pool, config } = this.#deps;
+    while (!signal.aborted) {
+      const since = this.#retryBell.count;
+      try {
+        if (this.#retries.size >= this.#concurrency) {
+          await Promise.race([...this.#retries, this.#retryBell.wait(config.sweepMs, since, signal)]);
+          continue;
+        }
+        const claims = await parked.claimDue(pool, {
+          group: this.group,
+          limit: this.#concurrency - this.#retries.size,
+          owner: `${this.#deps.owner}:r${++this.#sequence}`,
+          leaseMs: this.#leaseMs,
+        });
+        for (const claim of claims) {
+          const retry: Promise<void> = this.#runParked(claim).finally(() => {
+            this.#retries.delete(retry);
+            this.#retryBell.ring();
+          });
+          this.#retries.add(retry);
+        }
+        if (claims.length > 0) continue;
+        const dueIn = await parked.nextDueInMs(pool, this.group);
+        await this.#retryBell.wait(Math.max(5, Math.min(dueIn ?? config.sweepMs, config.sweepMs)), since, signal);
+      } catch (error) {
+        if (signal.aborted) break;
+        this.#log.error({ err: error }, 'the retry loop failed; trying again');
+        await delay(Math.min(1_000, config.sweepMs), signal);
+      }
+    }
+  }
+
+  async #runParked(claim: parked.Claim): Promise<void> {
+    const { pool } = this.#deps;
+    const { row } = claim;
+    const log = this.#log.child({ eventId: row.eventId, topic: row.topic, attempt: claim.attempts + 1 });
+    const lost = new AbortController();
+    const keeper = this.#keepLease(() => parked.extend(pool, this.group, claim, this.#leaseMs), lost, log);
+    try {
+      const decoded = this.#decode(row);
+      const fail = (error: string, dead = false) =>
+        parked.failed(pool, { group: this.group, claim, error, maxAttempts: this.#maxAttempts, backoff: this.#backoff, dead });
+      if (decoded.error !== undefined) {
+        await fail(decoded.error, true);
+        log.warn('dead-lettered an event whose payload does not match its contract');
+        return;
+      }
+      const context = { attempt: claim.attempts + 1, signal: lost.signal, log };
+      try {
+        if (this.#options.handler) await this.#options.handler(decoded.event, context);
+        else await (this.#options.batchHandler as BatchHandler<C>)([decoded.event], context);
+      } catch (error) {
+        const status = await fail(errorText(error));
+        log.warn({ err: error, status }, status === 'dead' ? 'handler failed for the last time: the event is dead and its key parked' : 'handler failed again');
+        return;
+      }
+      if (!(await parked.succeeded(pool, this.group, claim))) log.warn('lost the lease of a parked event; it may run again');
+    } catch (error) {
+      log.error({ err: error }, 'retrying a parked event failed outside its handler; it is released');
+      await parked.release(pool, this.group, claim).catch(() => undefined);
+    } finally {
+      keeper();
+    }
+  }
+
+  /** Extends a lease every third of its length; aborts `lost` when it is gone. Returns the stop. */
+  #keepLease(extend: () => Promise<boolean>, lost: AbortController, log: Logger): () => void {
+    const timer = setInterval(
+      () => {
+        extend().then(
+          (held) => {
+            if (!held) lost.abort(new Error('lease lost'));
+          },
+          (error: unknown) => log.warn({ err: error }, 'could not extend a lease; trying again'),
+        );
+      },
+      Math.max(10, Math.floor(this.#leaseMs / 3)),
+    );
+    return () => clearInterval(timer);
+  }
+
+  #decode(row: outbox.OutboxRow): Decoded<C> {
+    const contract = this.#byTopic.get(row.topic);
+    if (!contract) return { error: `no contract for topic ${row.topic} in group ${this.group}` };
+    const result = contract.payload.safeParse(row.payload);
+    if (!result.success) return { error: new EventPayloadError(row.topic, result.error).message };
+    const event = {
+      id: row.eventId,
+      topic: row.topic,
+      key: row.key,
+      partition: row.partition,
+      payload: result.data,
+      headers: row.headers,
+      position: formatPosition(row.position),
+      createdAt: row.createdAt,
+    };
+    return { event: event as EventOf<C> };
+  }
+}
+
+function parkRow(row: outbox.OutboxRow, status: cursors.ParkRow['status'], error: string | null): cursors.ParkRow {
+  return {
+    eventId: row.eventId,
+    outboxId: row.outboxId,
+    txid: row.txid,
+    key: row.key,
+    partition: row.partition,
+    topic: row.topic,
+    status,
+    error,
+  };
+}
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.slice(0, 4_000);
+}

@@ -1,0 +1,180 @@
+import type { Queryable, Pool } from '../db.ts';
+import { positionFromRow, positionParams, type Position } from './position.ts';
+import { PARTITIONS } from './outbox.ts';
+
+export interface Lease {
+  partition: number;
+  /** The cursor when leased: the batch reads after it. */
+  position: Position;
+  /** Fences every later write: a write with a token that no longer owns the lease changes nothing. */
+  token: string;
+}
+
+/** Records the group's topics and creates its cursors (at the origin, or at "now" for a new group). */
+export async function register(
+  db: Queryable,
+  group: string,
+  topics: readonly string[],
+  startFrom: 'beginning' | 'now',
+): Promise<void> {
+  await db.query(
+    `INSERT INTO bus.groups (group_name, topics) VALUES ($1, $2::text[])
+     ON CONFLICT (group_name) DO UPDATE SET topics = EXCLUDED.topics, updated_at = now()
+     WHERE bus.groups.topics IS DISTINCT FROM EXCLUDED.topics`,
+    [group, [...topics].sort()],
+  );
+  await db.query(
+    `INSERT INTO bus.cursors (group_name, partition, txid, id)
+     SELECT $1, p, CASE WHEN $2 THEN pg_snapshot_xmin(pg_current_snapshot()) ELSE '0'::xid8 END, 0
+     FROM generate_series(0, $3::int - 1) AS p
+     ON CONFLICT (group_name, partition) DO NOTHING`,
+    [group, startFrom === 'now', PARTITIONS],
+  );
+}
+
+/**
+ * Leases up to `limit` partitions of the group that have committed work after their cursor and no live
+ * lease, least recently served first. One short UPDATE: no lock or transaction outlives it. Two
+ * instances racing for one cursor: the second re-checks the lease after the first commits and skips it.
+ */
+export async function acquire(
+  db: Queryable,
+  {
+    group,
+    topics,
+    limit,
+    owner,
+    leaseMs,
+  }: { group: string; topics: readonly string[]; limit: number; owner: string; leaseMs: number },
+): Promise<Lease[]> {
+  const { rows } = await db.query<{ partition: number; txid: string; id: string; lease_owner: string }>(
+    `WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+     candidates AS (
+       SELECT c.partition
+       FROM bus.cursors c, snap
+       WHERE c.group_name = $1
+         AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
+         AND EXISTS (
+           SELECT 1 FROM bus.outbox o
+           WHERE o.topic = ANY($2::text[]) AND o.partition = c.partition
+             AND o.txid < snap.xmin AND (o.txid, o.id) > (c.txid, c.id)
+         )
+       ORDER BY c.updated_at
+       LIMIT $3
+     )
+     UPDATE bus.cursors c
+     SET lease_owner = $4 || ':' || c.partition, lease_expires_at = now() + $5 * interval '1 millisecond'
+     FROM candidates
+     WHERE c.group_name = $1 AND c.partition = candidates.partition
+       AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
+     RETURNING c.partition, c.txid::text AS txid, c.id::text AS id, c.lease_owner`,
+    [group, topics, limit, owner, leaseMs],
+  );
+  return rows.map((row) => ({ partition: row.partition, position: positionFromRow(row.txid, row.id), token: row.lease_owner }));
+}
+
+/** Pushes the lease's expiry out while a slow batch runs; false when the lease was lost. */
+export async function extend(db: Queryable, group: string, lease: Lease, leaseMs: number): Promise<boolean> {
+  const result = await db.query(
+    `UPDATE bus.cursors SET lease_expires_at = now() + $4 * interval '1 millisecond'
+     WHERE group_name = $1 AND partition = $2 AND lease_owner = $3`,
+    [group, lease.partition, lease.token, leaseMs],
+  );
+  return result.rowCount === 1;
+}
+
+/** Gives the partition back without moving its cursor. */
+export async function release(db: Queryable, group: string, lease: Lease): Promise<void> {
+  await db.query(
+    `UPDATE bus.cursors SET lease_owner = NULL, lease_expires_at = NULL
+     WHERE group_name = $1 AND partition = $2 AND lease_owner = $3`,
+    [group, lease.partition, lease.token],
+  );
+}
+
+export interface ParkRow {
+  eventId: string;
+  outboxId: string;
+  txid: string;
+  key: string;
+  partition: number;
+  topic: string;
+  status: 'retrying' | 'waiting' | 'dead';
+  error: string | null;
+}
+
+export interface Backoff {
+  baseMs: number;
+  maxMs: number;
+}
+
+/**
+ * Moves the cursor and releases the lease in one UPDATE fenced by the lease token; the events that
+ * failed or wait behind a failed one are parked in the same transaction. False (and nothing written)
+ * when the lease was lost meanwhile: another instance owns the partition and redoes the batch.
+ */
+export async function complete(
+  pool: Pool,
+  {
+    group,
+    lease,
+    position,
+    parks,
+    backoff,
+  }: { group: string; lease: Lease; position: Position; parks: ParkRow[]; backoff: Backoff },
+): Promise<boolean> {
+  const advance = (db: Queryable) =>
+    db.query(
+      `UPDATE bus.cursors
+       SET txid = $4::xid8, id = $5::bigint, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+       WHERE group_name = $1 AND partition = $2 AND lease_owner = $3`,
+      [group, lease.partition, lease.token, ...positionParams(position)],
+    );
+  if (parks.length === 0) return (await advance(pool)).rowCount === 1;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    if ((await advance(client)).rowCount !== 1) {
+      await client.query('ROLLBACK');
+      return false;
+    }
+    await client.query(
+      `INSERT INTO bus.parked (group_name, event_id, outbox_id, txid, key, partition, topic, status, attempts, next_attempt_at, last_error)
+       SELECT $1, p.event_id, p.outbox_id, p.txid, p.key, p.partition, p.topic, p.status,
+              CASE WHEN p.status = 'waiting' THEN 0 ELSE 1 END,
+              CASE WHEN p.status = 'retrying'
+                THEN now() + least($10::float8, $9::float8) * (0.5 + random() / 2) * interval '1 millisecond'
+                ELSE now() END,
+              p.error
+       FROM unnest($2::uuid[], $3::bigint[], $4::xid8[], $5::text[], $6::smallint[], $7::text[], $8::text[], $11::text[])
+         AS p(event_id, outbox_id, txid, key, partition, topic, status, error)
+       ON CONFLICT (group_name, event_id) DO NOTHING`,
+      [
+        group,
+        parks.map((p) => p.eventId),
+        parks.map((p) => p.outboxId),
+        parks.map((p) => p.txid),
+        parks.map((p) => p.key),
+        parks.map((p) => p.partition),
+        parks.map((p) => p.topic),
+        parks.map((p) => p.status),
+        backoff.baseMs,
+        backoff.maxMs,
+        parks.map((p) => p.error),
+      ],
+    );
+    await client.query('COMMIT');
+    return true;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** Forgets a consumer group: its cursors and parked events. Retention stops keeping events for it. */
+export async function dropGroup(db: Queryable, group: string): Promise<boolean> {
+  const result = await db.query(`DELETE FROM bus.groups WHERE group_name = $1`, [group]);
+  return result.rowCount === 1;
+}

@@ -1,0 +1,84 @@
+import type { Logger } from '../logger.ts';
+import { delay, type Bell } from './bell.ts';
+import type { WaiterRow } from './waiters.ts';
+
+/** What one look at the outbox found. */
+export type StepResult =
+  /** Work was found (or started): look again at once. */
+  | 'progress'
+  /** Committed events are held back by an older open transaction: look again soon. */
+  | 'held'
+  /** Nothing to do: wait for the doorbell. */
+  | 'idle';
+
+export interface LoopTiming {
+  sweepMs: number;
+  lingerMs: readonly number[];
+  heldBackMinMs: number;
+  heldBackMaxMs: number;
+}
+
+/**
+ * The reader's loop around the doorbell (docs/adr/0001): read until idle; then mark the process as
+ * waiting, read once more and linger with a few short polls (a producer may have checked for waiters
+ * just before the mark and be committing now); then sleep until the doorbell, a reconnect or the sweep.
+ */
+export async function pollLoop({
+  step,
+  bell,
+  waiter,
+  timing,
+  signal,
+  log,
+}: {
+  step: () => Promise<StepResult>;
+  bell: Bell;
+  waiter: WaiterRow;
+  timing: LoopTiming;
+  signal: AbortSignal;
+  log: Logger;
+}): Promise<void> {
+  let heldDelay = timing.heldBackMinMs;
+  let errorDelay = 100;
+  while (!signal.aborted) {
+    const since = bell.count;
+    try {
+      const result = await step();
+      errorDelay = 100;
+      if (result === 'progress') {
+        heldDelay = timing.heldBackMinMs;
+        continue;
+      }
+      if (result === 'held') {
+        await bell.wait(heldDelay, since, signal);
+        heldDelay = Math.min(heldDelay * 2, timing.heldBackMaxMs);
+        continue;
+      }
+      heldDelay = timing.heldBackMinMs;
+      const settled = await waiter.markWaiting();
+      if (!settled && !(await linger(step, bell, since, timing.lingerMs, signal))) continue;
+      await bell.wait(timing.sweepMs, since, signal);
+    } catch (error) {
+      if (signal.aborted) break;
+      log.error({ err: error }, `reading the bus failed; retrying in ${errorDelay} ms`);
+      await delay(errorDelay, signal);
+      errorDelay = Math.min(errorDelay * 2, Math.max(timing.sweepMs, 1_000));
+    }
+  }
+}
+
+/** Re-reads at once and after each linger delay; false as soon as something turned up (or a ring). */
+async function linger(
+  step: () => Promise<StepResult>,
+  bell: Bell,
+  since: number,
+  lingerMs: readonly number[],
+  signal: AbortSignal,
+): Promise<boolean> {
+  for (const ms of [0, ...lingerMs]) {
+    if (ms > 0) await bell.wait(ms, since, signal);
+    if (signal.aborted || bell.count !== since) return false;
+    if ((await step()) !== 'idle') return false;
+  }
+  return true;
+}

@@ -1,0 +1,124 @@
+import type { Queryable } from '../db.ts';
+import type { EventHeaders } from './contract.ts';
+import { ORIGIN, positionFromRow, positionParams, type Position } from './position.ts';
+
+/** Fixed in sql/bus/000002_outbox.sql (the generated `partition` column). */
+export const PARTITIONS = 16;
+
+export interface OutboxRow {
+  outboxId: string;
+  txid: string;
+  position: Position;
+  eventId: string;
+  topic: string;
+  key: string;
+  partition: number;
+  payload: unknown;
+  headers: EventHeaders;
+  createdAt: Date;
+}
+
+export interface ReadResult {
+  rows: OutboxRow[];
+  /** The xmin of the read's snapshot: every transaction below it has finished. */
+  xmin: bigint;
+  /**
+   * Where a reader stands after this read: the last row, or (xmin, 0) when the read returned fewer rows
+   * than asked, since then nothing committed below xmin is left after `after`.
+   */
+  next: Position;
+}
+
+interface RawRow {
+  xmin: string;
+  outbox_id: string | null;
+  txid: string | null;
+  event_id: string;
+  topic: string;
+  key: string;
+  partition: number;
+  payload: unknown;
+  headers: EventHeaders;
+  created_at: Date;
+}
+
+const COLUMNS = `o.id::text AS outbox_id, o.txid::text AS txid, o.event_id, o.topic, o.key, o.partition, o.payload, o.headers, o.created_at`;
+
+export function rowFromRaw(raw: Omit<RawRow, 'xmin'>): OutboxRow {
+  return {
+    outboxId: raw.outbox_id as string,
+    txid: raw.txid as string,
+    position: positionFromRow(raw.txid as string, raw.outbox_id as string),
+    eventId: raw.event_id,
+    topic: raw.topic,
+    key: raw.key,
+    partition: raw.partition,
+    payload: raw.payload,
+    headers: raw.headers,
+    createdAt: raw.created_at,
+  };
+}
+
+function toResult(raws: RawRow[], after: Position, limit: number): ReadResult {
+  const xmin = BigInt((raws[0] as RawRow).xmin);
+  const rows = raws.filter((raw) => raw.outbox_id !== null).map(rowFromRaw);
+  let next = rows.length > 0 ? (rows[rows.length - 1] as OutboxRow).position : after;
+  if (rows.length < limit && xmin > next.txid) next = { txid: xmin, id: 0n };
+  return { rows, xmin, next };
+}
+
+/**
+ * The committed events after `after` in position order, only below the snapshot's xmin (commit-safe).
+ * `topics` empty means every topic. One statement, so the xmin and the rows come from one snapshot.
+ */
+export async function readAfter(
+  db: Queryable,
+  { after, topics, partition, limit }: { after: Position; topics: readonly string[]; partition?: number; limit: number },
+): Promise<ReadResult> {
+  const [txid, id] = positionParams(after);
+  const { rows } = await db.query<RawRow>(
+    `WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+     SELECT snap.xmin::text AS xmin, o.*
+     FROM snap LEFT JOIN LATERAL (
+       SELECT ${COLUMNS}
+       FROM bus.outbox o
+       WHERE o.txid < snap.xmin
+         AND (o.txid, o.id) > ($1::xid8, $2::bigint)
+         AND (cardinality($3::text[]) = 0 OR o.topic = ANY($3::text[]))
+         AND ($4::smallint IS NULL OR o.partition = $4::smallint)
+       ORDER BY o.txid, o.id
+       LIMIT $5
+     ) o ON true`,
+    [txid, id, topics, partition ?? null, limit],
+  );
+  return toResult(rows, after, limit);
+}
+
+/**
+ * True when committed events of these topics exist at or above the current xmin: an older transaction
+ * is still open and holds them back. Readers then re-poll soon instead of waiting for the doorbell,
+ * because the old transaction's end rings nothing.
+ */
+export async function heldBack(db: Queryable, topics: readonly string[]): Promise<boolean> {
+  const { rows } = await db.query<{ held: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM bus.outbox o
+       WHERE o.txid >= pg_snapshot_xmin(pg_current_snapshot())
+         AND (cardinality($1::text[]) = 0 OR o.topic = ANY($1::text[]))
+     ) AS held`,
+    [topics],
+  );
+  return rows[0]?.held === true;
+}
+
+/** The position of "now": everything that commits from here on is after it. */
+export async function head(db: Queryable): Promise<Position> {
+  const { rows } = await db.query<{ xmin: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);
+  return rows[0] ? { txid: BigInt(rows[0].xmin), id: 0n } : ORIGIN;
+}
+
+/** The highest position retention has deleted; a reader before it has missed events. */
+export async function retentionHorizon(db: Queryable): Promise<Position> {
+  const { rows } = await db.query<{ txid: string; id: string }>(`SELECT txid::text, id::text FROM bus.retention_horizon`);
+  return rows[0] ? positionFromRow(rows[0].txid, rows[0].id) : ORIGIN;
+}

@@ -1,0 +1,63 @@
+import type { Queryable } from '../db.ts';
+import { parseHeaders, parsePayload, type EventContract, type EventHeaders, type PayloadInputOf } from './contract.ts';
+import { uuidv7 } from './uuid.ts';
+
+export interface PublishOptions {
+  /** Events of one key are delivered in order. Default: the contract's key function, else the event id. */
+  key?: string;
+  headers?: EventHeaders;
+  /** The event id (UUIDv7); made here when absent. */
+  id?: string;
+}
+
+/** A validated, broker-neutral event ready to insert: what a CDC outbox router would forward. */
+export interface Envelope {
+  id: string;
+  topic: string;
+  key: string;
+  payload: unknown;
+  headers: EventHeaders;
+}
+
+/** Validates the payload against its contract and builds the envelope; throws EventPayloadError. */
+export function envelope<C extends EventContract>(event: C, payload: PayloadInputOf<C>, options: PublishOptions = {}): Envelope {
+  const parsed = parsePayload(event, payload);
+  const id = options.id ?? uuidv7();
+  const key = options.key ?? event.key?.(parsed) ?? id;
+  if (key === '') throw new Error(`the key of a ${event.topic} event must not be empty`);
+  return { id, topic: event.topic, key, payload: parsed, headers: parseHeaders(options.headers) };
+}
+
+/**
+ * Writes one event to the outbox inside the caller's transaction, so the state change and its event
+ * commit (or roll back) together. Never pass the pool unless the event is the only change.
+ */
+export async function publish<C extends EventContract>(
+  tx: Queryable,
+  event: C,
+  payload: PayloadInputOf<C>,
+  options: PublishOptions = {},
+): Promise<Envelope> {
+  const [published] = await publishMany(tx, [envelope(event, payload, options)]);
+  return published as Envelope;
+}
+
+/** Writes many events in one statement (one round trip), in the order given. */
+export async function publishMany(tx: Queryable, envelopes: readonly Envelope[]): Promise<Envelope[]> {
+  if (envelopes.length === 0) return [];
+  await tx.query(
+    `INSERT INTO bus.outbox (event_id, topic, key, payload, headers)
+     SELECT e.event_id, e.topic, e.key, e.payload, e.headers
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[]) WITH ORDINALITY
+       AS e(event_id, topic, key, payload, headers, n)
+     ORDER BY e.n`,
+    [
+      envelopes.map((e) => e.id),
+      envelopes.map((e) => e.topic),
+      envelopes.map((e) => e.key),
+      envelopes.map((e) => JSON.stringify(e.payload)),
+      envelopes.map((e) => JSON.stringify(e.headers)),
+    ],
+  );
+  return [...envelopes];
+}
