@@ -1,0 +1,27 @@
+import type { RequestEvent } from '@sveltejs/kit';
+import { GATEWAY_URL } from '$app/env/private';
+import { createApiClient, type ApiClient } from '../api/client.ts';
+import { forwardedHeaders } from './forwarded.ts';
+
+/** A load must not hang the page when the gateway hangs; the gateway bounds its own checks at 2 s. */
+const TIMEOUT_MS = 5_000;
+
+/** Credentials of the browser's request that the gateway reads (session cookie, API token). */
+const FORWARDED_CREDENTIALS = ['cookie', 'authorization'] as const;
+
+/**
+ * The typed client for server-side loads: straight to GATEWAY_URL (no round trip through our own
+ * /api proxy), acting as the browser that asked, by forwarding its cookie and authorization.
+ */
+export function gatewayClient(event: RequestEvent): ApiClient {
+  const headers: Record<string, string> = forwardedHeaders(event);
+  for (const name of FORWARDED_CREDENTIALS) {
+    const value = event.request.headers.get(name);
+    if (value) headers[name] = value;
+  }
+  return createApiClient({
+    baseUrl: GATEWAY_URL,
+    headers,
+    fetch: (request) => fetch(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(TIMEOUT_MS)]) }),
+  });
+}
