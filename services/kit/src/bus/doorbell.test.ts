@@ -1,0 +1,74 @@
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { withTransaction } from '../db.ts';
+import { useTestDatabase } from '../testing/vitest.ts';
+import { defineEvent } from './contract.ts';
+import { DOORBELL_CHANNEL } from './listener.ts';
+import { publish } from './publish.ts';
+import { Collector, eventually, useBuses } from './testing.ts';
+
+const db = await useTestDatabase();
+const harness = useBuses(db);
+
+const ping = defineEvent({ topic: 'test.doorbell.pinged', payload: z.object({ n: z.number() }) });
+
+/**
+ * Notifications on the doorbell channel up to a sentinel sent after the producer committed. Notifications
+ * arrive in commit order, so everything the producer's commit sent is in the list: no sleep needed.
+ */
+async function doorbellsDuring(produce: () => Promise<void>): Promise<string[]> {
+  const client = new pg.Client({ connectionString: db.adminUrl });
+  await client.connect();
+  try {
+    const received: string[] = [];
+    const sentinel = new Promise<void>((resolve) => {
+      client.on('notification', (message) => {
+        if (message.payload === 'sentinel') resolve();
+        else received.push(message.payload ?? '');
+      });
+    });
+    await client.query(`LISTEN ${DOORBELL_CHANNEL}`);
+    await produce();
+    await client.query(`SELECT pg_notify($1, 'sentinel')`, [DOORBELL_CHANNEL]);
+    await sentinel;
+    return received;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('the doorbell', () => {
+  it('is not rung by producer transactions while no consumer waits', async () => {
+    const pool = harness.servicePool('registry');
+    const rings = await doorbellsDuring(async () => {
+      await withTransaction(pool, async (tx) => {
+        for (let n = 0; n < 3; n++) await publish(tx, ping, { n });
+      });
+      await publish(pool, ping, { n: 3 });
+    });
+    expect(rings).toEqual([]);
+  });
+
+  it('is rung once per producer transaction while a consumer waits, and not after the bus stopped', async () => {
+    const { bus } = await harness.startBus({ config: { sweepMs: 60_000, waiterTtlMs: 120_000 } });
+    const seen = new Collector<number>();
+    bus.consume({ group: 'test.doorbell', events: [ping], startFrom: 'now', handler: (event) => seen.push(event.payload.n) });
+    const pool = harness.servicePool('registry');
+    await eventually(async () => ((await pool.query(`SELECT 1 FROM bus.waiters WHERE expires_at > now()`)).rowCount ? true : undefined), {
+      what: 'the consumer to wait',
+    });
+
+    const rings = await doorbellsDuring(() =>
+      withTransaction(pool, async (tx) => {
+        for (let n = 10; n < 13; n++) await publish(tx, ping, { n });
+      }),
+    );
+    expect(rings).toEqual(['']);
+    // With a one-minute sweep, only the doorbell can have woken the consumer this soon.
+    expect((await seen.waitFor(3, 15_000, 'rung events')).sort()).toEqual([10, 11, 12]);
+
+    await bus.stop();
+    expect(await doorbellsDuring(() => publish(pool, ping, { n: 20 }).then(() => undefined))).toEqual([]);
+  });
+});
