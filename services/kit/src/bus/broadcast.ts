@@ -114,7 +114,11 @@ export class BroadcastReader<C extends EventContract = never> {
       this.#options.onExpired?.(this.position);
       return 'idle';
     }
-    const read = await outbox.readAfter(pool, { after: this.#position, topics, limit: this.#options.batchSize ?? this.#deps.config.batchSize });
+    const read = await outbox.readAfter(pool, {
+      after: this.#position,
+      topics,
+      limit: this.#options.batchSize ?? this.#deps.config.batchSize,
+    });
     const events: BusEvent[] = [];
     for (const row of read.rows) {
       let payload = row.payload;
@@ -122,7 +126,10 @@ export class BroadcastReader<C extends EventContract = never> {
       if (contract) {
         const result = contract.payload.safeParse(row.payload);
         if (!result.success) {
-          log.warn({ eventId: row.eventId, err: new EventPayloadError(row.topic, result.error) }, 'broadcast reader skipped an invalid event');
+          log.warn(
+            { eventId: row.eventId, err: new EventPayloadError(row.topic, result.error) },
+            'broadcast reader skipped an invalid event',
+          );
           continue;
         }
         payload = result.data;

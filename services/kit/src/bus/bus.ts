@@ -67,7 +67,13 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
     log,
     checkIntervalMs: config.listenCheckMs,
   });
-  const ephemeral = new EphemeralStreams({ pool, listener, log, tickMs: config.ephemeralTickMs, maxBytes: config.ephemeralMaxBytes });
+  const ephemeral = new EphemeralStreams({
+    pool,
+    listener,
+    log,
+    tickMs: config.ephemeralTickMs,
+    maxBytes: config.ephemeralMaxBytes,
+  });
   const groups = new Set<ConsumerGroup<EventContract>>();
   const readers = new Set<BroadcastReader<EventContract>>();
   let state: 'new' | 'started' | 'stopping' | 'stopped' = 'new';
@@ -101,7 +107,8 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
       if (state !== 'started') throw new Error('start the bus before opening broadcast readers');
       const from = options.from ?? 'now';
       const start = from === 'now' ? await outbox.head(pool) : parsePosition(from);
-      if (from !== 'now' && comparePositions(start, await outbox.retentionHorizon(pool)) < 0) throw new PositionExpiredError(from);
+      if (from !== 'now' && comparePositions(start, await outbox.retentionHorizon(pool)) < 0)
+        throw new PositionExpiredError(from);
       const reader = new BroadcastReader(deps, options, start);
       const untyped = reader as unknown as BroadcastReader<EventContract>;
       readers.add(untyped);
@@ -139,7 +146,8 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
       await Promise.all([...readers].map((reader) => reader.stop()));
       await retentionRun;
       await ephemeral.stop();
-      if (wasStarted) await waiter.remove().catch((error: unknown) => log.warn({ err: error }, 'could not remove the waiter row; it expires'));
+      if (wasStarted)
+        await waiter.remove().catch((error: unknown) => log.warn({ err: error }, 'could not remove the waiter row; it expires'));
       await listener.stop();
       state = 'stopped';
       log.info('bus stopped');

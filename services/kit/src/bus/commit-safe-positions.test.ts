@@ -39,7 +39,9 @@ describe('commit-safe positions (the gap trap)', () => {
       await b.query('COMMIT');
 
       expect(await seen.waitFor(1, 15_000, 'event B')).toEqual(['B']);
-      const { rows } = await a.query<{ label: string; id: string }>(`SELECT payload->>'label' AS label, id::text FROM bus.outbox ORDER BY id`);
+      const { rows } = await a.query<{ label: string; id: string }>(
+        `SELECT payload->>'label' AS label, id::text FROM bus.outbox ORDER BY id`,
+      );
       // B was read while A (the lower id) was still open.
       expect(rows.map((row) => row.label)).toEqual(['A', 'B']);
       const naiveLast = (rows[1] as { id: string }).id;
@@ -69,7 +71,9 @@ describe('commit-safe positions (the gap trap)', () => {
       expect(events.map((event) => event.payload)).toEqual([{ label: 'older' }, { label: 'newer' }]);
       // The reader stands at or after its last event (it may move on to the snapshot's xmin).
       await reader.stop();
-      expect(comparePositions(parsePosition(reader.position), parsePosition(events[1]?.position ?? ''))).toBeGreaterThanOrEqual(0);
+      expect(comparePositions(parsePosition(reader.position), parsePosition(events[1]?.position ?? ''))).toBeGreaterThanOrEqual(
+        0,
+      );
     } finally {
       await Promise.all([older.end(), newer.end()]);
     }
@@ -89,7 +93,8 @@ describe('commit-safe positions (the gap trap)', () => {
         await clients[i]?.query('SELECT pg_current_xact_id()');
       }
       for (const [i, client] of clients.entries()) await publish(client, many, { label: `p${i}` });
-      let naiveLast = (await admin.query<{ id: string }>(`SELECT coalesce(max(id), 0)::text AS id FROM bus.outbox`)).rows[0]?.id ?? '0';
+      let naiveLast =
+        (await admin.query<{ id: string }>(`SELECT coalesce(max(id), 0)::text AS id FROM bus.outbox`)).rows[0]?.id ?? '0';
       const naiveSeen: string[] = [];
       const committed: string[] = [];
       for (let i = clients.length - 1; i >= 0; i--) {

@@ -82,7 +82,7 @@ describe('consumer groups', () => {
           }
         });
       });
-    let publishedId = '';
+    let publishedId: string | undefined;
     try {
       await lineMatching(/^ready$/);
       const published = await publish(pool, crash, { n: 1 });
@@ -151,7 +151,12 @@ describe('consumer groups', () => {
       },
     });
     const pool = harness.servicePool('registry');
-    await withTransaction(pool, (tx) => publishMany(tx, [0, 1, 2, 3].map((n) => envelope(graceful, { n }, { key: 'one-key' }))));
+    await withTransaction(pool, (tx) =>
+      publishMany(
+        tx,
+        [0, 1, 2, 3].map((n) => envelope(graceful, { n }, { key: 'one-key' })),
+      ),
+    );
     await handled.waitFor(1, 15_000, 'the first event');
     const stopping = first.bus.stop();
     release();
@@ -162,7 +167,11 @@ describe('consumer groups', () => {
     expect(rows[0]?.leased).toBe(0);
 
     const second = await harness.startBus({ name: 'graceful-b' });
-    second.bus.consume({ group: 'test.graceful', events: [graceful], handler: (event) => handled.push({ instance: 'b', n: event.payload.n }) });
+    second.bus.consume({
+      group: 'test.graceful',
+      events: [graceful],
+      handler: (event) => handled.push({ instance: 'b', n: event.payload.n }),
+    });
     await handled.waitFor(4, 15_000, 'the rest, on the second instance');
     expect(handled.items).toEqual([
       { instance: 'a', n: 0 },

@@ -93,7 +93,8 @@ export class ConsumerGroup<C extends EventContract> {
       throw new Error(`consumer group name ${JSON.stringify(options.group)} must be lower case: letters, digits, _ . -`);
     }
     if (options.events.length === 0) throw new Error(`consumer group ${options.group} must read at least one event`);
-    if (!options.handler === !options.batchHandler) throw new Error(`consumer group ${options.group} needs exactly one of handler, batchHandler`);
+    if (!options.handler === !options.batchHandler)
+      throw new Error(`consumer group ${options.group} needs exactly one of handler, batchHandler`);
     this.group = options.group;
     this.#deps = deps;
     this.#options = options;
@@ -124,7 +125,12 @@ export class ConsumerGroup<C extends EventContract> {
   }
 
   status(): ConsumerStatus {
-    return { group: this.group, running: this.#loops !== undefined && !this.#stop.signal.aborted, batches: this.#lanes.size, retries: this.#retries.size };
+    return {
+      group: this.group,
+      running: this.#loops !== undefined && !this.#stop.signal.aborted,
+      batches: this.#lanes.size,
+      retries: this.#retries.size,
+    };
   }
 
   async #run(): Promise<void> {
@@ -187,7 +193,12 @@ export class ConsumerGroup<C extends EventContract> {
     const lost = new AbortController();
     const keeper = this.#keepLease(() => cursors.extend(pool, this.group, lease, this.#leaseMs), lost, log);
     try {
-      const read = await outbox.readAfter(pool, { after: lease.position, topics: this.#topics, partition: lease.partition, limit: this.#batchSize });
+      const read = await outbox.readAfter(pool, {
+        after: lease.position,
+        topics: this.#topics,
+        partition: lease.partition,
+        limit: this.#batchSize,
+      });
       const blocked = read.rows.length > 0 ? await parked.blockedKeys(pool, this.group, lease.partition) : new Set<string>();
       const { through, parks } = this.#options.handler
         ? await this.#handleEach(read.rows, blocked, lost.signal, log)
@@ -196,7 +207,12 @@ export class ConsumerGroup<C extends EventContract> {
         log.warn('lost the lease during a batch; another instance redoes it (handlers are at-least-once)');
         return;
       }
-      const reached = through === read.rows.length ? read.next : through > 0 ? (read.rows[through - 1] as outbox.OutboxRow).position : lease.position;
+      const reached =
+        through === read.rows.length
+          ? read.next
+          : through > 0
+            ? (read.rows[through - 1] as outbox.OutboxRow).position
+            : lease.position;
       const done = await cursors.complete(pool, {
         group: this.group,
         lease,
@@ -349,7 +365,10 @@ export class ConsumerGroup<C extends EventContract> {
         else await (this.#options.batchHandler as BatchHandler<C>)([decoded.event], context);
       } catch (error) {
         const status = await fail(errorText(error));
-        log.warn({ err: error, status }, status === 'dead' ? 'handler failed for the last time: the event is dead and its key parked' : 'handler failed again');
+        log.warn(
+          { err: error, status },
+          status === 'dead' ? 'handler failed for the last time: the event is dead and its key parked' : 'handler failed again',
+        );
         return;
       }
       if (!(await parked.succeeded(pool, this.group, claim))) log.warn('lost the lease of a parked event; it may run again');

@@ -3,19 +3,21 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { withTransaction } from '../db.ts';
 import { useTestDatabase } from '../testing/vitest.ts';
-import { defineEvent, type BusEvent } from './contract.ts';
+import { defineEvent, type BusEvent, type EventContract } from './contract.ts';
 import { envelope, publishMany } from './publish.ts';
 import { Collector, eventually, useBuses } from './testing.ts';
 
 const db = await useTestDatabase();
 const harness = useBuses(db);
 
+type Counted = BusEvent<string, { n: number }>;
+
 const payload = z.object({ n: z.number().int() });
 const downEvent = defineEvent({ topic: 'test.down.written', payload });
 const killEvent = defineEvent({ topic: 'test.kill.written', payload });
 const manyEvent = defineEvent({ topic: 'test.shared.written', payload });
 
-async function produce(contract: typeof downEvent, from: number, count: number): Promise<void> {
+async function produce(contract: EventContract<string, typeof payload>, from: number, count: number): Promise<void> {
   const pool = harness.servicePool('registry');
   await withTransaction(pool, (tx) =>
     publishMany(
@@ -39,7 +41,7 @@ async function backendsNamed(applicationName: string): Promise<Array<{ pid: numb
   }
 }
 
-function countById(events: readonly BusEvent[]): Map<string, number> {
+function countById(events: readonly Counted[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const event of events) counts.set(event.id, (counts.get(event.id) ?? 0) + 1);
   return counts;
@@ -49,7 +51,7 @@ describe('delivery', () => {
   it('loses nothing written while the consumer group is down, and repeats nothing after a restart', async () => {
     await produce(downEvent, 0, 150); // before the group ever ran
     const first = await harness.startBus();
-    const seen = new Collector<BusEvent>();
+    const seen = new Collector<Counted>();
     first.bus.consume({ group: 'test.down', events: [downEvent], batchSize: 40, handler: (event) => seen.push(event) });
     await seen.waitFor(150, 15_000, 'events written before the group started');
     await first.bus.stop();
@@ -65,7 +67,7 @@ describe('delivery', () => {
   it('reconnects when its LISTEN connection is killed mid-stream and catches up from the table', async () => {
     // A one-minute sweep: only the doorbell or the reconnect can deliver within the test's bounds.
     const { bus, applicationName } = await harness.startBus({ config: { sweepMs: 60_000, waiterTtlMs: 120_000 } });
-    const seen = new Collector<BusEvent>();
+    const seen = new Collector<Counted>();
     bus.consume({ group: 'test.kill', events: [killEvent], handler: (event) => seen.push(event) });
     await produce(killEvent, 0, 50);
     await seen.waitFor(50, 15_000, 'events before the kill');
@@ -85,10 +87,13 @@ describe('delivery', () => {
     }
     await seen.waitFor(200, 15_000, 'events written around the kill');
     expect([...countById(seen.items).values()].every((count) => count === 1)).toBe(true);
-    const [again] = await eventually(async () => {
-      const rows = await backendsNamed(applicationName);
-      return rows.length === 1 && rows[0]?.pid !== listener?.pid && bus.status().listening ? rows : undefined;
-    }, { what: 'a new LISTEN connection' });
+    const [again] = await eventually(
+      async () => {
+        const rows = await backendsNamed(applicationName);
+        return rows.length === 1 && rows[0]?.pid !== listener?.pid && bus.status().listening ? rows : undefined;
+      },
+      { what: 'a new LISTEN connection' },
+    );
     expect(again?.pid).not.toBe(listener?.pid);
 
     // And the doorbell works on the new connection.
@@ -102,14 +107,21 @@ describe('delivery', () => {
     for (const name of ['one', 'two', 'three']) {
       bus.consume({ group: `test.shared-${name}`, events: [manyEvent], handler: () => seen.push(name) });
     }
-    const readers = await Promise.all([1, 2].map(() => bus.broadcast({ events: [manyEvent], handler: (events) => seen.push(...events.map(() => 'reader')) })));
+    const readers = await Promise.all(
+      [1, 2].map(() => bus.broadcast({ events: [manyEvent], handler: (events) => seen.push(...events.map(() => 'reader')) })),
+    );
     await bus.ephemeral.subscribe('test-a', () => undefined);
     await bus.ephemeral.subscribe('test-b', () => undefined);
     await produce(manyEvent, 0, 20);
     await seen.waitFor(100, 15_000, 'deliveries to 3 groups and 2 readers');
     expect(await backendsNamed(applicationName)).toHaveLength(1);
     expect(bus.status()).toMatchObject({ started: true, listening: true, broadcastReaders: 2 });
-    expect(bus.status().consumers.map((consumer) => consumer.group).sort()).toEqual(['test.shared-one', 'test.shared-three', 'test.shared-two']);
+    expect(
+      bus
+        .status()
+        .consumers.map((consumer) => consumer.group)
+        .sort(),
+    ).toEqual(['test.shared-one', 'test.shared-three', 'test.shared-two']);
     await Promise.all(readers.map((reader) => reader.stop()));
   });
 });

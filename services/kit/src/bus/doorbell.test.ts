@@ -55,9 +55,12 @@ describe('the doorbell', () => {
     const seen = new Collector<number>();
     bus.consume({ group: 'test.doorbell', events: [ping], startFrom: 'now', handler: (event) => seen.push(event.payload.n) });
     const pool = harness.servicePool('registry');
-    await eventually(async () => ((await pool.query(`SELECT 1 FROM bus.waiters WHERE expires_at > now()`)).rowCount ? true : undefined), {
-      what: 'the consumer to wait',
-    });
+    await eventually(
+      async () => ((await pool.query(`SELECT 1 FROM bus.waiters WHERE expires_at > now()`)).rowCount ? true : undefined),
+      {
+        what: 'the consumer to wait',
+      },
+    );
 
     const rings = await doorbellsDuring(() =>
       withTransaction(pool, async (tx) => {

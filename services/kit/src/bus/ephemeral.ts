@@ -30,7 +30,8 @@ export function chunkItems(serialized: readonly string[], maxBytes: number, next
     const itemBytes = Buffer.byteLength(item);
     if (batch.length > 0 && overhead() + batchBytes + 1 + itemBytes > maxBytes) close();
     const size = itemBytes + (batch.length > 0 ? 1 : 0);
-    if (overhead() + size > maxBytes) throw new EphemeralItemTooLargeError(`an ephemeral item of ${itemBytes} bytes does not fit one NOTIFY`);
+    if (overhead() + size > maxBytes)
+      throw new EphemeralItemTooLargeError(`an ephemeral item of ${itemBytes} bytes does not fit one NOTIFY`);
     batch.push(item);
     batchBytes += size;
   }
@@ -55,7 +56,19 @@ export class EphemeralStreams {
   #sequence = 0;
   #stopped = false;
 
-  constructor({ pool, listener, log, tickMs, maxBytes }: { pool: Pool; listener: Listener; log: Logger; tickMs: number; maxBytes: number }) {
+  constructor({
+    pool,
+    listener,
+    log,
+    tickMs,
+    maxBytes,
+  }: {
+    pool: Pool;
+    listener: Listener;
+    log: Logger;
+    tickMs: number;
+    maxBytes: number;
+  }) {
     if (maxBytes >= NOTIFY_PAYLOAD_LIMIT) throw new Error(`ephemeral maxBytes must be below ${NOTIFY_PAYLOAD_LIMIT}`);
     this.#pool = pool;
     this.#listener = listener;
@@ -87,14 +100,18 @@ export class EphemeralStreams {
   /** Receives the items of a channel, in the order each process sent them; returns the unsubscribe. */
   async subscribe<T = unknown>(channel: string, listener: (items: T[]) => void): Promise<() => Promise<void>> {
     return this.#listener.listen(channelName(channel), (payload) => {
-      let items: T[];
+      let items: unknown;
       try {
-        items = (JSON.parse(payload) as { items: T[] }).items;
+        items = (JSON.parse(payload) as { items?: unknown }).items;
       } catch (error) {
         this.#log.warn({ err: error, channel }, 'dropped an ephemeral payload that is not JSON');
         return;
       }
-      listener(items);
+      if (!Array.isArray(items)) {
+        this.#log.warn({ channel }, 'dropped an ephemeral payload without items');
+        return;
+      }
+      if (items.length > 0) listener(items as T[]);
     });
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { withTransaction } from '../db.ts';
 import { useTestDatabase } from '../testing/vitest.ts';
-import { defineEvent } from './contract.ts';
+import { defineEvent, type EventContract } from './contract.ts';
 import { listDeadLetters, replay, skip } from './parked.ts';
 import { envelope, publishMany } from './publish.ts';
 import { Collector, eventually, useBuses } from './testing.ts';
@@ -18,9 +18,14 @@ const batched = defineEvent({ topic: 'test.batch.changed', payload, key: (p) => 
 
 const label = (p: { key: string; n: number }) => `${p.key}#${p.n}`;
 
-async function produce(contract: typeof ordered, events: Array<[string, number]>): Promise<void> {
+async function produce(contract: EventContract<string, typeof payload>, events: Array<[string, number]>): Promise<void> {
   const pool = harness.servicePool('registry');
-  await withTransaction(pool, (tx) => publishMany(tx, events.map(([key, n]) => envelope(contract, { key, n }))));
+  await withTransaction(pool, (tx) =>
+    publishMany(
+      tx,
+      events.map(([key, n]) => envelope(contract, { key, n })),
+    ),
+  );
 }
 
 async function parkedStatuses(group: string): Promise<string[]> {
@@ -128,9 +133,10 @@ describe('per-key order, retries and dead letters', () => {
     bus.consume({ group: 'test.strict', events: [strict], handler: (event) => handled.push(label(event.payload)) });
     // A producer with an older contract wrote n as a string (straight into the outbox, past publish()).
     await withTransaction(pool, async (tx) => {
-      await tx.query(`INSERT INTO bus.outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), $1, 'v', '{"key":"v","n":"one"}')`, [
-        strict.topic,
-      ]);
+      await tx.query(
+        `INSERT INTO bus.outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), $1, 'v', '{"key":"v","n":"one"}')`,
+        [strict.topic],
+      );
       await publishMany(tx, [envelope(strict, { key: 'v', n: 2 }), envelope(strict, { key: 'w', n: 1 })]);
     });
     await handled.waitFor(1, 15_000, 'the valid event of another key');

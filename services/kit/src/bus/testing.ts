@@ -26,7 +26,11 @@ export interface BusHarness {
   /** A pool as the service's own role, closed after the file. */
   servicePool(service?: ServiceName, applicationName?: string): Pool;
   /** A started bus as a service role (one "process"), stopped after the file. */
-  startBus(options?: { service?: ServiceName; config?: Partial<BusConfig>; name?: string }): Promise<{ bus: Bus; pool: Pool; applicationName: string }>;
+  startBus(options?: {
+    service?: ServiceName;
+    config?: Partial<BusConfig>;
+    name?: string;
+  }): Promise<{ bus: Bus; pool: Pool; applicationName: string }>;
 }
 
 /** Call at the top of a test file, after useTestDatabase(), so buses stop before the database is dropped. */
@@ -95,7 +99,10 @@ export class Collector<T> {
 }
 
 /** Polls `check` until it returns a value other than undefined (bounded), for states nobody announces. */
-export async function eventually<T>(check: () => Promise<T | undefined>, { timeoutMs = 15_000, intervalMs = 25, what = 'a condition' } = {}): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  { timeoutMs = 15_000, intervalMs = 25, what = 'a condition' } = {},
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
