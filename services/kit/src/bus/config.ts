@@ -7,6 +7,8 @@ export interface BusConfig {
   /** Re-poll delay (doubling up to the max) while committed events are held back by an older open transaction. */
   heldBackMinMs: number;
   heldBackMaxMs: number;
+  /** Log a warning when events stay held back this long (a forgotten open transaction somewhere). */
+  heldBackWarnMs: number;
   /** How long the process's waiter row stays live after a reader went idle. */
   waiterTtlMs: number;
   /** How often the LISTEN connection checks it is alive. */
@@ -36,6 +38,7 @@ export const DEFAULT_BUS_CONFIG: BusConfig = {
   lingerMs: [5, 20, 50],
   heldBackMinMs: 10,
   heldBackMaxMs: 250,
+  heldBackWarnMs: 10_000,
   waiterTtlMs: 3_000,
   listenCheckMs: 10_000,
   leaseMs: 30_000,

@@ -16,6 +16,7 @@ export interface LoopTiming {
   lingerMs: readonly number[];
   heldBackMinMs: number;
   heldBackMaxMs: number;
+  heldBackWarnMs: number;
 }
 
 /**
@@ -39,17 +40,28 @@ export async function pollLoop({
   log: Logger;
 }): Promise<void> {
   let heldDelay = timing.heldBackMinMs;
+  let heldSince: number | undefined;
   let errorDelay = 100;
   while (!signal.aborted) {
     const since = bell.count;
     try {
       const result = await step();
       errorDelay = 100;
+      if (result !== 'held') heldSince = undefined;
       if (result === 'progress') {
         heldDelay = timing.heldBackMinMs;
         continue;
       }
       if (result === 'held') {
+        const now = performance.now();
+        heldSince ??= now;
+        if (now - heldSince >= timing.heldBackWarnMs) {
+          log.warn(
+            { heldForMs: Math.round(now - heldSince) },
+            'committed events are held back by an older transaction that is still open (see pg_stat_activity: backend_xid, xact_start); delivery resumes when it ends',
+          );
+          heldSince = now; // warn again after another interval, not on every poll
+        }
         await bell.wait(heldDelay, since, signal);
         heldDelay = Math.min(heldDelay * 2, timing.heldBackMaxMs);
         continue;
