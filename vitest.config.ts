@@ -9,7 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     include: ['services/*/src/**/*.test.ts', 'tests/**/*.test.ts', 'infra/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'tests/browser/**', 'tests/chaos/**'],
+    exclude: ['**/node_modules/**', 'tests/chaos/**'],
     reporters: ['default'],
   },
 });

@@ -1,8 +1,37 @@
-import adapter from '@sveltejs/adapter-node';
+import { readFileSync, writeFileSync } from 'node:fs';
+import nodeAdapter from '@sveltejs/adapter-node';
+import type { Adapter } from '@sveltejs/kit';
 import { sveltekit } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vite';
 
+const OUT = 'build';
+
+/**
+ * adapter-node, with the server's origin read from ORIGIN when it starts. adapter-node 6 takes the origin
+ * from `paths.origin` at build time only and otherwise assumes https + the Host header; the supervisor
+ * (and the browser tests) know the dashboard's URL only at start. A wrong origin would give the gateway
+ * X-Forwarded-Proto https and make SvelteKit's CSRF check refuse the browser's own form posts.
+ */
+function adapter(): Adapter {
+  const base = nodeAdapter({ out: OUT });
+  return {
+    ...base,
+    async adapt(builder) {
+      await base.adapt(builder);
+      const file = `${OUT}/adapter-node.js`;
+      const built = readFileSync(file, 'utf8');
+      const line = /^export const origin = .*;$/m;
+      if (!line.test(built)) throw new Error(`${file} has no origin export; check the adapter-node upgrade (vite.config.ts)`);
+      writeFileSync(
+        file,
+        built.replace(line, 'export const origin = process.env.ORIGIN ? new URL(process.env.ORIGIN).origin : undefined;'),
+      );
+    },
+  };
+}
+
 // SvelteKit 3 reads its configuration here (svelte.config.js is no longer read).
 export default defineConfig({
-  plugins: [sveltekit({ adapter: adapter() })],
+  // Absolute paths: the same links and asset URLs on every page, however deep (the 404 page included).
+  plugins: [sveltekit({ adapter: adapter(), paths: { relative: false } })],
 });

@@ -4,7 +4,7 @@
  * has no side effects) and asked for its document. Run by `npm run build` and `npm run typecheck`;
  * tests/web-api-schema.test.ts fails when the committed file is stale.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '@llmops/gateway/app';
 import { publicDocument } from '@llmops/gateway/openapi';
@@ -40,7 +40,12 @@ if (import.meta.main) {
   } catch {
     current = undefined;
   }
-  // Unchanged files are left alone so watchers and build caches are not disturbed.
-  if (current !== text) writeFileSync(SCHEMA_FILE, text);
+  // Unchanged files are left alone so watchers and build caches are not disturbed. Written whole (rename),
+  // since build and typecheck may run this at the same time under turbo.
+  if (current !== text) {
+    const temporary = `${SCHEMA_FILE}.${process.pid}.tmp`;
+    writeFileSync(temporary, text);
+    renameSync(temporary, SCHEMA_FILE);
+  }
   console.log(`${current === text ? 'unchanged' : 'wrote'} ${SCHEMA_FILE}`);
 }

@@ -6,11 +6,20 @@ function isReadiness(body: unknown): body is Schemas['Readiness'] {
   return typeof body === 'object' && body !== null && 'checks' in body && typeof body.checks === 'object';
 }
 
-/** Why a fetch failed, in words an operator can act on (the cause's code: ECONNREFUSED, timeout...). */
+/** Network error codes in words, for the ones an operator meets when the gateway is not there. */
+const CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EHOSTUNREACH: 'host unreachable',
+  ETIMEDOUT: 'connection timed out',
+};
+
+/** Why a fetch failed, in words an operator can act on: "connection refused (ECONNREFUSED)". */
 function reasonOf(error: unknown): string {
-  if (error instanceof DOMException && error.name === 'TimeoutError') return 'the gateway did not answer in time';
-  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  if (cause?.code) return `connection failed (${cause.code})`;
+  if (error instanceof DOMException && error.name === 'TimeoutError') return 'it did not answer in time';
+  const cause = (error as { cause?: { code?: string } } | undefined)?.cause;
+  if (cause?.code) return `${CODES[cause.code] ?? 'connection failed'} (${cause.code})`;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -28,7 +37,7 @@ export async function readSystemStatus(api: ApiClient): Promise<SystemStatus> {
     }));
     return { kind: 'answered', ready: body.status === 'ready', checks, checkedAt };
   } catch (error) {
-    log.warn(errorFields(error), 'gateway readiness could not be read');
+    log.warn({ ...errorFields(error), cause: reasonOf(error) }, 'gateway readiness could not be read');
     return { kind: 'unreachable', reason: reasonOf(error), checkedAt };
   }
 }

@@ -1,0 +1,373 @@
+/// <reference lib="dom" />
+/**
+ * The dashboard in a real headless Chromium, against a real gateway on a real (throwaway) database: the
+ * built web server (`node web/build/index.js`) is started as the supervisor starts it. A small upstream
+ * server of the test's own stands in for the gateway where the gateway has nothing to show yet (an event
+ * stream, echoed headers). Screenshots go to test-results/screenshots/ for a person to look at.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGateway } from '@llmops/gateway/main';
+import { runService, type RunningService } from '@llmops/kit/runtime';
+import { freePort } from '@llmops/kit/testing/database';
+import { useTestDatabase } from '@llmops/kit/testing/vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WEB_ENTRY = join(ROOT, 'web/build/index.js');
+const SCREENSHOTS = join(ROOT, 'test-results/screenshots');
+const CHROMIUM = '/usr/bin/chromium';
+
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+if (!existsSync(WEB_ENTRY)) {
+  throw new Error(`${WEB_ENTRY} is missing: build the dashboard first with \`npm run build -w web\` (npm test does it)`);
+}
+if (!existsSync(CHROMIUM)) {
+  throw new Error(`${CHROMIUM} is missing: install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does it)`);
+}
+
+interface WebServer {
+  url: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Starts the built dashboard as the supervisor does, and waits for its /healthz. */
+async function startWeb(gatewayUrl: string): Promise<WebServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(process.execPath, [WEB_ENTRY], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ORIGIN: url, GATEWAY_URL: gatewayUrl, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`the web server exited (${child.exitCode}):\n${output}`);
+    const healthy = await fetch(`${url}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (healthy) break;
+    if (attempt >= 100) throw new Error(`the web server did not answer /healthz within 10 s:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A stand-in upstream: an event stream that sends its second event only when told to, and an echo. */
+function startUpstream(): Promise<{ url: string; releaseStream: () => void; server: Server }> {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const server = createServer((req, res) => {
+    if (req.url === '/api/v1/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      res.write('id: 1\ndata: first\n\n');
+      void released.then(() => res.end('id: 2\ndata: second\n\n'));
+      return;
+    }
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      res.setHeader('set-cookie', ['session=abc; Path=/; HttpOnly; SameSite=Lax', 'theme=x; Path=/']);
+      res.setHeader('connection', 'keep-alive, x-hop');
+      res.setHeader('x-hop', 'must not pass');
+      res.setHeader('x-upstream', 'passes');
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers, body }));
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      resolve({ url: `http://127.0.0.1:${port}`, releaseStream: () => release(), server });
+    }),
+  );
+}
+
+/** Errors the page reports in its console or throws; a clean page has none. */
+function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message: ConsoleMessage) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  return errors;
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+const db = await useTestDatabase();
+
+describe('the dashboard', () => {
+  let gateway: RunningService;
+  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let web: WebServer;
+  let webOnUpstream: WebServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    [gateway, upstream, browser] = await Promise.all([
+      runService('gateway', buildGateway, {
+        env: {
+          DATABASE_URL: db.urlFor('gateway'),
+          LLMOPS_INTERNAL_SECRET: 'x'.repeat(40),
+          PORT: '0',
+          LOG_LEVEL: 'silent',
+          LLMOPS_HOST: '127.0.0.1',
+        },
+      }),
+      startUpstream(),
+      // launch() gives every run a new, empty profile directory of its own.
+      chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      }),
+    ]);
+    [web, webOnUpstream] = await Promise.all([startWeb(gateway.url), startWeb(upstream.url)]);
+  });
+
+  afterAll(async () => {
+    upstream?.releaseStream();
+    await Promise.all([browser?.close(), web?.stop(), webOnUpstream?.stop(), gateway?.stop()]);
+    await new Promise((resolve) => upstream?.server.close(resolve));
+  });
+
+  it("shows the gateway's readiness checks on the overview, with no console errors", async () => {
+    const page = await browser.newPage({ viewport: DESKTOP });
+    const errors = watchErrors(page);
+    const response = await page.goto(web.url);
+    expect(response?.status()).toBe(200);
+    expect(await page.title()).toBe('Overview · LLM Ops');
+
+    const status = page.getByRole('region', { name: 'System status' });
+    await expect.poll(() => status.locator('.head').textContent()).toContain('Ready');
+    const database = status.locator('li[data-check="database"]');
+    expect(await database.textContent()).toContain('OK');
+    expect(await status.locator('li[data-check="schema"]').textContent()).toContain('OK');
+
+    // The getting-started state points at what exists today, through this origin.
+    const start = page.getByRole('region', { name: 'Getting started' });
+    expect(await start.getByRole('link', { name: 'Open the API reference' }).getAttribute('href')).toBe('/api/v1/docs');
+    expect(await start.getByRole('link', { name: 'OpenAPI document (JSON)' }).getAttribute('href')).toBe('/api/v1/openapi.json');
+
+    // "Check now" asks the server again (invalidate), without a page load.
+    const reloaded = page.waitForResponse((r) => r.url().includes('__data.json'));
+    await page.getByRole('button', { name: 'Check now' }).click();
+    expect((await reloaded).status()).toBe(200);
+
+    await screenshot(page, 'overview-desktop');
+    await page.setViewportSize(PHONE);
+    await screenshot(page, 'overview-phone');
+
+    // Every control is a comfortable touch target on a phone.
+    const small = await page.$$eval('a:not(.skip), button', (elements) =>
+      elements
+        .map((element) => ({ text: element.textContent?.trim(), height: element.getBoundingClientRect().height }))
+        .filter((target) => target.height < 44),
+    );
+    expect(small).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a visible focus ring on every control reached with the keyboard', async () => {
+    const page = await browser.newPage({ viewport: DESKTOP });
+    await page.goto(web.url);
+    const seen: string[] = [];
+    for (let step = 0; step < 12; step++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const element = document.activeElement as HTMLElement | null;
+        if (!element || element === document.body) return null;
+        const style = getComputedStyle(element);
+        return {
+          label: element.textContent?.trim() ?? element.tagName,
+          visible: element.matches(':focus-visible'),
+          outline: style.outlineStyle,
+          width: parseFloat(style.outlineWidth),
+        };
+      });
+      if (!focused) continue;
+      seen.push(focused.label);
+      expect(focused, focused.label).toMatchObject({ visible: true, outline: 'solid' });
+      expect(focused.width, focused.label).toBeGreaterThanOrEqual(2);
+      if (focused.label === 'Check now') {
+        await screenshot(page, 'focus-desktop');
+        break;
+      }
+    }
+    expect(seen[0]).toBe('Skip to content');
+    expect(seen).toEqual(expect.arrayContaining(['Overview', 'API reference', 'Check now']));
+    await page.close();
+  });
+
+  it('remembers the light theme and renders it from the server', async () => {
+    const page = await browser.newPage({ viewport: DESKTOP });
+    await page.goto(web.url);
+    await page.getByRole('button', { name: 'Switch to the light theme' }).click();
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
+    await page.reload();
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
+    await screenshot(page, 'overview-light-desktop');
+    await page.close();
+  });
+
+  it('answers an unknown address with the 404 page in the same style', async () => {
+    const page = await browser.newPage({ viewport: PHONE });
+    const response = await page.goto(`${web.url}/no/such/page`);
+    expect(response?.status()).toBe(404);
+    expect(await page.title()).toBe('Page not found · LLM Ops');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Page not found');
+    expect(await page.getByRole('link', { name: 'Go to the overview' }).getAttribute('href')).toBe('/');
+    await screenshot(page, 'not-found-phone');
+    await page.close();
+  });
+
+  it('proxies /api to the gateway: the OpenAPI document and the API reference through the web origin', async () => {
+    const response = await fetch(`${web.url}/api/v1/openapi.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    const document = (await response.json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(document.openapi).toBe('3.1.0');
+    expect(Object.keys(document.paths)).toContain('/readyz');
+
+    const page = await browser.newPage({ viewport: DESKTOP });
+    await page.goto(web.url);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API reference' }).click();
+    await page.waitForURL(`${web.url}/api/v1/docs`);
+    expect(await page.title()).toBe('LLM Ops API reference');
+    await page.close();
+  });
+
+  it('passes method, query, body, cookies and credentials through, adds X-Forwarded-*, and returns every Set-Cookie', async () => {
+    const response = await fetch(`${webOnUpstream.url}/api/v1/things?limit=5&cursor=a%2Fb`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        cookie: 'llmops_session=s1',
+        authorization: 'Bearer t1',
+        'x-forwarded-for': '203.0.113.9',
+      },
+      body: JSON.stringify({ name: 'x' }),
+    });
+    expect(response.status).toBe(201);
+    const seen = (await response.json()) as { method: string; url: string; headers: Record<string, string>; body: string };
+    expect(seen.method).toBe('POST');
+    expect(seen.url).toBe('/api/v1/things?limit=5&cursor=a%2Fb');
+    expect(seen.body).toBe('{"name":"x"}');
+    expect(seen.headers).toMatchObject({
+      cookie: 'llmops_session=s1',
+      authorization: 'Bearer t1',
+      'content-type': 'application/json',
+      'x-forwarded-for': '127.0.0.1', // the browser's own claim is replaced, not passed on
+      'x-forwarded-host': new URL(webOnUpstream.url).host,
+      'x-forwarded-proto': 'http',
+    });
+    expect(response.headers.getSetCookie()).toEqual(['session=abc; Path=/; HttpOnly; SameSite=Lax', 'theme=x; Path=/']);
+    expect(response.headers.get('x-upstream')).toBe('passes');
+    expect(response.headers.get('x-hop')).toBeNull();
+
+    // The server knows its own origin (ORIGIN), so the browser's own bodiless POST passes the CSRF check.
+    const ownPost = await fetch(`${webOnUpstream.url}/api/v1/things/1/cancel`, {
+      method: 'POST',
+      headers: { origin: webOnUpstream.url },
+    });
+    expect(ownPost.status).toBe(201);
+    const foreignPost = await fetch(`${webOnUpstream.url}/api/v1/things/1/cancel`, {
+      method: 'POST',
+      headers: { origin: 'http://evil.example' },
+    });
+    expect(foreignPost.status).toBe(403);
+  });
+
+  it('streams server-sent events through without buffering', async () => {
+    const { statusCode, headers, firstChunk, rest } = await new Promise<{
+      statusCode: number | undefined;
+      headers: IncomingMessage['headers'];
+      firstChunk: string;
+      rest: Promise<string>;
+    }>((resolve, reject) => {
+      const request = httpRequest(`${webOnUpstream.url}/api/v1/events`, { headers: { accept: 'text/event-stream' } }, (res) => {
+        res.setEncoding('utf8');
+        res.once('data', (chunk: string) => {
+          let more = '';
+          const rest = new Promise<string>((done) => {
+            res.on('data', (next: string) => (more += next));
+            res.on('end', () => done(more));
+          });
+          resolve({ statusCode: res.statusCode, headers: res.headers, firstChunk: chunk, rest });
+        });
+      });
+      request.on('error', reject);
+      request.end();
+    });
+    // The first event arrived while the upstream still holds the second back: nothing waited for the end.
+    expect(statusCode).toBe(200);
+    expect(headers['content-type']).toBe('text/event-stream');
+    expect(firstChunk).toBe('id: 1\ndata: first\n\n');
+    upstream.releaseStream();
+    expect(await rest).toBe('id: 2\ndata: second\n\n');
+  });
+
+  it('says so honestly when the gateway is down: an error state on the page, a 502 problem on /api', async () => {
+    const page = await browser.newPage({ viewport: DESKTOP });
+    const errors = watchErrors(page);
+    await page.goto(web.url);
+    const status = page.getByRole('region', { name: 'System status' });
+    await expect.poll(() => status.locator('.head').textContent()).toContain('Ready');
+
+    await gateway.stop('test: gateway down');
+
+    // The next check (here asked for at once rather than after the 10 s refresh) shows the outage.
+    await page.getByRole('button', { name: 'Check now' }).click();
+    await expect.poll(() => status.locator('.head').textContent()).toContain('Unreachable');
+    const alert = status.getByRole('alert');
+    expect(await alert.textContent()).toContain('npm start');
+    expect(errors).toEqual([]);
+    await screenshot(page, 'gateway-down-desktop');
+    await page.setViewportSize(PHONE);
+    await page.reload();
+    expect(await status.locator('.head').textContent()).toContain('Unreachable');
+    await screenshot(page, 'gateway-down-phone');
+    await page.close();
+
+    const response = await fetch(`${web.url}/api/v1/openapi.json`);
+    expect(response.status).toBe(502);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    const problem = (await response.json()) as Record<string, unknown>;
+    expect(problem).toMatchObject({ status: 502, title: 'Gateway unreachable' });
+    expect(problem.type).toMatch(/^https:\/\//);
+    expect(problem.detail).toMatch(/could not reach the LLM Ops gateway/);
+    expect(web.output()).toContain('gateway unreachable');
+  });
+});
