@@ -5,7 +5,7 @@ import { themeFromCookie } from '#lib/theme.ts';
 
 export const handle: Handle = async ({ event, resolve }) => {
   // The browser sees one origin: /api/* belongs to the gateway (DESIGN D4), everything else to the dashboard.
-  if (isApiPath(event.url.pathname)) return proxyToGateway(event);
+  if (isApiPath(new URL(event.request.url).pathname)) return proxyToGateway(event);
 
   const theme = themeFromCookie(event.cookies);
   return resolve(event, {

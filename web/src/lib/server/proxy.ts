@@ -98,7 +98,9 @@ function unreachable(code: string | undefined): Response {
 
 /** Passes one /api request to the gateway and returns its answer, or a 502/504 problem when there is none. */
 export function proxyToGateway(event: RequestEvent): Promise<Response> {
-  const { request, url } = event;
+  const { request } = event;
+  // The request's own URL, not event.url, from which SvelteKit strips its own suffixes and parameters.
+  const url = new URL(request.url);
   const target = new URL(url.pathname + url.search, gateway);
   const started = performance.now();
 
