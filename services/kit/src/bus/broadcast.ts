@@ -24,7 +24,11 @@ export async function positionStatus(db: Queryable, position: string | Position)
   return comparePositions(parsed, await outbox.retentionHorizon(db)) < 0 ? 'expired' : 'ok';
 }
 
-/** The current head as a position string: a reader starting here sees what commits from now on. */
+/**
+ * The commit-safe head, "now", as a position string: a reader starting here sees everything that
+ * commits from now on, plus possibly a few events that committed just before but are still held back
+ * by an older open transaction (a position cannot split them off without risking the gap trap).
+ */
 export async function headPosition(db: Queryable): Promise<string> {
   return formatPosition(await outbox.head(db));
 }
@@ -32,12 +36,15 @@ export async function headPosition(db: Queryable): Promise<string> {
 type Events<C extends EventContract> = [C] extends [never] ? BusEvent[] : EventOf<C>[];
 
 export interface BroadcastOptions<C extends EventContract = never> {
-  /** 'now' (default) or a position string from an earlier event (e.g. SSE Last-Event-ID): delivery resumes after it. */
+  /**
+   * 'now' (default; see headPosition) or a position string from an earlier event (e.g. SSE
+   * Last-Event-ID): delivery resumes exactly after it.
+   */
   from?: 'now' | string;
   /** Only these topics, payloads validated (an invalid one is logged and skipped); omit for every topic, payloads as stored. */
   events?: readonly C[];
   /** Called with each batch, in position order; the reader's position moves past a batch once this resolves. */
-  handler: (events: Events<C>) => Promise<void> | void;
+  handler: (events: Events<C>) => unknown;
   /** Called once if the reader falls behind retention (it then stops). */
   onExpired?: (position: string) => void;
   batchSize?: number;

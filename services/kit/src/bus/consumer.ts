@@ -18,15 +18,15 @@ export interface HandlerContext {
   log: Logger;
 }
 
-export type EventHandler<C extends EventContract> = (event: EventOf<C>, context: HandlerContext) => Promise<void> | void;
-export type BatchHandler<C extends EventContract> = (events: EventOf<C>[], context: HandlerContext) => Promise<void> | void;
+export type EventHandler<C extends EventContract> = (event: EventOf<C>, context: HandlerContext) => unknown;
+export type BatchHandler<C extends EventContract> = (events: EventOf<C>[], context: HandlerContext) => unknown;
 
 interface ConsumeCommon<C extends EventContract> {
   /** Durable name of the group: `<service>.<purpose>`, e.g. `runner.provider-cache`. Instances of one group share the work. */
   group: string;
   /** The contracts of the topics the group reads. */
   events: readonly C[];
-  /** Where a group that has never run starts: every retained event (default) or from now on. */
+  /** Where a group that has never run starts: every retained event (default) or from the commit-safe "now" (see headPosition). */
   startFrom?: 'beginning' | 'now';
   batchSize?: number;
   concurrency?: number;
