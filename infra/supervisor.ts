@@ -13,7 +13,6 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { configOrExit, loadConfig, logLevel, port, postgresUrl } from '@llmops/kit/config';
 import { assertServerVersion, withClient, withDatabase } from '@llmops/kit/db';
-import { assertUsableByPostgres } from '@llmops/kit/embedded';
 import { createLogger, redactUrlPasswords } from '@llmops/kit/logger';
 import { provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
 import { resolveUrls, type Urls } from '@llmops/kit/runtime';
@@ -65,6 +64,8 @@ interface Child {
 const children = new Map<Part, Child>();
 let postgres: ChildProcess | undefined;
 let shuttingDown = false;
+let runtimeAdminUrl: string | undefined;
+let runtimeWritten = false;
 
 await main().catch(async (error: unknown) => {
   log.fatal({ err: error }, error instanceof Error ? redactUrlPasswords(error.message) : 'start-up failed');
@@ -83,7 +84,6 @@ async function main(): Promise<void> {
   let adminUrl: string;
   if (embedded) {
     const pgData = join(dataDir, 'postgres');
-    assertUsableByPostgres(pgData);
     adminUrl = await startPostgres(pgData, secrets.postgresPassword);
     adminUrl = await ensureDatabase(adminUrl, 'llmops');
   } else {
@@ -105,7 +105,8 @@ async function main(): Promise<void> {
     };
     if (part === 'web') {
       const web = new URL(urls.web);
-      Object.assign(childEnv, { HOST: web.hostname, PORT: web.port, ORIGIN: urls.web });
+      // The gateway enforces the 1 MiB body limit with a proper problem; the dashboard must not cut earlier.
+      Object.assign(childEnv, { HOST: web.hostname, PORT: web.port, ORIGIN: urls.web, BODY_SIZE_LIMIT: '2M' });
       delete childEnv.DATABASE_URL;
     } else {
       childEnv.DATABASE_URL = serviceDatabaseUrl(adminUrl, part, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
@@ -275,8 +276,8 @@ function writeRuntime(adminUrl?: string): void {
     },
   };
   writeFileSync(join(dataDir, 'runtime.json'), `${JSON.stringify(runtime, null, 2)}\n`, { mode: 0o600 });
+  runtimeWritten = true;
 }
-let runtimeAdminUrl: string | undefined;
 
 function stopProcess(proc: ChildProcess | undefined, name: string, how: () => void): Promise<void> {
   if (!proc || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
@@ -304,7 +305,7 @@ async function shutdown(reason: string, code: number): Promise<void> {
     await stopProcess(child.process, part, () => child.process?.kill('SIGTERM'));
   }
   await stopProcess(postgres, 'postgres', () => postgres?.send('stop'));
-  rmSync(join(dataDir, 'runtime.json'), { force: true });
+  if (runtimeWritten) rmSync(join(dataDir, 'runtime.json'), { force: true });
   log.info('LLM Ops stopped');
   process.exit(code);
 }

@@ -59,11 +59,11 @@ function isFree(port: number): Promise<boolean> {
 }
 
 /** Polls `check` until it returns true or `ms` pass; bounded, never a bare sleep. */
-export async function until(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+export async function until(check: () => Promise<boolean>, ms: number, what: string | (() => string)): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check().catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
 }
