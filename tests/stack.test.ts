@@ -16,6 +16,7 @@ describe('the whole stack in one process', async () => {
       expect(body.status, `${service}: ${JSON.stringify(body)}`).toBe('ready');
       expect(body.checks.database?.ok).toBe(true);
       expect(body.checks.schema?.ok).toBe(true);
+      expect(body.checks.bus?.ok).toBe(true);
     }
   });
 

@@ -49,8 +49,7 @@ export const httpUrl = z.string().refine((value) => /^https?:\/\/[^/]+/.test(val
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
 /** A duration in milliseconds, written as a number of milliseconds. */
-export const millis = (fallback: number) =>
-  z.coerce.number({ message: 'expected a number of milliseconds' }).int().positive().default(fallback);
+export const millis = () => z.coerce.number({ message: 'expected a number of milliseconds' }).int().positive();
 
 /** An internal secret: at least 32 characters so HMAC keys are never guessable. */
 export const secret = z

@@ -1,6 +1,8 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
-import { configOrExit, httpUrl, loadConfig, logLevel, port, postgresUrl, secret } from './config.ts';
+import { configOrExit, httpUrl, loadConfig, logLevel, millis, port, postgresUrl, secret } from './config.ts';
+import { createBus, type Bus } from './bus/index.ts';
+import type { BusConfig } from './bus/config.ts';
 import { createPool, type Pool } from './db.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { ServiceApp } from './http/app.ts';
@@ -23,6 +25,16 @@ export const ServiceEnvSchema = z.object({
   PROMPT_URL: httpUrl.optional(),
   RUNNER_URL: httpUrl.optional(),
   WORKFLOW_URL: httpUrl.optional(),
+  /** Event bus timings (docs/events.md); unset means the bus's defaults. */
+  LLMOPS_BUS_SWEEP_MS: millis().optional(),
+  LLMOPS_BUS_LEASE_MS: millis().optional(),
+  LLMOPS_BUS_BACKOFF_BASE_MS: millis().optional(),
+  LLMOPS_BUS_BACKOFF_MAX_MS: millis().optional(),
+  LLMOPS_BUS_MAX_ATTEMPTS: z.coerce.number({ message: 'expected a whole number of attempts' }).int().min(1).max(100).optional(),
+  LLMOPS_BUS_RETENTION_HOURS: z.coerce
+    .number({ message: 'expected a number of hours (0 turns retention off)' })
+    .min(0)
+    .optional(),
 });
 export type ServiceEnv = z.output<typeof ServiceEnvSchema>;
 
@@ -39,12 +51,30 @@ export function resolveUrls(env: Pick<ServiceEnv, 'LLMOPS_HOST' | 'LLMOPS_PORT_B
   return Object.fromEntries(entries) as Urls;
 }
 
+/** The bus settings of the environment, over the bus's own defaults. */
+export function busConfigFrom(env: ServiceEnv): Partial<BusConfig> {
+  const config: Partial<BusConfig> = {};
+  if (env.LLMOPS_BUS_SWEEP_MS !== undefined) config.sweepMs = env.LLMOPS_BUS_SWEEP_MS;
+  if (env.LLMOPS_BUS_LEASE_MS !== undefined) config.leaseMs = env.LLMOPS_BUS_LEASE_MS;
+  if (env.LLMOPS_BUS_BACKOFF_BASE_MS !== undefined) config.backoffBaseMs = env.LLMOPS_BUS_BACKOFF_BASE_MS;
+  if (env.LLMOPS_BUS_BACKOFF_MAX_MS !== undefined) config.backoffMaxMs = env.LLMOPS_BUS_BACKOFF_MAX_MS;
+  if (env.LLMOPS_BUS_MAX_ATTEMPTS !== undefined) config.maxAttempts = env.LLMOPS_BUS_MAX_ATTEMPTS;
+  if (env.LLMOPS_BUS_RETENTION_HOURS !== undefined) {
+    const hours = env.LLMOPS_BUS_RETENTION_HOURS;
+    config.retention = hours === 0 ? false : { maxAgeMs: hours * 3_600_000, intervalMs: 10 * 60_000, batchSize: 5_000 };
+  }
+  if (config.sweepMs !== undefined) config.waiterTtlMs = Math.max(3_000, config.sweepMs * 3);
+  return config;
+}
+
 /** What a service's composition root hands to its pieces. */
 export interface ServiceContext {
   service: ServiceName;
   env: ServiceEnv;
   log: Logger;
   pool: Pool;
+  /** The process's event bus: publish in your transactions, consume, broadcast (docs/events.md). */
+  bus: Bus;
   urls: Urls;
   /** Readiness checks every service has (database, schema); a service adds its own (bus). */
   readiness: Record<string, ReadinessCheck>;
@@ -100,7 +130,12 @@ export async function runService(
       return { ok: false, detail };
     },
   };
-  const parts = await build({ service, env, log, pool, urls, readiness });
+  const bus = createBus({ pool, listenUrl: env.DATABASE_URL, log, service, config: busConfigFrom(env) });
+  readiness.bus = async () => {
+    const status = bus.status();
+    return status.listening ? { ok: true } : { ok: false, detail: 'the LISTEN connection is down; reconnecting' };
+  };
+  const parts = await build({ service, env, log, pool, bus, urls, readiness });
   const own = new URL(urls[service]);
   const listenPort = env.PORT ?? Number(own.port);
   const server = await listen(parts.app, env.LLMOPS_HOST, listenPort);
@@ -109,12 +144,15 @@ export async function runService(
   const url = `http://${env.LLMOPS_HOST}:${boundPort}`;
   log.info({ url, port: boundPort }, 'listening');
   try {
+    await bus.start();
     await parts.start?.();
   } catch (error) {
     await closeServer(server);
+    await bus.stop();
     await pool.end();
     throw error;
   }
+  log.info({ url, port: boundPort }, 'started');
 
   let stopping: Promise<void> | undefined;
   const stop = (reason = 'stop requested') => {
@@ -123,6 +161,10 @@ export async function runService(
       await closeServer(server);
       log.info('shutting down: stopping consumers and workers');
       await parts.stop?.();
+      // The bus waits for running handlers; a handler that hangs must not hold the shutdown forever.
+      await boundedBy(bus.stop(), BUS_STOP_TIMEOUT_MS, () =>
+        log.warn({ timeoutMs: BUS_STOP_TIMEOUT_MS }, 'the bus did not stop in time; closing anyway'),
+      );
       log.info('shutting down: closing database pool');
       await pool.end();
       log.info('stopped');
@@ -130,6 +172,27 @@ export async function runService(
     return stopping;
   };
   return { service, url, port: boundPort, stop };
+}
+
+const BUS_STOP_TIMEOUT_MS = 10_000;
+
+function boundedBy(promise: Promise<void>, ms: number, onTimeout: () => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      resolve();
+    }, ms);
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
 }
 
 function listen(app: ServiceApp, hostname: string, port: number): Promise<ServerType> {
@@ -168,13 +231,9 @@ export async function runMain(
 ): Promise<void> {
   const env = configOrExit(() => loadConfig(ServiceEnvSchema));
   const log = createLogger({ service, level: env.LOG_LEVEL });
-  let running: RunningService;
-  try {
-    running = await runService(service, build, { log });
-  } catch (error) {
-    log.fatal({ err: error }, 'could not start');
-    process.exit(1);
-  }
+  // Signals are handled from the first moment: one that arrives during start-up stops the service as
+  // soon as it has started, in order, instead of killing it half-way.
+  const starting = runService(service, build, { log });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
@@ -182,16 +241,22 @@ export async function runMain(
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
-    running.stop(signal).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    starting
+      .then((running) => running.stop(signal))
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  await starting.catch((error: unknown) => {
+    log.fatal({ err: error }, 'could not start');
+    process.exit(1);
+  });
   // Started by the supervisor: when it is gone (even by kill -9), stop too rather than linger as an orphan.
   if (process.send) process.on('disconnect', () => onSignal('SIGTERM'));
 }

@@ -120,7 +120,7 @@ function startProcess(service: ServiceName, env: Record<string, string>): Promis
       output.push(line);
       if (output.length > 200) output.shift();
       const entry = parseLine(line);
-      if (entry?.msg === 'listening' && typeof entry.port === 'number') {
+      if (entry?.msg === 'started' && typeof entry.port === 'number') {
         clearTimeout(timer);
         const url = `http://127.0.0.1:${entry.port}`;
         resolve({
