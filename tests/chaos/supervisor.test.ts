@@ -95,7 +95,11 @@ describe('npm start (the supervisor)', () => {
 
     // A second start reuses the data: nothing to apply.
     const again = startSupervisor({ LLMOPS_PORT_BASE: String(base) });
-    await until(async () => text(again).includes('LLM Ops is running'), 90_000, () => `the second start:\n${text(again)}`);
+    await until(
+      async () => text(again).includes('LLM Ops is running'),
+      90_000,
+      () => `the second start:\n${text(again)}`,
+    );
     expect(text(again)).toContain('schema is current');
     expect(text(again)).not.toContain('initialising a new PostgreSQL cluster');
     again.child.kill('SIGINT');
@@ -124,7 +128,11 @@ describe.runIf(pg15Reachable)('npm start with DATABASE_URL', () => {
         DATABASE_URL: withDatabase(pg15, name),
         LLMOPS_DEPLOYMENT: 'supervisortest',
       });
-      await until(async () => text(s).includes('LLM Ops is running'), 90_000, () => `start against ${pg15}:\n${text(s)}`);
+      await until(
+        async () => text(s).includes('LLM Ops is running'),
+        90_000,
+        () => `start against ${pg15}:\n${text(s)}`,
+      );
       expect(runtime().database.embedded).toBe(false);
       expect((await fetch(`${runtime().urls.gateway}/readyz`)).status).toBe(200);
       s.child.kill('SIGINT');
