@@ -5,18 +5,53 @@
  * chaos tests, serially, each with a PostgreSQL of its own. Extra arguments go to vitest.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const extra = process.argv.slice(2);
 const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: process.env.FORCE_COLOR ?? '1' };
 
+const results = join(root, 'test-results');
+mkdirSync(results, { recursive: true });
+// Each vitest run also writes a JSON report, so the suite ends with one plain count of every test.
+const reportOf = (name: string) => [
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${join(results, `${name}.json`)}`,
+];
+const reports = ['vitest-main', 'vitest-chaos'];
+for (const name of reports) rmSync(join(results, `${name}.json`), { force: true });
+
 const steps: [string, string, string[]][] = [
   ['build, typecheck and lint (turbo)', 'turbo', ['run', 'build', 'typecheck', 'lint', '--output-logs=errors-only']],
   ['formatting (prettier)', 'prettier', ['--check', '--log-level=warn', '.']],
-  ['unit, integration and browser tests (vitest)', 'vitest', ['run', ...extra]],
-  ['chaos tests (vitest, serial)', 'vitest', ['run', '--config', 'tests/chaos/vitest.config.ts', ...extra]],
+  ['unit, integration and browser tests (vitest)', 'vitest', ['run', ...reportOf('vitest-main'), ...extra]],
+  [
+    'chaos tests (vitest, serial)',
+    'vitest',
+    ['run', '--config', 'tests/chaos/vitest.config.ts', '--passWithNoTests', ...reportOf('vitest-chaos'), ...extra],
+  ],
 ];
+
+function summary(): string {
+  const totals = { passed: 0, failed: 0, skipped: 0 };
+  for (const name of reports) {
+    const path = join(results, `${name}.json`);
+    if (!existsSync(path)) continue;
+    const report = JSON.parse(readFileSync(path, 'utf8')) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      numPendingTests: number;
+      numTodoTests: number;
+    };
+    totals.passed += report.numPassedTests;
+    totals.failed += report.numFailedTests;
+    totals.skipped += report.numPendingTests + report.numTodoTests;
+  }
+  return `Tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`;
+}
 
 const started = Date.now();
 for (const [title, command, args] of steps) {
@@ -25,9 +60,9 @@ for (const [title, command, args] of steps) {
   const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
   const seconds = ((Date.now() - stepStarted) / 1000).toFixed(1);
   if (result.status !== 0) {
-    process.stdout.write(`\n✖ ${title} failed after ${seconds} s\n`);
+    process.stdout.write(`\n✖ ${title} failed after ${seconds} s\n${summary()}\n`);
     process.exit(result.status ?? 1);
   }
   process.stdout.write(`✔ ${title} (${seconds} s)\n`);
 }
-process.stdout.write(`\nAll checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+process.stdout.write(`\nAll checks passed in ${((Date.now() - started) / 1000).toFixed(1)} s\n${summary()}\n`);
