@@ -1,16 +1,24 @@
 import type { RouteConfig } from '@hono/zod-openapi';
+import type { Scope } from '../http/access.ts';
+import type { Role } from '../http/identity.ts';
+import { promptRoutes } from './prompt.ts';
+import { registryRoutes } from './registry.ts';
 
 /**
- * The HTTP contracts of every service (DESIGN D1). Each service's file exports its public routes
- * (`createRoute` objects whose path is the public path under /api/v1, with the roles allowed); the
- * service implements them, the gateway mounts the same objects as an authenticated proxy and builds
- * the one public OpenAPI document from them. Services add their file here as their issue lands.
+ * The HTTP contracts of every service (DESIGN D1). Each service's file exports its public routes:
+ * `createRoute` objects whose path is the public path under /api/v1, with the least role and the token
+ * scope they need. The service implements them (and checks the role itself, `authorize`); the gateway
+ * mounts the same objects as an authenticated proxy and builds the one public OpenAPI document from them.
  */
 export interface PublicRoute {
   route: RouteConfig;
   /** The service that owns and implements the route. */
   service: 'registry' | 'prompt' | 'runner' | 'workflow';
+  /** The least account role allowed: admin ⊃ editor ⊃ viewer. */
+  role: Role;
+  /** The scope an API token needs. */
+  scope: Scope;
 }
 
 /** Every proxied public route, in the order the reference lists them. */
-export const PUBLIC_ROUTES: readonly PublicRoute[] = [];
+export const PUBLIC_ROUTES: readonly PublicRoute[] = [...registryRoutes, ...promptRoutes];
