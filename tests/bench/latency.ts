@@ -1,0 +1,147 @@
+// 1. Latency at low load: commit → handler start, one event at a time, the consumer idle each time.
+import pg from 'pg';
+import { createBus, publish } from '@llmops/kit/bus/index';
+import { withTransaction } from '@llmops/kit/db';
+import { graphileUtils, startGraphile } from './graphile.ts';
+import {
+  atMost,
+  benchLogger,
+  countQueries,
+  deferred,
+  fmt,
+  latencyEvent,
+  percentile,
+  SERVICE,
+  servicePool,
+  sleep,
+  within,
+  type BenchResult,
+  type BenchServer,
+} from './lib.ts';
+
+const SAMPLES = 200;
+const WARMUP = 20;
+const TARGET = { p50: 4, p99: 12 };
+const ANCHOR_BEFORE = { p50: 3.9, p99: 10.1 };
+
+interface Sampled {
+  latencies: number[];
+  /** Commit → the doorbell's notification arriving on a separate LISTEN connection (bus only). */
+  doorbell: number[];
+}
+
+/** Publishes one event at a time and waits for its handler, with a 5–15 ms gap so the consumer idles. */
+async function sampleLoop(
+  publishOne: (sample: number) => Promise<void>,
+  started: Map<number, (at: number) => void>,
+  onCommitted: (sample: number, at: number) => void = () => undefined,
+): Promise<number[]> {
+  const latencies: number[] = [];
+  for (let sample = 0; sample < WARMUP + SAMPLES; sample++) {
+    const handled = deferred<number>();
+    started.set(sample, handled.resolve);
+    await publishOne(sample);
+    const committedAt = performance.now(); // right after COMMIT returned
+    onCommitted(sample, committedAt);
+    const handlerAt = await within(handled.promise, 10_000, `the handler of sample ${sample}`);
+    if (sample >= WARMUP) latencies.push(handlerAt - committedAt);
+    started.delete(sample);
+    await sleep(5 + Math.random() * 10);
+  }
+  return latencies;
+}
+
+async function busLatency(server: BenchServer): Promise<Sampled & { queriesPerEvent: number }> {
+  const db = await server.busDatabase();
+  const busPool = servicePool(db, 'bench-latency-bus');
+  const producer = servicePool(db, 'bench-latency-producer', 2);
+  const bus = createBus({ pool: busPool, listenUrl: db.urlFor(SERVICE), log: benchLogger(), service: SERVICE });
+  const started = new Map<number, (at: number) => void>();
+  bus.consume({
+    group: 'bench.latency',
+    events: [latencyEvent],
+    handler: (event) => started.get(event.payload.sample)?.(performance.now()),
+  });
+  // A second LISTEN connection, only to time when the doorbell arrives (it does not change what rings).
+  const committedAt = new Map<number, number>();
+  const doorbell: number[] = [];
+  let lastSample = -1;
+  const probe = new pg.Client({ connectionString: db.urlFor(SERVICE), application_name: 'bench-latency-probe' });
+  await probe.connect();
+  probe.on('notification', () => {
+    const at = committedAt.get(lastSample);
+    if (at !== undefined && lastSample >= WARMUP) doorbell.push(performance.now() - at);
+  });
+  await probe.query('LISTEN llmops_bus');
+  try {
+    await bus.start();
+    const queries = countQueries(busPool);
+    const latencies = await sampleLoop(
+      (sample) => {
+        lastSample = sample;
+        return withTransaction(producer, (tx) => publish(tx, latencyEvent, { sample })).then(() => undefined);
+      },
+      started,
+      (sample, at) => committedAt.set(sample, at),
+    );
+    return { latencies, doorbell, queriesPerEvent: queries.count / (WARMUP + SAMPLES) };
+  } finally {
+    await probe.end().catch(() => undefined);
+    await bus.stop();
+    await Promise.all([busPool.end(), producer.end()]);
+  }
+}
+
+async function graphileLatency(server: BenchServer): Promise<number[]> {
+  const { url } = await server.emptyDatabase();
+  const utils = await graphileUtils(url);
+  const started = new Map<number, (at: number) => void>();
+  const runner = await startGraphile(url, {
+    latency: (payload) => {
+      started.get((payload as { sample: number }).sample)?.(performance.now());
+    },
+  });
+  try {
+    return await sampleLoop(async (sample) => {
+      await utils.addJob('latency', { sample });
+    }, started);
+  } finally {
+    await runner.stop();
+    await utils.release();
+  }
+}
+
+export async function latencyBench(server: BenchServer): Promise<BenchResult> {
+  const bus = await busLatency(server);
+  const anchor = await graphileLatency(server);
+  const row = (name: string, xs: number[]) => [
+    name,
+    fmt(percentile(xs, 50), 2),
+    fmt(percentile(xs, 90), 2),
+    fmt(percentile(xs, 99), 2),
+    fmt(Math.max(...xs), 2),
+  ];
+  const p50 = percentile(bus.latencies, 50);
+  const p99 = percentile(bus.latencies, 99);
+  return {
+    title: '1. Latency at low load (commit → handler start)',
+    method: [
+      `${SAMPLES} samples after ${WARMUP} warm-up ones, one event at a time, a random 5–15 ms gap after each handler start.`,
+      'Clock: performance.now() in this one process — taken right after COMMIT returns (bus: BEGIN; publish; COMMIT through',
+      'withTransaction; graphile-worker: add_job in autocommit) and first thing in the handler / task.',
+      'Bus: production defaults, a per-event handler, role llmops_runner. graphile-worker: defaults (concurrency 1, LISTEN).',
+    ],
+    table: [
+      ['ms', 'p50', 'p90', 'p99', 'max'],
+      row('bus', bus.latencies),
+      row('graphile-worker (same run)', anchor),
+      row('  bus doorbell arrival', bus.doorbell),
+    ],
+    notes: [
+      `anchor measured before on this machine: p50 ${ANCHOR_BEFORE.p50} / p99 ${ANCHOR_BEFORE.p99} ms`,
+      `bus consumer queries per event (its pool, counted in the process): ${fmt(bus.queriesPerEvent, 1)}`,
+      'doorbell arrival: commit → the NOTIFY reaching a second LISTEN connection (the rest is the consumer reading)',
+    ],
+    verdicts: [atMost('bus p50', p50, TARGET.p50, 'ms', 2), atMost('bus p99', p99, TARGET.p99, 'ms', 2)],
+  };
+}

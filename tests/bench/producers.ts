@@ -1,0 +1,194 @@
+// 3. Producer commit rate: 16 producers committing one event per transaction, with and without a
+// consumer, beside plain inserts into an equivalent table without and with a per-row NOTIFY trigger.
+import pg from 'pg';
+import { envelope, publish, type Envelope } from '@llmops/kit/bus/index';
+import type { Pool } from '@llmops/kit/db';
+import { startConsumers, type ConsumerProcesses } from './consumers.ts';
+import {
+  asAdmin,
+  atLeast,
+  fmt,
+  fmtRate,
+  mean,
+  produceEvent,
+  SERVICE,
+  servicePool,
+  sleep,
+  withCpu,
+  type BenchResult,
+  type BenchServer,
+} from './lib.ts';
+
+const PRODUCERS = 16;
+const SECONDS = 5;
+const WARMUP_MS = 500;
+const TARGET = 10_000;
+const ANCHOR_BEFORE = { plain: 15_000, notified: 4_300 };
+
+// Two tables shaped exactly like bus.outbox (columns, checks, generated partition, indexes), one
+// without a trigger and one with the naive doorbell: a NOTIFY from every inserted row.
+const ANCHOR_TABLES = [
+  `CREATE SCHEMA bench`,
+  `CREATE FUNCTION bench.notify_every_row() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN PERFORM pg_notify('bench_anchor', ''); RETURN NULL; END $$`,
+  ...['plain', 'notified'].flatMap((name) => [
+    `CREATE TABLE bench.${name} (LIKE bus.outbox INCLUDING ALL)`,
+    `CREATE SEQUENCE bench.${name}_id_seq OWNED BY bench.${name}.id`,
+    `ALTER TABLE bench.${name} ALTER id SET DEFAULT nextval('bench.${name}_id_seq')`,
+  ]),
+  `CREATE TRIGGER notify_every_row AFTER INSERT ON bench.notified FOR EACH ROW EXECUTE FUNCTION bench.notify_every_row()`,
+  `GRANT USAGE ON SCHEMA bench TO llmops_${SERVICE}`,
+  `GRANT INSERT ON ALL TABLES IN SCHEMA bench TO llmops_${SERVICE}`,
+  `GRANT USAGE ON ALL SEQUENCES IN SCHEMA bench TO llmops_${SERVICE}`,
+];
+
+/**
+ * The statement publishMany sends, aimed at an anchor table (a fixed name, never input). `prepared`
+ * names it, so each connection parses and plans it once (publishMany sends it unnamed: planned every time).
+ */
+function insertInto(table: 'bench.plain' | 'bench.notified', prepared = false) {
+  const text = `INSERT INTO ${table} (event_id, topic, key, payload, headers)
+     SELECT e.event_id, e.topic, e.key, e.payload, e.headers
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[]) WITH ORDINALITY
+       AS e(event_id, topic, key, payload, headers, n)
+     ORDER BY e.n`;
+  const name = prepared ? `bench-insert-${table}` : undefined;
+  return async (pool: Pool, e: Envelope) => {
+    const values = [[e.id], [e.topic], [e.key], [JSON.stringify(e.payload)], [JSON.stringify(e.headers)]];
+    await pool.query(name ? { name, text, values } : { text, values });
+  };
+}
+
+interface Phase {
+  name: string;
+  rate: number;
+  /** This process's CPU while producing, in cores. */
+  cpu: number;
+  /** The machine's CPU while producing, share of all cores. */
+  machine: number;
+  /** Doorbell NOTIFYs heard per commit (bus phases). */
+  rings?: number;
+  consumed?: number;
+  batch?: number;
+  /** The consumer's queries per second. */
+  queries?: number;
+}
+
+/** PRODUCERS loops, each committing one event per transaction for SECONDS; commits/s after a warm-up. */
+async function produce(
+  commitOne: (producer: number, n: number) => Promise<void>,
+): Promise<{ rate: number; cpu: number; machine: number }> {
+  const { result, cpu, machine } = await withCpu(async () => {
+    const started = performance.now();
+    const counting = started + WARMUP_MS;
+    const end = started + WARMUP_MS + SECONDS * 1_000;
+    let committed = 0;
+    let countedFrom = Number.NaN;
+    let countedTo = counting;
+    await Promise.all(
+      Array.from({ length: PRODUCERS }, async (_, producer) => {
+        for (let n = 0; performance.now() < end; n++) {
+          await commitOne(producer, n);
+          const now = performance.now();
+          if (now < counting) continue;
+          if (Number.isNaN(countedFrom)) countedFrom = now;
+          committed++;
+          countedTo = now;
+        }
+      }),
+    );
+    return committed / ((countedTo - countedFrom) / 1_000);
+  });
+  return { rate: result, cpu, machine };
+}
+
+export async function producersBench(server: BenchServer): Promise<BenchResult> {
+  const db = await server.busDatabase();
+  await asAdmin(db.adminUrl, ANCHOR_TABLES);
+  const pool = servicePool(db, 'bench-producers', PRODUCERS);
+  // Counts doorbell rings; a listener costs the committing producer nothing extra (the NOTIFY is queued either way).
+  const probe = new pg.Client({ connectionString: db.urlFor(SERVICE), application_name: 'bench-doorbell-probe' });
+  let rings = 0;
+  probe.on('notification', () => rings++);
+  await probe.connect();
+  await probe.query('LISTEN llmops_bus');
+  const payload = (producer: number, n: number) => ({ producer, n, note: 'bench' });
+  const phases: Phase[] = [];
+  let consumers: ConsumerProcesses | undefined;
+  try {
+    for (const [name, table, prepared] of [
+      ['plain inserts, no trigger (anchor)', 'bench.plain', false],
+      ['plain inserts + per-row pg_notify trigger (anchor)', 'bench.notified', false],
+      ['plain inserts, statement prepared (diagnostic)', 'bench.plain', true],
+    ] as const) {
+      const insert = insertInto(table, prepared);
+      const run = await produce((producer, n) => insert(pool, envelope(produceEvent, payload(producer, n))));
+      phases.push({ name, ...run });
+    }
+    const busPhase = async (name: string) => {
+      const ringsBefore = rings;
+      const consumedBefore = consumers?.handled ?? 0;
+      const batchesBefore = consumers?.batches.length ?? 0;
+      const queriesBefore = consumers?.queries ?? 0;
+      const run = await produce(async (producer, n) => {
+        await publish(pool, produceEvent, payload(producer, n)); // the event is the transaction's only change
+      });
+      const committed = run.rate * SECONDS;
+      phases.push({
+        name,
+        ...run,
+        rings: (rings - ringsBefore) / committed,
+        ...(consumers
+          ? {
+              consumed: (consumers.handled - consumedBefore) / (SECONDS + WARMUP_MS / 1_000),
+              batch: mean(consumers.batches.slice(batchesBefore)),
+              queries: (consumers.queries - queriesBefore) / (SECONDS + WARMUP_MS / 1_000),
+            }
+          : {}),
+      });
+    };
+    await busPhase('bus publish, no consumer');
+    consumers = await startConsumers({ url: db.urlFor(SERVICE), group: 'bench.produce', topic: 'produce', startFrom: 'now' }, 1);
+    consumers.go();
+    await sleep(1_500); // the group registers and goes idle: it waits for the doorbell
+    await busPhase('bus publish, a consumer group draining (1 process)');
+  } finally {
+    await consumers?.stop();
+    await probe.end().catch(() => undefined);
+    await pool.end();
+  }
+  const noConsumer = phases[3] as Phase;
+  const withConsumer = phases[4] as Phase;
+  return {
+    title: `3. Producer commit rate (${PRODUCERS} producers, one event per transaction, ${SECONDS} s each)`,
+    method: [
+      `${PRODUCERS} concurrent loops in this process on a pool of ${PRODUCERS} connections (role llmops_${SERVICE}), each committing`,
+      'single-statement transactions: publish(pool, ...) — the event is the only change — or the same INSERT statement',
+      `into a copy of bus.outbox (LIKE ... INCLUDING ALL) without, then with, a per-row pg_notify trigger. ${WARMUP_MS} ms warm-up not counted.`,
+      'The consumer group (batch handler that only counts) runs in a process of its own, started from "now".',
+      'Diagnostic row: the anchor statement sent as a named (prepared) statement, planned once per connection.',
+    ],
+    table: [
+      ['', 'commits/s', 'machine cpu', 'producers cpu', 'rings / commit', 'consumed/s', 'mean batch', 'consumer queries/s'],
+      ...phases.map((p) => [
+        p.name,
+        fmtRate(p.rate),
+        `${fmt(p.machine * 100, 0)} %`,
+        `${fmt(p.cpu, 2)} cores`,
+        p.rings === undefined ? '-' : fmt(p.rings, 3),
+        p.consumed === undefined ? '-' : fmtRate(p.consumed),
+        p.batch === undefined ? '-' : fmt(p.batch, 1),
+        p.queries === undefined ? '-' : fmtRate(p.queries),
+      ]),
+    ],
+    notes: [
+      `anchors measured before on this machine: plain ≈ ${fmtRate(ANCHOR_BEFORE.plain)}/s, per-row pg_notify ≈ ${fmtRate(ANCHOR_BEFORE.notified)}/s`,
+      'rings / commit: doorbell NOTIFYs heard by a separate LISTEN connection on llmops_bus, per commit (0 = never rung)',
+      'machine cpu: all cores busy, PostgreSQL and anything else on the machine included; producers cpu: this process',
+    ],
+    verdicts: [
+      atLeast('bus commits/s, no consumer', noConsumer.rate, TARGET, 'events/s'),
+      atLeast('bus commits/s, consumer draining', withConsumer.rate, TARGET, 'events/s'),
+    ],
+  };
+}

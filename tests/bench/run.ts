@@ -1,0 +1,70 @@
+// `npm run bench`: every benchmark of the event bus in sequence, each beside its graphile-worker anchor
+// measured in the same run on the same PostgreSQL server (docs/bench.md).
+import { cpus, loadavg } from 'node:os';
+import { withClient } from '@llmops/kit/db';
+import { drainBench } from './drain.ts';
+import { latencyBench } from './latency.ts';
+import { listenBench } from './listen.ts';
+import { producersBench } from './producers.ts';
+import { printResult, startBenchServer, type BenchResult, type BenchServer } from './lib.ts';
+
+const BENCHES: Array<{ name: string; run: (server: BenchServer) => Promise<BenchResult> }> = [
+  { name: 'latency', run: latencyBench },
+  { name: 'drain', run: drainBench },
+  { name: 'producers', run: producersBench },
+  { name: 'listen', run: listenBench },
+];
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const started = performance.now();
+  const server = await startBenchServer();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping the bench's PostgreSQL`);
+      void server.stop().finally(() => process.exit(130));
+    });
+  }
+  const results: BenchResult[] = [];
+  try {
+    const { rows } = await withClient(server.adminUrl, (client) =>
+      client.query<{ server_version: string }>('SHOW server_version'),
+    );
+    console.log('# LLM Ops event bus benchmark');
+    console.log(
+      `  ${new Date().toISOString()} · node ${process.version} · ${cpus().length} cores (${cpus()[0]?.model ?? '?'}) · ` +
+        `PostgreSQL ${rows[0]?.server_version ?? '?'} (${server.embedded ? 'embedded, throwaway' : 'given server'})`,
+    );
+    console.log(`  load average before: ${loadAverage()} (other work on the machine skews every figure)`);
+    for (const bench of BENCHES) {
+      if (only.length > 0 && !only.includes(bench.name)) continue;
+      const result = await bench.run(server);
+      printResult(result);
+      results.push(result);
+    }
+  } finally {
+    await server.stop();
+  }
+  const verdicts = results.flatMap((r) => r.verdicts);
+  const missed = verdicts.filter((v) => !v.pass);
+  console.log(`\n## Summary\n`);
+  console.log(`  load average after: ${loadAverage()}`);
+  console.log(
+    `  ${verdicts.length - missed.length}/${verdicts.length} targets met in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
+  for (const v of missed) console.log(`  MISS  ${v.what}: ${v.measured} (target ${v.target})`);
+}
+
+function loadAverage(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error('the bench broke:', error);
+    process.exit(1);
+  },
+);
