@@ -7,11 +7,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import { generatePasswords, provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
 import { redactUrlPasswords } from '@llmops/kit/logger';
 import { withClient } from '@llmops/kit/db';
 import { applySchema, readSqlFiles, schemaStatus } from '@llmops/kit/schema';
 import { SERVICES } from '@llmops/kit/services';
+import { SCOPES, type Scope } from '@llmops/kit/http/access';
+import type { Role } from '@llmops/kit/http/identity';
+import { createAccountAsOperator, createTokenAsOperator, revokeTokenAsOperator, setupLink } from '@llmops/gateway/operator';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const dataDir = process.env.LLMOPS_DATA_DIR ?? join(ROOT, '.data');
@@ -23,6 +27,14 @@ const HELP = `LLM Ops operator CLI
   npm run llmops -- db apply                   apply sql/ (as npm start does)
   npm run llmops -- db roles --deployment NAME create or reset each service's login role and
                                                print its DATABASE_URL once (for deployments)
+  npm run llmops -- account create --email E --name N --role admin|editor|viewer [--password-stdin]
+                                               a new account (password from stdin, else one is
+                                               generated and printed once)
+  npm run llmops -- account setup-link         the first-run link, while no account exists
+  npm run llmops -- token create --role R --name NAME [--account EMAIL] [--scopes a,b] [--expires-days N]
+                                               a new API token, printed once (without --account:
+                                               for the role's automation account)
+  npm run llmops -- token revoke ID            revoke an API token at once
 
 The database is DATABASE_URL (an admin role), else the embedded server of a running \`npm start\`.`;
 
@@ -104,9 +116,98 @@ async function db(sub: string | undefined, options: { deployment?: string }): Pr
   fail(HELP);
 }
 
+function roleOption(role: string | undefined): Role {
+  if (role === 'admin' || role === 'editor' || role === 'viewer') return role;
+  fail('Say which role: --role admin, --role editor or --role viewer.');
+}
+
+async function readStdinLine(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+}
+
+async function account(
+  sub: string | undefined,
+  options: { email?: string; name?: string; role?: string; 'password-stdin'?: boolean },
+): Promise<void> {
+  const url = adminUrl();
+  if (sub === 'setup-link') {
+    const web = readRuntime()?.urls.web ?? process.env.WEB_URL ?? 'http://127.0.0.1:7400';
+    const link = await setupLink(url, web);
+    if (!link) fail('An account exists already: setup is done. Sign in, or create accounts with `account create`.');
+    process.stdout.write(
+      `Open this link to create the first admin (single use, until ${link.expiresAt.toISOString()}):\n  ${link.url}\n`,
+    );
+    return;
+  }
+  if (sub === 'create') {
+    if (!options.email || !options.name) fail('Say who: account create --email E --name N --role R.');
+    const role = roleOption(options.role);
+    const given = options['password-stdin'] ? await readStdinLine() : undefined;
+    const password = given ?? randomBytes(18).toString('base64url');
+    if (password.length < 12) fail('The password must have at least 12 characters.');
+    const created = await createAccountAsOperator(url, { email: options.email, name: options.name, role, password }).catch(
+      (error: unknown) => fail(`Could not create the account: ${(error as Error).message}`),
+    );
+    process.stdout.write(`Created ${created.role} account ${created.email} (${created.id}).\n`);
+    if (!given) process.stdout.write(`Its password (shown once): ${password}\n`);
+    return;
+  }
+  fail(HELP);
+}
+
+async function token(
+  sub: string | undefined,
+  id: string | undefined,
+  options: { role?: string; name?: string; account?: string; scopes?: string; 'expires-days'?: string },
+): Promise<void> {
+  const url = adminUrl();
+  if (sub === 'create') {
+    const role = roleOption(options.role);
+    if (!options.name) fail('Name the token: token create --role R --name NAME.');
+    const scopes = options.scopes?.split(',').map((scope) => scope.trim()) as Scope[] | undefined;
+    const unknown = scopes?.filter((scope) => !(SCOPES as readonly string[]).includes(scope)) ?? [];
+    if (unknown.length > 0) fail(`Unknown scope(s) ${unknown.join(', ')}; known: ${SCOPES.join(', ')}.`);
+    const days = options['expires-days'] === undefined ? undefined : Number(options['expires-days']);
+    if (days !== undefined && !(days > 0)) fail('--expires-days takes a positive number of days.');
+    const created = await createTokenAsOperator(url, {
+      role,
+      name: options.name,
+      ...(options.account ? { account: options.account } : {}),
+      ...(scopes ? { scopes } : {}),
+      ...(days ? { expiresAt: new Date(Date.now() + days * 86_400_000) } : {}),
+    }).catch((error: unknown) => fail(`Could not create the token: ${(error as Error).message}`));
+    process.stderr.write(
+      `Token ${created.row.id} "${created.row.name}" for ${created.account.email} (${created.row.scopes.join(', ')}). Shown once:\n`,
+    );
+    process.stdout.write(`${created.secret}\n`);
+    return;
+  }
+  if (sub === 'revoke') {
+    if (!id || !/^[0-9a-f-]{36}$/i.test(id)) fail('Say which token: token revoke <id> (the id `token create` printed).');
+    const revoked = await revokeTokenAsOperator(url, id).catch((error: unknown) =>
+      fail(`Could not revoke it: ${(error as Error).message}`),
+    );
+    process.stdout.write(`Revoked token ${revoked.id} "${revoked.name}".\n`);
+    return;
+  }
+  fail(HELP);
+}
+
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { deployment: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  options: {
+    deployment: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+    email: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string' },
+    account: { type: 'string' },
+    scopes: { type: 'string' },
+    'expires-days': { type: 'string' },
+    'password-stdin': { type: 'boolean' },
+  },
 });
 const [command, sub] = positionals;
 if (values.help || !command) {
@@ -115,6 +216,10 @@ if (values.help || !command) {
   await status();
 } else if (command === 'db') {
   await db(sub, values);
+} else if (command === 'account') {
+  await account(sub, values);
+} else if (command === 'token') {
+  await token(sub, positionals[2], values);
 } else {
   fail(`Unknown command "${command}".\n\n${HELP}`);
 }

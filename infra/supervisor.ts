@@ -18,6 +18,7 @@ import { provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
 import { resolveUrls, type Urls } from '@llmops/kit/runtime';
 import { applySchema } from '@llmops/kit/schema';
 import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS } from '@llmops/kit/services';
+import { setupLink } from '@llmops/gateway/operator';
 import { formatLogLine, prettyStdout } from './console.ts';
 import { loadOrCreateSecrets } from './secrets.ts';
 
@@ -118,6 +119,8 @@ async function main(): Promise<void> {
   }
 
   writeRuntime(adminUrl);
+  // First run: no account yet, so a one-time link (a new code each start, stored hashed) creates the first admin.
+  const setup = await setupLink(adminUrl, urls.web);
   const bar = '─'.repeat(64);
   process.stdout.write(
     [
@@ -130,6 +133,15 @@ async function main(): Promise<void> {
       `  API reference    ${urls.gateway}/api/v1/docs`,
       `  Data             ${embedded ? `${join(dataDir, 'postgres')} (embedded PostgreSQL ${version} on port ${pgPort})` : `${redactUrlPasswords(adminUrl)} (PostgreSQL ${version})`}`,
       `  Runtime file     ${join(dataDir, 'runtime.json')}`,
+      ...(setup
+        ? [
+            '',
+            '  First run: create the first admin with this one-time link',
+            `  (single use, until ${setup.expiresAt.toISOString()}):`,
+            `  ${setup.url}`,
+            '',
+          ]
+        : []),
       '  Press Ctrl-C to stop.',
       bar,
       '',

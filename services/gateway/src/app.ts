@@ -1,13 +1,39 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { PUBLIC_ROUTES, type PublicRoute } from '@llmops/kit/contracts/index';
+import type { Pool } from '@llmops/kit/db';
 import { createServiceApp, type ServiceApp } from '@llmops/kit/http/app';
 import { mountHealth, type ReadinessCheck } from '@llmops/kit/http/health';
 import type { Logger } from '@llmops/kit/logger';
-import { createRoute, z } from '@hono/zod-openapi';
+import type { GatewayConfig } from './config.ts';
+import type { Authenticator } from './credentials.ts';
 import { mountDocs } from './docs.ts';
+import type { EventHub } from './events/hub.ts';
+import { mountAccountRoutes } from './http/accounts.ts';
+import { mountAdminRoutes } from './http/audit.ts';
+import { mountEvents } from './http/events.ts';
+import { gatewayGuard, registerSecuritySchemes } from './http/guard.ts';
+import { mountProxy, type ProxyDeps } from './http/proxy.ts';
 import { OPENAPI_PATH, publicDocument } from './openapi.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+/** What the gateway serves with: absent only when the app is built to read its document (web codegen). */
+export interface GatewayRuntime {
+  pool: Pool;
+  auth: Authenticator;
+  limiter: RateLimiter;
+  hub: EventHub;
+  config: GatewayConfig;
+  proxy: ProxyDeps;
+  /** Origins whose cookie-authenticated writes are accepted besides the request's own. */
+  allowedOrigins: readonly string[];
+}
 
 export interface GatewayDeps {
   log: Logger;
   readiness: Record<string, ReadinessCheck>;
+  runtime?: GatewayRuntime;
+  /** The proxied routes (default: every service's, from kit's contracts); tests may add their own. */
+  routes?: readonly PublicRoute[];
 }
 
 const documentRoute = createRoute({
@@ -16,6 +42,7 @@ const documentRoute = createRoute({
   tags: ['Operations'],
   summary: 'This OpenAPI 3.1 document',
   description: 'Open (no authentication). The interactive reference at /api/v1/docs reads it.',
+  security: [],
   responses: {
     200: {
       description: 'The OpenAPI 3.1 document of the public API',
@@ -25,8 +52,13 @@ const documentRoute = createRoute({
 });
 
 /** The gateway: the only public door (DESIGN D1, D4). No side effects; tests call `createApp(deps).request(...)`. */
-export function createApp({ log, readiness }: GatewayDeps): ServiceApp {
-  const app = createServiceApp({ service: 'gateway', log });
+export function createApp({ log, readiness, runtime, routes = PUBLIC_ROUTES }: GatewayDeps): ServiceApp {
+  const app = createServiceApp({
+    service: 'gateway',
+    log,
+    guard: gatewayGuard(runtime && { auth: runtime.auth, limiter: runtime.limiter, allowedOrigins: runtime.allowedOrigins }),
+  });
+  registerSecuritySchemes(app);
   mountHealth(app, 'gateway', readiness);
   let document: unknown;
   app.openapi(documentRoute, (c) => {
@@ -34,5 +66,9 @@ export function createApp({ log, readiness }: GatewayDeps): ServiceApp {
     return c.json(document as Record<string, unknown>, 200);
   });
   mountDocs(app);
+  mountAccountRoutes(app, runtime);
+  mountAdminRoutes(app, runtime);
+  mountEvents(app, runtime?.hub);
+  mountProxy(app, routes, runtime?.proxy);
   return app;
 }

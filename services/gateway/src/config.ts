@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { httpUrl, millis } from '@llmops/kit/config';
+
+const count = (what: string) =>
+  z.coerce
+    .number({ message: `expected a whole number of ${what}` })
+    .int()
+    .min(0);
+
+/** The gateway's own settings (README lists them), parsed once in main.ts next to the common ones. */
+export const GatewayEnvSchema = z.object({
+  /** How long a sign-in lasts (absolute; signing in again starts a new one). */
+  GATEWAY_SESSION_TTL_HOURS: z.coerce
+    .number({ message: 'expected a number of hours' })
+    .positive()
+    .max(24 * 365)
+    .default(24 * 7),
+  /** Set-Cookie `Secure`: `auto` when the request came over https (X-Forwarded-Proto), or always / never. */
+  GATEWAY_SECURE_COOKIES: z.enum(['auto', 'always', 'never']).default('auto'),
+  /** Origins, besides the dashboard's and the gateway's own, whose cookie-authenticated writes are accepted (comma separated). */
+  GATEWAY_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim().replace(/\/$/, ''))
+        .filter(Boolean),
+    )
+    .pipe(z.array(httpUrl)),
+  /** How long a checked token or session is trusted without asking the database (revocations are pushed at once). */
+  GATEWAY_AUTH_CACHE_MS: millis().default(60_000),
+  /** How often tokens' last-used times are written, in one statement. */
+  GATEWAY_LAST_USED_FLUSH_MS: millis().default(10_000),
+  /** Requests per minute per API token (0: no limit). */
+  GATEWAY_RATE_LIMIT_TOKEN: count('requests per minute').default(600),
+  /** Requests per minute per account, over all its sessions and tokens (0: no limit). */
+  GATEWAY_RATE_LIMIT_ACCOUNT: count('requests per minute').default(1200),
+  /** Failed sign-ins allowed per email in 15 minutes, and per client address (10×). */
+  GATEWAY_LOGIN_MAX_FAILURES: count('failures').min(1).default(10),
+  /** How often an idle event stream gets a heartbeat comment. */
+  GATEWAY_SSE_HEARTBEAT_MS: millis().default(15_000),
+  /** An event stream client whose unsent backlog passes this many bytes is dropped (it reconnects and resumes). */
+  GATEWAY_SSE_MAX_BACKLOG_BYTES: count('bytes')
+    .min(1024)
+    .default(1024 * 1024),
+  /** Recent events kept in memory so reconnecting clients resume without a database read. */
+  GATEWAY_SSE_HISTORY: count('events').default(10_000),
+  /** How long a service may take to start answering a proxied request. */
+  GATEWAY_UPSTREAM_TIMEOUT_MS: millis().default(60_000),
+});
+export type GatewayConfig = z.output<typeof GatewayEnvSchema>;

@@ -1,0 +1,338 @@
+import type { Bus, BroadcastReader, BusEvent } from '@llmops/kit/bus/index';
+import { PositionExpiredError, positionStatus } from '@llmops/kit/bus/index';
+import { comparePositions, isPosition, parsePosition } from '@llmops/kit/bus/position';
+import type { Pool } from '@llmops/kit/db';
+import { TASK_DELTAS_CHANNEL, type TaskDelta } from '@llmops/kit/events/runner';
+import type { Logger } from '@llmops/kit/logger';
+
+/** What a client asked to see; every given field must match (AND). */
+export interface EventFilter {
+  task_id?: string | undefined;
+  group_id?: string | undefined;
+  correlation?: string | undefined;
+  /** A topic prefix, e.g. `runner.task.`. */
+  topic?: string | undefined;
+}
+
+export interface HubOptions {
+  bus: Bus;
+  pool: Pool;
+  log: Logger;
+  heartbeatMs: number;
+  /** A client whose unsent backlog passes this many bytes is dropped. */
+  maxBacklogBytes: number;
+  /** Recent events kept in memory, so a reconnecting client resumes without reading the database. */
+  historySize: number;
+}
+
+interface Dispatched {
+  event: BusEvent;
+  frame: Uint8Array;
+}
+
+const encoder = new TextEncoder();
+
+/** Topics the event stream never shows: the audit trail and the gateway's own bookkeeping. */
+const HIDDEN_TOPICS = ['audit.', 'gateway.'];
+
+function visible(topic: string): boolean {
+  return !HIDDEN_TOPICS.some((prefix) => topic.startsWith(prefix));
+}
+
+function field(payload: unknown, name: string): string | undefined {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const value = (payload as Record<string, unknown>)[name];
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+/** Durable events match the topic prefix too; deltas (topic undefined) only the payload fields. */
+function matches(filter: EventFilter, topic: string | undefined, payload: unknown): boolean {
+  if (filter.topic !== undefined && topic !== undefined && !topic.startsWith(filter.topic)) return false;
+  if (filter.task_id !== undefined && field(payload, 'task_id') !== filter.task_id) return false;
+  if (filter.group_id !== undefined && field(payload, 'group_id') !== filter.group_id) return false;
+  if (filter.correlation !== undefined && field(payload, 'correlation') !== filter.correlation) return false;
+  return true;
+}
+
+function after(a: string, b: string): boolean {
+  return comparePositions(parsePosition(a), parsePosition(b)) > 0;
+}
+
+function eventFrame(event: BusEvent): Uint8Array {
+  const data = JSON.stringify({
+    id: event.id,
+    topic: event.topic,
+    key: event.key,
+    position: event.position,
+    payload: event.payload,
+    created_at: event.createdAt.toISOString(),
+  });
+  return encoder.encode(`id: ${event.position}\nevent: ${event.topic}\ndata: ${data}\n\n`);
+}
+
+/** One connected client: its filter, where it stands, and its stream. */
+class Client {
+  readonly filter: EventFilter;
+  readonly stream: ReadableStream<Uint8Array>;
+  /** The last durable event position sent (or the client's Last-Event-ID): later ones only. */
+  lastSent: string | undefined;
+  /** While a database replay runs, live events wait here. */
+  pending: Dispatched[] | undefined;
+  closed = false;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  readonly #onClose: (client: Client, reason: string) => void;
+
+  constructor(filter: EventFilter, maxBacklogBytes: number, onClose: (client: Client, reason: string) => void) {
+    this.filter = filter;
+    this.#onClose = onClose;
+    this.stream = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#controller = controller;
+        },
+        cancel: () => this.#end('disconnected'),
+      },
+      new ByteLengthQueuingStrategy({ highWaterMark: maxBacklogBytes }),
+    );
+  }
+
+  /** Queues bytes; a client whose backlog passes the limit is dropped (it reconnects and resumes). */
+  write(bytes: Uint8Array): void {
+    if (this.closed) return;
+    this.#controller.enqueue(bytes);
+    if ((this.#controller.desiredSize ?? 0) < 0) {
+      this.#end('slow');
+      this.#controller.error(new Error('event stream client too slow; dropped'));
+    }
+  }
+
+  send(dispatched: Dispatched): void {
+    if (this.lastSent !== undefined && !after(dispatched.event.position, this.lastSent)) return;
+    this.lastSent = dispatched.event.position;
+    if (matches(this.filter, dispatched.event.topic, dispatched.event.payload)) this.write(dispatched.frame);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.#end('closed');
+    this.#controller.close();
+  }
+
+  #end(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#onClose(this, reason);
+  }
+}
+
+/**
+ * Live events for every SSE client of this process: one broadcast reader and one subscription to the
+ * task delta stream (sharing the bus's one LISTEN connection) fan out to all clients. Durable events
+ * carry their commit-safe bus position as SSE id. A client that comes back with Last-Event-ID gets what
+ * it missed: from the in-memory history when it reaches back far enough, else from the outbox through
+ * a replay reader of its own that hands over to the live feed without gaps or repeats; a position older
+ * than retention gets `resync`. Deltas are live only.
+ */
+export class EventHub {
+  readonly #options: HubOptions;
+  readonly #clients = new Set<Client>();
+  readonly #history: Dispatched[] = [];
+  #reader: BroadcastReader | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  /** Everything after this position has been dispatched (or is in history): the hub's start, then its latest event. */
+  #dispatched = '0-0';
+  /** History holds every event after this position. */
+  #historyFrom = '0-0';
+  #replays = new Set<BroadcastReader>();
+  #dropped = 0;
+  #markStarted!: () => void;
+  /** Clients wait for the live reader: a resume point must not fall between their replay and it. */
+  readonly #started = new Promise<void>((resolve) => (this.#markStarted = resolve));
+
+  constructor(options: HubOptions) {
+    this.#options = options;
+  }
+
+  get clients(): number {
+    return this.#clients.size;
+  }
+
+  /** Clients dropped for being too slow since start. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  async start(): Promise<void> {
+    const { bus, log } = this.#options;
+    this.#reader = await bus.broadcast({ handler: (events) => this.#dispatch(events), onExpired: () => void this.#restart() });
+    this.#dispatched = this.#reader.position;
+    this.#historyFrom = this.#dispatched;
+    this.#unsubscribe = await bus.ephemeral.subscribe<TaskDelta>(TASK_DELTAS_CHANNEL, (items) => this.#deltas(items));
+    this.#heartbeat = setInterval(() => {
+      const beat = encoder.encode(': heartbeat\n\n');
+      for (const client of this.#clients) client.write(beat);
+    }, this.#options.heartbeatMs);
+    this.#heartbeat.unref();
+    this.#markStarted();
+    log.debug({ position: this.#dispatched }, 'event hub started');
+  }
+
+  async stop(): Promise<void> {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    for (const client of this.#clients) client.close();
+    await Promise.all([...this.#replays].map((reader) => reader.stop()));
+    await this.#reader?.stop();
+    await this.#unsubscribe?.();
+  }
+
+  /** A new client's stream: resumes after `lastEventId` when given. */
+  async open(filter: EventFilter, lastEventId: string | undefined): Promise<ReadableStream<Uint8Array>> {
+    await this.#started;
+    const client = new Client(filter, this.#options.maxBacklogBytes, (gone, reason) => {
+      this.#clients.delete(gone);
+      if (reason === 'slow') {
+        this.#dropped += 1;
+        this.#options.log.warn({ clients: this.#clients.size }, 'dropped a slow event stream client');
+      }
+    });
+    client.write(encoder.encode('retry: 2000\n\n'));
+    this.#clients.add(client);
+    const resumeFrom = lastEventId?.trim();
+    if (!resumeFrom) {
+      client.lastSent = this.#dispatched;
+      client.write(
+        encoder.encode(
+          `id: ${this.#dispatched}\nevent: ready\ndata: ${JSON.stringify({ position: this.#dispatched, resumed: false })}\n\n`,
+        ),
+      );
+      return client.stream;
+    }
+    if (!isPosition(resumeFrom)) {
+      this.#resync(client, 'Last-Event-ID is not a position this API gave out');
+      return client.stream;
+    }
+    client.lastSent = resumeFrom;
+    if (!after(this.#historyFrom, resumeFrom)) {
+      // History reaches back far enough: everything after the client's position is in memory.
+      for (const dispatched of this.#history) client.send(dispatched);
+      client.write(encoder.encode(`event: ready\ndata: ${JSON.stringify({ position: client.lastSent, resumed: true })}\n\n`));
+      return client.stream;
+    }
+    // From here until the replay is done, live events wait in `pending`; the replay covers up to `target`.
+    const target = this.#dispatched;
+    client.pending = [];
+    try {
+      if ((await positionStatus(this.#options.pool, resumeFrom)) === 'expired') throw new PositionExpiredError(resumeFrom);
+      await this.#replay(client, resumeFrom, target);
+    } catch (error) {
+      if (!(error instanceof PositionExpiredError)) {
+        client.close();
+        throw error;
+      }
+      this.#resync(client, 'Last-Event-ID is older than the retained events', target);
+      this.#flush(client);
+    }
+    return client.stream;
+  }
+
+  #resync(client: Client, reason: string, position = this.#dispatched): void {
+    client.lastSent = position;
+    client.write(encoder.encode(`id: ${position}\nevent: resync\ndata: ${JSON.stringify({ reason, position })}\n\n`));
+  }
+
+  /** Sends what waited during a replay; from now on live events go straight out. */
+  #flush(client: Client): void {
+    const held = client.pending ?? [];
+    client.pending = undefined;
+    for (const dispatched of held) client.send(dispatched);
+  }
+
+  /**
+   * Replays from the outbox what the client missed up to `target` (what the hub had dispatched when the
+   * client came), while live events wait; then sends the held ones. Each event once: only positions
+   * after the last one sent go out.
+   */
+  async #replay(client: Client, from: string, target: string): Promise<void> {
+    const own: { reader?: BroadcastReader } = {};
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      if (!client.closed) {
+        this.#flush(client);
+        client.write(encoder.encode(`event: ready\ndata: ${JSON.stringify({ position: client.lastSent, resumed: true })}\n\n`));
+      }
+      if (own.reader) {
+        this.#replays.delete(own.reader);
+        void own.reader.stop();
+      }
+    };
+    const reader = await this.#options.bus.broadcast({
+      from,
+      handler: (events) => {
+        for (const event of events) {
+          if (done) return;
+          if (client.closed || after(event.position, target)) return finish();
+          if (visible(event.topic)) client.send({ event, frame: eventFrame(event) });
+          else client.lastSent = event.position;
+          if (event.position === target) return finish();
+        }
+      },
+    });
+    own.reader = reader;
+    if (done) {
+      void reader.stop();
+      return;
+    }
+    this.#replays.add(reader);
+    // There may be no event at `target` (the hub's start): the reader's own position passing it ends the replay.
+    const poll = setInterval(() => {
+      if (done) clearInterval(poll);
+      else if (client.closed || !after(target, reader.position)) {
+        clearInterval(poll);
+        finish();
+      }
+    }, 10);
+    poll.unref();
+  }
+
+  #dispatch(events: BusEvent[]): void {
+    for (const event of events) {
+      this.#dispatched = event.position;
+      if (!visible(event.topic)) continue;
+      const dispatched = { event, frame: eventFrame(event) };
+      this.#history.push(dispatched);
+      if (this.#history.length > this.#options.historySize)
+        this.#historyFrom = (this.#history.shift() as Dispatched).event.position;
+      for (const client of this.#clients) {
+        if (client.pending) client.pending.push(dispatched);
+        else client.send(dispatched);
+      }
+    }
+    if (this.#options.historySize === 0) this.#historyFrom = this.#dispatched;
+  }
+
+  #deltas(items: TaskDelta[]): void {
+    for (const client of this.#clients) {
+      if (client.pending) continue; // live only: a client still catching up re-reads the stored output
+      for (const item of items) {
+        if (matches(client.filter, undefined, item))
+          client.write(encoder.encode(`event: delta\ndata: ${JSON.stringify(item)}\n\n`));
+      }
+    }
+  }
+
+  /** The hub fell behind retention (the process stalled for hours): start again from now and tell every client to resync. */
+  async #restart(): Promise<void> {
+    this.#options.log.warn('the event hub fell behind retention; clients resync');
+    this.#history.length = 0;
+    this.#reader = await this.#options.bus.broadcast({
+      handler: (events) => this.#dispatch(events),
+      onExpired: () => void this.#restart(),
+    });
+    this.#dispatched = this.#reader.position;
+    this.#historyFrom = this.#dispatched;
+    for (const client of this.#clients) this.#resync(client, 'the server fell behind');
+  }
+}

@@ -1,0 +1,22 @@
+import { eventsRoute, GATEWAY_ROUTES } from '@llmops/kit/contracts/gateway';
+import type { ServiceApp } from '@llmops/kit/http/app';
+import { ServiceUnavailable } from '@llmops/kit/problem';
+import type { EventHub } from '../events/hub.ts';
+import { withAccess } from './routes.ts';
+
+/** GET /api/v1/events: the live event stream (see EventHub). */
+export function mountEvents(app: ServiceApp, hub: EventHub | undefined): void {
+  app.openapi(withAccess(eventsRoute, GATEWAY_ROUTES), async (c) => {
+    if (!hub) throw new ServiceUnavailable('The gateway was built without its runtime (document generation only).');
+    const filter = c.req.valid('query');
+    const stream = await hub.open(filter, c.req.valid('header')['last-event-id']);
+    return new Response(stream, {
+      status: 200,
+      headers: {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-cache, no-transform',
+        'X-Accel-Buffering': 'no',
+      },
+    }) as never;
+  });
+}

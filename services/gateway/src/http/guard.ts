@@ -1,0 +1,175 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { RouteConfig } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
+import type { GatewayAccess } from '@llmops/kit/contracts/gateway';
+import { Forbidden, HttpProblem, ServiceUnavailable, Unauthorized } from '@llmops/kit/problem';
+import { authorizePrincipal, type Principal } from '../access.ts';
+import type { Authenticator } from '../credentials.ts';
+import type { RateLimiter } from '../rate-limit.ts';
+import { isOpenPath } from '../openapi.ts';
+
+export const SESSION_COOKIE = 'llmops_session';
+
+/** Open routes that start a session or end one: a foreign Origin is refused there too (login CSRF). */
+const SESSION_PATHS = new Set(['/api/v1/setup', '/api/v1/login', '/api/v1/logout']);
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const principals = new WeakMap<Request, Principal>();
+
+/** The authenticated caller of this request, if any. */
+export function principalOf(c: Context): Principal | undefined {
+  return principals.get(c.req.raw);
+}
+
+/** The caller of a route that requires one (the guard has made sure there is one). */
+export function callerOf(c: Context): Principal {
+  const principal = principals.get(c.req.raw);
+  if (!principal) throw new Unauthorized();
+  return principal;
+}
+
+class TooManyRequests extends HttpProblem {
+  constructor(retryAfterS: number, headers: Record<string, string>) {
+    super(429, 'rate-limited', 'Too many requests', `Rate limit reached; retry after ${retryAfterS} s.`, { headers });
+  }
+}
+
+export interface GuardDeps {
+  auth: Authenticator;
+  limiter: RateLimiter;
+  /** Origins whose cookie-authenticated writes are accepted besides the request's own (the dashboard's). */
+  allowedOrigins: readonly string[];
+}
+
+/** The origin the browser sees: the dashboard's, as its /api proxy reports it (X-Forwarded-*), else this request's. */
+function ownOrigin(c: Context): string {
+  const host = c.req.header('x-forwarded-host');
+  const proto = c.req.header('x-forwarded-proto');
+  if (host && proto) return `${proto.split(',')[0]?.trim()}://${host.split(',')[0]?.trim()}`;
+  return new URL(c.req.url).origin;
+}
+
+function originOf(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  try {
+    return new URL(value).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CSRF defence for cookie-authenticated writes (DESIGN D4): cookies are SameSite=Lax, and a write must
+ * come from our own origin (Origin, else Referer). Bearer tokens are not sent by browsers on their own,
+ * so token-authenticated requests need no check.
+ */
+function checkOrigin(c: Context, allowed: readonly string[], required: boolean): void {
+  const sent = c.req.header('origin');
+  const origin = sent && sent !== 'null' ? sent : originOf(c.req.header('referer'));
+  if (!origin) {
+    if (required)
+      throw new Forbidden('A signed-in write must say where it comes from (an Origin header); send it from the dashboard.');
+    return;
+  }
+  if (origin === ownOrigin(c) || allowed.includes(origin)) return;
+  throw new Forbidden(`Cross-site request refused: ${origin} may not act with this session.`);
+}
+
+/** The client's address: the dashboard proxy's X-Forwarded-For when the request comes from loopback, else the peer. */
+export function clientAddress(c: Context): string {
+  let peer = 'unknown';
+  try {
+    peer = getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    // not served by node (app.request in tests)
+  }
+  const forwarded = c.req.header('x-forwarded-for');
+  const loopback = peer === 'unknown' || peer === '::1' || peer.startsWith('127.') || peer === '::ffff:127.0.0.1';
+  return loopback && forwarded ? (forwarded.split(',')[0]?.trim() ?? peer) : peer;
+}
+
+async function authenticate(c: Context, auth: Authenticator): Promise<Principal | undefined> {
+  const header = c.req.header('authorization');
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) throw new Unauthorized('Send the API token as `Authorization: Bearer <token>`.');
+    return auth.fromToken(match[1] as string);
+  }
+  const cookie = getCookie(c, SESSION_COOKIE);
+  return cookie ? auth.fromSession(cookie) : undefined;
+}
+
+/**
+ * Every request passes here: the caller is authenticated from the session cookie or the bearer token
+ * (401 when a route needs one and there is none or it is bad), cookie writes must be same-origin,
+ * and each caller's requests are rate-limited. Which role and scope a route needs is checked by its
+ * own `requireAccess` middleware.
+ */
+export function gatewayGuard(deps: GuardDeps | undefined): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const path = c.req.path;
+    const unsafe = !SAFE_METHODS.has(c.req.method);
+    if (isOpenPath(path)) {
+      if (unsafe && SESSION_PATHS.has(path)) checkOrigin(c, deps?.allowedOrigins ?? [], false);
+      if (deps) {
+        const principal = await authenticate(c, deps.auth).catch(() => undefined);
+        if (principal) principals.set(c.req.raw, principal);
+      }
+      return next();
+    }
+    if (!deps) throw new ServiceUnavailable('The gateway was built without its runtime (document generation only).');
+    const principal = await authenticate(c, deps.auth);
+    if (!principal) throw new Unauthorized();
+    if (principal.via === 'session' && unsafe) checkOrigin(c, deps.allowedOrigins, true);
+    const decision = deps.limiter.take(principal);
+    if (!decision.allowed) throw new TooManyRequests(decision.retryAfterS, decision.headers);
+    principals.set(c.req.raw, principal);
+    await next();
+    for (const [name, value] of Object.entries(decision.headers)) c.header(name, value);
+  };
+}
+
+/** A route's own check: role at least `access.role`, and for a token the scope (403 otherwise). */
+export function requireAccess(access: GatewayAccess): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!access.open) authorizePrincipal(callerOf(c), access.role, access.scope);
+    return next();
+  };
+}
+
+/** The route as the public document shows it: who may call it, as `security`, `x-required-role`/`-scope` and prose. */
+export function annotate<R extends RouteConfig>(route: R, access: GatewayAccess): R {
+  const base = route.description ? `${route.description}\n\n` : '';
+  if (access.open) return { ...route, security: [], description: `${base}Open: no authentication needed.` };
+  const scope =
+    access.scope === 'any'
+      ? 'An API token needs no particular scope.'
+      : access.scope === 'admin'
+        ? 'An API token needs the `admin` scope.'
+        : `An API token needs the \`${access.scope}\` scope (or \`admin\`).`;
+  return {
+    ...route,
+    security: [{ session: [] }, { bearer: [] }],
+    'x-required-role': access.role,
+    'x-required-scope': access.scope,
+    description: `${base}**Requires** the \`${access.role}\` role or higher. ${scope}`,
+  };
+}
+
+/** Declares the two ways to authenticate in the document. */
+export function registerSecuritySchemes(app: ServiceApp): void {
+  app.openAPIRegistry.registerComponent('securitySchemes', 'session', {
+    type: 'apiKey',
+    in: 'cookie',
+    name: SESSION_COOKIE,
+    description: 'The dashboard’s session cookie (httpOnly, SameSite=Lax), set by /api/v1/login and /api/v1/setup.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API token (`llmops_…`) from /api/v1/tokens or `npm run llmops -- token create`.',
+  });
+}

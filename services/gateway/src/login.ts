@@ -1,0 +1,76 @@
+import { withTransaction, type Pool } from '@llmops/kit/db';
+import { uuidv7 } from '@llmops/kit/ids';
+import { Forbidden, HttpProblem, Unauthorized } from '@llmops/kit/problem';
+import type { AccountRow } from './accounts.ts';
+import * as accounts from './db/accounts.ts';
+import * as loginFailures from './db/login-failures.ts';
+import * as sessions from './db/sessions.ts';
+import { decoyHash, verifyPassword } from './passwords.ts';
+import { hashSecret, newSecret } from './secrets.ts';
+
+const WINDOW_MS = 15 * 60 * 1000;
+
+export class TooManyRequests extends HttpProblem {
+  constructor(detail: string, retryAfterS: number) {
+    super(429, 'rate-limited', 'Too many requests', detail, { headers: { 'Retry-After': String(retryAfterS) } });
+  }
+}
+
+export interface SignIn {
+  account: AccountRow;
+  /** The cookie value; only its hash is stored. */
+  secret: string;
+  expiresAt: Date;
+}
+
+/** Starts a session for an account (after setup or a checked password). */
+export async function startSession(
+  pool: Pool | Parameters<typeof sessions.insert>[0],
+  account: AccountRow,
+  { ttlMs, userAgent }: { ttlMs: number; userAgent: string | undefined },
+): Promise<SignIn> {
+  const secret = newSecret();
+  const { expires_at } = await sessions.insert(pool, {
+    id: uuidv7(),
+    secretHash: hashSecret(secret),
+    accountId: account.id,
+    ttlMs,
+    userAgent,
+  });
+  return { account, secret, expiresAt: expires_at };
+}
+
+/**
+ * Checks email and password. Failures are counted per email and per client address over 15 minutes
+ * (the database's clock, so every instance shares them); past the limit the answer is 429 with
+ * Retry-After, whether or not the password is right. An unknown email costs as much as a known one.
+ */
+export async function signIn(
+  pool: Pool,
+  { email, password, client, userAgent }: { email: string; password: string; client: string; userAgent: string | undefined },
+  { maxFailures, ttlMs }: { maxFailures: number; ttlMs: number },
+): Promise<SignIn> {
+  const address = email.trim().toLowerCase();
+  const emailKey = `email:${address.slice(0, 254)}`;
+  const clientKey = `ip:${client.slice(0, 100)}`;
+  const counts = await loginFailures.count(pool, { keys: [emailKey, clientKey], windowMs: WINDOW_MS });
+  const byEmail = counts.get(emailKey);
+  const byClient = counts.get(clientKey);
+  if (byEmail && byEmail.failures >= maxFailures) {
+    throw new TooManyRequests('Too many failed sign-ins for this email; wait and try again.', byEmail.retryAfterS);
+  }
+  if (byClient && byClient.failures >= maxFailures * 10) {
+    throw new TooManyRequests('Too many failed sign-ins from this address; wait and try again.', byClient.retryAfterS);
+  }
+  const account = await accounts.byEmail(pool, address);
+  const ok = await verifyPassword(password, account?.password_hash ?? (await decoyHash()));
+  if (!account || !ok) {
+    await loginFailures.record(pool, { keys: [emailKey, clientKey], windowMs: WINDOW_MS });
+    throw new Unauthorized('The email or the password is wrong.');
+  }
+  if (account.disabled_at) throw new Forbidden('This account is disabled; ask an admin.');
+  return withTransaction(pool, async (tx) => {
+    await loginFailures.clear(tx, emailKey);
+    return startSession(tx, account, { ttlMs, userAgent });
+  });
+}

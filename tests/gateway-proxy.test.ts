@@ -1,0 +1,182 @@
+/**
+ * The authenticated proxy (DESIGN D1, D2): a request that passes the gateway reaches the owning service
+ * at the same path with a signed identity and the request id, its answer comes back as it is (status,
+ * ETag, body, streamed), preconditions pass both ways, and credentials never leave the gateway. A stub
+ * service of the test's own stands in for a real one, mounted through a contract like theirs.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRoute, z } from '@hono/zod-openapi';
+import { errors, IdParamSchema } from '@llmops/kit/contracts/common';
+import type { PublicRoute } from '@llmops/kit/contracts/index';
+import { IDENTITY_HEADER, verifyIdentity, type Identity } from '@llmops/kit/http/identity';
+import { useTestDatabase } from '@llmops/kit/testing/vitest';
+import { startGateway, type Caller, type GatewayHarness } from './gateway-support.ts';
+
+const db = await useTestDatabase();
+const SECRET = `proxy-test-secret-${'s'.repeat(32)}`;
+
+const Item = z.object({ id: z.string(), name: z.string(), seen: z.record(z.string(), z.unknown()) }).openapi('StubItem');
+
+const routes: PublicRoute[] = [
+  {
+    service: 'prompt',
+    role: 'viewer',
+    scope: 'prompts:read',
+    route: createRoute({
+      method: 'get',
+      path: '/api/v1/stub-items/{id}',
+      summary: 'A stub read',
+      request: { params: IdParamSchema },
+      responses: {
+        200: { description: 'ok', content: { 'application/json': { schema: Item } } },
+        ...errors(400, 401, 403, 404, 429),
+      },
+    }),
+  },
+  {
+    service: 'prompt',
+    role: 'editor',
+    scope: 'prompts:write',
+    route: createRoute({
+      method: 'patch',
+      path: '/api/v1/stub-items/{id}',
+      summary: 'A stub write',
+      request: {
+        params: IdParamSchema,
+        body: { content: { 'application/json': { schema: z.object({ name: z.string() }) } } },
+      },
+      responses: {
+        200: { description: 'ok', content: { 'application/json': { schema: Item } } },
+        ...errors(400, 401, 403, 404, 412, 413, 415, 422, 429),
+      },
+    }),
+  },
+];
+
+interface Seen {
+  identity: Identity;
+  headers: IncomingMessage['headers'];
+  body: string;
+  url: string;
+}
+
+function startStub(): Promise<{ server: Server; url: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', async () => {
+      const identity = await verifyIdentity(SECRET, String(req.headers[IDENTITY_HEADER]), 'prompt').catch(() => undefined);
+      if (!identity) {
+        res.writeHead(401, { 'content-type': 'application/problem+json' });
+        res.end(JSON.stringify({ type: 'x', title: 'Unauthorized', status: 401 }));
+        return;
+      }
+      seen.push({ identity, headers: req.headers, body, url: req.url ?? '' });
+      const id = (req.url ?? '').split('/')[4]?.split('?')[0] ?? '';
+      if (req.method === 'PATCH' && req.headers['if-match'] !== '"v1"') {
+        res.writeHead(412, { 'content-type': 'application/problem+json', 'x-request-id': 'the-service-must-not-override' });
+        res.end(
+          JSON.stringify({
+            type: 'https://llmops.dev/problems/precondition-failed',
+            title: 'Precondition failed',
+            status: 412,
+            detail: 'changed',
+          }),
+        );
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', etag: '"v1"', 'set-cookie': 'leak=1' });
+      // Two chunks: the gateway streams rather than waits for the whole body.
+      res.write(`{"id":${JSON.stringify(id)},"name":"stub",`);
+      setTimeout(() => res.end(`"seen":${JSON.stringify({ method: req.method })}}`), 20);
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, seen });
+    }),
+  );
+}
+
+const ID = '01936f6e-7c1a-7b2e-9f3c-2b6d1e8a4c5d';
+
+describe('the authenticated proxy', () => {
+  let gw: GatewayHarness;
+  let stub: Awaited<ReturnType<typeof startStub>>;
+  let editor: Caller;
+  let viewer: Caller;
+
+  beforeAll(async () => {
+    stub = await startStub();
+    gw = await startGateway(db, { services: [], routes, urls: { prompt: stub.url }, env: { LLMOPS_INTERNAL_SECRET: SECRET } });
+    [editor, viewer] = [await gw.caller('editor'), await gw.caller('viewer')];
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await new Promise((resolve) => stub?.server.close(resolve));
+  });
+
+  it('documents the proxied routes with their role and scope', () => {
+    const operation = gw.api.checker.document.paths['/api/v1/stub-items/{id}']?.patch as Record<string, unknown>;
+    expect(operation['x-required-role']).toBe('editor');
+    expect(operation['x-required-scope']).toBe('prompts:write');
+    expect(operation.security).toEqual([{ session: [] }, { bearer: [] }]);
+    expect(String(operation.description)).toContain('Requires');
+  });
+
+  it('forwards the signed identity and the request id, never the caller’s credentials, and streams the answer back', async () => {
+    const response = await gw.api(`/api/v1/stub-items/${ID}?x=1`, {
+      headers: { authorization: `Bearer ${viewer.token}`, 'x-request-id': 'trace-abc.123', accept: 'application/json' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('etag')).toBe('"v1"');
+    expect(response.headers.get('x-request-id')).toBe('trace-abc.123');
+    expect(response.headers.get('set-cookie')).toBeNull();
+    expect(response.headers.get('ratelimit')).toMatch(/^"token";r=\d+;t=\d+$/);
+    expect(await response.json()).toEqual({ id: ID, name: 'stub', seen: { method: 'GET' } });
+    const last = stub.seen.at(-1) as Seen;
+    expect(last.url).toBe(`/api/v1/stub-items/${ID}?x=1`);
+    expect(last.identity).toMatchObject({
+      kind: 'account',
+      subject: viewer.accountId,
+      role: 'viewer',
+      requestId: 'trace-abc.123',
+    });
+    expect(last.headers['x-request-id']).toBe('trace-abc.123');
+    expect(last.headers.authorization).toBeUndefined();
+    expect(last.headers.cookie).toBeUndefined();
+    expect(last.headers.accept).toBe('application/json');
+  });
+
+  it('passes If-Match to the service and its 412 back; the body goes through as it came', async () => {
+    const stale = await gw.api(`/api/v1/stub-items/${ID}`, {
+      method: 'PATCH',
+      headers: { ...gw.browser(editor), 'content-type': 'application/json', 'if-match': '"v0"' },
+      body: '{"name":"new"}',
+    });
+    expect(stale.status).toBe(412);
+    expect(stale.headers.get('content-type')).toBe('application/problem+json');
+    expect(stale.headers.get('x-request-id')).not.toBe('the-service-must-not-override');
+    expect(stub.seen.at(-1)?.headers['if-match']).toBe('"v0"');
+    const fresh = await gw.api(`/api/v1/stub-items/${ID}`, {
+      method: 'PATCH',
+      headers: { ...gw.browser(editor), 'content-type': 'application/json', 'if-match': '"v1"' },
+      body: '{"name":"new"}',
+    });
+    expect(fresh.status).toBe(200);
+    expect(stub.seen.at(-1)?.body).toBe('{"name":"new"}');
+    expect(stub.seen.at(-1)?.identity).toMatchObject({ subject: editor.accountId, role: 'editor' });
+  });
+
+  it('answers 502 problem+json when the service is down', async () => {
+    await new Promise((resolve) => stub.server.close(resolve));
+    stub.server.closeAllConnections();
+    const response = await gw.api(`/api/v1/stub-items/${ID}`, { headers: { authorization: `Bearer ${viewer.token}` } });
+    expect(response.status).toBe(502);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(((await response.json()) as { detail: string }).detail).toMatch(/prompt service did not answer/);
+  });
+});
