@@ -8,6 +8,8 @@ export type PoolClient = pg.PoolClient;
 /** Anything a query can run on: the pool, or a client inside a transaction. Query modules take it first. */
 export interface Queryable {
   query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** A named statement (`{ name, text, values }`) is parsed and planned once per connection: for hot paths. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(config: pg.QueryConfig<unknown[]>): Promise<pg.QueryResult<R>>;
 }
 
 /** PostgreSQL error codes the code branches on, by name. */

@@ -2,6 +2,9 @@
 export interface BusConfig {
   /** Idle readers look at the outbox at least this often, doorbell or not. */
   sweepMs: number;
+  /** After progress a reader polls every busyPollMs for busyWindowMs before it marks itself waiting. */
+  busyWindowMs: number;
+  busyPollMs: number;
   /** Short polls after a reader marks itself waiting, closing the race with a committing producer. */
   lingerMs: readonly number[];
   /** Re-poll delay (doubling up to the max) while committed events are held back by an older open transaction. */
@@ -35,6 +38,8 @@ export interface BusConfig {
 
 export const DEFAULT_BUS_CONFIG: BusConfig = {
   sweepMs: 1_000,
+  busyWindowMs: 20,
+  busyPollMs: 5,
   lingerMs: [5, 20, 50],
   heldBackMinMs: 10,
   heldBackMaxMs: 250,

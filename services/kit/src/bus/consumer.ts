@@ -183,7 +183,7 @@ export class ConsumerGroup<C extends EventContract> {
       this.#lanes.add(lane);
     }
     if (leases.length > 0) return 'progress';
-    if (this.#lanes.size > 0) return 'idle';
+    if (this.#lanes.size > 0) return 'busy';
     return (await outbox.heldBack(this.#deps.pool, this.#topics)) ? 'held' : 'idle';
   }
 

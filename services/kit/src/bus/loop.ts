@@ -8,11 +8,16 @@ export type StepResult =
   | 'progress'
   /** Committed events are held back by an older open transaction: look again soon. */
   | 'held'
+  /** Nothing new, but work is still running here: a finished batch wakes the loop, so no doorbell is needed. */
+  | 'busy'
   /** Nothing to do: wait for the doorbell. */
   | 'idle';
 
 export interface LoopTiming {
   sweepMs: number;
+  /** After progress, a reader stays "busy" this long, polling every busyPollMs instead of marking itself waiting. */
+  busyWindowMs: number;
+  busyPollMs: number;
   lingerMs: readonly number[];
   heldBackMinMs: number;
   heldBackMaxMs: number;
@@ -23,6 +28,8 @@ export interface LoopTiming {
  * The reader's loop around the doorbell (docs/adr/0001): read until idle; then mark the process as
  * waiting, read once more and linger with a few short polls (a producer may have checked for waiters
  * just before the mark and be committing now); then sleep until the doorbell, a reconnect or the sweep.
+ * A reader that is busy (its batches still run, or it made progress a moment ago) polls briefly instead
+ * of marking itself waiting: under load the waiter row lapses and producers stop paying for NOTIFY.
  */
 export async function pollLoop({
   step,
@@ -42,6 +49,7 @@ export async function pollLoop({
   let heldDelay = timing.heldBackMinMs;
   let heldSince: number | undefined;
   let errorDelay = 100;
+  let lastProgress = Number.NEGATIVE_INFINITY;
   while (!signal.aborted) {
     const since = bell.count;
     try {
@@ -50,6 +58,15 @@ export async function pollLoop({
       if (result !== 'held') heldSince = undefined;
       if (result === 'progress') {
         heldDelay = timing.heldBackMinMs;
+        lastProgress = performance.now();
+        continue;
+      }
+      if (result === 'busy') {
+        await bell.wait(timing.sweepMs, since, signal);
+        continue;
+      }
+      if (performance.now() - lastProgress < timing.busyWindowMs) {
+        await bell.wait(timing.busyPollMs, since, signal);
         continue;
       }
       if (result === 'held') {

