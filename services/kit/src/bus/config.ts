@@ -2,8 +2,9 @@
 export interface BusConfig {
   /** Idle readers look at the outbox at least this often, doorbell or not. */
   sweepMs: number;
-  /** After progress a reader polls every busyPollMs for busyWindowMs before it marks itself waiting. */
+  /** Under load — busyProgressCount batches within busyWindowMs — a reader polls every busyPollMs instead of waiting. */
   busyWindowMs: number;
+  busyProgressCount: number;
   busyPollMs: number;
   /** Short polls after a reader marks itself waiting, closing the race with a committing producer. */
   lingerMs: readonly number[];
@@ -38,7 +39,8 @@ export interface BusConfig {
 
 export const DEFAULT_BUS_CONFIG: BusConfig = {
   sweepMs: 1_000,
-  busyWindowMs: 20,
+  busyWindowMs: 50,
+  busyProgressCount: 10,
   busyPollMs: 5,
   lingerMs: [5, 20, 50],
   heldBackMinMs: 10,

@@ -15,8 +15,9 @@ export type StepResult =
 
 export interface LoopTiming {
   sweepMs: number;
-  /** After progress, a reader stays "busy" this long, polling every busyPollMs instead of marking itself waiting. */
+  /** Under load (busyProgressCount batches within busyWindowMs) a reader polls every busyPollMs instead of waiting. */
   busyWindowMs: number;
+  busyProgressCount: number;
   busyPollMs: number;
   lingerMs: readonly number[];
   heldBackMinMs: number;
@@ -28,8 +29,9 @@ export interface LoopTiming {
  * The reader's loop around the doorbell (docs/adr/0001): read until idle; then mark the process as
  * waiting, read once more and linger with a few short polls (a producer may have checked for waiters
  * just before the mark and be committing now); then sleep until the doorbell, a reconnect or the sweep.
- * A reader that is busy (its batches still run, or it made progress a moment ago) polls briefly instead
- * of marking itself waiting: under load the waiter row lapses and producers stop paying for NOTIFY.
+ * A reader that is busy (its batches still run, or events keep arriving faster than a few hundred
+ * batches a second) polls briefly instead of marking itself waiting: under load the waiter row lapses
+ * and producers stop paying for NOTIFY; at low load the doorbell keeps latency low.
  */
 export async function pollLoop({
   step,
@@ -49,7 +51,9 @@ export async function pollLoop({
   let heldDelay = timing.heldBackMinMs;
   let heldSince: number | undefined;
   let errorDelay = 100;
-  let lastProgress = Number.NEGATIVE_INFINITY;
+  // When the last busyProgressCount batches started (a ring buffer), to tell sustained load from a trickle.
+  const progressTimes: number[] = new Array<number>(Math.max(1, timing.busyProgressCount)).fill(Number.NEGATIVE_INFINITY);
+  let progressIndex = 0;
   while (!signal.aborted) {
     const since = bell.count;
     try {
@@ -58,14 +62,16 @@ export async function pollLoop({
       if (result !== 'held') heldSince = undefined;
       if (result === 'progress') {
         heldDelay = timing.heldBackMinMs;
-        lastProgress = performance.now();
+        progressTimes[progressIndex] = performance.now();
+        progressIndex = (progressIndex + 1) % progressTimes.length;
         continue;
       }
       if (result === 'busy') {
         await bell.wait(timing.sweepMs, since, signal);
         continue;
       }
-      if (performance.now() - lastProgress < timing.busyWindowMs) {
+      const oldest = progressTimes[progressIndex] as number;
+      if (performance.now() - oldest < timing.busyWindowMs) {
         await bell.wait(timing.busyPollMs, since, signal);
         continue;
       }
