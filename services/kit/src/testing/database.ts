@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,11 +41,12 @@ export interface TestCluster {
  */
 export async function startTestCluster(serverUrl = process.env.TEST_DATABASE_URL): Promise<TestCluster> {
   let embedded: EmbeddedServer | undefined;
+  let parent: string | undefined;
   let adminUrl: string;
   if (serverUrl) {
     adminUrl = serverUrl;
   } else {
-    const parent = mkdtempSync(join(tmpdir(), 'llmops-test-pg-'));
+    parent = mkdtempSync(join(tmpdir(), 'llmops-test-pg-'));
     chmodSync(parent, 0o755); // the postgres system user must be able to enter it
     embedded = await startEmbeddedPostgres({
       dataDir: join(parent, 'data'),
@@ -66,7 +67,14 @@ export async function startTestCluster(serverUrl = process.env.TEST_DATABASE_URL
   const template = `llmops_template_${hash}`;
   await buildTemplate(adminUrl, template);
   await provisionLogins(adminUrl, TEST_DEPLOYMENT, TEST_PASSWORDS);
-  return { adminUrl, template, stop: async () => embedded?.stop() };
+  return {
+    adminUrl,
+    template,
+    stop: async () => {
+      await embedded?.stop();
+      if (parent) rmSync(parent, { recursive: true, force: true });
+    },
+  };
 }
 
 async function buildTemplate(adminUrl: string, template: string): Promise<void> {
