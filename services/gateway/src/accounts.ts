@@ -1,4 +1,4 @@
-import { publish } from '@llmops/kit/bus/index';
+import { publish } from '@llmops/kit/bus/publish';
 import { isPgError, PgCode, withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
 import { credentialsRevoked } from '@llmops/kit/events/gateway';
 import type { Role } from '@llmops/kit/http/identity';

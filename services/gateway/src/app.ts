@@ -5,23 +5,22 @@ import { createServiceApp, type ServiceApp } from '@llmops/kit/http/app';
 import { mountHealth, type ReadinessCheck } from '@llmops/kit/http/health';
 import type { Logger } from '@llmops/kit/logger';
 import type { GatewayConfig } from './config.ts';
-import type { Authenticator } from './credentials.ts';
 import { mountDocs } from './docs.ts';
-import type { EventHub } from './events/hub.ts';
 import { mountAccountRoutes } from './http/accounts.ts';
 import { mountAdminRoutes } from './http/audit.ts';
 import { mountEvents } from './http/events.ts';
 import { gatewayGuard, registerSecuritySchemes } from './http/guard.ts';
 import { mountProxy, type ProxyDeps } from './http/proxy.ts';
 import { OPENAPI_PATH, publicDocument } from './openapi.ts';
+import type { CredentialChecker, EventStreams } from './ports.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /** What the gateway serves with: absent only when the app is built to read its document (web codegen). */
 export interface GatewayRuntime {
   pool: Pool;
-  auth: Authenticator;
+  auth: CredentialChecker;
   limiter: RateLimiter;
-  hub: EventHub;
+  hub: EventStreams;
   config: GatewayConfig;
   proxy: ProxyDeps;
   /** Origins whose cookie-authenticated writes are accepted besides the request's own. */

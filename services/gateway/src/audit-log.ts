@@ -19,17 +19,3 @@ export function consumeAuditEvents(bus: Bus, pool: Pool): Consumer {
     },
   });
 }
-
-export function auditEntryJson(row: auditLog.AuditRow) {
-  return {
-    event_id: row.event_id,
-    at: row.at.toISOString(),
-    actor: { kind: row.actor_kind, id: row.actor_id },
-    action: row.action,
-    service: row.service,
-    resource: { type: row.resource_type, id: row.resource_id },
-    before: row.before ?? null,
-    after: row.after ?? null,
-    request_id: row.request_id,
-  };
-}

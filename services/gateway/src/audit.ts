@@ -1,4 +1,4 @@
-import { publish } from '@llmops/kit/bus/index';
+import { publish } from '@llmops/kit/bus/publish';
 import type { Queryable } from '@llmops/kit/db';
 import { auditRecorded } from '@llmops/kit/events/audit';
 

@@ -6,6 +6,7 @@ import { Unauthorized } from '@llmops/kit/problem';
 import { scopesForRole, type Principal } from './access.ts';
 import * as sessions from './db/sessions.ts';
 import * as tokens from './db/tokens.ts';
+import type { CredentialChecker } from './ports.ts';
 import { hashSecret, TOKEN_PREFIX } from './secrets.ts';
 
 interface Cached {
@@ -27,7 +28,7 @@ const NEGATIVE_TTL_MS = 10_000;
  * per request. Expiry is checked on every use. Tokens' last-used times are collected and written in
  * batches.
  */
-export class Authenticator {
+export class Authenticator implements CredentialChecker {
   readonly #pool: Pool;
   readonly #log: Logger;
   readonly #cacheMs: number;

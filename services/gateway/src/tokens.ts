@@ -1,4 +1,4 @@
-import { publish } from '@llmops/kit/bus/index';
+import { publish } from '@llmops/kit/bus/publish';
 import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
 import { credentialsRevoked } from '@llmops/kit/events/gateway';
 import type { Scope } from '@llmops/kit/http/access';

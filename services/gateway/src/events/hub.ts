@@ -4,15 +4,9 @@ import { comparePositions, isPosition, parsePosition } from '@llmops/kit/bus/pos
 import type { Pool } from '@llmops/kit/db';
 import { TASK_DELTAS_CHANNEL, type TaskDelta } from '@llmops/kit/events/runner';
 import type { Logger } from '@llmops/kit/logger';
+import type { EventFilter, EventStreams } from '../ports.ts';
 
-/** What a client asked to see; every given field must match (AND). */
-export interface EventFilter {
-  task_id?: string | undefined;
-  group_id?: string | undefined;
-  correlation?: string | undefined;
-  /** A topic prefix, e.g. `runner.task.`. */
-  topic?: string | undefined;
-}
+export type { EventFilter };
 
 export interface HubOptions {
   bus: Bus;
@@ -133,7 +127,7 @@ class Client {
  * a replay reader of its own that hands over to the live feed without gaps or repeats; a position older
  * than retention gets `resync`. Deltas are live only.
  */
-export class EventHub {
+export class EventHub implements EventStreams {
   readonly #options: HubOptions;
   readonly #clients = new Set<Client>();
   readonly #history: Dispatched[] = [];

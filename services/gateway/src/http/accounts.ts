@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from '@hono/zod-openapi';
-import { publish } from '@llmops/kit/bus/index';
+import { publish } from '@llmops/kit/bus/publish';
 import {
   createAccountRoute,
   createTokenRoute,
@@ -26,7 +26,7 @@ import { Forbidden, NotFound } from '@llmops/kit/problem';
 import { accountJson, createAccount, updateAccount } from '../accounts.ts';
 import type { Actor } from '../audit.ts';
 import type { GatewayConfig } from '../config.ts';
-import type { Authenticator } from '../credentials.ts';
+import type { CredentialChecker } from '../ports.ts';
 import * as accounts from '../db/accounts.ts';
 import * as sessions from '../db/sessions.ts';
 import * as tokens from '../db/tokens.ts';
@@ -40,7 +40,7 @@ import { unconfigured } from '../unconfigured.ts';
 
 export interface AccountRoutesDeps {
   pool: Pool;
-  auth: Authenticator;
+  auth: CredentialChecker;
   config: GatewayConfig;
 }
 
@@ -68,7 +68,7 @@ const actorOf = (c: Context): Actor => ({ kind: 'account', id: callerOf(c).accou
 export function mountAccountRoutes(app: ServiceApp, deps: AccountRoutesDeps | undefined): void {
   const { pool, auth, config } = deps ?? {
     pool: unconfigured<Pool>(),
-    auth: unconfigured<Authenticator>(),
+    auth: unconfigured<CredentialChecker>(),
     config: unconfigured<GatewayConfig>(),
   };
   const sessionTtlMs = () => config.GATEWAY_SESSION_TTL_HOURS * 3_600_000;

@@ -7,16 +7,29 @@ import {
   replayDeadLetterRoute,
   skipDeadLetterRoute,
 } from '@llmops/kit/contracts/gateway';
-import { listDeadLetters, replay, skip } from '@llmops/kit/bus/index';
+import { listDeadLetters, replay, skip } from '@llmops/kit/bus/parked';
 import { withTransaction, type Pool } from '@llmops/kit/db';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { NotFound } from '@llmops/kit/problem';
 import { recordChange } from '../audit.ts';
-import { auditEntryJson } from '../audit-log.ts';
 import * as auditLog from '../db/audit-log.ts';
 import { callerOf } from './guard.ts';
 import { withAccess } from './routes.ts';
 import { unconfigured } from '../unconfigured.ts';
+
+function auditEntryJson(row: auditLog.AuditRow) {
+  return {
+    event_id: row.event_id,
+    at: row.at.toISOString(),
+    actor: { kind: row.actor_kind, id: row.actor_id },
+    action: row.action,
+    service: row.service,
+    resource: { type: row.resource_type, id: row.resource_id },
+    before: row.before ?? null,
+    after: row.after ?? null,
+    request_id: row.request_id,
+  };
+}
 
 const AuditCursor = z.tuple([z.string().min(1).max(64), z.uuid()]);
 

@@ -6,7 +6,7 @@ import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
 import type { GatewayAccess } from '@llmops/kit/contracts/gateway';
 import { Forbidden, HttpProblem, ServiceUnavailable, Unauthorized } from '@llmops/kit/problem';
 import { authorizePrincipal, type Principal } from '../access.ts';
-import type { Authenticator } from '../credentials.ts';
+import type { CredentialChecker } from '../ports.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { isOpenPath } from '../openapi.ts';
 
@@ -38,7 +38,7 @@ class TooManyRequests extends HttpProblem {
 }
 
 export interface GuardDeps {
-  auth: Authenticator;
+  auth: CredentialChecker;
   limiter: RateLimiter;
   /** Origins whose cookie-authenticated writes are accepted besides the request's own (the dashboard's). */
   allowedOrigins: readonly string[];
@@ -91,7 +91,7 @@ export function clientAddress(c: Context): string {
   return loopback && forwarded ? (forwarded.split(',')[0]?.trim() ?? peer) : peer;
 }
 
-async function authenticate(c: Context, auth: Authenticator): Promise<Principal | undefined> {
+async function authenticate(c: Context, auth: CredentialChecker): Promise<Principal | undefined> {
   const header = c.req.header('authorization');
   if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

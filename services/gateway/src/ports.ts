@@ -1,0 +1,28 @@
+import type { CredentialsRevoked } from '@llmops/kit/events/gateway';
+import type { Principal } from './access.ts';
+
+/*
+ * What the HTTP layer needs of the runtime, as interfaces: the app (and the dashboard's code generator,
+ * which builds it to read its document) then does not load the bus's LISTEN machinery.
+ */
+
+/** Checks credentials (see Authenticator). */
+export interface CredentialChecker {
+  fromToken(secret: string): Promise<Principal>;
+  fromSession(secret: string): Promise<Principal | undefined>;
+  revoked(change: CredentialsRevoked): void;
+}
+
+/** What a client of the event stream asked to see; every given field must match (AND). */
+export interface EventFilter {
+  task_id?: string | undefined;
+  group_id?: string | undefined;
+  correlation?: string | undefined;
+  /** A topic prefix, e.g. `runner.task.`. */
+  topic?: string | undefined;
+}
+
+/** Opens event streams (see EventHub). */
+export interface EventStreams {
+  open(filter: EventFilter, lastEventId: string | undefined): Promise<ReadableStream<Uint8Array>>;
+}
