@@ -24,5 +24,6 @@ export interface EventFilter {
 
 /** Opens event streams (see EventHub). */
 export interface EventStreams {
-  open(filter: EventFilter, lastEventId: string | undefined): Promise<ReadableStream<Uint8Array>>;
+  /** `drop` ends the client's connection at once (its socket), for a client too slow to keep up. */
+  open(filter: EventFilter, lastEventId: string | undefined, drop?: () => void): Promise<ReadableStream<Uint8Array>>;
 }

@@ -76,9 +76,17 @@ class Client {
   #controller!: ReadableStreamDefaultController<Uint8Array>;
   readonly #onClose: (client: Client, reason: string) => void;
 
-  constructor(filter: EventFilter, maxBacklogBytes: number, onClose: (client: Client, reason: string) => void) {
+  readonly #drop: (() => void) | undefined;
+
+  constructor(
+    filter: EventFilter,
+    maxBacklogBytes: number,
+    onClose: (client: Client, reason: string) => void,
+    drop: (() => void) | undefined,
+  ) {
     this.filter = filter;
     this.#onClose = onClose;
+    this.#drop = drop;
     this.stream = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
@@ -90,14 +98,28 @@ class Client {
     );
   }
 
-  /** Queues bytes; a client whose backlog passes the limit is dropped (it reconnects and resumes). */
+  /** Queues bytes (never waits: one client must not hold up the others). */
   write(bytes: Uint8Array): void {
     if (this.closed) return;
-    this.#controller.enqueue(bytes);
-    if ((this.#controller.desiredSize ?? 0) < 0) {
-      this.#end('slow');
-      this.#controller.error(new Error('event stream client too slow; dropped'));
+    try {
+      this.#controller.enqueue(bytes);
+    } catch {
+      this.#end('gone'); // the stream ended under us (the socket closed): never let it stop the others
     }
+  }
+
+  /**
+   * Drops the client when what it was sent before is still unsent beyond the limit: checked before each
+   * new batch and heartbeat, so a burst that the client drains in time is fine, a client that does not
+   * keep up is let go (it reconnects and resumes with Last-Event-ID). True when it was dropped.
+   */
+  dropIfBehind(): boolean {
+    if (this.closed || (this.#controller.desiredSize ?? 0) >= 0) return this.closed;
+    this.#end('slow');
+    // Closing its socket is the quiet way; erroring the stream makes the server end it too.
+    if (this.#drop) this.#drop();
+    else this.#controller.error(new Error('event stream client too slow; dropped'));
+    return true;
   }
 
   send(dispatched: Dispatched): void {
@@ -165,7 +187,7 @@ export class EventHub implements EventStreams {
     this.#unsubscribe = await bus.ephemeral.subscribe<TaskDelta>(TASK_DELTAS_CHANNEL, (items) => this.#deltas(items));
     this.#heartbeat = setInterval(() => {
       const beat = encoder.encode(': heartbeat\n\n');
-      for (const client of this.#clients) client.write(beat);
+      for (const client of this.#clients) if (!client.dropIfBehind()) client.write(beat);
     }, this.#options.heartbeatMs);
     this.#heartbeat.unref();
     this.#markStarted();
@@ -181,15 +203,20 @@ export class EventHub implements EventStreams {
   }
 
   /** A new client's stream: resumes after `lastEventId` when given. */
-  async open(filter: EventFilter, lastEventId: string | undefined): Promise<ReadableStream<Uint8Array>> {
+  async open(filter: EventFilter, lastEventId: string | undefined, drop?: () => void): Promise<ReadableStream<Uint8Array>> {
     await this.#started;
-    const client = new Client(filter, this.#options.maxBacklogBytes, (gone, reason) => {
-      this.#clients.delete(gone);
-      if (reason === 'slow') {
-        this.#dropped += 1;
-        this.#options.log.warn({ clients: this.#clients.size }, 'dropped a slow event stream client');
-      }
-    });
+    const client = new Client(
+      filter,
+      this.#options.maxBacklogBytes,
+      (gone, reason) => {
+        this.#clients.delete(gone);
+        if (reason === 'slow') {
+          this.#dropped += 1;
+          this.#options.log.warn({ clients: this.#clients.size }, 'dropped a slow event stream client');
+        }
+      },
+      drop,
+    );
     client.write(encoder.encode('retry: 2000\n\n'));
     this.#clients.add(client);
     const resumeFrom = lastEventId?.trim();
@@ -292,6 +319,7 @@ export class EventHub implements EventStreams {
   }
 
   #dispatch(events: BusEvent[]): void {
+    for (const client of this.#clients) client.dropIfBehind();
     for (const event of events) {
       this.#dispatched = event.position;
       if (!visible(event.topic)) continue;
@@ -309,7 +337,7 @@ export class EventHub implements EventStreams {
 
   #deltas(items: TaskDelta[]): void {
     for (const client of this.#clients) {
-      if (client.pending) continue; // live only: a client still catching up re-reads the stored output
+      if (client.pending || client.dropIfBehind()) continue; // live only: a client still catching up re-reads the stored output
       for (const item of items) {
         if (matches(client.filter, undefined, item))
           client.write(encoder.encode(`event: delta\ndata: ${JSON.stringify(item)}\n\n`));

@@ -9,7 +9,9 @@ export function mountEvents(app: ServiceApp, hub: EventStreams | undefined): voi
   app.openapi(withAccess(eventsRoute, GATEWAY_ROUTES), async (c) => {
     if (!hub) throw new ServiceUnavailable('The gateway was built without its runtime (document generation only).');
     const filter = c.req.valid('query');
-    const stream = await hub.open(filter, c.req.valid('header')['last-event-id']);
+    // Under node, the response's socket: a client too slow to keep up is cut off there.
+    const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
+    const stream = await hub.open(filter, c.req.valid('header')['last-event-id'], outgoing && (() => outgoing.destroy()));
     return new Response(stream, {
       status: 200,
       headers: {

@@ -1,0 +1,383 @@
+/**
+ * Live events over SSE (GET /api/v1/events): durable events carry their commit-safe bus position as id;
+ * a client that drops out in the middle of a run and comes back with Last-Event-ID ends up with every
+ * event exactly once (from the gateway's memory, from the outbox, and on another gateway instance);
+ * a position older than retention gets `resync`; filters; deltas live only; heartbeats; 500 clients on
+ * one instance; a slow client is dropped without holding up the others; one LISTEN connection per process.
+ * Task events do not exist yet (the runner comes later): the test publishes events of its own topic.
+ */
+import { request, type IncomingMessage } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createBus, defineEvent, envelope, publishMany, type Bus } from '@llmops/kit/bus/index';
+import { createPool, withClient, type Pool } from '@llmops/kit/db';
+import { TASK_DELTAS_CHANNEL } from '@llmops/kit/events/runner';
+import { createLogger } from '@llmops/kit/logger';
+import { useTestDatabase } from '@llmops/kit/testing/vitest';
+import { startGateway, type Caller, type GatewayHarness } from './gateway-support.ts';
+
+const db = await useTestDatabase();
+
+const taskChanged = defineEvent({
+  topic: 'test.task.changed',
+  payload: z.object({
+    task_id: z.string(),
+    group_id: z.string().optional(),
+    correlation: z.string().optional(),
+    n: z.number().int(),
+  }),
+});
+
+interface SseMessage {
+  id?: string;
+  event: string;
+  data: string;
+}
+
+interface TestEvent {
+  n: number;
+  id: string;
+  topic: string;
+  payload: Record<string, unknown>;
+}
+
+/** A minimal EventSource over fetch: messages as they come, comments counted, Last-Event-ID on open. */
+class SseClient {
+  readonly messages: SseMessage[] = [];
+  readonly #events: TestEvent[] = [];
+  comments = 0;
+  status = 0;
+  lastEventId: string | undefined;
+  ended = false;
+  readonly #controller = new AbortController();
+  readonly #waiters = new Set<() => void>();
+
+  static async open(url: string, headers: Record<string, string>): Promise<SseClient> {
+    const client = new SseClient();
+    const response = await fetch(url, {
+      headers: { accept: 'text/event-stream', ...headers },
+      signal: client.#controller.signal,
+    });
+    client.status = response.status;
+    if (response.body) void client.#read(response.body);
+    return client;
+  }
+
+  async #read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of body) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const message: SseMessage = { event: 'message', data: '' };
+          let isMessage = false;
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) {
+              this.comments += 1;
+            } else if (line.startsWith('id: ')) {
+              message.id = line.slice(4);
+              this.lastEventId = message.id;
+            } else if (line.startsWith('event: ')) {
+              message.event = line.slice(7);
+              isMessage = true;
+            } else if (line.startsWith('data: ')) {
+              message.data += line.slice(6);
+              isMessage = true;
+            }
+          }
+          if (isMessage) this.messages.push(message);
+          if (message.id && message.event.includes('.')) {
+            const data = JSON.parse(message.data) as { payload: Record<string, unknown> };
+            this.#events.push({ n: data.payload.n as number, id: message.id, topic: message.event, payload: data.payload });
+          }
+          for (const wake of this.#waiters) wake();
+        }
+      }
+    } catch {
+      // aborted or dropped
+    } finally {
+      this.ended = true;
+      for (const wake of this.#waiters) wake();
+    }
+  }
+
+  events(topic = taskChanged.topic): TestEvent[] {
+    return this.#events.filter((event) => event.topic === topic);
+  }
+
+  /** Waits (bounded) until `condition` holds. */
+  async until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${this.messages.length} messages`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 250);
+        this.#waiters.add(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      this.#waiters.clear();
+    }
+  }
+
+  close(): void {
+    this.#controller.abort();
+  }
+}
+
+describe('live events over SSE', () => {
+  let gw: GatewayHarness;
+  let viewer: Caller;
+  let admin: Pool;
+  let auth: Record<string, string>;
+
+  /** Publishes `count` events numbered from `from`, `perTx` per transaction, two transactions interleaved at a time. */
+  async function run(from: number, count: number, perTx = 5, extra: Record<string, string> = {}): Promise<void> {
+    for (let start = from; start < from + count; start += perTx * 2) {
+      const a = await admin.connect();
+      const b = await admin.connect();
+      try {
+        await a.query('BEGIN');
+        await b.query('BEGIN');
+        const batch = (first: number) =>
+          Array.from({ length: Math.max(0, Math.min(perTx, from + count - first)) }, (_, i) =>
+            envelope(taskChanged, { task_id: `t-${first + i}`, n: first + i, ...extra }),
+          );
+        await publishMany(a, batch(start));
+        await publishMany(b, batch(start + perTx));
+        // The later transaction commits first: positions must still be commit-safe.
+        await b.query('COMMIT');
+        await a.query('COMMIT');
+      } finally {
+        a.release();
+        b.release();
+      }
+    }
+  }
+
+  beforeAll(async () => {
+    admin = createPool({ connectionString: db.adminUrl, applicationName: 'test-publisher', max: 4 });
+    gw = await startGateway(db, { services: [], env: { GATEWAY_SSE_HEARTBEAT_MS: '300' } });
+    viewer = await gw.caller('viewer');
+    auth = { authorization: `Bearer ${viewer.token}` };
+  });
+  afterAll(async () => {
+    await gw?.stop();
+    await admin?.end();
+  });
+
+  it('sends each committed event with its bus position as id, heartbeats, and refuses callers without tasks:read', async () => {
+    const client = await SseClient.open(`${gw.url}/api/v1/events`, auth);
+    expect(client.status).toBe(200);
+    await client.until(() => client.messages.some((m) => m.event === 'ready'), 'ready');
+    const ready = client.messages.find((m) => m.event === 'ready') as SseMessage;
+    expect(ready.id).toMatch(/^\d+-\d+$/);
+    await run(0, 3);
+    await client.until(() => client.events().length === 3, 'three events');
+    const events = client.events();
+    expect(events.map((e) => e.n).sort()).toEqual([0, 1, 2]);
+    for (const event of events) expect(event.id).toMatch(/^\d+-\d+$/);
+    await client.until(() => client.comments > 0, 'a heartbeat');
+    client.close();
+
+    const noScope = await gw.token(viewer.email, 'viewer', ['prompts:read']);
+    const refused = await fetch(`${gw.url}/api/v1/events`, { headers: { authorization: `Bearer ${noScope.secret}` } });
+    expect(refused.status).toBe(403);
+    expect((await fetch(`${gw.url}/api/v1/events`)).status).toBe(401);
+  });
+
+  it('filters by task, task group and correlation', async () => {
+    const [byTask, byGroup, byPost] = await Promise.all([
+      SseClient.open(`${gw.url}/api/v1/events?task_id=t-101`, auth),
+      SseClient.open(`${gw.url}/api/v1/events?group_id=g-1`, auth),
+      SseClient.open(`${gw.url}/api/v1/events?correlation=post-7&topic=test.task.`, auth),
+    ]);
+    for (const c of [byTask, byGroup, byPost]) await c.until(() => c.messages.some((m) => m.event === 'ready'), 'ready');
+    await run(100, 4, 2, { group_id: 'g-1' });
+    await run(200, 2, 1, { correlation: 'post-7' });
+    await byGroup.until(() => byGroup.events().length === 4, 'the group’s events');
+    await byPost.until(() => byPost.events().length === 2, 'the post’s events');
+    await byTask.until(() => byTask.events().length === 1, 'the task’s event');
+    expect(byTask.events().map((e) => e.n)).toEqual([101]);
+    expect(
+      byGroup
+        .events()
+        .map((e) => e.n)
+        .sort(),
+    ).toEqual([100, 101, 102, 103]);
+    expect(
+      byPost
+        .events()
+        .map((e) => e.n)
+        .sort(),
+    ).toEqual([200, 201]);
+    for (const c of [byTask, byGroup, byPost]) c.close();
+  });
+
+  it('relays task deltas live to matching clients, without ids', async () => {
+    const runner: Bus = createBus({
+      pool: createPool({ connectionString: db.urlFor('runner'), applicationName: 'test-runner' }),
+      listenUrl: db.urlFor('runner'),
+      log: createLogger({ service: 'test-runner', level: 'silent' }),
+      service: 'runner',
+      config: { ephemeralTickMs: 10 },
+    });
+    await runner.start();
+    try {
+      const client = await SseClient.open(`${gw.url}/api/v1/events?task_id=t-delta`, auth);
+      await client.until(() => client.messages.some((m) => m.event === 'ready'), 'ready');
+      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, { task_id: 'other', seq: 0, text: 'not for you' });
+      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, { task_id: 't-delta', seq: 0, text: 'Hel' });
+      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, { task_id: 't-delta', seq: 1, text: 'lo' });
+      await client.until(() => client.messages.filter((m) => m.event === 'delta').length === 2, 'two deltas');
+      const deltas = client.messages.filter((m) => m.event === 'delta');
+      expect(deltas.map((m) => (JSON.parse(m.data) as { text: string }).text).join('')).toBe('Hello');
+      expect(deltas.every((m) => m.id === undefined)).toBe(true);
+      client.close();
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  async function disconnectMidRun(resumeAt: GatewayHarness, firstRun: number): Promise<void> {
+    const first = await SseClient.open(`${gw.url}/api/v1/events?topic=test.`, auth);
+    await first.until(() => first.messages.some((m) => m.event === 'ready'), 'ready');
+    const publishing = run(firstRun, 50, 3);
+    await first.until(() => first.events().filter((e) => e.n >= firstRun).length >= 12, 'part of the run');
+    first.close();
+    const seenFirst = first.events().filter((e) => e.n >= firstRun);
+    const lastId = first.lastEventId as string;
+    await publishing;
+    const second = await SseClient.open(`${resumeAt.url}/api/v1/events?topic=test.`, { ...auth, 'last-event-id': lastId });
+    await second.until(
+      () => seenFirst.length + second.events().filter((e) => e.n >= firstRun).length >= 50,
+      'the rest of the run',
+    );
+    // Whatever else might arrive late would show here: give the stream the chance of a few more messages.
+    await second.until(() => second.messages.some((m) => m.event === 'ready'), 'ready after the replay');
+    const all = [...seenFirst, ...second.events().filter((e) => e.n >= firstRun)].map((e) => e.n);
+    expect(all.length).toBe(50);
+    expect(new Set(all).size).toBe(50);
+    expect(Math.min(...all)).toBe(firstRun);
+    expect(Math.max(...all)).toBe(firstRun + 49);
+    expect(second.messages.some((m) => m.event === 'resync')).toBe(false);
+    second.close();
+  }
+
+  it('gives a client that drops out in the middle of a run of 50 every event exactly once when it comes back (from memory)', async () => {
+    await disconnectMidRun(gw, 1000);
+  });
+
+  it('does the same from the outbox, on another gateway instance that keeps no history', async () => {
+    const other = await startGateway(db, { services: [], env: { GATEWAY_SSE_HISTORY: '0' } });
+    try {
+      await disconnectMidRun(other, 2000);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('tells a client whose position is older than retention to resync, then goes on live', async () => {
+    await withClient(db.adminUrl, (client) =>
+      // As retention would: every event up to the newest one so far is gone.
+      client.query(
+        `UPDATE bus.retention_horizon h SET txid = o.txid, id = o.id
+         FROM (SELECT txid, id FROM bus.outbox ORDER BY txid DESC, id DESC LIMIT 1) o`,
+      ),
+    );
+    try {
+      const client = await SseClient.open(`${gw.url}/api/v1/events`, { ...auth, 'last-event-id': '1-1' });
+      await client.until(() => client.messages.some((m) => m.event === 'resync'), 'resync');
+      const resync = client.messages.find((m) => m.event === 'resync') as SseMessage;
+      expect(resync.id).toMatch(/^\d+-\d+$/);
+      await run(3000, 1);
+      await client.until(() => client.events().some((e) => e.n === 3000), 'a live event after resync');
+      client.close();
+      const garbage = await SseClient.open(`${gw.url}/api/v1/events`, { ...auth, 'last-event-id': 'not-a-position' });
+      await garbage.until(() => garbage.messages.some((m) => m.event === 'resync'), 'resync for a malformed id');
+      garbage.close();
+    } finally {
+      await withClient(db.adminUrl, (client) => client.query(`UPDATE bus.retention_horizon SET txid = '0', id = 0`));
+    }
+  });
+
+  it('serves 500 concurrent clients on one instance, every one gets the event, over one LISTEN connection', async () => {
+    const clients = await Promise.all(
+      Array.from({ length: 500 }, () => SseClient.open(`${gw.url}/api/v1/events?task_id=t-4000`, auth)),
+    );
+    try {
+      for (const c of clients) await c.until(() => c.messages.some((m) => m.event === 'ready'), 'ready');
+      await run(4000, 1);
+      for (const c of clients) await c.until(() => c.events().some((e) => e.n === 4000), 'the event');
+      expect(clients.every((c) => c.events().length === 1)).toBe(true);
+      const listeners = await withClient(db.adminUrl, async (client) =>
+        Number(
+          (
+            await client.query<{ n: string }>(
+              `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'llmops-gateway-bus'`,
+            )
+          ).rows[0]?.n,
+        ),
+      );
+      expect(listeners).toBe(1);
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
+
+  it('drops a client that does not read, and the others keep getting events', async () => {
+    const small = await startGateway(db, { services: [], env: { GATEWAY_SSE_MAX_BACKLOG_BYTES: '65536' } });
+    try {
+      // A client that never reads: its socket buffers fill, then its backlog passes the limit.
+      const stalled = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = request(`${small.url}/api/v1/events`, { headers: auth }, resolve);
+        req.on('error', reject);
+        req.end();
+      });
+      stalled.pause();
+      const reader = await SseClient.open(`${small.url}/api/v1/events`, auth);
+      await reader.until(() => reader.messages.some((m) => m.event === 'ready'), 'ready');
+      // 20 MB of events: more than loopback socket buffers and the backlog limit together hold.
+      const big = 'x'.repeat(4000);
+      const rounds = 10;
+      for (let round = 0; round < rounds; round++) {
+        const client = await admin.connect();
+        try {
+          await client.query('BEGIN');
+          await publishMany(
+            client,
+            Array.from({ length: 500 }, (_, i) => envelope(taskChanged, { task_id: big, n: 10_000 + round * 500 + i })),
+          );
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+        await reader.until(
+          () => reader.events().filter((e) => e.n >= 10_000).length >= (round + 1) * 500,
+          'the reader keeps up',
+          30_000,
+        );
+      }
+      expect(reader.ended).toBe(false);
+      reader.close();
+      // Now read what the stalled client had been sent: the gateway ended its stream part-way.
+      let received = 0;
+      const ended = new Promise<void>((resolve) => {
+        stalled.on('data', (chunk: Buffer) => (received += chunk.length));
+        stalled.once('end', () => resolve());
+        stalled.once('error', () => resolve());
+        stalled.once('close', () => resolve());
+      });
+      stalled.resume();
+      await ended;
+      expect(received).toBeLessThan(rounds * 500 * 4000);
+    } finally {
+      await small.stop();
+    }
+  }, 120_000);
+});
