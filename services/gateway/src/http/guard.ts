@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
 import type { GatewayAccess } from '@llmops/kit/contracts/gateway';
-import { Forbidden, HttpProblem, ServiceUnavailable, Unauthorized } from '@llmops/kit/problem';
+import { Forbidden, HttpProblem, ProblemSchema, ServiceUnavailable, Unauthorized } from '@llmops/kit/problem';
 import { authorizePrincipal, type Principal } from '../access.ts';
 import type { CredentialChecker } from '../ports.ts';
 import type { RateLimiter } from '../rate-limit.ts';
@@ -140,8 +140,43 @@ export function requireAccess(access: GatewayAccess): MiddlewareHandler<AppEnv> 
   };
 }
 
-/** The route as the public document shows it: who may call it, as `security`, `x-required-role`/`-scope` and prose. */
-export function annotate<R extends RouteConfig>(route: R, access: GatewayAccess): R {
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
+
+/** Answers the gateway itself may give on a route, added to the document where its contract lacks them. */
+const AUTH_ERRORS = {
+  401: problem('Not signed in, or the token is invalid, expired or revoked'),
+  403: problem('Signed in, but the role or token scope does not allow this'),
+  429: problem('Rate limited; retry after `Retry-After` seconds'),
+} as const;
+const WRITE_ERRORS = {
+  400: problem('Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter'),
+  413: problem('The body is larger than 1 MiB'),
+  415: problem('The body is not JSON'),
+} as const;
+
+const PROXY_ERRORS = {
+  502: problem('The owning service did not answer'),
+  504: problem('The owning service did not start answering in time'),
+} as const;
+
+/** The route's responses plus those the gateway itself may give, where the contract lacks them. */
+function withGatewayErrors<R extends RouteConfig>(route: R, access: GatewayAccess, proxied: boolean): R {
+  const write = route.method !== 'get' && route.method !== 'delete';
+  const extra = {
+    ...(access.open ? {} : AUTH_ERRORS),
+    ...(write ? WRITE_ERRORS : {}),
+    ...(proxied ? PROXY_ERRORS : {}),
+  };
+  return { ...route, responses: { ...extra, ...route.responses } };
+}
+
+/**
+ * The route as the public document shows it: who may call it, as `security`, `x-required-role`/`-scope`
+ * and prose, and every answer the gateway itself may give (401, 403, 429; 400, 413, 415 for writes;
+ * 502, 504 for proxied routes).
+ */
+export function annotate<R extends RouteConfig>(given: R, access: GatewayAccess, { proxied = false } = {}): R {
+  const route = withGatewayErrors(given, access, proxied);
   const base = route.description ? `${route.description}\n\n` : '';
   if (access.open) return { ...route, security: [], description: `${base}Open: no authentication needed.` };
   const scope =

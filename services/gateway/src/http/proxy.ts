@@ -1,11 +1,10 @@
 import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
-import type { RouteConfig } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { PublicRoute } from '@llmops/kit/contracts/index';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
 import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
-import { HttpProblem, ProblemSchema } from '@llmops/kit/problem';
+import { HttpProblem } from '@llmops/kit/problem';
 import { annotate, callerOf, clientAddress, requireAccess } from './guard.ts';
 
 /** Connection-level headers (RFC 9110 §7.6.1) and what the gateway itself decides: never passed on. */
@@ -67,27 +66,6 @@ class GatewayTimeout extends HttpProblem {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
-
-/** Answers the gateway itself may give on any proxied route, added to the document where the contract lacks them. */
-const GATEWAY_ERRORS = {
-  401: problem('Not signed in, or the token is invalid, expired or revoked'),
-  403: problem('Signed in, but the role or token scope does not allow this'),
-  429: problem('Rate limited; retry after `Retry-After` seconds'),
-  502: problem('The owning service did not answer'),
-  504: problem('The owning service did not start answering in time'),
-} as const;
-const WRITE_ERRORS = {
-  400: problem('Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter'),
-  413: problem('The body is larger than 1 MiB'),
-  415: problem('The body is not JSON'),
-} as const;
-
-function withGatewayErrors(route: RouteConfig): RouteConfig {
-  const extra = route.method === 'get' || route.method === 'delete' ? GATEWAY_ERRORS : { ...GATEWAY_ERRORS, ...WRITE_ERRORS };
-  return { ...route, responses: { ...extra, ...route.responses } };
-}
-
 /** `/api/v1/prompts/{id}` → `/api/v1/prompts/:id`. */
 export function honoPath(openApiPath: string): string {
   return openApiPath.replace(/\{([^}]+)\}/g, ':$1');
@@ -102,7 +80,7 @@ export function honoPath(openApiPath: string): string {
 export function mountProxy(app: ServiceApp, routes: readonly PublicRoute[], deps: ProxyDeps | undefined): void {
   for (const { route, service, role, scope } of routes) {
     const access = { role, scope } as const;
-    app.openAPIRegistry.registerPath(annotate(withGatewayErrors(route), access));
+    app.openAPIRegistry.registerPath(annotate(route, access, { proxied: true }));
     app.on(route.method.toUpperCase(), honoPath(route.path), requireAccess(access), (c) => {
       if (!deps) throw new BadGateway(service, 'not configured');
       return forward(c, service, deps);
