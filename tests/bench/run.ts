@@ -3,6 +3,7 @@
 import { cpus, loadavg } from 'node:os';
 import { withClient } from '@llmops/kit/db';
 import { drainBench } from './drain.ts';
+import { gatewayBench } from './gateway.ts';
 import { latencyBench } from './latency.ts';
 import { listenBench } from './listen.ts';
 import { producersBench } from './producers.ts';
@@ -13,6 +14,7 @@ const BENCHES: Array<{ name: string; run: (server: BenchServer) => Promise<Bench
   { name: 'drain', run: drainBench },
   { name: 'producers', run: producersBench },
   { name: 'listen', run: listenBench },
+  { name: 'gateway', run: gatewayBench },
 ];
 
 async function main(): Promise<void> {

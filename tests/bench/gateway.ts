@@ -1,0 +1,329 @@
+// 5. The gateway (issue 6): its overhead on a cheap read, and SSE fan-out latency at 100 and 1,000
+// subscribers over one LISTEN connection. `npm run bench -- gateway`, or `node tests/bench/gateway.ts`.
+import { createRoute, z } from '@hono/zod-openapi';
+import { request, Agent, type IncomingMessage } from 'node:http';
+import { createInternalApp } from '@llmops/kit/http/app';
+import { authorize } from '@llmops/kit/http/access';
+import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
+import { envelope, publishMany, defineEvent } from '@llmops/kit/bus/index';
+import { createPool, withClient } from '@llmops/kit/db';
+import type { PublicRoute } from '@llmops/kit/contracts/index';
+import { runService, type RunningService } from '@llmops/kit/runtime';
+import type { TestDatabase } from '@llmops/kit/testing/database';
+import { gatewayBuilder } from '@llmops/gateway/main';
+import { createAccountAsOperator, createTokenAsOperator } from '@llmops/gateway/operator';
+import { serve } from '@hono/node-server';
+import {
+  atMost,
+  benchLogger,
+  exactly,
+  fmt,
+  percentile,
+  printResult,
+  startBenchServer,
+  type BenchResult,
+  type BenchServer,
+  type Verdict,
+} from './lib.ts';
+
+const SECRET = 'bench-internal-secret-0123456789abcdef-0123456789';
+const ROUNDS = 20;
+const PER_ROUND = 100;
+
+const benchEvent = defineEvent({
+  topic: 'bench.task.changed',
+  payload: z.object({ task_id: z.string(), n: z.number().int(), sent_at: z.number() }),
+});
+
+const itemRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/bench-items',
+  summary: 'A cheap read',
+  responses: {
+    200: { description: 'ok', content: { 'application/json': { schema: z.object({ items: z.array(z.string()) }) } } },
+  },
+});
+
+/** A service as the real ones are built (identity guard, problem+json, request logs off) with one cheap read. */
+async function startService(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const app = createInternalApp({ service: 'prompt', log: benchLogger('bench-service'), internalSecret: SECRET, readiness: {} });
+  app.openapi(itemRoute, (c) => {
+    authorize(c.get('identity'), 'viewer');
+    return c.json({ items: ['a', 'b', 'c'] }, 200);
+  });
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) =>
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        stop: () => new Promise<void>((done) => server.close(() => done())),
+      }),
+    );
+  });
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function get(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = request(url, { headers, agent }, (res: IncomingMessage) => {
+      res.resume();
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`status ${res.statusCode}`)),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** `count` requests at `concurrency`, their latencies. */
+async function load(
+  url: string,
+  headers: () => Promise<Record<string, string>> | Record<string, string>,
+  count: number,
+  concurrency: number,
+): Promise<number[]> {
+  const samples: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next += 1;
+        samples.push(await get(url, await headers()));
+      }
+    }),
+  );
+  return samples;
+}
+
+async function overhead(
+  gateway: RunningService,
+  serviceUrl: string,
+  token: string,
+): Promise<{ rows: string[][]; verdicts: Verdict[] }> {
+  const rows: string[][] = [];
+  const verdicts: Verdict[] = [];
+  const identity = {
+    kind: 'account' as const,
+    subject: 'bench',
+    role: 'viewer' as const,
+    scopes: ['prompts:read'],
+    requestId: 'bench',
+  };
+  const direct = async () => ({ [IDENTITY_HEADER]: await signIdentity(SECRET, identity, 'prompt') });
+  const through = () => ({ authorization: `Bearer ${token}` });
+  for (const concurrency of [1, 16]) {
+    // Warm both paths (JIT, keep-alive sockets, the token cache), then interleave rounds.
+    await load(`${serviceUrl}/api/v1/bench-items`, direct, 200, concurrency);
+    await load(`${gateway.url}/api/v1/bench-items`, through, 200, concurrency);
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      a.push(...(await load(`${serviceUrl}/api/v1/bench-items`, direct, PER_ROUND, concurrency)));
+      b.push(...(await load(`${gateway.url}/api/v1/bench-items`, through, PER_ROUND, concurrency)));
+    }
+    const p50 = percentile(b, 50) - percentile(a, 50);
+    const p99 = percentile(b, 99) - percentile(a, 99);
+    rows.push([
+      `concurrency ${concurrency}`,
+      fmt(percentile(a, 50), 2),
+      fmt(percentile(b, 50), 2),
+      fmt(p50, 2),
+      fmt(percentile(a, 99), 2),
+      fmt(percentile(b, 99), 2),
+      fmt(p99, 2),
+    ]);
+    if (concurrency === 1) {
+      verdicts.push(atMost('gateway overhead p50 at concurrency 1', p50, 1, 'ms', 2));
+      verdicts.push(atMost('gateway overhead p99 at concurrency 1', p99, 3, 'ms', 2));
+    } else {
+      verdicts.push(atMost('gateway overhead p50 at concurrency 16', p50, 3, 'ms', 2));
+    }
+  }
+  return { rows, verdicts };
+}
+
+/** Opens `n` event streams and resolves each arrival of a `bench.task.changed` event with its latency. */
+async function subscribers(
+  gatewayUrl: string,
+  token: string,
+  n: number,
+  onEvent: (n: number, latencyMs: number) => void,
+): Promise<() => void> {
+  const sockets: IncomingMessage[] = [];
+  const streamAgent = new Agent({ keepAlive: false, maxSockets: Infinity });
+  await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const req = request(
+            `${gatewayUrl}/api/v1/events?topic=bench.`,
+            { headers: { authorization: `Bearer ${token}` }, agent: streamAgent },
+            (res) => {
+              sockets.push(res);
+              let buffer = '';
+              let ready = false;
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => {
+                buffer += chunk;
+                let end: number;
+                while ((end = buffer.indexOf('\n\n')) >= 0) {
+                  const block = buffer.slice(0, end);
+                  buffer = buffer.slice(end + 2);
+                  if (!ready && block.includes('event: ready')) {
+                    ready = true;
+                    resolve();
+                  }
+                  const data = /^data: (.*)$/m.exec(block)?.[1];
+                  if (block.includes('event: bench.task.changed') && data) {
+                    const payload = (JSON.parse(data) as { payload: { n: number; sent_at: number } }).payload;
+                    onEvent(payload.n, performance.timeOrigin + performance.now() - payload.sent_at);
+                  }
+                }
+              });
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        }),
+    ),
+  );
+  return () => {
+    for (const socket of sockets) socket.destroy();
+    streamAgent.destroy();
+  };
+}
+
+async function fanOut(
+  db: TestDatabase,
+  gateway: RunningService,
+  token: string,
+  counts: number[],
+): Promise<{ rows: string[][]; verdicts: Verdict[]; listens: number }> {
+  const rows: string[][] = [];
+  const verdicts: Verdict[] = [];
+  const publisher = createPool({ connectionString: db.adminUrl, applicationName: 'bench-publisher', max: 2 });
+  let listens = -1;
+  try {
+    for (const n of counts) {
+      const seen = new Map<number, number[]>();
+      let waiting: (() => void) | undefined;
+      const close = await subscribers(gateway.url, token, n, (event, latency) => {
+        const list = seen.get(event) ?? [];
+        list.push(latency);
+        seen.set(event, list);
+        if (list.length === n) waiting?.();
+      });
+      try {
+        listens = await withClient(db.adminUrl, async (client) =>
+          Number(
+            (
+              await client.query<{ n: string }>(
+                `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'llmops-gateway-bus'`,
+              )
+            ).rows[0]?.n,
+          ),
+        );
+        const samples: number[] = [];
+        const events = 40;
+        for (let i = 0; i < events; i++) {
+          const all = new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`event ${i} did not reach all ${n} subscribers in 10 s`)), 10_000);
+            waiting = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          const client = await publisher.connect();
+          try {
+            await client.query('BEGIN');
+            // The clock starts just before COMMIT (the insert is the only statement before it).
+            await publishMany(client, [
+              envelope(benchEvent, { task_id: 'bench', n: i, sent_at: performance.timeOrigin + performance.now() }),
+            ]);
+            await client.query('COMMIT');
+          } finally {
+            client.release();
+          }
+          await all;
+          if (i >= 5) samples.push(...(seen.get(i) ?? [])); // the first few warm the path
+        }
+        rows.push([`${n} subscribers`, fmt(percentile(samples, 50), 1), fmt(percentile(samples, 99), 1), String(samples.length)]);
+        verdicts.push(atMost(`SSE commit → every subscriber p99 at ${n}`, percentile(samples, 99), n >= 1000 ? 45 : 12, 'ms'));
+      } finally {
+        close();
+      }
+    }
+  } finally {
+    await publisher.end();
+  }
+  return { rows, verdicts, listens };
+}
+
+export async function gatewayBench(server: BenchServer): Promise<BenchResult> {
+  const db = await server.busDatabase();
+  const service = await startService();
+  const routes: PublicRoute[] = [{ route: itemRoute, service: 'prompt', role: 'viewer', scope: 'prompts:read' }];
+  const env = {
+    DATABASE_URL: db.urlFor('gateway'),
+    LLMOPS_INTERNAL_SECRET: SECRET,
+    LLMOPS_HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    PROMPT_URL: service.url,
+    GATEWAY_RATE_LIMIT_TOKEN: '0',
+    GATEWAY_RATE_LIMIT_ACCOUNT: '0',
+  };
+  const gateway = await runService('gateway', gatewayBuilder(env, { routes }), { env, log: benchLogger('gateway') });
+  try {
+    const account = await createAccountAsOperator(db.adminUrl, {
+      email: 'bench@example.com',
+      name: 'Bench',
+      role: 'viewer',
+      password: 'bench password 123',
+    });
+    const { secret } = await createTokenAsOperator(db.adminUrl, { role: 'viewer', name: 'bench', account: account.email });
+    const read = await overhead(gateway, service.url, secret);
+    const sse = await fanOut(db, gateway, secret, [100, 1000]);
+    return {
+      title: 'Gateway: overhead of a proxied read, SSE fan-out',
+      method: [
+        'A cheap authenticated read (a real service app with the identity guard) straight from the service with a',
+        `signed identity vs through the gateway with an API token; ${ROUNDS} interleaved rounds of ${PER_ROUND} per path,`,
+        'node:http keep-alive clients. SSE: N streams open on one gateway instance (in this process); each of 40 events',
+        'carries the wall time of its insert, just before COMMIT; latency = arrival at a subscriber minus that (first 5 warm up).',
+      ],
+      table: [
+        ['read (ms)', 'direct p50', 'gateway p50', '+p50', 'direct p99', 'gateway p99', '+p99'],
+        ...read.rows,
+        [],
+        ['SSE (ms)', 'p50', 'p99', 'samples'],
+        ...sse.rows,
+      ].filter((row) => row.length > 0),
+      verdicts: [
+        ...read.verdicts,
+        ...sse.verdicts,
+        exactly('LISTEN connections of the gateway with 1,000 SSE clients', sse.listens, 1, 'connection(s)'),
+      ],
+      notes: [
+        'Subscribers run in the same process as the gateway, so their parsing competes with its fan-out for the same cores.',
+      ],
+    };
+  } finally {
+    await gateway.stop('bench done');
+    await service.stop();
+    agent.destroy();
+  }
+}
+
+if (import.meta.main) {
+  const server = await startBenchServer();
+  try {
+    printResult(await gatewayBench(server));
+  } finally {
+    await server.stop();
+  }
+  process.exit(0);
+}
