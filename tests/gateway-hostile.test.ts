@@ -32,6 +32,19 @@ const INJECTIONS = [
 
 /** Row counts of every table of the services' schemas and of the outbox: the database's state, cheaply (the bus's own bookkeeping moves on its own). */
 async function snapshot(): Promise<Record<string, number>> {
+  // The audit log is fed asynchronously: let it catch up with the audit events already committed.
+  await expect
+    .poll(
+      () =>
+        withClient(db.adminUrl, async (client) => {
+          const { rows } = await client.query<{ behind: string }>(
+            `SELECT (SELECT count(*) FROM bus.outbox WHERE topic = 'audit.change.recorded') - (SELECT count(*) FROM gateway.audit_log) AS behind`,
+          );
+          return Number(rows[0]?.behind);
+        }),
+      { timeout: 10_000 },
+    )
+    .toBe(0);
   return withClient(db.adminUrl, async (client) => {
     const { rows } = await client.query<{ name: string }>(
       `SELECT format('%I.%I', table_schema, table_name) AS name FROM information_schema.tables
