@@ -1,8 +1,25 @@
 import { createInternalApp, type InternalDeps, type ServiceApp } from '@llmops/kit/http/app';
+import type { Pool } from '@llmops/kit/db';
+import { Renderer } from './render/render.ts';
+import type { RegistryClient } from './registry.ts';
+import { mountLabels } from './routes/labels.ts';
+import { mountParts } from './routes/parts.ts';
+import { mountRendering } from './routes/rendering.ts';
+import { mountTemplates } from './routes/templates.ts';
 
-export type PromptDeps = InternalDeps;
+export interface PromptDeps extends InternalDeps {
+  pool: Pool;
+  renderer?: Renderer;
+  registry?: RegistryClient | undefined;
+}
 
 /** The prompt service's HTTP app; no side effects, so tests call `createApp(deps).request(...)`. */
-export function createApp(deps: PromptDeps): ServiceApp {
-  return createInternalApp({ service: 'prompt', ...deps });
+export function createApp({ pool, renderer = new Renderer(), registry, ...deps }: PromptDeps): ServiceApp {
+  const app = createInternalApp({ service: 'prompt', ...deps });
+  const routeDeps = { pool, renderer, registry };
+  mountParts(app, routeDeps);
+  mountTemplates(app, routeDeps);
+  mountLabels(app, routeDeps);
+  mountRendering(app, routeDeps);
+  return app;
 }

@@ -2,8 +2,8 @@ import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/run
 import { createApp } from './app.ts';
 
 /** The prompt service's composition root: what it is built from, and what starts and stops with it. */
-export function buildPrompt({ env, log, readiness }: ServiceContext): ServiceParts {
-  return { app: createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness }) };
+export function buildPrompt({ env, log, pool, readiness }: ServiceContext): ServiceParts {
+  return { app: createApp({ log, pool, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness }) };
 }
 
 if (import.meta.main) await runMain('prompt', buildPrompt);

@@ -1,4 +1,1051 @@
+import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
+import { errors, IdParamSchema, pageOf, PageQuerySchema } from './common.ts';
+
+/**
+ * The prompt service's contract (docs/prompts.md): prompt parts, message templates, immutable
+ * versions, labels, rendering. Limits are part of the contract, so clients and the service agree.
+ */
+export const PROMPT_LIMITS = {
+  /** Characters of one part's content, or of one inline text entry. */
+  contentChars: 65_536,
+  /** Messages of one template, entries of one message, entries of one template. */
+  messages: 100,
+  entriesPerMessage: 50,
+  entries: 200,
+  /** Declared variables of one template. */
+  variables: 100,
+  /** Characters of everything one render produces, all messages together. */
+  renderOutputChars: 1_000_000,
+  /** Bytes of the JSON `inputs` of one render (the body limit of 1 MiB applies too). */
+  inputBytes: 512 * 1024,
+} as const;
+
+const TAG = ['Prompts'];
+const JSON_TYPE = 'application/json';
+
+const Timestamp = z.string().openapi({ format: 'date-time', example: '2025-06-01T09:30:00.000Z' });
+const Uuid = z.uuid({ message: 'expected a UUID' });
+export const RoleSchema = z.enum(['system', 'user', 'assistant']).openapi('MessageRole');
+const Name = z.string().trim().min(1, 'expected a non-empty name').max(200, 'expected at most 200 characters');
+const Description = z.string().max(2000, 'expected at most 2,000 characters');
+const Content = z
+  .string()
+  .max(PROMPT_LIMITS.contentChars, `expected at most ${PROMPT_LIMITS.contentChars.toLocaleString('en')} characters`);
+const Tag = z
+  .string()
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,39}$/u, 'expected a tag of 1–40 letters, digits, spaces, dots, dashes or underscores');
+const Tags = z.array(Tag).max(20, 'expected at most 20 tags');
+const KindName = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'expected a part kind name such as "system" or "task"');
+const VersionNumber = z.number().int().positive();
+const CommitMessage = z.string().max(2000, 'expected at most 2,000 characters');
+
+export const LocationSchema = z.object({ line: z.number().int(), column: z.number().int() }).openapi('SourceLocation');
+
+export const DiscoveredVariableSchema = z
+  .object({
+    name: z.string().openapi({ description: 'The root name the inputs must provide.' }),
+    paths: z.array(z.string()).openapi({ description: 'Every property path used, e.g. `post.title`.' }),
+    used_in: z
+      .array(
+        z.object({
+          source: z.string().openapi({ description: 'The part (name@version, or "draft") or "inline text" it is used in.' }),
+          line: z.number().int(),
+          column: z.number().int(),
+        }),
+      )
+      .openapi({ description: 'Where it is used, at most 20 places.' }),
+  })
+  .openapi('DiscoveredVariable');
+
+export const PartKindSchema = z
+  .object({ name: z.string(), description: z.string(), default_role: RoleSchema, position: z.number().int() })
+  .openapi('PartKind');
+
+export const PartSchema = z
+  .object({
+    id: Uuid,
+    kind: z.string(),
+    name: z.string(),
+    description: z.string(),
+    tags: z.array(z.string()),
+    default_role: RoleSchema,
+    content: z.string(),
+    variables: z.array(DiscoveredVariableSchema),
+    latest_version: z.number().int().nullable().openapi({ description: 'Null until first published.' }),
+    has_unpublished_changes: z.boolean(),
+    created_by: z.string(),
+    updated_by: z.string(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    deleted_at: Timestamp.nullable(),
+  })
+  .openapi('PromptPart');
+
+export const PartSummarySchema = PartSchema.omit({ content: true, variables: true })
+  .extend({ rank: z.number().nullable().openapi({ description: 'Full-text relevance when `q` was given.' }) })
+  .openapi('PromptPartSummary');
+
+export const PartCreateSchema = z
+  .object({
+    kind: KindName,
+    name: Name,
+    description: Description.default(''),
+    tags: Tags.default([]),
+    default_role: RoleSchema.optional().openapi({ description: "Defaults to the kind's default role." }),
+    content: Content,
+  })
+  .strict()
+  .openapi('PromptPartCreate');
+
+export const PartUpdateSchema = z
+  .object({
+    kind: KindName.optional(),
+    name: Name.optional(),
+    description: Description.optional(),
+    tags: Tags.optional(),
+    default_role: RoleSchema.optional(),
+    content: Content.optional(),
+  })
+  .strict()
+  .refine((value) => Object.keys(value).length > 0, { message: 'expected at least one field to change' })
+  .openapi('PromptPartUpdate');
+
+export const PublishSchema = z
+  .object({ message: CommitMessage.default('').openapi({ description: 'What changed, for the history.' }) })
+  .strict()
+  .openapi('PublishRequest');
+
+export const PartVersionSchema = z
+  .object({
+    part_id: Uuid,
+    version: z.number().int(),
+    kind: z.string(),
+    name: z.string(),
+    description: z.string(),
+    tags: z.array(z.string()),
+    default_role: RoleSchema,
+    content: z.string(),
+    variables: z.array(DiscoveredVariableSchema),
+    message: z.string(),
+    author: z.string(),
+    created_at: Timestamp,
+  })
+  .openapi('PromptPartVersion');
+
+export const PartVersionSummarySchema = PartVersionSchema.omit({ content: true, variables: true }).openapi(
+  'PromptPartVersionSummary',
+);
+
+export const DiffLineSchema = z
+  .object({
+    op: z.enum(['equal', 'add', 'remove']),
+    text: z.string(),
+    from_line: z.number().int().nullable(),
+    to_line: z.number().int().nullable(),
+  })
+  .openapi('DiffLine');
+
+export const FieldChangeSchema = z.object({ field: z.string(), from: z.unknown(), to: z.unknown() }).openapi('FieldChange');
+
+const DiffSide = z.union([z.literal('draft'), VersionNumber]);
+
+export const PartDiffSchema = z
+  .object({
+    from: DiffSide,
+    to: DiffSide,
+    changed: z.boolean(),
+    fields: z.array(FieldChangeSchema),
+    content: z.array(DiffLineSchema),
+  })
+  .openapi('PromptPartDiff');
+
+const VersionOrDraft = z
+  .string()
+  .regex(/^(draft|[1-9][0-9]{0,8})$/, 'expected a version number or "draft"')
+  .transform((value) => (value === 'draft' ? ('draft' as const) : Number(value)));
+
+export const DiffQuerySchema = z.object({
+  from: VersionOrDraft.optional().openapi({
+    param: { name: 'from', in: 'query' },
+    description: 'A version number or `draft`; default: the version before `to`.',
+  }),
+  to: VersionOrDraft.optional().openapi({
+    param: { name: 'to', in: 'query' },
+    description: 'A version number or `draft`; default: `draft`.',
+  }),
+});
+
+export const TemplateRefSchema = z
+  .object({ template_id: Uuid, name: z.string(), message_index: z.number().int(), entry_index: z.number().int() })
+  .openapi('TemplateEntryRef');
+
+export const PartImpactSchema = z
+  .object({
+    part_id: Uuid,
+    latest_version: z.number().int().nullable(),
+    draft_differs: z
+      .boolean()
+      .openapi({ description: 'Whether publishing now would make a new version (the draft differs from the latest).' }),
+    variables_added: z.array(z.string()),
+    variables_removed: z.array(z.string()),
+    would_change: z
+      .array(TemplateRefSchema)
+      .openapi({ description: 'Template drafts whose entries follow the latest version: their next publish takes the new one.' }),
+    pinned: z
+      .array(TemplateRefSchema.extend({ version: z.number().int() }))
+      .openapi({ description: 'Template drafts that pin an older version: unaffected until someone re-pins.' }),
+    published_versions: z
+      .array(
+        z.object({
+          template_id: Uuid,
+          name: z.string(),
+          version: z.number().int(),
+          part_version: z.number().int(),
+          labels: z.array(z.string()),
+        }),
+      )
+      .openapi({ description: 'Published template versions that use this part: frozen, they never change.' }),
+  })
+  .openapi('PromptPartImpact');
+
+export const PartListQuerySchema = PageQuerySchema.extend({
+  kind: KindName.optional().openapi({ param: { name: 'kind', in: 'query' } }),
+  tag: Tag.optional().openapi({ param: { name: 'tag', in: 'query' } }),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ param: { name: 'q', in: 'query' }, description: 'Full-text search over name, description and content.' }),
+});
+
+export const VersionParamSchema = IdParamSchema.extend({
+  version: z.coerce
+    .number({ message: 'expected a version number' })
+    .int('expected a version number')
+    .positive('expected a version number')
+    .max(1e9)
+    .openapi({ param: { name: 'version', in: 'path' }, example: 1 }),
+});
+
+// ---- templates ----
+
+const VariableName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected a variable name: letters, digits and underscores, not starting with a digit');
+
+export const VariableDeclSchema = z
+  .object({
+    name: VariableName,
+    type: z.enum(['string', 'number', 'boolean', 'list', 'object']),
+    required: z.boolean().default(true),
+    description: z.string().max(500).default(''),
+    default: z.unknown().optional().openapi({ description: 'Used when the input is absent; must have the declared type.' }),
+  })
+  .strict()
+  .openapi('VariableDeclaration');
+
+const PartEntryInput = z
+  .object({
+    id: Uuid.optional(),
+    type: z.literal('part'),
+    part_id: Uuid,
+    version: VersionNumber.nullable()
+      .default(null)
+      .openapi({ description: "A part version to pin, or null to follow the part's latest published version." }),
+  })
+  .strict();
+const TextEntryInput = z.object({ id: Uuid.optional(), type: z.literal('text'), text: Content }).strict();
+export const EntryInputSchema = z.discriminatedUnion('type', [PartEntryInput, TextEntryInput]).openapi('TemplateEntryInput');
+
+export const MessageInputSchema = z
+  .object({
+    id: Uuid.optional(),
+    role: RoleSchema,
+    entries: z
+      .array(EntryInputSchema)
+      .min(1, 'expected at least one entry')
+      .max(PROMPT_LIMITS.entriesPerMessage, `expected at most ${PROMPT_LIMITS.entriesPerMessage} entries`),
+  })
+  .strict()
+  .openapi('TemplateMessageInput');
+
+const Messages = z.array(MessageInputSchema).max(PROMPT_LIMITS.messages, `expected at most ${PROMPT_LIMITS.messages} messages`);
+const Variables = z
+  .array(VariableDeclSchema)
+  .max(PROMPT_LIMITS.variables, `expected at most ${PROMPT_LIMITS.variables} variables`);
+
+export const TemplateCreateSchema = z
+  .object({
+    name: Name,
+    description: Description.default(''),
+    merge_adjacent: z.boolean().default(false),
+    default_model_id: Uuid.nullable().default(null),
+    default_preset_id: Uuid.nullable().default(null),
+    variables: Variables.default([]),
+    messages: Messages.default([]),
+  })
+  .strict()
+  .openapi('PromptTemplateCreate');
+
+export const TemplateUpdateSchema = z
+  .object({
+    name: Name.optional(),
+    description: Description.optional(),
+    merge_adjacent: z.boolean().optional(),
+    default_model_id: Uuid.nullable().optional(),
+    default_preset_id: Uuid.nullable().optional(),
+    variables: Variables.optional(),
+    messages: Messages.optional().openapi({ description: 'Replaces the whole list; keep `id`s to keep identities.' }),
+  })
+  .strict()
+  .refine((value) => Object.keys(value).length > 0, { message: 'expected at least one field to change' })
+  .openapi('PromptTemplateUpdate');
+
+export const EntrySchema = z
+  .object({
+    id: Uuid,
+    type: z.enum(['part', 'text']),
+    part_id: Uuid.nullable(),
+    part_name: z.string().nullable(),
+    version: z.number().int().nullable().openapi({ description: 'The pinned (or, in a version, frozen) part version.' }),
+    follows: z
+      .literal('latest')
+      .nullable()
+      .openapi({
+        description: '"latest" when the draft entry follows the latest version (in a version: followed it at publish).',
+      }),
+    text: z.string().nullable(),
+  })
+  .openapi('TemplateEntry');
+
+export const MessageSchema = z.object({ id: Uuid, role: RoleSchema, entries: z.array(EntrySchema) }).openapi('TemplateMessage');
+
+export const LabelSchema = z
+  .object({
+    name: z.string(),
+    version: z.number().int(),
+    protected: z.boolean(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    updated_by: z.string(),
+  })
+  .openapi('TemplateLabel');
+
+export const TemplateSchema = z
+  .object({
+    id: Uuid,
+    name: z.string(),
+    description: z.string(),
+    merge_adjacent: z.boolean(),
+    default_model_id: Uuid.nullable(),
+    default_preset_id: Uuid.nullable(),
+    variables: z.array(VariableDeclSchema),
+    messages: z.array(MessageSchema),
+    discovered_variables: z.array(DiscoveredVariableSchema),
+    latest_version: z.number().int().nullable(),
+    labels: z.array(LabelSchema),
+    created_by: z.string(),
+    updated_by: z.string(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    deleted_at: Timestamp.nullable(),
+  })
+  .openapi('PromptTemplate');
+
+export const TemplateSummarySchema = TemplateSchema.pick({
+  id: true,
+  name: true,
+  description: true,
+  latest_version: true,
+  labels: true,
+  created_at: true,
+  updated_at: true,
+  deleted_at: true,
+})
+  .extend({ message_count: z.number().int() })
+  .openapi('PromptTemplateSummary');
+
+export const TemplateListQuerySchema = PageQuerySchema.extend({
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ param: { name: 'q', in: 'query' }, description: 'Part of the name, case-insensitive.' }),
+});
+
+export const TemplateVersionSchema = z
+  .object({
+    template_id: Uuid,
+    version: z.number().int(),
+    name: z.string(),
+    description: z.string(),
+    merge_adjacent: z.boolean(),
+    default_model_id: Uuid.nullable(),
+    default_preset_id: Uuid.nullable(),
+    variables: z.array(VariableDeclSchema),
+    messages: z.array(MessageSchema),
+    part_versions: z.array(z.object({ part_id: Uuid, version: z.number().int() })),
+    message: z.string(),
+    author: z.string(),
+    created_at: Timestamp,
+    labels: z.array(z.string()),
+  })
+  .openapi('PromptTemplateVersion');
+
+export const TemplateVersionSummarySchema = TemplateVersionSchema.pick({
+  template_id: true,
+  version: true,
+  name: true,
+  message: true,
+  author: true,
+  created_at: true,
+  labels: true,
+}).openapi('PromptTemplateVersionSummary');
+
+export const MessageDiffSchema = z
+  .object({
+    index: z.number().int().openapi({ description: 'Position of the message on the `to` side (or `from` when removed).' }),
+    change: z.enum(['added', 'removed', 'changed', 'unchanged']),
+    role: z.object({ from: RoleSchema.nullable(), to: RoleSchema.nullable() }),
+    entries: z.array(
+      z.object({
+        change: z.enum(['added', 'removed', 'changed', 'unchanged']),
+        from: EntrySchema.nullable(),
+        to: EntrySchema.nullable(),
+      }),
+    ),
+    text: z
+      .array(DiffLineSchema)
+      .openapi({ description: "Line diff of the message's source text (parts' content and inline text)." }),
+  })
+  .openapi('TemplateMessageDiff');
+
+export const TemplateDiffSchema = z
+  .object({
+    from: DiffSide.nullable(),
+    to: DiffSide,
+    changed: z.boolean(),
+    fields: z.array(FieldChangeSchema),
+    messages: z.array(MessageDiffSchema),
+  })
+  .openapi('PromptTemplateDiff');
+
+export const LabelParamSchema = IdParamSchema.extend({
+  label: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'expected a label: lower-case letters, digits, dots, dashes, underscores (1–63)')
+    .openapi({ param: { name: 'label', in: 'path' }, example: 'production' }),
+});
+
+export const LabelMoveSchema = z
+  .object({
+    from_version: z.number().int().nullable(),
+    to_version: z.number().int().nullable(),
+    protected: z.boolean(),
+    actor: z.object({ kind: z.enum(['account', 'service']), id: z.string() }),
+    at: Timestamp,
+  })
+  .openapi('LabelMove');
+
+export const LabelDetailSchema = LabelSchema.extend({
+  moves: z.array(LabelMoveSchema).openapi({ description: 'The latest 50 changes, newest first.' }),
+}).openapi('TemplateLabelDetail');
+
+export const LabelSetSchema = z
+  .object({
+    version: VersionNumber,
+    protected: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'Only an admin may change it. A new `production` label is protected unless set false.' }),
+    dry_run: z
+      .boolean()
+      .default(false)
+      .openapi({ description: 'Show the diff and impact of the move and a `confirm` token; change nothing.' }),
+    confirm: z
+      .string()
+      .max(200)
+      .optional()
+      .openapi({ description: 'The `confirm` token of a dry run: required to move a protected label.' }),
+  })
+  .strict()
+  .openapi('LabelSet');
+
+export const LabelImpactSchema = z
+  .object({
+    variables_added: z.array(z.string()),
+    variables_removed: z.array(z.string()),
+    newly_required: z
+      .array(z.string())
+      .openapi({ description: 'Inputs that callers of the label must now provide, or their tasks are rejected.' }),
+    part_versions_changed: z.array(
+      z.object({ part_id: Uuid, from_version: z.number().int().nullable(), to_version: z.number().int().nullable() }),
+    ),
+  })
+  .openapi('LabelImpact');
+
+export const LabelSetResultSchema = z
+  .object({
+    applied: z.boolean(),
+    label: LabelSchema.nullable().openapi({ description: 'The label as it is now (after the change when applied).' }),
+    from_version: z.number().int().nullable(),
+    to_version: z.number().int(),
+    diff: TemplateDiffSchema,
+    impact: LabelImpactSchema,
+    confirm: z.string().nullable().openapi({ description: 'Send it back to apply exactly this move (dry runs only).' }),
+  })
+  .openapi('LabelSetResult');
+
+// ---- rendering ----
+
+const Inputs = z
+  .record(z.string(), z.unknown())
+  .default({})
+  .openapi({ description: 'The variables, by name.', example: { post: { title: 'Why sourdough works' } } });
+const ModelName = z
+  .string()
+  .min(1)
+  .max(200)
+  .optional()
+  .openapi({ description: 'The provider model name, for the token estimate (e.g. `gpt-4o`); else an approximation.' });
+
+export const PreviewSchema = z
+  .object({
+    version: VersionNumber.optional().openapi({ description: 'Render this version; omit both this and `label` for the draft.' }),
+    label: z.string().min(1).max(63).optional(),
+    inputs: Inputs,
+    model: ModelName,
+  })
+  .strict()
+  .refine((value) => value.version === undefined || value.label === undefined, {
+    message: 'give a version or a label, not both',
+    path: ['label'],
+  })
+  .openapi('PreviewRequest');
+
+export const AssembleSchema = z
+  .object({
+    messages: z.array(MessageInputSchema).min(1, 'expected at least one message').max(PROMPT_LIMITS.messages),
+    variables: Variables.default([]),
+    merge_adjacent: z.boolean().default(false),
+    inputs: Inputs,
+    model: ModelName,
+  })
+  .strict()
+  .openapi('AssembleRequest');
+
+export const InternalRenderSchema = z
+  .object({
+    template_id: Uuid,
+    version: VersionNumber.optional(),
+    label: z.string().min(1).max(63).optional(),
+    inputs: Inputs,
+    model: ModelName,
+  })
+  .strict()
+  .refine((value) => (value.version === undefined) !== (value.label === undefined), {
+    message: 'give exactly one of version or label (tasks run published versions)',
+    path: ['version'],
+  });
+
+export const RenderProblemSchema = z
+  .object({
+    code: z.enum([
+      'syntax',
+      'missing_variable',
+      'wrong_type',
+      'missing_property',
+      'render_error',
+      'limit',
+      'unknown_part',
+      'unpublished_part',
+      'deleted_part',
+      'bad_default',
+    ]),
+    message: z.string(),
+    variable: z.string().nullable(),
+    source: z
+      .object({
+        message_index: z.number().int(),
+        entry_index: z.number().int(),
+        part_id: Uuid.nullable(),
+        part_name: z.string().nullable(),
+        part_version: z.union([z.number().int(), z.literal('draft')]).nullable(),
+      })
+      .nullable(),
+    line: z.number().int().nullable(),
+    column: z.number().int().nullable(),
+  })
+  .openapi('RenderProblem');
+
+export const TokenEstimateSchema = z
+  .object({
+    method: z
+      .string()
+      .openapi({
+        description: '`tiktoken:<encoding>` for OpenAI models, else `approximation:chars/4`.',
+        example: 'tiktoken:o200k_base',
+      }),
+    exact_for_model: z.boolean(),
+    total: z.number().int(),
+    per_message_overhead: z.number().int(),
+  })
+  .openapi('TokenEstimate');
+
+export const RenderResultSchema = z
+  .object({
+    ok: z.boolean().openapi({ description: 'True when there are no problems and `messages` is what would be sent.' }),
+    template_id: Uuid.nullable(),
+    template_version: z.number().int().nullable().openapi({ description: 'Null for a draft or /assemble.' }),
+    label: z.string().nullable(),
+    messages: z.array(z.object({ role: RoleSchema, text: z.string(), chars: z.number().int(), tokens: z.number().int() })),
+    part_versions: z.array(z.object({ part_id: Uuid, version: z.union([z.number().int(), z.literal('draft')]) })),
+    variables: z.array(DiscoveredVariableSchema),
+    declared_variables: z.array(VariableDeclSchema),
+    problems: z.array(RenderProblemSchema),
+    warnings: z.array(z.string()),
+    chars: z.number().int(),
+    token_estimate: TokenEstimateSchema,
+    default_model_id: Uuid.nullable(),
+    default_preset_id: Uuid.nullable(),
+  })
+  .openapi('RenderResult');
+
+// ---- routes ----
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { [JSON_TYPE]: { schema } },
+});
+const body = <T extends z.ZodType>(schema: T, required = true) => ({
+  required,
+  content: { [JSON_TYPE]: { schema } },
+});
+const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ param: { name: 'Idempotency-Key', in: 'header' }, description: 'Same key + same body → same result.' }),
+});
+const IfMatchHeaders = z.object({
+  'if-match': z
+    .string()
+    .max(500)
+    .optional()
+    .openapi({ param: { name: 'If-Match', in: 'header' } }),
+});
+
+const MessageParamSchema = IdParamSchema.extend({
+  message_id: Uuid.openapi({ param: { name: 'message_id', in: 'path' } }),
+});
+const EntryParamSchema = MessageParamSchema.extend({
+  entry_id: Uuid.openapi({ param: { name: 'entry_id', in: 'path' } }),
+});
+
+export const listPartKinds = createRoute({
+  method: 'get',
+  path: '/api/v1/part-kinds',
+  tags: TAG,
+  summary: 'List the kinds of prompt part',
+  responses: { 200: json(z.object({ items: z.array(PartKindSchema) }), 'The kinds, in display order'), ...errors(401, 403) },
+});
+
+export const listParts = createRoute({
+  method: 'get',
+  path: '/api/v1/parts',
+  tags: TAG,
+  summary: 'List or search prompt parts',
+  request: { query: PartListQuerySchema },
+  responses: { 200: json(pageOf(PartSummarySchema, 'PromptPartPage'), 'A page of parts'), ...errors(400, 401, 403) },
+});
+
+export const createPart = createRoute({
+  method: 'post',
+  path: '/api/v1/parts',
+  tags: TAG,
+  summary: 'Create a prompt part (a draft)',
+  description: 'Content is a Liquid template; a syntax error is a 422 with line and column.',
+  request: { headers: IdempotencyHeaders, body: body(PartCreateSchema) },
+  responses: { 201: json(PartSchema, 'Created'), ...errors(400, 401, 403, 409, 413, 415, 422) },
+});
+
+export const getPart = createRoute({
+  method: 'get',
+  path: '/api/v1/parts/{id}',
+  tags: TAG,
+  summary: 'Read a prompt part (its draft)',
+  request: { params: IdParamSchema },
+  responses: { 200: json(PartSchema, 'The part'), ...errors(400, 401, 403, 404) },
+});
+
+export const updatePart = createRoute({
+  method: 'patch',
+  path: '/api/v1/parts/{id}',
+  tags: TAG,
+  summary: "Edit a part's draft",
+  request: { params: IdParamSchema, headers: IfMatchHeaders, body: body(PartUpdateSchema) },
+  responses: { 200: json(PartSchema, 'Updated'), ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422) },
+});
+
+export const deletePart = createRoute({
+  method: 'delete',
+  path: '/api/v1/parts/{id}',
+  tags: TAG,
+  summary: 'Delete a part',
+  description: 'Its versions stay (published templates keep using them); drafts that use it can no longer be published.',
+  request: { params: IdParamSchema, headers: IfMatchHeaders },
+  responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404, 412) },
+});
+
+export const publishPart = createRoute({
+  method: 'post',
+  path: '/api/v1/parts/{id}/publish',
+  tags: TAG,
+  summary: "Publish a part's draft as a new immutable version",
+  request: {
+    params: IdParamSchema,
+    headers: IfMatchHeaders.extend(IdempotencyHeaders.shape),
+    body: body(PublishSchema, false),
+  },
+  responses: { 201: json(PartVersionSchema, 'Published'), ...errors(400, 401, 403, 404, 409, 412, 422) },
+});
+
+export const listPartVersions = createRoute({
+  method: 'get',
+  path: '/api/v1/parts/{id}/versions',
+  tags: TAG,
+  summary: "List a part's versions, newest first",
+  request: { params: IdParamSchema, query: PageQuerySchema },
+  responses: {
+    200: json(pageOf(PartVersionSummarySchema, 'PromptPartVersionPage'), 'A page of versions'),
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+export const getPartVersion = createRoute({
+  method: 'get',
+  path: '/api/v1/parts/{id}/versions/{version}',
+  tags: TAG,
+  summary: 'Read one version of a part',
+  request: { params: VersionParamSchema },
+  responses: { 200: json(PartVersionSchema, 'The version'), ...errors(400, 401, 403, 404) },
+});
+
+export const diffPart = createRoute({
+  method: 'get',
+  path: '/api/v1/parts/{id}/diff',
+  tags: TAG,
+  summary: 'Diff two versions of a part (or a version and the draft)',
+  request: { params: IdParamSchema, query: DiffQuerySchema },
+  responses: { 200: json(PartDiffSchema, 'The diff'), ...errors(400, 401, 403, 404) },
+});
+
+export const partImpact = createRoute({
+  method: 'get',
+  path: '/api/v1/parts/{id}/impact',
+  tags: TAG,
+  summary: 'What publishing the draft now would change',
+  request: { params: IdParamSchema },
+  responses: { 200: json(PartImpactSchema, 'The impact'), ...errors(400, 401, 403, 404) },
+});
+
+export const listTemplates = createRoute({
+  method: 'get',
+  path: '/api/v1/templates',
+  tags: TAG,
+  summary: 'List templates',
+  request: { query: TemplateListQuerySchema },
+  responses: {
+    200: json(pageOf(TemplateSummarySchema, 'PromptTemplatePage'), 'A page of templates'),
+    ...errors(400, 401, 403),
+  },
+});
+
+export const createTemplate = createRoute({
+  method: 'post',
+  path: '/api/v1/templates',
+  tags: TAG,
+  summary: 'Create a template (a draft)',
+  request: { headers: IdempotencyHeaders, body: body(TemplateCreateSchema) },
+  responses: { 201: json(TemplateSchema, 'Created'), ...errors(400, 401, 403, 409, 413, 415, 422) },
+});
+
+export const getTemplate = createRoute({
+  method: 'get',
+  path: '/api/v1/templates/{id}',
+  tags: TAG,
+  summary: 'Read a template (its draft)',
+  request: { params: IdParamSchema },
+  responses: { 200: json(TemplateSchema, 'The template'), ...errors(400, 401, 403, 404) },
+});
+
+export const updateTemplate = createRoute({
+  method: 'patch',
+  path: '/api/v1/templates/{id}',
+  tags: TAG,
+  summary: "Edit a template's draft (settings, variables, or the whole message list)",
+  request: { params: IdParamSchema, headers: IfMatchHeaders, body: body(TemplateUpdateSchema) },
+  responses: { 200: json(TemplateSchema, 'Updated'), ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422) },
+});
+
+export const deleteTemplate = createRoute({
+  method: 'delete',
+  path: '/api/v1/templates/{id}',
+  tags: TAG,
+  summary: 'Delete a template',
+  description: 'Its versions stay readable; its labels no longer resolve. A template with a protected label needs an admin.',
+  request: { params: IdParamSchema, headers: IfMatchHeaders },
+  responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404, 412) },
+});
+
+export const addMessage = createRoute({
+  method: 'post',
+  path: '/api/v1/templates/{id}/messages',
+  tags: TAG,
+  summary: 'Add a message to the draft',
+  request: {
+    params: IdParamSchema,
+    headers: IfMatchHeaders,
+    body: body(
+      MessageInputSchema.extend({
+        position: z.number().int().min(0).optional().openapi({ description: 'Where to insert; default: at the end.' }),
+      }),
+    ),
+  },
+  responses: { 201: json(TemplateSchema, 'The template with the message'), ...errors(400, 401, 403, 404, 412, 422) },
+});
+
+export const updateMessage = createRoute({
+  method: 'patch',
+  path: '/api/v1/templates/{id}/messages/{message_id}',
+  tags: TAG,
+  summary: "Change a message's role or its entries (a new entry list reorders, adds and removes)",
+  request: {
+    params: MessageParamSchema,
+    headers: IfMatchHeaders,
+    body: body(
+      z
+        .object({ role: RoleSchema.optional(), entries: MessageInputSchema.shape.entries.optional() })
+        .strict()
+        .refine((value) => Object.keys(value).length > 0, { message: 'expected at least one field to change' }),
+    ),
+  },
+  responses: { 200: json(TemplateSchema, 'The template'), ...errors(400, 401, 403, 404, 412, 422) },
+});
+
+export const deleteMessage = createRoute({
+  method: 'delete',
+  path: '/api/v1/templates/{id}/messages/{message_id}',
+  tags: TAG,
+  summary: 'Remove a message from the draft',
+  request: { params: MessageParamSchema, headers: IfMatchHeaders },
+  responses: { 200: json(TemplateSchema, 'The template without it'), ...errors(400, 401, 403, 404, 412) },
+});
+
+export const reorderMessages = createRoute({
+  method: 'put',
+  path: '/api/v1/templates/{id}/messages/order',
+  tags: TAG,
+  summary: 'Reorder the messages of the draft',
+  request: {
+    params: IdParamSchema,
+    headers: IfMatchHeaders,
+    body: body(z.object({ message_ids: z.array(Uuid).max(PROMPT_LIMITS.messages) }).strict()),
+  },
+  responses: { 200: json(TemplateSchema, 'The template'), ...errors(400, 401, 403, 404, 412, 422) },
+});
+
+export const addEntry = createRoute({
+  method: 'post',
+  path: '/api/v1/templates/{id}/messages/{message_id}/entries',
+  tags: TAG,
+  summary: 'Add an entry (a part or inline text) to a message',
+  request: {
+    params: MessageParamSchema,
+    headers: IfMatchHeaders,
+    body: body(
+      z
+        .object({
+          entry: EntryInputSchema,
+          position: z.number().int().min(0).optional().openapi({ description: 'Where to insert; default: at the end.' }),
+        })
+        .strict(),
+    ),
+  },
+  responses: { 201: json(TemplateSchema, 'The template with the entry'), ...errors(400, 401, 403, 404, 412, 422) },
+});
+
+export const deleteEntry = createRoute({
+  method: 'delete',
+  path: '/api/v1/templates/{id}/messages/{message_id}/entries/{entry_id}',
+  tags: TAG,
+  summary: 'Remove an entry from a message (a message left empty is removed too)',
+  request: { params: EntryParamSchema, headers: IfMatchHeaders },
+  responses: { 200: json(TemplateSchema, 'The template'), ...errors(400, 401, 403, 404, 412) },
+});
+
+export const publishTemplate = createRoute({
+  method: 'post',
+  path: '/api/v1/templates/{id}/publish',
+  tags: TAG,
+  summary: 'Publish the draft: freeze it and every part reference into a new version',
+  description:
+    'A reference to a deleted or unpublished part, or a syntax error, is a 422 naming it. Nothing new to publish is a 409.',
+  request: {
+    params: IdParamSchema,
+    headers: IfMatchHeaders.extend(IdempotencyHeaders.shape),
+    body: body(PublishSchema, false),
+  },
+  responses: { 201: json(TemplateVersionSchema, 'Published'), ...errors(400, 401, 403, 404, 409, 412, 422) },
+});
+
+export const listTemplateVersions = createRoute({
+  method: 'get',
+  path: '/api/v1/templates/{id}/versions',
+  tags: TAG,
+  summary: "List a template's versions, newest first",
+  request: { params: IdParamSchema, query: PageQuerySchema },
+  responses: {
+    200: json(pageOf(TemplateVersionSummarySchema, 'PromptTemplateVersionPage'), 'A page of versions'),
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+export const getTemplateVersion = createRoute({
+  method: 'get',
+  path: '/api/v1/templates/{id}/versions/{version}',
+  tags: TAG,
+  summary: 'Read one version of a template',
+  request: { params: VersionParamSchema },
+  responses: { 200: json(TemplateVersionSchema, 'The version'), ...errors(400, 401, 403, 404) },
+});
+
+export const diffTemplate = createRoute({
+  method: 'get',
+  path: '/api/v1/templates/{id}/diff',
+  tags: TAG,
+  summary: 'Diff two versions of a template (or a version and the draft), message by message',
+  request: { params: IdParamSchema, query: DiffQuerySchema },
+  responses: { 200: json(TemplateDiffSchema, 'The diff'), ...errors(400, 401, 403, 404) },
+});
+
+export const listLabels = createRoute({
+  method: 'get',
+  path: '/api/v1/templates/{id}/labels',
+  tags: TAG,
+  summary: "List a template's labels",
+  request: { params: IdParamSchema },
+  responses: { 200: json(z.object({ items: z.array(LabelSchema) }), 'The labels'), ...errors(400, 401, 403, 404) },
+});
+
+export const getLabel = createRoute({
+  method: 'get',
+  path: '/api/v1/templates/{id}/labels/{label}',
+  tags: TAG,
+  summary: 'Resolve a label to a version, with its history of moves',
+  request: { params: LabelParamSchema },
+  responses: { 200: json(LabelDetailSchema, 'The label'), ...errors(400, 401, 403, 404) },
+});
+
+export const setLabel = createRoute({
+  method: 'put',
+  path: '/api/v1/templates/{id}/labels/{label}',
+  tags: TAG,
+  summary: 'Set or move a label (dry run first for a protected one)',
+  description:
+    'With `dry_run: true` nothing changes: the answer shows the diff and impact of the move and a `confirm` token. ' +
+    'Moving a protected label needs the admin role and that token (428 without it; 409 when the label moved meanwhile).',
+  request: { params: LabelParamSchema, body: body(LabelSetSchema) },
+  responses: {
+    200: json(LabelSetResultSchema, 'Moved, unchanged, or (dry run) what would happen'),
+    ...errors(400, 401, 403, 404, 409, 422),
+    428: {
+      description: 'A protected label: preview the move with `dry_run` and send back its `confirm`',
+      content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
+    },
+  },
+});
+
+export const deleteLabel = createRoute({
+  method: 'delete',
+  path: '/api/v1/templates/{id}/labels/{label}',
+  tags: TAG,
+  summary: 'Delete a label (admin for a protected one)',
+  request: { params: LabelParamSchema },
+  responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
+});
+
+export const previewTemplate = createRoute({
+  method: 'post',
+  path: '/api/v1/templates/{id}/preview',
+  tags: TAG,
+  summary: 'Render the draft, a version or a label with inputs: the exact messages, problems, token estimate',
+  description: 'Problems (missing variables, wrong types, syntax) come back all at once in `problems` with `ok: false`.',
+  request: { params: IdParamSchema, body: body(PreviewSchema) },
+  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 413, 415, 422) },
+});
+
+export const assemble = createRoute({
+  method: 'post',
+  path: '/api/v1/assemble',
+  tags: TAG,
+  summary: 'Render an ad-hoc list of parts and inline messages, saving nothing',
+  request: { body: body(AssembleSchema) },
+  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 413, 415, 422) },
+});
+
+/** Not public: the runner renders published versions through it with its service identity. */
+export const internalRender = createRoute({
+  method: 'post',
+  path: '/internal/render',
+  summary: 'Render a template version or label for a task (runner only)',
+  request: { body: body(InternalRenderSchema) },
+  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 422) },
+});
+
+const read = { service: 'prompt', role: 'viewer', scope: 'prompts:read' } as const;
+const write = { service: 'prompt', role: 'editor', scope: 'prompts:write' } as const;
 
 /** The prompt service's public routes (see ./index.ts). */
-export const promptRoutes: PublicRoute[] = [];
+export const promptRoutes: PublicRoute[] = [
+  { route: listPartKinds, ...read },
+  { route: listParts, ...read },
+  { route: createPart, ...write },
+  { route: getPart, ...read },
+  { route: updatePart, ...write },
+  { route: deletePart, ...write },
+  { route: publishPart, ...write },
+  { route: listPartVersions, ...read },
+  { route: getPartVersion, ...read },
+  { route: diffPart, ...read },
+  { route: partImpact, ...read },
+  { route: listTemplates, ...read },
+  { route: createTemplate, ...write },
+  { route: getTemplate, ...read },
+  { route: updateTemplate, ...write },
+  { route: deleteTemplate, ...write },
+  { route: reorderMessages, ...write },
+  { route: addMessage, ...write },
+  { route: updateMessage, ...write },
+  { route: deleteMessage, ...write },
+  { route: addEntry, ...write },
+  { route: deleteEntry, ...write },
+  { route: publishTemplate, ...write },
+  { route: listTemplateVersions, ...read },
+  { route: getTemplateVersion, ...read },
+  { route: diffTemplate, ...read },
+  { route: listLabels, ...read },
+  { route: getLabel, ...read },
+  { route: setLabel, ...write },
+  { route: deleteLabel, ...write },
+  // Preview and assemble render without saving: reading is enough.
+  { route: previewTemplate, ...read },
+  { route: assemble, ...read },
+];

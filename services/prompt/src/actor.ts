@@ -1,0 +1,41 @@
+import type { Context } from 'hono';
+import type { Queryable } from '@llmops/kit/db';
+import { publish } from '@llmops/kit/bus/index';
+import { auditRecorded } from '@llmops/kit/events/audit';
+import type { AppEnv } from '@llmops/kit/http/app';
+import type { Identity } from '@llmops/kit/http/identity';
+
+export interface Actor {
+  kind: 'account' | 'service';
+  id: string;
+}
+
+export function actorOf(identity: Identity): Actor {
+  return { kind: identity.kind, id: identity.subject };
+}
+
+/** How authors appear on rows: the account id, or `service:<name>`. */
+export function authorOf(identity: Identity): string {
+  return identity.kind === 'account' ? identity.subject : `service:${identity.subject}`;
+}
+
+/** Writes the audit record of a change in the change's own transaction (DESIGN D2). */
+export async function audit(
+  tx: Queryable,
+  c: Context<AppEnv>,
+  action: string,
+  resource: { type: string; id: string },
+  before: unknown,
+  after: unknown,
+): Promise<void> {
+  await publish(tx, auditRecorded, {
+    actor: actorOf(c.get('identity')),
+    action,
+    service: 'prompt',
+    resource,
+    before: before ?? null,
+    after: after ?? null,
+    request_id: c.get('requestId') ?? null,
+    at: new Date().toISOString(),
+  });
+}

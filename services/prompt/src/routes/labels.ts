@@ -1,0 +1,246 @@
+import { createHash } from 'node:crypto';
+import { withTransaction, type Queryable } from '@llmops/kit/db';
+import { uuidv7 } from '@llmops/kit/ids';
+import type { ServiceApp } from '@llmops/kit/http/app';
+import { authorize } from '@llmops/kit/http/access';
+import type { Identity } from '@llmops/kit/http/identity';
+import { Conflict, Forbidden, HttpProblem, NotFound } from '@llmops/kit/problem';
+import { publish } from '@llmops/kit/bus/index';
+import { labelMoved } from '@llmops/kit/events/prompt';
+import * as contract from '@llmops/kit/contracts/prompt';
+import * as templates from '../db/templates.ts';
+import type { TemplateRow } from '../db/templates.ts';
+import { actorOf, audit, authorOf } from '../actor.ts';
+import { sideOf, templateDiff } from '../template-diff.ts';
+import type { VariableDecl } from '../render/inputs.ts';
+import { fieldProblem, iso, type RouteDeps } from './common.ts';
+import { labelJson } from './templates.ts';
+
+/** Labels that are protected when first set, unless the admin who sets them says otherwise. */
+export const PROTECTED_BY_DEFAULT = new Set(['production']);
+
+class ConfirmationRequired extends HttpProblem {
+  constructor(detail: string) {
+    super(428, 'confirmation-required', 'Confirmation required', detail);
+  }
+}
+
+function isAdmin(identity: Identity): boolean {
+  return identity.kind === 'account' && identity.role === 'admin';
+}
+
+/**
+ * The token a dry run hands out: it names exactly one move (template, label, from, to). It is an
+ * acknowledgement that the caller saw that diff, not a secret; the admin role is the permission. If
+ * the label moves in between, the token no longer matches and the move is refused with 409.
+ */
+export function confirmToken(templateId: string, label: string, from: number | null, to: number): string {
+  return createHash('sha256')
+    .update(`${templateId}\n${label}\n${from ?? 'none'}\n${to}`)
+    .digest('base64url')
+    .slice(0, 32);
+}
+
+function requiredNames(declared: readonly VariableDecl[], discovered: readonly string[]): Set<string> {
+  const byName = new Map(declared.map((v) => [v.name, v]));
+  const required = new Set<string>();
+  for (const v of declared) if (v.required && v.default === undefined) required.add(v.name);
+  for (const name of discovered) if (!byName.has(name)) required.add(name);
+  return required;
+}
+
+/** What callers of a label notice when it moves: variables, newly required inputs, part versions. */
+async function labelImpact(db: Queryable, deps: RouteDeps, template: TemplateRow, from: number | null, to: number) {
+  const b = await sideOf(db, template, to);
+  const a = from === null ? undefined : await sideOf(db, template, from);
+  const names = (side: typeof b | undefined) => {
+    if (!side) return { all: new Set<string>(), required: new Set<string>() };
+    const discovered = deps.renderer.analyze(side.resolved).variables.map((v) => v.name);
+    const declared = side.settings.variables as VariableDecl[];
+    return { all: new Set([...discovered, ...declared.map((v) => v.name)]), required: requiredNames(declared, discovered) };
+  };
+  const before = names(a);
+  const after = names(b);
+  const partsOf = (side: typeof b | undefined) => {
+    const map = new Map<string, number>();
+    for (const entry of side?.frozen.flatMap((m) => m.entries) ?? [])
+      if (entry.part_id && entry.version) map.set(entry.part_id, entry.version);
+    return map;
+  };
+  const pa = partsOf(a);
+  const pb = partsOf(b);
+  return {
+    variables_added: [...after.all].filter((n) => !before.all.has(n)).sort(),
+    variables_removed: [...before.all].filter((n) => !after.all.has(n)).sort(),
+    newly_required: [...after.required].filter((n) => !before.required.has(n)).sort(),
+    part_versions_changed: [...new Set([...pa.keys(), ...pb.keys()])]
+      .filter((id) => pa.get(id) !== pb.get(id))
+      .map((id) => ({ part_id: id, from_version: pa.get(id) ?? null, to_version: pb.get(id) ?? null })),
+  };
+}
+
+export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
+  const { pool } = deps;
+
+  async function liveTemplate(db: Queryable, id: string, lock = false) {
+    const row = await templates.find(db, id, { lock });
+    if (!row) throw new NotFound(`No template ${id}.`);
+    return row;
+  }
+
+  app.openapi(contract.listLabels, async (c) => {
+    authorize(c.get('identity'), 'viewer');
+    const template = await liveTemplate(pool, c.req.valid('param').id);
+    return c.json({ items: (await templates.labels(pool, [template.id])).map(labelJson) }, 200);
+  });
+
+  app.openapi(contract.getLabel, async (c) => {
+    authorize(c.get('identity'), 'viewer');
+    const { id, label } = c.req.valid('param');
+    const template = await liveTemplate(pool, id);
+    const row = await templates.label(pool, id, label);
+    if (!row) throw new NotFound(`Template "${template.name}" has no label "${label}".`);
+    const moves = await templates.moves(pool, id, label);
+    return c.json(
+      {
+        ...labelJson(row),
+        moves: moves.map((move) => ({
+          from_version: move.from_version,
+          to_version: move.to_version,
+          protected: move.protected,
+          actor: { kind: move.actor_kind, id: move.actor_id },
+          at: iso(move.at),
+        })),
+      },
+      200,
+    );
+  });
+
+  app.openapi(contract.setLabel, async (c) => {
+    const identity = c.get('identity');
+    authorize(identity, 'editor');
+    const { id, label } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const result = await withTransaction(pool, async (tx) => {
+      // The template row serialises every label change of the template.
+      const template = await liveTemplate(tx, id, true);
+      if (!(await templates.findVersion(tx, id, body.version))) {
+        throw fieldProblem(
+          'body.version',
+          `template "${template.name}" has no version ${body.version} (latest: ${template.latest_version ?? 'never published'})`,
+        );
+      }
+      const current = await templates.label(tx, id, label, { lock: true });
+      const from = current?.version ?? null;
+      const to = body.version;
+      const wasProtected = current?.protected ?? PROTECTED_BY_DEFAULT.has(label);
+      const willBeProtected = body.protected ?? wasProtected;
+      const diff = await templateDiff(tx, template, from, to);
+      const impact = await labelImpact(tx, deps, template, from, to);
+      const token = confirmToken(id, label, from, to);
+      const answer = (applied: boolean, row = current) => ({
+        applied,
+        label: row ? labelJson(row) : null,
+        from_version: from,
+        to_version: to,
+        diff,
+        impact,
+        confirm: applied ? null : token,
+      });
+      if (body.dry_run) return answer(false);
+      if (willBeProtected !== wasProtected && !isAdmin(identity)) {
+        throw new Forbidden(`Only an admin may ${willBeProtected ? 'protect' : 'unprotect'} label "${label}".`);
+      }
+      if (current?.protected) {
+        if (!isAdmin(identity)) throw new Forbidden(`Label "${label}" is protected: only an admin may move it.`);
+        if (from !== to && body.confirm === undefined) {
+          throw new ConfirmationRequired(
+            `Label "${label}" is protected: send the move with "dry_run": true first, check its diff and impact, then send it again with its "confirm" token.`,
+          );
+        }
+        if (from !== to && body.confirm !== token) {
+          throw new Conflict(`Label "${label}" changed since that dry run (it is at version ${from}); dry-run the move again.`);
+        }
+      }
+      if (current && from === to && willBeProtected === current.protected) return answer(false);
+      const row = await templates.upsertLabel(tx, id, label, to, willBeProtected, authorOf(identity));
+      const actor = actorOf(identity);
+      if (from !== to) {
+        const { at } = await templates.recordMove(tx, {
+          id: uuidv7(),
+          template_id: id,
+          label,
+          from_version: from,
+          to_version: to,
+          protected: willBeProtected,
+          actor_kind: actor.kind,
+          actor_id: actor.id,
+          request_id: c.get('requestId') ?? null,
+        });
+        await publish(tx, labelMoved, {
+          template_id: id,
+          label,
+          from_version: from,
+          to_version: to,
+          protected: willBeProtected,
+          actor,
+          at: iso(at),
+        });
+      }
+      await audit(
+        tx,
+        c,
+        from !== to ? 'label.moved' : 'label.updated',
+        { type: 'template_label', id: `${id}:${label}` },
+        current ? { version: from, protected: current.protected } : null,
+        { version: to, protected: willBeProtected },
+      );
+      return { ...answer(true, row), label: labelJson(row) };
+    });
+    return c.json(result, 200);
+  });
+
+  app.openapi(contract.deleteLabel, async (c) => {
+    const identity = c.get('identity');
+    authorize(identity, 'editor');
+    const { id, label } = c.req.valid('param');
+    await withTransaction(pool, async (tx) => {
+      const template = await liveTemplate(tx, id, true);
+      const current = await templates.label(tx, id, label, { lock: true });
+      if (!current) throw new NotFound(`Template "${template.name}" has no label "${label}".`);
+      if (current.protected && !isAdmin(identity))
+        throw new Forbidden(`Label "${label}" is protected: only an admin may delete it.`);
+      await templates.deleteLabel(tx, id, label);
+      const actor = actorOf(identity);
+      const { at } = await templates.recordMove(tx, {
+        id: uuidv7(),
+        template_id: id,
+        label,
+        from_version: current.version,
+        to_version: null,
+        protected: current.protected,
+        actor_kind: actor.kind,
+        actor_id: actor.id,
+        request_id: c.get('requestId') ?? null,
+      });
+      await publish(tx, labelMoved, {
+        template_id: id,
+        label,
+        from_version: current.version,
+        to_version: null,
+        protected: current.protected,
+        actor,
+        at: iso(at),
+      });
+      await audit(
+        tx,
+        c,
+        'label.deleted',
+        { type: 'template_label', id: `${id}:${label}` },
+        { version: current.version, protected: current.protected },
+        null,
+      );
+    });
+    return c.body(null, 204);
+  });
+}

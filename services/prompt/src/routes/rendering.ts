@@ -1,0 +1,167 @@
+import type { Queryable } from '@llmops/kit/db';
+import type { ServiceApp } from '@llmops/kit/http/app';
+import { authorize } from '@llmops/kit/http/access';
+import { Forbidden, NotFound } from '@llmops/kit/problem';
+import * as contract from '@llmops/kit/contracts/prompt';
+import { PROMPT_LIMITS } from '@llmops/kit/contracts/prompt';
+import * as templates from '../db/templates.ts';
+import type { TemplateRow } from '../db/templates.ts';
+import type { VariableDecl } from '../render/inputs.ts';
+import type { RenderOutcome } from '../render/render.ts';
+import { resolveDraft, resolveFrozen } from '../resolve.ts';
+import { fieldProblem, type RouteDeps } from './common.ts';
+import { messageFromInput } from './templates.ts';
+
+interface Rendered {
+  template_id: string | null;
+  template_version: number | null;
+  label: string | null;
+  part_versions: { part_id: string; version: number | 'draft' }[];
+  declared_variables: VariableDecl[];
+  default_model_id: string | null;
+  default_preset_id: string | null;
+}
+
+function resultJson(outcome: RenderOutcome, rendered: Rendered) {
+  return {
+    ok: outcome.ok,
+    template_id: rendered.template_id,
+    template_version: rendered.template_version,
+    label: rendered.label,
+    messages: outcome.messages,
+    part_versions: rendered.part_versions,
+    variables: outcome.variables,
+    declared_variables: rendered.declared_variables,
+    problems: outcome.problems,
+    warnings: outcome.warnings,
+    chars: outcome.chars,
+    token_estimate: outcome.token_estimate,
+    default_model_id: rendered.default_model_id,
+    default_preset_id: rendered.default_preset_id,
+  };
+}
+
+function checkInputSize(inputs: Record<string, unknown>): void {
+  const bytes = Buffer.byteLength(JSON.stringify(inputs));
+  if (bytes > PROMPT_LIMITS.inputBytes) {
+    throw fieldProblem('body.inputs', `the inputs are ${bytes} bytes of JSON; at most ${PROMPT_LIMITS.inputBytes} are rendered`);
+  }
+}
+
+/**
+ * Renders a template's draft, a version or a label: what preview shows and what the runner sends. A
+ * version renders from its frozen part versions only, so it renders the same text forever.
+ */
+export async function renderTemplate(
+  db: Queryable,
+  deps: RouteDeps,
+  template: TemplateRow,
+  source: { version?: number | undefined; label?: string | undefined },
+  inputs: Record<string, unknown>,
+  model: string | undefined,
+) {
+  checkInputSize(inputs);
+  let version = source.version;
+  if (source.label !== undefined) {
+    const label = await templates.label(db, template.id, source.label);
+    if (!label) throw new NotFound(`Template "${template.name}" has no label "${source.label}".`);
+    version = label.version;
+  }
+  if (version === undefined) {
+    const resolution = await resolveDraft(db, await templates.messages(db, template.id));
+    const outcome = await deps.renderer.render({
+      messages: resolution.messages,
+      declared: template.variables,
+      mergeAdjacent: template.merge_adjacent,
+      inputs,
+      model,
+      problems: resolution.problems,
+    });
+    return resultJson(outcome, {
+      template_id: template.id,
+      template_version: null,
+      label: null,
+      part_versions: resolution.partVersions,
+      declared_variables: template.variables,
+      default_model_id: template.default_model_id,
+      default_preset_id: template.default_preset_id,
+    });
+  }
+  const row = await templates.findVersion(db, template.id, version);
+  if (!row)
+    throw new NotFound(
+      `Template "${template.name}" has no version ${version} (latest: ${template.latest_version ?? 'never published'}).`,
+    );
+  const { messages, partVersions } = await resolveFrozen(db, row.messages);
+  const outcome = await deps.renderer.render({
+    messages,
+    declared: row.variables,
+    mergeAdjacent: row.merge_adjacent,
+    inputs,
+    model,
+  });
+  return resultJson(outcome, {
+    template_id: template.id,
+    template_version: row.version,
+    label: source.label ?? null,
+    part_versions: partVersions,
+    declared_variables: row.variables,
+    default_model_id: row.default_model_id,
+    default_preset_id: row.default_preset_id,
+  });
+}
+
+export function mountRendering(app: ServiceApp, deps: RouteDeps): void {
+  const { pool } = deps;
+
+  async function liveTemplate(id: string) {
+    const row = await templates.find(pool, id);
+    if (!row) throw new NotFound(`No template ${id}.`);
+    return row;
+  }
+
+  app.openapi(contract.previewTemplate, async (c) => {
+    authorize(c.get('identity'), 'viewer');
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const template = await liveTemplate(id);
+    return c.json(await renderTemplate(pool, deps, template, body, body.inputs, body.model), 200);
+  });
+
+  app.openapi(contract.assemble, async (c) => {
+    authorize(c.get('identity'), 'viewer');
+    const body = c.req.valid('json');
+    checkInputSize(body.inputs);
+    const resolution = await resolveDraft(pool, body.messages.map(messageFromInput));
+    const outcome = await deps.renderer.render({
+      messages: resolution.messages,
+      declared: body.variables,
+      mergeAdjacent: body.merge_adjacent,
+      inputs: body.inputs,
+      model: body.model,
+      problems: resolution.problems,
+    });
+    return c.json(
+      resultJson(outcome, {
+        template_id: null,
+        template_version: null,
+        label: null,
+        part_versions: resolution.partVersions,
+        declared_variables: body.variables,
+        default_model_id: null,
+        default_preset_id: null,
+      }),
+      200,
+    );
+  });
+
+  app.openapi(contract.internalRender, async (c) => {
+    const identity = c.get('identity');
+    if (identity.kind !== 'service' || identity.subject !== 'runner') {
+      throw new Forbidden('POST /internal/render answers only the runner service.');
+    }
+    const body = c.req.valid('json');
+    const template = await liveTemplate(body.template_id);
+    return c.json(await renderTemplate(pool, deps, template, body, body.inputs, body.model), 200);
+  });
+}
