@@ -311,12 +311,9 @@ export const EntrySchema = z
     part_id: Uuid.nullable(),
     part_name: z.string().nullable(),
     version: z.number().int().nullable().openapi({ description: 'The pinned (or, in a version, frozen) part version.' }),
-    follows: z
-      .literal('latest')
-      .nullable()
-      .openapi({
-        description: '"latest" when the draft entry follows the latest version (in a version: followed it at publish).',
-      }),
+    follows: z.literal('latest').nullable().openapi({
+      description: '"latest" when the draft entry follows the latest version (in a version: followed it at publish).',
+    }),
     text: z.string().nullable(),
   })
   .openapi('TemplateEntry');
@@ -585,12 +582,10 @@ export const RenderProblemSchema = z
 
 export const TokenEstimateSchema = z
   .object({
-    method: z
-      .string()
-      .openapi({
-        description: '`tiktoken:<encoding>` for OpenAI models, else `approximation:chars/4`.',
-        example: 'tiktoken:o200k_base',
-      }),
+    method: z.string().openapi({
+      description: '`tiktoken:<encoding>` for OpenAI models, else `approximation:chars/4`.',
+      example: 'tiktoken:o200k_base',
+    }),
     exact_for_model: z.boolean(),
     total: z.number().int(),
     per_message_overhead: z.number().int(),
@@ -632,14 +627,14 @@ const IdempotencyHeaders = z.object({
     .min(1)
     .max(200)
     .optional()
-    .openapi({ param: { name: 'Idempotency-Key', in: 'header' }, description: 'Same key + same body → same result.' }),
+    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'Same key + same body → same result.' }),
 });
 const IfMatchHeaders = z.object({
   'if-match': z
     .string()
     .max(500)
     .optional()
-    .openapi({ param: { name: 'If-Match', in: 'header' } }),
+    .openapi({ param: { name: 'if-match', in: 'header' } }),
 });
 
 const MessageParamSchema = IdParamSchema.extend({

@@ -24,6 +24,7 @@ import type {
 } from '../db/templates.ts';
 import { actorOf, audit, authorOf } from '../actor.ts';
 import { idempotent } from '../idempotency.ts';
+import { canonical } from '../canonical.ts';
 import { checkDeclarations, type VariableDecl } from '../render/inputs.ts';
 import { resolveDraft } from '../resolve.ts';
 import { templateDiff } from '../template-diff.ts';
@@ -170,7 +171,10 @@ export async function templateJson(deps: RouteDeps, db: Queryable, row: Template
       resolution.frozen.map((message, i) => ({
         ...message,
         // The draft shows what an entry pins (null when it follows), not what it resolves to now.
-        entries: message.entries.map((entry, j) => ({ ...entry, version: draft[i]?.entries[j]?.version ?? entry.version })),
+        entries: message.entries.map((entry, j) => {
+          const pinned = draft[i]?.entries[j];
+          return pinned ? { ...entry, version: pinned.version } : entry;
+        }),
       })),
     ),
     discovered_variables: variables,
@@ -468,24 +472,17 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
         await checkRegistry(c, template);
         if (template.latest_version !== null) {
           const latest = (await templates.findVersion(tx, id, template.latest_version)) as TemplateVersionRow;
-          const same =
-            JSON.stringify(latest.messages) === JSON.stringify(resolution.frozen) &&
-            JSON.stringify([
-              latest.name,
-              latest.description,
-              latest.merge_adjacent,
-              latest.default_model_id,
-              latest.default_preset_id,
-              latest.variables,
-            ]) ===
-              JSON.stringify([
-                template.name,
-                template.description,
-                template.merge_adjacent,
-                template.default_model_id,
-                template.default_preset_id,
-                template.variables,
-              ]);
+          const settings = (row: TemplateRow | TemplateVersionRow) =>
+            canonical([
+              row.name,
+              row.description,
+              row.merge_adjacent,
+              row.default_model_id,
+              row.default_preset_id,
+              row.variables,
+            ]);
+          // jsonb reorders object keys: compare canonical forms.
+          const same = canonical(latest.messages) === canonical(resolution.frozen) && settings(latest) === settings(template);
           if (same)
             throw new Conflict(`Template "${template.name}" is unchanged since version ${latest.version}; nothing to publish.`);
         }
