@@ -311,7 +311,7 @@ export const EntrySchema = z
     part_id: Uuid.nullable(),
     part_name: z.string().nullable(),
     version: z.number().int().nullable().openapi({ description: 'The pinned (or, in a version, frozen) part version.' }),
-    follows: z.literal('latest').nullable().openapi({
+    follows: z.union([z.literal('latest'), z.null()]).openapi({
       description: '"latest" when the draft entry follows the latest version (in a version: followed it at publish).',
     }),
     text: z.string().nullable(),
@@ -408,12 +408,13 @@ export const MessageDiffSchema = z
   .object({
     index: z.number().int().openapi({ description: 'Position of the message on the `to` side (or `from` when removed).' }),
     change: z.enum(['added', 'removed', 'changed', 'unchanged']),
-    role: z.object({ from: RoleSchema.nullable(), to: RoleSchema.nullable() }),
+    // Enums as a union with null: a nullable enum becomes a JSON schema whose enum leaves null out.
+    role: z.object({ from: z.union([RoleSchema, z.null()]), to: z.union([RoleSchema, z.null()]) }),
     entries: z.array(
       z.object({
         change: z.enum(['added', 'removed', 'changed', 'unchanged']),
-        from: EntrySchema.nullable(),
-        to: EntrySchema.nullable(),
+        from: z.union([EntrySchema, z.null()]),
+        to: z.union([EntrySchema, z.null()]),
       }),
     ),
     text: z
@@ -424,7 +425,7 @@ export const MessageDiffSchema = z
 
 export const TemplateDiffSchema = z
   .object({
-    from: DiffSide.nullable(),
+    from: z.union([DiffSide, z.null()]),
     to: DiffSide,
     changed: z.boolean(),
     fields: z.array(FieldChangeSchema),
@@ -489,7 +490,7 @@ export const LabelImpactSchema = z
 export const LabelSetResultSchema = z
   .object({
     applied: z.boolean(),
-    label: LabelSchema.nullable().openapi({ description: 'The label as it is now (after the change when applied).' }),
+    label: z.union([LabelSchema, z.null()]).openapi({ description: 'The label as it is now (after the change when applied).' }),
     from_version: z.number().int().nullable(),
     to_version: z.number().int(),
     diff: TemplateDiffSchema,
