@@ -1,0 +1,122 @@
+import { ProviderError } from './errors.ts';
+import type { AttemptOptions, WireRequest } from './types.ts';
+
+type Fetch = typeof fetch;
+
+/**
+ * One attempt's control: its own AbortController (linked to the caller's signal), the first-byte and
+ * idle-stream timers, the clock for time to first token, and a fetch that records the wire request the
+ * SDK sends (DESIGN D6) without its auth headers.
+ */
+export class Attempt {
+  readonly controller = new AbortController();
+  readonly started = performance.now();
+  firstTokenAt: number | null = null;
+  wire: WireRequest | undefined;
+  #reason: 'cancelled' | 'first_byte' | 'idle' | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #options: AttemptOptions;
+  readonly #unlink: () => void;
+
+  constructor(options: AttemptOptions = {}) {
+    this.#options = options;
+    const outer = options.signal;
+    const onAbort = () => this.#abort('cancelled');
+    if (outer?.aborted) onAbort();
+    outer?.addEventListener('abort', onAbort, { once: true });
+    this.#unlink = () => outer?.removeEventListener('abort', onAbort);
+    if (options.firstByteTimeoutMs) this.#arm(options.firstByteTimeoutMs, 'first_byte');
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** The response headers arrived: from now on the idle timer guards the stream. */
+  receivedFirstByte(): void {
+    if (this.#reason) return;
+    this.#clear();
+    if (this.#options.idleTimeoutMs) this.#arm(this.#options.idleTimeoutMs, 'idle');
+  }
+
+  /** More data arrived: the idle timer starts again. */
+  receivedData(): void {
+    if (this.#reason || !this.#options.idleTimeoutMs) return;
+    this.#clear();
+    this.#arm(this.#options.idleTimeoutMs, 'idle');
+  }
+
+  /** A text delta: the first one sets time to first token. */
+  delta(text: string): void {
+    this.receivedData();
+    if (text === '') return;
+    this.firstTokenAt ??= performance.now();
+    this.#options.onDelta?.(text);
+  }
+
+  elapsed(): number {
+    return Math.round(performance.now() - this.started);
+  }
+
+  timeToFirstToken(): number | null {
+    return this.firstTokenAt === null ? null : Math.round(this.firstTokenAt - this.started);
+  }
+
+  /** When the attempt was ended by a timer or the caller, the error that says so; else undefined. */
+  abortError(): ProviderError | undefined {
+    if (this.#reason === 'cancelled') return new ProviderError({ kind: 'cancelled', message: 'the attempt was cancelled' });
+    if (this.#reason === 'first_byte')
+      return new ProviderError({
+        kind: 'timeout',
+        message: `no response from the provider within ${this.#options.firstByteTimeoutMs} ms`,
+      });
+    if (this.#reason === 'idle')
+      return new ProviderError({
+        kind: 'timeout',
+        message: `the provider's stream stalled for more than ${this.#options.idleTimeoutMs} ms`,
+      });
+    return undefined;
+  }
+
+  finish(): void {
+    this.#clear();
+    this.#unlink();
+  }
+
+  /** A fetch for the SDK: one signal per attempt, the wire request recorded, first byte noticed. */
+  fetch(base: Fetch = fetch): Fetch {
+    return async (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      const method = init?.method ?? (typeof input === 'object' && 'method' in input ? input.method : 'GET');
+      this.wire = { method, url, body: parseBody(init?.body) };
+      const response = await base(input, { ...init, signal: this.signal });
+      this.receivedFirstByte();
+      return response;
+    };
+  }
+
+  #abort(reason: 'cancelled' | 'first_byte' | 'idle'): void {
+    if (this.#reason) return;
+    this.#reason = reason;
+    this.#clear();
+    this.controller.abort(this.abortError());
+  }
+
+  #arm(ms: number, reason: 'first_byte' | 'idle'): void {
+    this.#timer = setTimeout(() => this.#abort(reason), ms);
+  }
+
+  #clear(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+function parseBody(body: unknown): unknown {
+  if (typeof body !== 'string') return body === undefined || body === null ? null : '[binary body]';
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return body;
+  }
+}

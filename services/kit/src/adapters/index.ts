@@ -1,0 +1,19 @@
+import { anthropicAdapter } from './anthropic.ts';
+import { ollamaAdapter } from './ollama.ts';
+import { openaiAdapter } from './openai.ts';
+import type { ProviderAdapter, ProviderKind } from './types.ts';
+
+export * from './types.ts';
+export { ProviderError, PROVIDER_ERROR_KINDS, retryAfterMs, type ProviderErrorKind } from './errors.ts';
+export { KINDS, checkParameters, type KindSpec, type ParameterProblem } from './kinds.ts';
+
+const ADAPTERS: Record<ProviderKind, ProviderAdapter> = {
+  openai: openaiAdapter,
+  anthropic: anthropicAdapter,
+  ollama: ollamaAdapter,
+};
+
+/** The adapter of a provider kind (one per wire protocol; see docs/providers.md to add one). */
+export function adapterFor(kind: ProviderKind): ProviderAdapter {
+  return ADAPTERS[kind];
+}

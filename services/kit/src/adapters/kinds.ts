@@ -1,0 +1,118 @@
+import type { ChatParameters, ProviderKind } from './types.ts';
+
+/**
+ * What each provider kind is and accepts: where it is by default, whether it needs a key, and which
+ * normalized parameters its protocol has. Presets are validated against this (a 422 names the field).
+ */
+export interface KindSpec {
+  label: string;
+  /** The base URL used when a provider names none. */
+  defaultBaseUrl: string;
+  /** Whether a key is required (for `openai`, only at api.openai.com: compatible local servers take none). */
+  needsKey: (baseUrl: string) => boolean;
+  /** Organization and project headers (OpenAI only). */
+  hasOrganization: boolean;
+  /** Parameters the protocol has, with their allowed ranges. */
+  parameters: { [K in keyof ChatParameters]?: ParameterRule };
+  /** The `response_format` types the protocol can express. */
+  responseFormats: readonly ('text' | 'json_object' | 'json_schema')[];
+  /** Most stop sequences the protocol takes. */
+  maxStop: number;
+  images: boolean;
+}
+
+export interface ParameterRule {
+  min?: number;
+  max?: number;
+}
+
+export const KINDS: Record<ProviderKind, KindSpec> = {
+  openai: {
+    label: 'OpenAI or OpenAI-compatible',
+    defaultBaseUrl: 'https://api.openai.com/v1',
+    needsKey: (baseUrl) => new URL(baseUrl).hostname === 'api.openai.com',
+    hasOrganization: true,
+    parameters: {
+      temperature: { min: 0, max: 2 },
+      top_p: { min: 0, max: 1 },
+      max_output_tokens: { min: 1 },
+      stop: {},
+      seed: {},
+      presence_penalty: { min: -2, max: 2 },
+      frequency_penalty: { min: -2, max: 2 },
+      response_format: {},
+    },
+    responseFormats: ['text', 'json_object', 'json_schema'],
+    maxStop: 4,
+    images: true,
+  },
+  anthropic: {
+    label: 'Anthropic',
+    defaultBaseUrl: 'https://api.anthropic.com',
+    needsKey: () => true,
+    hasOrganization: false,
+    parameters: {
+      temperature: { min: 0, max: 1 },
+      top_p: { min: 0, max: 1 },
+      top_k: { min: 1 },
+      max_output_tokens: { min: 1 },
+      stop: {},
+      response_format: {},
+    },
+    responseFormats: ['text', 'json_schema'],
+    maxStop: 16,
+    images: false,
+  },
+  ollama: {
+    label: 'Ollama (native API)',
+    defaultBaseUrl: 'http://127.0.0.1:11434',
+    needsKey: () => false,
+    hasOrganization: false,
+    parameters: {
+      temperature: { min: 0, max: 2 },
+      top_p: { min: 0, max: 1 },
+      top_k: { min: 1 },
+      max_output_tokens: { min: 1 },
+      stop: {},
+      seed: {},
+      presence_penalty: { min: -2, max: 2 },
+      frequency_penalty: { min: -2, max: 2 },
+      response_format: {},
+    },
+    responseFormats: ['text', 'json_object', 'json_schema'],
+    maxStop: 16,
+    images: false,
+  },
+};
+
+export interface ParameterProblem {
+  /** The parameter's name (`seed`, `temperature`, `response_format`). */
+  parameter: string;
+  message: string;
+}
+
+/** Every parameter the kind does not have, or has with a narrower range; empty when all fit. */
+export function checkParameters(kind: ProviderKind, parameters: ChatParameters): ParameterProblem[] {
+  const spec = KINDS[kind];
+  const problems: ParameterProblem[] = [];
+  for (const [name, value] of Object.entries(parameters) as [keyof ChatParameters, unknown][]) {
+    if (value === undefined) continue;
+    const rule = spec.parameters[name];
+    if (!rule) {
+      problems.push({ parameter: name, message: `${spec.label} does not support ${name}` });
+      continue;
+    }
+    if (typeof value === 'number') {
+      if (rule.min !== undefined && value < rule.min)
+        problems.push({ parameter: name, message: `${spec.label} takes ${name} from ${rule.min}${rule.max === undefined ? '' : ` to ${rule.max}`}` });
+      else if (rule.max !== undefined && value > rule.max)
+        problems.push({ parameter: name, message: `${spec.label} takes ${name} from ${rule.min ?? '-∞'} to ${rule.max}` });
+    }
+  }
+  if (parameters.stop && parameters.stop.length > spec.maxStop)
+    problems.push({ parameter: 'stop', message: `${spec.label} takes at most ${spec.maxStop} stop sequences` });
+  const format = parameters.response_format?.type;
+  if (format && !spec.responseFormats.includes(format))
+    problems.push({ parameter: 'response_format', message: `${spec.label} does not support response_format ${format}` });
+  return problems;
+}

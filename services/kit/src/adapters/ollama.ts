@@ -1,0 +1,138 @@
+import { Ollama, type ChatRequest as OllamaChatRequest, type Options } from 'ollama';
+import { Attempt } from './attempt.ts';
+import { kindOfStatus, ProviderError, scrub } from './errors.ts';
+import { cutStream, normalizeError } from './normalize.ts';
+import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, Usage } from './types.ts';
+
+function client(connection: ProviderConnection, attempt: Attempt): Ollama {
+  const headers: Record<string, string> = { ...(connection.headers ?? {}) };
+  // Ollama itself takes no key; one set here goes as a bearer token (ollama.com, or a proxy in front).
+  if (connection.apiKey) headers.Authorization = `Bearer ${connection.apiKey}`;
+  return new Ollama({ host: connection.baseUrl, headers, fetch: attempt.fetch() });
+}
+
+/**
+ * The wire body: sampling parameters go inside `options`, where Ollama reads them (the legacy system
+ * sent them at the top level, where Ollama ignores them).
+ */
+export function ollamaChatBody(request: ChatRequest): OllamaChatRequest {
+  const p = request.parameters ?? {};
+  const options: Partial<Options> = {};
+  if (p.temperature !== undefined) options.temperature = p.temperature;
+  if (p.top_p !== undefined) options.top_p = p.top_p;
+  if (p.top_k !== undefined) options.top_k = p.top_k;
+  if (p.max_output_tokens !== undefined) options.num_predict = p.max_output_tokens;
+  if (p.stop !== undefined) options.stop = p.stop;
+  if (p.seed !== undefined) options.seed = p.seed;
+  if (p.presence_penalty !== undefined) options.presence_penalty = p.presence_penalty;
+  if (p.frequency_penalty !== undefined) options.frequency_penalty = p.frequency_penalty;
+  const body: OllamaChatRequest = {
+    model: request.model,
+    messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+  };
+  if (Object.keys(options).length > 0) body.options = options;
+  const format = p.response_format;
+  if (format?.type === 'json_object') body.format = 'json';
+  if (format?.type === 'json_schema') body.format = format.schema;
+  return body;
+}
+
+const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length' };
+
+interface OllamaCounts {
+  prompt_eval_count?: number;
+  eval_count?: number;
+}
+
+function usageOf(counts: OllamaCounts): Usage {
+  return { input_tokens: counts.prompt_eval_count ?? 0, output_tokens: counts.eval_count ?? 0, cached_input_tokens: 0 };
+}
+
+/** Ollama's SDK throws ResponseError (error, status_code) for HTTP errors and plain Errors for stream errors. */
+function ollamaError(error: unknown, attempt: Attempt, apiKey: string | null | undefined): ProviderError {
+  const aborted = attempt.abortError();
+  if (aborted) return aborted;
+  const response = error as { name?: string; status_code?: number; error?: string; message?: string };
+  if (response?.name === 'ResponseError' && typeof response.status_code === 'number') {
+    return new ProviderError({
+      kind: kindOfStatus(response.status_code),
+      status: response.status_code,
+      message: scrub(response.error ?? response.message ?? 'error', apiKey),
+    });
+  }
+  return normalizeError(error, attempt, apiKey);
+}
+
+/** Ollama's native API (/api/chat, /api/tags). */
+export const ollamaAdapter: ProviderAdapter = {
+  kind: 'ollama',
+
+  async chat(connection, request, options) {
+    const attempt = new Attempt(options);
+    try {
+      const api = client(connection, attempt);
+      const body = ollamaChatBody(request);
+      if (request.stream === false) {
+        const response = await api.chat({ ...body, stream: false });
+        attempt.delta(response.message.content);
+        return result(attempt, response.message.content, response.done_reason ?? null, usageOf(response));
+      }
+      const stream = await api.chat({ ...body, stream: true });
+      let text = '';
+      let done: { done_reason?: string } & OllamaCounts = {};
+      let ended = false;
+      for await (const part of stream) {
+        attempt.receivedData();
+        if (part.message?.content) {
+          text += part.message.content;
+          attempt.delta(part.message.content);
+        }
+        if (part.done) {
+          done = part;
+          ended = true;
+        }
+      }
+      if (!ended) throw cutStream('its final "done" line');
+      return result(attempt, text, done.done_reason ?? null, usageOf(done));
+    } catch (error) {
+      throw ollamaError(error, attempt, connection.apiKey);
+    } finally {
+      attempt.finish();
+    }
+  },
+
+  generateImage() {
+    return Promise.reject(new ProviderError({ kind: 'bad_request', message: "Ollama's adapter has no image generation" }));
+  },
+
+  async listModels(connection, options) {
+    const attempt = new Attempt(options);
+    try {
+      const api = client(connection, attempt);
+      const { models } = await api.list();
+      return models.map((model) => ({
+        id: model.name,
+        display_name: null,
+        created_at: model.modified_at ? new Date(model.modified_at).toISOString() : null,
+        details: { size: model.size, family: model.details?.family, parameter_size: model.details?.parameter_size },
+      }));
+    } catch (error) {
+      throw ollamaError(error, attempt, connection.apiKey);
+    } finally {
+      attempt.finish();
+    }
+  },
+};
+
+function result(attempt: Attempt, text: string, reason: string | null, usage: Usage): ChatResult {
+  return {
+    text,
+    finish_reason: reason ? (FINISH[reason] ?? 'other') : 'other',
+    provider_finish_reason: reason,
+    usage,
+    time_to_first_token_ms: attempt.timeToFirstToken(),
+    latency_ms: attempt.elapsed(),
+    response_id: null,
+    wire: attempt.wire ?? { method: 'POST', url: '', body: null },
+  };
+}

@@ -1,0 +1,197 @@
+import OpenAI from 'openai';
+import type {
+  ChatCompletionCreateParamsBase,
+  ChatCompletionChunk,
+  ChatCompletion,
+} from 'openai/resources/chat/completions';
+import { Attempt } from './attempt.ts';
+import { ProviderError } from './errors.ts';
+import { cutStream, normalizeError } from './normalize.ts';
+import type {
+  AttemptOptions,
+  ChatRequest,
+  ChatResult,
+  FinishReason,
+  ImageRequest,
+  ImageResult,
+  ProviderAdapter,
+  ProviderConnection,
+  RemoteModel,
+  Usage,
+} from './types.ts';
+
+function client(connection: ProviderConnection, attempt: Attempt): OpenAI {
+  return new OpenAI({
+    // OpenAI-compatible local servers take no key; the SDK insists on one, and they ignore it.
+    apiKey: connection.apiKey || 'no-key',
+    baseURL: connection.baseUrl,
+    organization: connection.organization ?? null,
+    project: connection.project ?? null,
+    defaultHeaders: connection.headers ?? {},
+    maxRetries: 0,
+    fetch: attempt.fetch(),
+  });
+}
+
+const FINISH: Record<string, FinishReason> = {
+  stop: 'stop',
+  length: 'length',
+  content_filter: 'content_filter',
+  tool_calls: 'tool_calls',
+  function_call: 'tool_calls',
+};
+
+function usageOf(usage: OpenAI.CompletionUsage | null | undefined): Usage {
+  return {
+    input_tokens: usage?.prompt_tokens ?? 0,
+    output_tokens: usage?.completion_tokens ?? 0,
+    cached_input_tokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
+  };
+}
+
+/** The wire body of a chat request: normalized parameters onto OpenAI's names. */
+export function openaiChatBody(request: ChatRequest): ChatCompletionCreateParamsBase {
+  const p = request.parameters ?? {};
+  const body: ChatCompletionCreateParamsBase = {
+    model: request.model,
+    messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+  };
+  if (p.temperature !== undefined) body.temperature = p.temperature;
+  if (p.top_p !== undefined) body.top_p = p.top_p;
+  if (p.max_output_tokens !== undefined) body.max_completion_tokens = p.max_output_tokens;
+  if (p.stop !== undefined) body.stop = p.stop;
+  if (p.seed !== undefined) body.seed = p.seed;
+  if (p.presence_penalty !== undefined) body.presence_penalty = p.presence_penalty;
+  if (p.frequency_penalty !== undefined) body.frequency_penalty = p.frequency_penalty;
+  const format = p.response_format;
+  if (format?.type === 'json_object') body.response_format = { type: 'json_object' };
+  if (format?.type === 'json_schema') {
+    body.response_format = {
+      type: 'json_schema',
+      json_schema: { name: format.name, schema: format.schema, ...(format.strict === undefined ? {} : { strict: format.strict }) },
+    };
+  }
+  return body;
+}
+
+/** OpenAI chat completions, images and models; also every OpenAI-compatible server by base URL. */
+export const openaiAdapter: ProviderAdapter = {
+  kind: 'openai',
+
+  async chat(connection, request, options) {
+    const attempt = new Attempt(options);
+    const api = client(connection, attempt);
+    const body = openaiChatBody(request);
+    try {
+      if (request.stream === false) {
+        const completion: ChatCompletion = await api.chat.completions.create(
+          { ...body, stream: false },
+          { signal: attempt.signal, maxRetries: 0 },
+        );
+        const choice = completion.choices[0];
+        const text = choice?.message.content ?? '';
+        attempt.delta(text);
+        return result(attempt, text, choice?.finish_reason ?? null, usageOf(completion.usage), completion.id);
+      }
+      const stream = await api.chat.completions.create(
+        { ...body, stream: true, stream_options: { include_usage: true } },
+        { signal: attempt.signal, maxRetries: 0 },
+      );
+      let text = '';
+      let finish: string | null = null;
+      let usage: Usage | undefined;
+      let id: string | null = null;
+      for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
+        id ??= chunk.id;
+        attempt.receivedData();
+        const choice = chunk.choices[0];
+        const delta = choice?.delta?.content ?? '';
+        if (delta) {
+          text += delta;
+          attempt.delta(delta);
+        }
+        if (choice?.finish_reason) finish = choice.finish_reason;
+        if (chunk.usage) usage = usageOf(chunk.usage);
+      }
+      if (finish === null) throw cutStream('its finish reason');
+      return result(attempt, text, finish, usage ?? usageOf(null), id);
+    } catch (error) {
+      throw normalizeError(error, attempt, connection.apiKey);
+    } finally {
+      attempt.finish();
+    }
+  },
+
+  async generateImage(connection, request, options) {
+    const attempt = new Attempt(options);
+    const api = client(connection, attempt);
+    try {
+      const response = await api.images.generate(
+        {
+          model: request.model,
+          prompt: request.prompt,
+          ...(request.n === undefined ? {} : { n: request.n }),
+          ...(request.size === undefined ? {} : { size: request.size as OpenAI.ImageGenerateParams['size'] }),
+          ...(request.quality === undefined ? {} : { quality: request.quality as OpenAI.ImageGenerateParams['quality'] }),
+          ...(request.model.startsWith('dall-e') ? { response_format: 'b64_json' as const } : {}),
+        },
+        { signal: attempt.signal, maxRetries: 0 },
+      );
+      const format = response.output_format ?? 'png';
+      const images = (response.data ?? []).map((image) => {
+        if (!image.b64_json) throw new ProviderError({ kind: 'server', message: 'the provider returned an image without data' });
+        return {
+          data: Buffer.from(image.b64_json, 'base64'),
+          mime_type: `image/${format}`,
+          revised_prompt: image.revised_prompt ?? null,
+        };
+      });
+      const usage = response.usage
+        ? {
+            input_tokens: response.usage.input_tokens,
+            output_tokens: response.usage.output_tokens,
+            cached_input_tokens: 0,
+          }
+        : null;
+      return { images, usage, latency_ms: attempt.elapsed(), wire: attempt.wire as ImageResult['wire'] };
+    } catch (error) {
+      throw normalizeError(error, attempt, connection.apiKey);
+    } finally {
+      attempt.finish();
+    }
+  },
+
+  async listModels(connection, options) {
+    const attempt = new Attempt(options);
+    const api = client(connection, attempt);
+    try {
+      const models: RemoteModel[] = [];
+      for await (const model of api.models.list({ signal: attempt.signal, maxRetries: 0 })) {
+        models.push({
+          id: model.id,
+          display_name: null,
+          created_at: typeof model.created === 'number' ? new Date(model.created * 1000).toISOString() : null,
+          details: { owned_by: model.owned_by },
+        });
+      }
+      return models;
+    } catch (error) {
+      throw normalizeError(error, attempt, connection.apiKey);
+    } finally {
+      attempt.finish();
+    }
+  },
+};
+
+function result(attempt: Attempt, text: string, finish: string | null, usage: Usage, id: string | null): ChatResult {
+  return {
+    text,
+    finish_reason: finish ? (FINISH[finish] ?? 'other') : 'other',
+    provider_finish_reason: finish,
+    usage,
+    time_to_first_token_ms: attempt.timeToFirstToken(),
+    latency_ms: attempt.elapsed(),
+    response_id: id,
+    wire: attempt.wire ?? { method: 'POST', url: '', body: null },
+  };
+}

@@ -1,0 +1,128 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+export type Protocol = 'openai' | 'anthropic' | 'ollama';
+
+/**
+ * A fault to inject. It applies to requests that match every filter given (protocol, path, model), for
+ * `times` requests (every one when absent): an error status (with its protocol's own error body), a
+ * delay before the first byte, a slow stream, or a stream cut half-way.
+ */
+export interface Fault {
+  protocol?: Protocol;
+  /** The path after the protocol prefix, e.g. `/v1/chat/completions`, `/api/chat`. */
+  path?: string;
+  model?: string;
+  times?: number;
+  /** Answer with this HTTP status (401, 429, 500, 529...) and the protocol's error body. */
+  status?: number;
+  /** The Retry-After header sent with the error (seconds, as the real APIs send it). */
+  retryAfter?: number | string;
+  /** Wait this long before the response's first byte. */
+  delayFirstByteMs?: number;
+  /** Wait this long between stream chunks. */
+  chunkDelayMs?: number;
+  /** Destroy the connection after this many stream chunks (a stream cut half-way). */
+  cutAfterChunks?: number;
+}
+
+export interface RecordedRequest {
+  seq: number;
+  protocol: Protocol | null;
+  method: string;
+  /** The full path as received, prefix included. */
+  path: string;
+  headers: Record<string, string>;
+  /** The parsed JSON body (null when none); `raw` is the text as received. */
+  body: unknown;
+  raw: string;
+  at: string;
+  status?: number;
+}
+
+/** What a protocol handler works with: the request, the faults that apply, and ways to answer. */
+export class Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly record: RecordedRequest;
+  readonly fault: Fault;
+  /** The path after the protocol prefix. */
+  readonly path: string;
+
+  constructor(req: IncomingMessage, res: ServerResponse, record: RecordedRequest, path: string, fault: Fault) {
+    this.req = req;
+    this.res = res;
+    this.record = record;
+    this.path = path;
+    this.fault = fault;
+  }
+
+  header(name: string): string | undefined {
+    return this.record.headers[name.toLowerCase()];
+  }
+
+  get body(): Record<string, unknown> {
+    const body = this.record.body;
+    return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  }
+
+  async #firstByte(): Promise<void> {
+    if (this.fault.delayFirstByteMs) await sleep(this.fault.delayFirstByteMs, this.res);
+  }
+
+  async json(status: number, body: unknown, headers: Record<string, string> = {}): Promise<void> {
+    await this.#firstByte();
+    if (this.res.destroyed) return;
+    this.record.status = status;
+    const text = JSON.stringify(body);
+    this.res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
+    this.res.end(text);
+  }
+
+  /** Streams frames (already formatted: SSE events or NDJSON lines), honouring slow and cut faults. */
+  async stream(contentType: string, frames: string[], headers: Record<string, string> = {}): Promise<void> {
+    await this.#firstByte();
+    if (this.res.destroyed) return;
+    this.record.status = 200;
+    this.res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-cache', connection: 'keep-alive', ...headers });
+    this.res.flushHeaders();
+    for (const [index, frame] of frames.entries()) {
+      if (this.fault.cutAfterChunks !== undefined && index >= this.fault.cutAfterChunks) {
+        this.res.socket?.destroy();
+        return;
+      }
+      if (index > 0 && this.fault.chunkDelayMs) await sleep(this.fault.chunkDelayMs, this.res);
+      if (this.res.destroyed) return;
+      // Each frame is flushed before the next, so a cut or a delay falls between frames as on a real network.
+      await new Promise<void>((resolve) => this.res.write(frame, () => resolve()));
+    }
+    this.res.end();
+  }
+}
+
+/** Waits, but stops early when the client went away. */
+export function sleep(ms: number, res?: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      res?.off('close', done);
+      resolve();
+    }
+    res?.once('close', done);
+  });
+}
+
+export function sse(data: unknown, event?: string): string {
+  return `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+}
+
+export function ndjson(data: unknown): string {
+  return `${JSON.stringify(data)}\n`;
+}
+
+/** Unix seconds, as OpenAI timestamps are. */
+export const unixNow = () => Math.floor(Date.now() / 1000);
