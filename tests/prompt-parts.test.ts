@@ -230,6 +230,19 @@ describe('prompt parts', () => {
     expect((await api('GET', `/parts/${part.id}/diff?from=1&to=9`)).status).toBe(404);
   });
 
+  it('publishes once when two editors publish the same draft at the same time', async () => {
+    const part = await createPart();
+    const results = await Promise.all([api('POST', `/parts/${part.id}/publish`), api('POST', `/parts/${part.id}/publish`)]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+    const same = { kind: 'data', name: 'Concurrent key', content: 'x' };
+    const twins = await Promise.all([
+      api('POST', '/parts', same, { headers: { 'idempotency-key': 'k-concurrent' } }),
+      api('POST', '/parts', same, { headers: { 'idempotency-key': 'k-concurrent' } }),
+    ]);
+    expect(twins.map((r) => r.status)).toEqual([201, 201]);
+    expect(twins[0]?.body.id).toBe(twins[1]?.body.id);
+  });
+
   it('deletes softly: gone from lists, versions still readable', async () => {
     const part = await createPart();
     await api('POST', `/parts/${part.id}/publish`);
