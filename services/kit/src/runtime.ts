@@ -71,6 +71,8 @@ export function busConfigFrom(env: ServiceEnv): Partial<BusConfig> {
 export interface ServiceContext {
   service: ServiceName;
   env: ServiceEnv;
+  /** The environment as given, for a service's own settings (e.g. the registry's LLMOPS_MASTER_KEYS). */
+  rawEnv: Readonly<Record<string, string | undefined>>;
   log: Logger;
   pool: Pool;
   /** The process's event bus: publish in your transactions, consume, broadcast (docs/events.md). */
@@ -135,7 +137,7 @@ export async function runService(
     const status = bus.status();
     return status.listening ? { ok: true } : { ok: false, detail: 'the LISTEN connection is down; reconnecting' };
   };
-  const parts = await build({ service, env, log, pool, bus, urls, readiness });
+  const parts = await build({ service, env, rawEnv, log, pool, bus, urls, readiness });
   const own = new URL(urls[service]);
   const listenPort = env.PORT ?? Number(own.port);
   const server = await listen(parts.app, env.LLMOPS_HOST, listenPort);

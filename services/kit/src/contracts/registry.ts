@@ -1,4 +1,635 @@
+import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
+import { errors, IdParamSchema, pageOf, PageQuerySchema } from './common.ts';
+import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
+import { PROVIDER_KINDS } from '../adapters/types.ts';
+
+/**
+ * The registry's contract (docs/providers.md): providers (API keys write-only, shown as a hint), models
+ * with price history, parameter presets with fallback models. Roles: viewers read; editors manage
+ * models and presets (and discover/import a provider's models); providers and their keys are admin only.
+ */
+
+const TAG_PROVIDERS = ['Providers'];
+const TAG_MODELS = ['Models'];
+const TAG_PRESETS = ['Parameter presets'];
+const JSON_TYPE = 'application/json';
+
+const Timestamp = z.string().openapi({ format: 'date-time', example: '2025-06-01T09:30:00.000Z' });
+const Uuid = z.uuid({ message: 'expected a UUID' });
+const Name = z.string().trim().min(1, 'expected a non-empty name').max(100, 'expected at most 100 characters');
+const Money = z.string().openapi({ description: 'USD as a decimal string', example: '2.50' });
+
+/** A non-negative decimal amount, as a JSON number or a decimal string. */
+const Amount = z
+  .union([z.number(), z.string().regex(/^-?\d{1,8}(\.\d{1,6})?$/, 'expected a decimal number such as "2.50"')])
+  .transform((value) => (typeof value === 'number' ? value : Number(value)))
+  .refine((value) => Number.isFinite(value), 'expected a finite number')
+  .refine((value) => value >= 0, 'must not be negative')
+  .refine((value) => value < 100_000_000, 'expected less than 100,000,000')
+  .transform((value) => String(value))
+  .openapi({ type: 'string', description: 'USD, a decimal string or a number, not negative', example: '2.50' });
+
+export const ProviderKindSchema = z.enum(PROVIDER_KINDS).openapi('ProviderKind');
+
+const BaseUrl = z
+  .string()
+  .max(500, 'expected at most 500 characters')
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password;
+    } catch {
+      return false;
+    }
+  }, 'expected an http:// or https:// URL without credentials, such as https://api.openai.com/v1')
+  .openapi({ format: 'uri', example: 'https://api.openai.com/v1' });
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
+const AUTH_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'proxy-authorization', 'cookie']);
+const ExtraHeaders = z
+  .record(z.string(), z.string().max(1000, 'expected at most 1,000 characters').regex(/^[^\r\n]*$/, 'expected one line'))
+  .superRefine((headers, ctx) => {
+    const names = Object.keys(headers);
+    if (names.length > 20) ctx.addIssue({ code: 'custom', message: 'expected at most 20 headers' });
+    for (const name of names) {
+      if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'not a valid header name' });
+      else if (AUTH_HEADERS.has(name.toLowerCase()))
+        ctx.addIssue({ code: 'custom', path: [name], message: 'credentials go in api_key, where they are encrypted; not in headers' });
+    }
+  })
+  .openapi({ description: 'Extra request headers (not secret: shown in responses).', example: { 'HTTP-Referer': 'https://blog.example' } });
+
+const ApiKey = z
+  .string()
+  .min(1, 'expected a non-empty key')
+  .max(1000, 'expected at most 1,000 characters')
+  .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces')
+  .openapi({ description: 'Write-only: stored encrypted, never returned (responses show `api_key_hint`).', writeOnly: true });
+
+const TimeoutMs = z.number().int('expected whole milliseconds').min(1000, 'expected at least 1000 ms').max(600_000, 'expected at most 600000 ms');
+const PositiveLimit = (max: number) => z.number().int('expected a whole number').min(1, 'expected at least 1').max(max, `expected at most ${max}`);
+
+export const ProviderSchema = z
+  .object({
+    id: Uuid,
+    name: z.string(),
+    kind: ProviderKindSchema,
+    base_url: z.string(),
+    has_api_key: z.boolean(),
+    api_key_hint: z.string().nullable().openapi({ description: 'The last 4 characters of the key, e.g. `…f3a9`.' }),
+    organization: z.string().nullable(),
+    project: z.string().nullable(),
+    extra_headers: z.record(z.string(), z.string()),
+    timeout_ms: z.number().int(),
+    max_concurrency: z.number().int().nullable(),
+    rpm_limit: z.number().int().nullable(),
+    monthly_spend_cap_usd: Money.nullable(),
+    enabled: z.boolean(),
+    last_used_at: Timestamp.nullable(),
+    archived_at: Timestamp.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi('Provider');
+
+export const ProviderCreateSchema = z
+  .object({
+    name: Name,
+    kind: ProviderKindSchema,
+    base_url: BaseUrl.optional().openapi({ description: "Defaults to the kind's public endpoint." }),
+    api_key: ApiKey.optional(),
+    organization: z.string().min(1).max(200).nullable().optional().openapi({ description: 'OpenAI only.' }),
+    project: z.string().min(1).max(200).nullable().optional().openapi({ description: 'OpenAI only.' }),
+    extra_headers: ExtraHeaders.optional(),
+    timeout_ms: TimeoutMs.optional().openapi({ description: 'First-byte and idle-stream timeout (default 60000).' }),
+    max_concurrency: PositiveLimit(10_000).nullable().optional(),
+    rpm_limit: PositiveLimit(1_000_000).nullable().optional(),
+    monthly_spend_cap_usd: Amount.nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('ProviderCreate');
+
+export const ProviderUpdateSchema = z
+  .object({
+    name: Name.optional(),
+    base_url: BaseUrl.optional(),
+    api_key: z.union([ApiKey, z.null()]).optional().openapi({ description: 'A new key, or null to remove it.' }),
+    organization: z.string().min(1).max(200).nullable().optional(),
+    project: z.string().min(1).max(200).nullable().optional(),
+    extra_headers: ExtraHeaders.optional(),
+    timeout_ms: TimeoutMs.optional(),
+    max_concurrency: PositiveLimit(10_000).nullable().optional(),
+    rpm_limit: PositiveLimit(1_000_000).nullable().optional(),
+    monthly_spend_cap_usd: Amount.nullable().optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((value) => Object.keys(value).length > 0, { message: 'expected at least one field to change' })
+  .openapi('ProviderUpdate');
+
+export const ProviderListQuerySchema = PageQuerySchema.extend({
+  include_archived: z
+    .enum(['true', 'false'])
+    .optional()
+    .openapi({ description: 'Archived providers too (default false: pickers never show them).' }),
+});
+
+export const ProviderErrorSchema = z
+  .object({
+    kind: z.enum(PROVIDER_ERROR_KINDS),
+    retryable: z.boolean(),
+    message: z.string(),
+    status: z.number().int().nullable(),
+    retry_after_ms: z.number().int().nullable(),
+    provider_code: z.string().nullable(),
+  })
+  .openapi('ProviderError');
+
+export const ConnectionTestSchema = z
+  .object({
+    ok: z.boolean(),
+    latency_ms: z.number().int(),
+    models_available: z.number().int().nullable().openapi({ description: 'How many models the probe listed.' }),
+    error: z.union([ProviderErrorSchema, z.null()]),
+    tested_at: Timestamp,
+  })
+  .openapi('ConnectionTest');
+
+export const RemoteModelSchema = z
+  .object({
+    provider_model_id: z.string(),
+    display_name: z.string().nullable(),
+    created_at: Timestamp.nullable(),
+    context_window: z.number().int().nullable(),
+    max_output_tokens: z.number().int().nullable(),
+    imported_model_id: Uuid.nullable().openapi({ description: 'Our model id when it is already imported.' }),
+  })
+  .openapi('RemoteModel');
+
+const CapabilitiesSchema = z
+  .object({
+    streaming: z.boolean(),
+    json_output: z.boolean(),
+    vision: z.boolean(),
+    tools: z.boolean(),
+  })
+  .openapi('ModelCapabilities');
+
+export const PriceSchema = z
+  .object({
+    input_per_mtok: Money,
+    output_per_mtok: Money,
+    cached_input_per_mtok: Money.nullable(),
+    per_image: Money.nullable(),
+    effective_from: Timestamp,
+  })
+  .openapi('ModelPrice');
+
+export const PriceInputSchema = z
+  .object({
+    input_per_mtok: Amount,
+    output_per_mtok: Amount,
+    cached_input_per_mtok: Amount.nullable().optional(),
+    per_image: Amount.nullable().optional(),
+    effective_from: z.iso
+      .datetime({ offset: true, message: 'expected an RFC 3339 timestamp' })
+      .optional()
+      .openapi({ description: 'When the price starts to apply (default now; never in the past).' }),
+  })
+  .strict()
+  .openapi('ModelPriceInput');
+
+export const ModalitySchema = z.enum(['chat', 'image']).openapi('ModelModality');
+
+export const ModelSchema = z
+  .object({
+    id: Uuid,
+    provider_id: Uuid,
+    provider_kind: ProviderKindSchema,
+    provider_model_id: z.string(),
+    display_name: z.string(),
+    modality: ModalitySchema,
+    context_window: z.number().int().nullable(),
+    max_output_tokens: z.number().int().nullable(),
+    capabilities: CapabilitiesSchema,
+    price: z.union([PriceSchema, z.null()]).openapi({ description: 'The price in force now.' }),
+    prices: z.array(PriceSchema).openapi({ description: 'Every price, newest effective_from first (future ones included).' }),
+    enabled: z.boolean(),
+    last_used_at: Timestamp.nullable(),
+    archived_at: Timestamp.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi('Model');
+
+const TokenCount = z.number().int('expected a whole number').min(1, 'expected at least 1').max(10_000_000, 'expected at most 10000000');
+const CapabilitiesInput = CapabilitiesSchema.partial().strict();
+
+const ModelFields = {
+  display_name: Name.optional().openapi({ description: "Defaults to the provider's model id." }),
+  modality: ModalitySchema.optional(),
+  context_window: TokenCount.nullable().optional(),
+  max_output_tokens: TokenCount.nullable().optional(),
+  capabilities: CapabilitiesInput.optional(),
+  price: PriceInputSchema.optional(),
+  enabled: z.boolean().optional(),
+};
+
+const ProviderModelId = z
+  .string()
+  .trim()
+  .min(1, 'expected the provider’s model id')
+  .max(200, 'expected at most 200 characters');
+
+export const ModelCreateSchema = z
+  .object({ provider_id: Uuid, provider_model_id: ProviderModelId, ...ModelFields })
+  .strict()
+  .openapi('ModelCreate');
+
+export const ModelUpdateSchema = z
+  .object({
+    display_name: Name.optional(),
+    context_window: TokenCount.nullable().optional(),
+    max_output_tokens: TokenCount.nullable().optional(),
+    capabilities: CapabilitiesInput.optional(),
+    price: PriceInputSchema.optional().openapi({ description: 'A new price from its effective_from; earlier prices stay.' }),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((value) => Object.keys(value).length > 0, { message: 'expected at least one field to change' })
+  .openapi('ModelUpdate');
+
+export const ModelImportSchema = z
+  .object({
+    models: z
+      .array(z.object({ provider_model_id: ProviderModelId, ...ModelFields }).strict())
+      .min(1, 'expected at least one model')
+      .max(200, 'expected at most 200 models'),
+  })
+  .strict()
+  .openapi('ModelImport');
+
+export const ModelListQuerySchema = PageQuerySchema.extend({
+  provider_id: Uuid.optional(),
+  modality: ModalitySchema.optional(),
+  enabled: z.enum(['true', 'false']).optional(),
+  include_archived: z.enum(['true', 'false']).optional().openapi({ description: 'Archived models too (default false).' }),
+});
+
+// ---- presets ----
+
+const ResponseFormatSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('text') }).strict(),
+    z.object({ type: z.literal('json_object') }).strict(),
+    z
+      .object({
+        type: z.literal('json_schema'),
+        name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1–64 letters, digits, _ or -'),
+        schema: z.record(z.string(), z.unknown()).openapi({ type: 'object', description: 'A JSON Schema object.' }),
+        strict: z.boolean().optional(),
+      })
+      .strict(),
+  ])
+  .openapi('ResponseFormat');
+
+export const PresetParametersSchema = z
+  .object({
+    temperature: z.number().min(0, 'expected 0 to 2').max(2, 'expected 0 to 2').optional(),
+    top_p: z.number().min(0, 'expected 0 to 1').max(1, 'expected 0 to 1').optional(),
+    top_k: z.number().int('expected a whole number').min(1, 'expected at least 1').max(1000, 'expected at most 1000').optional(),
+    max_output_tokens: TokenCount.optional(),
+    stop: z
+      .array(z.string().min(1, 'expected a non-empty stop sequence').max(200, 'expected at most 200 characters'))
+      .max(16, 'expected at most 16 stop sequences')
+      .optional(),
+    seed: z.number().int('expected a whole number').min(-(2 ** 53) + 1).max(2 ** 53 - 1).optional(),
+    presence_penalty: z.number().min(-2, 'expected -2 to 2').max(2, 'expected -2 to 2').optional(),
+    frequency_penalty: z.number().min(-2, 'expected -2 to 2').max(2, 'expected -2 to 2').optional(),
+    response_format: ResponseFormatSchema.optional(),
+    first_byte_timeout_ms: TimeoutMs.optional().openapi({ description: "Overrides the provider's timeout for the first byte." }),
+    idle_timeout_ms: TimeoutMs.optional().openapi({ description: "Overrides the provider's timeout between stream chunks." }),
+  })
+  .strict()
+  .openapi('PresetParameters');
+
+export const RetryPolicySchema = z
+  .object({
+    max_attempts: z.number().int().min(1, 'expected 1 to 10').max(10, 'expected 1 to 10').default(3),
+    initial_backoff_ms: z.number().int().min(100, 'expected 100 to 600000').max(600_000, 'expected 100 to 600000').default(1000),
+    max_backoff_ms: z.number().int().min(100, 'expected 100 to 3600000').max(3_600_000, 'expected 100 to 3600000').default(60_000),
+    backoff_multiplier: z.number().min(1, 'expected 1 to 10').max(10, 'expected 1 to 10').default(2),
+  })
+  .strict()
+  .refine((value) => value.max_backoff_ms >= value.initial_backoff_ms, {
+    message: 'expected max_backoff_ms ≥ initial_backoff_ms',
+    path: ['max_backoff_ms'],
+  })
+  .openapi('RetryPolicy');
+
+export const PresetSchema = z
+  .object({
+    id: Uuid,
+    name: z.string(),
+    description: z.string(),
+    model_id: Uuid.nullable(),
+    parameters: PresetParametersSchema,
+    retry_policy: RetryPolicySchema,
+    fallback_model_ids: z.array(Uuid).openapi({ description: 'Tried in order when the model fails for good.' }),
+    enabled: z.boolean(),
+    archived_at: Timestamp.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi('ParameterPreset');
+
+const FallbackIds = z.array(Uuid).max(10, 'expected at most 10 fallback models');
+
+export const PresetCreateSchema = z
+  .object({
+    name: Name,
+    description: z.string().max(2000, 'expected at most 2,000 characters').optional(),
+    model_id: Uuid.nullable().optional(),
+    parameters: PresetParametersSchema.optional(),
+    retry_policy: RetryPolicySchema.optional(),
+    fallback_model_ids: FallbackIds.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('ParameterPresetCreate');
+
+export const PresetUpdateSchema = z
+  .object({
+    name: Name.optional(),
+    description: z.string().max(2000, 'expected at most 2,000 characters').optional(),
+    model_id: Uuid.nullable().optional(),
+    parameters: PresetParametersSchema.optional().openapi({ description: 'Replaces the parameters as a whole.' }),
+    retry_policy: RetryPolicySchema.optional(),
+    fallback_model_ids: FallbackIds.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .strict()
+  .refine((value) => Object.keys(value).length > 0, { message: 'expected at least one field to change' })
+  .openapi('ParameterPresetUpdate');
+
+export const PresetListQuerySchema = PageQuerySchema.extend({
+  model_id: Uuid.optional(),
+  include_archived: z.enum(['true', 'false']).optional(),
+});
+
+// ---- routes ----
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { [JSON_TYPE]: { schema } } });
+const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { [JSON_TYPE]: { schema } } });
+const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'Same key + same body → same result.' }),
+});
+const IfMatchHeaders = z.object({
+  'if-match': z
+    .string()
+    .max(500)
+    .optional()
+    .openapi({ param: { name: 'if-match', in: 'header' } }),
+});
+
+const DeletedOrArchived = {
+  200: json(
+    z.object({ archived: z.literal(true), archived_at: Timestamp }).openapi('Archived'),
+    'Archived instead of deleted: tasks have used it (or, for presets, always), so history keeps resolving it',
+  ),
+  204: { description: 'Deleted' },
+};
+
+export const listProviders = createRoute({
+  method: 'get',
+  path: '/api/v1/providers',
+  tags: TAG_PROVIDERS,
+  summary: 'List LLM providers',
+  request: { query: ProviderListQuerySchema },
+  responses: { 200: json(pageOf(ProviderSchema, 'ProviderPage'), 'A page of providers'), ...errors(400, 401, 403) },
+});
+
+export const createProvider = createRoute({
+  method: 'post',
+  path: '/api/v1/providers',
+  tags: TAG_PROVIDERS,
+  summary: 'Register a provider (admin)',
+  description: 'The API key is encrypted at rest and never returned; `api_key_hint` shows its last 4 characters.',
+  request: { headers: IdempotencyHeaders, body: body(ProviderCreateSchema) },
+  responses: { 201: json(ProviderSchema, 'Created'), ...errors(400, 401, 403, 409, 413, 415, 422) },
+});
+
+export const getProvider = createRoute({
+  method: 'get',
+  path: '/api/v1/providers/{id}',
+  tags: TAG_PROVIDERS,
+  summary: 'Read a provider (archived ones too)',
+  request: { params: IdParamSchema },
+  responses: { 200: json(ProviderSchema, 'The provider'), ...errors(400, 401, 403, 404) },
+});
+
+export const updateProvider = createRoute({
+  method: 'patch',
+  path: '/api/v1/providers/{id}',
+  tags: TAG_PROVIDERS,
+  summary: 'Change a provider, enable or disable it, set or remove its key (admin)',
+  request: { params: IdParamSchema, headers: IfMatchHeaders, body: body(ProviderUpdateSchema) },
+  responses: { 200: json(ProviderSchema, 'Updated'), ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422) },
+});
+
+export const deleteProvider = createRoute({
+  method: 'delete',
+  path: '/api/v1/providers/{id}',
+  tags: TAG_PROVIDERS,
+  summary: 'Delete a provider, or archive it when tasks have used it or its models (admin)',
+  description: 'Archiving removes the key and archives its models. A provider whose models a preset uses is a 409.',
+  request: { params: IdParamSchema, headers: IfMatchHeaders },
+  responses: { ...DeletedOrArchived, ...errors(400, 401, 403, 404, 409, 412) },
+});
+
+export const testProvider = createRoute({
+  method: 'post',
+  path: '/api/v1/providers/{id}/test',
+  tags: TAG_PROVIDERS,
+  summary: 'Test the connection: an authenticated model-list probe that generates nothing (admin)',
+  request: { params: IdParamSchema },
+  responses: { 200: json(ConnectionTestSchema, 'The outcome: ok, or the provider’s own error'), ...errors(400, 401, 403, 404) },
+});
+
+export const listRemoteModels = createRoute({
+  method: 'get',
+  path: '/api/v1/providers/{id}/remote-models',
+  tags: TAG_PROVIDERS,
+  summary: 'List the models the provider offers, to pick from',
+  request: { params: IdParamSchema },
+  responses: {
+    200: json(z.object({ items: z.array(RemoteModelSchema) }).openapi('RemoteModelList'), 'What the provider offers'),
+    502: {
+      description: 'The provider answered with an error (its kind and message in `detail`)',
+      content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
+    },
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+export const importModels = createRoute({
+  method: 'post',
+  path: '/api/v1/providers/{id}/models/import',
+  tags: TAG_PROVIDERS,
+  summary: 'Import selected models of the provider in one call',
+  request: { params: IdParamSchema, body: body(ModelImportSchema) },
+  responses: {
+    201: json(z.object({ items: z.array(ModelSchema) }).openapi('ImportedModels'), 'Imported, in the order given'),
+    ...errors(400, 401, 403, 404, 413, 415, 422),
+  },
+});
+
+export const listModels = createRoute({
+  method: 'get',
+  path: '/api/v1/models',
+  tags: TAG_MODELS,
+  summary: 'List models',
+  request: { query: ModelListQuerySchema },
+  responses: { 200: json(pageOf(ModelSchema, 'ModelPage'), 'A page of models'), ...errors(400, 401, 403) },
+});
+
+export const createModel = createRoute({
+  method: 'post',
+  path: '/api/v1/models',
+  tags: TAG_MODELS,
+  summary: 'Add a model of a provider',
+  request: { headers: IdempotencyHeaders, body: body(ModelCreateSchema) },
+  responses: { 201: json(ModelSchema, 'Created'), ...errors(400, 401, 403, 409, 413, 415, 422) },
+});
+
+export const getModel = createRoute({
+  method: 'get',
+  path: '/api/v1/models/{id}',
+  tags: TAG_MODELS,
+  summary: 'Read a model (archived and disabled ones are reported, not hidden)',
+  request: { params: IdParamSchema },
+  responses: { 200: json(ModelSchema, 'The model'), ...errors(400, 401, 403, 404) },
+});
+
+export const updateModel = createRoute({
+  method: 'patch',
+  path: '/api/v1/models/{id}',
+  tags: TAG_MODELS,
+  summary: 'Change a model, enable or disable it, or give it a new price',
+  request: { params: IdParamSchema, headers: IfMatchHeaders, body: body(ModelUpdateSchema) },
+  responses: { 200: json(ModelSchema, 'Updated'), ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422) },
+});
+
+export const deleteModel = createRoute({
+  method: 'delete',
+  path: '/api/v1/models/{id}',
+  tags: TAG_MODELS,
+  summary: 'Delete a model, or archive it when tasks have used it',
+  description: 'A model a preset uses (as its model or a fallback) is a 409 naming the presets.',
+  request: { params: IdParamSchema, headers: IfMatchHeaders },
+  responses: { ...DeletedOrArchived, ...errors(400, 401, 403, 404, 409, 412) },
+});
+
+export const listPresets = createRoute({
+  method: 'get',
+  path: '/api/v1/presets',
+  tags: TAG_PRESETS,
+  summary: 'List parameter presets',
+  request: { query: PresetListQuerySchema },
+  responses: { 200: json(pageOf(PresetSchema, 'ParameterPresetPage'), 'A page of presets'), ...errors(400, 401, 403) },
+});
+
+export const createPreset = createRoute({
+  method: 'post',
+  path: '/api/v1/presets',
+  tags: TAG_PRESETS,
+  summary: 'Create a parameter preset',
+  description: "Parameters are checked against what each model's provider kind supports (its model and every fallback).",
+  request: { headers: IdempotencyHeaders, body: body(PresetCreateSchema) },
+  responses: { 201: json(PresetSchema, 'Created'), ...errors(400, 401, 403, 409, 413, 415, 422) },
+});
+
+export const getPreset = createRoute({
+  method: 'get',
+  path: '/api/v1/presets/{id}',
+  tags: TAG_PRESETS,
+  summary: 'Read a parameter preset (archived and disabled ones are reported, not hidden)',
+  request: { params: IdParamSchema },
+  responses: { 200: json(PresetSchema, 'The preset'), ...errors(400, 401, 403, 404) },
+});
+
+export const updatePreset = createRoute({
+  method: 'patch',
+  path: '/api/v1/presets/{id}',
+  tags: TAG_PRESETS,
+  summary: 'Change a parameter preset',
+  request: { params: IdParamSchema, headers: IfMatchHeaders, body: body(PresetUpdateSchema) },
+  responses: { 200: json(PresetSchema, 'Updated'), ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422) },
+});
+
+export const deletePreset = createRoute({
+  method: 'delete',
+  path: '/api/v1/presets/{id}',
+  tags: TAG_PRESETS,
+  summary: 'Archive a parameter preset',
+  description: 'Presets are archived, never deleted: templates of the prompt service and past tasks keep resolving them.',
+  request: { params: IdParamSchema, headers: IfMatchHeaders },
+  responses: { ...DeletedOrArchived, ...errors(400, 401, 403, 404, 412) },
+});
+
+/** Not public: the runner's one way to a decrypted key (DESIGN D3). Answers only the `runner` service identity. */
+export const ProviderCredentialSchema = z.object({
+  provider_id: Uuid,
+  kind: ProviderKindSchema,
+  base_url: z.string(),
+  api_key: z.string().nullable(),
+  organization: z.string().nullable(),
+  project: z.string().nullable(),
+  extra_headers: z.record(z.string(), z.string()),
+  timeout_ms: z.number().int(),
+  enabled: z.boolean(),
+  archived_at: Timestamp.nullable(),
+  updated_at: Timestamp,
+});
+
+export const getProviderCredential = createRoute({
+  method: 'get',
+  path: '/internal/providers/{id}/credential',
+  summary: 'The decrypted connection of a provider (runner only)',
+  request: { params: IdParamSchema },
+  responses: { 200: json(ProviderCredentialSchema, 'The connection, key included'), ...errors(400, 401, 403, 404) },
+});
+
+const read = { service: 'registry', role: 'viewer', scope: 'registry:read' } as const;
+const edit = { service: 'registry', role: 'editor', scope: 'registry:write' } as const;
+const admin = { service: 'registry', role: 'admin', scope: 'admin' } as const;
 
 /** The registry service's public routes (see ./index.ts). */
-export const registryRoutes: PublicRoute[] = [];
+export const registryRoutes: PublicRoute[] = [
+  { route: listProviders, ...read },
+  { route: createProvider, ...admin },
+  { route: getProvider, ...read },
+  { route: updateProvider, ...admin },
+  { route: deleteProvider, ...admin },
+  { route: testProvider, ...admin },
+  // Discovering a provider's models uses its key to read, never to generate: editors pick and import.
+  { route: listRemoteModels, role: 'editor', scope: 'registry:read', service: 'registry' },
+  { route: importModels, ...edit },
+  { route: listModels, ...read },
+  { route: createModel, ...edit },
+  { route: getModel, ...read },
+  { route: updateModel, ...edit },
+  { route: deleteModel, ...edit },
+  { route: listPresets, ...read },
+  { route: createPreset, ...edit },
+  { route: getPreset, ...read },
+  { route: updatePreset, ...edit },
+  { route: deletePreset, ...edit },
+];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defineEvent } from '../bus/contract.ts';
 
 /**
  * Streaming output of running tasks (DESIGN D5): the runner publishes delta items on this ephemeral
@@ -16,3 +17,18 @@ export const TaskDeltaSchema = z.object({
   text: z.string(),
 });
 export type TaskDelta = z.output<typeof TaskDeltaSchema>;
+
+/**
+ * A task used a model (published by the runner when an attempt reaches the provider). The registry
+ * consumes it to record use: a provider or model that tasks have used is archived, never deleted.
+ */
+export const modelUsed = defineEvent({
+  topic: 'runner.model.used',
+  payload: z.object({
+    provider_id: z.uuid(),
+    model_id: z.uuid(),
+    task_id: z.string().min(1),
+    at: z.iso.datetime({ offset: true }),
+  }),
+  key: (payload) => payload.model_id,
+});

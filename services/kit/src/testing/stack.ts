@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../logger.ts';
@@ -48,6 +49,7 @@ type Build = (ctx: ServiceContext) => ServiceParts | Promise<ServiceParts>;
  */
 export async function startStack({ db, services, mode = 'in-process', env = {}, log }: StackOptions): Promise<Stack> {
   const secret = `test-internal-secret-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
+  const keyring = `test:${randomBytes(32).toString('base64')}`;
   const urls: Partial<Record<ServiceName, string>> = {};
   const started = new Map<ServiceName, StackService>();
   const logger = log ?? createLogger({ service: 'stack', level: 'silent' });
@@ -63,6 +65,8 @@ export async function startStack({ db, services, mode = 'in-process', env = {}, 
         PORT: '0',
         LOG_LEVEL: process.env.LLMOPS_TEST_LOG_LEVEL ?? 'silent',
         ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [urlVariable(name as ServiceName), url])),
+        // Only the registry holds the master keyring (DESIGN D3); a throwaway one per stack.
+        ...(service === 'registry' ? { LLMOPS_MASTER_KEYS: keyring } : {}),
         ...env,
       };
       const running =

@@ -1,0 +1,202 @@
+import type { Queryable } from '@llmops/kit/db';
+import { updateColumns } from './columns.ts';
+
+export interface ModelRow {
+  id: string;
+  provider_id: string;
+  provider_model_id: string;
+  display_name: string;
+  modality: 'chat' | 'image';
+  context_window: number | null;
+  max_output_tokens: number | null;
+  supports_streaming: boolean;
+  supports_json: boolean;
+  supports_vision: boolean;
+  supports_tools: boolean;
+  enabled: boolean;
+  last_used_at: Date | null;
+  archived_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface PriceRow {
+  model_id: string;
+  effective_from: Date;
+  input_per_mtok: string;
+  output_per_mtok: string;
+  cached_input_per_mtok: string | null;
+  per_image: string | null;
+}
+
+/** A model with its provider's kind and its prices (newest first), as the API shows it. */
+export interface ModelView extends ModelRow {
+  provider_kind: 'openai' | 'anthropic' | 'ollama';
+  prices: PriceRow[];
+  /** The price in force now (computed by the database's clock). */
+  current_effective_from: Date | null;
+}
+
+export const UPDATABLE = [
+  'display_name',
+  'context_window',
+  'max_output_tokens',
+  'supports_streaming',
+  'supports_json',
+  'supports_vision',
+  'supports_tools',
+  'enabled',
+] as const;
+
+export type ModelInsert = Omit<ModelRow, 'last_used_at' | 'archived_at' | 'created_at' | 'updated_at'>;
+
+export async function insert(tx: Queryable, row: ModelInsert): Promise<void> {
+  await tx.query(
+    `INSERT INTO registry.models (id, provider_id, provider_model_id, display_name, modality, context_window,
+       max_output_tokens, supports_streaming, supports_json, supports_vision, supports_tools, enabled)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+    [
+      row.id,
+      row.provider_id,
+      row.provider_model_id,
+      row.display_name,
+      row.modality,
+      row.context_window,
+      row.max_output_tokens,
+      row.supports_streaming,
+      row.supports_json,
+      row.supports_vision,
+      row.supports_tools,
+      row.enabled,
+    ],
+  );
+}
+
+export interface PriceInsert {
+  input_per_mtok: string;
+  output_per_mtok: string;
+  cached_input_per_mtok: string | null;
+  per_image: string | null;
+  /** RFC 3339, or undefined for the database's now(). */
+  effective_from: string | undefined;
+}
+
+/**
+ * Adds a price from its effective time. Returns 'past' when that time is before now (a minute of clock
+ * skew allowed), 'not-after-latest' when a price already starts at or after it: history is append-only.
+ */
+export async function addPrice(tx: Queryable, modelId: string, price: PriceInsert): Promise<'ok' | 'past' | 'not-after-latest'> {
+  const { rows } = await tx.query<{ outcome: 'ok' | 'past' | 'not-after-latest' }>(
+    `WITH at AS (SELECT coalesce($2::timestamptz, now()) AS t),
+     check_ AS (
+       SELECT CASE
+         WHEN (SELECT t FROM at) < now() - interval '1 minute' THEN 'past'
+         WHEN EXISTS (SELECT 1 FROM registry.model_prices WHERE model_id = $1 AND effective_from >= (SELECT t FROM at)) THEN 'not-after-latest'
+         ELSE 'ok' END AS outcome
+     ),
+     ins AS (
+       INSERT INTO registry.model_prices (model_id, effective_from, input_per_mtok, output_per_mtok, cached_input_per_mtok, per_image)
+       SELECT $1, (SELECT t FROM at), $3, $4, $5, $6 WHERE (SELECT outcome FROM check_) = 'ok'
+       RETURNING 1
+     )
+     SELECT outcome FROM check_`,
+    [modelId, price.effective_from ?? null, price.input_per_mtok, price.output_per_mtok, price.cached_input_per_mtok, price.per_image],
+  );
+  return rows[0]?.outcome ?? 'ok';
+}
+
+const VIEW = `
+  SELECT m.*, p.kind AS provider_kind,
+    coalesce((SELECT json_agg(json_build_object(
+        'model_id', mp.model_id, 'effective_from', mp.effective_from,
+        'input_per_mtok', mp.input_per_mtok::text, 'output_per_mtok', mp.output_per_mtok::text,
+        'cached_input_per_mtok', mp.cached_input_per_mtok::text, 'per_image', mp.per_image::text)
+        ORDER BY mp.effective_from DESC)
+      FROM registry.model_prices mp WHERE mp.model_id = m.id), '[]') AS prices,
+    (SELECT max(effective_from) FROM registry.model_prices mp WHERE mp.model_id = m.id AND mp.effective_from <= now())
+      AS current_effective_from
+  FROM registry.models m JOIN registry.providers p ON p.id = m.provider_id`;
+
+function view(row: ModelView & { prices: (Omit<PriceRow, 'effective_from'> & { effective_from: string })[] }): ModelView {
+  return { ...row, prices: row.prices.map((price) => ({ ...price, effective_from: new Date(price.effective_from) })) };
+}
+
+export async function get(db: Queryable, id: string): Promise<ModelView | undefined> {
+  const { rows } = await db.query(`${VIEW} WHERE m.id = $1`, [id]);
+  return rows[0] ? view(rows[0] as never) : undefined;
+}
+
+export async function getMany(db: Queryable, ids: readonly string[]): Promise<ModelView[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query(`${VIEW} WHERE m.id = ANY($1::uuid[])`, [ids]);
+  const byId = new Map(rows.map((row) => [(row as ModelRow).id, view(row as never)]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
+export async function lock(tx: Queryable, id: string): Promise<ModelRow | undefined> {
+  const { rows } = await tx.query<ModelRow>('SELECT * FROM registry.models WHERE id = $1 FOR UPDATE', [id]);
+  return rows[0];
+}
+
+export interface ModelFilter {
+  limit: number;
+  after?: string | undefined;
+  providerId?: string | undefined;
+  modality?: string | undefined;
+  enabled?: boolean | undefined;
+  includeArchived: boolean;
+}
+
+export async function list(db: Queryable, filter: ModelFilter): Promise<ModelView[]> {
+  const { rows } = await db.query(
+    `${VIEW}
+     WHERE ($1::uuid IS NULL OR m.id > $1) AND ($2::uuid IS NULL OR m.provider_id = $2)
+       AND ($3::text IS NULL OR m.modality = $3) AND ($4::boolean IS NULL OR m.enabled = $4)
+       AND ($5 OR m.archived_at IS NULL)
+     ORDER BY m.id LIMIT $6`,
+    [filter.after ?? null, filter.providerId ?? null, filter.modality ?? null, filter.enabled ?? null, filter.includeArchived, filter.limit],
+  );
+  return rows.map((row) => view(row as never));
+}
+
+export async function ofProvider(db: Queryable, providerId: string): Promise<ModelRow[]> {
+  const { rows } = await db.query<ModelRow>('SELECT * FROM registry.models WHERE provider_id = $1 ORDER BY id', [providerId]);
+  return rows;
+}
+
+export async function update(tx: Queryable, id: string, changes: Partial<ModelRow>): Promise<void> {
+  await updateColumns(tx, 'registry.models', id, changes, UPDATABLE);
+}
+
+export async function archive(tx: Queryable, ids: readonly string[]): Promise<void> {
+  await tx.query(
+    `UPDATE registry.models SET archived_at = now(), enabled = false, updated_at = now()
+     WHERE id = ANY($1::uuid[]) AND archived_at IS NULL`,
+    [ids],
+  );
+}
+
+export async function remove(tx: Queryable, id: string): Promise<void> {
+  await tx.query('DELETE FROM registry.models WHERE id = $1', [id]);
+}
+
+/** Names of presets (not archived) that use any of the models, as their model or a fallback. */
+export async function presetsUsing(db: Queryable, modelIds: readonly string[]): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(
+    `SELECT DISTINCT p.name FROM registry.presets p
+     WHERE p.archived_at IS NULL AND (p.model_id = ANY($1::uuid[])
+       OR EXISTS (SELECT 1 FROM registry.preset_fallbacks f WHERE f.preset_id = p.id AND f.model_id = ANY($1::uuid[])))
+     ORDER BY p.name`,
+    [modelIds],
+  );
+  return rows.map((row) => row.name);
+}
+
+/** Records a use (idempotent: the latest time wins); false when the model is not (or no longer) here. */
+export async function markUsed(db: Queryable, id: string, at: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE registry.models SET last_used_at = greatest(last_used_at, $2::timestamptz) WHERE id = $1`,
+    [id, at],
+  );
+  return rowCount === 1;
+}

@@ -1,0 +1,279 @@
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { isPgError, PgCode, withTransaction, type Queryable } from '@llmops/kit/db';
+import { uuidv7 } from '@llmops/kit/ids';
+import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
+import { authorize } from '@llmops/kit/http/access';
+import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
+import { Conflict, HttpProblem, NotFound } from '@llmops/kit/problem';
+import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
+import * as contract from '@llmops/kit/contracts/registry';
+import { publish } from '@llmops/kit/bus/index';
+import { modelChanged, providerChanged } from '@llmops/kit/events/registry';
+import { KINDS } from '@llmops/kit/adapters/kinds';
+import { ProviderError } from '@llmops/kit/adapters/errors';
+import type { FieldProblem } from '@llmops/kit/problem';
+import * as models from '../db/models.ts';
+import * as providers from '../db/providers.ts';
+import type { ProviderRow } from '../db/providers.ts';
+import { connectionOf, sealKey } from '../credentials.ts';
+import { modelJson, providerJson, providerSnapshot } from '../views.ts';
+import { audit, flag, idempotent, invalid, type RouteDeps } from './common.ts';
+import { createModels, modelEvents } from './models.ts';
+
+const Id = z.uuid();
+
+/** The kind's rules across fields: a key where the kind needs one, organization/project only for OpenAI. */
+function checkKindRules(row: Pick<ProviderRow, 'kind' | 'base_url' | 'organization' | 'project'>, hasKey: boolean): void {
+  const spec = KINDS[row.kind];
+  const problems: FieldProblem[] = [];
+  if (!hasKey && spec.needsKey(row.base_url))
+    problems.push({ field: 'body.api_key', message: `a ${spec.label} provider at ${new URL(row.base_url).host} needs an API key` });
+  if (!spec.hasOrganization) {
+    if (row.organization) problems.push({ field: 'body.organization', message: `${spec.label} providers have no organization` });
+    if (row.project) problems.push({ field: 'body.project', message: `${spec.label} providers have no project` });
+  }
+  if (problems.length > 0) throw invalid(...problems);
+}
+
+function nameTaken(error: unknown): never {
+  if (isPgError(error, PgCode.uniqueViolation)) throw new Conflict('A provider with this name already exists; choose another name.');
+  throw error;
+}
+
+async function changed(tx: Queryable, row: ProviderRow, change: 'created' | 'updated' | 'archived', credentialChanged: boolean) {
+  await publish(tx, providerChanged, {
+    provider_id: row.id,
+    change,
+    provider: providerSnapshot(row, credentialChanged),
+    at: new Date().toISOString(),
+  });
+}
+
+async function live(pool: Queryable, id: string): Promise<ProviderRow> {
+  const row = await providers.get(pool, id);
+  if (!row) throw new NotFound('No such provider.');
+  return row;
+}
+
+/** The provider's own error, as a 502 problem (remote model listing). */
+class ProviderAnswered extends HttpProblem {
+  constructor(error: ProviderError) {
+    super(502, 'provider-error', 'The provider answered with an error', `${error.kind}: ${error.message}`);
+  }
+}
+
+export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
+  const { pool, keyring, adapterFor } = deps;
+
+  app.openapi(contract.listProviders, async (c) => {
+    authorize(c.get('identity'), 'viewer');
+    const query = c.req.valid('query');
+    const rows = await providers.list(pool, {
+      limit: query.limit + 1,
+      after: decodeCursor(query.cursor, Id),
+      includeArchived: flag(query.include_archived) ?? false,
+    });
+    const page = rows.slice(0, query.limit);
+    return c.json({ items: page.map(providerJson), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)?.id) : null }, 200);
+  });
+
+  app.openapi(contract.createProvider, async (c) => {
+    authorize(c.get('identity'), 'admin');
+    const input = c.req.valid('json');
+    const baseUrl = (input.base_url ?? KINDS[input.kind].defaultBaseUrl).replace(/\/+$/, '');
+    const fields = {
+      kind: input.kind,
+      base_url: baseUrl,
+      organization: input.organization ?? null,
+      project: input.project ?? null,
+    };
+    checkKindRules(fields, input.api_key !== undefined);
+    const { body } = await withTransaction(pool, (tx) =>
+      idempotent(tx, c, 'provider.create', input, async () => {
+        const id = uuidv7();
+        const key = input.api_key === undefined ? { api_key_envelope: null, api_key_hint: null } : sealKey(keyring, id, input.api_key);
+        const row = await providers
+          .insert(tx, {
+            id,
+            name: input.name,
+            ...fields,
+            api_key_envelope: key.api_key_envelope,
+            api_key_hint: key.api_key_hint,
+            extra_headers: input.extra_headers ?? {},
+            timeout_ms: input.timeout_ms ?? 60_000,
+            max_concurrency: input.max_concurrency ?? null,
+            rpm_limit: input.rpm_limit ?? null,
+            monthly_spend_cap_usd: input.monthly_spend_cap_usd ?? null,
+            enabled: input.enabled ?? true,
+          })
+          .catch(nameTaken);
+        await changed(tx, row, 'created', row.api_key_envelope !== null);
+        const json = providerJson(row);
+        await audit(tx, c, 'provider.created', { type: 'provider', id }, null, json);
+        return json;
+      }),
+    );
+    c.header('ETag', etagOf(body.updated_at));
+    return c.json(body, 201);
+  });
+
+  app.openapi(contract.getProvider, async (c) => {
+    authorize(c.get('identity'), 'viewer');
+    const row = await live(pool, c.req.valid('param').id);
+    c.header('ETag', etagOf(row.updated_at));
+    return c.json(providerJson(row), 200);
+  });
+
+  app.openapi(contract.updateProvider, async (c) => {
+    authorize(c.get('identity'), 'admin');
+    const { id } = c.req.valid('param');
+    const input = c.req.valid('json');
+    const json = await withTransaction(pool, async (tx) => {
+      const row = await providers.get(tx, id, { lock: true });
+      if (!row) throw new NotFound('No such provider.');
+      checkIfMatch(c, row.updated_at, 'The provider');
+      if (row.archived_at) throw new Conflict('This provider is archived; archived providers cannot be changed.');
+      const next = {
+        kind: row.kind,
+        base_url: input.base_url === undefined ? row.base_url : input.base_url.replace(/\/+$/, ''),
+        organization: input.organization === undefined ? row.organization : input.organization,
+        project: input.project === undefined ? row.project : input.project,
+      };
+      const hasKey = input.api_key === undefined ? row.api_key_envelope !== null : input.api_key !== null;
+      checkKindRules(next, hasKey);
+      const key =
+        input.api_key === undefined
+          ? {}
+          : input.api_key === null
+            ? { api_key_envelope: null, api_key_hint: null, api_key_previous_envelope: null }
+            : sealKey(keyring, id, input.api_key);
+      const updated = await providers
+        .update(tx, id, {
+          name: input.name,
+          ...next,
+          ...key,
+          extra_headers: input.extra_headers,
+          timeout_ms: input.timeout_ms,
+          max_concurrency: input.max_concurrency,
+          rpm_limit: input.rpm_limit,
+          monthly_spend_cap_usd: input.monthly_spend_cap_usd,
+          enabled: input.enabled,
+        })
+        .catch(nameTaken);
+      const connectionChanged =
+        input.api_key !== undefined ||
+        next.base_url !== row.base_url ||
+        next.organization !== row.organization ||
+        next.project !== row.project ||
+        input.extra_headers !== undefined;
+      await changed(tx, updated, 'updated', connectionChanged);
+      const before = providerJson(row);
+      const after = providerJson(updated);
+      await audit(tx, c, input.api_key === undefined ? 'provider.updated' : 'provider.key_changed', { type: 'provider', id }, before, after);
+      return after;
+    });
+    c.header('ETag', etagOf(json.updated_at));
+    return c.json(json, 200);
+  });
+
+  app.openapi(contract.deleteProvider, async (c) => {
+    authorize(c.get('identity'), 'admin');
+    const { id } = c.req.valid('param');
+    const outcome = await withTransaction(pool, async (tx) => {
+      const row = await providers.get(tx, id, { lock: true });
+      if (!row) throw new NotFound('No such provider.');
+      checkIfMatch(c, row.updated_at, 'The provider');
+      if (row.archived_at) return { archived_at: row.archived_at };
+      const own = await models.ofProvider(tx, id);
+      const presets = await models.presetsUsing(
+        tx,
+        own.map((m) => m.id),
+      );
+      if (presets.length > 0)
+        throw new Conflict(`Presets use models of this provider: ${presets.join(', ')}. Change or archive them first.`);
+      const before = providerJson(row);
+      if (await providers.used(tx, id)) {
+        const live = own.filter((m) => !m.archived_at).map((m) => m.id);
+        await models.archive(tx, live);
+        await modelEvents(tx, 'archived', await models.getMany(tx, live));
+        const archived = await providers.archive(tx, id);
+        await changed(tx, archived, 'archived', true);
+        await audit(tx, c, 'provider.archived', { type: 'provider', id }, before, providerJson(archived));
+        return { archived_at: archived.archived_at as Date };
+      }
+      await providers.remove(tx, id);
+      const at = new Date().toISOString();
+      for (const model of own) await publish(tx, modelChanged, { model_id: model.id, change: 'deleted', model: null, at });
+      await publish(tx, providerChanged, { provider_id: id, change: 'deleted', provider: null, at });
+      await audit(tx, c, 'provider.deleted', { type: 'provider', id }, before, null);
+      return undefined;
+    });
+    if (!outcome) return c.body(null, 204);
+    return c.json({ archived: true as const, archived_at: outcome.archived_at.toISOString() }, 200);
+  });
+
+  app.openapi(contract.testProvider, async (c) => {
+    authorize(c.get('identity'), 'admin');
+    const row = await live(pool, c.req.valid('param').id);
+    if (row.archived_at) throw new Conflict('This provider is archived.');
+    const started = performance.now();
+    const testedAt = new Date().toISOString();
+    try {
+      const list = await adapterFor(row.kind).listModels(connectionOf(keyring, row), { firstByteTimeoutMs: row.timeout_ms, idleTimeoutMs: row.timeout_ms });
+      return c.json({ ok: true, latency_ms: Math.round(performance.now() - started), models_available: list.length, error: null, tested_at: testedAt }, 200);
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      c.get('log').info({ providerId: row.id, kind: error.kind, status: error.status }, 'connection test failed');
+      return c.json(
+        { ok: false, latency_ms: Math.round(performance.now() - started), models_available: null, error: error.toJSON(), tested_at: testedAt },
+        200,
+      );
+    }
+  });
+
+  app.openapi(contract.listRemoteModels, async (c) => {
+    authorize(c.get('identity'), 'editor');
+    const row = await live(pool, c.req.valid('param').id);
+    if (row.archived_at) throw new Conflict('This provider is archived.');
+    let remote;
+    try {
+      remote = await adapterFor(row.kind).listModels(connectionOf(keyring, row), { firstByteTimeoutMs: row.timeout_ms, idleTimeoutMs: row.timeout_ms });
+    } catch (error) {
+      if (error instanceof ProviderError) throw new ProviderAnswered(error);
+      throw error;
+    }
+    const imported = new Map((await models.ofProvider(pool, row.id)).filter((m) => !m.archived_at).map((m) => [m.provider_model_id, m.id]));
+    const number = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null);
+    return c.json(
+      {
+        items: remote.map((model) => ({
+          provider_model_id: model.id,
+          display_name: model.display_name,
+          created_at: model.created_at,
+          context_window: number(model.details.context_window),
+          max_output_tokens: number(model.details.max_output_tokens),
+          imported_model_id: imported.get(model.id) ?? null,
+        })),
+      },
+      200,
+    );
+  });
+
+  app.openapi(contract.importModels, async (c) => {
+    authorize(c.get('identity'), 'editor');
+    const { id } = c.req.valid('param');
+    const input = c.req.valid('json');
+    const items = await withTransaction(pool, async (tx) => {
+      const row = await providers.get(tx, id, { lock: true });
+      if (!row) throw new NotFound('No such provider.');
+      if (row.archived_at) throw new Conflict('This provider is archived.');
+      const created = await createModels(tx, id, input.models, (index) => `body.models[${index}]`);
+      await modelEvents(tx, 'created', created);
+      const json = created.map(modelJson);
+      for (const model of json) await audit(tx, c as Context<AppEnv>, 'model.created', { type: 'model', id: model.id }, null, model);
+      return json;
+    });
+    return c.json({ items }, 201);
+  });
+}
