@@ -15,6 +15,9 @@ import { applySchema, readSqlFiles, schemaStatus } from '@llmops/kit/schema';
 import { SERVICES } from '@llmops/kit/services';
 import { SCOPES, type Scope } from '@llmops/kit/http/access';
 import type { Role } from '@llmops/kit/http/identity';
+import { formatKeyring, generateMasterKey, keyringOf, parseKeyring, type Keyring } from '@llmops/kit/crypto/keyring';
+import { rotateKeys } from '@llmops/registry/operator';
+import { masterKeysPath, readMasterKeys, writeMasterKeys } from './secrets.ts';
 import { createAccountAsOperator, createTokenAsOperator, revokeTokenAsOperator, setupLink } from '@llmops/gateway/operator';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -35,6 +38,9 @@ const HELP = `LLM Ops operator CLI
                                                a new API token, printed once (without --account:
                                                for the role's automation account)
   npm run llmops -- token revoke ID            revoke an API token at once
+  npm run llmops -- key rotate [--drop-previous]
+                                               new master key; re-encrypt every provider key under
+                                               it (docs/providers.md, "Rotating the master key")
 
 The database is DATABASE_URL (an admin role), else the embedded server of a running \`npm start\`.`;
 
@@ -195,6 +201,46 @@ async function token(
   fail(HELP);
 }
 
+/**
+ * `key rotate`: a new current master key, every provider key re-encrypted under it. The keyring is
+ * LLMOPS_MASTER_KEYS when set (the new value is printed first, to put where the registry reads it),
+ * else the embedded default's .data/master-keys (rewritten first). Either way the new keyring is
+ * [new, old current] and is in place before any key is re-encrypted, so a failure half-way loses nothing.
+ */
+async function key(sub: string | undefined, options: { 'drop-previous'?: boolean }): Promise<void> {
+  if (sub !== 'rotate') fail(HELP);
+  const fromEnv = process.env.LLMOPS_MASTER_KEYS;
+  const text = fromEnv ?? readMasterKeys(dataDir);
+  if (!text)
+    fail(
+      `No master keyring: set LLMOPS_MASTER_KEYS to the registry's keyring, or run \`npm start\` once so the embedded default makes ${masterKeysPath(dataDir)}.`,
+    );
+  let from: Keyring;
+  try {
+    from = parseKeyring(text);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const to = keyringOf([generateMasterKey(), from.current]);
+  const value = formatKeyring(to.keys);
+  const url = adminUrl();
+  if (fromEnv) {
+    process.stdout.write(
+      `New keyring (current key ${to.current.id}, then ${from.current.id}). Give it to the registry as its LLMOPS_MASTER_KEYS and restart it:\n\nLLMOPS_MASTER_KEYS=${value}\n\n`,
+    );
+  } else {
+    writeMasterKeys(dataDir, value);
+    process.stdout.write(`Wrote the new keyring to ${masterKeysPath(dataDir)} (current key ${to.current.id}).\n`);
+  }
+  const result = await rotateKeys(url, { from, to, dropPrevious: options['drop-previous'] === true });
+  process.stdout.write(
+    `Re-encrypted ${result.reencrypted} provider key(s) under ${result.to}. ` +
+      (options['drop-previous']
+        ? 'Previous envelopes were dropped: restart every registry process now.\n'
+        : `Running registry processes keep working through the previous envelopes; restart them to use ${result.to}.\n`),
+  );
+}
+
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
@@ -207,6 +253,7 @@ const { positionals, values } = parseArgs({
     scopes: { type: 'string' },
     'expires-days': { type: 'string' },
     'password-stdin': { type: 'boolean' },
+    'drop-previous': { type: 'boolean' },
   },
 });
 const [command, sub] = positionals;
@@ -220,6 +267,8 @@ if (values.help || !command) {
   await account(sub, values);
 } else if (command === 'token') {
   await token(sub, positionals[2], values);
+} else if (command === 'key') {
+  await key(sub, values);
 } else {
   fail(`Unknown command "${command}".\n\n${HELP}`);
 }

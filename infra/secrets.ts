@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { formatKeyring, generateMasterKey } from '@llmops/kit/crypto/keyring';
 import { generatePasswords } from '@llmops/kit/roles';
 import { SERVICES } from '@llmops/kit/services';
 
@@ -34,4 +35,33 @@ export function loadOrCreateSecrets(dataDir: string): LocalSecrets {
   writeFileSync(path, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   chmodSync(path, 0o600);
   return secrets;
+}
+
+/**
+ * The master keyring of the embedded default (DESIGN D3): `.data/master-keys`, mode 0600, one line in
+ * the LLMOPS_MASTER_KEYS format (current key first). Made on first start; `key rotate` rewrites it.
+ * With DATABASE_URL set nothing is generated: the operator gives the registry LLMOPS_MASTER_KEYS.
+ */
+export const masterKeysPath = (dataDir: string) => join(dataDir, 'master-keys');
+
+export function readMasterKeys(dataDir: string): string | undefined {
+  const path = masterKeysPath(dataDir);
+  return existsSync(path) ? readFileSync(path, 'utf8').trim() : undefined;
+}
+
+export function writeMasterKeys(dataDir: string, value: string): void {
+  const path = masterKeysPath(dataDir);
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${value}\n`, { mode: 0o600 });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, path);
+}
+
+export function loadOrCreateMasterKeys(dataDir: string): string {
+  const existing = readMasterKeys(dataDir);
+  if (existing) return existing;
+  mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  const value = formatKeyring([generateMasterKey()]);
+  writeMasterKeys(dataDir, value);
+  return value;
 }

@@ -20,7 +20,7 @@ import { applySchema } from '@llmops/kit/schema';
 import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS } from '@llmops/kit/services';
 import { setupLink } from '@llmops/gateway/operator';
 import { formatLogLine, prettyStdout } from './console.ts';
-import { loadOrCreateSecrets } from './secrets.ts';
+import { loadOrCreateMasterKeys, loadOrCreateSecrets } from './secrets.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -30,6 +30,8 @@ const SupervisorEnvSchema = z.object({
   LLMOPS_HOST: z.string().min(1).default(DEFAULT_HOST),
   LLMOPS_PORT_BASE: port.default(DEFAULT_PORT_BASE),
   LLMOPS_INTERNAL_SECRET: z.string().min(32, 'expected a secret of at least 32 characters').optional(),
+  /** The registry's master keyring; the embedded default makes one in .data/master-keys (DESIGN D3). */
+  LLMOPS_MASTER_KEYS: z.string().min(1).optional(),
   LOG_LEVEL: logLevel,
   /** Suffix of the services' login roles (llmops_<service>_<deployment>); one per install on a shared server. */
   LLMOPS_DEPLOYMENT: z
@@ -81,6 +83,8 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   const secrets = loadOrCreateSecrets(dataDir);
   const internalSecret = env.LLMOPS_INTERNAL_SECRET ?? secrets.internalSecret;
+  // Only the embedded default generates a keyring; with DATABASE_URL the registry refuses to start without one.
+  const masterKeys = env.LLMOPS_MASTER_KEYS ?? (embedded ? loadOrCreateMasterKeys(dataDir) : undefined);
 
   let adminUrl: string;
   if (embedded) {
@@ -112,6 +116,9 @@ async function main(): Promise<void> {
     } else {
       childEnv.DATABASE_URL = serviceDatabaseUrl(adminUrl, part, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
     }
+    // The master keyring goes to the registry only (DESIGN D3).
+    delete childEnv.LLMOPS_MASTER_KEYS;
+    if (part === 'registry' && masterKeys) childEnv.LLMOPS_MASTER_KEYS = masterKeys;
     const child: Child = { part, restarts: 0, startedAt: 0, stopping: false };
     children.set(part, child);
     spawnPart(child, childEnv);

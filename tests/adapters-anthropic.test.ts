@@ -77,17 +77,24 @@ describe('the Anthropic adapter (official SDK) against the emulator', () => {
       parameters: { response_format: { type: 'json_schema', name: 'r', schema: { type: 'object' } } },
     });
     expect(JSON.parse(result.text)).toEqual({ reply: 'You said: what is up' });
-    expect(emu.requests[0]?.body).toMatchObject({ output_config: { format: { type: 'json_schema', schema: { type: 'object' } } } });
+    expect(emu.requests[0]?.body).toMatchObject({
+      output_config: { format: { type: 'json_schema', schema: { type: 'object' } } },
+    });
   });
 
   it('lists models with display names and limits', async () => {
     const models = await anthropic.listModels(connection);
     expect(models.map((m) => m.id)).toEqual(['emu-claude-fast', 'emu-claude-deep']);
-    expect(models[0]).toMatchObject({ display_name: 'emu claude fast', details: { context_window: 200_000, max_output_tokens: 64_000 } });
+    expect(models[0]).toMatchObject({
+      display_name: 'emu claude fast',
+      details: { context_window: 200_000, max_output_tokens: 64_000 },
+    });
   });
 
   it('refuses parameters Anthropic does not have before sending anything', async () => {
-    const error = await failure(() => anthropic.chat(connection, { model: 'emu-claude-fast', messages, parameters: { seed: 1 } }));
+    const error = await failure(() =>
+      anthropic.chat(connection, { model: 'emu-claude-fast', messages, parameters: { seed: 1 } }),
+    );
     expect(error.kind).toBe('bad_request');
     expect(emu.requests).toHaveLength(0);
   });

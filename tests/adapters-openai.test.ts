@@ -100,7 +100,10 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
   it('works with an OpenAI-compatible server that takes no key', async () => {
     const local = await startEmulator();
     try {
-      const result = await openai.chat({ kind: 'openai', baseUrl: local.baseUrl('openai') }, { model: 'emu-gpt-small', messages });
+      const result = await openai.chat(
+        { kind: 'openai', baseUrl: local.baseUrl('openai') },
+        { model: 'emu-gpt-small', messages },
+      );
       expect(result.text).toBe('You said: hello there world');
     } finally {
       await local.stop();

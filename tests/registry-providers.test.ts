@@ -29,7 +29,11 @@ const openaiProvider = (fields: Json = {}) => ({
 
 describe('providers: create, read, list, update, delete', () => {
   it('creates a provider whose key is write-only: responses show a masked hint of the last 4 characters', async () => {
-    const created = await api('POST', '/providers', openaiProvider({ organization: 'org-1', rpm_limit: 60, monthly_spend_cap_usd: '25.50' }));
+    const created = await api(
+      'POST',
+      '/providers',
+      openaiProvider({ organization: 'org-1', rpm_limit: 60, monthly_spend_cap_usd: '25.50' }),
+    );
     expect(created.status, created.text).toBe(201);
     expect(created.body).toMatchObject({
       kind: 'openai',
@@ -72,7 +76,12 @@ describe('providers: create, read, list, update, delete', () => {
   it('updates fields, enables and disables, replaces and removes the key; If-Match guards against lost updates', async () => {
     const created = await api('POST', '/providers', openaiProvider());
     const etag = created.headers.get('etag') as string;
-    const disabled = await api('PATCH', `/providers/${created.body.id}`, { enabled: false, timeout_ms: 5000 }, { headers: { 'if-match': etag } });
+    const disabled = await api(
+      'PATCH',
+      `/providers/${created.body.id}`,
+      { enabled: false, timeout_ms: 5000 },
+      { headers: { 'if-match': etag } },
+    );
     expect(disabled.status, disabled.text).toBe(200);
     expect(disabled.body).toMatchObject({ enabled: false, timeout_ms: 5000 });
     const stale = await api('PATCH', `/providers/${created.body.id}`, { enabled: true }, { headers: { 'if-match': etag } });
@@ -83,7 +92,10 @@ describe('providers: create, read, list, update, delete', () => {
     const needsKey = await api('PATCH', `/providers/${claude.body.id}`, { api_key: null });
     expect(needsKey.status).toBe(422);
     expect(needsKey.body.errors).toEqual([{ field: 'body.api_key', message: expect.stringContaining('needs an API key') }]);
-    const official = await api('PATCH', `/providers/${created.body.id}`, { base_url: 'https://api.openai.com/v1', api_key: null });
+    const official = await api('PATCH', `/providers/${created.body.id}`, {
+      base_url: 'https://api.openai.com/v1',
+      api_key: null,
+    });
     expect(official.status).toBe(422);
     const local = await api('PATCH', `/providers/${created.body.id}`, { api_key: null, base_url: 'http://127.0.0.1:8080/v1' });
     expect(local.status, local.text).toBe(200);
@@ -131,7 +143,11 @@ describe('providers: bad input is a 422 naming the field, and nothing is written
     ['a zero rpm limit', { name: 'x', kind: 'ollama', rpm_limit: 0 }, 'body.rpm_limit'],
     ['a timeout out of range', { name: 'x', kind: 'ollama', timeout_ms: 10 }, 'body.timeout_ms'],
     ['an organization on Anthropic', { name: 'x', kind: 'anthropic', api_key: 'k-1234', organization: 'o' }, 'body.organization'],
-    ['a key in extra headers', { name: 'x', kind: 'ollama', extra_headers: { Authorization: 'Bearer s' } }, 'body.extra_headers.Authorization'],
+    [
+      'a key in extra headers',
+      { name: 'x', kind: 'ollama', extra_headers: { Authorization: 'Bearer s' } },
+      'body.extra_headers.Authorization',
+    ],
     ['an unknown field', { name: 'x', kind: 'ollama', colour: 'red' }, 'body'],
   ];
   it.each(cases)('%s', async (_what, body, field) => {
@@ -178,10 +194,21 @@ describe('test connection and model discovery', () => {
     expect(failed.text).not.toContain('sk-wrong-key-4444');
     const good = await api('POST', '/providers', openaiProvider());
     emu.fault({ protocol: 'openai', status: 429, retryAfter: 9, times: 1 });
-    expect((await api('POST', `/providers/${good.body.id}/test`)).body.error).toMatchObject({ kind: 'rate_limit', retry_after_ms: 9000 });
-    const claude = await api('POST', '/providers', { name: name(), kind: 'anthropic', base_url: emu.baseUrl('anthropic'), api_key: 'sk-ant-good-0002' });
+    expect((await api('POST', `/providers/${good.body.id}/test`)).body.error).toMatchObject({
+      kind: 'rate_limit',
+      retry_after_ms: 9000,
+    });
+    const claude = await api('POST', '/providers', {
+      name: name(),
+      kind: 'anthropic',
+      base_url: emu.baseUrl('anthropic'),
+      api_key: 'sk-ant-good-0002',
+    });
     emu.fault({ protocol: 'anthropic', status: 529, times: 1 });
-    expect((await api('POST', `/providers/${claude.body.id}/test`)).body.error).toMatchObject({ kind: 'overloaded', retryable: true });
+    expect((await api('POST', `/providers/${claude.body.id}/test`)).body.error).toMatchObject({
+      kind: 'overloaded',
+      retryable: true,
+    });
     expect((await api('POST', `/providers/${claude.body.id}/test`)).body.ok).toBe(true);
   });
 
@@ -193,20 +220,40 @@ describe('test connection and model discovery', () => {
     const imported = await api(
       'POST',
       `/providers/${ollama.body.id}/models/import`,
-      { models: [{ provider_model_id: 'emu-llama:latest' }, { provider_model_id: 'emu-qwen:7b', display_name: 'Qwen 7B', context_window: 32768 }] },
+      {
+        models: [
+          { provider_model_id: 'emu-llama:latest' },
+          { provider_model_id: 'emu-qwen:7b', display_name: 'Qwen 7B', context_window: 32768 },
+        ],
+      },
       { as: editor },
     );
     expect(imported.status, imported.text).toBe(201);
     expect(imported.body.items.map((m: Json) => m.display_name)).toEqual(['emu-llama:latest', 'Qwen 7B']);
     const after = await api('GET', `/providers/${ollama.body.id}/remote-models`, undefined, { as: editor });
     expect(after.body.items[0].imported_model_id).toBe(imported.body.items[0].id);
-    const again = await api('POST', `/providers/${ollama.body.id}/models/import`, { models: [{ provider_model_id: 'emu-qwen:7b' }] }, { as: editor });
+    const again = await api(
+      'POST',
+      `/providers/${ollama.body.id}/models/import`,
+      { models: [{ provider_model_id: 'emu-qwen:7b' }] },
+      { as: editor },
+    );
     expect(again.status).toBe(422);
     expect(again.body.errors[0].field).toBe('body.models[0].provider_model_id');
 
-    const claude = await api('POST', '/providers', { name: name(), kind: 'anthropic', base_url: emu.baseUrl('anthropic'), api_key: 'sk-ant-good-0002' });
+    const claude = await api('POST', '/providers', {
+      name: name(),
+      kind: 'anthropic',
+      base_url: emu.baseUrl('anthropic'),
+      api_key: 'sk-ant-good-0002',
+    });
     const claudes = await api('GET', `/providers/${claude.body.id}/remote-models`, undefined, { as: editor });
-    expect(claudes.body.items[0]).toMatchObject({ provider_model_id: 'emu-claude-fast', display_name: 'emu claude fast', context_window: 200000, max_output_tokens: 64000 });
+    expect(claudes.body.items[0]).toMatchObject({
+      provider_model_id: 'emu-claude-fast',
+      display_name: 'emu claude fast',
+      context_window: 200000,
+      max_output_tokens: 64000,
+    });
   });
 
   it('a provider that answers with an error makes remote-models a 502 problem with its kind', async () => {

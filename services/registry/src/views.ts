@@ -49,7 +49,6 @@ export function providerSnapshot(row: ProviderRow, credentialChanged: boolean) {
   };
 }
 
-
 export function priceJson(price: PriceRow) {
   return {
     input_per_mtok: money(price.input_per_mtok) as string,
@@ -113,7 +112,12 @@ export function presetJson(row: PresetRow) {
     description: row.description,
     model_id: row.model_id,
     parameters: row.parameters,
-    retry_policy: row.retry_policy as { max_attempts: number; initial_backoff_ms: number; max_backoff_ms: number; backoff_multiplier: number },
+    retry_policy: row.retry_policy as {
+      max_attempts: number;
+      initial_backoff_ms: number;
+      max_backoff_ms: number;
+      backoff_multiplier: number;
+    },
     fallback_model_ids: row.fallback_model_ids,
     enabled: row.enabled,
     archived_at: isoOrNull(row.archived_at),

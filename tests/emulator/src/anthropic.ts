@@ -1,4 +1,4 @@
-import { Exchange, sse } from './exchange.ts';
+import { type Exchange, sse } from './exchange.ts';
 import type { EmulatorModel } from './models.ts';
 import { replyFor, stableId, textOf } from './reply.ts';
 
@@ -37,7 +37,11 @@ async function fail(x: Exchange, status: number, message?: string): Promise<void
   return x.json(e.status, e.body, e.headers);
 }
 
-export async function handleAnthropic(x: Exchange, models: EmulatorModel[], checkKey: (key: string | undefined) => boolean): Promise<void> {
+export async function handleAnthropic(
+  x: Exchange,
+  models: EmulatorModel[],
+  checkKey: (key: string | undefined) => boolean,
+): Promise<void> {
   // The API takes the key as `x-api-key` (the classic header) or as a bearer token (what SDK 1.x sends).
   const bearer = x.header('authorization');
   const key = x.header('x-api-key') ?? (bearer?.startsWith('Bearer ') ? bearer.slice(7) : undefined);
@@ -71,7 +75,11 @@ async function messages(x: Exchange, models: EmulatorModel[]): Promise<void> {
   if (!list || list.length === 0) return fail(x, 400, 'messages: at least one message is required');
   const badRole = list.findIndex((m) => m.role !== 'user' && m.role !== 'assistant');
   if (badRole >= 0)
-    return fail(x, 400, `messages.${badRole}.role: Input should be 'user' or 'assistant' (a system prompt goes in the top-level system field)`);
+    return fail(
+      x,
+      400,
+      `messages.${badRole}.role: Input should be 'user' or 'assistant' (a system prompt goes in the top-level system field)`,
+    );
   for (const name of ['seed', 'presence_penalty', 'frequency_penalty', 'response_format'])
     if (name in body) return fail(x, 400, `${name}: Extra inputs are not permitted`);
   if (!models.some((m) => m.id === body.model)) return fail(x, 404, `model: ${String(body.model)}`);
@@ -121,14 +129,21 @@ async function messages(x: Exchange, models: EmulatorModel[]): Promise<void> {
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { input_tokens: inputTokens, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: reply.cachedTokens },
+          usage: {
+            input_tokens: inputTokens,
+            output_tokens: 1,
+            cache_creation_input_tokens: 0,
+            cache_read_input_tokens: reply.cachedTokens,
+          },
         },
       },
       'message_start',
     ),
     sse({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }, 'content_block_start'),
     sse({ type: 'ping' }, 'ping'),
-    ...reply.chunks.map((text) => sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta')),
+    ...reply.chunks.map((text) =>
+      sse({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } }, 'content_block_delta'),
+    ),
     sse({ type: 'content_block_stop', index: 0 }, 'content_block_stop'),
     sse(
       {

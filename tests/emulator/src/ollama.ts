@@ -1,4 +1,4 @@
-import { Exchange, ndjson } from './exchange.ts';
+import { type Exchange, ndjson } from './exchange.ts';
 import type { EmulatorModel } from './models.ts';
 import { replyFor, stableId } from './reply.ts';
 
@@ -6,11 +6,22 @@ import { replyFor, stableId } from './reply.ts';
 export function ollamaError(status: number, message?: string) {
   const text =
     message ??
-    (status === 401 ? 'unauthorized' : status === 429 ? 'too many requests' : status === 503 ? 'server busy, please try again' : 'internal server error');
+    (status === 401
+      ? 'unauthorized'
+      : status === 429
+        ? 'too many requests'
+        : status === 503
+          ? 'server busy, please try again'
+          : 'internal server error');
   return { status, body: { error: text } };
 }
 
-export async function handleOllama(x: Exchange, models: EmulatorModel[], checkKey: (key: string | undefined) => boolean, keyRequired: boolean): Promise<void> {
+export async function handleOllama(
+  x: Exchange,
+  models: EmulatorModel[],
+  checkKey: (key: string | undefined) => boolean,
+  keyRequired: boolean,
+): Promise<void> {
   if (keyRequired) {
     const auth = x.header('authorization');
     if (!checkKey(auth?.startsWith('Bearer ') ? auth.slice(7) : undefined)) {
@@ -26,7 +37,14 @@ export async function handleOllama(x: Exchange, models: EmulatorModel[], checkKe
         modified_at: new Date(m.created * 1000).toISOString(),
         size: 4_661_224_676,
         digest: stableId(m.id).repeat(8),
-        details: { parent_model: '', format: 'gguf', family: 'llama', families: ['llama'], parameter_size: '8.0B', quantization_level: 'Q4_0' },
+        details: {
+          parent_model: '',
+          format: 'gguf',
+          family: 'llama',
+          families: ['llama'],
+          parameter_size: '8.0B',
+          quantization_level: 'Q4_0',
+        },
       })),
     });
   }
@@ -69,7 +87,9 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
   };
   if (body.stream === false) return x.json(200, { ...done, message: { role: 'assistant', content: reply.text } });
   const frames = [
-    ...reply.chunks.map((text) => ndjson({ model, created_at: createdAt, message: { role: 'assistant', content: text }, done: false })),
+    ...reply.chunks.map((text) =>
+      ndjson({ model, created_at: createdAt, message: { role: 'assistant', content: text }, done: false }),
+    ),
     ndjson(done),
   ];
   return x.stream('application/x-ndjson', frames);

@@ -1,4 +1,4 @@
-import { Exchange, sse, unixNow } from './exchange.ts';
+import { type Exchange, sse, unixNow } from './exchange.ts';
 import { replyFor, stableId, textOf } from './reply.ts';
 import type { EmulatorModel } from './models.ts';
 
@@ -13,30 +13,52 @@ function error(status: number, message: string, type: string, code: string | nul
 export function openaiError(status: number, key?: string) {
   switch (status) {
     case 401:
-      return error(401, `Incorrect API key provided: ${mask(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key');
+      return error(
+        401,
+        `Incorrect API key provided: ${mask(key)}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        'invalid_request_error',
+        'invalid_api_key',
+      );
     case 403:
       return error(403, 'You are not allowed to sample from this model', 'invalid_request_error', 'model_not_allowed');
     case 429:
-      return error(429, 'Rate limit reached for requests per min (RPM). Please try again later.', 'requests', 'rate_limit_exceeded');
+      return error(
+        429,
+        'Rate limit reached for requests per min (RPM). Please try again later.',
+        'requests',
+        'rate_limit_exceeded',
+      );
     case 503:
     case 529:
       return error(status, 'The engine is currently overloaded, please try again later.', 'server_error', null);
     default:
-      if (status >= 500) return error(status, 'The server had an error while processing your request. Sorry about that!', 'server_error', null);
+      if (status >= 500)
+        return error(status, 'The server had an error while processing your request. Sorry about that!', 'server_error', null);
       return error(status, 'Invalid request.', 'invalid_request_error', null);
   }
 }
 
 function mask(key: string | undefined): string {
   if (!key) return '';
-  return key.length <= 8 ? '*'.repeat(key.length) : `${key.slice(0, 3)}${'*'.repeat(Math.min(20, key.length - 7))}${key.slice(-4)}`;
+  return key.length <= 8
+    ? '*'.repeat(key.length)
+    : `${key.slice(0, 3)}${'*'.repeat(Math.min(20, key.length - 7))}${key.slice(-4)}`;
 }
 
-export async function handleOpenai(x: Exchange, models: EmulatorModel[], checkKey: (key: string | undefined) => boolean): Promise<void> {
+export async function handleOpenai(
+  x: Exchange,
+  models: EmulatorModel[],
+  checkKey: (key: string | undefined) => boolean,
+): Promise<void> {
   const auth = x.header('authorization');
   const key = auth?.startsWith('Bearer ') ? auth.slice(7) : undefined;
   if (!key) {
-    const e = error(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).", 'invalid_request_error', null);
+    const e = error(
+      401,
+      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+      'invalid_request_error',
+      null,
+    );
     return x.json(e.status, e.body);
   }
   if (!checkKey(key)) {
@@ -57,10 +79,16 @@ export async function handleOpenai(x: Exchange, models: EmulatorModel[], checkKe
 
 function modelProblem(x: Exchange, models: EmulatorModel[], modality: EmulatorModel['modality']) {
   const model = x.body.model;
-  if (typeof model !== 'string' || model === '') return error(400, 'you must provide a model parameter', 'invalid_request_error', null, 'model');
+  if (typeof model !== 'string' || model === '')
+    return error(400, 'you must provide a model parameter', 'invalid_request_error', null, 'model');
   const found = models.find((m) => m.id === model);
   if (!found || found.modality !== modality)
-    return error(404, `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
+    return error(
+      404,
+      `The model \`${model}\` does not exist or you do not have access to it.`,
+      'invalid_request_error',
+      'model_not_found',
+    );
   return undefined;
 }
 
@@ -70,7 +98,13 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
   const body = x.body;
   const messages = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: unknown }[]) : [];
   if (messages.length === 0) {
-    const e = error(400, "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'invalid_request_error', 'empty_array', 'messages');
+    const e = error(
+      400,
+      "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      'invalid_request_error',
+      'empty_array',
+      'messages',
+    );
     return x.json(400, e.body);
   }
   const system = messages
@@ -80,7 +114,9 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
   const format = (body.response_format as { type?: string } | undefined)?.type;
   const stop = typeof body.stop === 'string' ? [body.stop] : Array.isArray(body.stop) ? (body.stop as string[]) : undefined;
   const reply = replyFor({
-    messages: messages.filter((m) => m.role !== 'system' && m.role !== 'developer').map((m) => ({ role: m.role ?? '', text: textOf(m.content) })),
+    messages: messages
+      .filter((m) => m.role !== 'system' && m.role !== 'developer')
+      .map((m) => ({ role: m.role ?? '', text: textOf(m.content) })),
     system,
     maxTokens: (body.max_completion_tokens ?? body.max_tokens) as number | undefined,
     stop,
@@ -95,7 +131,12 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
     completion_tokens: reply.outputTokens,
     total_tokens: reply.inputTokens + reply.outputTokens,
     prompt_tokens_details: { cached_tokens: reply.cachedTokens, audio_tokens: 0 },
-    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
   };
   const headers = { 'x-request-id': `req_emu${stableId(id)}`, 'openai-processing-ms': '1' };
   if (body.stream !== true) {
@@ -106,7 +147,14 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: reply.text, refusal: null, annotations: [] }, logprobs: null, finish_reason: finish }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: reply.text, refusal: null, annotations: [] },
+            logprobs: null,
+            finish_reason: finish,
+          },
+        ],
         usage,
         service_tier: 'default',
         system_fingerprint: 'fp_emulator',
@@ -131,7 +179,18 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
     sse(chunk({}, finish)),
   ];
   if (includeUsage)
-    frames.push(sse({ id, object: 'chat.completion.chunk', created, model, service_tier: 'default', system_fingerprint: 'fp_emulator', choices: [], usage }));
+    frames.push(
+      sse({
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model,
+        service_tier: 'default',
+        system_fingerprint: 'fp_emulator',
+        choices: [],
+        usage,
+      }),
+    );
   frames.push(sse('[DONE]'));
   return x.stream('text/event-stream; charset=utf-8', frames, headers);
 }
@@ -141,7 +200,13 @@ async function images(x: Exchange, models: EmulatorModel[]): Promise<void> {
   if (problem) return x.json(problem.status, problem.body);
   const prompt = x.body.prompt;
   if (typeof prompt !== 'string' || prompt === '') {
-    const e = error(400, "Missing required parameter: 'prompt'.", 'invalid_request_error', 'missing_required_parameter', 'prompt');
+    const e = error(
+      400,
+      "Missing required parameter: 'prompt'.",
+      'invalid_request_error',
+      'missing_required_parameter',
+      'prompt',
+    );
     return x.json(400, e.body);
   }
   const n = typeof x.body.n === 'number' ? x.body.n : 1;

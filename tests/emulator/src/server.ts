@@ -109,7 +109,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
     }
     const url = new URL(req.url ?? '/', 'http://emulator');
-    const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+    );
 
     if (url.pathname.startsWith('/_emulator/')) return control(req, res, url.pathname, body);
 
@@ -185,7 +187,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url,
     baseUrl: (protocol) => `${url}${PREFIX[protocol]}${protocol === 'openai' ? '/v1' : ''}`,
     requests,
-    requestsOf: (protocol, path) => requests.filter((r) => r.protocol === protocol && (!path || r.path === `${PREFIX[protocol]}${path}`)),
+    requestsOf: (protocol, path) =>
+      requests.filter((r) => r.protocol === protocol && (!path || r.path === `${PREFIX[protocol]}${path}`)),
     fault: addFault,
     clearFaults: () => void (faults = []),
     clearRequests: () => void (requests.length = 0),

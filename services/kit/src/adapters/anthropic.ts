@@ -69,7 +69,12 @@ export function anthropicMessageBody(request: ChatRequest): MessageCreateParamsB
   if (p.stop !== undefined) body.stop_sequences = p.stop;
   const format = p.response_format;
   if (format?.type === 'json_schema') body.output_config = { format: { type: 'json_schema', schema: format.schema } };
-  if (format?.type === 'json_object' || p.seed !== undefined || p.presence_penalty !== undefined || p.frequency_penalty !== undefined) {
+  if (
+    format?.type === 'json_object' ||
+    p.seed !== undefined ||
+    p.presence_penalty !== undefined ||
+    p.frequency_penalty !== undefined
+  ) {
     throw new ProviderError({
       kind: 'bad_request',
       message: 'Anthropic has no JSON-object mode, seed, or presence/frequency penalty; use a JSON schema or another provider',

@@ -104,7 +104,10 @@ export function checkParameters(kind: ProviderKind, parameters: ChatParameters):
     }
     if (typeof value === 'number') {
       if (rule.min !== undefined && value < rule.min)
-        problems.push({ parameter: name, message: `${spec.label} takes ${name} from ${rule.min}${rule.max === undefined ? '' : ` to ${rule.max}`}` });
+        problems.push({
+          parameter: name,
+          message: `${spec.label} takes ${name} from ${rule.min}${rule.max === undefined ? '' : ` to ${rule.max}`}`,
+        });
       else if (rule.max !== undefined && value > rule.max)
         problems.push({ parameter: name, message: `${spec.label} takes ${name} from ${rule.min ?? '-∞'} to ${rule.max}` });
     }

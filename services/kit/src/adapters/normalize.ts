@@ -46,8 +46,10 @@ export function normalizeError(error: unknown, attempt: Attempt, apiKey?: string
     });
   }
   const name = sdk?.name ?? '';
-  if (name === 'APIConnectionTimeoutError') return new ProviderError({ kind: 'timeout', message: 'the request to the provider timed out' });
-  if (name === 'APIUserAbortError' || name === 'AbortError') return new ProviderError({ kind: 'cancelled', message: 'the attempt was cancelled' });
+  if (name === 'APIConnectionTimeoutError')
+    return new ProviderError({ kind: 'timeout', message: 'the request to the provider timed out' });
+  if (name === 'APIUserAbortError' || name === 'AbortError')
+    return new ProviderError({ kind: 'cancelled', message: 'the attempt was cancelled' });
   const cause = (error as { cause?: { message?: string; code?: string } })?.cause;
   const detail = [sdk?.message, cause?.code ?? cause?.message].filter(Boolean).join(': ');
   return new ProviderError({

@@ -1,18 +1,12 @@
 import OpenAI from 'openai';
-import type {
-  ChatCompletionCreateParamsBase,
-  ChatCompletionChunk,
-  ChatCompletion,
-} from 'openai/resources/chat/completions';
+import type { ChatCompletionCreateParamsBase, ChatCompletionChunk, ChatCompletion } from 'openai/resources/chat/completions';
 import { Attempt } from './attempt.ts';
 import { ProviderError } from './errors.ts';
 import { cutStream, normalizeError } from './normalize.ts';
 import type {
-  AttemptOptions,
   ChatRequest,
   ChatResult,
   FinishReason,
-  ImageRequest,
   ImageResult,
   ProviderAdapter,
   ProviderConnection,
@@ -68,7 +62,11 @@ export function openaiChatBody(request: ChatRequest): ChatCompletionCreateParams
   if (format?.type === 'json_schema') {
     body.response_format = {
       type: 'json_schema',
-      json_schema: { name: format.name, schema: format.schema, ...(format.strict === undefined ? {} : { strict: format.strict }) },
+      json_schema: {
+        name: format.name,
+        schema: format.schema,
+        ...(format.strict === undefined ? {} : { strict: format.strict }),
+      },
     };
   }
   return body;

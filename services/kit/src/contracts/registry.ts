@@ -48,17 +48,30 @@ const BaseUrl = z
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 const AUTH_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'proxy-authorization', 'cookie']);
 const ExtraHeaders = z
-  .record(z.string(), z.string().max(1000, 'expected at most 1,000 characters').regex(/^[^\r\n]*$/, 'expected one line'))
+  .record(
+    z.string(),
+    z
+      .string()
+      .max(1000, 'expected at most 1,000 characters')
+      .regex(/^[^\r\n]*$/, 'expected one line'),
+  )
   .superRefine((headers, ctx) => {
     const names = Object.keys(headers);
     if (names.length > 20) ctx.addIssue({ code: 'custom', message: 'expected at most 20 headers' });
     for (const name of names) {
       if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'not a valid header name' });
       else if (AUTH_HEADERS.has(name.toLowerCase()))
-        ctx.addIssue({ code: 'custom', path: [name], message: 'credentials go in api_key, where they are encrypted; not in headers' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: 'credentials go in api_key, where they are encrypted; not in headers',
+        });
     }
   })
-  .openapi({ description: 'Extra request headers (not secret: shown in responses).', example: { 'HTTP-Referer': 'https://blog.example' } });
+  .openapi({
+    description: 'Extra request headers (not secret: shown in responses).',
+    example: { 'HTTP-Referer': 'https://blog.example' },
+  });
 
 const ApiKey = z
   .string()
@@ -67,8 +80,13 @@ const ApiKey = z
   .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces')
   .openapi({ description: 'Write-only: stored encrypted, never returned (responses show `api_key_hint`).', writeOnly: true });
 
-const TimeoutMs = z.number().int('expected whole milliseconds').min(1000, 'expected at least 1000 ms').max(600_000, 'expected at most 600000 ms');
-const PositiveLimit = (max: number) => z.number().int('expected a whole number').min(1, 'expected at least 1').max(max, `expected at most ${max}`);
+const TimeoutMs = z
+  .number()
+  .int('expected whole milliseconds')
+  .min(1000, 'expected at least 1000 ms')
+  .max(600_000, 'expected at most 600000 ms');
+const PositiveLimit = (max: number) =>
+  z.number().int('expected a whole number').min(1, 'expected at least 1').max(max, `expected at most ${max}`);
 
 export const ProviderSchema = z
   .object({
@@ -224,7 +242,11 @@ export const ModelSchema = z
   })
   .openapi('Model');
 
-const TokenCount = z.number().int('expected a whole number').min(1, 'expected at least 1').max(10_000_000, 'expected at most 10000000');
+const TokenCount = z
+  .number()
+  .int('expected a whole number')
+  .min(1, 'expected at least 1')
+  .max(10_000_000, 'expected at most 10000000');
 const CapabilitiesInput = CapabilitiesSchema.partial().strict();
 
 const ModelFields = {
@@ -237,11 +259,7 @@ const ModelFields = {
   enabled: z.boolean().optional(),
 };
 
-const ProviderModelId = z
-  .string()
-  .trim()
-  .min(1, 'expected the provider’s model id')
-  .max(200, 'expected at most 200 characters');
+const ProviderModelId = z.string().trim().min(1, 'expected the provider’s model id').max(200, 'expected at most 200 characters');
 
 export const ModelCreateSchema = z
   .object({ provider_id: Uuid, provider_model_id: ProviderModelId, ...ModelFields })
@@ -305,7 +323,12 @@ export const PresetParametersSchema = z
       .array(z.string().min(1, 'expected a non-empty stop sequence').max(200, 'expected at most 200 characters'))
       .max(16, 'expected at most 16 stop sequences')
       .optional(),
-    seed: z.number().int('expected a whole number').min(-(2 ** 53) + 1).max(2 ** 53 - 1).optional(),
+    seed: z
+      .number()
+      .int('expected a whole number')
+      .min(-(2 ** 53) + 1)
+      .max(2 ** 53 - 1)
+      .optional(),
     presence_penalty: z.number().min(-2, 'expected -2 to 2').max(2, 'expected -2 to 2').optional(),
     frequency_penalty: z.number().min(-2, 'expected -2 to 2').max(2, 'expected -2 to 2').optional(),
     response_format: ResponseFormatSchema.optional(),
@@ -319,7 +342,12 @@ export const RetryPolicySchema = z
   .object({
     max_attempts: z.number().int().min(1, 'expected 1 to 10').max(10, 'expected 1 to 10').default(3),
     initial_backoff_ms: z.number().int().min(100, 'expected 100 to 600000').max(600_000, 'expected 100 to 600000').default(1000),
-    max_backoff_ms: z.number().int().min(100, 'expected 100 to 3600000').max(3_600_000, 'expected 100 to 3600000').default(60_000),
+    max_backoff_ms: z
+      .number()
+      .int()
+      .min(100, 'expected 100 to 3600000')
+      .max(3_600_000, 'expected 100 to 3600000')
+      .default(60_000),
     backoff_multiplier: z.number().min(1, 'expected 1 to 10').max(10, 'expected 1 to 10').default(2),
   })
   .strict()

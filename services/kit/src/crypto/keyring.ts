@@ -98,9 +98,13 @@ export function seal(keyring: Keyring, plaintext: string, associatedData: string
   cipher.setAAD(Buffer.from(associatedData, 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   const tag = cipher.getAuthTag();
-  return [VERSION, keyring.current.id, nonce.toString('base64url'), ciphertext.toString('base64url'), tag.toString('base64url')].join(
-    ':',
-  );
+  return [
+    VERSION,
+    keyring.current.id,
+    nonce.toString('base64url'),
+    ciphertext.toString('base64url'),
+    tag.toString('base64url'),
+  ].join(':');
 }
 
 /** The key id an envelope was sealed with (without decrypting it). */

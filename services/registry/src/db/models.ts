@@ -100,7 +100,14 @@ export async function addPrice(tx: Queryable, modelId: string, price: PriceInser
        RETURNING 1
      )
      SELECT outcome FROM check_`,
-    [modelId, price.effective_from ?? null, price.input_per_mtok, price.output_per_mtok, price.cached_input_per_mtok, price.per_image],
+    [
+      modelId,
+      price.effective_from ?? null,
+      price.input_per_mtok,
+      price.output_per_mtok,
+      price.cached_input_per_mtok,
+      price.per_image,
+    ],
   );
   return rows[0]?.outcome ?? 'ok';
 }
@@ -154,7 +161,14 @@ export async function list(db: Queryable, filter: ModelFilter): Promise<ModelVie
        AND ($3::text IS NULL OR m.modality = $3) AND ($4::boolean IS NULL OR m.enabled = $4)
        AND ($5 OR m.archived_at IS NULL)
      ORDER BY m.id LIMIT $6`,
-    [filter.after ?? null, filter.providerId ?? null, filter.modality ?? null, filter.enabled ?? null, filter.includeArchived, filter.limit],
+    [
+      filter.after ?? null,
+      filter.providerId ?? null,
+      filter.modality ?? null,
+      filter.enabled ?? null,
+      filter.includeArchived,
+      filter.limit,
+    ],
   );
   return rows.map((row) => view(row as never));
 }
@@ -190,6 +204,16 @@ export async function presetsUsing(db: Queryable, modelIds: readonly string[]): 
     [modelIds],
   );
   return rows.map((row) => row.name);
+}
+
+/** Whether any preset, archived ones included, names one of the models (then they are archived, not deleted). */
+export async function referencedByPresets(db: Queryable, modelIds: readonly string[]): Promise<boolean> {
+  const { rows } = await db.query<{ found: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM registry.presets WHERE model_id = ANY($1::uuid[]))
+         OR EXISTS (SELECT 1 FROM registry.preset_fallbacks WHERE model_id = ANY($1::uuid[])) AS found`,
+    [modelIds],
+  );
+  return rows[0]?.found === true;
 }
 
 /** Records a use (idempotent: the latest time wins); false when the model is not (or no longer) here. */

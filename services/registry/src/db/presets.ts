@@ -26,7 +26,15 @@ export async function insert(tx: Queryable, row: Omit<PresetRow, 'archived_at' |
   await tx.query(
     `INSERT INTO registry.presets (id, name, description, model_id, parameters, retry_policy, enabled)
      VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [row.id, row.name, row.description, row.model_id, JSON.stringify(row.parameters), JSON.stringify(row.retry_policy), row.enabled],
+    [
+      row.id,
+      row.name,
+      row.description,
+      row.model_id,
+      JSON.stringify(row.parameters),
+      JSON.stringify(row.retry_policy),
+      row.enabled,
+    ],
   );
   await setFallbacks(tx, row.id, row.fallback_model_ids);
 }

@@ -39,7 +39,10 @@ export const UPDATABLE = [
   'enabled',
 ] as const;
 
-export type ProviderInsert = Omit<ProviderRow, 'last_used_at' | 'archived_at' | 'created_at' | 'updated_at' | 'api_key_previous_envelope'>;
+export type ProviderInsert = Omit<
+  ProviderRow,
+  'last_used_at' | 'archived_at' | 'created_at' | 'updated_at' | 'api_key_previous_envelope'
+>;
 
 export async function insert(tx: Queryable, row: ProviderInsert): Promise<ProviderRow> {
   const { rows } = await tx.query<ProviderRow>(
@@ -67,7 +70,9 @@ export async function insert(tx: Queryable, row: ProviderInsert): Promise<Provid
 }
 
 export async function get(db: Queryable, id: string, { lock = false } = {}): Promise<ProviderRow | undefined> {
-  const { rows } = await db.query<ProviderRow>(`SELECT * FROM registry.providers WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+  const { rows } = await db.query<ProviderRow>(`SELECT * FROM registry.providers WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [
+    id,
+  ]);
   return rows[0];
 }
 
@@ -116,14 +121,13 @@ export async function used(db: Queryable, id: string): Promise<boolean> {
 }
 
 export async function markUsed(db: Queryable, id: string, at: string): Promise<void> {
-  await db.query(
-    `UPDATE registry.providers SET last_used_at = greatest(last_used_at, $2::timestamptz) WHERE id = $1`,
-    [id, at],
-  );
+  await db.query(`UPDATE registry.providers SET last_used_at = greatest(last_used_at, $2::timestamptz) WHERE id = $1`, [id, at]);
 }
 
 /** Every provider with a sealed key, locked, for `key rotate`. */
-export async function withKeysForUpdate(tx: Queryable): Promise<Pick<ProviderRow, 'id' | 'api_key_envelope' | 'api_key_previous_envelope'>[]> {
+export async function withKeysForUpdate(
+  tx: Queryable,
+): Promise<Pick<ProviderRow, 'id' | 'api_key_envelope' | 'api_key_previous_envelope'>[]> {
   const { rows } = await tx.query<ProviderRow>(
     `SELECT id, api_key_envelope, api_key_previous_envelope FROM registry.providers
      WHERE api_key_envelope IS NOT NULL ORDER BY id FOR UPDATE`,

@@ -47,7 +47,8 @@ export async function audit(
 }
 
 /** `include_archived=true` and the like. */
-export const flag = (value: 'true' | 'false' | undefined): boolean | undefined => (value === undefined ? undefined : value === 'true');
+export const flag = (value: 'true' | 'false' | undefined): boolean | undefined =>
+  value === undefined ? undefined : value === 'true';
 
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
@@ -75,7 +76,9 @@ export async function idempotent<T>(
   if (key === undefined) return { body: await run(), replayed: false };
   const identity = c.get('identity');
   const actor = `${identity.kind}:${identity.subject}`;
-  const hash = createHash('sha256').update(`${operation}\n${canonical(request)}`).digest('hex');
+  const hash = createHash('sha256')
+    .update(`${operation}\n${canonical(request)}`)
+    .digest('hex');
   const inserted = await tx.query(
     `INSERT INTO registry.idempotency_keys (actor, key, operation, request_hash) VALUES ($1, $2, $3, $4)
      ON CONFLICT (actor, key) DO NOTHING RETURNING 1`,

@@ -43,12 +43,21 @@ export async function createModels(
   inputs: readonly ModelInput[],
   fieldOf: (index: number) => string,
 ): Promise<models.ModelView[]> {
-  const existing = new Set((await models.ofProvider(tx, providerId)).filter((m) => !m.archived_at).map((m) => m.provider_model_id));
+  const existing = new Set(
+    (await models.ofProvider(tx, providerId)).filter((m) => !m.archived_at).map((m) => m.provider_model_id),
+  );
   const seen = new Set<string>();
   const problems = inputs.flatMap((input, index) => {
     const duplicate = existing.has(input.provider_model_id) || seen.has(input.provider_model_id);
     seen.add(input.provider_model_id);
-    return duplicate ? [{ field: `${fieldOf(index)}.provider_model_id`, message: `this provider already has a model "${input.provider_model_id}"` }] : [];
+    return duplicate
+      ? [
+          {
+            field: `${fieldOf(index)}.provider_model_id`,
+            message: `this provider already has a model "${input.provider_model_id}"`,
+          },
+        ]
+      : [];
   });
   if (problems.length > 0) throw invalid(...problems);
   const ids: string[] = [];
@@ -71,7 +80,10 @@ export async function createModels(
       });
     } catch (error) {
       if (isPgError(error, PgCode.uniqueViolation))
-        throw invalid({ field: `${fieldOf(index)}.provider_model_id`, message: `this provider already has a model "${input.provider_model_id}"` });
+        throw invalid({
+          field: `${fieldOf(index)}.provider_model_id`,
+          message: `this provider already has a model "${input.provider_model_id}"`,
+        });
       throw error;
     }
     if (input.price) await addPrice(tx, id, input.price, `${fieldOf(index)}.price`);
@@ -175,10 +187,10 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
       checkIfMatch(c, row.updated_at, 'The model');
       if (row.archived_at) return { archived_at: row.archived_at };
       const presets = await models.presetsUsing(tx, [id]);
-      if (presets.length > 0)
-        throw new Conflict(`Presets use this model: ${presets.join(', ')}. Change or archive them first.`);
+      if (presets.length > 0) throw new Conflict(`Presets use this model: ${presets.join(', ')}. Change or archive them first.`);
       const before = modelJson((await models.get(tx, id)) as models.ModelView);
-      if (row.last_used_at) {
+      // Used by tasks, or named by an archived preset: history must keep resolving it.
+      if (row.last_used_at || (await models.referencedByPresets(tx, [id]))) {
         await models.archive(tx, [id]);
         const after = (await models.get(tx, id)) as models.ModelView;
         await modelEvents(tx, 'archived', [after]);

@@ -38,7 +38,8 @@ export async function checkPreset(
   const targets: { field: string; view: models.ModelView }[] = [];
   if (preset.model_id) {
     const view = found.get(preset.model_id);
-    if (!view || view.archived_at) problems.push({ field: 'body.model_id', message: view ? 'this model is archived' : 'no such model' });
+    if (!view || view.archived_at)
+      problems.push({ field: 'body.model_id', message: view ? 'this model is archived' : 'no such model' });
     else targets.push({ field: 'body.model_id', view });
   }
   const seen = new Set<string>();
@@ -62,22 +63,33 @@ export async function checkPreset(
     const which = `model "${view.display_name}" (${view.provider_kind})`;
     if (view.modality === 'image') {
       for (const name of Object.keys(sampling))
-        if (!TIMEOUTS.has(name)) report({ field: `body.parameters.${name}`, message: `${which} generates images and takes no ${name}` });
+        if (!TIMEOUTS.has(name))
+          report({ field: `body.parameters.${name}`, message: `${which} generates images and takes no ${name}` });
       continue;
     }
-    for (const problem of checkParameters(view.provider_kind, sampling as ChatParameters))
+    const kindProblems = checkParameters(view.provider_kind, sampling as ChatParameters);
+    for (const problem of kindProblems)
       report({ field: `body.parameters.${problem.parameter}`, message: `${problem.message} (${which})` });
     const format = sampling.response_format?.type;
-    if (format && format !== 'text' && !view.supports_json)
-      report({ field: 'body.parameters.response_format', message: `${which} does not support JSON output (its capabilities.json_output is false)` });
-    if (sampling.max_output_tokens !== undefined && view.max_output_tokens !== null && sampling.max_output_tokens > view.max_output_tokens)
+    const formatRefused = kindProblems.some((problem) => problem.parameter === 'response_format');
+    if (format && format !== 'text' && !formatRefused && !view.supports_json)
+      report({
+        field: 'body.parameters.response_format',
+        message: `${which} does not support JSON output (its capabilities.json_output is false)`,
+      });
+    if (
+      sampling.max_output_tokens !== undefined &&
+      view.max_output_tokens !== null &&
+      sampling.max_output_tokens > view.max_output_tokens
+    )
       report({ field: 'body.parameters.max_output_tokens', message: `${which} writes at most ${view.max_output_tokens} tokens` });
   }
   if (problems.length > 0) throw invalid(...problems);
 }
 
 function nameTaken(error: unknown): never {
-  if (isPgError(error, PgCode.uniqueViolation)) throw new Conflict('A preset with this name already exists; choose another name.');
+  if (isPgError(error, PgCode.uniqueViolation))
+    throw new Conflict('A preset with this name already exists; choose another name.');
   throw error;
 }
 
@@ -98,7 +110,10 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
       includeArchived: flag(query.include_archived) ?? false,
     });
     const page = rows.slice(0, query.limit);
-    return c.json({ items: page.map(presetJson), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)?.id) : null }, 200);
+    return c.json(
+      { items: page.map(presetJson), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)?.id) : null },
+      200,
+    );
   });
 
   app.openapi(contract.createPreset, async (c) => {

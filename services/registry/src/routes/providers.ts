@@ -28,7 +28,10 @@ function checkKindRules(row: Pick<ProviderRow, 'kind' | 'base_url' | 'organizati
   const spec = KINDS[row.kind];
   const problems: FieldProblem[] = [];
   if (!hasKey && spec.needsKey(row.base_url))
-    problems.push({ field: 'body.api_key', message: `a ${spec.label} provider at ${new URL(row.base_url).host} needs an API key` });
+    problems.push({
+      field: 'body.api_key',
+      message: `a ${spec.label} provider at ${new URL(row.base_url).host} needs an API key`,
+    });
   if (!spec.hasOrganization) {
     if (row.organization) problems.push({ field: 'body.organization', message: `${spec.label} providers have no organization` });
     if (row.project) problems.push({ field: 'body.project', message: `${spec.label} providers have no project` });
@@ -37,7 +40,8 @@ function checkKindRules(row: Pick<ProviderRow, 'kind' | 'base_url' | 'organizati
 }
 
 function nameTaken(error: unknown): never {
-  if (isPgError(error, PgCode.uniqueViolation)) throw new Conflict('A provider with this name already exists; choose another name.');
+  if (isPgError(error, PgCode.uniqueViolation))
+    throw new Conflict('A provider with this name already exists; choose another name.');
   throw error;
 }
 
@@ -75,7 +79,10 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       includeArchived: flag(query.include_archived) ?? false,
     });
     const page = rows.slice(0, query.limit);
-    return c.json({ items: page.map(providerJson), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)?.id) : null }, 200);
+    return c.json(
+      { items: page.map(providerJson), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)?.id) : null },
+      200,
+    );
   });
 
   app.openapi(contract.createProvider, async (c) => {
@@ -92,7 +99,8 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
     const { body } = await withTransaction(pool, (tx) =>
       idempotent(tx, c, 'provider.create', input, async () => {
         const id = uuidv7();
-        const key = input.api_key === undefined ? { api_key_envelope: null, api_key_hint: null } : sealKey(keyring, id, input.api_key);
+        const key =
+          input.api_key === undefined ? { api_key_envelope: null, api_key_hint: null } : sealKey(keyring, id, input.api_key);
         const row = await providers
           .insert(tx, {
             id,
@@ -170,7 +178,14 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       await changed(tx, updated, 'updated', connectionChanged);
       const before = providerJson(row);
       const after = providerJson(updated);
-      await audit(tx, c, input.api_key === undefined ? 'provider.updated' : 'provider.key_changed', { type: 'provider', id }, before, after);
+      await audit(
+        tx,
+        c,
+        input.api_key === undefined ? 'provider.updated' : 'provider.key_changed',
+        { type: 'provider', id },
+        before,
+        after,
+      );
       return after;
     });
     c.header('ETag', etagOf(json.updated_at));
@@ -193,7 +208,8 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       if (presets.length > 0)
         throw new Conflict(`Presets use models of this provider: ${presets.join(', ')}. Change or archive them first.`);
       const before = providerJson(row);
-      if (await providers.used(tx, id)) {
+      const ids = own.map((m) => m.id);
+      if ((await providers.used(tx, id)) || (await models.referencedByPresets(tx, ids))) {
         const live = own.filter((m) => !m.archived_at).map((m) => m.id);
         await models.archive(tx, live);
         await modelEvents(tx, 'archived', await models.getMany(tx, live));
@@ -220,13 +236,31 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
     const started = performance.now();
     const testedAt = new Date().toISOString();
     try {
-      const list = await adapterFor(row.kind).listModels(connectionOf(keyring, row), { firstByteTimeoutMs: row.timeout_ms, idleTimeoutMs: row.timeout_ms });
-      return c.json({ ok: true, latency_ms: Math.round(performance.now() - started), models_available: list.length, error: null, tested_at: testedAt }, 200);
+      const list = await adapterFor(row.kind).listModels(connectionOf(keyring, row), {
+        firstByteTimeoutMs: row.timeout_ms,
+        idleTimeoutMs: row.timeout_ms,
+      });
+      return c.json(
+        {
+          ok: true,
+          latency_ms: Math.round(performance.now() - started),
+          models_available: list.length,
+          error: null,
+          tested_at: testedAt,
+        },
+        200,
+      );
     } catch (error) {
       if (!(error instanceof ProviderError)) throw error;
       c.get('log').info({ providerId: row.id, kind: error.kind, status: error.status }, 'connection test failed');
       return c.json(
-        { ok: false, latency_ms: Math.round(performance.now() - started), models_available: null, error: error.toJSON(), tested_at: testedAt },
+        {
+          ok: false,
+          latency_ms: Math.round(performance.now() - started),
+          models_available: null,
+          error: error.toJSON(),
+          tested_at: testedAt,
+        },
         200,
       );
     }
@@ -238,12 +272,17 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
     if (row.archived_at) throw new Conflict('This provider is archived.');
     let remote;
     try {
-      remote = await adapterFor(row.kind).listModels(connectionOf(keyring, row), { firstByteTimeoutMs: row.timeout_ms, idleTimeoutMs: row.timeout_ms });
+      remote = await adapterFor(row.kind).listModels(connectionOf(keyring, row), {
+        firstByteTimeoutMs: row.timeout_ms,
+        idleTimeoutMs: row.timeout_ms,
+      });
     } catch (error) {
       if (error instanceof ProviderError) throw new ProviderAnswered(error);
       throw error;
     }
-    const imported = new Map((await models.ofProvider(pool, row.id)).filter((m) => !m.archived_at).map((m) => [m.provider_model_id, m.id]));
+    const imported = new Map(
+      (await models.ofProvider(pool, row.id)).filter((m) => !m.archived_at).map((m) => [m.provider_model_id, m.id]),
+    );
     const number = (value: unknown) => (typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : null);
     return c.json(
       {
@@ -271,7 +310,8 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       const created = await createModels(tx, id, input.models, (index) => `body.models[${index}]`);
       await modelEvents(tx, 'created', created);
       const json = created.map(modelJson);
-      for (const model of json) await audit(tx, c as Context<AppEnv>, 'model.created', { type: 'model', id: model.id }, null, model);
+      for (const model of json)
+        await audit(tx, c as Context<AppEnv>, 'model.created', { type: 'model', id: model.id }, null, model);
       return json;
     });
     return c.json({ items }, 201);
