@@ -53,13 +53,15 @@ export function kind(db: Queryable, name: string) {
   ]);
 }
 
-/** A live part (not deleted); `lock` takes the row for an update. */
-export function find(db: Queryable, id: string, { lock = false, withDeleted = false } = {}) {
-  return maybeOne<PartRow>(
-    db,
-    `SELECT ${PART} FROM ${FROM} WHERE p.id = $1 ${withDeleted ? '' : 'AND p.deleted_at IS NULL'} ${lock ? 'FOR UPDATE OF p' : ''}`,
-    [id],
-  );
+/**
+ * A live part (not deleted); `lock` takes the row for an update first, then reads it in a statement of
+ * its own: a locked read that waited would otherwise see the joined version as of before the wait.
+ */
+export async function find(db: Queryable, id: string, { lock = false, withDeleted = false } = {}) {
+  if (lock) await db.query(`SELECT 1 FROM prompt.parts WHERE id = $1 FOR UPDATE`, [id]);
+  return maybeOne<PartRow>(db, `SELECT ${PART} FROM ${FROM} WHERE p.id = $1 ${withDeleted ? '' : 'AND p.deleted_at IS NULL'}`, [
+    id,
+  ]);
 }
 
 export interface PartInput {
