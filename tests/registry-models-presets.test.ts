@@ -4,7 +4,7 @@ import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { publish } from '@llmops/kit/bus/index';
 import { withClient } from '@llmops/kit/db';
 import { modelUsed } from '@llmops/kit/events/runner';
-import { count, editor, outbox, promptService, registryApi, viewer, type Json } from './registry-support.ts';
+import { admin, count, editor, outbox, promptService, registryApi, viewer, type Json } from './registry-support.ts';
 
 const db = await useTestDatabase();
 const stack = await startStack({ db, services: ['registry'], env: { LLMOPS_BUS_SWEEP_MS: '200' } });
@@ -25,7 +25,7 @@ async function model(providerId: string, fields: Json = {}) {
     'POST',
     '/models',
     { provider_id: providerId, provider_model_id: `m${++n}`, ...fields },
-    { as: editor },
+    { as: admin },
   );
   expect(response.status, response.text).toBe(201);
   return response.body;
@@ -62,7 +62,7 @@ describe('models', () => {
       'PATCH',
       `/models/${m.id}`,
       { price: { input_per_mtok: 3, output_per_mtok: 4, effective_from: future } },
-      { as: editor },
+      { as: admin },
     );
     expect(updated.status, updated.text).toBe(200);
     expect(updated.body.price).toMatchObject({ input_per_mtok: '1' });
@@ -71,7 +71,7 @@ describe('models', () => {
       'PATCH',
       `/models/${m.id}`,
       { price: { input_per_mtok: 1, output_per_mtok: 1, effective_from: '2020-01-01T00:00:00Z' } },
-      { as: editor },
+      { as: admin },
     );
     expect(past.status).toBe(422);
     expect(past.body.errors[0].field).toBe('body.price.effective_from');
@@ -101,7 +101,7 @@ describe('models', () => {
       [{ provider_id: '01936f6e-7c1a-7b2e-9f3c-2b6d1e8a4c5d', provider_model_id: 'x5' }, 'body.provider_id'],
     ];
     for (const [body, field] of cases) {
-      const response = await api('POST', '/models', body, { as: editor });
+      const response = await api('POST', '/models', body);
       expect(response.status, `${field}: ${response.text}`).toBe(422);
       expect(response.body.errors.map((e: Json) => e.field)).toContain(field);
     }
@@ -109,7 +109,7 @@ describe('models', () => {
       'POST',
       `/providers/${p}/models/import`,
       { models: [{ provider_model_id: 'ok-1' }, { provider_model_id: 'ok-1' }] },
-      { as: editor },
+      { as: admin },
     );
     expect(batch.status).toBe(422);
     expect(batch.body.errors[0].field).toBe('body.models[1].provider_model_id');
@@ -122,7 +122,7 @@ describe('models', () => {
           { provider_model_id: 'ok-3', price: { input_per_mtok: 1, output_per_mtok: 1, effective_from: '2001-01-01T00:00:00Z' } },
         ],
       },
-      { as: editor },
+      { as: admin },
     );
     expect(priced.status).toBe(422);
     expect(await count(db, 'registry.models')).toBe(before);
@@ -130,7 +130,7 @@ describe('models', () => {
 
   it('disabled and archived models are reported, not hidden, when read by id (the prompt service checks defaults this way)', async () => {
     const m = await model(await provider('openai'));
-    await api('PATCH', `/models/${m.id}`, { enabled: false }, { as: editor });
+    await api('PATCH', `/models/${m.id}`, { enabled: false });
     const read = await api('GET', `/models/${m.id}`, undefined, { as: promptService });
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({ id: m.id, enabled: false, archived_at: null });
@@ -139,10 +139,16 @@ describe('models', () => {
     expect(missing.headers.get('content-type')).toBe('application/problem+json');
   });
 
-  it('viewers cannot change models', async () => {
+  it('viewers and editors read models and presets; only admins change them (issue 6: editors work on prompts, tasks, workflow)', async () => {
     const m = await model(await provider('openai'));
-    expect((await api('PATCH', `/models/${m.id}`, { enabled: false }, { as: viewer })).status).toBe(403);
-    expect((await api('DELETE', `/models/${m.id}`, undefined, { as: viewer })).status).toBe(403);
+    for (const as of [viewer, editor]) {
+      expect((await api('GET', `/models/${m.id}`, undefined, { as })).status).toBe(200);
+      expect((await api('GET', '/presets', undefined, { as })).status).toBe(200);
+      expect((await api('POST', '/models', { provider_id: m.provider_id, provider_model_id: 'y' }, { as })).status).toBe(403);
+      expect((await api('PATCH', `/models/${m.id}`, { enabled: false }, { as })).status).toBe(403);
+      expect((await api('DELETE', `/models/${m.id}`, undefined, { as })).status).toBe(403);
+      expect((await api('POST', '/presets', { name: 'nope' }, { as })).status).toBe(403);
+    }
   });
 });
 
@@ -162,10 +168,10 @@ describe('use and archival (runner.model.used)', () => {
   it('a model no task used is deleted; a used one is archived: gone from lists, still resolvable by id', async () => {
     const p = await provider('openai');
     const unused = await model(p);
-    expect((await api('DELETE', `/models/${unused.id}`, undefined, { as: editor })).status).toBe(204);
+    expect((await api('DELETE', `/models/${unused.id}`, undefined)).status).toBe(204);
     const usedModel = await model(p);
     await used(p, usedModel.id);
-    const deleted = await api('DELETE', `/models/${usedModel.id}`, undefined, { as: editor });
+    const deleted = await api('DELETE', `/models/${usedModel.id}`, undefined);
     expect(deleted.status).toBe(200);
     expect(deleted.body.archived).toBe(true);
     const list = await api('GET', `/models?provider_id=${p}`);
@@ -212,7 +218,7 @@ describe('parameter presets', () => {
         retry_policy: { max_attempts: 4, initial_backoff_ms: 500 },
         fallback_model_ids: [second.id],
       },
-      { as: editor },
+      { as: admin },
     );
     expect(created.status, created.text).toBe(201);
     expect(created.body).toMatchObject({
@@ -228,7 +234,7 @@ describe('parameter presets', () => {
       'PATCH',
       `/presets/${created.body.id}`,
       { fallback_model_ids: [second.id, third.id] },
-      { as: editor },
+      { as: admin },
     );
     expect(anthropicFallback.status).toBe(422);
     expect(anthropicFallback.body.errors.map((e: Json) => e.field).sort()).toEqual([
@@ -261,7 +267,7 @@ describe('parameter presets', () => {
     ];
     const before = await count(db, 'registry.presets');
     for (const [fields, field] of cases) {
-      const response = await api('POST', '/presets', { name: `bad ${++n}`, ...fields }, { as: editor });
+      const response = await api('POST', '/presets', { name: `bad ${++n}`, ...fields });
       expect(response.status, `${field}: ${response.text}`).toBe(422);
       expect(response.body.errors.map((e: Json) => e.field)).toContain(field);
     }
@@ -270,30 +276,30 @@ describe('parameter presets', () => {
       'POST',
       '/presets',
       { name: `ok ${++n}`, model_id: claude.id, parameters: { temperature: 0.3, top_k: 40, stop: ['\n\n'] } },
-      { as: editor },
+      { as: admin },
     );
     expect(ok.status, ok.text).toBe(201);
     const ollamaOk = await api(
       'POST',
       '/presets',
       { name: `ok ${++n}`, model_id: llama.id, parameters: { seed: 7, top_k: 20, presence_penalty: 0.2 } },
-      { as: editor },
+      { as: admin },
     );
     expect(ollamaOk.status, ollamaOk.text).toBe(201);
   });
 
   it('a preset is archived, not deleted; a model a preset uses cannot be deleted', async () => {
     const m = await model(await provider('openai'));
-    const preset = await api('POST', '/presets', { name: `keep ${++n}`, model_id: m.id }, { as: editor });
-    const blocked = await api('DELETE', `/models/${m.id}`, undefined, { as: editor });
+    const preset = await api('POST', '/presets', { name: `keep ${++n}`, model_id: m.id });
+    const blocked = await api('DELETE', `/models/${m.id}`, undefined);
     expect(blocked.status).toBe(409);
     expect(blocked.body.detail).toContain(preset.body.name);
-    const archived = await api('DELETE', `/presets/${preset.body.id}`, undefined, { as: editor });
+    const archived = await api('DELETE', `/presets/${preset.body.id}`, undefined);
     expect(archived.status).toBe(200);
     expect((await api('GET', `/presets/${preset.body.id}`)).body.archived_at).not.toBeNull();
     expect((await api('GET', '/presets')).body.items.map((p: Json) => p.id)).not.toContain(preset.body.id);
     // An archived preset still names it, so the model is archived rather than deleted (history resolves it).
-    const after = await api('DELETE', `/models/${m.id}`, undefined, { as: editor });
+    const after = await api('DELETE', `/models/${m.id}`, undefined);
     expect(after.status).toBe(200);
     expect(after.body.archived).toBe(true);
   });

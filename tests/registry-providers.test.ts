@@ -161,7 +161,7 @@ describe('providers: bad input is a 422 naming the field, and nothing is written
 });
 
 describe('providers: roles', () => {
-  it('viewers and editors read; only admins manage providers and keys', async () => {
+  it('viewers and editors read; only admins manage providers and keys, and discover or import models', async () => {
     const created = await api('POST', '/providers', openaiProvider());
     for (const as of [viewer, editor]) {
       expect((await api('GET', '/providers', undefined, { as })).status).toBe(200);
@@ -170,8 +170,11 @@ describe('providers: roles', () => {
       expect((await api('DELETE', `/providers/${created.body.id}`, undefined, { as })).status).toBe(403);
       expect((await api('POST', `/providers/${created.body.id}/test`, undefined, { as })).status).toBe(403);
     }
-    expect((await api('GET', `/providers/${created.body.id}/remote-models`, undefined, { as: viewer })).status).toBe(403);
-    expect((await api('GET', `/providers/${created.body.id}/remote-models`, undefined, { as: editor })).status).toBe(200);
+    for (const as of [viewer, editor]) {
+      expect((await api('GET', `/providers/${created.body.id}/remote-models`, undefined, { as })).status).toBe(403);
+      const body = { models: [{ provider_model_id: 'x' }] };
+      expect((await api('POST', `/providers/${created.body.id}/models/import`, body, { as })).status).toBe(403);
+    }
     expect((await api('GET', `/providers/${created.body.id}/remote-models`, undefined, { as: admin })).status).toBe(200);
   });
 });
@@ -214,7 +217,7 @@ describe('test connection and model discovery', () => {
 
   it('lists remote models (OpenAI, Anthropic with limits, Ollama tags) and imports selected ones in one call', async () => {
     const ollama = await api('POST', '/providers', { name: name(), kind: 'ollama', base_url: emu.baseUrl('ollama') });
-    const remote = await api('GET', `/providers/${ollama.body.id}/remote-models`, undefined, { as: editor });
+    const remote = await api('GET', `/providers/${ollama.body.id}/remote-models`, undefined);
     expect(remote.body.items.map((m: Json) => m.provider_model_id)).toEqual(['emu-llama:latest', 'emu-qwen:7b']);
     expect(remote.body.items[0].imported_model_id).toBeNull();
     const imported = await api(
@@ -226,17 +229,17 @@ describe('test connection and model discovery', () => {
           { provider_model_id: 'emu-qwen:7b', display_name: 'Qwen 7B', context_window: 32768 },
         ],
       },
-      { as: editor },
+      { as: admin },
     );
     expect(imported.status, imported.text).toBe(201);
     expect(imported.body.items.map((m: Json) => m.display_name)).toEqual(['emu-llama:latest', 'Qwen 7B']);
-    const after = await api('GET', `/providers/${ollama.body.id}/remote-models`, undefined, { as: editor });
+    const after = await api('GET', `/providers/${ollama.body.id}/remote-models`, undefined);
     expect(after.body.items[0].imported_model_id).toBe(imported.body.items[0].id);
     const again = await api(
       'POST',
       `/providers/${ollama.body.id}/models/import`,
       { models: [{ provider_model_id: 'emu-qwen:7b' }] },
-      { as: editor },
+      { as: admin },
     );
     expect(again.status).toBe(422);
     expect(again.body.errors[0].field).toBe('body.models[0].provider_model_id');
@@ -247,7 +250,7 @@ describe('test connection and model discovery', () => {
       base_url: emu.baseUrl('anthropic'),
       api_key: 'sk-ant-good-0002',
     });
-    const claudes = await api('GET', `/providers/${claude.body.id}/remote-models`, undefined, { as: editor });
+    const claudes = await api('GET', `/providers/${claude.body.id}/remote-models`, undefined);
     expect(claudes.body.items[0]).toMatchObject({
       provider_model_id: 'emu-claude-fast',
       display_name: 'emu claude fast',
@@ -258,7 +261,7 @@ describe('test connection and model discovery', () => {
 
   it('a provider that answers with an error makes remote-models a 502 problem with its kind', async () => {
     const wrong = await api('POST', '/providers', openaiProvider({ api_key: 'sk-wrong-key-5555' }));
-    const remote = await api('GET', `/providers/${wrong.body.id}/remote-models`, undefined, { as: editor });
+    const remote = await api('GET', `/providers/${wrong.body.id}/remote-models`, undefined);
     expect(remote.status).toBe(502);
     expect(remote.body.detail).toMatch(/^auth: /);
     expect(remote.text).not.toContain('sk-wrong-key-5555');

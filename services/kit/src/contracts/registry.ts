@@ -636,7 +636,7 @@ export const getProviderCredential = createRoute({
 });
 
 const read = { service: 'registry', role: 'viewer', scope: 'registry:read' } as const;
-const edit = { service: 'registry', role: 'editor', scope: 'registry:write' } as const;
+const edit = { service: 'registry', role: 'admin', scope: 'registry:write' } as const;
 const admin = { service: 'registry', role: 'admin', scope: 'admin' } as const;
 
 /** The registry service's public routes (see ./index.ts). */
@@ -647,8 +647,8 @@ export const registryRoutes: PublicRoute[] = [
   { route: updateProvider, ...admin },
   { route: deleteProvider, ...admin },
   { route: testProvider, ...admin },
-  // Discovering a provider's models uses its key to read, never to generate: editors pick and import.
-  { route: listRemoteModels, role: 'editor', scope: 'registry:read', service: 'registry' },
+  // Discovering a provider's models uses its key to read, never to generate; it serves the import.
+  { route: listRemoteModels, ...edit },
   { route: importModels, ...edit },
   { route: listModels, ...read },
   { route: createModel, ...edit },

@@ -119,7 +119,7 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
 
   app.openapi(contract.createModel, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
+    authorize(identity, 'admin');
     const input = c.req.valid('json');
     const { body } = await withTransaction(pool, async (tx) =>
       idempotent(tx, c, 'model.create', input, async () => {
@@ -148,7 +148,7 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.updateModel, async (c) => {
-    authorize(c.get('identity'), 'editor');
+    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
     const json = await withTransaction(pool, async (tx) => {
@@ -179,7 +179,7 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.deleteModel, async (c) => {
-    authorize(c.get('identity'), 'editor');
+    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const outcome = await withTransaction(pool, async (tx) => {
       const row = await models.lock(tx, id);

@@ -117,7 +117,7 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.createPreset, async (c) => {
-    authorize(c.get('identity'), 'editor');
+    authorize(c.get('identity'), 'admin');
     const input = c.req.valid('json');
     const { body } = await withTransaction(pool, (tx) =>
       idempotent(tx, c, 'preset.create', input, async () => {
@@ -158,7 +158,7 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.updatePreset, async (c) => {
-    authorize(c.get('identity'), 'editor');
+    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
     const json = await withTransaction(pool, async (tx) => {
@@ -194,7 +194,7 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.deletePreset, async (c) => {
-    authorize(c.get('identity'), 'editor');
+    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const archivedAt = await withTransaction(pool, async (tx) => {
       const row = await presets.get(tx, id, { lock: true });

@@ -267,7 +267,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.listRemoteModels, async (c) => {
-    authorize(c.get('identity'), 'editor');
+    authorize(c.get('identity'), 'admin');
     const row = await live(pool, c.req.valid('param').id);
     if (row.archived_at) throw new Conflict('This provider is archived.');
     let remote;
@@ -300,7 +300,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.importModels, async (c) => {
-    authorize(c.get('identity'), 'editor');
+    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
     const items = await withTransaction(pool, async (tx) => {
