@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, chmodSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +66,14 @@ describe('npm start (the supervisor)', () => {
 
     const { urls, pids } = runtime();
     for (const [name, url] of Object.entries(urls)) expect((await fetch(`${url}/healthz`)).status, name).toBe(200);
+
+    // The embedded default made the master keyring (0600) and gave it to the registry process only.
+    expect(statSync(join(dataDir, 'master-keys')).mode & 0o777).toBe(0o600);
+    for (const [name, pid] of Object.entries(pids)) {
+      if (!pid || name === 'postgres') continue;
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+      expect(environ.includes('LLMOPS_MASTER_KEYS='), `${name} holds the keyring`).toBe(name === 'registry');
+    }
     expect((await fetch(`${urls.web}/api/v1/openapi.json`)).status).toBe(200);
 
     // A crashed service comes back by itself.
@@ -123,10 +132,19 @@ describe.runIf(pg15Reachable)('npm start with DATABASE_URL', () => {
     await withClient(pg15, (client) => client.query(`CREATE DATABASE ${name}`));
     try {
       const base = await freePortBase();
+      // With DATABASE_URL nothing generates a keyring: the registry refuses to start and says how to make one.
+      const keyless = startSupervisor({
+        LLMOPS_PORT_BASE: String(base),
+        DATABASE_URL: withDatabase(pg15, name),
+        LLMOPS_DEPLOYMENT: 'supervisortest',
+      });
+      expect(await keyless.exited).not.toBe(0);
+      expect(text(keyless)).toContain('LLMOPS_MASTER_KEYS');
       const s = startSupervisor({
         LLMOPS_PORT_BASE: String(base),
         DATABASE_URL: withDatabase(pg15, name),
         LLMOPS_DEPLOYMENT: 'supervisortest',
+        LLMOPS_MASTER_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       });
       await until(
         async () => text(s).includes('LLM Ops is running'),
