@@ -368,6 +368,7 @@ describe('the dashboard', () => {
     expect(problem).toMatchObject({ status: 502, title: 'Gateway unreachable' });
     expect(problem.type).toMatch(/^https:\/\//);
     expect(problem.detail).toMatch(/could not reach the LLM Ops gateway/);
-    expect(web.output()).toContain('gateway unreachable');
+    // The server logs the failure on its own output stream, which may reach us a moment after the response.
+    await expect.poll(() => web.output()).toContain('gateway unreachable');
   });
 });
