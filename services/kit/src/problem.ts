@@ -80,7 +80,11 @@ export class Conflict extends HttpProblem {
 }
 export class PayloadTooLarge extends HttpProblem {
   constructor(limitBytes: number) {
-    super(413, 'payload-too-large', 'Payload too large', `The request body is larger than the limit of ${limitBytes} bytes.`);
+    // The rest of the body is never read: close the connection after answering, so the client gets
+    // this answer rather than a reset while it is still sending.
+    super(413, 'payload-too-large', 'Payload too large', `The request body is larger than the limit of ${limitBytes} bytes.`, {
+      headers: { Connection: 'close' },
+    });
   }
 }
 export class UnsupportedMediaType extends HttpProblem {
