@@ -1,8 +1,7 @@
-import type { Context } from 'hono';
 import { z } from 'zod';
 import { isPgError, PgCode, withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
-import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
+import type { ServiceApp } from '@llmops/kit/http/app';
 import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, HttpProblem, NotFound } from '@llmops/kit/problem';
@@ -310,8 +309,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       const created = await createModels(tx, id, input.models, (index) => `body.models[${index}]`);
       await modelEvents(tx, 'created', created);
       const json = created.map(modelJson);
-      for (const model of json)
-        await audit(tx, c as Context<AppEnv>, 'model.created', { type: 'model', id: model.id }, null, model);
+      for (const model of json) await audit(tx, c, 'model.created', { type: 'model', id: model.id }, null, model);
       return json;
     });
     return c.json({ items }, 201);
