@@ -149,6 +149,7 @@ export class ConsumerGroup<C extends EventContract> {
       await Promise.all([
         pollLoop({
           step: () => this.#step(),
+          gather: true,
           bell: this.#bell,
           waiter: this.#deps.waiter,
           timing: this.#deps.config,

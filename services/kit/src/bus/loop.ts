@@ -40,8 +40,11 @@ export async function pollLoop({
   timing,
   signal,
   log,
+  gather = false,
 }: {
   step: () => Promise<StepResult>;
+  /** Consumer groups gather events under load (larger batches); broadcast readers forward each at once. */
+  gather?: boolean;
   bell: Bell;
   waiter: WaiterRow;
   timing: LoopTiming;
@@ -62,8 +65,13 @@ export async function pollLoop({
       if (result !== 'held') heldSince = undefined;
       if (result === 'progress') {
         heldDelay = timing.heldBackMinMs;
-        progressTimes[progressIndex] = performance.now();
+        const now = performance.now();
+        progressTimes[progressIndex] = now;
         progressIndex = (progressIndex + 1) % progressTimes.length;
+        // Under sustained load, let events gather for a moment before leasing again: fewer, larger
+        // batches, so the consumer's queries do not crowd out the producers on a small machine.
+        if (gather && now - (progressTimes[progressIndex] as number) < timing.busyWindowMs)
+          await delay(timing.busyPollMs, signal);
         continue;
       }
       if (result === 'busy') {
