@@ -1,7 +1,6 @@
 import type { Context } from 'hono';
 import type { Queryable } from '@llmops/kit/db';
-import { publish } from '@llmops/kit/bus/index';
-import { auditRecorded } from '@llmops/kit/events/audit';
+import { recordAudit } from '@llmops/kit/http/audit';
 import type { AppEnv } from '@llmops/kit/http/app';
 import type { Identity } from '@llmops/kit/http/identity';
 
@@ -20,7 +19,7 @@ export function authorOf(identity: Identity): string {
 }
 
 /** Writes the audit record of a change in the change's own transaction (DESIGN D2). */
-export async function audit(
+export function audit(
   tx: Queryable,
   c: Context<AppEnv>,
   action: string,
@@ -28,14 +27,5 @@ export async function audit(
   before: unknown,
   after: unknown,
 ): Promise<void> {
-  await publish(tx, auditRecorded, {
-    actor: actorOf(c.get('identity')),
-    action,
-    service: 'prompt',
-    resource,
-    before: before ?? null,
-    after: after ?? null,
-    request_id: c.get('requestId') ?? null,
-    at: new Date().toISOString(),
-  });
+  return recordAudit(tx, c, 'prompt', action, resource, before, after);
 }

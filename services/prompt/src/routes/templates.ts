@@ -24,7 +24,7 @@ import type {
 } from '../db/templates.ts';
 import { actorOf, audit, authorOf } from '../actor.ts';
 import { idempotent } from '../idempotency.ts';
-import { canonical } from '../canonical.ts';
+import { canonical } from '@llmops/kit/http/idempotency';
 import { checkDeclarations, type VariableDecl } from '../render/inputs.ts';
 import { resolveDraft } from '../resolve.ts';
 import { templateDiff } from '../template-diff.ts';
