@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { startEmbeddedPostgresChild } from '@llmops/kit/embedded-child';
 import { configOrExit, loadConfig, logLevel, port, postgresUrl } from '@llmops/kit/config';
 import { assertServerVersion, withClient, withDatabase } from '@llmops/kit/db';
 import { createLogger, redactUrlPasswords } from '@llmops/kit/logger';
@@ -156,33 +157,23 @@ async function main(): Promise<void> {
   );
 }
 
-function startPostgres(pgData: string, password: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    postgres = fork(join(ROOT, 'infra/postgres.ts'), [], {
-      detached: true, // its own process group: a terminal Ctrl-C reaches it only through us, last
-      env: {
-        ...process.env,
-        LLMOPS_PG_DATA_DIR: pgData,
-        LLMOPS_PG_PORT: String(pgPort),
-        LLMOPS_PG_PASSWORD: password,
-        LOG_LEVEL: env.LOG_LEVEL,
-      },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    forwardLines(postgres, 'postgres');
-    postgres.once('message', (message: { type: string; message?: string }) => {
-      if (message.type === 'ready')
-        resolvePromise(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${pgPort}/postgres`);
-      else reject(new Error(message.message ?? 'embedded PostgreSQL failed to start'));
-    });
-    postgres.once('exit', (code) => {
-      if (!shuttingDown) {
-        log.error({ code }, 'embedded PostgreSQL exited');
-        reject(new Error(`embedded PostgreSQL exited (code ${code})`));
-        void shutdown('PostgreSQL exited', 1);
-      }
-    });
+async function startPostgres(pgData: string, password: string): Promise<string> {
+  const server = await startEmbeddedPostgresChild({
+    dataDir: pgData,
+    port: pgPort,
+    password,
+    persistent: true,
+    logLevel: env.LOG_LEVEL,
+    detached: true, // its own process group: a terminal Ctrl-C reaches it only through us, last
+    onOutput: (child) => forwardLines(child, 'postgres'),
+    onUnexpectedExit: (code) => {
+      if (shuttingDown) return;
+      log.error({ code }, 'embedded PostgreSQL exited');
+      void shutdown('PostgreSQL exited', 1);
+    },
   });
+  postgres = server.process;
+  return server.url;
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<string> {

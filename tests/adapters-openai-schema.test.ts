@@ -1,6 +1,6 @@
 /**
  * The emulator's OpenAI answers and the requests our OpenAI adapter sends, checked against the official
- * OpenAI OpenAPI document (../shared/fixtures/openai-openapi.yaml), so neither drifts from the real API.
+ * OpenAI OpenAPI document (tests/fixtures/openai-openapi.yaml, a copy of ../shared/fixtures/), so neither drifts from the real API.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { startEmulator } from '@llmops/emulator/server';
 import { adapterFor } from '@llmops/kit/adapters/index';
 
-const SPEC = fileURLToPath(new URL('../../shared/fixtures/openai-openapi.yaml', import.meta.url));
+const SPEC = fileURLToPath(new URL('./fixtures/openai-openapi.yaml', import.meta.url));
 
 /** OpenAPI 3.1 mostly is JSON Schema 2020-12; a few leftover 3.0 `nullable: true` are turned into type unions. */
 function normalize(node: unknown): unknown {

