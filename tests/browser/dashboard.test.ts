@@ -165,7 +165,7 @@ describe('the dashboard', () => {
   it("shows the gateway's readiness checks on the overview, with no console errors", async () => {
     const page = await browser.newPage({ viewport: DESKTOP });
     const errors = watchErrors(page);
-    const response = await page.goto(web.url);
+    const response = await page.goto(web.url, { waitUntil: 'networkidle' });
     expect(response?.status()).toBe(200);
     expect(await page.title()).toBe('Overview · LLM Ops');
 
@@ -202,7 +202,7 @@ describe('the dashboard', () => {
 
   it('shows a visible focus ring on every control reached with the keyboard', async () => {
     const page = await browser.newPage({ viewport: DESKTOP });
-    await page.goto(web.url);
+    await page.goto(web.url, { waitUntil: 'networkidle' });
     const seen: string[] = [];
     for (let step = 0; step < 12; step++) {
       await page.keyboard.press('Tab');
@@ -233,9 +233,10 @@ describe('the dashboard', () => {
 
   it('remembers the light theme and renders it from the server', async () => {
     const page = await browser.newPage({ viewport: DESKTOP });
-    await page.goto(web.url);
+    // The toggle works once the page has hydrated: wait for the app's scripts before clicking.
+    await page.goto(web.url, { waitUntil: 'networkidle' });
     await page.getByRole('button', { name: 'Switch to the light theme' }).click();
-    expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
+    await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('light');
     await page.reload();
     expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
     await screenshot(page, 'overview-light-desktop');
@@ -262,7 +263,7 @@ describe('the dashboard', () => {
     expect(Object.keys(document.paths)).toContain('/readyz');
 
     const page = await browser.newPage({ viewport: DESKTOP });
-    await page.goto(web.url);
+    await page.goto(web.url, { waitUntil: 'networkidle' });
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API reference' }).click();
     await page.waitForURL(`${web.url}/api/v1/docs`);
     expect(await page.title()).toBe('LLM Ops API reference');
@@ -342,7 +343,7 @@ describe('the dashboard', () => {
   it('says so honestly when the gateway is down: an error state on the page, a 502 problem on /api', async () => {
     const page = await browser.newPage({ viewport: DESKTOP });
     const errors = watchErrors(page);
-    await page.goto(web.url);
+    await page.goto(web.url, { waitUntil: 'networkidle' });
     const status = page.getByRole('region', { name: 'System status' });
     await expect.poll(() => status.locator('.head').textContent()).toContain('Ready');
 
