@@ -3,6 +3,7 @@ import type { Pool } from '@llmops/kit/db';
 import { Renderer } from './render/render.ts';
 import type { RegistryClient } from './registry.ts';
 import { mountLabels } from './routes/labels.ts';
+import { mountPartLabels } from './routes/part-labels.ts';
 import { mountParts } from './routes/parts.ts';
 import { mountRendering } from './routes/rendering.ts';
 import { mountTemplates } from './routes/templates.ts';
@@ -18,6 +19,7 @@ export function createApp({ pool, renderer = new Renderer(), registry, ...deps }
   const app = createInternalApp({ service: 'prompt', ...deps });
   const routeDeps = { pool, renderer, registry };
   mountParts(app, routeDeps);
+  mountPartLabels(app, routeDeps);
   mountTemplates(app, routeDeps);
   mountLabels(app, routeDeps);
   mountRendering(app, routeDeps);

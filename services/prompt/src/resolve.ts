@@ -23,13 +23,20 @@ function uniquePairs(frozen: readonly FrozenMessage[]) {
 }
 
 /**
- * Resolves a draft's (or an ad-hoc) message list: each part entry to the version it pins, or to the
- * part's latest published version when it follows it (what publishing would freeze, DESIGN D8). A
- * reference to an unknown, deleted or never-published part is a problem that names it.
+ * Resolves a draft's (or an ad-hoc) message list: each part entry to the version it pins, to the
+ * version its part label points at, or to the part's latest published version when it follows that
+ * (what publishing would freeze, DESIGN D8). A reference to an unknown, deleted or never-published
+ * part, or to a part label that does not exist, is a problem that names it.
  */
 export async function resolveDraft(db: Queryable, draft: readonly DraftMessage[]): Promise<Resolution> {
   const ids = [...new Set(draft.flatMap((m) => m.entries.flatMap((e) => (e.part_id ? [e.part_id] : []))))];
   const found = new Map((await parts.findMany(db, ids)).map((row) => [row.id, row]));
+  const labelPairs = draft.flatMap((m) =>
+    m.entries.flatMap((e) => (e.part_id && e.version === null && e.label ? [{ part_id: e.part_id, label: e.label }] : [])),
+  );
+  const labelled = new Map(
+    (labelPairs.length ? await parts.labelsOf(db, labelPairs) : []).map((row) => [`${row.part_id}@${row.name}`, row.version]),
+  );
   const problems: RenderProblem[] = [];
   const frozen: FrozenMessage[] = draft.map((message, messageIndex) => ({
     id: message.id,
@@ -55,7 +62,9 @@ export async function resolveDraft(db: Queryable, draft: readonly DraftMessage[]
         part_version: entry.version,
       };
       const where = `message ${messageIndex + 1}, entry ${entryIndex + 1}`;
-      let version: number | null = entry.version ?? part?.latest_version ?? null;
+      const label = entry.version === null ? (entry.label ?? null) : null;
+      let version: number | null =
+        entry.version ?? (label === null ? (part?.latest_version ?? null) : (labelled.get(`${entry.part_id}@${label}`) ?? null));
       if (!part) {
         problems.push({
           code: 'unknown_part',
@@ -76,6 +85,15 @@ export async function resolveDraft(db: Queryable, draft: readonly DraftMessage[]
           column: null,
         });
         version = null;
+      } else if (version === null && label !== null) {
+        problems.push({
+          code: 'unknown_part',
+          message: `${where} follows label "${label}" of part "${part.name}", which does not exist; set the label or change the entry`,
+          variable: null,
+          source,
+          line: null,
+          column: null,
+        });
       } else if (version === null) {
         problems.push({
           code: 'unpublished_part',
@@ -102,7 +120,7 @@ export async function resolveDraft(db: Queryable, draft: readonly DraftMessage[]
         part_id: entry.part_id,
         part_name: part?.name ?? null,
         version,
-        follows: entry.version === null ? ('latest' as const) : null,
+        follows: entry.version === null ? (label ?? 'latest') : null,
         text: null,
       };
     }),

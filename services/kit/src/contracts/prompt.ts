@@ -38,6 +38,11 @@ const Tag = z
 const Tags = z.array(Tag).max(20, 'expected at most 20 tags');
 const KindName = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'expected a part kind name such as "system" or "task"');
 const VersionNumber = z.number().int().positive();
+/** Label names (template and part labels alike). For parts, `latest` is built in: the newest published version. */
+export const LabelNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'expected a label: lower-case letters, digits, dots, dashes, underscores (1–63)');
+
 const CommitMessage = z.string().max(2000, 'expected at most 2,000 characters');
 
 export const LocationSchema = z.object({ line: z.number().int(), column: z.number().int() }).openapi('SourceLocation');
@@ -192,6 +197,10 @@ export const PartImpactSchema = z
     would_change: z
       .array(TemplateRefSchema)
       .openapi({ description: 'Template drafts whose entries follow the latest version: their next publish takes the new one.' }),
+    label_followers: z.array(TemplateRefSchema.extend({ label: z.string(), version: z.number().int().nullable() })).openapi({
+      description:
+        "Template drafts whose entries follow one of this part's labels (at `version` now): publishing the part does not change them; moving that label does.",
+    }),
     pinned: z
       .array(TemplateRefSchema.extend({ version: z.number().int() }))
       .openapi({ description: 'Template drafts that pin an older version: unaffected until someone re-pins.' }),
@@ -208,6 +217,53 @@ export const PartImpactSchema = z
       .openapi({ description: 'Published template versions that use this part: frozen, they never change.' }),
   })
   .openapi('PromptPartImpact');
+
+export const PartLabelParamSchema = IdParamSchema.extend({
+  label: LabelNameSchema.refine((name) => name !== 'latest', {
+    message: '"latest" is built in (the newest published version) and cannot be set',
+  }).openapi({ param: { name: 'label', in: 'path' }, example: 'stable' }),
+});
+
+export const PartLabelMoveSchema = z
+  .object({
+    label: z.string(),
+    from_version: z.number().int().nullable(),
+    to_version: z.number().int().nullable(),
+    actor: z.object({ kind: z.enum(['account', 'service']), id: z.string() }),
+    at: Timestamp,
+  })
+  .openapi('PromptPartLabelMove');
+
+export const PartLabelSchema = z
+  .object({
+    name: z.string(),
+    version: z.number().int(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    updated_by: z.string(),
+    followers: z
+      .array(TemplateRefSchema)
+      .openapi({ description: 'Template drafts that follow this label: their next publish freezes the version it points at.' }),
+  })
+  .openapi('PromptPartLabel');
+
+export const PartLabelListSchema = z
+  .object({
+    items: z.array(PartLabelSchema),
+    moves: z.array(PartLabelMoveSchema).openapi({ description: "The latest 50 changes of the part's labels, newest first." }),
+  })
+  .openapi('PromptPartLabels');
+
+export const PartLabelSetSchema = z.object({ version: VersionNumber }).strict().openapi('PromptPartLabelSet');
+
+export const PartLabelSetResultSchema = z
+  .object({
+    applied: z.boolean().openapi({ description: 'False when the label already pointed at that version.' }),
+    label: PartLabelSchema,
+    from_version: z.number().int().nullable(),
+    to_version: z.number().int(),
+  })
+  .openapi('PromptPartLabelSetResult');
 
 export const PartListQuerySchema = PageQuerySchema.extend({
   kind: KindName.optional().openapi({ param: { name: 'kind', in: 'query' } }),
@@ -254,7 +310,11 @@ const PartEntryInput = z
     part_id: Uuid,
     version: VersionNumber.nullable()
       .default(null)
-      .openapi({ description: "A part version to pin, or null to follow the part's latest published version." }),
+      .openapi({ description: 'A part version to pin, or null to follow `label` (the latest published version by default).' }),
+    label: LabelNameSchema.nullable().default(null).openapi({
+      description:
+        'With `version` null: a part label to follow (`latest`, the default, is the newest published version). Publishing freezes it to the version it points at.',
+    }),
   })
   .strict();
 const TextEntryInput = z.object({ id: Uuid.optional(), type: z.literal('text'), text: Content }).strict();
@@ -311,8 +371,9 @@ export const EntrySchema = z
     part_id: Uuid.nullable(),
     part_name: z.string().nullable(),
     version: z.number().int().nullable().openapi({ description: 'The pinned (or, in a version, frozen) part version.' }),
-    follows: z.union([z.literal('latest'), z.null()]).openapi({
-      description: '"latest" when the draft entry follows the latest version (in a version: followed it at publish).',
+    follows: z.string().nullable().openapi({
+      description:
+        '"latest", or the part label, when the draft entry follows one instead of pinning a version (in a version: what it followed at publish).',
     }),
     text: z.string().nullable(),
   })
@@ -752,6 +813,35 @@ export const partImpact = createRoute({
   responses: { 200: json(PartImpactSchema, 'The impact'), ...errors(400, 401, 403, 404) },
 });
 
+export const listPartLabels = createRoute({
+  method: 'get',
+  path: '/api/v1/parts/{id}/labels',
+  tags: TAG,
+  summary: "List a part's labels (`latest` is built in and not listed), the drafts that follow each, and recent moves",
+  request: { params: IdParamSchema },
+  responses: { 200: json(PartLabelListSchema, 'The labels'), ...errors(400, 401, 403, 404) },
+});
+
+export const setPartLabel = createRoute({
+  method: 'put',
+  path: '/api/v1/parts/{id}/labels/{label}',
+  tags: TAG,
+  summary: 'Set or move a part label to a published part version',
+  description:
+    'Template drafts that follow the label take the new version at their next publish; published template versions never change (DESIGN D8).',
+  request: { params: PartLabelParamSchema, body: body(PartLabelSetSchema) },
+  responses: { 200: json(PartLabelSetResultSchema, 'Moved or unchanged'), ...errors(400, 401, 403, 404, 422) },
+});
+
+export const deletePartLabel = createRoute({
+  method: 'delete',
+  path: '/api/v1/parts/{id}/labels/{label}',
+  tags: TAG,
+  summary: 'Delete a part label (409 while template drafts follow it)',
+  request: { params: PartLabelParamSchema },
+  responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404, 409) },
+});
+
 export const listTemplates = createRoute({
   method: 'get',
   path: '/api/v1/templates',
@@ -1022,6 +1112,9 @@ export const promptRoutes: PublicRoute[] = [
   { route: getPartVersion, ...read },
   { route: diffPart, ...read },
   { route: partImpact, ...read },
+  { route: listPartLabels, ...read },
+  { route: setPartLabel, ...write },
+  { route: deletePartLabel, ...write },
   { route: listTemplates, ...read },
   { route: createTemplate, ...write },
   { route: getTemplate, ...read },

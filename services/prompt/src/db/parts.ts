@@ -199,3 +199,89 @@ export function versionsOf(db: Queryable, pairs: readonly { part_id: string; ver
     [pairs.map((p) => p.part_id), pairs.map((p) => p.version)],
   );
 }
+
+export interface PartLabelRow {
+  part_id: string;
+  name: string;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+  updated_by: string;
+}
+
+const LABEL = `part_id, name, version, created_at, updated_at, updated_by`;
+
+/** A part's named labels, by name. */
+export function labels(db: Queryable, partId: string) {
+  return many<PartLabelRow>(db, `SELECT ${LABEL} FROM prompt.part_labels WHERE part_id = $1 ORDER BY name`, [partId]);
+}
+
+export function label(db: Queryable, partId: string, name: string, { lock = false } = {}) {
+  return maybeOne<PartLabelRow>(
+    db,
+    `SELECT ${LABEL} FROM prompt.part_labels WHERE part_id = $1 AND name = $2 ${lock ? 'FOR UPDATE' : ''}`,
+    [partId, name],
+  );
+}
+
+/** Many part labels, by (part, label) pairs. */
+export function labelsOf(db: Queryable, pairs: readonly { part_id: string; label: string }[]) {
+  return many<PartLabelRow>(
+    db,
+    `SELECT ${LABEL} FROM prompt.part_labels
+     WHERE (part_id, name) IN (SELECT * FROM unnest($1::uuid[], $2::text[]))`,
+    [pairs.map((p) => p.part_id), pairs.map((p) => p.label)],
+  );
+}
+
+export function upsertLabel(db: Queryable, partId: string, name: string, version: number, author: string) {
+  return one<PartLabelRow>(
+    db,
+    `INSERT INTO prompt.part_labels (part_id, name, version, updated_by) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (part_id, name) DO UPDATE
+       SET version = EXCLUDED.version, updated_by = EXCLUDED.updated_by,
+           updated_at = prompt.next_updated_at(prompt.part_labels.updated_at)
+     RETURNING ${LABEL}`,
+    [partId, name, version, author],
+  );
+}
+
+export async function deleteLabel(db: Queryable, partId: string, name: string): Promise<void> {
+  await db.query(`DELETE FROM prompt.part_labels WHERE part_id = $1 AND name = $2`, [partId, name]);
+}
+
+export interface PartLabelMove {
+  id: string;
+  part_id: string;
+  label: string;
+  from_version: number | null;
+  to_version: number | null;
+  actor_kind: 'account' | 'service';
+  actor_id: string;
+  request_id: string | null;
+}
+
+export function recordLabelMove(db: Queryable, move: PartLabelMove) {
+  return one<{ at: Date }>(
+    db,
+    `INSERT INTO prompt.part_label_moves (id, part_id, label, from_version, to_version, actor_kind, actor_id, request_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING at`,
+    [move.id, move.part_id, move.label, move.from_version, move.to_version, move.actor_kind, move.actor_id, move.request_id],
+  );
+}
+
+export function labelMoves(db: Queryable, partId: string, limit = 50) {
+  return many<{
+    label: string;
+    from_version: number | null;
+    to_version: number | null;
+    actor_kind: 'account' | 'service';
+    actor_id: string;
+    at: Date;
+  }>(
+    db,
+    `SELECT label, from_version, to_version, actor_kind, actor_id, at FROM prompt.part_label_moves
+     WHERE part_id = $1 ORDER BY id DESC LIMIT $2`,
+    [partId, limit],
+  );
+}

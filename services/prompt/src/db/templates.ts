@@ -18,12 +18,16 @@ export interface TemplateRow {
   deleted_at: Date | null;
 }
 
-/** A draft entry: a part (pinned to `version`, or following the latest when null) or inline text. */
+/**
+ * A draft entry: a part (pinned to `version`; or, when null, following the part label `label`, or the
+ * latest published version when that is null too) or inline text.
+ */
 export interface DraftEntry {
   id: string;
   type: 'part' | 'text';
   part_id: string | null;
   version: number | null;
+  label: string | null;
   text: string | null;
 }
 
@@ -40,7 +44,8 @@ export interface FrozenEntry {
   part_id: string | null;
   part_name: string | null;
   version: number | null;
-  follows: 'latest' | null;
+  /** `latest`, or the part label the entry followed; null when it pinned a version (or is text). */
+  follows: string | null;
   text: string | null;
 }
 
@@ -164,10 +169,11 @@ export async function messages(db: Queryable, templateId: string): Promise<Draft
     entry_id: string | null;
     part_id: string | null;
     part_version: number | null;
+    part_label: string | null;
     text: string | null;
   }>(
     db,
-    `SELECT m.id AS message_id, m.role, e.id AS entry_id, e.part_id, e.part_version, e.text
+    `SELECT m.id AS message_id, m.role, e.id AS entry_id, e.part_id, e.part_version, e.part_label, e.text
      FROM prompt.template_messages m LEFT JOIN prompt.template_entries e ON e.message_id = m.id
      WHERE m.template_id = $1 ORDER BY m.position, e.position`,
     [templateId],
@@ -185,6 +191,7 @@ export async function messages(db: Queryable, templateId: string): Promise<Draft
         type: row.part_id ? 'part' : 'text',
         part_id: row.part_id,
         version: row.part_version,
+        label: row.part_label,
         text: row.text,
       });
     }
@@ -205,10 +212,10 @@ export async function replaceMessages(db: Queryable, templateId: string, list: r
     message.entries.map((entry, position) => ({ ...entry, message: message.id, position })),
   );
   await db.query(
-    `INSERT INTO prompt.template_entries (id, message_id, template_id, position, part_id, part_version, text)
-     SELECT id, message_id, $3::uuid, position, part_id, part_version, text
-     FROM unnest($1::uuid[], $2::uuid[], $4::int[], $5::uuid[], $6::int[], $7::text[])
-       AS e(id, message_id, position, part_id, part_version, text)`,
+    `INSERT INTO prompt.template_entries (id, message_id, template_id, position, part_id, part_version, part_label, text)
+     SELECT id, message_id, $3::uuid, position, part_id, part_version, part_label, text
+     FROM unnest($1::uuid[], $2::uuid[], $4::int[], $5::uuid[], $6::int[], $7::text[], $8::text[])
+       AS e(id, message_id, position, part_id, part_version, text, part_label)`,
     [
       entries.map((e) => e.id),
       entries.map((e) => e.message),
@@ -217,6 +224,7 @@ export async function replaceMessages(db: Queryable, templateId: string, list: r
       entries.map((e) => e.part_id),
       entries.map((e) => e.version),
       entries.map((e) => e.text),
+      entries.map((e) => (e.type === 'part' ? e.label : null)),
     ],
   );
 }
@@ -378,9 +386,16 @@ export function moves(db: Queryable, templateId: string, label: string, limit = 
 
 /** Draft entries that reference a part, with their template and place (for impact). */
 export function draftEntriesUsing(db: Queryable, partId: string) {
-  return many<{ template_id: string; name: string; message_index: number; entry_index: number; part_version: number | null }>(
+  return many<{
+    template_id: string;
+    name: string;
+    message_index: number;
+    entry_index: number;
+    part_version: number | null;
+    part_label: string | null;
+  }>(
     db,
-    `SELECT t.id AS template_id, t.name, m.position AS message_index, e.position AS entry_index, e.part_version
+    `SELECT t.id AS template_id, t.name, m.position AS message_index, e.position AS entry_index, e.part_version, e.part_label
      FROM prompt.template_entries e
      JOIN prompt.template_messages m ON m.id = e.message_id
      JOIN prompt.templates t ON t.id = e.template_id

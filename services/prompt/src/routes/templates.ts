@@ -86,8 +86,16 @@ export function versionJson(row: TemplateVersionRow) {
 
 function entryFromInput(input: EntryInput): DraftEntry {
   return input.type === 'part'
-    ? { id: input.id ?? uuidv7(), type: 'part', part_id: input.part_id, version: input.version, text: null }
-    : { id: input.id ?? uuidv7(), type: 'text', part_id: null, version: null, text: input.text };
+    ? {
+        id: input.id ?? uuidv7(),
+        type: 'part',
+        part_id: input.part_id,
+        version: input.version,
+        // `latest` is the built-in label: stored as "follows the latest" (no label).
+        label: input.label === 'latest' ? null : input.label,
+        text: null,
+      }
+    : { id: input.id ?? uuidv7(), type: 'text', part_id: null, version: null, label: null, text: input.text };
 }
 
 export function messageFromInput(input: MessageInput): DraftMessage {
@@ -139,6 +147,8 @@ export async function validateDraft(
     message.entries.forEach((entry, j) => {
       if (entry.type !== 'part' || !entry.part_id) return;
       const part = found.get(entry.part_id);
+      if (entry.version !== null && entry.label !== null)
+        problems.push({ field: at(i, j, 'label'), message: 'an entry pins a version or follows a label, not both' });
       if (!part) problems.push({ field: at(i, j, 'part_id'), message: `no prompt part ${entry.part_id}` });
       else if (entry.version !== null && (part.latest_version === null || entry.version > part.latest_version)) {
         problems.push({

@@ -2661,6 +2661,344 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/parts/{id}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a part's labels (`latest` is built in and not listed), the drafts that follow each, and recent moves
+         * @description **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The labels */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PromptPartLabels"];
+                    };
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/parts/{id}/labels/{label}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set or move a part label to a published part version
+         * @description Template drafts that follow the label take the new version at their next publish; published template versions never change (DESIGN D8).
+         *
+         *     **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    label: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PromptPartLabelSet"];
+                };
+            };
+            responses: {
+                /** @description Moved or unchanged */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PromptPartLabelSetResult"];
+                    };
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is larger than 1 MiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body does not validate; `errors` lists every field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        /**
+         * Delete a part label (409 while template drafts follow it)
+         * @description **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    label: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a duplicate name) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/parts/{id}/publish": {
         parameters: {
             query?: never;
@@ -8107,6 +8445,11 @@ export interface components {
         PromptPartImpact: {
             /** @description Whether publishing now would make a new version (the draft differs from the latest). */
             draft_differs: boolean;
+            /** @description Template drafts whose entries follow one of this part's labels (at `version` now): publishing the part does not change them; moving that label does. */
+            label_followers: (components["schemas"]["TemplateEntryRef"] & {
+                label: string;
+                version: number | null;
+            })[];
             latest_version: number | null;
             /** Format: uuid */
             part_id: string;
@@ -8127,6 +8470,53 @@ export interface components {
             variables_removed: string[];
             /** @description Template drafts whose entries follow the latest version: their next publish takes the new one. */
             would_change: components["schemas"]["TemplateEntryRef"][];
+        };
+        PromptPartLabel: {
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            created_at: string;
+            /** @description Template drafts that follow this label: their next publish freezes the version it points at. */
+            followers: components["schemas"]["TemplateEntryRef"][];
+            name: string;
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            updated_at: string;
+            updated_by: string;
+            version: number;
+        };
+        PromptPartLabelMove: {
+            actor: {
+                id: string;
+                /** @enum {string} */
+                kind: "account" | "service";
+            };
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            at: string;
+            from_version: number | null;
+            label: string;
+            to_version: number | null;
+        };
+        PromptPartLabels: {
+            items: components["schemas"]["PromptPartLabel"][];
+            /** @description The latest 50 changes of the part's labels, newest first. */
+            moves: components["schemas"]["PromptPartLabelMove"][];
+        };
+        PromptPartLabelSet: {
+            version: number;
+        };
+        PromptPartLabelSetResult: {
+            /** @description False when the label already pointed at that version. */
+            applied: boolean;
+            from_version: number | null;
+            label: components["schemas"]["PromptPartLabel"];
+            to_version: number;
         };
         PromptPartPage: {
             items: components["schemas"]["PromptPartSummary"][];
@@ -8642,8 +9032,8 @@ export interface components {
             expires_at: string;
         };
         TemplateEntry: {
-            /** @description "latest" when the draft entry follows the latest version (in a version: followed it at publish). */
-            follows: "latest" | null;
+            /** @description "latest", or the part label, when the draft entry follows one instead of pinning a version (in a version: what it followed at publish). */
+            follows: string | null;
             /** Format: uuid */
             id: string;
             /** Format: uuid */
@@ -8658,12 +9048,17 @@ export interface components {
         TemplateEntryInput: {
             /** Format: uuid */
             id?: string;
+            /**
+             * @description With `version` null: a part label to follow (`latest`, the default, is the newest published version). Publishing freezes it to the version it points at.
+             * @default null
+             */
+            label: string | null;
             /** Format: uuid */
             part_id: string;
             /** @enum {string} */
             type: "part";
             /**
-             * @description A part version to pin, or null to follow the part's latest published version.
+             * @description A part version to pin, or null to follow `label` (the latest published version by default).
              * @default null
              */
             version: number | null;
