@@ -74,7 +74,8 @@ describe('per-key order, retries and dead letters', () => {
     await handled.waitFor(6, 15_000, 'the key after its head succeeded');
     expect(handled.items.filter((item) => item.startsWith('k#'))).toEqual(['k#1', 'k#2', 'k#3']);
     expect(handled.items.filter((item) => item.startsWith('other#'))).toEqual(['other#1', 'other#2']);
-    expect(await parkedStatuses('test.order')).toEqual([]);
+    // The parked row goes in the bookkeeping right after the handler returns, so it may lag the handler a moment.
+    await expect.poll(() => parkedStatuses('test.order')).toEqual([]);
 
     await produce(ordered, [['k', 4]]); // the key is free again: straight through
     await handled.waitFor(7, 15_000, 'a later event of the released key');
