@@ -25,25 +25,32 @@ async function readiness(
 describe('PostgreSQL restarted while the services run', () => {
   it('makes every service not ready meanwhile, then ready again without a restart of the service', async () => {
     const stack = await startStack({ db, services: SERVICES, mode: 'process' });
-    afterAll(() => stack.stop());
-    const pids = Object.fromEntries([...stack.services].map(([name, s]) => [name, s.process?.pid]));
-    for (const service of SERVICES) expect((await readiness(stack.urls[service] as string)).status).toBe(200);
+    try {
+      const pids = Object.fromEntries([...stack.services].map(([name, s]) => [name, s.process?.pid]));
+      for (const service of SERVICES) expect((await readiness(stack.urls[service] as string)).status).toBe(200);
 
-    await cluster.stop();
-    for (const service of SERVICES) {
-      const { status, body } = await readiness(stack.urls[service] as string);
-      expect(status, service).toBe(503);
-      expect(body.checks.database?.ok).toBe(false);
-      expect((await fetch(`${stack.urls[service]}/healthz`)).status, `${service} stays alive`).toBe(200);
-    }
+      await cluster.stop();
+      for (const service of SERVICES) {
+        const { status, body } = await readiness(stack.urls[service] as string);
+        expect(status, service).toBe(503);
+        expect(body.checks.database?.ok).toBe(false);
+        expect((await fetch(`${stack.urls[service]}/healthz`)).status, `${service} stays alive`).toBe(200);
+      }
 
-    await cluster.start();
-    for (const service of SERVICES) {
-      await until(async () => (await readiness(stack.urls[service] as string)).status === 200, 30_000, `${service} ready again`);
-    }
-    for (const [name, s] of stack.services) {
-      expect(s.process?.pid, `${name} was not restarted`).toBe(pids[name]);
-      expect(s.process?.exitCode, `${name} still running`).toBeNull();
+      await cluster.start();
+      for (const service of SERVICES) {
+        await until(
+          async () => (await readiness(stack.urls[service] as string)).status === 200,
+          30_000,
+          `${service} ready again`,
+        );
+      }
+      for (const [name, s] of stack.services) {
+        expect(s.process?.pid, `${name} was not restarted`).toBe(pids[name]);
+        expect(s.process?.exitCode, `${name} still running`).toBeNull();
+      }
+    } finally {
+      await stack.stop();
     }
   });
 });

@@ -177,6 +177,7 @@ export async function runService(
 }
 
 const BUS_STOP_TIMEOUT_MS = 10_000;
+const SHUTDOWN_TIMEOUT_MS = 20_000;
 
 function boundedBy(promise: Promise<void>, ms: number, onTimeout: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -243,6 +244,11 @@ export async function runMain(
       log.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
+    // A shutdown that cannot finish (its database is gone for good) must not leave the process behind.
+    setTimeout(() => {
+      log.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
     starting
       .then((running) => running.stop(signal))
       .then(

@@ -108,8 +108,11 @@ function startProcess(service: ServiceName, env: Record<string, string>): Promis
     const child = spawn(process.execPath, [`${ROOT}services/${service}/src/main.ts`], {
       cwd: ROOT,
       env: { ...process.env, ...env, LOG_LEVEL: env.LOG_LEVEL === 'silent' ? 'info' : (env.LOG_LEVEL ?? 'info') },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // An IPC channel: a service whose test process is gone (even killed) stops too (runMain).
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    const { stdout, stderr } = child;
+    if (!stdout || !stderr) throw new Error('spawn gave no output streams');
     const output: string[] = [];
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -119,8 +122,8 @@ function startProcess(service: ServiceName, env: Record<string, string>): Promis
       clearTimeout(timer);
       reject(new Error(`${service} exited during start-up (code ${code}):\n${output.join('\n')}`));
     });
-    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    stderr.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    createInterface({ input: stdout }).on('line', (line) => {
       output.push(line);
       if (output.length > 200) output.shift();
       const entry = parseLine(line);
