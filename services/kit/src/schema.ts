@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Logger } from './logger.ts';
@@ -180,9 +180,4 @@ export async function schemaStatus(db: Queryable, files: SqlFile[]): Promise<Sch
   const pending = files.filter((file) => !applied.has(file.name)).map((file) => file.name);
   const unknown = [...applied].filter((name) => !names.has(name));
   return { current: pending.length === 0 && unknown.length === 0, pending, unknown };
-}
-
-/** A path relative to the repository, for messages. */
-export function repoPath(path: string): string {
-  return relative(fileURLToPath(new URL('../../../', import.meta.url)), path);
 }

@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import { IDENTITY_HEADER, signIdentity, type Identity } from '../http/identity.ts';
 import type { RunningService, ServiceContext, ServiceParts } from '../runtime.ts';
 import { runService } from '../runtime.ts';
-import { SERVICES, urlVariable, type ServiceName } from '../services.ts';
+import { urlVariable, type ServiceName } from '../services.ts';
 import type { TestDatabase } from './database.ts';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -153,5 +153,3 @@ function parseLine(line: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
-
-export { SERVICES };
