@@ -4,14 +4,14 @@
  * event exactly once (from the gateway's memory, from the outbox, and on another gateway instance);
  * a position older than retention gets `resync`; filters; deltas live only; heartbeats; 500 clients on
  * one instance; a slow client is dropped without holding up the others; one LISTEN connection per process.
- * Task events do not exist yet (the runner comes later): the test publishes events of its own topic.
+ * The test publishes events of its own topic, shaped like the runner's task events.
  */
 import { request, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { createBus, defineEvent, envelope, publishMany, type Bus } from '@llmops/kit/bus/index';
 import { createPool, withClient, type Pool } from '@llmops/kit/db';
-import { TASK_DELTAS_CHANNEL } from '@llmops/kit/events/runner';
+import { TASK_DELTAS_CHANNEL, type TaskDelta } from '@llmops/kit/events/runner';
 import { createLogger } from '@llmops/kit/logger';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { startGateway, type Caller, type GatewayHarness } from './gateway-support.ts';
@@ -23,7 +23,7 @@ const taskChanged = defineEvent({
   payload: z.object({
     task_id: z.string(),
     group_id: z.string().optional(),
-    correlation: z.string().optional(),
+    correlation: z.record(z.string(), z.unknown()).optional(),
     n: z.number().int(),
   }),
 });
@@ -137,7 +137,7 @@ describe('live events over SSE', () => {
   let auth: Record<string, string>;
 
   /** Publishes `count` events numbered from `from`, `perTx` per transaction, two transactions interleaved at a time. */
-  async function run(from: number, count: number, perTx = 5, extra: Record<string, string> = {}): Promise<void> {
+  async function run(from: number, count: number, perTx = 5, extra: Record<string, unknown> = {}): Promise<void> {
     for (let start = from; start < from + count; start += perTx * 2) {
       const a = await admin.connect();
       const b = await admin.connect();
@@ -191,32 +191,46 @@ describe('live events over SSE', () => {
     expect((await fetch(`${gw.url}/api/v1/events`)).status).toBe(401);
   });
 
-  it('filters by task, task group and correlation', async () => {
-    const [byTask, byGroup, byPost] = await Promise.all([
+  it('filters by task, task group and correlation (a JSON object the payload’s correlation contains)', async () => {
+    const post = encodeURIComponent(JSON.stringify({ post_id: 'post-7' }));
+    // Key order does not matter; every given key must be there with an equal value.
+    const field = encodeURIComponent(JSON.stringify({ field: 'title', post_id: 'post-7' }));
+    const [byTask, byGroup, byPost, byField] = await Promise.all([
       SseClient.open(`${gw.url}/api/v1/events?task_id=t-101`, auth),
       SseClient.open(`${gw.url}/api/v1/events?group_id=g-1`, auth),
-      SseClient.open(`${gw.url}/api/v1/events?correlation=post-7&topic=test.task.`, auth),
+      SseClient.open(`${gw.url}/api/v1/events?correlation=${post}&topic=test.task.`, auth),
+      SseClient.open(`${gw.url}/api/v1/events?correlation=${field}&topic=test.task.`, auth),
     ]);
-    for (const c of [byTask, byGroup, byPost]) await c.until(() => c.messages.some((m) => m.event === 'ready'), 'ready');
+    for (const c of [byTask, byGroup, byPost, byField]) await c.until(() => c.messages.some((m) => m.event === 'ready'), 'ready');
     await run(100, 4, 2, { group_id: 'g-1' });
-    await run(200, 2, 1, { correlation: 'post-7' });
+    await run(200, 2, 1, { correlation: { post_id: 'post-7', field: 'title', stage: 3 } });
+    await run(210, 1, 1, { correlation: { post_id: 'post-7', field: 'summary' } });
+    await run(220, 1, 1, { correlation: { post_id: 'post-70', field: 'title' } });
+    await run(230, 1, 1, { correlation: { post: { post_id: 'post-7' } } });
     await byGroup.until(() => byGroup.events().length === 4, 'the group’s events');
-    await byPost.until(() => byPost.events().length === 2, 'the post’s events');
+    await byPost.until(() => byPost.events().length === 3, 'the post’s events');
+    await byField.until(() => byField.events().length === 2, 'the post’s title events');
     await byTask.until(() => byTask.events().length === 1, 'the task’s event');
+    // An event after all the others: once it is in, nothing else was on its way to the clients.
+    await run(240, 1, 1, { group_id: 'g-1', correlation: { post_id: 'post-7', field: 'title' } });
+    for (const c of [byGroup, byPost, byField]) await c.until(() => c.events().some((e) => e.n === 240), 'the last event');
     expect(byTask.events().map((e) => e.n)).toEqual([101]);
-    expect(
-      byGroup
+    const numbers = (c: SseClient) =>
+      c
         .events()
         .map((e) => e.n)
-        .sort(),
-    ).toEqual([100, 101, 102, 103]);
-    expect(
-      byPost
-        .events()
-        .map((e) => e.n)
-        .sort(),
-    ).toEqual([200, 201]);
-    for (const c of [byTask, byGroup, byPost]) c.close();
+        .sort((a, b) => a - b);
+    expect(numbers(byGroup)).toEqual([100, 101, 102, 103, 240]);
+    expect(numbers(byPost)).toEqual([200, 201, 210, 240]);
+    expect(numbers(byField)).toEqual([200, 201, 240]);
+
+    const malformed = await fetch(`${gw.url}/api/v1/events?correlation=post-7`, { headers: auth });
+    expect(malformed.status).toBe(400);
+    const problem = (await malformed.json()) as { errors: { field: string }[] };
+    expect(problem.errors.map((e) => e.field)).toEqual(['query.correlation']);
+    const array = await fetch(`${gw.url}/api/v1/events?correlation=${encodeURIComponent('["post-7"]')}`, { headers: auth });
+    expect(array.status).toBe(400);
+    for (const c of [byTask, byGroup, byPost, byField]) c.close();
   });
 
   it('relays task deltas live to matching clients, without ids', async () => {
@@ -230,15 +244,27 @@ describe('live events over SSE', () => {
     await runner.start();
     try {
       const client = await SseClient.open(`${gw.url}/api/v1/events?task_id=t-delta`, auth);
-      await client.until(() => client.messages.some((m) => m.event === 'ready'), 'ready');
-      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, { task_id: 'other', seq: 0, text: 'not for you' });
-      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, { task_id: 't-delta', seq: 0, text: 'Hel' });
-      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, { task_id: 't-delta', seq: 1, text: 'lo' });
-      await client.until(() => client.messages.filter((m) => m.event === 'delta').length === 2, 'two deltas');
-      const deltas = client.messages.filter((m) => m.event === 'delta');
-      expect(deltas.map((m) => (JSON.parse(m.data) as { text: string }).text).join('')).toBe('Hello');
-      expect(deltas.every((m) => m.id === undefined)).toBe(true);
-      client.close();
+      const post = encodeURIComponent(JSON.stringify({ post_id: 'post-9' }));
+      const byPost = await SseClient.open(`${gw.url}/api/v1/events?correlation=${post}`, auth);
+      for (const c of [client, byPost]) await c.until(() => c.messages.some((m) => m.event === 'ready'), 'ready');
+      const delta = (task_id: string, seq: number, text: string, correlation?: Record<string, unknown>): TaskDelta => ({
+        task_id,
+        attempt: 1,
+        seq,
+        text,
+        ...(correlation ? { correlation } : {}),
+      });
+      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, delta('other', 0, 'not for you', { post_id: 'post-90' }));
+      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, delta('t-delta', 0, 'Hel', { post_id: 'post-9', field: 'title' }));
+      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, delta('t-delta', 1, 'lo', { post_id: 'post-9', field: 'title' }));
+      for (const c of [client, byPost])
+        await c.until(() => c.messages.filter((m) => m.event === 'delta').length === 2, 'two deltas');
+      for (const c of [client, byPost]) {
+        const deltas = c.messages.filter((m) => m.event === 'delta');
+        expect(deltas.map((m) => (JSON.parse(m.data) as { text: string }).text).join('')).toBe('Hello');
+        expect(deltas.every((m) => m.id === undefined)).toBe(true);
+        c.close();
+      }
     } finally {
       await runner.stop();
     }

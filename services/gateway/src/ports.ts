@@ -17,7 +17,8 @@ export interface CredentialChecker {
 export interface EventFilter {
   task_id?: string | undefined;
   group_id?: string | undefined;
-  correlation?: string | undefined;
+  /** Events whose payload `correlation` object has every key of this one with an equal value (compared as JSON). */
+  correlation?: Record<string, unknown> | undefined;
   /** A topic prefix, e.g. `runner.task.`. */
   topic?: string | undefined;
 }

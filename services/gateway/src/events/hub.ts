@@ -33,18 +33,58 @@ function visible(topic: string): boolean {
   return !HIDDEN_TOPICS.some((prefix) => topic.startsWith(prefix));
 }
 
-function field(payload: unknown, name: string): string | undefined {
-  if (typeof payload !== 'object' || payload === null) return undefined;
-  const value = (payload as Record<string, unknown>)[name];
+function field(payload: unknown, name: string): unknown {
+  return typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)[name] : undefined;
+}
+
+function scalar(payload: unknown, name: string): string | undefined {
+  const value = field(payload, name);
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
 }
 
+/** JSON with object keys sorted, so equal values compare equal whatever order their keys came in. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** A client's filter, ready to test payloads against: the correlation's values as canonical JSON. */
+interface CompiledFilter {
+  task_id: string | undefined;
+  group_id: string | undefined;
+  topic: string | undefined;
+  correlation: [key: string, json: string][] | undefined;
+}
+
+function compile(filter: EventFilter): CompiledFilter {
+  return {
+    task_id: filter.task_id,
+    group_id: filter.group_id,
+    topic: filter.topic,
+    correlation: filter.correlation && Object.entries(filter.correlation).map(([key, value]) => [key, canonicalJson(value)]),
+  };
+}
+
+/** The payload's correlation is an object with every key of the filter's, each with an equal value. */
+function correlates(payload: unknown, wanted: readonly [string, string][]): boolean {
+  const correlation = field(payload, 'correlation');
+  if (typeof correlation !== 'object' || correlation === null || Array.isArray(correlation)) return false;
+  const fields = correlation as Record<string, unknown>;
+  return wanted.every(([key, json]) => Object.hasOwn(fields, key) && canonicalJson(fields[key]) === json);
+}
+
 /** Durable events match the topic prefix too; deltas (topic undefined) only the payload fields. */
-function matches(filter: EventFilter, topic: string | undefined, payload: unknown): boolean {
+function matches(filter: CompiledFilter, topic: string | undefined, payload: unknown): boolean {
   if (filter.topic !== undefined && topic !== undefined && !topic.startsWith(filter.topic)) return false;
-  if (filter.task_id !== undefined && field(payload, 'task_id') !== filter.task_id) return false;
-  if (filter.group_id !== undefined && field(payload, 'group_id') !== filter.group_id) return false;
-  if (filter.correlation !== undefined && field(payload, 'correlation') !== filter.correlation) return false;
+  if (filter.task_id !== undefined && scalar(payload, 'task_id') !== filter.task_id) return false;
+  if (filter.group_id !== undefined && scalar(payload, 'group_id') !== filter.group_id) return false;
+  if (filter.correlation !== undefined && !correlates(payload, filter.correlation)) return false;
   return true;
 }
 
@@ -66,7 +106,7 @@ function eventFrame(event: BusEvent): Uint8Array {
 
 /** One connected client: its filter, where it stands, and its stream. */
 class Client {
-  readonly filter: EventFilter;
+  readonly filter: CompiledFilter;
   readonly stream: ReadableStream<Uint8Array>;
   /** The last durable event position sent (or the client's Last-Event-ID): later ones only. */
   lastSent: string | undefined;
@@ -84,7 +124,7 @@ class Client {
     onClose: (client: Client, reason: string) => void,
     drop: (() => void) | undefined,
   ) {
-    this.filter = filter;
+    this.filter = compile(filter);
     this.#onClose = onClose;
     this.#drop = drop;
     this.stream = new ReadableStream<Uint8Array>(

@@ -8,7 +8,12 @@ import { withAccess } from './routes.ts';
 export function mountEvents(app: ServiceApp, hub: EventStreams | undefined): void {
   app.openapi(withAccess(eventsRoute, GATEWAY_ROUTES), async (c) => {
     if (!hub) throw new ServiceUnavailable('The gateway was built without its runtime (document generation only).');
-    const filter = c.req.valid('query');
+    const { correlation, ...query } = c.req.valid('query');
+    // The schema let only a JSON object through.
+    const filter = {
+      ...query,
+      correlation: correlation === undefined ? undefined : (JSON.parse(correlation) as Record<string, unknown>),
+    };
     // Under node, the response's socket: a client too slow to keep up is cut off there.
     const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
     const stream = await hub.open(filter, c.req.valid('header')['last-event-id'], outgoing && (() => outgoing.destroy()));

@@ -190,6 +190,15 @@ export const AuditQuerySchema = PageQuerySchema.extend({
     .openapi({ description: 'Before' }),
 });
 
+function isJsonObject(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 export const EventsQuerySchema = z.object({
   task_id: z
     .string()
@@ -205,10 +214,15 @@ export const EventsQuerySchema = z.object({
     .openapi({ description: 'Only events and deltas whose payload has this `group_id`' }),
   correlation: z
     .string()
-    .min(1)
-    .max(200)
+    .max(4_096) // a task's correlation is at most 4 KiB of JSON (TASK_LIMITS in ./runner.ts)
+    .refine(isJsonObject, 'expected a JSON object, e.g. {"post_id":"…"}')
     .optional()
-    .openapi({ description: 'Only events and deltas with this `correlation` (e.g. one post)' }),
+    .openapi({
+      description:
+        'A JSON object: only events and deltas whose `correlation` object has each of its keys with an equal value ' +
+        '(other keys may be there too), e.g. `{"post_id":"…"}` for everything about one post.',
+      example: '{"post_id":"0193a5b2-1c3d-7e4f-8a9b-0c1d2e3f4a5b"}',
+    }),
   topic: z.string().min(1).max(200).optional().openapi({ description: 'Only topics starting with this, e.g. `runner.task.`' }),
 });
 
