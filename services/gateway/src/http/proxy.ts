@@ -44,8 +44,23 @@ export interface ProxyDeps {
   /** Signs the identity services accept (DESIGN D2). */
   secret: string;
   urls: Record<PublicRoute['service'], string>;
-  /** How long a service may take to start answering. */
+  /** How long a service may take to start answering (plus the `wait` of a long-polling read). */
   timeoutMs: number;
+}
+
+/** The longest `wait` any route takes (GET /api/v1/tasks/{id}?wait=60): a bound on the extra time. */
+const MAX_WAIT_SECONDS = 60;
+
+/** True when the route's query declares `wait` (seconds): it answers only after up to that long. */
+function longPolls(route: PublicRoute['route']): boolean {
+  const query = route.request?.query as { shape?: Record<string, unknown> } | undefined;
+  return query?.shape !== undefined && 'wait' in query.shape;
+}
+
+/** The seconds a long-polling request asks to wait (the service validates the value; this only bounds the timer). */
+function waitSeconds(url: URL): number {
+  const seconds = Number(url.searchParams.get('wait') ?? 0);
+  return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX_WAIT_SECONDS) : 0;
 }
 
 class BadGateway extends HttpProblem {
@@ -80,15 +95,21 @@ export function honoPath(openApiPath: string): string {
 export function mountProxy(app: ServiceApp, routes: readonly PublicRoute[], deps: ProxyDeps | undefined): void {
   for (const { route, service, role, scope } of routes) {
     const access = { role, scope } as const;
+    const longPoll = longPolls(route);
     app.openAPIRegistry.registerPath(annotate(route, access, { proxied: true }));
     app.on(route.method.toUpperCase(), honoPath(route.path), requireAccess(access), (c) => {
       if (!deps) throw new BadGateway(service, 'not configured');
-      return forward(c, service, deps);
+      return forward(c, service, deps, longPoll);
     });
   }
 }
 
-async function forward(c: Context<AppEnv>, service: PublicRoute['service'], deps: ProxyDeps): Promise<Response> {
+async function forward(
+  c: Context<AppEnv>,
+  service: PublicRoute['service'],
+  deps: ProxyDeps,
+  longPoll: boolean,
+): Promise<Response> {
   const principal = callerOf(c);
   const requestId = c.get('requestId');
   const assertion = await signIdentity(
@@ -98,6 +119,7 @@ async function forward(c: Context<AppEnv>, service: PublicRoute['service'], deps
   );
   const incoming = new URL(c.req.url);
   const target = new URL(incoming.pathname + incoming.search, deps.urls[service]);
+  const timeoutMs = deps.timeoutMs + (longPoll ? waitSeconds(incoming) * 1000 : 0);
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of c.req.raw.headers) {
     if (!DROPPED_REQUEST.has(name)) headers[name] = value;
@@ -119,8 +141,8 @@ async function forward(c: Context<AppEnv>, service: PublicRoute['service'], deps
       if (settled) return;
       settled = true;
       outgoing.destroy();
-      reject(new GatewayTimeout(service, deps.timeoutMs));
-    }, deps.timeoutMs);
+      reject(new GatewayTimeout(service, timeoutMs));
+    }, timeoutMs);
     const abort = () => outgoing.destroy();
     c.req.raw.signal.addEventListener('abort', abort, { once: true });
     outgoing.on('response', (upstream: IncomingMessage) => {

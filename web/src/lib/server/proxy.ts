@@ -36,6 +36,12 @@ const NULL_BODY = new Set([204, 205, 304]);
 /** How long the gateway may take to start answering (headers); a stream may then stay open for ever. */
 const RESPONSE_HEADERS_TIMEOUT_MS = 60_000;
 
+/** A synchronous read (`GET /api/v1/tasks/{id}?wait=N`, N ≤ 60) answers only after up to N seconds: it gets them on top. */
+function headersTimeoutMs(url: URL): number {
+  const wait = Number(url.searchParams.get('wait') ?? 0);
+  return RESPONSE_HEADERS_TIMEOUT_MS + (Number.isFinite(wait) ? Math.min(Math.max(wait, 0), 60) * 1000 : 0);
+}
+
 const gateway = new URL(GATEWAY_URL);
 const secure = gateway.protocol === 'https:';
 const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
@@ -103,6 +109,7 @@ export function proxyToGateway(event: RequestEvent): Promise<Response> {
   const url = new URL(request.url);
   const target = new URL(url.pathname + url.search, gateway);
   const started = performance.now();
+  const timeoutMs = headersTimeoutMs(url);
 
   return new Promise<Response>((resolve) => {
     let settled = false;
@@ -129,10 +136,10 @@ export function proxyToGateway(event: RequestEvent): Promise<Response> {
           504,
           'gateway-timeout',
           'Gateway timeout',
-          `The LLM Ops gateway did not start answering within ${RESPONSE_HEADERS_TIMEOUT_MS / 1000} s.`,
+          `The LLM Ops gateway did not start answering within ${timeoutMs / 1000} s.`,
         ),
       );
-    }, RESPONSE_HEADERS_TIMEOUT_MS);
+    }, timeoutMs);
 
     outgoing.on('response', (upstream) => {
       log.debug(
