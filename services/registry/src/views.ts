@@ -98,6 +98,7 @@ export function modelSnapshot(view: ModelView) {
     modality: view.modality,
     context_window: view.context_window,
     max_output_tokens: view.max_output_tokens,
+    supports_json: view.supports_json,
     prices: view.prices.map(priceJson),
     enabled: view.enabled,
     archived_at: isoOrNull(view.archived_at),

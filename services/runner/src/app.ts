@@ -1,8 +1,11 @@
 import { createInternalApp, type InternalDeps, type ServiceApp } from '@llmops/kit/http/app';
+import { mountTaskWrites, type WriteDeps } from './routes/writes.ts';
 
-export type RunnerDeps = InternalDeps;
+export type RunnerDeps = InternalDeps & WriteDeps;
 
 /** The runner service's HTTP app; no side effects, so tests call `createApp(deps).request(...)`. */
 export function createApp(deps: RunnerDeps): ServiceApp {
-  return createInternalApp({ service: 'runner', ...deps });
+  const app = createInternalApp({ service: 'runner', ...deps });
+  mountTaskWrites(app, deps);
+  return app;
 }

@@ -1,9 +1,39 @@
+import { configOrExit } from '@llmops/kit/config';
 import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
 import { createApp } from './app.ts';
+import { createServiceClient } from './clients.ts';
+import { runnerConfig } from './config.ts';
+import { Credentials } from './credentials.ts';
+import { consumeTaskRequests } from './create/requests.ts';
+import { TaskService } from './create/service.ts';
+import { consumeRegistryChanges } from './registry-copy.ts';
+import { Worker } from './worker/worker.ts';
 
 /** The runner service's composition root: what it is built from, and what starts and stops with it. */
-export function buildRunner({ env, log, readiness }: ServiceContext): ServiceParts {
-  return { app: createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness }) };
+export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness }: ServiceContext): ServiceParts {
+  const config = runnerConfig(rawEnv);
+  const secret = env.LLMOPS_INTERNAL_SECRET;
+  const registry = createServiceClient({ url: urls.registry, audience: 'registry', secret });
+  const prompt = createServiceClient({ url: urls.prompt, audience: 'prompt', secret });
+  const credentials = new Credentials(registry, config.keyTtlMs);
+  const worker = new Worker({ pool, bus, log, config, credentials });
+  const tasks = new TaskService({ pool, bus, registry, prompt, wake: () => worker.wake() });
+  const app = createApp({ log, internalSecret: secret, readiness, pool, tasks });
+  const consumers: { stop(): Promise<void> }[] = [];
+  return {
+    app,
+    start: async () => {
+      consumers.push(consumeRegistryChanges(bus, pool), consumeTaskRequests(bus, tasks));
+      await worker.start();
+    },
+    stop: async () => {
+      await worker.stop();
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+    },
+  };
 }
 
-if (import.meta.main) await runMain('runner', buildRunner);
+if (import.meta.main) {
+  configOrExit(() => runnerConfig(process.env));
+  await runMain('runner', buildRunner);
+}

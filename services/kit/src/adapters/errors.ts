@@ -45,6 +45,8 @@ export class ProviderError extends Error {
   readonly status: number | null;
   readonly retry_after_ms: number | null;
   readonly provider_code: string | null;
+  /** The request the attempt sent before it failed (DESIGN D6), when it got that far; set by the adapter. */
+  wire: { method: string; url: string; body: unknown } | null = null;
   constructor(info: ProviderErrorInfo) {
     super(info.message);
     this.kind = info.kind;

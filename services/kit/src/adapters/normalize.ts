@@ -28,6 +28,12 @@ function providerCode(body: unknown): { type?: string; code?: string; message?: 
  * cancellation win over what the SDK made of the abort; the API key is scrubbed from every message.
  */
 export function normalizeError(error: unknown, attempt: Attempt, apiKey?: string | null): ProviderError {
+  const normalized = toProviderError(error, attempt, apiKey);
+  normalized.wire ??= attempt.wire ?? null;
+  return normalized;
+}
+
+function toProviderError(error: unknown, attempt: Attempt, apiKey?: string | null): ProviderError {
   if (error instanceof ProviderError) return error;
   const aborted = attempt.abortError();
   if (aborted) return aborted;

@@ -3,6 +3,7 @@ import type { Scope } from '../http/access.ts';
 import type { Role } from '../http/identity.ts';
 import { promptRoutes } from './prompt.ts';
 import { registryRoutes } from './registry.ts';
+import { runnerRoutes } from './runner.ts';
 
 /**
  * The HTTP contracts of every service (DESIGN D1). Each service's file exports its public routes:
@@ -21,4 +22,4 @@ export interface PublicRoute {
 }
 
 /** Every proxied public route, in the order the reference lists them. */
-export const PUBLIC_ROUTES: readonly PublicRoute[] = [...registryRoutes, ...promptRoutes];
+export const PUBLIC_ROUTES: readonly PublicRoute[] = [...registryRoutes, ...promptRoutes, ...runnerRoutes];

@@ -57,6 +57,8 @@ export const ModelSnapshotSchema = z.object({
   modality: z.enum(['chat', 'image']),
   context_window: z.number().int().nullable(),
   max_output_tokens: z.number().int().nullable(),
+  /** Whether the model takes a JSON response format (its capabilities.json_output). */
+  supports_json: z.boolean(),
   /** Every price, newest effective_from first: the runner charges the one in force when an attempt starts. */
   prices: z.array(PriceSnapshotSchema),
   enabled: z.boolean(),

@@ -12,7 +12,9 @@ export const TASK_DELTAS_CHANNEL = 'task_deltas';
 export const TaskDeltaSchema = z.object({
   task_id: z.string().min(1),
   group_id: z.string().min(1).optional(),
-  correlation: z.string().min(1).optional(),
+  correlation: z.record(z.string(), z.unknown()).optional(),
+  /** The attempt the text belongs to: a retried task streams again from seq 0 under the next attempt. */
+  attempt: z.number().int().min(1),
   seq: z.number().int().min(0),
   text: z.string(),
 });
@@ -31,4 +33,91 @@ export const modelUsed = defineEvent({
     at: z.iso.datetime({ offset: true }),
   }),
   key: (payload) => payload.model_id,
+});
+
+// ---- task lifecycle (docs/tasks.md) ----
+
+const at = z.iso.datetime({ offset: true });
+const Correlation = z.record(z.string(), z.unknown()).nullable();
+const TaskErrorPayload = z.object({
+  kind: z.string(),
+  message: z.string(),
+  retryable: z.boolean(),
+  status: z.number().int().nullable(),
+  retry_after_ms: z.number().int().nullable(),
+  provider_code: z.string().nullable(),
+});
+
+/** What every task event carries, so SSE clients can filter by task, group or correlation. */
+const taskFields = {
+  task_id: z.uuid(),
+  group_id: z.uuid().nullable(),
+  correlation: Correlation,
+  model_id: z.uuid().nullable(),
+  provider_id: z.uuid().nullable(),
+  /** Attempts so far (the one starting, for task.started). */
+  attempt: z.number().int().min(0),
+  at,
+};
+
+const taskEvent = <const Topic extends string, Shape extends z.ZodRawShape>(topic: Topic, extra: Shape) =>
+  defineEvent({
+    topic,
+    payload: z.object({ ...taskFields, ...extra }),
+    key: (payload) => String((payload as { task_id: unknown }).task_id),
+  });
+
+export const taskQueued = taskEvent('runner.task.queued', {
+  kind: z.enum(['chat', 'image']),
+  priority: z.number().int(),
+  template_id: z.uuid().nullable(),
+  template_version: z.number().int().nullable(),
+  retry_of: z.uuid().nullable(),
+});
+export const taskStarted = taskEvent('runner.task.started', { worker: z.string(), queue_wait_ms: z.number().int() });
+export const taskRetrying = taskEvent('runner.task.retrying', {
+  error: TaskErrorPayload,
+  /** When it may run again (backoff with jitter, never before the provider's Retry-After). */
+  run_after: at,
+  /** True when it moved on to the next model of its fallback list. */
+  fallback: z.boolean(),
+});
+export const taskSucceeded = taskEvent('runner.task.succeeded', {
+  output_chars: z.number().int(),
+  finish_reason: z.string().nullable(),
+  usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int(), cached_input_tokens: z.number().int() }),
+  cost_usd: z.string(),
+  images: z.number().int(),
+});
+export const taskFailed = taskEvent('runner.task.failed', { error: TaskErrorPayload, cost_usd: z.string() });
+export const taskCancelled = taskEvent('runner.task.cancelled', { was: z.enum(['queued', 'running']) });
+export const taskRejected = taskEvent('runner.task.rejected', {
+  problems: z.array(z.object({ field: z.string(), message: z.string() })),
+});
+
+/** Every event of a task's lifecycle. */
+export const TASK_EVENTS = [
+  taskQueued,
+  taskStarted,
+  taskRetrying,
+  taskSucceeded,
+  taskFailed,
+  taskCancelled,
+  taskRejected,
+] as const;
+
+/**
+ * Another service asks for a task over the bus (DESIGN D6): the same fields as `POST /api/v1/tasks`.
+ * The requester is the publishing service; `idempotency_key` (default: the event id) makes a redelivered
+ * event the same task. A request that fails validation becomes a terminal `rejected` task and a
+ * `runner.task.rejected` event with its correlation.
+ */
+export const taskRequested = defineEvent({
+  topic: 'runner.task.requested',
+  payload: z.object({
+    requester: z.string().min(1).max(100),
+    idempotency_key: z.string().min(1).max(200).optional(),
+    /** The task request, checked by the runner against TaskCreateSchema (contracts/runner.ts). */
+    request: z.record(z.string(), z.unknown()),
+  }),
 });

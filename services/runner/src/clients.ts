@@ -1,0 +1,80 @@
+import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
+import { ServiceUnavailable } from '@llmops/kit/problem';
+
+/** What a call to another service gives back: the status and the parsed JSON body (null when none). */
+export interface ServiceAnswer<T> {
+  status: number;
+  body: T;
+}
+
+export interface ServiceClient {
+  get<T>(path: string, requestId: string): Promise<ServiceAnswer<T>>;
+  post<T>(path: string, body: unknown, requestId: string): Promise<ServiceAnswer<T>>;
+}
+
+export interface ServiceClientOptions {
+  /** The service's base URL (`ctx.urls.registry`). */
+  url: string;
+  /** The service it talks to: the audience of the runner's signed identity (DESIGN D2). */
+  audience: 'registry' | 'prompt';
+  /** LLMOPS_INTERNAL_SECRET. */
+  secret: string;
+  timeoutMs?: number;
+  fetch?: typeof globalThis.fetch;
+}
+
+/** Identities live 60 s; one is reused for 30 s so a busy runner signs twice a minute, not per call. */
+const REUSE_MS = 30_000;
+
+/**
+ * Calls another service as the runner (a service identity). A service that does not answer, or answers
+ * 5xx, is a 503 for the caller: nothing is created on a guess.
+ */
+export function createServiceClient({
+  url,
+  audience,
+  secret,
+  timeoutMs = 10_000,
+  fetch = globalThis.fetch,
+}: ServiceClientOptions): ServiceClient {
+  let signed: { token: Promise<string>; until: number } | undefined;
+  const identity = () => {
+    const now = Date.now();
+    if (!signed || signed.until < now) {
+      signed = {
+        token: signIdentity(secret, { kind: 'service', subject: 'runner', requestId: 'runner' }, audience),
+        until: now + REUSE_MS,
+      };
+    }
+    return signed.token;
+  };
+
+  async function call<T>(method: string, path: string, body: unknown, requestId: string): Promise<ServiceAnswer<T>> {
+    let response: Response;
+    try {
+      response = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          [IDENTITY_HEADER]: await identity(),
+          'x-request-id': requestId,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      throw new ServiceUnavailable(`The ${audience} service did not answer (${(error as Error).message}); try again shortly.`, 5);
+    }
+    if (response.status >= 500) {
+      await response.body?.cancel();
+      throw new ServiceUnavailable(`The ${audience} service answered ${response.status}; try again shortly.`, 5);
+    }
+    const text = await response.text();
+    return { status: response.status, body: (text === '' ? null : JSON.parse(text)) as T };
+  }
+
+  return {
+    get: (path, requestId) => call('GET', path, undefined, requestId),
+    post: (path, body, requestId) => call('POST', path, body, requestId),
+  };
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { loadConfig, millis } from '@llmops/kit/config';
+
+/**
+ * The runner's own settings, on top of every service's (kit/runtime). Leases, heartbeats, backoff and
+ * rate windows are configuration so tests can make them short (DESIGN D10); the defaults suit
+ * production. Every duration is measured by PostgreSQL's clock, never a worker's (DESIGN D9).
+ */
+export const RunnerEnvSchema = z.object({
+  /** Tasks one runner process runs at once (each is mostly waiting on a provider). */
+  RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(64),
+  /** Tasks claimed per claim statement. */
+  RUNNER_CLAIM_BATCH: z.coerce.number().int().min(1).max(500).default(32),
+  /** How long a claim holds a task; a process that stops extending it loses the task to another. */
+  RUNNER_LEASE_MS: millis().default(30_000),
+  /** How often a process extends the leases of its running tasks (default a third of the lease). */
+  RUNNER_HEARTBEAT_MS: millis().optional(),
+  /** Queued tasks are also looked for this often, whatever the bus says (a slow safety net). */
+  RUNNER_POLL_MS: millis().default(2_000),
+  /** The requests-per-minute window of providers' rpm limits (60 s; shorter only in tests). */
+  RUNNER_RATE_WINDOW_MS: millis().default(60_000),
+  /** Backoff of a retryable failure when the preset says nothing (it usually does). */
+  RUNNER_BACKOFF_BASE_MS: millis().default(1_000),
+  /** How long a fetched provider key is kept in memory at most (dropped earlier on registry events). */
+  RUNNER_KEY_TTL_MS: millis().default(300_000),
+  /** Output tokens assumed for a spend-cap reservation when neither the task nor the model sets a maximum. */
+  RUNNER_DEFAULT_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4_096),
+});
+
+export type RunnerEnv = z.output<typeof RunnerEnvSchema>;
+
+export interface RunnerConfig {
+  concurrency: number;
+  claimBatch: number;
+  leaseMs: number;
+  heartbeatMs: number;
+  pollMs: number;
+  rateWindowMs: number;
+  backoffBaseMs: number;
+  keyTtlMs: number;
+  defaultMaxOutputTokens: number;
+}
+
+export function runnerConfig(rawEnv: Readonly<Record<string, string | undefined>>): RunnerConfig {
+  const env = loadConfig(RunnerEnvSchema, { ...rawEnv });
+  return {
+    concurrency: env.RUNNER_CONCURRENCY,
+    claimBatch: env.RUNNER_CLAIM_BATCH,
+    leaseMs: env.RUNNER_LEASE_MS,
+    heartbeatMs: env.RUNNER_HEARTBEAT_MS ?? Math.max(50, Math.floor(env.RUNNER_LEASE_MS / 3)),
+    pollMs: env.RUNNER_POLL_MS,
+    rateWindowMs: env.RUNNER_RATE_WINDOW_MS,
+    backoffBaseMs: env.RUNNER_BACKOFF_BASE_MS,
+    keyTtlMs: env.RUNNER_KEY_TTL_MS,
+    defaultMaxOutputTokens: env.RUNNER_DEFAULT_MAX_OUTPUT_TOKENS,
+  };
+}

@@ -1,0 +1,334 @@
+import { checkParameters } from '@llmops/kit/adapters/kinds';
+import type { ChatParameters } from '@llmops/kit/adapters/types';
+import type { TaskCreate } from '@llmops/kit/contracts/runner';
+import type { Pool } from '@llmops/kit/db';
+import type { FieldProblem } from '@llmops/kit/problem';
+import type { ServiceClient } from '../clients.ts';
+import { fetchMissing } from '../registry-copy.ts';
+import type { ChainModel, TaskSnapshot } from '../views.ts';
+import { renderMessages, type Rendered } from './render.ts';
+
+/** One task ready to insert: its snapshot and lineage. */
+export interface PreparedTask {
+  snapshot: TaskSnapshot;
+  model_id: string;
+  provider_id: string;
+  kind: 'chat' | 'image';
+}
+
+export interface Prepared {
+  rendered: Rendered;
+  preset_id: string | null;
+  tasks: PreparedTask[];
+}
+
+export interface PrepareDeps {
+  pool: Pool;
+  registry: ServiceClient;
+  prompt: ServiceClient;
+}
+
+interface ModelRow {
+  id: string;
+  provider_id: string;
+  provider_kind: ChainModel['provider_kind'];
+  provider_model_id: string;
+  display_name: string;
+  modality: 'chat' | 'image';
+  max_output_tokens: number | null;
+  supports_json: boolean;
+  enabled: boolean;
+  archived_at: Date | null;
+  deleted: boolean;
+  provider_name: string | null;
+  provider_enabled: boolean | null;
+  provider_archived_at: Date | null;
+  provider_deleted: boolean | null;
+  provider_timeout_ms: number | null;
+}
+
+interface PresetRow {
+  id: string;
+  name: string;
+  model_id: string | null;
+  parameters: Record<string, unknown>;
+  retry_policy: Partial<TaskSnapshot['retry_policy']>;
+  fallback_model_ids: string[];
+  enabled: boolean;
+  archived_at: Date | null;
+  deleted: boolean;
+}
+
+const DEFAULT_RETRY: TaskSnapshot['retry_policy'] = {
+  max_attempts: 3,
+  initial_backoff_ms: 1_000,
+  max_backoff_ms: 60_000,
+  backoff_multiplier: 2,
+};
+
+async function loadModels(pool: Pool, ids: readonly string[]): Promise<Map<string, ModelRow>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await pool.query<ModelRow>(
+    `SELECT m.id, m.provider_id, m.provider_kind, m.provider_model_id, m.display_name, m.modality, m.max_output_tokens,
+            m.supports_json, m.enabled, m.archived_at, m.deleted,
+            p.name AS provider_name, p.enabled AS provider_enabled, p.archived_at AS provider_archived_at,
+            p.deleted AS provider_deleted, p.timeout_ms AS provider_timeout_ms
+     FROM runner.models m LEFT JOIN runner.providers p ON p.id = m.provider_id
+     WHERE m.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+async function loadPreset(pool: Pool, id: string): Promise<PresetRow | undefined> {
+  const { rows } = await pool.query<PresetRow>(
+    `SELECT id, name, model_id, parameters, retry_policy, fallback_model_ids, enabled, archived_at, deleted
+     FROM runner.presets WHERE id = $1`,
+    [id],
+  );
+  return rows[0];
+}
+
+/** The preset from the copy, fetched from the registry (with its models) when the copy lacks it. */
+async function presetFor(deps: PrepareDeps, id: string, requestId: string): Promise<PresetRow | undefined> {
+  const found = await loadPreset(deps.pool, id);
+  if (found) return found;
+  await fetchMissing(deps.pool, deps.registry, requestId, { models: [], presets: [id], providers: [] });
+  return loadPreset(deps.pool, id);
+}
+
+async function modelsFor(deps: PrepareDeps, ids: readonly string[], requestId: string): Promise<Map<string, ModelRow>> {
+  const found = await loadModels(deps.pool, ids);
+  const missing = ids.filter((id) => !found.has(id) || found.get(id)?.provider_kind === undefined);
+  const providers = [...found.values()].filter((row) => row.provider_enabled === null).map((row) => row.provider_id);
+  if (missing.length === 0 && providers.length === 0) return found;
+  await fetchMissing(deps.pool, deps.registry, requestId, { models: missing, presets: [], providers });
+  return loadModels(deps.pool, ids);
+}
+
+/** Why a model cannot run a task now, or undefined when it can. */
+function unusable(model: ModelRow | undefined): string | undefined {
+  if (!model || model.deleted) return 'no such model in the registry';
+  if (model.archived_at) return `model "${model.display_name}" is archived`;
+  if (!model.enabled) return `model "${model.display_name}" is disabled`;
+  if (model.provider_enabled === null || model.provider_deleted) return `the provider of model "${model.display_name}" is gone`;
+  if (model.provider_archived_at) return `provider "${model.provider_name}" is archived`;
+  if (!model.provider_enabled) return `provider "${model.provider_name}" is disabled`;
+  return undefined;
+}
+
+/** Parameter problems of one model, each naming its field. */
+function parameterProblems(model: ModelRow, parameters: Record<string, unknown>): FieldProblem[] {
+  const which = `model "${model.display_name}" (${model.provider_kind})`;
+  if (model.modality === 'image') {
+    return Object.keys(parameters)
+      .filter((name) => name !== 'first_byte_timeout_ms' && name !== 'idle_timeout_ms')
+      .map((name) => ({ field: `body.parameters.${name}`, message: `${which} generates images and takes no ${name}` }));
+  }
+  const { first_byte_timeout_ms: _first, idle_timeout_ms: _idle, ...sampling } = parameters;
+  const problems: FieldProblem[] = checkParameters(model.provider_kind, sampling as ChatParameters).map((problem) => ({
+    field: `body.parameters.${problem.parameter}`,
+    message: `${problem.message} (${which})`,
+  }));
+  const format = (sampling.response_format as { type?: string } | undefined)?.type;
+  if (format && format !== 'text' && !model.supports_json && !problems.some((p) => p.field.endsWith('response_format')))
+    problems.push({
+      field: 'body.parameters.response_format',
+      message: `${which} does not support JSON output (its capabilities.json_output is false)`,
+    });
+  const max = sampling.max_output_tokens;
+  if (typeof max === 'number' && model.max_output_tokens !== null && max > model.max_output_tokens)
+    problems.push({
+      field: 'body.parameters.max_output_tokens',
+      message: `${which} writes at most ${model.max_output_tokens} tokens`,
+    });
+  return problems;
+}
+
+function chainModel(model: ModelRow): ChainModel {
+  return {
+    model_id: model.id,
+    provider_id: model.provider_id,
+    provider_kind: model.provider_kind,
+    provider_model_id: model.provider_model_id,
+    display_name: model.display_name,
+    modality: model.modality,
+  };
+}
+
+/**
+ * Renders the messages through the prompt service and resolves models, provider and parameters against
+ * the runner's copy of the registry (asking the registry for anything it has not seen), checking
+ * everything: the answer is the tasks to create, or every problem at once (DESIGN D8, issue 5).
+ */
+export async function prepareTasks(
+  deps: PrepareDeps,
+  request: TaskCreate,
+  requestId: string,
+): Promise<{ prepared: Prepared } | { problems: FieldProblem[] }> {
+  const problems: FieldProblem[] = [];
+  const rendered = await renderMessages(deps.prompt, request, requestId);
+  problems.push(...rendered.problems);
+
+  const presetId = request.preset_id ?? rendered.default_preset_id;
+  const presetField = request.preset_id ? 'body.preset_id' : 'body.template_id';
+  let preset: PresetRow | undefined;
+  if (presetId) {
+    preset = await presetFor(deps, presetId, requestId);
+    if (!preset || preset.deleted)
+      problems.push({ field: presetField, message: `no parameter preset ${presetId} in the registry` });
+    else if (preset.archived_at) problems.push({ field: presetField, message: `parameter preset "${preset.name}" is archived` });
+    else if (!preset.enabled) problems.push({ field: presetField, message: `parameter preset "${preset.name}" is disabled` });
+  }
+
+  const primary = request.model_ids ?? [request.model_id ?? preset?.model_id ?? rendered.default_model_id].filter(isString);
+  if (primary.length === 0)
+    problems.push({
+      field: 'body.model_id',
+      message: 'no model: give model_id (or model_ids), or a preset or template that has a default model',
+    });
+  // A group compares models side by side, so its tasks do not fall back to other models.
+  const fallbacks = request.model_ids ? [] : (preset?.fallback_model_ids ?? []).filter((id) => !primary.includes(id));
+  const models = await modelsFor(deps, [...primary, ...fallbacks], requestId);
+
+  const parameters: Record<string, unknown> = { ...(preset?.parameters ?? {}), ...(request.parameters ?? {}) };
+  const retry = { ...DEFAULT_RETRY, ...(preset?.retry_policy ?? {}) };
+  const tasks: PreparedTask[] = [];
+  const reported = new Set<string>();
+  const report = (problem: FieldProblem) => {
+    const key = `${problem.field}\n${problem.message}`;
+    if (!reported.has(key)) problems.push(problem);
+    reported.add(key);
+  };
+
+  primary.forEach((id, index) => {
+    const field = request.model_ids ? `body.model_ids[${index}]` : request.model_id ? 'body.model_id' : 'body.preset_id';
+    const model = models.get(id);
+    const why = unusable(model);
+    if (why || !model) return report({ field, message: why ?? 'no such model' });
+    for (const problem of parameterProblems(model, parameters)) report(problem);
+    if (model.modality === 'chat' && request.image)
+      report({ field: 'body.image', message: `model "${model.display_name}" writes text, not images` });
+    const chain = [model];
+    for (const fallbackId of fallbacks) {
+      const fallback = models.get(fallbackId);
+      // A fallback that cannot run now is skipped, not an error: the task still has its own model.
+      if (!fallback || unusable(fallback) || fallback.modality !== model.modality) continue;
+      if (parameterProblems(fallback, parameters).length > 0) continue;
+      chain.push(fallback);
+    }
+    const timeoutMs = model.provider_timeout_ms;
+    tasks.push({
+      model_id: model.id,
+      provider_id: model.provider_id,
+      kind: model.modality,
+      snapshot: {
+        messages: rendered.messages,
+        parameters: withoutTimeouts(parameters),
+        chain: chain.map(chainModel),
+        retry_policy: retry,
+        timeouts: {
+          first_byte_ms: numberOr(parameters.first_byte_timeout_ms, timeoutMs),
+          idle_ms: numberOr(parameters.idle_timeout_ms, timeoutMs),
+        },
+        image: model.modality === 'image' ? (request.image ?? {}) : null,
+        estimated_input_tokens: rendered.estimated_input_tokens,
+        rendered: rendered.rendered,
+      },
+    });
+  });
+  if (problems.length > 0) return { problems };
+  return { prepared: { rendered, preset_id: preset?.id ?? null, tasks } };
+}
+
+function withoutTimeouts(parameters: Record<string, unknown>): Record<string, unknown> {
+  const { first_byte_timeout_ms: _first, idle_timeout_ms: _idle, ...rest } = parameters;
+  return rest;
+}
+
+function numberOr(value: unknown, fallback: number | null): number | null {
+  return typeof value === 'number' ? value : fallback;
+}
+
+function isString(value: string | null | undefined): value is string {
+  return typeof value === 'string';
+}
+
+/**
+ * What a retry runs: the original snapshot's messages, on the same chain, or on another model (no
+ * fallbacks), or with another preset's parameters, retry policy and fallbacks. Checked like a create.
+ */
+export async function resolveRetry(
+  deps: PrepareDeps,
+  snapshot: TaskSnapshot,
+  options: { model_id?: string | undefined; preset_id?: string | undefined },
+  requestId: string,
+): Promise<{ task: PreparedTask } | { problems: FieldProblem[] }> {
+  const problems: FieldProblem[] = [];
+  let parameters: Record<string, unknown> = {
+    ...snapshot.parameters,
+    ...(snapshot.timeouts.first_byte_ms === null ? {} : { first_byte_timeout_ms: snapshot.timeouts.first_byte_ms }),
+    ...(snapshot.timeouts.idle_ms === null ? {} : { idle_timeout_ms: snapshot.timeouts.idle_ms }),
+  };
+  let retry = snapshot.retry_policy;
+  let fallbacks = options.model_id ? [] : snapshot.chain.slice(1).map((model) => model.model_id);
+  let modelId = options.model_id ?? snapshot.chain[0]?.model_id;
+  if (options.preset_id) {
+    const preset = await presetFor(deps, options.preset_id, requestId);
+    if (!preset || preset.deleted)
+      problems.push({ field: 'body.preset_id', message: `no parameter preset ${options.preset_id}` });
+    else if (preset.archived_at || !preset.enabled)
+      problems.push({
+        field: 'body.preset_id',
+        message: `parameter preset "${preset.name}" is ${preset.archived_at ? 'archived' : 'disabled'}`,
+      });
+    else {
+      parameters = preset.parameters;
+      retry = { ...DEFAULT_RETRY, ...preset.retry_policy };
+      fallbacks = preset.fallback_model_ids;
+      modelId = options.model_id ?? preset.model_id ?? modelId;
+    }
+  }
+  if (!modelId) return { problems: [...problems, { field: 'body.model_id', message: 'the task has no model; give model_id' }] };
+  fallbacks = fallbacks.filter((id) => id !== modelId);
+  const models = await modelsFor(deps, [modelId, ...fallbacks], requestId);
+  const model = models.get(modelId);
+  const why = unusable(model);
+  if (why || !model) return { problems: [...problems, { field: 'body.model_id', message: why ?? 'no such model' }] };
+  problems.push(...parameterProblems(model, parameters));
+  const original = snapshot.chain[0];
+  if (original && original.modality !== model.modality)
+    problems.push({
+      field: 'body.model_id',
+      message: `model "${model.display_name}" makes ${model.modality === 'image' ? 'images' : 'text'}; the task made ${original.modality === 'image' ? 'images' : 'text'}`,
+    });
+  if (problems.length > 0) return { problems };
+  const chain = [model];
+  for (const id of fallbacks) {
+    const fallback = models.get(id);
+    if (
+      fallback &&
+      !unusable(fallback) &&
+      fallback.modality === model.modality &&
+      parameterProblems(fallback, parameters).length === 0
+    )
+      chain.push(fallback);
+  }
+  return {
+    task: {
+      model_id: model.id,
+      provider_id: model.provider_id,
+      kind: model.modality,
+      snapshot: {
+        ...snapshot,
+        parameters: withoutTimeouts(parameters),
+        chain: chain.map(chainModel),
+        retry_policy: retry,
+        timeouts: {
+          first_byte_ms: numberOr(parameters.first_byte_timeout_ms, model.provider_timeout_ms),
+          idle_ms: numberOr(parameters.idle_timeout_ms, model.provider_timeout_ms),
+        },
+      },
+    },
+  };
+}

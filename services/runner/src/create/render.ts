@@ -1,0 +1,129 @@
+import type { z } from 'zod';
+import type { RenderResultSchema } from '@llmops/kit/contracts/prompt';
+import type { TaskCreate } from '@llmops/kit/contracts/runner';
+import type { FieldProblem } from '@llmops/kit/problem';
+import type { ServiceClient } from '../clients.ts';
+import type { TaskSnapshot } from '../views.ts';
+
+type RenderResult = z.output<typeof RenderResultSchema>;
+
+/** The messages a task sends and where they came from. */
+export interface Rendered {
+  messages: TaskSnapshot['messages'];
+  problems: FieldProblem[];
+  template_id: string | null;
+  template_version: number | null;
+  template_label: string | null;
+  part_versions: { part_id: string; version: number | 'draft' }[];
+  default_model_id: string | null;
+  default_preset_id: string | null;
+  estimated_input_tokens: number;
+  /** Whether the text went through the template engine (templates always; ad-hoc messages on request). */
+  rendered: boolean;
+}
+
+interface ProblemBody {
+  detail?: string;
+  errors?: { field: string; message: string }[];
+}
+
+/** Tokens of literal text, roughly (the prompt service counts exactly when it renders). */
+function approximateTokens(messages: TaskSnapshot['messages']): number {
+  return messages.reduce((sum, message) => sum + Math.ceil(message.content.length / 4) + 4, 0);
+}
+
+function fromResult(result: RenderResult, label: string | null): Rendered {
+  return {
+    messages: result.messages.map((message) => ({ role: message.role, content: message.text })),
+    problems: result.problems.map((problem) => ({
+      field: problem.variable ? `body.inputs.${problem.variable}` : 'body.template_id',
+      message: problem.message,
+    })),
+    template_id: result.template_id,
+    template_version: result.template_version,
+    template_label: label,
+    part_versions: result.part_versions,
+    default_model_id: result.default_model_id,
+    default_preset_id: result.default_preset_id,
+    estimated_input_tokens: result.token_estimate.total,
+    rendered: true,
+  };
+}
+
+function refused(field: string, body: unknown): Rendered {
+  const problem = (body ?? {}) as ProblemBody;
+  const problems = problem.errors?.length
+    ? problem.errors.map((error) => ({ field: error.field.replace(/^body\./, 'body.'), message: error.message }))
+    : [{ field, message: problem.detail ?? 'the prompt service refused it' }];
+  return {
+    messages: [],
+    problems,
+    template_id: null,
+    template_version: null,
+    template_label: null,
+    part_versions: [],
+    default_model_id: null,
+    default_preset_id: null,
+    estimated_input_tokens: 0,
+    rendered: false,
+  };
+}
+
+/**
+ * The messages of a task request: a published template rendered by the prompt service (a version, a
+ * label, or the latest version), ad-hoc messages rendered on request, or ad-hoc messages as literal text.
+ */
+export async function renderMessages(prompt: ServiceClient, request: TaskCreate, requestId: string): Promise<Rendered> {
+  if (request.template_id === undefined) {
+    const messages = request.messages ?? [];
+    if (!request.render) {
+      return {
+        messages,
+        problems: [],
+        template_id: null,
+        template_version: null,
+        template_label: null,
+        part_versions: [],
+        default_model_id: null,
+        default_preset_id: null,
+        estimated_input_tokens: approximateTokens(messages),
+        rendered: false,
+      };
+    }
+    const answer = await prompt.post<RenderResult>(
+      '/api/v1/assemble',
+      {
+        messages: messages.map((message) => ({ role: message.role, entries: [{ type: 'text', text: message.content }] })),
+        inputs: request.inputs,
+      },
+      requestId,
+    );
+    if (answer.status !== 200) return refused('body.messages', answer.body);
+    return { ...fromResult(answer.body, null), template_id: null };
+  }
+
+  let version = request.version;
+  if (version === undefined && request.label === undefined) {
+    const template = await prompt.get<{ latest_version: number | null; name: string }>(
+      `/api/v1/templates/${request.template_id}`,
+      requestId,
+    );
+    if (template.status !== 200) return refused('body.template_id', template.body);
+    if (template.body.latest_version === null)
+      return refused('body.template_id', {
+        detail: `template "${template.body.name}" has never been published; publish it first (tasks run published versions)`,
+      });
+    version = template.body.latest_version;
+  }
+  const answer = await prompt.post<RenderResult>(
+    '/internal/render',
+    {
+      template_id: request.template_id,
+      ...(version === undefined ? { label: request.label } : { version }),
+      inputs: request.inputs,
+    },
+    requestId,
+  );
+  if (answer.status !== 200) return refused(request.label ? 'body.label' : 'body.template_id', answer.body);
+  return fromResult(answer.body, request.label ?? null);
+}

@@ -1,0 +1,61 @@
+import type { Pool } from '@llmops/kit/db';
+import { withTransaction } from '@llmops/kit/db';
+import type { ServiceApp } from '@llmops/kit/http/app';
+import { authorize } from '@llmops/kit/http/access';
+import { idempotent } from '@llmops/kit/http/idempotency';
+import * as contract from '@llmops/kit/contracts/runner';
+import type { TaskService } from '../create/service.ts';
+import { taskJson } from '../views.ts';
+
+export interface WriteDeps {
+  pool: Pool;
+  tasks: TaskService;
+}
+
+/** Creating, cancelling and retrying tasks (editors and up). */
+export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): void {
+  app.openapi(contract.createTask, async (c) => {
+    const identity = c.get('identity');
+    authorize(identity, 'editor');
+    const body = c.req.valid('json');
+    const requestId = c.get('requestId');
+    // Everything the task needs from other services is fetched before the transaction opens.
+    const prepared = await tasks.prepare(body, requestId);
+    const outcome = await withTransaction(pool, (tx) =>
+      idempotent(tx, c, 'runner.idempotency_keys', 'task.create', body, async () => {
+        const rows = await tasks.insert(tx, prepared, {
+          requester: `${identity.kind}:${identity.subject}`,
+          source: 'api',
+          priority: body.priority,
+          correlation: body.correlation ?? null,
+          inputs: body.inputs,
+        });
+        return { status: 201, body: { group_id: rows[0]?.group_id ?? null, tasks: rows.map((row) => taskJson(row)) } };
+      }),
+    );
+    if (!outcome.replayed) tasks.wake();
+    return c.json(outcome.body, outcome.replayed ? 200 : 201);
+  });
+
+  app.openapi(contract.cancelTask, async (c) => {
+    authorize(c.get('identity'), 'editor');
+    const { row, running } = await tasks.cancel(c.req.valid('param').id);
+    return c.json(taskJson(row), running ? 202 : 200);
+  });
+
+  app.openapi(contract.retryTask, async (c) => {
+    const identity = c.get('identity');
+    authorize(identity, 'editor');
+    const { id } = c.req.valid('param');
+    const options = (c.req.valid('json') as typeof contract.TaskRetrySchema._zod.output | undefined) ?? {};
+    const requestId = c.get('requestId');
+    const outcome = await withTransaction(pool, (tx) =>
+      idempotent(tx, c, 'runner.idempotency_keys', `task.retry:${id}`, options, async () => {
+        const row = await tasks.retry(id, options, `${identity.kind}:${identity.subject}`, requestId, tx);
+        return { status: 201, body: taskJson(row) };
+      }),
+    );
+    if (!outcome.replayed) tasks.wake();
+    return c.json(outcome.body, outcome.replayed ? 200 : 201);
+  });
+}

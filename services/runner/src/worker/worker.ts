@@ -1,0 +1,346 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { adapterFor } from '@llmops/kit/adapters/index';
+import { ProviderError } from '@llmops/kit/adapters/errors';
+import type { ChatParameters, WireRequest } from '@llmops/kit/adapters/types';
+import type { Bus, BroadcastReader } from '@llmops/kit/bus/index';
+import type { Pool } from '@llmops/kit/db';
+import { providerChanged } from '@llmops/kit/events/registry';
+import { taskCancelled, taskFailed, taskQueued, taskRetrying, taskSucceeded } from '@llmops/kit/events/runner';
+import type { Logger } from '@llmops/kit/logger';
+import type { RunnerConfig } from '../config.ts';
+import { CANCEL_CHANNEL } from '../create/service.ts';
+import { ProviderUnavailableError, type Credentials } from '../credentials.ts';
+import type { TaskError } from '../views.ts';
+import { claim, imagePrompt, type ClaimedTask } from './claim.ts';
+import { DeltaStreams } from './deltas.ts';
+import { finishAttempt, type AttemptRecord, type Outcome } from './finish.ts';
+import { extendLeases, reapExpired } from './leases.ts';
+
+export interface WorkerDeps {
+  pool: Pool;
+  bus: Bus;
+  log: Logger;
+  config: RunnerConfig;
+  credentials: Credentials;
+  /** How long a stopping worker lets running attempts finish before it gives their tasks back. */
+  drainMs?: number;
+}
+
+interface Running {
+  claimed: ClaimedTask;
+  controller: AbortController;
+  /** Why this process aborted the attempt, if it did. */
+  abort?: 'cancelled' | 'lost' | 'stopping';
+  done: Promise<void>;
+}
+
+/** Topics after which there may be work to claim: new or requeued tasks, or a slot freed by an ending one. */
+const WAKE_EVENTS = [taskQueued, taskRetrying, taskSucceeded, taskFailed, taskCancelled] as const;
+
+function toTaskError(error: unknown): TaskError {
+  if (error instanceof ProviderError) return error.toJSON();
+  if (error instanceof ProviderUnavailableError)
+    return {
+      kind: 'unavailable',
+      message: error.message,
+      retryable: false,
+      status: null,
+      retry_after_ms: null,
+      provider_code: null,
+    };
+  const message = error instanceof Error ? error.message : String(error);
+  return { kind: 'internal', message, retryable: true, status: null, retry_after_ms: null, provider_code: null };
+}
+
+/**
+ * The runner's workers in one process: claims due tasks in batches (woken by the bus, with a slow poll
+ * as a safety net), runs each attempt through the provider's adapter with streaming, extends leases
+ * while calls run, aborts an attempt promptly on cancel, reaps tasks whose process died, and records
+ * every attempt. Concurrency is bounded per process; provider limits hold across all processes (claim).
+ */
+export class Worker {
+  readonly owner = `runner@${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  readonly #deps: WorkerDeps;
+  readonly #log: Logger;
+  readonly #running = new Map<string, Running>();
+  readonly #deltas: DeltaStreams;
+  #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  #loop: Promise<void> = Promise.resolve();
+  #woken = false;
+  #wakeUp: (() => void) | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #reaper: NodeJS.Timeout | undefined;
+  #reader: BroadcastReader<(typeof WAKE_EVENTS)[number] | typeof providerChanged> | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
+
+  constructor(deps: WorkerDeps) {
+    this.#deps = deps;
+    this.#log = deps.log.child({ component: 'worker', owner: this.owner });
+    this.#deltas = new DeltaStreams(deps.bus.ephemeral, 50);
+  }
+
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') return;
+    this.#state = 'running';
+    const { bus, config } = this.#deps;
+    this.#unsubscribe = await bus.ephemeral.subscribe<{ task_id?: string }>(CANCEL_CHANNEL, (items) => {
+      for (const item of items) if (item.task_id) this.#abort(item.task_id, 'cancelled');
+    });
+    this.#reader = await bus.broadcast({
+      events: [...WAKE_EVENTS, providerChanged],
+      handler: (events) => {
+        for (const event of events) {
+          if (event.topic === 'registry.provider.changed') this.#deps.credentials.drop(event.payload.provider_id);
+          else this.wake();
+        }
+      },
+    });
+    this.#heartbeat = setInterval(() => void this.#extend(), config.heartbeatMs);
+    this.#reaper = setInterval(() => void this.#reap(), Math.max(100, Math.floor(config.leaseMs / 2)));
+    this.#loop = this.#run();
+    this.#log.info({ concurrency: config.concurrency, lease_ms: config.leaseMs }, 'worker started');
+  }
+
+  /** Look for work now (a task was queued, or a slot may have freed). */
+  wake(): void {
+    this.#woken = true;
+    this.#wakeUp?.();
+  }
+
+  /**
+   * Stops claiming, lets running attempts finish for a while, then aborts the rest and gives their
+   * tasks back to the queue at once (no waiting for their leases to expire).
+   */
+  async stop(): Promise<void> {
+    if (this.#state !== 'running') return;
+    this.#state = 'stopping';
+    this.wake();
+    await this.#loop;
+    const drain = this.#deps.drainMs ?? 5_000;
+    const running = [...this.#running.values()].map((r) => r.done);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(running), new Promise((resolve) => (timer = setTimeout(resolve, drain)))]);
+    clearTimeout(timer);
+    for (const id of this.#running.keys()) this.#abort(id, 'stopping');
+    await Promise.all([...this.#running.values()].map((r) => r.done));
+    clearInterval(this.#heartbeat);
+    clearInterval(this.#reaper);
+    await this.#reader?.stop();
+    await this.#unsubscribe?.();
+    this.#deltas.stop();
+    this.#state = 'stopped';
+    this.#log.info('worker stopped');
+  }
+
+  async #run(): Promise<void> {
+    const { pool, config } = this.#deps;
+    let failures = 0;
+    while (this.#state === 'running') {
+      this.#woken = false;
+      const free = config.concurrency - this.#running.size;
+      let waitMs = config.pollMs;
+      if (free > 0) {
+        const limit = Math.min(free, config.claimBatch);
+        try {
+          const result = await claim(pool, {
+            owner: this.owner,
+            limit,
+            leaseMs: config.leaseMs,
+            rateWindowMs: config.rateWindowMs,
+            defaultMaxOutputTokens: config.defaultMaxOutputTokens,
+          });
+          failures = 0;
+          for (const claimed of result.claimed) this.#execute(claimed);
+          if (result.claimed.length === limit) continue;
+          if (result.nextDueMs !== null) waitMs = Math.min(waitMs, Math.max(5, Math.ceil(result.nextDueMs)));
+          // Held back by a limit: a finishing task wakes us; the rpm window and pauses pass with time.
+          if (result.held) waitMs = Math.min(waitMs, 250);
+        } catch (error) {
+          failures += 1;
+          waitMs = Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
+          this.#log.warn({ err: error, retry_in_ms: waitMs }, 'claiming tasks failed; trying again');
+        }
+      }
+      if (this.#woken || this.#state !== 'running') continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, waitMs);
+        this.#wakeUp = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wakeUp = undefined;
+    }
+  }
+
+  #execute(claimed: ClaimedTask): void {
+    const controller = new AbortController();
+    const entry: Running = { claimed, controller, done: Promise.resolve() };
+    this.#running.set(claimed.row.id, entry);
+    entry.done = this.#attempt(entry)
+      .catch((error: unknown) =>
+        this.#log.error(
+          { err: error, task_id: claimed.row.id },
+          'recording an attempt failed; its lease will expire and another claim retries it',
+        ),
+      )
+      .finally(() => {
+        this.#running.delete(claimed.row.id);
+        this.wake();
+      });
+  }
+
+  async #attempt(entry: Running): Promise<void> {
+    const { claimed, controller } = entry;
+    const { row, model, attempt } = claimed;
+    const started = performance.now();
+    const streamKey = `${row.id}:${attempt.number}`;
+    const correlation = row.correlation && JSON.stringify(row.correlation).length <= 1_000 ? row.correlation : undefined;
+    this.#deltas.open(streamKey, {
+      task_id: row.id,
+      attempt: attempt.number,
+      ...(row.group_id ? { group_id: row.group_id } : {}),
+      ...(correlation ? { correlation } : {}),
+    });
+    let text = '';
+    let providerMs: number | null = null;
+    let wire: WireRequest | null = null;
+    let ttft: number | null = null;
+    let reached = false;
+    let outcome: Outcome;
+    try {
+      const connection = await this.#deps.credentials.get(model.provider_id, row.id);
+      const adapter = adapterFor(model.provider_kind);
+      const options = {
+        signal: controller.signal,
+        firstByteTimeoutMs: row.snapshot.timeouts.first_byte_ms ?? undefined,
+        idleTimeoutMs: row.snapshot.timeouts.idle_ms ?? undefined,
+        onDelta: (delta: string) => {
+          text += delta;
+          this.#deltas.push(streamKey, delta);
+        },
+      };
+      const providerStart = performance.now();
+      reached = true;
+      try {
+        if (row.kind === 'image') {
+          const result = await adapter.generateImage(
+            connection,
+            { model: model.provider_model_id, prompt: imagePrompt(row.snapshot.messages), ...(row.snapshot.image ?? {}) },
+            options,
+          );
+          providerMs = performance.now() - providerStart;
+          wire = result.wire;
+          outcome = {
+            kind: 'succeeded',
+            text: result.images.map((image) => image.revised_prompt ?? '').join('\n'),
+            finish_reason: 'stop',
+            provider_finish_reason: null,
+            response_id: null,
+            usage: result.usage,
+            images: result.images,
+          };
+        } else {
+          const result = await adapter.chat(
+            connection,
+            {
+              model: model.provider_model_id,
+              messages: row.snapshot.messages,
+              parameters: row.snapshot.parameters as ChatParameters,
+              stream: true,
+            },
+            options,
+          );
+          providerMs = performance.now() - providerStart;
+          wire = result.wire;
+          ttft = result.time_to_first_token_ms;
+          outcome = {
+            kind: 'succeeded',
+            text: result.text,
+            finish_reason: result.finish_reason,
+            provider_finish_reason: result.provider_finish_reason,
+            response_id: result.response_id,
+            usage: result.usage,
+            images: [],
+          };
+        }
+      } catch (error) {
+        providerMs = performance.now() - providerStart;
+        if (error instanceof ProviderError) wire = error.wire;
+        throw error;
+      }
+    } catch (error) {
+      const why = entry.abort;
+      if (why === 'cancelled') outcome = { kind: 'cancelled', text };
+      else if (why === 'lost' || why === 'stopping')
+        outcome = {
+          kind: 'abandoned',
+          reason: why === 'lost' ? 'this process lost the task’s lease' : 'the runner process was stopping',
+          text,
+        };
+      else outcome = { kind: 'failed', error: toTaskError(error), text };
+      if (!(error instanceof ProviderError) && !why)
+        this.#log.warn({ err: error, task_id: row.id }, 'attempt failed before the provider answered');
+    } finally {
+      this.#deltas.close(streamKey);
+    }
+    // A cancel that arrived while the answer completed still cancels nothing: the work is done and kept.
+    const record: AttemptRecord = {
+      outcome,
+      wire,
+      provider_ms: providerMs,
+      latency_ms: performance.now() - started,
+      time_to_first_token_ms: ttft,
+      reached_provider: reached && wire !== null,
+    };
+    await finishAttempt(this.#deps.pool, this.owner, claimed, record);
+  }
+
+  #abort(taskId: string, why: NonNullable<Running['abort']>): void {
+    const entry = this.#running.get(taskId);
+    if (!entry || entry.abort) return;
+    entry.abort = why;
+    entry.controller.abort();
+  }
+
+  async #extend(): Promise<void> {
+    const ids = [...this.#running.keys()];
+    if (ids.length === 0) return;
+    try {
+      const { held, cancel } = await extendLeases(this.#deps.pool, this.owner, ids, this.#deps.config.leaseMs);
+      for (const id of ids) {
+        if (!this.#running.has(id)) continue; // ended meanwhile
+        // Not held: either it ended a moment ago (its finish committed) or the lease was lost; abort only the latter.
+        if (!held.has(id)) await this.#abortIfLost(id);
+        else if (cancel.has(id)) this.#abort(id, 'cancelled');
+      }
+    } catch (error) {
+      this.#log.warn({ err: error }, 'could not extend leases; trying again at the next heartbeat');
+    }
+  }
+
+  async #abortIfLost(id: string): Promise<void> {
+    const { rows } = await this.#deps.pool.query<{ lease_owner: string | null }>(
+      'SELECT lease_owner FROM runner.tasks WHERE id = $1',
+      [id],
+    );
+    if (this.#running.has(id) && rows[0]?.lease_owner !== this.owner) this.#abort(id, 'lost');
+  }
+
+  async #reap(): Promise<void> {
+    try {
+      const reaped = await reapExpired(this.#deps.pool);
+      if (reaped > 0) {
+        this.#log.info({ tasks: reaped }, 'took back tasks whose runner stopped extending their lease');
+        this.wake();
+      }
+    } catch (error) {
+      this.#log.warn({ err: error }, 'reaping expired leases failed; trying again');
+    }
+  }
+}
