@@ -1,0 +1,235 @@
+import { many, maybeOne, type Queryable } from '@llmops/kit/db';
+import type { TaskStatus } from '@llmops/kit/contracts/runner';
+import type { Usage } from '@llmops/kit/adapters/types';
+import type { TaskError, TaskRow } from '../views.ts';
+
+/** What GET /api/v1/tasks filters on; every given field must match. */
+export interface TaskFilter {
+  /** The id of the last task of the previous page: older ones only (ids are UUIDv7, so id order is creation order). */
+  before?: string | undefined;
+  statuses?: readonly TaskStatus[] | undefined;
+  templateId?: string | undefined;
+  templateLabel?: string | undefined;
+  modelId?: string | undefined;
+  providerId?: string | undefined;
+  presetId?: string | undefined;
+  groupId?: string | undefined;
+  retryOf?: string | undefined;
+  /** A JSON object the task's correlation must contain (`@>`). */
+  correlation?: Record<string, unknown> | undefined;
+  /** Created at or after this time, and before `createdBefore` (a half-open window). */
+  createdAfter?: string | undefined;
+  createdBefore?: string | undefined;
+  /** Words that must all appear in the output (the `simple` configuration, as the GIN index is built). */
+  text?: string | undefined;
+  includeOutput: boolean;
+  limit: number;
+}
+
+/** Every column of runner.tasks but the output (a list may leave it out: see `list`). */
+const WITHOUT_OUTPUT = `t.id, t.group_id, t.retry_of, t.requester, t.source, t.idempotency_key, t.request_hash, t.status,
+  t.kind, t.priority, t.correlation, t.template_id, t.template_version, t.template_label, t.part_versions, t.preset_id,
+  t.inputs, t.snapshot, t.model_index, t.model_id, t.provider_id, t.model_attempts, t.attempts, t.run_after,
+  t.lease_owner, t.lease_expires_at, t.cancel_requested_at, t.reserved_usd, t.reserved_provider_id, t.reserved_month,
+  t.finish_reason, t.usage, t.cost_usd, t.error, t.problems, t.queue_wait_ms, t.provider_ms, t.overhead_ms,
+  t.time_to_first_token_ms, t.created_at, t.started_at, t.finished_at, t.updated_at`;
+
+/** Tasks newest first. Without `includeOutput`, the output is not even read from the table. */
+export function list(db: Queryable, filter: TaskFilter): Promise<TaskRow[]> {
+  return many<TaskRow>(
+    db,
+    `SELECT ${WITHOUT_OUTPUT}, CASE WHEN $14::boolean THEN t.output_text END AS output_text
+     FROM runner.tasks t
+     WHERE ($1::uuid IS NULL OR t.id < $1)
+       AND ($2::text[] IS NULL OR t.status = ANY($2::text[]))
+       AND ($3::uuid IS NULL OR t.template_id = $3)
+       AND ($4::text IS NULL OR t.template_label = $4)
+       AND ($5::uuid IS NULL OR t.model_id = $5)
+       AND ($6::uuid IS NULL OR t.provider_id = $6)
+       AND ($7::uuid IS NULL OR t.preset_id = $7)
+       AND ($8::uuid IS NULL OR t.group_id = $8)
+       AND ($9::uuid IS NULL OR t.retry_of = $9)
+       AND ($10::jsonb IS NULL OR t.correlation @> $10::jsonb)
+       AND ($11::timestamptz IS NULL OR t.created_at >= $11)
+       AND ($12::timestamptz IS NULL OR t.created_at < $12)
+       AND ($13::text IS NULL OR to_tsvector('simple', coalesce(t.output_text, '')) @@ plainto_tsquery('simple', $13))
+     ORDER BY t.id DESC
+     LIMIT $15`,
+    [
+      filter.before ?? null,
+      filter.statuses ?? null,
+      filter.templateId ?? null,
+      filter.templateLabel ?? null,
+      filter.modelId ?? null,
+      filter.providerId ?? null,
+      filter.presetId ?? null,
+      filter.groupId ?? null,
+      filter.retryOf ?? null,
+      filter.correlation === undefined ? null : JSON.stringify(filter.correlation),
+      filter.createdAfter ?? null,
+      filter.createdBefore ?? null,
+      filter.text ?? null,
+      filter.includeOutput,
+      filter.limit,
+    ],
+  );
+}
+
+export function get(db: Queryable, id: string): Promise<TaskRow | undefined> {
+  return maybeOne<TaskRow>(db, 'SELECT * FROM runner.tasks WHERE id = $1', [id]);
+}
+
+/** Only the status, for the poll of a synchronous read (`wait`). */
+export async function status(db: Queryable, id: string): Promise<TaskStatus | undefined> {
+  const row = await maybeOne<{ status: TaskStatus }>(db, 'SELECT status FROM runner.tasks WHERE id = $1', [id]);
+  return row?.status;
+}
+
+/** A row of runner.attempts, as `SELECT *` returns it (numeric as text, jsonb parsed). */
+export interface AttemptRow {
+  id: string;
+  task_id: string;
+  number: number;
+  model_index: number;
+  model_id: string;
+  provider_id: string;
+  provider_model_id: string;
+  worker: string;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
+  request: Record<string, unknown>;
+  wire: Record<string, unknown> | null;
+  response_text: string | null;
+  finish_reason: string | null;
+  provider_finish_reason: string | null;
+  response_id: string | null;
+  usage: Usage | null;
+  price: Record<string, unknown> | null;
+  cost_usd: string;
+  error: TaskError | null;
+  queue_wait_ms: number;
+  provider_ms: number | null;
+  overhead_ms: number | null;
+  latency_ms: number | null;
+  time_to_first_token_ms: number | null;
+  started_at: Date;
+  ended_at: Date | null;
+}
+
+export function attempts(db: Queryable, taskId: string): Promise<AttemptRow[]> {
+  return many<AttemptRow>(db, 'SELECT * FROM runner.attempts WHERE task_id = $1 ORDER BY number', [taskId]);
+}
+
+/** An image's metadata, without its bytes. */
+export interface ImageMeta {
+  index: number;
+  content_type: string;
+  size_bytes: number;
+  revised_prompt: string | null;
+}
+
+export function images(db: Queryable, taskId: string): Promise<ImageMeta[]> {
+  return many<ImageMeta>(
+    db,
+    'SELECT index, content_type, size_bytes, revised_prompt FROM runner.images WHERE task_id = $1 ORDER BY index',
+    [taskId],
+  );
+}
+
+export function image(db: Queryable, taskId: string, index: number): Promise<{ content_type: string; data: Buffer } | undefined> {
+  return maybeOne(db, 'SELECT content_type, data FROM runner.images WHERE task_id = $1 AND index = $2', [taskId, index]);
+}
+
+/** Ids of the tasks that retried this one, oldest first. */
+export async function retries(db: Queryable, taskId: string): Promise<string[]> {
+  const rows = await many<{ id: string }>(db, 'SELECT id FROM runner.tasks WHERE retry_of = $1 ORDER BY id', [taskId]);
+  return rows.map((row) => row.id);
+}
+
+export interface GroupRow {
+  id: string;
+  requester: string;
+  correlation: Record<string, unknown> | null;
+  created_at: Date;
+}
+
+export function group(db: Queryable, id: string): Promise<GroupRow | undefined> {
+  return maybeOne<GroupRow>(db, 'SELECT * FROM runner.task_groups WHERE id = $1', [id]);
+}
+
+/** A group's tasks in creation order (= id order: UUIDv7). */
+export function groupTasks(db: Queryable, groupId: string): Promise<TaskRow[]> {
+  return many<TaskRow>(db, 'SELECT * FROM runner.tasks WHERE group_id = $1 ORDER BY id', [groupId]);
+}
+
+export type UsageGrouping = 'day' | 'model' | 'provider' | 'template';
+
+/** One line of the usage rollup; `total` marks the line over all rows. */
+export interface UsageLine {
+  key: string | null;
+  total: boolean;
+  tasks: number;
+  succeeded: number;
+  failed: number;
+  attempts: number;
+  /** bigint sums, as text (pg's default for int8) */
+  input_tokens: string;
+  output_tokens: string;
+  cached_input_tokens: string;
+  /** numeric as text */
+  cost_usd: string;
+}
+
+/**
+ * Tasks rolled up by day (in `tz`), model, provider or template, with the line over all of them.
+ * A task's cost already includes every attempt's; it counts under the model and provider it ran on last.
+ * Days come in order; models, providers and templates costliest first (then by tasks, then key). The
+ * total is the last line.
+ */
+export function usage(
+  db: Queryable,
+  options: { groupBy: UsageGrouping; tz: string; from: string | undefined; to: string | undefined },
+): Promise<UsageLine[]> {
+  return many<UsageLine>(
+    db,
+    `WITH t AS (
+       SELECT CASE $1::text
+           WHEN 'day' THEN to_char(date_trunc('day', t.created_at AT TIME ZONE $2::text), 'YYYY-MM-DD')
+           WHEN 'model' THEN t.model_id::text
+           WHEN 'provider' THEN t.provider_id::text
+           ELSE t.template_id::text
+         END AS key,
+         t.status, t.cost_usd, t.usage,
+         (SELECT count(*) FROM runner.attempts a WHERE a.task_id = t.id) AS attempts
+       FROM runner.tasks t
+       WHERE ($3::timestamptz IS NULL OR t.created_at >= $3) AND ($4::timestamptz IS NULL OR t.created_at < $4)
+     )
+     SELECT key, GROUPING(key) = 1 AS total,
+       count(*)::int AS tasks,
+       (count(*) FILTER (WHERE status = 'succeeded'))::int AS succeeded,
+       (count(*) FILTER (WHERE status = 'failed'))::int AS failed,
+       coalesce(sum(attempts), 0)::int AS attempts,
+       coalesce(sum((usage ->> 'input_tokens')::bigint), 0)::bigint AS input_tokens,
+       coalesce(sum((usage ->> 'output_tokens')::bigint), 0)::bigint AS output_tokens,
+       coalesce(sum((usage ->> 'cached_input_tokens')::bigint), 0)::bigint AS cached_input_tokens,
+       coalesce(sum(cost_usd), 0)::text AS cost_usd
+     FROM t
+     GROUP BY GROUPING SETS ((key), ())
+     ORDER BY GROUPING(key),
+       CASE WHEN $1::text = 'day' THEN key END,
+       sum(cost_usd) DESC, count(*) DESC, key NULLS LAST`,
+    [options.groupBy, options.tz, options.from ?? null, options.to ?? null],
+  );
+}
+
+/** Names of the runner's copies of models (display name) or providers, by id. */
+export async function names(db: Queryable, kind: 'model' | 'provider', ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await many<{ id: string; name: string }>(
+    db,
+    kind === 'model'
+      ? 'SELECT id, display_name AS name FROM runner.models WHERE id = ANY($1::uuid[])'
+      : 'SELECT id, name FROM runner.providers WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  return new Map(rows.map((row) => [row.id, row.name]));
+}
