@@ -920,7 +920,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description Only events and deltas with this `correlation` (e.g. one post) */
+                    /** @description A JSON object: only events and deltas whose `correlation` object has each of its keys with an equal value (other keys may be there too), e.g. `{"post_id":"…"}` for everything about one post. */
                     correlation?: string;
                     /** @description Only events and deltas whose payload has this `group_id` */
                     group_id?: string;
@@ -5096,6 +5096,865 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/task-groups/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A task group: the same messages on several models, side by side
+         * @description **Requires** the `viewer` role or higher. An API token needs the `tasks:read` scope (or `admin`).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The group */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskGroup"];
+                    };
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tasks, newest first, with filters
+         * @description **Requires** the `viewer` role or higher. An API token needs the `tasks:read` scope (or `admin`).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description A JSON object: tasks whose correlation contains it, e.g. `{"post_id":"…"}`. */
+                    correlation?: string;
+                    created_after?: string;
+                    created_before?: string;
+                    /** @description The `next_cursor` of the previous page. */
+                    cursor?: string;
+                    group_id?: string;
+                    /** @description Include each task’s full output (default true). */
+                    include_output?: "true" | "false";
+                    /** @description Tasks created from this template label. */
+                    label?: string;
+                    /** @description How many items to return (1–200). */
+                    limit?: number;
+                    model_id?: string;
+                    preset_id?: string;
+                    provider_id?: string;
+                    /** @description Words that must all appear in the output. */
+                    q?: string;
+                    retry_of?: string;
+                    /** @description One or more statuses, comma separated. */
+                    status?: string;
+                    template_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of tasks */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskPage"];
+                    };
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Create a task (or a group of tasks on several models)
+         * @description Renders the messages, resolves the model, provider and parameters, and stores exactly what will be sent. Every validation problem (missing variables, a disabled model, parameters the model does not take) comes back at once in a 422 and no task is created.
+         *
+         *     **Requires** the `editor` role or higher. An API token needs the `tasks:write` scope (or `admin`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Same key + same body → the same task, no second run. */
+                    "idempotency-key"?: string;
+                };
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["TaskCreate"];
+                };
+            };
+            responses: {
+                /** @description Replayed: this Idempotency-Key already created these tasks */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskCreateResult"];
+                    };
+                };
+                /** @description Created and queued */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskCreateResult"];
+                    };
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is larger than 1 MiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body does not validate; `errors` lists every field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The prompt service or registry did not answer; nothing was created */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read a task with its attempts, snapshot, lineage and output
+         * @description **Requires** the `viewer` role or higher. An API token needs the `tasks:read` scope (or `admin`).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Wait up to this many seconds for the task to end before answering (a synchronous read). */
+                    wait?: number | null;
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The task */
+                200: {
+                    headers: {
+                        /** @description queue, provider and overhead milliseconds of the task (`queue;dur=12, provider;dur=840, overhead;dur=9`). */
+                        "Server-Timing"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TaskDetail"];
+                    };
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a task: a queued one never starts; a running one is aborted promptly
+         * @description **Requires** the `editor` role or higher. An API token needs the `tasks:write` scope (or `admin`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Cancelled, or already ended (unchanged) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Task"];
+                    };
+                };
+                /** @description Running: the instance running it aborts the provider request */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Task"];
+                    };
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is larger than 1 MiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/images/{index}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The bytes of an image a task made
+         * @description **Requires** the `viewer` role or higher. An API token needs the `tasks:read` scope (or `admin`).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                    index: number | null;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The image */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "image/*": string;
+                    };
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tasks/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run a task again as a new task with the same snapshot (optionally another model or preset)
+         * @description **Requires** the `editor` role or higher. An API token needs the `tasks:write` scope (or `admin`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: {
+                    /** @description Same key + same body → the same task, no second run. */
+                    "idempotency-key"?: string;
+                };
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["TaskRetry"];
+                };
+            };
+            responses: {
+                /** @description Replayed: this Idempotency-Key already retried it */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Task"];
+                    };
+                };
+                /** @description The new task, linked to the original by retry_of */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Task"];
+                    };
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description No such resource */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a duplicate name) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is larger than 1 MiB */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The body does not validate; `errors` lists every field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/templates": {
         parameters: {
             query?: never;
@@ -7792,6 +8651,104 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage and cost rolled up by day, model, provider or template
+         * @description **Requires** the `viewer` role or higher. An API token needs the `tasks:read` scope (or `admin`).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    group_by?: "day" | "model" | "provider" | "template";
+                    to?: string;
+                    tz?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The rollup */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["UsageReport"];
+                    };
+                };
+                /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not signed in, or the token is invalid, expired or revoked */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Signed in, but the role or token scope does not allow this */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Rate limited; retry after `Retry-After` seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not answer */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description The owning service did not start answering in time */
+                504: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -8072,6 +9029,12 @@ export interface components {
             service: string;
             /** @enum {string} */
             status: "ok";
+        };
+        /** @description For image models: how many images, their size and quality. */
+        ImageOptions: {
+            n?: number;
+            quality?: string;
+            size?: string;
         };
         ImportedModels: {
             items: components["schemas"]["Model"][];
@@ -9031,6 +9994,302 @@ export interface components {
              */
             expires_at: string;
         };
+        Task: {
+            attempt_count: number;
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            cancel_requested_at: string | null;
+            correlation: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description USD as a decimal string
+             * @example 0.004210
+             */
+            cost_usd: string;
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            created_at: string;
+            error: components["schemas"]["TaskError"];
+            finish_reason: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            finished_at: string | null;
+            /** Format: uuid */
+            group_id: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "chat" | "image";
+            /**
+             * Format: uuid
+             * @description The model it runs (or ran) on: a fallback once it moved on.
+             */
+            model_id: string | null;
+            /** @description 0 for the first model, 1 for the first fallback… */
+            model_index: number;
+            output_text: string | null;
+            /** Format: uuid */
+            preset_id: string | null;
+            priority: number;
+            /** @description Why a `rejected` task was refused. */
+            problems: components["schemas"]["TaskProblem"][] | null;
+            /** Format: uuid */
+            provider_id: string | null;
+            requester: string;
+            /** Format: uuid */
+            retry_of: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            run_after: string;
+            /** @enum {string} */
+            source: "api" | "bus" | "retry";
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            started_at: string | null;
+            status: components["schemas"]["TaskStatus"];
+            /** @description The template version the messages came from; null for ad-hoc messages. */
+            template: {
+                /** Format: uuid */
+                id: string;
+                label: string | null;
+                version: number;
+            } | null;
+            timing: components["schemas"]["TaskTiming"];
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            updated_at: string;
+            usage: components["schemas"]["TokenUsage"];
+        };
+        TaskAttempt: {
+            /**
+             * @description USD as a decimal string
+             * @example 0.004210
+             */
+            cost_usd: string;
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            ended_at: string | null;
+            error: components["schemas"]["TaskError"];
+            finish_reason: string | null;
+            /** Format: uuid */
+            id: string;
+            latency_ms: number | null;
+            /** Format: uuid */
+            model_id: string;
+            model_index: number;
+            number: number;
+            overhead_ms: number | null;
+            /** @description The price in force when the attempt started; null when the model has none. */
+            price: {
+                /**
+                 * @description USD as a decimal string
+                 * @example 0.004210
+                 */
+                cached_input_per_mtok: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2025-06-01T09:30:00.000Z
+                 */
+                effective_from: string;
+                /**
+                 * @description USD as a decimal string
+                 * @example 0.004210
+                 */
+                input_per_mtok: string;
+                /**
+                 * @description USD as a decimal string
+                 * @example 0.004210
+                 */
+                output_per_mtok: string;
+                /**
+                 * @description USD as a decimal string
+                 * @example 0.004210
+                 */
+                per_image: string | null;
+            } | null;
+            provider_finish_reason: string | null;
+            /** Format: uuid */
+            provider_id: string;
+            provider_model_id: string;
+            provider_ms: number | null;
+            queue_wait_ms: number;
+            /** @description The normalized request: roles, texts, model, parameters. */
+            request: {
+                [key: string]: unknown;
+            };
+            response_id: string | null;
+            response_text: string | null;
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            started_at: string;
+            /** @enum {string} */
+            status: "running" | "succeeded" | "failed" | "cancelled" | "abandoned";
+            time_to_first_token_ms: number | null;
+            usage: components["schemas"]["TokenUsage"];
+            /** @description The exact request the SDK sent (method, url, body), never the key. */
+            wire: {
+                [key: string]: unknown;
+            } | null;
+            worker: string;
+        };
+        TaskCreate: {
+            /**
+             * @description Free JSON that travels with the task and its events, e.g. `{ "post_id": "…", "field": "title" }`.
+             * @example {
+             *       "post_id": "0193a5b2-1c3d-7e4f-8a9b-0c1d2e3f4a5b",
+             *       "field": "title"
+             *     }
+             */
+            correlation?: Record<string, never>;
+            image?: components["schemas"]["ImageOptions"];
+            /** @default {} */
+            inputs: {
+                [key: string]: unknown;
+            };
+            label?: string;
+            /** @description An ad-hoc message list instead of a template: literal text unless `render` is true. */
+            messages?: components["schemas"]["TaskMessage"][];
+            /**
+             * Format: uuid
+             * @description The model; default the preset's, then the template's.
+             */
+            model_id?: string;
+            /** @description Several models at once: a task group, one task per model, the same messages. */
+            model_ids?: string[];
+            parameters?: components["schemas"]["PresetParameters"] & unknown;
+            /**
+             * Format: uuid
+             * @description A parameter preset; default the template's.
+             */
+            preset_id?: string;
+            /** @default 0 */
+            priority: number;
+            /**
+             * @description Render ad-hoc messages as Liquid with `inputs`.
+             * @default false
+             */
+            render: boolean;
+            /**
+             * Format: uuid
+             * @description Run a published template (give `version` or `label`, default label `latest`).
+             */
+            template_id?: string;
+            version?: number;
+        };
+        TaskCreateResult: {
+            /**
+             * Format: uuid
+             * @description Set when several models were asked for.
+             */
+            group_id: string | null;
+            tasks: components["schemas"]["Task"][];
+        };
+        TaskDetail: components["schemas"]["Task"] & {
+            attempts: components["schemas"]["TaskAttempt"][];
+            images: components["schemas"]["TaskImage"][];
+            inputs: {
+                [key: string]: unknown;
+            };
+            part_versions: {
+                /** Format: uuid */
+                part_id: string;
+                version: number | "draft";
+            }[];
+            /** @description Tasks that retried this one, oldest first. */
+            retries: string[];
+            /** @description Exactly what is sent: messages, parameters, the model chain, retry policy, timeouts. */
+            snapshot: {
+                [key: string]: unknown;
+            };
+        };
+        TaskError: {
+            /** @enum {string} */
+            kind: "auth" | "rate_limit" | "overloaded" | "timeout" | "bad_request" | "content_filter" | "network" | "server" | "cancelled" | "budget_exceeded" | "lease_expired" | "unavailable" | "internal";
+            message: string;
+            provider_code: string | null;
+            retry_after_ms: number | null;
+            retryable: boolean;
+            status: number | null;
+        } | null;
+        TaskGroup: {
+            correlation: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description One per model, in the order the models were given. */
+            tasks: components["schemas"]["Task"][];
+        };
+        TaskImage: {
+            content_type: string;
+            index: number;
+            revised_prompt: string | null;
+            size_bytes: number;
+            /** @description Where to fetch the bytes: /api/v1/tasks/{id}/images/{index}. */
+            url: string;
+        };
+        TaskMessage: {
+            content: string;
+            /** @enum {string} */
+            role: "system" | "user" | "assistant";
+        };
+        TaskPage: {
+            items: components["schemas"]["Task"][];
+            next_cursor: string | null;
+        };
+        TaskProblem: {
+            field: string;
+            message: string;
+        };
+        TaskRetry: {
+            /**
+             * Format: uuid
+             * @description Run the same snapshot on another model.
+             */
+            model_id?: string;
+            /**
+             * Format: uuid
+             * @description Use another preset's parameters and retry policy.
+             */
+            preset_id?: string;
+            priority?: number;
+        };
+        /** @enum {string} */
+        TaskStatus: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "rejected";
+        TaskTiming: {
+            /** @description Our own time in attempts: total minus provider time. */
+            overhead_ms: number;
+            /** @description Inside the provider call, summed over attempts. */
+            provider_ms: number;
+            /** @description From due (created or requeued) to claimed, summed over attempts. */
+            queue_wait_ms: number;
+            /** @description Of the last attempt. */
+            time_to_first_token_ms: number | null;
+            /** @description Created to finished. */
+            total_ms: number | null;
+        };
         TemplateEntry: {
             /** @description "latest", or the part label, when the draft entry follows one instead of pinning a version (in a version: what it followed at publish). */
             follows: string | null;
@@ -9193,6 +10452,46 @@ export interface components {
         TokenPage: {
             items: components["schemas"]["Token"][];
             next_cursor: string | null;
+        };
+        TokenUsage: {
+            cached_input_tokens: number;
+            input_tokens: number;
+            output_tokens: number;
+        } | null;
+        UsageReport: {
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            from: string | null;
+            /** @enum {string} */
+            group_by: "day" | "model" | "provider" | "template";
+            rows: components["schemas"]["UsageRow"][];
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            to: string | null;
+            total: components["schemas"]["UsageRow"];
+            tz: string;
+        };
+        UsageRow: {
+            attempts: number;
+            cached_input_tokens: number;
+            /**
+             * @description USD as a decimal string
+             * @example 0.004210
+             */
+            cost_usd: string;
+            failed: number;
+            input_tokens: number;
+            /** @description The day (YYYY-MM-DD in `tz`), or the model, provider or template id. */
+            key: string | null;
+            /** @description A readable name for the key, when there is one. */
+            label: string | null;
+            output_tokens: number;
+            succeeded: number;
+            tasks: number;
         };
         VariableDeclaration: {
             /** @description Used when the input is absent; must have the declared type. */
