@@ -35,8 +35,11 @@ export interface RecordedRequest {
   /** The parsed JSON body (null when none); `raw` is the text as received. */
   body: unknown;
   raw: string;
+  /** When the request arrived (its body read). */
   at: string;
   status?: number;
+  /** When its response ended, or its connection closed before that (absent while in flight). */
+  endedAt?: string;
 }
 
 /** What a protocol handler works with: the request, the faults that apply, and ways to answer. */

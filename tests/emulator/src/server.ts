@@ -9,7 +9,8 @@
  *   emu.requests  // every request received, in order
  *
  * Other processes (the dashboard's browser tests, benchmarks) control it over HTTP:
- * `POST /_emulator/faults` (a Fault as JSON), `DELETE /_emulator/faults`, `GET|DELETE /_emulator/requests`.
+ * `POST /_emulator/faults` (a Fault as JSON), `DELETE /_emulator/faults`, `GET|DELETE /_emulator/requests`,
+ * `GET /_emulator/stats` (requests in flight now and at most) and `DELETE /_emulator/stats` (resets the maximum).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +34,16 @@ export interface EmulatorOptions {
   models?: Partial<EmulatorModels>;
 }
 
+/** Provider requests in flight: from the request's arrival to the end (or loss) of its response. */
+export interface FlightStats {
+  inFlight: number;
+  maxInFlight: number;
+}
+
+export interface EmulatorStats extends FlightStats {
+  byProtocol: Record<Protocol, FlightStats>;
+}
+
 export interface Emulator {
   /** `http://127.0.0.1:<port>` */
   url: string;
@@ -42,6 +53,13 @@ export interface Emulator {
   readonly requests: RecordedRequest[];
   /** Requests of one protocol (and optionally one path after its prefix). */
   requestsOf(protocol: Protocol, path?: string): RecordedRequest[];
+  /** Provider requests in flight now, and the most there have been at once (since the last reset), over all protocols. */
+  readonly inFlight: number;
+  readonly maxInFlight: number;
+  /** The same, overall and per protocol. */
+  stats(): EmulatorStats;
+  /** Starts counting the maximum again from the requests in flight now. */
+  resetMaxInFlight(): void;
   fault(fault: Fault): { remove(): void };
   clearFaults(): void;
   clearRequests(): void;
@@ -63,6 +81,39 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let faults: ActiveFault[] = [];
   let faultSeq = 0;
   let seq = 0;
+  const flight: FlightStats = { inFlight: 0, maxInFlight: 0 };
+  const flightOf: Record<Protocol, FlightStats> = {
+    openai: { inFlight: 0, maxInFlight: 0 },
+    anthropic: { inFlight: 0, maxInFlight: 0 },
+    ollama: { inFlight: 0, maxInFlight: 0 },
+  };
+  const stats = (): EmulatorStats => ({
+    ...flight,
+    byProtocol: {
+      openai: { ...flightOf.openai },
+      anthropic: { ...flightOf.anthropic },
+      ollama: { ...flightOf.ollama },
+    },
+  });
+  const resetMaxInFlight = () => {
+    for (const counts of [flight, ...Object.values(flightOf)]) counts.maxInFlight = counts.inFlight;
+  };
+  /** Counts a provider request from now until its response ends or its connection closes, whichever comes first. */
+  const track = (protocol: Protocol, res: ServerResponse, record: RecordedRequest) => {
+    for (const counts of [flight, flightOf[protocol]]) {
+      counts.inFlight += 1;
+      counts.maxInFlight = Math.max(counts.maxInFlight, counts.inFlight);
+    }
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      record.endedAt = new Date().toISOString();
+      for (const counts of [flight, flightOf[protocol]]) counts.inFlight -= 1;
+    };
+    res.once('finish', end);
+    res.once('close', end);
+  };
   const checkKey = (key: string | undefined) => Boolean(key) && (!options.apiKeys || options.apiKeys.includes(key as string));
 
   const addFault = (fault: Fault) => {
@@ -97,6 +148,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const protocol = (Object.keys(PREFIX) as Protocol[]).find((p) => url.pathname.startsWith(`${PREFIX[p]}/`)) ?? null;
+    const record: RecordedRequest = {
+      seq: 0,
+      protocol,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      headers: {},
+      body: null,
+      raw: '',
+      at: new Date().toISOString(),
+    };
+    // In flight from the moment the request arrives, before its body is read.
+    if (protocol) track(protocol, res, record);
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
@@ -108,24 +173,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         body = null;
       }
     }
-    const url = new URL(req.url ?? '/', 'http://emulator');
     const headers = Object.fromEntries(
       Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
     );
 
     if (url.pathname.startsWith('/_emulator/')) return control(req, res, url.pathname, body);
 
-    const protocol = (Object.keys(PREFIX) as Protocol[]).find((p) => url.pathname.startsWith(`${PREFIX[p]}/`)) ?? null;
-    const record: RecordedRequest = {
-      seq: ++seq,
-      protocol,
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      headers,
-      body,
-      raw,
-      at: new Date().toISOString(),
-    };
+    Object.assign(record, { seq: ++seq, headers, body, raw, at: new Date().toISOString() });
     requests.push(record);
     if (!protocol) {
       record.status = 404;
@@ -174,6 +228,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       requests.length = 0;
       return send(200, { requests: 0 });
     }
+    if (path === '/_emulator/stats' && req.method === 'GET') return send(200, stats());
+    if (path === '/_emulator/stats' && req.method === 'DELETE') {
+      resetMaxInFlight();
+      return send(200, stats());
+    }
     return send(404, { error: `no control endpoint ${req.method} ${path}` });
   }
 
@@ -187,6 +246,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     url,
     baseUrl: (protocol) => `${url}${PREFIX[protocol]}${protocol === 'openai' ? '/v1' : ''}`,
     requests,
+    get inFlight() {
+      return flight.inFlight;
+    },
+    get maxInFlight() {
+      return flight.maxInFlight;
+    },
+    stats,
+    resetMaxInFlight,
     requestsOf: (protocol, path) =>
       requests.filter((r) => r.protocol === protocol && (!path || r.path === `${PREFIX[protocol]}${path}`)),
     fault: addFault,
