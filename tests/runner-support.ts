@@ -57,7 +57,7 @@ export interface ProviderOptions {
 let counter = 0;
 
 export async function startRunnerHarness(
-  db: TestDatabase,
+  db: Pick<TestDatabase, 'adminUrl' | 'urlFor'>,
   emulator: Emulator,
   options: { services?: ServiceName[]; env?: Record<string, string>; mode?: 'in-process' | 'process' } = {},
 ): Promise<RunnerHarness> {
@@ -68,6 +68,8 @@ export async function startRunnerHarness(
     mode: options.mode ?? 'in-process',
   });
   const admin = new pg.Pool({ connectionString: db.adminUrl, max: 3 });
+  // An idle connection lost to a PostgreSQL restart (chaos tests) is dropped, not an uncaught error.
+  admin.on('error', () => {});
 
   const call: RunnerHarness['call'] = async (service, method, path, body, headers = {}) => {
     const response = await stack.call(
