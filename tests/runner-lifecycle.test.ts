@@ -239,12 +239,12 @@ describe('retries, fallback and failures', () => {
 describe('cancel and retry', () => {
   it('cancels a queued task before it ever starts', async () => {
     const { provider, model } = await h.provider();
-    await h.admin.query(`UPDATE runner.providers SET paused_until = now() + interval '1 hour' WHERE id = $1`, [provider]);
+    await h.pauseProvider(provider);
     const created = await h.createTask({ model_id: model, messages: [{ role: 'user', content: 'never' }] });
     const cancelled = await h.call('runner', 'POST', `/api/v1/tasks/${created.tasks[0].id}/cancel`);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
-    await h.admin.query(`UPDATE runner.providers SET paused_until = NULL WHERE id = $1`, [provider]);
+    await h.resumeProvider(provider);
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(await h.attempts(created.tasks[0].id)).toHaveLength(0);
     expect((await events(created.tasks[0].id)).map((e) => e.topic)).toEqual(['runner.task.queued', 'runner.task.cancelled']);
@@ -285,7 +285,7 @@ describe('cancel and retry', () => {
     expect(done.snapshot.messages).toEqual(failed.snapshot.messages);
     const original = await h.waitFor(failed.id);
     expect(original.status).toBe('failed');
-    await h.admin.query(`UPDATE runner.providers SET paused_until = now() + interval '1 hour' WHERE id = $1`, [first.provider]);
+    await h.pauseProvider(first.provider);
     const queued = await h.createTask({ model_id: first.model, messages: [{ role: 'user', content: 'busy' }] });
     const conflict = await h.call('runner', 'POST', `/api/v1/tasks/${queued.tasks[0].id}/retry`, {});
     expect(conflict.status).toBe(409);

@@ -20,9 +20,6 @@ afterAll(async () => {
 });
 beforeEach(() => emulator.clearFaults());
 
-const pause = (provider: string) =>
-  h.admin.query(`UPDATE runner.providers SET paused_until = now() + interval '1 hour' WHERE id = $1`, [provider]);
-const resume = (provider: string) => h.admin.query(`UPDATE runner.providers SET paused_until = NULL WHERE id = $1`, [provider]);
 const requestsTo = (model: string) =>
   emulator.requests.filter((r) => (r.body as { model?: string } | null)?.model === model && r.method === 'POST');
 
@@ -58,7 +55,7 @@ describe('spend caps', () => {
       parameters: { max_output_tokens: 100 },
     });
     await h.waitFor(first.tasks[0].id);
-    await pause(provider);
+    await h.pauseProvider(provider);
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
       const created = await h.createTask({
@@ -68,7 +65,7 @@ describe('spend caps', () => {
       });
       ids.push(created.tasks[0].id);
     }
-    await resume(provider);
+    await h.resumeProvider(provider);
     const done = await Promise.all(ids.map((id) => h.waitFor(id)));
     const statuses = done.map((t: Json) => t.status).sort();
     // All four are claimed together: two fit under the cap beside what the first one spent, two do not.
@@ -271,12 +268,12 @@ describe('what a task keeps and streams', () => {
     const last = emulator.requests.filter((r) => JSON.stringify(r.body).includes('new key')).at(-1);
     expect(last?.headers.authorization).toBe('Bearer sk-rotated-key-9876543210');
 
-    await pause(provider);
+    await h.pauseProvider(provider);
     const third = await h.createTask({ model_id: model, messages: [{ role: 'user', content: 'disabled soon' }] });
     const off = await h.call('registry', 'PATCH', `/api/v1/providers/${provider}`, { enabled: false });
     expect(off.status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    await resume(provider);
+    await h.resumeProvider(provider);
     const done = await h.waitFor(third.tasks[0].id);
     expect(done.status).toBe('failed');
     expect(done.error.kind).toBe('unavailable');

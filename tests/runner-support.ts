@@ -39,6 +39,9 @@ export interface RunnerHarness {
   /** Waits (polling the database) until the task is in one of `statuses`; answers the row. */
   waitFor(taskId: string, statuses?: readonly string[], timeoutMs?: number): Promise<Json>;
   attempts(taskId: string): Promise<Json[]>;
+  /** Holds back every task of a provider (as a Retry-After would), once the runner's copy of it exists. */
+  pauseProvider(providerId: string): Promise<void>;
+  resumeProvider(providerId: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -141,6 +144,19 @@ export async function startRunnerHarness(
     async attempts(taskId) {
       const { rows } = await admin.query('SELECT * FROM runner.attempts WHERE task_id = $1 ORDER BY number', [taskId]);
       return rows;
+    },
+    async pauseProvider(providerId) {
+      for (let i = 0; ; i++) {
+        const paused = await admin.query(`UPDATE runner.providers SET paused_until = now() + interval '1 hour' WHERE id = $1`, [
+          providerId,
+        ]);
+        if (paused.rowCount === 1) return;
+        if (i > 200) throw new Error(`the runner has no copy of provider ${providerId}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+    async resumeProvider(providerId) {
+      await admin.query(`UPDATE runner.providers SET paused_until = NULL WHERE id = $1`, [providerId]);
     },
     async stop() {
       await stack.stop();

@@ -186,7 +186,30 @@ export async function finishAttempt(
   const { row: claimedRow, model, attempt } = claimed;
   const { outcome } = record;
   return withTransaction(pool, async (tx) => {
-    const error = outcome.kind === 'failed' ? outcome.error : null;
+    // The task row first, locked: whether this process still holds it decides what the attempt was.
+    const { rows } = await tx.query<TaskRow>('SELECT * FROM runner.tasks WHERE id = $1 FOR UPDATE', [claimedRow.id]);
+    const row = rows[0] as TaskRow;
+    // Fenced by the lease: a process that lost it (another claimed the task since) changes nothing else,
+    // and its attempt is `abandoned` whatever it got back, so a task never has two successes.
+    const ours = row.status === 'running' && row.lease_owner === owner && row.attempts === attempt.number;
+    const abandonedBecause = !ours
+      ? 'this process lost the task’s lease before the attempt ended; another claim runs the task'
+      : outcome.kind === 'abandoned'
+        ? outcome.reason
+        : null;
+    const error: TaskError | null =
+      abandonedBecause !== null
+        ? {
+            kind: 'lease_expired',
+            message: abandonedBecause,
+            retryable: true,
+            status: null,
+            retry_after_ms: null,
+            provider_code: null,
+          }
+        : outcome.kind === 'failed'
+          ? outcome.error
+          : null;
     const usage = outcome.kind === 'succeeded' ? outcome.usage : null;
     const images = outcome.kind === 'succeeded' ? outcome.images.length : 0;
     const { rows: closed } = await tx.query<{ cost_usd: string }>({
@@ -194,25 +217,14 @@ export async function finishAttempt(
       text: CLOSE_ATTEMPT,
       values: [
         attempt.id,
-        ATTEMPT_STATUS[outcome.kind],
+        ours ? ATTEMPT_STATUS[outcome.kind] : 'abandoned',
         record.wire === null ? null : JSON.stringify(record.wire),
         outcome.text === '' && outcome.kind !== 'succeeded' ? null : outcome.text,
         outcome.kind === 'succeeded' ? outcome.finish_reason : null,
         outcome.kind === 'succeeded' ? outcome.provider_finish_reason : null,
         outcome.kind === 'succeeded' ? outcome.response_id : null,
         usage === null ? null : JSON.stringify(usage),
-        outcome.kind === 'failed'
-          ? JSON.stringify(error)
-          : outcome.kind === 'abandoned'
-            ? JSON.stringify({
-                kind: 'lease_expired',
-                message: outcome.reason,
-                retryable: true,
-                status: null,
-                retry_after_ms: null,
-                provider_code: null,
-              })
-            : null,
+        error === null ? null : JSON.stringify(error),
         record.provider_ms === null ? null : Math.round(record.provider_ms),
         Math.round(record.latency_ms),
         record.time_to_first_token_ms,
@@ -224,8 +236,6 @@ export async function finishAttempt(
     const cost = closed[0]?.cost_usd ?? '0';
     await charge(tx, model.provider_id, attempt.started_at, cost);
 
-    const { rows } = await tx.query<TaskRow>('SELECT * FROM runner.tasks WHERE id = $1 FOR UPDATE', [claimedRow.id]);
-    const row = rows[0] as TaskRow;
     const events: Envelope[] = [];
     if (record.reached_provider)
       events.push(
@@ -236,8 +246,6 @@ export async function finishAttempt(
           at: attempt.started_at.toISOString(),
         }),
       );
-    // Fenced by the lease: a process that lost it (another claimed the task since) changes nothing else.
-    const ours = row.status === 'running' && row.lease_owner === owner && row.attempts === attempt.number;
     if (!ours || outcome.kind === 'abandoned') {
       if (ours) {
         // Stopping: give the task back now rather than after its lease expires.
