@@ -248,6 +248,13 @@ describe('cancel and retry', () => {
     await new Promise((resolve) => setTimeout(resolve, 700));
     expect(await h.attempts(created.tasks[0].id)).toHaveLength(0);
     expect((await events(created.tasks[0].id)).map((e) => e.topic)).toEqual(['runner.task.queued', 'runner.task.cancelled']);
+    const { rows: audit } = await h.admin.query(
+      `SELECT payload FROM bus.outbox WHERE topic = 'audit.change.recorded' AND payload->'resource'->>'id' = $1`,
+      [created.tasks[0].id],
+    );
+    expect(audit.map((row: Json) => [row.payload.action, row.payload.actor.id, row.payload.after.status])).toEqual([
+      ['task.cancelled', 'editor-1', 'cancelled'],
+    ]);
   });
 
   it('aborts a running task promptly, the provider request included', async () => {

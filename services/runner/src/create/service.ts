@@ -94,7 +94,10 @@ export class TaskService {
    * Cancels a task: a queued one at once (it never starts); a running one is marked and the instance
    * running it aborts its provider request; an ended one is left as it is.
    */
-  async cancel(id: string): Promise<{ row: TaskRow; running: boolean }> {
+  async cancel(
+    id: string,
+    audit: (tx: Queryable, before: TaskRow, after: TaskRow) => Promise<void>,
+  ): Promise<{ row: TaskRow; running: boolean }> {
     const outcome = await withTransaction(this.#deps.pool, async (tx) => {
       const { rows } = await tx.query<TaskRow>('SELECT * FROM runner.tasks WHERE id = $1 FOR UPDATE', [id]);
       const row = rows[0];
@@ -107,6 +110,7 @@ export class TaskService {
         );
         const cancelled = updated.rows[0] as TaskRow;
         await releaseReservation(tx, cancelled);
+        await audit(tx, row, cancelled);
         await publishMany(tx, [
           envelope(taskCancelled, {
             task_id: id,
@@ -127,7 +131,9 @@ export class TaskService {
            WHERE id = $1 RETURNING *`,
           [id],
         );
-        return { row: updated.rows[0] as TaskRow, running: true };
+        const marked = updated.rows[0] as TaskRow;
+        if (row.cancel_requested_at === null) await audit(tx, row, marked);
+        return { row: marked, running: true };
       }
       return { row, running: false };
     });

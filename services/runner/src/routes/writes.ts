@@ -2,6 +2,7 @@ import type { Pool } from '@llmops/kit/db';
 import { withTransaction } from '@llmops/kit/db';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { authorize } from '@llmops/kit/http/access';
+import { recordAudit } from '@llmops/kit/http/audit';
 import { idempotent } from '@llmops/kit/http/idempotency';
 import * as contract from '@llmops/kit/contracts/runner';
 import type { TaskService } from '../create/service.ts';
@@ -39,7 +40,20 @@ export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): vo
 
   app.openapi(contract.cancelTask, async (c) => {
     authorize(c.get('identity'), 'editor');
-    const { row, running } = await tasks.cancel(c.req.valid('param').id);
+    const { row, running } = await tasks.cancel(c.req.valid('param').id, (tx, before, after) =>
+      recordAudit(
+        tx,
+        c,
+        'runner',
+        'task.cancelled',
+        { type: 'task', id: after.id },
+        { status: before.status },
+        {
+          status: after.status,
+          cancel_requested_at: after.cancel_requested_at,
+        },
+      ),
+    );
     return c.json(taskJson(row), running ? 202 : 200);
   });
 
@@ -52,6 +66,11 @@ export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): vo
     const outcome = await withTransaction(pool, (tx) =>
       idempotent(tx, c, 'runner.idempotency_keys', `task.retry:${id}`, options, async () => {
         const row = await tasks.retry(id, options, `${identity.kind}:${identity.subject}`, requestId, tx);
+        await recordAudit(tx, c, 'runner', 'task.retried', { type: 'task', id: row.id }, null, {
+          retry_of: id,
+          model_id: row.model_id,
+          preset_id: row.preset_id,
+        });
         return { status: 201, body: taskJson(row) };
       }),
     );
