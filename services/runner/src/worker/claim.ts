@@ -3,7 +3,7 @@ import { withTransaction, type Pool, type PoolClient } from '@llmops/kit/db';
 import { taskFailed, taskStarted } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ChainModel, TaskError, TaskRow } from '../views.ts';
-import { MONTH_OF_NOW } from './spend.ts';
+import { ensureSpendRow, MONTH_OF_NOW } from './spend.ts';
 
 /** A task this process now runs: the row as claimed, the attempt it opened, and the model it calls. */
 export interface ClaimedTask {
@@ -222,10 +222,7 @@ export async function claim(pool: Pool, options: ClaimOptions): Promise<ClaimRes
       const byProvider = new Map<string, Candidate[]>();
       for (const c of capped) byProvider.set(c.provider_id, [...(byProvider.get(c.provider_id) ?? []), c]);
       for (const [providerId, tasks] of byProvider) {
-        await tx.query(
-          `INSERT INTO runner.provider_spend (provider_id, month) VALUES ($1, ${MONTH_OF_NOW}) ON CONFLICT DO NOTHING`,
-          [providerId],
-        );
+        await ensureSpendRow(tx, providerId);
         const { rows } = await tx.query<{ spent_usd: string; reserved_usd: string }>(
           `SELECT spent_usd, reserved_usd FROM runner.provider_spend WHERE provider_id = $1 AND month = ${MONTH_OF_NOW} FOR UPDATE`,
           [providerId],

@@ -26,24 +26,31 @@ export async function releaseReservation(
   ]);
 }
 
-/** Adds an attempt's actual cost to its provider's month (the month the attempt started). */
+/**
+ * Adds an attempt's actual cost to its provider's month (the month the attempt started). Only providers
+ * with a cap have spend rows (made at their first claim under the cap, from the attempts so far), so
+ * the calls of uncapped providers never queue on one hot row.
+ */
 export async function charge(tx: Queryable, providerId: string, startedAt: Date, costUsd: string): Promise<void> {
   if (Number(costUsd) === 0) return;
   await tx.query(
-    `INSERT INTO runner.provider_spend (provider_id, month, spent_usd)
-     VALUES ($1, date_trunc('month', $2::timestamptz AT TIME ZONE 'UTC')::date, $3::numeric)
-     ON CONFLICT (provider_id, month) DO UPDATE SET spent_usd = runner.provider_spend.spent_usd + EXCLUDED.spent_usd`,
+    `UPDATE runner.provider_spend SET spent_usd = spent_usd + $3::numeric
+     WHERE provider_id = $1 AND month = date_trunc('month', $2::timestamptz AT TIME ZONE 'UTC')::date`,
     [providerId, startedAt, costUsd],
   );
 }
 
 /**
- * The price in force at a time, as SQL: a subquery over the runner's price history. `$model` and `$at`
- * are the parameter placeholders to use.
+ * The spend row of a provider's current month, made on its first claim under a cap with what its
+ * attempts already cost this month (so a cap set mid-month counts the month's spend so far).
  */
-export function priceAt(model: string, at: string): string {
-  return `(SELECT row_to_json(p) FROM (
-      SELECT input_per_mtok, output_per_mtok, cached_input_per_mtok, per_image, effective_from
-      FROM runner.model_prices WHERE model_id = ${model} AND effective_from <= ${at}
-      ORDER BY effective_from DESC LIMIT 1) p)`;
+export async function ensureSpendRow(tx: Queryable, providerId: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO runner.provider_spend (provider_id, month, spent_usd)
+     SELECT $1, ${MONTH_OF_NOW}, coalesce(sum(cost_usd), 0) FROM runner.attempts
+     WHERE provider_id = $1 AND ended_at IS NOT NULL
+       AND started_at >= (${MONTH_OF_NOW})::timestamp AT TIME ZONE 'UTC'
+     ON CONFLICT (provider_id, month) DO NOTHING`,
+    [providerId],
+  );
 }
