@@ -35,7 +35,7 @@ export interface RecordedRequest {
   /** The parsed JSON body (null when none); `raw` is the text as received. */
   body: unknown;
   raw: string;
-  /** When the request arrived (its body read). */
+  /** When the request arrived (before its body was read). */
   at: string;
   status?: number;
   /** When its response ended, or its connection closed before that (absent while in flight). */

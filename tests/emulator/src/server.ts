@@ -179,7 +179,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
     if (url.pathname.startsWith('/_emulator/')) return control(req, res, url.pathname, body);
 
-    Object.assign(record, { seq: ++seq, headers, body, raw, at: new Date().toISOString() });
+    Object.assign(record, { seq: ++seq, headers, body, raw });
     requests.push(record);
     if (!protocol) {
       record.status = 404;
