@@ -7,7 +7,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Stack } from '@llmops/kit/testing/stack';
 import { startEmulator } from '@llmops/emulator/server';
 import { startRunnerHarness } from '../runner-support.ts';
-import { until } from './cluster.ts';
 import {
   attemptStatuses,
   createTasks,
@@ -38,13 +37,12 @@ describe('max_concurrency across runner instances', () => {
       other = await startAnotherRunner(h, own, { mode: 'process', env: RUNNER_ENV });
       const { provider, model } = await h.provider({ max_concurrency: MAX_CONCURRENCY });
       // Hold the work until all tasks exist, so both instances compete for a full queue from the start.
-      const pause = `UPDATE runner.providers SET paused_until = now() + interval '1 hour' WHERE id = $1`;
-      await until(async () => (await h.admin.query(pause, [provider])).rowCount === 1, 10_000, 'the runner to copy the provider');
+      await h.pauseProvider(provider);
       const ids = await createTasks(h, TASKS, (i) => ({ model_id: model, messages: [{ role: 'user', content: `limit ${i}` }] }));
       // Streams long enough to overlap: a few chunks a few milliseconds apart.
       emulator.fault({ protocol: 'openai', path: '/v1/chat/completions', chunkDelayMs: 5 });
       emulator.resetMaxInFlight();
-      await h.admin.query(`UPDATE runner.providers SET paused_until = NULL WHERE id = $1`, [provider]);
+      await h.resumeProvider(provider);
 
       const done = await waitAllTerminal(h.admin, ids, 50_000);
       expect(done.filter((task) => task.status !== 'succeeded').map((task) => [task.status, task.error])).toEqual([]);

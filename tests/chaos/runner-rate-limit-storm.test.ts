@@ -6,7 +6,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '@llmops/emulator/server';
 import { startRunnerHarness } from '../runner-support.ts';
-import { until } from './cluster.ts';
 import { attemptStatuses, createTasks, startOwnDatabase, terminalEvents, waitAllTerminal } from './runner-chaos.ts';
 
 const WORKERS = 10;
@@ -30,8 +29,7 @@ describe('a 429 storm with Retry-After', () => {
   it('asks the provider nothing before Retry-After has passed, then gets every task done', async () => {
     const { provider, model } = await h.provider();
     // Hold the work back until every task exists, so the first claim takes a full batch.
-    const pause = `UPDATE runner.providers SET paused_until = now() + interval '1 hour' WHERE id = $1`;
-    await until(async () => (await h.admin.query(pause, [provider])).rowCount === 1, 10_000, 'the runner to copy the provider');
+    await h.pauseProvider(provider);
     const ids = await createTasks(h, TASKS, (i) => ({ model_id: model, messages: [{ role: 'user', content: `storm ${i}` }] }));
 
     // The 429s come a moment after the request, as from a loaded provider, so that each batch has wholly
@@ -45,7 +43,7 @@ describe('a 429 storm with Retry-After', () => {
       delayFirstByteMs: 600,
       times: STORM,
     });
-    await h.admin.query(`UPDATE runner.providers SET paused_until = NULL WHERE id = $1`, [provider]);
+    await h.resumeProvider(provider);
     const done = await waitAllTerminal(h.admin, ids, 45_000);
     expect(done.filter((task) => task.status !== 'succeeded').map((task) => [task.status, task.error])).toEqual([]);
 
