@@ -20,11 +20,7 @@ afterAll(async () => {
 });
 
 describe('PostgreSQL restarted during a run of tasks', () => {
-  // Skipped until kit is fixed (reported to the lead): a pooled client checked out by withTransaction
-  // (services/kit/src/db.ts) has no 'error' listener (pg-pool removes its idle one on checkout), so when
-  // PostgreSQL ends the connection between two queries of a transaction (57P01 at shutdown) the runner
-  // process dies of an unhandled 'error' event. Keep a listener on every client, and remove `.skip`.
-  it.skip('ends every task exactly once', async () => {
+  it('ends every task exactly once', async () => {
     const h = await startRunnerHarness(own, emulator, { mode: 'process', env: { RUNNER_CONCURRENCY: '8' } });
     try {
       // Every service process must live through the restart. What they write to stderr (a crash's stack

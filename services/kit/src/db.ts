@@ -62,22 +62,35 @@ export function createPool({ connectionString, applicationName, max = 10, log }:
   pool.on('error', (error) => {
     log?.warn({ err: error }, 'an idle database connection failed; it will be replaced on next use');
   });
+  // A connection that fails while checked out (PostgreSQL restarted between two queries of a
+  // transaction) emits 'error' on its client, where pg-pool no longer listens: without this listener
+  // the process would die of it. Its query rejects instead, and the connection is dropped on release.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => {
+      log?.warn({ err: error }, 'a database connection failed while in use; its work fails and it is replaced');
+    });
+  });
   return pool;
 }
 
 /** Runs `fn` in one transaction: commit when it resolves, roll back when it throws. */
 export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  let broken = false;
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A connection that cannot even roll back is gone: it is closed, not returned to the pool.
+    broken = !(await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    ));
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 

@@ -69,17 +69,27 @@ const CANDIDATES = `
   LIMIT $1
   FOR UPDATE OF t SKIP LOCKED`;
 
-/** Providers with a limit, locked in id order: claims of one provider are counted one at a time. */
+/** Providers with a limit among the candidates', locked in id order: their claims go one at a time. */
 const LOCK_LIMITED = `
+  SELECT p.id FROM runner.providers p
+  WHERE p.id = ANY ($1::uuid[])
+    AND (p.max_concurrency IS NOT NULL OR p.rpm_limit IS NOT NULL OR p.monthly_spend_cap_usd IS NOT NULL OR p.paused_until > now())
+  ORDER BY p.id
+  FOR UPDATE OF p`;
+
+/**
+ * What the locked providers have in use. A statement of its own, after the lock is held: in READ
+ * COMMITTED each statement sees what committed before it started, so the counts include the tasks an
+ * instance that held the lock just before us has started (counted in the locking statement, they would
+ * come from the snapshot taken before the wait).
+ */
+const IN_USE = `
   SELECT p.id, p.max_concurrency, p.rpm_limit, p.monthly_spend_cap_usd, coalesce(p.paused_until > now(), false) AS paused,
     (SELECT count(*) FROM runner.tasks r WHERE r.status = 'running' AND r.provider_id = p.id)::int AS running,
     (SELECT count(*) FROM runner.attempts a
      WHERE a.provider_id = p.id AND a.started_at > clock_timestamp() - make_interval(secs => $2::float8 / 1000))::int AS recent
   FROM runner.providers p
-  WHERE p.id = ANY ($1::uuid[])
-    AND (p.max_concurrency IS NOT NULL OR p.rpm_limit IS NOT NULL OR p.monthly_spend_cap_usd IS NOT NULL OR p.paused_until > now())
-  ORDER BY p.id
-  FOR UPDATE OF p`;
+  WHERE p.id = ANY ($1::uuid[])`;
 
 /** Estimated cost of each task on its model at today's price: input estimate plus the most it may write. */
 const ESTIMATES = `
@@ -184,7 +194,11 @@ export async function claim(pool: Pool, options: ClaimOptions): Promise<ClaimRes
     }
 
     const providerIds = [...new Set(candidates.map((c) => c.provider_id))];
-    const { rows: limited } = await tx.query<ProviderLimits>(LOCK_LIMITED, [providerIds, options.rateWindowMs]);
+    const { rows: locked } = await tx.query<{ id: string }>(LOCK_LIMITED, [providerIds]);
+    const { rows: limited } =
+      locked.length === 0
+        ? { rows: [] as ProviderLimits[] }
+        : await tx.query<ProviderLimits>(IN_USE, [locked.map((row) => row.id), options.rateWindowMs]);
     const limits = new Map(limited.map((row) => [row.id, row]));
     const room = new Map<string, number>();
     for (const row of limited) {
