@@ -30,12 +30,7 @@ afterAll(async () => {
 });
 
 describe('max_concurrency across runner instances', () => {
-  // Skipped until the runner is fixed (reported to the lead): the claim counts a provider's running tasks in
-  // the very statement that waits for the provider's row lock (LOCK_LIMITED, services/runner/src/worker/claim.ts),
-  // so with the snapshot taken before the wait: an instance that waited on another's claim does not see the
-  // tasks it just started. Seen: 6 requests in flight at the emulator and 6 attempts open at once in
-  // runner.attempts for max_concurrency 3. Count in a statement after the lock is held, and remove `.skip`.
-  it.skip('never has more requests in flight at the provider than its limit', async () => {
+  it('never has more requests in flight at the provider than its limit', async () => {
     const h = await startRunnerHarness(own, emulator, { mode: 'process', env: RUNNER_ENV });
     let other: Stack | undefined;
     try {
