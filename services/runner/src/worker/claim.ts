@@ -102,21 +102,23 @@ const ESTIMATES = `
     WHERE p.model_id = c.model_id AND p.effective_from <= now()
     ORDER BY p.effective_from DESC LIMIT 1) pr ON true`;
 
+/** Marks the tasks running; an attempt starts at the statement's clock (after any wait for a provider's lock). */
 const START = `
   UPDATE runner.tasks t SET status = 'running', lease_owner = $2, lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
     attempts = t.attempts + 1, model_attempts = t.model_attempts + 1, started_at = coalesce(t.started_at, now()),
     queue_wait_ms = t.queue_wait_ms + greatest(0, round(extract(epoch FROM now() - t.run_after) * 1000))::int,
     updated_at = now()
   WHERE t.id = ANY ($1::uuid[])
-  RETURNING t.*, greatest(0, round(extract(epoch FROM now() - t.run_after) * 1000))::int AS wait_ms, now() AS claimed_at`;
+  RETURNING t.*, greatest(0, round(extract(epoch FROM now() - t.run_after) * 1000))::int AS wait_ms,
+    clock_timestamp() AS claimed_at`;
 
 const OPEN_ATTEMPTS = `
   INSERT INTO runner.attempts (id, task_id, number, model_index, model_id, provider_id, provider_model_id, worker, status,
     request, queue_wait_ms, started_at)
   SELECT a.id, a.task_id, a.number, a.model_index, a.model_id, a.provider_id, a.provider_model_id, $2, 'running',
-    a.request, a.queue_wait_ms, now()
+    a.request, a.queue_wait_ms, a.started_at
   FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, task_id uuid, number integer, model_index integer, model_id uuid,
-    provider_id uuid, provider_model_id text, request jsonb, queue_wait_ms integer)`;
+    provider_id uuid, provider_model_id text, request jsonb, queue_wait_ms integer, started_at timestamptz)`;
 
 function maxOutput(candidate: Candidate, fallback: number): number {
   const fromTask = candidate.snapshot.parameters.max_output_tokens;
@@ -299,6 +301,7 @@ export async function claim(pool: Pool, options: ClaimOptions): Promise<ClaimRes
             provider_model_id: model.provider_model_id,
             request: normalizedRequest(row, model),
             queue_wait_ms: attempt.queue_wait_ms,
+            started_at: attempt.started_at,
           })),
         ),
         options.owner,
