@@ -29,8 +29,11 @@ export interface AttemptRecord {
   provider_ms: number | null;
   latency_ms: number;
   time_to_first_token_ms: number | null;
-  /** Whether the request reached the provider (it then counts as use of the model). */
-  reached_provider: boolean;
+  /**
+   * Publish `runner.model.used`: the request reached the provider, and this process has not said so
+   * for this model lately (the registry needs "used, and about when", not one event per call).
+   */
+  announce_use: boolean;
 }
 
 const ATTEMPT_STATUS: Record<Outcome['kind'], string> = {
@@ -237,7 +240,7 @@ export async function finishAttempt(
     await charge(tx, model.provider_id, attempt.started_at, cost);
 
     const events: Envelope[] = [];
-    if (record.reached_provider)
+    if (record.announce_use)
       events.push(
         envelope(modelUsed, {
           provider_id: model.provider_id,

@@ -35,6 +35,8 @@ interface Running {
   done: Promise<void>;
 }
 
+const ANNOUNCE_EVERY_MS = 60_000;
+
 /** Topics after which there may be work to claim: new or requeued tasks, or a slot freed by an ending one. */
 const WAKE_EVENTS = [taskQueued, taskRetrying, taskSucceeded, taskFailed, taskCancelled] as const;
 
@@ -65,6 +67,7 @@ export class Worker {
   readonly #log: Logger;
   readonly #running = new Map<string, Running>();
   readonly #deltas: DeltaStreams;
+  readonly #announced = new Map<string, number>();
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #loop: Promise<void> = Promise.resolve();
   #woken = false;
@@ -296,9 +299,22 @@ export class Worker {
       provider_ms: providerMs,
       latency_ms: performance.now() - started,
       time_to_first_token_ms: ttft,
-      reached_provider: reached && wire !== null,
+      announce_use: reached && wire !== null && this.#shouldAnnounce(model.model_id),
     };
-    await finishAttempt(this.#deps.pool, this.owner, claimed, record);
+    try {
+      await finishAttempt(this.#deps.pool, this.owner, claimed, record);
+    } catch (error) {
+      if (record.announce_use) this.#announced.delete(model.model_id);
+      throw error;
+    }
+  }
+
+  /** One `runner.model.used` per model per process per minute is enough for the registry. */
+  #shouldAnnounce(modelId: string): boolean {
+    const last = this.#announced.get(modelId);
+    if (last !== undefined && Date.now() - last < ANNOUNCE_EVERY_MS) return false;
+    this.#announced.set(modelId, Date.now());
+    return true;
   }
 
   #abort(taskId: string, why: NonNullable<Running['abort']>): void {
