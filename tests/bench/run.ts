@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark of the event bus in sequence, each beside its graphile-worker anchor
+// `npm run bench`: every benchmark (event bus, gateway, runner) in sequence, each beside its anchor
 // measured in the same run on the same PostgreSQL server (docs/bench.md).
 import { cpus, loadavg } from 'node:os';
 import { withClient } from '@llmops/kit/db';
@@ -7,14 +7,23 @@ import { gatewayBench } from './gateway.ts';
 import { latencyBench } from './latency.ts';
 import { listenBench } from './listen.ts';
 import { producersBench } from './producers.ts';
+import { runnerBench } from './runner.ts';
 import { printResult, startBenchServer, type BenchResult, type BenchServer } from './lib.ts';
 
-const BENCHES: Array<{ name: string; run: (server: BenchServer) => Promise<BenchResult> }> = [
-  { name: 'latency', run: latencyBench },
-  { name: 'drain', run: drainBench },
-  { name: 'producers', run: producersBench },
-  { name: 'listen', run: listenBench },
-  { name: 'gateway', run: gatewayBench },
+/** Each benchmark hands its results to `report` as it finishes them (the runner's come in several parts). */
+type Bench = (server: BenchServer, report: (result: BenchResult) => void) => Promise<void>;
+const one =
+  (bench: (server: BenchServer) => Promise<BenchResult>): Bench =>
+  async (server, report) =>
+    report(await bench(server));
+
+const BENCHES: Array<{ name: string; run: Bench }> = [
+  { name: 'latency', run: one(latencyBench) },
+  { name: 'drain', run: one(drainBench) },
+  { name: 'producers', run: one(producersBench) },
+  { name: 'listen', run: one(listenBench) },
+  { name: 'gateway', run: one(gatewayBench) },
+  { name: 'runner', run: runnerBench },
 ];
 
 async function main(): Promise<void> {
@@ -40,9 +49,10 @@ async function main(): Promise<void> {
     console.log(`  load average before: ${loadAverage()} (other work on the machine skews every figure)`);
     for (const bench of BENCHES) {
       if (only.length > 0 && !only.includes(bench.name)) continue;
-      const result = await bench.run(server);
-      printResult(result);
-      results.push(result);
+      await bench.run(server, (result) => {
+        printResult(result);
+        results.push(result);
+      });
     }
   } finally {
     await server.stop();

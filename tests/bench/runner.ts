@@ -1,0 +1,1290 @@
+// 6. The runner (issue 5): created → claimed at low load, a steady state of real tasks created through
+// the gateway, a drain of 20,000 queued tasks with 1 and 2 runner processes, and 1,000 slow streams on
+// one process; each beside graphile-worker measured in the same run. `npm run bench -- runner`, or
+// `node tests/bench/runner.ts`; `BENCH_CPU_PROF=1` adds where each service process spent its CPU.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createBus, type Bus } from '@llmops/kit/bus/index';
+import { createPool, type Pool } from '@llmops/kit/db';
+import { TASK_DELTAS_CHANNEL, taskCancelled, taskFailed, taskSucceeded } from '@llmops/kit/events/runner';
+import { uuidv7 } from '@llmops/kit/ids';
+import { freePort, type TestDatabase } from '@llmops/kit/testing/database';
+import { startStack, type Stack } from '@llmops/kit/testing/stack';
+import { startEmulator, type Emulator } from '@llmops/emulator/server';
+import { createAccountAsOperator, createTokenAsOperator } from '@llmops/gateway/operator';
+import { backlogJobs, graphileUtils, startGraphile } from './graphile.ts';
+import {
+  atLeast,
+  atMost,
+  benchLogger,
+  exactly,
+  fmt,
+  fmtRate,
+  percentile,
+  printResult,
+  SERVICE,
+  sleep,
+  startBenchServer,
+  within,
+  withCpu,
+  type BenchResult,
+  type BenchServer,
+  type Verdict,
+} from './lib.ts';
+import { summarizeProfile, type ProfileSummary } from './profile.ts';
+import type { ProbeReport, ToProbe } from './runner-probe.ts';
+
+const LATENCY = { samples: 200, warmup: 20, p50: 4, p99: 12 };
+const STEADY = { producers: 4, seconds: 15, warmupMs: 1_000, p99: 20, share: 0.5 };
+const DRAIN = { tasks: 20_000, share: 0.6 };
+const STREAMS = { tasks: 1_000, words: 48, chunkDelayMs: 100 };
+
+const PROBE = new URL('./runner-probe.ts', import.meta.url).href;
+const PROFILES = process.env.BENCH_CPU_PROF ? mkdtempSync(join(tmpdir(), 'llmops-bench-prof-')) : undefined;
+const SUMMARY = 'A short post about how the newsroom plans its week, with notes on deadlines and the morning meeting.';
+// The stream seed's user message is long, so the emulator's echo streams it one word per chunk.
+const LONG_SUMMARY = Array.from({ length: STREAMS.words }, (_, i) => `word${i}`).join(' ');
+
+/** NODE_OPTIONS for a service process: the probe (runner only) and, with BENCH_CPU_PROF, a CPU profile. */
+function nodeOptions(probe: boolean): Record<string, string> {
+  const flags = [process.env.NODE_OPTIONS ?? ''];
+  if (probe) flags.push(`--import=${PROBE}`);
+  if (PROFILES) flags.push('--cpu-prof', `--cpu-prof-dir=${PROFILES}`);
+  const value = flags.filter(Boolean).join(' ');
+  return value ? { NODE_OPTIONS: value } : {};
+}
+
+// ---- CPU of each process, from /proc (Linux; '-' elsewhere or for a server on another machine) ----
+
+const TICKS_PER_SECOND = 100;
+
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds of a process (and with `children`, of its reaped children). */
+function cpuSeconds(pid: number, children = false): number {
+  const f = statFields(pid);
+  if (!f) return Number.NaN;
+  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** CPU seconds of the whole PostgreSQL cluster: the postmaster, its live children and those it reaped. */
+function clusterSeconds(postmaster: number): number {
+  let total = cpuSeconds(postmaster, true);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(Number(entry));
+    if (f && Number(f[1]) === postmaster) total += cpuSeconds(Number(entry));
+  }
+  return total;
+}
+
+interface CpuShares {
+  /** Cores used by each process over the window. */
+  cores: Array<[string, number]>;
+  /** Share of all the machine's cores busy (anything on the machine). */
+  machine: number;
+}
+
+/**
+ * Measures `fn`'s window: the machine's CPU and each named process's, PostgreSQL's cluster included.
+ * `processes` is asked at both ends; a process that started meanwhile counts from zero.
+ */
+async function measureCpu<T>(
+  processes: () => Array<[string, number | undefined]>,
+  postmaster: number | undefined,
+  fn: () => Promise<T>,
+): Promise<{ result: T; cpu: CpuShares; wallMs: number }> {
+  const read = () => {
+    const seconds = new Map<string, number>();
+    for (const [name, pid] of processes()) seconds.set(name, pid === undefined ? Number.NaN : cpuSeconds(pid));
+    seconds.set('postgres (all backends)', postmaster === undefined ? Number.NaN : clusterSeconds(postmaster));
+    return seconds;
+  };
+  const before = read();
+  const { result, wallMs, cpu, machine } = await withCpu(fn);
+  const after = read();
+  const cores = [...after].map(([name, seconds]): [string, number] => [
+    name,
+    (seconds - (before.get(name) ?? 0)) / (wallMs / 1_000),
+  ]);
+  cores.push(['bench process (emulator, producers, probes)', cpu]);
+  return { result, wallMs, cpu: { cores, machine } };
+}
+
+function cpuNote(cpu: CpuShares): string {
+  const parts = cpu.cores
+    .filter(([, cores]) => Number.isFinite(cores))
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, cores]) => `${name} ${fmt(cores, 2)}`);
+  return `CPU in cores over the window: ${parts.join(', ')}; machine ${fmt(cpu.machine * 100, 0)} % busy`;
+}
+
+// ---- what PostgreSQL is doing: pg_stat_activity sampled every 10 ms (no pg_stat_statements needed) ----
+
+interface Activity {
+  stop(): Promise<{ samples: number; statements: Array<[string, number]>; waits: Array<[string, number]> }>;
+}
+
+function sampleActivity(adminUrl: string, database: string, everyMs = 10): Activity {
+  const client = new pg.Client({ connectionString: adminUrl, application_name: 'bench-activity-sampler' });
+  // Sampling is an observation: a lost connection ends it (the figures say how many samples there were).
+  client.on('error', () => (running = false));
+  const statements = new Map<string, number>();
+  const waits = new Map<string, number>();
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    await client.connect();
+    while (running) {
+      const { rows } = await client.query<{ state: string; app: string; wait: string; query: string }>(
+        `SELECT state, application_name AS app, coalesce(wait_event_type || ':' || wait_event, 'running') AS wait,
+                left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query
+         FROM pg_stat_activity
+         WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+           AND state IN ('active', 'idle in transaction')`,
+        [database],
+      );
+      samples++;
+      for (const row of rows) {
+        // Idle in transaction: between two statements of a transaction, waiting for its client (the last one shown).
+        const key = row.state === 'active' ? `"${row.query}"` : `${row.app} idle in transaction after "${row.query}"`;
+        statements.set(key, (statements.get(key) ?? 0) + 1);
+        if (row.state === 'active') waits.set(row.wait, (waits.get(row.wait) ?? 0) + 1);
+      }
+      await sleep(everyMs);
+    }
+  })()
+    .catch(() => undefined)
+    .finally(() => client.end().catch(() => undefined));
+  const ranked = (map: Map<string, number>) =>
+    [...map.entries()].sort((a, b) => b[1] - a[1]).map(([key, n]): [string, number] => [key, n / Math.max(1, samples)]);
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { samples, statements: ranked(statements).slice(0, 8), waits: ranked(waits).slice(0, 4) };
+    },
+  };
+}
+
+type ActivitySummary = Awaited<ReturnType<Activity['stop']>>;
+
+/** Wait events named for what they are in this workload. */
+function waitName(wait: string): string {
+  // The only heavyweight lock on a shared object here: the one NOTIFY takes at commit and holds through it.
+  if (wait === 'Lock:object') return 'Lock:object (NOTIFY’s queue lock at commit)';
+  return wait;
+}
+
+function activityNotes(activity: ActivitySummary): string[] {
+  return [
+    `PostgreSQL, average busy backends by statement (pg_stat_activity every 10 ms, ${activity.samples} samples): ` +
+      activity.statements.map(([query, n]) => `${fmt(n, 2)} × ${query}`).join('; '),
+    `  … of the active ones, waiting on: ${activity.waits.map(([wait, n]) => `${waitName(wait)} ${fmt(n, 2)}`).join(', ')}`,
+  ];
+}
+
+/** For a missed target: what the figures of the window say bounds it (the detail is in the other notes). */
+function boundNote(verdicts: readonly Verdict[], cpu: CpuShares | undefined, activity: ActivitySummary): string[] {
+  if (verdicts.every((v) => v.pass)) return [];
+  const busiest = cpu?.cores.filter(([, cores]) => Number.isFinite(cores)).sort((a, b) => b[1] - a[1])[0];
+  const statement = activity.statements[0];
+  const wait = activity.waits.find(([name]) => name !== 'running');
+  return [
+    'MISSED — bounded by: ' +
+      [
+        cpu
+          ? `the machine's CPU ${fmt(cpu.machine * 100, 0)} % busy, most of it ${busiest?.[0]} (${fmt(busiest?.[1] ?? 0, 2)} cores)`
+          : '',
+        statement ? `PostgreSQL's busiest: ${fmt(statement[1], 2)} backends × ${statement[0]}` : '',
+        wait ? `its top wait ${waitName(wait[0])} (${fmt(wait[1], 2)} backends)` : '',
+      ]
+        .filter(Boolean)
+        .join('; ') +
+      ' (docs/bench.md: what bounds the runner)',
+  ];
+}
+
+// ---- NOTIFYs: a LISTEN connection of this process counts what arrives on a channel ----
+
+interface Heard {
+  readonly count: number;
+  /** performance.now() of the first and the last notification. */
+  readonly first: number;
+  readonly last: number;
+  /** Why the connection ended early, if it did (the counts are then short). */
+  readonly error: Error | undefined;
+  stop(): Promise<void>;
+}
+
+async function listenTo(url: string, channel: string, onPayload: (payload: string) => void = () => undefined): Promise<Heard> {
+  const client = new pg.Client({ connectionString: url, application_name: 'bench-notify-counter' });
+  let count = 0;
+  let first = Number.NaN;
+  let last = Number.NaN;
+  let error: Error | undefined;
+  let stopped: Promise<void> | undefined;
+  client.on('error', (e) => (error = e));
+  client.on('notification', (message) => {
+    if (message.channel !== channel) return;
+    last = performance.now();
+    if (count++ === 0) first = last;
+    onPayload(message.payload ?? '');
+  });
+  await client.connect();
+  await client.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
+  return {
+    get count() {
+      return count;
+    },
+    get first() {
+      return first;
+    },
+    get last() {
+      return last;
+    },
+    get error() {
+      return error;
+    },
+    stop: () => (stopped ??= client.end().catch(() => undefined)),
+  };
+}
+
+/** The bus's doorbell channel (bus.ring_doorbell). */
+const DOORBELL = 'llmops_bus';
+
+function ringsNote(rings: Heard, tasks: number): string {
+  return (
+    `bus doorbell NOTIFYs heard (${DOORBELL}, rung at commit while a consumer waits): ${rings.count}, ` +
+    `${fmt(rings.count / Math.max(1, tasks), 2)} per task` +
+    (rings.error ? ` (the LISTEN connection failed: ${rings.error.message})` : '')
+  );
+}
+
+const loadNote = () =>
+  `load average (1 / 5 min) at the end: ${loadavg()
+    .slice(0, 2)
+    .map((x) => fmt(x, 2))
+    .join(' / ')} on ${cpus().length} cores`;
+
+// ---- server-side request times, from the services' own request logs (JSON lines on their stdout) ----
+
+interface RouteTimes {
+  route: string;
+  count: number;
+  p50: number;
+  p99: number;
+  totalMs: number;
+}
+
+interface RequestLog {
+  /** Reads the request log lines of a service process (startStack's process mode pipes its stdout). */
+  watch(service: string, child: ChildProcess | undefined): void;
+  /** Collects request times from now until `stop`, per service, method and route (UUIDs as :id). */
+  record(): { stop(): RouteTimes[] };
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+function requestLog(): RequestLog {
+  let sink: Map<string, number[]> | undefined;
+  return {
+    watch(service, child) {
+      let rest = '';
+      child?.stdout?.on('data', (chunk: Buffer) => {
+        const lines = (rest + chunk.toString('utf8')).split('\n');
+        rest = lines.pop() ?? '';
+        if (!sink) return;
+        for (const line of lines) {
+          if (!line.includes('"msg":"request"')) continue;
+          try {
+            const entry = JSON.parse(line) as { method?: string; path?: string; ms?: number };
+            if (typeof entry.ms !== 'number') continue;
+            const route = `${service} ${entry.method} ${(entry.path ?? '').replace(UUID, ':id')}`;
+            sink.set(route, [...(sink.get(route) ?? []), entry.ms]);
+          } catch {
+            // not a log line of ours
+          }
+        }
+      });
+    },
+    record() {
+      const mine = new Map<string, number[]>();
+      sink = mine;
+      return {
+        stop() {
+          if (sink === mine) sink = undefined;
+          return [...mine.entries()]
+            .map(([route, ms]) => ({
+              route,
+              count: ms.length,
+              p50: percentile(ms, 50),
+              p99: percentile(ms, 99),
+              totalMs: ms.reduce((a, b) => a + b, 0),
+            }))
+            .sort((a, b) => b.totalMs - a.totalMs);
+        },
+      };
+    },
+  };
+}
+
+function routesNote(routes: RouteTimes[]): string {
+  return (
+    'server-side time per request (the services’ request logs), ms p50 / p99 (count): ' +
+    routes
+      .slice(0, 6)
+      .map((r) => `${r.route} ${fmt(r.p50, 1)} / ${fmt(r.p99, 1)} (${r.count})`)
+      .join('; ')
+  );
+}
+
+// ---- the stack: registry and prompt, the gateway, and runner processes restarted per scenario ----
+
+interface RunnerReport extends ProbeReport {
+  /** Peak resident set size of the process's whole life, bytes (VmHWM in /proc/<pid>/status). */
+  vmHwm: number;
+}
+
+interface RunnerProcess {
+  pid: number;
+  /** Asks the probe in the process for its event-loop delay and memory (call it before stop). */
+  report(): Promise<RunnerReport>;
+  /** Starts the probe's figures afresh. */
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+interface Rig {
+  db: TestDatabase;
+  admin: Pool;
+  emulator: Emulator;
+  postmaster: number | undefined;
+  /** Pids of the services that stay up for the whole bench. */
+  services: Array<[string, number | undefined]>;
+  startRunners(count: number, env?: Record<string, string>): Promise<RunnerProcess[]>;
+  /** Creates one task through the gateway with an API token; its id and the request's round trip. */
+  createTask(n: number, summary?: string): Promise<{ id: string; ms: number }>;
+  /**
+   * Inserts `count` queued copies of a task created through the API (SQL), due `dueInMs` from now, so
+   * runner processes can start first; answers their ids and when they are due (the database's clock).
+   */
+  copyTasks(seedId: string, count: number, label: string, dueInMs: number): Promise<{ ids: string[]; due: string }>;
+  /** Sleeps until the database's clock has passed `at`; false when it already had. */
+  until(at: string): Promise<boolean>;
+  /**
+   * Resolves when no task is queued or running (the bench's are the only ones), polling every 100 ms
+   * through the partial indexes of queued and running tasks; `onPoll` hears how many run.
+   */
+  waitIdle(timeoutMs: number, onPoll?: (running: number) => void): Promise<void>;
+  requests: RequestLog;
+  bus: Bus;
+  stop(): Promise<void>;
+}
+
+async function json<T>(response: Response, expected: number, what: string): Promise<T> {
+  const text = await response.text();
+  if (response.status !== expected) throw new Error(`${what}: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+async function startRig(server: BenchServer): Promise<Rig> {
+  const db = await server.busDatabase();
+  const admin = createPool({ connectionString: db.adminUrl, applicationName: 'bench-runner-admin', max: 4 });
+  const emulator = await startEmulator();
+  const stacks: Stack[] = [];
+  const stopAll = async () => {
+    for (const stack of stacks.reverse()) await stack.stop().catch(() => undefined);
+  };
+  try {
+    const base = await startStack({ db, services: ['registry', 'prompt'], mode: 'process', env: nodeOptions(false) });
+    stacks.push(base);
+    const runnerPort = await freePort();
+    const shared: Record<string, string> = {
+      LLMOPS_INTERNAL_SECRET: base.secret,
+      REGISTRY_URL: base.urls.registry as string,
+      PROMPT_URL: base.urls.prompt as string,
+      RUNNER_URL: `http://127.0.0.1:${runnerPort}`,
+    };
+    const gateway = await startStack({
+      db,
+      services: ['gateway'],
+      mode: 'process',
+      env: { ...shared, GATEWAY_RATE_LIMIT_TOKEN: '0', GATEWAY_RATE_LIMIT_ACCOUNT: '0', ...nodeOptions(false) },
+    });
+    stacks.push(gateway);
+
+    // What an editor would have set up: a provider and model in the registry, a published part and template.
+    const post = async (service: 'registry' | 'prompt', path: string, body: unknown) =>
+      json<{ id: string }>(await base.call(service, path, { method: 'POST', body: JSON.stringify(body) }), 201, `POST ${path}`);
+    const provider = await post('registry', '/api/v1/providers', {
+      name: 'Emulated OpenAI',
+      kind: 'openai',
+      base_url: emulator.baseUrl('openai'),
+      api_key: 'sk-bench-key-0123456789',
+    });
+    const model = await post('registry', '/api/v1/models', {
+      provider_id: provider.id,
+      provider_model_id: 'emu-gpt-small',
+      price: { input_per_mtok: '0.15', output_per_mtok: '0.6' },
+    });
+    const part = await post('prompt', '/api/v1/parts', {
+      kind: 'task',
+      name: 'Headline',
+      content: 'Write one headline for the post "{{ post.title }}".',
+    });
+    await post('prompt', `/api/v1/parts/${part.id}/publish`, { message: 'bench' });
+    const template = await post('prompt', '/api/v1/templates', {
+      name: 'Headline',
+      default_model_id: model.id,
+      variables: [{ name: 'post', type: 'object' }],
+      messages: [
+        { role: 'system', entries: [{ type: 'text', text: 'You write headlines for an editorial team. Be brief.' }] },
+        {
+          role: 'user',
+          entries: [
+            { type: 'part', part_id: part.id },
+            { type: 'text', text: '{{ post.summary }}' },
+          ],
+        },
+      ],
+    });
+    await post('prompt', `/api/v1/templates/${template.id}/publish`, { message: 'bench' });
+    const account = await createAccountAsOperator(db.adminUrl, {
+      email: 'bench-runner@example.com',
+      name: 'Bench',
+      role: 'editor',
+      password: 'bench password 123',
+    });
+    const { secret: token } = await createTokenAsOperator(db.adminUrl, {
+      role: 'editor',
+      name: 'bench runner',
+      account: account.email,
+    });
+
+    const busPool = createPool({ connectionString: db.urlFor(SERVICE), applicationName: 'bench-runner-observer', max: 2 });
+    const bus = createBus({ pool: busPool, listenUrl: db.urlFor(SERVICE), log: benchLogger(), service: SERVICE });
+    await bus.start();
+
+    const { rows } = await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const backend = statFields(rows[0]?.pid ?? -1);
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const gatewayUrl = gateway.urls.gateway as string;
+    const pidOf = (stack: Stack, service: 'registry' | 'prompt' | 'gateway') => stack.services.get(service)?.process?.pid;
+    const requests = requestLog();
+    requests.watch('gateway', gateway.services.get('gateway')?.process);
+    requests.watch('prompt', base.services.get('prompt')?.process);
+    requests.watch('registry', base.services.get('registry')?.process);
+    let runners: Stack[] = [];
+
+    const rig: Rig = {
+      db,
+      admin,
+      emulator,
+      bus,
+      requests,
+      postmaster: backend ? Number(backend[1]) : undefined,
+      services: [
+        ['gateway', pidOf(gateway, 'gateway')],
+        ['prompt', pidOf(base, 'prompt')],
+        ['registry', pidOf(base, 'registry')],
+      ],
+      async startRunners(count, env = {}) {
+        const started = await Promise.all(
+          Array.from({ length: count }, (_, i) =>
+            startStack({
+              db,
+              services: ['runner'],
+              mode: 'process',
+              // The first instance is the one behind the gateway; others are more workers on the same queue.
+              env: { ...shared, PORT: i === 0 ? String(runnerPort) : '0', ...env, ...nodeOptions(true) },
+            }),
+          ),
+        );
+        runners.push(...started);
+        return started.map((stack) => {
+          const child = stack.services.get('runner')?.process;
+          if (!child?.pid) throw new Error('a runner process has no pid');
+          requests.watch('runner', child);
+          const pid = child.pid;
+          return {
+            pid,
+            reset: () => child.send({ type: 'bench-probe', action: 'reset' } satisfies ToProbe),
+            report: () =>
+              within(
+                new Promise<RunnerReport>((resolve) => {
+                  const onMessage = (message: ProbeReport) => {
+                    if (message?.type !== 'bench-probe-report') return;
+                    child.off('message', onMessage);
+                    resolve({ ...message, vmHwm: vmHwm(pid) });
+                  };
+                  child.on('message', onMessage);
+                  child.send({ type: 'bench-probe', action: 'report' } satisfies ToProbe);
+                }),
+                5_000,
+                'the runner probe to report',
+              ),
+            stop: async () => {
+              await stack.stop();
+              runners = runners.filter((s) => s !== stack);
+            },
+          };
+        });
+      },
+      createTask(n, summary = SUMMARY) {
+        const body = JSON.stringify({
+          template_id: template.id,
+          inputs: { post: { title: `Post number ${n}`, summary } },
+          correlation: { bench: 'runner', n },
+        });
+        return new Promise((resolve, reject) => {
+          const started = performance.now();
+          const req = request(
+            `${gatewayUrl}/api/v1/tasks`,
+            {
+              method: 'POST',
+              agent,
+              headers: {
+                authorization: `Bearer ${token}`,
+                'content-type': 'application/json',
+                'content-length': Buffer.byteLength(body),
+              },
+            },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => (text += chunk));
+              res.on('end', () => {
+                if (res.statusCode !== 201) return reject(new Error(`POST /api/v1/tasks: ${res.statusCode} ${text}`));
+                const id = (JSON.parse(text) as { tasks: Array<{ id: string }> }).tasks[0]?.id;
+                if (!id) return reject(new Error(`POST /api/v1/tasks answered no task: ${text}`));
+                resolve({ id, ms: performance.now() - started });
+              });
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        });
+      },
+      async copyTasks(seedId, count, label, dueInMs) {
+        const ids = Array.from({ length: count }, () => uuidv7());
+        const due = (await dbNow(admin, dueInMs)) as string;
+        for (let start = 0; start < count; start += 5_000) {
+          await admin.query(
+            `INSERT INTO runner.tasks (id, requester, source, status, kind, priority, correlation, template_id, template_version,
+               template_label, part_versions, preset_id, inputs, snapshot, model_id, provider_id, run_after)
+             SELECT c.id, t.requester, t.source, 'queued', t.kind, t.priority, jsonb_build_object('bench', $3::text, 'n', c.n),
+               t.template_id, t.template_version, t.template_label, t.part_versions, t.preset_id, t.inputs, t.snapshot,
+               t.model_id, t.provider_id, $4::timestamptz
+             FROM runner.tasks t, unnest($2::uuid[]) WITH ORDINALITY AS c(id, n)
+             WHERE t.id = $1`,
+            [seedId, ids.slice(start, start + 5_000), label, due],
+          );
+        }
+        // As autovacuum would have by then, given the time: the claim is planned on current statistics.
+        await admin.query('VACUUM ANALYZE runner.tasks');
+        await admin.query('VACUUM ANALYZE runner.attempts');
+        return { ids, due };
+      },
+      async until(at) {
+        const { rows: left } = await admin.query<{ ms: number }>(
+          'SELECT (extract(epoch FROM $1::timestamptz - clock_timestamp()) * 1000)::float8 AS ms',
+          [at],
+        );
+        const ms = left[0]?.ms ?? 0;
+        if (ms <= 0) return false;
+        await sleep(ms);
+        return true;
+      },
+      async waitIdle(timeoutMs, onPoll) {
+        const deadline = performance.now() + timeoutMs;
+        for (;;) {
+          const { rows: counts } = await admin.query<{ queued: number; running: number }>(
+            `SELECT (SELECT count(*)::int FROM runner.tasks WHERE status = 'queued') AS queued,
+                    (SELECT count(*)::int FROM runner.tasks WHERE status = 'running') AS running`,
+          );
+          const { queued = 0, running = 0 } = counts[0] ?? {};
+          onPoll?.(running);
+          if (queued + running === 0) return;
+          if (performance.now() > deadline)
+            throw new Error(`timed out after ${timeoutMs} ms: ${queued} tasks still queued and ${running} running`);
+          await sleep(100);
+        }
+      },
+      async stop() {
+        for (const stack of runners) await stack.stop().catch(() => undefined);
+        await bus.stop();
+        await busPool.end();
+        agent.destroy();
+        await stopAll();
+        await emulator.stop();
+        await admin.end();
+      },
+    };
+    return rig;
+  } catch (error) {
+    await stopAll();
+    await emulator.stop();
+    await admin.end();
+    throw error;
+  }
+}
+
+/** Top costs of one process from its CPU profile (BENCH_CPU_PROF), as notes. */
+function profileNotes(pid: number, label: string): string[] {
+  if (!PROFILES) return [];
+  const file = readdirSync(PROFILES).find((name) => name.split('.')[3] === String(pid) && name.endsWith('.cpuprofile'));
+  if (!file) return [`${label}: no CPU profile was written (pid ${pid})`];
+  const summary = summarizeProfile(join(PROFILES, file), 10);
+  const list = (items: ProfileSummary['functions']) =>
+    items.map((item) => `${item.name} ${fmt(item.share * 100, 1)} %`).join('; ');
+  return [
+    `${label} CPU profile (${fmt(summary.busyMs / 1_000, 1)} s busy; ${join(PROFILES, file)}): by area — ${list(summary.areas.slice(0, 8))}`,
+    `  top functions (self time) — ${list(summary.functions)}`,
+  ];
+}
+
+/** Peak resident set size of a process's whole life, bytes (NaN where /proc is not there). */
+function vmHwm(pid: number): number {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return Number(kb) * 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function probeNote(label: string, report: RunnerReport): string {
+  const mb = (bytes: number) => fmt(bytes / 1024 / 1024, 0);
+  return (
+    `${label}: event-loop delay p50 ${fmt(report.delay.p50, 1)} / p99 ${fmt(report.delay.p99, 1)} / max ${fmt(report.delay.max, 1)} ms; ` +
+    `peak RSS ${mb(report.vmHwm)} MB (VmHWM), peak heap used ${mb(report.peakHeapUsed)} MB (the process's own probe)`
+  );
+}
+
+/**
+ * Tasks per claim transaction: the runner.task.started events of `ids` (those started in the window,
+ * when given) per distinct transaction that wrote them (one claim writes all its tasks' events).
+ */
+async function tasksPerClaim(admin: Pool, ids: readonly string[], window?: { from: string; to: string }): Promise<number> {
+  const { rows } = await admin.query<{ per_claim: number | null }>(
+    `SELECT count(*)::float8 / nullif(count(DISTINCT txid), 0) AS per_claim
+     FROM bus.outbox
+     WHERE topic = 'runner.task.started' AND payload ->> 'task_id' = ANY ($1::text[])
+       AND ($2::timestamptz IS NULL OR created_at >= $2::timestamptz) AND ($3::timestamptz IS NULL OR created_at < $3::timestamptz)`,
+    [ids, window?.from ?? null, window?.to ?? null],
+  );
+  return rows[0]?.per_claim ?? Number.NaN;
+}
+
+/** The database's clock (plus `inMs`), as text with every microsecond. */
+const dbNow = async (admin: Pool, inMs = 0) =>
+  (
+    await admin.query<{ now: string }>('SELECT (clock_timestamp() + make_interval(secs => $1::float8 / 1000))::text AS now', [
+      inMs,
+    ])
+  ).rows[0]?.now;
+
+// ---- 1. created → claimed at low load ----
+
+/** Tasks created through the API whose rows the drain and the streams copy. */
+interface Seeds {
+  /** With the usual inputs. */
+  short: string;
+  /** With a long user message, which the emulator echoes one word per stream chunk. */
+  long: string;
+}
+
+async function makeSeeds(rig: Rig): Promise<Seeds> {
+  const [runner] = await rig.startRunners(1);
+  try {
+    const seeds = { short: (await rig.createTask(-1)).id, long: (await rig.createTask(-2, LONG_SUMMARY)).id };
+    await rig.waitIdle(60_000);
+    return seeds;
+  } finally {
+    await runner?.stop();
+  }
+}
+
+async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
+  const [runner] = await rig.startRunners(1);
+  if (!runner) throw new Error('no runner started');
+  const ended = new Set<string>();
+  const waiting = new Map<string, () => void>();
+  const reader = await rig.bus.broadcast({
+    events: [taskSucceeded, taskFailed, taskCancelled],
+    handler: (events) => {
+      for (const event of events) {
+        ended.add(event.payload.task_id);
+        waiting.get(event.payload.task_id)?.();
+      }
+    },
+  });
+  const runOne = async (n: number) => {
+    const created = await rig.createTask(n);
+    if (!ended.has(created.id))
+      await within(new Promise<void>((resolve) => waiting.set(created.id, resolve)), 10_000, `task ${created.id} to end`);
+    waiting.delete(created.id);
+    return created;
+  };
+  const ids: string[] = [];
+  const http: number[] = [];
+  let probe: RunnerReport;
+  let routes: RouteTimes[];
+  let recording: ReturnType<RequestLog['record']> | undefined;
+  try {
+    for (let n = 0; n < LATENCY.warmup + LATENCY.samples; n++) {
+      if (n === LATENCY.warmup) {
+        runner.reset();
+        recording = rig.requests.record();
+      }
+      const created = await runOne(n);
+      if (n >= LATENCY.warmup) {
+        ids.push(created.id);
+        http.push(created.ms);
+      }
+      await sleep(5 + Math.random() * 10);
+    }
+    probe = await runner.report();
+  } finally {
+    routes = recording?.stop() ?? [];
+    await reader.stop();
+    await runner.stop();
+  }
+  // tasks.started_at is set once, to the first claim transaction's now(); attempts.started_at is the
+  // clock when the claim's UPDATE ran (after any provider lock), kept to the millisecond.
+  const { rows } = await rig.admin.query<{ status: string; claim: number; attempt: number; run: number }>(
+    `SELECT t.status,
+            (extract(epoch FROM t.started_at - t.created_at) * 1000)::float8 AS claim,
+            (extract(epoch FROM a.started_at - t.created_at) * 1000)::float8 AS attempt,
+            (extract(epoch FROM t.finished_at - t.started_at) * 1000)::float8 AS run
+     FROM runner.tasks t JOIN runner.attempts a ON a.task_id = t.id AND a.number = 1
+     WHERE t.id = ANY ($1::uuid[])`,
+    [ids],
+  );
+  const claim = rows.map((row) => row.claim);
+  const attempt = rows.map((row) => row.attempt);
+  const run = rows.map((row) => row.run);
+  const succeeded = rows.filter((row) => row.status === 'succeeded').length;
+  const anchor = await graphileLatency(server);
+  const row = (name: string, xs: number[]) => [
+    name,
+    fmt(percentile(xs, 50), 2),
+    fmt(percentile(xs, 90), 2),
+    fmt(percentile(xs, 99), 2),
+    fmt(Math.max(...xs), 2),
+  ];
+  const p50 = percentile(claim, 50);
+  const p99 = percentile(claim, 99);
+  return {
+    title: '6.1 Runner: created → claimed at low load',
+    method: [
+      `${LATENCY.samples} tasks after ${LATENCY.warmup} warm-up ones, one at a time: POST /api/v1/tasks through the gateway (an API token),`,
+      'the published template rendered by the prompt service; the next one 5–15 ms after the previous task ended',
+      '(its runner.task.succeeded event reached this process), so the runner is idle and waiting each time.',
+      'Services as processes (registry, prompt, gateway, one runner with production defaults); the emulator answers at once.',
+      "Clock: the database's. created = runner.tasks.created_at, claimed = runner.tasks.started_at (set by the first claim):",
+      'both are now(), i.e. the START of the creating and of the claiming transaction, so the figure includes the creating',
+      "transaction's own length (insert, outbox, COMMIT) and leaves out the claiming transaction's. The attempt row's",
+      'started_at (the clock when the claim marked the task running, stored to the millisecond) is shown beside it.',
+      'graphile-worker (defaults) beside it: add_job → get_job as jobs.created_at → jobs.locked_at (now() of each statement,',
+      'read in the task), and add_job returned → task start on this process’s clock, as in benchmark 1.',
+    ],
+    table: [
+      ['ms', 'p50', 'p90', 'p99', 'max'],
+      row('runner: created → claimed (DB clock)', claim),
+      row('  runner: created → attempt started_at (ms precision)', attempt),
+      row('graphile-worker: add_job → get_job (DB clock, same run)', anchor.db),
+      row('graphile-worker: add_job returned → task start (same run)', anchor.clock),
+      row('  runner: claimed → finished (provider call + recording)', run),
+      row('  POST /api/v1/tasks through the gateway (client round trip)', http),
+    ],
+    notes: [
+      `${succeeded} of ${rows.length} tasks succeeded`,
+      routesNote(routes),
+      probeNote('runner process', probe),
+      ...profileNotes(runner.pid, 'runner'),
+      loadNote(),
+    ],
+    verdicts: [
+      atMost('runner created → claimed p50', p50, LATENCY.p50, 'ms', 2),
+      atMost('runner created → claimed p99', p99, LATENCY.p99, 'ms', 2),
+      exactly('runner tasks succeeded (latency)', succeeded, LATENCY.samples, 'tasks'),
+    ],
+  };
+}
+
+async function graphileLatency(server: BenchServer): Promise<{ db: number[]; clock: number[] }> {
+  const { url } = await server.emptyDatabase();
+  const utils = await graphileUtils(url);
+  const started = new Map<number, (at: number) => void>();
+  const db: number[] = [];
+  const runner = await startGraphile(url, {
+    latency: async (payload, helpers) => {
+      const at = performance.now();
+      const { sample } = payload as { sample: number };
+      const { rows } = await helpers.query<{ ms: number }>(
+        `SELECT (extract(epoch FROM locked_at - created_at) * 1000)::float8 AS ms FROM graphile_worker._private_jobs WHERE id = $1`,
+        [helpers.job.id],
+      );
+      if (sample >= LATENCY.warmup) db.push(rows[0]?.ms ?? Number.NaN);
+      started.get(sample)?.(at);
+    },
+  });
+  const clock: number[] = [];
+  try {
+    for (let sample = 0; sample < LATENCY.warmup + LATENCY.samples; sample++) {
+      const handled = new Promise<number>((resolve) => started.set(sample, resolve));
+      await utils.addJob('latency', { sample });
+      const committedAt = performance.now();
+      const at = await within(handled, 10_000, `graphile-worker job ${sample} to start`);
+      if (sample >= LATENCY.warmup) clock.push(at - committedAt);
+      started.delete(sample);
+      await sleep(5 + Math.random() * 10);
+    }
+    await sleep(50); // the last job's query
+    return { db, clock };
+  } finally {
+    await runner.stop();
+    await utils.release();
+  }
+}
+
+// ---- 2. steady state through the gateway ----
+
+async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
+  const [runner] = await rig.startRunners(1);
+  if (!runner) throw new Error('no runner started');
+  const created: string[] = [];
+  const http: number[] = [];
+  let stopping = false;
+  let n = 0;
+  const producers = Array.from({ length: STEADY.producers }, async () => {
+    while (!stopping) {
+      const task = await rig.createTask(n++);
+      created.push(task.id);
+      http.push(task.ms);
+    }
+  });
+  let window: { from: string; to: string };
+  let measured: Awaited<ReturnType<typeof measureCpu<{ from: string; to: string }>>>;
+  let activity: Awaited<ReturnType<Activity['stop']>>;
+  let probe: RunnerReport;
+  let rings: Heard | undefined;
+  let routes: RouteTimes[];
+  try {
+    await sleep(STEADY.warmupMs);
+    runner.reset();
+    const sampler = sampleActivity(rig.db.adminUrl, rig.db.name);
+    rings = await listenTo(rig.db.adminUrl, DOORBELL);
+    const recording = rig.requests.record();
+    measured = await measureCpu(
+      () => [['runner', runner.pid] as [string, number], ...rig.services],
+      rig.postmaster,
+      async () => {
+        const from = (await dbNow(rig.admin)) as string;
+        await sleep(STEADY.seconds * 1_000);
+        return { from, to: (await dbNow(rig.admin)) as string };
+      },
+    );
+    window = measured.result;
+    routes = recording.stop();
+    await rings.stop();
+    activity = await sampler.stop();
+    probe = await runner.report();
+  } finally {
+    stopping = true;
+    await Promise.all(producers);
+    await rings?.stop();
+  }
+  try {
+    await rig.waitIdle(300_000);
+  } finally {
+    await runner.stop();
+  }
+  const { rows } = await rig.admin.query<{ completed: number; statuses: Record<string, number> }>(
+    `SELECT (SELECT count(*)::int FROM runner.tasks
+             WHERE id = ANY ($1::uuid[]) AND finished_at >= $2::timestamptz AND finished_at < $3::timestamptz) AS completed,
+            (SELECT jsonb_object_agg(status, n) FROM (
+               SELECT status, count(*)::int AS n FROM runner.tasks WHERE id = ANY ($1::uuid[]) GROUP BY status) s) AS statuses`,
+    [created, window.from, window.to],
+  );
+  const { rows: waits } = await rig.admin.query<{ claim: number }>(
+    `SELECT (extract(epoch FROM t.started_at - t.created_at) * 1000)::float8 AS claim
+     FROM runner.tasks t
+     WHERE t.id = ANY ($1::uuid[]) AND t.created_at >= $2::timestamptz AND t.created_at < $3::timestamptz`,
+    [created, window.from, window.to],
+  );
+  const perClaim = await tasksPerClaim(rig.admin, created, window);
+  const seconds = measured.wallMs / 1_000;
+  const rate = (rows[0]?.completed ?? 0) / seconds;
+  const claim = waits.map((row) => row.claim);
+  const statuses = rows[0]?.statuses ?? {};
+  const anchor = await graphileSteady(server);
+  const verdicts = [
+    atLeast(
+      `runner tasks/s completed (≥ ${STEADY.share * 100} % of graphile-worker's ${fmtRate(anchor.rate)}/s)`,
+      rate,
+      anchor.rate * STEADY.share,
+      'tasks/s',
+    ),
+    atMost('runner created → claimed p99 under steady load', percentile(claim, 99), STEADY.p99, 'ms', 2),
+    exactly('runner tasks failed in steady state', created.length - (statuses.succeeded ?? 0), 0, 'tasks'),
+  ];
+  return {
+    title: `6.2 Runner: steady state, ${STEADY.producers} producers through the gateway for ${STEADY.seconds} s`,
+    method: [
+      `${STEADY.producers} loops in this process, each creating one task after another through the gateway (API token, keep-alive):`,
+      'the published template rendered by the prompt service, model resolved, snapshot stored with its runner.task.queued',
+      'event; one runner process (production defaults: concurrency 64, claim batch 32) claims each, calls the emulator',
+      `through the OpenAI SDK (streaming), records the attempt and its events. ${STEADY.warmupMs / 1_000} s warm-up, then ${STEADY.seconds} s counted.`,
+      "completed/s = tasks whose finished_at (the finishing transaction's now()) falls in the window; created → claimed as in",
+      "6.1, for tasks created in the window. graphile-worker: the same producers' loop calling add_job with a no-op task",
+      '(defaults: concurrency 1) on a database of its own; completed/s = task runs in the window; wait = created_at → locked_at.',
+    ],
+    table: [
+      ['', 'completed/s', 'created/s', 'wait p50 ms', 'wait p99 ms', 'create round trip p50 / p99 ms'],
+      [
+        'runner (tasks, through the gateway)',
+        fmtRate(rate),
+        fmtRate(claim.length / seconds),
+        fmt(percentile(claim, 50), 2),
+        fmt(percentile(claim, 99), 2),
+        `${fmt(percentile(http, 50), 1)} / ${fmt(percentile(http, 99), 1)}`,
+      ],
+      [
+        'graphile-worker, no-op jobs (same run)',
+        fmtRate(anchor.rate),
+        fmtRate(anchor.added),
+        fmt(percentile(anchor.waits, 50), 2),
+        fmt(percentile(anchor.waits, 99), 2),
+        '-',
+      ],
+    ],
+    notes: [
+      ...boundNote(verdicts, measured.cpu, activity),
+      `every task created: ${Object.entries(statuses)
+        .map(([status, count]) => `${count} ${status}`)
+        .join(', ')}; tasks per claim transaction in the window: ${fmt(perClaim, 1)}`,
+      `graphile-worker's producers outrun its single worker, so its backlog (and wait) grows through the window; its rate is what one worker sustains`,
+      cpuNote(measured.cpu),
+      ringsNote(rings as Heard, rows[0]?.completed ?? 0),
+      routesNote(routes),
+      ...activityNotes(activity),
+      probeNote('runner process', probe),
+      ...profileNotes(runner.pid, 'runner'),
+      loadNote(),
+    ],
+    verdicts,
+  };
+}
+
+async function graphileSteady(server: BenchServer): Promise<{ rate: number; added: number; waits: number[] }> {
+  const { url } = await server.emptyDatabase();
+  const utils = await graphileUtils(url);
+  const ran: number[] = [];
+  const waits: Array<[number, number]> = [];
+  const runner = await startGraphile(url, {
+    noop: (_payload, helpers) => {
+      const at = performance.now();
+      ran.push(at);
+      const { created_at, locked_at } = helpers.job;
+      waits.push([at, (locked_at?.getTime() ?? Number.NaN) - created_at.getTime()]);
+    },
+  });
+  let stopping = false;
+  const added: number[] = [];
+  let n = 0;
+  try {
+    const producers = Array.from({ length: STEADY.producers }, async () => {
+      while (!stopping) {
+        await utils.addJob('noop', { n: n++ });
+        added.push(performance.now());
+      }
+    });
+    await sleep(STEADY.warmupMs);
+    const from = performance.now();
+    await sleep(STEADY.seconds * 1_000);
+    const to = performance.now();
+    stopping = true;
+    await Promise.all(producers);
+    const inWindow = (at: number) => at >= from && at < to;
+    const seconds = (to - from) / 1_000;
+    return {
+      rate: ran.filter(inWindow).length / seconds,
+      added: added.filter(inWindow).length / seconds,
+      waits: waits.filter(([at]) => inWindow(at)).map(([, ms]) => ms),
+    };
+  } finally {
+    await runner.stop();
+    await utils.release();
+  }
+}
+
+// ---- 3. drain of a backlog ----
+
+/** Runner processes get this long to start before copied tasks fall due (they start in 1–3 s). */
+const START_MS = 6_000;
+
+async function drain(rig: Rig, server: BenchServer, seed: string): Promise<BenchResult> {
+  const rows: string[][] = [];
+  const runs: Array<{ notes: string[]; cpu: CpuShares; activity: ActivitySummary }> = [];
+  const rates: number[] = [];
+  for (const instances of [1, 2]) {
+    const { ids, due } = await rig.copyTasks(seed, DRAIN.tasks, `drain-${instances}`, START_MS);
+    rig.emulator.clearRequests();
+    const runners = await rig.startRunners(instances);
+    const gated = await rig.until(due);
+    runners.forEach((runner) => runner.reset());
+    const sampler = sampleActivity(rig.db.adminUrl, rig.db.name);
+    const rings = await listenTo(rig.db.adminUrl, DOORBELL);
+    const measured = await measureCpu(
+      () => [...runners.map((runner, i): [string, number] => [`runner ${i + 1}`, runner.pid]), ['gateway', rig.services[0]?.[1]]],
+      rig.postmaster,
+      () => rig.waitIdle(900_000),
+    );
+    await rings.stop();
+    const activity = await sampler.stop();
+    const probes = await Promise.all(runners.map((runner) => runner.report()));
+    await Promise.all(runners.map((runner) => runner.stop()));
+    const { rows: stats } = await rig.admin.query<{ succeeded: number; seconds: number }>(
+      `SELECT count(*) FILTER (WHERE t.status = 'succeeded')::int AS succeeded,
+              extract(epoch FROM max(t.finished_at) - min(t.started_at))::float8 AS seconds
+       FROM runner.tasks t WHERE t.id = ANY ($1::uuid[])`,
+      [ids],
+    );
+    const { rows: workers } = await rig.admin.query<{ tasks: number; first: number }>(
+      `SELECT count(*)::int AS tasks,
+              (extract(epoch FROM min(t.started_at) - min(min(t.started_at)) OVER ()) * 1000)::float8 AS first
+       FROM runner.attempts a JOIN runner.tasks t ON t.id = a.task_id
+       WHERE a.task_id = ANY ($1::uuid[]) GROUP BY a.worker ORDER BY 2`,
+      [ids],
+    );
+    const stat = { succeeded: 0, seconds: Number.NaN, ...stats[0], per_claim: await tasksPerClaim(rig.admin, ids) };
+    const rate = DRAIN.tasks / stat.seconds;
+    rates.push(rate);
+    rows.push([
+      `runner, ${instances} instance${instances > 1 ? 's (processes)' : ' (process)'}`,
+      fmt(stat.seconds, 2),
+      fmtRate(rate),
+      `${stat.succeeded}`,
+      fmt(stat.per_claim, 1),
+    ]);
+    const notes = [
+      `${instances} instance(s): tasks per instance ${workers.map((w) => w.tasks).join(' / ')}; first claims ` +
+        `${workers.map((w) => `+${fmt(w.first, 0)} ms`).join(' / ')}` +
+        (gated ? '' : '; the processes started after the tasks fell due, so start-up overlaps the CPU window'),
+      cpuNote(measured.cpu),
+      ringsNote(rings, DRAIN.tasks),
+      ...activityNotes(activity),
+      ...probes.map((probe, i) => probeNote(`runner ${i + 1} of ${instances}`, probe)),
+      ...(instances === 1 ? profileNotes(runners[0]?.pid ?? -1, 'runner (1 instance)') : []),
+    ];
+    if (stat.succeeded !== DRAIN.tasks) notes.push(`only ${stat.succeeded} of ${DRAIN.tasks} tasks succeeded`);
+    runs.push({ notes, cpu: measured.cpu, activity });
+  }
+  const anchor = await graphileDrain(server);
+  rows.push(['graphile-worker, defaults (concurrency 1), no-op', fmt(anchor, 2), fmtRate(DRAIN.tasks / anchor), '-', '-']);
+  const target = (DRAIN.tasks / anchor) * DRAIN.share;
+  const verdicts: Verdict[] = [1, 2].map((instances, i) =>
+    atLeast(
+      `runner drain, ${instances} instance${instances > 1 ? 's' : ''} (≥ ${DRAIN.share * 100} % of graphile-worker's defaults)`,
+      rates[i] ?? 0,
+      target,
+      'tasks/s',
+    ),
+  );
+  const notes = [
+    ...runs.flatMap((run, i) => [...boundNote(verdicts.slice(i, i + 1), run.cpu, run.activity), ...run.notes]),
+    loadNote(),
+  ];
+  return {
+    title: `6.3 Runner: drain of ${fmtRate(DRAIN.tasks)} queued tasks, 1 and 2 runner processes`,
+    method: [
+      `${fmtRate(DRAIN.tasks)} queued tasks inserted with SQL (not through the API): copies of a real task created through the API`,
+      '(its rendered snapshot, model, provider, lineage; new UUIDv7 ids; no runner.task.queued events for the copies), then',
+      `VACUUM ANALYZE; they fall due ${START_MS / 1_000} s after the insert, so the 1 (or 2) runner processes, started meanwhile with`,
+      'production defaults (concurrency 64, claim batch 32), are up and idle when they do. Each task: a real SDK call to the',
+      'emulator (answering at once), the attempt recorded, events published.',
+      "Clock: the database's, from the first claim (min tasks.started_at) to the last finish (max tasks.finished_at).",
+      `graphile-worker: ${fmtRate(DRAIN.tasks)} no-op jobs queued by add_jobs in transactions of 1,000, defaults, clock from run().`,
+    ],
+    table: [['', 'seconds', 'tasks/s', 'succeeded', 'tasks per claim'], ...rows],
+    notes,
+    verdicts,
+  };
+}
+
+async function graphileDrain(server: BenchServer): Promise<number> {
+  const { url } = await server.emptyDatabase();
+  const utils = await graphileUtils(url);
+  let done = 0;
+  let finished: () => void = () => undefined;
+  const all = new Promise<void>((resolve) => (finished = resolve));
+  try {
+    await backlogJobs(utils, 'drain', DRAIN.tasks, 1_000);
+    const started = performance.now();
+    const runner = await startGraphile(url, {
+      drain: () => {
+        if (++done === DRAIN.tasks) finished();
+      },
+    });
+    try {
+      await within(all, 180_000, `graphile-worker to run ${DRAIN.tasks} jobs`);
+      return (performance.now() - started) / 1_000;
+    } finally {
+      await runner.stop();
+    }
+  } finally {
+    await utils.release();
+  }
+}
+
+// ---- 4. 1,000 slow streams on one process ----
+
+async function streams(rig: Rig, seed: string): Promise<BenchResult> {
+  const { ids, due } = await rig.copyTasks(seed, STREAMS.tasks, 'streams', START_MS);
+  rig.emulator.clearRequests();
+  const fault = rig.emulator.fault({ protocol: 'openai', chunkDelayMs: STREAMS.chunkDelayMs });
+  let items = 0;
+  let bytes = 0;
+  const deltas = await listenTo(rig.db.adminUrl, `llmops_eph:${TASK_DELTAS_CHANNEL}`, (payload) => {
+    bytes += Buffer.byteLength(payload);
+    items += ((JSON.parse(payload || '{}') as { items?: unknown[] }).items ?? []).length;
+  });
+  const rings = await listenTo(rig.db.adminUrl, DOORBELL);
+  let peakRunning = 0;
+  let probe: RunnerReport;
+  let pid: number;
+  let sampler: Activity | undefined;
+  try {
+    const [runner] = await rig.startRunners(1, { RUNNER_CONCURRENCY: String(STREAMS.tasks) });
+    if (!runner) throw new Error('no runner started');
+    pid = runner.pid;
+    try {
+      await rig.until(due);
+      runner.reset();
+      sampler = sampleActivity(rig.db.adminUrl, rig.db.name, 50);
+      await rig.waitIdle(300_000, (running) => (peakRunning = Math.max(peakRunning, running)));
+      probe = await runner.report();
+    } finally {
+      await runner.stop();
+    }
+  } finally {
+    fault.remove();
+    await deltas.stop();
+    await rings.stop();
+  }
+  const activity = await (sampler as Activity).stop();
+  const { rows } = await rig.admin.query<{ succeeded: number; seconds: number; provider: number[]; chars: number }>(
+    `SELECT count(*) FILTER (WHERE t.status = 'succeeded')::int AS succeeded,
+            extract(epoch FROM max(t.finished_at) - min(t.started_at))::float8 AS seconds,
+            array_agg(a.provider_ms ORDER BY a.provider_ms) AS provider,
+            min(length(t.output_text))::int AS chars
+     FROM runner.tasks t JOIN runner.attempts a ON a.task_id = t.id AND a.number = 1
+     WHERE t.id = ANY ($1::uuid[])`,
+    [ids],
+  );
+  const stat = rows[0] ?? { succeeded: 0, seconds: Number.NaN, provider: [], chars: 0 };
+  const span = (deltas.last - deltas.first) / 1_000;
+  const notifications = deltas.count;
+  const mb = (b: number) => fmt(b / 1024 / 1024, 0);
+  return {
+    title: `6.4 Runner: ${fmtRate(STREAMS.tasks)} slow streams at once on one runner process`,
+    method: [
+      `${fmtRate(STREAMS.tasks)} queued copies (SQL, as in 6.3) of a real task whose user message is ${STREAMS.words} words long; the emulator`,
+      `echoes it one word per stream chunk with ${STREAMS.chunkDelayMs} ms between chunks (a fault on every request), so each stream lasts`,
+      `about ${fmt(((STREAMS.words + 6) * STREAMS.chunkDelayMs) / 1_000, 0)} s. One runner process with RUNNER_CONCURRENCY=${STREAMS.tasks} runs them all. Memory and event-loop delay`,
+      'are measured inside the runner process by a probe loaded with --import (no change to its code); peak RSS also from',
+      '/proc/<pid>/status VmHWM. NOTIFYs: a LISTEN connection of this process on the task_deltas channel counts what arrives.',
+    ],
+    table: [
+      ['', 'value'],
+      ['tasks succeeded', `${stat.succeeded} of ${STREAMS.tasks}`],
+      ['most running at once (polled every 100 ms)', String(peakRunning)],
+      ['first claim → last finish (DB clock)', `${fmt(stat.seconds, 1)} s`],
+      [
+        'provider call p50 / p99 (attempts.provider_ms)',
+        `${fmt(percentile(stat.provider, 50), 0)} / ${fmt(percentile(stat.provider, 99), 0)} ms`,
+      ],
+      ['runner peak RSS (VmHWM) / peak heap used (probe)', `${mb(probe.vmHwm)} MB / ${mb(probe.peakHeapUsed)} MB`],
+      [
+        'runner event-loop delay p50 / p99 / max',
+        `${fmt(probe.delay.p50, 1)} / ${fmt(probe.delay.p99, 1)} / ${fmt(probe.delay.max, 1)} ms`,
+      ],
+      ['task_deltas NOTIFYs per second (first to last)', fmt(notifications / span, 1)],
+      ['delta items per NOTIFY / bytes per NOTIFY', `${fmt(items / notifications, 1)} / ${fmtRate(bytes / notifications)}`],
+    ],
+    notes: [
+      `${notifications} NOTIFYs carrying ${items} delta items over ${fmt(span, 1)} s; the shortest output is ${stat.chars} characters`,
+      ...(deltas.error ? [`the LISTEN connection failed (${deltas.error.message}): the NOTIFY count is short`] : []),
+      ringsNote(rings, STREAMS.tasks),
+      ...activityNotes(activity),
+      ...profileNotes(pid, 'runner'),
+      loadNote(),
+    ],
+    verdicts: [exactly('slow streams succeeded', stat.succeeded, STREAMS.tasks, 'tasks')],
+  };
+}
+
+// ---- the whole benchmark ----
+
+export const RUNNER_PARTS = ['latency', 'steady', 'drain', 'streams'] as const;
+
+/** The parts in order (all by default), each handed to `report` when done; they share one stack. */
+export async function runnerBench(
+  server: BenchServer,
+  report: (result: BenchResult) => void = printResult,
+  parts: readonly string[] = RUNNER_PARTS,
+): Promise<void> {
+  const rig = await startRig(server);
+  try {
+    if (parts.includes('latency')) report(await latency(rig, server));
+    if (parts.includes('steady')) report(await steady(rig, server));
+    const seeds = parts.includes('drain') || parts.includes('streams') ? await makeSeeds(rig) : undefined;
+    if (seeds && parts.includes('drain')) report(await drain(rig, server, seeds.short));
+    if (seeds && parts.includes('streams')) report(await streams(rig, seeds.long));
+  } finally {
+    await rig.stop();
+  }
+  if (PROFILES) {
+    const notes = rig.services.flatMap(([name, pid]) => (pid === undefined ? [] : profileNotes(pid, name)));
+    report({
+      title: '6.5 Runner bench: CPU profiles of the other services (whole run)',
+      method: ['--cpu-prof on every service process (BENCH_CPU_PROF=1); self time by area and by function.'],
+      table: [],
+      notes,
+      verdicts: [],
+    });
+  }
+}
+
+if (import.meta.main) {
+  const server = await startBenchServer();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      console.error(`\n${signal}: stopping the bench's PostgreSQL`);
+      void server.stop().finally(() => process.exit(130));
+    });
+  }
+  try {
+    // `node tests/bench/runner.ts drain streams`: only those parts.
+    const parts = process.argv.slice(2);
+    await runnerBench(server, printResult, parts.length > 0 ? parts : RUNNER_PARTS);
+  } finally {
+    await server.stop();
+  }
+  process.exit(0);
+}
