@@ -158,7 +158,8 @@ describe('access to every route of the public document', () => {
       const passed = await call(op, { authorization: `Bearer ${only.secret}` });
       expect([401, 403], `${describeOp(op)} with only ${scope}: ${passed.status}`).not.toContain(passed.status);
     }
-  });
+    // Two tokens and two calls for every route of the document: it grows with the API.
+  }, 180_000);
 
   it('never lets a token exceed its account’s role, even after the role is lowered', async () => {
     const admin = await gw.caller('admin');
