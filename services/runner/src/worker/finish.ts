@@ -270,7 +270,8 @@ export async function finishAttempt(
     const timing = [
       row.id,
       record.provider_ms === null ? 0 : Math.round(record.provider_ms),
-      Math.max(0, Math.round(record.latency_ms - (record.provider_ms ?? 0))),
+      // The same rounding as the attempt's own overhead, so the task's sum agrees with its attempts.
+      Math.max(0, Math.round(record.latency_ms) - (record.provider_ms === null ? 0 : Math.round(record.provider_ms))),
       record.time_to_first_token_ms,
       cost,
     ];
