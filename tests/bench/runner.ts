@@ -134,7 +134,17 @@ function cpuNote(cpu: CpuShares): string {
 // ---- what PostgreSQL is doing: pg_stat_activity sampled every 10 ms (no pg_stat_statements needed) ----
 
 interface Activity {
-  stop(): Promise<{ samples: number; statements: Array<[string, number]>; waits: Array<[string, number]> }>;
+  stop(): Promise<{
+    samples: number;
+    /** Active statements: average backends running each. */
+    statements: Array<[string, number]>;
+    /** Transactions idle between statements, by the statement before and the connection's application. */
+    idle: Array<[string, number]>;
+    idleTotal: number;
+    waits: Array<[string, number]>;
+    /** Connections opened to the database meanwhile (pg_stat_database.sessions). */
+    opened: number;
+  }>;
 }
 
 function sampleActivity(adminUrl: string, database: string, everyMs = 10): Activity {
@@ -142,29 +152,44 @@ function sampleActivity(adminUrl: string, database: string, everyMs = 10): Activ
   // Sampling is an observation: a lost connection ends it (the figures say how many samples there were).
   client.on('error', () => (running = false));
   const statements = new Map<string, number>();
+  const idle = new Map<string, number>();
   const waits = new Map<string, number>();
   let samples = 0;
   let running = true;
+  const sessions = async () =>
+    (
+      await client.query<{ n: string }>('SELECT sessions::text AS n FROM pg_stat_database WHERE datname = $1', [database])
+    ).rows.map((row) => Number(row.n))[0] ?? Number.NaN;
+  let opened = Number.NaN;
   const loop = (async () => {
     await client.connect();
+    const before = await sessions();
     while (running) {
-      const { rows } = await client.query<{ state: string; app: string; wait: string; query: string }>(
-        `SELECT state, application_name AS app, coalesce(wait_event_type || ':' || wait_event, 'running') AS wait,
+      const { rows } = await client.query<{ state: string; type: string; app: string; wait: string; query: string }>(
+        `SELECT state, backend_type AS type, application_name AS app,
+                coalesce(wait_event_type || ':' || wait_event, 'running') AS wait,
                 left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS query
          FROM pg_stat_activity
-         WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+         WHERE datname = $1 AND backend_type IN ('client backend', 'autovacuum worker') AND pid <> pg_backend_pid()
            AND state IN ('active', 'idle in transaction')`,
         [database],
       );
       samples++;
       for (const row of rows) {
-        // Idle in transaction: between two statements of a transaction, waiting for its client (the last one shown).
-        const key = row.state === 'active' ? `"${row.query}"` : `${row.app} idle in transaction after "${row.query}"`;
-        statements.set(key, (statements.get(key) ?? 0) + 1);
-        if (row.state === 'active') waits.set(row.wait, (waits.get(row.wait) ?? 0) + 1);
+        if (row.state === 'active') {
+          const key = row.type === 'client backend' ? `"${row.query}"` : `(${row.type}) "${row.query}"`;
+          statements.set(key, (statements.get(key) ?? 0) + 1);
+          waits.set(row.wait, (waits.get(row.wait) ?? 0) + 1);
+        } else {
+          // Between two statements of a transaction, waiting for its client: the statement before is shown.
+          const key = `${row.app} after "${row.query}"`;
+          idle.set(key, (idle.get(key) ?? 0) + 1);
+        }
       }
       await sleep(everyMs);
     }
+    await sleep(1_000); // statistics reach the shared counters about once a second
+    opened = (await sessions()) - before;
   })()
     .catch(() => undefined)
     .finally(() => client.end().catch(() => undefined));
@@ -174,7 +199,14 @@ function sampleActivity(adminUrl: string, database: string, everyMs = 10): Activ
     async stop() {
       running = false;
       await loop;
-      return { samples, statements: ranked(statements).slice(0, 8), waits: ranked(waits).slice(0, 4) };
+      return {
+        samples,
+        statements: ranked(statements).slice(0, 6),
+        idle: ranked(idle).slice(0, 4),
+        idleTotal: [...idle.values()].reduce((a, b) => a + b, 0) / Math.max(1, samples),
+        waits: ranked(waits).slice(0, 4),
+        opened,
+      };
     },
   };
 }
@@ -190,9 +222,12 @@ function waitName(wait: string): string {
 
 function activityNotes(activity: ActivitySummary): string[] {
   return [
-    `PostgreSQL, average busy backends by statement (pg_stat_activity every 10 ms, ${activity.samples} samples): ` +
+    `PostgreSQL, average backends running each statement (pg_stat_activity every 10 ms, ${activity.samples} samples): ` +
       activity.statements.map(([query, n]) => `${fmt(n, 2)} × ${query}`).join('; '),
-    `  … of the active ones, waiting on: ${activity.waits.map(([wait, n]) => `${waitName(wait)} ${fmt(n, 2)}`).join(', ')}`,
+    `  … and ${fmt(activity.idleTotal, 2)} backends on average idle in a transaction, waiting for their client, after: ` +
+      activity.idle.map(([query, n]) => `${fmt(n, 2)} × ${query}`).join('; '),
+    `  … of the active ones, waiting on: ${activity.waits.map(([wait, n]) => `${waitName(wait)} ${fmt(n, 2)}`).join(', ')}; ` +
+      `connections opened meanwhile (pg_stat_database.sessions): ${fmt(activity.opened, 0)}`,
   ];
 }
 
@@ -208,7 +243,10 @@ function boundNote(verdicts: readonly Verdict[], cpu: CpuShares | undefined, act
         cpu
           ? `the machine's CPU ${fmt(cpu.machine * 100, 0)} % busy, most of it ${busiest?.[0]} (${fmt(busiest?.[1] ?? 0, 2)} cores)`
           : '',
-        statement ? `PostgreSQL's busiest: ${fmt(statement[1], 2)} backends × ${statement[0]}` : '',
+        statement ? `PostgreSQL's busiest statement: ${fmt(statement[1], 2)} backends × ${statement[0]}` : '',
+        activity.idleTotal >= 0.5
+          ? `${fmt(activity.idleTotal, 2)} transactions idle between statements, waiting for their client`
+          : '',
         wait ? `its top wait ${waitName(wait[0])} (${fmt(wait[1], 2)} backends)` : '',
       ]
         .filter(Boolean)
@@ -1036,7 +1074,7 @@ async function graphileSteady(server: BenchServer): Promise<{ rate: number; adde
 // ---- 3. drain of a backlog ----
 
 /** Runner processes get this long to start before copied tasks fall due (they start in 1–3 s). */
-const START_MS = 6_000;
+const START_MS = 10_000;
 
 async function drain(rig: Rig, server: BenchServer, seed: string): Promise<BenchResult> {
   const rows: string[][] = [];
