@@ -237,7 +237,8 @@ export async function finishAttempt(
       ],
     });
     const cost = closed[0]?.cost_usd ?? '0';
-    await charge(tx, model.provider_id, attempt.started_at, cost);
+    // Only capped providers keep spend (their tasks hold a reservation); a lost task is charged anyway.
+    if (row.reserved_provider_id !== null || !ours) await charge(tx, model.provider_id, attempt.started_at, cost);
 
     const events: Envelope[] = [];
     if (record.announce_use)
