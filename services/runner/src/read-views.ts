@@ -1,14 +1,12 @@
 import type { z } from 'zod';
 import type { AttemptSchema, TaskDetailSchema, TaskGroupSchema, UsageRowSchema } from '@llmops/kit/contracts/runner';
 import type { AttemptRow, GroupRow, ImageMeta, UsageLine } from './db/reads.ts';
-import { money, taskJson, type TaskRow } from './views.ts';
+import { isoOrNull, money, taskJson, type TaskRow } from './views.ts';
 
 /*
  * How the read side of the API shows attempts, task details, groups and usage (taskJson, for lists and
  * creates, is in views.ts).
  */
-
-const isoOrNull = (value: Date | null): string | null => (value === null ? null : value.toISOString());
 
 const moneyOrNull = (value: unknown): string | null =>
   typeof value === 'string' || typeof value === 'number' ? money(String(value)) : null;

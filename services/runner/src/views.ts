@@ -77,7 +77,7 @@ export interface TaskSnapshot {
 }
 
 const iso = (value: Date): string => value.toISOString();
-const isoOrNull = (value: Date | null): string | null => (value === null ? null : value.toISOString());
+export const isoOrNull = (value: Date | null): string | null => (value === null ? null : value.toISOString());
 
 /** numeric comes back as text with trailing zeros ("0.004200"); the API shows "0.0042". */
 export const money = (value: string): string => {

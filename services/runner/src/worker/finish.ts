@@ -36,13 +36,6 @@ export interface AttemptRecord {
   announce_use: boolean;
 }
 
-const ATTEMPT_STATUS: Record<Outcome['kind'], string> = {
-  succeeded: 'succeeded',
-  failed: 'failed',
-  cancelled: 'cancelled',
-  abandoned: 'abandoned',
-};
-
 /**
  * Closes the attempt row with everything the call produced and its cost: the price in force when the
  * attempt started, from the runner's own price history; input tokens include cached ones, which cost
@@ -220,7 +213,7 @@ export async function finishAttempt(
       text: CLOSE_ATTEMPT,
       values: [
         attempt.id,
-        ours ? ATTEMPT_STATUS[outcome.kind] : 'abandoned',
+        ours ? outcome.kind : 'abandoned',
         record.wire === null ? null : JSON.stringify(record.wire),
         outcome.text === '' && outcome.kind !== 'succeeded' ? null : outcome.text,
         outcome.kind === 'succeeded' ? outcome.finish_reason : null,
