@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// One run for the whole repository (DESIGN D10): at most two workers, one PostgreSQL server started by
+// One run for the whole repository (ADR 0014): at most two workers, one PostgreSQL server started by
 // the global setup, a database cloned from the template per test file.
 export default defineConfig({
   test: {

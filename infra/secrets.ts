@@ -38,7 +38,7 @@ export function loadOrCreateSecrets(dataDir: string): LocalSecrets {
 }
 
 /**
- * The master keyring of the embedded default (DESIGN D3): `.data/master-keys`, mode 0600, one line in
+ * The master keyring of the embedded default (ADR 0007): `.data/master-keys`, mode 0600, one line in
  * the LLMOPS_MASTER_KEYS format (current key first). Made on first start; `key rotate` rewrites it.
  * With DATABASE_URL set nothing is generated: the operator gives the registry LLMOPS_MASTER_KEYS.
  */

@@ -1,7 +1,7 @@
 /**
  * `npm start`: the local supervisor. Starts embedded PostgreSQL in a child of its own (unless
  * DATABASE_URL is set), applies sql/, starts every service and the dashboard as processes on their
- * ports (DESIGN D4), restarts a crashed one with backoff, forwards their logs with a prefix, writes
+ * ports (ADR 0008), restarts a crashed one with backoff, forwards their logs with a prefix, writes
  * .data/runtime.json, and on Ctrl-C stops the dashboard and services first and PostgreSQL last.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -31,7 +31,7 @@ const SupervisorEnvSchema = z.object({
   LLMOPS_HOST: z.string().min(1).default(DEFAULT_HOST),
   LLMOPS_PORT_BASE: port.default(DEFAULT_PORT_BASE),
   LLMOPS_INTERNAL_SECRET: z.string().min(32, 'expected a secret of at least 32 characters').optional(),
-  /** The registry's master keyring; the embedded default makes one in .data/master-keys (DESIGN D3). */
+  /** The registry's master keyring; the embedded default makes one in .data/master-keys (ADR 0007). */
   LLMOPS_MASTER_KEYS: z.string().min(1).optional(),
   LOG_LEVEL: logLevel,
   /** Suffix of the services' login roles (llmops_<service>_<deployment>); one per install on a shared server. */
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     } else {
       childEnv.DATABASE_URL = serviceDatabaseUrl(adminUrl, part, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
     }
-    // The master keyring goes to the registry only (DESIGN D3).
+    // The master keyring goes to the registry only (ADR 0007).
     delete childEnv.LLMOPS_MASTER_KEYS;
     if (part === 'registry' && masterKeys) childEnv.LLMOPS_MASTER_KEYS = masterKeys;
     const child: Child = { part, restarts: 0, startedAt: 0, stopping: false };

@@ -1,5 +1,5 @@
 /**
- * The authenticated proxy (DESIGN D1, D2): a request that passes the gateway reaches the owning service
+ * The authenticated proxy (ADRs 0005, 0006): a request that passes the gateway reaches the owning service
  * at the same path with a signed identity and the request id, its answer comes back as it is (status,
  * ETag, body, streamed), preconditions pass both ways, and credentials never leave the gateway. A stub
  * service of the test's own stands in for a real one, mounted through a contract like theirs.

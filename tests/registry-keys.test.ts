@@ -1,5 +1,5 @@
 /**
- * Keys at rest and in motion (DESIGN D3): the runner-only credential route, no key anywhere it must not
+ * Keys at rest and in motion (ADR 0007): the runner-only credential route, no key anywhere it must not
  * be (logs, events, audit records, the gateway's audit log, responses, the database in plain text),
  * and start-up without a keyring. Rotation: registry-rotation.test.ts.
  */

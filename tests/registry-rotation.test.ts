@@ -1,4 +1,4 @@
-/** Master key rotation (DESIGN D3): every key re-encrypted while processes on the previous keyring keep working. */
+/** Master key rotation (ADR 0007): every key re-encrypted while processes on the previous keyring keep working. */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -15,7 +15,7 @@ export type Json = any;
 
 export const editor: Identity = { kind: 'account', subject: 'editor-1', role: 'editor', scopes: [], requestId: 'test' };
 
-/** Runner settings short enough for tests (DESIGN D10). */
+/** Runner settings short enough for tests (ADR 0014). */
 export const FAST_RUNNER_ENV: Record<string, string> = {
   RUNNER_LEASE_MS: '2000',
   RUNNER_HEARTBEAT_MS: '300',

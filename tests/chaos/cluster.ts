@@ -40,7 +40,7 @@ export async function startOwnCluster(): Promise<OwnCluster> {
   };
 }
 
-/** A base port with base..base+6 all free, for a whole install (DESIGN D4). */
+/** A base port with base..base+6 all free, for a whole install (ADR 0008). */
 export async function freePortBase(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);

@@ -1,6 +1,6 @@
 /**
  * Generates src/lib/api/schema.d.ts, the types of the typed gateway client, from the gateway's public
- * OpenAPI 3.1 document (DESIGN D1). No server is needed: the gateway app is built in memory (its factory
+ * OpenAPI 3.1 document (ADR 0005). No server is needed: the gateway app is built in memory (its factory
  * has no side effects) and asked for its document. Run by `npm run build` and `npm run typecheck`;
  * tests/web-api-schema.test.ts fails when the committed file is stale.
  */

@@ -22,7 +22,7 @@ export type LogLevel = (typeof LEVELS)[number];
 
 /**
  * The dashboard server's own environment (HOST, PORT and ORIGIN are read by adapter-node). Read when the
- * server starts, never inlined at build time. The supervisor sets every one of them (DESIGN D4).
+ * server starts, never inlined at build time. The supervisor sets every one of them (ADR 0008).
  */
 export const variables = defineEnvVars({
   GATEWAY_URL: {

@@ -4,7 +4,7 @@ import { isApiPath, proxyToGateway } from '#lib/server/proxy.ts';
 import { themeFromCookie } from '#lib/theme.ts';
 
 export const handle: Handle = async ({ event, resolve }) => {
-  // The browser sees one origin: /api/* belongs to the gateway (DESIGN D4), everything else to the dashboard.
+  // The browser sees one origin: /api/* belongs to the gateway (ADR 0008), everything else to the dashboard.
   if (isApiPath(new URL(event.request.url).pathname)) return proxyToGateway(event);
 
   const theme = themeFromCookie(event.cookies);

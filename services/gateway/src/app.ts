@@ -50,7 +50,7 @@ const documentRoute = createRoute({
   },
 });
 
-/** The gateway: the only public door (DESIGN D1, D4). No side effects; tests call `createApp(deps).request(...)`. */
+/** The gateway: the only public door (ADRs 0005, 0008). No side effects; tests call `createApp(deps).request(...)`. */
 export function createApp({ log, readiness, runtime, routes = PUBLIC_ROUTES }: GatewayDeps): ServiceApp {
   const app = createServiceApp({
     service: 'gateway',

@@ -5,7 +5,7 @@ import { auditRecorded } from '@llmops/kit/events/audit';
 /** Who made a change: an account, or the operator CLI / a service acting on its own. */
 export type Actor = { kind: 'account'; id: string } | { kind: 'service'; id: string };
 
-/** Writes the audit event of a gateway change in the change's own transaction (DESIGN D2). */
+/** Writes the audit event of a gateway change in the change's own transaction (ADR 0006). */
 export async function recordChange(
   tx: Queryable,
   change: {

@@ -10,7 +10,7 @@ export function isOpenPath(path: string): boolean {
   return OPEN_PATHS.has(path) || path.startsWith(`${DOCS_PATH}/`);
 }
 
-/** The document's fixed part; the paths come from the routes mounted on the gateway (DESIGN D1). */
+/** The document's fixed part; the paths come from the routes mounted on the gateway (ADR 0005). */
 export const DOCUMENT_INFO = {
   openapi: '3.1.0',
   info: {

@@ -36,7 +36,7 @@ export function isPgError(error: unknown, code: string): error is pg.DatabaseErr
 }
 
 // bigint (int8) and numeric arrive as strings by default; counts are parsed where they are read,
-// money stays a decimal string (DESIGN D9). Timestamps are read as Date and written as RFC 3339.
+// money stays a decimal string (ADR 0013). Timestamps are read as Date and written as RFC 3339.
 
 export interface PoolConfig {
   connectionString: string;
@@ -133,7 +133,7 @@ export async function withClient<T>(connectionString: string, fn: (client: pg.Cl
   }
 }
 
-/** The server's major version, checked at start: DESIGN D9 promises PostgreSQL 15 or later. */
+/** The server's major version, checked at start: ADR 0013 promises PostgreSQL 15 or later. */
 export async function assertServerVersion(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ server_version_num: string }>('SHOW server_version_num');
   const major = Math.floor(Number(rows[0]?.server_version_num) / 10_000);

@@ -1,2 +1,2 @@
-/** Ids of public resources are UUIDv7, made in the app (DESIGN D9). */
+/** Ids of public resources are UUIDv7, made in the app (ADR 0013). */
 export { uuidv7 } from './bus/uuid.ts';

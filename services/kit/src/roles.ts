@@ -5,7 +5,7 @@ import { SERVICES, groupRole, type ServiceName } from './services.ts';
 
 /**
  * Each service connects as its own login role, a member of the group role that sql/ grants its
- * schema and `bus` to (DESIGN "Data ownership"). Login roles are per deployment (`app` for a normal
+ * schema and `bus` to (ADR 0018). Login roles are per deployment (`app` for a normal
  * install, `test` for the test suite) so a test run never changes the password a running install uses.
  */
 export const loginRole = (service: ServiceName, deployment: string) => `${groupRole(service)}_${deployment}`;

@@ -40,7 +40,7 @@ export type ServiceEnv = z.output<typeof ServiceEnvSchema>;
 
 export type Urls = Record<ServiceName | 'web', string>;
 
-/** Where each part of the system is reached: `<SERVICE>_URL`, else host + base + offset (DESIGN D4). */
+/** Where each part of the system is reached: `<SERVICE>_URL`, else host + base + offset (ADR 0008). */
 export function resolveUrls(env: Pick<ServiceEnv, 'LLMOPS_HOST' | 'LLMOPS_PORT_BASE'> & Partial<Record<string, unknown>>): Urls {
   const entries = (['web', ...SERVICES] as const).map((name) => {
     const override = env[urlVariable(name)];

@@ -1,4 +1,4 @@
-/** The services of the system and their place in the port plan of DESIGN D4. */
+/** The services of the system and their place in the port plan of ADR 0008. */
 export const SERVICES = ['gateway', 'registry', 'prompt', 'runner', 'workflow'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 

@@ -18,7 +18,7 @@ export function authorOf(identity: Identity): string {
   return identity.kind === 'account' ? identity.subject : `service:${identity.subject}`;
 }
 
-/** Writes the audit record of a change in the change's own transaction (DESIGN D2). */
+/** Writes the audit record of a change in the change's own transaction (ADR 0006). */
 export function audit(
   tx: Queryable,
   c: Context<AppEnv>,

@@ -10,7 +10,7 @@ import type { RouteDeps } from './routes/common.ts';
  * What publishing a part's draft now would do, before anyone publishes it: template drafts that follow
  * the part's latest version would take the new version at their next publish; drafts that follow one
  * of the part's labels change only when that label moves (listed with the version it points at now);
- * drafts that pin a version and published template versions (frozen, DESIGN D8) stay as they are.
+ * drafts that pin a version and published template versions (frozen, ADR 0012) stay as they are.
  */
 export async function partImpact(db: Queryable, deps: Pick<RouteDeps, 'renderer'>, part: PartRow) {
   const parsed = deps.renderer.parser.parse(part.content);

@@ -1,7 +1,7 @@
 import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
 import { ServiceUnavailable, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 
-/** Checks a template's default model and preset through the registry's API (DESIGN: no cross-schema reads). */
+/** Checks a template's default model and preset through the registry's API (ADR 0018: no cross-schema reads). */
 export interface RegistryClient {
   checkDefaults(
     requestId: string,

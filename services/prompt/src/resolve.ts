@@ -25,7 +25,7 @@ function uniquePairs(frozen: readonly FrozenMessage[]) {
 /**
  * Resolves a draft's (or an ad-hoc) message list: each part entry to the version it pins, to the
  * version its part label points at, or to the part's latest published version when it follows that
- * (what publishing would freeze, DESIGN D8). A reference to an unknown, deleted or never-published
+ * (what publishing would freeze, ADR 0012). A reference to an unknown, deleted or never-published
  * part, or to a part label that does not exist, is a problem that names it.
  */
 export async function resolveDraft(db: Queryable, draft: readonly DraftMessage[]): Promise<Resolution> {

@@ -15,7 +15,7 @@ export interface ServiceClient {
 export interface ServiceClientOptions {
   /** The service's base URL (`ctx.urls.registry`). */
   url: string;
-  /** The service it talks to: the audience of the runner's signed identity (DESIGN D2). */
+  /** The service it talks to: the audience of the runner's signed identity (ADR 0006). */
   audience: 'registry' | 'prompt';
   /** LLMOPS_INTERNAL_SECRET. */
   secret: string;

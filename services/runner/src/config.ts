@@ -3,8 +3,8 @@ import { loadConfig, millis } from '@llmops/kit/config';
 
 /**
  * The runner's own settings, on top of every service's (kit/runtime). Leases, heartbeats, backoff and
- * rate windows are configuration so tests can make them short (DESIGN D10); the defaults suit
- * production. Every duration is measured by PostgreSQL's clock, never a worker's (DESIGN D9).
+ * rate windows are configuration so tests can make them short (ADR 0014); the defaults suit
+ * production. Every duration is measured by PostgreSQL's clock, never a worker's (ADR 0013).
  */
 export const RunnerEnvSchema = z.object({
   /** Tasks one runner process runs at once (each is mostly waiting on a provider). */

@@ -19,7 +19,7 @@ export class ProviderUnavailableError extends Error {
 }
 
 /**
- * Decrypted provider connections (DESIGN D3): fetched from the registry's one internal route that
+ * Decrypted provider connections (ADR 0007): fetched from the registry's one internal route that
  * answers only the runner, kept in memory only, dropped on `registry.provider.changed` and after a TTL.
  * Concurrent tasks of one provider share one fetch.
  */

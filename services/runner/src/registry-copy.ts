@@ -16,7 +16,7 @@ type ModelSnapshot = z.output<typeof ModelSnapshotSchema>;
 type PresetSnapshot = z.output<typeof PresetSnapshotSchema>;
 
 /**
- * The runner's own copy of what it needs from the registry (DESIGN "Data ownership"): provider limits
+ * The runner's own copy of what it needs from the registry (ADR 0018): provider limits
  * and spend caps, models, presets, and every model's price history. Registry events keep it current; a
  * task that names something the copy has not seen yet fetches it from the registry once. Each upsert
  * keeps the newest `updated_at`, so events applied late or twice change nothing.

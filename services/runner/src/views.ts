@@ -62,7 +62,7 @@ export interface ChainModel {
   modality: 'chat' | 'image';
 }
 
-/** Exactly what a task sends (DESIGN D6), fixed at creation. */
+/** Exactly what a task sends (ADR 0010), fixed at creation. */
 export interface TaskSnapshot {
   messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
   /** Sampling parameters by their normalized names (timeouts are apart, below). */

@@ -62,7 +62,7 @@ function originOf(value: string | undefined): string | undefined {
 }
 
 /**
- * CSRF defence for cookie-authenticated writes (DESIGN D4): cookies are SameSite=Lax, and a write must
+ * CSRF defence for cookie-authenticated writes (ADR 0008): cookies are SameSite=Lax, and a write must
  * come from our own origin (Origin, else Referer). Bearer tokens are not sent by browsers on their own,
  * so token-authenticated requests need no check.
  */

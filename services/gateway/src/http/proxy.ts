@@ -41,7 +41,7 @@ const DROPPED_RESPONSE = new Set([
 const NULL_BODY = new Set([204, 205, 304]);
 
 export interface ProxyDeps {
-  /** Signs the identity services accept (DESIGN D2). */
+  /** Signs the identity services accept (ADR 0006). */
   secret: string;
   urls: Record<PublicRoute['service'], string>;
   /** How long a service may take to start answering (plus the `wait` of a long-polling read). */
@@ -87,7 +87,7 @@ export function honoPath(openApiPath: string): string {
 }
 
 /**
- * Mounts every public route of the services as an authenticated proxy (DESIGN D1, D2): the route goes
+ * Mounts every public route of the services as an authenticated proxy (ADRs 0005, 0006): the route goes
  * into the public document with its role and scope; a request that passes the guard and the route's
  * access check is sent to the owning service at the same path with a signed identity, and the answer
  * comes back as it is (status, headers such as ETag, body streamed). The service validates the body.

@@ -6,7 +6,7 @@ type Fetch = typeof fetch;
 /**
  * One attempt's control: its own AbortController (linked to the caller's signal), the first-byte and
  * idle-stream timers, the clock for time to first token, and a fetch that records the wire request the
- * SDK sends (DESIGN D6) without its auth headers.
+ * SDK sends (ADR 0010) without its auth headers.
  */
 export class Attempt {
   readonly controller = new AbortController();

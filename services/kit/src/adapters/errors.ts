@@ -1,5 +1,5 @@
 /**
- * One normalized provider error for every adapter (DESIGN D7), so the runner decides retries and
+ * One normalized provider error for every adapter (ADR 0011), so the runner decides retries and
  * backoff from `kind`, `retryable` and `retry_after_ms` without knowing which SDK threw.
  */
 export const PROVIDER_ERROR_KINDS = [
@@ -45,7 +45,7 @@ export class ProviderError extends Error {
   readonly status: number | null;
   readonly retry_after_ms: number | null;
   readonly provider_code: string | null;
-  /** The request the attempt sent before it failed (DESIGN D6), when it got that far; set by the adapter. */
+  /** The request the attempt sent before it failed (ADR 0010), when it got that far; set by the adapter. */
   wire: { method: string; url: string; body: unknown } | null = null;
   constructor(info: ProviderErrorInfo) {
     super(info.message);

@@ -1,5 +1,5 @@
 /**
- * The normalized provider interface (DESIGN D7): one adapter per wire protocol, each on the official
+ * The normalized provider interface (ADR 0011): one adapter per wire protocol, each on the official
  * SDK, with the SDK's retries off and one AbortSignal per attempt, so one call is exactly one request.
  * The registry uses it to test connections and list models; the runner to run tasks.
  */
@@ -73,7 +73,7 @@ export interface Usage {
   cached_input_tokens: number;
 }
 
-/** The exact request an attempt sent (without auth headers), for the task record (DESIGN D6). */
+/** The exact request an attempt sent (without auth headers), for the task record (ADR 0010). */
 export interface WireRequest {
   method: string;
   url: string;

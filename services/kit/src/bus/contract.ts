@@ -3,7 +3,7 @@ import { z } from 'zod';
 /** `<service>.<entity>.<what happened>`, lower case, dot separated: `registry.provider.changed`. */
 export const TOPIC_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 
-/** String headers only, so the envelope maps onto Kafka/NATS headers unchanged (DESIGN D5). */
+/** String headers only, so the envelope maps onto Kafka/NATS headers unchanged (ADR 0009). */
 export type EventHeaders = Record<string, string>;
 
 /**

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { BadRequest, ProblemSchema } from '../problem.ts';
 
-/** List queries (DESIGN D9): `limit` (default 50, max 200) and an opaque `cursor` from `next_cursor`. */
+/** List queries (ADR 0013): `limit` (default 50, max 200) and an opaque `cursor` from `next_cursor`. */
 export const PageQuerySchema = z.object({
   limit: z.coerce
     .number({ message: 'expected a whole number from 1 to 200' })

@@ -4,7 +4,7 @@ import { ROLES, type Role } from '../http/identity.ts';
 import { errors, IdParamSchema, PageQuerySchema, pageOf } from './common.ts';
 
 /**
- * The gateway's own public routes (DESIGN D1): first-run setup, sign-in, the session, accounts, API
+ * The gateway's own public routes (ADR 0005): first-run setup, sign-in, the session, accounts, API
  * tokens, the audit log, live events and the bus's dead letters. The gateway implements them; the
  * proxied routes of the other services are in their own files (./index.ts).
  */

@@ -6,7 +6,7 @@ import { registryRoutes } from './registry.ts';
 import { runnerRoutes } from './runner.ts';
 
 /**
- * The HTTP contracts of every service (DESIGN D1). Each service's file exports its public routes:
+ * The HTTP contracts of every service (ADR 0005). Each service's file exports its public routes:
  * `createRoute` objects whose path is the public path under /api/v1, with the least role and the token
  * scope they need. The service implements them (and checks the role itself, `authorize`); the gateway
  * mounts the same objects as an authenticated proxy and builds the one public OpenAPI document from them.

@@ -828,7 +828,7 @@ export const setPartLabel = createRoute({
   tags: TAG,
   summary: 'Set or move a part label to a published part version',
   description:
-    'Template drafts that follow the label take the new version at their next publish; published template versions never change (DESIGN D8).',
+    'Template drafts that follow the label take the new version at their next publish; published template versions never change (ADR 0012).',
   request: { params: PartLabelParamSchema, body: body(PartLabelSetSchema) },
   responses: { 200: json(PartLabelSetResultSchema, 'Moved or unchanged'), ...errors(400, 401, 403, 404, 422) },
 });

@@ -612,7 +612,7 @@ export const deletePreset = createRoute({
   responses: { ...DeletedOrArchived, ...errors(400, 401, 403, 404, 412) },
 });
 
-/** Not public: the runner's one way to a decrypted key (DESIGN D3). Answers only the `runner` service identity. */
+/** Not public: the runner's one way to a decrypted key (ADR 0007). Answers only the `runner` service identity. */
 export const ProviderCredentialSchema = z.object({
   provider_id: Uuid,
   kind: ProviderKindSchema,

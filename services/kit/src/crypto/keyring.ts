@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 /**
- * The master keyring that protects provider API keys at rest (DESIGN D3). Only the registry holds it.
+ * The master keyring that protects provider API keys at rest (ADR 0007). Only the registry holds it.
  *
  * `LLMOPS_MASTER_KEYS` is a comma-separated list of `keyId:base64key` (32 random bytes each, standard or
  * url-safe base64); the first is current (it encrypts), every one decrypts. A key id is 1–32 of

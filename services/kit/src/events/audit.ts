@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineEvent } from '../bus/contract.ts';
 
 /**
- * An audit record (DESIGN D2): the owning service writes it to the outbox in the same transaction as
+ * An audit record (ADR 0006): the owning service writes it to the outbox in the same transaction as
  * the change; the gateway stores it in its audit log. `before`/`after` hold configuration, never
  * secrets (an API key appears only as its masked hint).
  */

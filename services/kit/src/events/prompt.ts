@@ -17,7 +17,7 @@ export const partPublished = defineEvent({
   key: (payload) => payload.part_id,
 });
 
-/** A template was published: the version and the exact part versions it froze (DESIGN D8). */
+/** A template was published: the version and the exact part versions it froze (ADR 0012). */
 export const templatePublished = defineEvent({
   topic: 'prompt.template.published',
   payload: z.object({

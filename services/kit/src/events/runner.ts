@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { defineEvent } from '../bus/contract.ts';
 
 /**
- * Streaming output of running tasks (DESIGN D5): the runner publishes delta items on this ephemeral
+ * Streaming output of running tasks (ADR 0009): the runner publishes delta items on this ephemeral
  * channel (`bus.ephemeral.publish(TASK_DELTAS_CHANNEL, item)`, one NOTIFY per process per tick); the
  * gateway relays them to SSE clients as `delta` events. Never stored: a client that missed some
  * re-reads the task's stored output. `seq` orders the deltas of one task attempt.
@@ -107,7 +107,7 @@ export const TASK_EVENTS = [
 ] as const;
 
 /**
- * Another service asks for a task over the bus (DESIGN D6): the same fields as `POST /api/v1/tasks`.
+ * Another service asks for a task over the bus (ADR 0010): the same fields as `POST /api/v1/tasks`.
  * The requester is the publishing service; `idempotency_key` (default: the event id) makes a redelivered
  * event the same task. A request that fails validation becomes a terminal `rejected` task and a
  * `runner.task.rejected` event with its correlation.

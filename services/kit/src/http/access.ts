@@ -5,7 +5,7 @@ import type { Identity, Role } from './identity.ts';
 const RANK: Record<Role, number> = { admin: 3, editor: 2, viewer: 1 };
 
 /**
- * Scopes an API token can carry (DESIGN D2): `<area>:read` and `<area>:write`, and `admin` for
+ * Scopes an API token can carry (ADR 0006): `<area>:read` and `<area>:write`, and `admin` for
  * everything an admin account may do. A token never exceeds its account's role.
  */
 export const SCOPES = [

@@ -58,7 +58,7 @@ export function validationHook(
 }
 
 /**
- * Reads a JSON body the strict way (DESIGN D9): UTF-8 that does not decode is a 400, never replaced;
+ * Reads a JSON body the strict way (ADR 0013): UTF-8 that does not decode is a 400, never replaced;
  * NUL and lone surrogates in any string are refused; nesting is bounded. The checked text is put where
  * the route validators read it, so they never see the raw bytes.
  */
@@ -166,7 +166,7 @@ export interface InternalAppOptions extends InternalDeps {
 /** What an internal service's app is built from. */
 export interface InternalDeps {
   log: Logger;
-  /** Verifies the identity the gateway and other services send (DESIGN D2). */
+  /** Verifies the identity the gateway and other services send (ADR 0006). */
   internalSecret: string;
   readiness: Record<string, ReadinessCheck>;
 }

@@ -5,7 +5,7 @@ import { auditRecorded } from '../events/audit.ts';
 import type { AppEnv } from './app.ts';
 
 /**
- * Writes the audit record of a change in the change's own transaction (DESIGN D2): who (the request's
+ * Writes the audit record of a change in the change's own transaction (ADR 0006): who (the request's
  * identity), what, before and after. Callers pass configuration only, never a secret.
  */
 export async function recordAudit(

@@ -30,7 +30,7 @@ export interface Outcome<T> {
 }
 
 /**
- * Creates honour `Idempotency-Key` (DESIGN D9), per caller: the same key and request replay the stored
+ * Creates honour `Idempotency-Key` (ADR 0013), per caller: the same key and request replay the stored
  * answer; the same key with another request is a 422. The key row is written in the create's own
  * transaction, so a create that fails leaves no key behind, and a concurrent request with the same key
  * waits on the row and then replays. Only a hash of the request is kept (a create may carry an API key).

@@ -5,7 +5,7 @@ import { Unauthorized } from '../problem.ts';
 import type { AppEnv } from './app.ts';
 
 /**
- * The internal identity (DESIGN D2): the gateway authenticates the caller and forwards a short-lived
+ * The internal identity (ADR 0006): the gateway authenticates the caller and forwards a short-lived
  * HMAC-signed assertion; services accept only requests that carry a valid one. Services calling each
  * other sign a service identity the same way.
  */

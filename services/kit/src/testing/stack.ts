@@ -44,7 +44,7 @@ export interface StackOptions {
 type Build = (ctx: ServiceContext) => ServiceParts | Promise<ServiceParts>;
 
 /**
- * Starts any set of services against a test database on port 0 (DESIGN D10), each with its own login
+ * Starts any set of services against a test database on port 0 (ADR 0014), each with its own login
  * role. kit does not depend on the services: their composition roots are loaded by path at run time.
  */
 export async function startStack({ db, services, mode = 'in-process', env = {}, log }: StackOptions): Promise<Stack> {
@@ -65,7 +65,7 @@ export async function startStack({ db, services, mode = 'in-process', env = {}, 
         PORT: '0',
         LOG_LEVEL: process.env.LLMOPS_TEST_LOG_LEVEL ?? 'silent',
         ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [urlVariable(name as ServiceName), url])),
-        // Only the registry holds the master keyring (DESIGN D3); a throwaway one per stack.
+        // Only the registry holds the master keyring (ADR 0007); a throwaway one per stack.
         ...(service === 'registry' ? { LLMOPS_MASTER_KEYS: keyring } : {}),
         ...env,
       };

@@ -23,7 +23,7 @@ export function invalid(...problems: FieldProblem[]): Unprocessable {
   return new Unprocessable(problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
 }
 
-/** Writes the audit record of a change in the change's own transaction (DESIGN D2); never a secret. */
+/** Writes the audit record of a change in the change's own transaction (ADR 0006); never a secret. */
 export function audit(
   tx: Queryable,
   c: Context<AppEnv>,

@@ -6,7 +6,7 @@ import { openKey } from '../credentials.ts';
 import { iso, isoOrNull, type RouteDeps } from './common.ts';
 
 /**
- * The runner's one way to a decrypted key (DESIGN D3): only the `runner` service identity, never an
+ * The runner's one way to a decrypted key (ADR 0007): only the `runner` service identity, never an
  * account, never the gateway. Not in PUBLIC_ROUTES, so not in the public document nor proxied.
  */
 export function mountInternal(app: ServiceApp, { pool, keyring }: RouteDeps): void {

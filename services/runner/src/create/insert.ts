@@ -13,7 +13,7 @@ export interface TaskOrigin {
   priority: number;
   correlation: Record<string, unknown> | null;
   inputs: Record<string, unknown>;
-  /** For bus requests: the same key from the same requester is the same task (DESIGN D6). */
+  /** For bus requests: the same key from the same requester is the same task (ADR 0010). */
   idempotency_key?: string | null;
   retry_of?: string | null;
 }

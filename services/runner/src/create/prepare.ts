@@ -159,7 +159,7 @@ function chainModel(model: ModelRow): ChainModel {
 /**
  * Renders the messages through the prompt service and resolves models, provider and parameters against
  * the runner's copy of the registry (asking the registry for anything it has not seen), checking
- * everything: the answer is the tasks to create, or every problem at once (DESIGN D8, issue 5).
+ * everything: the answer is the tasks to create, or every problem at once (ADR 0012).
  */
 export async function prepareTasks(
   deps: PrepareDeps,

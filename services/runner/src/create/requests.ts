@@ -6,7 +6,7 @@ import type { TaskService } from './service.ts';
 export const REQUESTS_GROUP = 'runner.task-requests';
 
 /**
- * Tasks other services ask for over the bus (DESIGN D6): a valid request becomes queued tasks, an
+ * Tasks other services ask for over the bus (ADR 0010): a valid request becomes queued tasks, an
  * invalid one a `rejected` task with its problems. Handled at least once; the requester's key makes a
  * redelivered event the same task. A prompt service or registry that does not answer fails the handler,
  * so the bus retries the event later instead of rejecting a valid request.

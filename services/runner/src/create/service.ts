@@ -49,7 +49,7 @@ export class TaskService {
 
   /**
    * A `runner.task.requested` event: the task, or a `rejected` task when the request does not validate
-   * (DESIGN D6). Redelivery is harmless: the same requester and key find the task already there.
+   * (ADR 0010). Redelivery is harmless: the same requester and key find the task already there.
    */
   async fromEvent(event: { id: string; payload: z.output<typeof taskRequested.payload> }, requestId: string): Promise<void> {
     const { requester, request } = event.payload;

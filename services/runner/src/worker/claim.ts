@@ -133,7 +133,7 @@ function maxOutput(candidate: Candidate, fallback: number): number {
   return candidate.max_output_tokens ?? fallback;
 }
 
-/** What the attempt asks, normalized (roles and texts, model, parameters): what a preview shows (DESIGN D6). */
+/** What the attempt asks, normalized (roles and texts, model, parameters): what a preview shows (ADR 0010). */
 function normalizedRequest(row: TaskRow, model: ChainModel): Record<string, unknown> {
   const snapshot = row.snapshot;
   if (row.kind === 'image')

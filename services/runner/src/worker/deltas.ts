@@ -11,7 +11,7 @@ interface Stream {
 }
 
 /**
- * Streaming output of this process's running tasks (DESIGN D5): text is gathered per task and handed to
+ * Streaming output of this process's running tasks (ADR 0009): text is gathered per task and handed to
  * the bus's ephemeral stream once per tick, which sends every task's items in one NOTIFY per tick. Never
  * stored: the durable output is the attempt's response text.
  */

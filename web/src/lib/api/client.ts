@@ -1,7 +1,7 @@
 import createClient, { type Client } from 'openapi-fetch';
 import type { components, paths } from './schema.d.ts';
 
-/** The typed client of the public API, generated from the gateway's OpenAPI document (DESIGN D1). */
+/** The typed client of the public API, generated from the gateway's OpenAPI document (ADR 0005). */
 export type ApiClient = Client<paths>;
 export type Schemas = components['schemas'];
 

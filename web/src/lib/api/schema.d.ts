@@ -2775,7 +2775,7 @@ export interface paths {
         get?: never;
         /**
          * Set or move a part label to a published part version
-         * @description Template drafts that follow the label take the new version at their next publish; published template versions never change (DESIGN D8).
+         * @description Template drafts that follow the label take the new version at their next publish; published template versions never change (ADR 0012).
          *
          *     **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
          */

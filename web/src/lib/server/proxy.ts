@@ -10,7 +10,7 @@ import { errorFields, log } from './log.ts';
 import { problemResponse } from './problem.ts';
 
 /**
- * The browser sees one origin (DESIGN D4): every /api/* request is passed to the gateway as it came
+ * The browser sees one origin (ADR 0008): every /api/* request is passed to the gateway as it came
  * (method, path, query, headers including cookies, body) and its answer comes back as it goes (status,
  * headers including every Set-Cookie, body streamed chunk by chunk, so server-sent events are not
  * buffered). node:http rather than fetch: no automatic decompression, no body timeout to cut a quiet
