@@ -34,6 +34,8 @@ export interface NewAccount {
   name: string;
   role: Role;
   password: string;
+  /** A person (default), or an automation account of the operator CLI. */
+  kind?: accounts.AccountKind;
 }
 
 /** Creates an account in the caller's transaction, with its audit event; 409 when the email is taken. */
@@ -47,7 +49,14 @@ export async function createAccount(
   let row: accounts.AccountRow;
   try {
     await tx.query('SAVEPOINT create_account');
-    row = await accounts.insert(tx, { id, email: input.email.toLowerCase(), name: input.name, role: input.role, passwordHash });
+    row = await accounts.insert(tx, {
+      id,
+      email: input.email.toLowerCase(),
+      name: input.name,
+      role: input.role,
+      kind: input.kind ?? 'human',
+      passwordHash,
+    });
     await tx.query('RELEASE SAVEPOINT create_account');
   } catch (error) {
     if (isPgError(error, PgCode.uniqueViolation)) {
@@ -76,7 +85,8 @@ export interface AccountChanges {
 
 /**
  * Changes an account (with its audit event). A new role, a new password or disabling ends its sessions
- * and makes every instance check its tokens again. The last active admin cannot be demoted or disabled.
+ * and makes every instance check its tokens again. The last active human admin cannot be demoted or
+ * disabled, even by two admins at once.
  */
 export async function updateAccount(
   pool: Pool,
@@ -90,13 +100,17 @@ export async function updateAccount(
 ): Promise<accounts.AccountRow> {
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
   return withTransaction(pool, async (tx) => {
+    // Taken before the account's row, in the same order by every change that may remove an admin.
+    if (changes.role !== undefined || changes.disabled === true) await accounts.lockAdmins(tx);
     const before = await accounts.byIdForUpdate(tx, id);
     if (!before) throw new NotFound(`No account ${id}.`);
     precondition?.(before);
-    const demoted = changes.role !== undefined && changes.role !== 'admin' && before.role === 'admin';
-    const disabling = changes.disabled === true && before.disabled_at === null && before.role === 'admin';
-    if ((demoted || disabling) && (await accounts.otherActiveAdmins(tx, id)) === 0) {
-      throw new Conflict('This is the last active admin: make another account admin first.');
+    const activeHumanAdmin = before.role === 'admin' && before.kind === 'human' && before.disabled_at === null;
+    const demoted = changes.role !== undefined && changes.role !== 'admin';
+    if (activeHumanAdmin && (demoted || changes.disabled === true) && (await accounts.otherActiveHumanAdmins(tx, id)) === 0) {
+      throw new Conflict(
+        'This is the last active human admin: make another person admin first (automation accounts made by `token create` do not count).',
+      );
     }
     const after = await accounts.update(tx, id, {
       ...(changes.name !== undefined ? { name: changes.name } : {}),

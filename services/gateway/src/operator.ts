@@ -69,7 +69,13 @@ export async function createTokenAsOperator(
         (await accounts.byEmail(tx, automationEmail(role))) ??
         (await createAccount(
           tx,
-          { email: automationEmail(role), name: `Automation (${role})`, role, password: randomBytes(32).toString('base64url') },
+          {
+            email: automationEmail(role),
+            name: `Automation (${role})`,
+            role,
+            kind: 'automation',
+            password: randomBytes(32).toString('base64url'),
+          },
           { actor: OPERATOR, requestId: null },
         ));
     }

@@ -1,27 +1,31 @@
 import { many, maybeOne, one, type Queryable } from '@llmops/kit/db';
 import type { Role } from '@llmops/kit/http/identity';
 
+/** A person, or an automation account of the operator CLI (docs/security.md, "The last admin"). */
+export type AccountKind = 'human' | 'automation';
+
 export interface AccountRow {
   id: string;
   email: string;
   name: string;
   role: Role;
+  kind: AccountKind;
   password_hash: string;
   disabled_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = 'id, email, name, role, password_hash, disabled_at, created_at, updated_at';
+const COLUMNS = 'id, email, name, role, kind, password_hash, disabled_at, created_at, updated_at';
 
 export function insert(
   db: Queryable,
-  input: { id: string; email: string; name: string; role: Role; passwordHash: string },
+  input: { id: string; email: string; name: string; role: Role; kind: AccountKind; passwordHash: string },
 ): Promise<AccountRow> {
   return one<AccountRow>(
     db,
-    `INSERT INTO gateway.accounts (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
-    [input.id, input.email, input.name, input.role, input.passwordHash],
+    `INSERT INTO gateway.accounts (id, email, name, role, kind, password_hash) VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+    [input.id, input.email, input.name, input.role, input.kind, input.passwordHash],
   );
 }
 
@@ -67,11 +71,23 @@ export function update(
   );
 }
 
-/** Active admins other than `id`: the last admin cannot be demoted or disabled. */
-export async function otherActiveAdmins(db: Queryable, id: string): Promise<number> {
+/**
+ * Serializes every change that may remove an admin, until the transaction ends: two admins demoting each
+ * other at once would otherwise each count the other as still there, and leave none.
+ */
+export async function lockAdmins(db: Queryable): Promise<void> {
+  await db.query(`SELECT pg_advisory_xact_lock(hashtext('gateway.admins'))`);
+}
+
+/**
+ * Active human admins other than `id` (automation accounts do not count): the last one cannot be demoted
+ * or disabled. Call it under `lockAdmins`.
+ */
+export async function otherActiveHumanAdmins(db: Queryable, id: string): Promise<number> {
   const row = await one<{ n: number }>(
     db,
-    `SELECT count(*)::int AS n FROM gateway.accounts WHERE role = 'admin' AND disabled_at IS NULL AND id <> $1`,
+    `SELECT count(*)::int AS n FROM gateway.accounts
+     WHERE role = 'admin' AND kind = 'human' AND disabled_at IS NULL AND id <> $1`,
     [id],
   );
   return row.n;
