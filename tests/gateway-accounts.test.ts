@@ -331,6 +331,49 @@ describe('accounts and access', () => {
       });
       expect(last.status).toBe(409);
     });
+
+    it('keeps a disabled account’s tokens and sessions ended after it is enabled again, each revocation audited', async () => {
+      const target = await gw.caller('editor');
+      const second = await gw.token(target.email, 'editor');
+      const bearer = (secret: string) => ({ headers: { authorization: `Bearer ${secret}` } });
+      const change = (body: unknown) =>
+        gw.api(`/api/v1/accounts/${target.accountId}`, { method: 'PATCH', ...json(body, gw.browser(admin)) });
+
+      expect((await change({ disabled: true })).status).toBe(200);
+      expect((await change({ disabled: false })).status).toBe(200);
+      for (const secret of [target.token, second.secret])
+        expect((await gw.api('/api/v1/session', bearer(secret))).status).toBe(401);
+      expect((await gw.api('/api/v1/session', { headers: { cookie: target.cookie } })).status).toBe(401);
+
+      const listed = (await (
+        await gw.api(`/api/v1/tokens?account_id=${target.accountId}`, { headers: gw.browser(admin) })
+      ).json()) as {
+        items: { id: string; revoked_at: string | null }[];
+      };
+      expect(listed.items).toHaveLength(2);
+      expect(listed.items.every((token) => token.revoked_at !== null)).toBe(true);
+      await expect
+        .poll(
+          async () => {
+            const audit = (await (
+              await gw.api('/api/v1/audit?action=token.revoked&limit=200', { headers: gw.browser(admin) })
+            ).json()) as { items: { resource: { id: string }; actor: { id: string } }[] };
+            return audit.items
+              .filter((item) => listed.items.some((token) => token.id === item.resource.id))
+              .map((item) => item.actor.id);
+          },
+          { timeout: 10_000 },
+        )
+        .toEqual([admin.accountId, admin.accountId]);
+
+      // Enabled again, the account signs in and makes new tokens as before.
+      const login = await gw.api('/api/v1/login', {
+        method: 'POST',
+        ...json({ email: target.email, password: PASSWORD }, origin),
+      });
+      expect(login.status).toBe(200);
+      expect((await gw.api('/api/v1/session', bearer((await gw.token(target.email, 'editor')).secret))).status).toBe(200);
+    });
   });
 
   describe('the audit log', () => {

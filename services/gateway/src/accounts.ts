@@ -6,7 +6,9 @@ import { uuidv7 } from '@llmops/kit/ids';
 import { Conflict, NotFound } from '@llmops/kit/problem';
 import { recordChange, type Actor } from './audit.ts';
 import * as accounts from './db/accounts.ts';
+import * as sessions from './db/sessions.ts';
 import { hashPassword } from './passwords.ts';
+import { revokeAccountTokens } from './tokens.ts';
 
 export type { AccountRow } from './db/accounts.ts';
 
@@ -84,8 +86,9 @@ export interface AccountChanges {
 }
 
 /**
- * Changes an account (with its audit event). A new role, a new password or disabling ends its sessions
- * and makes every instance check its tokens again. The last active human admin cannot be demoted or
+ * Changes an account (with its audit event). A new role, a new password or disabling makes every instance
+ * check its credentials again; a new password or disabling ends its sessions, and disabling revokes its
+ * tokens. The last active human admin cannot be demoted or
  * disabled, even by two admins at once.
  */
 export async function updateAccount(
@@ -121,8 +124,9 @@ export async function updateAccount(
     const access =
       after.role !== before.role || (after.disabled_at === null) !== (before.disabled_at === null) || passwordHash !== undefined;
     if (access) {
-      if (passwordHash !== undefined || after.disabled_at !== null)
-        await tx.query('DELETE FROM gateway.sessions WHERE account_id = $1', [id]);
+      if (passwordHash !== undefined || after.disabled_at !== null) await sessions.deleteForAccount(tx, id);
+      // Disabling ends the account's tokens for good, not only while it stays disabled.
+      if (after.disabled_at !== null && before.disabled_at === null) await revokeAccountTokens(tx, id, { actor, requestId });
       await publish(tx, credentialsRevoked, { kind: 'account', id, account_id: id });
     }
     await recordChange(tx, {

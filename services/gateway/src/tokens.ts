@@ -101,14 +101,34 @@ export async function revokeToken(
     if (before.revoked_at) return before;
     const after = (await tokens.revoke(tx, id)) as tokens.TokenRow;
     await publish(tx, credentialsRevoked, { kind: 'token', id, account_id: after.account_id });
-    await recordChange(tx, {
-      actor,
-      action: 'token.revoked',
-      resource: { type: 'token', id },
-      before: audited(before),
-      after: { ...audited(after), revoked_at: after.revoked_at?.toISOString() ?? null },
-      requestId,
-    });
+    await recordRevoked(tx, after, { actor, requestId });
     return after;
+  });
+}
+
+/**
+ * Revokes every token of an account in the caller's transaction, each with its audit event: a disabled
+ * account's tokens stay ended when it is enabled again. The caller publishes the account's revocation.
+ */
+export async function revokeAccountTokens(
+  tx: Queryable,
+  accountId: string,
+  by: { actor: Actor; requestId: string | null },
+): Promise<void> {
+  for (const row of await tokens.revokeAllOf(tx, accountId)) await recordRevoked(tx, row, by);
+}
+
+function recordRevoked(
+  tx: Queryable,
+  row: tokens.TokenRow,
+  { actor, requestId }: { actor: Actor; requestId: string | null },
+): Promise<void> {
+  return recordChange(tx, {
+    actor,
+    action: 'token.revoked',
+    resource: { type: 'token', id: row.id },
+    before: audited(row),
+    after: { ...audited(row), revoked_at: row.revoked_at?.toISOString() ?? null },
+    requestId,
   });
 }

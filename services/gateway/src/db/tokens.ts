@@ -85,6 +85,16 @@ export function revoke(db: Queryable, id: string): Promise<TokenRow | undefined>
   );
 }
 
+/** Revokes every token of an account not revoked yet (disabling it); the rows as they are now. */
+export function revokeAllOf(db: Queryable, accountId: string): Promise<TokenRow[]> {
+  return many<TokenRow>(
+    db,
+    `UPDATE gateway.api_tokens SET revoked_at = now(), updated_at = greatest(now(), updated_at + interval '1 microsecond')
+     WHERE account_id = $1 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
+    [accountId],
+  );
+}
+
 /** Writes a batch of last-used times (never moving one back). */
 export async function touch(db: Queryable, used: ReadonlyMap<string, Date>): Promise<void> {
   if (used.size === 0) return;
