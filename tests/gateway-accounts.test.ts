@@ -83,7 +83,7 @@ describe('accounts and access', () => {
       expect(await count('SELECT count(*) AS n FROM gateway.accounts')).toBe(0);
     });
 
-    it('creates the first admin once, signed in, even when two try at the same time; then refuses', async () => {
+    it('creates the first admin once, signed in (uncached), even when two try at the same time; then refuses', async () => {
       const link = await setupLink(db.adminUrl, gw.url);
       const code = codeOf(link?.url as string);
       const attempt = (email: string) =>
@@ -92,6 +92,7 @@ describe('accounts and access', () => {
       const statuses = [a.status, b.status].sort();
       expect(statuses).toEqual([201, 409]);
       const winner = a.status === 201 ? a : b;
+      expect(winner.headers.get('cache-control')).toBe('no-store'); // it carries the session: never kept by a cache
       const cookie = winner.headers.getSetCookie()[0] ?? '';
       expect(cookie).toMatch(/^llmops_session=[A-Za-z0-9_-]{40,};/);
       expect(cookie).toContain('HttpOnly');
@@ -149,11 +150,12 @@ describe('accounts and access', () => {
       expect(response.status).toBe(403);
     });
 
-    it('ends the session on sign-out: the cookie is cleared and the old value no longer works', async () => {
+    it('signs in uncached and ends the session on sign-out: the cookie is cleared and the old value no longer works', async () => {
       const login = await gw.api('/api/v1/login', {
         method: 'POST',
         ...json({ email: editor.email, password: PASSWORD }, origin),
       });
+      expect(login.headers.get('cache-control')).toBe('no-store');
       const cookie = (login.headers.getSetCookie()[0] ?? '').split(';')[0] as string;
       expect((await gw.api('/api/v1/session', { headers: { cookie } })).status).toBe(200);
       const out = await gw.api('/api/v1/logout', { method: 'POST', headers: { cookie, origin: gw.url } });

@@ -52,7 +52,9 @@ function secureCookie(c: Context, config: GatewayConfig): boolean {
   return proto === 'https';
 }
 
+/** Sets the session cookie; the answer that carries it (sign-in, setup) is never stored by a cache. */
 function setSessionCookie(c: Context, config: GatewayConfig, signedIn: SignIn): void {
+  c.header('Cache-Control', 'no-store');
   setCookie(c, SESSION_COOKIE, signedIn.secret, {
     httpOnly: true,
     sameSite: 'Lax',
