@@ -12,6 +12,7 @@ import { revokeTokenAsOperator } from '@llmops/gateway/operator';
 import { startGateway, type Caller, type GatewayHarness } from './gateway-support.ts';
 
 const db = await useTestDatabase();
+const WEB_SECRET = 'the-dashboard-servers-own-secret-0123456789';
 
 interface Operation {
   method: string;
@@ -55,7 +56,9 @@ describe('access to every route of the public document', () => {
   const callers = {} as Record<Role, Caller>;
 
   beforeAll(async () => {
-    gw = await startGateway(db, { env: { GATEWAY_RATE_LIMIT_TOKEN: '0', GATEWAY_RATE_LIMIT_ACCOUNT: '0' } });
+    gw = await startGateway(db, {
+      env: { GATEWAY_RATE_LIMIT_TOKEN: '0', GATEWAY_RATE_LIMIT_ACCOUNT: '0', LLMOPS_WEB_PROXY_SECRET: WEB_SECRET },
+    });
     ops = operations(gw.api.checker.document);
     for (const role of ['admin', 'editor', 'viewer'] as const) callers[role] = await gw.caller(role);
   });
@@ -185,7 +188,7 @@ describe('access to every route of the public document', () => {
     expect(((await mint.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe('body.scopes');
   });
 
-  it('refuses cookie-authenticated writes from another origin (CSRF), and takes them from its own', async () => {
+  it('refuses cookie-authenticated writes from another origin (CSRF), and takes them from its own or the dashboard’s', async () => {
     const body = JSON.stringify({ name: 'csrf probe', scopes: ['prompts:read'] });
     const headers = { cookie: callers.editor.cookie, 'content-type': 'application/json' };
     const foreign = await gw.api('/api/v1/tokens', {
@@ -196,9 +199,13 @@ describe('access to every route of the public document', () => {
     expect(foreign.status).toBe(403);
     const none = await gw.api('/api/v1/tokens', { method: 'POST', headers, body });
     expect(none.status).toBe(403);
+    // The dashboard's origin, as its server forwards it: believed only with the server's own secret.
+    const dashboard = { origin: 'https://blog.example', 'x-forwarded-host': 'blog.example', 'x-forwarded-proto': 'https' };
+    const claimed = await gw.api('/api/v1/tokens', { method: 'POST', headers: { ...headers, ...dashboard }, body });
+    expect(claimed.status).toBe(403);
     const viaDashboard = await gw.api('/api/v1/tokens', {
       method: 'POST',
-      headers: { ...headers, origin: 'https://blog.example', 'x-forwarded-host': 'blog.example', 'x-forwarded-proto': 'https' },
+      headers: { ...headers, ...dashboard, 'x-llmops-proxy-secret': WEB_SECRET },
       body,
     });
     expect(viaDashboard.status).toBe(201);

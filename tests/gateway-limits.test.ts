@@ -1,11 +1,15 @@
 /**
  * Rate limits through the HTTP layer: a token past its quota gets 429 problem+json with Retry-After and
  * the RateLimit headers; other tokens and accounts go on. (The arithmetic is pinned in
- * services/gateway/src/rate-limit.test.ts.)
+ * services/gateway/src/rate-limit.test.ts.) Failed sign-ins are limited per client address, and the
+ * address is believed from X-Forwarded-For only when the dashboard's server (its secret) or a trusted
+ * reverse proxy sends it (services/gateway/src/http/forwarded.test.ts pins the rules).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withClient } from '@llmops/kit/db';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
-import { startGateway, type GatewayHarness } from './gateway-support.ts';
+import { createAccountAsOperator } from '@llmops/gateway/operator';
+import { PASSWORD, startGateway, type GatewayHarness } from './gateway-support.ts';
 
 const db = await useTestDatabase();
 
@@ -34,5 +38,83 @@ describe('rate limits', () => {
     expect((await gw.api('/api/v1/session', { headers: { authorization: `Bearer ${other.secret}` } })).status).toBe(200);
     // Sessions are limited per account only.
     expect((await gw.api('/api/v1/session', { headers: { cookie: editor.cookie } })).status).toBe(200);
+  });
+});
+
+describe('failed sign-ins per client address', () => {
+  const WEB_SECRET = 'the-dashboard-servers-own-secret-0123456789';
+  const WEB = 'x-llmops-proxy-secret';
+  /** GATEWAY_LOGIN_MAX_FAILURES=1: one failure per email, ten per address (a short stand-in for 10 and 100). */
+  const PER_ADDRESS = 10;
+  let direct: GatewayHarness;
+  let behindProxy: GatewayHarness;
+
+  const signIn = (gw: GatewayHarness, headers: Record<string, string>, email: string, password = 'not the password') =>
+    gw.api('/api/v1/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ email, password }),
+    });
+
+  /** The addresses failed sign-ins were counted against. */
+  const countedAddresses = () =>
+    withClient(db.adminUrl, async (client) => {
+      const { rows } = await client.query<{ key: string }>(
+        `SELECT DISTINCT key FROM gateway.login_failures WHERE key LIKE 'ip:%' ORDER BY key`,
+      );
+      return rows.map((row) => row.key.slice('ip:'.length));
+    });
+
+  beforeAll(async () => {
+    const env = { GATEWAY_LOGIN_MAX_FAILURES: '1', LLMOPS_WEB_PROXY_SECRET: WEB_SECRET };
+    [direct, behindProxy] = await Promise.all([
+      startGateway(db, { services: [], env }),
+      startGateway(db, { services: [], env: { ...env, GATEWAY_TRUSTED_PROXIES: '127.0.0.0/8, ::1' } }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([direct?.stop(), behindProxy?.stop()]);
+  });
+
+  it('limits a spray whose X-Forwarded-For changes every time: an untrusted client is its own address', async () => {
+    const statuses: number[] = [];
+    for (let i = 1; i <= PER_ADDRESS + 3; i++) {
+      statuses.push((await signIn(direct, { 'x-forwarded-for': `198.51.100.${i}` }, `spray-${i}@example.com`)).status);
+    }
+    expect(statuses).toEqual([...Array<number>(PER_ADDRESS).fill(401), 429, 429, 429]);
+    expect(await countedAddresses()).toEqual(['127.0.0.1']);
+    const refused = await signIn(direct, { 'x-forwarded-for': '198.51.100.99' }, 'spray-last@example.com');
+    expect(((await refused.json()) as { detail: string }).detail).toMatch(/from this address/);
+  });
+
+  it("takes the real client's address from the dashboard's server, which sends its secret", async () => {
+    // The spray above used up the loopback address; people signing in through the dashboard keep their own.
+    const viaWeb = (address: string) => ({ [WEB]: WEB_SECRET, 'x-forwarded-for': address, 'x-forwarded-proto': 'https' });
+    expect((await signIn(direct, viaWeb('203.0.113.7'), 'typo@example.com')).status).toBe(401);
+    expect(await countedAddresses()).toEqual(['127.0.0.1', '203.0.113.7']);
+
+    const person = await createAccountAsOperator(db.adminUrl, {
+      email: 'person@example.com',
+      name: 'Person',
+      role: 'viewer',
+      password: PASSWORD,
+    });
+    const signedIn = await signIn(direct, viaWeb('203.0.113.8'), person.email, PASSWORD);
+    expect(signedIn.status).toBe(200);
+    expect(signedIn.headers.getSetCookie()[0]).toContain('Secure'); // the dashboard was reached over https
+    expect((await signIn(direct, {}, person.email, PASSWORD)).status).toBe(429); // straight from loopback: spent
+
+    const guessed = await signIn(direct, { [WEB]: 'a guess at the secret', 'x-forwarded-for': '203.0.113.9' }, person.email);
+    expect(guessed.status).toBe(403);
+    expect(((await guessed.json()) as { detail: string }).detail).toContain('LLMOPS_WEB_PROXY_SECRET');
+  });
+
+  it('believes a reverse proxy in GATEWAY_TRUSTED_PROXIES, and only the address it saw', async () => {
+    // The client's own claim (192.0.2.99) comes first; the proxy appends the address it saw.
+    const forwarded = { 'x-forwarded-for': '192.0.2.99, 203.0.113.20' };
+    expect((await signIn(behindProxy, forwarded, 'proxied@example.com')).status).toBe(401);
+    expect(await countedAddresses()).toEqual(['127.0.0.1', '203.0.113.20', '203.0.113.7']);
+    // A gateway without that range counts the same request against its peer, which is spent.
+    expect((await signIn(direct, forwarded, 'proxied-again@example.com')).status).toBe(429);
   });
 });

@@ -9,6 +9,7 @@ import { mountDocs } from './docs.ts';
 import { mountAccountRoutes } from './http/accounts.ts';
 import { mountAdminRoutes } from './http/audit.ts';
 import { mountEvents } from './http/events.ts';
+import type { ForwardingTrust } from './http/forwarded.ts';
 import { gatewayGuard, registerSecuritySchemes } from './http/guard.ts';
 import { mountProxy, type ProxyDeps } from './http/proxy.ts';
 import { OPENAPI_PATH, publicDocument } from './openapi.ts';
@@ -25,6 +26,8 @@ export interface GatewayRuntime {
   proxy: ProxyDeps;
   /** Origins whose cookie-authenticated writes are accepted besides the request's own. */
   allowedOrigins: readonly string[];
+  /** Whose X-Forwarded-* are believed: the dashboard's server (its secret) and trusted proxies. */
+  forwarding: ForwardingTrust;
 }
 
 export interface GatewayDeps {
@@ -55,7 +58,14 @@ export function createApp({ log, readiness, runtime, routes = PUBLIC_ROUTES }: G
   const app = createServiceApp({
     service: 'gateway',
     log,
-    guard: gatewayGuard(runtime && { auth: runtime.auth, limiter: runtime.limiter, allowedOrigins: runtime.allowedOrigins }),
+    guard: gatewayGuard(
+      runtime && {
+        auth: runtime.auth,
+        limiter: runtime.limiter,
+        allowedOrigins: runtime.allowedOrigins,
+        forwarding: runtime.forwarding,
+      },
+    ),
   });
   registerSecuritySchemes(app);
   mountHealth(app, 'gateway', readiness);

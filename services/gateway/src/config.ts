@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { httpUrl, millis } from '@llmops/kit/config';
+import { httpUrl, millis, secret } from '@llmops/kit/config';
+import { parseCidr, type Cidr } from './http/forwarded.ts';
 
 const count = (what: string) =>
   z.coerce
@@ -28,6 +29,26 @@ export const GatewayEnvSchema = z.object({
         .filter(Boolean),
     )
     .pipe(z.array(httpUrl)),
+  /** The dashboard server's own secret: its X-Forwarded-* are believed (docs/security.md). Unset: nobody's are. */
+  LLMOPS_WEB_PROXY_SECRET: secret.optional(),
+  /** Reverse proxies in front (comma-separated CIDR ranges or addresses) whose X-Forwarded-* are believed. */
+  GATEWAY_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform((value, ctx) =>
+      value
+        .split(',')
+        .filter((item) => item.trim() !== '')
+        .flatMap((item): Cidr[] => {
+          const cidr = parseCidr(item);
+          if (cidr) return [cidr];
+          ctx.addIssue({
+            code: 'custom',
+            message: `expected CIDR ranges or addresses such as 10.0.0.0/8, fd00::/8; got "${item.trim()}"`,
+          });
+          return [];
+        }),
+    ),
   /** How long a checked token or session is trusted without asking the database (revocations are pushed at once). */
   GATEWAY_AUTH_CACHE_MS: millis().default(60_000),
   /** How often tokens' last-used times are written, in one statement. */

@@ -8,6 +8,7 @@ import { consumeAuditEvents } from './audit-log.ts';
 import { GatewayEnvSchema } from './config.ts';
 import { Authenticator } from './credentials.ts';
 import { EventHub } from './events/hub.ts';
+import { trustOf } from './http/forwarded.ts';
 import { RateLimiter } from './rate-limit.ts';
 
 /**
@@ -47,6 +48,7 @@ export function gatewayBuilder(
         config,
         proxy: { secret: env.LLMOPS_INTERNAL_SECRET, urls, timeoutMs: config.GATEWAY_UPSTREAM_TIMEOUT_MS },
         allowedOrigins: [urls.web, ...config.GATEWAY_ALLOWED_ORIGINS],
+        forwarding: trustOf(config.LLMOPS_WEB_PROXY_SECRET, config.GATEWAY_TRUSTED_PROXIES),
       },
     });
     const audit = consumeAuditEvents(bus, pool);

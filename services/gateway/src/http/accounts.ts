@@ -34,7 +34,7 @@ import { signIn, startSession, type SignIn } from '../login.ts';
 import { hashSecret } from '../secrets.ts';
 import { completeSetup, setupStatus } from '../setup.ts';
 import { createToken, revokeToken, tokenJson } from '../tokens.ts';
-import { callerOf, clientAddress, SESSION_COOKIE } from './guard.ts';
+import { callerOf, clientAddress, clientProtocol, SESSION_COOKIE } from './guard.ts';
 import { withAccess } from './routes.ts';
 import { unconfigured } from '../unconfigured.ts';
 
@@ -48,8 +48,7 @@ const route = <R extends Parameters<typeof withAccess>[0]>(r: R) => withAccess(r
 
 function secureCookie(c: Context, config: GatewayConfig): boolean {
   if (config.GATEWAY_SECURE_COOKIES !== 'auto') return config.GATEWAY_SECURE_COOKIES === 'always';
-  const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim() ?? new URL(c.req.url).protocol.replace(':', '');
-  return proto === 'https';
+  return clientProtocol(c) === 'https';
 }
 
 /** Sets the session cookie; the answer that carries it (sign-in, setup) is never stored by a cache. */

@@ -9,6 +9,7 @@ import { authorizePrincipal, type Principal } from '../access.ts';
 import type { CredentialChecker } from '../ports.ts';
 import type { RateLimiter } from '../rate-limit.ts';
 import { isOpenPath } from '../openapi.ts';
+import { NO_TRUST, requestSource, type ForwardingTrust, type RequestSource } from './forwarded.ts';
 
 export const SESSION_COOKIE = 'llmops_session';
 
@@ -42,14 +43,38 @@ export interface GuardDeps {
   limiter: RateLimiter;
   /** Origins whose cookie-authenticated writes are accepted besides the request's own (the dashboard's). */
   allowedOrigins: readonly string[];
+  /** Whose X-Forwarded-* are believed. */
+  forwarding: ForwardingTrust;
 }
 
-/** The origin the browser sees: the dashboard's, as its /api proxy reports it (X-Forwarded-*), else this request's. */
-function ownOrigin(c: Context): string {
-  const host = c.req.header('x-forwarded-host');
-  const proto = c.req.header('x-forwarded-proto');
-  if (host && proto) return `${proto.split(',')[0]?.trim()}://${host.split(',')[0]?.trim()}`;
-  return new URL(c.req.url).origin;
+const sources = new WeakMap<Request, RequestSource>();
+
+function peerAddress(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown'; // not served by node (app.request in tests)
+  }
+}
+
+/** Where the request comes from, as the guard settled it (X-Forwarded-* only from a trusted hop). */
+function sourceOf(c: Context, trust: ForwardingTrust = NO_TRUST): RequestSource {
+  let source = sources.get(c.req.raw);
+  if (!source) {
+    source = requestSource(trust, { peer: peerAddress(c), url: c.req.url, header: (name) => c.req.header(name) });
+    sources.set(c.req.raw, source);
+  }
+  return source;
+}
+
+/** The client's address: the peer's, or the one a trusted hop forwarded (the dashboard's server, a trusted proxy). */
+export function clientAddress(c: Context): string {
+  return sourceOf(c).address;
+}
+
+/** The protocol the client used (a trusted hop's X-Forwarded-Proto, else this request's). */
+export function clientProtocol(c: Context): 'http' | 'https' {
+  return sourceOf(c).protocol;
 }
 
 function originOf(value: string | undefined): string | undefined {
@@ -63,7 +88,8 @@ function originOf(value: string | undefined): string | undefined {
 
 /**
  * CSRF defence for cookie-authenticated writes (ADR 0008): cookies are SameSite=Lax, and a write must
- * come from our own origin (Origin, else Referer). Bearer tokens are not sent by browsers on their own,
+ * come from our own origin (Origin, else Referer): the dashboard's as its server forwards it, or this
+ * request's. Bearer tokens are not sent by browsers on their own,
  * so token-authenticated requests need no check.
  */
 function checkOrigin(c: Context, allowed: readonly string[], required: boolean): void {
@@ -74,21 +100,8 @@ function checkOrigin(c: Context, allowed: readonly string[], required: boolean):
       throw new Forbidden('A signed-in write must say where it comes from (an Origin header); send it from the dashboard.');
     return;
   }
-  if (origin === ownOrigin(c) || allowed.includes(origin)) return;
+  if (origin === sourceOf(c).origin || allowed.includes(origin)) return;
   throw new Forbidden(`Cross-site request refused: ${origin} may not act with this session.`);
-}
-
-/** The client's address: the dashboard proxy's X-Forwarded-For when the request comes from loopback, else the peer. */
-export function clientAddress(c: Context): string {
-  let peer = 'unknown';
-  try {
-    peer = getConnInfo(c).remote.address ?? 'unknown';
-  } catch {
-    // not served by node (app.request in tests)
-  }
-  const forwarded = c.req.header('x-forwarded-for');
-  const loopback = peer === 'unknown' || peer === '::1' || peer.startsWith('127.') || peer === '::ffff:127.0.0.1';
-  return loopback && forwarded ? (forwarded.split(',')[0]?.trim() ?? peer) : peer;
 }
 
 async function authenticate(c: Context, auth: CredentialChecker): Promise<Principal | undefined> {
@@ -110,6 +123,7 @@ async function authenticate(c: Context, auth: CredentialChecker): Promise<Princi
  */
 export function gatewayGuard(deps: GuardDeps | undefined): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    sourceOf(c, deps?.forwarding); // first, so a wrong web secret is refused on every route
     const path = c.req.path;
     const unsafe = !SAFE_METHODS.has(c.req.method);
     if (isOpenPath(path)) {

@@ -5,6 +5,7 @@ import type { PublicRoute } from '@llmops/kit/contracts/index';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
 import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
 import { HttpProblem } from '@llmops/kit/problem';
+import { WEB_PROXY_SECRET_HEADER } from './forwarded.ts';
 import { annotate, callerOf, clientAddress, requireAccess } from './guard.ts';
 
 /** Connection-level headers (RFC 9110 §7.6.1) and what the gateway itself decides: never passed on. */
@@ -25,6 +26,7 @@ const DROPPED_REQUEST = new Set([
   IDENTITY_HEADER,
   'x-request-id',
   'x-forwarded-for',
+  WEB_PROXY_SECRET_HEADER,
 ]);
 const DROPPED_RESPONSE = new Set([
   'connection',
