@@ -8,7 +8,9 @@ import { SERVICES } from '@llmops/kit/services';
 
 /**
  * Secrets a local install generates once and keeps in the data folder (mode 0600): the embedded
- * server's admin password, the internal identity secret and each service role's password.
+ * server's admin password, the internal identity secret, each service role's password, and the
+ * dashboard server's own secret towards the gateway (never the internal one: the web must not be able
+ * to sign service identities).
  */
 const LocalSecretsSchema = z.object({
   postgresPassword: z.string().min(16),
@@ -16,25 +18,43 @@ const LocalSecretsSchema = z.object({
   servicePasswords: z.object(
     Object.fromEntries(SERVICES.map((s) => [s, z.string().min(16)])) as Record<(typeof SERVICES)[number], z.ZodString>,
   ),
+  webProxySecret: z.string().min(32),
 });
 export type LocalSecrets = z.infer<typeof LocalSecretsSchema>;
+
+/** A file made before a secret existed gets it added, keeping every other value. */
+const StoredSecretsSchema = LocalSecretsSchema.partial({ webProxySecret: true });
+
+const newWebProxySecret = () => randomBytes(48).toString('base64url');
 
 export function loadOrCreateSecrets(dataDir: string): LocalSecrets {
   const path = join(dataDir, 'secrets.json');
   if (existsSync(path)) {
-    const parsed = LocalSecretsSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    const parsed = StoredSecretsSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
     if (!parsed.success) throw new Error(`${path} is damaged (${parsed.error.message}); restore it from a backup`);
-    return parsed.data;
+    const { webProxySecret, ...stored } = parsed.data;
+    if (webProxySecret !== undefined) return { ...stored, webProxySecret };
+    const upgraded: LocalSecrets = { ...stored, webProxySecret: newWebProxySecret() };
+    writePrivateFile(path, `${JSON.stringify(upgraded, null, 2)}\n`);
+    return upgraded;
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   const secrets: LocalSecrets = {
     postgresPassword: randomBytes(24).toString('base64url'),
     internalSecret: randomBytes(48).toString('base64url'),
     servicePasswords: generatePasswords(),
+    webProxySecret: newWebProxySecret(),
   };
-  writeFileSync(path, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
+  writePrivateFile(path, `${JSON.stringify(secrets, null, 2)}\n`);
   return secrets;
+}
+
+/** Writes a file only its owner may read, whole or not at all (a temporary file renamed over it). */
+function writePrivateFile(path: string, text: string): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  writeFileSync(temporary, text, { mode: 0o600 });
+  chmodSync(temporary, 0o600);
+  renameSync(temporary, path);
 }
 
 /**
@@ -50,11 +70,7 @@ export function readMasterKeys(dataDir: string): string | undefined {
 }
 
 export function writeMasterKeys(dataDir: string, value: string): void {
-  const path = masterKeysPath(dataDir);
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${value}\n`, { mode: 0o600 });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, path);
+  writePrivateFile(masterKeysPath(dataDir), `${value}\n`);
 }
 
 export function loadOrCreateMasterKeys(dataDir: string): string {

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { startEmbeddedPostgresChild } from '@llmops/kit/embedded-child';
-import { configOrExit, loadConfig, logLevel, port, postgresUrl } from '@llmops/kit/config';
+import { configOrExit, loadConfig, logLevel, port, postgresUrl, secret } from '@llmops/kit/config';
 import { assertServerVersion, withClient, withDatabase } from '@llmops/kit/db';
 import { createLogger, redactUrlPasswords } from '@llmops/kit/logger';
 import { provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
@@ -31,6 +31,8 @@ const SupervisorEnvSchema = z.object({
   LLMOPS_HOST: z.string().min(1).default(DEFAULT_HOST),
   LLMOPS_PORT_BASE: port.default(DEFAULT_PORT_BASE),
   LLMOPS_INTERNAL_SECRET: z.string().min(32, 'expected a secret of at least 32 characters').optional(),
+  /** The dashboard server's proof to the gateway that its X-Forwarded-* are true; generated into .data/secrets.json. */
+  LLMOPS_WEB_PROXY_SECRET: secret.optional(),
   /** The registry's master keyring; the embedded default makes one in .data/master-keys (ADR 0007). */
   LLMOPS_MASTER_KEYS: z.string().min(1).optional(),
   LOG_LEVEL: logLevel,
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   const secrets = loadOrCreateSecrets(dataDir);
   const internalSecret = env.LLMOPS_INTERNAL_SECRET ?? secrets.internalSecret;
+  const webProxySecret = env.LLMOPS_WEB_PROXY_SECRET ?? secrets.webProxySecret;
   // Only the embedded default generates a keyring; with DATABASE_URL the registry refuses to start without one.
   const masterKeys = env.LLMOPS_MASTER_KEYS ?? (embedded ? loadOrCreateMasterKeys(dataDir) : undefined);
 
@@ -114,9 +117,13 @@ async function main(): Promise<void> {
       // The gateway enforces the 1 MiB body limit with a proper problem; the dashboard must not cut earlier.
       Object.assign(childEnv, { HOST: web.hostname, PORT: web.port, ORIGIN: urls.web, BODY_SIZE_LIMIT: '2M' });
       delete childEnv.DATABASE_URL;
+      // The web proves itself to the gateway with a secret of its own; it can never sign service identities.
+      delete childEnv.LLMOPS_INTERNAL_SECRET;
     } else {
       childEnv.DATABASE_URL = serviceDatabaseUrl(adminUrl, part, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
     }
+    delete childEnv.LLMOPS_WEB_PROXY_SECRET;
+    if (part === 'web' || part === 'gateway') childEnv.LLMOPS_WEB_PROXY_SECRET = webProxySecret;
     // The master keyring goes to the registry only (ADR 0007).
     delete childEnv.LLMOPS_MASTER_KEYS;
     if (part === 'registry' && masterKeys) childEnv.LLMOPS_MASTER_KEYS = masterKeys;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGateway } from '@llmops/gateway/main';
+import { gatewayBuilder } from '@llmops/gateway/main';
 import { runService, type RunningService } from '@llmops/kit/runtime';
 import { freePort } from '@llmops/kit/testing/database';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
@@ -21,6 +21,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB_ENTRY = join(ROOT, 'web/build/index.js');
 const SCREENSHOTS = join(ROOT, 'test-results/screenshots');
 const CHROMIUM = '/usr/bin/chromium';
+/** The dashboard server's proof to the gateway that its X-Forwarded-* are true (as npm start gives both). */
+const WEB_PROXY_SECRET = 'y'.repeat(40);
 
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -43,7 +45,15 @@ async function startWeb(gatewayUrl: string): Promise<WebServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(process.execPath, [WEB_ENTRY], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), ORIGIN: url, GATEWAY_URL: gatewayUrl, LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ORIGIN: url,
+      GATEWAY_URL: gatewayUrl,
+      LLMOPS_WEB_PROXY_SECRET: WEB_PROXY_SECRET,
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -116,6 +126,14 @@ async function screenshot(page: Page, name: string): Promise<void> {
 }
 
 const db = await useTestDatabase();
+const GATEWAY_ENV = {
+  DATABASE_URL: db.urlFor('gateway'),
+  LLMOPS_INTERNAL_SECRET: 'x'.repeat(40),
+  LLMOPS_WEB_PROXY_SECRET: WEB_PROXY_SECRET,
+  PORT: '0',
+  LOG_LEVEL: 'silent',
+  LLMOPS_HOST: '127.0.0.1',
+};
 
 describe('the dashboard', () => {
   let gateway: RunningService;
@@ -127,15 +145,7 @@ describe('the dashboard', () => {
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     [gateway, upstream, browser] = await Promise.all([
-      runService('gateway', buildGateway, {
-        env: {
-          DATABASE_URL: db.urlFor('gateway'),
-          LLMOPS_INTERNAL_SECRET: 'x'.repeat(40),
-          PORT: '0',
-          LOG_LEVEL: 'silent',
-          LLMOPS_HOST: '127.0.0.1',
-        },
-      }),
+      runService('gateway', gatewayBuilder(GATEWAY_ENV), { env: GATEWAY_ENV }),
       startUpstream(),
       // launch() gives every run a new, empty profile directory of its own.
       chromium.launch({
@@ -278,6 +288,7 @@ describe('the dashboard', () => {
         cookie: 'llmops_session=s1',
         authorization: 'Bearer t1',
         'x-forwarded-for': '203.0.113.9',
+        'x-llmops-proxy-secret': 'a guess',
       },
       body: JSON.stringify({ name: 'x' }),
     });
@@ -293,6 +304,7 @@ describe('the dashboard', () => {
       'x-forwarded-for': '127.0.0.1', // the browser's own claim is replaced, not passed on
       'x-forwarded-host': new URL(webOnUpstream.url).host,
       'x-forwarded-proto': 'http',
+      'x-llmops-proxy-secret': WEB_PROXY_SECRET, // the server's own proof, never the browser's
     });
     expect(response.headers.getSetCookie()).toEqual(['session=abc; Path=/; HttpOnly; SameSite=Lax', 'theme=x; Path=/']);
     expect(response.headers.get('x-upstream')).toBe('passes');

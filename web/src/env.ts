@@ -29,6 +29,16 @@ export const variables = defineEnvVars({
     description: 'Where the gateway is reached from this server; /api/* is proxied there.',
     schema: httpUrl('GATEWAY_URL', 'http://127.0.0.1:7401'),
   },
+  LLMOPS_WEB_PROXY_SECRET: {
+    description:
+      "This server's proof to the gateway that the client address and origin it forwards are true: the gateway's " +
+      'LLMOPS_WEB_PROXY_SECRET (npm start gives both the same one). Unset: the gateway believes none of them.',
+    schema: (value: string | undefined): string | undefined => {
+      if (!value) return undefined;
+      if (value.length < 32) throw new Error("LLMOPS_WEB_PROXY_SECRET must be at least 32 characters, the gateway's value");
+      return value;
+    },
+  },
   LOG_LEVEL: {
     description: 'fatal, error, warn, info (default), debug, trace or silent.',
     schema: (value): LogLevel => {

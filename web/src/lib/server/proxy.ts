@@ -5,7 +5,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { pipeline } from 'node:stream/promises';
 import type { RequestEvent } from '@sveltejs/kit';
 import { GATEWAY_URL } from '$app/env/private';
-import { forwardedHeaders } from './forwarded.ts';
+import { forwardedHeaders, isForwardingHeader } from './forwarded.ts';
 import { errorFields, log } from './log.ts';
 import { problemResponse } from './problem.ts';
 
@@ -65,7 +65,7 @@ function requestHeaders(event: RequestEvent): OutgoingHttpHeaders {
   const dropped = connectionTokens(incoming.get('connection'));
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of incoming) {
-    if (HOP_BY_HOP.has(name) || dropped.has(name) || name === 'host' || name.startsWith('x-forwarded-')) continue;
+    if (HOP_BY_HOP.has(name) || dropped.has(name) || name === 'host' || isForwardingHeader(name)) continue;
     headers[name] = value;
   }
   Object.assign(headers, forwardedHeaders(event));
