@@ -15,6 +15,7 @@ import { startGateway, type Caller, type GatewayHarness } from './gateway-suppor
 
 const db = await useTestDatabase();
 const SECRET = `proxy-test-secret-${'s'.repeat(32)}`;
+const WEB_SECRET = `web-proxy-secret-${'w'.repeat(32)}`;
 
 const Item = z.object({ id: z.string(), name: z.string(), seen: z.record(z.string(), z.unknown()) }).openapi('StubItem');
 
@@ -111,7 +112,12 @@ describe('the authenticated proxy', () => {
 
   beforeAll(async () => {
     stub = await startStub();
-    gw = await startGateway(db, { services: [], routes, urls: { prompt: stub.url }, env: { LLMOPS_INTERNAL_SECRET: SECRET } });
+    gw = await startGateway(db, {
+      services: [],
+      routes,
+      urls: { prompt: stub.url },
+      env: { LLMOPS_INTERNAL_SECRET: SECRET, LLMOPS_WEB_PROXY_SECRET: WEB_SECRET },
+    });
     [editor, viewer] = [await gw.caller('editor'), await gw.caller('viewer')];
   });
   afterAll(async () => {
@@ -129,7 +135,14 @@ describe('the authenticated proxy', () => {
 
   it('forwards the signed identity and the request id, never the caller’s credentials, and streams the answer back', async () => {
     const response = await gw.api(`/api/v1/stub-items/${ID}?x=1`, {
-      headers: { authorization: `Bearer ${viewer.token}`, 'x-request-id': 'trace-abc.123', accept: 'application/json' },
+      headers: {
+        authorization: `Bearer ${viewer.token}`,
+        'x-request-id': 'trace-abc.123',
+        accept: 'application/json',
+        // As the dashboard's server sends it: the client's address, believed for its secret, which goes no further.
+        'x-forwarded-for': '203.0.113.5',
+        'x-llmops-proxy-secret': WEB_SECRET,
+      },
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('etag')).toBe('"v1"');
@@ -148,6 +161,8 @@ describe('the authenticated proxy', () => {
     expect(last.headers['x-request-id']).toBe('trace-abc.123');
     expect(last.headers.authorization).toBeUndefined();
     expect(last.headers.cookie).toBeUndefined();
+    expect(last.headers['x-llmops-proxy-secret']).toBeUndefined();
+    expect(last.headers['x-forwarded-for']).toBe('203.0.113.5');
     expect(last.headers.accept).toBe('application/json');
   });
 
