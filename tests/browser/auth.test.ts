@@ -16,13 +16,12 @@ import { setupLink } from '@llmops/gateway/operator';
 import { runService, type RunningService } from '@llmops/kit/runtime';
 import { freePort } from '@llmops/kit/testing/database';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
+import { gatewayEnv, webEnv } from './environment.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const WEB_ENTRY = join(ROOT, 'web/build/index.js');
 const SCREENSHOTS = join(ROOT, 'test-results/screenshots');
 const CHROMIUM = '/usr/bin/chromium';
-/** The dashboard server's proof to the gateway that its X-Forwarded-* are true (as npm start gives both). */
-const WEB_PROXY_SECRET = 'y'.repeat(40);
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
@@ -33,15 +32,7 @@ async function startWeb(gatewayUrl: string): Promise<{ url: string; stop: () => 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child: ChildProcess = spawn(process.execPath, [WEB_ENTRY], {
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      ORIGIN: url,
-      GATEWAY_URL: gatewayUrl,
-      LLMOPS_WEB_PROXY_SECRET: WEB_PROXY_SECRET,
-      LOG_LEVEL: 'warn',
-    },
+    env: webEnv(url, gatewayUrl),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -87,14 +78,7 @@ describe('signing in to the dashboard', () => {
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const env = {
-      DATABASE_URL: db.urlFor('gateway'),
-      LLMOPS_INTERNAL_SECRET: 'x'.repeat(40),
-      LLMOPS_WEB_PROXY_SECRET: WEB_PROXY_SECRET,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      LLMOPS_HOST: '127.0.0.1',
-    };
+    const env = gatewayEnv(db.urlFor('gateway'));
     [gateway, browser] = await Promise.all([
       runService('gateway', gatewayBuilder(env), { env }),
       chromium.launch({
