@@ -88,8 +88,7 @@ export interface AccountChanges {
 /**
  * Changes an account (with its audit event). A new role, a new password or disabling makes every instance
  * check its credentials again; a new password or disabling ends its sessions, and disabling revokes its
- * tokens. The last active human admin cannot be demoted or
- * disabled, even by two admins at once.
+ * tokens. The last active human admin cannot be demoted or disabled, even by two admins at once.
  */
 export async function updateAccount(
   pool: Pool,

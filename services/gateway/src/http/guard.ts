@@ -89,8 +89,8 @@ function originOf(value: string | undefined): string | undefined {
 /**
  * CSRF defence for cookie-authenticated writes (ADR 0008): cookies are SameSite=Lax, and a write must
  * come from our own origin (Origin, else Referer): the dashboard's as its server forwards it, or this
- * request's. Bearer tokens are not sent by browsers on their own,
- * so token-authenticated requests need no check.
+ * request's. Bearer tokens are not sent by browsers on their own, so token-authenticated requests need
+ * no check.
  */
 function checkOrigin(c: Context, allowed: readonly string[], required: boolean): void {
   const sent = c.req.header('origin');
