@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { summaryLine, type VitestReport } from './test-report.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const extra = process.argv.slice(2);
@@ -36,21 +37,8 @@ const steps: [string, string, string[]][] = [
 ];
 
 function summary(): string {
-  const totals = { passed: 0, failed: 0, skipped: 0 };
-  for (const name of reports) {
-    const path = join(results, `${name}.json`);
-    if (!existsSync(path)) continue;
-    const report = JSON.parse(readFileSync(path, 'utf8')) as {
-      numPassedTests: number;
-      numFailedTests: number;
-      numPendingTests: number;
-      numTodoTests: number;
-    };
-    totals.passed += report.numPassedTests;
-    totals.failed += report.numFailedTests;
-    totals.skipped += report.numPendingTests + report.numTodoTests;
-  }
-  return `Tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`;
+  const found = reports.map((name) => join(results, `${name}.json`)).filter((path) => existsSync(path));
+  return summaryLine(found.map((path) => JSON.parse(readFileSync(path, 'utf8')) as VitestReport));
 }
 
 const started = Date.now();
