@@ -10,8 +10,11 @@ import { freePortBase, until } from './cluster.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'llmops-supervisor-'));
-chmodSync(dataDir, 0o755);
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const otherDataDir = mkdtempSync(join(tmpdir(), 'llmops-supervisor-other-'));
+for (const dir of [dataDir, otherDataDir]) chmodSync(dir, 0o755);
+afterAll(() => {
+  for (const dir of [dataDir, otherDataDir]) rmSync(dir, { recursive: true, force: true });
+});
 
 interface Supervisor {
   child: ChildProcess;
@@ -81,10 +84,19 @@ describe('npm start (the supervisor)', () => {
     await until(async () => runtime().pids.registry !== pids.registry, 20_000, 'registry to be restarted');
     await until(async () => (await fetch(`${urls.registry}/healthz`)).ok, 20_000, 'registry healthy again');
 
-    // A second start on the same ports names the busy port and the way out.
-    const second = startSupervisor({ LLMOPS_PORT_BASE: String(base) });
-    expect(await second.exited).not.toBe(0);
-    expect(text(second)).toMatch(new RegExp(`${base}.*already in use.*LLMOPS_PORT_BASE`));
+    // A second start on the same data folder, even on other ports, names the running one and how to stop it.
+    const second = startSupervisor({ LLMOPS_PORT_BASE: String(await freePortBase()) });
+    expect(await second.exited).toBe(78);
+    expect(text(second).trim()).toMatch(
+      new RegExp(
+        `^LLM Ops is already running from ${dataDir} \\(supervisor pid ${first.child.pid} since [^,]+, dashboard ${urls.web}\\)\\. ` +
+          `Stop it with Ctrl-C in its terminal or \`kill ${first.child.pid}\`, or start this one with another LLMOPS_DATA_DIR and LLMOPS_PORT_BASE\\.$`,
+      ),
+    );
+    // Another data folder on the same ports: the busy port is named, with the way out.
+    const third = startSupervisor({ LLMOPS_PORT_BASE: String(base), LLMOPS_DATA_DIR: otherDataDir });
+    expect(await third.exited).toBe(78);
+    expect(text(third).trim()).toMatch(new RegExp(`^ports? ${base} \\(web\\).*already in use.*LLMOPS_PORT_BASE`));
 
     // Ctrl-C: everything stops, PostgreSQL last, nothing left behind.
     const all = Object.values(runtime().pids);
@@ -133,13 +145,21 @@ describe.runIf(pg15Reachable)('npm start with DATABASE_URL', () => {
     try {
       const base = await freePortBase();
       // With DATABASE_URL nothing generates a keyring: the registry refuses to start and says how to make one.
+      const keylessDeployment = `keyless_${Date.now().toString(36)}`;
       const keyless = startSupervisor({
         LLMOPS_PORT_BASE: String(base),
         DATABASE_URL: withDatabase(pg15, name),
-        LLMOPS_DEPLOYMENT: 'supervisortest',
+        LLMOPS_DEPLOYMENT: keylessDeployment,
       });
-      expect(await keyless.exited).not.toBe(0);
+      expect(await keyless.exited).toBe(78);
       expect(text(keyless)).toContain('LLMOPS_MASTER_KEYS');
+      // Refused first: the database is untouched, no schema applied and no login role made.
+      await withClient(withDatabase(pg15, name), async (client) => {
+        const ledger = await client.query("SELECT nspname FROM pg_namespace WHERE nspname IN ('bus', 'registry', 'gateway')");
+        expect(ledger.rows).toEqual([]);
+        const roles = await client.query('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`%\\_${keylessDeployment}`]);
+        expect(roles.rows).toEqual([]);
+      });
       const s = startSupervisor({
         LLMOPS_PORT_BASE: String(base),
         DATABASE_URL: withDatabase(pg15, name),
