@@ -98,6 +98,15 @@ describe('the operator CLI: accounts and tokens', () => {
       .toBe(401);
   });
 
+  it("refuses a bad email by the API's rule, not with a database error (usage: exit 2)", async () => {
+    const made = await withStdin(
+      ['account', 'create', '--email', 'not-an-email', '--name', 'Ops', '--role', 'editor', '--password-stdin'],
+      'a strong password here\n',
+    );
+    expect(made.code).toBe(2);
+    expect(made.stderr).toBe('Could not create the account:\n  --email: expected an email address such as editor@example.com\n');
+  });
+
   it('refuses unknown scopes and roles with a message', async () => {
     const error = (await cli(['token', 'create', '--role', 'admin', '--name', 'x', '--scopes', 'root']).catch(
       (e: unknown) => e,
