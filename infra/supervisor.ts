@@ -212,8 +212,9 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
 }
 
 function spawnPart(child: Child, childEnv: NodeJS.ProcessEnv): void {
-  const entry = child.part === 'web' ? join(ROOT, 'web/build/index.js') : join(ROOT, `services/${child.part}/src/main.ts`);
-  if (!existsSync(entry)) throw new Error(`${entry} is missing; run \`npm run build\` (npm start does it first)`);
+  const code = child.part === 'web' ? join(ROOT, 'web/build/index.js') : join(ROOT, `services/${child.part}/src/main.ts`);
+  if (!existsSync(code)) throw new Error(`${code} is missing; run \`npm run build\` (npm start does it first)`);
+  const entry = child.part === 'web' ? join(ROOT, 'infra/web-child.ts') : code;
   const proc = fork(entry, [], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   child.process = proc;
   child.startedAt = Date.now();
