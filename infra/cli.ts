@@ -25,7 +25,7 @@ import {
   setupLink,
 } from '@llmops/gateway/operator';
 import { commandHelp, globalHelp, parseCommandLine, usage, UsageError, type CommandName } from './cli-usage.ts';
-import { isSupervisorAlive, lockPath } from './instance-lock.ts';
+import { isSupervisorAlive, lockPath, readLock } from './instance-lock.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const dataDir = resolve(process.env.LLMOPS_DATA_DIR ?? join(ROOT, '.data'));
@@ -44,8 +44,8 @@ function readRuntime(): Runtime | undefined {
 
 /** Where the CLI looked for a running install, and how to point it at another one. */
 function notRunningHere(): string {
-  const lock = existsSync(lockPath(dataDir)) ? (JSON.parse(readFileSync(lockPath(dataDir), 'utf8')) as { pid?: number }) : {};
-  if (typeof lock.pid === 'number' && isSupervisorAlive(lock.pid))
+  const lock = readLock(lockPath(dataDir));
+  if (lock && isSupervisorAlive(lock.pid))
     return `LLM Ops is starting from ${dataDir} (supervisor pid ${lock.pid}); ask again once it prints "LLM Ops is running".`;
   return (
     `LLM Ops is not running from ${dataDir} (no runtime.json there). If \`npm start\` runs with another data folder, ` +

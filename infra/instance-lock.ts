@@ -16,7 +16,8 @@ interface Lock {
   started_at: string;
 }
 
-function readLock(path: string): Lock | undefined {
+/** The lock at `path` (see lockPath), or undefined when there is none or it cannot be read. */
+export function readLock(path: string): Lock | undefined {
   try {
     const lock = JSON.parse(readFileSync(path, 'utf8')) as Partial<Lock>;
     return typeof lock.pid === 'number' ? { pid: lock.pid, started_at: String(lock.started_at) } : undefined;
