@@ -4,9 +4,8 @@
  * (read from .data/runtime.json).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { generatePasswords, provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
 import { redactUrlPasswords } from '@llmops/kit/logger';
@@ -18,48 +17,49 @@ import type { Role } from '@llmops/kit/http/identity';
 import { formatKeyring, generateMasterKey, keyringOf, parseKeyring, type Keyring } from '@llmops/kit/crypto/keyring';
 import { rotateKeys } from '@llmops/registry/operator';
 import { masterKeysPath, readMasterKeys, writeMasterKeys } from './secrets.ts';
-import { createAccountAsOperator, createTokenAsOperator, revokeTokenAsOperator, setupLink } from '@llmops/gateway/operator';
+import {
+  createAccountAsOperator,
+  createTokenAsOperator,
+  OperatorInputError,
+  revokeTokenAsOperator,
+  setupLink,
+} from '@llmops/gateway/operator';
+import { commandHelp, globalHelp, parseCommandLine, usage, UsageError, type CommandName } from './cli-usage.ts';
+import { isSupervisorAlive, lockPath, readLock } from './instance-lock.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const dataDir = process.env.LLMOPS_DATA_DIR ?? join(ROOT, '.data');
-
-const HELP = `LLM Ops operator CLI
-
-  npm run llmops -- status                     is everything up? (reads .data/runtime.json)
-  npm run llmops -- db status                  which SQL files the database has applied
-  npm run llmops -- db apply                   apply sql/ (as npm start does)
-  npm run llmops -- db roles --deployment NAME create or reset each service's login role and
-                                               print its DATABASE_URL once (for deployments)
-  npm run llmops -- account create --email E --name N --role admin|editor|viewer [--password-stdin]
-                                               a new account (password from stdin, else one is
-                                               generated and printed once)
-  npm run llmops -- account setup-link         the first-run link, while no account exists
-  npm run llmops -- token create --role R --name NAME [--account EMAIL] [--scopes a,b] [--expires-days N]
-                                               a new API token, printed once (without --account:
-                                               for the role's automation account)
-  npm run llmops -- token revoke ID            revoke an API token at once
-  npm run llmops -- key rotate [--drop-previous]
-                                               new master key; re-encrypt every provider key under
-                                               it (docs/providers.md, "Rotating the master key")
-
-The database is DATABASE_URL (an admin role), else the embedded server of a running \`npm start\`.`;
+const dataDir = resolve(process.env.LLMOPS_DATA_DIR ?? join(ROOT, '.data'));
+const runtimePath = join(dataDir, 'runtime.json');
 
 interface Runtime {
+  supervisor_pid: number;
   urls: Record<string, string>;
   pids: Record<string, number | null>;
   database: { embedded: boolean; url: string };
 }
 
 function readRuntime(): Runtime | undefined {
-  const path = join(dataDir, 'runtime.json');
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Runtime) : undefined;
+  return existsSync(runtimePath) ? (JSON.parse(readFileSync(runtimePath, 'utf8')) as Runtime) : undefined;
+}
+
+/** Where the CLI looked for a running install, and how to point it at another one. */
+function notRunningHere(): string {
+  const lock = readLock(lockPath(dataDir));
+  if (lock && isSupervisorAlive(lock.pid))
+    return `LLM Ops is starting from ${dataDir} (supervisor pid ${lock.pid}); ask again once it prints "LLM Ops is running".`;
+  return (
+    `LLM Ops is not running from ${dataDir} (no runtime.json there). If \`npm start\` runs with another data folder, ` +
+    `point the CLI at it: LLMOPS_DATA_DIR=/that/folder npm run llmops -- <command>. Otherwise start it with \`npm start\`.`
+  );
 }
 
 function adminUrl(): string {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
   const runtime = readRuntime();
   if (runtime) return runtime.database.url;
-  fail('No database: set DATABASE_URL to an admin connection, or run `npm start` first for the embedded one.');
+  fail(
+    `No database: set DATABASE_URL to an admin connection, or use the embedded one of a running \`npm start\`. ${notRunningHere()}`,
+  );
 }
 
 function fail(message: string): never {
@@ -69,7 +69,11 @@ function fail(message: string): never {
 
 async function status(): Promise<void> {
   const runtime = readRuntime();
-  if (!runtime) fail('LLM Ops is not running here (no .data/runtime.json). Start it with `npm start`.');
+  if (!runtime) fail(notRunningHere());
+  if (!isSupervisorAlive(runtime.supervisor_pid))
+    fail(
+      `LLM Ops is not running from ${dataDir}: its runtime.json is left from a supervisor that is gone (pid ${runtime.supervisor_pid}). Start it with \`npm start\`.`,
+    );
   let allReady = true;
   for (const [name, url] of Object.entries(runtime.urls)) {
     const path = name === 'web' ? '/healthz' : '/readyz';
@@ -89,8 +93,8 @@ async function status(): Promise<void> {
 }
 
 async function db(sub: string | undefined, options: { deployment?: string }): Promise<void> {
-  const url = adminUrl();
   if (sub === 'status') {
+    const url = adminUrl();
     const files = readSqlFiles();
     const result = await withClient(url, (client) => schemaStatus(client, files)).catch((error: unknown) =>
       fail(`Could not read the schema ledger: ${(error as Error).message}`),
@@ -101,7 +105,7 @@ async function db(sub: string | undefined, options: { deployment?: string }): Pr
     process.exit(result.current ? 0 : 1);
   }
   if (sub === 'apply') {
-    const { applied, alreadyApplied } = await applySchema(url);
+    const { applied, alreadyApplied } = await applySchema(adminUrl());
     process.stdout.write(
       `applied ${applied.length} file(s)${applied.map((n) => `\n  sql/${n}`).join('')}\n${alreadyApplied} already applied\n`,
     );
@@ -109,7 +113,8 @@ async function db(sub: string | undefined, options: { deployment?: string }): Pr
   }
   if (sub === 'roles') {
     const deployment = options.deployment;
-    if (!deployment) fail('Say which deployment the roles are for: --deployment NAME (lowercase letters, digits, _).');
+    if (!deployment) throw usage('db', 'Say which deployment the roles are for: --deployment NAME.');
+    const url = adminUrl();
     const passwords = generatePasswords();
     await provisionLogins(url, deployment, passwords);
     process.stdout.write(
@@ -119,12 +124,20 @@ async function db(sub: string | undefined, options: { deployment?: string }): Pr
       process.stdout.write(`  ${service.padEnd(9)} ${serviceDatabaseUrl(url, service, deployment, passwords)}\n`);
     return;
   }
-  fail(HELP);
+  throw unknownSub('db', sub);
 }
 
-function roleOption(role: string | undefined): Role {
+/** A missing or unknown subcommand: said, with the command's help. */
+function unknownSub(command: CommandName, sub: string | undefined): UsageError {
+  return usage(
+    command,
+    sub === undefined ? `Say what to do: ${command} <subcommand>.` : `Unknown subcommand "${command} ${sub}".`,
+  );
+}
+
+function roleOption(command: CommandName, role: string | undefined): Role {
   if (role === 'admin' || role === 'editor' || role === 'viewer') return role;
-  fail('Say which role: --role admin, --role editor or --role viewer.');
+  throw usage(command, 'Say which role: --role admin, --role editor or --role viewer.');
 }
 
 async function readStdinLine(): Promise<string> {
@@ -133,12 +146,18 @@ async function readStdinLine(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
 }
 
+/** Input the operator commands refused, field by field, as the options that carry it (exit 2). */
+function refusedInput(what: string, error: OperatorInputError, flags: Record<string, string>): UsageError {
+  const lines = error.problems.map(({ field, message }) => `  ${flags[field] ?? field}: ${message}`);
+  return new UsageError(`Could not ${what}:\n${lines.join('\n')}`);
+}
+
 async function account(
   sub: string | undefined,
   options: { email?: string; name?: string; role?: string; 'password-stdin'?: boolean },
 ): Promise<void> {
-  const url = adminUrl();
   if (sub === 'setup-link') {
+    const url = adminUrl();
     const web = readRuntime()?.urls.web ?? process.env.WEB_URL ?? 'http://127.0.0.1:7400';
     const link = await setupLink(url, web);
     if (!link) fail('An account exists already: setup is done. Sign in, or create accounts with `account create`.');
@@ -148,42 +167,61 @@ async function account(
     return;
   }
   if (sub === 'create') {
-    if (!options.email || !options.name) fail('Say who: account create --email E --name N --role R.');
-    const role = roleOption(options.role);
+    if (!options.email || !options.name) throw usage('account', 'Say who: account create --email E --name N --role R.');
+    const role = roleOption('account', options.role);
+    const url = adminUrl();
     const given = options['password-stdin'] ? await readStdinLine() : undefined;
     const password = given ?? randomBytes(18).toString('base64url');
-    if (password.length < 12) fail('The password must have at least 12 characters.');
     const created = await createAccountAsOperator(url, { email: options.email, name: options.name, role, password }).catch(
-      (error: unknown) => fail(`Could not create the account: ${(error as Error).message}`),
+      (error: unknown) => {
+        if (error instanceof OperatorInputError)
+          throw refusedInput('create the account', error, {
+            email: '--email',
+            name: '--name',
+            role: '--role',
+            password: 'the password',
+          });
+        return fail(`Could not create the account: ${(error as Error).message}`);
+      },
     );
     process.stdout.write(`Created ${created.role} account ${created.email} (${created.id}).\n`);
     if (!given) process.stdout.write(`Its password (shown once): ${password}\n`);
     return;
   }
-  fail(HELP);
+  throw unknownSub('account', sub);
 }
+
+const MAX_TOKEN_DAYS = 36_500;
 
 async function token(
   sub: string | undefined,
   id: string | undefined,
   options: { role?: string; name?: string; account?: string; scopes?: string; 'expires-days'?: string },
 ): Promise<void> {
-  const url = adminUrl();
   if (sub === 'create') {
-    const role = roleOption(options.role);
-    if (!options.name) fail('Name the token: token create --role R --name NAME.');
+    const role = roleOption('token', options.role);
+    if (!options.name) throw usage('token', 'Name the token: token create --role R --name NAME.');
     const scopes = options.scopes?.split(',').map((scope) => scope.trim()) as Scope[] | undefined;
     const unknown = scopes?.filter((scope) => !(SCOPES as readonly string[]).includes(scope)) ?? [];
-    if (unknown.length > 0) fail(`Unknown scope(s) ${unknown.join(', ')}; known: ${SCOPES.join(', ')}.`);
-    const days = options['expires-days'] === undefined ? undefined : Number(options['expires-days']);
-    if (days !== undefined && !(days > 0)) fail('--expires-days takes a positive number of days.');
-    const created = await createTokenAsOperator(url, {
+    if (unknown.length > 0) throw usage('token', `Unknown scope(s) ${unknown.join(', ')}; known: ${SCOPES.join(', ')}.`);
+    const daysText = options['expires-days'];
+    const days = daysText === undefined ? undefined : Number(daysText);
+    if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= MAX_TOKEN_DAYS))
+      throw usage(
+        'token',
+        `--expires-days takes a whole number of days from 1 to ${MAX_TOKEN_DAYS} (got ${JSON.stringify(daysText)}).`,
+      );
+    const created = await createTokenAsOperator(adminUrl(), {
       role,
       name: options.name,
       ...(options.account ? { account: options.account } : {}),
       ...(scopes ? { scopes } : {}),
       ...(days ? { expiresAt: new Date(Date.now() + days * 86_400_000) } : {}),
-    }).catch((error: unknown) => fail(`Could not create the token: ${(error as Error).message}`));
+    }).catch((error: unknown) => {
+      if (error instanceof OperatorInputError)
+        throw refusedInput('create the token', error, { name: '--name', scopes: '--scopes', expires_at: '--expires-days' });
+      return fail(`Could not create the token: ${(error as Error).message}`);
+    });
     process.stderr.write(
       `Token ${created.row.id} "${created.row.name}" for ${created.account.email} (${created.row.scopes.join(', ')}). Shown once:\n`,
     );
@@ -191,14 +229,15 @@ async function token(
     return;
   }
   if (sub === 'revoke') {
-    if (!id || !/^[0-9a-f-]{36}$/i.test(id)) fail('Say which token: token revoke <id> (the id `token create` printed).');
-    const revoked = await revokeTokenAsOperator(url, id).catch((error: unknown) =>
+    if (!id || !/^[0-9a-f-]{36}$/i.test(id))
+      throw usage('token', 'Say which token: token revoke <id> (the id `token create` printed).');
+    const revoked = await revokeTokenAsOperator(adminUrl(), id).catch((error: unknown) =>
       fail(`Could not revoke it: ${(error as Error).message}`),
     );
     process.stdout.write(`Revoked token ${revoked.id} "${revoked.name}".\n`);
     return;
   }
-  fail(HELP);
+  throw unknownSub('token', sub);
 }
 
 /**
@@ -208,7 +247,7 @@ async function token(
  * [new, old current] and is in place before any key is re-encrypted, so a failure half-way loses nothing.
  */
 async function key(sub: string | undefined, options: { 'drop-previous'?: boolean }): Promise<void> {
-  if (sub !== 'rotate') fail(HELP);
+  if (sub !== 'rotate') throw unknownSub('key', sub);
   const fromEnv = process.env.LLMOPS_MASTER_KEYS;
   const text = fromEnv ?? readMasterKeys(dataDir);
   if (!text)
@@ -241,34 +280,33 @@ async function key(sub: string | undefined, options: { 'drop-previous'?: boolean
   );
 }
 
-const { positionals, values } = parseArgs({
-  allowPositionals: true,
-  options: {
-    deployment: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
-    email: { type: 'string' },
-    name: { type: 'string' },
-    role: { type: 'string' },
-    account: { type: 'string' },
-    scopes: { type: 'string' },
-    'expires-days': { type: 'string' },
-    'password-stdin': { type: 'boolean' },
-    'drop-previous': { type: 'boolean' },
-  },
-});
-const [command, sub] = positionals;
-if (values.help || !command) {
-  process.stdout.write(`${HELP}\n`);
-} else if (command === 'status') {
-  await status();
-} else if (command === 'db') {
-  await db(sub, values);
-} else if (command === 'account') {
-  await account(sub, values);
-} else if (command === 'token') {
-  await token(sub, positionals[2], values);
-} else if (command === 'key') {
-  await key(sub, values);
-} else {
-  fail(`Unknown command "${command}".\n\n${HELP}`);
+/** Runs the command line: wrong usage is said with the help that fits, and exits 2. */
+async function run(argv: readonly string[]): Promise<void> {
+  const { command, words, values, help } = parseCommandLine(argv);
+  const [sub, id] = words;
+  if (command === undefined || (command === 'help' && sub === undefined)) {
+    process.stdout.write(`${globalHelp()}\n`);
+  } else if (command === 'help') {
+    // `help <command>`: parsing that as a command line checks the name.
+    const named = parseCommandLine([sub as string]).command as CommandName;
+    process.stdout.write(`${commandHelp(named)}\n`);
+  } else if (help) {
+    process.stdout.write(`${commandHelp(command)}\n`);
+  } else if (command === 'status') {
+    await status();
+  } else if (command === 'db') {
+    await db(sub, values);
+  } else if (command === 'account') {
+    await account(sub, values);
+  } else if (command === 'token') {
+    await token(sub, id, values);
+  } else {
+    await key(sub, values);
+  }
 }
+
+await run(process.argv.slice(2)).catch((error: unknown) => {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(2);
+});

@@ -1,18 +1,20 @@
 /**
- * `npm start`: the local supervisor. Starts embedded PostgreSQL in a child of its own (unless
- * DATABASE_URL is set), applies sql/, starts every service and the dashboard as processes on their
- * ports (ADR 0008), restarts a crashed one with backoff, forwards their logs with a prefix, writes
- * .data/runtime.json, and on Ctrl-C stops the dashboard and services first and PostgreSQL last.
+ * `npm start`: the local supervisor. First it refuses, changing nothing, what cannot work: a data
+ * folder it cannot use or that another supervisor holds, a wrong setting of any service, a busy port.
+ * Then it starts embedded PostgreSQL in a child of its own (unless DATABASE_URL is set), applies sql/,
+ * starts every service and the dashboard as processes on their ports (ADR 0008), restarts a crashed
+ * one with backoff, forwards their logs with a prefix, writes .data/runtime.json, and on Ctrl-C stops
+ * the dashboard and services first and PostgreSQL last.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { startEmbeddedPostgresChild } from '@llmops/kit/embedded-child';
-import { configOrExit, loadConfig, logLevel, port, postgresUrl, secret } from '@llmops/kit/config';
+import { embeddedAdminUrl, startEmbeddedPostgresChild } from '@llmops/kit/embedded-child';
+import { ConfigError, configOrExit, loadConfig, logLevel, portBase, postgresUrl, secret } from '@llmops/kit/config';
 import { assertServerVersion, withClient, withDatabase } from '@llmops/kit/db';
 import { createLogger, redactUrlPasswords } from '@llmops/kit/logger';
 import { provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
@@ -21,7 +23,10 @@ import { applySchema } from '@llmops/kit/schema';
 import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS } from '@llmops/kit/services';
 import { setupLink } from '@llmops/gateway/operator';
 import { formatLogLine, prettyStdout } from './console.ts';
+import { inDataDir, useDataDir } from './data-dir.ts';
+import { claimDataDir } from './instance-lock.ts';
 import { loadOrCreateMasterKeys, loadOrCreateSecrets } from './secrets.ts';
+import { assertSettings } from './settings.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -29,7 +34,7 @@ const SupervisorEnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   LLMOPS_DATA_DIR: z.string().min(1).default(join(ROOT, '.data')),
   LLMOPS_HOST: z.string().min(1).default(DEFAULT_HOST),
-  LLMOPS_PORT_BASE: port.default(DEFAULT_PORT_BASE),
+  LLMOPS_PORT_BASE: portBase.default(DEFAULT_PORT_BASE),
   LLMOPS_INTERNAL_SECRET: z.string().min(32, 'expected a secret of at least 32 characters').optional(),
   /** The dashboard server's proof to the gateway that its X-Forwarded-* are true; generated into .data/secrets.json. */
   LLMOPS_WEB_PROXY_SECRET: secret.optional(),
@@ -46,6 +51,9 @@ const SupervisorEnvSchema = z.object({
 /** Start order: the services others call first, the gateway, then the dashboard. Stop order is the reverse. */
 const START_ORDER = ['registry', 'prompt', 'runner', 'workflow', 'gateway', 'web'] as const;
 type Part = (typeof START_ORDER)[number];
+const SERVICE_ORDER = START_ORDER.filter((part) => part !== 'web');
+/** The database of the embedded default. */
+const DATABASE = 'llmops';
 
 const env = configOrExit(() => loadConfig(SupervisorEnvSchema));
 const tty = process.stdout.isTTY === true;
@@ -72,38 +80,35 @@ let postgres: ChildProcess | undefined;
 let shuttingDown = false;
 let runtimeAdminUrl: string | undefined;
 let runtimeWritten = false;
+let releaseDataDir: (() => void) | undefined;
 
 await main().catch(async (error: unknown) => {
-  log.fatal({ err: error }, error instanceof Error ? redactUrlPasswords(error.message) : 'start-up failed');
-  await shutdown('start-up failed', 1);
+  if (error instanceof ConfigError) {
+    // Refused before anything started: nothing to stop, only what is wrong and what to do.
+    releaseDataDir?.();
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
+  const reason = error instanceof Error ? redactUrlPasswords(error.message) : 'start-up failed';
+  log.fatal({ err: error }, reason);
+  await shutdown(reason, 1);
 });
 
 async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
 
-  await assertPortsFree(urls);
-  mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-  const secrets = loadOrCreateSecrets(dataDir);
+  // Everything that can refuse comes first, so a refusal leaves no process running and no database changed.
+  useDataDir(dataDir);
+  releaseDataDir = claimDataDir(dataDir);
+  const secrets = inDataDir(dataDir, () => loadOrCreateSecrets(dataDir));
   const internalSecret = env.LLMOPS_INTERNAL_SECRET ?? secrets.internalSecret;
   const webProxySecret = env.LLMOPS_WEB_PROXY_SECRET ?? secrets.webProxySecret;
   // Only the embedded default generates a keyring; with DATABASE_URL the registry refuses to start without one.
-  const masterKeys = env.LLMOPS_MASTER_KEYS ?? (embedded ? loadOrCreateMasterKeys(dataDir) : undefined);
+  const masterKeys = env.LLMOPS_MASTER_KEYS ?? (embedded ? inDataDir(dataDir, () => loadOrCreateMasterKeys(dataDir)) : undefined);
 
-  let adminUrl: string;
-  if (embedded) {
-    const pgData = join(dataDir, 'postgres');
-    adminUrl = await startPostgres(pgData, secrets.postgresPassword);
-    adminUrl = await ensureDatabase(adminUrl, 'llmops');
-  } else {
-    adminUrl = env.DATABASE_URL as string;
-  }
-  const version = await withClient(adminUrl, (client) => assertServerVersion(client));
-  const { applied } = await applySchema(adminUrl, { log });
-  log.info({ postgres: version, applied: applied.length }, applied.length ? 'schema updated' : 'schema is current');
-  await provisionLogins(adminUrl, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
-
-  for (const part of START_ORDER) {
+  /** The environment a part is started with; every service's settings are checked in it before anything starts. */
+  const envOf = (part: Part, adminUrl: string): NodeJS.ProcessEnv => {
     const childEnv: NodeJS.ProcessEnv = {
       ...process.env,
       LLMOPS_HOST: env.LLMOPS_HOST,
@@ -127,9 +132,31 @@ async function main(): Promise<void> {
     // The master keyring goes to the registry only (ADR 0007).
     delete childEnv.LLMOPS_MASTER_KEYS;
     if (part === 'registry' && masterKeys) childEnv.LLMOPS_MASTER_KEYS = masterKeys;
+    return childEnv;
+  };
+  const plannedAdminUrl = embedded
+    ? withDatabase(embeddedAdminUrl(pgPort, secrets.postgresPassword), DATABASE)
+    : (env.DATABASE_URL as string);
+  assertSettings(SERVICE_ORDER.map((service) => [service, envOf(service, plannedAdminUrl)] as const));
+  await assertPortsFree(urls);
+
+  let adminUrl: string;
+  if (embedded) {
+    const pgData = join(dataDir, 'postgres');
+    adminUrl = await startPostgres(pgData, secrets.postgresPassword);
+    adminUrl = await ensureDatabase(adminUrl, DATABASE);
+  } else {
+    adminUrl = env.DATABASE_URL as string;
+  }
+  const version = await withClient(adminUrl, (client) => assertServerVersion(client));
+  const { applied } = await applySchema(adminUrl, { log });
+  log.info({ postgres: version, applied: applied.length }, applied.length ? 'schema updated' : 'schema is current');
+  await provisionLogins(adminUrl, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
+
+  for (const part of START_ORDER) {
     const child: Child = { part, restarts: 0, startedAt: 0, stopping: false };
     children.set(part, child);
-    spawnPart(child, childEnv);
+    spawnPart(child, envOf(part, adminUrl));
     await waitHealthy(part, part === 'web' ? `${urls.web}/healthz` : `${urls[part]}/healthz`);
   }
 
@@ -192,8 +219,9 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
 }
 
 function spawnPart(child: Child, childEnv: NodeJS.ProcessEnv): void {
-  const entry = child.part === 'web' ? join(ROOT, 'web/build/index.js') : join(ROOT, `services/${child.part}/src/main.ts`);
-  if (!existsSync(entry)) throw new Error(`${entry} is missing; run \`npm run build\` (npm start does it first)`);
+  const code = child.part === 'web' ? join(ROOT, 'web/build/index.js') : join(ROOT, `services/${child.part}/src/main.ts`);
+  if (!existsSync(code)) throw new Error(`${code} is missing; run \`npm run build\` (npm start does it first)`);
+  const entry = child.part === 'web' ? join(ROOT, 'infra/web-child.ts') : code;
   const proc = fork(entry, [], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   child.process = proc;
   child.startedAt = Date.now();
@@ -264,7 +292,7 @@ async function assertPortsFree(all: Urls): Promise<void> {
     if (!(await portFree(host, p))) busy.push(`${p} (${name})`);
   }
   if (busy.length > 0) {
-    throw new Error(
+    throw new ConfigError(
       `port${busy.length > 1 ? 's' : ''} ${busy.join(', ')} already in use on ${env.LLMOPS_HOST}. ` +
         `Is LLM Ops already running? Otherwise set LLMOPS_PORT_BASE to another base (now ${env.LLMOPS_PORT_BASE}; it uses base to base+6).`,
     );
@@ -323,6 +351,9 @@ async function shutdown(reason: string, code: number): Promise<void> {
   }
   await stopProcess(postgres, 'postgres', () => postgres?.send('stop'));
   if (runtimeWritten) rmSync(join(dataDir, 'runtime.json'), { force: true });
+  releaseDataDir?.();
   log.info('LLM Ops stopped');
+  // A failure ends with its reason, not under the lines of the shutdown it caused.
+  if (code !== 0) process.stderr.write(`LLM Ops stopped: ${reason}\n`);
   process.exit(code);
 }

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { slowestFiles, summaryLine, type VitestReport } from './test-report.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const extra = process.argv.slice(2);
@@ -15,7 +16,8 @@ const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: proces
 
 const results = join(root, 'test-results');
 mkdirSync(results, { recursive: true });
-// Each vitest run also writes a JSON report, so the suite ends with one plain count of every test.
+// Each vitest run also writes a JSON report, so the suite ends with its slowest files and one plain
+// count of every test.
 const reportOf = (name: string) => [
   '--reporter=default',
   '--reporter=json',
@@ -35,22 +37,11 @@ const steps: [string, string, string[]][] = [
   ],
 ];
 
+/** The slowest test files, then the closing count (a file that failed to load counts as a failure). */
 function summary(): string {
-  const totals = { passed: 0, failed: 0, skipped: 0 };
-  for (const name of reports) {
-    const path = join(results, `${name}.json`);
-    if (!existsSync(path)) continue;
-    const report = JSON.parse(readFileSync(path, 'utf8')) as {
-      numPassedTests: number;
-      numFailedTests: number;
-      numPendingTests: number;
-      numTodoTests: number;
-    };
-    totals.passed += report.numPassedTests;
-    totals.failed += report.numFailedTests;
-    totals.skipped += report.numPendingTests + report.numTodoTests;
-  }
-  return `Tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`;
+  const found = reports.map((name) => join(results, `${name}.json`)).filter((path) => existsSync(path));
+  const parsed = found.map((path) => JSON.parse(readFileSync(path, 'utf8')) as VitestReport);
+  return `${slowestFiles(parsed, root)}${summaryLine(parsed, root)}`;
 }
 
 const started = Date.now();

@@ -32,6 +32,11 @@ function withStdin(args: string[], input: string): Promise<{ code: number | null
   });
 }
 
+const PASSWORD = 'a strong password here';
+/** `account create` with the password on stdin. */
+const createAccount = (email: string, role: string) =>
+  withStdin(['account', 'create', '--email', email, '--name', 'Ops', '--role', role, '--password-stdin'], `${PASSWORD}\n`);
+
 describe('the operator CLI: accounts and tokens', () => {
   let gw: GatewayHarness;
   beforeAll(async () => {
@@ -47,17 +52,14 @@ describe('the operator CLI: accounts and tokens', () => {
   });
 
   it('creates an account with the password from stdin; it can sign in', async () => {
-    const made = await withStdin(
-      ['account', 'create', '--email', 'Ops@Example.com', '--name', 'Ops', '--role', 'admin', '--password-stdin'],
-      'a strong password here\n',
-    );
+    const made = await createAccount('Ops@Example.com', 'admin');
     expect(made.code).toBe(0);
     expect(made.stdout).toContain('Created admin account ops@example.com');
-    expect(made.stdout).not.toContain('a strong password here');
+    expect(made.stdout).not.toContain(PASSWORD);
     const login = await gw.api('/api/v1/login', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'ops@example.com', password: 'a strong password here' }),
+      body: JSON.stringify({ email: 'ops@example.com', password: PASSWORD }),
     });
     expect(login.status).toBe(200);
     const again = await cli(['account', 'setup-link']).catch((error: unknown) => error as { stderr: string });
@@ -96,6 +98,12 @@ describe('the operator CLI: accounts and tokens', () => {
         timeout: 10_000,
       })
       .toBe(401);
+  });
+
+  it("refuses a bad email by the API's rule, not with a database error (usage: exit 2)", async () => {
+    const made = await createAccount('not-an-email', 'editor');
+    expect(made.code).toBe(2);
+    expect(made.stderr).toBe('Could not create the account:\n  --email: expected an email address such as editor@example.com\n');
   });
 
   it('refuses unknown scopes and roles with a message', async () => {

@@ -10,8 +10,17 @@ import { freePortBase, until } from './cluster.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'llmops-supervisor-'));
-chmodSync(dataDir, 0o755);
-afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const otherDataDir = mkdtempSync(join(tmpdir(), 'llmops-supervisor-other-'));
+for (const dir of [dataDir, otherDataDir]) chmodSync(dir, 0o755);
+const started: Supervisor[] = [];
+afterAll(async () => {
+  // A failed assertion must not leave an install running: stop what is still up, then remove its data.
+  for (const s of started.filter((s) => s.child.exitCode === null && s.child.signalCode === null)) {
+    s.child.kill('SIGINT');
+    await s.exited;
+  }
+  for (const dir of [dataDir, otherDataDir]) rmSync(dir, { recursive: true, force: true });
+});
 
 interface Supervisor {
   child: ChildProcess;
@@ -29,6 +38,7 @@ function startSupervisor(env: Record<string, string>): Supervisor {
   child.stdout?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n')));
   child.stderr?.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n')));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  started.push({ child, output, exited });
   return { child, output, exited };
 }
 
@@ -81,10 +91,19 @@ describe('npm start (the supervisor)', () => {
     await until(async () => runtime().pids.registry !== pids.registry, 20_000, 'registry to be restarted');
     await until(async () => (await fetch(`${urls.registry}/healthz`)).ok, 20_000, 'registry healthy again');
 
-    // A second start on the same ports names the busy port and the way out.
-    const second = startSupervisor({ LLMOPS_PORT_BASE: String(base) });
-    expect(await second.exited).not.toBe(0);
-    expect(text(second)).toMatch(new RegExp(`${base}.*already in use.*LLMOPS_PORT_BASE`));
+    // A second start on the same data folder, even on other ports, names the running one and how to stop it.
+    const second = startSupervisor({ LLMOPS_PORT_BASE: String(await freePortBase()) });
+    expect(await second.exited).toBe(78);
+    expect(text(second).trim()).toMatch(
+      new RegExp(
+        `^LLM Ops is already running from ${dataDir} \\(supervisor pid ${first.child.pid} since [^,]+, dashboard ${urls.web}\\)\\. ` +
+          `Stop it with Ctrl-C in its terminal or \`kill ${first.child.pid}\`, or start this one with another LLMOPS_DATA_DIR and LLMOPS_PORT_BASE\\.$`,
+      ),
+    );
+    // Another data folder on the same ports: the busy port is named, with the way out.
+    const third = startSupervisor({ LLMOPS_PORT_BASE: String(base), LLMOPS_DATA_DIR: otherDataDir });
+    expect(await third.exited).toBe(78);
+    expect(text(third).trim()).toMatch(new RegExp(`^ports? ${base} \\(web\\).*already in use.*LLMOPS_PORT_BASE`));
 
     // Ctrl-C: everything stops, PostgreSQL last, nothing left behind.
     const all = Object.values(runtime().pids);
@@ -111,8 +130,12 @@ describe('npm start (the supervisor)', () => {
     );
     expect(text(again)).toContain('schema is current');
     expect(text(again)).not.toContain('initialising a new PostgreSQL cluster');
-    again.child.kill('SIGINT');
-    expect(await again.exited).toBe(0);
+
+    // The supervisor killed outright: everything it started, the dashboard too, stops by itself.
+    const left = Object.values(runtime().pids);
+    again.child.kill('SIGKILL');
+    await again.exited;
+    for (const pid of left) await until(async () => !alive(pid), 30_000, `pid ${pid} to stop after the supervisor was killed`);
   });
 
   it('exits at once naming an invalid variable', async () => {
@@ -133,13 +156,21 @@ describe.runIf(pg15Reachable)('npm start with DATABASE_URL', () => {
     try {
       const base = await freePortBase();
       // With DATABASE_URL nothing generates a keyring: the registry refuses to start and says how to make one.
+      const keylessDeployment = `keyless_${Date.now().toString(36)}`;
       const keyless = startSupervisor({
         LLMOPS_PORT_BASE: String(base),
         DATABASE_URL: withDatabase(pg15, name),
-        LLMOPS_DEPLOYMENT: 'supervisortest',
+        LLMOPS_DEPLOYMENT: keylessDeployment,
       });
-      expect(await keyless.exited).not.toBe(0);
+      expect(await keyless.exited).toBe(78);
       expect(text(keyless)).toContain('LLMOPS_MASTER_KEYS');
+      // Refused first: the database is untouched, no schema applied and no login role made.
+      await withClient(withDatabase(pg15, name), async (client) => {
+        const ledger = await client.query("SELECT nspname FROM pg_namespace WHERE nspname IN ('bus', 'registry', 'gateway')");
+        expect(ledger.rows).toEqual([]);
+        const roles = await client.query('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`%\\_${keylessDeployment}`]);
+        expect(roles.rows).toEqual([]);
+      });
       const s = startSupervisor({
         LLMOPS_PORT_BASE: String(base),
         DATABASE_URL: withDatabase(pg15, name),

@@ -3,6 +3,8 @@
  * the database directly with an admin connection (no gateway needs to run). Changes carry audit events
  * like the API's, with the actor `service:operator-cli`.
  */
+import type { z } from '@hono/zod-openapi';
+import { AccountCreateSchema, TokenCreateSchema } from '@llmops/kit/contracts/gateway';
 import { createPool, withClient, type Queryable } from '@llmops/kit/db';
 import type { Scope } from '@llmops/kit/http/access';
 import { roleAtLeast } from '@llmops/kit/http/access';
@@ -16,6 +18,22 @@ import { newSetupCode } from './setup.ts';
 import { createToken, revokeToken, type TokenRow } from './tokens.ts';
 
 const OPERATOR: Actor = { kind: 'service', id: 'operator-cli' };
+
+/** Input an operator command refused, field by field, by the same rules as the API's (its contract schemas). */
+export class OperatorInputError extends Error {
+  override name = 'OperatorInputError';
+  readonly problems: readonly { field: string; message: string }[];
+  constructor(problems: readonly { field: string; message: string }[]) {
+    super(problems.map(({ field, message }) => `${field}: ${message}`).join('; '));
+    this.problems = problems;
+  }
+}
+
+function checked<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new OperatorInputError(result.error.issues.map((issue) => ({ field: issue.path.join('.'), message: issue.message })));
+}
 
 async function inTransaction<T>(adminUrl: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   return withClient(adminUrl, async (client) => {
@@ -37,11 +55,12 @@ export async function setupLink(adminUrl: string, webUrl: string): Promise<{ url
   return made && { url: `${webUrl.replace(/\/$/, '')}/setup?code=${made.code}`, expiresAt: made.expiresAt };
 }
 
-export function createAccountAsOperator(
+export async function createAccountAsOperator(
   adminUrl: string,
   input: { email: string; name: string; role: Role; password: string },
 ): Promise<AccountRow> {
-  return inTransaction(adminUrl, (tx) => createAccount(tx, input, { actor: OPERATOR, requestId: null }));
+  const account = checked(AccountCreateSchema, input);
+  return inTransaction(adminUrl, (tx) => createAccount(tx, account, { actor: OPERATOR, requestId: null }));
 }
 
 /** The account a token without `--account` belongs to: one automation account per role, made on first use. */
@@ -57,6 +76,7 @@ export async function createTokenAsOperator(
   adminUrl: string,
   { role, name, account, scopes, expiresAt }: { role: Role; name: string; account?: string; scopes?: Scope[]; expiresAt?: Date },
 ): Promise<{ row: TokenRow; secret: string; account: AccountRow }> {
+  const token = checked(TokenCreateSchema.pick({ name: true, scopes: true }), { name, scopes: scopes ?? scopesForRole(role) });
   return inTransaction(adminUrl, async (tx) => {
     let owner: AccountRow | undefined;
     if (account) {
@@ -82,7 +102,7 @@ export async function createTokenAsOperator(
     const { row, secret } = await createToken(
       tx,
       owner,
-      { name, scopes: scopes ?? scopesForRole(role), expiresAt },
+      { name: token.name, scopes: token.scopes, expiresAt },
       { actor: OPERATOR, requestId: null },
     );
     return { row, secret, account: owner };

@@ -19,6 +19,14 @@ describe('configuration', () => {
     expect(message).toContain('LLMOPS_PORT_BASE');
   });
 
+  it('refuses a port base whose plan (base to base+6) would run past port 65535', () => {
+    const env = { DATABASE_URL: 'postgres://u:p@h/db', LLMOPS_INTERNAL_SECRET: 'x'.repeat(32) };
+    expect(loadConfig(ServiceEnvSchema, { ...env, LLMOPS_PORT_BASE: '65529' }).LLMOPS_PORT_BASE).toBe(65529);
+    expect(() => loadConfig(ServiceEnvSchema, { ...env, LLMOPS_PORT_BASE: '65533' })).toThrow(
+      /LLMOPS_PORT_BASE: expected a port from 1 to 65529: the plan uses base to base\+6 .* \(found "65533"\)/,
+    );
+  });
+
   it('places services on the port plan and honours <SERVICE>_URL overrides', () => {
     const env = loadConfig(ServiceEnvSchema, {
       DATABASE_URL: 'postgres://u:p@h/db',

@@ -24,6 +24,11 @@ export interface EmbeddedChild {
 
 const HOLDER = fileURLToPath(new URL('./embedded-holder.ts', import.meta.url));
 
+/** The admin URL of the embedded server on `port`: known before it starts, so start-up can check what it will hand on. */
+export function embeddedAdminUrl(port: number, password: string): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}
+
 /** Starts embedded PostgreSQL in a child process that holds it (see embedded-holder.ts). */
 export function startEmbeddedPostgresChild(options: EmbeddedChildOptions): Promise<EmbeddedChild> {
   return new Promise((resolve, reject) => {
@@ -55,7 +60,7 @@ export function startEmbeddedPostgresChild(options: EmbeddedChildOptions): Promi
     child.once('message', (message: { type: string; message?: string }) => {
       if (message.type === 'ready') {
         resolve({
-          url: `postgres://postgres:${encodeURIComponent(options.password)}@127.0.0.1:${options.port}/postgres`,
+          url: embeddedAdminUrl(options.port, options.password),
           process: child,
           stop,
         });

@@ -1,6 +1,6 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
-import { configOrExit, httpUrl, loadConfig, logLevel, millis, port, postgresUrl, secret } from './config.ts';
+import { configOrExit, httpUrl, loadConfig, logLevel, millis, port, portBase, postgresUrl, secret } from './config.ts';
 import { createBus, type Bus } from './bus/index.ts';
 import type { BusConfig } from './bus/config.ts';
 import { createPool, type Pool } from './db.ts';
@@ -15,7 +15,7 @@ export const ServiceEnvSchema = z.object({
   DATABASE_URL: postgresUrl,
   LLMOPS_INTERNAL_SECRET: secret,
   LLMOPS_HOST: z.string().min(1).default(DEFAULT_HOST),
-  LLMOPS_PORT_BASE: port.default(DEFAULT_PORT_BASE),
+  LLMOPS_PORT_BASE: portBase.default(DEFAULT_PORT_BASE),
   /** Overrides the port this process binds (0 = any free port; tests use it). */
   PORT: port.optional(),
   LOG_LEVEL: logLevel,

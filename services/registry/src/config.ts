@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { KEYRING_HELP, KEYRING_VARIABLE, KeyringError, parseKeyring, type Keyring } from '@llmops/kit/crypto/keyring';
-import { ConfigError } from '@llmops/kit/config';
+import { configErrorOf } from '@llmops/kit/config';
 
 /** The registry's own settings, on top of every service's (kit/runtime). */
 export const RegistryEnvSchema = z.object({
@@ -13,14 +13,14 @@ export const RegistryEnvSchema = z.object({
 export function keyringFrom(rawEnv: Readonly<Record<string, string | undefined>>): Keyring {
   const value = rawEnv[KEYRING_VARIABLE];
   if (value === undefined || value.trim() === '') {
-    throw new ConfigError(
-      `Invalid configuration; set these environment variables:\n  ${KEYRING_VARIABLE}: the registry needs the master keyring that encrypts provider API keys (it is not set). ${KEYRING_HELP}. Only \`npm start\` without DATABASE_URL makes one by itself (in .data/master-keys).`,
-    );
+    throw configErrorOf([
+      `${KEYRING_VARIABLE}: the registry needs the master keyring that encrypts provider API keys (it is not set). ${KEYRING_HELP}. Only \`npm start\` without DATABASE_URL makes one by itself (in .data/master-keys).`,
+    ]);
   }
   try {
     return parseKeyring(value);
   } catch (error) {
-    if (error instanceof KeyringError) throw new ConfigError(`Invalid configuration:\n  ${error.message}`);
+    if (error instanceof KeyringError) throw configErrorOf([error.message]);
     throw error;
   }
 }
