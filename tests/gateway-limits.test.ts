@@ -117,4 +117,15 @@ describe('failed sign-ins per client address', () => {
     // A gateway without that range counts the same request against its peer, which is spent.
     expect((await signIn(direct, forwarded, 'proxied-again@example.com')).status).toBe(429);
   });
+
+  it('holds the per-email limit when wrong passwords arrive all at once', async () => {
+    // Each from its own address (through the trusted proxy), so only the per-email limit (one) applies.
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        signIn(behindProxy, { 'x-forwarded-for': `192.0.2.${10 + i}` }, 'raced@example.com').then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(1);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(7);
+  });
 });

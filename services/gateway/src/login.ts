@@ -44,6 +44,7 @@ export async function startSession(
  * Checks email and password. Failures are counted per email and per client address over 15 minutes
  * (the database's clock, so every instance shares them); past the limit the answer is 429 with
  * Retry-After, whether or not the password is right. An unknown email costs as much as a known one.
+ * The attempt is recorded before it is counted, so requests sent at once cannot all slip under the limit.
  */
 export async function signIn(
   pool: Pool,
@@ -53,24 +54,32 @@ export async function signIn(
   const address = email.trim().toLowerCase();
   const emailKey = `email:${address.slice(0, 254)}`;
   const clientKey = `ip:${client.slice(0, 100)}`;
-  const counts = await loginFailures.count(pool, { keys: [emailKey, clientKey], windowMs: WINDOW_MS });
+  const window = { keys: [emailKey, clientKey], windowMs: WINDOW_MS };
+  const attempt = await loginFailures.record(pool, window);
+  const counts = await loginFailures.count(pool, window);
+  // The counts include this attempt: more than the limit means the limit was reached before it.
   const byEmail = counts.get(emailKey);
   const byClient = counts.get(clientKey);
-  if (byEmail && byEmail.failures >= maxFailures) {
-    throw new TooManyRequests('Too many failed sign-ins for this email; wait and try again.', byEmail.retryAfterS);
-  }
-  if (byClient && byClient.failures >= maxFailures * 10) {
-    throw new TooManyRequests('Too many failed sign-ins from this address; wait and try again.', byClient.retryAfterS);
+  const refusal =
+    byEmail && byEmail.failures > maxFailures
+      ? new TooManyRequests('Too many failed sign-ins for this email; wait and try again.', byEmail.retryAfterS)
+      : byClient && byClient.failures > maxFailures * 10
+        ? new TooManyRequests('Too many failed sign-ins from this address; wait and try again.', byClient.retryAfterS)
+        : undefined;
+  if (refusal) {
+    await loginFailures.withdraw(pool, attempt);
+    throw refusal;
   }
   const account = await accounts.byEmail(pool, address);
   const ok = await verifyPassword(password, account?.password_hash ?? (await decoyHash()));
-  if (!account || !ok) {
-    await loginFailures.record(pool, { keys: [emailKey, clientKey], windowMs: WINDOW_MS });
-    throw new Unauthorized('The email or the password is wrong.');
+  if (!account || !ok) throw new Unauthorized('The email or the password is wrong.');
+  if (account.disabled_at) {
+    await loginFailures.withdraw(pool, attempt);
+    throw new Forbidden('This account is disabled; ask an admin.');
   }
-  if (account.disabled_at) throw new Forbidden('This account is disabled; ask an admin.');
   return withTransaction(pool, async (tx) => {
     await loginFailures.clear(tx, emailKey);
+    await loginFailures.withdraw(tx, attempt);
     return startSession(tx, account, { ttlMs, userAgent });
   });
 }

@@ -24,12 +24,22 @@ export async function count(
   return new Map(rows.map((row) => [row.key, { failures: row.failures, retryAfterS: row.retry_after_s }]));
 }
 
-export async function record(db: Queryable, { keys, windowMs }: Window): Promise<void> {
-  await db.query(
+/**
+ * Records an attempt under each key before its password is checked, so concurrent attempts see each
+ * other in their counts (a check-then-record limit lets every request in flight through). Returns the
+ * rows' ids, which a successful or refused attempt withdraws.
+ */
+export async function record(db: Queryable, { keys, windowMs }: Window): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
     `WITH gone AS (DELETE FROM gateway.login_failures WHERE key = ANY($1::text[]) AND at <= now() - $2 * interval '1 millisecond')
-     INSERT INTO gateway.login_failures (key) SELECT unnest($1::text[])`,
+     INSERT INTO gateway.login_failures (key) SELECT unnest($1::text[]) RETURNING id::text`,
     [keys, windowMs],
   );
+  return rows.map((row) => row.id);
+}
+
+export async function withdraw(db: Queryable, ids: readonly string[]): Promise<void> {
+  await db.query('DELETE FROM gateway.login_failures WHERE id = ANY($1::bigint[])', [ids]);
 }
 
 export async function clear(db: Queryable, key: string): Promise<void> {
