@@ -131,7 +131,7 @@ export const anthropicAdapter: ProviderAdapter = {
       if (!ended) throw cutStream('message_stop');
       return result(attempt, text, stop, usageOf(usage), id);
     } catch (error) {
-      throw normalizeError(error, attempt, connection.apiKey);
+      throw normalizeError(error, attempt);
     } finally {
       attempt.finish();
     }
@@ -160,7 +160,7 @@ export const anthropicAdapter: ProviderAdapter = {
       }
       return models;
     } catch (error) {
-      throw normalizeError(error, attempt, connection.apiKey);
+      throw normalizeError(error, attempt);
     } finally {
       attempt.finish();
     }

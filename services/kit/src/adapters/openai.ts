@@ -114,7 +114,7 @@ export const openaiAdapter: ProviderAdapter = {
       if (finish === null) throw cutStream('its finish reason');
       return result(attempt, text, finish, usage ?? usageOf(null), id);
     } catch (error) {
-      throw normalizeError(error, attempt, connection.apiKey);
+      throw normalizeError(error, attempt);
     } finally {
       attempt.finish();
     }
@@ -153,7 +153,7 @@ export const openaiAdapter: ProviderAdapter = {
         : null;
       return { images, usage, latency_ms: attempt.elapsed(), wire: attempt.wire as ImageResult['wire'] };
     } catch (error) {
-      throw normalizeError(error, attempt, connection.apiKey);
+      throw normalizeError(error, attempt);
     } finally {
       attempt.finish();
     }
@@ -174,7 +174,7 @@ export const openaiAdapter: ProviderAdapter = {
       }
       return models;
     } catch (error) {
-      throw normalizeError(error, attempt, connection.apiKey);
+      throw normalizeError(error, attempt);
     } finally {
       attempt.finish();
     }
