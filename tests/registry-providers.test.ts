@@ -137,6 +137,12 @@ describe('providers: bad input is a 422 naming the field, and nothing is written
     ['a malformed base URL', { name: 'x', kind: 'openai', base_url: 'not a url' }, 'body.base_url'],
     ['a base URL that is not http(s)', { name: 'x', kind: 'ollama', base_url: 'ftp://127.0.0.1/' }, 'body.base_url'],
     ['a base URL with credentials', { name: 'x', kind: 'ollama', base_url: 'http://u:p@127.0.0.1/' }, 'body.base_url'],
+    ['a base URL with a user name', { name: 'x', kind: 'ollama', base_url: 'http://sk-abc@127.0.0.1/' }, 'body.base_url'],
+    ['a base URL with ?key=', { name: 'x', kind: 'openai', base_url: 'http://127.0.0.1/v1?key=sk-1' }, 'body.base_url'],
+    ['a base URL with ?api_key=', { name: 'x', kind: 'ollama', base_url: 'http://127.0.0.1/?api_key=sk-1' }, 'body.base_url'],
+    ['a base URL with ?token=', { name: 'x', kind: 'ollama', base_url: 'http://127.0.0.1/?token=t' }, 'body.base_url'],
+    ['a base URL with any query', { name: 'x', kind: 'ollama', base_url: 'http://127.0.0.1/?region=eu' }, 'body.base_url'],
+    ['a base URL with a fragment', { name: 'x', kind: 'ollama', base_url: 'http://127.0.0.1/#key=sk-1' }, 'body.base_url'],
     ['a missing key for a kind that needs one', { name: 'x', kind: 'anthropic' }, 'body.api_key'],
     ['a missing key for api.openai.com', { name: 'x', kind: 'openai' }, 'body.api_key'],
     ['a negative spend cap', { name: 'x', kind: 'ollama', monthly_spend_cap_usd: -1 }, 'body.monthly_spend_cap_usd'],
@@ -157,6 +163,27 @@ describe('providers: bad input is a 422 naming the field, and nothing is written
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(response.body.errors.map((e: Json) => e.field)).toContain(field);
     expect(await count(db, 'registry.providers')).toBe(before);
+  });
+});
+
+describe('providers: a base URL carries no credentials', () => {
+  it('says to put the key in api_key, on create and on change, and shows the URL nowhere', async () => {
+    const created = await api('POST', '/providers', {
+      name: name(),
+      kind: 'ollama',
+      base_url: 'http://127.0.0.1:9/?key=sk-in-url-1',
+    });
+    expect(created.status).toBe(422);
+    const problem = created.body.errors.find((e: Json) => e.field === 'body.base_url');
+    expect(problem.message).toMatch(/api_key/);
+    expect(created.text).not.toContain('sk-in-url-1');
+    const ok = await api('POST', '/providers', { name: name(), kind: 'ollama', base_url: 'http://127.0.0.1:9' });
+    const changed = await api('PATCH', `/providers/${ok.body.id}`, { base_url: 'http://user:sk-in-url-2@127.0.0.1:9' });
+    expect(changed.status).toBe(422);
+    expect(changed.body.errors[0]).toMatchObject({ field: 'body.base_url', message: expect.stringMatching(/api_key/) });
+    expect(changed.text).not.toContain('sk-in-url-2');
+    expect((await api('GET', `/providers/${ok.body.id}`)).body.base_url).toBe('http://127.0.0.1:9');
+    expect(JSON.stringify(await outbox(db))).not.toContain('sk-in-url');
   });
 });
 

@@ -32,18 +32,35 @@ const Amount = z
 
 export const ProviderKindSchema = z.enum(PROVIDER_KINDS).openapi('ProviderKind');
 
+/** Why a base URL cannot be stored, or undefined. Credentials in it would be shown to every viewer, events and the audit log. */
+function baseUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'expected an http:// or https:// URL, such as https://api.openai.com/v1';
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '')
+    return 'expected an http:// or https:// URL, such as https://api.openai.com/v1';
+  if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value))
+    return 'a base URL carries no credentials (user:password@): put the key in api_key, where it is stored encrypted and never shown';
+  if (value.includes('?') || value.includes('#'))
+    return 'a base URL takes no query string or fragment (the SDK adds the path after it, and ?key=… would be shown to every viewer): put the key in api_key, where it is stored encrypted and never shown';
+  return undefined;
+}
+
 const BaseUrl = z
   .string()
   .max(500, 'expected at most 500 characters')
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password;
-    } catch {
-      return false;
-    }
-  }, 'expected an http:// or https:// URL without credentials, such as https://api.openai.com/v1')
-  .openapi({ format: 'uri', example: 'https://api.openai.com/v1' });
+  .superRefine((value, ctx) => {
+    const problem = baseUrlProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({
+    format: 'uri',
+    example: 'https://api.openai.com/v1',
+    description: 'http:// or https://, with no credentials, query string or fragment: the key goes in `api_key`.',
+  });
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 const AUTH_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'proxy-authorization', 'cookie']);
@@ -115,7 +132,9 @@ export const ProviderCreateSchema = z
   .object({
     name: Name,
     kind: ProviderKindSchema,
-    base_url: BaseUrl.optional().openapi({ description: "Defaults to the kind's public endpoint." }),
+    base_url: BaseUrl.optional().openapi({
+      description: "Defaults to the kind's public endpoint. No credentials, query string or fragment: the key goes in `api_key`.",
+    }),
     api_key: ApiKey.optional(),
     organization: z.string().min(1).max(200).nullable().optional().openapi({ description: 'OpenAI only.' }),
     project: z.string().min(1).max(200).nullable().optional().openapi({ description: 'OpenAI only.' }),

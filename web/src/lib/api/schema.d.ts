@@ -9759,7 +9759,7 @@ export interface components {
             api_key?: string;
             /**
              * Format: uri
-             * @description Defaults to the kind's public endpoint.
+             * @description Defaults to the kind's public endpoint. No credentials, query string or fragment: the key goes in `api_key`.
              * @example https://api.openai.com/v1
              */
             base_url?: string;
@@ -9809,6 +9809,7 @@ export interface components {
             api_key?: string | null;
             /**
              * Format: uri
+             * @description http:// or https://, with no credentials, query string or fragment: the key goes in `api_key`.
              * @example https://api.openai.com/v1
              */
             base_url?: string;
