@@ -286,6 +286,54 @@ describe('test connection and model discovery', () => {
     });
   });
 
+  it('refuses to import a model the provider does not list unless forced, and marks image models', async () => {
+    const created = await api('POST', '/providers', openaiProvider());
+    const remote = await api('GET', `/providers/${created.body.id}/remote-models`);
+    expect(remote.body.items.map((m: Json) => [m.provider_model_id, m.modality])).toEqual([
+      ['emu-gpt-small', 'chat'],
+      ['emu-gpt-large', 'chat'],
+      ['emu-image', 'image'],
+    ]);
+    const before = await count(db, 'registry.models');
+    const unknown = await api('POST', `/providers/${created.body.id}/models/import`, {
+      models: [{ provider_model_id: 'emu-gpt-small' }, { provider_model_id: 'emu-gpt-typo' }],
+    });
+    expect(unknown.status, unknown.text).toBe(422);
+    expect(unknown.body.errors).toEqual([
+      { field: 'body.models[1].provider_model_id', message: expect.stringMatching(/does not list "emu-gpt-typo".*force/) },
+    ]);
+    expect(await count(db, 'registry.models')).toBe(before);
+
+    // An image model imported without a modality is an image model, as the listing said.
+    const imported = await api('POST', `/providers/${created.body.id}/models/import`, {
+      models: [{ provider_model_id: 'emu-image' }, { provider_model_id: 'emu-gpt-small' }],
+    });
+    expect(imported.status, imported.text).toBe(201);
+    expect(imported.body.items.map((m: Json) => m.modality)).toEqual(['image', 'chat']);
+
+    // `force` imports what the listing does not show (a fine-tune, a private deployment), without asking.
+    emu.clearRequests();
+    const forced = await api('POST', `/providers/${created.body.id}/models/import`, {
+      models: [{ provider_model_id: 'ft:emu-gpt-small:blog:1' }],
+      force: true,
+    });
+    expect(forced.status, forced.text).toBe(201);
+    expect(emu.requests).toHaveLength(0);
+
+    // A provider that cannot be asked: a 502 naming its error and the way around it.
+    const down = await api('POST', '/providers', { name: name(), kind: 'ollama', base_url: 'http://127.0.0.1:9' });
+    const unchecked = await api('POST', `/providers/${down.body.id}/models/import`, {
+      models: [{ provider_model_id: 'llama3' }],
+    });
+    expect(unchecked.status).toBe(502);
+    expect(unchecked.body.detail).toMatch(/^network: .*force/);
+    const anyway = await api('POST', `/providers/${down.body.id}/models/import`, {
+      models: [{ provider_model_id: 'llama3' }],
+      force: true,
+    });
+    expect(anyway.status, anyway.text).toBe(201);
+  });
+
   it('a provider that answers with an error makes remote-models a 502 problem with its kind', async () => {
     const wrong = await api('POST', '/providers', openaiProvider({ api_key: 'sk-wrong-key-5555' }));
     const remote = await api('GET', `/providers/${wrong.body.id}/remote-models`, undefined);

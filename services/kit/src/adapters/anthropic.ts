@@ -152,6 +152,7 @@ export const anthropicAdapter: ProviderAdapter = {
           id: model.id,
           display_name: model.display_name ?? null,
           created_at: model.created_at ?? null,
+          modality: 'chat' as const,
           details: {
             ...(info.max_input_tokens ? { context_window: info.max_input_tokens } : {}),
             ...(info.max_tokens ? { max_output_tokens: info.max_tokens } : {}),

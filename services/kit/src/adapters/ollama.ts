@@ -114,6 +114,7 @@ export const ollamaAdapter: ProviderAdapter = {
         id: model.name,
         display_name: null,
         created_at: model.modified_at ? new Date(model.modified_at).toISOString() : null,
+        modality: 'chat' as const,
         details: { size: model.size, family: model.details?.family, parameter_size: model.details?.parameter_size },
       }));
     } catch (error) {

@@ -72,6 +72,14 @@ export function openaiChatBody(request: ChatRequest): ChatCompletionCreateParams
   return body;
 }
 
+/**
+ * Whether a listed model makes images. OpenAI's model list does not say, so the id does: `dall-e-3`,
+ * `gpt-image-1`, `chatgpt-image-latest`, `imagen-4`, or any id with `image` as a word of its own.
+ */
+export function modalityOf(id: string): 'chat' | 'image' {
+  return /(^|[^a-z])(dall-e|image|imagen)([^a-z]|$)/i.test(id) ? 'image' : 'chat';
+}
+
 /** OpenAI chat completions, images and models; also every OpenAI-compatible server by base URL. */
 export const openaiAdapter: ProviderAdapter = {
   kind: 'openai',
@@ -168,6 +176,7 @@ export const openaiAdapter: ProviderAdapter = {
         models.push({
           id: model.id,
           display_name: null,
+          modality: modalityOf(model.id),
           created_at: typeof model.created === 'number' ? new Date(model.created * 1000).toISOString() : null,
           details: { owned_by: model.owned_by },
         });

@@ -194,11 +194,17 @@ export const ConnectionTestSchema = z
   })
   .openapi('ConnectionTest');
 
+export const ModalitySchema = z.enum(['chat', 'image']).openapi('ModelModality');
+
 export const RemoteModelSchema = z
   .object({
     provider_model_id: z.string(),
     display_name: z.string().nullable(),
     created_at: Timestamp.nullable(),
+    modality: ModalitySchema.openapi({
+      description:
+        '`image` for image generation models (OpenAI-compatible lists do not say; recognized by id: `dall-e-3`, `gpt-image-1`, `…-image-…`). An import takes it as the model’s modality unless told otherwise.',
+    }),
     context_window: z.number().int().nullable(),
     max_output_tokens: z.number().int().nullable(),
     imported_model_id: Uuid.nullable().openapi({ description: 'Our model id when it is already imported.' }),
@@ -237,8 +243,6 @@ export const PriceInputSchema = z
   })
   .strict()
   .openapi('ModelPriceInput');
-
-export const ModalitySchema = z.enum(['chat', 'image']).openapi('ModelModality');
 
 export const ModelSchema = z
   .object({
@@ -304,6 +308,14 @@ export const ModelImportSchema = z
       .array(z.object({ provider_model_id: ProviderModelId, ...ModelFields }).strict())
       .min(1, 'expected at least one model')
       .max(200, 'expected at most 200 models'),
+    force: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          'Import models the provider does not list (a fine-tune, a deployment its listing omits) without asking it. ' +
+          'Without it, every model must be in the provider’s list (`remote-models`), else a 422 names it.',
+      }),
   })
   .strict()
   .openapi('ModelImport');
@@ -531,9 +543,16 @@ export const importModels = createRoute({
   path: '/api/v1/providers/{id}/models/import',
   tags: TAG_PROVIDERS,
   summary: 'Import selected models of the provider in one call',
+  description:
+    'The provider is asked for its list first: a model it does not list is a 422 naming it (send `force: true` to ' +
+    'import it anyway). A model given no `modality` takes the one the list reports.',
   request: { params: IdParamSchema, body: body(ModelImportSchema) },
   responses: {
     201: json(z.object({ items: z.array(ModelSchema) }).openapi('ImportedModels'), 'Imported, in the order given'),
+    502: {
+      description: 'The provider could not list its models (its error in `detail`); `force: true` imports without asking',
+      content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
+    },
     ...errors(400, 401, 403, 404, 413, 415, 422),
   },
 });

@@ -4536,7 +4536,9 @@ export interface paths {
         put?: never;
         /**
          * Import selected models of the provider in one call
-         * @description **Requires** the `admin` role or higher. An API token needs the `registry:write` scope (or `admin`).
+         * @description The provider is asked for its list first: a model it does not list is a 422 naming it (send `force: true` to import it anyway). A model given no `modality` takes the one the list reports.
+         *
+         *     **Requires** the `admin` role or higher. An API token needs the `registry:write` scope (or `admin`).
          */
         post: {
             parameters: {
@@ -4634,13 +4636,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The owning service did not answer */
+                /** @description The provider could not list its models (its error in `detail`); `force: true` imports without asking */
                 502: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            [key: string]: unknown;
+                        };
                     };
                 };
                 /** @description The owning service did not start answering in time */
@@ -9159,6 +9163,8 @@ export interface components {
             provider_model_id: string;
         };
         ModelImport: {
+            /** @description Import models the provider does not list (a fine-tune, a deployment its listing omits) without asking it. Without it, every model must be in the provider’s list (`remote-models`), else a 422 names it. */
+            force?: boolean;
             models: {
                 capabilities?: {
                     json_output?: boolean;
@@ -9176,7 +9182,10 @@ export interface components {
                 provider_model_id: string;
             }[];
         };
-        /** @enum {string} */
+        /**
+         * @description `image` for image generation models (OpenAI-compatible lists do not say; recognized by id: `dall-e-3`, `gpt-image-1`, `…-image-…`). An import takes it as the model’s modality unless told otherwise.
+         * @enum {string}
+         */
         ModelModality: "chat" | "image";
         ModelPage: {
             items: components["schemas"]["Model"][];
@@ -9867,6 +9876,7 @@ export interface components {
              */
             imported_model_id: string | null;
             max_output_tokens: number | null;
+            modality: components["schemas"]["ModelModality"];
             provider_model_id: string;
         };
         RemoteModelList: {
