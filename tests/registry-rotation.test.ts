@@ -9,7 +9,7 @@ import { formatKeyring, generateMasterKey, keyringOf, parseKeyring } from '@llmo
 import { withClient } from '@llmops/kit/db';
 import { startStack, type Stack } from '@llmops/kit/testing/stack';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
-import { rotateKeys } from '@llmops/registry/operator';
+import { RotationRefused, rotateKeys } from '@llmops/registry/operator';
 import { registryApi, runner } from './registry-support.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -81,7 +81,8 @@ describe('master key rotation', () => {
     await rotateKeys(db.adminUrl, { from: to, to: next, dropPrevious: true });
     lineage = formatKeyring(next.keys);
     const stale = await old('GET', `/internal/providers/${ids[1]}/credential`, undefined, { as: runner });
-    expect(stale.status).toBe(500);
+    expect(stale.status).toBe(409);
+    expect(stale.body.type).toMatch(/credential-unreadable$/);
     expect(stale.body.detail).toContain(next.current.id);
     expect(stale.text).not.toContain('sk-rot');
     const audits = await withClient(
@@ -94,6 +95,62 @@ describe('master key rotation', () => {
         ).rows,
     );
     expect(audits).toHaveLength(2);
+  });
+
+  it('refuses to drop a master key that still seals a credential: nothing changes, and it says how to re-seal', async () => {
+    // A rotation, whose new keyring never reached LLMOPS_MASTER_KEYS; then `key rotate` again with the
+    // old one. The keys are sealed with the master key it lacks, and its new keyring would drop that key:
+    // only the previous envelopes would still open, until they are dropped too.
+    const old = parseKeyring(lineage);
+    const api = await registry(lineage);
+    const created = await api('POST', '/providers', {
+      name: 'sealed now',
+      kind: 'anthropic',
+      base_url: BASE,
+      api_key: 'sk-ant-now-5555',
+    });
+    const current = keyringOf([generateMasterKey(), old.current]);
+    await rotateKeys(db.adminUrl, { from: old, to: current });
+    lineage = formatKeyring(current.keys);
+    const stale = old;
+    const before = await withClient(
+      db.adminUrl,
+      async (client) => (await client.query('SELECT * FROM registry.providers ORDER BY id')).rows,
+    );
+    for (const dropPrevious of [false, true]) {
+      const to = keyringOf([generateMasterKey(), ...stale.keys]);
+      const refused = await rotateKeys(db.adminUrl, { from: stale, to, dropPrevious }).then(
+        () => undefined,
+        (error: Error) => error,
+      );
+      expect(refused).toBeInstanceOf(RotationRefused);
+      expect(refused?.message).toContain(`sealed with master key "${current.current.id}", which is not in the keyring given`);
+      expect(refused?.message).toMatch(/^Nothing was changed/);
+      expect(refused?.message).toMatch(/PATCH \/api\/v1\/providers\/\{id\} with api_key/);
+    }
+    const after = await withClient(
+      db.adminUrl,
+      async (client) => (await client.query('SELECT * FROM registry.providers ORDER BY id')).rows,
+    );
+    expect(after).toEqual(before);
+    const fresh = await registry(lineage);
+    expect(
+      (await fresh('GET', `/internal/providers/${created.body.id}/credential`, undefined, { as: runner })).body.api_key,
+    ).toBe('sk-ant-now-5555');
+
+    // The CLI says the same, and prints no new keyring to put in place.
+    const child = spawn(process.execPath, [join(ROOT, 'infra/cli.ts'), 'key', 'rotate', '--drop-previous'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, LLMOPS_MASTER_KEYS: formatKeyring(stale.keys), DATABASE_URL: db.adminUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    expect(await new Promise((resolve) => child.once('exit', resolve)), out).not.toBe(0);
+    expect(out).toContain(current.current.id);
+    expect(out).not.toContain('LLMOPS_MASTER_KEYS=');
+    expect(out).not.toMatch(/at .*\.ts:\d+/);
   });
 
   it('`npm run llmops -- key rotate` rewrites the embedded keyring (0600) first, then re-encrypts', async () => {

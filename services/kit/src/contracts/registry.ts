@@ -519,7 +519,10 @@ export const testProvider = createRoute({
   tags: TAG_PROVIDERS,
   summary: 'Test the connection: an authenticated model-list probe that generates nothing (admin)',
   request: { params: IdParamSchema },
-  responses: { 200: json(ConnectionTestSchema, 'The outcome: ok, or the provider’s own error'), ...errors(400, 401, 403, 404) },
+  responses: {
+    200: json(ConnectionTestSchema, 'The outcome: ok, or the provider’s own error'),
+    ...errors(400, 401, 403, 404, 409),
+  },
 });
 
 export const listRemoteModels = createRoute({
@@ -534,7 +537,7 @@ export const listRemoteModels = createRoute({
       description: 'The provider answered with an error (its kind and message in `detail`)',
       content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
     },
-    ...errors(400, 401, 403, 404),
+    ...errors(400, 401, 403, 404, 409),
   },
 });
 
@@ -553,7 +556,7 @@ export const importModels = createRoute({
       description: 'The provider could not list its models (its error in `detail`); `force: true` imports without asking',
       content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
     },
-    ...errors(400, 401, 403, 404, 413, 415, 422),
+    ...errors(400, 401, 403, 404, 409, 413, 415, 422),
   },
 });
 
@@ -650,6 +653,12 @@ export const deletePreset = createRoute({
   responses: { ...DeletedOrArchived, ...errors(400, 401, 403, 404, 412) },
 });
 
+/**
+ * The problem type (a 409) of a provider key the registry cannot decrypt: sealed with a master key its
+ * keyring lacks. Nothing a retry fixes; the detail says what does.
+ */
+export const CREDENTIAL_UNREADABLE = 'credential-unreadable';
+
 /** Not public: the runner's one way to a decrypted key (ADR 0007). Answers only the `runner` service identity. */
 export const ProviderCredentialSchema = z.object({
   provider_id: Uuid,
@@ -670,7 +679,7 @@ export const getProviderCredential = createRoute({
   path: '/internal/providers/{id}/credential',
   summary: 'The decrypted connection of a provider (runner only)',
   request: { params: IdParamSchema },
-  responses: { 200: json(ProviderCredentialSchema, 'The connection, key included'), ...errors(400, 401, 403, 404) },
+  responses: { 200: json(ProviderCredentialSchema, 'The connection, key included'), ...errors(400, 401, 403, 404, 409) },
 });
 
 const read = { service: 'registry', role: 'viewer', scope: 'registry:read' } as const;

@@ -4600,6 +4600,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Conflicts with the current state (e.g. a duplicate name) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description The body is larger than 1 MiB */
                 413: {
                     headers: {
@@ -4731,6 +4740,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Conflicts with the current state (e.g. a duplicate name) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description Rate limited; retry after `Retry-After` seconds */
                 429: {
                     headers: {
@@ -4832,6 +4850,15 @@ export interface paths {
                 };
                 /** @description No such resource */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a duplicate name) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -10232,7 +10259,7 @@ export interface components {
         };
         TaskError: {
             /** @enum {string} */
-            kind: "auth" | "rate_limit" | "overloaded" | "timeout" | "bad_request" | "content_filter" | "network" | "server" | "cancelled" | "budget_exceeded" | "lease_expired" | "unavailable" | "internal";
+            kind: "auth" | "rate_limit" | "overloaded" | "timeout" | "bad_request" | "content_filter" | "network" | "server" | "cancelled" | "budget_exceeded" | "lease_expired" | "unavailable" | "credential" | "internal";
             message: string;
             provider_code: string | null;
             retry_after_ms: number | null;

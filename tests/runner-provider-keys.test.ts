@@ -1,12 +1,18 @@
 /**
+ * Provider keys in the runner's hands, through the public API.
+ *
  * A provider that echoes the key it was sent (a proxy, a misconfigured local server), in each encoding
  * servers use — as sent, base64, base64url, URL-encoded, hex in either case, and base64 of a longer text
  * holding the key at each alignment — in its error bodies and in its replies, streamed in pieces. The
  * key must be stored and shown nowhere: not in tasks, attempts (wire record and response text
  * included), bus events, live events (SSE, deltas included), the API's answers, nor the registry's
  * connection test and model listing. Checked by decoding what is there, not by looking for a marker.
+ *
+ * A key the registry cannot decrypt (sealed with a master key its keyring lacks) fails a task at once,
+ * naming what to do, instead of burning its attempts on retries.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { generateMasterKey, keyringOf, seal } from '@llmops/kit/crypto/keyring';
 import { withClient } from '@llmops/kit/db';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { KEY_ENCODINGS, startEmulator, type KeyEncoding, type Protocol } from '@llmops/emulator/server';
@@ -21,6 +27,8 @@ afterAll(async () => {
   await gw.stop();
   await emulator.stop();
 });
+const admin: Caller = await gw.caller('admin');
+const auth = () => ({ authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' });
 
 /** Whether the key can be read back from `text`: as is, URL-decoded, or decoded from hex or base64 at any offset. */
 function revealsKey(text: string): boolean {
@@ -116,32 +124,34 @@ async function openEvents(url: string, token: string) {
   };
 }
 
+let providerCount = 0;
+async function provider(protocol: Protocol): Promise<{ provider: string; model: string }> {
+  const created = await json(
+    await gw.api('/api/v1/providers', {
+      method: 'POST',
+      headers: auth(),
+      body: JSON.stringify({
+        name: `${protocol} ${++providerCount}`,
+        kind: protocol,
+        base_url: emulator.baseUrl(protocol),
+        api_key: KEY,
+      }),
+    }),
+  );
+  expect(created.status, created.text).toBe(201);
+  const model = await json(
+    await gw.api('/api/v1/models', {
+      method: 'POST',
+      headers: auth(),
+      body: JSON.stringify({ provider_id: created.body.id, provider_model_id: MODEL[protocol] }),
+    }),
+  );
+  expect(model.status, model.text).toBe(201);
+  return { provider: created.body.id, model: model.body.id };
+}
+
 describe('a provider that echoes the key it was sent', () => {
-  let admin: Caller;
-  const auth = () => ({ authorization: `Bearer ${admin.token}`, 'content-type': 'application/json' });
-
-  async function provider(protocol: Protocol): Promise<{ provider: string; model: string }> {
-    const created = await json(
-      await gw.api('/api/v1/providers', {
-        method: 'POST',
-        headers: auth(),
-        body: JSON.stringify({ name: `echoing ${protocol}`, kind: protocol, base_url: emulator.baseUrl(protocol), api_key: KEY }),
-      }),
-    );
-    expect(created.status, created.text).toBe(201);
-    const model = await json(
-      await gw.api('/api/v1/models', {
-        method: 'POST',
-        headers: auth(),
-        body: JSON.stringify({ provider_id: created.body.id, provider_model_id: MODEL[protocol] }),
-      }),
-    );
-    expect(model.status, model.text).toBe(201);
-    return { provider: created.body.id, model: model.body.id };
-  }
-
   it('shows it nowhere: tasks, attempts, the bus, live events with deltas, the API, connection tests', async () => {
-    admin = await gw.caller('admin');
     const run = `echo-${Date.now()}`;
     const providers = Object.fromEntries(
       await Promise.all(PROTOCOLS.map(async (protocol) => [protocol, await provider(protocol)] as const)),
@@ -239,5 +249,43 @@ describe('a provider that echoes the key it was sent', () => {
     };
     for (const [where, text] of Object.entries(haystacks))
       expect(revealsKey(text), `the key can be read from ${where}`).toBe(false);
+  });
+});
+
+describe('a key the registry cannot decrypt', () => {
+  it('fails the task at once, as `credential`, saying what to do; the registry answers a clear problem', async () => {
+    const { provider: id, model } = await provider('openai');
+    // As after a rotation whose keyring never reached the registry: sealed with a master key it does not hold.
+    const elsewhere = keyringOf([generateMasterKey()]);
+    await withClient(db.adminUrl, (client) =>
+      client.query('UPDATE registry.providers SET api_key_envelope = $2, api_key_previous_envelope = NULL WHERE id = $1', [
+        id,
+        seal(elsewhere, KEY, id),
+      ]),
+    );
+    emulator.clearRequests();
+    const created = await json(
+      await gw.api('/api/v1/tasks', {
+        method: 'POST',
+        headers: auth(),
+        body: JSON.stringify({ model_id: model, messages: [{ role: 'user', content: 'hello' }] }),
+      }),
+    );
+    expect(created.status, created.text).toBe(201);
+    const task = await json(await gw.api(`/api/v1/tasks/${created.body.tasks[0].id}?wait=20`, { headers: auth() }));
+    expect(task.body.status, task.text).toBe('failed');
+    expect(task.body.error).toMatchObject({ kind: 'credential', retryable: false });
+    expect(task.body.error.message).toContain(elsewhere.current.id);
+    expect(task.body.error.message).toMatch(/LLMOPS_MASTER_KEYS/);
+    expect(task.body.error.message).toMatch(/api_key/);
+    expect(task.body.attempts).toHaveLength(1);
+    expect(emulator.requests).toHaveLength(0);
+
+    // The admin's own calls that need the key say the same, as a problem, not a 500.
+    const test = await json(await gw.api(`/api/v1/providers/${id}/test`, { method: 'POST', headers: auth() }));
+    expect(test.status, test.text).toBe(409);
+    expect(test.body).toMatchObject({ type: expect.stringMatching(/credential-unreadable$/), status: 409 });
+    expect(test.body.detail).toContain(elsewhere.current.id);
+    expect(revealsKey(task.text + test.text)).toBe(false);
   });
 });
