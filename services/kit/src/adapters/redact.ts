@@ -92,6 +92,10 @@ function startsVariant(variant: Variant, text: string, from: number): boolean {
   return false;
 }
 
+/** Redactors of the keys in use lately; a process talks to a handful of providers. */
+const RECENT = new Map<string, Redactor>();
+const RECENT_MAX = 64;
+
 /** Removes one secret, in every encoding, from texts, JSON values and streams. */
 export class Redactor {
   /** A redactor that finds nothing (no key, or one too short to look for). */
@@ -103,8 +107,16 @@ export class Redactor {
   readonly #longest: number;
   readonly #firsts: Set<string>;
 
+  /** Built once per key (a fraction of a millisecond) and kept for the process's next calls with it. */
   static for(secret: string | null | undefined): Redactor {
-    return secret && secret.length >= MIN_LENGTH ? new Redactor(secret) : Redactor.none;
+    if (!secret || secret.length < MIN_LENGTH) return Redactor.none;
+    let redactor = RECENT.get(secret);
+    if (!redactor) {
+      redactor = new Redactor(secret);
+      if (RECENT.size >= RECENT_MAX) RECENT.delete(RECENT.keys().next().value as string);
+      RECENT.set(secret, redactor);
+    }
+    return redactor;
   }
 
   private constructor(secret: string | null) {
