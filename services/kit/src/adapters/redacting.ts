@@ -5,9 +5,11 @@ import type { AttemptOptions, ChatResult, ProviderAdapter, ProviderConnection } 
 /** What an adapter threw, with the key redacted from everything it says. */
 function redactedError(error: unknown, redactor: Redactor): Error {
   if (error instanceof ProviderError) return error.redacted(redactor);
-  // Adapters throw only ProviderErrors; anything else is a bug, reported without what it may have echoed.
-  const message = error instanceof Error ? error.message : String(error);
-  return new ProviderError({ kind: 'network', message: redactor.text(`the adapter failed: ${message}`) });
+  // Adapters throw only ProviderErrors; anything else is a bug, passed on as one (with its stack) minus
+  // what it may have echoed, and without its cause.
+  const redacted = new Error(redactor.text(error instanceof Error ? error.message : String(error)));
+  if (error instanceof Error && error.stack) redacted.stack = redactor.text(error.stack);
+  return redacted;
 }
 
 /**
