@@ -169,6 +169,16 @@ describe('a provider that echoes the key it was sent', () => {
       else emulator.fault({ match: c.tag, echoKey: c.encoding, status: c.how === 'error' ? 400 : 503, times: 1 });
     }
 
+    // Retries come back quickly (the shortest backoff a preset takes).
+    const preset = await json(
+      await gw.api('/api/v1/presets', {
+        method: 'POST',
+        headers: auth(),
+        body: JSON.stringify({ name: 'quick retries', retry_policy: { initial_backoff_ms: 100, max_backoff_ms: 100 } }),
+      }),
+    );
+    expect(preset.status, preset.text).toBe(201);
+
     const correlation = encodeURIComponent(JSON.stringify({ run }));
     const events = await openEvents(`${gw.url}/api/v1/events?correlation=${correlation}`, admin.token);
     await events.until((text) => text.includes('event: ready'), 'ready event');
@@ -180,6 +190,7 @@ describe('a provider that echoes the key it was sent', () => {
             headers: auth(),
             body: JSON.stringify({
               model_id: providers[c.protocol].model,
+              preset_id: preset.body.id,
               messages: [{ role: 'user', content: `please answer ${c.tag}` }],
               correlation: { run, tag: c.tag },
             }),
