@@ -15,7 +15,7 @@ import { SERVICES } from '@llmops/kit/services';
 import { SCOPES, type Scope } from '@llmops/kit/http/access';
 import type { Role } from '@llmops/kit/http/identity';
 import { formatKeyring, generateMasterKey, keyringOf, parseKeyring, type Keyring } from '@llmops/kit/crypto/keyring';
-import { rotateKeys } from '@llmops/registry/operator';
+import { RotationRefused, rotateKeys } from '@llmops/registry/operator';
 import { masterKeysPath, readMasterKeys, writeMasterKeys } from './secrets.ts';
 import {
   createAccountAsOperator,
@@ -263,15 +263,23 @@ async function key(sub: string | undefined, options: { 'drop-previous'?: boolean
   const to = keyringOf([generateMasterKey(), from.current]);
   const value = formatKeyring(to.keys);
   const url = adminUrl();
-  if (fromEnv) {
-    process.stdout.write(
-      `New keyring (current key ${to.current.id}, then ${from.current.id}). Give it to the registry as its LLMOPS_MASTER_KEYS and restart it:\n\nLLMOPS_MASTER_KEYS=${value}\n\n`,
-    );
-  } else {
-    writeMasterKeys(dataDir, value);
-    process.stdout.write(`Wrote the new keyring to ${masterKeysPath(dataDir)} (current key ${to.current.id}).\n`);
-  }
-  const result = await rotateKeys(url, { from, to, dropPrevious: options['drop-previous'] === true });
+  // The new keyring is put in place once every key is known to open with the old one, before any is re-sealed.
+  const putInPlace = () => {
+    if (fromEnv) {
+      process.stdout.write(
+        `New keyring (current key ${to.current.id}, then ${from.current.id}). Give it to the registry as its LLMOPS_MASTER_KEYS and restart it:\n\nLLMOPS_MASTER_KEYS=${value}\n\n`,
+      );
+    } else {
+      writeMasterKeys(dataDir, value);
+      process.stdout.write(`Wrote the new keyring to ${masterKeysPath(dataDir)} (current key ${to.current.id}).\n`);
+    }
+  };
+  const result = await rotateKeys(url, {
+    from,
+    to,
+    dropPrevious: options['drop-previous'] === true,
+    beforeReencrypt: putInPlace,
+  }).catch((error: unknown) => (error instanceof RotationRefused ? fail(error.message) : Promise.reject(error)));
   process.stdout.write(
     `Re-encrypted ${result.reencrypted} provider key(s) under ${result.to}. ` +
       (options['drop-previous']

@@ -1,6 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator } from '@llmops/emulator/server';
 import { adapterFor, ProviderError, type ProviderConnection } from '@llmops/kit/adapters/index';
+import { modalityOf } from '@llmops/kit/adapters/openai';
 
 const emu = await startEmulator({ apiKeys: ['sk-emu-openai-key-1234'] });
 afterAll(() => emu.stop());
@@ -95,6 +96,14 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
     expect(image.images[0]?.mime_type).toBe('image/png');
     const models = await openai.listModels(connection);
     expect(models.map((m) => m.id)).toEqual(['emu-gpt-small', 'emu-gpt-large', 'emu-image']);
+    expect(models.map((m) => m.modality)).toEqual(['chat', 'chat', 'image']);
+  });
+
+  it('tells image models from the rest by id, since the model list does not say', () => {
+    const images = ['dall-e-3', 'dall-e-2', 'gpt-image-1', 'gpt-image-1-mini', 'chatgpt-image-latest', 'imagen-4.0-generate'];
+    const others = ['gpt-4o', 'gpt-4o-mini', 'o3-mini', 'text-embedding-3-small', 'llava-vision', 'imageless-chat'];
+    for (const id of images) expect(modalityOf(id), id).toBe('image');
+    for (const id of others) expect(modalityOf(id), id).toBe('chat');
   });
 
   it('works with an OpenAI-compatible server that takes no key', async () => {

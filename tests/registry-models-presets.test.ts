@@ -108,7 +108,7 @@ describe('models', () => {
     const batch = await api(
       'POST',
       `/providers/${p}/models/import`,
-      { models: [{ provider_model_id: 'ok-1' }, { provider_model_id: 'ok-1' }] },
+      { models: [{ provider_model_id: 'ok-1' }, { provider_model_id: 'ok-1' }], force: true },
       { as: admin },
     );
     expect(batch.status).toBe(422);
@@ -121,6 +121,7 @@ describe('models', () => {
           { provider_model_id: 'ok-2' },
           { provider_model_id: 'ok-3', price: { input_per_mtok: 1, output_per_mtok: 1, effective_from: '2001-01-01T00:00:00Z' } },
         ],
+        force: true,
       },
       { as: admin },
     );

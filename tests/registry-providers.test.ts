@@ -137,6 +137,12 @@ describe('providers: bad input is a 422 naming the field, and nothing is written
     ['a malformed base URL', { name: 'x', kind: 'openai', base_url: 'not a url' }, 'body.base_url'],
     ['a base URL that is not http(s)', { name: 'x', kind: 'ollama', base_url: 'ftp://127.0.0.1/' }, 'body.base_url'],
     ['a base URL with credentials', { name: 'x', kind: 'ollama', base_url: 'http://u:p@127.0.0.1/' }, 'body.base_url'],
+    ['a base URL with a user name', { name: 'x', kind: 'ollama', base_url: 'http://sk-abc@127.0.0.1/' }, 'body.base_url'],
+    ['a base URL with ?key=', { name: 'x', kind: 'openai', base_url: 'http://127.0.0.1/v1?key=sk-1' }, 'body.base_url'],
+    ['a base URL with ?api_key=', { name: 'x', kind: 'ollama', base_url: 'http://127.0.0.1/?api_key=sk-1' }, 'body.base_url'],
+    ['a base URL with ?token=', { name: 'x', kind: 'ollama', base_url: 'http://127.0.0.1/?token=t' }, 'body.base_url'],
+    ['a base URL with any query', { name: 'x', kind: 'ollama', base_url: 'http://127.0.0.1/?region=eu' }, 'body.base_url'],
+    ['a base URL with a fragment', { name: 'x', kind: 'ollama', base_url: 'http://127.0.0.1/#key=sk-1' }, 'body.base_url'],
     ['a missing key for a kind that needs one', { name: 'x', kind: 'anthropic' }, 'body.api_key'],
     ['a missing key for api.openai.com', { name: 'x', kind: 'openai' }, 'body.api_key'],
     ['a negative spend cap', { name: 'x', kind: 'ollama', monthly_spend_cap_usd: -1 }, 'body.monthly_spend_cap_usd'],
@@ -157,6 +163,27 @@ describe('providers: bad input is a 422 naming the field, and nothing is written
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(response.body.errors.map((e: Json) => e.field)).toContain(field);
     expect(await count(db, 'registry.providers')).toBe(before);
+  });
+});
+
+describe('providers: a base URL carries no credentials', () => {
+  it('says to put the key in api_key, on create and on change, and shows the URL nowhere', async () => {
+    const created = await api('POST', '/providers', {
+      name: name(),
+      kind: 'ollama',
+      base_url: 'http://127.0.0.1:9/?key=sk-in-url-1',
+    });
+    expect(created.status).toBe(422);
+    const problem = created.body.errors.find((e: Json) => e.field === 'body.base_url');
+    expect(problem.message).toMatch(/api_key/);
+    expect(created.text).not.toContain('sk-in-url-1');
+    const ok = await api('POST', '/providers', { name: name(), kind: 'ollama', base_url: 'http://127.0.0.1:9' });
+    const changed = await api('PATCH', `/providers/${ok.body.id}`, { base_url: 'http://user:sk-in-url-2@127.0.0.1:9' });
+    expect(changed.status).toBe(422);
+    expect(changed.body.errors[0]).toMatchObject({ field: 'body.base_url', message: expect.stringMatching(/api_key/) });
+    expect(changed.text).not.toContain('sk-in-url-2');
+    expect((await api('GET', `/providers/${ok.body.id}`)).body.base_url).toBe('http://127.0.0.1:9');
+    expect(JSON.stringify(await outbox(db))).not.toContain('sk-in-url');
   });
 });
 
@@ -257,6 +284,54 @@ describe('test connection and model discovery', () => {
       context_window: 200000,
       max_output_tokens: 64000,
     });
+  });
+
+  it('refuses to import a model the provider does not list unless forced, and marks image models', async () => {
+    const created = await api('POST', '/providers', openaiProvider());
+    const remote = await api('GET', `/providers/${created.body.id}/remote-models`);
+    expect(remote.body.items.map((m: Json) => [m.provider_model_id, m.modality])).toEqual([
+      ['emu-gpt-small', 'chat'],
+      ['emu-gpt-large', 'chat'],
+      ['emu-image', 'image'],
+    ]);
+    const before = await count(db, 'registry.models');
+    const unknown = await api('POST', `/providers/${created.body.id}/models/import`, {
+      models: [{ provider_model_id: 'emu-gpt-small' }, { provider_model_id: 'emu-gpt-typo' }],
+    });
+    expect(unknown.status, unknown.text).toBe(422);
+    expect(unknown.body.errors).toEqual([
+      { field: 'body.models[1].provider_model_id', message: expect.stringMatching(/does not list "emu-gpt-typo".*force/) },
+    ]);
+    expect(await count(db, 'registry.models')).toBe(before);
+
+    // An image model imported without a modality is an image model, as the listing said.
+    const imported = await api('POST', `/providers/${created.body.id}/models/import`, {
+      models: [{ provider_model_id: 'emu-image' }, { provider_model_id: 'emu-gpt-small' }],
+    });
+    expect(imported.status, imported.text).toBe(201);
+    expect(imported.body.items.map((m: Json) => m.modality)).toEqual(['image', 'chat']);
+
+    // `force` imports what the listing does not show (a fine-tune, a private deployment), without asking.
+    emu.clearRequests();
+    const forced = await api('POST', `/providers/${created.body.id}/models/import`, {
+      models: [{ provider_model_id: 'ft:emu-gpt-small:blog:1' }],
+      force: true,
+    });
+    expect(forced.status, forced.text).toBe(201);
+    expect(emu.requests).toHaveLength(0);
+
+    // A provider that cannot be asked: a 502 naming its error and the way around it.
+    const down = await api('POST', '/providers', { name: name(), kind: 'ollama', base_url: 'http://127.0.0.1:9' });
+    const unchecked = await api('POST', `/providers/${down.body.id}/models/import`, {
+      models: [{ provider_model_id: 'llama3' }],
+    });
+    expect(unchecked.status).toBe(502);
+    expect(unchecked.body.detail).toMatch(/^network: .*force/);
+    const anyway = await api('POST', `/providers/${down.body.id}/models/import`, {
+      models: [{ provider_model_id: 'llama3' }],
+      force: true,
+    });
+    expect(anyway.status, anyway.text).toBe(201);
   });
 
   it('a provider that answers with an error makes remote-models a 502 problem with its kind', async () => {

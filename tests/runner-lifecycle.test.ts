@@ -31,7 +31,7 @@ async function events(taskId: string): Promise<Json[]> {
   return rows;
 }
 
-async function publishedTemplate(): Promise<{ id: string; version: number }> {
+async function publishedTemplate(defaults: Record<string, unknown> = {}): Promise<{ id: string; version: number }> {
   const part = await h.call('prompt', 'POST', '/api/v1/parts', {
     name: `tone ${Math.random()}`,
     kind: 'style',
@@ -50,6 +50,7 @@ async function publishedTemplate(): Promise<{ id: string; version: number }> {
       { role: 'system', entries: [{ type: 'part', part_id: part.body.id }] },
       { role: 'user', entries: [{ type: 'text', text: 'Write a headline about {{ topic }}' }] },
     ],
+    ...defaults,
   });
   expect(template.status, JSON.stringify(template.body)).toBe(201);
   const published = await h.call('prompt', 'POST', `/api/v1/templates/${template.body.id}/publish`, {});
@@ -106,6 +107,18 @@ describe('creating tasks', () => {
     expect(refused.body.errors.find((e: Json) => e.field === 'body.model_ids[1]').message).toMatch(/disabled/);
     const after = await h.admin.query('SELECT count(*)::int AS n FROM runner.tasks');
     expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
+  it('an unknown label is the one problem, also on a template whose default model would run it', async () => {
+    const { model } = await h.provider();
+    const template = await publishedTemplate({ default_model_id: model });
+    const inputs = { topic: 'rye', tone: 'calm' };
+    const refused = await h.call('runner', 'POST', '/api/v1/tasks', { template_id: template.id, label: 'no-such-label', inputs });
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors).toEqual([{ field: 'body.label', message: expect.stringContaining('no-such-label') }]);
+    // The default model is what runs it when the template resolves.
+    const created = await h.createTask({ template_id: template.id, version: template.version, inputs });
+    expect(created.tasks[0].model_id).toBe(model);
   });
 
   it('takes literal ad-hoc messages as they are, and renders them only when asked', async () => {

@@ -1,4 +1,5 @@
-import { EnvelopeError, maskHint, open, seal, type Keyring } from '@llmops/kit/crypto/keyring';
+import { EnvelopeError, KEYRING_VARIABLE, maskHint, open, seal, type Keyring } from '@llmops/kit/crypto/keyring';
+import { CREDENTIAL_UNREADABLE } from '@llmops/kit/contracts/registry';
 import { HttpProblem } from '@llmops/kit/problem';
 import type { ProviderConnection } from '@llmops/kit/adapters/types';
 import type { ProviderRow } from './db/providers.ts';
@@ -6,6 +7,21 @@ import type { ProviderRow } from './db/providers.ts';
 /** A sealed key and its hint, for a provider row. */
 export function sealKey(keyring: Keyring, providerId: string, apiKey: string) {
   return { api_key_envelope: seal(keyring, apiKey, providerId), api_key_hint: maskHint(apiKey), api_key_previous_envelope: null };
+}
+
+/** A provider key this registry cannot decrypt: a 409 saying which master key it needs and what to do. */
+export class CredentialUnreadable extends HttpProblem {
+  constructor(row: ProviderRow, why: string) {
+    super(
+      409,
+      CREDENTIAL_UNREADABLE,
+      'The provider key cannot be decrypted',
+      `The registry cannot decrypt the API key of provider "${row.name}": ${why}. ` +
+        `Give the registry an ${KEYRING_VARIABLE} that holds that master key (the keyring the last \`key rotate\` printed or wrote), ` +
+        `or set the provider's key again (PATCH /api/v1/providers/${row.id} with api_key) to re-seal it under the current master key ` +
+        '(docs/providers.md, "Keys").',
+    );
+  }
 }
 
 /**
@@ -26,12 +42,7 @@ export function openKey(keyring: Keyring, row: ProviderRow): string | null {
         // falls through to the error about the current envelope
       }
     }
-    throw new HttpProblem(
-      500,
-      'keyring',
-      'Cannot decrypt the provider key',
-      `The registry cannot decrypt this provider's API key: ${error.message}. Give the registry a LLMOPS_MASTER_KEYS that holds that master key (docs/providers.md, "Keys").`,
-    );
+    throw new CredentialUnreadable(row, error.message);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ProviderConnection } from '@llmops/kit/adapters/types';
+import { CREDENTIAL_UNREADABLE } from '@llmops/kit/contracts/registry';
 import type { ServiceClient } from './clients.ts';
 
 interface CredentialBody {
@@ -16,6 +17,19 @@ interface CredentialBody {
 /** Why a provider cannot be called: gone, disabled or archived since the task was created. */
 export class ProviderUnavailableError extends Error {
   override name = 'ProviderUnavailableError';
+}
+
+/**
+ * The registry cannot decrypt the provider's key (sealed with a master key its keyring lacks): no retry
+ * fixes that, an operator does; the message is the registry's, which says how.
+ */
+export class CredentialUnreadableError extends Error {
+  override name = 'CredentialUnreadableError';
+}
+
+interface ProblemBody {
+  type?: string;
+  detail?: string;
 }
 
 /**
@@ -53,6 +67,9 @@ export class Credentials {
   async #fetch(providerId: string, requestId: string): Promise<ProviderConnection> {
     const answer = await this.#registry.get<CredentialBody>(`/internal/providers/${providerId}/credential`, requestId);
     if (answer.status === 404) throw new ProviderUnavailableError(`provider ${providerId} no longer exists in the registry`);
+    const problem = answer.body as ProblemBody | null;
+    if (answer.status === 409 && problem?.type?.endsWith(`/${CREDENTIAL_UNREADABLE}`))
+      throw new CredentialUnreadableError(problem.detail ?? `the registry cannot decrypt the key of provider ${providerId}`);
     if (answer.status !== 200) throw new Error(`the registry answered ${answer.status} for the provider's credential`);
     const body = answer.body;
     if (body.archived_at) throw new ProviderUnavailableError(`provider ${providerId} is archived`);

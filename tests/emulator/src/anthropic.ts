@@ -21,13 +21,17 @@ const MESSAGES: Record<string, string> = {
   overloaded_error: 'Overloaded',
 };
 
-/** Anthropic's error body: `{ type: "error", error: { type, message }, request_id }`. */
-export function anthropicError(status: number, message?: string) {
+/** Anthropic's error body: `{ type: "error", error: { type, message }, request_id }`; `echo` is appended to the message. */
+export function anthropicError(status: number, message?: string, echo = '') {
   const type = TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error');
   const requestId = `req_emu${stableId(`${status}${Date.now()}${Math.random()}`)}`;
   return {
     status,
-    body: { type: 'error', error: { type, message: message ?? MESSAGES[type] ?? 'Invalid request' }, request_id: requestId },
+    body: {
+      type: 'error',
+      error: { type, message: `${message ?? MESSAGES[type] ?? 'Invalid request'}${echo}` },
+      request_id: requestId,
+    },
     headers: { 'request-id': requestId, 'x-should-retry': String(status === 429 || status >= 500) },
   };
 }
@@ -43,8 +47,7 @@ export async function handleAnthropic(
   checkKey: (key: string | undefined) => boolean,
 ): Promise<void> {
   // The API takes the key as `x-api-key` (the classic header) or as a bearer token (what SDK 1.x sends).
-  const bearer = x.header('authorization');
-  const key = x.header('x-api-key') ?? (bearer?.startsWith('Bearer ') ? bearer.slice(7) : undefined);
+  const key = x.key;
   if (!key) return fail(x, 401, 'x-api-key header is required');
   if (!checkKey(key)) return fail(x, 401, 'invalid x-api-key');
   if (!x.header('anthropic-version')) return fail(x, 400, 'anthropic-version: header is required');
@@ -87,6 +90,7 @@ async function messages(x: Exchange, models: EmulatorModel[]): Promise<void> {
   const reply = replyFor({
     messages: list.map((m) => ({ role: m.role ?? '', text: textOf(m.content) })),
     system,
+    echo: x.echoInReply(),
     maxTokens: body.max_tokens,
     stop: Array.isArray(body.stop_sequences) ? (body.stop_sequences as string[]) : undefined,
     json: typeof body.output_config === 'object' && body.output_config !== null && 'format' in body.output_config,

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { echoChunks, encodeKey, type KeyEncoding } from './echo.ts';
 
 export type Protocol = 'openai' | 'anthropic' | 'ollama';
 
@@ -12,6 +13,8 @@ export interface Fault {
   /** The path after the protocol prefix, e.g. `/v1/chat/completions`, `/api/chat`. */
   path?: string;
   model?: string;
+  /** Only requests whose body contains this text (lets concurrent tests each fault their own requests). */
+  match?: string;
   times?: number;
   /** Answer with this HTTP status (401, 429, 500, 529...) and the protocol's error body. */
   status?: number;
@@ -23,6 +26,11 @@ export interface Fault {
   chunkDelayMs?: number;
   /** Destroy the connection after this many stream chunks (a stream cut half-way). */
   cutAfterChunks?: number;
+  /**
+   * Echo the key the request carried, in this encoding: in the error message when `status` is given,
+   * else at the end of the reply's text (split across stream chunks), as a misbehaving proxy would.
+   */
+  echoKey?: KeyEncoding;
 }
 
 export interface RecordedRequest {
@@ -61,6 +69,24 @@ export class Exchange {
 
   header(name: string): string | undefined {
     return this.record.headers[name.toLowerCase()];
+  }
+
+  /** The API key the request carried: `x-api-key`, else a bearer token. */
+  get key(): string | undefined {
+    const bearer = this.header('authorization');
+    return this.header('x-api-key') ?? (bearer?.startsWith('Bearer ') ? bearer.slice(7) : undefined);
+  }
+
+  /** The key echoed into an error message, when the fault asks for it (else nothing). */
+  echoInError(): string {
+    const { echoKey } = this.fault;
+    return echoKey && this.key ? ` (received key ${encodeKey(this.key, echoKey)})` : '';
+  }
+
+  /** The key echoed at the end of a successful reply, in pieces, when the fault asks for it. */
+  echoInReply(): string[] | undefined {
+    const { echoKey, status } = this.fault;
+    return echoKey && !status && this.key ? echoChunks(this.key, echoKey) : undefined;
   }
 
   get body(): Record<string, unknown> {

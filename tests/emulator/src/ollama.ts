@@ -2,8 +2,8 @@ import { type Exchange, ndjson } from './exchange.ts';
 import type { EmulatorModel } from './models.ts';
 import { replyFor, stableId } from './reply.ts';
 
-/** Ollama's error body: `{ "error": "..." }`. */
-export function ollamaError(status: number, message?: string) {
+/** Ollama's error body: `{ "error": "..." }`; `echo` is appended to it. */
+export function ollamaError(status: number, message?: string, echo = '') {
   const text =
     message ??
     (status === 401
@@ -13,7 +13,7 @@ export function ollamaError(status: number, message?: string) {
         : status === 503
           ? 'server busy, please try again'
           : 'internal server error');
-  return { status, body: { error: text } };
+  return { status, body: { error: `${text}${echo}` } };
 }
 
 export async function handleOllama(
@@ -67,6 +67,7 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
       .filter((m) => m.role === 'system')
       .map((m) => m.content ?? '')
       .join('\n'),
+    echo: x.echoInReply(),
     maxTokens: options.num_predict !== undefined && options.num_predict >= 0 ? options.num_predict : undefined,
     stop: options.stop,
     json: body.format !== undefined && body.format !== '',

@@ -9,8 +9,14 @@ function error(status: number, message: string, type: string, code: string | nul
   return { status, body: { error: { message, type, param, code } } };
 }
 
-/** OpenAI's error bodies, by status. */
-export function openaiError(status: number, key?: string) {
+/** OpenAI's error bodies, by status; `echo` is appended to the message (a server that echoes the key). */
+export function openaiError(status: number, key?: string, echo = '') {
+  const e = openaiErrorOf(status, key);
+  e.body.error.message += echo;
+  return e;
+}
+
+function openaiErrorOf(status: number, key?: string) {
   switch (status) {
     case 401:
       return error(
@@ -118,6 +124,7 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
       .filter((m) => m.role !== 'system' && m.role !== 'developer')
       .map((m) => ({ role: m.role ?? '', text: textOf(m.content) })),
     system,
+    echo: x.echoInReply(),
     maxTokens: (body.max_completion_tokens ?? body.max_tokens) as number | undefined,
     stop,
     json: format === 'json_object' || format === 'json_schema',

@@ -11,6 +11,8 @@ export interface ReplyInput {
   maxTokens?: number | undefined;
   stop?: string[] | undefined;
   json?: boolean;
+  /** Text appended after the reply, chunk by chunk as given (an echoed key, see echo.ts). */
+  echo?: string[] | undefined;
 }
 
 export interface Reply {
@@ -57,6 +59,10 @@ export function replyFor(input: ReplyInput): Reply {
     chunks = chunks.slice(0, input.maxTokens);
     text = chunks.join('');
     finish = 'length';
+  }
+  if (input.echo) {
+    chunks = [...chunks, ...input.echo];
+    text = chunks.join('');
   }
   const systemWords = words(input.system);
   return {

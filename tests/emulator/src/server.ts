@@ -21,6 +21,7 @@ import { handleOllama, ollamaError } from './ollama.ts';
 import { handleOpenai, openaiError } from './openai.ts';
 
 export type { Fault, Protocol, RecordedRequest } from './exchange.ts';
+export { KEY_ENCODINGS, encodeKey, type KeyEncoding } from './echo.ts';
 export type { EmulatorModel, EmulatorModels } from './models.ts';
 export { DEFAULT_MODELS } from './models.ts';
 
@@ -123,13 +124,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 
   /** Merges every fault that matches this request and counts it against their `times`. */
-  const takeFault = (protocol: Protocol, path: string, model: unknown): Fault => {
+  const takeFault = (protocol: Protocol, path: string, model: unknown, raw: string): Fault => {
     const merged: Fault = {};
     for (const fault of faults) {
       if (fault.left <= 0) continue;
       if (fault.protocol && fault.protocol !== protocol) continue;
       if (fault.path && fault.path !== path) continue;
       if (fault.model && fault.model !== model) continue;
+      if (fault.match && !raw.includes(fault.match)) continue;
       fault.left -= 1;
       for (const [key, value] of Object.entries(fault)) {
         if (key === 'id' || key === 'left' || key === 'times') continue;
@@ -189,20 +191,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     const path = url.pathname.slice(PREFIX[protocol].length);
     const model = typeof body === 'object' && body !== null ? (body as { model?: unknown }).model : undefined;
-    const fault = takeFault(protocol, path, model);
+    const fault = takeFault(protocol, path, model, raw);
     const x = new Exchange(req, res, record, path, fault);
     if (fault.status) {
       const retry: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) };
+      const echo = x.echoInError();
       if (protocol === 'openai') {
-        const auth = x.header('authorization');
-        const e = openaiError(fault.status, auth?.replace(/^Bearer /, ''));
+        const e = openaiError(fault.status, x.key, echo);
         return x.json(e.status, e.body, { ...retry, 'x-request-id': `req_emu${record.seq}` });
       }
       if (protocol === 'anthropic') {
-        const e = anthropicError(fault.status);
+        const e = anthropicError(fault.status, undefined, echo);
         return x.json(e.status, e.body, { ...e.headers, ...retry });
       }
-      const e = ollamaError(fault.status);
+      const e = ollamaError(fault.status, undefined, echo);
       return x.json(e.status, e.body, retry);
     }
     if (protocol === 'openai') return handleOpenai(x, models.openai, checkKey);

@@ -131,7 +131,7 @@ export const anthropicAdapter: ProviderAdapter = {
       if (!ended) throw cutStream('message_stop');
       return result(attempt, text, stop, usageOf(usage), id);
     } catch (error) {
-      throw normalizeError(error, attempt, connection.apiKey);
+      throw normalizeError(error, attempt);
     } finally {
       attempt.finish();
     }
@@ -152,6 +152,7 @@ export const anthropicAdapter: ProviderAdapter = {
           id: model.id,
           display_name: model.display_name ?? null,
           created_at: model.created_at ?? null,
+          modality: 'chat' as const,
           details: {
             ...(info.max_input_tokens ? { context_window: info.max_input_tokens } : {}),
             ...(info.max_tokens ? { max_output_tokens: info.max_tokens } : {}),
@@ -160,7 +161,7 @@ export const anthropicAdapter: ProviderAdapter = {
       }
       return models;
     } catch (error) {
-      throw normalizeError(error, attempt, connection.apiKey);
+      throw normalizeError(error, attempt);
     } finally {
       attempt.finish();
     }

@@ -1,3 +1,5 @@
+import type { Redactor } from './redact.ts';
+
 /**
  * One normalized provider error for every adapter (ADR 0011), so the runner decides retries and
  * backoff from `kind`, `retryable` and `retry_after_ms` without knowing which SDK threw.
@@ -55,6 +57,18 @@ export class ProviderError extends Error {
     this.retry_after_ms = info.retry_after_ms ?? null;
     this.provider_code = info.provider_code ?? null;
   }
+  /** The same error with the key redacted from what the provider said (redact.ts). */
+  redacted(redactor: Redactor): ProviderError {
+    const copy = new ProviderError({
+      kind: this.kind,
+      message: redactor.text(this.message),
+      status: this.status,
+      retry_after_ms: this.retry_after_ms,
+      provider_code: this.provider_code && redactor.text(this.provider_code),
+    });
+    copy.wire = redactor.json(this.wire);
+    return copy;
+  }
   toJSON() {
     return {
       kind: this.kind,
@@ -96,10 +110,4 @@ export function retryAfterMs(headers: HeaderSource, now = Date.now()): number | 
   if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
   const date = Date.parse(value);
   return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
-
-/** Removes a secret from a text (provider messages sometimes echo the key they were sent). */
-export function scrub(text: string, secret: string | null | undefined): string {
-  if (!secret || secret.length < 4) return text;
-  return text.split(secret).join('[redacted]');
 }

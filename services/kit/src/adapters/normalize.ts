@@ -1,5 +1,5 @@
 import type { Attempt } from './attempt.ts';
-import { kindOfStatus, ProviderError, retryAfterMs, scrub, type ProviderErrorKind } from './errors.ts';
+import { kindOfStatus, ProviderError, retryAfterMs, type ProviderErrorKind } from './errors.ts';
 
 /** What the OpenAI and Anthropic SDKs' APIError carry (both are Stainless SDKs). */
 interface SdkApiError {
@@ -25,15 +25,16 @@ function providerCode(body: unknown): { type?: string; code?: string; message?: 
 
 /**
  * Turns whatever an SDK call threw into a ProviderError. The attempt's own timers and the caller's
- * cancellation win over what the SDK made of the abort; the API key is scrubbed from every message.
+ * cancellation win over what the SDK made of the abort. The key is redacted by the adapter's wrapper
+ * (redacting.ts), from this and everything else an adapter gives back.
  */
-export function normalizeError(error: unknown, attempt: Attempt, apiKey?: string | null): ProviderError {
-  const normalized = toProviderError(error, attempt, apiKey);
+export function normalizeError(error: unknown, attempt: Attempt): ProviderError {
+  const normalized = toProviderError(error, attempt);
   normalized.wire ??= attempt.wire ?? null;
   return normalized;
 }
 
-function toProviderError(error: unknown, attempt: Attempt, apiKey?: string | null): ProviderError {
+function toProviderError(error: unknown, attempt: Attempt): ProviderError {
   if (error instanceof ProviderError) return error;
   const aborted = attempt.abortError();
   if (aborted) return aborted;
@@ -46,7 +47,7 @@ function toProviderError(error: unknown, attempt: Attempt, apiKey?: string | nul
     return new ProviderError({
       kind,
       status: sdk.status,
-      message: scrub(message ?? sdk.message, apiKey),
+      message: message ?? sdk.message,
       retry_after_ms: retryAfterMs(sdk.headers),
       provider_code: code ?? type ?? null,
     });
@@ -60,7 +61,7 @@ function toProviderError(error: unknown, attempt: Attempt, apiKey?: string | nul
   const detail = [sdk?.message, cause?.code ?? cause?.message].filter(Boolean).join(': ');
   return new ProviderError({
     kind: 'network',
-    message: scrub(`could not reach the provider or the connection broke (${detail || 'no detail'})`, apiKey),
+    message: `could not reach the provider or the connection broke (${detail || 'no detail'})`,
   });
 }
 

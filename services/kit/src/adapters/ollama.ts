@@ -1,6 +1,6 @@
 import { Ollama, type ChatRequest as OllamaChatRequest, type Options } from 'ollama';
 import { Attempt } from './attempt.ts';
-import { kindOfStatus, ProviderError, scrub } from './errors.ts';
+import { kindOfStatus, ProviderError } from './errors.ts';
 import { cutStream, normalizeError } from './normalize.ts';
 import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, Usage } from './types.ts';
 
@@ -49,7 +49,7 @@ function usageOf(counts: OllamaCounts): Usage {
 }
 
 /** Ollama's SDK throws ResponseError (error, status_code) for HTTP errors and plain Errors for stream errors. */
-function ollamaError(error: unknown, attempt: Attempt, apiKey: string | null | undefined): ProviderError {
+function ollamaError(error: unknown, attempt: Attempt): ProviderError {
   const aborted = attempt.abortError();
   if (aborted) return aborted;
   const response = error as { name?: string; status_code?: number; error?: string; message?: string };
@@ -57,10 +57,10 @@ function ollamaError(error: unknown, attempt: Attempt, apiKey: string | null | u
     return new ProviderError({
       kind: kindOfStatus(response.status_code),
       status: response.status_code,
-      message: scrub(response.error ?? response.message ?? 'error', apiKey),
+      message: response.error ?? response.message ?? 'error',
     });
   }
-  return normalizeError(error, attempt, apiKey);
+  return normalizeError(error, attempt);
 }
 
 /** Ollama's native API (/api/chat, /api/tags). */
@@ -95,7 +95,7 @@ export const ollamaAdapter: ProviderAdapter = {
       if (!ended) throw cutStream('its final "done" line');
       return result(attempt, text, done.done_reason ?? null, usageOf(done));
     } catch (error) {
-      throw ollamaError(error, attempt, connection.apiKey);
+      throw ollamaError(error, attempt);
     } finally {
       attempt.finish();
     }
@@ -114,10 +114,11 @@ export const ollamaAdapter: ProviderAdapter = {
         id: model.name,
         display_name: null,
         created_at: model.modified_at ? new Date(model.modified_at).toISOString() : null,
+        modality: 'chat' as const,
         details: { size: model.size, family: model.details?.family, parameter_size: model.details?.parameter_size },
       }));
     } catch (error) {
-      throw ollamaError(error, attempt, connection.apiKey);
+      throw ollamaError(error, attempt);
     } finally {
       attempt.finish();
     }

@@ -72,6 +72,14 @@ export function openaiChatBody(request: ChatRequest): ChatCompletionCreateParams
   return body;
 }
 
+/**
+ * Whether a listed model makes images. OpenAI's model list does not say, so the id does: `dall-e-3`,
+ * `gpt-image-1`, `chatgpt-image-latest`, `imagen-4`, or any id with `image` as a word of its own.
+ */
+export function modalityOf(id: string): 'chat' | 'image' {
+  return /(^|[^a-z])(dall-e|image|imagen)([^a-z]|$)/i.test(id) ? 'image' : 'chat';
+}
+
 /** OpenAI chat completions, images and models; also every OpenAI-compatible server by base URL. */
 export const openaiAdapter: ProviderAdapter = {
   kind: 'openai',
@@ -114,7 +122,7 @@ export const openaiAdapter: ProviderAdapter = {
       if (finish === null) throw cutStream('its finish reason');
       return result(attempt, text, finish, usage ?? usageOf(null), id);
     } catch (error) {
-      throw normalizeError(error, attempt, connection.apiKey);
+      throw normalizeError(error, attempt);
     } finally {
       attempt.finish();
     }
@@ -153,7 +161,7 @@ export const openaiAdapter: ProviderAdapter = {
         : null;
       return { images, usage, latency_ms: attempt.elapsed(), wire: attempt.wire as ImageResult['wire'] };
     } catch (error) {
-      throw normalizeError(error, attempt, connection.apiKey);
+      throw normalizeError(error, attempt);
     } finally {
       attempt.finish();
     }
@@ -168,13 +176,14 @@ export const openaiAdapter: ProviderAdapter = {
         models.push({
           id: model.id,
           display_name: null,
+          modality: modalityOf(model.id),
           created_at: typeof model.created === 'number' ? new Date(model.created * 1000).toISOString() : null,
           details: { owned_by: model.owned_by },
         });
       }
       return models;
     } catch (error) {
-      throw normalizeError(error, attempt, connection.apiKey);
+      throw normalizeError(error, attempt);
     } finally {
       attempt.finish();
     }

@@ -121,6 +121,8 @@ export interface RemoteModel {
   id: string;
   display_name: string | null;
   created_at: string | null;
+  /** What it makes: `image` for image generation models, `chat` for the rest. */
+  modality: 'chat' | 'image';
   /** Extra facts the provider reports (Ollama's size and family, for example). */
   details: Record<string, unknown>;
 }

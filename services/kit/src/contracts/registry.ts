@@ -32,18 +32,35 @@ const Amount = z
 
 export const ProviderKindSchema = z.enum(PROVIDER_KINDS).openapi('ProviderKind');
 
+/** Why a base URL cannot be stored, or undefined. Credentials in it would be shown to every viewer, events and the audit log. */
+function baseUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'expected an http:// or https:// URL, such as https://api.openai.com/v1';
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '')
+    return 'expected an http:// or https:// URL, such as https://api.openai.com/v1';
+  if (url.username || url.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value))
+    return 'a base URL carries no credentials (user:password@): put the key in api_key, where it is stored encrypted and never shown';
+  if (value.includes('?') || value.includes('#'))
+    return 'a base URL takes no query string or fragment (the SDK adds the path after it, and ?key=… would be shown to every viewer): put the key in api_key, where it is stored encrypted and never shown';
+  return undefined;
+}
+
 const BaseUrl = z
   .string()
   .max(500, 'expected at most 500 characters')
-  .refine((value) => {
-    try {
-      const url = new URL(value);
-      return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && !url.username && !url.password;
-    } catch {
-      return false;
-    }
-  }, 'expected an http:// or https:// URL without credentials, such as https://api.openai.com/v1')
-  .openapi({ format: 'uri', example: 'https://api.openai.com/v1' });
+  .superRefine((value, ctx) => {
+    const problem = baseUrlProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .openapi({
+    format: 'uri',
+    example: 'https://api.openai.com/v1',
+    description: 'http:// or https://, with no credentials, query string or fragment: the key goes in `api_key`.',
+  });
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/;
 const AUTH_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'proxy-authorization', 'cookie']);
@@ -115,7 +132,9 @@ export const ProviderCreateSchema = z
   .object({
     name: Name,
     kind: ProviderKindSchema,
-    base_url: BaseUrl.optional().openapi({ description: "Defaults to the kind's public endpoint." }),
+    base_url: BaseUrl.optional().openapi({
+      description: "Defaults to the kind's public endpoint. No credentials, query string or fragment: the key goes in `api_key`.",
+    }),
     api_key: ApiKey.optional(),
     organization: z.string().min(1).max(200).nullable().optional().openapi({ description: 'OpenAI only.' }),
     project: z.string().min(1).max(200).nullable().optional().openapi({ description: 'OpenAI only.' }),
@@ -175,11 +194,17 @@ export const ConnectionTestSchema = z
   })
   .openapi('ConnectionTest');
 
+export const ModalitySchema = z.enum(['chat', 'image']).openapi('ModelModality');
+
 export const RemoteModelSchema = z
   .object({
     provider_model_id: z.string(),
     display_name: z.string().nullable(),
     created_at: Timestamp.nullable(),
+    modality: ModalitySchema.openapi({
+      description:
+        '`image` for image generation models (OpenAI-compatible lists do not say; recognized by id: `dall-e-3`, `gpt-image-1`, `…-image-…`). An import takes it as the model’s modality unless told otherwise.',
+    }),
     context_window: z.number().int().nullable(),
     max_output_tokens: z.number().int().nullable(),
     imported_model_id: Uuid.nullable().openapi({ description: 'Our model id when it is already imported.' }),
@@ -218,8 +243,6 @@ export const PriceInputSchema = z
   })
   .strict()
   .openapi('ModelPriceInput');
-
-export const ModalitySchema = z.enum(['chat', 'image']).openapi('ModelModality');
 
 export const ModelSchema = z
   .object({
@@ -285,6 +308,14 @@ export const ModelImportSchema = z
       .array(z.object({ provider_model_id: ProviderModelId, ...ModelFields }).strict())
       .min(1, 'expected at least one model')
       .max(200, 'expected at most 200 models'),
+    force: z
+      .boolean()
+      .optional()
+      .openapi({
+        description:
+          'Import models the provider does not list (a fine-tune, a deployment its listing omits) without asking it. ' +
+          'Without it, every model must be in the provider’s list (`remote-models`), else a 422 names it.',
+      }),
   })
   .strict()
   .openapi('ModelImport');
@@ -488,7 +519,10 @@ export const testProvider = createRoute({
   tags: TAG_PROVIDERS,
   summary: 'Test the connection: an authenticated model-list probe that generates nothing (admin)',
   request: { params: IdParamSchema },
-  responses: { 200: json(ConnectionTestSchema, 'The outcome: ok, or the provider’s own error'), ...errors(400, 401, 403, 404) },
+  responses: {
+    200: json(ConnectionTestSchema, 'The outcome: ok, or the provider’s own error'),
+    ...errors(400, 401, 403, 404, 409),
+  },
 });
 
 export const listRemoteModels = createRoute({
@@ -503,7 +537,7 @@ export const listRemoteModels = createRoute({
       description: 'The provider answered with an error (its kind and message in `detail`)',
       content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
     },
-    ...errors(400, 401, 403, 404),
+    ...errors(400, 401, 403, 404, 409),
   },
 });
 
@@ -512,10 +546,17 @@ export const importModels = createRoute({
   path: '/api/v1/providers/{id}/models/import',
   tags: TAG_PROVIDERS,
   summary: 'Import selected models of the provider in one call',
+  description:
+    'The provider is asked for its list first: a model it does not list is a 422 naming it (send `force: true` to ' +
+    'import it anyway). A model given no `modality` takes the one the list reports.',
   request: { params: IdParamSchema, body: body(ModelImportSchema) },
   responses: {
     201: json(z.object({ items: z.array(ModelSchema) }).openapi('ImportedModels'), 'Imported, in the order given'),
-    ...errors(400, 401, 403, 404, 413, 415, 422),
+    502: {
+      description: 'The provider could not list its models (its error in `detail`); `force: true` imports without asking',
+      content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
+    },
+    ...errors(400, 401, 403, 404, 409, 413, 415, 422),
   },
 });
 
@@ -612,6 +653,12 @@ export const deletePreset = createRoute({
   responses: { ...DeletedOrArchived, ...errors(400, 401, 403, 404, 412) },
 });
 
+/**
+ * The problem type (a 409) of a provider key the registry cannot decrypt: sealed with a master key its
+ * keyring lacks. Nothing a retry fixes; the detail says what does.
+ */
+export const CREDENTIAL_UNREADABLE = 'credential-unreadable';
+
 /** Not public: the runner's one way to a decrypted key (ADR 0007). Answers only the `runner` service identity. */
 export const ProviderCredentialSchema = z.object({
   provider_id: Uuid,
@@ -632,7 +679,7 @@ export const getProviderCredential = createRoute({
   path: '/internal/providers/{id}/credential',
   summary: 'The decrypted connection of a provider (runner only)',
   request: { params: IdParamSchema },
-  responses: { 200: json(ProviderCredentialSchema, 'The connection, key included'), ...errors(400, 401, 403, 404) },
+  responses: { 200: json(ProviderCredentialSchema, 'The connection, key included'), ...errors(400, 401, 403, 404, 409) },
 });
 
 const read = { service: 'registry', role: 'viewer', scope: 'registry:read' } as const;

@@ -129,7 +129,7 @@ export const UsageSchema = z
 
 export const TaskErrorSchema = z
   .object({
-    kind: z.enum([...PROVIDER_ERROR_KINDS, 'budget_exceeded', 'lease_expired', 'unavailable', 'internal']),
+    kind: z.enum([...PROVIDER_ERROR_KINDS, 'budget_exceeded', 'lease_expired', 'unavailable', 'credential', 'internal']),
     message: z.string(),
     retryable: z.boolean(),
     status: z.number().int().nullable(),

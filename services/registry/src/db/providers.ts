@@ -125,11 +125,16 @@ export async function markUsed(db: Queryable, id: string, at: string): Promise<v
 }
 
 /** Every provider with a sealed key, locked, for `key rotate`. */
+/**
+ * Every provider with a key, locked; the table is locked against new rows too, so no key is sealed
+ * (by a registry process still on an older keyring) while a rotation re-seals them all.
+ */
 export async function withKeysForUpdate(
   tx: Queryable,
-): Promise<Pick<ProviderRow, 'id' | 'api_key_envelope' | 'api_key_previous_envelope'>[]> {
+): Promise<Pick<ProviderRow, 'id' | 'name' | 'api_key_envelope' | 'api_key_previous_envelope'>[]> {
+  await tx.query('LOCK TABLE registry.providers IN SHARE ROW EXCLUSIVE MODE');
   const { rows } = await tx.query<ProviderRow>(
-    `SELECT id, api_key_envelope, api_key_previous_envelope FROM registry.providers
+    `SELECT id, name, api_key_envelope, api_key_previous_envelope FROM registry.providers
      WHERE api_key_envelope IS NOT NULL ORDER BY id FOR UPDATE`,
   );
   return rows;

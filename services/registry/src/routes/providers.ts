@@ -12,6 +12,7 @@ import { modelChanged, providerChanged } from '@llmops/kit/events/registry';
 import { KINDS } from '@llmops/kit/adapters/kinds';
 import { ProviderError } from '@llmops/kit/adapters/errors';
 import type { FieldProblem } from '@llmops/kit/problem';
+import type { RemoteModel } from '@llmops/kit/adapters/types';
 import * as models from '../db/models.ts';
 import * as providers from '../db/providers.ts';
 import type { ProviderRow } from '../db/providers.ts';
@@ -59,11 +60,60 @@ async function live(pool: Queryable, id: string): Promise<ProviderRow> {
   return row;
 }
 
-/** The provider's own error, as a 502 problem (remote model listing). */
+/** The provider's own error, as a 502 problem (remote model listing), with what to do about it when there is a way. */
 class ProviderAnswered extends HttpProblem {
-  constructor(error: ProviderError) {
-    super(502, 'provider-error', 'The provider answered with an error', `${error.kind}: ${error.message}`);
+  constructor(error: ProviderError, hint?: string) {
+    super(
+      502,
+      'provider-error',
+      'The provider answered with an error',
+      `${error.kind}: ${error.message}${hint ? `. ${hint}` : ''}`,
+    );
   }
+}
+
+/** The models a provider offers, by asking it; its error is a 502 problem. */
+async function remoteModels(deps: RouteDeps, row: ProviderRow, hint?: string): Promise<RemoteModel[]> {
+  try {
+    return await deps.adapterFor(row.kind).listModels(connectionOf(deps.keyring, row), {
+      firstByteTimeoutMs: row.timeout_ms,
+      idleTimeoutMs: row.timeout_ms,
+    });
+  } catch (error) {
+    if (error instanceof ProviderError) throw new ProviderAnswered(error, hint);
+    throw error;
+  }
+}
+
+type ImportInput = z.output<typeof contract.ModelImportSchema>['models'][number];
+
+/**
+ * The models to import, each checked against what the provider lists (unless forced) and given the
+ * modality the list reports when the request gives none. The provider is asked before any transaction,
+ * so no lock waits on it.
+ */
+async function checkedImports(deps: RouteDeps, id: string, input: z.output<typeof contract.ModelImportSchema>) {
+  if (input.force) return input.models;
+  const row = await live(deps.pool, id);
+  if (row.archived_at) throw new Conflict('This provider is archived.');
+  const listed = new Map(
+    (await remoteModels(deps, row, 'Send "force": true to import the models without asking the provider')).map((m) => [m.id, m]),
+  );
+  const problems: FieldProblem[] = input.models.flatMap((model, index) =>
+    listed.has(model.provider_model_id)
+      ? []
+      : [
+          {
+            field: `body.models[${index}].provider_model_id`,
+            message: `the provider does not list "${model.provider_model_id}" (remote-models shows what it offers); check the id, or send "force": true to import it anyway`,
+          },
+        ],
+  );
+  if (problems.length > 0) throw invalid(...problems);
+  return input.models.map((model): ImportInput => ({
+    ...model,
+    modality: model.modality ?? listed.get(model.provider_model_id)?.modality ?? 'chat',
+  }));
 }
 
 export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
@@ -269,16 +319,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
     authorize(c.get('identity'), 'admin');
     const row = await live(pool, c.req.valid('param').id);
     if (row.archived_at) throw new Conflict('This provider is archived.');
-    let remote;
-    try {
-      remote = await adapterFor(row.kind).listModels(connectionOf(keyring, row), {
-        firstByteTimeoutMs: row.timeout_ms,
-        idleTimeoutMs: row.timeout_ms,
-      });
-    } catch (error) {
-      if (error instanceof ProviderError) throw new ProviderAnswered(error);
-      throw error;
-    }
+    const remote = await remoteModels(deps, row);
     const imported = new Map(
       (await models.ofProvider(pool, row.id)).filter((m) => !m.archived_at).map((m) => [m.provider_model_id, m.id]),
     );
@@ -289,6 +330,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
           provider_model_id: model.id,
           display_name: model.display_name,
           created_at: model.created_at,
+          modality: model.modality,
           context_window: number(model.details.context_window),
           max_output_tokens: number(model.details.max_output_tokens),
           imported_model_id: imported.get(model.id) ?? null,
@@ -301,12 +343,12 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
   app.openapi(contract.importModels, async (c) => {
     authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
-    const input = c.req.valid('json');
+    const imports = await checkedImports(deps, id, c.req.valid('json'));
     const items = await withTransaction(pool, async (tx) => {
       const row = await providers.get(tx, id, { lock: true });
       if (!row) throw new NotFound('No such provider.');
       if (row.archived_at) throw new Conflict('This provider is archived.');
-      const created = await createModels(tx, id, input.models, (index) => `body.models[${index}]`);
+      const created = await createModels(tx, id, imports, (index) => `body.models[${index}]`);
       await modelEvents(tx, 'created', created);
       const json = created.map(modelJson);
       for (const model of json) await audit(tx, c, 'model.created', { type: 'model', id: model.id }, null, model);

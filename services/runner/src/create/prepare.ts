@@ -182,7 +182,9 @@ export async function prepareTasks(
   }
 
   const primary = request.model_ids ?? [request.model_id ?? preset?.model_id ?? rendered.default_model_id].filter(isString);
-  if (primary.length === 0)
+  // A template that did not resolve (an unknown label, say) may well have a default model: its own
+  // problem is the one to report, not a missing model.
+  if (primary.length === 0 && rendered.defaults_known)
     problems.push({
       field: 'body.model_id',
       message: 'no model: give model_id (or model_ids), or a preset or template that has a default model',

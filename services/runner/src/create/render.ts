@@ -17,6 +17,8 @@ export interface Rendered {
   part_versions: { part_id: string; version: number | 'draft' }[];
   default_model_id: string | null;
   default_preset_id: string | null;
+  /** False when the template could not be resolved: whether it has a default model or preset is unknown. */
+  defaults_known: boolean;
   estimated_input_tokens: number;
   /** Whether the text went through the template engine (templates always; ad-hoc messages on request). */
   rendered: boolean;
@@ -45,6 +47,7 @@ function fromResult(result: RenderResult, label: string | null): Rendered {
     part_versions: result.part_versions,
     default_model_id: result.default_model_id,
     default_preset_id: result.default_preset_id,
+    defaults_known: true,
     estimated_input_tokens: result.token_estimate.total,
     rendered: true,
   };
@@ -64,6 +67,7 @@ function refused(field: string, body: unknown): Rendered {
     part_versions: [],
     default_model_id: null,
     default_preset_id: null,
+    defaults_known: false,
     estimated_input_tokens: 0,
     rendered: false,
   };
@@ -86,6 +90,7 @@ export async function renderMessages(prompt: ServiceClient, request: TaskCreate,
         part_versions: [],
         default_model_id: null,
         default_preset_id: null,
+        defaults_known: true,
         estimated_input_tokens: approximateTokens(messages),
         rendered: false,
       };
@@ -98,7 +103,8 @@ export async function renderMessages(prompt: ServiceClient, request: TaskCreate,
       },
       requestId,
     );
-    if (answer.status !== 200) return refused('body.messages', answer.body);
+    // Ad-hoc messages have no defaults, whether they render or not.
+    if (answer.status !== 200) return { ...refused('body.messages', answer.body), defaults_known: true };
     return { ...fromResult(answer.body, null), template_id: null };
   }
 

@@ -10,7 +10,7 @@ import { taskCancelled, taskFailed, taskQueued, taskRetrying, taskSucceeded } fr
 import type { Logger } from '@llmops/kit/logger';
 import type { RunnerConfig } from '../config.ts';
 import { CANCEL_CHANNEL } from '../create/service.ts';
-import { ProviderUnavailableError, type Credentials } from '../credentials.ts';
+import { CredentialUnreadableError, ProviderUnavailableError, type Credentials } from '../credentials.ts';
 import type { TaskError } from '../views.ts';
 import { claim, imagePrompt, type ClaimedTask } from './claim.ts';
 import { DeltaStreams } from './deltas.ts';
@@ -42,9 +42,9 @@ const WAKE_EVENTS = [taskQueued, taskRetrying, taskSucceeded, taskFailed, taskCa
 
 function toTaskError(error: unknown): TaskError {
   if (error instanceof ProviderError) return error.toJSON();
-  if (error instanceof ProviderUnavailableError)
+  if (error instanceof ProviderUnavailableError || error instanceof CredentialUnreadableError)
     return {
-      kind: 'unavailable',
+      kind: error instanceof CredentialUnreadableError ? 'credential' : 'unavailable',
       message: error.message,
       retryable: false,
       status: null,

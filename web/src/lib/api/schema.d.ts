@@ -4536,7 +4536,9 @@ export interface paths {
         put?: never;
         /**
          * Import selected models of the provider in one call
-         * @description **Requires** the `admin` role or higher. An API token needs the `registry:write` scope (or `admin`).
+         * @description The provider is asked for its list first: a model it does not list is a 422 naming it (send `force: true` to import it anyway). A model given no `modality` takes the one the list reports.
+         *
+         *     **Requires** the `admin` role or higher. An API token needs the `registry:write` scope (or `admin`).
          */
         post: {
             parameters: {
@@ -4598,6 +4600,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
+                /** @description Conflicts with the current state (e.g. a duplicate name) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
                 /** @description The body is larger than 1 MiB */
                 413: {
                     headers: {
@@ -4634,13 +4645,15 @@ export interface paths {
                         "application/problem+json": components["schemas"]["Problem"];
                     };
                 };
-                /** @description The owning service did not answer */
+                /** @description The provider could not list its models (its error in `detail`); `force: true` imports without asking */
                 502: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/problem+json": components["schemas"]["Problem"];
+                        "application/problem+json": {
+                            [key: string]: unknown;
+                        };
                     };
                 };
                 /** @description The owning service did not start answering in time */
@@ -4720,6 +4733,15 @@ export interface paths {
                 };
                 /** @description No such resource */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a duplicate name) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4828,6 +4850,15 @@ export interface paths {
                 };
                 /** @description No such resource */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a duplicate name) */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -9159,6 +9190,8 @@ export interface components {
             provider_model_id: string;
         };
         ModelImport: {
+            /** @description Import models the provider does not list (a fine-tune, a deployment its listing omits) without asking it. Without it, every model must be in the provider’s list (`remote-models`), else a 422 names it. */
+            force?: boolean;
             models: {
                 capabilities?: {
                     json_output?: boolean;
@@ -9176,7 +9209,10 @@ export interface components {
                 provider_model_id: string;
             }[];
         };
-        /** @enum {string} */
+        /**
+         * @description `image` for image generation models (OpenAI-compatible lists do not say; recognized by id: `dall-e-3`, `gpt-image-1`, `…-image-…`). An import takes it as the model’s modality unless told otherwise.
+         * @enum {string}
+         */
         ModelModality: "chat" | "image";
         ModelPage: {
             items: components["schemas"]["Model"][];
@@ -9759,7 +9795,7 @@ export interface components {
             api_key?: string;
             /**
              * Format: uri
-             * @description Defaults to the kind's public endpoint.
+             * @description Defaults to the kind's public endpoint. No credentials, query string or fragment: the key goes in `api_key`.
              * @example https://api.openai.com/v1
              */
             base_url?: string;
@@ -9809,6 +9845,7 @@ export interface components {
             api_key?: string | null;
             /**
              * Format: uri
+             * @description http:// or https://, with no credentials, query string or fragment: the key goes in `api_key`.
              * @example https://api.openai.com/v1
              */
             base_url?: string;
@@ -9866,6 +9903,7 @@ export interface components {
              */
             imported_model_id: string | null;
             max_output_tokens: number | null;
+            modality: components["schemas"]["ModelModality"];
             provider_model_id: string;
         };
         RemoteModelList: {
@@ -10221,7 +10259,7 @@ export interface components {
         };
         TaskError: {
             /** @enum {string} */
-            kind: "auth" | "rate_limit" | "overloaded" | "timeout" | "bad_request" | "content_filter" | "network" | "server" | "cancelled" | "budget_exceeded" | "lease_expired" | "unavailable" | "internal";
+            kind: "auth" | "rate_limit" | "overloaded" | "timeout" | "bad_request" | "content_filter" | "network" | "server" | "cancelled" | "budget_exceeded" | "lease_expired" | "unavailable" | "credential" | "internal";
             message: string;
             provider_code: string | null;
             retry_after_ms: number | null;
