@@ -262,7 +262,7 @@ describe('what a task keeps and streams', () => {
     await h.waitFor(first.tasks[0].id);
     const changed = await h.call('registry', 'PATCH', `/api/v1/providers/${provider}`, { api_key: 'sk-rotated-key-9876543210' });
     expect(changed.status, JSON.stringify(changed.body)).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await h.waitForCopy(provider, changed.body.updated_at);
     const second = await h.createTask({ model_id: model, messages: [{ role: 'user', content: 'new key' }] });
     await h.waitFor(second.tasks[0].id);
     const last = emulator.requests.filter((r) => JSON.stringify(r.body).includes('new key')).at(-1);
@@ -272,7 +272,7 @@ describe('what a task keeps and streams', () => {
     const third = await h.createTask({ model_id: model, messages: [{ role: 'user', content: 'disabled soon' }] });
     const off = await h.call('registry', 'PATCH', `/api/v1/providers/${provider}`, { enabled: false });
     expect(off.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await h.waitForCopy(provider, off.body.updated_at);
     await h.resumeProvider(provider);
     const done = await h.waitFor(third.tasks[0].id);
     expect(done.status).toBe('failed');

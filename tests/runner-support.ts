@@ -42,6 +42,8 @@ export interface RunnerHarness {
   /** Holds back every task of a provider (as a Retry-After would), once the runner's copy of it exists. */
   pauseProvider(providerId: string): Promise<void>;
   resumeProvider(providerId: string): Promise<void>;
+  /** Waits until the runner's copy of a provider holds the registry's change of `updatedAt` (or later). */
+  waitForCopy(providerId: string, updatedAt: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -157,6 +159,17 @@ export async function startRunnerHarness(
     },
     async resumeProvider(providerId) {
       await admin.query(`UPDATE runner.providers SET paused_until = NULL WHERE id = $1`, [providerId]);
+    },
+    async waitForCopy(providerId, updatedAt) {
+      for (let i = 0; ; i++) {
+        const { rowCount } = await admin.query(`SELECT 1 FROM runner.providers WHERE id = $1 AND updated_at >= $2`, [
+          providerId,
+          updatedAt,
+        ]);
+        if (rowCount === 1) return;
+        if (i > 400) throw new Error(`the runner's copy of provider ${providerId} never reached ${updatedAt}`);
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
     },
     async stop() {
       await stack.stop();
