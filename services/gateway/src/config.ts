@@ -5,16 +5,16 @@ import { parseCidr, type Cidr } from './http/forwarded.ts';
 const count = (what: string) =>
   z.coerce
     .number({ message: `expected a whole number of ${what}` })
-    .int()
-    .min(0);
+    .int({ message: `expected a whole number of ${what}` })
+    .min(0, { message: `expected a whole number of ${what}, 0 or more` });
 
 /** The gateway's own settings (README lists them), parsed once in main.ts next to the common ones. */
 export const GatewayEnvSchema = z.object({
   /** How long a sign-in lasts (absolute; signing in again starts a new one). */
   GATEWAY_SESSION_TTL_HOURS: z.coerce
     .number({ message: 'expected a number of hours' })
-    .positive()
-    .max(24 * 365)
+    .positive({ message: 'expected a number of hours above 0' })
+    .max(24 * 365, { message: 'expected at most 8760 hours (a year)' })
     .default(24 * 7),
   /** Set-Cookie `Secure`: `auto` when the request came over https (X-Forwarded-Proto), or always / never. */
   GATEWAY_SECURE_COOKIES: z.enum(['auto', 'always', 'never']).default('auto'),
