@@ -459,8 +459,9 @@ describe('rendering: preview, assemble, the runner', () => {
       api('POST', '/assemble', {
         messages: [{ role: 'user', entries: [{ type: 'text', text: '{% for i in (1..1000000000) %}x{% endfor %}' }] }],
       }),
+      422,
     );
-    expect(loop.problems.map((x: Json) => x.code)).toEqual(['limit']);
+    expect(loop.errors).toEqual([{ field: 'body.messages[0].entries[0]', message: expect.stringMatching(/memory budget/) }]);
   });
 });
 

@@ -1,25 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
 import { errors, IdParamSchema, pageOf, PageQuerySchema } from './common.ts';
+import { PROMPT_LIMITS } from './prompt-limits.ts';
 
 /**
  * The prompt service's contract (docs/prompts.md): prompt parts, message templates, immutable
  * versions, labels, rendering. Limits are part of the contract, so clients and the service agree.
  */
-export const PROMPT_LIMITS = {
-  /** Characters of one part's content, or of one inline text entry. */
-  contentChars: 65_536,
-  /** Messages of one template, entries of one message, entries of one template. */
-  messages: 100,
-  entriesPerMessage: 50,
-  entries: 200,
-  /** Declared variables of one template. */
-  variables: 100,
-  /** Characters of everything one render produces, all messages together. */
-  renderOutputChars: 1_000_000,
-  /** Bytes of the JSON `inputs` of one render (the body limit of 1 MiB applies too). */
-  inputBytes: 512 * 1024,
-} as const;
+export { PROMPT_LIMITS };
 
 const TAG = ['Prompts'];
 const JSON_TYPE = 'application/json';
@@ -1068,14 +1056,19 @@ export const deleteLabel = createRoute({
   responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
 });
 
+const RENDER_BUDGET =
+  "A render runs off the service's event loop within one time budget for the whole request (422 naming the entry when it goes over); " +
+  'renders per caller are bounded (429 with `Retry-After` past the bound). See docs/prompts.md, Limits.';
+
 export const previewTemplate = createRoute({
   method: 'post',
   path: '/api/v1/templates/{id}/preview',
   tags: TAG,
   summary: 'Render the draft, a version or a label with inputs: the exact messages, problems, token estimate',
-  description: 'Problems (missing variables, wrong types, syntax) come back all at once in `problems` with `ok: false`.',
+  description:
+    'Problems (missing variables, wrong types, syntax) come back all at once in `problems` with `ok: false`. ' + RENDER_BUDGET,
   request: { params: IdParamSchema, body: body(PreviewSchema) },
-  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 413, 415, 422) },
+  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 413, 415, 422, 429) },
 });
 
 export const assemble = createRoute({
@@ -1083,8 +1076,9 @@ export const assemble = createRoute({
   path: '/api/v1/assemble',
   tags: TAG,
   summary: 'Render an ad-hoc list of parts and inline messages, saving nothing',
+  description: RENDER_BUDGET,
   request: { body: body(AssembleSchema) },
-  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 413, 415, 422) },
+  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 413, 415, 422, 429) },
 });
 
 /** Not public: the runner renders published versions through it with its service identity. */
@@ -1092,8 +1086,9 @@ export const internalRender = createRoute({
   method: 'post',
   path: '/internal/render',
   summary: 'Render a template version or label for a task (runner only)',
+  description: RENDER_BUDGET,
   request: { body: body(InternalRenderSchema) },
-  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 422) },
+  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 422, 429) },
 });
 
 const read = { service: 'prompt', role: 'viewer', scope: 'prompts:read' } as const;

@@ -9,9 +9,9 @@ import { Liquid, type Template } from 'liquidjs';
 export const ENGINE_LIMITS = {
   /** Characters one parse may take (a part is at most 65,536; this is the engine's own guard). */
   parseLimit: 200_000,
-  /** Milliseconds one entry's render may take. */
-  renderLimitMs: 1_000,
-  /** Allocation units (array items, string characters of filters like `append`/`join`) per render. */
+  /** Milliseconds for a whole render request, every entry and the token count: PROMPT_RENDER_DEADLINE_MS's default. */
+  renderBudgetMs: 2_000,
+  /** Allocation units (array items, string characters of filters like `append`/`join`) per render request. */
   memoryLimit: 10_000_000,
 } as const;
 
@@ -27,7 +27,7 @@ export function createEngine(): Liquid {
     relativeReference: false,
     dynamicPartials: false,
     parseLimit: ENGINE_LIMITS.parseLimit,
-    renderLimit: ENGINE_LIMITS.renderLimitMs,
+    renderLimit: ENGINE_LIMITS.renderBudgetMs,
     memoryLimit: ENGINE_LIMITS.memoryLimit,
     cache: false,
   });

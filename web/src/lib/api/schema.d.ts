@@ -407,7 +407,9 @@ export interface paths {
         put?: never;
         /**
          * Render an ad-hoc list of parts and inline messages, saving nothing
-         * @description **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
+         * @description A render runs off the service's event loop within one time budget for the whole request (422 naming the entry when it goes over); renders per caller are bounded (429 with `Retry-After` past the bound). See docs/prompts.md, Limits.
+         *
+         *     **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
          */
         post: {
             parameters: {
@@ -7892,7 +7894,7 @@ export interface paths {
         put?: never;
         /**
          * Render the draft, a version or a label with inputs: the exact messages, problems, token estimate
-         * @description Problems (missing variables, wrong types, syntax) come back all at once in `problems` with `ok: false`.
+         * @description Problems (missing variables, wrong types, syntax) come back all at once in `problems` with `ok: false`. A render runs off the service's event loop within one time budget for the whole request (422 naming the entry when it goes over); renders per caller are bounded (429 with `Retry-After` past the bound). See docs/prompts.md, Limits.
          *
          *     **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
          */
