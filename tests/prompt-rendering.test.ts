@@ -19,13 +19,15 @@ const viewer = (n: number): Identity => ({
   scopes: [],
   requestId: 'test',
 });
+const editor: Identity = { kind: 'account', subject: 'editor-1', role: 'editor', scopes: [], requestId: 'test' };
+const runner: Identity = { kind: 'service', subject: 'runner', requestId: 'test' };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-async function api(identity: Identity, method: string, path: string, body?: unknown) {
+async function api(identity: Identity, method: string, path: string, body?: unknown, prefix = '/api/v1') {
   const init = { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) };
-  const response = await stack.call('prompt', `/api/v1${path}`, init, identity);
+  const response = await stack.call('prompt', `${prefix}${path}`, init, identity);
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as Json };
 }
@@ -72,5 +74,22 @@ describe('render budget', () => {
     expect(over?.headers.get('retry-after')).toBe('1');
     expect(over?.body.detail).toMatch(/already have 1 render\(s\) running or waiting/);
     expect((await api(viewer(3), 'POST', '/assemble', trivial)).status).toBe(200);
+  });
+});
+
+describe('objects in output', () => {
+  it('writes a whole object or list as JSON in /assemble, a template preview and /internal/render alike', async () => {
+    const inputs = { post: { title: 'Rye', tags: ['bread', 'sour'] } };
+    const expected = 'Post: {"title":"Rye","tags":["bread","sour"]}; tags: ["bread","sour"]';
+    const messages = [{ role: 'user', entries: [text('Post: {{ post }}; tags: {{ post.tags }}')] }];
+    expect((await api(viewer(5), 'POST', '/assemble', { messages, inputs })).body.messages[0].text).toBe(expected);
+
+    const created = await api(editor, 'POST', '/templates', { name: 'objects', messages });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    expect((await api(viewer(5), 'POST', `/templates/${id}/preview`, { inputs })).body.messages[0].text).toBe(expected);
+    expect((await api(editor, 'POST', `/templates/${id}/publish`, {})).status).toBe(201);
+    const rendered = await api(runner, 'POST', '/render', { template_id: id, version: 1, inputs }, '/internal');
+    expect(rendered.body.messages[0].text).toBe(expected);
   });
 });

@@ -553,7 +553,10 @@ export const LabelSetResultSchema = z
 const Inputs = z
   .record(z.string(), z.unknown())
   .default({})
-  .openapi({ description: 'The variables, by name.', example: { post: { title: 'Why sourdough works' } } });
+  .openapi({
+    description: 'The variables, by name. An object or list output whole (`{{ post }}`) is written as its JSON.',
+    example: { post: { title: 'Why sourdough works' } },
+  });
 const ModelName = z
   .string()
   .min(1)

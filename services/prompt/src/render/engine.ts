@@ -1,4 +1,4 @@
-import { Liquid, type Template } from 'liquidjs';
+import { Drop, filters, Liquid, type Context, type Template } from 'liquidjs';
 
 /**
  * The template engine: LiquidJS in strict mode, with limits so that a hostile or careless template
@@ -15,6 +15,18 @@ export const ENGINE_LIMITS = {
   memoryLimit: 10_000_000,
 } as const;
 
+/**
+ * What `{{ value }}` writes for an object or a list: its JSON, as `| json` would (docs/prompts.md), where
+ * Liquid itself would write `[object Object]` or run a list's items together. Strings, numbers and the
+ * engine's own drops (`forloop`, `empty`) are left to the engine.
+ */
+function structuredAsJson(this: { context: Context }, value: unknown): string {
+  // Anything else goes back untouched (typed as the hook wants): the engine writes it as it always does.
+  if (value === null || typeof value !== 'object' || value instanceof Drop) return value as string;
+  // The engine's json filter charges the text to the render's memory budget.
+  return (filters.json as (this: unknown, value: unknown) => string).call(this, value);
+}
+
 const REFUSED_TAGS = ['include', 'render', 'layout'] as const;
 
 export function createEngine(): Liquid {
@@ -30,7 +42,10 @@ export function createEngine(): Liquid {
     renderLimit: ENGINE_LIMITS.renderBudgetMs,
     memoryLimit: ENGINE_LIMITS.memoryLimit,
     cache: false,
+    outputEscape: structuredAsJson,
   });
+  // `| raw` (last) skips the output step above; here it means "as is", so it writes JSON too.
+  engine.registerFilter('raw', { raw: true, handler: structuredAsJson });
   for (const name of REFUSED_TAGS) {
     engine.registerTag(name, {
       parse() {

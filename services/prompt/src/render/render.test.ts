@@ -85,6 +85,15 @@ describe('rendering', () => {
     expect(result.messages[0]?.text).toBe('ADA|2|a+b|42|{"k":[1]}|3|a');
   });
 
+  it('writes a whole object or list as JSON, never [object Object]', async () => {
+    const result = await render(
+      [{ role: 'user', entries: [text('{{ post }}|{{ post.tags }}|{{ post | raw }}|{{ (1..3) }}|{{ post.title }}|{{ n }}')] }],
+      { post: { title: 'Rye', tags: ['bread', 'sour'] }, n: 2 },
+    );
+    const json = '{"title":"Rye","tags":["bread","sour"]}';
+    expect(result.messages[0]?.text).toBe(`${json}|["bread","sour"]|${json}|[1,2,3]|Rye|2`);
+  });
+
   it('lists every problem at once: missing variables, missing properties, wrong types, with part, line and column', async () => {
     const result = await render(
       [

@@ -8902,7 +8902,7 @@ export interface components {
         };
         AssembleRequest: {
             /**
-             * @description The variables, by name.
+             * @description The variables, by name. An object or list output whole (`{{ post }}`) is written as its JSON.
              * @default {}
              * @example {
              *       "post": {
@@ -9326,7 +9326,7 @@ export interface components {
         };
         PreviewRequest: {
             /**
-             * @description The variables, by name.
+             * @description The variables, by name. An object or list output whole (`{{ post }}`) is written as its JSON.
              * @default {}
              * @example {
              *       "post": {
