@@ -506,10 +506,9 @@ export const LabelDetailSchema = LabelSchema.extend({
 export const LabelSetSchema = z
   .object({
     version: VersionNumber,
-    protected: z
-      .boolean()
-      .optional()
-      .openapi({ description: 'Only an admin may change it. A new `production` label is protected unless set false.' }),
+    protected: z.boolean().optional().openapi({
+      description: 'Only an admin may change it. A new `production` label is protected unless set false by an admin.',
+    }),
     dry_run: z
       .boolean()
       .default(false)
@@ -518,7 +517,7 @@ export const LabelSetSchema = z
       .string()
       .max(200)
       .optional()
-      .openapi({ description: 'The `confirm` token of a dry run: required to move a protected label.' }),
+      .openapi({ description: 'The `confirm` token of a dry run: required to set or move a protected label.' }),
   })
   .strict()
   .openapi('LabelSet');
@@ -547,6 +546,23 @@ export const LabelSetResultSchema = z
     confirm: z.string().nullable().openapi({ description: 'Send it back to apply exactly this move (dry runs only).' }),
   })
   .openapi('LabelSetResult');
+
+export const LabelDeleteQuerySchema = z.object({
+  dry_run: z.enum(['true', 'false']).optional().openapi({ description: 'Show the label and a `confirm` token; delete nothing.' }),
+  confirm: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ description: 'The `confirm` token of a dry run: required to delete a protected label.' }),
+});
+
+export const LabelDeleteDryRunSchema = z
+  .object({
+    applied: z.literal(false),
+    label: LabelSchema,
+    confirm: z.string().openapi({ description: 'Send it back as `?confirm=` to delete exactly this label at this version.' }),
+  })
+  .openapi('LabelDeleteDryRun');
 
 // ---- rendering ----
 
@@ -1031,6 +1047,11 @@ export const getLabel = createRoute({
   responses: { 200: json(LabelDetailSchema, 'The label'), ...errors(400, 401, 403, 404) },
 });
 
+const confirmationRequired = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
+});
+
 export const setLabel = createRoute({
   method: 'put',
   path: '/api/v1/templates/{id}/labels/{label}',
@@ -1038,15 +1059,13 @@ export const setLabel = createRoute({
   summary: 'Set or move a label (dry run first for a protected one)',
   description:
     'With `dry_run: true` nothing changes: the answer shows the diff and impact of the move and a `confirm` token. ' +
-    'Moving a protected label needs the admin role and that token (428 without it; 409 when the label moved meanwhile).',
+    'Setting or moving a protected label (one that is, or that this change protects; `production` is from the start) ' +
+    'needs the admin role and that token (428 without it; 409 when the label moved meanwhile).',
   request: { params: LabelParamSchema, body: body(LabelSetSchema) },
   responses: {
     200: json(LabelSetResultSchema, 'Moved, unchanged, or (dry run) what would happen'),
     ...errors(400, 401, 403, 404, 409, 422),
-    428: {
-      description: 'A protected label: preview the move with `dry_run` and send back its `confirm`',
-      content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
-    },
+    428: confirmationRequired('A protected label: preview the move with `dry_run` and send back its `confirm`'),
   },
 });
 
@@ -1054,9 +1073,17 @@ export const deleteLabel = createRoute({
   method: 'delete',
   path: '/api/v1/templates/{id}/labels/{label}',
   tags: TAG,
-  summary: 'Delete a label (admin for a protected one)',
-  request: { params: LabelParamSchema },
-  responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
+  summary: 'Delete a label (admin, dry run and confirm for a protected one)',
+  description:
+    'With `?dry_run=true` nothing changes: the answer shows the label and a `confirm` token. Deleting a protected label ' +
+    'needs the admin role and that token as `?confirm=` (428 without it; 409 when the label moved meanwhile).',
+  request: { params: LabelParamSchema, query: LabelDeleteQuerySchema },
+  responses: {
+    200: json(LabelDeleteDryRunSchema, 'Dry run: what would be deleted'),
+    204: { description: 'Deleted' },
+    ...errors(400, 401, 403, 404, 409),
+    428: confirmationRequired('A protected label: preview the delete with `?dry_run=true` and send back its `confirm`'),
+  },
 });
 
 const RENDER_BUDGET =

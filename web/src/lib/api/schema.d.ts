@@ -6833,7 +6833,7 @@ export interface paths {
         };
         /**
          * Set or move a label (dry run first for a protected one)
-         * @description With `dry_run: true` nothing changes: the answer shows the diff and impact of the move and a `confirm` token. Moving a protected label needs the admin role and that token (428 without it; 409 when the label moved meanwhile).
+         * @description With `dry_run: true` nothing changes: the answer shows the diff and impact of the move and a `confirm` token. Setting or moving a protected label (one that is, or that this change protects; `production` is from the start) needs the admin role and that token (428 without it; 409 when the label moved meanwhile).
          *
          *     **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
          */
@@ -6976,12 +6976,19 @@ export interface paths {
         };
         post?: never;
         /**
-         * Delete a label (admin for a protected one)
-         * @description **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
+         * Delete a label (admin, dry run and confirm for a protected one)
+         * @description With `?dry_run=true` nothing changes: the answer shows the label and a `confirm` token. Deleting a protected label needs the admin role and that token as `?confirm=` (428 without it; 409 when the label moved meanwhile).
+         *
+         *     **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
          */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description The `confirm` token of a dry run: required to delete a protected label. */
+                    confirm?: string;
+                    /** @description Show the label and a `confirm` token; delete nothing. */
+                    dry_run?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     id: string;
@@ -6991,6 +6998,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Dry run: what would be deleted */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LabelDeleteDryRun"];
+                    };
+                };
                 /** @description Deleted */
                 204: {
                     headers: {
@@ -7032,6 +7048,26 @@ export interface paths {
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a duplicate name) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A protected label: preview the delete with `?dry_run=true` and send back its `confirm` */
+                428: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            [key: string]: unknown;
+                        };
                     };
                 };
                 /** @description Rate limited; retry after `Retry-After` seconds */
@@ -9041,6 +9077,13 @@ export interface components {
         ImportedModels: {
             items: components["schemas"]["Model"][];
         };
+        LabelDeleteDryRun: {
+            /** @enum {boolean} */
+            applied: false;
+            /** @description Send it back as `?confirm=` to delete exactly this label at this version. */
+            confirm: string;
+            label: components["schemas"]["TemplateLabel"];
+        };
         LabelImpact: {
             /** @description Inputs that callers of the label must now provide, or their tasks are rejected. */
             newly_required: string[];
@@ -9069,14 +9112,14 @@ export interface components {
             to_version: number | null;
         };
         LabelSet: {
-            /** @description The `confirm` token of a dry run: required to move a protected label. */
+            /** @description The `confirm` token of a dry run: required to set or move a protected label. */
             confirm?: string;
             /**
              * @description Show the diff and impact of the move and a `confirm` token; change nothing.
              * @default false
              */
             dry_run: boolean;
-            /** @description Only an admin may change it. A new `production` label is protected unless set false. */
+            /** @description Only an admin may change it. A new `production` label is protected unless set false by an admin. */
             protected?: boolean;
             version: number;
         };
