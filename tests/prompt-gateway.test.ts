@@ -108,7 +108,8 @@ describe('prompts through the gateway', () => {
     expect((await call(editor, 'PUT', production, { version: 1, dry_run: true })).status).toBe(200);
     const dryDelete = await call(admin, 'DELETE', `${production}?dry_run=true`);
     expect(dryDelete.status).toBe(200);
-    expect((await call(admin, 'DELETE', `${production}?confirm=${dryDelete.body.confirm}`)).status).toBe(204);
+    const ifMatch = { 'if-match': label.headers.get('etag') as string };
+    expect((await call(admin, 'DELETE', `${production}?confirm=${dryDelete.body.confirm}`, undefined, ifMatch)).status).toBe(204);
 
     const preview = await call(viewer, 'POST', `/templates/${id}/preview`, { version: 1, inputs: {}, model: 'gpt-4o' });
     expect(preview.status).toBe(200);

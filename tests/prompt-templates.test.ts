@@ -369,6 +369,29 @@ describe('labels', () => {
     ]);
   });
 
+  it('honours If-Match on setting and deleting a label (412), with the ETag its read gives', async () => {
+    const t = await twoVersions();
+    const staging = `/templates/${t.id}/labels/staging`;
+    await ok(api('PUT', staging, { version: 1 }));
+    expect((await api('PUT', staging, { version: 2 }, { headers: { 'if-match': '"stale"' } })).status).toBe(412);
+    const read = await api('GET', staging);
+    const etag = read.headers.get('etag') as string;
+    expect(etag).toMatch(/^"/);
+    const moved = await api('PUT', staging, { version: 2 }, { headers: { 'if-match': etag } });
+    expect(moved.status).toBe(200);
+    const stale = await api('PUT', staging, { version: 1 }, { headers: { 'if-match': etag } });
+    expect(stale.status).toBe(412);
+    expect(stale.body.detail).toMatch(/Label "staging" of template .* was changed by someone else/);
+    expect((await api('DELETE', staging, undefined, { headers: { 'if-match': etag } })).status).toBe(412);
+    expect((await api('GET', staging)).body.version).toBe(2);
+    const fresh = moved.headers.get('etag') as string;
+    expect(fresh).not.toBe(etag);
+    expect((await api('DELETE', staging, undefined, { headers: { 'if-match': fresh } })).status).toBe(204);
+    // Gone meanwhile: a write that expected it finds no label to match (RFC 9110), not a fresh one.
+    expect((await api('PUT', staging, { version: 1 }, { headers: { 'if-match': fresh } })).status).toBe(412);
+    expect((await api('GET', staging)).status).toBe(404);
+  });
+
   it('answers 404 for unknown labels, 422 for a version that does not exist, 400 for a bad label name', async () => {
     const t = await twoVersions();
     expect((await api('GET', `/templates/${t.id}/labels/nope`)).status).toBe(404);

@@ -1043,6 +1043,7 @@ export const getLabel = createRoute({
   path: '/api/v1/templates/{id}/labels/{label}',
   tags: TAG,
   summary: 'Resolve a label to a version, with its history of moves',
+  description: 'Sends an `ETag`: send it back as `If-Match` to set or delete the label only if nobody changed it since.',
   request: { params: LabelParamSchema },
   responses: { 200: json(LabelDetailSchema, 'The label'), ...errors(400, 401, 403, 404) },
 });
@@ -1060,11 +1061,11 @@ export const setLabel = createRoute({
   description:
     'With `dry_run: true` nothing changes: the answer shows the diff and impact of the move and a `confirm` token. ' +
     'Setting or moving a protected label (one that is, or that this change protects; `production` is from the start) ' +
-    'needs the admin role and that token (428 without it; 409 when the label moved meanwhile).',
-  request: { params: LabelParamSchema, body: body(LabelSetSchema) },
+    'needs the admin role and that token (428 without it; 409 when the label moved meanwhile). Honours If-Match (412).',
+  request: { params: LabelParamSchema, headers: IfMatchHeaders, body: body(LabelSetSchema) },
   responses: {
     200: json(LabelSetResultSchema, 'Moved, unchanged, or (dry run) what would happen'),
-    ...errors(400, 401, 403, 404, 409, 422),
+    ...errors(400, 401, 403, 404, 409, 412, 422),
     428: confirmationRequired('A protected label: preview the move with `dry_run` and send back its `confirm`'),
   },
 });
@@ -1076,12 +1077,12 @@ export const deleteLabel = createRoute({
   summary: 'Delete a label (admin, dry run and confirm for a protected one)',
   description:
     'With `?dry_run=true` nothing changes: the answer shows the label and a `confirm` token. Deleting a protected label ' +
-    'needs the admin role and that token as `?confirm=` (428 without it; 409 when the label moved meanwhile).',
-  request: { params: LabelParamSchema, query: LabelDeleteQuerySchema },
+    'needs the admin role and that token as `?confirm=` (428 without it; 409 when the label moved meanwhile). Honours If-Match (412).',
+  request: { params: LabelParamSchema, headers: IfMatchHeaders, query: LabelDeleteQuerySchema },
   responses: {
     200: json(LabelDeleteDryRunSchema, 'Dry run: what would be deleted'),
     204: { description: 'Deleted' },
-    ...errors(400, 401, 403, 404, 409),
+    ...errors(400, 401, 403, 404, 409, 412),
     428: confirmationRequired('A protected label: preview the delete with `?dry_run=true` and send back its `confirm`'),
   },
 });

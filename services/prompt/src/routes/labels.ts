@@ -1,19 +1,21 @@
 import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
 import { withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { authorize } from '@llmops/kit/http/access';
 import type { Identity } from '@llmops/kit/http/identity';
+import { checkIfMatch, etagOf, PreconditionFailed } from '@llmops/kit/http/preconditions';
 import { Conflict, Forbidden, HttpProblem, NotFound } from '@llmops/kit/problem';
 import { publish } from '@llmops/kit/bus/index';
 import { labelMoved } from '@llmops/kit/events/prompt';
 import * as contract from '@llmops/kit/contracts/prompt';
 import * as templates from '../db/templates.ts';
-import type { TemplateRow } from '../db/templates.ts';
+import type { LabelRow, TemplateRow } from '../db/templates.ts';
 import { actorOf, audit, authorOf } from '../actor.ts';
 import { sideOf, templateDiff } from '../template-diff.ts';
 import type { VariableDecl } from '../render/inputs.ts';
-import { fieldProblem, iso, type RouteDeps } from './common.ts';
+import { fieldProblem, iso, setEtag, type RouteDeps } from './common.ts';
 import { labelJson } from './templates.ts';
 
 /** Labels that are protected when first set, unless the admin who sets them says otherwise. */
@@ -62,6 +64,15 @@ function checkConfirmed(
     throw new ConfirmationRequired(`Label "${label}" is protected: ${how}.`);
   }
   if (sent !== token) throw new Conflict(`Label "${label}" changed since that dry run; dry-run the ${change} again.`);
+}
+
+/** If-Match names the label's version (its ETag); a label that does not exist matches none (RFC 9110). */
+function checkLabelIfMatch(c: Context, template: TemplateRow, label: string, current: LabelRow | undefined) {
+  const what = `Label "${label}" of template "${template.name}"`;
+  if (current) return checkIfMatch(c, current.updated_at, what);
+  if (c.req.header('if-match') !== undefined) {
+    throw new PreconditionFailed(`${what} does not exist (any more); read it again and apply your change to what is there.`);
+  }
 }
 
 function requiredNames(declared: readonly VariableDecl[], discovered: readonly string[]): Set<string> {
@@ -124,6 +135,7 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
     const row = await templates.label(pool, id, label);
     if (!row) throw new NotFound(`Template "${template.name}" has no label "${label}".`);
     const moves = await templates.moves(pool, id, label);
+    setEtag(c, etagOf(row.updated_at));
     return c.json(
       {
         ...labelJson(row),
@@ -154,6 +166,7 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
         );
       }
       const current = await templates.label(tx, id, label, { lock: true });
+      checkLabelIfMatch(c, template, label, current);
       const from = current?.version ?? null;
       const to = body.version;
       const wasProtected = current?.protected ?? PROTECTED_BY_DEFAULT.has(label);
@@ -215,6 +228,7 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
       );
       return { ...answer(true, row), label: labelJson(row) };
     });
+    if (result.label) setEtag(c, etagOf(result.label.updated_at));
     return c.json(result, 200);
   });
 
@@ -227,6 +241,7 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
       const template = await liveTemplate(tx, id, true);
       const current = await templates.label(tx, id, label, { lock: true });
       if (!current) throw new NotFound(`Template "${template.name}" has no label "${label}".`);
+      checkLabelIfMatch(c, template, label, current);
       const token = confirmToken(id, label, current.version, null);
       if (query.dry_run === 'true') return { applied: false as const, label: labelJson(current), confirm: token };
       if (current.protected) checkConfirmed(identity, label, 'delete', query.confirm, token);

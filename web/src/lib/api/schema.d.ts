@@ -6743,7 +6743,9 @@ export interface paths {
         };
         /**
          * Resolve a label to a version, with its history of moves
-         * @description **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
+         * @description Sends an `ETag`: send it back as `If-Match` to set or delete the label only if nobody changed it since.
+         *
+         *     **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
          */
         get: {
             parameters: {
@@ -6833,14 +6835,16 @@ export interface paths {
         };
         /**
          * Set or move a label (dry run first for a protected one)
-         * @description With `dry_run: true` nothing changes: the answer shows the diff and impact of the move and a `confirm` token. Setting or moving a protected label (one that is, or that this change protects; `production` is from the start) needs the admin role and that token (428 without it; 409 when the label moved meanwhile).
+         * @description With `dry_run: true` nothing changes: the answer shows the diff and impact of the move and a `confirm` token. Setting or moving a protected label (one that is, or that this change protects; `production` is from the start) needs the admin role and that token (428 without it; 409 when the label moved meanwhile). Honours If-Match (412).
          *
          *     **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
          */
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    "if-match"?: string;
+                };
                 path: {
                     id: string;
                     label: string;
@@ -6900,6 +6904,15 @@ export interface paths {
                 };
                 /** @description Conflicts with the current state (e.g. a duplicate name) */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description If-Match no longer matches: someone else changed it */
+                412: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6977,7 +6990,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a label (admin, dry run and confirm for a protected one)
-         * @description With `?dry_run=true` nothing changes: the answer shows the label and a `confirm` token. Deleting a protected label needs the admin role and that token as `?confirm=` (428 without it; 409 when the label moved meanwhile).
+         * @description With `?dry_run=true` nothing changes: the answer shows the label and a `confirm` token. Deleting a protected label needs the admin role and that token as `?confirm=` (428 without it; 409 when the label moved meanwhile). Honours If-Match (412).
          *
          *     **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
          */
@@ -6989,7 +7002,9 @@ export interface paths {
                     /** @description Show the label and a `confirm` token; delete nothing. */
                     dry_run?: "true" | "false";
                 };
-                header?: never;
+                header?: {
+                    "if-match"?: string;
+                };
                 path: {
                     id: string;
                     label: string;
@@ -7052,6 +7067,15 @@ export interface paths {
                 };
                 /** @description Conflicts with the current state (e.g. a duplicate name) */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description If-Match no longer matches: someone else changed it */
+                412: {
                     headers: {
                         [name: string]: unknown;
                     };
