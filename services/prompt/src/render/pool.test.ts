@@ -13,6 +13,8 @@ const request = (...texts: string[]): RenderRequest => ({
 });
 // One filter call that runs for over a second and is never interrupted by the engine's own checks.
 const BLOCKING = '{% assign r = (1..5000000) | sort %}{{ r | size }}';
+// Nine million loop turns, which the engine stops itself at the deadline.
+const NESTED = '{% assign r = (1..3000) %}{% for a in r %}{% for b in r %}{% endfor %}{% endfor %}';
 
 const pool = new RenderPool(
   { workers: 2, deadlineMs: 200, memoryMb: 512, perCaller: 1, queuePerCaller: 1 },
@@ -51,6 +53,7 @@ describe('the render pool', () => {
 
   it('bounds renders per caller: one runs, one waits, the next is a 429; other callers still get a turn', async () => {
     await pool.start(); // every worker warm again after the replacement above
+    const before = pool.threadIds();
     const a = { caller: 'account:a', fieldPrefix: '' };
     const settled: string[] = [];
     const track = (name: string, render: Promise<unknown>) =>
@@ -58,12 +61,14 @@ describe('the render pool', () => {
         () => settled.push(`${name} ok`),
         (error: HttpProblem) => settled.push(`${name} ${error.status}`),
       );
-    const first = track('first', pool.render(request(BLOCKING), a));
-    const second = track('second', pool.render(request(BLOCKING), a));
+    const first = track('first', pool.render(request(NESTED), a));
+    const second = track('second', pool.render(request(NESTED), a));
     const third = pool.render(request('x'), a);
     await expect(third).rejects.toMatchObject({ status: 429, headers: { 'Retry-After': '1' } });
     await track('other caller', pool.render(request('y'), { caller: 'account:b', fieldPrefix: '' }));
     await Promise.all([first, second]);
     expect(settled).toEqual(['other caller ok', 'first 422', 'second 422']);
+    // Stopped by the engine within the deadline: nothing had to be replaced.
+    expect(pool.threadIds()).toEqual(before);
   });
 });
