@@ -38,11 +38,11 @@ interface Slot {
 const WORKER = new URL('./worker.ts', import.meta.url);
 
 /**
- * A warm pool of render worker threads (docs/prompts.md, Limits): no render runs on
- * the service's event loop, so a heavy one never holds up other requests. Each request has one
- * deadline; a worker still busy past it is terminated and replaced, and only that one — the others
- * keep their warm state. Each worker has a heap limit (`resourceLimits`); a worker over it is replaced
- * the same way. Renders per caller are bounded by a fair queue: past its bound a caller gets a 429.
+ * A warm pool of render worker threads (docs/prompts.md, Limits): no render runs on the service's event
+ * loop, so a heavy one never holds up other requests. Each request has one deadline; a worker still
+ * busy past it is terminated and replaced, and only that one — the others keep their warm state. Each
+ * worker has a heap limit (`resourceLimits`); a worker over it is replaced the same way. Renders per
+ * caller are bounded by a fair queue: past its bound a caller gets a 429.
  */
 export class RenderPool implements Renders {
   readonly #config: PromptConfig;
@@ -102,6 +102,8 @@ export class RenderPool implements Renders {
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#starting?.reject(new Error('The render pool was stopped while starting.'));
+    this.#starting = undefined;
     const stopping = new ServiceUnavailable('The prompt service is stopping; try again shortly.', 1);
     for (const job of this.#queue.drain()) job.reject(stopping);
     await Promise.all(
