@@ -95,15 +95,21 @@ describe('prompts through the gateway', () => {
     expect((await call(viewer, 'GET', `/templates/${id}/versions/1`)).status).toBe(200);
     expect((await call(viewer, 'GET', `/templates/${id}/diff?to=1`)).status).toBe(200);
 
-    expect((await call(editor, 'PUT', `/templates/${id}/labels/production`, { version: 1 })).status).toBe(200);
+    const production = `/templates/${id}/labels/production`;
+    expect((await call(editor, 'PUT', production, { version: 1 })).status).toBe(403);
+    const drySet = await call(admin, 'PUT', production, { version: 1, dry_run: true });
+    expect((await call(admin, 'PUT', production, { version: 1, confirm: drySet.body.confirm })).status).toBe(200);
     expect((await call(viewer, 'GET', `/templates/${id}/labels`)).body.items[0]).toMatchObject({
       name: 'production',
       protected: true,
     });
-    const label = await call(viewer, 'GET', `/templates/${id}/labels/production`);
-    expect(label.body.moves[0].actor).toEqual({ kind: 'account', id: editor.accountId });
-    expect((await call(editor, 'PUT', `/templates/${id}/labels/production`, { version: 1, dry_run: true })).status).toBe(200);
-    expect((await call(admin, 'DELETE', `/templates/${id}/labels/production`)).status).toBe(204);
+    const label = await call(viewer, 'GET', production);
+    expect(label.body.moves[0].actor).toEqual({ kind: 'account', id: admin.accountId });
+    expect((await call(editor, 'PUT', production, { version: 1, dry_run: true })).status).toBe(200);
+    const dryDelete = await call(admin, 'DELETE', `${production}?dry_run=true`);
+    expect(dryDelete.status).toBe(200);
+    const ifMatch = { 'if-match': label.headers.get('etag') as string };
+    expect((await call(admin, 'DELETE', `${production}?confirm=${dryDelete.body.confirm}`, undefined, ifMatch)).status).toBe(204);
 
     const preview = await call(viewer, 'POST', `/templates/${id}/preview`, { version: 1, inputs: {}, model: 'gpt-4o' });
     expect(preview.status).toBe(200);

@@ -313,40 +313,83 @@ describe('labels', () => {
     expect((await api('GET', `/templates/${t.id}/labels/staging`)).status).toBe(404);
   });
 
-  it('protects production: editors cannot move it; an admin dry-runs, sees diff and impact, then confirms', async () => {
+  it('guards a protected label: setting, moving and deleting it all need an admin, a dry run and its confirm', async () => {
     const t = await twoVersions();
-    const created = await ok(api('PUT', `/templates/${t.id}/labels/production`, { version: 1 }));
-    expect(created.label.protected).toBe(true);
-    expect((await api('PUT', `/templates/${t.id}/labels/production`, { version: 2 })).status).toBe(403);
-    expect((await api('DELETE', `/templates/${t.id}/labels/production`)).status).toBe(403);
-    const blind = await api('PUT', `/templates/${t.id}/labels/production`, { version: 2 }, { as: admin });
-    expect(blind.status).toBe(428);
-    expect(blind.headers.get('content-type')).toBe('application/problem+json');
+    const production = `/templates/${t.id}/labels/production`;
+    // An editor can neither create production (protected from the start) nor protect a label of their own.
+    expect((await api('PUT', production, { version: 1 })).status).toBe(403);
+    expect((await api('PUT', production, { version: 1, protected: false })).status).toBe(403);
+    expect((await api('PUT', `/templates/${t.id}/labels/release`, { version: 1, protected: true })).status).toBe(403);
+    const blindSet = await api('PUT', production, { version: 1 }, { as: admin });
+    expect(blindSet.status).toBe(428);
+    expect(blindSet.headers.get('content-type')).toBe('application/problem+json');
+    expect((await api('GET', production)).status).toBe(404);
+    const drySet = await ok(api('PUT', production, { version: 1, dry_run: true }, { as: admin }));
+    expect(drySet).toMatchObject({ applied: false, from_version: null, to_version: 1, label: null });
+    const created = await ok(api('PUT', production, { version: 1, confirm: drySet.confirm }, { as: admin }));
+    expect(created).toMatchObject({ applied: true, label: { version: 1, protected: true } });
 
-    const dry = await ok(api('PUT', `/templates/${t.id}/labels/production`, { version: 2, dry_run: true }, { as: admin }));
+    expect((await api('PUT', production, { version: 2 })).status).toBe(403);
+    expect((await api('DELETE', production)).status).toBe(403);
+    expect((await api('PUT', production, { version: 2 }, { as: admin })).status).toBe(428);
+    const dry = await ok(api('PUT', production, { version: 2, dry_run: true }, { as: admin }));
     expect(dry).toMatchObject({ applied: false, from_version: 1, to_version: 2, label: { version: 1 } });
     expect(dry.diff.changed).toBe(true);
     expect(dry.impact.newly_required).toEqual(['tone']);
     expect(dry.confirm).toEqual(expect.any(String));
-    expect((await api('GET', `/templates/${t.id}/labels/production`)).body.version).toBe(1);
-
-    expect(
-      (await api('PUT', `/templates/${t.id}/labels/production`, { version: 2, confirm: 'wrong' }, { as: admin })).status,
-    ).toBe(409);
-    const applied = await ok(
-      api('PUT', `/templates/${t.id}/labels/production`, { version: 2, confirm: dry.confirm }, { as: admin }),
-    );
-    expect(applied).toMatchObject({ applied: true, label: { version: 2, protected: true } });
+    expect((await api('GET', production)).body.version).toBe(1);
+    expect((await api('PUT', production, { version: 2, confirm: 'wrong' }, { as: admin })).status).toBe(409);
+    const moved = await ok(api('PUT', production, { version: 2, confirm: dry.confirm }, { as: admin }));
+    expect(moved).toMatchObject({ applied: true, label: { version: 2, protected: true } });
     // The token named the move from 1 to 2: once the label is at 2 it no longer fits a move back.
-    expect(
-      (await api('PUT', `/templates/${t.id}/labels/production`, { version: 1, confirm: dry.confirm }, { as: admin })).status,
-    ).toBe(409);
-    expect((await api('PUT', `/templates/${t.id}/labels/staging`, { version: 1, protected: true })).status).toBe(403);
-    const history = await ok(api('GET', `/templates/${t.id}/labels/production`));
-    expect(history.moves.map((m: Json) => [m.from_version, m.to_version, m.actor.id, m.protected])).toEqual([
-      [1, 2, 'admin-1', true],
-      [null, 1, 'editor-1', true],
+    expect((await api('PUT', production, { version: 1, confirm: dry.confirm }, { as: admin })).status).toBe(409);
+
+    const blindDelete = await api('DELETE', production, undefined, { as: admin });
+    expect(blindDelete.status).toBe(428);
+    expect(blindDelete.body.detail).toMatch(/dry_run=true/);
+    const dryDelete = await ok(api('DELETE', `${production}?dry_run=true`, undefined, { as: admin }));
+    expect(dryDelete).toMatchObject({ applied: false, label: { name: 'production', version: 2 }, confirm: expect.any(String) });
+    expect((await api('GET', production)).status).toBe(200);
+    expect((await api('DELETE', `${production}?confirm=${dry.confirm}`, undefined, { as: admin })).status).toBe(409);
+    expect((await api('DELETE', `${production}?confirm=${dryDelete.confirm}`, undefined, { as: admin })).status).toBe(204);
+    // Deleted, production is protected again the next time it is set: an editor cannot re-create it.
+    expect((await api('PUT', production, { version: 2 })).status).toBe(403);
+
+    const moves = await withClient(db.urlFor('prompt'), async (client) => {
+      const { rows } = await client.query<{ from_version: number | null; to_version: number | null; actor_id: string }>(
+        `SELECT from_version, to_version, actor_id FROM prompt.label_moves WHERE template_id = $1 ORDER BY id`,
+        [t.id],
+      );
+      return rows.map((row) => [row.from_version, row.to_version, row.actor_id]);
+    });
+    expect(moves).toEqual([
+      [null, 1, 'admin-1'],
+      [1, 2, 'admin-1'],
+      [2, null, 'admin-1'],
     ]);
+  });
+
+  it('honours If-Match on setting and deleting a label (412), with the ETag its read gives', async () => {
+    const t = await twoVersions();
+    const staging = `/templates/${t.id}/labels/staging`;
+    await ok(api('PUT', staging, { version: 1 }));
+    expect((await api('PUT', staging, { version: 2 }, { headers: { 'if-match': '"stale"' } })).status).toBe(412);
+    const read = await api('GET', staging);
+    const etag = read.headers.get('etag') as string;
+    expect(etag).toMatch(/^"/);
+    const moved = await api('PUT', staging, { version: 2 }, { headers: { 'if-match': etag } });
+    expect(moved.status).toBe(200);
+    const stale = await api('PUT', staging, { version: 1 }, { headers: { 'if-match': etag } });
+    expect(stale.status).toBe(412);
+    expect(stale.body.detail).toMatch(/Label "staging" of template .* was changed by someone else/);
+    expect((await api('DELETE', staging, undefined, { headers: { 'if-match': etag } })).status).toBe(412);
+    expect((await api('GET', staging)).body.version).toBe(2);
+    const fresh = moved.headers.get('etag') as string;
+    expect(fresh).not.toBe(etag);
+    expect((await api('DELETE', staging, undefined, { headers: { 'if-match': fresh } })).status).toBe(204);
+    // Gone meanwhile: a write that expected it finds no label to match (RFC 9110), not a fresh one.
+    expect((await api('PUT', staging, { version: 1 }, { headers: { 'if-match': fresh } })).status).toBe(412);
+    expect((await api('GET', staging)).status).toBe(404);
   });
 
   it('answers 404 for unknown labels, 422 for a version that does not exist, 400 for a bad label name', async () => {
@@ -459,8 +502,9 @@ describe('rendering: preview, assemble, the runner', () => {
       api('POST', '/assemble', {
         messages: [{ role: 'user', entries: [{ type: 'text', text: '{% for i in (1..1000000000) %}x{% endfor %}' }] }],
       }),
+      422,
     );
-    expect(loop.problems.map((x: Json) => x.code)).toEqual(['limit']);
+    expect(loop.errors).toEqual([{ field: 'body.messages[0].entries[0]', message: expect.stringMatching(/memory budget/) }]);
   });
 });
 

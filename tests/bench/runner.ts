@@ -325,6 +325,8 @@ interface RouteTimes {
   p50: number;
   p99: number;
   totalMs: number;
+  /** Every request's time, ms, in arrival order. */
+  samples: number[];
 }
 
 interface RequestLog {
@@ -371,6 +373,7 @@ function requestLog(): RequestLog {
               p50: percentile(ms, 50),
               p99: percentile(ms, 99),
               totalMs: ms.reduce((a, b) => a + b, 0),
+              samples: ms,
             }))
             .sort((a, b) => b.totalMs - a.totalMs);
         },
@@ -826,6 +829,8 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
   ];
   const p50 = percentile(claim, 50);
   const p99 = percentile(claim, 99);
+  // Every task is rendered by the prompt service on the way in, so its time is part of the creation's.
+  const render = routes.find((r) => r.route === 'prompt POST /internal/render')?.samples ?? [];
   return {
     title: '6.1 Runner: created → claimed at low load',
     method: [
@@ -848,6 +853,7 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
       row('graphile-worker: add_job returned → task start (same run)', anchor.clock),
       row('  runner: claimed → finished (provider call + recording)', run),
       row('  POST /api/v1/tasks through the gateway (client round trip)', http),
+      row('  prompt: POST /internal/render of each task (server-side, its request log)', render),
     ],
     notes: [
       `${succeeded} of ${rows.length} tasks succeeded`,

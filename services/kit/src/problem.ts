@@ -97,6 +97,11 @@ export class Unprocessable extends HttpProblem {
     super(422, 'validation', 'Validation failed', detail, errors ? { errors } : {});
   }
 }
+export class TooManyRequests extends HttpProblem {
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(429, 'rate-limited', 'Too many requests', detail, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+  }
+}
 export class ServiceUnavailable extends HttpProblem {
   constructor(detail: string, retryAfterSeconds?: number) {
     super(

@@ -1,6 +1,7 @@
 import { createInternalApp, type InternalDeps, type ServiceApp } from '@llmops/kit/http/app';
 import type { Pool } from '@llmops/kit/db';
 import { Renderer } from './render/render.ts';
+import { inlineRenders, type Renders } from './render/renders.ts';
 import type { RegistryClient } from './registry.ts';
 import { mountLabels } from './routes/labels.ts';
 import { mountPartLabels } from './routes/part-labels.ts';
@@ -11,13 +12,21 @@ import { mountTemplates } from './routes/templates.ts';
 export interface PromptDeps extends InternalDeps {
   pool: Pool;
   renderer?: Renderer;
+  /** The render pool (main.ts); without one, renders run on the calling thread. */
+  renders?: Renders;
   registry?: RegistryClient | undefined;
 }
 
 /** The prompt service's HTTP app; no side effects, so tests call `createApp(deps).request(...)`. */
-export function createApp({ pool, renderer = new Renderer(), registry, ...deps }: PromptDeps): ServiceApp {
+export function createApp({
+  pool,
+  renderer = new Renderer(),
+  renders = inlineRenders(renderer),
+  registry,
+  ...deps
+}: PromptDeps): ServiceApp {
   const app = createInternalApp({ service: 'prompt', ...deps });
-  const routeDeps = { pool, renderer, registry };
+  const routeDeps = { pool, renderer, renders, registry };
   mountParts(app, routeDeps);
   mountPartLabels(app, routeDeps);
   mountTemplates(app, routeDeps);

@@ -27,8 +27,8 @@ export interface ServiceClientOptions {
 const REUSE_MS = 30_000;
 
 /**
- * Calls another service as the runner (a service identity). A service that does not answer, or answers
- * 5xx, is a 503 for the caller: nothing is created on a guess.
+ * Calls another service as the runner (a service identity). A service that does not answer, answers 5xx
+ * or is busy (429), is a 503 for the caller: nothing is created on a guess.
  */
 export function createServiceClient({
   url,
@@ -65,9 +65,11 @@ export function createServiceClient({
     } catch (error) {
       throw new ServiceUnavailable(`The ${audience} service did not answer (${(error as Error).message}); try again shortly.`, 5);
     }
-    if (response.status >= 500) {
+    // A busy service (429: the prompt service bounds renders per caller) is no answer either.
+    if (response.status >= 500 || response.status === 429) {
       await response.body?.cancel();
-      throw new ServiceUnavailable(`The ${audience} service answered ${response.status}; try again shortly.`, 5);
+      const retryAfter = Number(response.headers.get('retry-after')) || 5;
+      throw new ServiceUnavailable(`The ${audience} service answered ${response.status}; try again shortly.`, retryAfter);
     }
     const text = await response.text();
     return { status: response.status, body: (text === '' ? null : JSON.parse(text)) as T };

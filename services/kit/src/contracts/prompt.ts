@@ -1,25 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
 import { errors, IdParamSchema, pageOf, PageQuerySchema } from './common.ts';
+import { PROMPT_LIMITS } from './prompt-limits.ts';
 
 /**
  * The prompt service's contract (docs/prompts.md): prompt parts, message templates, immutable
  * versions, labels, rendering. Limits are part of the contract, so clients and the service agree.
  */
-export const PROMPT_LIMITS = {
-  /** Characters of one part's content, or of one inline text entry. */
-  contentChars: 65_536,
-  /** Messages of one template, entries of one message, entries of one template. */
-  messages: 100,
-  entriesPerMessage: 50,
-  entries: 200,
-  /** Declared variables of one template. */
-  variables: 100,
-  /** Characters of everything one render produces, all messages together. */
-  renderOutputChars: 1_000_000,
-  /** Bytes of the JSON `inputs` of one render (the body limit of 1 MiB applies too). */
-  inputBytes: 512 * 1024,
-} as const;
+export { PROMPT_LIMITS };
 
 const TAG = ['Prompts'];
 const JSON_TYPE = 'application/json';
@@ -518,10 +506,9 @@ export const LabelDetailSchema = LabelSchema.extend({
 export const LabelSetSchema = z
   .object({
     version: VersionNumber,
-    protected: z
-      .boolean()
-      .optional()
-      .openapi({ description: 'Only an admin may change it. A new `production` label is protected unless set false.' }),
+    protected: z.boolean().optional().openapi({
+      description: 'Only an admin may change it. A new `production` label is protected unless set false by an admin.',
+    }),
     dry_run: z
       .boolean()
       .default(false)
@@ -530,7 +517,7 @@ export const LabelSetSchema = z
       .string()
       .max(200)
       .optional()
-      .openapi({ description: 'The `confirm` token of a dry run: required to move a protected label.' }),
+      .openapi({ description: 'The `confirm` token of a dry run: required to set or move a protected label.' }),
   })
   .strict()
   .openapi('LabelSet');
@@ -560,12 +547,32 @@ export const LabelSetResultSchema = z
   })
   .openapi('LabelSetResult');
 
+export const LabelDeleteQuerySchema = z.object({
+  dry_run: z.enum(['true', 'false']).optional().openapi({ description: 'Show the label and a `confirm` token; delete nothing.' }),
+  confirm: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ description: 'The `confirm` token of a dry run: required to delete a protected label.' }),
+});
+
+export const LabelDeleteDryRunSchema = z
+  .object({
+    applied: z.literal(false),
+    label: LabelSchema,
+    confirm: z.string().openapi({ description: 'Send it back as `?confirm=` to delete exactly this label at this version.' }),
+  })
+  .openapi('LabelDeleteDryRun');
+
 // ---- rendering ----
 
 const Inputs = z
   .record(z.string(), z.unknown())
   .default({})
-  .openapi({ description: 'The variables, by name.', example: { post: { title: 'Why sourdough works' } } });
+  .openapi({
+    description: 'The variables, by name. An object or list output whole (`{{ post }}`) is written as its JSON.',
+    example: { post: { title: 'Why sourdough works' } },
+  });
 const ModelName = z
   .string()
   .min(1)
@@ -1036,8 +1043,14 @@ export const getLabel = createRoute({
   path: '/api/v1/templates/{id}/labels/{label}',
   tags: TAG,
   summary: 'Resolve a label to a version, with its history of moves',
+  description: 'Sends an `ETag`: send it back as `If-Match` to set or delete the label only if nobody changed it since.',
   request: { params: LabelParamSchema },
   responses: { 200: json(LabelDetailSchema, 'The label'), ...errors(400, 401, 403, 404) },
+});
+
+const confirmationRequired = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
 });
 
 export const setLabel = createRoute({
@@ -1047,15 +1060,13 @@ export const setLabel = createRoute({
   summary: 'Set or move a label (dry run first for a protected one)',
   description:
     'With `dry_run: true` nothing changes: the answer shows the diff and impact of the move and a `confirm` token. ' +
-    'Moving a protected label needs the admin role and that token (428 without it; 409 when the label moved meanwhile).',
-  request: { params: LabelParamSchema, body: body(LabelSetSchema) },
+    'Setting or moving a protected label (one that is, or that this change protects; `production` is from the start) ' +
+    'needs the admin role and that token (428 without it; 409 when the label moved meanwhile). Honours If-Match (412).',
+  request: { params: LabelParamSchema, headers: IfMatchHeaders, body: body(LabelSetSchema) },
   responses: {
     200: json(LabelSetResultSchema, 'Moved, unchanged, or (dry run) what would happen'),
-    ...errors(400, 401, 403, 404, 409, 422),
-    428: {
-      description: 'A protected label: preview the move with `dry_run` and send back its `confirm`',
-      content: { 'application/problem+json': { schema: z.object({}).passthrough() } },
-    },
+    ...errors(400, 401, 403, 404, 409, 412, 422),
+    428: confirmationRequired('A protected label: preview the move with `dry_run` and send back its `confirm`'),
   },
 });
 
@@ -1063,19 +1074,32 @@ export const deleteLabel = createRoute({
   method: 'delete',
   path: '/api/v1/templates/{id}/labels/{label}',
   tags: TAG,
-  summary: 'Delete a label (admin for a protected one)',
-  request: { params: LabelParamSchema },
-  responses: { 204: { description: 'Deleted' }, ...errors(400, 401, 403, 404) },
+  summary: 'Delete a label (admin, dry run and confirm for a protected one)',
+  description:
+    'With `?dry_run=true` nothing changes: the answer shows the label and a `confirm` token. Deleting a protected label ' +
+    'needs the admin role and that token as `?confirm=` (428 without it; 409 when the label moved meanwhile). Honours If-Match (412).',
+  request: { params: LabelParamSchema, headers: IfMatchHeaders, query: LabelDeleteQuerySchema },
+  responses: {
+    200: json(LabelDeleteDryRunSchema, 'Dry run: what would be deleted'),
+    204: { description: 'Deleted' },
+    ...errors(400, 401, 403, 404, 409, 412),
+    428: confirmationRequired('A protected label: preview the delete with `?dry_run=true` and send back its `confirm`'),
+  },
 });
+
+const RENDER_BUDGET =
+  "A render runs off the service's event loop within one time budget for the whole request (422 naming the entry when it goes over); " +
+  'renders per caller are bounded (429 with `Retry-After` past the bound). See docs/prompts.md, Limits.';
 
 export const previewTemplate = createRoute({
   method: 'post',
   path: '/api/v1/templates/{id}/preview',
   tags: TAG,
   summary: 'Render the draft, a version or a label with inputs: the exact messages, problems, token estimate',
-  description: 'Problems (missing variables, wrong types, syntax) come back all at once in `problems` with `ok: false`.',
+  description:
+    'Problems (missing variables, wrong types, syntax) come back all at once in `problems` with `ok: false`. ' + RENDER_BUDGET,
   request: { params: IdParamSchema, body: body(PreviewSchema) },
-  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 413, 415, 422) },
+  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 413, 415, 422, 429) },
 });
 
 export const assemble = createRoute({
@@ -1083,8 +1107,9 @@ export const assemble = createRoute({
   path: '/api/v1/assemble',
   tags: TAG,
   summary: 'Render an ad-hoc list of parts and inline messages, saving nothing',
+  description: RENDER_BUDGET,
   request: { body: body(AssembleSchema) },
-  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 413, 415, 422) },
+  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 413, 415, 422, 429) },
 });
 
 /** Not public: the runner renders published versions through it with its service identity. */
@@ -1092,8 +1117,9 @@ export const internalRender = createRoute({
   method: 'post',
   path: '/internal/render',
   summary: 'Render a template version or label for a task (runner only)',
+  description: RENDER_BUDGET,
   request: { body: body(InternalRenderSchema) },
-  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 422) },
+  responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 422, 429) },
 });
 
 const read = { service: 'prompt', role: 'viewer', scope: 'prompts:read' } as const;

@@ -1,4 +1,4 @@
-import { Liquid, type Template } from 'liquidjs';
+import { Drop, filters, Liquid, type Context, type Template } from 'liquidjs';
 
 /**
  * The template engine: LiquidJS in strict mode, with limits so that a hostile or careless template
@@ -9,11 +9,23 @@ import { Liquid, type Template } from 'liquidjs';
 export const ENGINE_LIMITS = {
   /** Characters one parse may take (a part is at most 65,536; this is the engine's own guard). */
   parseLimit: 200_000,
-  /** Milliseconds one entry's render may take. */
-  renderLimitMs: 1_000,
-  /** Allocation units (array items, string characters of filters like `append`/`join`) per render. */
+  /** Milliseconds for a whole render request, every entry and the token count: PROMPT_RENDER_DEADLINE_MS's default. */
+  renderBudgetMs: 2_000,
+  /** Allocation units (array items, string characters of filters like `append`/`join`) per render request. */
   memoryLimit: 10_000_000,
 } as const;
+
+/**
+ * What `{{ value }}` writes for an object or a list: its JSON, as `| json` would (docs/prompts.md), where
+ * Liquid itself would write `[object Object]` or run a list's items together. Strings, numbers and the
+ * engine's own drops (`forloop`, `empty`) are left to the engine.
+ */
+function structuredAsJson(this: { context: Context }, value: unknown): string {
+  // Anything else goes back untouched (typed as the hook wants): the engine writes it as it always does.
+  if (value === null || typeof value !== 'object' || value instanceof Drop) return value as string;
+  // The engine's json filter charges the text to the render's memory budget.
+  return (filters.json as (this: unknown, value: unknown) => string).call(this, value);
+}
 
 const REFUSED_TAGS = ['include', 'render', 'layout'] as const;
 
@@ -27,10 +39,13 @@ export function createEngine(): Liquid {
     relativeReference: false,
     dynamicPartials: false,
     parseLimit: ENGINE_LIMITS.parseLimit,
-    renderLimit: ENGINE_LIMITS.renderLimitMs,
+    renderLimit: ENGINE_LIMITS.renderBudgetMs,
     memoryLimit: ENGINE_LIMITS.memoryLimit,
     cache: false,
+    outputEscape: structuredAsJson,
   });
+  // `| raw` (last) skips the output step above; here it means "as is", so it writes JSON too.
+  engine.registerFilter('raw', { raw: true, handler: structuredAsJson });
   for (const name of REFUSED_TAGS) {
     engine.registerTag(name, {
       parse() {

@@ -85,6 +85,15 @@ describe('rendering', () => {
     expect(result.messages[0]?.text).toBe('ADA|2|a+b|42|{"k":[1]}|3|a');
   });
 
+  it('writes a whole object or list as JSON, never [object Object]', async () => {
+    const result = await render(
+      [{ role: 'user', entries: [text('{{ post }}|{{ post.tags }}|{{ post | raw }}|{{ (1..3) }}|{{ post.title }}|{{ n }}')] }],
+      { post: { title: 'Rye', tags: ['bread', 'sour'] }, n: 2 },
+    );
+    const json = '{"title":"Rye","tags":["bread","sour"]}';
+    expect(result.messages[0]?.text).toBe(`${json}|["bread","sour"]|${json}|[1,2,3]|Rye|2`);
+  });
+
   it('lists every problem at once: missing variables, missing properties, wrong types, with part, line and column', async () => {
     const result = await render(
       [
@@ -143,16 +152,31 @@ describe('rendering', () => {
     }
   });
 
-  it('fails fast on a loop over a billion items and on output that doubles itself', async () => {
-    const loop = await render([{ role: 'user', entries: [text('{% for i in (1..1000000000) %}x{% endfor %}')] }]);
-    expect(loop.problems.map((p) => p.code)).toEqual(['limit']);
-    const doubling = await render([
+  it('stops a render over its budget, naming the entry: a loop over a billion items, output that doubles itself', async () => {
+    const loop = render([{ role: 'user', entries: [text('fine'), text('{% for i in (1..1000000000) %}x{% endfor %}', 0, 1)] }]);
+    await expect(loop).rejects.toMatchObject({ name: 'OverBudget', step: 1, limit: expect.stringMatching(/memory budget/) });
+    const doubling = render([
       {
         role: 'user',
         entries: [text('{% assign s = "xxxxxxxxxx" %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s }}')],
       },
     ]);
-    expect(doubling.problems.map((p) => p.code)).toEqual(['limit']);
+    await expect(doubling).rejects.toMatchObject({ name: 'OverBudget', step: 0 });
+  });
+
+  it('gives the whole request one budget: entries that each fit alone do not fit together', async () => {
+    // Doubling a string 18 times takes about 5,200,000 of the 10,000,000 allocation units.
+    const heavy = '{% assign s = "xxxxxxxxxx" %}{% for i in (1..18) %}{% assign s = s | append: s %}{% endfor %}{{ s | size }}';
+    const alone = await render([{ role: 'user', entries: [text(heavy)] }]);
+    expect(alone.messages[0]?.text).toBe('2621440');
+    const together = render([{ role: 'user', entries: [text(heavy), text(heavy, 0, 1)] }]);
+    await expect(together).rejects.toMatchObject({ name: 'OverBudget', step: 1 });
+    const slow = '{% assign r = (1..3000) %}{% for a in r %}{% for b in r %}{% endfor %}{% endfor %}';
+    const timed = renderer.render(
+      { messages: [{ role: 'user', entries: [text(slow)] }], inputs: {}, declared: [], mergeAdjacent: false },
+      { ms: 1 },
+    );
+    await expect(timed).rejects.toMatchObject({ name: 'OverBudget', step: 0, limit: 'the time budget of 1 ms per request' });
   });
 
   it('reads own properties only: no prototype or constructor', async () => {

@@ -1,8 +1,10 @@
-import { PROMPT_LIMITS } from '@llmops/kit/contracts/prompt';
+import { Context } from 'liquidjs';
+import { PROMPT_LIMITS } from '@llmops/kit/contracts/prompt-limits';
 import { summarize, variableUses, type DiscoveredVariable, type VariableUse } from './analyze.ts';
-import { problemOf, TemplateParser } from './engine.ts';
+import { CHECKING, OverBudget, timeLimit, type RenderBudget } from './budget.ts';
+import { ENGINE_LIMITS, problemOf, TemplateParser } from './engine.ts';
 import { checkDeclarations, checkInputs, type VariableDecl } from './inputs.ts';
-import { charCount, estimateTokens, type TokenEstimate } from './tokens.ts';
+import { charCount, counterFor, countTokens, type TokenEstimate } from './tokens.ts';
 
 export type Role = 'system' | 'user' | 'assistant';
 
@@ -91,10 +93,13 @@ export function tidy(text: string): string {
   return text.replace(/^(?:[ \t]*\r?\n)+/, '').trimEnd();
 }
 
+const MEMORY_LIMIT = `the memory budget of ${ENGINE_LIMITS.memoryLimit.toLocaleString('en')} allocation units per request`;
+
 /**
  * Renders resolved messages: parse every entry on its own (so errors carry the part, line and
  * column), analyze the variables they use, check the inputs against them and the declared schema
- * before rendering (every problem at once), then render strictly within the engine's limits.
+ * before rendering (every problem at once), then render strictly within one budget for the whole
+ * request; going over it throws `OverBudget` naming the entry.
  */
 export class Renderer {
   readonly parser: TemplateParser;
@@ -135,7 +140,11 @@ export class Renderer {
     return { uses, variables, problems, parsed, entries };
   }
 
-  async render(request: RenderRequest): Promise<RenderOutcome> {
+  async render(request: RenderRequest, budget: RenderBudget = { ms: ENGINE_LIMITS.renderBudgetMs }): Promise<RenderOutcome> {
+    const counter = await counterFor(request.model);
+    budget.onStart?.();
+    const deadline = performance.now() + budget.ms;
+    budget.onStep?.(CHECKING);
     const { uses, variables, problems: syntax, parsed, entries } = this.analyze(request.messages);
     const problems: RenderProblem[] = [...(request.problems ?? []), ...syntax];
     const warnings: string[] = [];
@@ -175,13 +184,23 @@ export class Renderer {
       if (!roots) usesByEntry.set(use.index, (roots = new Set()));
       roots.add(use.root);
     }
+    const engine = this.parser.engine;
+    // One time and one memory limiter for the whole request: every entry draws on the same budget.
+    let shared: { renderLimit: Context['renderLimit']; memoryLimit: Context['memoryLimit'] } | undefined;
+    const contextFor = () => {
+      const options = { sync: true, renderLimit: deadline - performance.now(), memoryLimit: ENGINE_LIMITS.memoryLimit };
+      const context = new Context(checked.scope, engine.options, options, { liquid: engine, ...shared });
+      shared ??= { renderLimit: context.renderLimit, memoryLimit: context.memoryLimit };
+      return context;
+    };
     for (const [index, result] of parsed) {
       if (!result.ok) continue;
       const roots = usesByEntry.get(index);
       if (roots && [...roots].some((root) => checked.failedRoots.has(root))) continue;
       const entry = entries[index] as ResolvedEntry;
+      budget.onStep?.(index);
       try {
-        const text = this.parser.engine.renderSync(result.templates, checked.scope) as string;
+        const text = engine.renderSync(result.templates, contextFor()) as string;
         total += text.length;
         outputs.set(index, text);
         if (total > PROMPT_LIMITS.renderOutputChars) {
@@ -197,10 +216,11 @@ export class Renderer {
         }
       } catch (error) {
         const where = problemOf(error);
-        const limit = /limit exceeded/.test(where.message);
+        if (/template render limit exceeded/.test(where.message)) throw new OverBudget(index, timeLimit(budget.ms));
+        if (/memory alloc limit exceeded/.test(where.message)) throw new OverBudget(index, MEMORY_LIMIT);
         problems.push({
-          code: limit ? 'limit' : 'render_error',
-          message: `${limit ? 'stopped: ' : ''}${where.message} in ${sourceName(entry.source)} at line ${where.line}, column ${where.column}`,
+          code: 'render_error',
+          message: `${where.message} in ${sourceName(entry.source)} at line ${where.line}, column ${where.column}`,
           variable: null,
           source: entry.source,
           line: where.line,
@@ -228,9 +248,10 @@ export class Renderer {
         else messages.push({ role: message.role, text });
       });
     }
-    const { perMessage, estimate } = await estimateTokens(
+    budget.onStep?.(entries.length);
+    const { perMessage, estimate } = countTokens(
       messages.map((message) => message.text),
-      request.model,
+      counter,
     );
     const rendered = messages.map((message, i) => ({
       role: message.role,

@@ -72,11 +72,7 @@ export interface TokenEstimate {
 }
 
 /** Per-message token counts of the texts and the total including the chat framing. */
-export async function estimateTokens(
-  texts: readonly string[],
-  model: string | undefined,
-): Promise<{ perMessage: number[]; estimate: TokenEstimate }> {
-  const counter = await counterFor(model);
+export function countTokens(texts: readonly string[], counter: Counter): { perMessage: number[]; estimate: TokenEstimate } {
   const perMessage = texts.map((text) => counter.count(text));
   const framing = texts.length === 0 ? 0 : texts.length * PER_MESSAGE_OVERHEAD + REPLY_PRIMING;
   return {

@@ -3,12 +3,16 @@ import type { Pool } from '@llmops/kit/db';
 import type { AppEnv } from '@llmops/kit/http/app';
 import { Unprocessable } from '@llmops/kit/problem';
 import type { Renderer } from '../render/render.ts';
+import type { Renders } from '../render/renders.ts';
 import type { RegistryClient } from '../registry.ts';
 
 /** What the route modules are built from. */
 export interface RouteDeps {
   pool: Pool;
+  /** Parses and analyzes on the request's thread (cheap, bounded by the parse limit); never renders. */
   renderer: Renderer;
+  /** Renders, off the service's event loop (render/pool.ts). */
+  renders: Renders;
   /** Checks the template's default model and preset; absent when no registry is configured. */
   registry?: RegistryClient | undefined;
 }

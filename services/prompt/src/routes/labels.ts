@@ -1,19 +1,21 @@
 import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
 import { withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { authorize } from '@llmops/kit/http/access';
 import type { Identity } from '@llmops/kit/http/identity';
+import { checkIfMatch, etagOf, PreconditionFailed } from '@llmops/kit/http/preconditions';
 import { Conflict, Forbidden, HttpProblem, NotFound } from '@llmops/kit/problem';
 import { publish } from '@llmops/kit/bus/index';
 import { labelMoved } from '@llmops/kit/events/prompt';
 import * as contract from '@llmops/kit/contracts/prompt';
 import * as templates from '../db/templates.ts';
-import type { TemplateRow } from '../db/templates.ts';
+import type { LabelRow, TemplateRow } from '../db/templates.ts';
 import { actorOf, audit, authorOf } from '../actor.ts';
 import { sideOf, templateDiff } from '../template-diff.ts';
 import type { VariableDecl } from '../render/inputs.ts';
-import { fieldProblem, iso, type RouteDeps } from './common.ts';
+import { fieldProblem, iso, setEtag, type RouteDeps } from './common.ts';
 import { labelJson } from './templates.ts';
 
 /** Labels that are protected when first set, unless the admin who sets them says otherwise. */
@@ -32,13 +34,45 @@ function isAdmin(identity: Identity): boolean {
 /**
  * The token a dry run hands out: it names exactly one move (template, label, from, to). It is an
  * acknowledgement that the caller saw that diff, not a secret; the admin role is the permission. If
- * the label moves in between, the token no longer matches and the move is refused with 409.
+ * the label moves in between, the token no longer matches and the move is refused with 409. A delete is
+ * a move to nothing.
  */
-export function confirmToken(templateId: string, label: string, from: number | null, to: number): string {
+export function confirmToken(templateId: string, label: string, from: number | null, to: number | null): string {
   return createHash('sha256')
-    .update(`${templateId}\n${label}\n${from ?? 'none'}\n${to}`)
+    .update(`${templateId}\n${label}\n${from ?? 'none'}\n${to ?? 'none'}`)
     .digest('base64url')
     .slice(0, 32);
+}
+
+/**
+ * A protected label changes only by an admin who saw the change first: a dry run hands out the token
+ * of exactly that change, and the change is sent again with it (docs/prompts.md, Moving a label).
+ */
+function checkConfirmed(
+  identity: Identity,
+  label: string,
+  change: 'set' | 'move' | 'delete',
+  sent: string | undefined,
+  token: string,
+) {
+  if (!isAdmin(identity)) throw new Forbidden(`Label "${label}" is protected: only an admin may ${change} it.`);
+  if (sent === undefined) {
+    const how =
+      change === 'delete'
+        ? 'send the delete with "?dry_run=true" first, check what it deletes, then send it again with "?confirm=<its token>"'
+        : 'send it with "dry_run": true first, check its diff and impact, then send it again with its "confirm" token';
+    throw new ConfirmationRequired(`Label "${label}" is protected: ${how}.`);
+  }
+  if (sent !== token) throw new Conflict(`Label "${label}" changed since that dry run; dry-run the ${change} again.`);
+}
+
+/** If-Match names the label's version (its ETag); a label that does not exist matches none (RFC 9110). */
+function checkLabelIfMatch(c: Context, template: TemplateRow, label: string, current: LabelRow | undefined) {
+  const what = `Label "${label}" of template "${template.name}"`;
+  if (current) return checkIfMatch(c, current.updated_at, what);
+  if (c.req.header('if-match') !== undefined) {
+    throw new PreconditionFailed(`${what} does not exist (any more); read it again and apply your change to what is there.`);
+  }
 }
 
 function requiredNames(declared: readonly VariableDecl[], discovered: readonly string[]): Set<string> {
@@ -101,6 +135,7 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
     const row = await templates.label(pool, id, label);
     if (!row) throw new NotFound(`Template "${template.name}" has no label "${label}".`);
     const moves = await templates.moves(pool, id, label);
+    setEtag(c, etagOf(row.updated_at));
     return c.json(
       {
         ...labelJson(row),
@@ -131,6 +166,7 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
         );
       }
       const current = await templates.label(tx, id, label, { lock: true });
+      checkLabelIfMatch(c, template, label, current);
       const from = current?.version ?? null;
       const to = body.version;
       const wasProtected = current?.protected ?? PROTECTED_BY_DEFAULT.has(label);
@@ -151,16 +187,11 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
       if (willBeProtected !== wasProtected && !isAdmin(identity)) {
         throw new Forbidden(`Only an admin may ${willBeProtected ? 'protect' : 'unprotect'} label "${label}".`);
       }
-      if (current?.protected) {
-        if (!isAdmin(identity)) throw new Forbidden(`Label "${label}" is protected: only an admin may move it.`);
-        if (from !== to && body.confirm === undefined) {
-          throw new ConfirmationRequired(
-            `Label "${label}" is protected: send the move with "dry_run": true first, check its diff and impact, then send it again with its "confirm" token.`,
-          );
-        }
-        if (from !== to && body.confirm !== token) {
-          throw new Conflict(`Label "${label}" changed since that dry run (it is at version ${from}); dry-run the move again.`);
-        }
+      // Protected: a label that is, or that this change protects (a new `production`, `"protected": true`).
+      if (current?.protected || willBeProtected) {
+        if (from === to) {
+          if (!isAdmin(identity)) throw new Forbidden(`Label "${label}" is protected: only an admin may change it.`);
+        } else checkConfirmed(identity, label, current ? 'move' : 'set', body.confirm, token);
       }
       if (current && from === to && willBeProtected === current.protected) return answer(false);
       const row = await templates.upsertLabel(tx, id, label, to, willBeProtected, authorOf(identity));
@@ -197,6 +228,7 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
       );
       return { ...answer(true, row), label: labelJson(row) };
     });
+    if (result.label) setEtag(c, etagOf(result.label.updated_at));
     return c.json(result, 200);
   });
 
@@ -204,12 +236,15 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
     const identity = c.get('identity');
     authorize(identity, 'editor');
     const { id, label } = c.req.valid('param');
-    await withTransaction(pool, async (tx) => {
+    const query = c.req.valid('query');
+    const dryRun = await withTransaction(pool, async (tx) => {
       const template = await liveTemplate(tx, id, true);
       const current = await templates.label(tx, id, label, { lock: true });
       if (!current) throw new NotFound(`Template "${template.name}" has no label "${label}".`);
-      if (current.protected && !isAdmin(identity))
-        throw new Forbidden(`Label "${label}" is protected: only an admin may delete it.`);
+      checkLabelIfMatch(c, template, label, current);
+      const token = confirmToken(id, label, current.version, null);
+      if (query.dry_run === 'true') return { applied: false as const, label: labelJson(current), confirm: token };
+      if (current.protected) checkConfirmed(identity, label, 'delete', query.confirm, token);
       await templates.deleteLabel(tx, id, label);
       const actor = actorOf(identity);
       const { at } = await templates.recordMove(tx, {
@@ -240,7 +275,8 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
         { version: current.version, protected: current.protected },
         null,
       );
+      return undefined;
     });
-    return c.body(null, 204);
+    return dryRun ? c.json(dryRun, 200) : c.body(null, 204);
   });
 }

@@ -8,6 +8,7 @@ import * as templates from '../db/templates.ts';
 import type { TemplateRow } from '../db/templates.ts';
 import type { VariableDecl } from '../render/inputs.ts';
 import type { RenderOutcome } from '../render/render.ts';
+import { callerOf, type RenderCall } from '../render/renders.ts';
 import { resolveDraft, resolveFrozen } from '../resolve.ts';
 import { fieldProblem, type RouteDeps } from './common.ts';
 import { messageFromInput } from './templates.ts';
@@ -59,6 +60,7 @@ export async function renderTemplate(
   source: { version?: number | undefined; label?: string | undefined },
   inputs: Record<string, unknown>,
   model: string | undefined,
+  call: RenderCall,
 ) {
   checkInputSize(inputs);
   let version = source.version;
@@ -69,14 +71,17 @@ export async function renderTemplate(
   }
   if (version === undefined) {
     const resolution = await resolveDraft(db, await templates.messages(db, template.id));
-    const outcome = await deps.renderer.render({
-      messages: resolution.messages,
-      declared: template.variables,
-      mergeAdjacent: template.merge_adjacent,
-      inputs,
-      model,
-      problems: resolution.problems,
-    });
+    const outcome = await deps.renders.render(
+      {
+        messages: resolution.messages,
+        declared: template.variables,
+        mergeAdjacent: template.merge_adjacent,
+        inputs,
+        model,
+        problems: resolution.problems,
+      },
+      call,
+    );
     return resultJson(outcome, {
       template_id: template.id,
       template_version: null,
@@ -93,13 +98,10 @@ export async function renderTemplate(
       `Template "${template.name}" has no version ${version} (latest: ${template.latest_version ?? 'never published'}).`,
     );
   const { messages, partVersions } = await resolveFrozen(db, row.messages);
-  const outcome = await deps.renderer.render({
-    messages,
-    declared: row.variables,
-    mergeAdjacent: row.merge_adjacent,
-    inputs,
-    model,
-  });
+  const outcome = await deps.renders.render(
+    { messages, declared: row.variables, mergeAdjacent: row.merge_adjacent, inputs, model },
+    call,
+  );
   return resultJson(outcome, {
     template_id: template.id,
     template_version: row.version,
@@ -121,26 +123,32 @@ export function mountRendering(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.previewTemplate, async (c) => {
-    authorize(c.get('identity'), 'viewer');
+    const identity = c.get('identity');
+    authorize(identity, 'viewer');
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     const template = await liveTemplate(id);
-    return c.json(await renderTemplate(pool, deps, template, body, body.inputs, body.model), 200);
+    const call = { caller: callerOf(identity), fieldPrefix: '' };
+    return c.json(await renderTemplate(pool, deps, template, body, body.inputs, body.model, call), 200);
   });
 
   app.openapi(contract.assemble, async (c) => {
-    authorize(c.get('identity'), 'viewer');
+    const identity = c.get('identity');
+    authorize(identity, 'viewer');
     const body = c.req.valid('json');
     checkInputSize(body.inputs);
     const resolution = await resolveDraft(pool, body.messages.map(messageFromInput));
-    const outcome = await deps.renderer.render({
-      messages: resolution.messages,
-      declared: body.variables,
-      mergeAdjacent: body.merge_adjacent,
-      inputs: body.inputs,
-      model: body.model,
-      problems: resolution.problems,
-    });
+    const outcome = await deps.renders.render(
+      {
+        messages: resolution.messages,
+        declared: body.variables,
+        mergeAdjacent: body.merge_adjacent,
+        inputs: body.inputs,
+        model: body.model,
+        problems: resolution.problems,
+      },
+      { caller: callerOf(identity), fieldPrefix: 'body.' },
+    );
     return c.json(
       resultJson(outcome, {
         template_id: null,
@@ -162,6 +170,7 @@ export function mountRendering(app: ServiceApp, deps: RouteDeps): void {
     }
     const body = c.req.valid('json');
     const template = await liveTemplate(body.template_id);
-    return c.json(await renderTemplate(pool, deps, template, body, body.inputs, body.model), 200);
+    const call = { caller: callerOf(identity), fieldPrefix: '' };
+    return c.json(await renderTemplate(pool, deps, template, body, body.inputs, body.model, call), 200);
   });
 }

@@ -407,7 +407,9 @@ export interface paths {
         put?: never;
         /**
          * Render an ad-hoc list of parts and inline messages, saving nothing
-         * @description **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
+         * @description A render runs off the service's event loop within one time budget for the whole request (422 naming the entry when it goes over); renders per caller are bounded (429 with `Retry-After` past the bound). See docs/prompts.md, Limits.
+         *
+         *     **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
          */
         post: {
             parameters: {
@@ -6772,7 +6774,9 @@ export interface paths {
         };
         /**
          * Resolve a label to a version, with its history of moves
-         * @description **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
+         * @description Sends an `ETag`: send it back as `If-Match` to set or delete the label only if nobody changed it since.
+         *
+         *     **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
          */
         get: {
             parameters: {
@@ -6862,14 +6866,16 @@ export interface paths {
         };
         /**
          * Set or move a label (dry run first for a protected one)
-         * @description With `dry_run: true` nothing changes: the answer shows the diff and impact of the move and a `confirm` token. Moving a protected label needs the admin role and that token (428 without it; 409 when the label moved meanwhile).
+         * @description With `dry_run: true` nothing changes: the answer shows the diff and impact of the move and a `confirm` token. Setting or moving a protected label (one that is, or that this change protects; `production` is from the start) needs the admin role and that token (428 without it; 409 when the label moved meanwhile). Honours If-Match (412).
          *
          *     **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
          */
         put: {
             parameters: {
                 query?: never;
-                header?: never;
+                header?: {
+                    "if-match"?: string;
+                };
                 path: {
                     id: string;
                     label: string;
@@ -6929,6 +6935,15 @@ export interface paths {
                 };
                 /** @description Conflicts with the current state (e.g. a duplicate name) */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description If-Match no longer matches: someone else changed it */
+                412: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -7005,13 +7020,22 @@ export interface paths {
         };
         post?: never;
         /**
-         * Delete a label (admin for a protected one)
-         * @description **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
+         * Delete a label (admin, dry run and confirm for a protected one)
+         * @description With `?dry_run=true` nothing changes: the answer shows the label and a `confirm` token. Deleting a protected label needs the admin role and that token as `?confirm=` (428 without it; 409 when the label moved meanwhile). Honours If-Match (412).
+         *
+         *     **Requires** the `editor` role or higher. An API token needs the `prompts:write` scope (or `admin`).
          */
         delete: {
             parameters: {
-                query?: never;
-                header?: never;
+                query?: {
+                    /** @description The `confirm` token of a dry run: required to delete a protected label. */
+                    confirm?: string;
+                    /** @description Show the label and a `confirm` token; delete nothing. */
+                    dry_run?: "true" | "false";
+                };
+                header?: {
+                    "if-match"?: string;
+                };
                 path: {
                     id: string;
                     label: string;
@@ -7020,6 +7044,15 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
+                /** @description Dry run: what would be deleted */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["LabelDeleteDryRun"];
+                    };
+                };
                 /** @description Deleted */
                 204: {
                     headers: {
@@ -7061,6 +7094,35 @@ export interface paths {
                     };
                     content: {
                         "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflicts with the current state (e.g. a duplicate name) */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description If-Match no longer matches: someone else changed it */
+                412: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A protected label: preview the delete with `?dry_run=true` and send back its `confirm` */
+                428: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": {
+                            [key: string]: unknown;
+                        };
                     };
                 };
                 /** @description Rate limited; retry after `Retry-After` seconds */
@@ -7923,7 +7985,7 @@ export interface paths {
         put?: never;
         /**
          * Render the draft, a version or a label with inputs: the exact messages, problems, token estimate
-         * @description Problems (missing variables, wrong types, syntax) come back all at once in `problems` with `ok: false`.
+         * @description Problems (missing variables, wrong types, syntax) come back all at once in `problems` with `ok: false`. A render runs off the service's event loop within one time budget for the whole request (422 naming the entry when it goes over); renders per caller are bounded (429 with `Retry-After` past the bound). See docs/prompts.md, Limits.
          *
          *     **Requires** the `viewer` role or higher. An API token needs the `prompts:read` scope (or `admin`).
          */
@@ -8931,7 +8993,7 @@ export interface components {
         };
         AssembleRequest: {
             /**
-             * @description The variables, by name.
+             * @description The variables, by name. An object or list output whole (`{{ post }}`) is written as its JSON.
              * @default {}
              * @example {
              *       "post": {
@@ -9070,6 +9132,13 @@ export interface components {
         ImportedModels: {
             items: components["schemas"]["Model"][];
         };
+        LabelDeleteDryRun: {
+            /** @enum {boolean} */
+            applied: false;
+            /** @description Send it back as `?confirm=` to delete exactly this label at this version. */
+            confirm: string;
+            label: components["schemas"]["TemplateLabel"];
+        };
         LabelImpact: {
             /** @description Inputs that callers of the label must now provide, or their tasks are rejected. */
             newly_required: string[];
@@ -9098,14 +9167,14 @@ export interface components {
             to_version: number | null;
         };
         LabelSet: {
-            /** @description The `confirm` token of a dry run: required to move a protected label. */
+            /** @description The `confirm` token of a dry run: required to set or move a protected label. */
             confirm?: string;
             /**
              * @description Show the diff and impact of the move and a `confirm` token; change nothing.
              * @default false
              */
             dry_run: boolean;
-            /** @description Only an admin may change it. A new `production` label is protected unless set false. */
+            /** @description Only an admin may change it. A new `production` label is protected unless set false by an admin. */
             protected?: boolean;
             version: number;
         };
@@ -9360,7 +9429,7 @@ export interface components {
         };
         PreviewRequest: {
             /**
-             * @description The variables, by name.
+             * @description The variables, by name. An object or list output whole (`{{ post }}`) is written as its JSON.
              * @default {}
              * @example {
              *       "post": {
