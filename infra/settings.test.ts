@@ -27,10 +27,16 @@ describe("every service's settings, before anything starts", () => {
   });
 
   it('name every wrong one of every service at once, a setting all services read only once', () => {
-    const found = problems({ GATEWAY_SESSION_TTL_HOURS: '-1', RUNNER_CONCURRENCY: '0', LLMOPS_BUS_SWEEP_MS: 'soon' });
+    const found = problems({
+      GATEWAY_SESSION_TTL_HOURS: '-1',
+      RUNNER_CONCURRENCY: '0',
+      LLMOPS_BUS_SWEEP_MS: 'soon',
+      PROMPT_RENDER_WORKERS: 'many',
+    });
     expect(found.map((line) => line.split(':')[0])).toEqual([
       'LLMOPS_BUS_SWEEP_MS',
       'GATEWAY_SESSION_TTL_HOURS',
+      'PROMPT_RENDER_WORKERS',
       'RUNNER_CONCURRENCY',
     ]);
     expect(found[1]).toContain('(found "-1")');

@@ -9,6 +9,7 @@ import { ConfigError, configErrorOf, loadConfig } from '@llmops/kit/config';
 import { ServiceEnvSchema } from '@llmops/kit/runtime';
 import type { ServiceName } from '@llmops/kit/services';
 import { GatewayEnvSchema } from '@llmops/gateway/config';
+import { promptConfig } from '@llmops/prompt/config';
 import { keyringFrom } from '@llmops/registry/config';
 import { runnerConfig } from '@llmops/runner/config';
 
@@ -18,7 +19,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 const OWN_SETTINGS: Record<ServiceName, ((env: Env) => unknown) | undefined> = {
   gateway: (env) => loadConfig(GatewayEnvSchema, { ...env }),
   registry: keyringFrom,
-  prompt: undefined,
+  prompt: promptConfig,
   runner: runnerConfig,
   workflow: undefined,
 };
