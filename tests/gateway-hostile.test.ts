@@ -7,6 +7,7 @@
  * SQL and template injection strings in every text field are taken literally or refused, never executed.
  */
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, type Pool } from '@llmops/kit/db';
 import type { Problem } from '@llmops/kit/problem';
@@ -110,6 +111,23 @@ function onOwnConnection(
       req.setHeader('content-length', bytes.byteLength);
       req.end(bytes);
     }
+  });
+}
+
+/** Writes raw bytes on a connection of its own and reads the answer until the server closes it. */
+function rawExchange(url: string, bytes: string): Promise<{ status: number; type: string | undefined; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname);
+    let data = '';
+    socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
+    socket.on('end', () => {
+      const [head = '', body = ''] = data.split('\r\n\r\n');
+      const type = /^content-type:\s*(.+)$/im.exec(head)?.[1]?.trim();
+      resolve({ status: Number(head.split(' ')[1]), type, body });
+    });
+    socket.on('error', reject);
+    socket.end(bytes);
   });
 }
 
@@ -315,6 +333,23 @@ describe('hostile input on every route', () => {
         }
       },
     );
+  });
+
+  it("answers requests node's HTTP parser refuses (headers too large, not HTTP) with problems too", async () => {
+    const cases = [
+      {
+        what: 'headers over the limit',
+        status: 431,
+        bytes: `GET /api/v1/session HTTP/1.1\r\nHost: x\r\nCookie: ${'a'.repeat(20_000)}\r\n\r\n`,
+      },
+      { what: 'a malformed header', status: 400, bytes: 'GET /api/v1/session HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n' },
+    ];
+    for (const { what, status, bytes } of cases) {
+      const answer = await rawExchange(gw.url, bytes);
+      expect(answer.status, what).toBe(status);
+      expect(answer.type, what).toBe('application/problem+json');
+      expect(JSON.parse(answer.body), what).toMatchObject({ status, detail: expect.any(String) });
+    }
   });
 
   it('refuses path traversal and other junk in ids with a 4xx problem', async () => {

@@ -87,6 +87,16 @@ export class PayloadTooLarge extends HttpProblem {
     });
   }
 }
+export class HeaderFieldsTooLarge extends HttpProblem {
+  constructor() {
+    super(
+      431,
+      'header-fields-too-large',
+      'Request header fields too large',
+      'The request headers are larger than this server accepts (16 KiB in all); send fewer or smaller headers, e.g. fewer cookies.',
+    );
+  }
+}
 export class UnsupportedMediaType extends HttpProblem {
   constructor(detail: string) {
     super(415, 'unsupported-media-type', 'Unsupported media type', detail);
