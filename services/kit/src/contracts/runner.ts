@@ -60,7 +60,8 @@ const ImageOptions = z
     size: z
       .string()
       .regex(/^\d{2,5}x\d{2,5}$/, 'expected WIDTHxHEIGHT such as 1024x1024')
-      .optional(),
+      .optional()
+      .openapi({ example: '1024x1024' }),
     quality: z.string().min(1).max(20).optional(),
   })
   .strict()
@@ -388,6 +389,7 @@ const TIMING_HEADER = {
 export const createTask = createRoute({
   method: 'post',
   path: '/api/v1/tasks',
+  operationId: 'createTask',
   tags: TAG,
   summary: 'Create a task (or a group of tasks on several models)',
   description:
@@ -406,6 +408,7 @@ export const createTask = createRoute({
 export const listTasks = createRoute({
   method: 'get',
   path: '/api/v1/tasks',
+  operationId: 'listTasks',
   tags: TAG,
   summary: 'List tasks, newest first, with filters',
   request: { query: TaskListQuerySchema },
@@ -415,6 +418,7 @@ export const listTasks = createRoute({
 export const getTask = createRoute({
   method: 'get',
   path: '/api/v1/tasks/{id}',
+  operationId: 'getTask',
   tags: TAG,
   summary: 'Read a task with its attempts, snapshot, lineage and output',
   request: { params: IdParamSchema, query: GetTaskQuerySchema },
@@ -427,6 +431,7 @@ export const getTask = createRoute({
 export const cancelTask = createRoute({
   method: 'post',
   path: '/api/v1/tasks/{id}/cancel',
+  operationId: 'cancelTask',
   tags: TAG,
   summary: 'Cancel a task: a queued one never starts; a running one is aborted promptly',
   request: { params: IdParamSchema },
@@ -440,6 +445,7 @@ export const cancelTask = createRoute({
 export const retryTask = createRoute({
   method: 'post',
   path: '/api/v1/tasks/{id}/retry',
+  operationId: 'retryTask',
   tags: TAG,
   summary: 'Run a task again as a new task with the same snapshot (optionally another model or preset)',
   request: { params: IdParamSchema, headers: IdempotencyHeaders, body: body(TaskRetrySchema, false) },
@@ -453,6 +459,7 @@ export const retryTask = createRoute({
 export const getTaskImage = createRoute({
   method: 'get',
   path: '/api/v1/tasks/{id}/images/{index}',
+  operationId: 'getTaskImage',
   tags: TAG,
   summary: 'The bytes of an image a task made',
   request: { params: ImageParamSchema },
@@ -465,6 +472,7 @@ export const getTaskImage = createRoute({
 export const getTaskGroup = createRoute({
   method: 'get',
   path: '/api/v1/task-groups/{id}',
+  operationId: 'getTaskGroup',
   tags: TAG,
   summary: 'A task group: the same messages on several models, side by side',
   request: { params: IdParamSchema },
@@ -474,6 +482,7 @@ export const getTaskGroup = createRoute({
 export const getUsage = createRoute({
   method: 'get',
   path: '/api/v1/usage',
+  operationId: 'getUsage',
   tags: TAG,
   summary: 'Usage and cost rolled up by day, model, provider or template',
   request: { query: UsageQuerySchema },
