@@ -25,7 +25,15 @@ function makeApp({ guard }: { guard?: MiddlewareHandler<AppEnv> } = {}) {
       request: {
         body: {
           required: true,
-          content: { 'application/json': { schema: z.object({ name: z.string().min(1), count: z.number().int() }) } },
+          content: {
+            'application/json': {
+              schema: z.object({
+                name: z.string().min(1),
+                count: z.number().int(),
+                parts: z.array(z.object({ size: z.number() })).optional(),
+              }),
+            },
+          },
         },
         query: z.object({ limit: z.coerce.number().int().max(200).optional(), q: z.string().optional() }),
       },
@@ -119,6 +127,12 @@ describe('the service app', () => {
     expect(response.status).toBe(422);
     const body = await problem(response);
     expect(body.errors?.map((e) => e.field).sort()).toEqual(['body.count', 'body.name']);
+  });
+
+  it('names a field inside a list with the index in brackets, as everywhere else', async () => {
+    const body = await problem(await post(JSON.stringify({ name: 'a', count: 1, parts: [{ size: 1 }, { size: 'x' }] })));
+    expect(body.errors?.map((e) => e.field)).toEqual(['body.parts[1].size']);
+    expect(body.detail).toContain('body.parts[1].size: ');
   });
 
   it('answers a bad query parameter with 400 naming it', async () => {

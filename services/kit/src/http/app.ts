@@ -7,6 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from '../logger.ts';
 import {
   BadRequest,
+  fieldPath,
   HttpProblem,
   NotFound,
   PayloadTooLarge,
@@ -51,7 +52,7 @@ export function validationHook(
   if (result.success || !result.error) return undefined;
   const place = result.target === 'json' ? 'body' : result.target;
   const errors: FieldProblem[] = result.error.issues.map((issue) => ({
-    field: [place, ...issue.path.map(String)].join('.'),
+    field: fieldPath(place, ...issue.path),
     message: issue.message,
   }));
   const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');

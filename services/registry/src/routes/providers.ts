@@ -4,7 +4,7 @@ import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
-import { Conflict, HttpProblem, NotFound } from '@llmops/kit/problem';
+import { Conflict, fieldPath, HttpProblem, NotFound } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
 import * as contract from '@llmops/kit/contracts/registry';
 import { publish } from '@llmops/kit/bus/index';
@@ -306,7 +306,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       const row = await providers.get(tx, id, { lock: true });
       if (!row) throw new NotFound('No such provider.');
       if (row.archived_at) throw new Conflict('This provider is archived.');
-      const created = await createModels(tx, id, input.models, (index) => `body.models[${index}]`);
+      const created = await createModels(tx, id, input.models, (index) => fieldPath('body', 'models', index));
       await modelEvents(tx, 'created', created);
       const json = created.map(modelJson);
       for (const model of json) await audit(tx, c, 'model.created', { type: 'model', id: model.id }, null, model);
