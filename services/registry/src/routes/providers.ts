@@ -10,6 +10,7 @@ import * as contract from '@llmops/kit/contracts/registry';
 import { publish } from '@llmops/kit/bus/index';
 import { modelChanged, providerChanged } from '@llmops/kit/events/registry';
 import { KINDS } from '@llmops/kit/adapters/kinds';
+import { withArticle } from '@llmops/kit/english';
 import { ProviderError } from '@llmops/kit/adapters/errors';
 import type { FieldProblem } from '@llmops/kit/problem';
 import * as models from '../db/models.ts';
@@ -29,7 +30,7 @@ function checkKindRules(row: Pick<ProviderRow, 'kind' | 'base_url' | 'organizati
   if (!hasKey && spec.needsKey(row.base_url))
     problems.push({
       field: 'body.api_key',
-      message: `a ${spec.label} provider at ${new URL(row.base_url).host} needs an API key`,
+      message: `${withArticle(`${spec.label} provider`)} at ${new URL(row.base_url).host} needs an API key`,
     });
   if (!spec.hasOrganization) {
     if (row.organization) problems.push({ field: 'body.organization', message: `${spec.label} providers have no organization` });
