@@ -254,10 +254,14 @@ export const TaskDetailSchema = TaskSchema.extend({
 
 export const TaskCreateResultSchema = z
   .object({
-    group_id: Uuid.nullable().openapi({ description: 'Set when several models were asked for.' }),
-    tasks: z.array(TaskSchema),
+    group_id: Uuid.nullable().openapi({ description: 'Set when several models were asked for (`model_ids`); else null.' }),
+    tasks: z
+      .array(TaskSchema)
+      .openapi({ description: 'One task per model, in the order the models were given: one without `model_ids`.' }),
   })
-  .openapi('TaskCreateResult');
+  .openapi('TaskCreateResult', {
+    description: 'What a create answers, always this shape: a single task is `tasks[0]` (with `group_id` null).',
+  });
 
 export const TaskGroupSchema = z
   .object({
@@ -395,7 +399,8 @@ export const createTask = createRoute({
   description:
     'Renders the messages, resolves the model, provider and parameters, and stores exactly what will be sent. ' +
     'Every validation problem (missing variables, a disabled model, parameters the model does not take) comes back at once ' +
-    'in a 422 and no task is created.',
+    'in a 422 and no task is created. Answers `{group_id, tasks}` whether one model or several (`model_ids`) were asked ' +
+    'for: one task is `tasks[0]`, with `group_id` null.',
   request: { headers: IdempotencyHeaders, body: body(TaskCreateSchema) },
   responses: {
     201: json(TaskCreateResultSchema, 'Created and queued'),
@@ -434,6 +439,7 @@ export const cancelTask = createRoute({
   operationId: 'cancelTask',
   tags: TAG,
   summary: 'Cancel a task: a queued one never starts; a running one is aborted promptly',
+  description: 'Takes no body (send none, with or without `Content-Type`). Answers the task.',
   request: { params: IdParamSchema },
   responses: {
     200: json(TaskSchema, 'Cancelled, or already ended (unchanged)'),
@@ -448,6 +454,9 @@ export const retryTask = createRoute({
   operationId: 'retryTask',
   tags: TAG,
   summary: 'Run a task again as a new task with the same snapshot (optionally another model or preset)',
+  description:
+    'The body is optional: without one (or with `{}`) the task runs again as it was. Answers the new task itself, not ' +
+    '`{group_id, tasks}` as a create does: a retry makes exactly one task, outside any group, with `retry_of` the original.',
   request: { params: IdParamSchema, headers: IdempotencyHeaders, body: body(TaskRetrySchema, false) },
   responses: {
     201: json(TaskSchema, 'The new task, linked to the original by retry_of'),

@@ -769,7 +769,7 @@ export interface paths {
         put?: never;
         /**
          * Create a task (or a group of tasks on several models)
-         * @description Renders the messages, resolves the model, provider and parameters, and stores exactly what will be sent. Every validation problem (missing variables, a disabled model, parameters the model does not take) comes back at once in a 422 and no task is created.
+         * @description Renders the messages, resolves the model, provider and parameters, and stores exactly what will be sent. Every validation problem (missing variables, a disabled model, parameters the model does not take) comes back at once in a 422 and no task is created. Answers `{group_id, tasks}` whether one model or several (`model_ids`) were asked for: one task is `tasks[0]`, with `group_id` null.
          *
          *     **Requires** the `editor` role or higher. An API token needs the `tasks:write` scope (or `admin`).
          */
@@ -811,7 +811,9 @@ export interface paths {
         put?: never;
         /**
          * Cancel a task: a queued one never starts; a running one is aborted promptly
-         * @description **Requires** the `editor` role or higher. An API token needs the `tasks:write` scope (or `admin`).
+         * @description Takes no body (send none, with or without `Content-Type`). Answers the task.
+         *
+         *     **Requires** the `editor` role or higher. An API token needs the `tasks:write` scope (or `admin`).
          */
         post: operations["cancelTask"];
         delete?: never;
@@ -851,7 +853,9 @@ export interface paths {
         put?: never;
         /**
          * Run a task again as a new task with the same snapshot (optionally another model or preset)
-         * @description **Requires** the `editor` role or higher. An API token needs the `tasks:write` scope (or `admin`).
+         * @description The body is optional: without one (or with `{}`) the task runs again as it was. Answers the new task itself, not `{group_id, tasks}` as a create does: a retry makes exactly one task, outside any group, with `retry_of` the original.
+         *
+         *     **Requires** the `editor` role or higher. An API token needs the `tasks:write` scope (or `admin`).
          */
         post: operations["retryTask"];
         delete?: never;
@@ -2644,12 +2648,14 @@ export interface components {
             template_id?: string;
             version?: number;
         };
+        /** @description What a create answers, always this shape: a single task is `tasks[0]` (with `group_id` null). */
         TaskCreateResult: {
             /**
              * Format: uuid
-             * @description Set when several models were asked for.
+             * @description Set when several models were asked for (`model_ids`); else null.
              */
             group_id: string | null;
+            /** @description One task per model, in the order the models were given: one without `model_ids`. */
             tasks: components["schemas"]["Task"][];
         };
         TaskDetail: components["schemas"]["Task"] & {
