@@ -17,18 +17,16 @@ const SESSION_PATHS = new Set(['/api/v1/setup', '/api/v1/login', '/api/v1/logout
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-// Keyed by the request's context, not its Request: the body limit, which runs after the guard, may
-// replace `c.req.raw` with a counting copy.
-const principals = new WeakMap<Context, Principal>();
+const principals = new WeakMap<Request, Principal>();
 
 /** The authenticated caller of this request, if any. */
 export function principalOf(c: Context): Principal | undefined {
-  return principals.get(c);
+  return principals.get(c.req.raw);
 }
 
 /** The caller of a route that requires one (the guard has made sure there is one). */
 export function callerOf(c: Context): Principal {
-  const principal = principals.get(c);
+  const principal = principals.get(c.req.raw);
   if (!principal) throw new Unauthorized();
   return principal;
 }
@@ -118,7 +116,7 @@ export function gatewayGuard(deps: GuardDeps | undefined): MiddlewareHandler<App
       if (unsafe && SESSION_PATHS.has(path)) checkOrigin(c, deps?.allowedOrigins ?? [], false);
       if (deps) {
         const principal = await authenticate(c, deps.auth).catch(() => undefined);
-        if (principal) principals.set(c, principal);
+        if (principal) principals.set(c.req.raw, principal);
       }
       return next();
     }
@@ -128,7 +126,7 @@ export function gatewayGuard(deps: GuardDeps | undefined): MiddlewareHandler<App
     if (principal.via === 'session' && unsafe) checkOrigin(c, deps.allowedOrigins, true);
     const decision = deps.limiter.take(principal);
     if (!decision.allowed) throw new TooManyRequests(decision.retryAfterS, decision.headers);
-    principals.set(c, principal);
+    principals.set(c.req.raw, principal);
     await next();
     for (const [name, value] of Object.entries(decision.headers)) c.header(name, value);
   };

@@ -231,6 +231,36 @@ describe('the service app', () => {
     expect(large.status).toBe(413);
   });
 
+  it('counts a chunked body against the limit without replacing the request the guard saw', async () => {
+    // A guard that remembers its caller by the Request, as the gateway's does.
+    const seen = new WeakSet<Request>();
+    const remembering: MiddlewareHandler<AppEnv> = async (c, next) => {
+      seen.add(c.req.raw);
+      await next();
+    };
+    const app = makeApp({ guard: remembering });
+    app.use('/remembered', async (c, next) => {
+      if (!seen.has(c.req.raw)) throw new Conflict('the request the guard saw was replaced');
+      await next();
+    });
+    app.post('/remembered', (c) => c.json({ name: 'same request' }, 201));
+    const chunked = (text: string) =>
+      app.request('/remembered', {
+        method: 'POST',
+        body: new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(text));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+        headers: { 'content-type': 'application/json' },
+      } as RequestInit);
+    const small = await chunked('{"name":"a"}');
+    expect(await small.json()).toEqual({ name: 'same request' });
+    expect((await chunked(JSON.stringify({ name: 'x'.repeat(4000) }))).status).toBe(413);
+  });
+
   it('hides the internals of unexpected errors behind a 500 problem with the request id', async () => {
     const body = await problem(await makeApp().request('/boom'));
     expect(body.status).toBe(500);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from '../logger.ts';
 import {
@@ -10,7 +9,6 @@ import {
   fieldPath,
   HttpProblem,
   NotFound,
-  PayloadTooLarge,
   PROBLEM_CONTENT_TYPE,
   Unprocessable,
   type FieldProblem,
@@ -115,15 +113,7 @@ export function createServiceApp({ service, log, guard, maxBodyBytes = MAX_BODY_
 
   if (guard) app.use(guard);
   app.use(strictUrl());
-  app.use(
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw new PayloadTooLarge(maxBodyBytes);
-      },
-    }),
-  );
-  app.use(strictJsonBody());
+  app.use(strictJsonBody(maxBodyBytes));
 
   app.notFound((c) =>
     problemResponse(

@@ -1,13 +1,15 @@
 import type { RouteConfig } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ZodType } from 'zod';
-import { BadRequest, UnsupportedMediaType } from '../problem.ts';
+import { BadRequest, PayloadTooLarge, UnsupportedMediaType } from '../problem.ts';
 import type { AppEnv } from './app.ts';
 import { decodeUtf8Strict, findStringProblem } from './strings.ts';
 
 /**
  * Request bodies, one way for every service (ADR 0013). `strictJsonBody` reads the body once, before any
- * route: zero bytes is no body, whatever the headers say (`curl -X POST` sends no Content-Length; fetch
+ * route, counting it against the limit as it comes (413 past it, whether or not a Content-Length said
+ * so) and without replacing the request, so what earlier middleware keyed by `c.req.raw` still finds
+ * it. Zero bytes is no body, whatever the headers say (`curl -X POST` sends no Content-Length; fetch
  * sends `Content-Length: 0`, often with `Content-Type: application/json`); anything else must be JSON in
  * valid UTF-8 with no NUL and no lone surrogate in any string. `routeWithJsonBody` then checks a contract
  * route's body against its schema here rather than in zod-openapi, whose validators read an empty JSON
@@ -17,15 +19,39 @@ import { decodeUtf8Strict, findStringProblem } from './strings.ts';
 /** What the request sent: the parsed JSON, or nothing at all (no entry). */
 const sentBodies = new WeakMap<Context, { value: unknown }>();
 
-const WITHOUT_BODY = new Set(['GET', 'HEAD', 'OPTIONS', 'DELETE']);
+/** Methods whose bodies are only limited, not read as JSON (no route takes one). */
+const UNCHECKED = new Set(['OPTIONS', 'DELETE']);
 const JSON_TYPE = /^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i;
 
-/** Reads and checks the body of every request that may have one; the route validators never see the raw bytes. */
-export function strictJsonBody(): MiddlewareHandler<AppEnv> {
+/** The body's bytes, refused with 413 as soon as they pass `maxBytes`; later readers get them from Hono's cache. */
+async function readLimited(c: Context, body: ReadableStream<Uint8Array>, maxBytes: number): Promise<ArrayBuffer> {
+  if (Number(c.req.header('content-length') ?? 0) > maxBytes) throw new PayloadTooLarge(maxBytes);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new PayloadTooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const bytes = Buffer.concat(chunks);
+  const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  (c.req.bodyCache as { arrayBuffer?: Promise<ArrayBuffer> }).arrayBuffer = Promise.resolve(buffer);
+  return buffer;
+}
+
+/** Reads, limits and checks the body of every request that has one; the route validators never see the raw bytes. */
+export function strictJsonBody(maxBytes: number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (WITHOUT_BODY.has(c.req.method) || c.req.raw.body === null) return next();
-    const bytes = await c.req.arrayBuffer();
-    if (bytes.byteLength === 0) return next();
+    const body = c.req.raw.body;
+    if (body === null) return next();
+    const bytes = await readLimited(c, body, maxBytes);
+    if (bytes.byteLength === 0 || UNCHECKED.has(c.req.method)) return next();
     const type = c.req.header('content-type') ?? '';
     if (!JSON_TYPE.test(type)) {
       throw new UnsupportedMediaType(
