@@ -27,6 +27,7 @@ const routes: PublicRoute[] = [
     route: createRoute({
       method: 'get',
       path: '/api/v1/stub-items/{id}',
+      operationId: 'getStubItem',
       summary: 'A stub read',
       request: { params: IdParamSchema },
       responses: {
@@ -42,6 +43,7 @@ const routes: PublicRoute[] = [
     route: createRoute({
       method: 'patch',
       path: '/api/v1/stub-items/{id}',
+      operationId: 'updateStubItem',
       summary: 'A stub write',
       request: {
         params: IdParamSchema,

@@ -142,7 +142,7 @@ describe('part labels', () => {
     const published = await api('POST', `/templates/${t.id}/publish`);
     expect(published.status).toBe(422);
     expect(published.body.detail).toContain('message 1, entry 1 follows label "nowhere"');
-    expect(published.body.errors[0].field).toBe('messages.0.entries.0');
+    expect(published.body.errors[0].field).toBe('messages[0].entries[0]');
   });
 
   it('refuses to delete a label that drafts follow, naming them', async () => {

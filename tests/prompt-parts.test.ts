@@ -158,7 +158,7 @@ describe('prompt parts', () => {
       [{ kind: 'task', name: 'n', content: 'x'.repeat(65_537) }, 'body.content'],
       [{ kind: 'task', name: 'n', content: 'ok\n{% if x %} never closed' }, 'body.content'],
       [{ kind: 'task', name: 'n', content: 'x', extra: 1 }, 'body'],
-      [{ kind: 'task', name: 'n', content: 'x', tags: ['ok', ''] }, 'body.tags.1'],
+      [{ kind: 'task', name: 'n', content: 'x', tags: ['ok', ''] }, 'body.tags[1]'],
     ];
     for (const [body, field] of cases) {
       const response = await api('POST', '/parts', body);

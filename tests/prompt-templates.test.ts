@@ -132,7 +132,7 @@ describe('templates and versions', () => {
     const unpublished = await api('POST', `/templates/${t.id}/publish`);
     expect(unpublished.status).toBe(422);
     expect(unpublished.body.detail).toContain('"never published"');
-    expect(unpublished.body.errors[0].field).toBe('messages.0.entries.0');
+    expect(unpublished.body.errors[0].field).toBe('messages[0].entries[0]');
 
     const doomed = await publishedPart('y');
     const t2 = await template([{ role: 'user', entries: [{ type: 'part', part_id: doomed.id }] }]);
@@ -514,22 +514,22 @@ describe('bad input on template endpoints', () => {
     const before = await count();
     const cases: [unknown, string][] = [
       [{ name: '' }, 'body.name'],
-      [{ name: 'n', messages: [{ role: 'robot', entries: [{ type: 'text', text: 'x' }] }] }, 'body.messages.0.role'],
-      [{ name: 'n', messages: [{ role: 'user', entries: [] }] }, 'body.messages.0.entries'],
+      [{ name: 'n', messages: [{ role: 'robot', entries: [{ type: 'text', text: 'x' }] }] }, 'body.messages[0].role'],
+      [{ name: 'n', messages: [{ role: 'user', entries: [] }] }, 'body.messages[0].entries'],
       [
         { name: 'n', messages: [{ role: 'user', entries: [{ type: 'text', text: 'x'.repeat(65_537) }] }] },
-        'body.messages.0.entries.0.text',
+        'body.messages[0].entries[0].text',
       ],
       [
         { name: 'n', messages: [{ role: 'user', entries: [{ type: 'text', text: 'a\n{% if x %} never closed' }] }] },
-        'body.messages.0.entries.0.text',
+        'body.messages[0].entries[0].text',
       ],
       [
         { name: 'n', messages: [{ role: 'user', entries: [{ type: 'part', part_id: MISSING }] }] },
-        'body.messages.0.entries.0.part_id',
+        'body.messages[0].entries[0].part_id',
       ],
-      [{ name: 'n', variables: [{ name: '1x', type: 'string' }] }, 'body.variables.0.name'],
-      [{ name: 'n', variables: [{ name: 'x', type: 'string', default: 3 }] }, 'body.variables.0'],
+      [{ name: 'n', variables: [{ name: '1x', type: 'string' }] }, 'body.variables[0].name'],
+      [{ name: 'n', variables: [{ name: 'x', type: 'string', default: 3 }] }, 'body.variables[0]'],
       [{ name: 'n', default_model_id: 'gpt-4' }, 'body.default_model_id'],
       [
         { name: 'n', messages: Array.from({ length: 101 }, () => ({ role: 'user', entries: [{ type: 'text', text: 'x' }] })) },

@@ -91,7 +91,9 @@ describe('providers: create, read, list, update, delete', () => {
     const claude = await api('POST', '/providers', { name: name(), kind: 'anthropic', api_key: 'sk-ant-a-0000' });
     const needsKey = await api('PATCH', `/providers/${claude.body.id}`, { api_key: null });
     expect(needsKey.status).toBe(422);
-    expect(needsKey.body.errors).toEqual([{ field: 'body.api_key', message: expect.stringContaining('needs an API key') }]);
+    expect(needsKey.body.errors).toEqual([
+      { field: 'body.api_key', message: 'an Anthropic provider at api.anthropic.com needs an API key' },
+    ]);
     const official = await api('PATCH', `/providers/${created.body.id}`, {
       base_url: 'https://api.openai.com/v1',
       api_key: null,

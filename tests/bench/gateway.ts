@@ -38,6 +38,7 @@ const benchEvent = defineEvent({
 const itemRoute = createRoute({
   method: 'get',
   path: '/api/v1/bench-items',
+  operationId: 'listBenchItems',
   summary: 'A cheap read',
   responses: {
     200: { description: 'ok', content: { 'application/json': { schema: z.object({ items: z.array(z.string()) }) } } },

@@ -41,6 +41,7 @@ export interface GatewayDeps {
 const documentRoute = createRoute({
   method: 'get',
   path: OPENAPI_PATH,
+  operationId: 'getOpenApiDocument',
   tags: ['Operations'],
   summary: 'This OpenAPI 3.1 document',
   description: 'Open (no authentication). The interactive reference at /api/v1/docs reads it.',

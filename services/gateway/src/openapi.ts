@@ -32,9 +32,38 @@ export const DOCUMENT_INFO = {
   security: [{ session: [] }, { bearer: [] }] as Record<string, string[]>[],
 };
 
+/**
+ * The JSON Schema `pattern` of a contract regex. zod-to-openapi writes `/^a$/u` as `^a$/u` (it strips
+ * the slashes, not the flags), a pattern that matches nothing. A regex source never has an unescaped
+ * `/`, so a trailing `/flags` is that: `u` is what JSON Schema patterns assume anyway and is dropped;
+ * any other flag changes what matches and cannot be written in a pattern, so it is refused.
+ */
+export function patternOf(rendered: string): string {
+  const flags = /(?<=(?:^|[^\\])(?:\\\\)*)\/([dgimsuvy]+)$/.exec(rendered);
+  if (!flags) return rendered;
+  if (flags[1] !== 'u' && flags[1] !== 'v') {
+    throw new Error(
+      `the contract regex ${rendered} has flags (${flags[1]}) a JSON Schema pattern cannot carry; write it without`,
+    );
+  }
+  return rendered.slice(0, flags.index);
+}
+
+/** Rewrites every `pattern` of the document in place (see `patternOf`). */
+function fixPatterns(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(fixPatterns);
+  if (typeof node !== 'object' || node === null) return;
+  const object = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(object)) {
+    if (key === 'pattern' && typeof value === 'string') object.pattern = patternOf(value);
+    else fixPatterns(value);
+  }
+}
+
 /** The OpenAPI 3.1 document of everything the gateway serves. */
 export function publicDocument(app: ServiceApp): ReturnType<ServiceApp['getOpenAPI31Document']> {
   const document = app.getOpenAPI31Document(DOCUMENT_INFO);
+  fixPatterns(document);
   for (const [path, item] of Object.entries(document.paths ?? {})) {
     if (!isOpenPath(path)) continue;
     for (const operation of Object.values(item as Record<string, { security?: unknown[] }>)) {

@@ -2,9 +2,22 @@ import { z } from '@hono/zod-openapi';
 
 /** One field-level problem in a validation error. */
 export interface FieldProblem {
-  /** JSON pointer-ish path to the field: `body.name`, `query.limit`. */
+  /** Where the field is, made by `fieldPath`: `body.name`, `query.limit`, `body.models[1].price`. */
   field: string;
   message: string;
+}
+
+/**
+ * The one notation of field paths in problems: keys joined by dots, list positions in brackets
+ * (`fieldPath('body', 'models', 1, 'price')` → `body.models[1].price`), as the dashboard reads them.
+ */
+export function fieldPath(...segments: readonly PropertyKey[]): string {
+  let path = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') path += `[${segment}]`;
+    else path += path === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return path;
 }
 
 /** RFC 9457 problem details; the one error shape of every service. */
@@ -85,6 +98,16 @@ export class PayloadTooLarge extends HttpProblem {
     super(413, 'payload-too-large', 'Payload too large', `The request body is larger than the limit of ${limitBytes} bytes.`, {
       headers: { Connection: 'close' },
     });
+  }
+}
+export class HeaderFieldsTooLarge extends HttpProblem {
+  constructor() {
+    super(
+      431,
+      'header-fields-too-large',
+      'Request header fields too large',
+      'The request headers are larger than this server accepts (16 KiB in all); send fewer or smaller headers, e.g. fewer cookies.',
+    );
   }
 }
 export class UnsupportedMediaType extends HttpProblem {

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db.ts';
+import { withArticle } from '../english.ts';
 import { parseHeaders, parsePayload, type EventContract, type EventHeaders, type PayloadInputOf } from './contract.ts';
 import { uuidv7 } from './uuid.ts';
 
@@ -24,7 +25,7 @@ export function envelope<C extends EventContract>(event: C, payload: PayloadInpu
   const parsed = parsePayload(event, payload);
   const id = options.id ?? uuidv7();
   const key = options.key ?? event.key?.(parsed) ?? id;
-  if (key === '') throw new Error(`the key of a ${event.topic} event must not be empty`);
+  if (key === '') throw new Error(`the key of ${withArticle(`${event.topic} event`)} must not be empty`);
   return { id, topic: event.topic, key, payload: parsed, headers: parseHeaders(options.headers) };
 }
 

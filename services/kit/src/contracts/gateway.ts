@@ -13,7 +13,8 @@ import { errors, IdParamSchema, PageQuerySchema, pageOf } from './common.ts';
 export type GatewayAccess = { open: true } | { open?: false; role: Role; scope: Scope | 'any' };
 
 export interface GatewayRoute {
-  route: RouteConfig;
+  /** `operationId` names the operation in the public document and the generated clients: unique, stable. */
+  route: RouteConfig & { operationId: string };
   access: GatewayAccess;
 }
 
@@ -262,6 +263,7 @@ const etag = { ETag: { description: 'The version; send it back as If-Match', sch
 export const setupStatusRoute = createRoute({
   method: 'get',
   path: '/api/v1/setup',
+  operationId: 'getSetupStatus',
   tags: ['Accounts'],
   summary: 'Whether first-run setup is needed, and whether a setup code can be used',
   request: { query: z.object({ code: z.string().max(200).optional() }) },
@@ -271,6 +273,7 @@ export const setupStatusRoute = createRoute({
 export const setupRoute = createRoute({
   method: 'post',
   path: '/api/v1/setup',
+  operationId: 'completeSetup',
   tags: ['Accounts'],
   summary: 'Create the first admin with the code of the setup link',
   description:
@@ -286,6 +289,7 @@ export const setupRoute = createRoute({
 export const loginRoute = createRoute({
   method: 'post',
   path: '/api/v1/login',
+  operationId: 'login',
   tags: ['Accounts'],
   summary: 'Sign in with email and password',
   description:
@@ -297,6 +301,7 @@ export const loginRoute = createRoute({
 export const logoutRoute = createRoute({
   method: 'post',
   path: '/api/v1/logout',
+  operationId: 'logout',
   tags: ['Accounts'],
   summary: 'Sign out: ends the session and clears its cookie',
   responses: { 204: { description: 'Signed out (also when there was no session)' }, ...errors(403) },
@@ -305,6 +310,7 @@ export const logoutRoute = createRoute({
 export const sessionRoute = createRoute({
   method: 'get',
   path: '/api/v1/session',
+  operationId: 'getSession',
   tags: ['Accounts'],
   summary: 'Who is calling: the account and how it is authenticated',
   responses: { 200: json(SessionSchema, 'The caller'), ...errors(401) },
@@ -313,6 +319,7 @@ export const sessionRoute = createRoute({
 export const listAccountsRoute = createRoute({
   method: 'get',
   path: '/api/v1/accounts',
+  operationId: 'listAccounts',
   tags: ['Accounts'],
   summary: 'List accounts',
   request: { query: PageQuerySchema },
@@ -322,6 +329,7 @@ export const listAccountsRoute = createRoute({
 export const createAccountRoute = createRoute({
   method: 'post',
   path: '/api/v1/accounts',
+  operationId: 'createAccount',
   tags: ['Accounts'],
   summary: 'Create an account',
   request: body(AccountCreateSchema),
@@ -334,6 +342,7 @@ export const createAccountRoute = createRoute({
 export const getAccountRoute = createRoute({
   method: 'get',
   path: '/api/v1/accounts/{id}',
+  operationId: 'getAccount',
   tags: ['Accounts'],
   summary: 'One account',
   request: { params: IdParamSchema },
@@ -343,6 +352,7 @@ export const getAccountRoute = createRoute({
 export const updateAccountRoute = createRoute({
   method: 'patch',
   path: '/api/v1/accounts/{id}',
+  operationId: 'updateAccount',
   tags: ['Accounts'],
   summary: 'Change an account: name, role, password, disabled',
   description:
@@ -357,6 +367,7 @@ export const updateAccountRoute = createRoute({
 export const listTokensRoute = createRoute({
   method: 'get',
   path: '/api/v1/tokens',
+  operationId: 'listTokens',
   tags: ['Tokens'],
   summary: 'List API tokens (your own; admins may name an account)',
   request: { query: TokenListQuerySchema },
@@ -366,6 +377,7 @@ export const listTokensRoute = createRoute({
 export const createTokenRoute = createRoute({
   method: 'post',
   path: '/api/v1/tokens',
+  operationId: 'createToken',
   tags: ['Tokens'],
   summary: 'Create an API token for yourself',
   description:
@@ -378,6 +390,7 @@ export const createTokenRoute = createRoute({
 export const revokeTokenRoute = createRoute({
   method: 'delete',
   path: '/api/v1/tokens/{id}',
+  operationId: 'revokeToken',
   tags: ['Tokens'],
   summary: 'Revoke an API token (yours; admins: anyone’s)',
   description: 'Takes effect at once on every gateway instance.',
@@ -388,6 +401,7 @@ export const revokeTokenRoute = createRoute({
 export const listAuditRoute = createRoute({
   method: 'get',
   path: '/api/v1/audit',
+  operationId: 'listAuditEntries',
   tags: ['Audit'],
   summary: 'The audit log: every change, newest first',
   description: 'Who changed what and when, with the configuration before and after (never secrets).',
@@ -401,6 +415,7 @@ export const listAuditRoute = createRoute({
 export const eventsRoute = createRoute({
   method: 'get',
   path: '/api/v1/events',
+  operationId: 'streamEvents',
   tags: ['Events'],
   summary: 'Live events (server-sent events), resumable with Last-Event-ID',
   description:
@@ -429,6 +444,7 @@ export const eventsRoute = createRoute({
 export const listDeadLettersRoute = createRoute({
   method: 'get',
   path: '/api/v1/dead-letters',
+  operationId: 'listDeadLetters',
   tags: ['Operations'],
   summary: 'Events the bus gave up on (dead letters), oldest first',
   request: {
@@ -442,6 +458,7 @@ export const listDeadLettersRoute = createRoute({
 export const replayDeadLetterRoute = createRoute({
   method: 'post',
   path: '/api/v1/dead-letters/{group}/{event_id}/replay',
+  operationId: 'replayDeadLetter',
   tags: ['Operations'],
   summary: 'Run a dead letter again, with a fresh budget of attempts',
   request: { params: DeadLetterParamsSchema },
@@ -451,6 +468,7 @@ export const replayDeadLetterRoute = createRoute({
 export const skipDeadLetterRoute = createRoute({
   method: 'post',
   path: '/api/v1/dead-letters/{group}/{event_id}/skip',
+  operationId: 'skipDeadLetter',
   tags: ['Operations'],
   summary: 'Drop a dead letter for its group; the events of its key flow again',
   request: { params: DeadLetterParamsSchema },

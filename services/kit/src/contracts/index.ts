@@ -12,7 +12,8 @@ import { runnerRoutes } from './runner.ts';
  * mounts the same objects as an authenticated proxy and builds the one public OpenAPI document from them.
  */
 export interface PublicRoute {
-  route: RouteConfig;
+  /** `operationId` names the operation in the public document and the generated clients: unique, stable. */
+  route: RouteConfig & { operationId: string };
   /** The service that owns and implements the route. */
   service: 'registry' | 'prompt' | 'runner' | 'workflow';
   /** The least account role allowed: admin ⊃ editor ⊃ viewer. */

@@ -22,14 +22,19 @@ const Content = z
   .max(PROMPT_LIMITS.contentChars, `expected at most ${PROMPT_LIMITS.contentChars.toLocaleString('en')} characters`);
 const Tag = z
   .string()
-  .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,39}$/u, 'expected a tag of 1–40 letters, digits, spaces, dots, dashes or underscores');
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,39}$/u, 'expected a tag of 1–40 letters, digits, spaces, dots, dashes or underscores')
+  .openapi({ example: 'Newsletter' });
 const Tags = z.array(Tag).max(20, 'expected at most 20 tags');
-const KindName = z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'expected a part kind name such as "system" or "task"');
+const KindName = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]{0,39}$/, 'expected a part kind name such as "system" or "task"')
+  .openapi({ example: 'system' });
 const VersionNumber = z.number().int().positive();
 /** Label names (template and part labels alike). For parts, `latest` is built in: the newest published version. */
 export const LabelNameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'expected a label: lower-case letters, digits, dots, dashes, underscores (1–63)');
+  .regex(/^[a-z0-9][a-z0-9._-]{0,62}$/, 'expected a label: lower-case letters, digits, dots, dashes, underscores (1–63)')
+  .openapi({ example: 'production' });
 
 const CommitMessage = z.string().max(2000, 'expected at most 2,000 characters');
 
@@ -156,6 +161,7 @@ export const PartDiffSchema = z
 const VersionOrDraft = z
   .string()
   .regex(/^(draft|[1-9][0-9]{0,8})$/, 'expected a version number or "draft"')
+  .openapi({ examples: ['3', 'draft'] })
   .transform((value) => (value === 'draft' ? ('draft' as const) : Number(value)));
 
 export const DiffQuerySchema = z.object({
@@ -278,7 +284,8 @@ export const VersionParamSchema = IdParamSchema.extend({
 
 const VariableName = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected a variable name: letters, digits and underscores, not starting with a digit');
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'expected a variable name: letters, digits and underscores, not starting with a digit')
+  .openapi({ example: 'topic' });
 
 export const VariableDeclSchema = z
   .object({
@@ -716,6 +723,7 @@ const EntryParamSchema = MessageParamSchema.extend({
 export const listPartKinds = createRoute({
   method: 'get',
   path: '/api/v1/part-kinds',
+  operationId: 'listPartKinds',
   tags: TAG,
   summary: 'List the kinds of prompt part',
   responses: { 200: json(z.object({ items: z.array(PartKindSchema) }), 'The kinds, in display order'), ...errors(401, 403) },
@@ -724,6 +732,7 @@ export const listPartKinds = createRoute({
 export const listParts = createRoute({
   method: 'get',
   path: '/api/v1/parts',
+  operationId: 'listParts',
   tags: TAG,
   summary: 'List or search prompt parts',
   request: { query: PartListQuerySchema },
@@ -733,6 +742,7 @@ export const listParts = createRoute({
 export const createPart = createRoute({
   method: 'post',
   path: '/api/v1/parts',
+  operationId: 'createPart',
   tags: TAG,
   summary: 'Create a prompt part (a draft)',
   description: 'Content is a Liquid template; a syntax error is a 422 with line and column.',
@@ -743,6 +753,7 @@ export const createPart = createRoute({
 export const getPart = createRoute({
   method: 'get',
   path: '/api/v1/parts/{id}',
+  operationId: 'getPart',
   tags: TAG,
   summary: 'Read a prompt part (its draft)',
   request: { params: IdParamSchema },
@@ -752,6 +763,7 @@ export const getPart = createRoute({
 export const updatePart = createRoute({
   method: 'patch',
   path: '/api/v1/parts/{id}',
+  operationId: 'updatePart',
   tags: TAG,
   summary: "Edit a part's draft",
   request: { params: IdParamSchema, headers: IfMatchHeaders, body: body(PartUpdateSchema) },
@@ -761,6 +773,7 @@ export const updatePart = createRoute({
 export const deletePart = createRoute({
   method: 'delete',
   path: '/api/v1/parts/{id}',
+  operationId: 'deletePart',
   tags: TAG,
   summary: 'Delete a part',
   description: 'Its versions stay (published templates keep using them); drafts that use it can no longer be published.',
@@ -771,6 +784,7 @@ export const deletePart = createRoute({
 export const publishPart = createRoute({
   method: 'post',
   path: '/api/v1/parts/{id}/publish',
+  operationId: 'publishPart',
   tags: TAG,
   summary: "Publish a part's draft as a new immutable version",
   request: {
@@ -784,6 +798,7 @@ export const publishPart = createRoute({
 export const listPartVersions = createRoute({
   method: 'get',
   path: '/api/v1/parts/{id}/versions',
+  operationId: 'listPartVersions',
   tags: TAG,
   summary: "List a part's versions, newest first",
   request: { params: IdParamSchema, query: PageQuerySchema },
@@ -796,6 +811,7 @@ export const listPartVersions = createRoute({
 export const getPartVersion = createRoute({
   method: 'get',
   path: '/api/v1/parts/{id}/versions/{version}',
+  operationId: 'getPartVersion',
   tags: TAG,
   summary: 'Read one version of a part',
   request: { params: VersionParamSchema },
@@ -805,6 +821,7 @@ export const getPartVersion = createRoute({
 export const diffPart = createRoute({
   method: 'get',
   path: '/api/v1/parts/{id}/diff',
+  operationId: 'diffPartVersions',
   tags: TAG,
   summary: 'Diff two versions of a part (or a version and the draft)',
   request: { params: IdParamSchema, query: DiffQuerySchema },
@@ -814,6 +831,7 @@ export const diffPart = createRoute({
 export const partImpact = createRoute({
   method: 'get',
   path: '/api/v1/parts/{id}/impact',
+  operationId: 'getPartImpact',
   tags: TAG,
   summary: 'What publishing the draft now would change',
   request: { params: IdParamSchema },
@@ -823,6 +841,7 @@ export const partImpact = createRoute({
 export const listPartLabels = createRoute({
   method: 'get',
   path: '/api/v1/parts/{id}/labels',
+  operationId: 'listPartLabels',
   tags: TAG,
   summary: "List a part's labels (`latest` is built in and not listed), the drafts that follow each, and recent moves",
   request: { params: IdParamSchema },
@@ -832,6 +851,7 @@ export const listPartLabels = createRoute({
 export const setPartLabel = createRoute({
   method: 'put',
   path: '/api/v1/parts/{id}/labels/{label}',
+  operationId: 'setPartLabel',
   tags: TAG,
   summary: 'Set or move a part label to a published part version',
   description:
@@ -843,6 +863,7 @@ export const setPartLabel = createRoute({
 export const deletePartLabel = createRoute({
   method: 'delete',
   path: '/api/v1/parts/{id}/labels/{label}',
+  operationId: 'deletePartLabel',
   tags: TAG,
   summary: 'Delete a part label (409 while template drafts follow it)',
   request: { params: PartLabelParamSchema },
@@ -852,6 +873,7 @@ export const deletePartLabel = createRoute({
 export const listTemplates = createRoute({
   method: 'get',
   path: '/api/v1/templates',
+  operationId: 'listTemplates',
   tags: TAG,
   summary: 'List templates',
   request: { query: TemplateListQuerySchema },
@@ -864,6 +886,7 @@ export const listTemplates = createRoute({
 export const createTemplate = createRoute({
   method: 'post',
   path: '/api/v1/templates',
+  operationId: 'createTemplate',
   tags: TAG,
   summary: 'Create a template (a draft)',
   request: { headers: IdempotencyHeaders, body: body(TemplateCreateSchema) },
@@ -873,6 +896,7 @@ export const createTemplate = createRoute({
 export const getTemplate = createRoute({
   method: 'get',
   path: '/api/v1/templates/{id}',
+  operationId: 'getTemplate',
   tags: TAG,
   summary: 'Read a template (its draft)',
   request: { params: IdParamSchema },
@@ -882,6 +906,7 @@ export const getTemplate = createRoute({
 export const updateTemplate = createRoute({
   method: 'patch',
   path: '/api/v1/templates/{id}',
+  operationId: 'updateTemplate',
   tags: TAG,
   summary: "Edit a template's draft (settings, variables, or the whole message list)",
   request: { params: IdParamSchema, headers: IfMatchHeaders, body: body(TemplateUpdateSchema) },
@@ -891,6 +916,7 @@ export const updateTemplate = createRoute({
 export const deleteTemplate = createRoute({
   method: 'delete',
   path: '/api/v1/templates/{id}',
+  operationId: 'deleteTemplate',
   tags: TAG,
   summary: 'Delete a template',
   description: 'Its versions stay readable; its labels no longer resolve. A template with a protected label needs an admin.',
@@ -901,6 +927,7 @@ export const deleteTemplate = createRoute({
 export const addMessage = createRoute({
   method: 'post',
   path: '/api/v1/templates/{id}/messages',
+  operationId: 'addTemplateMessage',
   tags: TAG,
   summary: 'Add a message to the draft',
   request: {
@@ -918,6 +945,7 @@ export const addMessage = createRoute({
 export const updateMessage = createRoute({
   method: 'patch',
   path: '/api/v1/templates/{id}/messages/{message_id}',
+  operationId: 'updateTemplateMessage',
   tags: TAG,
   summary: "Change a message's role or its entries (a new entry list reorders, adds and removes)",
   request: {
@@ -936,6 +964,7 @@ export const updateMessage = createRoute({
 export const deleteMessage = createRoute({
   method: 'delete',
   path: '/api/v1/templates/{id}/messages/{message_id}',
+  operationId: 'deleteTemplateMessage',
   tags: TAG,
   summary: 'Remove a message from the draft',
   request: { params: MessageParamSchema, headers: IfMatchHeaders },
@@ -945,6 +974,7 @@ export const deleteMessage = createRoute({
 export const reorderMessages = createRoute({
   method: 'put',
   path: '/api/v1/templates/{id}/messages/order',
+  operationId: 'reorderTemplateMessages',
   tags: TAG,
   summary: 'Reorder the messages of the draft',
   request: {
@@ -958,6 +988,7 @@ export const reorderMessages = createRoute({
 export const addEntry = createRoute({
   method: 'post',
   path: '/api/v1/templates/{id}/messages/{message_id}/entries',
+  operationId: 'addTemplateEntry',
   tags: TAG,
   summary: 'Add an entry (a part or inline text) to a message',
   request: {
@@ -978,6 +1009,7 @@ export const addEntry = createRoute({
 export const deleteEntry = createRoute({
   method: 'delete',
   path: '/api/v1/templates/{id}/messages/{message_id}/entries/{entry_id}',
+  operationId: 'deleteTemplateEntry',
   tags: TAG,
   summary: 'Remove an entry from a message (a message left empty is removed too)',
   request: { params: EntryParamSchema, headers: IfMatchHeaders },
@@ -987,6 +1019,7 @@ export const deleteEntry = createRoute({
 export const publishTemplate = createRoute({
   method: 'post',
   path: '/api/v1/templates/{id}/publish',
+  operationId: 'publishTemplate',
   tags: TAG,
   summary: 'Publish the draft: freeze it and every part reference into a new version',
   description:
@@ -1002,6 +1035,7 @@ export const publishTemplate = createRoute({
 export const listTemplateVersions = createRoute({
   method: 'get',
   path: '/api/v1/templates/{id}/versions',
+  operationId: 'listTemplateVersions',
   tags: TAG,
   summary: "List a template's versions, newest first",
   request: { params: IdParamSchema, query: PageQuerySchema },
@@ -1014,6 +1048,7 @@ export const listTemplateVersions = createRoute({
 export const getTemplateVersion = createRoute({
   method: 'get',
   path: '/api/v1/templates/{id}/versions/{version}',
+  operationId: 'getTemplateVersion',
   tags: TAG,
   summary: 'Read one version of a template',
   request: { params: VersionParamSchema },
@@ -1023,6 +1058,7 @@ export const getTemplateVersion = createRoute({
 export const diffTemplate = createRoute({
   method: 'get',
   path: '/api/v1/templates/{id}/diff',
+  operationId: 'diffTemplateVersions',
   tags: TAG,
   summary: 'Diff two versions of a template (or a version and the draft), message by message',
   request: { params: IdParamSchema, query: DiffQuerySchema },
@@ -1032,6 +1068,7 @@ export const diffTemplate = createRoute({
 export const listLabels = createRoute({
   method: 'get',
   path: '/api/v1/templates/{id}/labels',
+  operationId: 'listTemplateLabels',
   tags: TAG,
   summary: "List a template's labels",
   request: { params: IdParamSchema },
@@ -1041,6 +1078,7 @@ export const listLabels = createRoute({
 export const getLabel = createRoute({
   method: 'get',
   path: '/api/v1/templates/{id}/labels/{label}',
+  operationId: 'getTemplateLabel',
   tags: TAG,
   summary: 'Resolve a label to a version, with its history of moves',
   description: 'Sends an `ETag`: send it back as `If-Match` to set or delete the label only if nobody changed it since.',
@@ -1056,6 +1094,7 @@ const confirmationRequired = (description: string) => ({
 export const setLabel = createRoute({
   method: 'put',
   path: '/api/v1/templates/{id}/labels/{label}',
+  operationId: 'setTemplateLabel',
   tags: TAG,
   summary: 'Set or move a label (dry run first for a protected one)',
   description:
@@ -1073,6 +1112,7 @@ export const setLabel = createRoute({
 export const deleteLabel = createRoute({
   method: 'delete',
   path: '/api/v1/templates/{id}/labels/{label}',
+  operationId: 'deleteTemplateLabel',
   tags: TAG,
   summary: 'Delete a label (admin, dry run and confirm for a protected one)',
   description:
@@ -1094,6 +1134,7 @@ const RENDER_BUDGET =
 export const previewTemplate = createRoute({
   method: 'post',
   path: '/api/v1/templates/{id}/preview',
+  operationId: 'previewTemplate',
   tags: TAG,
   summary: 'Render the draft, a version or a label with inputs: the exact messages, problems, token estimate',
   description:
@@ -1105,6 +1146,7 @@ export const previewTemplate = createRoute({
 export const assemble = createRoute({
   method: 'post',
   path: '/api/v1/assemble',
+  operationId: 'assemblePrompt',
   tags: TAG,
   summary: 'Render an ad-hoc list of parts and inline messages, saving nothing',
   description: RENDER_BUDGET,
@@ -1116,6 +1158,7 @@ export const assemble = createRoute({
 export const internalRender = createRoute({
   method: 'post',
   path: '/internal/render',
+  operationId: 'renderForService',
   summary: 'Render a template version or label for a task (runner only)',
   description: RENDER_BUDGET,
   request: { body: body(InternalRenderSchema) },

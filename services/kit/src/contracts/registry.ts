@@ -70,7 +70,8 @@ const ExtraHeaders = z
     z
       .string()
       .max(1000, 'expected at most 1,000 characters')
-      .regex(/^[^\r\n]*$/, 'expected one line'),
+      .regex(/^[^\r\n]*$/, 'expected one line')
+      .openapi({ example: 'editorial-team' }),
   )
   .superRefine((headers, ctx) => {
     const names = Object.keys(headers);
@@ -95,7 +96,11 @@ const ApiKey = z
   .min(1, 'expected a non-empty key')
   .max(1000, 'expected at most 1,000 characters')
   .regex(/^[\x21-\x7e]+$/, 'expected printable ASCII without spaces')
-  .openapi({ description: 'Write-only: stored encrypted, never returned (responses show `api_key_hint`).', writeOnly: true });
+  .openapi({
+    description: 'Write-only: stored encrypted, never returned (responses show `api_key_hint`).',
+    writeOnly: true,
+    example: 'sk-your-provider-key',
+  });
 
 const TimeoutMs = z
   .number()
@@ -336,7 +341,10 @@ const ResponseFormatSchema = z
     z
       .object({
         type: z.literal('json_schema'),
-        name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1–64 letters, digits, _ or -'),
+        name: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1–64 letters, digits, _ or -')
+          .openapi({ example: 'article_outline' }),
         schema: z.record(z.string(), z.unknown()).openapi({ type: 'object', description: 'A JSON Schema object.' }),
         strict: z.boolean().optional(),
       })
@@ -469,6 +477,7 @@ const DeletedOrArchived = {
 export const listProviders = createRoute({
   method: 'get',
   path: '/api/v1/providers',
+  operationId: 'listProviders',
   tags: TAG_PROVIDERS,
   summary: 'List LLM providers',
   request: { query: ProviderListQuerySchema },
@@ -478,6 +487,7 @@ export const listProviders = createRoute({
 export const createProvider = createRoute({
   method: 'post',
   path: '/api/v1/providers',
+  operationId: 'createProvider',
   tags: TAG_PROVIDERS,
   summary: 'Register a provider (admin)',
   description: 'The API key is encrypted at rest and never returned; `api_key_hint` shows its last 4 characters.',
@@ -488,6 +498,7 @@ export const createProvider = createRoute({
 export const getProvider = createRoute({
   method: 'get',
   path: '/api/v1/providers/{id}',
+  operationId: 'getProvider',
   tags: TAG_PROVIDERS,
   summary: 'Read a provider (archived ones too)',
   request: { params: IdParamSchema },
@@ -497,6 +508,7 @@ export const getProvider = createRoute({
 export const updateProvider = createRoute({
   method: 'patch',
   path: '/api/v1/providers/{id}',
+  operationId: 'updateProvider',
   tags: TAG_PROVIDERS,
   summary: 'Change a provider, enable or disable it, set or remove its key (admin)',
   request: { params: IdParamSchema, headers: IfMatchHeaders, body: body(ProviderUpdateSchema) },
@@ -506,6 +518,7 @@ export const updateProvider = createRoute({
 export const deleteProvider = createRoute({
   method: 'delete',
   path: '/api/v1/providers/{id}',
+  operationId: 'deleteProvider',
   tags: TAG_PROVIDERS,
   summary: 'Delete a provider, or archive it when tasks have used it or its models (admin)',
   description: 'Archiving removes the key and archives its models. A provider whose models a preset uses is a 409.',
@@ -516,6 +529,7 @@ export const deleteProvider = createRoute({
 export const testProvider = createRoute({
   method: 'post',
   path: '/api/v1/providers/{id}/test',
+  operationId: 'testProvider',
   tags: TAG_PROVIDERS,
   summary: 'Test the connection: an authenticated model-list probe that generates nothing (admin)',
   request: { params: IdParamSchema },
@@ -528,6 +542,7 @@ export const testProvider = createRoute({
 export const listRemoteModels = createRoute({
   method: 'get',
   path: '/api/v1/providers/{id}/remote-models',
+  operationId: 'listRemoteModels',
   tags: TAG_PROVIDERS,
   summary: 'List the models the provider offers, to pick from',
   request: { params: IdParamSchema },
@@ -544,6 +559,7 @@ export const listRemoteModels = createRoute({
 export const importModels = createRoute({
   method: 'post',
   path: '/api/v1/providers/{id}/models/import',
+  operationId: 'importModels',
   tags: TAG_PROVIDERS,
   summary: 'Import selected models of the provider in one call',
   description:
@@ -563,6 +579,7 @@ export const importModels = createRoute({
 export const listModels = createRoute({
   method: 'get',
   path: '/api/v1/models',
+  operationId: 'listModels',
   tags: TAG_MODELS,
   summary: 'List models',
   request: { query: ModelListQuerySchema },
@@ -572,6 +589,7 @@ export const listModels = createRoute({
 export const createModel = createRoute({
   method: 'post',
   path: '/api/v1/models',
+  operationId: 'createModel',
   tags: TAG_MODELS,
   summary: 'Add a model of a provider',
   request: { headers: IdempotencyHeaders, body: body(ModelCreateSchema) },
@@ -581,6 +599,7 @@ export const createModel = createRoute({
 export const getModel = createRoute({
   method: 'get',
   path: '/api/v1/models/{id}',
+  operationId: 'getModel',
   tags: TAG_MODELS,
   summary: 'Read a model (archived and disabled ones are reported, not hidden)',
   request: { params: IdParamSchema },
@@ -590,6 +609,7 @@ export const getModel = createRoute({
 export const updateModel = createRoute({
   method: 'patch',
   path: '/api/v1/models/{id}',
+  operationId: 'updateModel',
   tags: TAG_MODELS,
   summary: 'Change a model, enable or disable it, or give it a new price',
   request: { params: IdParamSchema, headers: IfMatchHeaders, body: body(ModelUpdateSchema) },
@@ -599,6 +619,7 @@ export const updateModel = createRoute({
 export const deleteModel = createRoute({
   method: 'delete',
   path: '/api/v1/models/{id}',
+  operationId: 'deleteModel',
   tags: TAG_MODELS,
   summary: 'Delete a model, or archive it when tasks have used it',
   description: 'A model a preset uses (as its model or a fallback) is a 409 naming the presets.',
@@ -609,6 +630,7 @@ export const deleteModel = createRoute({
 export const listPresets = createRoute({
   method: 'get',
   path: '/api/v1/presets',
+  operationId: 'listPresets',
   tags: TAG_PRESETS,
   summary: 'List parameter presets',
   request: { query: PresetListQuerySchema },
@@ -618,6 +640,7 @@ export const listPresets = createRoute({
 export const createPreset = createRoute({
   method: 'post',
   path: '/api/v1/presets',
+  operationId: 'createPreset',
   tags: TAG_PRESETS,
   summary: 'Create a parameter preset',
   description: "Parameters are checked against what each model's provider kind supports (its model and every fallback).",
@@ -628,6 +651,7 @@ export const createPreset = createRoute({
 export const getPreset = createRoute({
   method: 'get',
   path: '/api/v1/presets/{id}',
+  operationId: 'getPreset',
   tags: TAG_PRESETS,
   summary: 'Read a parameter preset (archived and disabled ones are reported, not hidden)',
   request: { params: IdParamSchema },
@@ -637,6 +661,7 @@ export const getPreset = createRoute({
 export const updatePreset = createRoute({
   method: 'patch',
   path: '/api/v1/presets/{id}',
+  operationId: 'updatePreset',
   tags: TAG_PRESETS,
   summary: 'Change a parameter preset',
   request: { params: IdParamSchema, headers: IfMatchHeaders, body: body(PresetUpdateSchema) },
@@ -646,6 +671,7 @@ export const updatePreset = createRoute({
 export const deletePreset = createRoute({
   method: 'delete',
   path: '/api/v1/presets/{id}',
+  operationId: 'deletePreset',
   tags: TAG_PRESETS,
   summary: 'Archive a parameter preset',
   description: 'Presets are archived, never deleted: templates of the prompt service and past tasks keep resolving them.',
@@ -677,6 +703,7 @@ export const ProviderCredentialSchema = z.object({
 export const getProviderCredential = createRoute({
   method: 'get',
   path: '/internal/providers/{id}/credential',
+  operationId: 'getProviderCredential',
   summary: 'The decrypted connection of a provider (runner only)',
   request: { params: IdParamSchema },
   responses: { 200: json(ProviderCredentialSchema, 'The connection, key included'), ...errors(400, 401, 403, 404, 409) },

@@ -60,7 +60,8 @@ const ImageOptions = z
     size: z
       .string()
       .regex(/^\d{2,5}x\d{2,5}$/, 'expected WIDTHxHEIGHT such as 1024x1024')
-      .optional(),
+      .optional()
+      .openapi({ example: '1024x1024' }),
     quality: z.string().min(1).max(20).optional(),
   })
   .strict()
@@ -253,10 +254,14 @@ export const TaskDetailSchema = TaskSchema.extend({
 
 export const TaskCreateResultSchema = z
   .object({
-    group_id: Uuid.nullable().openapi({ description: 'Set when several models were asked for.' }),
-    tasks: z.array(TaskSchema),
+    group_id: Uuid.nullable().openapi({ description: 'Set when several models were asked for (`model_ids`); else null.' }),
+    tasks: z
+      .array(TaskSchema)
+      .openapi({ description: 'One task per model, in the order the models were given: one without `model_ids`.' }),
   })
-  .openapi('TaskCreateResult');
+  .openapi('TaskCreateResult', {
+    description: 'What a create answers, always this shape: a single task is `tasks[0]` (with `group_id` null).',
+  });
 
 export const TaskGroupSchema = z
   .object({
@@ -388,12 +393,14 @@ const TIMING_HEADER = {
 export const createTask = createRoute({
   method: 'post',
   path: '/api/v1/tasks',
+  operationId: 'createTask',
   tags: TAG,
   summary: 'Create a task (or a group of tasks on several models)',
   description:
     'Renders the messages, resolves the model, provider and parameters, and stores exactly what will be sent. ' +
     'Every validation problem (missing variables, a disabled model, parameters the model does not take) comes back at once ' +
-    'in a 422 and no task is created.',
+    'in a 422 and no task is created. Answers `{group_id, tasks}` whether one model or several (`model_ids`) were asked ' +
+    'for: one task is `tasks[0]`, with `group_id` null.',
   request: { headers: IdempotencyHeaders, body: body(TaskCreateSchema) },
   responses: {
     201: json(TaskCreateResultSchema, 'Created and queued'),
@@ -406,6 +413,7 @@ export const createTask = createRoute({
 export const listTasks = createRoute({
   method: 'get',
   path: '/api/v1/tasks',
+  operationId: 'listTasks',
   tags: TAG,
   summary: 'List tasks, newest first, with filters',
   request: { query: TaskListQuerySchema },
@@ -415,6 +423,7 @@ export const listTasks = createRoute({
 export const getTask = createRoute({
   method: 'get',
   path: '/api/v1/tasks/{id}',
+  operationId: 'getTask',
   tags: TAG,
   summary: 'Read a task with its attempts, snapshot, lineage and output',
   request: { params: IdParamSchema, query: GetTaskQuerySchema },
@@ -427,8 +436,10 @@ export const getTask = createRoute({
 export const cancelTask = createRoute({
   method: 'post',
   path: '/api/v1/tasks/{id}/cancel',
+  operationId: 'cancelTask',
   tags: TAG,
   summary: 'Cancel a task: a queued one never starts; a running one is aborted promptly',
+  description: 'Takes no body (send none, with or without `Content-Type`). Answers the task.',
   request: { params: IdParamSchema },
   responses: {
     200: json(TaskSchema, 'Cancelled, or already ended (unchanged)'),
@@ -440,8 +451,12 @@ export const cancelTask = createRoute({
 export const retryTask = createRoute({
   method: 'post',
   path: '/api/v1/tasks/{id}/retry',
+  operationId: 'retryTask',
   tags: TAG,
   summary: 'Run a task again as a new task with the same snapshot (optionally another model or preset)',
+  description:
+    'The body is optional: without one (or with `{}`) the task runs again as it was. Answers the new task itself, not ' +
+    '`{group_id, tasks}` as a create does: a retry makes exactly one task, outside any group, with `retry_of` the original.',
   request: { params: IdParamSchema, headers: IdempotencyHeaders, body: body(TaskRetrySchema, false) },
   responses: {
     201: json(TaskSchema, 'The new task, linked to the original by retry_of'),
@@ -453,6 +468,7 @@ export const retryTask = createRoute({
 export const getTaskImage = createRoute({
   method: 'get',
   path: '/api/v1/tasks/{id}/images/{index}',
+  operationId: 'getTaskImage',
   tags: TAG,
   summary: 'The bytes of an image a task made',
   request: { params: ImageParamSchema },
@@ -465,6 +481,7 @@ export const getTaskImage = createRoute({
 export const getTaskGroup = createRoute({
   method: 'get',
   path: '/api/v1/task-groups/{id}',
+  operationId: 'getTaskGroup',
   tags: TAG,
   summary: 'A task group: the same messages on several models, side by side',
   request: { params: IdParamSchema },
@@ -474,6 +491,7 @@ export const getTaskGroup = createRoute({
 export const getUsage = createRoute({
   method: 'get',
   path: '/api/v1/usage',
+  operationId: 'getUsage',
   tags: TAG,
   summary: 'Usage and cost rolled up by day, model, provider or template',
   request: { query: UsageQuerySchema },

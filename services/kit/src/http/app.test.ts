@@ -1,28 +1,81 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.ts';
-import { Conflict, PROBLEM_CONTENT_TYPE, type Problem } from '../problem.ts';
-import { createServiceApp } from './app.ts';
+import { Conflict, PROBLEM_CONTENT_TYPE, Unauthorized, type Problem } from '../problem.ts';
+import { createServiceApp, type AppEnv } from './app.ts';
 import { mountHealth } from './health.ts';
 
 const log = createLogger({ service: 'test', level: 'silent' });
+const made = { 201: { description: 'made', content: { 'application/json': { schema: z.object({ name: z.string() }) } } } };
 
-function makeApp() {
-  const app = createServiceApp({ service: 'test', log, maxBodyBytes: 2048 });
+/** Lets a request through only with `authorization: yes`, as the gateway's guard lets only callers through. */
+const needsCredentials: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.header('authorization') !== 'yes') throw new Unauthorized();
+  return next();
+};
+
+function makeApp({ guard }: { guard?: MiddlewareHandler<AppEnv> } = {}) {
+  const app = createServiceApp({ service: 'test', log, maxBodyBytes: 2048, ...(guard ? { guard } : {}) });
   app.openapi(
     createRoute({
       method: 'post',
       path: '/things',
       request: {
-        body: { content: { 'application/json': { schema: z.object({ name: z.string().min(1), count: z.number().int() }) } } },
-        query: z.object({ limit: z.coerce.number().int().max(200).optional() }),
+        body: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: z.object({
+                name: z.string().min(1),
+                count: z.number().int(),
+                parts: z.array(z.object({ size: z.number() })).optional(),
+              }),
+            },
+          },
+        },
+        query: z.object({ limit: z.coerce.number().int().max(200).optional(), q: z.string().optional() }),
       },
-      responses: { 201: { description: 'made', content: { 'application/json': { schema: z.object({ name: z.string() }) } } } },
+      responses: made,
     }),
     (c) => c.json({ name: c.req.valid('json').name }, 201),
   );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/things/{id}/publish',
+      request: {
+        params: z.object({ id: z.string() }),
+        body: { content: { 'application/json': { schema: z.object({ message: z.string().default('none given') }).strict() } } },
+      },
+      responses: made,
+    }),
+    (c) => c.json({ name: c.req.valid('json').message }, 201),
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/things/{id}/cancel',
+      request: { params: z.object({ id: z.string() }) },
+      responses: made,
+    }),
+    (c) => c.json({ name: `cancelled ${c.req.valid('param').id}` }, 201),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/things',
+      request: { query: z.object({ q: z.string().optional(), tag: z.array(z.string()).optional() }) },
+      responses: { 200: made[201] },
+    }),
+    (c) => c.json({ name: c.req.valid('query').q ?? '' }, 200),
+  );
   app.get('/conflict', () => {
     throw new Conflict('the thing changed since you read it');
+  });
+  app.get('/teapot', () => {
+    throw new HTTPException(409, { message: 'refused by a library' });
   });
   app.get('/boom', () => {
     throw new Error('secret internals: password=hunter2');
@@ -33,6 +86,18 @@ function makeApp() {
 
 const post = (body: string | Uint8Array<ArrayBuffer>, type = 'application/json', path = '/things') =>
   makeApp().request(path, { method: 'POST', body, headers: { 'content-type': type } });
+
+/**
+ * A POST as node's HTTP server hands it to the app: with `curl -X POST` there is no Content-Length and
+ * no Content-Type, yet the request has a (zero-byte) body stream.
+ */
+const bare = (path: string, headers: Record<string, string> = {}, app = makeApp()) =>
+  app.request(path, {
+    method: 'POST',
+    body: new ReadableStream({ start: (c) => c.close() }),
+    duplex: 'half',
+    headers,
+  } as RequestInit);
 
 async function problem(response: Response): Promise<Problem> {
   expect(response.headers.get('content-type')).toBe(PROBLEM_CONTENT_TYPE);
@@ -62,6 +127,12 @@ describe('the service app', () => {
     expect(response.status).toBe(422);
     const body = await problem(response);
     expect(body.errors?.map((e) => e.field).sort()).toEqual(['body.count', 'body.name']);
+  });
+
+  it('names a field inside a list with the index in brackets, as everywhere else', async () => {
+    const body = await problem(await post(JSON.stringify({ name: 'a', count: 1, parts: [{ size: 1 }, { size: 'x' }] })));
+    expect(body.errors?.map((e) => e.field)).toEqual(['body.parts[1].size']);
+    expect(body.detail).toContain('body.parts[1].size: ');
   });
 
   it('answers a bad query parameter with 400 naming it', async () => {
@@ -94,11 +165,115 @@ describe('the service app', () => {
     expect((await problem(large)).title).toBe('Payload too large');
   });
 
+  it('answers an empty body the route needs with a 400 naming `body`, whatever the headers say', async () => {
+    for (const response of [
+      await post(''),
+      await bare('/things'),
+      await bare('/things', { 'content-type': 'application/json' }),
+      await makeApp().request('/things', {
+        method: 'POST',
+        headers: { 'content-length': '0', 'content-type': 'application/json' },
+      }),
+    ]) {
+      expect(response.status).toBe(400);
+      expect(await problem(response)).toMatchObject({
+        detail: expect.stringContaining('needs a JSON body'),
+        errors: [{ field: 'body' }],
+      });
+    }
+  });
+
+  it('serves a POST without a body where the route takes none or an optional one, with or without a Content-Type', async () => {
+    for (const headers of [{}, { 'content-type': 'application/json' }] as Record<string, string>[]) {
+      const cancelled = await bare('/things/7/cancel', headers);
+      expect(cancelled.status).toBe(201);
+      expect(await cancelled.json()).toEqual({ name: 'cancelled 7' });
+      // A missing optional body is validated as `{}`, so the route sees the schema's defaults.
+      const published = await bare('/things/7/publish', headers);
+      expect(published.status).toBe(201);
+      expect(await published.json()).toEqual({ name: 'none given' });
+    }
+    const given = await post('{"message":"v2"}', 'application/json', '/things/7/publish');
+    expect(await given.json()).toEqual({ name: 'v2' });
+    const wrong = await post('{"message":"v2","extra":1}', 'application/json', '/things/7/publish');
+    expect((await problem(wrong)).errors).toEqual([expect.objectContaining({ field: 'body' })]);
+  });
+
+  it('refuses NUL, lone surrogates and invalid UTF-8 in query parameters with a 400 naming the parameter', async () => {
+    for (const raw of ['a%00b', '%ED%A0%80', '%C3%28', '%FF', '%E2%82', '%']) {
+      for (const path of [`/things?q=${raw}`, `/things?tag=ok&tag=${raw}`]) {
+        const response = await makeApp().request(path);
+        expect(response.status, path).toBe(400);
+        expect((await problem(response)).errors?.[0]?.field, path).toBe(path.includes('tag') ? 'query.tag' : 'query.q');
+      }
+    }
+    const fine = await makeApp().request('/things?q=caf%C3%A9%20%F0%9F%98%80+ok');
+    expect(await fine.json()).toEqual({ name: 'café 😀 ok' });
+    const path = await makeApp().request('/things/a%00b/cancel', { method: 'POST' });
+    expect((await problem(path)).errors?.[0]?.field).toBe('path');
+  });
+
+  it('checks credentials before it reads the body, but keeps the body limit for what passes', async () => {
+    const app = makeApp({ guard: needsCredentials });
+    const refused = [
+      await app.request('/things', { method: 'POST', body: '{"name":', headers: { 'content-type': 'application/json' } }),
+      await app.request('/things', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }),
+      await app.request('/things', { method: 'POST', body: 'x'.repeat(4000), headers: { 'content-type': 'application/json' } }),
+      await app.request('/things?q=%00', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }),
+      await bare('/things', {}, app),
+    ];
+    for (const response of refused) expect((await problem(response)).status).toBe(401);
+    const large = await app.request('/things', {
+      method: 'POST',
+      body: 'x'.repeat(4000),
+      headers: { 'content-type': 'application/json', authorization: 'yes' },
+    });
+    expect(large.status).toBe(413);
+  });
+
+  it('counts a chunked body against the limit without replacing the request the guard saw', async () => {
+    // A guard that remembers its caller by the Request, as the gateway's does.
+    const seen = new WeakSet<Request>();
+    const remembering: MiddlewareHandler<AppEnv> = async (c, next) => {
+      seen.add(c.req.raw);
+      await next();
+    };
+    const app = makeApp({ guard: remembering });
+    app.use('/remembered', async (c, next) => {
+      if (!seen.has(c.req.raw)) throw new Conflict('the request the guard saw was replaced');
+      await next();
+    });
+    app.post('/remembered', (c) => c.json({ name: 'same request' }, 201));
+    const chunked = (text: string) =>
+      app.request('/remembered', {
+        method: 'POST',
+        body: new ReadableStream({
+          start(controller) {
+            controller.enqueue(new TextEncoder().encode(text));
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+        headers: { 'content-type': 'application/json' },
+      } as RequestInit);
+    const small = await chunked('{"name":"a"}');
+    expect(await small.json()).toEqual({ name: 'same request' });
+    expect((await chunked(JSON.stringify({ name: 'x'.repeat(4000) }))).status).toBe(413);
+  });
+
   it('hides the internals of unexpected errors behind a 500 problem with the request id', async () => {
     const body = await problem(await makeApp().request('/boom'));
     expect(body.status).toBe(500);
     expect(JSON.stringify(body)).not.toContain('hunter2');
     expect(body.detail).toContain(body.instance);
+  });
+
+  it("answers a library's own 4xx refusal as a problem with its status, not as a 500", async () => {
+    expect(await problem(await makeApp().request('/teapot'))).toMatchObject({
+      status: 409,
+      title: 'Conflict',
+      detail: 'refused by a library',
+    });
   });
 
   it('answers unknown routes with a 404 problem', async () => {

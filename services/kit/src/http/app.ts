@@ -1,22 +1,23 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import type { Logger } from '../logger.ts';
 import {
   BadRequest,
+  fieldPath,
   HttpProblem,
   NotFound,
-  PayloadTooLarge,
   PROBLEM_CONTENT_TYPE,
   Unprocessable,
-  UnsupportedMediaType,
   type FieldProblem,
   type Problem,
 } from '../problem.ts';
+import { routeWithJsonBody, strictJsonBody, type ValidationHook } from './body.ts';
 import { mountHealth, type ReadinessCheck } from './health.ts';
 import { requireIdentity, type Identity } from './identity.ts';
-import { decodeUtf8Strict, findStringProblem } from './strings.ts';
+import { findUrlProblem } from './strings.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -49,7 +50,7 @@ export function validationHook(
   if (result.success || !result.error) return undefined;
   const place = result.target === 'json' ? 'body' : result.target;
   const errors: FieldProblem[] = result.error.issues.map((issue) => ({
-    field: [place, ...issue.path.map(String)].join('.'),
+    field: fieldPath(place, ...issue.path),
     message: issue.message,
   }));
   const detail = errors.map((e) => `${e.field}: ${e.message}`).join('; ');
@@ -57,56 +58,41 @@ export function validationHook(
   return problemResponse(c, problem.toProblem(c.get('requestId')));
 }
 
-/**
- * Reads a JSON body the strict way (ADR 0013): UTF-8 that does not decode is a 400, never replaced;
- * NUL and lone surrogates in any string are refused; nesting is bounded. The checked text is put where
- * the route validators read it, so they never see the raw bytes.
- */
-export function strictJsonBody(): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    const method = c.req.method;
-    if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'DELETE') return next();
-    if (c.req.raw.body === null || c.req.header('content-length') === '0') return next();
-    const type = c.req.header('content-type') ?? '';
-    if (!/^application\/([a-z0-9.+-]*\+)?json\s*(;|$)/i.test(type)) {
-      throw new UnsupportedMediaType(
-        `Send the body as JSON with \`Content-Type: application/json\` (got ${JSON.stringify(type || 'none')}).`,
-      );
-    }
-    const charset = /charset=([^;]+)/i.exec(type)?.[1]?.trim().toLowerCase();
-    if (charset && charset !== 'utf-8' && charset !== 'utf8') {
-      throw new UnsupportedMediaType(`JSON bodies must be UTF-8 (got charset=${charset}).`);
-    }
-    const text = decodeUtf8Strict(await c.req.arrayBuffer());
-    if (text === undefined) throw new BadRequest('The request body is not valid UTF-8.');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new BadRequest(`The request body is not valid JSON: ${(error as Error).message}`);
-    }
-    const problem = findStringProblem(parsed);
-    if (problem) throw new BadRequest(`${problem.field}: ${problem.message}`, [problem]);
-    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
-    return next();
-  };
-}
-
 export interface ServiceAppOptions {
   service: string;
   log: Logger;
-  /** Middleware that runs after the common ones and before the routes (e.g. identity). */
+  /** Authentication (e.g. identity): runs before the request's URL and body are looked at. */
   guard?: MiddlewareHandler<AppEnv>;
   maxBodyBytes?: number;
 }
 
+/** The ADR 0013 string rules for the URL: a NUL, a lone surrogate or invalid UTF-8 in the path or query is a 400. */
+function strictUrl(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const problem = findUrlProblem(new URL(c.req.url));
+    if (problem) throw new BadRequest(`${problem.field}: ${problem.message}`, [problem]);
+    return next();
+  };
+}
+
 /**
- * A Hono app with what every service shares: request ids, request logs, body limit, strict JSON,
- * problem+json for every error, the zod-openapi validation hook. No side effects: tests call
+ * A Hono app with what every service shares: request ids, request logs, the guard, strict URLs, body
+ * limit, strict JSON, problem+json for every error, the validation hook. Credentials come first: a
+ * caller the guard refuses gets 401 whatever its body, and its body is never read. Every contract route
+ * mounted with `app.openapi` has its JSON body checked by kit (./body.ts). No side effects: tests call
  * `app.request('/x')` without a port.
  */
 export function createServiceApp({ service, log, guard, maxBodyBytes = MAX_BODY_BYTES }: ServiceAppOptions): ServiceApp {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const mount = app.openapi;
+  app.openapi = ((route, handler, hook) =>
+    mount(
+      routeWithJsonBody(route, (hook as ValidationHook | undefined) ?? validationHook, (documented) =>
+        app.openAPIRegistry.registerPath(documented),
+      ),
+      handler,
+      hook,
+    )) as ServiceApp['openapi'];
 
   app.use(async (c, next) => {
     const incoming = c.req.header('x-request-id');
@@ -125,16 +111,9 @@ export function createServiceApp({ service, log, guard, maxBodyBytes = MAX_BODY_
     );
   });
 
-  app.use(
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: () => {
-        throw new PayloadTooLarge(maxBodyBytes);
-      },
-    }),
-  );
-  app.use(strictJsonBody());
   if (guard) app.use(guard);
+  app.use(strictUrl());
+  app.use(strictJsonBody(maxBodyBytes));
 
   app.notFound((c) =>
     problemResponse(
@@ -146,6 +125,12 @@ export function createServiceApp({ service, log, guard, maxBodyBytes = MAX_BODY_
   app.onError((error, c) => {
     const requestId = c.get('requestId');
     if (error instanceof HttpProblem) return problemResponse(c, error.toProblem(requestId), error.headers);
+    // Hono's own refusals (a validator's, a media-type gate's) keep their 4xx status, as a problem.
+    if (error instanceof HTTPException && error.status < 500) {
+      const title = STATUS_CODES[error.status] ?? 'Bad Request';
+      const slug = title.toLowerCase().replaceAll(/[^a-z]+/g, '-');
+      return problemResponse(c, new HttpProblem(error.status, slug, title, error.message).toProblem(requestId));
+    }
     (c.get('log') ?? log).error({ err: error }, 'unhandled error');
     return problemResponse(c, {
       type: 'https://llmops.dev/problems/internal',

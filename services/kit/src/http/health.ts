@@ -16,6 +16,7 @@ export type ReadinessCheck = () => Promise<{ ok: boolean; detail?: string }>;
 export const healthRoute = createRoute({
   method: 'get',
   path: '/healthz',
+  operationId: 'getHealth',
   tags: ['Operations'],
   summary: 'Liveness: the process is up',
   description: 'Open (no authentication). Answers as long as the process serves HTTP.',
@@ -25,6 +26,7 @@ export const healthRoute = createRoute({
 export const readyRoute = createRoute({
   method: 'get',
   path: '/readyz',
+  operationId: 'getReadiness',
   tags: ['Operations'],
   summary: 'Readiness: database reachable, schema current, bus listening',
   description: 'Open (no authentication). 503 while any check fails, e.g. while PostgreSQL restarts.',

@@ -1,3 +1,4 @@
+import { withArticle } from '@llmops/kit/english';
 import type { VariableUse } from './analyze.ts';
 
 export type VariableType = 'string' | 'number' | 'boolean' | 'list' | 'object';
@@ -46,7 +47,7 @@ export function checkDeclarations(declared: readonly VariableDecl[]): { index: n
     if (variable.default !== undefined && typeOf(variable.default) !== variable.type) {
       problems.push({
         index,
-        message: `the default of ${variable.name} is ${describe(variable.default)}, not a ${variable.type}`,
+        message: `the default of ${variable.name} is ${describe(variable.default)}, not ${withArticle(variable.type)}`,
       });
     }
   });
@@ -55,7 +56,7 @@ export function checkDeclarations(declared: readonly VariableDecl[]): { index: n
 
 function describe(value: unknown): string {
   const type = typeOf(value);
-  return type === 'null' ? 'null' : type === 'other' ? 'not a JSON value' : `a ${type}`;
+  return type === 'null' ? 'null' : type === 'other' ? 'not a JSON value' : withArticle(type);
 }
 
 // Properties Liquid gives lists and strings without them being keys of the value.
@@ -101,7 +102,7 @@ export function checkInputs(
           {
             code: 'wrong_type',
             variable: variable.name,
-            message: `${variable.name} should be a ${variable.type}, but the input is ${describe(value)}`,
+            message: `${variable.name} should be ${withArticle(variable.type)}, but the input is ${describe(value)}`,
           },
           variable.name,
           true,
@@ -115,7 +116,7 @@ export function checkInputs(
         {
           code: 'missing_variable',
           variable: variable.name,
-          message: `${variable.name} is required (a ${variable.type}) but no input gives it`,
+          message: `${variable.name} is required (${withArticle(variable.type)}) but no input gives it`,
           ...(use ? { use: { index: use.index, line: use.line, column: use.column } } : {}),
         },
         variable.name,

@@ -118,6 +118,19 @@ describe('rendering', () => {
     expect(result.problems.find((p) => p.variable === 'audience')?.message).toMatch(/part "voice" v1, line 2, column 14/);
   });
 
+  it('names the expected type with the right article', async () => {
+    const result = await render([{ role: 'user', entries: [text('{{ meta }}{{ items }}')] }], { meta: 'x' }, [
+      decl('meta', 'object'),
+      decl('items', 'list'),
+    ]);
+    expect(result.problems.map((p) => p.message)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('meta should be an object, but the input is a string'),
+        expect.stringContaining('items is required (a list)'),
+      ]),
+    );
+  });
+
   it('uses declared defaults, gives absent optional variables nil, and refuses a default of the wrong type', async () => {
     const ok = await render([{ role: 'user', entries: [text('{{ tone }}{% if extra %} +{{ extra }}{% endif %}')] }], {}, [
       decl('tone', 'string', { default: 'warm' }),

@@ -214,7 +214,7 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
     const identity = c.get('identity');
     authorize(identity, 'editor');
     const { id } = c.req.valid('param');
-    const { message } = contract.PublishSchema.parse((await c.req.text()) ? c.req.valid('json') : {});
+    const { message } = c.req.valid('json');
     const outcome = await withTransaction(pool, (tx) =>
       idempotent(tx, c, `part.publish:${id}`, { message }, async () => {
         const part = await parts.find(tx, id, { lock: true });

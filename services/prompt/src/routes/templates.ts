@@ -4,7 +4,7 @@ import { uuidv7 } from '@llmops/kit/ids';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
 import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
-import { Conflict, Forbidden, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
+import { Conflict, fieldPath, Forbidden, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
 import { publish } from '@llmops/kit/bus/index';
 import { templatePublished } from '@llmops/kit/events/prompt';
@@ -114,7 +114,7 @@ export async function validateDraft(
   variables: readonly VariableDecl[],
 ): Promise<void> {
   const problems: FieldProblem[] = [];
-  const at = (i: number, j: number, leaf: string) => `body.messages.${i}.entries.${j}.${leaf}`;
+  const at = (i: number, j: number, leaf: string) => fieldPath('body', 'messages', i, 'entries', j, leaf);
   if (messages.length > PROMPT_LIMITS.messages)
     problems.push({ field: 'body.messages', message: `at most ${PROMPT_LIMITS.messages} messages` });
   const total = messages.reduce((sum, m) => sum + m.entries.length, 0);
@@ -123,12 +123,16 @@ export async function validateDraft(
   const ids = new Set<string>();
   const partIds = new Set<string>();
   messages.forEach((message, i) => {
-    if (ids.has(message.id)) problems.push({ field: `body.messages.${i}.id`, message: 'the same id is used twice' });
+    if (ids.has(message.id))
+      problems.push({ field: fieldPath('body', 'messages', i, 'id'), message: 'the same id is used twice' });
     ids.add(message.id);
     if (message.entries.length === 0)
-      problems.push({ field: `body.messages.${i}.entries`, message: 'a message needs at least one entry' });
+      problems.push({ field: fieldPath('body', 'messages', i, 'entries'), message: 'a message needs at least one entry' });
     if (message.entries.length > PROMPT_LIMITS.entriesPerMessage) {
-      problems.push({ field: `body.messages.${i}.entries`, message: `at most ${PROMPT_LIMITS.entriesPerMessage} entries` });
+      problems.push({
+        field: fieldPath('body', 'messages', i, 'entries'),
+        message: `at most ${PROMPT_LIMITS.entriesPerMessage} entries`,
+      });
     }
     message.entries.forEach((entry, j) => {
       if (ids.has(entry.id)) problems.push({ field: at(i, j, 'id'), message: 'the same id is used twice' });
@@ -159,7 +163,7 @@ export async function validateDraft(
     }),
   );
   for (const problem of checkDeclarations(variables))
-    problems.push({ field: `body.variables.${problem.index}`, message: problem.message });
+    problems.push({ field: fieldPath('body', 'variables', problem.index), message: problem.message });
   if (problems.length > 0) throw new Unprocessable(problems.map((p) => `${p.field}: ${p.message}`).join('; '), problems);
 }
 
@@ -456,7 +460,7 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
     const identity = c.get('identity');
     authorize(identity, 'editor');
     const { id } = c.req.valid('param');
-    const { message } = contract.PublishSchema.parse((await c.req.text()) ? c.req.valid('json') : {});
+    const { message } = c.req.valid('json');
     const outcome = await withTransaction(pool, (tx) =>
       idempotent(tx, c, `template.publish:${id}`, { message }, async () => {
         const template = await templates.find(tx, id, { lock: true });
@@ -474,7 +478,7 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
           throw new Unprocessable(
             `Template "${template.name}" cannot be published: ${all.map((p) => p.message).join('; ')}`,
             all.map((p) => ({
-              field: p.source ? `messages.${p.source.message_index}.entries.${p.source.entry_index}` : 'template',
+              field: p.source ? fieldPath('messages', p.source.message_index, 'entries', p.source.entry_index) : 'template',
               message: p.message,
             })),
           );

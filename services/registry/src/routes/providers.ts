@@ -4,12 +4,13 @@ import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
-import { Conflict, HttpProblem, NotFound } from '@llmops/kit/problem';
+import { Conflict, fieldPath, HttpProblem, NotFound } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
 import * as contract from '@llmops/kit/contracts/registry';
 import { publish } from '@llmops/kit/bus/index';
 import { modelChanged, providerChanged } from '@llmops/kit/events/registry';
 import { KINDS } from '@llmops/kit/adapters/kinds';
+import { withArticle } from '@llmops/kit/english';
 import { ProviderError } from '@llmops/kit/adapters/errors';
 import type { FieldProblem } from '@llmops/kit/problem';
 import type { RemoteModel } from '@llmops/kit/adapters/types';
@@ -30,7 +31,7 @@ function checkKindRules(row: Pick<ProviderRow, 'kind' | 'base_url' | 'organizati
   if (!hasKey && spec.needsKey(row.base_url))
     problems.push({
       field: 'body.api_key',
-      message: `a ${spec.label} provider at ${new URL(row.base_url).host} needs an API key`,
+      message: `${withArticle(`${spec.label} provider`)} at ${new URL(row.base_url).host} needs an API key`,
     });
   if (!spec.hasOrganization) {
     if (row.organization) problems.push({ field: 'body.organization', message: `${spec.label} providers have no organization` });
@@ -348,7 +349,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       const row = await providers.get(tx, id, { lock: true });
       if (!row) throw new NotFound('No such provider.');
       if (row.archived_at) throw new Conflict('This provider is archived.');
-      const created = await createModels(tx, id, imports, (index) => `body.models[${index}]`);
+      const created = await createModels(tx, id, imports, (index) => fieldPath('body', 'models', index));
       await modelEvents(tx, 'created', created);
       const json = created.map(modelJson);
       for (const model of json) await audit(tx, c, 'model.created', { type: 'model', id: model.id }, null, model);

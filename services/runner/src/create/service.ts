@@ -3,7 +3,7 @@ import { TaskCreateSchema, type TaskCreate } from '@llmops/kit/contracts/runner'
 import { envelope, publishMany } from '@llmops/kit/bus/index';
 import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
 import { taskCancelled, type taskRequested } from '@llmops/kit/events/runner';
-import { Conflict, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
+import { Conflict, fieldPath, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import type { Bus } from '@llmops/kit/bus/index';
 import type { ServiceClient } from '../clients.ts';
 import { releaseReservation } from '../worker/spend.ts';
@@ -73,7 +73,7 @@ export class TaskService {
     let problems: FieldProblem[];
     let prepared: Awaited<ReturnType<TaskService['prepare']>> | undefined;
     if (!parsed.success) {
-      problems = parsed.error.issues.map((issue) => ({ field: ['body', ...issue.path].join('.'), message: issue.message }));
+      problems = parsed.error.issues.map((issue) => ({ field: fieldPath('body', ...issue.path), message: issue.message }));
     } else {
       const result = await prepareTasks(this.#deps, parsed.data, requestId);
       problems = 'problems' in result ? result.problems : [];

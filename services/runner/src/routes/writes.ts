@@ -61,7 +61,7 @@ export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): vo
     const identity = c.get('identity');
     authorize(identity, 'editor');
     const { id } = c.req.valid('param');
-    const options = (c.req.valid('json') as typeof contract.TaskRetrySchema._zod.output | undefined) ?? {};
+    const options = c.req.valid('json');
     const requestId = c.get('requestId');
     const outcome = await withTransaction(pool, (tx) =>
       idempotent(tx, c, 'runner.idempotency_keys', `task.retry:${id}`, options, async () => {
