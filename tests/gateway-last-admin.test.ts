@@ -104,8 +104,9 @@ describe('the last-admin rule', () => {
 
     // The automation admin itself is no one's last resort: the human admin may demote it.
     const session = (await (await gw.api('/api/v1/session', { headers: { authorization: `Bearer ${automation}` } })).json()) as {
-      account: { id: string };
+      account: { id: string; kind: string };
     };
+    expect(session.account.kind).toBe('automation'); // the API says which accounts are people
     expect((await patch(a, session.account.id, DEMOTE)).status).toBe(200);
   });
 });

@@ -19,6 +19,7 @@ export function accountJson(row: accounts.AccountRow) {
     email: row.email,
     name: row.name,
     role: row.role,
+    kind: row.kind,
     disabled: row.disabled_at !== null,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),

@@ -53,6 +53,10 @@ export const AccountSchema = z
     email: z.string().openapi({ example: 'editor@example.com' }),
     name: z.string(),
     role: RoleSchema,
+    kind: z.enum(['human', 'automation']).openapi({
+      description:
+        'A person, or the account `npm run llmops -- token create` makes for scripts; only people count toward the last admin who must stay',
+    }),
     disabled: z.boolean(),
     created_at: timestamp('When the account was created'),
     updated_at: timestamp('When the account last changed (its ETag derives from it)'),

@@ -1308,6 +1308,11 @@ export interface components {
             email: string;
             /** Format: uuid */
             id: string;
+            /**
+             * @description A person, or the account `npm run llmops -- token create` makes for scripts; only people count toward the last admin who must stay
+             * @enum {string}
+             */
+            kind: "human" | "automation";
             name: string;
             role: components["schemas"]["Role"];
             /**
