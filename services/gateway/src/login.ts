@@ -1,6 +1,6 @@
 import { withTransaction, type Pool } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
-import { Forbidden, HttpProblem, Unauthorized } from '@llmops/kit/problem';
+import { Forbidden, TooManyRequests, Unauthorized } from '@llmops/kit/problem';
 import type { AccountRow } from './accounts.ts';
 import * as accounts from './db/accounts.ts';
 import * as loginFailures from './db/login-failures.ts';
@@ -9,12 +9,6 @@ import { decoyHash, verifyPassword } from './passwords.ts';
 import { hashSecret, newSecret } from './secrets.ts';
 
 const WINDOW_MS = 15 * 60 * 1000;
-
-export class TooManyRequests extends HttpProblem {
-  constructor(detail: string, retryAfterS: number) {
-    super(429, 'rate-limited', 'Too many requests', detail, { headers: { 'Retry-After': String(retryAfterS) } });
-  }
-}
 
 export interface SignIn {
   account: AccountRow;

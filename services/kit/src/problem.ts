@@ -121,8 +121,10 @@ export class Unprocessable extends HttpProblem {
   }
 }
 export class TooManyRequests extends HttpProblem {
-  constructor(detail: string, retryAfterSeconds: number) {
-    super(429, 'rate-limited', 'Too many requests', detail, { headers: { 'Retry-After': String(retryAfterSeconds) } });
+  constructor(detail: string, retryAfterSeconds: number, headers: Record<string, string> = {}) {
+    super(429, 'rate-limited', 'Too many requests', detail, {
+      headers: { ...headers, 'Retry-After': String(retryAfterSeconds) },
+    });
   }
 }
 export class ServiceUnavailable extends HttpProblem {

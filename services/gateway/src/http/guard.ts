@@ -4,7 +4,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
 import type { GatewayAccess } from '@llmops/kit/contracts/gateway';
-import { Forbidden, HttpProblem, ProblemSchema, ServiceUnavailable, Unauthorized } from '@llmops/kit/problem';
+import { Forbidden, ProblemSchema, ServiceUnavailable, TooManyRequests, Unauthorized } from '@llmops/kit/problem';
 import { authorizePrincipal, type Principal } from '../access.ts';
 import type { CredentialChecker } from '../ports.ts';
 import type { RateLimiter } from '../rate-limit.ts';
@@ -30,12 +30,6 @@ export function callerOf(c: Context): Principal {
   const principal = principals.get(c.req.raw);
   if (!principal) throw new Unauthorized();
   return principal;
-}
-
-class TooManyRequests extends HttpProblem {
-  constructor(retryAfterS: number, headers: Record<string, string>) {
-    super(429, 'rate-limited', 'Too many requests', `Rate limit reached; retry after ${retryAfterS} s.`, { headers });
-  }
 }
 
 export interface GuardDeps {
@@ -139,7 +133,12 @@ export function gatewayGuard(deps: GuardDeps | undefined): MiddlewareHandler<App
     if (!principal) throw new Unauthorized();
     if (principal.via === 'session' && unsafe) checkOrigin(c, deps.allowedOrigins, true);
     const decision = deps.limiter.take(principal);
-    if (!decision.allowed) throw new TooManyRequests(decision.retryAfterS, decision.headers);
+    if (!decision.allowed)
+      throw new TooManyRequests(
+        `Rate limit reached; retry after ${decision.retryAfterS} s.`,
+        decision.retryAfterS,
+        decision.headers,
+      );
     principals.set(c.req.raw, principal);
     await next();
     for (const [name, value] of Object.entries(decision.headers)) c.header(name, value);

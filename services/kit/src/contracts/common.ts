@@ -1,6 +1,18 @@
 import { z } from '@hono/zod-openapi';
 import { BadRequest, ProblemSchema } from '../problem.ts';
 
+/** A JSON answer of a route. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+/** A JSON request body (`required: false` where a route takes none as well). */
+export const body = <T extends z.ZodType>(schema: T, required = true) => ({
+  required,
+  content: { 'application/json': { schema } },
+});
+
 /** List queries (ADR 0013): `limit` (default 50, max 200) and an opaque `cursor` from `next_cursor`. */
 export const PageQuerySchema = z.object({
   limit: z.coerce

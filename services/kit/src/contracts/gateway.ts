@@ -1,7 +1,7 @@
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
 import { SCOPES, type Scope } from '../http/access.ts';
 import { ROLES, type Role } from '../http/identity.ts';
-import { errors, IdParamSchema, PageQuerySchema, pageOf } from './common.ts';
+import { body, errors, IdParamSchema, PageQuerySchema, pageOf, json } from './common.ts';
 
 /**
  * The gateway's own public routes (ADR 0005): first-run setup, sign-in, the session, accounts, API
@@ -257,11 +257,6 @@ const DeadLetterParamsSchema = z.object({
   event_id: z.uuid({ message: 'expected a UUID' }).openapi({ param: { name: 'event_id', in: 'path' } }),
 });
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
-const body = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { 'application/json': { schema } } } });
 const etag = { ETag: { description: 'The version; send it back as If-Match', schema: { type: 'string' as const } } };
 
 export const setupStatusRoute = createRoute({
@@ -283,7 +278,7 @@ export const setupRoute = createRoute({
   description:
     'Only while no account exists, and only with the one-time code that `npm start` prints (single use, expiring). ' +
     'Signs the new admin in (sets the session cookie).',
-  request: body(SetupBodySchema),
+  request: { body: body(SetupBodySchema) },
   responses: {
     201: json(SignedInSchema, 'The first admin, signed in'),
     ...errors(400, 403, 409, 413, 415, 422, 429),
@@ -298,7 +293,7 @@ export const loginRoute = createRoute({
   summary: 'Sign in with email and password',
   description:
     'Sets the httpOnly, SameSite=Lax session cookie. Failed attempts are rate-limited per email and per client address.',
-  request: body(LoginBodySchema),
+  request: { body: body(LoginBodySchema) },
   responses: { 200: json(SignedInSchema, 'Signed in'), ...errors(400, 401, 403, 413, 415, 422, 429) },
 });
 
@@ -336,7 +331,7 @@ export const createAccountRoute = createRoute({
   operationId: 'createAccount',
   tags: ['Accounts'],
   summary: 'Create an account',
-  request: body(AccountCreateSchema),
+  request: { body: body(AccountCreateSchema) },
   responses: {
     201: { ...json(AccountSchema, 'The new account'), headers: etag },
     ...errors(400, 401, 403, 409, 413, 415, 422),
@@ -361,7 +356,7 @@ export const updateAccountRoute = createRoute({
   summary: 'Change an account: name, role, password, disabled',
   description:
     'Honours If-Match (412 when someone else changed it). A role change or disabling ends its sessions and tokens at once.',
-  request: { params: IdParamSchema, ...body(AccountUpdateSchema) },
+  request: { params: IdParamSchema, body: body(AccountUpdateSchema) },
   responses: {
     200: { ...json(AccountSchema, 'The changed account'), headers: etag },
     ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422),
@@ -387,7 +382,7 @@ export const createTokenRoute = createRoute({
   description:
     'The token is returned once, in `secret`; send it as `Authorization: Bearer <secret>`. Its scopes cannot exceed your role ' +
     '(viewers: only `:read` scopes; editors: everything but `registry:write` and `admin`).',
-  request: body(TokenCreateSchema),
+  request: { body: body(TokenCreateSchema) },
   responses: { 201: json(CreatedTokenSchema, 'The new token and its secret'), ...errors(400, 401, 403, 413, 415, 422) },
 });
 

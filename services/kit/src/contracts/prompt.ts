@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
-import { errors, IdParamSchema, pageOf, PageQuerySchema } from './common.ts';
+import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json } from './common.ts';
 import { PROMPT_LIMITS } from './prompt-limits.ts';
 
 /**
@@ -10,7 +10,6 @@ import { PROMPT_LIMITS } from './prompt-limits.ts';
 export { PROMPT_LIMITS };
 
 const TAG = ['Prompts'];
-const JSON_TYPE = 'application/json';
 
 const Timestamp = z.string().openapi({ format: 'date-time', example: '2025-06-01T09:30:00.000Z' });
 const Uuid = z.uuid({ message: 'expected a UUID' });
@@ -689,14 +688,6 @@ export const RenderResultSchema = z
 
 // ---- routes ----
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { [JSON_TYPE]: { schema } },
-});
-const body = <T extends z.ZodType>(schema: T, required = true) => ({
-  required,
-  content: { [JSON_TYPE]: { schema } },
-});
 const IdempotencyHeaders = z.object({
   'idempotency-key': z
     .string()

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
-import { errors, IdParamSchema, pageOf, PageQuerySchema } from './common.ts';
+import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json } from './common.ts';
 import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
 import { PROVIDER_KINDS } from '../adapters/types.ts';
 
@@ -13,7 +13,6 @@ import { PROVIDER_KINDS } from '../adapters/types.ts';
 const TAG_PROVIDERS = ['Providers'];
 const TAG_MODELS = ['Models'];
 const TAG_PRESETS = ['Parameter presets'];
-const JSON_TYPE = 'application/json';
 
 const Timestamp = z.string().openapi({ format: 'date-time', example: '2025-06-01T09:30:00.000Z' });
 const Uuid = z.uuid({ message: 'expected a UUID' });
@@ -448,8 +447,6 @@ export const PresetListQuerySchema = PageQuerySchema.extend({
 
 // ---- routes ----
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { [JSON_TYPE]: { schema } } });
-const body = <T extends z.ZodType>(schema: T) => ({ required: true, content: { [JSON_TYPE]: { schema } } });
 const IdempotencyHeaders = z.object({
   'idempotency-key': z
     .string()

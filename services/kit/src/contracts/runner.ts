@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
-import { errors, IdParamSchema, pageOf, PageQuerySchema } from './common.ts';
+import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json } from './common.ts';
 import { PresetParametersSchema } from './registry.ts';
 import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
 
@@ -13,7 +13,6 @@ import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
  */
 
 const TAG = ['Tasks'];
-const JSON_TYPE = 'application/json';
 
 const Timestamp = z.string().openapi({ format: 'date-time', example: '2025-06-01T09:30:00.000Z' });
 const Uuid = z.uuid({ message: 'expected a UUID' });
@@ -370,8 +369,6 @@ export const ImageParamSchema = IdParamSchema.extend({
 
 // ---- routes ----
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { [JSON_TYPE]: { schema } } });
-const body = <T extends z.ZodType>(schema: T, required = true) => ({ required, content: { [JSON_TYPE]: { schema } } });
 const IdempotencyHeaders = z.object({
   'idempotency-key': z
     .string()

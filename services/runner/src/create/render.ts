@@ -56,7 +56,7 @@ function fromResult(result: RenderResult, label: string | null): Rendered {
 function refused(field: string, body: unknown): Rendered {
   const problem = (body ?? {}) as ProblemBody;
   const problems = problem.errors?.length
-    ? problem.errors.map((error) => ({ field: error.field.replace(/^body\./, 'body.'), message: error.message }))
+    ? problem.errors.map((error) => ({ field: error.field, message: error.message }))
     : [{ field, message: problem.detail ?? 'the prompt service refused it' }];
   return {
     messages: [],
