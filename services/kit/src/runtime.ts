@@ -6,6 +6,7 @@ import type { BusConfig } from './bus/config.ts';
 import { createPool, type Pool } from './db.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { ServiceApp } from './http/app.ts';
+import { SERVER_KEEP_ALIVE_MS } from './http/upstream.ts';
 import type { ReadinessCheck } from './http/health.ts';
 import { readSqlFiles, schemaStatus } from './schema.ts';
 import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS, SERVICES, urlVariable, type ServiceName } from './services.ts';
@@ -201,6 +202,8 @@ function boundedBy(promise: Promise<void>, ms: number, onTimeout: () => void): P
 function listen(app: ServiceApp, hostname: string, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname, port }, () => resolve(server));
+    // Set, not left to Node's default: our clients' idle time is kept below it (http/upstream.ts).
+    if ('keepAliveTimeout' in server) server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
