@@ -1,62 +1,16 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startExpiringServer, type ExpiringServer } from '../testing/expiring-server.ts';
 import { createUpstream, type Upstream } from './upstream.ts';
 
-/**
- * A server with a 100 ms keep-alive that does not announce it (its own Connection header, so no
- * Keep-Alive header, as many servers do): a connection idle that long is expired, and the next request
- * that arrives on it is met with a reset instead of an answer, exactly as when the server's close and
- * the client's request cross on the wire.
- */
-function startExpiringServer(): Promise<{
-  url: string;
-  seen: string[];
-  connections: () => number;
-  /** Resolves when a connection has been idle for the keep-alive time (the server would close it now). */
-  nextExpiry: () => Promise<void>;
-  server: Server;
-}> {
-  const seen: string[] = [];
-  const expired = new WeakSet<Socket>();
-  let connections = 0;
-  let onExpiry: (() => void) | undefined;
-  const server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    if (expired.has(req.socket) || req.url === '/reset') {
-      req.socket.resetAndDestroy();
-      return;
-    }
-    req.resume();
-    res.writeHead(200, { 'content-type': 'text/plain', connection: 'keep-alive' });
-    res.end(`${req.method} ${req.url}`);
-  });
-  server.keepAliveTimeout = 100;
-  server.keepAliveTimeoutBuffer = 0;
-  // With a listener here the server does not close the idle connection itself: the next request on it does.
-  server.on('timeout', (socket: Socket) => {
-    expired.add(socket);
-    onExpiry?.();
-  });
-  server.on('connection', () => (connections += 1));
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      resolve({
-        url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
-        seen,
-        connections: () => connections,
-        nextExpiry: () => new Promise<void>((done) => (onExpiry = done)),
-        server,
-      });
-    }),
-  );
-}
+const retries: string[] = [];
 
 async function text(upstream: Upstream, url: string, method: string, idempotent?: boolean): Promise<string> {
   const response = await upstream.request(new URL(url), {
     method,
+    onRetry: (error) => retries.push(`${method} ${error.code}`),
     ...(method === 'GET' ? {} : { body: new TextEncoder().encode('{}') }),
     ...(idempotent === undefined ? {} : { idempotent }),
   });
@@ -67,25 +21,25 @@ async function text(upstream: Upstream, url: string, method: string, idempotent?
 }
 
 describe('requests to our own servers over keep-alive connections', () => {
-  let server: Awaited<ReturnType<typeof startExpiringServer>>;
+  let server: ExpiringServer;
   let upstream: Upstream;
-  const retries: string[] = [];
 
   beforeAll(async () => {
-    server = await startExpiringServer();
+    server = await startExpiringServer((req, res) => {
+      if (req.url === '/reset') return req.socket.resetAndDestroy();
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`${req.method} ${req.url}`);
+    });
   });
   afterEach(() => upstream?.close());
-  afterAll(async () => {
-    server.server.closeAllConnections();
-    await new Promise((resolve) => server.server.close(resolve));
-  });
+  afterAll(() => server?.close());
 
   /** One request to warm a connection, then the connection expires on the server while the client keeps it. */
   async function expiredConnection(): Promise<void> {
-    upstream = createUpstream({ onRetry: ({ method, code }) => retries.push(`${method} ${code}`) });
-    const expiry = server.nextExpiry();
+    upstream = createUpstream();
     expect(await text(upstream, `${server.url}/warm`, 'GET')).toBe('GET /warm');
-    await expiry;
+    await server.lastConnectionExpired();
   }
 
   it('sends a GET once more, on a new connection, when the reused one is reset as it arrives', async () => {

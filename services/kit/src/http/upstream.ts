@@ -43,6 +43,8 @@ export interface UpstreamInit {
   signal?: AbortSignal;
   /** How long the server may take to start answering (the response head); then an UpstreamTimeoutError. */
   headersTimeoutMs?: number;
+  /** Told when the request is sent again after a reset of a reused connection (for a log line). */
+  onRetry?: (error: NodeJS.ErrnoException) => void;
 }
 
 export class UpstreamTimeoutError extends Error {
@@ -58,8 +60,6 @@ export class UpstreamTimeoutError extends Error {
 export interface UpstreamOptions {
   /** At most this many connections per server (requests beyond wait for one); unbounded by default. */
   maxSockets?: number;
-  /** Told each time a request is sent again after a reset of a reused connection (for a log line). */
-  onRetry?: (info: { method: string; url: string; code: string | undefined }) => void;
 }
 
 export type UpstreamFetch = (input: string | URL | Request, init?: RequestInit & { idempotent?: boolean }) => Promise<Response>;
@@ -76,6 +76,11 @@ export interface Upstream {
   close(): void;
 }
 
+/** The contract marks the operation idempotent (`x-idempotent: true`, shown in the public document) although its method is not safe. */
+export function markedIdempotent(route: object): boolean {
+  return (route as Record<string, unknown>)['x-idempotent'] === true;
+}
+
 /** True when a request may be sent again after a reset: nothing it carries is lost, and repeating it is harmless. */
 export function repeatable(init: Pick<UpstreamInit, 'method' | 'body' | 'idempotent'>): boolean {
   if (init.body instanceof Readable) return false;
@@ -86,7 +91,7 @@ export function repeatable(init: Pick<UpstreamInit, 'method' | 'body' | 'idempot
 type Sent = { response: IncomingMessage } | { error: NodeJS.ErrnoException; reused: boolean };
 
 /** Keep-alive agents and the one-retry rule for requests to our own servers (see the top of this file). */
-export function createUpstream({ maxSockets = Infinity, onRetry }: UpstreamOptions = {}): Upstream {
+export function createUpstream({ maxSockets = Infinity }: UpstreamOptions = {}): Upstream {
   // `timeout` is what makes Node's agent honour a server's Keep-Alive hint too; without it an idle socket is kept for ever.
   const agents = {
     'http:': new HttpAgent({ keepAlive: true, timeout: CLIENT_IDLE_MS, maxSockets }),
@@ -134,7 +139,7 @@ export function createUpstream({ maxSockets = Infinity, onRetry }: UpstreamOptio
     try {
       let sent = await send(url, init, deadline.signal, false);
       if ('error' in sent && sent.reused && RESET_CODES.has(sent.error.code ?? '') && repeatable(init) && !init.signal?.aborted) {
-        onRetry?.({ method: init.method, url: url.href, code: sent.error.code });
+        init.onRetry?.(sent.error);
         sent = await send(url, init, deadline.signal, true);
       }
       if ('error' in sent) throw sent.error;
