@@ -1083,6 +1083,8 @@ export const assemble = createRoute({
   path: '/api/v1/assemble',
   tags: TAG,
   summary: 'Render an ad-hoc list of parts and inline messages, saving nothing',
+  // Saves nothing: a client may send it again after a lost connection (kit's http/upstream.ts).
+  'x-idempotent': true,
   request: { body: body(AssembleSchema) },
   responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 413, 415, 422) },
 });
@@ -1092,6 +1094,7 @@ export const internalRender = createRoute({
   method: 'post',
   path: '/internal/render',
   summary: 'Render a template version or label for a task (runner only)',
+  'x-idempotent': true,
   request: { body: body(InternalRenderSchema) },
   responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 422) },
 });
