@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildGateway } from '@llmops/gateway/main';
 import { runService, type RunningService } from '@llmops/kit/runtime';
 import { freePort } from '@llmops/kit/testing/database';
+import { startExpiringServer, type ExpiringServer } from '@llmops/kit/testing/expiring-server';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -122,11 +123,13 @@ describe('the dashboard', () => {
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   let web: WebServer;
   let webOnUpstream: WebServer;
+  let expiring: ExpiringServer;
+  let webOnExpiring: WebServer;
   let browser: Browser;
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    [gateway, upstream, browser] = await Promise.all([
+    [gateway, upstream, expiring, browser] = await Promise.all([
       runService('gateway', buildGateway, {
         env: {
           DATABASE_URL: db.urlFor('gateway'),
@@ -137,6 +140,11 @@ describe('the dashboard', () => {
         },
       }),
       startUpstream(),
+      startExpiringServer((req, res) => {
+        req.resume();
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ answered: `${req.method} ${req.url}` }));
+      }),
       // launch() gives every run a new, empty profile directory of its own.
       chromium.launch({
         executablePath: CHROMIUM,
@@ -153,13 +161,17 @@ describe('the dashboard', () => {
         ],
       }),
     ]);
-    [web, webOnUpstream] = await Promise.all([startWeb(gateway.url), startWeb(upstream.url)]);
+    [web, webOnUpstream, webOnExpiring] = await Promise.all([
+      startWeb(gateway.url),
+      startWeb(upstream.url),
+      startWeb(expiring.url),
+    ]);
   });
 
   afterAll(async () => {
     upstream?.releaseStream();
-    await Promise.all([browser?.close(), web?.stop(), webOnUpstream?.stop(), gateway?.stop()]);
-    await new Promise((resolve) => upstream?.server.close(resolve));
+    await Promise.all([browser?.close(), web?.stop(), webOnUpstream?.stop(), webOnExpiring?.stop(), gateway?.stop()]);
+    await Promise.all([new Promise((resolve) => upstream?.server.close(resolve)), expiring?.close()]);
   });
 
   it("shows the gateway's readiness checks on the overview, with no console errors", async () => {
@@ -309,6 +321,27 @@ describe('the dashboard', () => {
       headers: { origin: 'http://evil.example' },
     });
     expect(foreignPost.status).toBe(403);
+  });
+
+  it('sends a read again when the gateway closes an idle connection just as it arrives; a write gets its 502', async () => {
+    const warmThenExpire = async () => {
+      expect((await fetch(`${webOnExpiring.url}/api/v1/warm`)).status).toBe(200);
+      await expiring.lastConnectionExpired();
+    };
+    await warmThenExpire();
+    const read = await fetch(`${webOnExpiring.url}/api/v1/things/1`);
+    expect(read.status).toBe(200);
+    expect(await read.json()).toEqual({ answered: 'GET /api/v1/things/1' });
+    expect(expiring.seen.filter((line) => line === 'GET /api/v1/things/1')).toHaveLength(2);
+
+    await warmThenExpire();
+    const write = await fetch(`${webOnExpiring.url}/api/v1/things`, {
+      method: 'POST',
+      headers: { origin: webOnExpiring.url, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(write.status).toBe(502);
+    expect(expiring.seen.filter((line) => line === 'POST /api/v1/things')).toHaveLength(1);
   });
 
   it('streams server-sent events through without buffering', async () => {

@@ -1,10 +1,9 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import type { PublicRoute } from '@llmops/kit/contracts/index';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
 import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
-import { createUpstream, markedIdempotent, UpstreamTimeoutError } from '@llmops/kit/http/upstream';
+import { createUpstream, markedIdempotent, toResponse, UpstreamTimeoutError } from '@llmops/kit/http/upstream';
 import { HttpProblem } from '@llmops/kit/problem';
 import { annotate, callerOf, clientAddress, requireAccess } from './guard.ts';
 
@@ -39,7 +38,6 @@ const DROPPED_RESPONSE = new Set([
   'x-request-id',
   'set-cookie',
 ]);
-const NULL_BODY = new Set([204, 205, 304]);
 
 export interface ProxyDeps {
   /** Signs the identity services accept (ADR 0006). */
@@ -169,17 +167,5 @@ async function forward(
     if (error instanceof UpstreamTimeoutError) throw new GatewayTimeout(service, timeoutMs);
     throw new BadGateway(service, (error as NodeJS.ErrnoException).code);
   }
-  const status = answer.statusCode ?? 502;
-  const responseHeaders = new Headers();
-  const raw = answer.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    if (!DROPPED_RESPONSE.has(name)) responseHeaders.append(name, raw[i + 1] as string);
-  }
-  const empty = method === 'HEAD' || NULL_BODY.has(status);
-  if (empty) answer.resume();
-  return new Response(empty ? null : (Readable.toWeb(answer) as ReadableStream<Uint8Array>), {
-    status,
-    headers: responseHeaders,
-  });
+  return toResponse(answer, method, (name) => DROPPED_RESPONSE.has(name));
 }

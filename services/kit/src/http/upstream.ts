@@ -181,12 +181,18 @@ export function createUpstream({ maxSockets = Infinity }: UpstreamOptions = {}):
   };
 }
 
-/** A fetch Response over a node:http response: status, every header (each Set-Cookie apart), the body streamed. */
-export function toResponse(response: IncomingMessage, method: string): Response {
+/**
+ * A fetch Response over a node:http response: status, every header (each Set-Cookie apart) but those
+ * `drop` names (a proxy's hop-by-hop ones), the body streamed.
+ */
+export function toResponse(response: IncomingMessage, method: string, drop?: (name: string) => boolean): Response {
   const status = response.statusCode ?? 502;
   const headers = new Headers();
   const raw = response.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase();
+    if (!drop?.(name)) headers.append(name, raw[i + 1] as string);
+  }
   const empty = method.toUpperCase() === 'HEAD' || NULL_BODY_STATUSES.has(status);
   if (empty) response.resume();
   const body = empty ? null : (Readable.toWeb(response) as ReadableStream<Uint8Array>);
