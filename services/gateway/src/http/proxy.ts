@@ -161,7 +161,7 @@ async function forward(
       signal: c.req.raw.signal,
       headersTimeoutMs: timeoutMs,
       onRetry: (error) =>
-        c.get('log').info({ service, code: error.code }, 'a reused connection to the service was reset; sent again on a new one'),
+        c.get('log').warn({ service, code: error.code }, 'a reused connection to the service was reset; sent again on a new one'),
     });
   } catch (error) {
     if (error instanceof UpstreamTimeoutError) throw new GatewayTimeout(service, timeoutMs);

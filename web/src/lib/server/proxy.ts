@@ -102,7 +102,7 @@ export async function proxyToGateway(event: RequestEvent): Promise<Response> {
       signal: request.signal,
       headersTimeoutMs: timeoutMs,
       onRetry: (error) =>
-        log.info({ code: error.code, method: request.method, path: url.pathname }, 'gateway connection reset; sent again'),
+        log.warn({ code: error.code, method: request.method, path: url.pathname }, 'gateway connection reset; sent again'),
     });
     log.debug(
       { method: request.method, path: url.pathname, status: response.statusCode, ms: Math.round(performance.now() - started) },
