@@ -5,9 +5,8 @@
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { startEmulator } from '@llmops/emulator/server';
-import { createAccountAsOperator, createTokenAsOperator } from '@llmops/gateway/operator';
 import { startStack, type Stack } from '@llmops/kit/testing/stack';
-import { exactly, fmt, percentile, type BenchServer, type Verdict } from './lib.ts';
+import { apiToken, emulatedModel, exactly, expectJson, fmt, percentile, type BenchServer, type Verdict } from './lib.ts';
 
 const CONNECTIONS = 200;
 const RUNS = Number(process.env.BENCH_GATEWAY_LOAD_RUNS ?? 5);
@@ -21,12 +20,6 @@ interface Run {
   socketErrors: number;
   latencies: number[];
   seconds: number;
-}
-
-async function json<T>(response: Response, expected: number, what: string): Promise<T> {
-  const text = await response.text();
-  if (response.status !== expected) throw new Error(`${what}: ${response.status} ${text}`);
-  return JSON.parse(text) as T;
 }
 
 /** One run: every connection sends its next read as soon as the last one ended, until the time is up. */
@@ -96,20 +89,8 @@ export async function sustainedReads(server: BenchServer): Promise<{ rows: strin
         if (line.includes('sent again on a new one')) retries += 1;
       });
 
-    const post = async (service: 'registry' | 'runner', path: string, body: unknown) =>
-      json<{ id: string }>(await base.call(service, path, { method: 'POST', body: JSON.stringify(body) }), 201, `POST ${path}`);
-    const provider = await post('registry', '/api/v1/providers', {
-      name: 'Emulated OpenAI',
-      kind: 'openai',
-      base_url: emulator.baseUrl('openai'),
-      api_key: 'sk-bench-key-0123456789',
-    });
-    const model = await post('registry', '/api/v1/models', {
-      provider_id: provider.id,
-      provider_model_id: 'emu-gpt-small',
-      price: { input_per_mtok: '0.15', output_per_mtok: '0.6' },
-    });
-    const created = await json<{ tasks: { id: string }[] }>(
+    const model = await emulatedModel(base, emulator);
+    const created = await expectJson<{ tasks: { id: string }[] }>(
       await base.call('runner', '/api/v1/tasks', {
         method: 'POST',
         body: JSON.stringify({ model_id: model.id, messages: [{ role: 'user', content: 'One headline, please.' }] }),
@@ -118,17 +99,7 @@ export async function sustainedReads(server: BenchServer): Promise<{ rows: strin
       'POST /api/v1/tasks',
     );
     const taskId = created.tasks[0]?.id as string;
-    const account = await createAccountAsOperator(db.adminUrl, {
-      email: 'bench-load@example.com',
-      name: 'Bench',
-      role: 'viewer',
-      password: 'bench password 123',
-    });
-    const { secret: token } = await createTokenAsOperator(db.adminUrl, {
-      role: 'viewer',
-      name: 'bench load',
-      account: account.email,
-    });
+    const token = await apiToken(db.adminUrl, 'viewer', 'bench load');
 
     const url = `${gateway.urls.gateway as string}/api/v1/tasks/${taskId}`;
     const runs: Run[] = [];

@@ -12,9 +12,9 @@ import type { PublicRoute } from '@llmops/kit/contracts/index';
 import { runService, type RunningService } from '@llmops/kit/runtime';
 import type { TestDatabase } from '@llmops/kit/testing/database';
 import { gatewayBuilder } from '@llmops/gateway/main';
-import { createAccountAsOperator, createTokenAsOperator } from '@llmops/gateway/operator';
 import { serve } from '@hono/node-server';
 import {
+  apiToken,
   atMost,
   benchLogger,
   exactly,
@@ -291,13 +291,7 @@ export async function gatewayBench(server: BenchServer, parts: readonly string[]
   };
   const gateway = await runService('gateway', gatewayBuilder(env, { routes }), { env, log: benchLogger('gateway') });
   try {
-    const account = await createAccountAsOperator(db.adminUrl, {
-      email: 'bench@example.com',
-      name: 'Bench',
-      role: 'viewer',
-      password: 'bench password 123',
-    });
-    const { secret } = await createTokenAsOperator(db.adminUrl, { role: 'viewer', name: 'bench', account: account.email });
+    const secret = await apiToken(db.adminUrl, 'viewer', 'bench');
     const read = await overhead(gateway, service.url, secret);
     const sse = await fanOut(db, gateway, secret, [100, 1000]);
     return {
