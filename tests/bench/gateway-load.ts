@@ -1,18 +1,38 @@
 // 5b. The gateway under sustained load (issue 10): 200 connections reading one task through the gateway
-// for 60 s, five times. Every answer must be a 200: no 502 from a reused connection a service had just
-// closed (kit's http/upstream.ts). `node tests/bench/gateway.ts load`; BENCH_GATEWAY_LOAD_RUNS and
-// BENCH_GATEWAY_LOAD_SECONDS shorten it for a try.
+// for 60 s, five times, in bursts and lulls. Every answer must be a 200: no 502 from a reused connection
+// a service had just closed (kit's http/upstream.ts). `node tests/bench/gateway.ts load`;
+// BENCH_GATEWAY_LOAD_RUNS and BENCH_GATEWAY_LOAD_SECONDS shorten it for a try.
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { startEmulator } from '@llmops/emulator/server';
 import { startStack, type Stack } from '@llmops/kit/testing/stack';
-import { apiToken, emulatedModel, exactly, expectJson, fmt, percentile, type BenchServer, type Verdict } from './lib.ts';
+import { apiToken, emulatedModel, exactly, expectJson, fmt, percentile, sleep, type BenchServer, type Verdict } from './lib.ts';
 
 const CONNECTIONS = 200;
 const RUNS = Number(process.env.BENCH_GATEWAY_LOAD_RUNS ?? 5);
 const SECONDS = Number(process.env.BENCH_GATEWAY_LOAD_SECONDS ?? 60);
 /** Between runs the connections rest, as between the acceptance probe's runs: idle sockets age. */
 const PAUSE_MS = 6_000;
+/**
+ * Traffic comes in bursts (every connection reading) and lulls (only a few): in a lull the other
+ * connections, and the gateway's connections to the runner that served them, sit idle for 1–8 s, so
+ * bursts start on connections of every idle age, across the services' keep-alive time.
+ */
+const BURST_MS = 3_000;
+const LULL_MS = [1_000, 8_000] as const;
+const LULL_CONNECTIONS = 20;
+
+/** A small seeded generator (mulberry32): the same lulls for the same run number, run after run. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
 
 interface Run {
   requests: number;
@@ -22,8 +42,8 @@ interface Run {
   seconds: number;
 }
 
-/** One run: every connection sends its next read as soon as the last one ended, until the time is up. */
-async function run(url: string, token: string, agent: Agent): Promise<Run> {
+/** One run: every connection sends its next read as soon as the last one ended (in a lull, only a few do). */
+async function run(url: string, token: string, agent: Agent, seed: number): Promise<Run> {
   const result: Run = { requests: 0, statuses: new Map(), socketErrors: 0, latencies: [], seconds: SECONDS };
   const deadline = performance.now() + SECONDS * 1000;
   const one = () =>
@@ -47,11 +67,27 @@ async function run(url: string, token: string, agent: Agent): Promise<Run> {
       });
       req.end();
     });
+  let lull: Promise<void> | undefined;
+  const phases = (async () => {
+    const next = random(seed);
+    while (performance.now() < deadline) {
+      await sleep(BURST_MS);
+      let endLull!: () => void;
+      lull = new Promise((resolve) => (endLull = resolve));
+      await sleep(LULL_MS[0] + next() * (LULL_MS[1] - LULL_MS[0]));
+      lull = undefined;
+      endLull();
+    }
+  })();
   await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      while (performance.now() < deadline) await one();
+    Array.from({ length: CONNECTIONS }, async (_, i) => {
+      while (performance.now() < deadline) {
+        if (i >= LULL_CONNECTIONS && lull) await lull;
+        await one();
+      }
     }),
   );
+  await phases;
   return result;
 }
 
@@ -105,7 +141,7 @@ export async function sustainedReads(server: BenchServer): Promise<{ rows: strin
     const runs: Run[] = [];
     for (let i = 0; i < RUNS; i++) {
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
-      runs.push(await run(url, token, agent));
+      runs.push(await run(url, token, agent, i + 1));
     }
     const failed = (r: Run) =>
       r.socketErrors + [...r.statuses].filter(([status]) => status !== 200).reduce((n, [, c]) => n + c, 0);
@@ -125,7 +161,8 @@ export async function sustainedReads(server: BenchServer): Promise<{ rows: strin
       notes: [
         `Sustained reads: ${CONNECTIONS} keep-alive connections to the gateway (a process, as the registry, prompt and runner`,
         `services), each sending GET /api/v1/tasks/{id} again as soon as its answer ended, ${RUNS} runs of ${SECONDS} s,`,
-        `${PAUSE_MS / 1000} s apart. The gateway sent ${retries} request(s) again after a reset of a reused connection.`,
+        `${PAUSE_MS / 1000} s apart; bursts of ${BURST_MS / 1000} s with every connection, lulls of ${LULL_MS[0] / 1000}–${LULL_MS[1] / 1000} s`,
+        `(seeded) with only ${LULL_CONNECTIONS}. The gateway sent ${retries} request(s) again after a reset of a reused connection.`,
       ],
     };
   } finally {
