@@ -2,8 +2,9 @@
  * Live events over SSE (GET /api/v1/events): durable events carry their commit-safe bus position as id;
  * a client that drops out in the middle of a run and comes back with Last-Event-ID ends up with every
  * event exactly once (from the gateway's memory, from the outbox, and on another gateway instance);
- * a position older than retention gets `resync`; filters; deltas live only; heartbeats; 500 clients on
- * one instance; a slow client is dropped without holding up the others; one LISTEN connection per process.
+ * a position older than retention, ahead of every event (a restored database) or not a position at all
+ * gets `resync`; filters; deltas live only; heartbeats; 500 clients on one instance; a slow client is
+ * dropped without holding up the others; one LISTEN connection per process.
  * The test publishes events of its own topic, shaped like the runner's task events.
  */
 import { request, type IncomingMessage } from 'node:http';
@@ -324,11 +325,40 @@ describe('live events over SSE', () => {
       await run(3000, 1);
       await client.until(() => client.events().some((e) => e.n === 3000), 'a live event after resync');
       client.close();
-      const garbage = await SseClient.open(`${gw.url}/api/v1/events`, { ...auth, 'last-event-id': 'not-a-position' });
-      await garbage.until(() => garbage.messages.some((m) => m.event === 'resync'), 'resync for a malformed id');
-      garbage.close();
     } finally {
       await withClient(db.adminUrl, (client) => client.query(`UPDATE bus.retention_horizon SET txid = '0', id = 0`));
+    }
+  });
+
+  it('tells a client whose Last-Event-ID is ahead of every event (a restored database) to resync, then goes on live', async () => {
+    const first = await SseClient.open(`${gw.url}/api/v1/events`, auth);
+    await first.until(() => first.messages.some((m) => m.event === 'ready'), 'ready');
+    const now = first.lastEventId as string;
+    first.close();
+    // Coming back with the position the stream started at is no reason to resync: nothing was missed.
+    const same = await SseClient.open(`${gw.url}/api/v1/events`, { ...auth, 'last-event-id': now });
+    await same.until(() => same.messages.some((m) => m.event === 'ready'), 'ready on resuming from the start position');
+    expect(same.messages.map((m) => m.event)).toEqual(['ready']);
+    same.close();
+
+    // A position no transaction of this database has reached: events it gives out from now on are all "before" it.
+    const ahead = `${BigInt(now.split('-')[0] as string) + 1_000_000n}-1`;
+    const client = await SseClient.open(`${gw.url}/api/v1/events`, { ...auth, 'last-event-id': ahead });
+    await client.until(() => client.messages.some((m) => m.event === 'resync'), 'resync for a position ahead of the bus');
+    const resync = client.messages.find((m) => m.event === 'resync') as SseMessage;
+    expect((JSON.parse(resync.data) as { reason: string }).reason).toMatch(/ahead/);
+    expect(resync.id).not.toBe(ahead);
+    await run(3100, 1);
+    await client.until(() => client.events().some((e) => e.n === 3100), 'a live event after resync');
+    client.close();
+  });
+
+  it('answers a Last-Event-ID that is not a position with resync, however long: EventSource cannot read an error', async () => {
+    for (const id of ['not-a-position', `${'9'.repeat(30)}-${'x'.repeat(300)}`]) {
+      const client = await SseClient.open(`${gw.url}/api/v1/events`, { ...auth, 'last-event-id': id });
+      expect(client.status).toBe(200);
+      await client.until(() => client.messages.some((m) => m.event === 'resync'), `resync for ${id.slice(0, 20)}…`);
+      client.close();
     }
   });
 

@@ -2,7 +2,9 @@
  * The authenticated proxy (ADRs 0005, 0006): a request that passes the gateway reaches the owning service
  * at the same path with a signed identity and the request id, its answer comes back as it is (status,
  * ETag, body, streamed), preconditions pass both ways, and credentials never leave the gateway. A stub
- * service of the test's own stands in for a real one, mounted through a contract like theirs.
+ * service of the test's own stands in for a real one, mounted through a contract like theirs. A second
+ * stub closes idle connections after 100 ms just as the next request arrives: a repeatable request is
+ * sent again (never a 502), any other gets its 502.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +12,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { errors, IdParamSchema } from '@llmops/kit/contracts/common';
 import type { PublicRoute } from '@llmops/kit/contracts/index';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from '@llmops/kit/http/identity';
+import { startExpiringServer, type ExpiringServer } from '@llmops/kit/testing/expiring-server';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { startGateway, type Caller, type GatewayHarness } from './gateway-support.ts';
 
@@ -18,6 +21,8 @@ const SECRET = `proxy-test-secret-${'s'.repeat(32)}`;
 const WEB_SECRET = `web-proxy-secret-${'w'.repeat(32)}`;
 
 const Item = z.object({ id: z.string(), name: z.string(), seen: z.record(z.string(), z.unknown()) }).openapi('StubItem');
+
+const Flaky = z.object({ answered: z.string() }).openapi('StubFlaky');
 
 const routes: PublicRoute[] = [
   {
@@ -52,6 +57,41 @@ const routes: PublicRoute[] = [
       responses: {
         200: { description: 'ok', content: { 'application/json': { schema: Item } } },
         ...errors(400, 401, 403, 404, 412, 413, 415, 422, 429),
+      },
+    }),
+  },
+  {
+    service: 'registry',
+    role: 'viewer',
+    scope: 'prompts:read',
+    route: createRoute({
+      method: 'get',
+      path: '/api/v1/stub-flaky/{id}',
+      operationId: 'getStubFlaky',
+      summary: 'A stub read from a service whose idle connections expire',
+      request: { params: IdParamSchema },
+      responses: {
+        200: { description: 'ok', content: { 'application/json': { schema: Flaky } } },
+        ...errors(400, 401, 403),
+      },
+    }),
+  },
+  {
+    service: 'registry',
+    role: 'editor',
+    scope: 'prompts:write',
+    route: createRoute({
+      method: 'post',
+      path: '/api/v1/stub-flaky',
+      operationId: 'createStubFlaky',
+      summary: 'A stub create that takes an Idempotency-Key',
+      request: {
+        headers: z.object({ 'idempotency-key': z.string().optional() }),
+        body: { content: { 'application/json': { schema: z.object({ name: z.string() }) } } },
+      },
+      responses: {
+        201: { description: 'made', content: { 'application/json': { schema: Flaky } } },
+        ...errors(400, 401, 403),
       },
     }),
   },
@@ -109,15 +149,23 @@ const ID = '01936f6e-7c1a-7b2e-9f3c-2b6d1e8a4c5d';
 describe('the authenticated proxy', () => {
   let gw: GatewayHarness;
   let stub: Awaited<ReturnType<typeof startStub>>;
+  let expiring: ExpiringServer;
   let editor: Caller;
   let viewer: Caller;
 
   beforeAll(async () => {
-    stub = await startStub();
+    [stub, expiring] = await Promise.all([
+      startStub(),
+      startExpiringServer((req, res) => {
+        req.resume();
+        res.writeHead(req.method === 'POST' ? 201 : 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ answered: `${req.method} ${req.url}` }));
+      }),
+    ]);
     gw = await startGateway(db, {
       services: [],
       routes,
-      urls: { prompt: stub.url },
+      urls: { prompt: stub.url, registry: expiring.url },
       env: { LLMOPS_INTERNAL_SECRET: SECRET, LLMOPS_WEB_PROXY_SECRET: WEB_SECRET },
     });
     [editor, viewer] = [await gw.caller('editor'), await gw.caller('viewer')];
@@ -125,6 +173,7 @@ describe('the authenticated proxy', () => {
   afterAll(async () => {
     await gw?.stop();
     await new Promise((resolve) => stub?.server.close(resolve));
+    await expiring?.close();
   });
 
   it('documents the proxied routes with their role and scope', () => {
@@ -195,5 +244,53 @@ describe('the authenticated proxy', () => {
     expect(response.status).toBe(502);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(((await response.json()) as { detail: string }).detail).toMatch(/prompt service did not answer/);
+  });
+
+  describe('when a service closes an idle connection just as the gateway sends on it', () => {
+    /** A request through the gateway, then the connection it used expires on the service (100 ms idle). */
+    async function warmThenExpire(): Promise<void> {
+      const warm = await gw.api(`/api/v1/stub-flaky/${ID}`, { headers: { authorization: `Bearer ${viewer.token}` } });
+      expect(warm.status).toBe(200);
+      await warm.body?.cancel();
+      await expiring.lastConnectionExpired();
+    }
+
+    it('sends a read again on a new connection: the caller never sees a 502', async () => {
+      const statuses: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        await warmThenExpire();
+        const path = `/api/v1/stub-flaky/${ID}?round=${round}`;
+        const response = await gw.api(path, { headers: { authorization: `Bearer ${viewer.token}` } });
+        statuses.push(response.status);
+        expect(await response.json()).toEqual({ answered: `GET ${path}` });
+        // It met the closing connection once, then went through on a new one.
+        expect(expiring.seen.filter((line) => line === `GET ${path}`)).toHaveLength(2);
+      }
+      expect(statuses).toEqual([200, 200, 200]);
+    });
+
+    it('sends a create with an Idempotency-Key again, and gives a create without one its 502', async () => {
+      const create = (key?: string) =>
+        gw.api('/api/v1/stub-flaky', {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${editor.token}`,
+            'content-type': 'application/json',
+            ...(key ? { 'idempotency-key': key } : {}),
+          },
+          body: '{"name":"x"}',
+        });
+      await warmThenExpire();
+      const keyed = await create('k-1');
+      expect(keyed.status).toBe(201);
+      expect(expiring.seen.filter((line) => line === 'POST /api/v1/stub-flaky')).toHaveLength(2);
+
+      await warmThenExpire();
+      const plain = await create();
+      expect(plain.status).toBe(502);
+      expect(((await plain.json()) as { detail: string }).detail).toMatch(/registry service did not answer \(ECONNRESET\)/);
+      // Sent once: the service may have acted on it, so the gateway does not guess.
+      expect(expiring.seen.filter((line) => line === 'POST /api/v1/stub-flaky')).toHaveLength(3);
+    });
   });
 });

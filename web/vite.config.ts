@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import nodeAdapter from '@sveltejs/adapter-node';
 import type { Adapter } from '@sveltejs/kit';
-import { sveltekit } from '@sveltejs/kit/vite';
+import { sveltekit, type Config } from '@sveltejs/kit/vite';
 import { defineConfig } from 'vite';
 
 const OUT = 'build';
@@ -30,8 +30,31 @@ function adapter(): Adapter {
   };
 }
 
+/**
+ * The Content-Security-Policy of every page SvelteKit renders (docs/ui.md). SvelteKit adds a fresh nonce
+ * per response to script-src for its own inline start-up script; nothing else runs but our own files.
+ * Styles allow inline ones: Svelte's transitions and the editor to come inject <style> elements and
+ * style attributes (and app.html has one). With 'unsafe-inline' there SvelteKit adds no style nonce,
+ * which would switch it off again. /api responses are the gateway's and keep its own headers.
+ */
+const csp: Config['csp'] = {
+  mode: 'nonce',
+  directives: {
+    'default-src': ['self'],
+    'script-src': ['self'],
+    'style-src': ['self', 'unsafe-inline'],
+    'img-src': ['self', 'data:'],
+    'font-src': ['self'],
+    'connect-src': ['self'],
+    'object-src': ['none'],
+    'base-uri': ['self'],
+    'form-action': ['self'],
+    'frame-ancestors': ['none'],
+  },
+};
+
 // SvelteKit 3 reads its configuration here (svelte.config.js is no longer read).
 export default defineConfig({
   // Absolute paths: the same links and asset URLs on every page, however deep (the 404 page included).
-  plugins: [sveltekit({ adapter: adapter(), paths: { relative: false } })],
+  plugins: [sveltekit({ adapter: adapter(), paths: { relative: false }, csp })],
 });

@@ -1,5 +1,6 @@
 // 5. The gateway (issue 6): its overhead on a cheap read, and SSE fan-out latency at 100 and 1,000
-// subscribers over one LISTEN connection. `npm run bench -- gateway`, or `node tests/bench/gateway.ts`.
+// subscribers over one LISTEN connection; and (issue 10, gateway-load.ts) 200 connections reading a task
+// for 5 × 60 s with no error. `npm run bench -- gateway`, or `node tests/bench/gateway.ts [overhead] [load]`.
 import { createRoute, z } from '@hono/zod-openapi';
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { createInternalApp } from '@llmops/kit/http/app';
@@ -11,9 +12,9 @@ import type { PublicRoute } from '@llmops/kit/contracts/index';
 import { runService, type RunningService } from '@llmops/kit/runtime';
 import type { TestDatabase } from '@llmops/kit/testing/database';
 import { gatewayBuilder } from '@llmops/gateway/main';
-import { createAccountAsOperator, createTokenAsOperator } from '@llmops/gateway/operator';
 import { serve } from '@hono/node-server';
 import {
+  apiToken,
   atMost,
   benchLogger,
   exactly,
@@ -25,6 +26,7 @@ import {
   type BenchServer,
   type Verdict,
 } from './lib.ts';
+import { sustainedReads } from './gateway-load.ts';
 
 const SECRET = 'bench-internal-secret-0123456789abcdef-0123456789';
 const ROUNDS = 20;
@@ -263,7 +265,18 @@ async function fanOut(
   return { rows, verdicts, listens };
 }
 
-export async function gatewayBench(server: BenchServer): Promise<BenchResult> {
+/** `parts`: 'overhead' (the proxied read and SSE fan-out) and 'load' (sustained reads); both by default. */
+export async function gatewayBench(server: BenchServer, parts: readonly string[] = ['overhead', 'load']): Promise<BenchResult> {
+  const load = parts.includes('load') ? await sustainedReads(server) : undefined;
+  if (!parts.includes('overhead') && load) {
+    return {
+      title: 'Gateway: sustained reads through the gateway',
+      method: load.notes,
+      table: load.rows,
+      verdicts: load.verdicts,
+      notes: [],
+    };
+  }
   const db = await server.busDatabase();
   const service = await startService();
   const routes: PublicRoute[] = [{ route: itemRoute, service: 'prompt', role: 'viewer', scope: 'prompts:read' }];
@@ -279,13 +292,7 @@ export async function gatewayBench(server: BenchServer): Promise<BenchResult> {
   };
   const gateway = await runService('gateway', gatewayBuilder(env, { routes }), { env, log: benchLogger('gateway') });
   try {
-    const account = await createAccountAsOperator(db.adminUrl, {
-      email: 'bench@example.com',
-      name: 'Bench',
-      role: 'viewer',
-      password: 'bench password 123',
-    });
-    const { secret } = await createTokenAsOperator(db.adminUrl, { role: 'viewer', name: 'bench', account: account.email });
+    const secret = await apiToken(db.adminUrl, 'viewer', 'bench');
     const read = await overhead(gateway, service.url, secret);
     const sse = await fanOut(db, gateway, secret, [100, 1000]);
     return {
@@ -302,14 +309,18 @@ export async function gatewayBench(server: BenchServer): Promise<BenchResult> {
         [],
         ['SSE (ms)', 'p50', 'p99', 'samples'],
         ...sse.rows,
+        [],
+        ...(load?.rows ?? []),
       ].filter((row) => row.length > 0),
       verdicts: [
         ...read.verdicts,
         ...sse.verdicts,
         exactly('LISTEN connections of the gateway with 1,000 SSE clients', sse.listens, 1, 'connection(s)'),
+        ...(load?.verdicts ?? []),
       ],
       notes: [
         'Subscribers run in the same process as the gateway, so their parsing competes with its fan-out for the same cores.',
+        ...(load?.notes ?? []),
       ],
     };
   } finally {
@@ -322,7 +333,8 @@ export async function gatewayBench(server: BenchServer): Promise<BenchResult> {
 if (import.meta.main) {
   const server = await startBenchServer();
   try {
-    printResult(await gatewayBench(server));
+    const parts = process.argv.slice(2);
+    printResult(await gatewayBench(server, parts.length > 0 ? parts : undefined));
   } finally {
     await server.stop();
   }

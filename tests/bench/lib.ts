@@ -8,6 +8,9 @@ import { defineEvent } from '@llmops/kit/bus/index';
 import { createPool, quoteIdent, withClient, withDatabase, type Pool } from '@llmops/kit/db';
 import { createLogger, type Logger } from '@llmops/kit/logger';
 import { startEmbeddedPostgres, type EmbeddedServer } from '@llmops/kit/embedded';
+import type { Stack } from '@llmops/kit/testing/stack';
+import type { Emulator } from '@llmops/emulator/server';
+import { createAccountAsOperator, createTokenAsOperator } from '@llmops/gateway/operator';
 import {
   createTestDatabase,
   freePort,
@@ -38,6 +41,49 @@ export const listenEvent = defineEvent({
   topic: 'bench.listen.checked',
   payload: z.object({ n: z.number().int() }),
 });
+
+/** A response's JSON body when its status is `expected`; anything else is an error naming `what`. */
+export async function expectJson<T>(response: Response, expected: number, what: string): Promise<T> {
+  const text = await response.text();
+  if (response.status !== expected) throw new Error(`${what}: ${response.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+/** `POST path` to a service of the stack as an admin; the created resource's id. */
+export async function create(
+  stack: Stack,
+  service: 'registry' | 'prompt' | 'runner',
+  path: string,
+  body: unknown,
+): Promise<{ id: string }> {
+  return expectJson(await stack.call(service, path, { method: 'POST', body: JSON.stringify(body) }), 201, `POST ${path}`);
+}
+
+/** What an editor would set up first: a provider on the emulator's OpenAI protocol and one model of it. */
+export async function emulatedModel(stack: Stack, emulator: Emulator): Promise<{ id: string }> {
+  const provider = await create(stack, 'registry', '/api/v1/providers', {
+    name: 'Emulated OpenAI',
+    kind: 'openai',
+    base_url: emulator.baseUrl('openai'),
+    api_key: 'sk-bench-key-0123456789',
+  });
+  return create(stack, 'registry', '/api/v1/models', {
+    provider_id: provider.id,
+    provider_model_id: 'emu-gpt-small',
+    price: { input_per_mtok: '0.15', output_per_mtok: '0.6' },
+  });
+}
+
+/** An account of `role` made the operator's way, and an API token of it with every scope of the role. */
+export async function apiToken(adminUrl: string, role: 'viewer' | 'editor', name: string): Promise<string> {
+  const account = await createAccountAsOperator(adminUrl, {
+    email: `${name.replaceAll(' ', '-')}@example.com`,
+    name: 'Bench',
+    role,
+    password: 'bench password 123',
+  });
+  return (await createTokenAsOperator(adminUrl, { role, name, account: account.email })).secret;
+}
 
 /** Bus logs go to stderr (warnings and errors only, unless LOG_LEVEL says otherwise), never into the report. */
 export function benchLogger(service = 'bench'): Logger {

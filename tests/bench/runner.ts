@@ -15,12 +15,14 @@ import { uuidv7 } from '@llmops/kit/ids';
 import { freePort, type TestDatabase } from '@llmops/kit/testing/database';
 import { startStack, type Stack } from '@llmops/kit/testing/stack';
 import { startEmulator, type Emulator } from '@llmops/emulator/server';
-import { createAccountAsOperator, createTokenAsOperator } from '@llmops/gateway/operator';
 import { backlogJobs, graphileUtils, startGraphile } from './graphile.ts';
 import {
+  apiToken,
   atLeast,
   atMost,
   benchLogger,
+  create,
+  emulatedModel,
   exactly,
   fmt,
   fmtRate,
@@ -435,12 +437,6 @@ interface Rig {
   stop(): Promise<void>;
 }
 
-async function json<T>(response: Response, expected: number, what: string): Promise<T> {
-  const text = await response.text();
-  if (response.status !== expected) throw new Error(`${what}: ${response.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
 async function startRig(server: BenchServer): Promise<Rig> {
   const db = await server.busDatabase();
   const admin = createPool({ connectionString: db.adminUrl, applicationName: 'bench-runner-admin', max: 4 });
@@ -468,19 +464,8 @@ async function startRig(server: BenchServer): Promise<Rig> {
     stacks.push(gateway);
 
     // What an editor would have set up: a provider and model in the registry, a published part and template.
-    const post = async (service: 'registry' | 'prompt', path: string, body: unknown) =>
-      json<{ id: string }>(await base.call(service, path, { method: 'POST', body: JSON.stringify(body) }), 201, `POST ${path}`);
-    const provider = await post('registry', '/api/v1/providers', {
-      name: 'Emulated OpenAI',
-      kind: 'openai',
-      base_url: emulator.baseUrl('openai'),
-      api_key: 'sk-bench-key-0123456789',
-    });
-    const model = await post('registry', '/api/v1/models', {
-      provider_id: provider.id,
-      provider_model_id: 'emu-gpt-small',
-      price: { input_per_mtok: '0.15', output_per_mtok: '0.6' },
-    });
+    const post = (service: 'registry' | 'prompt', path: string, body: unknown) => create(base, service, path, body);
+    const model = await emulatedModel(base, emulator);
     const part = await post('prompt', '/api/v1/parts', {
       kind: 'task',
       name: 'Headline',
@@ -503,17 +488,7 @@ async function startRig(server: BenchServer): Promise<Rig> {
       ],
     });
     await post('prompt', `/api/v1/templates/${template.id}/publish`, { message: 'bench' });
-    const account = await createAccountAsOperator(db.adminUrl, {
-      email: 'bench-runner@example.com',
-      name: 'Bench',
-      role: 'editor',
-      password: 'bench password 123',
-    });
-    const { secret: token } = await createTokenAsOperator(db.adminUrl, {
-      role: 'editor',
-      name: 'bench runner',
-      account: account.email,
-    });
+    const token = await apiToken(db.adminUrl, 'editor', 'bench runner');
 
     const busPool = createPool({ connectionString: db.urlFor(SERVICE), applicationName: 'bench-runner-observer', max: 2 });
     const bus = createBus({ pool: busPool, listenUrl: db.urlFor(SERVICE), log: benchLogger(), service: SERVICE });

@@ -2,98 +2,47 @@
 /**
  * Accounts in a real headless Chromium, through the built dashboard and a real gateway: the first-run
  * link creates the first admin and signs them in; the link works once; signing out and in again; a wrong
- * password is said so; the session cookie is httpOnly and SameSite=Lax. Screenshots go to
- * test-results/screenshots/.
+ * password is said so; the session cookie is httpOnly and SameSite=Lax; the forms post, so a submit
+ * before hydration never puts the password in the address; every page carries its security headers
+ * and shows no CSP violation. Pages are used only once hydrated (support.ts `open`). Screenshots go
+ * to test-results/screenshots/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayBuilder } from '@llmops/gateway/main';
 import { setupLink } from '@llmops/gateway/operator';
 import { runService, type RunningService } from '@llmops/kit/runtime';
-import { freePort } from '@llmops/kit/testing/database';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
-import { gatewayEnv, webEnv } from './environment.ts';
+import {
+  DESKTOP,
+  expectPageHeaders,
+  launchBrowser,
+  open,
+  PHONE,
+  SCREENSHOTS,
+  startWeb,
+  watchErrors,
+  type WebServer,
+} from './support.ts';
+import { gatewayEnv } from './environment.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const WEB_ENTRY = join(ROOT, 'web/build/index.js');
-const SCREENSHOTS = join(ROOT, 'test-results/screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-if (!existsSync(WEB_ENTRY)) throw new Error(`${WEB_ENTRY} is missing: build the dashboard first with \`npm run build -w web\``);
-if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install it with \`apt-get install -y chromium\``);
-
-async function startWeb(gatewayUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [WEB_ENTRY], {
-    env: webEnv(url, gatewayUrl),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the web server exited (${child.exitCode}):\n${output}`);
-    const healthy = await fetch(`${url}/healthz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (healthy) break;
-    if (attempt >= 100) throw new Error(`the web server did not answer /healthz within 10 s:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  page.on('console', (message) => {
-    // A refused sign-in or a 422 is an expected 4xx in the network log; anything else is a fault.
-    if (message.type() === 'error' && !/status of 4\d\d/.test(message.text())) errors.push(message.text());
-  });
-  return errors;
-}
+/** A refused sign-in or a 422 is an expected 4xx in the network log; anything else is a fault. */
+const EXPECTED_4XX = /status of 4\d\d/;
 
 const db = await useTestDatabase();
 const PASSWORD = 'a long enough password';
 
 describe('signing in to the dashboard', () => {
   let gateway: RunningService;
-  let web: { url: string; stop: () => Promise<void> };
+  let web: WebServer;
   let browser: Browser;
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
     const env = gatewayEnv(db.urlFor('gateway'));
-    [gateway, browser] = await Promise.all([
-      runService('gateway', gatewayBuilder(env), { env }),
-      chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-sync',
-        ],
-      }),
-    ]);
+    [gateway, browser] = await Promise.all([runService('gateway', gatewayBuilder(env), { env }), launchBrowser()]);
     web = await startWeb(gateway.url);
   });
 
@@ -102,14 +51,36 @@ describe('signing in to the dashboard', () => {
     await gateway?.stop();
   });
 
+  it('never puts a password in the address, even when the form is sent before the page has hydrated', async () => {
+    // Without JavaScript the form is what a click before hydration submits: the browser's own submission.
+    const context = await browser.newContext({ viewport: DESKTOP, javaScriptEnabled: false });
+    // Before the first admin exists, so the setup page shows its form.
+    const setup = new URL((await setupLink(db.adminUrl, web.url))?.url as string);
+    for (const path of ['/login', `${setup.pathname}${setup.search}`]) {
+      const page = await context.newPage();
+      await page.goto(`${web.url}${path}`);
+      const form = page.locator('form');
+      expect(await form.getAttribute('method')).toBe('post');
+      await page.getByLabel('Email').fill('ada@example.com');
+      await page.getByLabel('Password').fill('a secret that stays in the body');
+      const sent = page.waitForRequest((request) => request.url().startsWith(`${web.url}${path.split('?')[0]}`));
+      await page.getByRole('button', { name: /Sign in|Create admin/ }).click();
+      const request = await sent;
+      expect(request.method()).toBe('POST');
+      expect(request.url()).not.toContain('secret');
+      await page.close();
+    }
+    await context.close();
+  });
+
   it('creates the first admin from the one-time setup link, signed in at once; the link then no longer works', async () => {
     const link = await setupLink(db.adminUrl, web.url);
     expect(link?.url).toMatch(new RegExp(`^${web.url}/setup\\?code=[A-Za-z0-9_-]{40,}$`));
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
-    const errors = watchErrors(page);
+    const errors = await watchErrors(page, EXPECTED_4XX);
 
-    await page.goto(link?.url as string);
+    await expectPageHeaders(await open(page, link?.url as string));
     expect(await page.title()).toBe('Set up · LLM Ops');
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Create the first admin');
     await page.screenshot({ path: join(SCREENSHOTS, 'setup-desktop.png'), fullPage: true });
@@ -135,27 +106,31 @@ describe('signing in to the dashboard', () => {
 
     // The same link again, from a browser that is not signed in: setup is done.
     const other = await browser.newPage({ viewport: PHONE });
-    await other.goto(link?.url as string);
+    const otherErrors = await watchErrors(other);
+    await open(other, link?.url as string);
     expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe('Setup is done');
     await other.screenshot({ path: join(SCREENSHOTS, 'setup-done-phone.png'), fullPage: true });
     await other.close();
     expect(errors).toEqual([]);
+    expect(otherErrors).toEqual([]);
     await context.close();
   });
 
   it('says so when a setup link is wrong', async () => {
     const page = await browser.newPage({ viewport: PHONE });
-    await page.goto(`${web.url}/setup?code=wrong`);
+    const errors = await watchErrors(page);
+    await expectPageHeaders(await open(page, `${web.url}/setup?code=wrong`));
     // With an account present, the page says setup is done; the code is never even considered.
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toMatch(/Setup is done|This setup link does not work/);
+    expect(errors).toEqual([]);
     await page.close();
   });
 
   it('signs out, refuses a wrong password with a message, and signs in again', async () => {
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
-    const errors = watchErrors(page);
-    await page.goto(`${web.url}/login`);
+    const errors = await watchErrors(page, EXPECTED_4XX);
+    await expectPageHeaders(await open(page, `${web.url}/login`));
     expect(await page.title()).toBe('Sign in · LLM Ops');
     await page.getByLabel('Email').fill('ada@example.com');
     await page.getByLabel('Password').fill('wrong password!');
@@ -173,7 +148,7 @@ describe('signing in to the dashboard', () => {
     await page.waitForURL(`${web.url}/login`);
     expect((await context.cookies()).find((c) => c.name === 'llmops_session')).toBeUndefined();
     // Signed out, the overview offers to sign in.
-    await page.goto(web.url);
+    await open(page, web.url);
     expect(await page.getByRole('link', { name: 'Sign in' }).getAttribute('href')).toBe('/login');
     await page.setViewportSize(PHONE);
     await page.screenshot({ path: join(SCREENSHOTS, 'signed-out-phone.png'), fullPage: true });

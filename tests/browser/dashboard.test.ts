@@ -5,71 +5,28 @@
  * server of the test's own stands in for the gateway where the gateway has nothing to show yet (an event
  * stream, echoed headers). Screenshots go to test-results/screenshots/ for a person to look at.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayBuilder } from '@llmops/gateway/main';
 import { runService, type RunningService } from '@llmops/kit/runtime';
-import { freePort } from '@llmops/kit/testing/database';
+import { startExpiringServer, type ExpiringServer } from '@llmops/kit/testing/expiring-server';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
-import { gatewayEnv, WEB_PROXY_SECRET, webEnv } from './environment.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const WEB_ENTRY = join(ROOT, 'web/build/index.js');
-const SCREENSHOTS = join(ROOT, 'test-results/screenshots');
-const CHROMIUM = '/usr/bin/chromium';
-
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-if (!existsSync(WEB_ENTRY)) {
-  throw new Error(`${WEB_ENTRY} is missing: build the dashboard first with \`npm run build -w web\` (npm test does it)`);
-}
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`${CHROMIUM} is missing: install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does it)`);
-}
-
-interface WebServer {
-  url: string;
-  output: () => string;
-  stop: () => Promise<void>;
-}
-
-/** Starts the built dashboard as the supervisor does, and waits for its /healthz. */
-async function startWeb(gatewayUrl: string): Promise<WebServer> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [WEB_ENTRY], {
-    env: webEnv(url, gatewayUrl),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  for (let attempt = 0; ; attempt++) {
-    if (child.exitCode !== null) throw new Error(`the web server exited (${child.exitCode}):\n${output}`);
-    const healthy = await fetch(`${url}/healthz`).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (healthy) break;
-    if (attempt >= 100) throw new Error(`the web server did not answer /healthz within 10 s:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return {
-    url,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
+import {
+  DESKTOP,
+  expectPageHeaders,
+  launchBrowser,
+  open,
+  PHONE,
+  reload,
+  SCREENSHOTS,
+  startWeb,
+  watchErrors,
+  type WebServer,
+} from './support.ts';
+import { gatewayEnv, WEB_PROXY_SECRET } from './environment.ts';
 
 /** A stand-in upstream: an event stream that sends its second event only when told to, and an echo. */
 function startUpstream(): Promise<{ url: string; releaseStream: () => void; server: Server }> {
@@ -102,16 +59,6 @@ function startUpstream(): Promise<{ url: string; releaseStream: () => void; serv
   );
 }
 
-/** Errors the page reports in its console or throws; a clean page has none. */
-function watchErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('console', (message: ConsoleMessage) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
-  page.on('pageerror', (error) => errors.push(error.message));
-  return errors;
-}
-
 async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
@@ -124,44 +71,45 @@ describe('the dashboard', () => {
   let upstream: Awaited<ReturnType<typeof startUpstream>>;
   let web: WebServer;
   let webOnUpstream: WebServer;
+  let expiring: ExpiringServer;
+  let webOnExpiring: WebServer;
   let browser: Browser;
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    [gateway, upstream, browser] = await Promise.all([
+    [gateway, upstream, expiring, browser] = await Promise.all([
       runService('gateway', gatewayBuilder(GATEWAY_ENV), { env: GATEWAY_ENV }),
       startUpstream(),
-      // launch() gives every run a new, empty profile directory of its own.
-      chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+      startExpiringServer((req, res) => {
+        req.resume();
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ answered: `${req.method} ${req.url}` }));
       }),
+      launchBrowser(),
     ]);
-    [web, webOnUpstream] = await Promise.all([startWeb(gateway.url), startWeb(upstream.url)]);
+    [web, webOnUpstream, webOnExpiring] = await Promise.all([
+      startWeb(gateway.url),
+      startWeb(upstream.url),
+      startWeb(expiring.url),
+    ]);
   });
 
   afterAll(async () => {
     upstream?.releaseStream();
-    await Promise.all([browser?.close(), web?.stop(), webOnUpstream?.stop(), gateway?.stop()]);
-    await new Promise((resolve) => upstream?.server.close(resolve));
+    await Promise.all([browser?.close(), web?.stop(), webOnUpstream?.stop(), webOnExpiring?.stop(), gateway?.stop()]);
+    await Promise.all([new Promise((resolve) => upstream?.server.close(resolve)), expiring?.close()]);
   });
 
-  it("shows the gateway's readiness checks on the overview, with no console errors", async () => {
+  it("shows the gateway's readiness checks on the overview, with no console errors or CSP violations", async () => {
     const page = await browser.newPage({ viewport: DESKTOP });
-    const errors = watchErrors(page);
-    const response = await page.goto(web.url, { waitUntil: 'networkidle' });
+    const errors = await watchErrors(page);
+    const response = await open(page, web.url);
     expect(response?.status()).toBe(200);
     expect(await page.title()).toBe('Overview · LLM Ops');
+    // Its Content-Security-Policy admits SvelteKit's start-up script by this response's nonce, a new one each time.
+    const nonce = await expectPageHeaders(response);
+    expect(await response?.text()).toContain(`nonce="${nonce.slice("'nonce-".length, -1)}"`);
+    expect(await expectPageHeaders(await page.request.get(web.url))).not.toBe(nonce);
 
     const status = page.getByRole('region', { name: 'System status' });
     await expect.poll(() => status.locator('.head').textContent()).toContain('Ready');
@@ -196,7 +144,7 @@ describe('the dashboard', () => {
 
   it('shows a visible focus ring on every control reached with the keyboard', async () => {
     const page = await browser.newPage({ viewport: DESKTOP });
-    await page.goto(web.url, { waitUntil: 'networkidle' });
+    await open(page, web.url);
     const seen: string[] = [];
     for (let step = 0; step < 12; step++) {
       await page.keyboard.press('Tab');
@@ -227,24 +175,26 @@ describe('the dashboard', () => {
 
   it('remembers the light theme and renders it from the server', async () => {
     const page = await browser.newPage({ viewport: DESKTOP });
-    // The toggle works once the page has hydrated: wait for the app's scripts before clicking.
-    await page.goto(web.url, { waitUntil: 'networkidle' });
+    await open(page, web.url);
     await page.getByRole('button', { name: 'Switch to the light theme' }).click();
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('light');
-    await page.reload();
+    await reload(page);
     expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
     await screenshot(page, 'overview-light-desktop');
     await page.close();
   });
 
-  it('answers an unknown address with the 404 page in the same style', async () => {
+  it('answers an unknown address with the 404 page in the same style, under the same policy', async () => {
     const page = await browser.newPage({ viewport: PHONE });
-    const response = await page.goto(`${web.url}/no/such/page`);
+    const errors = await watchErrors(page, /status of 404/);
+    const response = await open(page, `${web.url}/no/such/page`);
     expect(response?.status()).toBe(404);
+    await expectPageHeaders(response);
     expect(await page.title()).toBe('Page not found · LLM Ops');
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Page not found');
     expect(await page.getByRole('link', { name: 'Go to the overview' }).getAttribute('href')).toBe('/');
     await screenshot(page, 'not-found-phone');
+    expect(errors).toEqual([]);
     await page.close();
   });
 
@@ -257,7 +207,7 @@ describe('the dashboard', () => {
     expect(Object.keys(document.paths)).toContain('/readyz');
 
     const page = await browser.newPage({ viewport: DESKTOP });
-    await page.goto(web.url, { waitUntil: 'networkidle' });
+    await open(page, web.url);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API reference' }).click();
     await page.waitForURL(`${web.url}/api/v1/docs`);
     expect(await page.title()).toBe('LLM Ops API reference');
@@ -307,6 +257,27 @@ describe('the dashboard', () => {
     expect(foreignPost.status).toBe(403);
   });
 
+  it('sends a read again when the gateway closes an idle connection just as it arrives; a write gets its 502', async () => {
+    const warmThenExpire = async () => {
+      expect((await fetch(`${webOnExpiring.url}/api/v1/warm`)).status).toBe(200);
+      await expiring.lastConnectionExpired();
+    };
+    await warmThenExpire();
+    const read = await fetch(`${webOnExpiring.url}/api/v1/things/1`);
+    expect(read.status).toBe(200);
+    expect(await read.json()).toEqual({ answered: 'GET /api/v1/things/1' });
+    expect(expiring.seen.filter((line) => line === 'GET /api/v1/things/1')).toHaveLength(2);
+
+    await warmThenExpire();
+    const write = await fetch(`${webOnExpiring.url}/api/v1/things`, {
+      method: 'POST',
+      headers: { origin: webOnExpiring.url, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(write.status).toBe(502);
+    expect(expiring.seen.filter((line) => line === 'POST /api/v1/things')).toHaveLength(1);
+  });
+
   it('streams server-sent events through without buffering', async () => {
     const { statusCode, headers, firstChunk, rest } = await new Promise<{
       statusCode: number | undefined;
@@ -338,8 +309,8 @@ describe('the dashboard', () => {
 
   it('says so honestly when the gateway is down: an error state on the page, a 502 problem on /api', async () => {
     const page = await browser.newPage({ viewport: DESKTOP });
-    const errors = watchErrors(page);
-    await page.goto(web.url, { waitUntil: 'networkidle' });
+    const errors = await watchErrors(page);
+    await open(page, web.url);
     const status = page.getByRole('region', { name: 'System status' });
     await expect.poll(() => status.locator('.head').textContent()).toContain('Ready');
 
@@ -353,7 +324,7 @@ describe('the dashboard', () => {
     expect(errors).toEqual([]);
     await screenshot(page, 'gateway-down-desktop');
     await page.setViewportSize(PHONE);
-    await page.reload();
+    await reload(page);
     expect(await status.locator('.head').textContent()).toContain('Unreachable');
     await screenshot(page, 'gateway-down-phone');
     await page.close();

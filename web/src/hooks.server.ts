@@ -8,9 +8,22 @@ export const handle: Handle = async ({ event, resolve }) => {
   if (isApiPath(new URL(event.request.url).pathname)) return proxyToGateway(event);
 
   const theme = themeFromCookie(event.cookies);
-  return resolve(event, {
+  const response = await resolve(event, {
     transformPageChunk: ({ html }) => html.replace('%llmops.theme%', theme),
   });
+  for (const [name, value] of Object.entries(PAGE_HEADERS)) response.headers.set(name, value);
+  return response;
+};
+
+/**
+ * Besides the Content-Security-Policy (vite.config.ts): no framing by any site (X-Frame-Options for
+ * browsers that predate frame-ancestors), no content sniffing, and no address sent to other sites — a
+ * setup link carries its one-time code in the query.
+ */
+const PAGE_HEADERS = {
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
 };
 
 /** Unexpected errors go to the log; the page gets SvelteKit's safe default message, never internals. */

@@ -7,6 +7,7 @@ import { createPool, type Pool } from './db.ts';
 import { createLogger, type Logger } from './logger.ts';
 import type { ServiceApp } from './http/app.ts';
 import { answerClientError } from './http/client-error.ts';
+import { SERVER_KEEP_ALIVE_MS } from './http/upstream.ts';
 import type { ReadinessCheck } from './http/health.ts';
 import { readSqlFiles, schemaStatus } from './schema.ts';
 import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS, SERVICES, urlVariable, type ServiceName } from './services.ts';
@@ -203,6 +204,8 @@ function listen(app: ServiceApp, hostname: string, port: number): Promise<Server
   return new Promise((resolve, reject) => {
     const server = serve({ fetch: app.fetch, hostname, port }, () => resolve(server));
     server.on('clientError', answerClientError);
+    // Set, not left to Node's default: our clients' idle time is kept below it (http/upstream.ts).
+    if ('keepAliveTimeout' in server) server.keepAliveTimeout = SERVER_KEEP_ALIVE_MS;
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'

@@ -1,4 +1,5 @@
 import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
+import { createUpstream, type UpstreamFetch } from '@llmops/kit/http/upstream';
 import { ServiceUnavailable, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 
 /** Checks a template's default model and preset through the registry's API (ADR 0018: no cross-schema reads). */
@@ -15,7 +16,8 @@ export interface RegistryClientOptions {
   /** LLMOPS_INTERNAL_SECRET: the prompt service signs its own identity for the registry. */
   secret: string;
   timeoutMs?: number;
-  fetch?: typeof globalThis.fetch;
+  /** Kit's upstream fetch by default: keep-alive within the registry's idle time, one retry of a read. */
+  fetch?: UpstreamFetch;
 }
 
 const CHECKS = [
@@ -32,7 +34,7 @@ export function createRegistryClient({
   url,
   secret,
   timeoutMs = 5_000,
-  fetch = globalThis.fetch,
+  fetch = createUpstream().fetch,
 }: RegistryClientOptions): RegistryClient {
   return {
     async checkDefaults(requestId, settings) {

@@ -1,4 +1,5 @@
 import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
+import { createUpstream, type UpstreamFetch } from '@llmops/kit/http/upstream';
 import { ServiceUnavailable } from '@llmops/kit/problem';
 
 /** What a call to another service gives back: the status and the parsed JSON body (null when none). */
@@ -9,7 +10,8 @@ export interface ServiceAnswer<T> {
 
 export interface ServiceClient {
   get<T>(path: string, requestId: string): Promise<ServiceAnswer<T>>;
-  post<T>(path: string, body: unknown, requestId: string): Promise<ServiceAnswer<T>>;
+  /** `idempotent`: the route's contract marks it so (`markedIdempotent(route)`): sent again after a reset reused connection. */
+  post<T>(path: string, body: unknown, requestId: string, options?: { idempotent?: boolean }): Promise<ServiceAnswer<T>>;
 }
 
 export interface ServiceClientOptions {
@@ -20,7 +22,8 @@ export interface ServiceClientOptions {
   /** LLMOPS_INTERNAL_SECRET. */
   secret: string;
   timeoutMs?: number;
-  fetch?: typeof globalThis.fetch;
+  /** Kit's upstream fetch by default: keep-alive within the service's idle time, one retry of a repeatable request. */
+  fetch?: UpstreamFetch;
 }
 
 /** Identities live 60 s; one is reused for 30 s so a busy runner signs twice a minute, not per call. */
@@ -35,7 +38,7 @@ export function createServiceClient({
   audience,
   secret,
   timeoutMs = 10_000,
-  fetch = globalThis.fetch,
+  fetch = createUpstream().fetch,
 }: ServiceClientOptions): ServiceClient {
   let signed: { token: Promise<string>; until: number } | undefined;
   const identity = () => {
@@ -49,7 +52,13 @@ export function createServiceClient({
     return signed.token;
   };
 
-  async function call<T>(method: string, path: string, body: unknown, requestId: string): Promise<ServiceAnswer<T>> {
+  async function call<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    requestId: string,
+    idempotent = false,
+  ): Promise<ServiceAnswer<T>> {
     let response: Response;
     try {
       response = await fetch(`${url}${path}`, {
@@ -61,6 +70,7 @@ export function createServiceClient({
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
+        idempotent,
       });
     } catch (error) {
       throw new ServiceUnavailable(`The ${audience} service did not answer (${(error as Error).message}); try again shortly.`, 5);
@@ -77,6 +87,6 @@ export function createServiceClient({
 
   return {
     get: (path, requestId) => call('GET', path, undefined, requestId),
-    post: (path, body, requestId) => call('POST', path, body, requestId),
+    post: (path, body, requestId, options) => call('POST', path, body, requestId, options?.idempotent),
   };
 }

@@ -187,7 +187,8 @@ class Client {
  * carry their commit-safe bus position as SSE id. A client that comes back with Last-Event-ID gets what
  * it missed: from the in-memory history when it reaches back far enough, else from the outbox through
  * a replay reader of its own that hands over to the live feed without gaps or repeats; a position older
- * than retention gets `resync`. Deltas are live only.
+ * than retention, past every event (a restored database) or not a position at all gets `resync`.
+ * Deltas are live only.
  */
 export class EventHub implements EventStreams {
   readonly #options: HubOptions;
@@ -274,6 +275,7 @@ export class EventHub implements EventStreams {
       return client.stream;
     }
     client.lastSent = resumeFrom;
+    if (after(resumeFrom, this.#dispatched)) return this.#resumeAhead(client, resumeFrom);
     if (!after(this.#historyFrom, resumeFrom)) {
       // History reaches back far enough: everything after the client's position is in memory.
       for (const dispatched of this.#history) client.send(dispatched);
@@ -294,6 +296,29 @@ export class EventHub implements EventStreams {
       this.#resync(client, 'Last-Event-ID is older than the retained events', target);
       this.#flush(client);
     }
+    return client.stream;
+  }
+
+  /**
+   * A position past everything this instance has dispatched: another instance may be a step further on
+   * (then the live feed brings what follows), or the bus went back — a restored database — and every
+   * event it gives out from now on would be "before" the client's position, so it would get nothing,
+   * silently. The database tells which; live events wait meanwhile.
+   */
+  async #resumeAhead(client: Client, resumeFrom: string): Promise<ReadableStream<Uint8Array>> {
+    client.pending = [];
+    try {
+      if ((await positionStatus(this.#options.pool, resumeFrom)) === 'ahead') {
+        this.#resync(client, 'Last-Event-ID is ahead of every event on the server (was its database restored?)');
+        this.#flush(client);
+        return client.stream;
+      }
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    this.#flush(client);
+    client.write(encoder.encode(`event: ready\ndata: ${JSON.stringify({ position: client.lastSent, resumed: true })}\n\n`));
     return client.stream;
   }
 

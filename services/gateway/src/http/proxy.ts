@@ -1,9 +1,9 @@
-import { Agent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { Readable } from 'node:stream';
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { Context } from 'hono';
 import type { PublicRoute } from '@llmops/kit/contracts/index';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
 import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
+import { createUpstream, markedIdempotent, toResponse, UpstreamTimeoutError } from '@llmops/kit/http/upstream';
 import { HttpProblem } from '@llmops/kit/problem';
 import { WEB_PROXY_SECRET_HEADER } from './forwarded.ts';
 import { annotate, callerOf, clientAddress, requireAccess } from './guard.ts';
@@ -40,7 +40,6 @@ const DROPPED_RESPONSE = new Set([
   'x-request-id',
   'set-cookie',
 ]);
-const NULL_BODY = new Set([204, 205, 304]);
 
 export interface ProxyDeps {
   /** Signs the identity services accept (ADR 0006). */
@@ -53,10 +52,26 @@ export interface ProxyDeps {
 /** The longest `wait` any route takes (GET /api/v1/tasks/{id}?wait=60): a bound on the extra time. */
 const MAX_WAIT_SECONDS = 60;
 
+/** True when the request part's schema (a zod object) declares the field. */
+function declares(part: unknown, name: string): boolean {
+  const shape = (part as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape !== undefined && name in shape;
+}
+
 /** True when the route's query declares `wait` (seconds): it answers only after up to that long. */
 function longPolls(route: PublicRoute['route']): boolean {
-  const query = route.request?.query as { shape?: Record<string, unknown> } | undefined;
-  return query?.shape !== undefined && 'wait' in query.shape;
+  return declares(route.request?.query, 'wait');
+}
+
+/**
+ * Whether repeating a request of the route is harmless by its contract (beyond safe methods): the route
+ * is marked idempotent, or it takes an Idempotency-Key (the service answers a repeat from its record)
+ * and the request carries one.
+ */
+function idempotentByContract(route: PublicRoute['route']): (headers: Headers) => boolean {
+  if (markedIdempotent(route)) return () => true;
+  const keyed = declares(route.request?.headers, 'idempotency-key');
+  return (headers) => keyed && headers.has('idempotency-key');
 }
 
 /** The seconds a long-polling request asks to wait (the service validates the value; this only bounds the timer). */
@@ -81,7 +96,8 @@ class GatewayTimeout extends HttpProblem {
   }
 }
 
-const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+/** Connections to the services (kit's keep-alive rules and one retry on a reset reused connection). */
+const upstream = createUpstream({ maxSockets: 256 });
 
 /** `/api/v1/prompts/{id}` → `/api/v1/prompts/:id`. */
 export function honoPath(openApiPath: string): string {
@@ -97,11 +113,11 @@ export function honoPath(openApiPath: string): string {
 export function mountProxy(app: ServiceApp, routes: readonly PublicRoute[], deps: ProxyDeps | undefined): void {
   for (const { route, service, role, scope } of routes) {
     const access = { role, scope } as const;
-    const longPoll = longPolls(route);
+    const shape = { longPoll: longPolls(route), idempotent: idempotentByContract(route) };
     app.openAPIRegistry.registerPath(annotate(route, access, { proxied: true }));
     app.on(route.method.toUpperCase(), honoPath(route.path), requireAccess(access), (c) => {
       if (!deps) throw new BadGateway(service, 'not configured');
-      return forward(c, service, deps, longPoll);
+      return forward(c, service, deps, shape);
     });
   }
 }
@@ -110,7 +126,7 @@ async function forward(
   c: Context<AppEnv>,
   service: PublicRoute['service'],
   deps: ProxyDeps,
-  longPoll: boolean,
+  route: { longPoll: boolean; idempotent: (headers: Headers) => boolean },
 ): Promise<Response> {
   const principal = callerOf(c);
   const requestId = c.get('requestId');
@@ -121,7 +137,7 @@ async function forward(
   );
   const incoming = new URL(c.req.url);
   const target = new URL(incoming.pathname + incoming.search, deps.urls[service]);
-  const timeoutMs = deps.timeoutMs + (longPoll ? waitSeconds(incoming) * 1000 : 0);
+  const timeoutMs = deps.timeoutMs + (route.longPoll ? waitSeconds(incoming) * 1000 : 0);
   const headers: OutgoingHttpHeaders = {};
   for (const [name, value] of c.req.raw.headers) {
     if (!DROPPED_REQUEST.has(name)) headers[name] = value;
@@ -136,45 +152,22 @@ async function forward(
     headers['content-length'] = String(body.length);
   }
 
-  return new Promise<Response>((resolve, reject) => {
-    let settled = false;
-    const outgoing = httpRequest(target, { method, headers, agent });
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      outgoing.destroy();
-      reject(new GatewayTimeout(service, timeoutMs));
-    }, timeoutMs);
-    const abort = () => outgoing.destroy();
-    c.req.raw.signal.addEventListener('abort', abort, { once: true });
-    outgoing.on('response', (upstream: IncomingMessage) => {
-      clearTimeout(timer);
-      if (settled) return upstream.resume();
-      settled = true;
-      const status = upstream.statusCode ?? 502;
-      const responseHeaders = new Headers();
-      const raw = upstream.rawHeaders;
-      for (let i = 0; i + 1 < raw.length; i += 2) {
-        const name = (raw[i] as string).toLowerCase();
-        if (!DROPPED_RESPONSE.has(name)) responseHeaders.append(name, raw[i + 1] as string);
-      }
-      const empty = method === 'HEAD' || NULL_BODY.has(status);
-      if (empty) upstream.resume();
-      upstream.once('close', () => c.req.raw.signal.removeEventListener('abort', abort));
-      resolve(
-        new Response(empty ? null : (Readable.toWeb(upstream) as ReadableStream<Uint8Array>), {
-          status,
-          headers: responseHeaders,
-        }),
-      );
+  let answer;
+  try {
+    answer = await upstream.request(target, {
+      method,
+      headers,
+      ...(body ? { body } : {}),
+      idempotent: route.idempotent(c.req.raw.headers),
+      // The caller went away: stop the service's work too.
+      signal: c.req.raw.signal,
+      headersTimeoutMs: timeoutMs,
+      onRetry: (error) =>
+        c.get('log').warn({ service, code: error.code }, 'a reused connection to the service was reset; sent again on a new one'),
     });
-    outgoing.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      c.req.raw.signal.removeEventListener('abort', abort);
-      if (settled) return;
-      settled = true;
-      reject(new BadGateway(service, error.code));
-    });
-    outgoing.end(body);
-  });
+  } catch (error) {
+    if (error instanceof UpstreamTimeoutError) throw new GatewayTimeout(service, timeoutMs);
+    throw new BadGateway(service, (error as NodeJS.ErrnoException).code);
+  }
+  return toResponse(answer, method, (name) => DROPPED_RESPONSE.has(name));
 }

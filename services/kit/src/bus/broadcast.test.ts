@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { withTransaction } from '../db.ts';
 import { useTestDatabase } from '../testing/vitest.ts';
-import { headPosition, PositionExpiredError, positionStatus } from './broadcast.ts';
+import { headPosition, PositionAheadError, PositionExpiredError, positionStatus } from './broadcast.ts';
 import { defineEvent, type BusEvent } from './contract.ts';
-import { InvalidPositionError } from './position.ts';
+import { InvalidPositionError, parsePosition } from './position.ts';
 import { envelope, publishMany } from './publish.ts';
 import { runRetention } from './retention.ts';
 import { Collector, eventually, useBuses } from './testing.ts';
@@ -122,5 +122,17 @@ describe('broadcast readers', () => {
     );
     await expect(bus.broadcast({ from: old, handler: () => undefined })).rejects.toThrow(PositionExpiredError);
     expect(await positionStatus(pool, await headPosition(pool))).toBe('ok');
+  });
+
+  it('tells a position past the head (a restored database) apart: a reader from it would wait silently', async () => {
+    const { bus } = await harness.startBus();
+    const pool = harness.servicePool();
+    await produce(300, 1);
+    const head = await headPosition(pool);
+    // The head itself (a stream's starting id) is fine; one past it was never given out.
+    expect(await positionStatus(pool, head)).toBe('ok');
+    const ahead = `${parsePosition(head).txid + 1000n}-1`;
+    expect(await positionStatus(pool, ahead)).toBe('ahead');
+    await expect(bus.broadcast({ from: ahead, handler: () => undefined })).rejects.toThrow(PositionAheadError);
   });
 });

@@ -18,10 +18,28 @@ export class PositionExpiredError extends Error {
   }
 }
 
-/** 'expired' when retention has deleted events after this position (an SSE client must resync). */
-export async function positionStatus(db: Queryable, position: string | Position): Promise<'ok' | 'expired'> {
+/** The position is past the commit-safe head: this database never gave it out (it was restored from a backup). */
+export class PositionAheadError extends Error {
+  override name = 'PositionAheadError';
+  readonly position: string;
+  constructor(position: string) {
+    super(
+      `bus position ${position} is ahead of every event of this database (was it restored?): start again from a fresh snapshot (resync)`,
+    );
+    this.position = position;
+  }
+}
+
+/**
+ * 'expired' when retention has deleted events after this position; 'ahead' when it is past the
+ * commit-safe head, which every position a reader was given is below (a reader only reads below its
+ * snapshot's xmin, and xmin only grows): the database went back in time (a restore), and a reader from
+ * there would wait, silently, until the bus passed it again. Either way an SSE client must resync.
+ */
+export async function positionStatus(db: Queryable, position: string | Position): Promise<'ok' | 'expired' | 'ahead'> {
   const parsed = typeof position === 'string' ? parsePosition(position) : position;
-  return comparePositions(parsed, await outbox.retentionHorizon(db)) < 0 ? 'expired' : 'ok';
+  if (comparePositions(parsed, await outbox.retentionHorizon(db)) < 0) return 'expired';
+  return comparePositions(parsed, await outbox.head(db)) > 0 ? 'ahead' : 'ok';
 }
 
 /**

@@ -3,14 +3,14 @@ import { hostname } from 'node:os';
 import type { Pool } from '../db.ts';
 import type { Logger } from '../logger.ts';
 import { Bell } from './bell.ts';
-import { BroadcastReader, PositionExpiredError, type BroadcastOptions } from './broadcast.ts';
+import { BroadcastReader, PositionAheadError, PositionExpiredError, positionStatus, type BroadcastOptions } from './broadcast.ts';
 import { resolveBusConfig, type BusConfig } from './config.ts';
 import { ConsumerGroup, type ConsumeOptions, type ConsumerStatus } from './consumer.ts';
 import type { EventContract } from './contract.ts';
 import { EphemeralStreams } from './ephemeral.ts';
 import { DOORBELL_CHANNEL, Listener } from './listener.ts';
 import * as outbox from './outbox.ts';
-import { comparePositions, parsePosition } from './position.ts';
+import { parsePosition } from './position.ts';
 import { runRetention } from './retention.ts';
 import { WaiterRow } from './waiters.ts';
 
@@ -44,7 +44,8 @@ export interface Bus {
   consume<C extends EventContract>(options: ConsumeOptions<C>): Consumer;
   /**
    * Starts a broadcast reader from 'now' or a position string. Throws PositionExpiredError when the
-   * position is older than retention (an SSE client must resync) and InvalidPositionError when malformed.
+   * position is older than retention and PositionAheadError when it is past the head (a restored
+   * database): an SSE client must resync; InvalidPositionError when malformed.
    */
   broadcast<C extends EventContract = never>(options: BroadcastOptions<C>): Promise<BroadcastReader<C>>;
   readonly ephemeral: EphemeralStreams;
@@ -107,8 +108,9 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
       if (state !== 'started') throw new Error('start the bus before opening broadcast readers');
       const from = options.from ?? 'now';
       const start = from === 'now' ? await outbox.head(pool) : parsePosition(from);
-      if (from !== 'now' && comparePositions(start, await outbox.retentionHorizon(pool)) < 0)
-        throw new PositionExpiredError(from);
+      const status = from === 'now' ? 'ok' : await positionStatus(pool, start);
+      if (status === 'expired') throw new PositionExpiredError(from);
+      if (status === 'ahead') throw new PositionAheadError(from);
       const reader = new BroadcastReader(deps, options, start);
       const untyped = reader as unknown as BroadcastReader<EventContract>;
       readers.add(untyped);

@@ -13,7 +13,14 @@ export {
 } from './contract.ts';
 export { envelope, publish, publishMany, type Envelope, type PublishOptions } from './publish.ts';
 export type { ConsumeOptions, EventHandler, BatchHandler, HandlerContext, ConsumerStatus } from './consumer.ts';
-export { BroadcastReader, PositionExpiredError, headPosition, positionStatus, type BroadcastOptions } from './broadcast.ts';
+export {
+  BroadcastReader,
+  PositionAheadError,
+  PositionExpiredError,
+  headPosition,
+  positionStatus,
+  type BroadcastOptions,
+} from './broadcast.ts';
 export { EphemeralStreams, EphemeralItemTooLargeError, NOTIFY_PAYLOAD_LIMIT } from './ephemeral.ts';
 export { formatPosition, parsePosition, isPosition, InvalidPositionError, type Position } from './position.ts';
 export { listDeadLetters, replay, skip, type DeadLetter, type DeadLetterPage } from './parked.ts';

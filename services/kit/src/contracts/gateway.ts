@@ -419,12 +419,14 @@ export const eventsRoute = createRoute({
   summary: 'Live events (server-sent events), resumable with Last-Event-ID',
   description:
     'Durable events carry `id:` = the bus position; reconnect with `Last-Event-ID` to get every event you missed. ' +
-    'A position older than the retention window gets a `resync` event: refetch what you show. `delta` events (streaming ' +
-    'output) are live only. A comment line is sent as a heartbeat. Filters combine with AND.',
+    'A `Last-Event-ID` older than the retention window, ahead of every event (the database was restored) or not a ' +
+    'position at all gets a `resync` event, never an error (EventSource cannot read one): refetch what you show. ' +
+    '`delta` events (streaming output) are live only. A comment line is sent as a heartbeat. Filters combine with AND.',
   request: {
     query: EventsQuerySchema,
     headers: z.object({
-      'last-event-id': z.string().max(100).optional().openapi({ description: 'The `id` of the last event you received' }),
+      // No length limit: a malformed id gets `resync` like any other, not a 400 that EventSource cannot read.
+      'last-event-id': z.string().optional().openapi({ description: 'The `id` of the last event you received' }),
     }),
   },
   responses: {

@@ -1141,6 +1141,8 @@ export const assemble = createRoute({
   tags: TAG,
   summary: 'Render an ad-hoc list of parts and inline messages, saving nothing',
   description: RENDER_BUDGET,
+  // Saves nothing: a client may send it again after a lost connection (kit's http/upstream.ts).
+  'x-idempotent': true,
   request: { body: body(AssembleSchema) },
   responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 413, 415, 422, 429) },
 });
@@ -1152,6 +1154,7 @@ export const internalRender = createRoute({
   operationId: 'renderForService',
   summary: 'Render a template version or label for a task (runner only)',
   description: RENDER_BUDGET,
+  'x-idempotent': true,
   request: { body: body(InternalRenderSchema) },
   responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 404, 422, 429) },
 });

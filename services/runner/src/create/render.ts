@@ -1,5 +1,6 @@
 import type { z } from 'zod';
-import type { RenderResultSchema } from '@llmops/kit/contracts/prompt';
+import { assemble, internalRender, type RenderResultSchema } from '@llmops/kit/contracts/prompt';
+import { markedIdempotent } from '@llmops/kit/http/upstream';
 import type { TaskCreate } from '@llmops/kit/contracts/runner';
 import type { FieldProblem } from '@llmops/kit/problem';
 import type { ServiceClient } from '../clients.ts';
@@ -102,6 +103,7 @@ export async function renderMessages(prompt: ServiceClient, request: TaskCreate,
         inputs: request.inputs,
       },
       requestId,
+      { idempotent: markedIdempotent(assemble) },
     );
     // Ad-hoc messages have no defaults, whether they render or not.
     if (answer.status !== 200) return { ...refused('body.messages', answer.body), defaults_known: true };
@@ -129,6 +131,7 @@ export async function renderMessages(prompt: ServiceClient, request: TaskCreate,
       inputs: request.inputs,
     },
     requestId,
+    { idempotent: markedIdempotent(internalRender) },
   );
   if (answer.status !== 200) return refused(request.label ? 'body.label' : 'body.template_id', answer.body);
   return fromResult(answer.body, request.label ?? null);

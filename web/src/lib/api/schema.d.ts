@@ -167,7 +167,7 @@ export interface paths {
         };
         /**
          * Live events (server-sent events), resumable with Last-Event-ID
-         * @description Durable events carry `id:` = the bus position; reconnect with `Last-Event-ID` to get every event you missed. A position older than the retention window gets a `resync` event: refetch what you show. `delta` events (streaming output) are live only. A comment line is sent as a heartbeat. Filters combine with AND.
+         * @description Durable events carry `id:` = the bus position; reconnect with `Last-Event-ID` to get every event you missed. A `Last-Event-ID` older than the retention window, ahead of every event (the database was restored) or not a position at all gets a `resync` event, never an error (EventSource cannot read one): refetch what you show. `delta` events (streaming output) are live only. A comment line is sent as a heartbeat. Filters combine with AND.
          *
          *     **Requires** the `viewer` role or higher. An API token needs the `tasks:read` scope (or `admin`).
          */

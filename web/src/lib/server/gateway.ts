@@ -2,6 +2,7 @@ import type { RequestEvent } from '@sveltejs/kit';
 import { GATEWAY_URL } from '$app/env/private';
 import { createApiClient, type ApiClient } from '../api/client.ts';
 import { forwardedHeaders } from './forwarded.ts';
+import { upstream } from './upstream.ts';
 
 /** A load must not hang the page when the gateway hangs; the gateway bounds its own checks at 2 s. */
 const TIMEOUT_MS = 5_000;
@@ -22,6 +23,6 @@ export function gatewayClient(event: RequestEvent): ApiClient {
   return createApiClient({
     baseUrl: GATEWAY_URL,
     headers,
-    fetch: (request) => fetch(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(TIMEOUT_MS)]) }),
+    fetch: (request) => upstream.fetch(request, { signal: AbortSignal.any([request.signal, AbortSignal.timeout(TIMEOUT_MS)]) }),
   });
 }

@@ -1,20 +1,21 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import { pipeline } from 'node:stream/promises';
 import type { RequestEvent } from '@sveltejs/kit';
 import { GATEWAY_URL } from '$app/env/private';
+import { toResponse, UpstreamTimeoutError } from '@llmops/kit/http/upstream';
 import { forwardedHeaders, isForwardingHeader } from './forwarded.ts';
 import { errorFields, log } from './log.ts';
 import { problemResponse } from './problem.ts';
+import { upstream } from './upstream.ts';
 
 /**
  * The browser sees one origin (ADR 0008): every /api/* request is passed to the gateway as it came
  * (method, path, query, headers including cookies, body) and its answer comes back as it goes (status,
  * headers including every Set-Cookie, body streamed chunk by chunk, so server-sent events are not
- * buffered). node:http rather than fetch: no automatic decompression, no body timeout to cut a quiet
- * event stream, and raw response headers.
+ * buffered). node:http rather than fetch (through kit's upstream: keep-alive and one retry of a read on
+ * a reset reused connection): no automatic decompression, no body timeout to cut a quiet event stream,
+ * and raw response headers.
  */
 
 /** Connection-level headers (RFC 9110 §7.6.1) that one hop must not pass to the next. */
@@ -30,9 +31,6 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Statuses whose responses have no body. */
-const NULL_BODY = new Set([204, 205, 304]);
-
 /** How long the gateway may take to start answering (headers); a stream may then stay open for ever. */
 const RESPONSE_HEADERS_TIMEOUT_MS = 60_000;
 
@@ -43,8 +41,6 @@ function headersTimeoutMs(url: URL): number {
 }
 
 const gateway = new URL(GATEWAY_URL);
-const secure = gateway.protocol === 'https:';
-const agent = secure ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
 
 export function isApiPath(pathname: string): boolean {
   return pathname === '/api' || pathname.startsWith('/api/');
@@ -72,24 +68,10 @@ function requestHeaders(event: RequestEvent): OutgoingHttpHeaders {
   return headers;
 }
 
-function responseHeaders(upstream: IncomingMessage): Headers {
-  const dropped = connectionTokens(upstream.headers.connection);
-  const headers = new Headers();
-  const raw = upstream.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase();
-    if (HOP_BY_HOP.has(name) || dropped.has(name)) continue;
-    headers.append(name, raw[i + 1] as string); // append keeps each Set-Cookie separate
-  }
-  return headers;
-}
-
-function toResponse(upstream: IncomingMessage, method: string): Response {
-  const status = upstream.statusCode ?? 502;
-  const empty = method === 'HEAD' || NULL_BODY.has(status);
-  if (empty) upstream.resume();
-  const body = empty ? null : (Readable.toWeb(upstream) as ReadableStream<Uint8Array>);
-  return new Response(body, { status, statusText: upstream.statusMessage, headers: responseHeaders(upstream) });
+/** The answer as it came, less the hop-by-hop headers (and those its Connection header names). */
+function answer(response: IncomingMessage, method: string): Response {
+  const dropped = connectionTokens(response.headers.connection);
+  return toResponse(response, method, (name) => HOP_BY_HOP.has(name) || dropped.has(name));
 }
 
 function unreachable(code: string | undefined): Response {
@@ -103,83 +85,51 @@ function unreachable(code: string | undefined): Response {
 }
 
 /** Passes one /api request to the gateway and returns its answer, or a 502/504 problem when there is none. */
-export function proxyToGateway(event: RequestEvent): Promise<Response> {
+export async function proxyToGateway(event: RequestEvent): Promise<Response> {
   const { request } = event;
   // The request's own URL, not event.url, from which SvelteKit strips its own suffixes and parameters.
   const url = new URL(request.url);
   const target = new URL(url.pathname + url.search, gateway);
   const started = performance.now();
   const timeoutMs = headersTimeoutMs(url);
-
-  return new Promise<Response>((resolve) => {
-    let settled = false;
-    let bodyError: unknown;
-    const settle = (response: Response) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(response);
-    };
-
-    const outgoing = (secure ? httpsRequest : httpRequest)(target, {
+  try {
+    const response = await upstream.request(target, {
       method: request.method,
       headers: requestHeaders(event),
-      agent,
+      // Streamed as it comes (such a request is never sent twice; reads have no body).
+      ...(request.body ? { body: Readable.fromWeb(request.body as NodeReadableStream) } : {}),
       // The browser went away (closed an event stream, navigated): stop the gateway's work too.
       signal: request.signal,
+      headersTimeoutMs: timeoutMs,
+      onRetry: (error) =>
+        log.warn({ code: error.code, method: request.method, path: url.pathname }, 'gateway connection reset; sent again'),
     });
-
-    const timer = setTimeout(() => {
-      outgoing.destroy(new Error('no response headers in time'));
-      settle(
-        problemResponse(
-          504,
-          'gateway-timeout',
-          'Gateway timeout',
-          `The LLM Ops gateway did not start answering within ${timeoutMs / 1000} s.`,
-        ),
+    log.debug(
+      { method: request.method, path: url.pathname, status: response.statusCode, ms: Math.round(performance.now() - started) },
+      'proxied',
+    );
+    return answer(response, request.method);
+  } catch (error) {
+    if (error instanceof UpstreamTimeoutError) {
+      return problemResponse(
+        504,
+        'gateway-timeout',
+        'Gateway timeout',
+        `The LLM Ops gateway did not start answering within ${timeoutMs / 1000} s.`,
       );
-    }, timeoutMs);
-
-    outgoing.on('response', (upstream) => {
-      log.debug(
-        { method: request.method, path: url.pathname, status: upstream.statusCode, ms: Math.round(performance.now() - started) },
-        'proxied',
-      );
-      settle(toResponse(upstream, request.method));
-    });
-
-    outgoing.on('error', (error: NodeJS.ErrnoException) => {
-      if (settled || request.signal.aborted) return;
-      // The request body could not be read (adapter-node's BODY_SIZE_LIMIT, a client that hung up).
-      const status = (bodyError as { status?: unknown } | undefined)?.status;
-      if (status === 413) {
-        settle(
-          problemResponse(
-            413,
-            'payload-too-large',
-            'Payload too large',
-            'The request body is larger than the dashboard server accepts (its BODY_SIZE_LIMIT).',
-          ),
-        );
-        return;
-      }
-      log.warn(
-        { ...errorFields(error), method: request.method, path: url.pathname, gateway: GATEWAY_URL },
-        'gateway unreachable',
-      );
-      settle(unreachable(error.code));
-    });
-
-    if (request.body) {
-      const source = Readable.fromWeb(request.body as NodeReadableStream);
-      source.once('error', (error) => {
-        bodyError = error;
-      });
-      // pipeline destroys `outgoing` on a failure, which lands in the 'error' handler above.
-      pipeline(source, outgoing).catch(() => {});
-    } else {
-      outgoing.end();
     }
-  });
+    // The request body could not be read (adapter-node's BODY_SIZE_LIMIT, a client that hung up).
+    if ((error as { status?: unknown }).status === 413) {
+      return problemResponse(
+        413,
+        'payload-too-large',
+        'Payload too large',
+        'The request body is larger than the dashboard server accepts (its BODY_SIZE_LIMIT).',
+      );
+    }
+    // Nobody is left to read an answer.
+    if (request.signal.aborted) return new Response(null, { status: 499 });
+    log.warn({ ...errorFields(error), method: request.method, path: url.pathname, gateway: GATEWAY_URL }, 'gateway unreachable');
+    return unreachable((error as NodeJS.ErrnoException).code);
+  }
 }

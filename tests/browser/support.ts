@@ -1,0 +1,154 @@
+/// <reference lib="dom" />
+/**
+ * Shared by the browser tests: the built dashboard started as the supervisor starts it, Chromium, a page
+ * opened only once it has hydrated (a click before that would submit a form natively), and a watch on
+ * everything a clean page never shows: console errors, uncaught errors, Content-Security-Policy
+ * violations.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page, type Response } from 'playwright-core';
+import { expect } from 'vitest';
+import { freePort } from '@llmops/kit/testing/database';
+import { webEnv } from './environment.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const WEB_ENTRY = join(ROOT, 'web/build/index.js');
+const CHROMIUM = '/usr/bin/chromium';
+
+export const SCREENSHOTS = join(ROOT, 'test-results/screenshots');
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+if (!existsSync(WEB_ENTRY)) {
+  throw new Error(`${WEB_ENTRY} is missing: build the dashboard first with \`npm run build -w web\` (npm test does it)`);
+}
+if (!existsSync(CHROMIUM)) {
+  throw new Error(`${CHROMIUM} is missing: install it with \`apt-get update && apt-get install -y chromium\` (.ci/run does it)`);
+}
+
+export interface WebServer {
+  url: string;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** Starts the built dashboard as the supervisor does, and waits for its /healthz. */
+export async function startWeb(gatewayUrl: string): Promise<WebServer> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(process.execPath, [WEB_ENTRY], {
+    env: webEnv(url, gatewayUrl),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`the web server exited (${child.exitCode}):\n${output}`);
+    const healthy = await fetch(`${url}/healthz`).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (healthy) break;
+    if (attempt >= 100) throw new Error(`the web server did not answer /healthz within 10 s:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Headless Chromium; launch() gives every run a new, empty profile directory of its own. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * Collects what a clean page never shows: console errors (`allow` names expected ones, such as a
+ * refused sign-in's 4xx in the network log), uncaught errors, and every Content-Security-Policy
+ * violation, as the page's own `securitypolicyviolation` event reports it. Call before the first goto.
+ */
+export async function watchErrors(page: Page, allow?: RegExp): Promise<string[]> {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !allow?.test(message.text())) errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.exposeFunction('__reportCspViolation', (text: string) => errors.push(`CSP violation: ${text}`));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      const report = (window as unknown as { __reportCspViolation: (text: string) => void }).__reportCspViolation;
+      void report(
+        `${event.effectiveDirective} blocked ${event.blockedURI || 'inline'} (${event.sourceFile}:${event.lineNumber})`,
+      );
+    });
+  });
+  return errors;
+}
+
+/** Waits until the page has hydrated: its controls answer from here on (the root layout marks <html>). */
+export async function hydrated(page: Page): Promise<void> {
+  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
+}
+
+/** Opens `url` and waits for hydration: use it before any interaction with a freshly loaded page. */
+export async function open(page: Page, url: string): Promise<Response | null> {
+  const response = await page.goto(url);
+  await hydrated(page);
+  return response;
+}
+
+/** Reloads and waits for hydration again. */
+export async function reload(page: Page): Promise<Response | null> {
+  const response = await page.reload();
+  await hydrated(page);
+  return response;
+}
+
+/**
+ * The security headers every page the dashboard renders carries: a Content-Security-Policy whose
+ * script-src is our origin plus this response's nonce, no framing, no sniffing, no referrer to others.
+ */
+export async function expectPageHeaders(response: Response | { headers(): Record<string, string> } | null): Promise<string> {
+  const headers = response === null ? {} : 'allHeaders' in response ? await response.allHeaders() : response.headers();
+  const policy = headers['content-security-policy'] ?? '';
+  const directives = new Map(
+    policy
+      .split(';')
+      .map((part) => part.trim().split(/\s+/))
+      .filter((words) => words[0])
+      .map(([name, ...values]) => [name as string, values]),
+  );
+  const scripts = directives.get('script-src') ?? [];
+  expect(scripts[0]).toBe("'self'");
+  expect(scripts.slice(1)).toEqual([expect.stringMatching(/^'nonce-[A-Za-z0-9+/=]{16,}'$/)]);
+  expect(directives.get('style-src')).toEqual(["'self'", "'unsafe-inline'"]);
+  expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
+  expect(directives.get('object-src')).toEqual(["'none'"]);
+  expect(headers['x-frame-options']).toBe('DENY');
+  expect(headers['x-content-type-options']).toBe('nosniff');
+  expect(headers['referrer-policy']).toBe('same-origin');
+  return scripts[1] as string;
+}
