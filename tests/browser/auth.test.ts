@@ -53,10 +53,10 @@ describe('signing in to the dashboard', () => {
 
   it('never puts a password in the address, even when the form is sent before the page has hydrated', async () => {
     // Without JavaScript the form is what a click before hydration submits: the browser's own submission.
-    const context = await browser.newContext({ viewport: DESKTOP, javaScriptEnabled: false });
     // Before the first admin exists, so the setup page shows its form.
     const setup = new URL((await setupLink(db.adminUrl, web.url))?.url as string);
     for (const path of ['/login', `${setup.pathname}${setup.search}`]) {
+      const context = await browser.newContext({ viewport: DESKTOP, javaScriptEnabled: false });
       const page = await context.newPage();
       await page.goto(`${web.url}${path}`);
       const form = page.locator('form');
@@ -68,9 +68,8 @@ describe('signing in to the dashboard', () => {
       const request = await sent;
       expect(request.method()).toBe('POST');
       expect(request.url()).not.toContain('secret');
-      await page.close();
+      await context.close();
     }
-    await context.close();
   });
 
   it('creates the first admin from the one-time setup link, signed in at once; the link then no longer works', async () => {
