@@ -1,4 +1,4 @@
-import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
+import { IDENTITY_HEADER, ON_BEHALF_OF_HEADER, signIdentity } from '@llmops/kit/http/identity';
 import { createUpstream, type UpstreamFetch } from '@llmops/kit/http/upstream';
 import { ServiceUnavailable } from '@llmops/kit/problem';
 
@@ -9,9 +9,15 @@ export interface ServiceAnswer<T> {
 }
 
 export interface ServiceClient {
-  get<T>(path: string, requestId: string): Promise<ServiceAnswer<T>>;
-  /** `idempotent`: the route's contract marks it so (`markedIdempotent(route)`): sent again after a reset reused connection. */
-  post<T>(path: string, body: unknown, requestId: string, options?: { idempotent?: boolean }): Promise<ServiceAnswer<T>>;
+  get<T>(path: string, requestId: string, options?: CallOptions): Promise<ServiceAnswer<T>>;
+  post<T>(path: string, body: unknown, requestId: string, options?: CallOptions): Promise<ServiceAnswer<T>>;
+}
+
+export interface CallOptions {
+  /** The route's contract marks it so (`markedIdempotent(route)`): sent again after a reset reused connection. */
+  idempotent?: boolean;
+  /** Whom the call is made for (`account:<id>`): the called service bounds its work per such caller. */
+  onBehalfOf?: string;
 }
 
 export interface ServiceClientOptions {
@@ -57,7 +63,7 @@ export function createServiceClient({
     path: string,
     body: unknown,
     requestId: string,
-    idempotent = false,
+    { idempotent = false, onBehalfOf }: CallOptions = {},
   ): Promise<ServiceAnswer<T>> {
     let response: Response;
     try {
@@ -66,6 +72,7 @@ export function createServiceClient({
         headers: {
           [IDENTITY_HEADER]: await identity(),
           'x-request-id': requestId,
+          ...(onBehalfOf === undefined ? {} : { [ON_BEHALF_OF_HEADER]: onBehalfOf }),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -86,7 +93,7 @@ export function createServiceClient({
   }
 
   return {
-    get: (path, requestId) => call('GET', path, undefined, requestId),
-    post: (path, body, requestId, options) => call('POST', path, body, requestId, options?.idempotent),
+    get: (path, requestId, options) => call('GET', path, undefined, requestId, options),
+    post: (path, body, requestId, options) => call('POST', path, body, requestId, options),
   };
 }

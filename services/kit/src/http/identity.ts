@@ -10,6 +10,11 @@ import type { AppEnv } from './app.ts';
  * other sign a service identity the same way.
  */
 export const IDENTITY_HEADER = 'x-llmops-identity';
+/**
+ * Set by a service calling another on behalf of someone (`account:<id>`, `service:<name>`): the runner
+ * rendering a task's prompt for whoever asked for the task. Only heeded with a service identity.
+ */
+export const ON_BEHALF_OF_HEADER = 'x-llmops-on-behalf-of';
 export const ROLES = ['admin', 'editor', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 

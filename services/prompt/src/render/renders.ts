@@ -17,9 +17,14 @@ export interface Renders {
   render(request: RenderRequest, call: RenderCall): Promise<RenderOutcome>;
 }
 
-/** The caller a render counts against: the account, or the calling service (the runner). */
-export function callerOf(identity: Identity): string {
-  return `${identity.kind}:${identity.subject}`;
+/**
+ * The caller a render counts against: the account; for a service calling on someone's behalf (the runner
+ * rendering a task's prompt, `X-LLMOps-On-Behalf-Of`), that someone, so one account's tasks cannot take
+ * every other account's turn; else the calling service.
+ */
+export function callerOf(identity: Identity, onBehalfOf?: string): string {
+  const caller = `${identity.kind}:${identity.subject}`;
+  return identity.kind === 'service' && onBehalfOf ? `${caller} for ${onBehalfOf.slice(0, 200)}` : caller;
 }
 
 function where(source: EntrySource): string {

@@ -1,5 +1,6 @@
 import type { Queryable } from '@llmops/kit/db';
 import type { ServiceApp } from '@llmops/kit/http/app';
+import { ON_BEHALF_OF_HEADER } from '@llmops/kit/http/identity';
 import { authorize } from '@llmops/kit/http/access';
 import { Forbidden, NotFound } from '@llmops/kit/problem';
 import * as contract from '@llmops/kit/contracts/prompt';
@@ -128,7 +129,7 @@ export function mountRendering(app: ServiceApp, deps: RouteDeps): void {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     const template = await liveTemplate(id);
-    const call = { caller: callerOf(identity), fieldPrefix: '' };
+    const call = { caller: callerOf(identity, c.req.header(ON_BEHALF_OF_HEADER)), fieldPrefix: '' };
     return c.json(await renderTemplate(pool, deps, template, body, body.inputs, body.model, call), 200);
   });
 
@@ -147,7 +148,7 @@ export function mountRendering(app: ServiceApp, deps: RouteDeps): void {
         model: body.model,
         problems: resolution.problems,
       },
-      { caller: callerOf(identity), fieldPrefix: 'body.' },
+      { caller: callerOf(identity, c.req.header(ON_BEHALF_OF_HEADER)), fieldPrefix: 'body.' },
     );
     return c.json(
       resultJson(outcome, {
@@ -170,7 +171,7 @@ export function mountRendering(app: ServiceApp, deps: RouteDeps): void {
     }
     const body = c.req.valid('json');
     const template = await liveTemplate(body.template_id);
-    const call = { caller: callerOf(identity), fieldPrefix: '' };
+    const call = { caller: callerOf(identity, c.req.header(ON_BEHALF_OF_HEADER)), fieldPrefix: '' };
     return c.json(await renderTemplate(pool, deps, template, body, body.inputs, body.model, call), 200);
   });
 }

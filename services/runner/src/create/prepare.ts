@@ -164,10 +164,10 @@ function chainModel(model: ModelRow): ChainModel {
 export async function prepareTasks(
   deps: PrepareDeps,
   request: TaskCreate,
-  requestId: string,
+  { requestId, requester }: { requestId: string; requester: string },
 ): Promise<{ prepared: Prepared } | { problems: FieldProblem[] }> {
   const problems: FieldProblem[] = [];
-  const rendered = await renderMessages(deps.prompt, request, requestId);
+  const rendered = await renderMessages(deps.prompt, request, { requestId, requester });
   problems.push(...rendered.problems);
 
   const presetId = request.preset_id ?? rendered.default_preset_id;

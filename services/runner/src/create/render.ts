@@ -78,7 +78,11 @@ function refused(field: string, body: unknown): Rendered {
  * The messages of a task request: a published template rendered by the prompt service (a version, a
  * label, or the latest version), ad-hoc messages rendered on request, or ad-hoc messages as literal text.
  */
-export async function renderMessages(prompt: ServiceClient, request: TaskCreate, requestId: string): Promise<Rendered> {
+export async function renderMessages(
+  prompt: ServiceClient,
+  request: TaskCreate,
+  { requestId, requester }: { requestId: string; requester: string },
+): Promise<Rendered> {
   if (request.template_id === undefined) {
     const messages = request.messages ?? [];
     if (!request.render) {
@@ -103,7 +107,7 @@ export async function renderMessages(prompt: ServiceClient, request: TaskCreate,
         inputs: request.inputs,
       },
       requestId,
-      { idempotent: markedIdempotent(assemble) },
+      { idempotent: markedIdempotent(assemble), onBehalfOf: requester },
     );
     // Ad-hoc messages have no defaults, whether they render or not.
     if (answer.status !== 200) return { ...refused('body.messages', answer.body), defaults_known: true };
@@ -131,7 +135,7 @@ export async function renderMessages(prompt: ServiceClient, request: TaskCreate,
       inputs: request.inputs,
     },
     requestId,
-    { idempotent: markedIdempotent(internalRender) },
+    { idempotent: markedIdempotent(internalRender), onBehalfOf: requester },
   );
   if (answer.status !== 200) return refused(request.label ? 'body.label' : 'body.template_id', answer.body);
   return fromResult(answer.body, request.label ?? null);

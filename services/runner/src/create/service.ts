@@ -35,9 +35,9 @@ export class TaskService {
     this.#deps = deps;
   }
 
-  /** Resolves and checks a request; throws a 422 listing every problem. */
-  async prepare(request: TaskCreate, requestId: string) {
-    const result = await prepareTasks(this.#deps, request, requestId);
+  /** Resolves and checks a request for `requester` (`account:<id>`); throws a 422 listing every problem. */
+  async prepare(request: TaskCreate, requestId: string, requester: string) {
+    const result = await prepareTasks(this.#deps, request, { requestId, requester });
     if ('problems' in result) throw unprocessable(result.problems);
     return result.prepared;
   }
@@ -75,7 +75,7 @@ export class TaskService {
     if (!parsed.success) {
       problems = parsed.error.issues.map((issue) => ({ field: fieldPath('body', ...issue.path), message: issue.message }));
     } else {
-      const result = await prepareTasks(this.#deps, parsed.data, requestId);
+      const result = await prepareTasks(this.#deps, parsed.data, { requestId, requester: actor });
       problems = 'problems' in result ? result.problems : [];
       prepared = 'prepared' in result ? result.prepared : undefined;
     }

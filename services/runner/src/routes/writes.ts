@@ -20,12 +20,13 @@ export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): vo
     authorize(identity, 'editor');
     const body = c.req.valid('json');
     const requestId = c.get('requestId');
+    const requester = `${identity.kind}:${identity.subject}`;
     // Everything the task needs from other services is fetched before the transaction opens.
-    const prepared = await tasks.prepare(body, requestId);
+    const prepared = await tasks.prepare(body, requestId, requester);
     const outcome = await withTransaction(pool, (tx) =>
       idempotent(tx, c, 'runner.idempotency_keys', 'task.create', body, async () => {
         const rows = await tasks.insert(tx, prepared, {
-          requester: `${identity.kind}:${identity.subject}`,
+          requester,
           source: 'api',
           priority: body.priority,
           correlation: body.correlation ?? null,
