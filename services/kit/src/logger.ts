@@ -68,3 +68,16 @@ export function createLogger({ service, level = 'info', destination }: LoggerCon
   };
   return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
 }
+
+/**
+ * Stops writing a logger's lines once nobody reads them: a service whose supervisor is gone (even by
+ * kill -9) has lost the pipe its stdout was. Without this, pino's flush at exit retries the broken
+ * pipe for ever (sonic-boom 4 sleeps and retries any error there) and the process never ends.
+ */
+export function silenceLogger(log: Logger): void {
+  log.level = 'silent';
+  const stream = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as Record<string, unknown> | undefined;
+  if (!stream || typeof stream.flushSync !== 'function') return;
+  const noop = () => {};
+  Object.assign(stream, { write: () => true, flushSync: noop, flush: noop, end: noop });
+}

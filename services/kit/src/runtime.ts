@@ -4,7 +4,7 @@ import { configOrExit, httpUrl, loadConfig, logLevel, millis, port, portBase, po
 import { createBus, type Bus } from './bus/index.ts';
 import type { BusConfig } from './bus/config.ts';
 import { createPool, type Pool } from './db.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, silenceLogger, type Logger } from './logger.ts';
 import type { ServiceApp } from './http/app.ts';
 import { answerClientError } from './http/client-error.ts';
 import { SERVER_KEEP_ALIVE_MS } from './http/upstream.ts';
@@ -271,5 +271,10 @@ export async function runMain(
     process.exit(1);
   });
   // Started by the supervisor: when it is gone (even by kill -9), stop too rather than linger as an orphan.
-  if (process.send) process.on('disconnect', () => onSignal('SIGTERM'));
+  // Its pipes went with it, so this process's log lines have no reader any more.
+  if (process.send)
+    process.on('disconnect', () => {
+      silenceLogger(log);
+      onSignal('SIGTERM');
+    });
 }
