@@ -119,6 +119,8 @@ describe('npm start (the supervisor)', () => {
     const postgresStop = lines.findIndex((l) => l.includes('stopping PostgreSQL'));
     expect(lastServiceStop).toBeGreaterThan(0);
     expect(postgresStop).toBeGreaterThan(lastServiceStop);
+    // Each part stopped by itself on its signal; none had to be killed after waiting for it.
+    expect(text(first)).not.toContain('did not stop within');
     expect(existsSync(join(dataDir, 'runtime.json'))).toBe(false);
 
     // A second start reuses the data: nothing to apply.
