@@ -1,9 +1,9 @@
 /**
  * Rate limits through the HTTP layer: a token past its quota gets 429 problem+json with Retry-After and
  * the RateLimit headers; other tokens and accounts go on. (The arithmetic is pinned in
- * services/gateway/src/rate-limit.test.ts.) Failed sign-ins are limited per client address, and the
+ * services/gateway/src/auth/rate-limit.test.ts.) Failed sign-ins are limited per client address, and the
  * address is believed from X-Forwarded-For only when the dashboard's server (its secret) or a trusted
- * reverse proxy sends it (services/gateway/src/http/forwarded.test.ts pins the rules).
+ * reverse proxy sends it (services/gateway/src/auth/forwarded.test.ts pins the rules).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClient } from '@llmops/kit/db';

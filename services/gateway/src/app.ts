@@ -5,16 +5,16 @@ import { createServiceApp, type ServiceApp } from '@llmops/kit/http/app';
 import { mountHealth, type ReadinessCheck } from '@llmops/kit/http/health';
 import type { Logger } from '@llmops/kit/logger';
 import type { GatewayConfig } from './config.ts';
-import { mountDocs } from './docs.ts';
-import { mountAccountRoutes } from './http/accounts.ts';
-import { mountAdminRoutes } from './http/audit.ts';
-import { mountEvents } from './http/events.ts';
-import type { ForwardingTrust } from './http/forwarded.ts';
-import { gatewayGuard, registerSecuritySchemes } from './http/guard.ts';
-import { mountProxy, type ProxyDeps } from './http/proxy.ts';
+import { mountDocs } from './routes/docs.ts';
+import { mountAccountRoutes } from './routes/accounts.ts';
+import { mountAdminRoutes } from './routes/admin.ts';
+import { mountEvents } from './routes/events.ts';
+import type { ForwardingTrust } from './auth/forwarded.ts';
+import { gatewayGuard, registerSecuritySchemes } from './auth/guard.ts';
+import { mountProxy, type ProxyDeps } from './routes/proxy.ts';
 import { OPENAPI_PATH, publicDocument } from './openapi.ts';
 import type { CredentialChecker, EventStreams } from './ports.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import type { RateLimiter } from './auth/rate-limit.ts';
 
 /** What the gateway serves with: absent only when the app is built to read its document (web codegen). */
 export interface GatewayRuntime {

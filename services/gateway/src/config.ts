@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { httpUrl, millis, secret } from '@llmops/kit/config';
-import { parseCidr, type Cidr } from './http/forwarded.ts';
+import { parseCidr, type Cidr } from './auth/forwarded.ts';
 
 const count = (what: string) =>
   z.coerce

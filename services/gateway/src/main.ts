@@ -4,12 +4,12 @@ import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/run
 import * as accounts from './db/accounts.ts';
 import * as sessions from './db/sessions.ts';
 import { createApp } from './app.ts';
-import { consumeAuditEvents } from './audit-log.ts';
+import { consumeAuditEvents } from './consumers/audit-log.ts';
 import { GatewayEnvSchema } from './config.ts';
-import { Authenticator } from './credentials.ts';
+import { Authenticator } from './auth/credential-checker.ts';
 import { EventHub } from './events/hub.ts';
-import { trustOf } from './http/forwarded.ts';
-import { RateLimiter } from './rate-limit.ts';
+import { trustOf } from './auth/forwarded.ts';
+import { RateLimiter } from './auth/rate-limit.ts';
 
 /**
  * The gateway's composition root for an environment: its own settings (GATEWAY_*) are read from

@@ -10,12 +10,12 @@ import type { Scope } from '@llmops/kit/http/access';
 import { roleAtLeast } from '@llmops/kit/http/access';
 import type { Role } from '@llmops/kit/http/identity';
 import { randomBytes } from 'node:crypto';
-import { scopesForRole } from './access.ts';
-import { createAccount, type AccountRow } from './accounts.ts';
-import type { Actor } from './audit.ts';
+import { scopesForRole } from './auth/access.ts';
+import { createAccount, type AccountRow } from './auth/accounts.ts';
+import type { Actor } from './audit/record.ts';
 import * as accounts from './db/accounts.ts';
-import { newSetupCode } from './setup.ts';
-import { createToken, revokeToken, type TokenRow } from './tokens.ts';
+import { newSetupCode } from './auth/setup.ts';
+import { createToken, revokeToken, type TokenRow } from './auth/tokens.ts';
 
 const OPERATOR: Actor = { kind: 'service', id: 'operator-cli' };
 

@@ -1,5 +1,5 @@
 import type { CredentialsRevoked } from '@llmops/kit/events/gateway';
-import type { Principal } from './access.ts';
+import type { Principal } from './auth/access.ts';
 
 /*
  * What the HTTP layer needs of the runtime, as interfaces: the app (and the dashboard's code generator,

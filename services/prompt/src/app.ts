@@ -2,7 +2,7 @@ import { createInternalApp, type InternalDeps, type ServiceApp } from '@llmops/k
 import type { Pool } from '@llmops/kit/db';
 import { Renderer } from './render/render.ts';
 import { inlineRenders, type Renders } from './render/renders.ts';
-import type { RegistryClient } from './registry.ts';
+import type { RegistryClient } from './clients/registry.ts';
 import { mountLabels } from './routes/labels.ts';
 import { mountPartLabels } from './routes/part-labels.ts';
 import { mountParts } from './routes/parts.ts';

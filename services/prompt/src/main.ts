@@ -2,7 +2,7 @@ import { configOrExit } from '@llmops/kit/config';
 import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
 import { createApp } from './app.ts';
 import { promptConfig } from './config.ts';
-import { createRegistryClient } from './registry.ts';
+import { createRegistryClient } from './clients/registry.ts';
 import { RenderPool } from './render/pool.ts';
 
 /** The prompt service's composition root: what it is built from, and what starts and stops with it. */

@@ -3,7 +3,7 @@ import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/run
 import { adapterFor } from '@llmops/kit/adapters/index';
 import { createApp } from './app.ts';
 import { keyringFrom } from './config.ts';
-import { consumeModelUse } from './usage.ts';
+import { consumeModelUse } from './consumers/model-usage.ts';
 
 /** The registry service's composition root: what it is built from, and what starts and stops with it. */
 export function buildRegistry({ env, rawEnv, log, pool, bus, readiness }: ServiceContext): ServiceParts {

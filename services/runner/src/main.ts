@@ -1,12 +1,12 @@
 import { configOrExit } from '@llmops/kit/config';
 import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
 import { createApp } from './app.ts';
-import { createServiceClient } from './clients.ts';
+import { createServiceClient } from './clients/service-client.ts';
 import { runnerConfig } from './config.ts';
-import { Credentials } from './credentials.ts';
-import { consumeTaskRequests } from './create/requests.ts';
+import { Credentials } from './clients/provider-connections.ts';
+import { consumeTaskRequests } from './consumers/task-requests.ts';
 import { TaskService } from './create/service.ts';
-import { consumeRegistryChanges } from './registry-copy.ts';
+import { consumeRegistryChanges } from './consumers/registry-copy.ts';
 import { Worker } from './worker/worker.ts';
 
 /** The runner service's composition root: what it is built from, and what starts and stops with it. */

@@ -4,7 +4,7 @@ import type { AppEnv } from '@llmops/kit/http/app';
 import { Unprocessable } from '@llmops/kit/problem';
 import type { Renderer } from '../render/render.ts';
 import type { Renders } from '../render/renders.ts';
-import type { RegistryClient } from '../registry.ts';
+import type { RegistryClient } from '../clients/registry.ts';
 
 /** What the route modules are built from. */
 export interface RouteDeps {

@@ -13,7 +13,7 @@ import * as contract from '@llmops/kit/contracts/prompt';
 import * as templates from '../db/templates.ts';
 import type { LabelRow, TemplateRow } from '../db/templates.ts';
 import { actorOf, audit, authorOf } from '../actor.ts';
-import { sideOf, templateDiff } from '../template-diff.ts';
+import { sideOf, templateDiff } from '../versions/template-diff.ts';
 import type { VariableDecl } from '../render/inputs.ts';
 import { fieldProblem, iso, setEtag, type RouteDeps } from './common.ts';
 import { labelJson } from './templates.ts';

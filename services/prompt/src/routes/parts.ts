@@ -14,8 +14,8 @@ import type { PartRow, PartVersionRow } from '../db/parts.ts';
 import { actorOf, audit, authorOf } from '../actor.ts';
 import { idempotent } from '../idempotency.ts';
 import { summarize, variableUses, type DiscoveredVariable } from '../render/analyze.ts';
-import { lineDiff } from '../diff.ts';
-import { partImpact } from '../impact.ts';
+import { lineDiff } from '../versions/line-diff.ts';
+import { partImpact } from '../versions/impact.ts';
 import { fieldProblem, iso, isoOrNull, setEtag, type RouteDeps } from './common.ts';
 
 /** Parses a part's content: a syntax error is a 422 on `content` with line and column. */

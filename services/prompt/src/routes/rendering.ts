@@ -10,7 +10,7 @@ import type { TemplateRow } from '../db/templates.ts';
 import type { VariableDecl } from '../render/inputs.ts';
 import type { RenderOutcome } from '../render/render.ts';
 import { callerOf, type RenderCall } from '../render/renders.ts';
-import { resolveDraft, resolveFrozen } from '../resolve.ts';
+import { resolveDraft, resolveFrozen } from '../versions/resolve.ts';
 import { fieldProblem, type RouteDeps } from './common.ts';
 import { messageFromInput } from './templates.ts';
 

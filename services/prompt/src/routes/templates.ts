@@ -26,8 +26,8 @@ import { actorOf, audit, authorOf } from '../actor.ts';
 import { idempotent } from '../idempotency.ts';
 import { canonical } from '@llmops/kit/http/idempotency';
 import { checkDeclarations, type VariableDecl } from '../render/inputs.ts';
-import { resolveDraft } from '../resolve.ts';
-import { templateDiff } from '../template-diff.ts';
+import { resolveDraft } from '../versions/resolve.ts';
+import { templateDiff } from '../versions/template-diff.ts';
 import { fieldProblem, iso, isoOrNull, setEtag, type RouteDeps } from './common.ts';
 
 type MessageInput = z.output<typeof contract.MessageInputSchema>;

@@ -2,7 +2,7 @@ import type { ServiceApp } from '@llmops/kit/http/app';
 import { Forbidden, NotFound } from '@llmops/kit/problem';
 import { getProviderCredential } from '@llmops/kit/contracts/registry';
 import * as providers from '../db/providers.ts';
-import { openKey } from '../credentials.ts';
+import { openKey } from '../keys/sealing.ts';
 import { iso, isoOrNull, type RouteDeps } from './common.ts';
 
 /**

@@ -12,7 +12,7 @@ import { modelChanged } from '@llmops/kit/events/registry';
 import { z as zod } from 'zod';
 import * as models from '../db/models.ts';
 import * as providers from '../db/providers.ts';
-import { modelJson, modelSnapshot } from '../views.ts';
+import { modelJson, modelSnapshot } from '../json.ts';
 import { audit, flag, idempotent, invalid, type RouteDeps } from './common.ts';
 
 type ModelInput = Omit<z.output<typeof contract.ModelCreateSchema>, 'provider_id'>;

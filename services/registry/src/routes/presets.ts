@@ -15,7 +15,7 @@ import type { ChatParameters } from '@llmops/kit/adapters/types';
 import * as models from '../db/models.ts';
 import * as presets from '../db/presets.ts';
 import type { PresetRow } from '../db/presets.ts';
-import { presetJson, presetSnapshot } from '../views.ts';
+import { presetJson, presetSnapshot } from '../json.ts';
 import { audit, flag, idempotent, invalid, type RouteDeps } from './common.ts';
 
 type Parameters = z.output<typeof contract.PresetParametersSchema>;

@@ -17,8 +17,8 @@ import type { RemoteModel } from '@llmops/kit/adapters/types';
 import * as models from '../db/models.ts';
 import * as providers from '../db/providers.ts';
 import type { ProviderRow } from '../db/providers.ts';
-import { connectionOf, sealKey } from '../credentials.ts';
-import { modelJson, providerJson, providerSnapshot } from '../views.ts';
+import { connectionOf, sealKey } from '../keys/sealing.ts';
+import { modelJson, providerJson, providerSnapshot } from '../json.ts';
 import { audit, flag, idempotent, invalid, type RouteDeps } from './common.ts';
 import { createModels, modelEvents } from './models.ts';
 

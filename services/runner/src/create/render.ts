@@ -3,8 +3,8 @@ import { assemble, internalRender, type RenderResultSchema } from '@llmops/kit/c
 import { markedIdempotent } from '@llmops/kit/http/upstream';
 import type { TaskCreate } from '@llmops/kit/contracts/runner';
 import type { FieldProblem } from '@llmops/kit/problem';
-import type { ServiceClient } from '../clients.ts';
-import type { TaskSnapshot } from '../views.ts';
+import type { ServiceClient } from '../clients/service-client.ts';
+import type { TaskSnapshot } from '../tasks/model.ts';
 
 type RenderResult = z.output<typeof RenderResultSchema>;
 

@@ -10,8 +10,8 @@ import { taskCancelled, taskFailed, taskQueued, taskRetrying, taskSucceeded } fr
 import type { Logger } from '@llmops/kit/logger';
 import type { RunnerConfig } from '../config.ts';
 import { CANCEL_CHANNEL } from '../create/service.ts';
-import { CredentialUnreadableError, ProviderUnavailableError, type Credentials } from '../credentials.ts';
-import type { TaskError } from '../views.ts';
+import { CredentialUnreadableError, ProviderUnavailableError, type Credentials } from '../clients/provider-connections.ts';
+import type { TaskError } from '../tasks/model.ts';
 import { claim, imagePrompt, type ClaimedTask } from './claim.ts';
 import { DeltaStreams } from './deltas.ts';
 import { finishAttempt, type AttemptRecord, type Outcome } from './finish.ts';
