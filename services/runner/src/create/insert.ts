@@ -3,7 +3,7 @@ import type { Queryable } from '@llmops/kit/db';
 import { taskQueued, taskRejected } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { FieldProblem } from '@llmops/kit/problem';
-import type { TaskRow, TaskSnapshot } from '../tasks/model.ts';
+import type { TaskRow, TaskSnapshot } from '../tasks/task.ts';
 import type { Prepared } from './prepare.ts';
 
 /** Who asked, and how: stored with each task. */

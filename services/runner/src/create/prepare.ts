@@ -5,7 +5,7 @@ import type { Pool } from '@llmops/kit/db';
 import type { FieldProblem } from '@llmops/kit/problem';
 import type { ServiceClient } from '../clients/service-client.ts';
 import { fetchMissing } from '../clients/registry-snapshots.ts';
-import type { ChainModel, TaskSnapshot } from '../tasks/model.ts';
+import type { ChainModel, TaskSnapshot } from '../tasks/task.ts';
 import { renderMessages, type Rendered } from './render.ts';
 
 /** One task ready to insert: its snapshot and lineage. */

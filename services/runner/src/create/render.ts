@@ -4,7 +4,7 @@ import { markedIdempotent } from '@llmops/kit/http/upstream';
 import type { TaskCreate } from '@llmops/kit/contracts/runner';
 import type { FieldProblem } from '@llmops/kit/problem';
 import type { ServiceClient } from '../clients/service-client.ts';
-import type { TaskSnapshot } from '../tasks/model.ts';
+import type { TaskSnapshot } from '../tasks/task.ts';
 
 type RenderResult = z.output<typeof RenderResultSchema>;
 

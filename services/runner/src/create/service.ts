@@ -7,7 +7,7 @@ import { Conflict, fieldPath, NotFound, Unprocessable, type FieldProblem } from 
 import type { Bus } from '@llmops/kit/bus/index';
 import type { ServiceClient } from '../clients/service-client.ts';
 import { releaseReservation } from '../worker/spend.ts';
-import type { TaskRow, TaskSnapshot } from '../tasks/model.ts';
+import type { TaskRow, TaskSnapshot } from '../tasks/task.ts';
 import { insertRejected, insertTasks, lineageOf, type TaskOrigin } from './insert.ts';
 import { prepareTasks, resolveRetry } from './prepare.ts';
 

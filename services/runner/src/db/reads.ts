@@ -1,7 +1,7 @@
 import { many, maybeOne, type Queryable } from '@llmops/kit/db';
 import type { TaskStatus } from '@llmops/kit/contracts/runner';
 import type { Usage } from '@llmops/kit/adapters/types';
-import type { TaskError, TaskRow } from '../tasks/model.ts';
+import type { TaskError, TaskRow } from '../tasks/task.ts';
 
 /** What GET /api/v1/tasks filters on; every given field must match. */
 export interface TaskFilter {

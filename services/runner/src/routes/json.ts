@@ -1,12 +1,66 @@
 import type { z } from 'zod';
-import type { AttemptSchema, TaskDetailSchema, TaskGroupSchema, UsageRowSchema } from '@llmops/kit/contracts/runner';
+import type { AttemptSchema, TaskDetailSchema, TaskGroupSchema, TaskSchema, UsageRowSchema } from '@llmops/kit/contracts/runner';
 import type { AttemptRow, GroupRow, ImageMeta, UsageLine } from '../db/reads.ts';
-import { isoOrNull, money, taskJson, type TaskRow } from '../tasks/model.ts';
+import type { TaskRow } from '../tasks/task.ts';
 
-/*
- * How the read side of the API shows attempts, task details, groups and usage (taskJson, for lists and
- * creates, is in views.ts).
- */
+/** How the API shows tasks, attempts, task details, groups and usage: rows of the runner's tables as JSON. */
+
+const iso = (value: Date): string => value.toISOString();
+export const isoOrNull = (value: Date | null): string | null => (value === null ? null : value.toISOString());
+
+/** numeric comes back as text with trailing zeros ("0.004200"); the API shows "0.0042". */
+export const money = (value: string): string => {
+  const trimmed = value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
+  return trimmed === '' || trimmed === '-0' ? '0' : trimmed;
+};
+
+/** A task as the API shows it in lists and create results. */
+export function taskJson(row: TaskRow, options: { output?: boolean } = {}): z.input<typeof TaskSchema> {
+  return {
+    id: row.id,
+    group_id: row.group_id,
+    retry_of: row.retry_of,
+    status: row.status,
+    kind: row.kind,
+    priority: row.priority,
+    correlation: row.correlation,
+    requester: row.requester,
+    source: row.source,
+    template:
+      row.template_id === null || row.template_version === null
+        ? null
+        : { id: row.template_id, version: row.template_version, label: row.template_label },
+    preset_id: row.preset_id,
+    model_id: row.model_id,
+    provider_id: row.provider_id,
+    model_index: row.model_index,
+    attempt_count: row.attempts,
+    run_after: iso(row.run_after),
+    cancel_requested_at: isoOrNull(row.cancel_requested_at),
+    output_text: options.output === false ? null : row.output_text,
+    finish_reason: row.finish_reason,
+    usage: row.usage,
+    cost_usd: money(row.cost_usd),
+    error: row.error,
+    problems: row.problems,
+    timing: {
+      queue_wait_ms: row.queue_wait_ms,
+      provider_ms: row.provider_ms,
+      overhead_ms: row.overhead_ms,
+      time_to_first_token_ms: row.time_to_first_token_ms,
+      total_ms: row.finished_at === null ? null : row.finished_at.getTime() - row.created_at.getTime(),
+    },
+    created_at: iso(row.created_at),
+    started_at: isoOrNull(row.started_at),
+    finished_at: isoOrNull(row.finished_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+/** `Server-Timing` for a task (a synchronous read shows where the time went). */
+export function serverTiming(row: TaskRow): string {
+  return `queue;dur=${row.queue_wait_ms}, provider;dur=${row.provider_ms}, overhead;dur=${row.overhead_ms}`;
+}
 
 const moneyOrNull = (value: unknown): string | null =>
   typeof value === 'string' || typeof value === 'number' ? money(String(value)) : null;

@@ -7,8 +7,7 @@ import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
 import * as contract from '@llmops/kit/contracts/runner';
 import { TERMINAL_STATUSES, type TaskStatus } from '@llmops/kit/contracts/runner';
 import * as reads from '../db/reads.ts';
-import { groupJson, taskDetailJson, usageRowJson } from './json.ts';
-import { serverTiming, taskJson } from '../tasks/model.ts';
+import { groupJson, serverTiming, taskDetailJson, taskJson, usageRowJson } from './json.ts';
 
 export interface TaskReadDeps {
   pool: Pool;

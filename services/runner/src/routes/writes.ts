@@ -6,7 +6,7 @@ import { recordAudit } from '@llmops/kit/http/audit';
 import { idempotent } from '@llmops/kit/http/idempotency';
 import * as contract from '@llmops/kit/contracts/runner';
 import type { TaskService } from '../create/service.ts';
-import { taskJson } from '../tasks/model.ts';
+import { taskJson } from './json.ts';
 
 export interface WriteDeps {
   pool: Pool;

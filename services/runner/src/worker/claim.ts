@@ -2,7 +2,7 @@ import { envelope, publishMany } from '@llmops/kit/bus/index';
 import { withTransaction, type Pool, type PoolClient } from '@llmops/kit/db';
 import { taskFailed, taskStarted } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
-import type { ChainModel, TaskError, TaskRow } from '../tasks/model.ts';
+import type { ChainModel, TaskError, TaskRow } from '../tasks/task.ts';
 import { ensureSpendRow, MONTH_OF_NOW } from './spend.ts';
 
 /** A task this process now runs: the row as claimed, the attempt it opened, and the model it calls. */

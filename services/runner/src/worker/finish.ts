@@ -3,7 +3,7 @@ import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
 import type { GeneratedImage, Usage, WireRequest } from '@llmops/kit/adapters/types';
 import { modelUsed, taskCancelled, taskFailed, taskRetrying, taskSucceeded } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
-import type { ChainModel, TaskError, TaskRow } from '../tasks/model.ts';
+import type { ChainModel, TaskError, TaskRow } from '../tasks/task.ts';
 import type { ClaimedTask } from './claim.ts';
 import { charge, releaseReservation } from './spend.ts';
 

@@ -1,6 +1,6 @@
 import { publishMany } from '@llmops/kit/bus/index';
 import { withTransaction, type Pool } from '@llmops/kit/db';
-import type { TaskError, TaskRow } from '../tasks/model.ts';
+import type { TaskError, TaskRow } from '../tasks/task.ts';
 import { afterFailure } from './finish.ts';
 
 /**

@@ -11,7 +11,7 @@ import type { Logger } from '@llmops/kit/logger';
 import type { RunnerConfig } from '../config.ts';
 import { CANCEL_CHANNEL } from '../create/service.ts';
 import { CredentialUnreadableError, ProviderUnavailableError, type Credentials } from '../clients/provider-connections.ts';
-import type { TaskError } from '../tasks/model.ts';
+import type { TaskError } from '../tasks/task.ts';
 import { claim, imagePrompt, type ClaimedTask } from './claim.ts';
 import { DeltaStreams } from './deltas.ts';
 import { finishAttempt, type AttemptRecord, type Outcome } from './finish.ts';
