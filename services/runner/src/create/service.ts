@@ -1,18 +1,15 @@
 import type { z } from 'zod';
 import { TaskCreateSchema, type TaskCreate } from '@llmops/kit/contracts/runner';
-import { envelope, publishMany } from '@llmops/kit/bus/index';
 import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
-import { taskCancelled, type taskRequested } from '@llmops/kit/events/runner';
-import { Conflict, fieldPath, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
+import type { taskRequested } from '@llmops/kit/events/runner';
+import { fieldPath, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import type { Bus } from '@llmops/kit/bus/index';
 import type { ServiceClient } from '../clients/service-client.ts';
-import { releaseReservation } from '../worker/spend.ts';
-import type { TaskRow, TaskSnapshot } from '../tasks/task.ts';
-import { insertRejected, insertTasks, lineageOf, type TaskOrigin } from './insert.ts';
-import { prepareTasks, resolveRetry } from './prepare.ts';
-
-/** The ephemeral channel on which a cancel reaches whichever runner instance runs the task. */
-export const CANCEL_CHANNEL = 'task_cancel';
+import * as reads from '../db/reads.ts';
+import { cancelTask, type AuditChange } from '../tasks/cancel.ts';
+import { assertRetryable, queue, reject } from '../tasks/lifecycle.ts';
+import type { Lineage, TaskOrigin, TaskRow } from '../tasks/task.ts';
+import { prepareTasks, resolveRetry, type Prepared } from './prepare.ts';
 
 export interface TaskServiceDeps {
   pool: Pool;
@@ -42,9 +39,9 @@ export class TaskService {
     return result.prepared;
   }
 
-  /** Inserts prepared tasks in the caller's transaction. */
+  /** Queues prepared tasks in the caller's transaction. */
   async insert(tx: Queryable, prepared: Awaited<ReturnType<TaskService['prepare']>>, origin: TaskOrigin): Promise<TaskRow[]> {
-    return insertTasks(tx, prepared.tasks, lineageOf(prepared), origin);
+    return queue(tx, prepared.tasks, lineageOf(prepared), origin);
   }
 
   /**
@@ -85,61 +82,14 @@ export class TaskService {
       const again = await tx.query('SELECT 1 FROM runner.tasks WHERE requester = $1 AND idempotency_key = $2', [actor, key]);
       if (again.rowCount) return;
       if (prepared) await this.insert(tx, prepared, origin);
-      else await insertRejected(tx, problems, origin);
+      else await reject(tx, problems, origin);
     });
     if (prepared) this.#deps.wake();
   }
 
-  /**
-   * Cancels a task: a queued one at once (it never starts); a running one is marked and the instance
-   * running it aborts its provider request; an ended one is left as it is.
-   */
-  async cancel(
-    id: string,
-    audit: (tx: Queryable, before: TaskRow, after: TaskRow) => Promise<void>,
-  ): Promise<{ row: TaskRow; running: boolean }> {
-    const outcome = await withTransaction(this.#deps.pool, async (tx) => {
-      const { rows } = await tx.query<TaskRow>('SELECT * FROM runner.tasks WHERE id = $1 FOR UPDATE', [id]);
-      const row = rows[0];
-      if (!row) throw new NotFound(`No task ${id}.`);
-      if (row.status === 'queued') {
-        const updated = await tx.query<TaskRow>(
-          `UPDATE runner.tasks SET status = 'cancelled', cancel_requested_at = now(), finished_at = now(), updated_at = now()
-           WHERE id = $1 RETURNING *`,
-          [id],
-        );
-        const cancelled = updated.rows[0] as TaskRow;
-        await releaseReservation(tx, cancelled);
-        await audit(tx, row, cancelled);
-        await publishMany(tx, [
-          envelope(taskCancelled, {
-            task_id: id,
-            group_id: cancelled.group_id,
-            correlation: cancelled.correlation,
-            model_id: cancelled.model_id,
-            provider_id: cancelled.provider_id,
-            attempt: cancelled.attempts,
-            at: new Date().toISOString(),
-            was: 'queued',
-          }),
-        ]);
-        return { row: cancelled, running: false };
-      }
-      if (row.status === 'running') {
-        const updated = await tx.query<TaskRow>(
-          `UPDATE runner.tasks SET cancel_requested_at = coalesce(cancel_requested_at, now()), updated_at = now()
-           WHERE id = $1 RETURNING *`,
-          [id],
-        );
-        const marked = updated.rows[0] as TaskRow;
-        if (row.cancel_requested_at === null) await audit(tx, row, marked);
-        return { row: marked, running: true };
-      }
-      return { row, running: false };
-    });
-    // After the commit: the instance running it aborts now (its heartbeat would notice it anyway).
-    if (outcome.running) this.#deps.bus.ephemeral.publish(CANCEL_CHANNEL, { task_id: id });
-    return outcome;
+  /** Cancels a task (tasks/cancel.ts): a queued one at once, a running one by aborting its provider request. */
+  async cancel(id: string, audit: AuditChange): Promise<{ row: TaskRow; running: boolean }> {
+    return cancelTask(this.#deps, id, audit);
   }
 
   /** A new task with the same snapshot (optionally on another model or preset), linked to the original. */
@@ -150,16 +100,13 @@ export class TaskService {
     requestId: string,
     tx: Queryable,
   ): Promise<TaskRow> {
-    const { rows } = await this.#deps.pool.query<TaskRow>('SELECT * FROM runner.tasks WHERE id = $1', [id]);
-    const original = rows[0];
+    const original = await reads.get(this.#deps.pool, id);
     if (!original) throw new NotFound(`No task ${id}.`);
-    if (original.status === 'rejected')
-      throw new Conflict('A rejected task has nothing to run again; fix the request and create a new task.');
-    if (original.status === 'queued' || original.status === 'running')
-      throw new Conflict(`The task is still ${original.status}; cancel it or wait for it to end before retrying.`);
-    const resolved = await resolveRetry(this.#deps, original.snapshot as TaskSnapshot, options, requestId);
+    assertRetryable(original);
+    // Checked like a create: the models and preset may have changed since.
+    const resolved = await resolveRetry(this.#deps, original.snapshot, options, requestId);
     if ('problems' in resolved) throw unprocessable(resolved.problems);
-    const [task] = await insertTasks(
+    const [task] = await queue(
       tx,
       [resolved.task],
       {
@@ -189,4 +136,14 @@ export class TaskService {
 function correlationOf(request: Record<string, unknown>): Record<string, unknown> | null {
   const value = request.correlation;
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+function lineageOf(prepared: Prepared): Lineage {
+  return {
+    template_id: prepared.rendered.template_id,
+    template_version: prepared.rendered.template_version,
+    template_label: prepared.rendered.template_label,
+    part_versions: prepared.rendered.part_versions,
+    preset_id: prepared.preset_id,
+  };
 }

@@ -1,7 +1,8 @@
-import { publishMany } from '@llmops/kit/bus/index';
 import { withTransaction, type Pool } from '@llmops/kit/db';
-import type { TaskError, TaskRow } from '../tasks/task.ts';
-import { afterFailure } from './finish.ts';
+import * as attempts from '../tasks/attempts.ts';
+import * as lifecycle from '../tasks/lifecycle.ts';
+import * as store from '../tasks/store.ts';
+import type { TaskError } from '../tasks/task.ts';
 
 /**
  * Extends the leases of the tasks this process runs, in one statement. Answers which of them it still
@@ -15,13 +16,7 @@ export async function extendLeases(
   leaseMs: number,
 ): Promise<{ held: Set<string>; cancel: Set<string> }> {
   if (ids.length === 0) return { held: new Set(), cancel: new Set() };
-  const { rows } = await pool.query<{ id: string; cancel: boolean }>({
-    name: 'runner.lease.extend',
-    text: `UPDATE runner.tasks SET lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
-           WHERE id = ANY ($1::uuid[]) AND lease_owner = $2 AND status = 'running'
-           RETURNING id, cancel_requested_at IS NOT NULL AS cancel`,
-    values: [ids, owner, leaseMs],
-  });
+  const rows = await store.extendLeases(pool, ids, owner, leaseMs);
   return { held: new Set(rows.map((r) => r.id)), cancel: new Set(rows.filter((r) => r.cancel).map((r) => r.id)) };
 }
 
@@ -42,21 +37,14 @@ const LOST: TaskError = {
  */
 export async function reapExpired(pool: Pool, limit = 100): Promise<number> {
   return withTransaction(pool, async (tx) => {
-    const { rows } = await tx.query<TaskRow>(
-      `SELECT * FROM runner.tasks WHERE status = 'running' AND lease_expires_at < now()
-       ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
-      [limit],
-    );
+    const rows = await store.lockExpired(tx, limit);
     if (rows.length === 0) return 0;
-    await tx.query(
-      `UPDATE runner.attempts SET status = 'abandoned', ended_at = now(), error = $2
-       WHERE task_id = ANY ($1::uuid[]) AND status = 'running'`,
-      [rows.map((row) => row.id), JSON.stringify(LOST)],
+    await attempts.abandonRunning(
+      tx,
+      rows.map((row) => row.id),
+      LOST,
     );
-    for (const row of rows) {
-      const decision = await afterFailure(tx, row, LOST, { costUsd: row.cost_usd });
-      await publishMany(tx, decision.events);
-    }
+    for (const row of rows) await lifecycle.afterFailure(tx, row, LOST);
     return rows.length;
   });
 }

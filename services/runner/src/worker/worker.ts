@@ -2,20 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { adapterFor } from '@llmops/kit/adapters/index';
 import { ProviderError } from '@llmops/kit/adapters/errors';
-import type { ChatParameters, WireRequest } from '@llmops/kit/adapters/types';
+import type { WireRequest } from '@llmops/kit/adapters/types';
 import type { Bus, BroadcastReader } from '@llmops/kit/bus/index';
 import type { Pool } from '@llmops/kit/db';
 import { providerChanged } from '@llmops/kit/events/registry';
 import { taskCancelled, taskFailed, taskQueued, taskRetrying, taskSucceeded } from '@llmops/kit/events/runner';
 import type { Logger } from '@llmops/kit/logger';
 import type { RunnerConfig } from '../config.ts';
-import { CANCEL_CHANNEL } from '../create/service.ts';
 import { CredentialUnreadableError, ProviderUnavailableError, type Credentials } from '../clients/provider-connections.ts';
+import { onCancel } from '../tasks/cancel.ts';
+import type { ClaimedTask } from '../tasks/lifecycle.ts';
+import { attemptRequest } from '../tasks/request.ts';
+import * as store from '../tasks/store.ts';
 import type { TaskError } from '../tasks/task.ts';
-import { claim, imagePrompt, type ClaimedTask } from './claim.ts';
+import { claim } from './claim.ts';
 import { DeltaStreams } from './deltas.ts';
-import { finishAttempt, type AttemptRecord, type Outcome } from './finish.ts';
 import { extendLeases, reapExpired } from './leases.ts';
+import { finishAttempt, type AttemptRecord, type Outcome } from './outcome.ts';
 
 export interface WorkerDeps {
   pool: Pool;
@@ -91,9 +94,7 @@ export class Worker {
     if (this.#state !== 'new') return;
     this.#state = 'running';
     const { bus, config } = this.#deps;
-    this.#unsubscribe = await bus.ephemeral.subscribe<{ task_id?: string }>(CANCEL_CHANNEL, (items) => {
-      for (const item of items) if (item.task_id) this.#abort(item.task_id, 'cancelled');
-    });
+    this.#unsubscribe = await onCancel(bus, (taskId) => this.#abort(taskId, 'cancelled'));
     this.#reader = await bus.broadcast({
       events: [...WAKE_EVENTS, providerChanged],
       handler: (events) => {
@@ -228,15 +229,12 @@ export class Worker {
           this.#deltas.push(streamKey, delta);
         },
       };
+      const request = attemptRequest(row, model);
       const providerStart = performance.now();
       reached = true;
       try {
-        if (row.kind === 'image') {
-          const result = await adapter.generateImage(
-            connection,
-            { model: model.provider_model_id, prompt: imagePrompt(row.snapshot.messages), ...(row.snapshot.image ?? {}) },
-            options,
-          );
+        if (request.kind === 'image') {
+          const result = await adapter.generateImage(connection, request.image, options);
           providerMs = performance.now() - providerStart;
           wire = result.wire;
           outcome = {
@@ -249,16 +247,7 @@ export class Worker {
             images: result.images,
           };
         } else {
-          const result = await adapter.chat(
-            connection,
-            {
-              model: model.provider_model_id,
-              messages: row.snapshot.messages,
-              parameters: row.snapshot.parameters as ChatParameters,
-              stream: true,
-            },
-            options,
-          );
+          const result = await adapter.chat(connection, { ...request.chat, stream: true }, options);
           providerMs = performance.now() - providerStart;
           wire = result.wire;
           ttft = result.time_to_first_token_ms;
@@ -341,11 +330,8 @@ export class Worker {
   }
 
   async #abortIfLost(id: string): Promise<void> {
-    const { rows } = await this.#deps.pool.query<{ lease_owner: string | null }>(
-      'SELECT lease_owner FROM runner.tasks WHERE id = $1',
-      [id],
-    );
-    if (this.#running.has(id) && rows[0]?.lease_owner !== this.owner) this.#abort(id, 'lost');
+    const owner = await store.leaseOwner(this.#deps.pool, id);
+    if (this.#running.has(id) && owner !== this.owner) this.#abort(id, 'lost');
   }
 
   async #reap(): Promise<void> {

@@ -1,0 +1,223 @@
+import type { Usage } from '@llmops/kit/adapters/types';
+import type { Queryable } from '@llmops/kit/db';
+
+/*
+ * What a task costs, in one place (docs/tasks.md#cost): the price in force for a model, what a claim
+ * estimates and reserves under a provider's monthly spend cap, and what an attempt actually cost and is
+ * charged. Money is SQL numeric in the tables and exact decimal strings here ("0.004200", six places):
+ * amounts are added and compared as integers of micro-dollars, never as floats.
+ */
+
+/** A model's price as the runner's copy holds it: USD per million tokens, and per image (numeric as text). */
+export interface Price {
+  input_per_mtok: string;
+  output_per_mtok: string;
+  cached_input_per_mtok: string | null;
+  per_image: string | null;
+  effective_from: string;
+}
+
+const SCALE = 6;
+const MICRO = 10n ** BigInt(SCALE);
+
+/** A decimal string ("12.5", "0.004200") as an exact integer of millionths; more than six places is a bug. */
+export function micros(value: string): bigint {
+  const match = /^(-?)(\d+)(?:\.(\d{0,6}))?$/.exec(value.trim());
+  if (!match) throw new Error(`not a decimal amount with at most ${SCALE} places: ${JSON.stringify(value)}`);
+  const [, sign, whole, fraction = ''] = match;
+  const units = BigInt(whole as string) * MICRO + BigInt(fraction.padEnd(SCALE, '0'));
+  return sign === '-' ? -units : units;
+}
+
+/** Millionths as a decimal string of six places, the way numeric(14, 6) prints. */
+export function usd(units: bigint): string {
+  const sign = units < 0n ? '-' : '';
+  const abs = units < 0n ? -units : units;
+  return `${sign}${abs / MICRO}.${(abs % MICRO).toString().padStart(SCALE, '0')}`;
+}
+
+/** Tokens at a price per million tokens plus images at a price each, rounded half away from zero to six places. */
+function priced(tokens: readonly [count: number, perMtok: string][], images: number, perImage: string | null): string {
+  // tokens × millionths per million tokens = 10⁻¹² USD; images × millionths × 10⁶ likewise.
+  let picos = 0n;
+  for (const [count, perMtok] of tokens) picos += BigInt(count) * micros(perMtok);
+  picos += BigInt(images) * micros(perImage ?? '0') * MICRO;
+  const half = MICRO / 2n;
+  return usd(picos < 0n ? -((-picos + half) / MICRO) : (picos + half) / MICRO);
+}
+
+/**
+ * What an attempt cost at the price in force when it started: input tokens that were cached at the
+ * cached price when the model has one, the rest of the input and the output at theirs, plus its
+ * images. A model without a price costs 0.
+ */
+export function attemptCost(price: Price | null, usage: Usage | null, images: number): string {
+  if (price === null) return usd(0n);
+  const input = usage?.input_tokens ?? 0;
+  const cached = usage?.cached_input_tokens ?? 0;
+  return priced(
+    [
+      [input - cached, price.input_per_mtok],
+      [cached, price.cached_input_per_mtok ?? price.input_per_mtok],
+      [usage?.output_tokens ?? 0, price.output_per_mtok],
+    ],
+    images,
+    price.per_image,
+  );
+}
+
+/** The most an attempt may cost, for a reservation: the prompt's token estimate and the most it may write, or its images. */
+export function estimate(price: Price | null, work: { input_tokens: number; output_tokens: number; images: number }): string {
+  if (price === null) return usd(0n);
+  return priced(
+    [
+      [work.input_tokens, price.input_per_mtok],
+      [work.output_tokens, price.output_per_mtok],
+    ],
+    work.images,
+    price.per_image,
+  );
+}
+
+/**
+ * Which reservations fit under a cap, in the order given: a task fits while what the month has spent
+ * and reserved plus its estimate stays at or under the cap; one that does not is refused, and a later,
+ * cheaper one may still fit.
+ */
+export function fitUnderCap<T extends { amount: string }>(
+  cap: string,
+  committed: string,
+  tasks: readonly T[],
+): { reserve: T[]; refuse: T[] } {
+  const limit = micros(cap);
+  let total = micros(committed);
+  const reserve: T[] = [];
+  const refuse: T[] = [];
+  for (const task of tasks) {
+    const amount = micros(task.amount);
+    if (total + amount > limit) refuse.push(task);
+    else {
+      total += amount;
+      reserve.push(task);
+    }
+  }
+  return { reserve, refuse };
+}
+
+/**
+ * The price in force for each model at `at` (default: the transaction's now()), from the runner's own
+ * price history: the latest whose `effective_from` is not after it. Models without one are absent.
+ */
+export async function pricesInForce(db: Queryable, modelIds: readonly string[], at?: Date): Promise<Map<string, Price>> {
+  const { rows } = await db.query<{ model_id: string; price: Price }>({
+    name: 'runner.cost.prices',
+    text: `SELECT m.id AS model_id, to_jsonb(pr) AS price
+           FROM unnest($1::uuid[]) AS m(id)
+           CROSS JOIN LATERAL (
+             SELECT input_per_mtok::text, output_per_mtok::text, cached_input_per_mtok::text, per_image::text, effective_from
+             FROM runner.model_prices p WHERE p.model_id = m.id AND p.effective_from <= coalesce($2::timestamptz, now())
+             ORDER BY p.effective_from DESC LIMIT 1) pr`,
+    values: [[...new Set(modelIds)], at ?? null],
+  });
+  return new Map(rows.map((row) => [row.model_id, row.price]));
+}
+
+/** The UTC month (its first day) of now, for provider_spend rows. */
+const MONTH_OF_NOW = `date_trunc('month', now() AT TIME ZONE 'UTC')::date`;
+
+/**
+ * The spend row of a provider's current month, made on its first claim under a cap with what its
+ * attempts already cost this month (so a cap set mid-month counts the month's spend so far). Only
+ * providers with a cap have spend rows, so the calls of uncapped providers never queue on one hot row.
+ */
+async function ensureMonth(tx: Queryable, providerId: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO runner.provider_spend (provider_id, month, spent_usd)
+     SELECT $1, ${MONTH_OF_NOW}, coalesce(sum(cost_usd), 0) FROM runner.attempts
+     WHERE provider_id = $1 AND ended_at IS NOT NULL
+       AND started_at >= (${MONTH_OF_NOW})::timestamp AT TIME ZONE 'UTC'
+     ON CONFLICT (provider_id, month) DO NOTHING`,
+    [providerId],
+  );
+}
+
+/** Locks the provider's month: what it has spent and reserved, as one amount. */
+async function lockMonth(tx: Queryable, providerId: string): Promise<string> {
+  const { rows } = await tx.query<{ committed: string }>(
+    `SELECT (spent_usd + reserved_usd)::text AS committed FROM runner.provider_spend
+     WHERE provider_id = $1 AND month = ${MONTH_OF_NOW} FOR UPDATE`,
+    [providerId],
+  );
+  return rows[0]?.committed ?? '0';
+}
+
+async function addReserved(tx: Queryable, providerId: string, amounts: readonly string[]): Promise<void> {
+  await tx.query(
+    `UPDATE runner.provider_spend SET reserved_usd = reserved_usd + (SELECT sum(x) FROM unnest($2::numeric[]) x)
+     WHERE provider_id = $1 AND month = ${MONTH_OF_NOW}`,
+    [providerId, amounts],
+  );
+}
+
+async function holdOnTasks(tx: Queryable, providerId: string, held: readonly { id: string; amount: string }[]): Promise<void> {
+  await tx.query(
+    `UPDATE runner.tasks t SET reserved_usd = r.amount, reserved_provider_id = $3, reserved_month = ${MONTH_OF_NOW}
+     FROM unnest($1::uuid[], $2::numeric[]) AS r(id, amount) WHERE t.id = r.id`,
+    [held.map((r) => r.id), held.map((r) => r.amount), providerId],
+  );
+}
+
+/**
+ * Reserves each task's estimate on its provider's month under the row lock of that month, in the
+ * claim's transaction, so concurrent runners can never reserve past the cap (months are UTC calendar
+ * months). Answers the tasks that did not fit: they must not run.
+ */
+export async function reserve<T extends { id: string; amount: string }>(
+  tx: Queryable,
+  providerId: string,
+  cap: string,
+  tasks: readonly T[],
+): Promise<T[]> {
+  await ensureMonth(tx, providerId);
+  const { reserve: fit, refuse } = fitUnderCap(cap, await lockMonth(tx, providerId), tasks);
+  if (fit.length > 0) {
+    await addReserved(
+      tx,
+      providerId,
+      fit.map((task) => task.amount),
+    );
+    await holdOnTasks(tx, providerId, fit);
+  }
+  return refuse;
+}
+
+/** What a task holds reserved, as its row has it (a `date` column comes back from pg as a Date). */
+export interface Reservation {
+  id: string;
+  reserved_usd: string;
+  reserved_provider_id: string | null;
+  reserved_month: string | Date | null;
+}
+
+/** Gives back what a task reserved (in the caller's transaction), when its attempt ends or it moves on; nothing when it holds nothing. */
+export async function release(tx: Queryable, task: Reservation): Promise<void> {
+  if (task.reserved_provider_id === null || micros(task.reserved_usd) === 0n) return;
+  await tx.query(
+    `UPDATE runner.provider_spend SET reserved_usd = greatest(0, reserved_usd - $3::numeric)
+     WHERE provider_id = $1 AND month = $2::date`,
+    [task.reserved_provider_id, task.reserved_month, task.reserved_usd],
+  );
+  await tx.query(`UPDATE runner.tasks SET reserved_usd = 0, reserved_provider_id = NULL, reserved_month = NULL WHERE id = $1`, [
+    task.id,
+  ]);
+}
+
+/** Adds an attempt's actual cost to its provider's month (the month the attempt started), when the provider keeps one. */
+export async function charge(tx: Queryable, providerId: string, startedAt: Date, costUsd: string): Promise<void> {
+  if (micros(costUsd) === 0n) return;
+  await tx.query(
+    `UPDATE runner.provider_spend SET spent_usd = spent_usd + $3::numeric
+     WHERE provider_id = $1 AND month = date_trunc('month', $2::timestamptz AT TIME ZONE 'UTC')::date`,
+    [providerId, startedAt, costUsd],
+  );
+}

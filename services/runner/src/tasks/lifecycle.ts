@@ -1,0 +1,207 @@
+import { publishMany } from '@llmops/kit/bus/index';
+import type { Queryable } from '@llmops/kit/db';
+import { taskFailed, taskQueued, taskRejected, taskRetrying, taskStarted, taskSucceeded } from '@llmops/kit/events/runner';
+import { uuidv7 } from '@llmops/kit/ids';
+import { Conflict, type FieldProblem } from '@llmops/kit/problem';
+import type { GeneratedImage, Usage } from '@llmops/kit/adapters/types';
+import * as attempts from './attempts.ts';
+import { backoffMs } from './backoff.ts';
+import { cancelled } from './cancel.ts';
+import * as cost from './cost.ts';
+import { taskEvent } from './events.ts';
+import { attemptRequest, normalizedRequest } from './request.ts';
+import * as store from './store.ts';
+import type { ChainModel, Lineage, NewTask, TaskError, TaskOrigin, TaskRow } from './task.ts';
+
+/*
+ * A task's transitions (docs/tasks.md#lifecycle), each with the event it publishes, in the caller's
+ * transaction: a state exists exactly when its event does. Cancel is in cancel.ts.
+ */
+
+/** [*] → queued: new tasks (a group when there are several), each with `runner.task.queued`. */
+export async function queue(tx: Queryable, tasks: readonly NewTask[], lineage: Lineage, origin: TaskOrigin): Promise<TaskRow[]> {
+  let groupId: string | null = null;
+  if (tasks.length > 1) {
+    groupId = uuidv7();
+    await store.insertGroup(tx, { id: groupId, requester: origin.requester, correlation: origin.correlation });
+  }
+  const rows = await store.insertQueued(
+    tx,
+    tasks.map((task) => ({
+      ...task,
+      ...lineage,
+      id: uuidv7(),
+      group_id: groupId,
+      retry_of: origin.retry_of ?? null,
+      requester: origin.requester,
+      source: origin.source,
+      idempotency_key: origin.idempotency_key ?? null,
+      request_hash: origin.request_hash ?? null,
+      priority: origin.priority,
+      correlation: origin.correlation,
+      inputs: origin.inputs,
+    })),
+  );
+  await publishMany(
+    tx,
+    rows.map((row) =>
+      taskEvent(taskQueued, row, {
+        kind: row.kind,
+        priority: row.priority,
+        template_id: row.template_id,
+        template_version: row.template_version,
+        retry_of: row.retry_of,
+      }),
+    ),
+  );
+  return rows;
+}
+
+/** [*] → rejected: a bus request that did not validate, with its problems and `runner.task.rejected`. */
+export async function reject(tx: Queryable, problems: readonly FieldProblem[], origin: TaskOrigin): Promise<TaskRow> {
+  const row = await store.insertRejected(tx, uuidv7(), origin, problems);
+  await publishMany(tx, [taskEvent(taskRejected, row, { problems: [...problems] })]);
+  return row;
+}
+
+/** A task this process now runs: the row as claimed, the attempt it opened, and the model it calls. */
+export interface ClaimedTask {
+  row: TaskRow;
+  model: ChainModel;
+  attempt: { id: string; number: number; started_at: Date; queue_wait_ms: number };
+}
+
+/** queued → running under `owner`'s lease: one attempt opened per task, and `runner.task.started`. */
+export async function start(tx: Queryable, ids: readonly string[], owner: string, leaseMs: number): Promise<ClaimedTask[]> {
+  if (ids.length === 0) return [];
+  const started = await store.start(tx, ids, owner, leaseMs);
+  const claimed: ClaimedTask[] = started.map((row) => ({
+    row,
+    model: row.snapshot.chain[row.model_index] as ChainModel,
+    attempt: { id: uuidv7(), number: row.attempts, started_at: row.claimed_at, queue_wait_ms: row.wait_ms },
+  }));
+  await attempts.open(
+    tx,
+    claimed.map(({ row, model, attempt }) => ({
+      id: attempt.id,
+      task_id: row.id,
+      number: attempt.number,
+      model_index: row.model_index,
+      model_id: model.model_id,
+      provider_id: model.provider_id,
+      provider_model_id: model.provider_model_id,
+      request: normalizedRequest(attemptRequest(row, model)),
+      queue_wait_ms: attempt.queue_wait_ms,
+      started_at: attempt.started_at,
+    })),
+    owner,
+  );
+  await publishMany(
+    tx,
+    claimed.map(({ row, attempt }) => taskEvent(taskStarted, row, { worker: owner, queue_wait_ms: attempt.queue_wait_ms })),
+  );
+  return claimed;
+}
+
+/** queued → failed before any request: each would take its provider past its monthly spend cap (`cap`, USD). */
+export async function refuseOverBudget(tx: Queryable, refused: readonly { id: string; cap: string }[]): Promise<void> {
+  if (refused.length === 0) return;
+  const error: TaskError = {
+    kind: 'budget_exceeded',
+    message: 'this task would take the provider past its monthly spend cap; no request was made',
+    retryable: false,
+    status: null,
+    retry_after_ms: null,
+    provider_code: null,
+  };
+  const rows = await store.fail(
+    tx,
+    refused.map((task) => task.id),
+    error,
+  );
+  const capOf = new Map(refused.map((task) => [task.id, task.cap]));
+  await publishMany(
+    tx,
+    rows.map((row) =>
+      taskEvent(taskFailed, row, {
+        error: { ...error, message: `${error.message} (cap ${capOf.get(row.id)} USD this month)` },
+        cost_usd: row.cost_usd,
+      }),
+    ),
+  );
+}
+
+/**
+ * Whether `owner` still holds the task for this attempt. The end of an attempt is fenced by it: a
+ * process that lost the lease (another claimed the task since) changes nothing but its own attempt,
+ * so a task never succeeds twice.
+ */
+export function heldBy(row: TaskRow, owner: string, attempt: number): boolean {
+  return row.status === 'running' && row.lease_owner === owner && row.attempts === attempt;
+}
+
+/** running → succeeded: the output, the attempt's images, its reservation released, and `runner.task.succeeded`. */
+export async function succeed(
+  tx: Queryable,
+  row: TaskRow,
+  attemptId: string,
+  output: { text: string; finish_reason: string | null; usage: Usage | null; images: readonly GeneratedImage[] },
+): Promise<TaskRow> {
+  await cost.release(tx, row);
+  const done = await store.succeed(tx, row.id, output);
+  await attempts.insertImages(tx, row.id, attemptId, output.images);
+  await publishMany(tx, [
+    taskEvent(taskSucceeded, done, {
+      output_chars: output.text.length,
+      finish_reason: output.finish_reason,
+      usage: output.usage ?? { input_tokens: 0, output_tokens: 0, cached_input_tokens: 0 },
+      cost_usd: done.cost_usd,
+      images: output.images.length,
+    }),
+  ]);
+  return done;
+}
+
+/**
+ * What a failed or abandoned attempt does to its task (the row locked by the caller): back to the queue
+ * after a backoff while attempts on this model remain and the error is retryable; else on to the next
+ * model of its chain; else failed with the last error. A cancel request wins over all.
+ */
+export async function afterFailure(tx: Queryable, row: TaskRow, error: TaskError): Promise<TaskRow> {
+  if (row.cancel_requested_at) return cancelled(tx, row, 'running');
+  await cost.release(tx, row);
+  const policy = row.snapshot.retry_policy;
+  if (error.retryable && row.model_attempts < policy.max_attempts) {
+    const next = await store.requeue(tx, row.id, error, backoffMs(policy, row.model_attempts, error.retry_after_ms));
+    await publishMany(tx, [taskEvent(taskRetrying, next, { error, run_after: next.run_after.toISOString(), fallback: false })]);
+    return next;
+  }
+  const nextModel = row.snapshot.chain[row.model_index + 1];
+  if (nextModel) {
+    const next = await store.fallBack(tx, row.id, error, nextModel);
+    await publishMany(tx, [taskEvent(taskRetrying, next, { error, run_after: next.run_after.toISOString(), fallback: true })]);
+    return next;
+  }
+  const [failed] = (await store.fail(tx, [row.id], error)) as [TaskRow];
+  await publishMany(tx, [taskEvent(taskFailed, failed, { error, cost_usd: failed.cost_usd })]);
+  return failed;
+}
+
+/**
+ * running → queued at once, by a process that is stopping, rather than after its lease expires; its
+ * reservation is released (the next claim reserves again). It publishes no event (so far): watchers
+ * see the next claim's `runner.task.started`, and other instances find the task at their next poll.
+ */
+export async function giveBack(tx: Queryable, row: TaskRow, costUsd: string): Promise<TaskRow> {
+  const back = await store.giveBack(tx, row.id, costUsd);
+  await cost.release(tx, back);
+  return back;
+}
+
+/** A task may run again, as a new task, once it has ended; a rejected one has nothing to run. */
+export function assertRetryable(row: TaskRow): void {
+  if (row.status === 'rejected')
+    throw new Conflict('A rejected task has nothing to run again; fix the request and create a new task.');
+  if (row.status === 'queued' || row.status === 'running')
+    throw new Conflict(`The task is still ${row.status}; cancel it or wait for it to end before retrying.`);
+}

@@ -1,0 +1,125 @@
+import { publish } from '@llmops/kit/bus/index';
+import { withTransaction, type Pool } from '@llmops/kit/db';
+import type { GeneratedImage, Usage, WireRequest } from '@llmops/kit/adapters/types';
+import { modelUsed } from '@llmops/kit/events/runner';
+import * as limits from '../db/provider-limits.ts';
+import * as attempts from '../tasks/attempts.ts';
+import { cancelled } from '../tasks/cancel.ts';
+import * as cost from '../tasks/cost.ts';
+import * as lifecycle from '../tasks/lifecycle.ts';
+import * as store from '../tasks/store.ts';
+import type { TaskError, TaskRow } from '../tasks/task.ts';
+
+/** How an attempt ended, as the worker saw it. */
+export type Outcome =
+  | {
+      kind: 'succeeded';
+      text: string;
+      finish_reason: string | null;
+      provider_finish_reason: string | null;
+      response_id: string | null;
+      usage: Usage | null;
+      images: GeneratedImage[];
+    }
+  | { kind: 'failed'; error: TaskError; text: string }
+  | { kind: 'cancelled'; text: string }
+  /** The process stops or lost the lease: the attempt is abandoned; another claim runs the task again. */
+  | { kind: 'abandoned'; reason: string; text: string };
+
+export interface AttemptRecord {
+  outcome: Outcome;
+  wire: WireRequest | null;
+  provider_ms: number | null;
+  latency_ms: number;
+  time_to_first_token_ms: number | null;
+  /**
+   * Publish `runner.model.used`: the request reached the provider, and this process has not said so
+   * for this model lately (the registry needs "used, and about when", not one event per call).
+   */
+  announce_use: boolean;
+}
+
+/** The error of an attempt that is abandoned: retryable, like any lost lease. */
+function abandonment(message: string): TaskError {
+  return { kind: 'lease_expired', message, retryable: true, status: null, retry_after_ms: null, provider_code: null };
+}
+
+/**
+ * Records how an attempt ended, in one transaction: the attempt (always, even when the task is no
+ * longer ours: every call is logged) with its cost at the price in force when it started, charged to
+ * the provider's month, and, when this process still holds the task's lease, the task's next state and
+ * its event. Answers the task row after it (null when the task is no longer this process's).
+ */
+export async function finishAttempt(
+  pool: Pool,
+  owner: string,
+  claimed: lifecycle.ClaimedTask,
+  record: AttemptRecord,
+): Promise<TaskRow | null> {
+  const { model, attempt } = claimed;
+  const { outcome } = record;
+  return withTransaction(pool, async (tx) => {
+    // The task row first, locked: whether this process still holds it decides what the attempt was.
+    const row = (await store.lock(tx, claimed.row.id)) as TaskRow;
+    const ours = lifecycle.heldBy(row, owner, attempt.number);
+    const error = !ours
+      ? abandonment('this process lost the task’s lease before the attempt ended; another claim runs the task')
+      : outcome.kind === 'abandoned'
+        ? abandonment(outcome.reason)
+        : outcome.kind === 'failed'
+          ? outcome.error
+          : null;
+    const succeeded = outcome.kind === 'succeeded' ? outcome : null;
+    const price = (await cost.pricesInForce(tx, [model.model_id], attempt.started_at)).get(model.model_id) ?? null;
+    const costUsd = cost.attemptCost(price, succeeded?.usage ?? null, succeeded?.images.length ?? 0);
+    const providerMs = record.provider_ms === null ? null : Math.round(record.provider_ms);
+    const latencyMs = Math.round(record.latency_ms);
+    await attempts.close(tx, attempt.id, {
+      status: ours ? outcome.kind : 'abandoned',
+      wire: record.wire,
+      response_text: outcome.text === '' && !succeeded ? null : outcome.text,
+      finish_reason: succeeded?.finish_reason ?? null,
+      provider_finish_reason: succeeded?.provider_finish_reason ?? null,
+      response_id: succeeded?.response_id ?? null,
+      usage: succeeded?.usage ?? null,
+      error,
+      provider_ms: providerMs,
+      latency_ms: latencyMs,
+      time_to_first_token_ms: record.time_to_first_token_ms,
+      price,
+      cost_usd: costUsd,
+    });
+    // Only capped providers keep spend (their tasks hold a reservation); a lost task is charged anyway.
+    if (row.reserved_provider_id !== null || !ours) await cost.charge(tx, model.provider_id, attempt.started_at, costUsd);
+    if (record.announce_use)
+      await publish(tx, modelUsed, {
+        provider_id: model.provider_id,
+        model_id: model.model_id,
+        task_id: row.id,
+        at: attempt.started_at.toISOString(),
+      });
+
+    if (!ours) {
+      if (cost.micros(costUsd) > 0n) await store.addCost(tx, row.id, costUsd);
+      return null;
+    }
+    if (outcome.kind === 'abandoned') {
+      // Stopping: give the task back now rather than after its lease expires.
+      await lifecycle.giveBack(tx, row, costUsd);
+      return null;
+    }
+    const current = await store.addAttempt(tx, row.id, {
+      provider_ms: providerMs ?? 0,
+      // The same rounding as the attempt's own overhead, so the task's sum agrees with its attempts.
+      overhead_ms: Math.max(0, latencyMs - (providerMs ?? 0)),
+      time_to_first_token_ms: record.time_to_first_token_ms,
+      cost_usd: costUsd,
+    });
+    if (outcome.kind === 'succeeded') return lifecycle.succeed(tx, current, attempt.id, outcome);
+    if (outcome.kind === 'cancelled') return cancelled(tx, current, 'running');
+    const next = await lifecycle.afterFailure(tx, current, outcome.error);
+    if (outcome.error.kind === 'rate_limit' && outcome.error.retry_after_ms !== null)
+      await limits.pauseFor(tx, model.provider_id, outcome.error.retry_after_ms);
+    return next;
+  });
+}
