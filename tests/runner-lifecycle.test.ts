@@ -3,7 +3,10 @@
  * emulator behind the official SDKs: templates and lineage, every validation problem at once,
  * idempotency, groups, retries with backoff, fallback, stream cuts, cancel and retry.
  */
+import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { publish } from '@llmops/kit/bus/index';
+import { taskRequested } from '@llmops/kit/events/runner';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { startEmulator } from '@llmops/emulator/server';
 import { startRunnerHarness, type Json } from './runner-support.ts';
@@ -310,5 +313,60 @@ describe('cancel and retry', () => {
     const conflict = await h.call('runner', 'POST', `/api/v1/tasks/${queued.tasks[0].id}/retry`, {});
     expect(conflict.status).toBe(409);
     expect(conflict.body.detail).toMatch(/still queued/);
+  });
+});
+
+describe('task events', () => {
+  it('name the task’s requester on every topic: the account that asked, or the service that asked over the bus', async () => {
+    const { model } = await h.provider();
+    const paused = await h.provider();
+    await h.pauseProvider(paused.provider);
+    const p = await preset({ model_id: model, retry_policy: { max_attempts: 2, initial_backoff_ms: 100, max_backoff_ms: 100 } });
+    const ids: string[] = [];
+
+    emulator.fault({ protocol: 'openai', status: 500, times: 1 });
+    const retried = await h.createTask({ preset_id: p, messages: [{ role: 'user', content: 'retried' }] });
+    ids.push((await h.waitFor(retried.tasks[0].id)).id);
+    emulator.fault({ protocol: 'openai', status: 401, times: 1 });
+    const failed = await h.createTask({ model_id: model, messages: [{ role: 'user', content: 'failed' }] });
+    ids.push((await h.waitFor(failed.tasks[0].id)).id);
+    const cancelled = await h.createTask({ model_id: paused.model, messages: [{ role: 'user', content: 'cancelled' }] });
+    expect((await h.call('runner', 'POST', `/api/v1/tasks/${cancelled.tasks[0].id}/cancel`)).status).toBe(200);
+    ids.push(cancelled.tasks[0].id);
+
+    const workflow = new pg.Pool({ connectionString: db.urlFor('workflow'), max: 1 });
+    try {
+      for (const [key, request] of [
+        ['requester-valid', { model_id: model, messages: [{ role: 'user', content: 'from the bus' }] }],
+        ['requester-invalid', { model_id: model, messages: [] }],
+      ] as const)
+        await publish(workflow, taskRequested, { requester: 'workflow', idempotency_key: key, request });
+    } finally {
+      await workflow.end();
+    }
+    for (const key of ['requester-valid', 'requester-invalid']) {
+      let row: Json;
+      for (let i = 0; i < 200 && !row; i++) {
+        ({
+          rows: [row],
+        } = await h.admin.query('SELECT id FROM runner.tasks WHERE idempotency_key = $1', [key]));
+        if (!row) await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(row, `no task for ${key}`).toBeDefined();
+      ids.push((await h.waitFor(row.id)).id);
+    }
+
+    const { rows } = await h.admin.query(
+      `SELECT o.topic, o.payload->>'requester' AS requester, t.requester AS expected
+       FROM bus.outbox o JOIN runner.tasks t ON t.id::text = o.payload->>'task_id'
+       WHERE o.topic LIKE 'runner.task.%' AND t.id = ANY ($1::uuid[]) ORDER BY o.id`,
+      [ids],
+    );
+    expect(new Set(rows.map((row: Json) => row.topic))).toEqual(
+      new Set(['queued', 'started', 'retrying', 'succeeded', 'failed', 'cancelled', 'rejected'].map((t) => `runner.task.${t}`)),
+    );
+    expect(new Set(rows.map((row: Json) => row.expected))).toEqual(new Set(['account:editor-1', 'service:workflow']));
+    for (const row of rows)
+      expect({ topic: row.topic, requester: row.requester }).toEqual({ topic: row.topic, requester: row.expected });
   });
 });

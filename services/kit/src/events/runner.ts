@@ -53,6 +53,13 @@ const taskFields = {
   task_id: z.uuid(),
   group_id: z.uuid().nullable(),
   correlation: Correlation,
+  /**
+   * Who asked for the task: `account:<id>`, or `service:<name>` for a bus request. A consumer acts on
+   * the events of its own requests only (the workflow's write-back, ADR 0016), since anyone may set any
+   * correlation. The runner always sets it; optional only so events published before it was added
+   * still read (contracts evolve compatibly: docs/events.md).
+   */
+  requester: z.string().min(1).optional(),
   model_id: z.uuid().nullable(),
   provider_id: z.uuid().nullable(),
   /** Attempts so far (the one starting, for task.started). */
