@@ -2,9 +2,11 @@ import { z } from 'zod';
 import { loadConfig, millis } from '@llmops/kit/config';
 
 /**
- * The runner's own settings, on top of every service's (kit/runtime). Leases, heartbeats, backoff and
- * rate windows are configuration so tests can make them short (ADR 0014); the defaults suit
- * production. Every duration is measured by PostgreSQL's clock, never a worker's (ADR 0013).
+ * The runner's own settings, on top of every service's (kit/runtime). Leases, heartbeats and rate
+ * windows are configuration so tests can make them short (ADR 0014); the defaults suit production.
+ * The retry backoff is not a setting: it is each task's retry policy, from its preset, frozen in the
+ * task at creation (tasks/backoff.ts). Every duration is measured by PostgreSQL's clock, never a
+ * worker's (ADR 0013).
  */
 export const RunnerEnvSchema = z.object({
   /** Tasks one runner process runs at once (each is mostly waiting on a provider). */
@@ -19,8 +21,6 @@ export const RunnerEnvSchema = z.object({
   RUNNER_POLL_MS: millis().default(2_000),
   /** The requests-per-minute window of providers' rpm limits (60 s; shorter only in tests). */
   RUNNER_RATE_WINDOW_MS: millis().default(60_000),
-  /** Backoff of a retryable failure when the preset says nothing (it usually does). */
-  RUNNER_BACKOFF_BASE_MS: millis().default(1_000),
   /** How long a fetched provider key is kept in memory at most (dropped earlier on registry events). */
   RUNNER_KEY_TTL_MS: millis().default(300_000),
   /** Output tokens assumed for a spend-cap reservation when neither the task nor the model sets a maximum. */
@@ -36,7 +36,6 @@ export interface RunnerConfig {
   heartbeatMs: number;
   pollMs: number;
   rateWindowMs: number;
-  backoffBaseMs: number;
   keyTtlMs: number;
   defaultMaxOutputTokens: number;
 }
@@ -50,7 +49,6 @@ export function runnerConfig(rawEnv: Readonly<Record<string, string | undefined>
     heartbeatMs: env.RUNNER_HEARTBEAT_MS ?? Math.max(50, Math.floor(env.RUNNER_LEASE_MS / 3)),
     pollMs: env.RUNNER_POLL_MS,
     rateWindowMs: env.RUNNER_RATE_WINDOW_MS,
-    backoffBaseMs: env.RUNNER_BACKOFF_BASE_MS,
     keyTtlMs: env.RUNNER_KEY_TTL_MS,
     defaultMaxOutputTokens: env.RUNNER_DEFAULT_MAX_OUTPUT_TOKENS,
   };
