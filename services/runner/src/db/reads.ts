@@ -1,7 +1,6 @@
 import { many, maybeOne, type Queryable } from '@llmops/kit/db';
 import type { TaskStatus } from '@llmops/kit/contracts/runner';
-import type { Usage } from '@llmops/kit/adapters/types';
-import type { TaskError, TaskRow } from '../tasks/task.ts';
+import type { AttemptRow, TaskRow } from '../tasks/task.ts';
 
 /** What GET /api/v1/tasks filters on; every given field must match. */
 export interface TaskFilter {
@@ -83,36 +82,6 @@ export function get(db: Queryable, id: string): Promise<TaskRow | undefined> {
 export async function status(db: Queryable, id: string): Promise<TaskStatus | undefined> {
   const row = await maybeOne<{ status: TaskStatus }>(db, 'SELECT status FROM runner.tasks WHERE id = $1', [id]);
   return row?.status;
-}
-
-/** A row of runner.attempts, as `SELECT *` returns it (numeric as text, jsonb parsed). */
-export interface AttemptRow {
-  id: string;
-  task_id: string;
-  number: number;
-  model_index: number;
-  model_id: string;
-  provider_id: string;
-  provider_model_id: string;
-  worker: string;
-  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
-  request: Record<string, unknown>;
-  wire: Record<string, unknown> | null;
-  response_text: string | null;
-  finish_reason: string | null;
-  provider_finish_reason: string | null;
-  response_id: string | null;
-  usage: Usage | null;
-  price: Record<string, unknown> | null;
-  cost_usd: string;
-  error: TaskError | null;
-  queue_wait_ms: number;
-  provider_ms: number | null;
-  overhead_ms: number | null;
-  latency_ms: number | null;
-  time_to_first_token_ms: number | null;
-  started_at: Date;
-  ended_at: Date | null;
 }
 
 export function attempts(db: Queryable, taskId: string): Promise<AttemptRow[]> {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { AttemptSchema, TaskDetailSchema, TaskGroupSchema, TaskSchema, UsageRowSchema } from '@llmops/kit/contracts/runner';
-import type { AttemptRow, GroupRow, ImageMeta, UsageLine } from '../db/reads.ts';
-import type { TaskRow } from '../tasks/task.ts';
+import type { GroupRow, ImageMeta, UsageLine } from '../db/reads.ts';
+import type { AttemptRow, TaskRow } from '../tasks/task.ts';
 
 /** How the API shows tasks, attempts, task details, groups and usage: rows of the runner's tables as JSON. */
 

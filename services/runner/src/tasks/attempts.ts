@@ -2,7 +2,7 @@ import type { GeneratedImage, Usage, WireRequest } from '@llmops/kit/adapters/ty
 import type { Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { Price } from './cost.ts';
-import type { TaskError } from './task.ts';
+import type { AttemptRow, TaskError } from './task.ts';
 
 /*
  * The SQL verbs of a task's attempts (runner.attempts, one row per provider request, and the images
@@ -11,18 +11,19 @@ import type { TaskError } from './task.ts';
  */
 
 /** An attempt as the claim opens it. */
-export interface OpeningAttempt {
-  id: string;
-  task_id: string;
-  number: number;
-  model_index: number;
-  model_id: string;
-  provider_id: string;
-  provider_model_id: string;
-  request: Record<string, unknown>;
-  queue_wait_ms: number;
-  started_at: Date;
-}
+export type OpeningAttempt = Pick<
+  AttemptRow,
+  | 'id'
+  | 'task_id'
+  | 'number'
+  | 'model_index'
+  | 'model_id'
+  | 'provider_id'
+  | 'provider_model_id'
+  | 'request'
+  | 'queue_wait_ms'
+  | 'started_at'
+>;
 
 /** Opens the attempts of a claim, in one statement, as running by `worker`. */
 export async function open(tx: Queryable, attempts: readonly OpeningAttempt[], worker: string): Promise<void> {

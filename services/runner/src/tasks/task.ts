@@ -52,6 +52,36 @@ export interface TaskRow {
 
 export type TaskError = z.output<typeof TaskErrorSchema>;
 
+/** A row of runner.attempts, as `SELECT *` returns it (numeric as text, jsonb parsed). */
+export interface AttemptRow {
+  id: string;
+  task_id: string;
+  number: number;
+  model_index: number;
+  model_id: string;
+  provider_id: string;
+  provider_model_id: string;
+  worker: string;
+  status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
+  request: Record<string, unknown>;
+  wire: Record<string, unknown> | null;
+  response_text: string | null;
+  finish_reason: string | null;
+  provider_finish_reason: string | null;
+  response_id: string | null;
+  usage: Usage | null;
+  price: Record<string, unknown> | null;
+  cost_usd: string;
+  error: TaskError | null;
+  queue_wait_ms: number;
+  provider_ms: number | null;
+  overhead_ms: number | null;
+  latency_ms: number | null;
+  time_to_first_token_ms: number | null;
+  started_at: Date;
+  ended_at: Date | null;
+}
+
 /** One model of a task's chain: the model it starts on, then its fallbacks, in order. */
 export interface ChainModel {
   model_id: string;
