@@ -59,11 +59,15 @@ describe('the actual cost of an attempt', () => {
 
 describe('estimates and spend caps', () => {
   it('estimates the prompt’s tokens and the most the attempt may write, or its images', () => {
-    expect(
-      estimate(price({ input_per_mtok: '1', output_per_mtok: '2' }), { input_tokens: 100, output_tokens: 4_096, images: 0 }),
-    ).toBe('0.008292');
-    expect(estimate(price({ per_image: '0.04' }), { input_tokens: 0, output_tokens: 0, images: 3 })).toBe('0.120000');
-    expect(estimate(null, { input_tokens: 100, output_tokens: 100, images: 0 })).toBe('0.000000');
+    const chat = { kind: 'chat', estimated_input_tokens: 100, max_output_tokens: null, images: 1 } as const;
+    const cheap = price({ input_per_mtok: '1', output_per_mtok: '2', per_image: '0.04' });
+    // (100 × 1 + 4,096 × 2) / 1,000,000: the default output limit when neither the task nor its model sets one.
+    expect(estimate(cheap, chat, 4_096)).toBe('0.008292');
+    expect(estimate(cheap, { ...chat, max_output_tokens: 1_000 }, 4_096)).toBe('0.002100');
+    expect(estimate(cheap, { kind: 'image', estimated_input_tokens: 100, max_output_tokens: null, images: 3 }, 4_096)).toBe(
+      '0.120000',
+    );
+    expect(estimate(null, chat, 4_096)).toBe('0.000000');
   });
 
   it('reserves up to the cap exactly (no float drift), refuses past it, and lets a later cheaper task fit', () => {

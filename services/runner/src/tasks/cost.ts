@@ -66,16 +66,28 @@ export function attemptCost(price: Price | null, usage: Usage | null, images: nu
   );
 }
 
-/** The most an attempt may cost, for a reservation: the prompt's token estimate and the most it may write, or its images. */
-export function estimate(price: Price | null, work: { input_tokens: number; output_tokens: number; images: number }): string {
+/** What a claim knows of a task's size (store.Candidate has it): its prompt's tokens, the most it may write, its images. */
+export interface TaskSize {
+  kind: 'chat' | 'image';
+  estimated_input_tokens: number;
+  max_output_tokens: number | null;
+  images: number;
+}
+
+/**
+ * The most an attempt may cost, for a reservation: a chat's prompt estimate and the most it may write
+ * (`defaultMaxOutputTokens` when neither the task nor its model says), or an image task's images.
+ */
+export function estimate(price: Price | null, size: TaskSize, defaultMaxOutputTokens: number): string {
   if (price === null) return usd(0n);
+  if (size.kind === 'image') return priced([], size.images, price.per_image);
   return priced(
     [
-      [work.input_tokens, price.input_per_mtok],
-      [work.output_tokens, price.output_per_mtok],
+      [size.estimated_input_tokens, price.input_per_mtok],
+      [size.max_output_tokens ?? defaultMaxOutputTokens, price.output_per_mtok],
     ],
-    work.images,
-    price.per_image,
+    0,
+    null,
   );
 }
 
@@ -172,7 +184,7 @@ async function holdOnTasks(tx: Queryable, providerId: string, held: readonly { i
  * claim's transaction, so concurrent runners can never reserve past the cap (months are UTC calendar
  * months). Answers the tasks that did not fit: they must not run.
  */
-export async function reserve<T extends { id: string; amount: string }>(
+async function reserve<T extends { id: string; amount: string }>(
   tx: Queryable,
   providerId: string,
   cap: string,
@@ -189,6 +201,43 @@ export async function reserve<T extends { id: string; amount: string }>(
     await holdOnTasks(tx, providerId, fit);
   }
   return refuse;
+}
+
+/** A task a claim is about to start, as a reservation sees it. */
+export interface Claiming extends TaskSize {
+  id: string;
+  provider_id: string;
+  model_id: string;
+  reserved_usd: string;
+}
+
+/**
+ * Reserves, at today's price, the estimate of each task of a provider with a monthly spend cap
+ * (`caps`: provider id → cap in USD) that holds no reservation yet. Answers the tasks that would take
+ * their provider past its cap, each with that cap.
+ */
+export async function reserveUnderCaps(
+  tx: Queryable,
+  tasks: readonly Claiming[],
+  caps: ReadonlyMap<string, string>,
+  defaultMaxOutputTokens: number,
+): Promise<{ id: string; cap: string }[]> {
+  const capped = tasks.filter((task) => caps.has(task.provider_id) && micros(task.reserved_usd) === 0n);
+  if (capped.length === 0) return [];
+  const prices = await pricesInForce(
+    tx,
+    capped.map((task) => task.model_id),
+  );
+  const refused: { id: string; cap: string }[] = [];
+  for (const [providerId, ofProvider] of Map.groupBy(capped, (task) => task.provider_id)) {
+    const cap = caps.get(providerId) as string;
+    const estimates = ofProvider.map((task) => ({
+      id: task.id,
+      amount: estimate(prices.get(task.model_id) ?? null, task, defaultMaxOutputTokens),
+    }));
+    for (const task of await reserve(tx, providerId, cap, estimates)) refused.push({ id: task.id, cap });
+  }
+  return refused;
 }
 
 /** What a task holds reserved, as its row has it (a `date` column comes back from pg as a Date). */

@@ -1,4 +1,4 @@
-import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
+import { withTransaction, type Pool } from '@llmops/kit/db';
 import * as limits from '../db/provider-limits.ts';
 import * as cost from '../tasks/cost.ts';
 import * as lifecycle from '../tasks/lifecycle.ts';
@@ -37,7 +37,10 @@ export async function claim(pool: Pool, options: ClaimOptions): Promise<ClaimRes
     const providerIds = [...new Set(candidates.map((c) => c.provider_id))];
     const inUse = await limits.inUse(tx, await limits.lockLimited(tx, providerIds), options.rateWindowMs);
     const { admitted, held } = admit(candidates, inUse);
-    const refused = await reserveUnderCaps(tx, admitted, inUse, options.defaultMaxOutputTokens);
+    const caps = new Map(
+      inUse.flatMap((p) => (p.monthly_spend_cap_usd === null ? [] : [[p.id, p.monthly_spend_cap_usd] as const])),
+    );
+    const refused = await cost.reserveUnderCaps(tx, admitted, caps, options.defaultMaxOutputTokens);
     await lifecycle.refuseOverBudget(tx, refused);
     const refusedIds = new Set(refused.map((task) => task.id));
     const starting = admitted.filter((c) => !refusedIds.has(c.id)).map((c) => c.id);
@@ -63,39 +66,4 @@ function admit(
     } else held = true;
   }
   return { admitted, held };
-}
-
-/**
- * Reserves the estimate of each admitted task of a capped provider that holds no reservation yet (at
- * today's price: its prompt's tokens and the most it may write, or its images). Answers the tasks
- * that would take their provider past its cap, with the cap.
- */
-async function reserveUnderCaps(
-  tx: Queryable,
-  admitted: readonly store.Candidate[],
-  inUse: readonly limits.ProviderLimits[],
-  defaultMaxOutputTokens: number,
-): Promise<{ id: string; cap: string }[]> {
-  const caps = new Map(inUse.flatMap((p) => (p.monthly_spend_cap_usd === null ? [] : [[p.id, p.monthly_spend_cap_usd]])));
-  const capped = admitted.filter((c) => caps.has(c.provider_id) && cost.micros(c.reserved_usd) === 0n);
-  if (capped.length === 0) return [];
-  const prices = await cost.pricesInForce(
-    tx,
-    capped.map((c) => c.model_id),
-  );
-  const byProvider = Map.groupBy(capped, (c) => c.provider_id);
-  const refused: { id: string; cap: string }[] = [];
-  for (const [providerId, tasks] of byProvider) {
-    const cap = caps.get(providerId) as string;
-    const estimates = tasks.map((c) => ({
-      id: c.id,
-      amount: cost.estimate(prices.get(c.model_id) ?? null, {
-        input_tokens: c.kind === 'image' ? 0 : c.estimated_input_tokens,
-        output_tokens: c.kind === 'image' ? 0 : (c.max_output_tokens ?? defaultMaxOutputTokens),
-        images: c.kind === 'image' ? c.images : 0,
-      }),
-    }));
-    for (const task of await cost.reserve(tx, providerId, cap, estimates)) refused.push({ id: task.id, cap });
-  }
-  return refused;
 }
