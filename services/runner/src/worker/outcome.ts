@@ -1,5 +1,5 @@
 import { publish } from '@llmops/kit/bus/index';
-import { withTransaction, type Pool } from '@llmops/kit/db';
+import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
 import type { GeneratedImage, Usage, WireRequest } from '@llmops/kit/adapters/types';
 import { modelUsed } from '@llmops/kit/events/runner';
 import * as limits from '../db/provider-limits.ts';
@@ -46,9 +46,9 @@ function abandonment(message: string): TaskError {
 
 /**
  * Records how an attempt ended, in one transaction: the attempt (always, even when the task is no
- * longer ours: every call is logged) with its cost at the price in force when it started, charged to
- * the provider's month, and, when this process still holds the task's lease, the task's next state and
- * its event. Answers the task row after it (null when the task is no longer this process's).
+ * longer ours: every call is logged) with its cost, charged to the provider's month, and, when this
+ * process still holds the task's lease, the task's next state and its event. Answers the task row
+ * after it (null when the task is no longer this process's).
  */
 export async function finishAttempt(
   pool: Pool,
@@ -62,33 +62,7 @@ export async function finishAttempt(
     // The task row first, locked: whether this process still holds it decides what the attempt was.
     const row = (await store.lock(tx, claimed.row.id)) as TaskRow;
     const ours = lifecycle.heldBy(row, owner, attempt.number);
-    const error = !ours
-      ? abandonment('this process lost the task’s lease before the attempt ended; another claim runs the task')
-      : outcome.kind === 'abandoned'
-        ? abandonment(outcome.reason)
-        : outcome.kind === 'failed'
-          ? outcome.error
-          : null;
-    const succeeded = outcome.kind === 'succeeded' ? outcome : null;
-    const price = (await cost.pricesInForce(tx, [model.model_id], attempt.started_at)).get(model.model_id) ?? null;
-    const costUsd = cost.attemptCost(price, succeeded?.usage ?? null, succeeded?.images.length ?? 0);
-    const providerMs = record.provider_ms === null ? null : Math.round(record.provider_ms);
-    const latencyMs = Math.round(record.latency_ms);
-    await attempts.close(tx, attempt.id, {
-      status: ours ? outcome.kind : 'abandoned',
-      wire: record.wire,
-      response_text: outcome.text === '' && !succeeded ? null : outcome.text,
-      finish_reason: succeeded?.finish_reason ?? null,
-      provider_finish_reason: succeeded?.provider_finish_reason ?? null,
-      response_id: succeeded?.response_id ?? null,
-      usage: succeeded?.usage ?? null,
-      error,
-      provider_ms: providerMs,
-      latency_ms: latencyMs,
-      time_to_first_token_ms: record.time_to_first_token_ms,
-      price,
-      cost_usd: costUsd,
-    });
+    const { costUsd, providerMs, overheadMs } = await closeAttempt(tx, claimed, record, ours);
     // Only capped providers keep spend (their tasks hold a reservation); a lost task is charged anyway.
     if (row.reserved_provider_id !== null || !ours) await cost.charge(tx, model.provider_id, attempt.started_at, costUsd);
     if (record.announce_use)
@@ -109,9 +83,8 @@ export async function finishAttempt(
       return null;
     }
     const current = await store.addAttempt(tx, row.id, {
-      provider_ms: providerMs ?? 0,
-      // The same rounding as the attempt's own overhead, so the task's sum agrees with its attempts.
-      overhead_ms: Math.max(0, latencyMs - (providerMs ?? 0)),
+      provider_ms: providerMs,
+      overhead_ms: overheadMs,
       time_to_first_token_ms: record.time_to_first_token_ms,
       cost_usd: costUsd,
     });
@@ -122,4 +95,47 @@ export async function finishAttempt(
       await limits.pauseFor(tx, model.provider_id, outcome.error.retry_after_ms);
     return next;
   });
+}
+
+/**
+ * Closes the attempt's row with everything the call produced, and its cost at the price in force when
+ * it started. An attempt whose task this process lost is `abandoned` whatever it got back, so a task
+ * never has two successes. Answers its cost and its time, rounded as the row has them (so a task's
+ * sums agree with its attempts).
+ */
+async function closeAttempt(
+  tx: Queryable,
+  { model, attempt }: lifecycle.ClaimedTask,
+  record: AttemptRecord,
+  ours: boolean,
+): Promise<{ costUsd: string; providerMs: number; overheadMs: number }> {
+  const { outcome } = record;
+  const error = !ours
+    ? abandonment('this process lost the task’s lease before the attempt ended; another claim runs the task')
+    : outcome.kind === 'abandoned'
+      ? abandonment(outcome.reason)
+      : outcome.kind === 'failed'
+        ? outcome.error
+        : null;
+  const succeeded = outcome.kind === 'succeeded' ? outcome : null;
+  const price = (await cost.pricesInForce(tx, [model.model_id], attempt.started_at)).get(model.model_id) ?? null;
+  const costUsd = cost.attemptCost(price, succeeded?.usage ?? null, succeeded?.images.length ?? 0);
+  const providerMs = record.provider_ms === null ? null : Math.round(record.provider_ms);
+  const latencyMs = Math.round(record.latency_ms);
+  await attempts.close(tx, attempt.id, {
+    status: ours ? outcome.kind : 'abandoned',
+    wire: record.wire,
+    response_text: outcome.text === '' && !succeeded ? null : outcome.text,
+    finish_reason: succeeded?.finish_reason ?? null,
+    provider_finish_reason: succeeded?.provider_finish_reason ?? null,
+    response_id: succeeded?.response_id ?? null,
+    usage: succeeded?.usage ?? null,
+    error,
+    provider_ms: providerMs,
+    latency_ms: latencyMs,
+    time_to_first_token_ms: record.time_to_first_token_ms,
+    price,
+    cost_usd: costUsd,
+  });
+  return { costUsd, providerMs: providerMs ?? 0, overheadMs: Math.max(0, latencyMs - (providerMs ?? 0)) };
 }
