@@ -3,13 +3,13 @@ import type { AttemptSchema, TaskDetailSchema, TaskGroupSchema, TaskSchema, Usag
 import type { GroupRow, ImageMeta, UsageLine } from '../db/reads.ts';
 import type { AttemptRow, TaskRow } from '../tasks/task.ts';
 
-/** How the API shows tasks, attempts, task details, groups and usage: rows of the runner's tables as JSON. */
+// How the API shows tasks, attempts, task details, groups and usage: rows of the runner's tables as JSON.
 
 const iso = (value: Date): string => value.toISOString();
-export const isoOrNull = (value: Date | null): string | null => (value === null ? null : value.toISOString());
+const isoOrNull = (value: Date | null): string | null => (value === null ? null : value.toISOString());
 
 /** numeric comes back as text with trailing zeros ("0.004200"); the API shows "0.0042". */
-export const money = (value: string): string => {
+const money = (value: string): string => {
   const trimmed = value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
   return trimmed === '' || trimmed === '-0' ? '0' : trimmed;
 };
