@@ -14,8 +14,11 @@ import {
   type FieldProblem,
   type Problem,
 } from '../problem.ts';
+import type { ServiceName } from '../services.ts';
+import { bindAudit, type Audit } from './audit.ts';
 import { routeWithJsonBody, strictJsonBody, type ValidationHook } from './body.ts';
 import { mountHealth, type ReadinessCheck } from './health.ts';
+import { bindIdempotency, type Idempotent } from './idempotency.ts';
 import { requireIdentity, type Identity } from './identity.ts';
 import { findUrlProblem } from './strings.ts';
 
@@ -27,6 +30,13 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     identity: Identity;
+    /**
+     * Bound by `createInternalApp` to the service: records a change by the request's identity
+     * (./audit.ts), and honours `Idempotency-Key` on the service's own table (./idempotency.ts). The
+     * gateway's callers are principals, not identities: it records its changes with `recordAudit`.
+     */
+    audit: Audit;
+    idempotent: Idempotent;
   };
 }
 
@@ -145,7 +155,7 @@ export function createServiceApp({ service, log, guard, maxBodyBytes = MAX_BODY_
 }
 
 export interface InternalAppOptions extends InternalDeps {
-  service: string;
+  service: Exclude<ServiceName, 'gateway'>;
 }
 
 /** What an internal service's app is built from. */
@@ -156,9 +166,14 @@ export interface InternalDeps {
   readiness: Record<string, ReadinessCheck>;
 }
 
-/** The app of an internal service: the common middleware, the identity guard, /healthz and /readyz. */
+/**
+ * The app of an internal service: the common middleware, the identity guard, /healthz and /readyz, and
+ * what every handler is given bound to this service: `c.var.audit` and `c.var.idempotent` on
+ * `<service>.idempotency_keys`.
+ */
 export function createInternalApp({ service, log, internalSecret, readiness }: InternalAppOptions): ServiceApp {
   const app = createServiceApp({ service, log, guard: requireIdentity(internalSecret, service) });
+  app.use(bindAudit(service), bindIdempotency(`${service}.idempotency_keys`));
   mountHealth(app, service, readiness);
   return app;
 }

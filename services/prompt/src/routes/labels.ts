@@ -12,7 +12,7 @@ import { labelMoved } from '@llmops/kit/events/prompt';
 import * as contract from '@llmops/kit/contracts/prompt';
 import * as templates from '../db/templates.ts';
 import type { LabelRow, TemplateRow } from '../db/templates.ts';
-import { actorOf, audit, authorOf } from '../actor.ts';
+import { actorOf, authorOf } from '../actor.ts';
 import { sideOf, templateDiff } from '../versions/template-diff.ts';
 import type { VariableDecl } from '../render/inputs.ts';
 import { fieldProblem, iso, setEtag, type RouteDeps } from './common.ts';
@@ -218,9 +218,8 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
           at: iso(at),
         });
       }
-      await audit(
+      await c.var.audit(
         tx,
-        c,
         from !== to ? 'label.moved' : 'label.updated',
         { type: 'template_label', id: `${id}:${label}` },
         current ? { version: from, protected: current.protected } : null,
@@ -267,9 +266,8 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
         actor,
         at: iso(at),
       });
-      await audit(
+      await c.var.audit(
         tx,
-        c,
         'label.deleted',
         { type: 'template_label', id: `${id}:${label}` },
         { version: current.version, protected: current.protected },

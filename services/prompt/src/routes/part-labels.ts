@@ -7,7 +7,7 @@ import * as contract from '@llmops/kit/contracts/prompt';
 import * as parts from '../db/parts.ts';
 import type { PartLabelRow } from '../db/parts.ts';
 import * as templates from '../db/templates.ts';
-import { actorOf, audit, authorOf } from '../actor.ts';
+import { actorOf, authorOf } from '../actor.ts';
 import { fieldProblem, iso, type RouteDeps } from './common.ts';
 
 type Follower = { template_id: string; name: string; message_index: number; entry_index: number };
@@ -100,9 +100,15 @@ export function mountPartLabels(app: ServiceApp, deps: RouteDeps): void {
         actor_id: actor.id,
         request_id: c.get('requestId') ?? null,
       });
-      await audit(tx, c, 'part_label.moved', { type: 'part_label', id: `${id}:${label}` }, current ? { version: from } : null, {
-        version,
-      });
+      await c.var.audit(
+        tx,
+        'part_label.moved',
+        { type: 'part_label', id: `${id}:${label}` },
+        current ? { version: from } : null,
+        {
+          version,
+        },
+      );
       return { applied: true, label: partLabelJson(row, followers), from_version: from, to_version: version };
     });
     return c.json(result, 200);
@@ -135,7 +141,13 @@ export function mountPartLabels(app: ServiceApp, deps: RouteDeps): void {
         actor_id: actor.id,
         request_id: c.get('requestId') ?? null,
       });
-      await audit(tx, c, 'part_label.deleted', { type: 'part_label', id: `${id}:${label}` }, { version: current.version }, null);
+      await c.var.audit(
+        tx,
+        'part_label.deleted',
+        { type: 'part_label', id: `${id}:${label}` },
+        { version: current.version },
+        null,
+      );
     });
     return c.body(null, 204);
   });

@@ -11,8 +11,7 @@ import * as contract from '@llmops/kit/contracts/prompt';
 import { z } from 'zod';
 import * as parts from '../db/parts.ts';
 import type { PartRow, PartVersionRow } from '../db/parts.ts';
-import { actorOf, audit, authorOf } from '../actor.ts';
-import { idempotent } from '../idempotency.ts';
+import { actorOf, authorOf } from '../actor.ts';
 import { summarize, variableUses, type DiscoveredVariable } from '../render/analyze.ts';
 import { lineDiff } from '../versions/line-diff.ts';
 import { partImpact } from '../versions/impact.ts';
@@ -156,11 +155,11 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
     const kind = await kindOrProblem(input.kind);
     discover(deps, input.content, 'draft');
     const outcome = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, 'part.create', input, async () => {
+      c.var.idempotent(tx, 'part.create', input, async () => {
         const row = await parts
           .insert(tx, uuidv7(), { ...input, default_role: input.default_role ?? kind.default_role }, authorOf(identity))
           .catch((error: unknown) => nameTaken(error, input.name));
-        await audit(tx, c, 'part.created', { type: 'part', id: row.id }, null, auditView(row));
+        await c.var.audit(tx, 'part.created', { type: 'part', id: row.id }, null, auditView(row));
         return { status: 201, body: partJson(deps, row) };
       }),
     );
@@ -189,7 +188,7 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
       const after = await parts
         .update(tx, id, { ...before, ...changes }, authorOf(identity))
         .catch((error: unknown) => nameTaken(error, changes.name ?? before.name));
-      await audit(tx, c, 'part.updated', { type: 'part', id }, auditView(before), auditView(after));
+      await c.var.audit(tx, 'part.updated', { type: 'part', id }, auditView(before), auditView(after));
       return after;
     });
     setEtag(c, etagOf(row.updated_at));
@@ -205,7 +204,7 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
       if (!before) throw new NotFound(`No prompt part ${id}.`);
       checkIfMatch(c, before.updated_at, `Part "${before.name}"`);
       await parts.softDelete(tx, id, authorOf(identity));
-      await audit(tx, c, 'part.deleted', { type: 'part', id }, auditView(before), null);
+      await c.var.audit(tx, 'part.deleted', { type: 'part', id }, auditView(before), null);
     });
     return c.body(null, 204);
   });
@@ -216,7 +215,7 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
     const { id } = c.req.valid('param');
     const { message } = c.req.valid('json');
     const outcome = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, `part.publish:${id}`, { message }, async () => {
+      c.var.idempotent(tx, `part.publish:${id}`, { message }, async () => {
         const part = await parts.find(tx, id, { lock: true });
         if (!part) throw new NotFound(`No prompt part ${id}.`);
         checkIfMatch(c, part.updated_at, `Part "${part.name}"`);
@@ -227,9 +226,8 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
         const variables = discover(deps, part.content, `part "${part.name}" v${next}`);
         const version = await parts.insertVersion(tx, part, next, variables, message, authorOf(identity));
         await parts.setLatest(tx, id, next);
-        await audit(
+        await c.var.audit(
           tx,
-          c,
           'part.published',
           { type: 'part', id },
           { latest_version: part.latest_version },

@@ -22,9 +22,8 @@ import type {
   TemplateSettings,
   TemplateVersionRow,
 } from '../db/templates.ts';
-import { actorOf, audit, authorOf } from '../actor.ts';
-import { idempotent } from '../idempotency.ts';
-import { canonical } from '@llmops/kit/http/idempotency';
+import { actorOf, authorOf } from '../actor.ts';
+import { canonical } from '@llmops/kit/idempotency';
 import { checkDeclarations, type VariableDecl } from '../render/inputs.ts';
 import { resolveDraft } from '../versions/resolve.ts';
 import { templateDiff } from '../versions/template-diff.ts';
@@ -249,7 +248,7 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
       await validateDraft(deps, tx, next, before.variables);
       await templates.replaceMessages(tx, id, next);
       const after = await templates.touch(tx, id, authorOf(identity));
-      await audit(tx, c, 'template.updated', { type: 'template', id }, auditView(before, draft), auditView(after, next));
+      await c.var.audit(tx, 'template.updated', { type: 'template', id }, auditView(before, draft), auditView(after, next));
       return templateJson(deps, tx, after);
     });
     setEtag(c, etagOf(result.updated_at));
@@ -300,12 +299,12 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
     await validateDraft(deps, pool, draft, input.variables);
     await checkRegistry(c, input);
     const outcome = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, 'template.create', input, async () => {
+      c.var.idempotent(tx, 'template.create', input, async () => {
         const row = await templates
           .insert(tx, uuidv7(), input, authorOf(identity))
           .catch((error: unknown) => nameTaken(error, input.name));
         await templates.replaceMessages(tx, row.id, draft);
-        await audit(tx, c, 'template.created', { type: 'template', id: row.id }, null, auditView(row, draft));
+        await c.var.audit(tx, 'template.created', { type: 'template', id: row.id }, null, auditView(row, draft));
         return { status: 201, body: await templateJson(deps, tx, row) };
       }),
     );
@@ -347,7 +346,13 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
         .update(tx, id, settings, authorOf(identity))
         .catch((error: unknown) => nameTaken(error, settings.name));
       if (changes.messages) await templates.replaceMessages(tx, id, draft);
-      await audit(tx, c, 'template.updated', { type: 'template', id }, auditView(before, draftBefore), auditView(after, draft));
+      await c.var.audit(
+        tx,
+        'template.updated',
+        { type: 'template', id },
+        auditView(before, draftBefore),
+        auditView(after, draft),
+      );
       return templateJson(deps, tx, after);
     });
     setEtag(c, etagOf(result.updated_at));
@@ -369,7 +374,7 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
         );
       }
       await templates.softDelete(tx, id, authorOf(identity));
-      await audit(tx, c, 'template.deleted', { type: 'template', id }, auditView(before), null);
+      await c.var.audit(tx, 'template.deleted', { type: 'template', id }, auditView(before), null);
     });
     return c.body(null, 204);
   });
@@ -462,7 +467,7 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
     const { id } = c.req.valid('param');
     const { message } = c.req.valid('json');
     const outcome = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, `template.publish:${id}`, { message }, async () => {
+      c.var.idempotent(tx, `template.publish:${id}`, { message }, async () => {
         const template = await templates.find(tx, id, { lock: true });
         if (!template) throw new NotFound(`No template ${id}.`);
         checkIfMatch(c, template.updated_at, `Template "${template.name}"`);
@@ -503,9 +508,8 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
         const next = (template.latest_version ?? 0) + 1;
         const version = await templates.insertVersion(tx, template, next, resolution.frozen, message, authorOf(identity));
         const body = versionJson(version);
-        await audit(
+        await c.var.audit(
           tx,
-          c,
           'template.published',
           { type: 'template', id },
           { latest_version: template.latest_version },

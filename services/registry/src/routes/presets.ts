@@ -16,7 +16,7 @@ import * as models from '../db/models.ts';
 import * as presets from '../db/presets.ts';
 import type { PresetRow } from '../db/presets.ts';
 import { presetJson, presetSnapshot } from '../json.ts';
-import { audit, flag, idempotent, invalid, type RouteDeps } from './common.ts';
+import { flag, invalid, type RouteDeps } from './common.ts';
 
 type Parameters = z.output<typeof contract.PresetParametersSchema>;
 
@@ -120,7 +120,7 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
     authorize(c.get('identity'), 'admin');
     const input = c.req.valid('json');
     const { body } = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, 'preset.create', input, async () => {
+      c.var.idempotent(tx, 'preset.create', input, async () => {
         const fields = {
           model_id: input.model_id ?? null,
           fallback_model_ids: input.fallback_model_ids ?? [],
@@ -141,8 +141,8 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
         const row = (await presets.get(tx, id)) as PresetRow;
         await changed(tx, row, 'created');
         const json = presetJson(row);
-        await audit(tx, c, 'preset.created', { type: 'preset', id }, null, json);
-        return json;
+        await c.var.audit(tx, 'preset.created', { type: 'preset', id }, null, json);
+        return { status: 201, body: json };
       }),
     );
     c.header('ETag', etagOf(body.updated_at));
@@ -186,7 +186,7 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
       const updated = (await presets.get(tx, id)) as PresetRow;
       await changed(tx, updated, 'updated');
       const after = presetJson(updated);
-      await audit(tx, c, 'preset.updated', { type: 'preset', id }, presetJson(row), after);
+      await c.var.audit(tx, 'preset.updated', { type: 'preset', id }, presetJson(row), after);
       return after;
     });
     c.header('ETag', etagOf(json.updated_at));
@@ -204,7 +204,7 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
       await presets.archive(tx, id);
       const archived = (await presets.get(tx, id)) as PresetRow;
       await changed(tx, archived, 'archived');
-      await audit(tx, c, 'preset.archived', { type: 'preset', id }, presetJson(row), presetJson(archived));
+      await c.var.audit(tx, 'preset.archived', { type: 'preset', id }, presetJson(row), presetJson(archived));
       return archived.archived_at as Date;
     });
     return c.json({ archived: true as const, archived_at: archivedAt.toISOString() }, 200);

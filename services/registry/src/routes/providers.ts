@@ -19,7 +19,7 @@ import * as providers from '../db/providers.ts';
 import type { ProviderRow } from '../db/providers.ts';
 import { connectionOf, sealKey } from '../keys/sealing.ts';
 import { modelJson, providerJson, providerSnapshot } from '../json.ts';
-import { audit, flag, idempotent, invalid, type RouteDeps } from './common.ts';
+import { flag, invalid, type RouteDeps } from './common.ts';
 import { createModels, modelEvents } from './models.ts';
 
 const Id = z.uuid();
@@ -147,7 +147,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
     };
     checkKindRules(fields, input.api_key !== undefined);
     const { body } = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, 'provider.create', input, async () => {
+      c.var.idempotent(tx, 'provider.create', input, async () => {
         const id = uuidv7();
         const key =
           input.api_key === undefined ? { api_key_envelope: null, api_key_hint: null } : sealKey(keyring, id, input.api_key);
@@ -168,8 +168,8 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
           .catch(nameTaken);
         await changed(tx, row, 'created', row.api_key_envelope !== null);
         const json = providerJson(row);
-        await audit(tx, c, 'provider.created', { type: 'provider', id }, null, json);
-        return json;
+        await c.var.audit(tx, 'provider.created', { type: 'provider', id }, null, json);
+        return { status: 201, body: json };
       }),
     );
     c.header('ETag', etagOf(body.updated_at));
@@ -228,9 +228,8 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       await changed(tx, updated, 'updated', connectionChanged);
       const before = providerJson(row);
       const after = providerJson(updated);
-      await audit(
+      await c.var.audit(
         tx,
-        c,
         input.api_key === undefined ? 'provider.updated' : 'provider.key_changed',
         { type: 'provider', id },
         before,
@@ -265,14 +264,14 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
         await modelEvents(tx, 'archived', await models.getMany(tx, live));
         const archived = await providers.archive(tx, id);
         await changed(tx, archived, 'archived', true);
-        await audit(tx, c, 'provider.archived', { type: 'provider', id }, before, providerJson(archived));
+        await c.var.audit(tx, 'provider.archived', { type: 'provider', id }, before, providerJson(archived));
         return { archived_at: archived.archived_at as Date };
       }
       await providers.remove(tx, id);
       const at = new Date().toISOString();
       for (const model of own) await publish(tx, modelChanged, { model_id: model.id, change: 'deleted', model: null, at });
       await publish(tx, providerChanged, { provider_id: id, change: 'deleted', provider: null, at });
-      await audit(tx, c, 'provider.deleted', { type: 'provider', id }, before, null);
+      await c.var.audit(tx, 'provider.deleted', { type: 'provider', id }, before, null);
       return undefined;
     });
     if (!outcome) return c.body(null, 204);
@@ -352,7 +351,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       const created = await createModels(tx, id, imports, (index) => fieldPath('body', 'models', index));
       await modelEvents(tx, 'created', created);
       const json = created.map(modelJson);
-      for (const model of json) await audit(tx, c, 'model.created', { type: 'model', id: model.id }, null, model);
+      for (const model of json) await c.var.audit(tx, 'model.created', { type: 'model', id: model.id }, null, model);
       return json;
     });
     return c.json({ items }, 201);
