@@ -3,7 +3,6 @@ import type { Context } from 'hono';
 import { withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import type { Identity } from '@llmops/kit/http/identity';
 import { checkIfMatch, etagOf, PreconditionFailed } from '@llmops/kit/http/preconditions';
 import { Conflict, Forbidden, HttpProblem, NotFound } from '@llmops/kit/problem';
@@ -123,13 +122,11 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.listLabels, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const template = await liveTemplate(pool, c.req.valid('param').id);
     return c.json({ items: (await templates.labels(pool, [template.id])).map(labelJson) }, 200);
   });
 
   app.openapi(contract.getLabel, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id, label } = c.req.valid('param');
     const template = await liveTemplate(pool, id);
     const row = await templates.label(pool, id, label);
@@ -153,7 +150,6 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.setLabel, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id, label } = c.req.valid('param');
     const body = c.req.valid('json');
     const result = await withTransaction(pool, async (tx) => {
@@ -233,7 +229,6 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.deleteLabel, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id, label } = c.req.valid('param');
     const query = c.req.valid('query');
     const dryRun = await withTransaction(pool, async (tx) => {

@@ -1,7 +1,6 @@
 import { withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { Conflict, NotFound } from '@llmops/kit/problem';
 import * as contract from '@llmops/kit/contracts/prompt';
 import * as parts from '../db/parts.ts';
@@ -49,7 +48,6 @@ export function mountPartLabels(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.listPartLabels, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const part = await livePart(pool, c.req.valid('param').id);
     const followers = await followersByLabel(pool, part.id);
     const moves = await parts.labelMoves(pool, part.id);
@@ -70,7 +68,6 @@ export function mountPartLabels(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.setPartLabel, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id, label } = c.req.valid('param');
     const { version } = c.req.valid('json');
     const result = await withTransaction(pool, async (tx) => {
@@ -116,7 +113,6 @@ export function mountPartLabels(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.deletePartLabel, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id, label } = c.req.valid('param');
     await withTransaction(pool, async (tx) => {
       const part = await livePart(tx, id, true);

@@ -1,7 +1,6 @@
 import { withTransaction, isPgError, PgCode } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, NotFound } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
@@ -128,12 +127,10 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.listPartKinds, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     return c.json({ items: await parts.kinds(pool) }, 200);
   });
 
   app.openapi(contract.listParts, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     const after = decodeCursor(query.cursor, PartCursor);
     const rows = await parts.list(pool, { kind: query.kind, tag: query.tag, q: query.q, limit: query.limit, after });
@@ -150,7 +147,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.createPart, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const input = c.req.valid('json');
     const kind = await kindOrProblem(input.kind);
     discover(deps, input.content, 'draft');
@@ -168,7 +164,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.getPart, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const row = await mustFind(c.req.valid('param').id);
     setEtag(c, etagOf(row.updated_at));
     return c.json(partJson(deps, row), 200);
@@ -176,7 +171,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.updatePart, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     const changes = c.req.valid('json');
     if (changes.kind !== undefined) await kindOrProblem(changes.kind);
@@ -197,7 +191,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.deletePart, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     await withTransaction(pool, async (tx) => {
       const before = await parts.find(tx, id, { lock: true });
@@ -211,7 +204,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.publishPart, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     const { message } = c.req.valid('json');
     const outcome = await withTransaction(pool, (tx) =>
@@ -251,7 +243,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.listPartVersions, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
     await mustFindAny(id);
@@ -289,13 +280,11 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.getPartVersion, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id, version } = c.req.valid('param');
     return c.json(versionJson(await mustFindVersion(id, version)), 200);
   });
 
   app.openapi(contract.diffPart, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
     const part = await mustFindAny(id);
@@ -312,7 +301,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.partImpact, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const part = await mustFind(c.req.valid('param').id);
     return c.json(await partImpact(pool, deps, part), 200);
   });

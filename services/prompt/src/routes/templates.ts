@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { withTransaction, isPgError, PgCode, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, fieldPath, Forbidden, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
@@ -238,7 +237,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
     edit: (draft: DraftMessage[], template: TemplateRow) => DraftMessage[],
   ) {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const result = await withTransaction(pool, async (tx) => {
       const before = await templates.find(tx, id, { lock: true });
       if (!before) throw new NotFound(`No template ${id}.`);
@@ -262,7 +260,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.listTemplates, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     const after = decodeCursor(query.cursor, PageCursor);
     const rows = await templates.list(pool, query.q, query.limit, after?.id);
@@ -293,7 +290,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.createTemplate, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const input = c.req.valid('json');
     const draft = input.messages.map(messageFromInput);
     await validateDraft(deps, pool, draft, input.variables);
@@ -313,7 +309,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.getTemplate, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const row = await templates.find(pool, id);
     if (!row) throw new NotFound(`No template ${id}.`);
@@ -323,7 +318,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.updateTemplate, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     const changes = c.req.valid('json');
     const result = await withTransaction(pool, async (tx) => {
@@ -361,7 +355,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.deleteTemplate, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     await withTransaction(pool, async (tx) => {
       const before = await templates.find(tx, id, { lock: true });
@@ -463,7 +456,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.publishTemplate, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     const { message } = c.req.valid('json');
     const outcome = await withTransaction(pool, (tx) =>
@@ -540,7 +532,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.listTemplateVersions, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
     await mustFindAny(id);
@@ -566,7 +557,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.getTemplateVersion, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id, version } = c.req.valid('param');
     const row = await templates.findVersion(pool, id, version);
     if (!row) {
@@ -579,7 +569,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.diffTemplate, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
     const template = await mustFindAny(id);

@@ -2,7 +2,6 @@ import type { z } from 'zod';
 import { isPgError, PgCode, withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, NotFound } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
@@ -102,7 +101,6 @@ const Id = zod.uuid();
 
 export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   app.openapi(contract.listModels, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     const rows = await models.list(pool, {
       limit: query.limit + 1,
@@ -118,8 +116,6 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.createModel, async (c) => {
-    const identity = c.get('identity');
-    authorize(identity, 'admin');
     const input = c.req.valid('json');
     const { body } = await withTransaction(pool, async (tx) =>
       c.var.idempotent(tx, 'model.create', input, async () => {
@@ -140,7 +136,6 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.getModel, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const view = await models.get(pool, c.req.valid('param').id);
     if (!view) throw new NotFound('No such model.');
     c.header('ETag', etagOf(view.updated_at));
@@ -148,7 +143,6 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.updateModel, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
     const json = await withTransaction(pool, async (tx) => {
@@ -179,7 +173,6 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.deleteModel, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const outcome = await withTransaction(pool, async (tx) => {
       const row = await models.lock(tx, id);

@@ -3,7 +3,6 @@ import { z as zod } from 'zod';
 import { isPgError, PgCode, withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, NotFound, type FieldProblem } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
@@ -101,7 +100,6 @@ const Id = zod.uuid();
 
 export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   app.openapi(contract.listPresets, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     const rows = await presets.list(pool, {
       limit: query.limit + 1,
@@ -117,7 +115,6 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.createPreset, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const input = c.req.valid('json');
     const { body } = await withTransaction(pool, (tx) =>
       c.var.idempotent(tx, 'preset.create', input, async () => {
@@ -150,7 +147,6 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.getPreset, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const row = await presets.get(pool, c.req.valid('param').id);
     if (!row) throw new NotFound('No such parameter preset.');
     c.header('ETag', etagOf(row.updated_at));
@@ -158,7 +154,6 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.updatePreset, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
     const json = await withTransaction(pool, async (tx) => {
@@ -194,7 +189,6 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.deletePreset, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const archivedAt = await withTransaction(pool, async (tx) => {
       const row = await presets.get(tx, id, { lock: true });
