@@ -13,18 +13,19 @@ export interface TaskOrigin {
   priority: number;
   correlation: Record<string, unknown> | null;
   inputs: Record<string, unknown>;
-  /** For bus requests: the same key from the same requester is the same task (ADR 0010). */
+  /** The idempotency key the request came with, and the hash of that request (kit's idempotency.ts). */
   idempotency_key?: string | null;
+  request_hash?: string | null;
   retry_of?: string | null;
 }
 
 const INSERT_TASKS = `INSERT INTO runner.tasks
-  (id, group_id, retry_of, requester, source, idempotency_key, status, kind, priority, correlation,
+  (id, group_id, retry_of, requester, source, idempotency_key, request_hash, status, kind, priority, correlation,
    template_id, template_version, template_label, part_versions, preset_id, inputs, snapshot, model_id, provider_id)
-  SELECT t.id, t.group_id, t.retry_of, t.requester, t.source, t.idempotency_key, 'queued', t.kind, t.priority, t.correlation,
+  SELECT t.id, t.group_id, t.retry_of, t.requester, t.source, t.idempotency_key, t.request_hash, 'queued', t.kind, t.priority, t.correlation,
          t.template_id, t.template_version, t.template_label, t.part_versions, t.preset_id, t.inputs, t.snapshot, t.model_id, t.provider_id
   FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, group_id uuid, retry_of uuid, requester text, source text, idempotency_key text,
-       kind text, priority integer, correlation jsonb, template_id uuid, template_version integer, template_label text,
+       request_hash text, kind text, priority integer, correlation jsonb, template_id uuid, template_version integer, template_label text,
        part_versions jsonb, preset_id uuid, inputs jsonb, snapshot jsonb, model_id uuid, provider_id uuid)
   RETURNING *`;
 
@@ -79,6 +80,7 @@ export async function insertTasks(
     requester: origin.requester,
     source: origin.source,
     idempotency_key: origin.idempotency_key ?? null,
+    request_hash: origin.request_hash ?? null,
     kind: task.kind,
     priority: origin.priority,
     correlation: origin.correlation,
@@ -117,15 +119,16 @@ export async function insertTasks(
 export async function insertRejected(tx: Queryable, problems: readonly FieldProblem[], origin: TaskOrigin): Promise<TaskRow> {
   const snapshot = { messages: [], parameters: {}, chain: [], rejected: true };
   const { rows } = await tx.query<TaskRow>(
-    `INSERT INTO runner.tasks (id, requester, source, idempotency_key, status, kind, priority, correlation, inputs,
-       snapshot, problems, finished_at)
-     VALUES ($1, $2, $3, $4, 'rejected', 'chat', $5, $6, $7, $8, $9, now())
+    `INSERT INTO runner.tasks (id, requester, source, idempotency_key, request_hash, status, kind, priority, correlation,
+       inputs, snapshot, problems, finished_at)
+     VALUES ($1, $2, $3, $4, $5, 'rejected', 'chat', $6, $7, $8, $9, $10, now())
      RETURNING *`,
     [
       uuidv7(),
       origin.requester,
       origin.source,
       origin.idempotency_key ?? null,
+      origin.request_hash ?? null,
       origin.priority,
       origin.correlation === null ? null : JSON.stringify(origin.correlation),
       JSON.stringify(origin.inputs),

@@ -1,8 +1,10 @@
 import type { z } from 'zod';
 import { TaskCreateSchema, type TaskCreate } from '@llmops/kit/contracts/runner';
-import { envelope, publishMany } from '@llmops/kit/bus/index';
+import { envelope, publish, publishMany } from '@llmops/kit/bus/index';
 import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
-import { taskCancelled, type taskRequested } from '@llmops/kit/events/runner';
+import { taskCancelled, taskRejected, type taskRequested } from '@llmops/kit/events/runner';
+import { earlierUse, once, type KeyOutcome, type KeyUse } from '@llmops/kit/idempotency';
+import { uuidv7 } from '@llmops/kit/ids';
 import { Conflict, fieldPath, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import type { Bus } from '@llmops/kit/bus/index';
 import type { ServiceClient } from '../clients/service-client.ts';
@@ -48,27 +50,25 @@ export class TaskService {
   }
 
   /**
-   * A `runner.task.requested` event: the task, or a `rejected` task when the request does not validate
-   * (ADR 0010). Redelivery is harmless: the same requester and key find the task already there.
+   * A `runner.task.requested` event (ADR 0010): the task, or a `rejected` task when the request does not
+   * validate. Its key (default: the event id) goes through kit's idempotency core as an HTTP create's does:
+   * a redelivery is the same task; the key with another request makes no task and is answered with
+   * `runner.task.rejected` on `idempotency_key`.
    */
   async fromEvent(event: { id: string; payload: z.output<typeof taskRequested.payload> }, requestId: string): Promise<void> {
     const { requester, request } = event.payload;
-    const key = event.payload.idempotency_key ?? event.id;
     const actor = `service:${requester}`;
-    const existing = await this.#deps.pool.query('SELECT 1 FROM runner.tasks WHERE requester = $1 AND idempotency_key = $2', [
-      actor,
-      key,
-    ]);
-    if (existing.rowCount) return;
+    const use: KeyUse = { actor, key: event.payload.idempotency_key ?? event.id, operation: 'task.request', request };
+    // A key used before is settled without asking other services anything; the claim below settles races.
+    const earlier = await earlierUse(this.#deps.pool, TASK_KEYS, use);
+    if (earlier) return refuseReusedKey(this.#deps.pool, earlier, request);
     const parsed = TaskCreateSchema.safeParse(request);
-    const correlation = correlationOf(request);
     const origin: TaskOrigin = {
       requester: actor,
       source: 'bus',
       priority: parsed.success ? parsed.data.priority : 0,
-      correlation: parsed.success ? (parsed.data.correlation ?? null) : correlation,
+      correlation: parsed.success ? (parsed.data.correlation ?? null) : correlationOf(request),
       inputs: parsed.success ? parsed.data.inputs : {},
-      idempotency_key: key,
     };
     let problems: FieldProblem[];
     let prepared: Awaited<ReturnType<TaskService['prepare']>> | undefined;
@@ -79,15 +79,19 @@ export class TaskService {
       problems = 'problems' in result ? result.problems : [];
       prepared = 'prepared' in result ? result.prepared : undefined;
     }
-    await withTransaction(this.#deps.pool, async (tx) => {
-      // The key's unique index settles a race between two instances handling a redelivered event.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${actor}\n${key}`]);
-      const again = await tx.query('SELECT 1 FROM runner.tasks WHERE requester = $1 AND idempotency_key = $2', [actor, key]);
-      if (again.rowCount) return;
-      if (prepared) await this.insert(tx, prepared, origin);
-      else await insertRejected(tx, problems, origin);
+    const outcome = await withTransaction(this.#deps.pool, async (tx) => {
+      const used = await once(tx, TASK_KEYS, use, async (claimed) => {
+        const keyed = { ...origin, idempotency_key: claimed.key, request_hash: claimed.requestHash };
+        const rows = prepared ? await this.insert(tx, prepared, keyed) : [await insertRejected(tx, problems, keyed)];
+        return {
+          status: prepared ? 201 : 422,
+          body: { group_id: rows[0]?.group_id ?? null, task_ids: rows.map((row) => row.id) },
+        };
+      });
+      await refuseReusedKey(tx, used, request);
+      return used;
     });
-    if (prepared) this.#deps.wake();
+    if (outcome.kind === 'first' && prepared) this.#deps.wake();
   }
 
   /**
@@ -189,4 +193,25 @@ export class TaskService {
 function correlationOf(request: Record<string, unknown>): Record<string, unknown> | null {
   const value = request.correlation;
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+/** Bus requests share the runner's idempotency keys with its HTTP creates, under their own operation. */
+const TASK_KEYS = 'runner.idempotency_keys';
+
+/**
+ * A bus request whose key was already used with another request makes no task: the requester is told
+ * with `runner.task.rejected` (its correlation, the problem on `idempotency_key`) under an id no task has.
+ */
+async function refuseReusedKey(db: Queryable, outcome: KeyOutcome<unknown>, request: Record<string, unknown>): Promise<void> {
+  if (outcome.kind !== 'reused') return;
+  await publish(db, taskRejected, {
+    task_id: uuidv7(),
+    group_id: null,
+    correlation: correlationOf(request),
+    model_id: null,
+    provider_id: null,
+    attempt: 0,
+    at: new Date().toISOString(),
+    problems: [{ field: 'idempotency_key', message: 'already used by this requester with a different request; use a new key' }],
+  });
 }

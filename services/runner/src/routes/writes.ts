@@ -20,13 +20,15 @@ export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): vo
     // Everything the task needs from other services is fetched before the transaction opens.
     const prepared = await tasks.prepare(body, requestId, requester);
     const outcome = await withTransaction(pool, (tx) =>
-      c.var.idempotent(tx, 'task.create', body, async () => {
+      c.var.idempotent(tx, 'task.create', body, async (claimed) => {
         const rows = await tasks.insert(tx, prepared, {
           requester,
           source: 'api',
           priority: body.priority,
           correlation: body.correlation ?? null,
           inputs: body.inputs,
+          idempotency_key: claimed?.key ?? null,
+          request_hash: claimed?.requestHash ?? null,
         });
         return { status: 201, body: { group_id: rows[0]?.group_id ?? null, tasks: rows.map((row) => taskJson(row)) } };
       }),
