@@ -158,6 +158,26 @@ describe('creating tasks', () => {
     expect(rows[0].n).toBe(1);
   });
 
+  it('keeps the key and the hash of its request on every task a keyed create makes, a group included', async () => {
+    const a = await h.provider();
+    const b = await h.provider();
+    const body = { model_ids: [a.model, b.model], messages: [{ role: 'user', content: 'keyed group' }] };
+    const created = await h.call('runner', 'POST', '/api/v1/tasks', body, { 'idempotency-key': 'k-group' });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.tasks).toHaveLength(2);
+    const { rows: keys } = await h.admin.query(
+      `SELECT operation, request_hash FROM runner.idempotency_keys WHERE actor = 'account:editor-1' AND key = 'k-group'`,
+    );
+    expect(keys).toEqual([{ operation: 'task.create', request_hash: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    const { rows: tasks } = await h.admin.query(`SELECT idempotency_key, request_hash FROM runner.tasks WHERE group_id = $1`, [
+      created.body.group_id,
+    ]);
+    expect(tasks).toEqual([
+      { idempotency_key: 'k-group', request_hash: keys[0].request_hash },
+      { idempotency_key: 'k-group', request_hash: keys[0].request_hash },
+    ]);
+  });
+
   it('runs the same messages on several models as a group', async () => {
     const a = await h.provider();
     const b = await h.provider({ protocol: 'anthropic' });

@@ -163,6 +163,36 @@ describe('images', () => {
 });
 
 describe('tasks requested over the bus', () => {
+  /** The tasks a bus request's key made, once there are some. */
+  const find = async (key: string) => {
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await h.admin.query(`SELECT * FROM runner.tasks WHERE idempotency_key = $1 ORDER BY id`, [key]);
+      if (rows.length > 0) return rows;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`no task for ${key}`);
+  };
+  /** The `runner.task.rejected` event with this correlation, once it is published. */
+  const rejection = async (correlation: Record<string, string>) => {
+    for (let i = 0; i < 200; i++) {
+      const { rows } = await h.admin.query(
+        `SELECT payload FROM bus.outbox WHERE topic = 'runner.task.rejected' AND payload->'correlation' = $1::jsonb`,
+        [JSON.stringify(correlation)],
+      );
+      if (rows[0]) return rows[0].payload;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`no runner.task.rejected for ${JSON.stringify(correlation)}`);
+  };
+  const request = async (payload: { idempotency_key: string; request: Record<string, unknown> }) => {
+    const bus = new pg.Pool({ connectionString: db.urlFor('workflow'), max: 1 });
+    try {
+      await publish(bus, taskRequested, { requester: 'workflow', ...payload });
+    } finally {
+      await bus.end();
+    }
+  };
+
   it('runs a valid request and rejects an invalid one with its problems and correlation', async () => {
     const { model } = await h.provider();
     const bus = new pg.Pool({ connectionString: db.urlFor('workflow'), max: 1 });
@@ -186,14 +216,6 @@ describe('tasks requested over the bus', () => {
     } finally {
       await bus.end();
     }
-    const find = async (key: string) => {
-      for (let i = 0; i < 200; i++) {
-        const { rows } = await h.admin.query(`SELECT * FROM runner.tasks WHERE idempotency_key = $1`, [key]);
-        if (rows.length > 0) return rows;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      throw new Error(`no task for ${key}`);
-    };
     const [valid] = await find('post-1-title');
     const done = await h.waitFor(valid.id);
     expect(done).toMatchObject({
@@ -210,6 +232,42 @@ describe('tasks requested over the bus', () => {
     expect(events.map((e: Json) => e.payload.correlation)).toContainEqual({ post_id: 'post-2' });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await find('post-1-title')).length).toBe(1);
+  });
+
+  it('refuses the same key with another request: no task, and runner.task.rejected on idempotency_key', async () => {
+    const { model } = await h.provider();
+    const asking = (content: string, post: string) => ({
+      model_id: model,
+      messages: [{ role: 'user', content }],
+      correlation: { post_id: post },
+    });
+    await request({ idempotency_key: 'post-3-title', request: asking('the first request', 'post-3') });
+    const [first] = await find('post-3-title');
+    await request({ idempotency_key: 'post-3-title', request: asking('another request', 'post-3-again') });
+    const refusal = await rejection({ post_id: 'post-3-again' });
+    expect(refusal.problems).toEqual([{ field: 'idempotency_key', message: expect.stringContaining('already used') }]);
+    expect((await find('post-3-title')).map((task: Json) => task.id)).toEqual([first.id]);
+    expect((await h.call('runner', 'GET', `/api/v1/tasks/${refusal.task_id}`)).status).toBe(404);
+    // The key keeps the hash of the request it came with, as the task it made does.
+    const { rows: keys } = await h.admin.query(
+      `SELECT operation, request_hash FROM runner.idempotency_keys WHERE actor = 'service:workflow' AND key = 'post-3-title'`,
+    );
+    expect(keys).toEqual([{ operation: 'task.request', request_hash: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    expect(first.request_hash).toBe(keys[0].request_hash);
+  });
+
+  it('makes a group of a request for several models, every task under the request’s key', async () => {
+    const a = await h.provider();
+    const b = await h.provider();
+    await request({
+      idempotency_key: 'post-4-variants',
+      request: { model_ids: [a.model, b.model], messages: [{ role: 'user', content: 'two takes' }] },
+    });
+    const tasks = await find('post-4-variants');
+    expect(tasks).toHaveLength(2);
+    expect(tasks[0].group_id).not.toBeNull();
+    expect(tasks[1].group_id).toBe(tasks[0].group_id);
+    expect(tasks.map((task: Json) => task.status)).not.toContain('rejected');
   });
 });
 

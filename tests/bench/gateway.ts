@@ -4,7 +4,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { createInternalApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
 import { envelope, publishMany, defineEvent } from '@llmops/kit/bus/index';
 import { createPool, withClient } from '@llmops/kit/db';
@@ -46,14 +45,18 @@ const itemRoute = createRoute({
     200: { description: 'ok', content: { 'application/json': { schema: z.object({ items: z.array(z.string()) }) } } },
   },
 });
+const benchRoutes: PublicRoute[] = [{ route: itemRoute, service: 'prompt', role: 'viewer', scope: 'prompts:read' }];
 
 /** A service as the real ones are built (identity guard, problem+json, request logs off) with one cheap read. */
 async function startService(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const app = createInternalApp({ service: 'prompt', log: benchLogger('bench-service'), internalSecret: SECRET, readiness: {} });
-  app.openapi(itemRoute, (c) => {
-    authorize(c.get('identity'), 'viewer');
-    return c.json({ items: ['a', 'b', 'c'] }, 200);
+  const app = createInternalApp({
+    service: 'prompt',
+    log: benchLogger('bench-service'),
+    internalSecret: SECRET,
+    readiness: {},
+    routes: benchRoutes,
   });
+  app.openapi(itemRoute, (c) => c.json({ items: ['a', 'b', 'c'] }, 200));
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) =>
       resolve({
@@ -279,7 +282,6 @@ export async function gatewayBench(server: BenchServer, parts: readonly string[]
   }
   const db = await server.busDatabase();
   const service = await startService();
-  const routes: PublicRoute[] = [{ route: itemRoute, service: 'prompt', role: 'viewer', scope: 'prompts:read' }];
   const env = {
     DATABASE_URL: db.urlFor('gateway'),
     LLMOPS_INTERNAL_SECRET: SECRET,
@@ -290,7 +292,7 @@ export async function gatewayBench(server: BenchServer, parts: readonly string[]
     GATEWAY_RATE_LIMIT_TOKEN: '0',
     GATEWAY_RATE_LIMIT_ACCOUNT: '0',
   };
-  const gateway = await runService('gateway', gatewayBuilder(env, { routes }), { env, log: benchLogger('gateway') });
+  const gateway = await runService('gateway', gatewayBuilder(env, { routes: benchRoutes }), { env, log: benchLogger('gateway') });
   try {
     const secret = await apiToken(db.adminUrl, 'viewer', 'bench');
     const read = await overhead(gateway, service.url, secret);

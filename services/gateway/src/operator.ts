@@ -12,12 +12,12 @@ import type { Role } from '@llmops/kit/http/identity';
 import { randomBytes } from 'node:crypto';
 import { scopesForRole } from './auth/access.ts';
 import { createAccount, type AccountRow } from './auth/accounts.ts';
-import type { Actor } from './audit/record.ts';
+import type { AuditActor } from '@llmops/kit/http/audit';
 import * as accounts from './db/accounts.ts';
 import { newSetupCode } from './auth/setup.ts';
 import { createToken, revokeToken, type TokenRow } from './auth/tokens.ts';
 
-const OPERATOR: Actor = { kind: 'service', id: 'operator-cli' };
+const OPERATOR: AuditActor = { kind: 'service', id: 'operator-cli' };
 
 /** Input an operator command refused, field by field, by the same rules as the API's (its contract schemas). */
 export class OperatorInputError extends Error {

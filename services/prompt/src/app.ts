@@ -1,4 +1,5 @@
 import { createInternalApp, type InternalDeps, type ServiceApp } from '@llmops/kit/http/app';
+import { promptRoutes } from '@llmops/kit/contracts/prompt';
 import type { Pool } from '@llmops/kit/db';
 import { Renderer } from './render/render.ts';
 import { inlineRenders, type Renders } from './render/renders.ts';
@@ -25,7 +26,7 @@ export function createApp({
   registry,
   ...deps
 }: PromptDeps): ServiceApp {
-  const app = createInternalApp({ service: 'prompt', ...deps });
+  const app = createInternalApp({ service: 'prompt', routes: promptRoutes, ...deps });
   const routeDeps = { pool, renderer, renders, registry };
   mountParts(app, routeDeps);
   mountPartLabels(app, routeDeps);

@@ -1,4 +1,5 @@
 import { createInternalApp, type InternalDeps, type ServiceApp } from '@llmops/kit/http/app';
+import { runnerRoutes } from '@llmops/kit/contracts/runner';
 import { mountTaskReads } from './routes/reads.ts';
 import { mountTaskWrites, type WriteDeps } from './routes/writes.ts';
 
@@ -6,7 +7,7 @@ export type RunnerDeps = InternalDeps & WriteDeps;
 
 /** The runner service's HTTP app; no side effects, so tests call `createApp(deps).request(...)`. */
 export function createApp(deps: RunnerDeps): ServiceApp {
-  const app = createInternalApp({ service: 'runner', ...deps });
+  const app = createInternalApp({ service: 'runner', routes: runnerRoutes, ...deps });
   mountTaskReads(app, deps);
   mountTaskWrites(app, deps);
   return app;

@@ -4,5 +4,5 @@ export type WorkflowDeps = InternalDeps;
 
 /** The workflow service's HTTP app; no side effects, so tests call `createApp(deps).request(...)`. */
 export function createApp(deps: WorkflowDeps): ServiceApp {
-  return createInternalApp({ service: 'workflow', ...deps });
+  return createInternalApp({ service: 'workflow', routes: [], ...deps });
 }

@@ -4,7 +4,7 @@ import { credentialsRevoked } from '@llmops/kit/events/gateway';
 import type { Role } from '@llmops/kit/http/identity';
 import { uuidv7 } from '@llmops/kit/ids';
 import { Conflict, NotFound } from '@llmops/kit/problem';
-import { recordChange, type Actor } from '../audit/record.ts';
+import { recordAudit, type AuditActor } from '@llmops/kit/http/audit';
 import * as accounts from '../db/accounts.ts';
 import * as sessions from '../db/sessions.ts';
 import { hashPassword } from './passwords.ts';
@@ -45,7 +45,7 @@ export interface NewAccount {
 export async function createAccount(
   tx: Queryable,
   input: NewAccount,
-  { actor, requestId }: { actor: Actor | 'self'; requestId: string | null },
+  { actor, requestId }: { actor: AuditActor | 'self'; requestId: string | null },
 ): Promise<accounts.AccountRow> {
   const id = uuidv7();
   const passwordHash = await hashPassword(input.password);
@@ -68,7 +68,7 @@ export async function createAccount(
     }
     throw error;
   }
-  await recordChange(tx, {
+  await recordAudit(tx, 'gateway', {
     actor: actor === 'self' ? { kind: 'account', id } : actor,
     action: 'account.created',
     resource: { type: 'account', id },
@@ -99,7 +99,7 @@ export async function updateAccount(
     actor,
     requestId,
     precondition,
-  }: { actor: Actor; requestId: string | null; precondition?: (current: accounts.AccountRow) => void },
+  }: { actor: AuditActor; requestId: string | null; precondition?: (current: accounts.AccountRow) => void },
 ): Promise<accounts.AccountRow> {
   const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
   return withTransaction(pool, async (tx) => {
@@ -129,7 +129,7 @@ export async function updateAccount(
       if (after.disabled_at !== null && before.disabled_at === null) await revokeAccountTokens(tx, id, { actor, requestId });
       await publish(tx, credentialsRevoked, { kind: 'account', id, account_id: id });
     }
-    await recordChange(tx, {
+    await recordAudit(tx, 'gateway', {
       actor,
       action: 'account.updated',
       resource: { type: 'account', id },

@@ -6,7 +6,7 @@ import type { Role } from '@llmops/kit/http/identity';
 import { uuidv7 } from '@llmops/kit/ids';
 import { NotFound, Unprocessable } from '@llmops/kit/problem';
 import { scopesForRole } from './access.ts';
-import { recordChange, type Actor } from '../audit/record.ts';
+import { recordAudit, type AuditActor } from '@llmops/kit/http/audit';
 import * as tokens from '../db/tokens.ts';
 import { hashSecret, newSecret, TOKEN_PREFIX } from './secrets.ts';
 
@@ -51,7 +51,7 @@ export async function createToken(
   tx: Queryable,
   account: { id: string; role: Role },
   input: NewToken,
-  { actor, requestId }: { actor: Actor; requestId: string | null },
+  { actor, requestId }: { actor: AuditActor; requestId: string | null },
 ): Promise<{ row: tokens.TokenRow; secret: string }> {
   const allowed = scopesForRole(account.role);
   const beyond = [...new Set(input.scopes)].filter((scope) => !allowed.includes(scope));
@@ -75,7 +75,7 @@ export async function createToken(
     scopes: [...new Set(input.scopes)],
     expiresAt: input.expiresAt ?? null,
   });
-  await recordChange(tx, {
+  await recordAudit(tx, 'gateway', {
     actor,
     action: 'token.created',
     resource: { type: 'token', id: row.id },
@@ -93,7 +93,7 @@ export async function createToken(
 export async function revokeToken(
   pool: Pool,
   id: string,
-  { actor, requestId, mayRevoke }: { actor: Actor; requestId: string | null; mayRevoke: (row: tokens.TokenRow) => boolean },
+  { actor, requestId, mayRevoke }: { actor: AuditActor; requestId: string | null; mayRevoke: (row: tokens.TokenRow) => boolean },
 ): Promise<tokens.TokenRow> {
   return withTransaction(pool, async (tx) => {
     const before = await tokens.byId(tx, id);
@@ -113,7 +113,7 @@ export async function revokeToken(
 export async function revokeAccountTokens(
   tx: Queryable,
   accountId: string,
-  by: { actor: Actor; requestId: string | null },
+  by: { actor: AuditActor; requestId: string | null },
 ): Promise<void> {
   for (const row of await tokens.revokeAllOf(tx, accountId)) await recordRevoked(tx, row, by);
 }
@@ -121,9 +121,9 @@ export async function revokeAccountTokens(
 function recordRevoked(
   tx: Queryable,
   row: tokens.TokenRow,
-  { actor, requestId }: { actor: Actor; requestId: string | null },
+  { actor, requestId }: { actor: AuditActor; requestId: string | null },
 ): Promise<void> {
-  return recordChange(tx, {
+  return recordAudit(tx, 'gateway', {
     actor,
     action: 'token.revoked',
     resource: { type: 'token', id: row.id },

@@ -24,7 +24,7 @@ import type { ServiceApp } from '@llmops/kit/http/app';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Forbidden, NotFound } from '@llmops/kit/problem';
 import { accountJson, createAccount, updateAccount } from '../auth/accounts.ts';
-import type { Actor } from '../audit/record.ts';
+import type { AuditActor } from '@llmops/kit/http/audit';
 import type { GatewayConfig } from '../config.ts';
 import type { CredentialChecker } from '../ports.ts';
 import * as accounts from '../db/accounts.ts';
@@ -63,7 +63,7 @@ function setSessionCookie(c: Context, config: GatewayConfig, signedIn: SignIn): 
   });
 }
 
-const actorOf = (c: Context): Actor => ({ kind: 'account', id: callerOf(c).accountId });
+const actorOf = (c: Context): AuditActor => ({ kind: 'account', id: callerOf(c).accountId });
 
 /** Setup, sign-in and sign-out, the caller's session, accounts (admins) and API tokens. */
 export function mountAccountRoutes(app: ServiceApp, deps: AccountRoutesDeps | undefined): void {

@@ -11,7 +11,7 @@ import { listDeadLetters, replay, skip } from '@llmops/kit/bus/parked';
 import { withTransaction, type Pool } from '@llmops/kit/db';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { NotFound } from '@llmops/kit/problem';
-import { recordChange } from '../audit/record.ts';
+import { recordAudit } from '@llmops/kit/http/audit';
 import * as auditLog from '../db/audit-log.ts';
 import { callerOf } from '../auth/guard.ts';
 import { withAccess } from './access.ts';
@@ -97,7 +97,7 @@ export function mountAdminRoutes(app: ServiceApp, deps: { pool: Pool } | undefin
       const { group, event_id } = c.req.valid('param');
       await withTransaction(pool, async (tx) => {
         if (!(await run(tx, group, event_id))) throw new NotFound(`No dead letter ${event_id} in group ${group}.`);
-        await recordChange(tx, {
+        await recordAudit(tx, 'gateway', {
           actor: { kind: 'account', id: callerOf(c).accountId },
           action: `dead_letter.${verb}`,
           resource: { type: 'dead_letter', id: `${group}/${event_id}` },

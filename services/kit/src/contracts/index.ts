@@ -8,8 +8,10 @@ import { runnerRoutes } from './runner.ts';
 /**
  * The HTTP contracts of every service (ADR 0005). Each service's file exports its public routes:
  * `createRoute` objects whose path is the public path under /api/v1, with the least role and the token
- * scope they need. The service implements them (and checks the role itself, `authorize`); the gateway
- * mounts the same objects as an authenticated proxy and builds the one public OpenAPI document from them.
+ * scope they need. The service implements them and checks the least role itself (its app is made with its
+ * list: kit's http/access.ts, ADR 0006); a rule that depends on the data (a protected label) stays in the
+ * handler and is named in the route's description. The gateway mounts the same objects as an
+ * authenticated proxy and builds the one public OpenAPI document from them.
  */
 export interface PublicRoute {
   /** `operationId` names the operation in the public document and the generated clients: unique, stable. */

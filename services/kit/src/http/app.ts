@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import type { PublicRoute } from '../contracts/index.ts';
 import type { Logger } from '../logger.ts';
 import {
   BadRequest,
@@ -14,8 +15,12 @@ import {
   type FieldProblem,
   type Problem,
 } from '../problem.ts';
+import type { ServiceName } from '../services.ts';
+import { requireRole } from './access.ts';
+import { bindAudit, type Audit } from './audit.ts';
 import { routeWithJsonBody, strictJsonBody, type ValidationHook } from './body.ts';
 import { mountHealth, type ReadinessCheck } from './health.ts';
+import { bindIdempotency, type Idempotent } from './idempotency.ts';
 import { requireIdentity, type Identity } from './identity.ts';
 import { findUrlProblem } from './strings.ts';
 
@@ -27,6 +32,13 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     identity: Identity;
+    /**
+     * Bound by `createInternalApp` to the service: records a change by the request's identity
+     * (./audit.ts), and honours `Idempotency-Key` on the service's own table (./idempotency.ts). The
+     * gateway's callers are principals, not identities: it records its changes with `recordAudit`.
+     */
+    audit: Audit;
+    idempotent: Idempotent;
   };
 }
 
@@ -64,6 +76,8 @@ export interface ServiceAppOptions {
   /** Authentication (e.g. identity): runs before the request's URL and body are looked at. */
   guard?: MiddlewareHandler<AppEnv>;
   maxBodyBytes?: number;
+  /** The service's contract entries: each route mounted with `app.openapi` checks its least role first. */
+  routes?: readonly PublicRoute[];
 }
 
 /** The ADR 0013 string rules for the URL: a NUL, a lone surrogate or invalid UTF-8 in the path or query is a 400. */
@@ -82,17 +96,27 @@ function strictUrl(): MiddlewareHandler<AppEnv> {
  * mounted with `app.openapi` has its JSON body checked by kit (./body.ts). No side effects: tests call
  * `app.request('/x')` without a port.
  */
-export function createServiceApp({ service, log, guard, maxBodyBytes = MAX_BODY_BYTES }: ServiceAppOptions): ServiceApp {
+export function createServiceApp({
+  service,
+  log,
+  guard,
+  maxBodyBytes = MAX_BODY_BYTES,
+  routes = [],
+}: ServiceAppOptions): ServiceApp {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const mount = app.openapi;
-  app.openapi = ((route, handler, hook) =>
-    mount(
-      routeWithJsonBody(route, (hook as ValidationHook | undefined) ?? validationHook, (documented) =>
+  const leastRole = new Map(routes.map(({ route, role }) => [route.operationId, role]));
+  app.openapi = ((route, handler, hook) => {
+    const role = route.operationId === undefined ? undefined : leastRole.get(route.operationId);
+    const guarded = role ? { ...route, middleware: [requireRole(role), ...[route.middleware ?? []].flat()] } : route;
+    return mount(
+      routeWithJsonBody(guarded, (hook as ValidationHook | undefined) ?? validationHook, (documented) =>
         app.openAPIRegistry.registerPath(documented),
       ),
       handler,
       hook,
-    )) as ServiceApp['openapi'];
+    );
+  }) as ServiceApp['openapi'];
 
   app.use(async (c, next) => {
     const incoming = c.req.header('x-request-id');
@@ -145,7 +169,9 @@ export function createServiceApp({ service, log, guard, maxBodyBytes = MAX_BODY_
 }
 
 export interface InternalAppOptions extends InternalDeps {
-  service: string;
+  service: Exclude<ServiceName, 'gateway'>;
+  /** The service's public routes (its contract's list): their least roles are checked here (ADR 0006). */
+  routes: readonly PublicRoute[];
 }
 
 /** What an internal service's app is built from. */
@@ -156,9 +182,14 @@ export interface InternalDeps {
   readiness: Record<string, ReadinessCheck>;
 }
 
-/** The app of an internal service: the common middleware, the identity guard, /healthz and /readyz. */
-export function createInternalApp({ service, log, internalSecret, readiness }: InternalAppOptions): ServiceApp {
-  const app = createServiceApp({ service, log, guard: requireIdentity(internalSecret, service) });
+/**
+ * The app of an internal service: the common middleware, the identity guard, /healthz and /readyz, and
+ * what every handler is given bound to this service: its routes' least roles, `c.var.audit` and
+ * `c.var.idempotent` on `<service>.idempotency_keys`.
+ */
+export function createInternalApp({ service, log, internalSecret, readiness, routes }: InternalAppOptions): ServiceApp {
+  const app = createServiceApp({ service, log, guard: requireIdentity(internalSecret, service), routes });
+  app.use(bindAudit(service), bindIdempotency(`${service}.idempotency_keys`));
   mountHealth(app, service, readiness);
   return app;
 }

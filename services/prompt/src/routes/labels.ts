@@ -3,7 +3,6 @@ import type { Context } from 'hono';
 import { withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import type { Identity } from '@llmops/kit/http/identity';
 import { checkIfMatch, etagOf, PreconditionFailed } from '@llmops/kit/http/preconditions';
 import { Conflict, Forbidden, HttpProblem, NotFound } from '@llmops/kit/problem';
@@ -12,7 +11,7 @@ import { labelMoved } from '@llmops/kit/events/prompt';
 import * as contract from '@llmops/kit/contracts/prompt';
 import * as templates from '../db/templates.ts';
 import type { LabelRow, TemplateRow } from '../db/templates.ts';
-import { actorOf, audit, authorOf } from '../actor.ts';
+import { actorOf, authorOf } from '../actor.ts';
 import { sideOf, templateDiff } from '../versions/template-diff.ts';
 import type { VariableDecl } from '../render/inputs.ts';
 import { fieldProblem, iso, setEtag, type RouteDeps } from './common.ts';
@@ -123,13 +122,11 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.listLabels, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const template = await liveTemplate(pool, c.req.valid('param').id);
     return c.json({ items: (await templates.labels(pool, [template.id])).map(labelJson) }, 200);
   });
 
   app.openapi(contract.getLabel, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id, label } = c.req.valid('param');
     const template = await liveTemplate(pool, id);
     const row = await templates.label(pool, id, label);
@@ -153,7 +150,6 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.setLabel, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id, label } = c.req.valid('param');
     const body = c.req.valid('json');
     const result = await withTransaction(pool, async (tx) => {
@@ -218,9 +214,8 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
           at: iso(at),
         });
       }
-      await audit(
+      await c.var.audit(
         tx,
-        c,
         from !== to ? 'label.moved' : 'label.updated',
         { type: 'template_label', id: `${id}:${label}` },
         current ? { version: from, protected: current.protected } : null,
@@ -234,7 +229,6 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.deleteLabel, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id, label } = c.req.valid('param');
     const query = c.req.valid('query');
     const dryRun = await withTransaction(pool, async (tx) => {
@@ -267,9 +261,8 @@ export function mountLabels(app: ServiceApp, deps: RouteDeps): void {
         actor,
         at: iso(at),
       });
-      await audit(
+      await c.var.audit(
         tx,
-        c,
         'label.deleted',
         { type: 'template_label', id: `${id}:${label}` },
         { version: current.version, protected: current.protected },

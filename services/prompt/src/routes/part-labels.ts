@@ -1,13 +1,12 @@
 import { withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { Conflict, NotFound } from '@llmops/kit/problem';
 import * as contract from '@llmops/kit/contracts/prompt';
 import * as parts from '../db/parts.ts';
 import type { PartLabelRow } from '../db/parts.ts';
 import * as templates from '../db/templates.ts';
-import { actorOf, audit, authorOf } from '../actor.ts';
+import { actorOf, authorOf } from '../actor.ts';
 import { fieldProblem, iso, type RouteDeps } from './common.ts';
 
 type Follower = { template_id: string; name: string; message_index: number; entry_index: number };
@@ -49,7 +48,6 @@ export function mountPartLabels(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.listPartLabels, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const part = await livePart(pool, c.req.valid('param').id);
     const followers = await followersByLabel(pool, part.id);
     const moves = await parts.labelMoves(pool, part.id);
@@ -70,7 +68,6 @@ export function mountPartLabels(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.setPartLabel, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id, label } = c.req.valid('param');
     const { version } = c.req.valid('json');
     const result = await withTransaction(pool, async (tx) => {
@@ -100,9 +97,15 @@ export function mountPartLabels(app: ServiceApp, deps: RouteDeps): void {
         actor_id: actor.id,
         request_id: c.get('requestId') ?? null,
       });
-      await audit(tx, c, 'part_label.moved', { type: 'part_label', id: `${id}:${label}` }, current ? { version: from } : null, {
-        version,
-      });
+      await c.var.audit(
+        tx,
+        'part_label.moved',
+        { type: 'part_label', id: `${id}:${label}` },
+        current ? { version: from } : null,
+        {
+          version,
+        },
+      );
       return { applied: true, label: partLabelJson(row, followers), from_version: from, to_version: version };
     });
     return c.json(result, 200);
@@ -110,7 +113,6 @@ export function mountPartLabels(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.deletePartLabel, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id, label } = c.req.valid('param');
     await withTransaction(pool, async (tx) => {
       const part = await livePart(tx, id, true);
@@ -135,7 +137,13 @@ export function mountPartLabels(app: ServiceApp, deps: RouteDeps): void {
         actor_id: actor.id,
         request_id: c.get('requestId') ?? null,
       });
-      await audit(tx, c, 'part_label.deleted', { type: 'part_label', id: `${id}:${label}` }, { version: current.version }, null);
+      await c.var.audit(
+        tx,
+        'part_label.deleted',
+        { type: 'part_label', id: `${id}:${label}` },
+        { version: current.version },
+        null,
+      );
     });
     return c.body(null, 204);
   });

@@ -1,7 +1,6 @@
 import { withTransaction, isPgError, PgCode } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, NotFound } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
@@ -11,8 +10,7 @@ import * as contract from '@llmops/kit/contracts/prompt';
 import { z } from 'zod';
 import * as parts from '../db/parts.ts';
 import type { PartRow, PartVersionRow } from '../db/parts.ts';
-import { actorOf, audit, authorOf } from '../actor.ts';
-import { idempotent } from '../idempotency.ts';
+import { actorOf, authorOf } from '../actor.ts';
 import { summarize, variableUses, type DiscoveredVariable } from '../render/analyze.ts';
 import { lineDiff } from '../versions/line-diff.ts';
 import { partImpact } from '../versions/impact.ts';
@@ -129,12 +127,10 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.listPartKinds, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     return c.json({ items: await parts.kinds(pool) }, 200);
   });
 
   app.openapi(contract.listParts, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     const after = decodeCursor(query.cursor, PartCursor);
     const rows = await parts.list(pool, { kind: query.kind, tag: query.tag, q: query.q, limit: query.limit, after });
@@ -151,16 +147,15 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.createPart, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const input = c.req.valid('json');
     const kind = await kindOrProblem(input.kind);
     discover(deps, input.content, 'draft');
     const outcome = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, 'part.create', input, async () => {
+      c.var.idempotent(tx, 'part.create', input, async () => {
         const row = await parts
           .insert(tx, uuidv7(), { ...input, default_role: input.default_role ?? kind.default_role }, authorOf(identity))
           .catch((error: unknown) => nameTaken(error, input.name));
-        await audit(tx, c, 'part.created', { type: 'part', id: row.id }, null, auditView(row));
+        await c.var.audit(tx, 'part.created', { type: 'part', id: row.id }, null, auditView(row));
         return { status: 201, body: partJson(deps, row) };
       }),
     );
@@ -169,7 +164,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.getPart, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const row = await mustFind(c.req.valid('param').id);
     setEtag(c, etagOf(row.updated_at));
     return c.json(partJson(deps, row), 200);
@@ -177,7 +171,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.updatePart, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     const changes = c.req.valid('json');
     if (changes.kind !== undefined) await kindOrProblem(changes.kind);
@@ -189,7 +182,7 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
       const after = await parts
         .update(tx, id, { ...before, ...changes }, authorOf(identity))
         .catch((error: unknown) => nameTaken(error, changes.name ?? before.name));
-      await audit(tx, c, 'part.updated', { type: 'part', id }, auditView(before), auditView(after));
+      await c.var.audit(tx, 'part.updated', { type: 'part', id }, auditView(before), auditView(after));
       return after;
     });
     setEtag(c, etagOf(row.updated_at));
@@ -198,25 +191,23 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.deletePart, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     await withTransaction(pool, async (tx) => {
       const before = await parts.find(tx, id, { lock: true });
       if (!before) throw new NotFound(`No prompt part ${id}.`);
       checkIfMatch(c, before.updated_at, `Part "${before.name}"`);
       await parts.softDelete(tx, id, authorOf(identity));
-      await audit(tx, c, 'part.deleted', { type: 'part', id }, auditView(before), null);
+      await c.var.audit(tx, 'part.deleted', { type: 'part', id }, auditView(before), null);
     });
     return c.body(null, 204);
   });
 
   app.openapi(contract.publishPart, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     const { message } = c.req.valid('json');
     const outcome = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, `part.publish:${id}`, { message }, async () => {
+      c.var.idempotent(tx, `part.publish:${id}`, { message }, async () => {
         const part = await parts.find(tx, id, { lock: true });
         if (!part) throw new NotFound(`No prompt part ${id}.`);
         checkIfMatch(c, part.updated_at, `Part "${part.name}"`);
@@ -227,9 +218,8 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
         const variables = discover(deps, part.content, `part "${part.name}" v${next}`);
         const version = await parts.insertVersion(tx, part, next, variables, message, authorOf(identity));
         await parts.setLatest(tx, id, next);
-        await audit(
+        await c.var.audit(
           tx,
-          c,
           'part.published',
           { type: 'part', id },
           { latest_version: part.latest_version },
@@ -253,7 +243,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.listPartVersions, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
     await mustFindAny(id);
@@ -291,13 +280,11 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.getPartVersion, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id, version } = c.req.valid('param');
     return c.json(versionJson(await mustFindVersion(id, version)), 200);
   });
 
   app.openapi(contract.diffPart, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
     const part = await mustFindAny(id);
@@ -314,7 +301,6 @@ export function mountParts(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.partImpact, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const part = await mustFind(c.req.valid('param').id);
     return c.json(await partImpact(pool, deps, part), 200);
   });

@@ -1,7 +1,6 @@
 import type { Queryable } from '@llmops/kit/db';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { ON_BEHALF_OF_HEADER } from '@llmops/kit/http/identity';
-import { authorize } from '@llmops/kit/http/access';
 import { Forbidden, NotFound } from '@llmops/kit/problem';
 import * as contract from '@llmops/kit/contracts/prompt';
 import { PROMPT_LIMITS } from '@llmops/kit/contracts/prompt';
@@ -125,7 +124,6 @@ export function mountRendering(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.previewTemplate, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'viewer');
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     const template = await liveTemplate(id);
@@ -135,7 +133,6 @@ export function mountRendering(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.assemble, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'viewer');
     const body = c.req.valid('json');
     checkInputSize(body.inputs);
     const resolution = await resolveDraft(pool, body.messages.map(messageFromInput));

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { withTransaction, isPgError, PgCode, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, fieldPath, Forbidden, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
@@ -22,9 +21,8 @@ import type {
   TemplateSettings,
   TemplateVersionRow,
 } from '../db/templates.ts';
-import { actorOf, audit, authorOf } from '../actor.ts';
-import { idempotent } from '../idempotency.ts';
-import { canonical } from '@llmops/kit/http/idempotency';
+import { actorOf, authorOf } from '../actor.ts';
+import { canonical } from '@llmops/kit/idempotency';
 import { checkDeclarations, type VariableDecl } from '../render/inputs.ts';
 import { resolveDraft } from '../versions/resolve.ts';
 import { templateDiff } from '../versions/template-diff.ts';
@@ -239,7 +237,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
     edit: (draft: DraftMessage[], template: TemplateRow) => DraftMessage[],
   ) {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const result = await withTransaction(pool, async (tx) => {
       const before = await templates.find(tx, id, { lock: true });
       if (!before) throw new NotFound(`No template ${id}.`);
@@ -249,7 +246,7 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
       await validateDraft(deps, tx, next, before.variables);
       await templates.replaceMessages(tx, id, next);
       const after = await templates.touch(tx, id, authorOf(identity));
-      await audit(tx, c, 'template.updated', { type: 'template', id }, auditView(before, draft), auditView(after, next));
+      await c.var.audit(tx, 'template.updated', { type: 'template', id }, auditView(before, draft), auditView(after, next));
       return templateJson(deps, tx, after);
     });
     setEtag(c, etagOf(result.updated_at));
@@ -263,7 +260,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.listTemplates, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     const after = decodeCursor(query.cursor, PageCursor);
     const rows = await templates.list(pool, query.q, query.limit, after?.id);
@@ -294,18 +290,17 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.createTemplate, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const input = c.req.valid('json');
     const draft = input.messages.map(messageFromInput);
     await validateDraft(deps, pool, draft, input.variables);
     await checkRegistry(c, input);
     const outcome = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, 'template.create', input, async () => {
+      c.var.idempotent(tx, 'template.create', input, async () => {
         const row = await templates
           .insert(tx, uuidv7(), input, authorOf(identity))
           .catch((error: unknown) => nameTaken(error, input.name));
         await templates.replaceMessages(tx, row.id, draft);
-        await audit(tx, c, 'template.created', { type: 'template', id: row.id }, null, auditView(row, draft));
+        await c.var.audit(tx, 'template.created', { type: 'template', id: row.id }, null, auditView(row, draft));
         return { status: 201, body: await templateJson(deps, tx, row) };
       }),
     );
@@ -314,7 +309,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.getTemplate, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const row = await templates.find(pool, id);
     if (!row) throw new NotFound(`No template ${id}.`);
@@ -324,7 +318,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.updateTemplate, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     const changes = c.req.valid('json');
     const result = await withTransaction(pool, async (tx) => {
@@ -347,7 +340,13 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
         .update(tx, id, settings, authorOf(identity))
         .catch((error: unknown) => nameTaken(error, settings.name));
       if (changes.messages) await templates.replaceMessages(tx, id, draft);
-      await audit(tx, c, 'template.updated', { type: 'template', id }, auditView(before, draftBefore), auditView(after, draft));
+      await c.var.audit(
+        tx,
+        'template.updated',
+        { type: 'template', id },
+        auditView(before, draftBefore),
+        auditView(after, draft),
+      );
       return templateJson(deps, tx, after);
     });
     setEtag(c, etagOf(result.updated_at));
@@ -356,7 +355,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.deleteTemplate, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     await withTransaction(pool, async (tx) => {
       const before = await templates.find(tx, id, { lock: true });
@@ -369,7 +367,7 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
         );
       }
       await templates.softDelete(tx, id, authorOf(identity));
-      await audit(tx, c, 'template.deleted', { type: 'template', id }, auditView(before), null);
+      await c.var.audit(tx, 'template.deleted', { type: 'template', id }, auditView(before), null);
     });
     return c.body(null, 204);
   });
@@ -458,11 +456,10 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.publishTemplate, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     const { message } = c.req.valid('json');
     const outcome = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, `template.publish:${id}`, { message }, async () => {
+      c.var.idempotent(tx, `template.publish:${id}`, { message }, async () => {
         const template = await templates.find(tx, id, { lock: true });
         if (!template) throw new NotFound(`No template ${id}.`);
         checkIfMatch(c, template.updated_at, `Template "${template.name}"`);
@@ -503,9 +500,8 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
         const next = (template.latest_version ?? 0) + 1;
         const version = await templates.insertVersion(tx, template, next, resolution.frozen, message, authorOf(identity));
         const body = versionJson(version);
-        await audit(
+        await c.var.audit(
           tx,
-          c,
           'template.published',
           { type: 'template', id },
           { latest_version: template.latest_version },
@@ -536,7 +532,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
   }
 
   app.openapi(contract.listTemplateVersions, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
     await mustFindAny(id);
@@ -562,7 +557,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.getTemplateVersion, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id, version } = c.req.valid('param');
     const row = await templates.findVersion(pool, id, version);
     if (!row) {
@@ -575,7 +569,6 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.diffTemplate, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const query = c.req.valid('query');
     const template = await mustFindAny(id);

@@ -2,7 +2,6 @@ import type { z } from 'zod';
 import { isPgError, PgCode, withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, NotFound } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
@@ -13,7 +12,7 @@ import { z as zod } from 'zod';
 import * as models from '../db/models.ts';
 import * as providers from '../db/providers.ts';
 import { modelJson, modelSnapshot } from '../json.ts';
-import { audit, flag, idempotent, invalid, type RouteDeps } from './common.ts';
+import { flag, invalid, type RouteDeps } from './common.ts';
 
 type ModelInput = Omit<z.output<typeof contract.ModelCreateSchema>, 'provider_id'>;
 type PriceInput = z.output<typeof contract.PriceInputSchema>;
@@ -102,7 +101,6 @@ const Id = zod.uuid();
 
 export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   app.openapi(contract.listModels, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     const rows = await models.list(pool, {
       limit: query.limit + 1,
@@ -118,11 +116,9 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.createModel, async (c) => {
-    const identity = c.get('identity');
-    authorize(identity, 'admin');
     const input = c.req.valid('json');
     const { body } = await withTransaction(pool, async (tx) =>
-      idempotent(tx, c, 'model.create', input, async () => {
+      c.var.idempotent(tx, 'model.create', input, async () => {
         const provider = await providers.get(tx, input.provider_id, { lock: true });
         if (!provider || provider.archived_at)
           throw invalid({ field: 'body.provider_id', message: provider ? 'this provider is archived' : 'no such provider' });
@@ -131,8 +127,8 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
         const created = view as models.ModelView;
         await modelEvents(tx, 'created', [created]);
         const json = modelJson(created);
-        await audit(tx, c, 'model.created', { type: 'model', id: created.id }, null, json);
-        return json;
+        await c.var.audit(tx, 'model.created', { type: 'model', id: created.id }, null, json);
+        return { status: 201, body: json };
       }),
     );
     c.header('ETag', etagOf(body.updated_at));
@@ -140,7 +136,6 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.getModel, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const view = await models.get(pool, c.req.valid('param').id);
     if (!view) throw new NotFound('No such model.');
     c.header('ETag', etagOf(view.updated_at));
@@ -148,7 +143,6 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.updateModel, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
     const json = await withTransaction(pool, async (tx) => {
@@ -171,7 +165,7 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
       const after = (await models.get(tx, id)) as models.ModelView;
       await modelEvents(tx, 'updated', [after]);
       const json = modelJson(after);
-      await audit(tx, c, 'model.updated', { type: 'model', id }, before, json);
+      await c.var.audit(tx, 'model.updated', { type: 'model', id }, before, json);
       return json;
     });
     c.header('ETag', etagOf(json.updated_at));
@@ -179,7 +173,6 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.deleteModel, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const outcome = await withTransaction(pool, async (tx) => {
       const row = await models.lock(tx, id);
@@ -194,12 +187,12 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
         await models.archive(tx, [id]);
         const after = (await models.get(tx, id)) as models.ModelView;
         await modelEvents(tx, 'archived', [after]);
-        await audit(tx, c, 'model.archived', { type: 'model', id }, before, modelJson(after));
+        await c.var.audit(tx, 'model.archived', { type: 'model', id }, before, modelJson(after));
         return { archived_at: after.archived_at as Date };
       }
       await models.remove(tx, id);
       await publish(tx, modelChanged, { model_id: id, change: 'deleted', model: null, at: new Date().toISOString() });
-      await audit(tx, c, 'model.deleted', { type: 'model', id }, before, null);
+      await c.var.audit(tx, 'model.deleted', { type: 'model', id }, before, null);
       return undefined;
     });
     if (!outcome) return c.body(null, 204);

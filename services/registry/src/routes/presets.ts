@@ -3,7 +3,6 @@ import { z as zod } from 'zod';
 import { isPgError, PgCode, withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, NotFound, type FieldProblem } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
@@ -16,7 +15,7 @@ import * as models from '../db/models.ts';
 import * as presets from '../db/presets.ts';
 import type { PresetRow } from '../db/presets.ts';
 import { presetJson, presetSnapshot } from '../json.ts';
-import { audit, flag, idempotent, invalid, type RouteDeps } from './common.ts';
+import { flag, invalid, type RouteDeps } from './common.ts';
 
 type Parameters = z.output<typeof contract.PresetParametersSchema>;
 
@@ -101,7 +100,6 @@ const Id = zod.uuid();
 
 export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   app.openapi(contract.listPresets, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     const rows = await presets.list(pool, {
       limit: query.limit + 1,
@@ -117,10 +115,9 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.createPreset, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const input = c.req.valid('json');
     const { body } = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, 'preset.create', input, async () => {
+      c.var.idempotent(tx, 'preset.create', input, async () => {
         const fields = {
           model_id: input.model_id ?? null,
           fallback_model_ids: input.fallback_model_ids ?? [],
@@ -141,8 +138,8 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
         const row = (await presets.get(tx, id)) as PresetRow;
         await changed(tx, row, 'created');
         const json = presetJson(row);
-        await audit(tx, c, 'preset.created', { type: 'preset', id }, null, json);
-        return json;
+        await c.var.audit(tx, 'preset.created', { type: 'preset', id }, null, json);
+        return { status: 201, body: json };
       }),
     );
     c.header('ETag', etagOf(body.updated_at));
@@ -150,7 +147,6 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.getPreset, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const row = await presets.get(pool, c.req.valid('param').id);
     if (!row) throw new NotFound('No such parameter preset.');
     c.header('ETag', etagOf(row.updated_at));
@@ -158,7 +154,6 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.updatePreset, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
     const json = await withTransaction(pool, async (tx) => {
@@ -186,7 +181,7 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
       const updated = (await presets.get(tx, id)) as PresetRow;
       await changed(tx, updated, 'updated');
       const after = presetJson(updated);
-      await audit(tx, c, 'preset.updated', { type: 'preset', id }, presetJson(row), after);
+      await c.var.audit(tx, 'preset.updated', { type: 'preset', id }, presetJson(row), after);
       return after;
     });
     c.header('ETag', etagOf(json.updated_at));
@@ -194,7 +189,6 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   });
 
   app.openapi(contract.deletePreset, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const archivedAt = await withTransaction(pool, async (tx) => {
       const row = await presets.get(tx, id, { lock: true });
@@ -204,7 +198,7 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
       await presets.archive(tx, id);
       const archived = (await presets.get(tx, id)) as PresetRow;
       await changed(tx, archived, 'archived');
-      await audit(tx, c, 'preset.archived', { type: 'preset', id }, presetJson(row), presetJson(archived));
+      await c.var.audit(tx, 'preset.archived', { type: 'preset', id }, presetJson(row), presetJson(archived));
       return archived.archived_at as Date;
     });
     return c.json({ archived: true as const, archived_at: archivedAt.toISOString() }, 200);

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { isPgError, PgCode, withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, fieldPath, HttpProblem, NotFound } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
@@ -19,7 +18,7 @@ import * as providers from '../db/providers.ts';
 import type { ProviderRow } from '../db/providers.ts';
 import { connectionOf, sealKey } from '../keys/sealing.ts';
 import { modelJson, providerJson, providerSnapshot } from '../json.ts';
-import { audit, flag, idempotent, invalid, type RouteDeps } from './common.ts';
+import { flag, invalid, type RouteDeps } from './common.ts';
 import { createModels, modelEvents } from './models.ts';
 
 const Id = z.uuid();
@@ -121,7 +120,6 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
   const { pool, keyring, adapterFor } = deps;
 
   app.openapi(contract.listProviders, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     const rows = await providers.list(pool, {
       limit: query.limit + 1,
@@ -136,7 +134,6 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.createProvider, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const input = c.req.valid('json');
     const baseUrl = (input.base_url ?? KINDS[input.kind].defaultBaseUrl).replace(/\/+$/, '');
     const fields = {
@@ -147,7 +144,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
     };
     checkKindRules(fields, input.api_key !== undefined);
     const { body } = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, 'provider.create', input, async () => {
+      c.var.idempotent(tx, 'provider.create', input, async () => {
         const id = uuidv7();
         const key =
           input.api_key === undefined ? { api_key_envelope: null, api_key_hint: null } : sealKey(keyring, id, input.api_key);
@@ -168,8 +165,8 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
           .catch(nameTaken);
         await changed(tx, row, 'created', row.api_key_envelope !== null);
         const json = providerJson(row);
-        await audit(tx, c, 'provider.created', { type: 'provider', id }, null, json);
-        return json;
+        await c.var.audit(tx, 'provider.created', { type: 'provider', id }, null, json);
+        return { status: 201, body: json };
       }),
     );
     c.header('ETag', etagOf(body.updated_at));
@@ -177,14 +174,12 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.getProvider, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const row = await live(pool, c.req.valid('param').id);
     c.header('ETag', etagOf(row.updated_at));
     return c.json(providerJson(row), 200);
   });
 
   app.openapi(contract.updateProvider, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
     const json = await withTransaction(pool, async (tx) => {
@@ -228,9 +223,8 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       await changed(tx, updated, 'updated', connectionChanged);
       const before = providerJson(row);
       const after = providerJson(updated);
-      await audit(
+      await c.var.audit(
         tx,
-        c,
         input.api_key === undefined ? 'provider.updated' : 'provider.key_changed',
         { type: 'provider', id },
         before,
@@ -243,7 +237,6 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.deleteProvider, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const outcome = await withTransaction(pool, async (tx) => {
       const row = await providers.get(tx, id, { lock: true });
@@ -265,14 +258,14 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
         await modelEvents(tx, 'archived', await models.getMany(tx, live));
         const archived = await providers.archive(tx, id);
         await changed(tx, archived, 'archived', true);
-        await audit(tx, c, 'provider.archived', { type: 'provider', id }, before, providerJson(archived));
+        await c.var.audit(tx, 'provider.archived', { type: 'provider', id }, before, providerJson(archived));
         return { archived_at: archived.archived_at as Date };
       }
       await providers.remove(tx, id);
       const at = new Date().toISOString();
       for (const model of own) await publish(tx, modelChanged, { model_id: model.id, change: 'deleted', model: null, at });
       await publish(tx, providerChanged, { provider_id: id, change: 'deleted', provider: null, at });
-      await audit(tx, c, 'provider.deleted', { type: 'provider', id }, before, null);
+      await c.var.audit(tx, 'provider.deleted', { type: 'provider', id }, before, null);
       return undefined;
     });
     if (!outcome) return c.body(null, 204);
@@ -280,7 +273,6 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.testProvider, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const row = await live(pool, c.req.valid('param').id);
     if (row.archived_at) throw new Conflict('This provider is archived.');
     const started = performance.now();
@@ -317,7 +309,6 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.listRemoteModels, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const row = await live(pool, c.req.valid('param').id);
     if (row.archived_at) throw new Conflict('This provider is archived.');
     const remote = await remoteModels(deps, row);
@@ -342,7 +333,6 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
   });
 
   app.openapi(contract.importModels, async (c) => {
-    authorize(c.get('identity'), 'admin');
     const { id } = c.req.valid('param');
     const imports = await checkedImports(deps, id, c.req.valid('json'));
     const items = await withTransaction(pool, async (tx) => {
@@ -352,7 +342,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       const created = await createModels(tx, id, imports, (index) => fieldPath('body', 'models', index));
       await modelEvents(tx, 'created', created);
       const json = created.map(modelJson);
-      for (const model of json) await audit(tx, c, 'model.created', { type: 'model', id: model.id }, null, model);
+      for (const model of json) await c.var.audit(tx, 'model.created', { type: 'model', id: model.id }, null, model);
       return json;
     });
     return c.json({ items }, 201);

@@ -2,12 +2,13 @@ import type { z } from 'zod';
 import { TaskCreateSchema, type TaskCreate } from '@llmops/kit/contracts/runner';
 import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
 import type { taskRequested } from '@llmops/kit/events/runner';
+import { earlierUse, once, type KeyUse } from '@llmops/kit/idempotency';
 import { fieldPath, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import type { Bus } from '@llmops/kit/bus/index';
 import type { ServiceClient } from '../clients/service-client.ts';
 import * as reads from '../db/reads.ts';
 import { cancelTask, type AuditChange } from '../tasks/cancel.ts';
-import { assertRetryable, queue, reject } from '../tasks/lifecycle.ts';
+import { assertRetryable, queue, refuseReusedKey, reject } from '../tasks/lifecycle.ts';
 import type { Lineage, TaskOrigin, TaskRow } from '../tasks/task.ts';
 import { prepareTasks, resolveRetry, type Prepared } from './prepare.ts';
 
@@ -45,27 +46,28 @@ export class TaskService {
   }
 
   /**
-   * A `runner.task.requested` event: the task, or a `rejected` task when the request does not validate
-   * (ADR 0010). Redelivery is harmless: the same requester and key find the task already there.
+   * A `runner.task.requested` event (ADR 0010): the task, or a `rejected` task when the request does not
+   * validate. Its key (default: the event id) goes through kit's idempotency core as an HTTP create's does:
+   * a redelivery is the same task; the key with another request makes no task and is answered with
+   * `runner.task.rejected` on `idempotency_key`.
    */
   async fromEvent(event: { id: string; payload: z.output<typeof taskRequested.payload> }, requestId: string): Promise<void> {
     const { requester, request } = event.payload;
-    const key = event.payload.idempotency_key ?? event.id;
     const actor = `service:${requester}`;
-    const existing = await this.#deps.pool.query('SELECT 1 FROM runner.tasks WHERE requester = $1 AND idempotency_key = $2', [
-      actor,
-      key,
-    ]);
-    if (existing.rowCount) return;
+    const use: KeyUse = { actor, key: event.payload.idempotency_key ?? event.id, operation: 'task.request', request };
+    // A key used before is settled without asking other services anything; the claim below settles races.
+    const earlier = await earlierUse(this.#deps.pool, TASK_KEYS, use);
+    if (earlier) {
+      if (earlier.kind === 'reused') await refuseReusedKey(this.#deps.pool, actor, correlationOf(request));
+      return;
+    }
     const parsed = TaskCreateSchema.safeParse(request);
-    const correlation = correlationOf(request);
     const origin: TaskOrigin = {
       requester: actor,
       source: 'bus',
       priority: parsed.success ? parsed.data.priority : 0,
-      correlation: parsed.success ? (parsed.data.correlation ?? null) : correlation,
+      correlation: parsed.success ? (parsed.data.correlation ?? null) : correlationOf(request),
       inputs: parsed.success ? parsed.data.inputs : {},
-      idempotency_key: key,
     };
     let problems: FieldProblem[];
     let prepared: Awaited<ReturnType<TaskService['prepare']>> | undefined;
@@ -76,15 +78,19 @@ export class TaskService {
       problems = 'problems' in result ? result.problems : [];
       prepared = 'prepared' in result ? result.prepared : undefined;
     }
-    await withTransaction(this.#deps.pool, async (tx) => {
-      // The key's unique index settles a race between two instances handling a redelivered event.
-      await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${actor}\n${key}`]);
-      const again = await tx.query('SELECT 1 FROM runner.tasks WHERE requester = $1 AND idempotency_key = $2', [actor, key]);
-      if (again.rowCount) return;
-      if (prepared) await this.insert(tx, prepared, origin);
-      else await reject(tx, problems, origin);
+    const outcome = await withTransaction(this.#deps.pool, async (tx) => {
+      const used = await once(tx, TASK_KEYS, use, async (claimed) => {
+        const keyed = { ...origin, idempotency_key: claimed.key, request_hash: claimed.requestHash };
+        const rows = prepared ? await this.insert(tx, prepared, keyed) : [await reject(tx, problems, keyed)];
+        return {
+          status: prepared ? 201 : 422,
+          body: { group_id: rows[0]?.group_id ?? null, task_ids: rows.map((row) => row.id) },
+        };
+      });
+      if (used.kind === 'reused') await refuseReusedKey(tx, actor, correlationOf(request));
+      return used;
     });
-    if (prepared) this.#deps.wake();
+    if (outcome.kind === 'first' && prepared) this.#deps.wake();
   }
 
   /** Cancels a task (tasks/cancel.ts): a queued one at once, a running one by aborting its provider request. */
@@ -137,6 +143,9 @@ function correlationOf(request: Record<string, unknown>): Record<string, unknown
   const value = request.correlation;
   return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
 }
+
+/** Bus requests share the runner's idempotency keys with its HTTP creates, under their own operation. */
+const TASK_KEYS = 'runner.idempotency_keys';
 
 function lineageOf(prepared: Prepared): Lineage {
   return {

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { isPgError, type Pool } from '@llmops/kit/db';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
 import { BadRequest, NotFound } from '@llmops/kit/problem';
 import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
 import * as contract from '@llmops/kit/contracts/runner';
@@ -72,7 +71,6 @@ async function waitUntilEnded(pool: Pool, id: string, seconds: number, signal: A
 /** The read side of the runner's public API (contracts/runner.ts); every route is for viewers and up. */
 export function mountTaskReads(app: ServiceApp, { pool }: TaskReadDeps): void {
   app.openapi(contract.listTasks, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     const includeOutput = query.include_output !== 'false';
     const rows = await reads.list(pool, {
@@ -104,7 +102,6 @@ export function mountTaskReads(app: ServiceApp, { pool }: TaskReadDeps): void {
   });
 
   app.openapi(contract.getTask, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const { wait = 0 } = c.req.valid('query');
     let row = await reads.get(pool, id);
@@ -123,7 +120,6 @@ export function mountTaskReads(app: ServiceApp, { pool }: TaskReadDeps): void {
   });
 
   app.openapi(contract.getTaskGroup, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id } = c.req.valid('param');
     const group = await reads.group(pool, id);
     if (!group) throw new NotFound('No such task group.');
@@ -131,7 +127,6 @@ export function mountTaskReads(app: ServiceApp, { pool }: TaskReadDeps): void {
   });
 
   app.openapi(contract.getUsage, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const query = c.req.valid('query');
     let lines: reads.UsageLine[];
     try {
@@ -164,7 +159,6 @@ export function mountTaskReads(app: ServiceApp, { pool }: TaskReadDeps): void {
   });
 
   app.openapi(contract.getTaskImage, async (c) => {
-    authorize(c.get('identity'), 'viewer');
     const { id, index } = c.req.valid('param');
     const image = await reads.image(pool, id, index);
     if (!image) throw new NotFound('No such image: the task has no image at this index.');

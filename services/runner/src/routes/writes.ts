@@ -1,9 +1,6 @@
 import type { Pool } from '@llmops/kit/db';
 import { withTransaction } from '@llmops/kit/db';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { authorize } from '@llmops/kit/http/access';
-import { recordAudit } from '@llmops/kit/http/audit';
-import { idempotent } from '@llmops/kit/http/idempotency';
 import * as contract from '@llmops/kit/contracts/runner';
 import type { TaskService } from '../create/service.ts';
 import { taskJson } from './json.ts';
@@ -17,20 +14,21 @@ export interface WriteDeps {
 export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): void {
   app.openapi(contract.createTask, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const body = c.req.valid('json');
     const requestId = c.get('requestId');
     const requester = `${identity.kind}:${identity.subject}`;
     // Everything the task needs from other services is fetched before the transaction opens.
     const prepared = await tasks.prepare(body, requestId, requester);
     const outcome = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, 'runner.idempotency_keys', 'task.create', body, async () => {
+      c.var.idempotent(tx, 'task.create', body, async (claimed) => {
         const rows = await tasks.insert(tx, prepared, {
           requester,
           source: 'api',
           priority: body.priority,
           correlation: body.correlation ?? null,
           inputs: body.inputs,
+          idempotency_key: claimed?.key ?? null,
+          request_hash: claimed?.requestHash ?? null,
         });
         return { status: 201, body: { group_id: rows[0]?.group_id ?? null, tasks: rows.map((row) => taskJson(row)) } };
       }),
@@ -40,12 +38,9 @@ export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): vo
   });
 
   app.openapi(contract.cancelTask, async (c) => {
-    authorize(c.get('identity'), 'editor');
     const { row, running } = await tasks.cancel(c.req.valid('param').id, (tx, before, after) =>
-      recordAudit(
+      c.var.audit(
         tx,
-        c,
-        'runner',
         'task.cancelled',
         { type: 'task', id: after.id },
         { status: before.status },
@@ -60,14 +55,13 @@ export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): vo
 
   app.openapi(contract.retryTask, async (c) => {
     const identity = c.get('identity');
-    authorize(identity, 'editor');
     const { id } = c.req.valid('param');
     const options = c.req.valid('json');
     const requestId = c.get('requestId');
     const outcome = await withTransaction(pool, (tx) =>
-      idempotent(tx, c, 'runner.idempotency_keys', `task.retry:${id}`, options, async () => {
+      c.var.idempotent(tx, `task.retry:${id}`, options, async () => {
         const row = await tasks.retry(id, options, `${identity.kind}:${identity.subject}`, requestId, tx);
-        await recordAudit(tx, c, 'runner', 'task.retried', { type: 'task', id: row.id }, null, {
+        await c.var.audit(tx, 'task.retried', { type: 'task', id: row.id }, null, {
           retry_of: id,
           model_id: row.model_id,
           preset_id: row.preset_id,

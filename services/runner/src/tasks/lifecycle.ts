@@ -1,4 +1,4 @@
-import { publishMany } from '@llmops/kit/bus/index';
+import { envelope, publishMany } from '@llmops/kit/bus/index';
 import type { Queryable } from '@llmops/kit/db';
 import { taskFailed, taskQueued, taskRejected, taskRetrying, taskStarted, taskSucceeded } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
@@ -62,6 +62,32 @@ export async function reject(tx: Queryable, problems: readonly FieldProblem[], o
   const row = await store.insertRejected(tx, uuidv7(), origin, problems);
   await publishMany(tx, [taskEvent(taskRejected, row, { problems: [...problems] })]);
   return row;
+}
+
+/**
+ * No task: a bus request whose key its requester already used with another request. The requester is
+ * told with `runner.task.rejected` (the request's correlation, the problem on `idempotency_key`) under a
+ * `task_id` that names no task (the event's shape needs one; the original task's would tell its
+ * watchers a falsehood).
+ */
+export async function refuseReusedKey(
+  db: Queryable,
+  requester: string,
+  correlation: Record<string, unknown> | null,
+): Promise<void> {
+  await publishMany(db, [
+    envelope(taskRejected, {
+      task_id: uuidv7(),
+      group_id: null,
+      correlation,
+      requester,
+      model_id: null,
+      provider_id: null,
+      attempt: 0,
+      at: new Date().toISOString(),
+      problems: [{ field: 'idempotency_key', message: 'already used by this requester with a different request; use a new key' }],
+    }),
+  ]);
 }
 
 /** A task this process now runs: the row as claimed, the attempt it opened, and the model it calls. */
