@@ -5,7 +5,7 @@ import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
 import { taskCancelled, type taskRequested } from '@llmops/kit/events/runner';
 import { Conflict, fieldPath, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import type { Bus } from '@llmops/kit/bus/index';
-import type { ServiceClient } from '../clients/service-client.ts';
+import type { ServiceClient } from '@llmops/kit/http/service-client';
 import { releaseReservation } from '../worker/spend.ts';
 import type { TaskRow, TaskSnapshot } from '../tasks/model.ts';
 import { insertRejected, insertTasks, lineageOf, type TaskOrigin } from './insert.ts';
