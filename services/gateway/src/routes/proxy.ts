@@ -6,7 +6,7 @@ import { createIdentitySigner, IDENTITY_HEADER, type IdentitySigner } from '@llm
 import { createUpstream, markedIdempotent, toResponse, UpstreamTimeoutError } from '@llmops/kit/http/upstream';
 import { HttpProblem } from '@llmops/kit/problem';
 import { WEB_PROXY_SECRET_HEADER } from '../auth/forwarded.ts';
-import { annotate, callerOf, clientAddress, requireAccess } from '../auth/guard.ts';
+import { callerOf, clientAddress, requireAccess } from '../auth/guard.ts';
 
 /** Connection-level headers (RFC 9110 §7.6.1) and what the gateway itself decides: never passed on. */
 const DROPPED_REQUEST = new Set([
@@ -105,21 +105,18 @@ export function honoPath(openApiPath: string): string {
 }
 
 /**
- * Mounts every public route of the services as an authenticated proxy (ADRs 0005, 0006): the route goes
- * into the public document with its role and scope; a request that passes the guard and the route's
- * access check is sent to the owning service at the same path with a signed identity, and the answer
- * comes back as it is (status, headers such as ETag, body streamed). The service validates the body.
+ * Mounts every public route of the services as an authenticated proxy (ADRs 0005, 0006; the public
+ * document shows each with its role and scope): a request that passes the guard and the route's access
+ * check is sent to the owning service at the same path with a signed identity, and the answer comes back
+ * as it is (status, headers such as ETag, body streamed). The service validates the body.
  */
-export function mountProxy(app: ServiceApp, routes: readonly PublicRoute[], deps: ProxyDeps | undefined): void {
-  const signer = deps && createIdentitySigner(deps.secret);
+export function mountProxy(app: ServiceApp, routes: readonly PublicRoute[], deps: ProxyDeps): void {
+  const signer = createIdentitySigner(deps.secret);
   for (const { route, service, role, scope } of routes) {
-    const access = { role, scope } as const;
     const shape = { longPoll: longPolls(route), idempotent: idempotentByContract(route) };
-    app.openAPIRegistry.registerPath(annotate(route, access, { proxied: true }));
-    app.on(route.method.toUpperCase(), honoPath(route.path), requireAccess(access), (c) => {
-      if (!deps || !signer) throw new BadGateway(service, 'not configured');
-      return forward(c, service, deps, signer, shape);
-    });
+    app.on(route.method.toUpperCase(), honoPath(route.path), requireAccess({ role, scope }), (c) =>
+      forward(c, service, deps, signer, shape),
+    );
   }
 }
 
