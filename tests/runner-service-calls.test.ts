@@ -117,26 +117,17 @@ describe("the runner's copy of the registry", () => {
   it('is filled in one call when cold: the preset, its models and their provider; then needs none', async () => {
     const names = await registryPreset();
     await forget(names);
+    const task = () =>
+      call('runner', '/api/v1/tasks', { preset_id: names.preset, messages: [{ role: 'user', content: 'Hi' }] }, editor);
     registry.calls.length = 0;
-    const first = await call(
-      'runner',
-      '/api/v1/tasks',
-      { preset_id: names.preset, messages: [{ role: 'user', content: 'Hi' }] },
-      editor,
-    );
+    const first = await task();
     expect(first.status, JSON.stringify(first.body)).toBe(201);
     expect(copyCalls()).toEqual(['POST /internal/snapshots']);
     const { rows } = await admin.query('SELECT snapshot FROM runner.tasks WHERE id = $1', [first.body.tasks[0].id]);
     expect(rows[0].snapshot.chain.map((model: Json) => model.model_id)).toEqual([names.model, names.fallback]);
 
     registry.calls.length = 0;
-    const second = await call(
-      'runner',
-      '/api/v1/tasks',
-      { preset_id: names.preset, messages: [{ role: 'user', content: 'Hi' }] },
-      editor,
-    );
-    expect(second.status).toBe(201);
+    expect((await task()).status).toBe(201);
     expect(copyCalls()).toEqual([]);
   });
 
