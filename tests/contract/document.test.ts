@@ -1,21 +1,46 @@
 /**
  * The public OpenAPI document as a client generator or validator reads it: every `pattern` is an
  * ECMAScript regex under the `u` flag (JSON Schema's dialect) that accepts the examples the document
- * gives for it, and every operation has a unique, readable `operationId`. Built in memory: no server.
+ * gives for it, and every operation has a unique, readable `operationId`. Built from the contracts alone,
+ * as the dashboard's code generator builds it; the gateway serves this same document and answers
+ * exactly the routes it lists. In memory: no server.
  */
+import { BlockList } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '@llmops/gateway/app';
-import { publicDocument } from '@llmops/gateway/openapi';
+import { createApp, type GatewayRuntime } from '@llmops/gateway/app';
+import { DOCS_PATH } from '@llmops/gateway/openapi';
+import { publicDocument } from '@llmops/kit/contracts/document';
 import { createLogger } from '@llmops/kit/logger';
 
 type Json = Record<string, unknown>;
 
-const document = publicDocument(
-  createApp({ log: createLogger({ service: 'document-test', level: 'silent' }), readiness: {} }),
-) as unknown as {
+const document = publicDocument() as unknown as {
   paths: Record<string, Record<string, Json>>;
   components: { schemas: Record<string, Json> };
 };
+
+/** The gateway with stand-ins for its database and bus: reading its document and its routes uses neither. */
+function gateway() {
+  const unused = new Proxy(
+    {},
+    {
+      get(_target, name) {
+        throw new Error(`the gateway used its runtime (${String(name)}) to serve its document`);
+      },
+    },
+  ) as never;
+  const runtime: GatewayRuntime = {
+    pool: unused,
+    auth: unused,
+    limiter: unused,
+    hub: unused,
+    config: unused,
+    proxy: { secret: 's'.repeat(40), urls: { registry: '', prompt: '', runner: '', workflow: '' }, timeoutMs: 1_000 },
+    allowedOrigins: [],
+    forwarding: { webSecret: undefined, trustedProxies: new BlockList() },
+  };
+  return createApp({ log: createLogger({ service: 'document-test', level: 'silent' }), readiness: {}, runtime });
+}
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -102,5 +127,21 @@ describe('the public OpenAPI document', () => {
     }
     expect(problems).toEqual([]);
     expect(seen.size).toBeGreaterThan(70);
+  });
+
+  it('is the document the gateway serves, and lists exactly the routes the gateway answers', async () => {
+    const app = gateway();
+    const served = await app.request('/api/v1/openapi.json');
+    expect(served.status).toBe(200);
+    expect(await served.json()).toEqual(JSON.parse(JSON.stringify(document)));
+
+    const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
+    const answered = app.routes
+      .filter((route) => METHODS.has(route.method) && !route.path.startsWith(DOCS_PATH))
+      .map((route) => `${route.method} ${route.path}`);
+    const documented = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path.replace(/\{([^}]+)\}/g, ':$1')}`),
+    );
+    expect([...new Set(answered)].sort()).toEqual(documented.sort());
   });
 });

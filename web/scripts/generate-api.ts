@@ -1,14 +1,12 @@
 /**
- * Generates src/lib/api/schema.d.ts, the types of the typed gateway client, from the gateway's public
- * OpenAPI 3.1 document (ADR 0005). No server is needed: the gateway app is built in memory (its factory
- * has no side effects) and asked for its document. Run by `npm run build` and `npm run typecheck`;
+ * Generates src/lib/api/schema.d.ts, the types of the typed gateway client, from the public OpenAPI 3.1
+ * document (ADR 0005), which kit builds from the contracts alone: the document the gateway serves, with
+ * no server and no gateway code. Run by `npm run build` and `npm run typecheck`;
  * tests/web-api-schema.test.ts fails when the committed file is stale.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createApp } from '@llmops/gateway/app';
-import { publicDocument } from '@llmops/gateway/openapi';
-import { createLogger } from '@llmops/kit/logger';
+import { publicDocument } from '@llmops/kit/contracts/document';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 
 export const SCHEMA_FILE = fileURLToPath(new URL('../src/lib/api/schema.d.ts', import.meta.url));
@@ -20,15 +18,9 @@ const HEADER = `/**
 
 `;
 
-/** The gateway's public OpenAPI document, from an in-memory app (readiness checks are not run). */
-export function gatewayDocument(): OpenAPI3 {
-  const app = createApp({ log: createLogger({ service: 'web-codegen', level: 'silent' }), readiness: {} });
-  return publicDocument(app) as unknown as OpenAPI3;
-}
-
 /** The text schema.d.ts should have for the gateway's current document. */
 export async function generateSchema(): Promise<string> {
-  const ast = await openapiTS(gatewayDocument(), { silent: true, alphabetize: true });
+  const ast = await openapiTS(publicDocument() as unknown as OpenAPI3, { silent: true, alphabetize: true });
   return HEADER + astToString(ast);
 }
 

@@ -1,4 +1,4 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { openApiDocumentRoute, publicDocument } from '@llmops/kit/contracts/document';
 import { PUBLIC_ROUTES, type PublicRoute } from '@llmops/kit/contracts/index';
 import type { Pool } from '@llmops/kit/db';
 import { createServiceApp, type ServiceApp } from '@llmops/kit/http/app';
@@ -10,13 +10,12 @@ import { mountAccountRoutes } from './routes/accounts.ts';
 import { mountAdminRoutes } from './routes/admin.ts';
 import { mountEvents } from './routes/events.ts';
 import type { ForwardingTrust } from './auth/forwarded.ts';
-import { gatewayGuard, registerSecuritySchemes } from './auth/guard.ts';
+import { gatewayGuard } from './auth/guard.ts';
 import { mountProxy, type ProxyDeps } from './routes/proxy.ts';
-import { OPENAPI_PATH, publicDocument } from './openapi.ts';
 import type { CredentialChecker, EventStreams } from './ports.ts';
 import type { RateLimiter } from './auth/rate-limit.ts';
 
-/** What the gateway serves with: absent only when the app is built to read its document (web codegen). */
+/** What the gateway serves with. */
 export interface GatewayRuntime {
   pool: Pool;
   auth: CredentialChecker;
@@ -33,52 +32,34 @@ export interface GatewayRuntime {
 export interface GatewayDeps {
   log: Logger;
   readiness: Record<string, ReadinessCheck>;
-  runtime?: GatewayRuntime;
+  runtime: GatewayRuntime;
   /** The proxied routes (default: every service's, from kit's contracts); tests may add their own. */
   routes?: readonly PublicRoute[];
 }
-
-const documentRoute = createRoute({
-  method: 'get',
-  path: OPENAPI_PATH,
-  operationId: 'getOpenApiDocument',
-  tags: ['Operations'],
-  summary: 'This OpenAPI 3.1 document',
-  description: 'Open (no authentication). The interactive reference at /api/v1/docs reads it.',
-  security: [],
-  responses: {
-    200: {
-      description: 'The OpenAPI 3.1 document of the public API',
-      content: { 'application/json': { schema: z.record(z.string(), z.unknown()).openapi({ type: 'object' }) } },
-    },
-  },
-});
 
 /** The gateway: the only public door (ADRs 0005, 0008). No side effects; tests call `createApp(deps).request(...)`. */
 export function createApp({ log, readiness, runtime, routes = PUBLIC_ROUTES }: GatewayDeps): ServiceApp {
   const app = createServiceApp({
     service: 'gateway',
     log,
-    guard: gatewayGuard(
-      runtime && {
-        auth: runtime.auth,
-        limiter: runtime.limiter,
-        allowedOrigins: runtime.allowedOrigins,
-        forwarding: runtime.forwarding,
-      },
-    ),
+    guard: gatewayGuard({
+      auth: runtime.auth,
+      limiter: runtime.limiter,
+      allowedOrigins: runtime.allowedOrigins,
+      forwarding: runtime.forwarding,
+    }),
   });
-  registerSecuritySchemes(app);
   mountHealth(app, 'gateway', readiness);
-  let document: unknown;
-  app.openapi(documentRoute, (c) => {
-    document ??= publicDocument(app);
-    return c.json(document as Record<string, unknown>, 200);
+  // Built from the contracts alone (ADR 0005), with the routes this gateway proxies; once, when first asked.
+  let document: Record<string, unknown> | undefined;
+  app.openapi(openApiDocumentRoute, (c) => {
+    document ??= publicDocument({ proxied: routes }) as unknown as Record<string, unknown>;
+    return c.json(document, 200);
   });
   mountDocs(app);
   mountAccountRoutes(app, runtime);
   mountAdminRoutes(app, runtime);
-  mountEvents(app, runtime?.hub);
-  mountProxy(app, routes, runtime?.proxy);
+  mountEvents(app, runtime.hub);
+  mountProxy(app, routes, runtime.proxy);
   return app;
 }

@@ -2,8 +2,8 @@ import type { CredentialsRevoked } from '@llmops/kit/events/gateway';
 import type { Principal } from './auth/access.ts';
 
 /*
- * What the HTTP layer needs of the runtime, as interfaces: the app (and the dashboard's code generator,
- * which builds it to read its document) then does not load the bus's LISTEN machinery.
+ * What the HTTP layer needs of the runtime, as interfaces: the app does not load the bus's LISTEN
+ * machinery, and a test can build it with stand-ins.
  */
 
 /** Checks credentials (see Authenticator). */

@@ -1,7 +1,7 @@
 import { configOrExit } from '@llmops/kit/config';
+import { createServiceClient } from '@llmops/kit/http/service-client';
 import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
 import { createApp } from './app.ts';
-import { createServiceClient } from './clients/service-client.ts';
 import { runnerConfig } from './config.ts';
 import { Credentials } from './clients/provider-connections.ts';
 import { consumeTaskRequests } from './consumers/task-requests.ts';
@@ -13,8 +13,8 @@ import { Worker } from './worker/worker.ts';
 export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness }: ServiceContext): ServiceParts {
   const config = runnerConfig(rawEnv);
   const secret = env.LLMOPS_INTERNAL_SECRET;
-  const registry = createServiceClient({ url: urls.registry, audience: 'registry', secret });
-  const prompt = createServiceClient({ url: urls.prompt, audience: 'prompt', secret });
+  const registry = createServiceClient({ caller: 'runner', service: 'registry', url: urls.registry, secret });
+  const prompt = createServiceClient({ caller: 'runner', service: 'prompt', url: urls.prompt, secret });
   const credentials = new Credentials(registry, config.keyTtlMs);
   const worker = new Worker({ pool, bus, log, config, credentials });
   const tasks = new TaskService({ pool, bus, registry, prompt, wake: () => worker.wake() });

@@ -41,7 +41,7 @@ export function trustOf(webSecret: string | undefined, cidrs: readonly Cidr[]): 
   return { webSecret, trustedProxies };
 }
 
-/** Trusts nobody's forwarded headers (a gateway built only to read its document). */
+/** Trusts nobody's forwarded headers. */
 export const NO_TRUST: ForwardingTrust = trustOf(undefined, []);
 
 /** An IPv4 client of a dual-stack socket shows as ::ffff:a.b.c.d; it is a.b.c.d. */

@@ -1,17 +1,18 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { RouteConfig } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
+import { SESSION_COOKIE } from '@llmops/kit/contracts/document';
+import type { AppEnv } from '@llmops/kit/http/app';
 import type { GatewayAccess } from '@llmops/kit/contracts/gateway';
-import { Forbidden, ProblemSchema, ServiceUnavailable, TooManyRequests, Unauthorized } from '@llmops/kit/problem';
+import { Forbidden, TooManyRequests, Unauthorized } from '@llmops/kit/problem';
 import { authorizePrincipal, type Principal } from './access.ts';
 import type { CredentialChecker } from '../ports.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { isOpenPath } from '../openapi.ts';
 import { NO_TRUST, requestSource, type ForwardingTrust, type RequestSource } from './forwarded.ts';
 
-export const SESSION_COOKIE = 'llmops_session';
+/** The session cookie, as the public document's `session` scheme names it. */
+export { SESSION_COOKIE };
 
 /** Open routes that start a session or end one: a foreign Origin is refused there too (login CSRF). */
 const SESSION_PATHS = new Set(['/api/v1/setup', '/api/v1/login', '/api/v1/logout']);
@@ -115,20 +116,17 @@ async function authenticate(c: Context, auth: CredentialChecker): Promise<Princi
  * and each caller's requests are rate-limited. Which role and scope a route needs is checked by its
  * own `requireAccess` middleware.
  */
-export function gatewayGuard(deps: GuardDeps | undefined): MiddlewareHandler<AppEnv> {
+export function gatewayGuard(deps: GuardDeps): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    sourceOf(c, deps?.forwarding); // first, so a wrong web secret is refused on every route
+    sourceOf(c, deps.forwarding); // first, so a wrong web secret is refused on every route
     const path = c.req.path;
     const unsafe = !SAFE_METHODS.has(c.req.method);
     if (isOpenPath(path)) {
-      if (unsafe && SESSION_PATHS.has(path)) checkOrigin(c, deps?.allowedOrigins ?? [], false);
-      if (deps) {
-        const principal = await authenticate(c, deps.auth).catch(() => undefined);
-        if (principal) principals.set(c.req.raw, principal);
-      }
+      if (unsafe && SESSION_PATHS.has(path)) checkOrigin(c, deps.allowedOrigins, false);
+      const principal = await authenticate(c, deps.auth).catch(() => undefined);
+      if (principal) principals.set(c.req.raw, principal);
       return next();
     }
-    if (!deps) throw new ServiceUnavailable('The gateway was built without its runtime (document generation only).');
     const principal = await authenticate(c, deps.auth);
     if (!principal) throw new Unauthorized();
     if (principal.via === 'session' && unsafe) checkOrigin(c, deps.allowedOrigins, true);
@@ -151,73 +149,4 @@ export function requireAccess(access: GatewayAccess): MiddlewareHandler<AppEnv> 
     if (!access.open) authorizePrincipal(callerOf(c), access.role, access.scope);
     return next();
   };
-}
-
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: ProblemSchema } } });
-
-/** Answers the gateway itself may give on a route, added to the document where its contract lacks them. */
-const AUTH_ERRORS = {
-  401: problem('Not signed in, or the token is invalid, expired or revoked'),
-  403: problem('Signed in, but the role or token scope does not allow this'),
-  429: problem('Rate limited; retry after `Retry-After` seconds'),
-} as const;
-const WRITE_ERRORS = {
-  400: problem('Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter'),
-  413: problem('The body is larger than 1 MiB'),
-  415: problem('The body is not JSON'),
-} as const;
-
-const PROXY_ERRORS = {
-  502: problem('The owning service did not answer'),
-  504: problem('The owning service did not start answering in time'),
-} as const;
-
-/** The route's responses plus those the gateway itself may give, where the contract lacks them. */
-function withGatewayErrors<R extends RouteConfig>(route: R, access: GatewayAccess, proxied: boolean): R {
-  const write = route.method !== 'get' && route.method !== 'delete';
-  const extra = {
-    ...(access.open ? {} : AUTH_ERRORS),
-    ...(write ? WRITE_ERRORS : {}),
-    ...(proxied ? PROXY_ERRORS : {}),
-  };
-  return { ...route, responses: { ...extra, ...route.responses } };
-}
-
-/**
- * The route as the public document shows it: who may call it, as `security`, `x-required-role`/`-scope`
- * and prose, and every answer the gateway itself may give (401, 403, 429; 400, 413, 415 for writes;
- * 502, 504 for proxied routes).
- */
-export function annotate<R extends RouteConfig>(given: R, access: GatewayAccess, { proxied = false } = {}): R {
-  const route = withGatewayErrors(given, access, proxied);
-  const base = route.description ? `${route.description}\n\n` : '';
-  if (access.open) return { ...route, security: [], description: `${base}Open: no authentication needed.` };
-  const scope =
-    access.scope === 'any'
-      ? 'An API token needs no particular scope.'
-      : access.scope === 'admin'
-        ? 'An API token needs the `admin` scope.'
-        : `An API token needs the \`${access.scope}\` scope (or \`admin\`).`;
-  return {
-    ...route,
-    security: [{ session: [] }, { bearer: [] }],
-    'x-required-role': access.role,
-    'x-required-scope': access.scope,
-    description: `${base}**Requires** the \`${access.role}\` role or higher. ${scope}`,
-  };
-}
-
-/** Declares the two ways to authenticate in the document. */
-export function registerSecuritySchemes(app: ServiceApp): void {
-  app.openAPIRegistry.registerComponent('securitySchemes', 'session', {
-    type: 'apiKey',
-    in: 'cookie',
-    name: SESSION_COOKIE,
-    description: 'The dashboard’s session cookie (httpOnly, SameSite=Lax), set by /api/v1/login and /api/v1/setup.',
-  });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
-    type: 'http',
-    scheme: 'bearer',
-    description: 'An API token (`llmops_…`) from /api/v1/tokens or `npm run llmops -- token create`.',
-  });
 }

@@ -1,6 +1,7 @@
 import type { RouteConfig } from '@hono/zod-openapi';
+import { annotate } from '@llmops/kit/contracts/document';
 import type { GatewayRoute } from '@llmops/kit/contracts/gateway';
-import { annotate, requireAccess } from '../auth/guard.ts';
+import { requireAccess } from '../auth/guard.ts';
 
 /** A gateway route as `app.openapi` takes it: annotated for the document, its access checked before validation. */
 export function withAccess<R extends RouteConfig>(route: R, gatewayRoutes: readonly GatewayRoute[]): R {

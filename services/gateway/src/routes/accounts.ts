@@ -36,7 +36,6 @@ import { completeSetup, setupStatus } from '../auth/setup.ts';
 import { createToken, revokeToken, tokenJson } from '../auth/tokens.ts';
 import { callerOf, clientAddress, clientProtocol, SESSION_COOKIE } from '../auth/guard.ts';
 import { withAccess } from './access.ts';
-import { unconfigured } from '../unconfigured.ts';
 
 export interface AccountRoutesDeps {
   pool: Pool;
@@ -66,12 +65,7 @@ function setSessionCookie(c: Context, config: GatewayConfig, signedIn: SignIn): 
 const actorOf = (c: Context): AuditActor => ({ kind: 'account', id: callerOf(c).accountId });
 
 /** Setup, sign-in and sign-out, the caller's session, accounts (admins) and API tokens. */
-export function mountAccountRoutes(app: ServiceApp, deps: AccountRoutesDeps | undefined): void {
-  const { pool, auth, config } = deps ?? {
-    pool: unconfigured<Pool>(),
-    auth: unconfigured<CredentialChecker>(),
-    config: unconfigured<GatewayConfig>(),
-  };
+export function mountAccountRoutes(app: ServiceApp, { pool, auth, config }: AccountRoutesDeps): void {
   const sessionTtlMs = () => config.GATEWAY_SESSION_TTL_HOURS * 3_600_000;
 
   app.openapi(route(setupStatusRoute), async (c) => c.json(await setupStatus(pool, c.req.valid('query').code), 200));

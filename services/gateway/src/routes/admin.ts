@@ -15,7 +15,6 @@ import { recordAudit } from '@llmops/kit/http/audit';
 import * as auditLog from '../db/audit-log.ts';
 import { callerOf } from '../auth/guard.ts';
 import { withAccess } from './access.ts';
-import { unconfigured } from '../unconfigured.ts';
 
 function auditEntryJson(row: auditLog.AuditRow) {
   return {
@@ -34,8 +33,7 @@ function auditEntryJson(row: auditLog.AuditRow) {
 const AuditCursor = z.tuple([z.string().min(1).max(64), z.uuid()]);
 
 /** The audit log and the bus's dead letters (admins). */
-export function mountAdminRoutes(app: ServiceApp, deps: { pool: Pool } | undefined): void {
-  const pool = deps?.pool ?? unconfigured<Pool>();
+export function mountAdminRoutes(app: ServiceApp, { pool }: { pool: Pool }): void {
   app.openapi(withAccess(listAuditRoute, GATEWAY_ROUTES), async (c) => {
     const query = c.req.valid('query');
     const before = decodeCursor(query.cursor, AuditCursor);

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { DOCS_PATH, OPENAPI_PATH } from '../openapi.ts';
+import { OPENAPI_PATH } from '@llmops/kit/contracts/document';
+import { DOCS_PATH } from '../openapi.ts';
 
 const require = createRequire(import.meta.url);
 const SWAGGER_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));

@@ -1,13 +1,11 @@
 import { eventsRoute, GATEWAY_ROUTES } from '@llmops/kit/contracts/gateway';
 import type { ServiceApp } from '@llmops/kit/http/app';
-import { ServiceUnavailable } from '@llmops/kit/problem';
 import type { EventStreams } from '../ports.ts';
 import { withAccess } from './access.ts';
 
 /** GET /api/v1/events: the live event stream (see EventHub). */
-export function mountEvents(app: ServiceApp, hub: EventStreams | undefined): void {
+export function mountEvents(app: ServiceApp, hub: EventStreams): void {
   app.openapi(withAccess(eventsRoute, GATEWAY_ROUTES), async (c) => {
-    if (!hub) throw new ServiceUnavailable('The gateway was built without its runtime (document generation only).');
     const { correlation, ...query } = c.req.valid('query');
     // The schema let only a JSON object through.
     const filter = {

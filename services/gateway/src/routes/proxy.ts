@@ -2,11 +2,11 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { Context } from 'hono';
 import type { PublicRoute } from '@llmops/kit/contracts/index';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
-import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
+import { createIdentitySigner, IDENTITY_HEADER, type IdentitySigner } from '@llmops/kit/http/identity';
 import { createUpstream, markedIdempotent, toResponse, UpstreamTimeoutError } from '@llmops/kit/http/upstream';
 import { HttpProblem } from '@llmops/kit/problem';
 import { WEB_PROXY_SECRET_HEADER } from '../auth/forwarded.ts';
-import { annotate, callerOf, clientAddress, requireAccess } from '../auth/guard.ts';
+import { callerOf, clientAddress, requireAccess } from '../auth/guard.ts';
 
 /** Connection-level headers (RFC 9110 §7.6.1) and what the gateway itself decides: never passed on. */
 const DROPPED_REQUEST = new Set([
@@ -105,20 +105,18 @@ export function honoPath(openApiPath: string): string {
 }
 
 /**
- * Mounts every public route of the services as an authenticated proxy (ADRs 0005, 0006): the route goes
- * into the public document with its role and scope; a request that passes the guard and the route's
- * access check is sent to the owning service at the same path with a signed identity, and the answer
- * comes back as it is (status, headers such as ETag, body streamed). The service validates the body.
+ * Mounts every public route of the services as an authenticated proxy (ADRs 0005, 0006; the public
+ * document shows each with its role and scope): a request that passes the guard and the route's access
+ * check is sent to the owning service at the same path with a signed identity, and the answer comes back
+ * as it is (status, headers such as ETag, body streamed). The service validates the body.
  */
-export function mountProxy(app: ServiceApp, routes: readonly PublicRoute[], deps: ProxyDeps | undefined): void {
+export function mountProxy(app: ServiceApp, routes: readonly PublicRoute[], deps: ProxyDeps): void {
+  const signer = createIdentitySigner(deps.secret);
   for (const { route, service, role, scope } of routes) {
-    const access = { role, scope } as const;
     const shape = { longPoll: longPolls(route), idempotent: idempotentByContract(route) };
-    app.openAPIRegistry.registerPath(annotate(route, access, { proxied: true }));
-    app.on(route.method.toUpperCase(), honoPath(route.path), requireAccess(access), (c) => {
-      if (!deps) throw new BadGateway(service, 'not configured');
-      return forward(c, service, deps, shape);
-    });
+    app.on(route.method.toUpperCase(), honoPath(route.path), requireAccess({ role, scope }), (c) =>
+      forward(c, service, deps, signer, shape),
+    );
   }
 }
 
@@ -126,12 +124,12 @@ async function forward(
   c: Context<AppEnv>,
   service: PublicRoute['service'],
   deps: ProxyDeps,
+  signer: IdentitySigner,
   route: { longPoll: boolean; idempotent: (headers: Headers) => boolean },
 ): Promise<Response> {
   const principal = callerOf(c);
   const requestId = c.get('requestId');
-  const assertion = await signIdentity(
-    deps.secret,
+  const assertion = await signer.sign(
     { kind: 'account', subject: principal.accountId, role: principal.role, scopes: [...principal.scopes], requestId },
     service,
   );

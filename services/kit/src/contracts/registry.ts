@@ -3,6 +3,7 @@ import type { PublicRoute } from './index.ts';
 import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json } from './common.ts';
 import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
 import { PROVIDER_KINDS } from '../adapters/types.ts';
+import { ModelSnapshotSchema, PresetSnapshotSchema, ProviderSnapshotSchema } from '../events/registry.ts';
 
 /**
  * The registry's contract (docs/providers.md): providers (API keys write-only, shown as a hint), models
@@ -704,6 +705,38 @@ export const getProviderCredential = createRoute({
   summary: 'The decrypted connection of a provider (runner only)',
   request: { params: IdParamSchema },
   responses: { 200: json(ProviderCredentialSchema, 'The connection, key included'), ...errors(400, 401, 403, 404, 409) },
+});
+
+/** At most this many ids of each kind per snapshot read: what one task (a preset, its models) needs, many times over. */
+const SNAPSHOT_IDS = z.array(Uuid).max(200, 'expected at most 200 ids').default([]);
+
+export const SnapshotsRequestSchema = z.object({
+  provider_ids: SNAPSHOT_IDS,
+  model_ids: SNAPSHOT_IDS,
+  preset_ids: SNAPSHOT_IDS,
+});
+
+/** In the shapes of registry.*.changed (`credential_changed` is false: nothing changed). */
+export const SnapshotsSchema = z.object({
+  providers: z.array(ProviderSnapshotSchema),
+  models: z.array(ModelSnapshotSchema),
+  presets: z.array(PresetSnapshotSchema),
+});
+
+/**
+ * Not public: what the runner keeps a copy of (ADR 0018), for a copy that lacks some of it, in one call.
+ * Answers only the `runner` service identity.
+ */
+export const readSnapshots = createRoute({
+  method: 'post',
+  path: '/internal/snapshots',
+  operationId: 'readRegistrySnapshots',
+  summary: 'Providers, models and presets by ids, with what they refer to, as their events carry them (runner only)',
+  description:
+    'Each preset brings its model and fallback models, each model its provider, archived and disabled ones included; ids the registry does not know are left out. Reads only, so it is sent again after a lost connection.',
+  'x-idempotent': true,
+  request: { body: body(SnapshotsRequestSchema) },
+  responses: { 200: json(SnapshotsSchema, 'What the registry has of them'), ...errors(400, 401, 403, 413, 415, 422) },
 });
 
 const read = { service: 'registry', role: 'viewer', scope: 'registry:read' } as const;

@@ -1,9 +1,9 @@
 import { SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createLogger } from '../logger.ts';
 import { createServiceApp } from './app.ts';
 import { mountHealth } from './health.ts';
-import { IDENTITY_HEADER, requireIdentity, signIdentity, type Identity } from './identity.ts';
+import { createIdentitySigner, IDENTITY_HEADER, requireIdentity, signIdentity, type Identity } from './identity.ts';
 
 const secret = 's'.repeat(40);
 const editor: Identity = { kind: 'account', subject: 'acc-1', role: 'editor', scopes: ['tasks:write'], requestId: 'r1' };
@@ -50,5 +50,34 @@ describe('internal identity', () => {
     expect((await app().request('/whoami', { headers: { [IDENTITY_HEADER]: token } })).status).toBe(200);
     expect((await app().request('/healthz')).status).toBe(200);
     expect((await app().request('/readyz')).status).toBe(200);
+  });
+});
+
+describe('the identity signer', () => {
+  it("reuses a service's assertion while half its life is left, then signs a new one", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const signer = createIdentitySigner(secret);
+    const runner: Identity = { kind: 'service', subject: 'runner' };
+    const first = await signer.sign(runner, 'registry');
+    expect(await signer.sign(runner, 'registry')).toBe(first);
+    expect(await signer.sign(runner, 'prompt')).not.toBe(first);
+    expect(await signer.sign({ kind: 'service', subject: 'prompt' }, 'registry')).not.toBe(first);
+    vi.advanceTimersByTime(29_000);
+    expect(await signer.sign(runner, 'registry')).toBe(first);
+    vi.advanceTimersByTime(2_000);
+    const second = await signer.sign(runner, 'registry');
+    expect(second).not.toBe(first);
+    const whoami = await app().request('/whoami', { headers: { [IDENTITY_HEADER]: second } });
+    expect(await whoami.json()).toEqual(runner);
+  });
+
+  it("signs an identity that names a request for that request alone (the gateway's, per caller)", async () => {
+    const signer = createIdentitySigner(secret);
+    const tokens = await Promise.all([signer.sign(editor, 'registry'), signer.sign({ ...editor, requestId: 'r2' }, 'registry')]);
+    const seen = await Promise.all(
+      tokens.map(async (token) => (await app().request('/whoami', { headers: { [IDENTITY_HEADER]: token } })).json()),
+    );
+    expect(seen).toEqual([editor, { ...editor, requestId: 'r2' }]);
   });
 });

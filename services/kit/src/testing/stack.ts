@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../logger.ts';
-import { IDENTITY_HEADER, signIdentity, type Identity } from '../http/identity.ts';
+import { createIdentitySigner, IDENTITY_HEADER, type Identity } from '../http/identity.ts';
 import type { RunningService, ServiceContext, ServiceParts } from '../runtime.ts';
 import { runService } from '../runtime.ts';
 import { urlVariable, type ServiceName } from '../services.ts';
@@ -53,6 +53,7 @@ export async function startStack({ db, services, mode = 'in-process', env = {}, 
   const urls: Partial<Record<ServiceName, string>> = {};
   const started = new Map<ServiceName, StackService>();
   const logger = log ?? createLogger({ service: 'stack', level: 'silent' });
+  const signer = createIdentitySigner(secret);
   const stop = async () => {
     for (const service of [...started.keys()].reverse()) await started.get(service)?.stop();
   };
@@ -88,7 +89,7 @@ export async function startStack({ db, services, mode = 'in-process', env = {}, 
       if (!url) throw new Error(`${service} is not part of this stack (started: ${[...started.keys()].join(', ')})`);
       const who: Identity = identity ?? { kind: 'account', subject: 'test-admin', role: 'admin', scopes: [], requestId: 'test' };
       const headers = new Headers(init.headers);
-      headers.set(IDENTITY_HEADER, await signIdentity(secret, who, service));
+      headers.set(IDENTITY_HEADER, await signer.sign(who, service));
       if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
       return fetch(`${url}${path}`, { ...init, headers });
     },

@@ -54,6 +54,12 @@ export async function get(db: Queryable, id: string, { lock = false } = {}): Pro
   return rows[0];
 }
 
+export async function getMany(db: Queryable, ids: readonly string[]): Promise<PresetRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<PresetRow>(`${SELECT} WHERE p.id = ANY($1::uuid[]) ORDER BY p.id`, [ids]);
+  return rows;
+}
+
 export async function list(
   db: Queryable,
   filter: { limit: number; after?: string | undefined; modelId?: string | undefined; includeArchived: boolean },

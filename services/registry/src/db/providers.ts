@@ -76,6 +76,12 @@ export async function get(db: Queryable, id: string, { lock = false } = {}): Pro
   return rows[0];
 }
 
+export async function getMany(db: Queryable, ids: readonly string[]): Promise<ProviderRow[]> {
+  if (ids.length === 0) return [];
+  const { rows } = await db.query<ProviderRow>('SELECT * FROM registry.providers WHERE id = ANY($1::uuid[]) ORDER BY id', [ids]);
+  return rows;
+}
+
 export async function list(
   db: Queryable,
   { limit, after, includeArchived }: { limit: number; after?: string | undefined; includeArchived: boolean },

@@ -1,19 +1,27 @@
 import type { ServiceApp } from '@llmops/kit/http/app';
+import type { Identity } from '@llmops/kit/http/identity';
 import { Forbidden, NotFound } from '@llmops/kit/problem';
-import { getProviderCredential } from '@llmops/kit/contracts/registry';
+import { getProviderCredential, readSnapshots } from '@llmops/kit/contracts/registry';
+import * as models from '../db/models.ts';
+import * as presets from '../db/presets.ts';
 import * as providers from '../db/providers.ts';
+import { modelSnapshot, presetSnapshot, providerSnapshot } from '../json.ts';
 import { openKey } from '../keys/sealing.ts';
 import { iso, isoOrNull, type RouteDeps } from './common.ts';
 
+/** These routes serve the runner alone: never an account, never the gateway. */
+function onlyRunner(identity: Identity, what: string): void {
+  if (identity.kind !== 'service' || identity.subject !== 'runner') throw new Forbidden(`Only the runner may ${what}.`);
+}
+
 /**
- * The runner's one way to a decrypted key (ADR 0007): only the `runner` service identity, never an
- * account, never the gateway. Not in PUBLIC_ROUTES, so not in the public document nor proxied.
+ * The runner's ways into the registry. Not in PUBLIC_ROUTES, so neither in the public document nor
+ * proxied: its one way to a decrypted key (ADR 0007), and the snapshots of what it keeps a copy of
+ * (ADR 0018), each preset with its models and each model with its provider, so a cold copy is one call.
  */
 export function mountInternal(app: ServiceApp, { pool, keyring }: RouteDeps): void {
   app.openapi(getProviderCredential, async (c) => {
-    const identity = c.get('identity');
-    if (identity.kind !== 'service' || identity.subject !== 'runner')
-      throw new Forbidden('Only the runner may fetch a provider credential.');
+    onlyRunner(c.get('identity'), 'fetch a provider credential');
     const row = await providers.get(pool, c.req.valid('param').id);
     if (!row) throw new NotFound('No such provider.');
     c.header('Cache-Control', 'no-store');
@@ -30,6 +38,28 @@ export function mountInternal(app: ServiceApp, { pool, keyring }: RouteDeps): vo
         enabled: row.enabled,
         archived_at: isoOrNull(row.archived_at),
         updated_at: iso(row.updated_at),
+      },
+      200,
+    );
+  });
+
+  app.openapi(readSnapshots, async (c) => {
+    onlyRunner(c.get('identity'), 'read registry snapshots');
+    const want = c.req.valid('json');
+    const presetRows = await presets.getMany(pool, want.preset_ids);
+    const referenced = presetRows.flatMap((preset) => [
+      ...(preset.model_id ? [preset.model_id] : []),
+      ...preset.fallback_model_ids,
+    ]);
+    const modelViews = await models.getMany(pool, [...new Set([...want.model_ids, ...referenced])]);
+    const providerRows = await providers.getMany(pool, [
+      ...new Set([...want.provider_ids, ...modelViews.map((model) => model.provider_id)]),
+    ]);
+    return c.json(
+      {
+        providers: providerRows.map((row) => providerSnapshot(row, false)),
+        models: modelViews.map(modelSnapshot),
+        presets: presetRows.map(presetSnapshot),
       },
       200,
     );

@@ -1,18 +1,6 @@
 import type { ProviderConnection } from '@llmops/kit/adapters/types';
-import { CREDENTIAL_UNREADABLE } from '@llmops/kit/contracts/registry';
-import type { ServiceClient } from './service-client.ts';
-
-interface CredentialBody {
-  provider_id: string;
-  kind: ProviderConnection['kind'];
-  base_url: string;
-  api_key: string | null;
-  organization: string | null;
-  project: string | null;
-  extra_headers: Record<string, string>;
-  enabled: boolean;
-  archived_at: string | null;
-}
+import { CREDENTIAL_UNREADABLE, getProviderCredential } from '@llmops/kit/contracts/registry';
+import type { ServiceClient } from '@llmops/kit/http/service-client';
 
 /** Why a provider cannot be called: gone, disabled or archived since the task was created. */
 export class ProviderUnavailableError extends Error {
@@ -25,11 +13,6 @@ export class ProviderUnavailableError extends Error {
  */
 export class CredentialUnreadableError extends Error {
   override name = 'CredentialUnreadableError';
-}
-
-interface ProblemBody {
-  type?: string;
-  detail?: string;
 }
 
 /**
@@ -65,12 +48,14 @@ export class Credentials {
   }
 
   async #fetch(providerId: string, requestId: string): Promise<ProviderConnection> {
-    const answer = await this.#registry.get<CredentialBody>(`/internal/providers/${providerId}/credential`, requestId);
-    if (answer.status === 404) throw new ProviderUnavailableError(`provider ${providerId} no longer exists in the registry`);
-    const problem = answer.body as ProblemBody | null;
-    if (answer.status === 409 && problem?.type?.endsWith(`/${CREDENTIAL_UNREADABLE}`))
-      throw new CredentialUnreadableError(problem.detail ?? `the registry cannot decrypt the key of provider ${providerId}`);
-    if (answer.status !== 200) throw new Error(`the registry answered ${answer.status} for the provider's credential`);
+    const answer = await this.#registry.call(getProviderCredential, { params: { id: providerId }, requestId });
+    if (!answer.ok) {
+      const { status, problem } = answer;
+      if (status === 404) throw new ProviderUnavailableError(`provider ${providerId} no longer exists in the registry`);
+      if (status === 409 && problem.type.endsWith(`/${CREDENTIAL_UNREADABLE}`))
+        throw new CredentialUnreadableError(problem.detail ?? `the registry cannot decrypt the key of provider ${providerId}`);
+      throw new Error(`the registry answered ${status} for the provider's credential`);
+    }
     const body = answer.body;
     if (body.archived_at) throw new ProviderUnavailableError(`provider ${providerId} is archived`);
     if (!body.enabled) throw new ProviderUnavailableError(`provider ${providerId} is disabled`);

@@ -3,7 +3,7 @@ import type { ChatParameters } from '@llmops/kit/adapters/types';
 import type { TaskCreate } from '@llmops/kit/contracts/runner';
 import type { Pool } from '@llmops/kit/db';
 import type { FieldProblem } from '@llmops/kit/problem';
-import type { ServiceClient } from '../clients/service-client.ts';
+import type { ServiceClient } from '@llmops/kit/http/service-client';
 import { fetchMissing } from '../clients/registry-snapshots.ts';
 import type { ChainModel, TaskSnapshot } from '../tasks/task.ts';
 import { renderMessages, type Rendered } from './render.ts';

@@ -1,12 +1,10 @@
-import type { z } from 'zod';
-import { assemble, internalRender, type RenderResultSchema } from '@llmops/kit/contracts/prompt';
-import { markedIdempotent } from '@llmops/kit/http/upstream';
+import { assemble, getTemplate, internalRender } from '@llmops/kit/contracts/prompt';
 import type { TaskCreate } from '@llmops/kit/contracts/runner';
-import type { FieldProblem } from '@llmops/kit/problem';
-import type { ServiceClient } from '../clients/service-client.ts';
+import type { ServiceClient, SuccessBody } from '@llmops/kit/http/service-client';
+import type { FieldProblem, Problem } from '@llmops/kit/problem';
 import type { TaskSnapshot } from '../tasks/task.ts';
 
-type RenderResult = z.output<typeof RenderResultSchema>;
+type RenderResult = SuccessBody<typeof internalRender>;
 
 /** The messages a task sends and where they came from. */
 export interface Rendered {
@@ -23,11 +21,6 @@ export interface Rendered {
   estimated_input_tokens: number;
   /** Whether the text went through the template engine (templates always; ad-hoc messages on request). */
   rendered: boolean;
-}
-
-interface ProblemBody {
-  detail?: string;
-  errors?: { field: string; message: string }[];
 }
 
 /** Tokens of literal text, roughly (the prompt service counts exactly when it renders). */
@@ -54,8 +47,7 @@ function fromResult(result: RenderResult, label: string | null): Rendered {
   };
 }
 
-function refused(field: string, body: unknown): Rendered {
-  const problem = (body ?? {}) as ProblemBody;
+function refused(field: string, problem: Pick<Problem, 'detail' | 'errors'>): Rendered {
   const problems = problem.errors?.length
     ? problem.errors.map((error) => ({ field: error.field, message: error.message }))
     : [{ field, message: problem.detail ?? 'the prompt service refused it' }];
@@ -100,43 +92,41 @@ export async function renderMessages(
         rendered: false,
       };
     }
-    const answer = await prompt.post<RenderResult>(
-      '/api/v1/assemble',
-      {
-        messages: messages.map((message) => ({ role: message.role, entries: [{ type: 'text', text: message.content }] })),
+    const answer = await prompt.call(assemble, {
+      body: {
+        messages: messages.map((message) => ({
+          role: message.role,
+          entries: [{ type: 'text' as const, text: message.content }],
+        })),
         inputs: request.inputs,
       },
       requestId,
-      { idempotent: markedIdempotent(assemble), onBehalfOf: requester },
-    );
+      onBehalfOf: requester,
+    });
     // Ad-hoc messages have no defaults, whether they render or not.
-    if (answer.status !== 200) return { ...refused('body.messages', answer.body), defaults_known: true };
+    if (!answer.ok) return { ...refused('body.messages', answer.problem), defaults_known: true };
     return { ...fromResult(answer.body, null), template_id: null };
   }
 
   let version = request.version;
   if (version === undefined && request.label === undefined) {
-    const template = await prompt.get<{ latest_version: number | null; name: string }>(
-      `/api/v1/templates/${request.template_id}`,
-      requestId,
-    );
-    if (template.status !== 200) return refused('body.template_id', template.body);
+    const template = await prompt.call(getTemplate, { params: { id: request.template_id }, requestId });
+    if (!template.ok) return refused('body.template_id', template.problem);
     if (template.body.latest_version === null)
       return refused('body.template_id', {
         detail: `template "${template.body.name}" has never been published; publish it first (tasks run published versions)`,
       });
     version = template.body.latest_version;
   }
-  const answer = await prompt.post<RenderResult>(
-    '/internal/render',
-    {
+  const answer = await prompt.call(internalRender, {
+    body: {
       template_id: request.template_id,
       ...(version === undefined ? { label: request.label } : { version }),
       inputs: request.inputs,
     },
     requestId,
-    { idempotent: markedIdempotent(internalRender), onBehalfOf: requester },
-  );
-  if (answer.status !== 200) return refused(request.label ? 'body.label' : 'body.template_id', answer.body);
+    onBehalfOf: requester,
+  });
+  if (!answer.ok) return refused(request.label ? 'body.label' : 'body.template_id', answer.problem);
   return fromResult(answer.body, request.label ?? null);
 }

@@ -5,7 +5,7 @@ import type { taskRequested } from '@llmops/kit/events/runner';
 import { earlierUse, once, type KeyUse } from '@llmops/kit/idempotency';
 import { fieldPath, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import type { Bus } from '@llmops/kit/bus/index';
-import type { ServiceClient } from '../clients/service-client.ts';
+import type { ServiceClient } from '@llmops/kit/http/service-client';
 import * as reads from '../db/reads.ts';
 import { cancelTask, type AuditChange } from '../tasks/cancel.ts';
 import { assertRetryable, queue, refuseReusedKey, reject } from '../tasks/lifecycle.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { patternOf } from './openapi.ts';
+import { patternOf } from './document.ts';
 
 describe('the pattern of a contract regex in the public document', () => {
   it('drops the `u` flag zod-to-openapi leaves in the string, and nothing else', () => {
