@@ -36,7 +36,10 @@ export function isPgError(error: unknown, code: string): error is pg.DatabaseErr
 }
 
 // bigint (int8) and numeric arrive as strings by default; counts are parsed where they are read,
-// money stays a decimal string (ADR 0013). Timestamps are read as Date and written as RFC 3339.
+// money stays a decimal string (ADR 0013). Timestamps are read as Date and written as RFC 3339. A
+// calendar date (a spend month) stays its 'YYYY-MM-DD' text: as a Date it would be local midnight, a
+// different day in some time zones.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value: string) => value);
 
 export interface PoolConfig {
   connectionString: string;

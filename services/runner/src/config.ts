@@ -23,6 +23,8 @@ export const RunnerEnvSchema = z.object({
   RUNNER_RATE_WINDOW_MS: millis().default(60_000),
   /** How long a fetched provider key is kept in memory at most (dropped earlier on registry events). */
   RUNNER_KEY_TTL_MS: millis().default(300_000),
+  /** On stop, how long running attempts may still finish before the rest are aborted and handed back. */
+  RUNNER_STOP_DRAIN_MS: z.coerce.number({ message: 'expected a number of milliseconds' }).int().min(0).default(5_000),
   /** Output tokens assumed for a spend-cap reservation when neither the task nor the model sets a maximum. */
   RUNNER_DEFAULT_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4_096),
 });
@@ -38,6 +40,7 @@ export interface RunnerConfig {
   rateWindowMs: number;
   keyTtlMs: number;
   defaultMaxOutputTokens: number;
+  stopDrainMs: number;
 }
 
 export function runnerConfig(rawEnv: Readonly<Record<string, string | undefined>>): RunnerConfig {
@@ -51,5 +54,6 @@ export function runnerConfig(rawEnv: Readonly<Record<string, string | undefined>
     rateWindowMs: env.RUNNER_RATE_WINDOW_MS,
     keyTtlMs: env.RUNNER_KEY_TTL_MS,
     defaultMaxOutputTokens: env.RUNNER_DEFAULT_MAX_OUTPUT_TOKENS,
+    stopDrainMs: env.RUNNER_STOP_DRAIN_MS,
   };
 }

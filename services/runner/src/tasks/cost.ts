@@ -245,7 +245,7 @@ export interface Reservation {
   id: string;
   reserved_usd: string;
   reserved_provider_id: string | null;
-  reserved_month: string | Date | null;
+  reserved_month: string | null;
 }
 
 /** Gives back what a task reserved (in the caller's transaction), when its attempt ends or it moves on; nothing when it holds nothing. */

@@ -77,8 +77,9 @@ export async function finishAttempt(
       if (cost.micros(costUsd) > 0n) await store.addCost(tx, row.id, costUsd);
       return null;
     }
-    if (outcome.kind === 'abandoned') {
-      // Stopping: give the task back now rather than after its lease expires.
+    // Stopping: give the task back now rather than after its lease expires, unless its cancel was asked
+    // for (then it ends cancelled, below: back in the queue, another instance would run it again).
+    if (outcome.kind === 'abandoned' && row.cancel_requested_at === null) {
       await lifecycle.giveBack(tx, row, costUsd);
       return null;
     }
@@ -89,7 +90,7 @@ export async function finishAttempt(
       cost_usd: costUsd,
     });
     if (outcome.kind === 'succeeded') return lifecycle.succeed(tx, current, attempt.id, outcome);
-    if (outcome.kind === 'cancelled') return cancelled(tx, current, 'running');
+    if (outcome.kind === 'cancelled' || outcome.kind === 'abandoned') return cancelled(tx, current, 'running');
     const next = await lifecycle.afterFailure(tx, current, outcome.error);
     if (outcome.error.kind === 'rate_limit' && outcome.error.retry_after_ms !== null)
       await limits.pauseFor(tx, model.provider_id, outcome.error.retry_after_ms);

@@ -26,8 +26,6 @@ export interface WorkerDeps {
   log: Logger;
   config: RunnerConfig;
   credentials: Credentials;
-  /** How long a stopping worker lets running attempts finish before it gives their tasks back. */
-  drainMs?: number;
 }
 
 interface Running {
@@ -125,7 +123,7 @@ export class Worker {
     this.#state = 'stopping';
     this.wake();
     await this.#loop;
-    const drain = this.#deps.drainMs ?? 5_000;
+    const drain = this.#deps.config.stopDrainMs;
     const running = [...this.#running.values()].map((r) => r.done);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(running), new Promise((resolve) => (timer = setTimeout(resolve, drain)))]);
