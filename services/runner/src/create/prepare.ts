@@ -1,5 +1,4 @@
-import { checkParameters } from '@llmops/kit/adapters/kinds';
-import type { ChatParameters } from '@llmops/kit/adapters/types';
+import { checkModelParameters, DEFAULT_RETRY_POLICY, samplingOf } from '@llmops/kit/adapters/parameters';
 import type { TaskCreate } from '@llmops/kit/contracts/runner';
 import type { Pool } from '@llmops/kit/db';
 import type { FieldProblem } from '@llmops/kit/problem';
@@ -59,13 +58,6 @@ interface PresetRow {
   deleted: boolean;
 }
 
-const DEFAULT_RETRY: TaskSnapshot['retry_policy'] = {
-  max_attempts: 3,
-  initial_backoff_ms: 1_000,
-  max_backoff_ms: 60_000,
-  backoff_multiplier: 2,
-};
-
 async function loadModels(pool: Pool, ids: readonly string[]): Promise<Map<string, ModelRow>> {
   if (ids.length === 0) return new Map();
   const { rows } = await pool.query<ModelRow>(
@@ -117,32 +109,28 @@ function unusable(model: ModelRow | undefined): string | undefined {
   return undefined;
 }
 
-/** Parameter problems of one model, each naming its field. */
-function parameterProblems(model: ModelRow, parameters: Record<string, unknown>): FieldProblem[] {
-  const which = `model "${model.display_name}" (${model.provider_kind})`;
-  if (model.modality === 'image') {
-    return Object.keys(parameters)
-      .filter((name) => name !== 'first_byte_timeout_ms' && name !== 'idle_timeout_ms')
-      .map((name) => ({ field: `body.parameters.${name}`, message: `${which} generates images and takes no ${name}` }));
-  }
-  const { first_byte_timeout_ms: _first, idle_timeout_ms: _idle, ...sampling } = parameters;
-  const problems: FieldProblem[] = checkParameters(model.provider_kind, sampling as ChatParameters).map((problem) => ({
-    field: `body.parameters.${problem.parameter}`,
-    message: `${problem.message} (${which})`,
-  }));
-  const format = (sampling.response_format as { type?: string } | undefined)?.type;
-  if (format && format !== 'text' && !model.supports_json && !problems.some((p) => p.field.endsWith('response_format')))
-    problems.push({
-      field: 'body.parameters.response_format',
-      message: `${which} does not support JSON output (its capabilities.json_output is false)`,
-    });
-  const max = sampling.max_output_tokens;
-  if (typeof max === 'number' && model.max_output_tokens !== null && max > model.max_output_tokens)
-    problems.push({
-      field: 'body.parameters.max_output_tokens',
-      message: `${which} writes at most ${model.max_output_tokens} tokens`,
-    });
-  return problems;
+/**
+ * A task's chain: its model, then each fallback that can run now, makes the same kind of output and takes
+ * the parameters. A fallback that cannot is skipped, not an error: the task still has its own model.
+ */
+function chainOf(
+  model: ModelRow,
+  fallbackIds: readonly string[],
+  models: Map<string, ModelRow>,
+  parameters: Record<string, unknown>,
+): ModelRow[] {
+  const fallbacks = fallbackIds.flatMap((id) => models.get(id) ?? []);
+  const runs = (fallback: ModelRow) =>
+    !unusable(fallback) && fallback.modality === model.modality && checkModelParameters(fallback, parameters).length === 0;
+  return [model, ...fallbacks.filter(runs)];
+}
+
+/** The parameters' timeouts, else the provider's. */
+function timeoutsOf(model: ModelRow, parameters: Record<string, unknown>): TaskSnapshot['timeouts'] {
+  return {
+    first_byte_ms: numberOr(parameters.first_byte_timeout_ms, model.provider_timeout_ms),
+    idle_ms: numberOr(parameters.idle_timeout_ms, model.provider_timeout_ms),
+  };
 }
 
 function chainModel(model: ModelRow): ChainModel {
@@ -194,7 +182,7 @@ export async function prepareTasks(
   const models = await modelsFor(deps, [...primary, ...fallbacks], requestId);
 
   const parameters: Record<string, unknown> = { ...(preset?.parameters ?? {}), ...(request.parameters ?? {}) };
-  const retry = { ...DEFAULT_RETRY, ...(preset?.retry_policy ?? {}) };
+  const retry = { ...DEFAULT_RETRY_POLICY, ...(preset?.retry_policy ?? {}) };
   const tasks: PreparedTask[] = [];
   const reported = new Set<string>();
   const report = (problem: FieldProblem) => {
@@ -208,31 +196,20 @@ export async function prepareTasks(
     const model = models.get(id);
     const why = unusable(model);
     if (why || !model) return report({ field, message: why ?? 'no such model' });
-    for (const problem of parameterProblems(model, parameters)) report(problem);
+    for (const problem of checkModelParameters(model, parameters)) report(problem);
     if (model.modality === 'chat' && request.image)
       report({ field: 'body.image', message: `model "${model.display_name}" writes text, not images` });
-    const chain = [model];
-    for (const fallbackId of fallbacks) {
-      const fallback = models.get(fallbackId);
-      // A fallback that cannot run now is skipped, not an error: the task still has its own model.
-      if (!fallback || unusable(fallback) || fallback.modality !== model.modality) continue;
-      if (parameterProblems(fallback, parameters).length > 0) continue;
-      chain.push(fallback);
-    }
-    const timeoutMs = model.provider_timeout_ms;
+    const chain = chainOf(model, fallbacks, models, parameters);
     tasks.push({
       model_id: model.id,
       provider_id: model.provider_id,
       kind: model.modality,
       snapshot: {
         messages: rendered.messages,
-        parameters: withoutTimeouts(parameters),
+        parameters: samplingOf(parameters),
         chain: chain.map(chainModel),
         retry_policy: retry,
-        timeouts: {
-          first_byte_ms: numberOr(parameters.first_byte_timeout_ms, timeoutMs),
-          idle_ms: numberOr(parameters.idle_timeout_ms, timeoutMs),
-        },
+        timeouts: timeoutsOf(model, parameters),
         image: model.modality === 'image' ? (request.image ?? {}) : null,
         estimated_input_tokens: rendered.estimated_input_tokens,
         rendered: rendered.rendered,
@@ -241,11 +218,6 @@ export async function prepareTasks(
   });
   if (problems.length > 0) return { problems };
   return { prepared: { rendered, preset_id: preset?.id ?? null, tasks } };
-}
-
-function withoutTimeouts(parameters: Record<string, unknown>): Record<string, unknown> {
-  const { first_byte_timeout_ms: _first, idle_timeout_ms: _idle, ...rest } = parameters;
-  return rest;
 }
 
 function numberOr(value: unknown, fallback: number | null): number | null {
@@ -286,7 +258,7 @@ export async function resolveRetry(
       });
     else {
       parameters = preset.parameters;
-      retry = { ...DEFAULT_RETRY, ...preset.retry_policy };
+      retry = { ...DEFAULT_RETRY_POLICY, ...preset.retry_policy };
       fallbacks = preset.fallback_model_ids;
       modelId = options.model_id ?? preset.model_id ?? modelId;
     }
@@ -297,7 +269,7 @@ export async function resolveRetry(
   const model = models.get(modelId);
   const why = unusable(model);
   if (why || !model) return { problems: [...problems, { field: 'body.model_id', message: why ?? 'no such model' }] };
-  problems.push(...parameterProblems(model, parameters));
+  problems.push(...checkModelParameters(model, parameters));
   const original = snapshot.chain[0];
   if (original && original.modality !== model.modality)
     problems.push({
@@ -305,17 +277,7 @@ export async function resolveRetry(
       message: `model "${model.display_name}" makes ${model.modality === 'image' ? 'images' : 'text'}; the task made ${original.modality === 'image' ? 'images' : 'text'}`,
     });
   if (problems.length > 0) return { problems };
-  const chain = [model];
-  for (const id of fallbacks) {
-    const fallback = models.get(id);
-    if (
-      fallback &&
-      !unusable(fallback) &&
-      fallback.modality === model.modality &&
-      parameterProblems(fallback, parameters).length === 0
-    )
-      chain.push(fallback);
-  }
+  const chain = chainOf(model, fallbacks, models, parameters);
   return {
     task: {
       model_id: model.id,
@@ -323,13 +285,10 @@ export async function resolveRetry(
       kind: model.modality,
       snapshot: {
         ...snapshot,
-        parameters: withoutTimeouts(parameters),
+        parameters: samplingOf(parameters),
         chain: chain.map(chainModel),
         retry_policy: retry,
-        timeouts: {
-          first_byte_ms: numberOr(parameters.first_byte_timeout_ms, model.provider_timeout_ms),
-          idle_ms: numberOr(parameters.idle_timeout_ms, model.provider_timeout_ms),
-        },
+        timeouts: timeoutsOf(model, parameters),
       },
     },
   };
