@@ -4,7 +4,8 @@ import type { Pool } from '@llmops/kit/db';
 import type { FieldProblem } from '@llmops/kit/problem';
 import type { ServiceClient } from '../clients/service-client.ts';
 import { fetchMissing } from '../clients/registry-snapshots.ts';
-import type { ChainModel, TaskSnapshot } from '../tasks/model.ts';
+import type { TaskSnapshot } from '../tasks/model.ts';
+import { chainOf, timeoutsOf, unusable, type ModelRow } from './chain.ts';
 import { renderMessages, type Rendered } from './render.ts';
 
 /** One task ready to insert: its snapshot and lineage. */
@@ -25,25 +26,6 @@ export interface PrepareDeps {
   pool: Pool;
   registry: ServiceClient;
   prompt: ServiceClient;
-}
-
-interface ModelRow {
-  id: string;
-  provider_id: string;
-  provider_kind: ChainModel['provider_kind'];
-  provider_model_id: string;
-  display_name: string;
-  modality: 'chat' | 'image';
-  max_output_tokens: number | null;
-  supports_json: boolean;
-  enabled: boolean;
-  archived_at: Date | null;
-  deleted: boolean;
-  provider_name: string | null;
-  provider_enabled: boolean | null;
-  provider_archived_at: Date | null;
-  provider_deleted: boolean | null;
-  provider_timeout_ms: number | null;
 }
 
 interface PresetRow {
@@ -96,52 +78,6 @@ async function modelsFor(deps: PrepareDeps, ids: readonly string[], requestId: s
   if (missing.length === 0 && providers.length === 0) return found;
   await fetchMissing(deps.pool, deps.registry, requestId, { models: missing, presets: [], providers });
   return loadModels(deps.pool, ids);
-}
-
-/** Why a model cannot run a task now, or undefined when it can. */
-function unusable(model: ModelRow | undefined): string | undefined {
-  if (!model || model.deleted) return 'no such model in the registry';
-  if (model.archived_at) return `model "${model.display_name}" is archived`;
-  if (!model.enabled) return `model "${model.display_name}" is disabled`;
-  if (model.provider_enabled === null || model.provider_deleted) return `the provider of model "${model.display_name}" is gone`;
-  if (model.provider_archived_at) return `provider "${model.provider_name}" is archived`;
-  if (!model.provider_enabled) return `provider "${model.provider_name}" is disabled`;
-  return undefined;
-}
-
-/**
- * A task's chain: its model, then each fallback that can run now, makes the same kind of output and takes
- * the parameters. A fallback that cannot is skipped, not an error: the task still has its own model.
- */
-function chainOf(
-  model: ModelRow,
-  fallbackIds: readonly string[],
-  models: Map<string, ModelRow>,
-  parameters: Record<string, unknown>,
-): ModelRow[] {
-  const fallbacks = fallbackIds.flatMap((id) => models.get(id) ?? []);
-  const runs = (fallback: ModelRow) =>
-    !unusable(fallback) && fallback.modality === model.modality && checkModelParameters(fallback, parameters).length === 0;
-  return [model, ...fallbacks.filter(runs)];
-}
-
-/** The parameters' timeouts, else the provider's. */
-function timeoutsOf(model: ModelRow, parameters: Record<string, unknown>): TaskSnapshot['timeouts'] {
-  return {
-    first_byte_ms: numberOr(parameters.first_byte_timeout_ms, model.provider_timeout_ms),
-    idle_ms: numberOr(parameters.idle_timeout_ms, model.provider_timeout_ms),
-  };
-}
-
-function chainModel(model: ModelRow): ChainModel {
-  return {
-    model_id: model.id,
-    provider_id: model.provider_id,
-    provider_kind: model.provider_kind,
-    provider_model_id: model.provider_model_id,
-    display_name: model.display_name,
-    modality: model.modality,
-  };
 }
 
 /**
@@ -207,7 +143,7 @@ export async function prepareTasks(
       snapshot: {
         messages: rendered.messages,
         parameters: samplingOf(parameters),
-        chain: chain.map(chainModel),
+        chain,
         retry_policy: retry,
         timeouts: timeoutsOf(model, parameters),
         image: model.modality === 'image' ? (request.image ?? {}) : null,
@@ -218,10 +154,6 @@ export async function prepareTasks(
   });
   if (problems.length > 0) return { problems };
   return { prepared: { rendered, preset_id: preset?.id ?? null, tasks } };
-}
-
-function numberOr(value: unknown, fallback: number | null): number | null {
-  return typeof value === 'number' ? value : fallback;
 }
 
 function isString(value: string | null | undefined): value is string {
@@ -286,7 +218,7 @@ export async function resolveRetry(
       snapshot: {
         ...snapshot,
         parameters: samplingOf(parameters),
-        chain: chain.map(chainModel),
+        chain,
         retry_policy: retry,
         timeouts: timeoutsOf(model, parameters),
       },
