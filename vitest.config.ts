@@ -1,15 +1,46 @@
 import { defineConfig } from 'vitest/config';
 
-// One run for the whole repository (ADR 0014): at most two workers, one PostgreSQL server started by
-// the global setup, a database cloned from the template per test file.
+// Three projects, one run (ADR 0014), at most two workers in all. `unit`: the tests beside the code,
+// with no database and no global setup (`npx vitest run --project unit`). `integration` and `browser`
+// share one PostgreSQL server, started by the global setup when either has a test to run, and clone a
+// database from its template per test file. A test beside the code that needs PostgreSQL is named
+// `*.integration.test.ts`. Chaos tests have a config of their own (tests/chaos/vitest.config.ts).
+const database = ['./tests/setup/global.ts'];
+const ignored = ['**/node_modules/**'];
+
 export default defineConfig({
   test: {
-    globalSetup: ['./tests/setup/global.ts'],
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    include: ['services/*/src/**/*.test.ts', 'tests/**/*.test.ts', 'infra/**/*.test.ts'],
-    exclude: ['**/node_modules/**', 'tests/chaos/**'],
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['services/*/src/**/*.test.ts', 'infra/**/*.test.ts', 'tests/emulator/src/**/*.test.ts'],
+          exclude: [...ignored, '**/*.integration.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          globalSetup: database,
+          include: ['tests/**/*.test.ts', 'services/*/src/**/*.integration.test.ts', 'infra/**/*.integration.test.ts'],
+          exclude: [...ignored, 'tests/browser/**', 'tests/chaos/**', 'tests/emulator/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'browser',
+          globalSetup: database,
+          include: ['tests/browser/**/*.test.ts'],
+          exclude: ignored,
+        },
+      },
+    ],
   },
 });

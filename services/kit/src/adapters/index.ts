@@ -6,7 +6,15 @@ import type { ProviderAdapter, ProviderKind } from './types.ts';
 
 export * from './types.ts';
 export { ProviderError, PROVIDER_ERROR_KINDS, retryAfterMs, type ProviderErrorKind } from './errors.ts';
-export { KINDS, checkParameters, type KindSpec, type ParameterProblem } from './kinds.ts';
+export { KINDS, type KindSpec } from './kinds.ts';
+export {
+  checkModelParameters,
+  DEFAULT_RETRY_POLICY,
+  samplingOf,
+  TIMEOUT_PARAMETERS,
+  type CheckedModel,
+  type RetryPolicy,
+} from './parameters.ts';
 
 /** Every adapter redacts the connection's key from all it returns and throws (redacting.ts). */
 const ADAPTERS: Record<ProviderKind, ProviderAdapter> = {

@@ -2,7 +2,7 @@ import type { ChatParameters, ProviderKind } from './types.ts';
 
 /**
  * What each provider kind is and accepts: where it is by default, whether it needs a key, and which
- * normalized parameters its protocol has. Presets are validated against this (a 422 names the field).
+ * normalized parameters its protocol has. The parameter checker (parameters.ts) reads it.
  */
 export interface KindSpec {
   label: string;
@@ -84,38 +84,3 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
     images: false,
   },
 };
-
-export interface ParameterProblem {
-  /** The parameter's name (`seed`, `temperature`, `response_format`). */
-  parameter: string;
-  message: string;
-}
-
-/** Every parameter the kind does not have, or has with a narrower range; empty when all fit. */
-export function checkParameters(kind: ProviderKind, parameters: ChatParameters): ParameterProblem[] {
-  const spec = KINDS[kind];
-  const problems: ParameterProblem[] = [];
-  for (const [name, value] of Object.entries(parameters) as [keyof ChatParameters, unknown][]) {
-    if (value === undefined) continue;
-    const rule = spec.parameters[name];
-    if (!rule) {
-      problems.push({ parameter: name, message: `${spec.label} does not support ${name}` });
-      continue;
-    }
-    if (typeof value === 'number') {
-      if (rule.min !== undefined && value < rule.min)
-        problems.push({
-          parameter: name,
-          message: `${spec.label} takes ${name} from ${rule.min}${rule.max === undefined ? '' : ` to ${rule.max}`}`,
-        });
-      else if (rule.max !== undefined && value > rule.max)
-        problems.push({ parameter: name, message: `${spec.label} takes ${name} from ${rule.min ?? '-∞'} to ${rule.max}` });
-    }
-  }
-  if (parameters.stop && parameters.stop.length > spec.maxStop)
-    problems.push({ parameter: 'stop', message: `${spec.label} takes at most ${spec.maxStop} stop sequences` });
-  const format = parameters.response_format?.type;
-  if (format && !spec.responseFormats.includes(format))
-    problems.push({ parameter: 'response_format', message: `${spec.label} does not support response_format ${format}` });
-  return problems;
-}

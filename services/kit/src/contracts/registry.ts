@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
 import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json } from './common.ts';
 import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
+import { DEFAULT_RETRY_POLICY } from '../adapters/parameters.ts';
 import { PROVIDER_KINDS } from '../adapters/types.ts';
 import { ModelSnapshotSchema, PresetSnapshotSchema, ProviderSnapshotSchema } from '../events/registry.ts';
 
@@ -379,15 +380,29 @@ export const PresetParametersSchema = z
 
 export const RetryPolicySchema = z
   .object({
-    max_attempts: z.number().int().min(1, 'expected 1 to 10').max(10, 'expected 1 to 10').default(3),
-    initial_backoff_ms: z.number().int().min(100, 'expected 100 to 600000').max(600_000, 'expected 100 to 600000').default(1000),
+    max_attempts: z
+      .number()
+      .int()
+      .min(1, 'expected 1 to 10')
+      .max(10, 'expected 1 to 10')
+      .default(DEFAULT_RETRY_POLICY.max_attempts),
+    initial_backoff_ms: z
+      .number()
+      .int()
+      .min(100, 'expected 100 to 600000')
+      .max(600_000, 'expected 100 to 600000')
+      .default(DEFAULT_RETRY_POLICY.initial_backoff_ms),
     max_backoff_ms: z
       .number()
       .int()
       .min(100, 'expected 100 to 3600000')
       .max(3_600_000, 'expected 100 to 3600000')
-      .default(60_000),
-    backoff_multiplier: z.number().min(1, 'expected 1 to 10').max(10, 'expected 1 to 10').default(2),
+      .default(DEFAULT_RETRY_POLICY.max_backoff_ms),
+    backoff_multiplier: z
+      .number()
+      .min(1, 'expected 1 to 10')
+      .max(10, 'expected 1 to 10')
+      .default(DEFAULT_RETRY_POLICY.backoff_multiplier),
   })
   .strict()
   .refine((value) => value.max_backoff_ms >= value.initial_backoff_ms, {

@@ -9,8 +9,7 @@ import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
 import * as contract from '@llmops/kit/contracts/registry';
 import { publish } from '@llmops/kit/bus/index';
 import { presetChanged } from '@llmops/kit/events/registry';
-import { checkParameters } from '@llmops/kit/adapters/kinds';
-import type { ChatParameters } from '@llmops/kit/adapters/types';
+import { checkModelParameters, DEFAULT_RETRY_POLICY } from '@llmops/kit/adapters/parameters';
 import * as models from '../db/models.ts';
 import * as presets from '../db/presets.ts';
 import type { PresetRow } from '../db/presets.ts';
@@ -19,13 +18,10 @@ import { flag, invalid, type RouteDeps } from './common.ts';
 
 type Parameters = z.output<typeof contract.PresetParametersSchema>;
 
-/** Parameters that are about the call, not sampling: every kind and modality takes them. */
-const TIMEOUTS = new Set(['first_byte_timeout_ms', 'idle_timeout_ms']);
-
 /**
  * Checks a preset's parameters against its model and every fallback: each must exist and not be
- * archived, and each model's provider kind must support every parameter in its range. Every problem is
- * listed at once, each naming its field.
+ * archived, and each must take the parameters (kit's one parameter checker, which the runner runs on
+ * every task too). Every problem is listed at once, each naming its field.
  */
 export async function checkPreset(
   db: Queryable,
@@ -52,37 +48,12 @@ export async function checkPreset(
     seen.add(id);
   });
   const reported = new Set<string>();
-  const report = (problem: FieldProblem) => {
-    const key = `${problem.field}\n${problem.message}`;
-    if (!reported.has(key)) problems.push(problem);
-    reported.add(key);
-  };
-  const { first_byte_timeout_ms: _first, idle_timeout_ms: _idle, ...sampling } = preset.parameters;
-  for (const { view } of targets) {
-    const which = `model "${view.display_name}" (${view.provider_kind})`;
-    if (view.modality === 'image') {
-      for (const name of Object.keys(sampling))
-        if (!TIMEOUTS.has(name))
-          report({ field: `body.parameters.${name}`, message: `${which} generates images and takes no ${name}` });
-      continue;
+  for (const { view } of targets)
+    for (const problem of checkModelParameters(view, preset.parameters)) {
+      const key = `${problem.field}\n${problem.message}`;
+      if (!reported.has(key)) problems.push(problem);
+      reported.add(key);
     }
-    const kindProblems = checkParameters(view.provider_kind, sampling as ChatParameters);
-    for (const problem of kindProblems)
-      report({ field: `body.parameters.${problem.parameter}`, message: `${problem.message} (${which})` });
-    const format = sampling.response_format?.type;
-    const formatRefused = kindProblems.some((problem) => problem.parameter === 'response_format');
-    if (format && format !== 'text' && !formatRefused && !view.supports_json)
-      report({
-        field: 'body.parameters.response_format',
-        message: `${which} does not support JSON output (its capabilities.json_output is false)`,
-      });
-    if (
-      sampling.max_output_tokens !== undefined &&
-      view.max_output_tokens !== null &&
-      sampling.max_output_tokens > view.max_output_tokens
-    )
-      report({ field: 'body.parameters.max_output_tokens', message: `${which} writes at most ${view.max_output_tokens} tokens` });
-  }
   if (problems.length > 0) throw invalid(...problems);
 }
 
@@ -131,7 +102,7 @@ export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
             name: input.name,
             description: input.description ?? '',
             ...fields,
-            retry_policy: input.retry_policy ?? contract.RetryPolicySchema.parse({}),
+            retry_policy: input.retry_policy ?? DEFAULT_RETRY_POLICY,
             enabled: input.enabled ?? true,
           })
           .catch(nameTaken);

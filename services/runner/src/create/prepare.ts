@@ -1,11 +1,11 @@
-import { checkParameters } from '@llmops/kit/adapters/kinds';
-import type { ChatParameters } from '@llmops/kit/adapters/types';
+import { checkModelParameters, DEFAULT_RETRY_POLICY, samplingOf } from '@llmops/kit/adapters/parameters';
 import type { TaskCreate } from '@llmops/kit/contracts/runner';
 import type { Pool } from '@llmops/kit/db';
 import type { FieldProblem } from '@llmops/kit/problem';
 import type { ServiceClient } from '@llmops/kit/http/service-client';
 import { fetchMissing } from '../clients/registry-snapshots.ts';
-import type { ChainModel, TaskSnapshot } from '../tasks/task.ts';
+import type { TaskSnapshot } from '../tasks/task.ts';
+import { chainOf, timeoutsOf, unusable, type ModelRow } from './chain.ts';
 import { renderMessages, type Rendered } from './render.ts';
 
 /** One task ready to insert: its snapshot and lineage. */
@@ -28,25 +28,6 @@ export interface PrepareDeps {
   prompt: ServiceClient;
 }
 
-interface ModelRow {
-  id: string;
-  provider_id: string;
-  provider_kind: ChainModel['provider_kind'];
-  provider_model_id: string;
-  display_name: string;
-  modality: 'chat' | 'image';
-  max_output_tokens: number | null;
-  supports_json: boolean;
-  enabled: boolean;
-  archived_at: Date | null;
-  deleted: boolean;
-  provider_name: string | null;
-  provider_enabled: boolean | null;
-  provider_archived_at: Date | null;
-  provider_deleted: boolean | null;
-  provider_timeout_ms: number | null;
-}
-
 interface PresetRow {
   id: string;
   name: string;
@@ -58,13 +39,6 @@ interface PresetRow {
   archived_at: Date | null;
   deleted: boolean;
 }
-
-const DEFAULT_RETRY: TaskSnapshot['retry_policy'] = {
-  max_attempts: 3,
-  initial_backoff_ms: 1_000,
-  max_backoff_ms: 60_000,
-  backoff_multiplier: 2,
-};
 
 async function loadModels(pool: Pool, ids: readonly string[]): Promise<Map<string, ModelRow>> {
   if (ids.length === 0) return new Map();
@@ -106,56 +80,6 @@ async function modelsFor(deps: PrepareDeps, ids: readonly string[], requestId: s
   return loadModels(deps.pool, ids);
 }
 
-/** Why a model cannot run a task now, or undefined when it can. */
-function unusable(model: ModelRow | undefined): string | undefined {
-  if (!model || model.deleted) return 'no such model in the registry';
-  if (model.archived_at) return `model "${model.display_name}" is archived`;
-  if (!model.enabled) return `model "${model.display_name}" is disabled`;
-  if (model.provider_enabled === null || model.provider_deleted) return `the provider of model "${model.display_name}" is gone`;
-  if (model.provider_archived_at) return `provider "${model.provider_name}" is archived`;
-  if (!model.provider_enabled) return `provider "${model.provider_name}" is disabled`;
-  return undefined;
-}
-
-/** Parameter problems of one model, each naming its field. */
-function parameterProblems(model: ModelRow, parameters: Record<string, unknown>): FieldProblem[] {
-  const which = `model "${model.display_name}" (${model.provider_kind})`;
-  if (model.modality === 'image') {
-    return Object.keys(parameters)
-      .filter((name) => name !== 'first_byte_timeout_ms' && name !== 'idle_timeout_ms')
-      .map((name) => ({ field: `body.parameters.${name}`, message: `${which} generates images and takes no ${name}` }));
-  }
-  const { first_byte_timeout_ms: _first, idle_timeout_ms: _idle, ...sampling } = parameters;
-  const problems: FieldProblem[] = checkParameters(model.provider_kind, sampling as ChatParameters).map((problem) => ({
-    field: `body.parameters.${problem.parameter}`,
-    message: `${problem.message} (${which})`,
-  }));
-  const format = (sampling.response_format as { type?: string } | undefined)?.type;
-  if (format && format !== 'text' && !model.supports_json && !problems.some((p) => p.field.endsWith('response_format')))
-    problems.push({
-      field: 'body.parameters.response_format',
-      message: `${which} does not support JSON output (its capabilities.json_output is false)`,
-    });
-  const max = sampling.max_output_tokens;
-  if (typeof max === 'number' && model.max_output_tokens !== null && max > model.max_output_tokens)
-    problems.push({
-      field: 'body.parameters.max_output_tokens',
-      message: `${which} writes at most ${model.max_output_tokens} tokens`,
-    });
-  return problems;
-}
-
-function chainModel(model: ModelRow): ChainModel {
-  return {
-    model_id: model.id,
-    provider_id: model.provider_id,
-    provider_kind: model.provider_kind,
-    provider_model_id: model.provider_model_id,
-    display_name: model.display_name,
-    modality: model.modality,
-  };
-}
-
 /**
  * Renders the messages through the prompt service and resolves models, provider and parameters against
  * the runner's copy of the registry (asking the registry for anything it has not seen), checking
@@ -194,7 +118,7 @@ export async function prepareTasks(
   const models = await modelsFor(deps, [...primary, ...fallbacks], requestId);
 
   const parameters: Record<string, unknown> = { ...(preset?.parameters ?? {}), ...(request.parameters ?? {}) };
-  const retry = { ...DEFAULT_RETRY, ...(preset?.retry_policy ?? {}) };
+  const retry = { ...DEFAULT_RETRY_POLICY, ...(preset?.retry_policy ?? {}) };
   const tasks: PreparedTask[] = [];
   const reported = new Set<string>();
   const report = (problem: FieldProblem) => {
@@ -208,31 +132,20 @@ export async function prepareTasks(
     const model = models.get(id);
     const why = unusable(model);
     if (why || !model) return report({ field, message: why ?? 'no such model' });
-    for (const problem of parameterProblems(model, parameters)) report(problem);
+    for (const problem of checkModelParameters(model, parameters)) report(problem);
     if (model.modality === 'chat' && request.image)
       report({ field: 'body.image', message: `model "${model.display_name}" writes text, not images` });
-    const chain = [model];
-    for (const fallbackId of fallbacks) {
-      const fallback = models.get(fallbackId);
-      // A fallback that cannot run now is skipped, not an error: the task still has its own model.
-      if (!fallback || unusable(fallback) || fallback.modality !== model.modality) continue;
-      if (parameterProblems(fallback, parameters).length > 0) continue;
-      chain.push(fallback);
-    }
-    const timeoutMs = model.provider_timeout_ms;
+    const chain = chainOf(model, fallbacks, models, parameters);
     tasks.push({
       model_id: model.id,
       provider_id: model.provider_id,
       kind: model.modality,
       snapshot: {
         messages: rendered.messages,
-        parameters: withoutTimeouts(parameters),
-        chain: chain.map(chainModel),
+        parameters: samplingOf(parameters),
+        chain,
         retry_policy: retry,
-        timeouts: {
-          first_byte_ms: numberOr(parameters.first_byte_timeout_ms, timeoutMs),
-          idle_ms: numberOr(parameters.idle_timeout_ms, timeoutMs),
-        },
+        timeouts: timeoutsOf(model, parameters),
         image: model.modality === 'image' ? (request.image ?? {}) : null,
         estimated_input_tokens: rendered.estimated_input_tokens,
         rendered: rendered.rendered,
@@ -241,15 +154,6 @@ export async function prepareTasks(
   });
   if (problems.length > 0) return { problems };
   return { prepared: { rendered, preset_id: preset?.id ?? null, tasks } };
-}
-
-function withoutTimeouts(parameters: Record<string, unknown>): Record<string, unknown> {
-  const { first_byte_timeout_ms: _first, idle_timeout_ms: _idle, ...rest } = parameters;
-  return rest;
-}
-
-function numberOr(value: unknown, fallback: number | null): number | null {
-  return typeof value === 'number' ? value : fallback;
 }
 
 function isString(value: string | null | undefined): value is string {
@@ -286,7 +190,7 @@ export async function resolveRetry(
       });
     else {
       parameters = preset.parameters;
-      retry = { ...DEFAULT_RETRY, ...preset.retry_policy };
+      retry = { ...DEFAULT_RETRY_POLICY, ...preset.retry_policy };
       fallbacks = preset.fallback_model_ids;
       modelId = options.model_id ?? preset.model_id ?? modelId;
     }
@@ -297,7 +201,7 @@ export async function resolveRetry(
   const model = models.get(modelId);
   const why = unusable(model);
   if (why || !model) return { problems: [...problems, { field: 'body.model_id', message: why ?? 'no such model' }] };
-  problems.push(...parameterProblems(model, parameters));
+  problems.push(...checkModelParameters(model, parameters));
   const original = snapshot.chain[0];
   if (original && original.modality !== model.modality)
     problems.push({
@@ -305,17 +209,7 @@ export async function resolveRetry(
       message: `model "${model.display_name}" makes ${model.modality === 'image' ? 'images' : 'text'}; the task made ${original.modality === 'image' ? 'images' : 'text'}`,
     });
   if (problems.length > 0) return { problems };
-  const chain = [model];
-  for (const id of fallbacks) {
-    const fallback = models.get(id);
-    if (
-      fallback &&
-      !unusable(fallback) &&
-      fallback.modality === model.modality &&
-      parameterProblems(fallback, parameters).length === 0
-    )
-      chain.push(fallback);
-  }
+  const chain = chainOf(model, fallbacks, models, parameters);
   return {
     task: {
       model_id: model.id,
@@ -323,13 +217,10 @@ export async function resolveRetry(
       kind: model.modality,
       snapshot: {
         ...snapshot,
-        parameters: withoutTimeouts(parameters),
-        chain: chain.map(chainModel),
+        parameters: samplingOf(parameters),
+        chain,
         retry_policy: retry,
-        timeouts: {
-          first_byte_ms: numberOr(parameters.first_byte_timeout_ms, model.provider_timeout_ms),
-          idle_ms: numberOr(parameters.idle_timeout_ms, model.provider_timeout_ms),
-        },
+        timeouts: timeoutsOf(model, parameters),
       },
     },
   };

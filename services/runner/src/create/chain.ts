@@ -1,0 +1,73 @@
+import { checkModelParameters } from '@llmops/kit/adapters/parameters';
+import type { ChainModel, TaskSnapshot } from '../tasks/task.ts';
+
+/** A model as the runner's copy of the registry knows it, with its provider (null: not copied yet). */
+export interface ModelRow {
+  id: string;
+  provider_id: string;
+  provider_kind: ChainModel['provider_kind'];
+  provider_model_id: string;
+  display_name: string;
+  modality: 'chat' | 'image';
+  max_output_tokens: number | null;
+  supports_json: boolean;
+  enabled: boolean;
+  archived_at: Date | null;
+  deleted: boolean;
+  provider_name: string | null;
+  provider_enabled: boolean | null;
+  provider_archived_at: Date | null;
+  provider_deleted: boolean | null;
+  provider_timeout_ms: number | null;
+}
+
+/** Why a model cannot run a task now, or undefined when it can. */
+export function unusable(model: ModelRow | undefined): string | undefined {
+  if (!model || model.deleted) return 'no such model in the registry';
+  if (model.archived_at) return `model "${model.display_name}" is archived`;
+  if (!model.enabled) return `model "${model.display_name}" is disabled`;
+  if (model.provider_enabled === null || model.provider_deleted) return `the provider of model "${model.display_name}" is gone`;
+  if (model.provider_archived_at) return `provider "${model.provider_name}" is archived`;
+  if (!model.provider_enabled) return `provider "${model.provider_name}" is disabled`;
+  return undefined;
+}
+
+/**
+ * A task's chain: its model, then each fallback, in order, that can run now, makes the same kind of output
+ * and takes the parameters (kit's parameter checker). A fallback that cannot is left out, not an error:
+ * the task still has its own model, whose problems the caller reports.
+ */
+export function chainOf(
+  model: ModelRow,
+  fallbackIds: readonly string[],
+  models: ReadonlyMap<string, ModelRow>,
+  parameters: Record<string, unknown>,
+): ChainModel[] {
+  const fallbacks = fallbackIds.flatMap((id) => models.get(id) ?? []);
+  const runs = (fallback: ModelRow) =>
+    !unusable(fallback) && fallback.modality === model.modality && checkModelParameters(fallback, parameters).length === 0;
+  return [model, ...fallbacks.filter(runs)].map(chainModel);
+}
+
+/** The timeouts a task runs with: the parameters', else its model's provider's. */
+export function timeoutsOf(model: ModelRow, parameters: Record<string, unknown>): TaskSnapshot['timeouts'] {
+  return {
+    first_byte_ms: numberOr(parameters.first_byte_timeout_ms, model.provider_timeout_ms),
+    idle_ms: numberOr(parameters.idle_timeout_ms, model.provider_timeout_ms),
+  };
+}
+
+function chainModel(model: ModelRow): ChainModel {
+  return {
+    model_id: model.id,
+    provider_id: model.provider_id,
+    provider_kind: model.provider_kind,
+    provider_model_id: model.provider_model_id,
+    display_name: model.display_name,
+    modality: model.modality,
+  };
+}
+
+function numberOr(value: unknown, fallback: number | null): number | null {
+  return typeof value === 'number' ? value : fallback;
+}
