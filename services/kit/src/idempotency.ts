@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -39,21 +40,9 @@ export interface Answer<T> {
  */
 export type KeyOutcome<T> = ({ kind: 'first' } & Answer<T>) | ({ kind: 'replay' } & Answer<T>) | { kind: 'reused' };
 
-/** JSON with sorted keys, so the same body hashes the same however its keys were ordered. */
-export function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 export function requestHash(operation: string, request: unknown): string {
   return createHash('sha256')
-    .update(`${operation}\n${canonical(request)}`)
+    .update(`${operation}\n${canonicalJson(request)}`)
     .digest('hex');
 }
 

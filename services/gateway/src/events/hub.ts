@@ -5,6 +5,7 @@ import type { Pool } from '@llmops/kit/db';
 import { TASK_DELTAS_CHANNEL, type TaskDelta } from '@llmops/kit/events/runner';
 import type { Logger } from '@llmops/kit/logger';
 import type { EventFilter, EventStreams } from '../ports.ts';
+import { canonicalJson } from '@llmops/kit/canonical-json';
 
 export type { EventFilter };
 
@@ -40,18 +41,6 @@ function field(payload: unknown, name: string): unknown {
 function scalar(payload: unknown, name: string): string | undefined {
   const value = field(payload, name);
   return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
-}
-
-/** JSON with object keys sorted, so equal values compare equal whatever order their keys came in. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 /** A client's filter, ready to test payloads against: the correlation's values as canonical JSON. */

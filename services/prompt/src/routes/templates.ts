@@ -22,7 +22,7 @@ import type {
   TemplateVersionRow,
 } from '../db/templates.ts';
 import { actorOf, authorOf } from '../actor.ts';
-import { canonical } from '@llmops/kit/idempotency';
+import { canonicalJson } from '@llmops/kit/canonical-json';
 import { checkDeclarations, type VariableDecl } from '../render/inputs.ts';
 import { resolveDraft } from '../versions/resolve.ts';
 import { templateDiff } from '../versions/template-diff.ts';
@@ -484,7 +484,7 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
         if (template.latest_version !== null) {
           const latest = (await templates.findVersion(tx, id, template.latest_version)) as TemplateVersionRow;
           const settings = (row: TemplateRow | TemplateVersionRow) =>
-            canonical([
+            canonicalJson([
               row.name,
               row.description,
               row.merge_adjacent,
@@ -493,7 +493,8 @@ export function mountTemplates(app: ServiceApp, deps: RouteDeps): void {
               row.variables,
             ]);
           // jsonb reorders object keys: compare canonical forms.
-          const same = canonical(latest.messages) === canonical(resolution.frozen) && settings(latest) === settings(template);
+          const same =
+            canonicalJson(latest.messages) === canonicalJson(resolution.frozen) && settings(latest) === settings(template);
           if (same)
             throw new Conflict(`Template "${template.name}" is unchanged since version ${latest.version}; nothing to publish.`);
         }
