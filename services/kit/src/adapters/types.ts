@@ -16,6 +16,12 @@ export interface ProviderConnection {
   organization?: string | null;
   project?: string | null;
   headers?: Record<string, string>;
+  /**
+   * OpenAI-compatible servers: the body field that carries the output cap. OpenAI itself takes
+   * `max_completion_tokens`; several local servers read only `max_tokens` (docs/providers.md).
+   * Absent: the adapter's default for the kind.
+   */
+  maxTokensField?: 'max_tokens' | 'max_completion_tokens';
 }
 
 export type ChatRole = 'system' | 'user' | 'assistant';
@@ -42,6 +48,8 @@ export interface ChatParameters {
   presence_penalty?: number;
   frequency_penalty?: number;
   response_format?: ResponseFormat;
+  /** Reasoning models that take it (OpenAI o-series, gpt-5 family): how hard the model thinks. */
+  reasoning_effort?: 'none' | 'minimal' | 'low' | 'medium' | 'high';
 }
 
 export interface ChatRequest {
@@ -51,6 +59,13 @@ export interface ChatRequest {
   parameters?: ChatParameters;
   /** Stream deltas (default true): time to first token is measured either way. */
   stream?: boolean;
+  /**
+   * The model is a reasoning model (from its rules): system messages go in the `developer` role where
+   * the protocol has one, and only the parameters the model accepts are sent.
+   */
+  reasoning?: boolean;
+  /** The output cap when `parameters.max_output_tokens` is not given and the protocol needs one (Anthropic): the model's own maximum. */
+  defaultMaxOutputTokens?: number;
 }
 
 export interface AttemptOptions {
@@ -73,11 +88,20 @@ export interface Usage {
   cached_input_tokens: number;
 }
 
-/** The exact request an attempt sent (without auth headers), for the task record (ADR 0010). */
+/**
+ * The exact request an attempt sent, for the task record (ADR 0010): method, URL, every header except
+ * the authorization ones (version headers, organization, project, extra headers and what the SDK adds),
+ * and the body as the exact text sent (jsonb would reorder its keys). Issue 11 moves adapters from
+ * `body: unknown` (the parsed body) to `bodyText`; until every reader has moved, both may be present.
+ */
 export interface WireRequest {
   method: string;
   url: string;
+  /** The parsed body (kept while readers move to bodyText). */
   body: unknown;
+  headers?: Record<string, string>;
+  /** The body exactly as sent. */
+  bodyText?: string;
 }
 
 export interface ChatResult {
