@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { embeddedAdminUrl, startEmbeddedPostgresChild } from '@llmops/kit/embedded-child';
 import { ConfigError, configOrExit, loadConfig, logLevel, portBase, postgresUrl, secret } from '@llmops/kit/config';
 import { assertServerVersion, withClient, withDatabase } from '@llmops/kit/db';
+import { SERVER_KEEP_ALIVE_MS } from '@llmops/kit/http/upstream';
 import { createLogger, redactUrlPasswords } from '@llmops/kit/logger';
 import { provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
 import { resolveUrls, type Urls } from '@llmops/kit/runtime';
@@ -120,7 +121,15 @@ async function main(): Promise<void> {
     if (part === 'web') {
       const web = new URL(urls.web);
       // The gateway enforces the 1 MiB body limit with a proper problem; the dashboard must not cut earlier.
-      Object.assign(childEnv, { HOST: web.hostname, PORT: web.port, ORIGIN: urls.web, BODY_SIZE_LIMIT: '2M' });
+      Object.assign(childEnv, {
+        HOST: web.hostname,
+        PORT: web.port,
+        ORIGIN: urls.web,
+        BODY_SIZE_LIMIT: '2M',
+        // Idle connections kept as long as every service keeps them (seconds), so a proxy in front with
+        // a shorter idle time never sends on a connection the dashboard has just closed.
+        KEEP_ALIVE_TIMEOUT: String(SERVER_KEEP_ALIVE_MS / 1000),
+      });
       delete childEnv.DATABASE_URL;
       // The web proves itself to the gateway with a secret of its own; it can never sign service identities.
       delete childEnv.LLMOPS_INTERNAL_SECRET;
