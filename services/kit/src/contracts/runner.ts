@@ -240,6 +240,17 @@ export const TaskImageSchema = z
   })
   .openapi('TaskImage');
 
+export const ModelSkipSchema = z
+  .object({
+    model_index: z.number().int().openapi({ description: 'Its place in the chain: 0 for the first model.' }),
+    model_id: Uuid,
+    provider_id: Uuid,
+    kind: z.enum(['budget_exceeded']).openapi({ description: 'Why it was skipped: its provider was at its monthly spend cap.' }),
+    message: z.string(),
+    at: Timestamp,
+  })
+  .openapi('TaskModelSkip');
+
 export const TaskDetailSchema = TaskSchema.extend({
   inputs: z.record(z.string(), z.unknown()),
   snapshot: z
@@ -247,6 +258,10 @@ export const TaskDetailSchema = TaskSchema.extend({
     .openapi({ description: 'Exactly what is sent: messages, parameters, the model chain, retry policy, timeouts.' }),
   part_versions: z.array(z.object({ part_id: Uuid, version: z.union([z.number().int(), z.literal('draft')]) })),
   attempts: z.array(AttemptSchema),
+  skipped_models: z.array(ModelSkipSchema).openapi({
+    description:
+      'Models of the chain the task moved past without a request (so with no attempt), oldest first: today, a model whose provider was at its monthly spend cap.',
+  }),
   images: z.array(TaskImageSchema),
   retries: z.array(Uuid).openapi({ description: 'Tasks that retried this one, oldest first.' }),
 }).openapi('TaskDetail');

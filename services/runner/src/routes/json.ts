@@ -119,6 +119,7 @@ export function taskDetailJson(
     snapshot: row.snapshot as unknown as Record<string, unknown>,
     part_versions: row.part_versions,
     attempts: related.attempts.map(attemptJson),
+    skipped_models: (row.skipped_models ?? []).map((skip) => ({ ...skip, at: new Date(skip.at).toISOString() })),
     images: related.images.map((image) => ({
       index: image.index,
       content_type: image.content_type,

@@ -2698,6 +2698,8 @@ export interface components {
             }[];
             /** @description Tasks that retried this one, oldest first. */
             retries: string[];
+            /** @description Models of the chain the task moved past without a request (so with no attempt), oldest first: today, a model whose provider was at its monthly spend cap. */
+            skipped_models: components["schemas"]["TaskModelSkip"][];
             /** @description Exactly what is sent: messages, parameters, the model chain, retry policy, timeouts. */
             snapshot: {
                 [key: string]: unknown;
@@ -2738,6 +2740,25 @@ export interface components {
             content: string;
             /** @enum {string} */
             role: "system" | "user" | "assistant";
+        };
+        TaskModelSkip: {
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            at: string;
+            /**
+             * @description Why it was skipped: its provider was at its monthly spend cap.
+             * @enum {string}
+             */
+            kind: "budget_exceeded";
+            message: string;
+            /** Format: uuid */
+            model_id: string;
+            /** @description Its place in the chain: 0 for the first model. */
+            model_index: number;
+            /** Format: uuid */
+            provider_id: string;
         };
         TaskPage: {
             items: components["schemas"]["Task"][];
