@@ -129,12 +129,27 @@ export const UsageSchema = z
 
 export const TaskErrorSchema = z
   .object({
-    kind: z.enum([...PROVIDER_ERROR_KINDS, 'budget_exceeded', 'lease_expired', 'unavailable', 'credential', 'internal']),
+    kind: z.enum([
+      ...PROVIDER_ERROR_KINDS,
+      'budget_exceeded',
+      'invalid_output',
+      'lease_expired',
+      'unavailable',
+      'credential',
+      'internal',
+    ]),
     message: z.string(),
     retryable: z.boolean(),
     status: z.number().int().nullable(),
     retry_after_ms: z.number().int().nullable(),
     provider_code: z.string().nullable(),
+    output_errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .openapi({
+        description:
+          'With `invalid_output`: why the reply does not fit its `response_format`, as the JSON Schema validator says (`path` is a JSON pointer into the reply, "" for the whole; at most 20).',
+      }),
   })
   .openapi('TaskError');
 

@@ -46,6 +46,8 @@ const TaskErrorPayload = z.object({
   status: z.number().int().nullable(),
   retry_after_ms: z.number().int().nullable(),
   provider_code: z.string().nullable(),
+  /** With `invalid_output`: the validator's reasons, each a JSON pointer into the reply and a message. */
+  output_errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 
 /** What every task event carries, so SSE clients can filter by task, group or correlation. */

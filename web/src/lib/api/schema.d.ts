@@ -2707,8 +2707,13 @@ export interface components {
         };
         TaskError: {
             /** @enum {string} */
-            kind: "auth" | "rate_limit" | "overloaded" | "timeout" | "bad_request" | "content_filter" | "network" | "server" | "cancelled" | "budget_exceeded" | "lease_expired" | "unavailable" | "credential" | "internal";
+            kind: "auth" | "rate_limit" | "overloaded" | "timeout" | "bad_request" | "content_filter" | "network" | "server" | "cancelled" | "budget_exceeded" | "invalid_output" | "lease_expired" | "unavailable" | "credential" | "internal";
             message: string;
+            /** @description With `invalid_output`: why the reply does not fit its `response_format`, as the JSON Schema validator says (`path` is a JSON pointer into the reply, "" for the whole; at most 20). */
+            output_errors?: {
+                message: string;
+                path: string;
+            }[];
             provider_code: string | null;
             retry_after_ms: number | null;
             retryable: boolean;
