@@ -3,6 +3,7 @@ import type { PublicRoute } from './index.ts';
 import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json } from './common.ts';
 import { PresetParametersSchema } from './registry.ts';
 import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
+import { USD_PATTERN } from '../money.ts';
 
 /**
  * The runner's contract (docs/tasks.md): durable LLM tasks. Every generation in the product is a task:
@@ -16,7 +17,10 @@ const TAG = ['Tasks'];
 
 const Timestamp = z.string().openapi({ format: 'date-time', example: '2025-06-01T09:30:00.000Z' });
 const Uuid = z.uuid({ message: 'expected a UUID' });
-const Money = z.string().openapi({ description: 'USD as a decimal string', example: '0.004210' });
+const Money = z.string().regex(USD_PATTERN, 'expected USD as a decimal string with 12 places').openapi({
+  description: 'USD as a decimal string with exactly 12 places (docs/tasks.md#money)',
+  example: '0.004210000000',
+});
 
 export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'rejected'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];

@@ -2,6 +2,7 @@ import { envelope, publishMany } from '@llmops/kit/bus/index';
 import type { Queryable } from '@llmops/kit/db';
 import { taskFailed, taskQueued, taskRejected, taskRetrying, taskStarted, taskSucceeded } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
+import { usd } from '@llmops/kit/money';
 import { Conflict, type FieldProblem } from '@llmops/kit/problem';
 import type { GeneratedImage, Usage } from '@llmops/kit/adapters/types';
 import * as attempts from './attempts.ts';
@@ -146,7 +147,7 @@ export async function skipOverBudget(tx: Queryable, refused: readonly { id: stri
   for (const row of rows) {
     const model = row.snapshot.chain[row.model_index] as ChainModel;
     const next = row.snapshot.chain[row.model_index + 1] ?? null;
-    const capped = `${model.display_name}'s provider is at its monthly spend cap (${cost.usd(cost.micros(capOf.get(row.id) as string))} USD): this task would pass it`;
+    const capped = `${model.display_name}'s provider is at its monthly spend cap (${usd(capOf.get(row.id) as string)} USD): this task would pass it`;
     const error: TaskError = {
       kind: 'budget_exceeded',
       message: next
@@ -168,7 +169,7 @@ export async function skipOverBudget(tx: Queryable, refused: readonly { id: stri
     events.push(
       next
         ? taskEvent(taskRetrying, after, { error, run_after: after.run_after.toISOString(), fallback: true })
-        : taskEvent(taskFailed, after, { error, cost_usd: after.cost_usd }),
+        : taskEvent(taskFailed, after, { error, cost_usd: usd(after.cost_usd) }),
     );
   }
   await publishMany(tx, events);
@@ -198,7 +199,7 @@ export async function succeed(
       output_chars: output.text.length,
       finish_reason: output.finish_reason,
       usage: output.usage ?? { input_tokens: 0, output_tokens: 0, cached_input_tokens: 0 },
-      cost_usd: done.cost_usd,
+      cost_usd: usd(done.cost_usd),
       images: output.images.length,
     }),
   ]);
@@ -226,7 +227,7 @@ export async function afterFailure(tx: Queryable, row: TaskRow, error: TaskError
     return next;
   }
   const [failed] = (await store.fail(tx, [row.id], error)) as [TaskRow];
-  await publishMany(tx, [taskEvent(taskFailed, failed, { error, cost_usd: failed.cost_usd })]);
+  await publishMany(tx, [taskEvent(taskFailed, failed, { error, cost_usd: usd(failed.cost_usd) })]);
   return failed;
 }
 

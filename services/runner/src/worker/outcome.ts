@@ -2,6 +2,7 @@ import { publish } from '@llmops/kit/bus/index';
 import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
 import type { GeneratedImage, Usage, WireRequest } from '@llmops/kit/adapters/types';
 import { modelUsed } from '@llmops/kit/events/runner';
+import { usdUnits } from '@llmops/kit/money';
 import * as limits from '../db/provider-limits.ts';
 import * as attempts from '../tasks/attempts.ts';
 import { cancelled } from '../tasks/cancel.ts';
@@ -80,7 +81,7 @@ export async function finishAttempt(
       });
 
     if (!ours) {
-      if (cost.micros(costUsd) > 0n) await store.addCost(tx, row.id, costUsd);
+      if (usdUnits(costUsd) > 0n) await store.addCost(tx, row.id, costUsd);
       return null;
     }
     // Stopping: give the task back now rather than after its lease expires, unless its cancel was asked

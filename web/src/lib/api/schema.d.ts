@@ -1658,8 +1658,8 @@ export interface components {
         };
         ModelPrice: {
             /**
-             * @description USD as a decimal string
-             * @example 2.50
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 2.500000000000
              */
             cached_input_per_mtok: string | null;
             /**
@@ -1668,18 +1668,18 @@ export interface components {
              */
             effective_from: string;
             /**
-             * @description USD as a decimal string
-             * @example 2.50
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 2.500000000000
              */
             input_per_mtok: string;
             /**
-             * @description USD as a decimal string
-             * @example 2.50
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 2.500000000000
              */
             output_per_mtok: string;
             /**
-             * @description USD as a decimal string
-             * @example 2.50
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 2.500000000000
              */
             per_image: string | null;
         };
@@ -2215,8 +2215,8 @@ export interface components {
             last_used_at: string | null;
             max_concurrency: number | null;
             /**
-             * @description USD as a decimal string
-             * @example 2.50
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 2.500000000000
              */
             monthly_spend_cap_usd: string | null;
             name: string;
@@ -2487,8 +2487,8 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
-             * @description USD as a decimal string
-             * @example 0.004210
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 0.004210000000
              */
             cost_usd: string;
             /**
@@ -2557,8 +2557,8 @@ export interface components {
         };
         TaskAttempt: {
             /**
-             * @description USD as a decimal string
-             * @example 0.004210
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 0.004210000000
              */
             cost_usd: string;
             /**
@@ -2579,8 +2579,8 @@ export interface components {
             /** @description The price in force when the attempt started; null when the model has none. */
             price: {
                 /**
-                 * @description USD as a decimal string
-                 * @example 0.004210
+                 * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+                 * @example 0.004210000000
                  */
                 cached_input_per_mtok: string | null;
                 /**
@@ -2589,18 +2589,18 @@ export interface components {
                  */
                 effective_from: string;
                 /**
-                 * @description USD as a decimal string
-                 * @example 0.004210
+                 * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+                 * @example 0.004210000000
                  */
                 input_per_mtok: string;
                 /**
-                 * @description USD as a decimal string
-                 * @example 0.004210
+                 * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+                 * @example 0.004210000000
                  */
                 output_per_mtok: string;
                 /**
-                 * @description USD as a decimal string
-                 * @example 0.004210
+                 * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+                 * @example 0.004210000000
                  */
                 per_image: string | null;
             } | null;
@@ -2990,8 +2990,8 @@ export interface components {
             attempts: number;
             cached_input_tokens: number;
             /**
-             * @description USD as a decimal string
-             * @example 0.004210
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 0.004210000000
              */
             cost_usd: string;
             failed: number;
