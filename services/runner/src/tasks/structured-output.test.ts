@@ -61,6 +61,43 @@ describe('checkOutput', () => {
     ]);
   });
 
+  it('reads a schema in its own dialect: draft-07 when it says so, 2020-12 otherwise', () => {
+    const tuple = {
+      type: 'json_schema' as const,
+      name: 'pair',
+      schema: {
+        $schema: 'http://json-schema.org/draft-07/schema#',
+        type: 'object',
+        properties: { pair: { type: 'array', items: [{ type: 'string' }, { type: 'number' }], additionalItems: false } },
+        definitions: { unused: { type: 'string' } },
+      },
+    };
+    expect(checkOutput(tuple, '{"pair":["a",1]}')).toBeNull();
+    expect(checkOutput(tuple, '{"pair":[1,"a"]}')?.output_errors).toHaveLength(2);
+    const prefixed = {
+      type: 'json_schema' as const,
+      name: 'pair',
+      schema: {
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        type: 'object',
+        properties: { pair: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'number' }], items: false } },
+      },
+    };
+    expect(checkOutput(prefixed, '{"pair":["a",1]}')).toBeNull();
+    expect(checkOutput(prefixed, '{"pair":["a",1,2]}')?.kind).toBe('invalid_output');
+  });
+
+  it('compiles an edited schema that keeps its $id', () => {
+    const versioned = (type: string) => ({
+      type: 'json_schema' as const,
+      name: 'versioned',
+      schema: { $id: 'https://example.com/versioned', type: 'object', properties: { v: { type } } },
+    });
+    expect(checkOutput(versioned('string'), '{"v":"a"}')).toBeNull();
+    expect(checkOutput(versioned('number'), '{"v":1}')).toBeNull();
+    expect(checkOutput(versioned('number'), '{"v":"a"}')?.output_errors).toEqual([{ path: '/v', message: 'must be number' }]);
+  });
+
   it('json_object: any JSON object, nothing else', () => {
     expect(checkOutput({ type: 'json_object' }, '{"a":1}')).toBeNull();
     expect(checkOutput({ type: 'json_object' }, '[1]')?.message).toMatch(/an array, not the object/);

@@ -1,3 +1,4 @@
+import { Ajv } from 'ajv';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { ResponseFormat } from '@llmops/kit/adapters/types';
@@ -8,7 +9,7 @@ import type { TaskError } from './task.ts';
  * reply that is JSON of the shape it asked for. Providers' JSON modes are not a guarantee (a reply cut
  * by max_output_tokens, a model that ignores the mode, a local server without strict decoding), so the
  * runner parses every such reply and validates it against the schema it sent, with a JSON Schema
- * 2020-12 validator (ajv). A reply that fails is an attempt that failed with `invalid_output`.
+ * validator (ajv: 2020-12, or draft-07 when the schema says so). A reply that fails is an attempt that failed with `invalid_output`.
  */
 
 /** One reason a reply does not fit: where in the reply (a JSON pointer, "" for the whole) and what is wrong. */
@@ -20,9 +21,25 @@ export interface OutputError {
 /** At most this many of the validator's errors are kept on the attempt. */
 const MAX_ERRORS = 20;
 
-const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
-// ajv-formats carries its own copy of ajv's types; the instance is the same kind at run time.
-(addFormats as unknown as (instance: Ajv2020) => void)(ajv);
+// addUsedSchema off: a schema's `$id` is not registered, so an edited schema with the same `$id` still compiles.
+const options = { strict: false, allErrors: true, validateFormats: true, addUsedSchema: false };
+const draft2020 = new Ajv2020(options);
+const draft07 = new Ajv(options);
+// ajv-formats carries its own copy of ajv's types; the instances are the same kind at run time.
+for (const instance of [draft2020, draft07]) (addFormats as unknown as (ajv: Ajv2020 | Ajv) => void)(instance);
+
+/**
+ * The validator for a schema's dialect: draft-07 (and -06) when its `$schema` says so, else 2020-12 —
+ * the dialect the providers' structured-output modes document. Another `$schema` (2019-09, say) is
+ * read as 2020-12, which differs from it only in keywords those modes do not take.
+ */
+function compile(schema: Record<string, unknown>): ValidateFunction {
+  const dialect = typeof schema.$schema === 'string' ? schema.$schema : '';
+  if (/draft-0[67]/.test(dialect)) return draft07.compile(schema);
+  if (dialect === '' || dialect.includes('2020-12')) return draft2020.compile(schema);
+  const { $schema: _, ...rest } = schema;
+  return draft2020.compile(rest);
+}
 
 /** Compiled validators by schema text: tasks of one preset share a schema, so it is compiled once. */
 const compiled = new Map<string, ValidateFunction | Error>();
@@ -32,11 +49,16 @@ function validatorFor(schema: Record<string, unknown>): ValidateFunction | Error
   let validate = compiled.get(key);
   if (validate === undefined) {
     try {
-      validate = ajv.compile(schema);
+      validate = compile(schema);
     } catch (error) {
       validate = error instanceof Error ? error : new Error(String(error));
     }
-    if (compiled.size >= 500) compiled.clear();
+    if (compiled.size >= 500) {
+      // Bounded memory: forget every compiled schema (ajv keeps its own cache too), not only ours.
+      compiled.clear();
+      draft2020.removeSchema();
+      draft07.removeSchema();
+    }
     compiled.set(key, validate);
   }
   return validate;
