@@ -46,7 +46,12 @@ describe('models', () => {
       display_name: 'GPT small',
       modality: 'chat',
       capabilities: { streaming: true, json_output: true, vision: true, tools: false },
-      price: { input_per_mtok: '0.15', output_per_mtok: '0.6', cached_input_per_mtok: '0.075', per_image: null },
+      price: {
+        input_per_mtok: '0.150000000000',
+        output_per_mtok: '0.600000000000',
+        cached_input_per_mtok: '0.075000000000',
+        per_image: null,
+      },
       enabled: true,
       archived_at: null,
     });
@@ -65,8 +70,8 @@ describe('models', () => {
       { as: admin },
     );
     expect(updated.status, updated.text).toBe(200);
-    expect(updated.body.price).toMatchObject({ input_per_mtok: '1' });
-    expect(updated.body.prices.map((p: Json) => p.input_per_mtok)).toEqual(['3', '1']);
+    expect(updated.body.price).toMatchObject({ input_per_mtok: '1.000000000000' });
+    expect(updated.body.prices.map((p: Json) => p.input_per_mtok)).toEqual(['3.000000000000', '1.000000000000']);
     const past = await api(
       'PATCH',
       `/models/${m.id}`,

@@ -41,7 +41,7 @@ describe('providers: create, read, list, update, delete', () => {
       api_key_hint: '…0001',
       organization: 'org-1',
       rpm_limit: 60,
-      monthly_spend_cap_usd: '25.5',
+      monthly_spend_cap_usd: '25.500000000000',
       enabled: true,
       archived_at: null,
       timeout_ms: 60000,

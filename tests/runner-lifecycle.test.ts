@@ -244,6 +244,87 @@ describe('retries, fallback and failures', () => {
     expect(retrying.map((e) => e.payload.fallback)).toEqual([false, true]);
   });
 
+  // Strict JSON-schema modes want an object at the root, so a list is asked for as {"items": [...]}.
+  const OUTLINE = {
+    type: 'json_schema',
+    name: 'outline',
+    strict: true,
+    schema: {
+      type: 'object',
+      properties: { items: { type: 'array', items: { type: 'string' } } },
+      required: ['items'],
+      additionalProperties: false,
+    },
+  };
+
+  it('never records a structured-output reply that breaks its schema as a success', async () => {
+    const { model } = await h.provider({
+      price: { input_per_mtok: '3', output_per_mtok: '15' },
+      capabilities: { json_output: true },
+    });
+    const p = await preset({
+      model_id: model,
+      parameters: { response_format: OUTLINE },
+      retry_policy: { max_attempts: 2, initial_backoff_ms: 100, max_backoff_ms: 100 },
+    });
+    // The emulator answers JSON mode with {"reply": "You said: …"}: valid JSON, but not the outline.
+    const created = await h.createTask({ preset_id: p, messages: [{ role: 'user', content: 'three headings' }] });
+    const done = await h.waitFor(created.tasks[0].id);
+    expect(done.status).toBe('failed');
+    expect(done.output_text).toBeNull();
+    expect(done.error).toMatchObject({ kind: 'invalid_output', retryable: true });
+    expect(done.error.output_errors).toEqual(
+      expect.arrayContaining([
+        { path: '', message: "must have required property 'items'" },
+        { path: '', message: "must NOT have additional properties ('reply')" },
+      ]),
+    );
+    const attempts = await h.attempts(done.id);
+    // Retried on the same model as the preset says, each reply kept, its tokens paid for.
+    expect(attempts.map((a: Json) => [a.status, a.error.kind])).toEqual([
+      ['failed', 'invalid_output'],
+      ['failed', 'invalid_output'],
+    ]);
+    expect(JSON.parse(attempts[0].response_text)).toEqual({ reply: 'You said: three headings' });
+    expect(attempts[0].usage.output_tokens).toBeGreaterThan(0);
+    expect(Number(attempts[0].cost_usd)).toBeGreaterThan(0);
+    expect(Number(done.cost_usd)).toBeCloseTo(Number(attempts[0].cost_usd) + Number(attempts[1].cost_usd), 12);
+    const failed = (await events(done.id)).find((e) => e.topic === 'runner.task.failed');
+    expect(failed.payload.error.kind).toBe('invalid_output');
+    expect(failed.payload.error.output_errors.length).toBeGreaterThan(0);
+  });
+
+  it('falls back down the chain when a reply is not JSON, and succeeds on a model whose reply fits', async () => {
+    const first = await h.provider({ model: 'emu-gpt-large', capabilities: { json_output: true } });
+    const second = await h.provider({ protocol: 'anthropic', capabilities: { json_output: true } });
+    const fits = {
+      type: 'json_schema',
+      name: 'echo',
+      schema: { type: 'object', properties: { reply: { type: 'string' } }, required: ['reply'], additionalProperties: false },
+    };
+    const p = await preset({
+      model_id: first.model,
+      fallback_model_ids: [second.model],
+      parameters: { response_format: fits },
+      retry_policy: { max_attempts: 1, initial_backoff_ms: 100, max_backoff_ms: 100 },
+    });
+    // The first model misbehaves: text after its JSON (a proxy echoing the key), so the reply does not parse.
+    emulator.fault({ protocol: 'openai', model: 'emu-gpt-large', match: 'json after all', echoKey: 'hex' });
+    const created = await h.createTask({ preset_id: p, messages: [{ role: 'user', content: 'json after all' }] });
+    const done = await h.waitFor(created.tasks[0].id);
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.model_id).toBe(second.model);
+    expect(JSON.parse(done.output_text)).toEqual({ reply: 'You said: json after all' });
+    const attempts = await h.attempts(done.id);
+    expect(attempts.map((a: Json) => [a.model_id, a.status, a.error?.kind ?? null])).toEqual([
+      [first.model, 'failed', 'invalid_output'],
+      [second.model, 'succeeded', null],
+    ]);
+    expect(attempts[0].error.message).toMatch(/not valid JSON/);
+    const retrying = (await events(done.id)).filter((e) => e.topic === 'runner.task.retrying');
+    expect(retrying.map((e) => [e.payload.fallback, e.payload.error.kind])).toEqual([[true, 'invalid_output']]);
+  });
+
   it('fails at once on an error that retrying cannot fix, keeping the error', async () => {
     const { model } = await h.provider();
     emulator.fault({ protocol: 'openai', status: 401, times: 1 });

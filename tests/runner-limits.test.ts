@@ -40,6 +40,72 @@ describe('spend caps', () => {
     expect(requestsTo('emu-gpt-large').length).toBe(before);
   });
 
+  it('moves a task whose provider is at its cap down its preset chain to a model of another provider', async () => {
+    const capped = await h.provider({
+      model: 'emu-gpt-large',
+      monthly_spend_cap_usd: '0.01',
+      price: { input_per_mtok: '1000', output_per_mtok: '1000' },
+    });
+    const fallback = await h.provider({ protocol: 'anthropic', model: 'emu-claude-fast' });
+    const preset = await h.call('registry', 'POST', '/api/v1/presets', {
+      name: `capped then anthropic ${Math.random()}`,
+      model_id: capped.model,
+      fallback_model_ids: [fallback.model],
+    });
+    expect(preset.status, JSON.stringify(preset.body)).toBe(201);
+    const before = requestsTo('emu-gpt-large').length;
+    const created = await h.createTask({ preset_id: preset.body.id, messages: [{ role: 'user', content: 'over the cap' }] });
+    const done = await h.waitFor(created.tasks[0].id);
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    expect(done.model_id).toBe(fallback.model);
+    expect(done.output_text).toContain('over the cap');
+    expect(requestsTo('emu-gpt-large').length).toBe(before);
+
+    // The API says why the first model was skipped: a note, not an attempt (no request was made).
+    const detail = await h.call('runner', 'GET', `/api/v1/tasks/${done.id}`);
+    expect(detail.body.attempts.map((a: Json) => [a.model_id, a.status])).toEqual([[fallback.model, 'succeeded']]);
+    expect(detail.body.skipped_models).toEqual([
+      expect.objectContaining({ model_index: 0, model_id: capped.model, provider_id: capped.provider, kind: 'budget_exceeded' }),
+    ]);
+    expect(detail.body.skipped_models[0].message).toMatch(/monthly spend cap/);
+    const { rows } = await h.admin.query(
+      `SELECT topic, payload FROM bus.outbox WHERE payload->>'task_id' = $1 AND topic = 'runner.task.retrying'`,
+      [done.id],
+    );
+    expect(rows.map((r: Json) => [r.payload.fallback, r.payload.error.kind])).toEqual([[true, 'budget_exceeded']]);
+  });
+
+  it('fails budget_exceeded only when no model of the chain can run, noting each model it skipped', async () => {
+    const first = await h.provider({
+      model: 'emu-gpt-small',
+      monthly_spend_cap_usd: '0.01',
+      price: { input_per_mtok: '1000', output_per_mtok: '1000' },
+    });
+    const second = await h.provider({
+      protocol: 'anthropic',
+      model: 'emu-claude-deep',
+      monthly_spend_cap_usd: '0.01',
+      price: { input_per_mtok: '1000', output_per_mtok: '1000' },
+    });
+    const preset = await h.call('registry', 'POST', '/api/v1/presets', {
+      name: `all capped ${Math.random()}`,
+      model_id: first.model,
+      fallback_model_ids: [second.model],
+    });
+    expect(preset.status, JSON.stringify(preset.body)).toBe(201);
+    const created = await h.createTask({ preset_id: preset.body.id, messages: [{ role: 'user', content: 'nowhere to go' }] });
+    const done = await h.waitFor(created.tasks[0].id);
+    expect(done.status).toBe('failed');
+    expect(done.error.kind).toBe('budget_exceeded');
+    expect(done.error.message).toMatch(/no model of its chain is left/);
+    expect(await h.attempts(done.id)).toHaveLength(0);
+    const detail = await h.call('runner', 'GET', `/api/v1/tasks/${done.id}`);
+    expect(detail.body.skipped_models.map((s: Json) => [s.model_index, s.model_id])).toEqual([
+      [0, first.model],
+      [1, second.model],
+    ]);
+  });
+
   it('reserves estimates under the cap so a batch claimed together never overshoots it, then settles', async () => {
     // Each task reserves about (input estimate + 100 output tokens) × $100 per million ≈ $0.0113: a cap of
     // $0.03 holds two reservations, never three.

@@ -350,7 +350,7 @@ describe('the runner’s task reads', () => {
         template: { id: template, version: 5, label: null },
         inputs: { topic: 'owls' },
         usage: { input_tokens: 24, output_tokens: 14, cached_input_tokens: 0 },
-        cost_usd: '0.000290',
+        cost_usd: '0.000290000000',
         timing: { queue_wait_ms: 12, provider_ms: 1600, overhead_ms: 21 },
       });
       const second = await seedAttempt(id, 2, { status: 'succeeded', cost_usd: '0.000200', response_text: 'owl' });
@@ -375,7 +375,7 @@ describe('the runner’s task reads', () => {
         inputs: { topic: 'owls' },
         part_versions: [{ part_id: template, version: 2 }],
         usage: { input_tokens: 24, output_tokens: 14, cached_input_tokens: 0 },
-        cost_usd: '0.00029',
+        cost_usd: '0.000290000000',
         timing: { queue_wait_ms: 12, provider_ms: 1600, overhead_ms: 21, total_ms: 1500 },
       });
       expect((body.snapshot as { messages: unknown[] }).messages).toHaveLength(1);
@@ -384,11 +384,11 @@ describe('the runner’s task reads', () => {
         [2, second, 'succeeded'],
       ]);
       expect(body.attempts[0]).toMatchObject({
-        cost_usd: '0.00009',
+        cost_usd: '0.000090000000',
         error: { kind: 'rate_limit', status: 429, retry_after_ms: 1000 },
         price: {
-          input_per_mtok: '2.5',
-          output_per_mtok: '10',
+          input_per_mtok: '2.500000000000',
+          output_per_mtok: '10.000000000000',
           cached_input_per_mtok: null,
           effective_from: '2025-01-01T00:00:00.000Z',
         },
@@ -483,7 +483,7 @@ describe('the runner’s task reads', () => {
       const late = await seedTask({
         created_at: '2025-03-01T22:30:00Z',
         usage: { input_tokens: 100, output_tokens: 50, cached_input_tokens: 10 },
-        cost_usd: '0.001500',
+        cost_usd: '0.001500000000',
       });
       await seedAttempt(late, 1, { status: 'failed', cost_usd: '0.000500' });
       await seedAttempt(late, 2, { status: 'succeeded', cost_usd: '0.001000' });
@@ -492,14 +492,14 @@ describe('the runner’s task reads', () => {
         model_id: modelB,
         created_at: '2025-03-01T23:30:00Z',
         usage: { input_tokens: 20, output_tokens: 0, cached_input_tokens: 0 },
-        cost_usd: '0.000100',
+        cost_usd: '0.000100000000',
       });
       await seedAttempt(night, 1, { status: 'failed', cost_usd: '0.000100', model_id: modelB });
       const early = await seedTask({
         created_at: '2025-03-02T00:30:00Z',
         template: { id: template, version: 1, label: 'latest' },
         usage: { input_tokens: 1, output_tokens: 2, cached_input_tokens: 0 },
-        cost_usd: '0.000020',
+        cost_usd: '0.000020000000',
       });
       await seedAttempt(early, 1, { status: 'succeeded', cost_usd: '0.000020' });
       await seedTask({ status: 'rejected', model_id: null, created_at: '2025-03-02T01:00:00Z' });
@@ -527,7 +527,7 @@ describe('the runner’s task reads', () => {
           input_tokens: 100,
           output_tokens: 50,
           cached_input_tokens: 10,
-          cost_usd: '0.0015',
+          cost_usd: '0.001500000000',
         },
         {
           key: '2025-03-02',
@@ -539,7 +539,7 @@ describe('the runner’s task reads', () => {
           input_tokens: 21,
           output_tokens: 2,
           cached_input_tokens: 0,
-          cost_usd: '0.00012',
+          cost_usd: '0.000120000000',
         },
       ]);
       expect(berlin.body.total).toEqual({
@@ -552,16 +552,16 @@ describe('the runner’s task reads', () => {
         input_tokens: 121,
         output_tokens: 52,
         cached_input_tokens: 10,
-        cost_usd: '0.00162',
+        cost_usd: '0.001620000000',
       });
 
       const utc = await usageOf('group_by=day');
       expect(utc.body.tz).toBe('UTC');
       expect(utc.body.rows.map((row) => [row.key, row.tasks, row.cost_usd])).toEqual([
-        ['2025-03-01', 2, '0.0016'],
-        ['2025-03-02', 2, '0.00002'],
+        ['2025-03-01', 2, '0.001600000000'],
+        ['2025-03-02', 2, '0.000020000000'],
       ]);
-      expect(utc.body.total.cost_usd).toBe('0.00162');
+      expect(utc.body.total.cost_usd).toBe('0.001620000000');
     });
 
     it('rolls up by model and provider with their names, by template without', async () => {
@@ -569,9 +569,9 @@ describe('the runner’s task reads', () => {
       expect(byModel.status).toBe(200);
       // Costliest first.
       expect(byModel.body.rows.map((row) => [row.key, row.label, row.tasks, row.attempts, row.cost_usd])).toEqual([
-        [modelA, 'Model A', 2, 3, '0.00152'],
-        [modelB, 'Model B', 1, 1, '0.0001'],
-        [null, null, 1, 0, '0'],
+        [modelA, 'Model A', 2, 3, '0.001520000000'],
+        [modelB, 'Model B', 1, 1, '0.000100000000'],
+        [null, null, 1, 0, '0.000000000000'],
       ]);
       const byProvider = await usageOf('group_by=provider');
       expect(byProvider.body.rows.map((row) => [row.key, row.label, row.tasks])).toEqual([
@@ -581,14 +581,14 @@ describe('the runner’s task reads', () => {
       ]);
       const byTemplate = await usageOf('group_by=template');
       expect(byTemplate.body.rows.map((row) => [row.key, row.label, row.tasks, row.cost_usd])).toEqual([
-        [null, null, 3, '0.0016'],
-        [template, null, 1, '0.00002'],
+        [null, null, 3, '0.001600000000'],
+        [template, null, 1, '0.000020000000'],
       ]);
       expect(byTemplate.body.total.tasks).toBe(4);
 
       const empty = await read<Usage>('/api/v1/usage?from=2001-01-01T00:00:00Z&to=2001-01-02T00:00:00Z');
       expect(empty.body.rows).toEqual([]);
-      expect(empty.body.total).toMatchObject({ key: null, tasks: 0, attempts: 0, cost_usd: '0' });
+      expect(empty.body.total).toMatchObject({ key: null, tasks: 0, attempts: 0, cost_usd: '0.000000000000' });
 
       const badZone = await read<{ errors: { field: string }[] }>('/api/v1/usage?tz=Mars/Olympus');
       expect(badZone.status).toBe(400);

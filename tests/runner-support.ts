@@ -57,6 +57,8 @@ export interface ProviderOptions {
   price?: { input_per_mtok: string; output_per_mtok: string; per_image?: string };
   modality?: 'chat' | 'image';
   max_output_tokens?: number;
+  /** The model's capabilities (the registry's defaults otherwise), e.g. `{ json_output: true }`. */
+  capabilities?: Record<string, boolean>;
 }
 
 let counter = 0;
@@ -124,6 +126,7 @@ export async function startRunnerHarness(
         ...(p.modality ? { modality: p.modality } : {}),
         ...(p.max_output_tokens ? { max_output_tokens: p.max_output_tokens } : {}),
         ...(p.price ? { price: p.price } : {}),
+        ...(p.capabilities ? { capabilities: p.capabilities } : {}),
       });
       expect(model.status, JSON.stringify(model.body)).toBe(201);
       return { provider: created.body.id as string, model: model.body.id as string };

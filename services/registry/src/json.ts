@@ -1,10 +1,11 @@
+import { usdOrNull } from '@llmops/kit/money';
 import type { ProviderRow } from './db/providers.ts';
 import type { ModelView, PriceRow } from './db/models.ts';
 import type { PresetRow } from './db/presets.ts';
 import { iso, isoOrNull } from './routes/common.ts';
 
-/** numeric comes back as text with trailing zeros ("2.500000"); the API shows "2.5". */
-const money = (value: string | null): string | null => (value === null ? null : String(Number(value)));
+/** Money in the one format (kit's money.ts): numeric at any scale → twelve places, "2.500000000000". */
+const money = usdOrNull;
 
 /** A provider as the API shows it: the key only as a hint, never the envelope. */
 export function providerJson(row: ProviderRow) {

@@ -4,6 +4,7 @@ import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json } from './co
 import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
 import { DEFAULT_RETRY_POLICY } from '../adapters/parameters.ts';
 import { PROVIDER_KINDS } from '../adapters/types.ts';
+import { USD_PATTERN } from '../money.ts';
 import { ModelSnapshotSchema, PresetSnapshotSchema, ProviderSnapshotSchema } from '../events/registry.ts';
 
 /**
@@ -19,7 +20,10 @@ const TAG_PRESETS = ['Parameter presets'];
 const Timestamp = z.string().openapi({ format: 'date-time', example: '2025-06-01T09:30:00.000Z' });
 const Uuid = z.uuid({ message: 'expected a UUID' });
 const Name = z.string().trim().min(1, 'expected a non-empty name').max(100, 'expected at most 100 characters');
-const Money = z.string().openapi({ description: 'USD as a decimal string', example: '2.50' });
+const Money = z.string().regex(USD_PATTERN, 'expected USD as a decimal string with 12 places').openapi({
+  description: 'USD as a decimal string with exactly 12 places (docs/tasks.md#money)',
+  example: '2.500000000000',
+});
 
 /** A non-negative decimal amount, as a JSON number or a decimal string. */
 const Amount = z

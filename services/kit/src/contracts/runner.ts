@@ -3,6 +3,7 @@ import type { PublicRoute } from './index.ts';
 import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json } from './common.ts';
 import { PresetParametersSchema } from './registry.ts';
 import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
+import { USD_PATTERN } from '../money.ts';
 
 /**
  * The runner's contract (docs/tasks.md): durable LLM tasks. Every generation in the product is a task:
@@ -16,7 +17,10 @@ const TAG = ['Tasks'];
 
 const Timestamp = z.string().openapi({ format: 'date-time', example: '2025-06-01T09:30:00.000Z' });
 const Uuid = z.uuid({ message: 'expected a UUID' });
-const Money = z.string().openapi({ description: 'USD as a decimal string', example: '0.004210' });
+const Money = z.string().regex(USD_PATTERN, 'expected USD as a decimal string with 12 places').openapi({
+  description: 'USD as a decimal string with exactly 12 places (docs/tasks.md#money)',
+  example: '0.004210000000',
+});
 
 export const TASK_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'rejected'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -129,12 +133,27 @@ export const UsageSchema = z
 
 export const TaskErrorSchema = z
   .object({
-    kind: z.enum([...PROVIDER_ERROR_KINDS, 'budget_exceeded', 'lease_expired', 'unavailable', 'credential', 'internal']),
+    kind: z.enum([
+      ...PROVIDER_ERROR_KINDS,
+      'budget_exceeded',
+      'invalid_output',
+      'lease_expired',
+      'unavailable',
+      'credential',
+      'internal',
+    ]),
     message: z.string(),
     retryable: z.boolean(),
     status: z.number().int().nullable(),
     retry_after_ms: z.number().int().nullable(),
     provider_code: z.string().nullable(),
+    output_errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .openapi({
+        description:
+          'With `invalid_output`: why the reply does not fit its `response_format`, as the JSON Schema validator says (`path` is a JSON pointer into the reply, "" for the whole; at most 20).',
+      }),
   })
   .openapi('TaskError');
 
@@ -240,6 +259,17 @@ export const TaskImageSchema = z
   })
   .openapi('TaskImage');
 
+export const ModelSkipSchema = z
+  .object({
+    model_index: z.number().int().openapi({ description: 'Its place in the chain: 0 for the first model.' }),
+    model_id: Uuid,
+    provider_id: Uuid,
+    kind: z.enum(['budget_exceeded']).openapi({ description: 'Why it was skipped: its provider was at its monthly spend cap.' }),
+    message: z.string(),
+    at: Timestamp,
+  })
+  .openapi('TaskModelSkip');
+
 export const TaskDetailSchema = TaskSchema.extend({
   inputs: z.record(z.string(), z.unknown()),
   snapshot: z
@@ -247,6 +277,10 @@ export const TaskDetailSchema = TaskSchema.extend({
     .openapi({ description: 'Exactly what is sent: messages, parameters, the model chain, retry policy, timeouts.' }),
   part_versions: z.array(z.object({ part_id: Uuid, version: z.union([z.number().int(), z.literal('draft')]) })),
   attempts: z.array(AttemptSchema),
+  skipped_models: z.array(ModelSkipSchema).openapi({
+    description:
+      'Models of the chain the task moved past without a request (so with no attempt), oldest first: today, a model whose provider was at its monthly spend cap.',
+  }),
   images: z.array(TaskImageSchema),
   retries: z.array(Uuid).openapi({ description: 'Tasks that retried this one, oldest first.' }),
 }).openapi('TaskDetail');

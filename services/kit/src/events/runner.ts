@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineEvent } from '../bus/contract.ts';
+import { UsdSchema } from '../money.ts';
 
 /**
  * Streaming output of running tasks (ADR 0009): the runner publishes delta items on this ephemeral
@@ -46,6 +47,8 @@ const TaskErrorPayload = z.object({
   status: z.number().int().nullable(),
   retry_after_ms: z.number().int().nullable(),
   provider_code: z.string().nullable(),
+  /** With `invalid_output`: the validator's reasons, each a JSON pointer into the reply and a message. */
+  output_errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 
 /** What every task event carries, so SSE clients can filter by task, group or correlation. */
@@ -93,10 +96,10 @@ export const taskSucceeded = taskEvent('runner.task.succeeded', {
   output_chars: z.number().int(),
   finish_reason: z.string().nullable(),
   usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int(), cached_input_tokens: z.number().int() }),
-  cost_usd: z.string(),
+  cost_usd: UsdSchema,
   images: z.number().int(),
 });
-export const taskFailed = taskEvent('runner.task.failed', { error: TaskErrorPayload, cost_usd: z.string() });
+export const taskFailed = taskEvent('runner.task.failed', { error: TaskErrorPayload, cost_usd: UsdSchema });
 export const taskCancelled = taskEvent('runner.task.cancelled', { was: z.enum(['queued', 'running']) });
 export const taskRejected = taskEvent('runner.task.rejected', {
   problems: z.array(z.object({ field: z.string(), message: z.string() })),

@@ -30,7 +30,7 @@ const WITHOUT_OUTPUT = `t.id, t.group_id, t.retry_of, t.requester, t.source, t.i
   t.kind, t.priority, t.correlation, t.template_id, t.template_version, t.template_label, t.part_versions, t.preset_id,
   t.inputs, t.snapshot, t.model_index, t.model_id, t.provider_id, t.model_attempts, t.attempts, t.run_after,
   t.lease_owner, t.lease_expires_at, t.cancel_requested_at, t.reserved_usd, t.reserved_provider_id, t.reserved_month,
-  t.finish_reason, t.usage, t.cost_usd, t.error, t.problems, t.queue_wait_ms, t.provider_ms, t.overhead_ms,
+  t.finish_reason, t.usage, t.cost_usd, t.error, t.problems, t.skipped_models, t.queue_wait_ms, t.provider_ms, t.overhead_ms,
   t.time_to_first_token_ms, t.created_at, t.started_at, t.finished_at, t.updated_at`;
 
 /** Tasks newest first. Without `includeOutput`, the output is not even read from the table. */

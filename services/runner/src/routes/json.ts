@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { AttemptSchema, TaskDetailSchema, TaskGroupSchema, TaskSchema, UsageRowSchema } from '@llmops/kit/contracts/runner';
+import { usd } from '@llmops/kit/money';
 import type { GroupRow, ImageMeta, UsageLine } from '../db/reads.ts';
 import type { AttemptRow, TaskRow } from '../tasks/task.ts';
 
@@ -8,11 +9,8 @@ import type { AttemptRow, TaskRow } from '../tasks/task.ts';
 const iso = (value: Date): string => value.toISOString();
 const isoOrNull = (value: Date | null): string | null => (value === null ? null : value.toISOString());
 
-/** numeric comes back as text with trailing zeros ("0.004200"); the API shows "0.0042". */
-const money = (value: string): string => {
-  const trimmed = value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
-  return trimmed === '' || trimmed === '-0' ? '0' : trimmed;
-};
+/** Money in the one format (kit's money.ts): numeric at any scale → twelve places, "0.000200000000". */
+const money = usd;
 
 /** A task as the API shows it in lists and create results. */
 export function taskJson(row: TaskRow, options: { output?: boolean } = {}): z.input<typeof TaskSchema> {
@@ -69,8 +67,8 @@ const moneyOrNull = (value: unknown): string | null =>
 function priceJson(price: Record<string, unknown> | null): z.input<typeof AttemptSchema>['price'] {
   if (price === null) return null;
   return {
-    input_per_mtok: moneyOrNull(price.input_per_mtok) ?? '0',
-    output_per_mtok: moneyOrNull(price.output_per_mtok) ?? '0',
+    input_per_mtok: moneyOrNull(price.input_per_mtok) ?? money('0'),
+    output_per_mtok: moneyOrNull(price.output_per_mtok) ?? money('0'),
     cached_input_per_mtok: moneyOrNull(price.cached_input_per_mtok),
     per_image: moneyOrNull(price.per_image),
     effective_from: new Date(String(price.effective_from)).toISOString(),
@@ -119,6 +117,7 @@ export function taskDetailJson(
     snapshot: row.snapshot as unknown as Record<string, unknown>,
     part_versions: row.part_versions,
     attempts: related.attempts.map(attemptJson),
+    skipped_models: (row.skipped_models ?? []).map((skip) => ({ ...skip, at: new Date(skip.at).toISOString() })),
     images: related.images.map((image) => ({
       index: image.index,
       content_type: image.content_type,

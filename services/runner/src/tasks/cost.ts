@@ -1,11 +1,14 @@
 import type { Usage } from '@llmops/kit/adapters/types';
 import type { Queryable } from '@llmops/kit/db';
+import { usdText, usdUnits } from '@llmops/kit/money';
 
 /*
  * What a task costs, in one place (docs/tasks.md#cost): the price in force for a model, what a claim
  * estimates and reserves under a provider's monthly spend cap, and what an attempt actually cost and is
- * charged. Money is SQL numeric in the tables and exact decimal strings here ("0.004200", six places):
- * amounts are added and compared as integers of micro-dollars, never as floats.
+ * charged. Money is SQL numeric(20, 12) in the tables and kit's one format here ("0.000002850000",
+ * twelve places): amounts are added and compared as integers of 10⁻¹² USD, never as floats. Prices have
+ * at most six places per million tokens, so a token's cost is a whole number of 10⁻¹² USD and an
+ * attempt's cost is exact: a month of cheap calls adds up to the bill.
  */
 
 /** A model's price as the runner's copy holds it: USD per million tokens, and per image (numeric as text). */
@@ -17,33 +20,15 @@ export interface Price {
   effective_from: string;
 }
 
-const SCALE = 6;
-const MICRO = 10n ** BigInt(SCALE);
+const PER_MTOK = 1_000_000n;
 
-/** A decimal string ("12.5", "0.004200") as an exact integer of millionths; more than six places is a bug. */
-export function micros(value: string): bigint {
-  const match = /^(-?)(\d+)(?:\.(\d{0,6}))?$/.exec(value.trim());
-  if (!match) throw new Error(`not a decimal amount with at most ${SCALE} places: ${JSON.stringify(value)}`);
-  const [, sign, whole, fraction = ''] = match;
-  const units = BigInt(whole as string) * MICRO + BigInt(fraction.padEnd(SCALE, '0'));
-  return sign === '-' ? -units : units;
-}
-
-/** Millionths as a decimal string of six places, the way numeric(14, 6) prints. */
-export function usd(units: bigint): string {
-  const sign = units < 0n ? '-' : '';
-  const abs = units < 0n ? -units : units;
-  return `${sign}${abs / MICRO}.${(abs % MICRO).toString().padStart(SCALE, '0')}`;
-}
-
-/** Tokens at a price per million tokens plus images at a price each, rounded half away from zero to six places. */
+/** Tokens at a price per million tokens plus images at a price each, in 10⁻¹² USD (rounded half away from zero, which six-place prices never need). */
 function priced(tokens: readonly [count: number, perMtok: string][], images: number, perImage: string | null): string {
-  // tokens × millionths per million tokens = 10⁻¹² USD; images × millionths × 10⁶ likewise.
-  let picos = 0n;
-  for (const [count, perMtok] of tokens) picos += BigInt(count) * micros(perMtok);
-  picos += BigInt(images) * micros(perImage ?? '0') * MICRO;
-  const half = MICRO / 2n;
-  return usd(picos < 0n ? -((-picos + half) / MICRO) : (picos + half) / MICRO);
+  let perMillion = 0n;
+  for (const [count, perMtok] of tokens) perMillion += BigInt(count) * usdUnits(perMtok);
+  const half = PER_MTOK / 2n;
+  const units = perMillion < 0n ? -((-perMillion + half) / PER_MTOK) : (perMillion + half) / PER_MTOK;
+  return usdText(units + BigInt(images) * usdUnits(perImage ?? '0'));
 }
 
 /**
@@ -52,7 +37,7 @@ function priced(tokens: readonly [count: number, perMtok: string][], images: num
  * images. A model without a price costs 0.
  */
 export function attemptCost(price: Price | null, usage: Usage | null, images: number): string {
-  if (price === null) return usd(0n);
+  if (price === null) return usdText(0n);
   const input = usage?.input_tokens ?? 0;
   const cached = usage?.cached_input_tokens ?? 0;
   return priced(
@@ -79,7 +64,7 @@ export interface TaskSize {
  * (`defaultMaxOutputTokens` when neither the task nor its model says), or an image task's images.
  */
 export function estimate(price: Price | null, size: TaskSize, defaultMaxOutputTokens: number): string {
-  if (price === null) return usd(0n);
+  if (price === null) return usdText(0n);
   if (size.kind === 'image') return priced([], size.images, price.per_image);
   return priced(
     [
@@ -101,12 +86,12 @@ export function fitUnderCap<T extends { amount: string }>(
   committed: string,
   tasks: readonly T[],
 ): { reserve: T[]; refuse: T[] } {
-  const limit = micros(cap);
-  let total = micros(committed);
+  const limit = usdUnits(cap);
+  let total = usdUnits(committed);
   const reserve: T[] = [];
   const refuse: T[] = [];
   for (const task of tasks) {
-    const amount = micros(task.amount);
+    const amount = usdUnits(task.amount);
     if (total + amount > limit) refuse.push(task);
     else {
       total += amount;
@@ -222,7 +207,7 @@ export async function reserveUnderCaps(
   caps: ReadonlyMap<string, string>,
   defaultMaxOutputTokens: number,
 ): Promise<{ id: string; cap: string }[]> {
-  const capped = tasks.filter((task) => caps.has(task.provider_id) && micros(task.reserved_usd) === 0n);
+  const capped = tasks.filter((task) => caps.has(task.provider_id) && usdUnits(task.reserved_usd) === 0n);
   if (capped.length === 0) return [];
   const prices = await pricesInForce(
     tx,
@@ -250,7 +235,7 @@ export interface Reservation {
 
 /** Gives back what a task reserved (in the caller's transaction), when its attempt ends or it moves on; nothing when it holds nothing. */
 export async function release(tx: Queryable, task: Reservation): Promise<void> {
-  if (task.reserved_provider_id === null || micros(task.reserved_usd) === 0n) return;
+  if (task.reserved_provider_id === null || usdUnits(task.reserved_usd) === 0n) return;
   await tx.query(
     `UPDATE runner.provider_spend SET reserved_usd = greatest(0, reserved_usd - $3::numeric)
      WHERE provider_id = $1 AND month = $2::date`,
@@ -263,7 +248,7 @@ export async function release(tx: Queryable, task: Reservation): Promise<void> {
 
 /** Adds an attempt's actual cost to its provider's month (the month the attempt started), when the provider keeps one. */
 export async function charge(tx: Queryable, providerId: string, startedAt: Date, costUsd: string): Promise<void> {
-  if (micros(costUsd) === 0n) return;
+  if (usdUnits(costUsd) === 0n) return;
   await tx.query(
     `UPDATE runner.provider_spend SET spent_usd = spent_usd + $3::numeric
      WHERE provider_id = $1 AND month = date_trunc('month', $2::timestamptz AT TIME ZONE 'UTC')::date`,

@@ -2,6 +2,7 @@ import { envelope, publishMany } from '@llmops/kit/bus/index';
 import type { Queryable } from '@llmops/kit/db';
 import { taskFailed, taskQueued, taskRejected, taskRetrying, taskStarted, taskSucceeded } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
+import { usd } from '@llmops/kit/money';
 import { Conflict, type FieldProblem } from '@llmops/kit/problem';
 import type { GeneratedImage, Usage } from '@llmops/kit/adapters/types';
 import * as attempts from './attempts.ts';
@@ -129,32 +130,49 @@ export async function start(tx: Queryable, ids: readonly string[], owner: string
   return claimed;
 }
 
-/** queued → failed before any request: each would take its provider past its monthly spend cap (`cap`, USD). */
-export async function refuseOverBudget(tx: Queryable, refused: readonly { id: string; cap: string }[]): Promise<void> {
+/**
+ * Tasks a claim refused because each would take its model's provider past its monthly spend cap (`cap`,
+ * USD). A cap is an error the next model can avoid: each moves down its chain at once (queued on the
+ * next model, `runner.task.retrying` with `fallback: true`), the skipped model noted on the task, since
+ * no request was made and so there is no attempt. With no model left it fails `budget_exceeded`.
+ */
+export async function skipOverBudget(tx: Queryable, refused: readonly { id: string; cap: string }[]): Promise<void> {
   if (refused.length === 0) return;
-  const error: TaskError = {
-    kind: 'budget_exceeded',
-    message: 'this task would take the provider past its monthly spend cap; no request was made',
-    retryable: false,
-    status: null,
-    retry_after_ms: null,
-    provider_code: null,
-  };
-  const rows = await store.fail(
+  const capOf = new Map(refused.map((task) => [task.id, task.cap]));
+  const rows = await store.getMany(
     tx,
     refused.map((task) => task.id),
-    error,
   );
-  const capOf = new Map(refused.map((task) => [task.id, task.cap]));
-  await publishMany(
-    tx,
-    rows.map((row) =>
-      taskEvent(taskFailed, row, {
-        error: { ...error, message: `${error.message} (cap ${capOf.get(row.id)} USD this month)` },
-        cost_usd: row.cost_usd,
-      }),
-    ),
-  );
+  const events = [];
+  for (const row of rows) {
+    const model = row.snapshot.chain[row.model_index] as ChainModel;
+    const next = row.snapshot.chain[row.model_index + 1] ?? null;
+    const capped = `${model.display_name}'s provider is at its monthly spend cap (${usd(capOf.get(row.id) as string)} USD): this task would pass it`;
+    const error: TaskError = {
+      kind: 'budget_exceeded',
+      message: next
+        ? `${capped}; moved on to the next model of its chain (${next.display_name}) with no request made`
+        : `${capped}, and no model of its chain is left to try; no request was made to it`,
+      retryable: false,
+      status: null,
+      retry_after_ms: null,
+      provider_code: null,
+    };
+    const skip = {
+      model_index: row.model_index,
+      model_id: model.model_id,
+      provider_id: model.provider_id,
+      kind: 'budget_exceeded' as const,
+      message: capped,
+    };
+    const after = await store.skipModel(tx, row.id, error, skip, next);
+    events.push(
+      next
+        ? taskEvent(taskRetrying, after, { error, run_after: after.run_after.toISOString(), fallback: true })
+        : taskEvent(taskFailed, after, { error, cost_usd: usd(after.cost_usd) }),
+    );
+  }
+  await publishMany(tx, events);
 }
 
 /**
@@ -181,7 +199,7 @@ export async function succeed(
       output_chars: output.text.length,
       finish_reason: output.finish_reason,
       usage: output.usage ?? { input_tokens: 0, output_tokens: 0, cached_input_tokens: 0 },
-      cost_usd: done.cost_usd,
+      cost_usd: usd(done.cost_usd),
       images: output.images.length,
     }),
   ]);
@@ -209,7 +227,7 @@ export async function afterFailure(tx: Queryable, row: TaskRow, error: TaskError
     return next;
   }
   const [failed] = (await store.fail(tx, [row.id], error)) as [TaskRow];
-  await publishMany(tx, [taskEvent(taskFailed, failed, { error, cost_usd: failed.cost_usd })]);
+  await publishMany(tx, [taskEvent(taskFailed, failed, { error, cost_usd: usd(failed.cost_usd) })]);
   return failed;
 }
 

@@ -1,6 +1,6 @@
 import type { Queryable } from '@llmops/kit/db';
 import type { FieldProblem } from '@llmops/kit/problem';
-import type { ChainModel, Lineage, NewTask, TaskError, TaskOrigin, TaskRow } from './task.ts';
+import type { ChainModel, Lineage, ModelSkip, NewTask, TaskError, TaskOrigin, TaskRow } from './task.ts';
 
 /*
  * The SQL verbs of a task (runner.tasks), one statement each, the `Queryable` first; import them as a
@@ -189,6 +189,38 @@ export async function fallBack(tx: Queryable, id: string, error: TaskError, next
     [id, JSON.stringify(error), next.model_id, next.provider_id],
   );
   return rows[0] as TaskRow;
+}
+
+/**
+ * A queued task moves past its current model without a request (its provider is at its spend cap): on
+ * to `next` at once with a fresh count of attempts, or, with no model left (`next` null), → failed. The
+ * skip is noted on the task either way (`skipped_models`, stamped with the statement's clock).
+ */
+export async function skipModel(
+  tx: Queryable,
+  id: string,
+  error: TaskError,
+  skip: Omit<ModelSkip, 'at'>,
+  next: ChainModel | null,
+): Promise<TaskRow> {
+  const { rows } = await tx.query<TaskRow>(
+    `UPDATE runner.tasks SET error = $2,
+       skipped_models = skipped_models || jsonb_build_array($3::jsonb || jsonb_build_object('at', now())),
+       status = CASE WHEN $4::uuid IS NULL THEN 'failed' ELSE 'queued' END,
+       finished_at = CASE WHEN $4::uuid IS NULL THEN now() END,
+       model_index = model_index + CASE WHEN $4::uuid IS NULL THEN 0 ELSE 1 END,
+       model_attempts = CASE WHEN $4::uuid IS NULL THEN model_attempts ELSE 0 END,
+       model_id = coalesce($4, model_id), provider_id = coalesce($5, provider_id), run_after = now(), updated_at = now()
+     WHERE id = $1 RETURNING *`,
+    [id, JSON.stringify(error), JSON.stringify(skip), next?.model_id ?? null, next?.provider_id ?? null],
+  );
+  return rows[0] as TaskRow;
+}
+
+/** Tasks by id, as they are (the caller holds their locks). */
+export async function getMany(tx: Queryable, ids: readonly string[]): Promise<TaskRow[]> {
+  const { rows } = await tx.query<TaskRow>('SELECT * FROM runner.tasks WHERE id = ANY ($1::uuid[]) ORDER BY id', [ids]);
+  return rows;
 }
 
 /** → failed with `error` (running tasks with no attempt or model left, or queued ones refused before any request). */

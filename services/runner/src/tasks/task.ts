@@ -40,6 +40,7 @@ export interface TaskRow {
   cost_usd: string;
   error: TaskError | null;
   problems: { field: string; message: string }[] | null;
+  skipped_models: ModelSkip[];
   queue_wait_ms: number;
   provider_ms: number;
   overhead_ms: number;
@@ -51,6 +52,17 @@ export interface TaskRow {
 }
 
 export type TaskError = z.output<typeof TaskErrorSchema>;
+
+/** A model of the chain a task moved past without a request (docs/tasks.md#limits-and-spend-caps). */
+export interface ModelSkip {
+  model_index: number;
+  model_id: string;
+  provider_id: string;
+  kind: 'budget_exceeded';
+  message: string;
+  /** When it was skipped (RFC 3339, as jsonb keeps it). */
+  at: string;
+}
 
 /** A row of runner.attempts, as `SELECT *` returns it (numeric as text, jsonb parsed). */
 export interface AttemptRow {

@@ -24,7 +24,8 @@ export interface ClaimResult {
 /**
  * Claims up to `limit` due tasks in one transaction: honours every provider's max concurrency and
  * requests per minute across all runner instances (counted under the provider's row lock), reserves
- * the estimated cost under spend caps (failing a task that would pass its cap), and starts the rest.
+ * the estimated cost under spend caps (a task that would pass its cap moves on to the next model of its
+ * chain, or fails when none is left), and starts the rest.
  * No lock is held once it returns: the provider call happens outside any transaction.
  */
 export async function claim(pool: Pool, options: ClaimOptions): Promise<ClaimResult> {
@@ -41,7 +42,7 @@ export async function claim(pool: Pool, options: ClaimOptions): Promise<ClaimRes
       inUse.flatMap((p) => (p.monthly_spend_cap_usd === null ? [] : [[p.id, p.monthly_spend_cap_usd] as const])),
     );
     const refused = await cost.reserveUnderCaps(tx, admitted, caps, options.defaultMaxOutputTokens);
-    await lifecycle.refuseOverBudget(tx, refused);
+    await lifecycle.skipOverBudget(tx, refused);
     const refusedIds = new Set(refused.map((task) => task.id));
     const starting = admitted.filter((c) => !refusedIds.has(c.id)).map((c) => c.id);
     const claimed = await lifecycle.start(tx, starting, options.owner, options.leaseMs);

@@ -2,6 +2,7 @@ import { publish } from '@llmops/kit/bus/index';
 import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
 import type { GeneratedImage, Usage, WireRequest } from '@llmops/kit/adapters/types';
 import { modelUsed } from '@llmops/kit/events/runner';
+import { usdUnits } from '@llmops/kit/money';
 import * as limits from '../db/provider-limits.ts';
 import * as attempts from '../tasks/attempts.ts';
 import { cancelled } from '../tasks/cancel.ts';
@@ -21,7 +22,13 @@ export type Outcome =
       usage: Usage | null;
       images: GeneratedImage[];
     }
-  | { kind: 'failed'; error: TaskError; text: string }
+  | {
+      kind: 'failed';
+      error: TaskError;
+      text: string;
+      /** What the provider answered, when it answered in full but the reply failed the runner's check (invalid_output): it is paid for. */
+      reply?: Pick<Extract<Outcome, { kind: 'succeeded' }>, 'finish_reason' | 'provider_finish_reason' | 'response_id' | 'usage'>;
+    }
   | { kind: 'cancelled'; text: string }
   /** The process stops or lost the lease: the attempt is abandoned; another claim runs the task again. */
   | { kind: 'abandoned'; reason: string; text: string };
@@ -74,7 +81,7 @@ export async function finishAttempt(
       });
 
     if (!ours) {
-      if (cost.micros(costUsd) > 0n) await store.addCost(tx, row.id, costUsd);
+      if (usdUnits(costUsd) > 0n) await store.addCost(tx, row.id, costUsd);
       return null;
     }
     // Stopping: give the task back now rather than after its lease expires, unless its cancel was asked
@@ -119,18 +126,20 @@ async function closeAttempt(
         ? outcome.error
         : null;
   const succeeded = outcome.kind === 'succeeded' ? outcome : null;
+  // A reply the provider gave in full, whether it met the task's checks or not: its usage is billed.
+  const answered = succeeded ?? (outcome.kind === 'failed' ? (outcome.reply ?? null) : null);
   const price = (await cost.pricesInForce(tx, [model.model_id], attempt.started_at)).get(model.model_id) ?? null;
-  const costUsd = cost.attemptCost(price, succeeded?.usage ?? null, succeeded?.images.length ?? 0);
+  const costUsd = cost.attemptCost(price, answered?.usage ?? null, succeeded?.images.length ?? 0);
   const providerMs = record.provider_ms === null ? null : Math.round(record.provider_ms);
   const latencyMs = Math.round(record.latency_ms);
   await attempts.close(tx, attempt.id, {
     status: ours ? outcome.kind : 'abandoned',
     wire: record.wire,
     response_text: outcome.text === '' && !succeeded ? null : outcome.text,
-    finish_reason: succeeded?.finish_reason ?? null,
-    provider_finish_reason: succeeded?.provider_finish_reason ?? null,
-    response_id: succeeded?.response_id ?? null,
-    usage: succeeded?.usage ?? null,
+    finish_reason: answered?.finish_reason ?? null,
+    provider_finish_reason: answered?.provider_finish_reason ?? null,
+    response_id: answered?.response_id ?? null,
+    usage: answered?.usage ?? null,
     error,
     provider_ms: providerMs,
     latency_ms: latencyMs,

@@ -14,6 +14,7 @@ import { onCancel } from '../tasks/cancel.ts';
 import type { ClaimedTask } from '../tasks/lifecycle.ts';
 import { attemptRequest } from '../tasks/request.ts';
 import * as store from '../tasks/store.ts';
+import { checkOutput } from '../tasks/structured-output.ts';
 import type { TaskError } from '../tasks/task.ts';
 import { claim } from './claim.ts';
 import { DeltaStreams } from './deltas.ts';
@@ -249,15 +250,17 @@ export class Worker {
           providerMs = performance.now() - providerStart;
           wire = result.wire;
           ttft = result.time_to_first_token_ms;
-          outcome = {
-            kind: 'succeeded',
-            text: result.text,
+          const reply = {
             finish_reason: result.finish_reason,
             provider_finish_reason: result.provider_finish_reason,
             response_id: result.response_id,
             usage: result.usage,
-            images: [],
           };
+          // JSON output is checked against what was asked: a reply that does not fit is a failed attempt.
+          const invalid = checkOutput(request.chat.parameters?.response_format, result.text);
+          outcome = invalid
+            ? { kind: 'failed', error: invalid, text: result.text, reply }
+            : { kind: 'succeeded', text: result.text, ...reply, images: [] };
         }
       } catch (error) {
         providerMs = performance.now() - providerStart;

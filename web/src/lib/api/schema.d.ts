@@ -1658,8 +1658,8 @@ export interface components {
         };
         ModelPrice: {
             /**
-             * @description USD as a decimal string
-             * @example 2.50
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 2.500000000000
              */
             cached_input_per_mtok: string | null;
             /**
@@ -1668,18 +1668,18 @@ export interface components {
              */
             effective_from: string;
             /**
-             * @description USD as a decimal string
-             * @example 2.50
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 2.500000000000
              */
             input_per_mtok: string;
             /**
-             * @description USD as a decimal string
-             * @example 2.50
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 2.500000000000
              */
             output_per_mtok: string;
             /**
-             * @description USD as a decimal string
-             * @example 2.50
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 2.500000000000
              */
             per_image: string | null;
         };
@@ -2215,8 +2215,8 @@ export interface components {
             last_used_at: string | null;
             max_concurrency: number | null;
             /**
-             * @description USD as a decimal string
-             * @example 2.50
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 2.500000000000
              */
             monthly_spend_cap_usd: string | null;
             name: string;
@@ -2487,8 +2487,8 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             /**
-             * @description USD as a decimal string
-             * @example 0.004210
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 0.004210000000
              */
             cost_usd: string;
             /**
@@ -2557,8 +2557,8 @@ export interface components {
         };
         TaskAttempt: {
             /**
-             * @description USD as a decimal string
-             * @example 0.004210
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 0.004210000000
              */
             cost_usd: string;
             /**
@@ -2579,8 +2579,8 @@ export interface components {
             /** @description The price in force when the attempt started; null when the model has none. */
             price: {
                 /**
-                 * @description USD as a decimal string
-                 * @example 0.004210
+                 * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+                 * @example 0.004210000000
                  */
                 cached_input_per_mtok: string | null;
                 /**
@@ -2589,18 +2589,18 @@ export interface components {
                  */
                 effective_from: string;
                 /**
-                 * @description USD as a decimal string
-                 * @example 0.004210
+                 * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+                 * @example 0.004210000000
                  */
                 input_per_mtok: string;
                 /**
-                 * @description USD as a decimal string
-                 * @example 0.004210
+                 * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+                 * @example 0.004210000000
                  */
                 output_per_mtok: string;
                 /**
-                 * @description USD as a decimal string
-                 * @example 0.004210
+                 * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+                 * @example 0.004210000000
                  */
                 per_image: string | null;
             } | null;
@@ -2698,6 +2698,8 @@ export interface components {
             }[];
             /** @description Tasks that retried this one, oldest first. */
             retries: string[];
+            /** @description Models of the chain the task moved past without a request (so with no attempt), oldest first: today, a model whose provider was at its monthly spend cap. */
+            skipped_models: components["schemas"]["TaskModelSkip"][];
             /** @description Exactly what is sent: messages, parameters, the model chain, retry policy, timeouts. */
             snapshot: {
                 [key: string]: unknown;
@@ -2705,8 +2707,13 @@ export interface components {
         };
         TaskError: {
             /** @enum {string} */
-            kind: "auth" | "rate_limit" | "overloaded" | "timeout" | "bad_request" | "content_filter" | "network" | "server" | "cancelled" | "budget_exceeded" | "lease_expired" | "unavailable" | "credential" | "internal";
+            kind: "auth" | "rate_limit" | "overloaded" | "timeout" | "bad_request" | "content_filter" | "network" | "server" | "cancelled" | "budget_exceeded" | "invalid_output" | "lease_expired" | "unavailable" | "credential" | "internal";
             message: string;
+            /** @description With `invalid_output`: why the reply does not fit its `response_format`, as the JSON Schema validator says (`path` is a JSON pointer into the reply, "" for the whole; at most 20). */
+            output_errors?: {
+                message: string;
+                path: string;
+            }[];
             provider_code: string | null;
             retry_after_ms: number | null;
             retryable: boolean;
@@ -2738,6 +2745,25 @@ export interface components {
             content: string;
             /** @enum {string} */
             role: "system" | "user" | "assistant";
+        };
+        TaskModelSkip: {
+            /**
+             * Format: date-time
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            at: string;
+            /**
+             * @description Why it was skipped: its provider was at its monthly spend cap.
+             * @enum {string}
+             */
+            kind: "budget_exceeded";
+            message: string;
+            /** Format: uuid */
+            model_id: string;
+            /** @description Its place in the chain: 0 for the first model. */
+            model_index: number;
+            /** Format: uuid */
+            provider_id: string;
         };
         TaskPage: {
             items: components["schemas"]["Task"][];
@@ -2964,8 +2990,8 @@ export interface components {
             attempts: number;
             cached_input_tokens: number;
             /**
-             * @description USD as a decimal string
-             * @example 0.004210
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 0.004210000000
              */
             cost_usd: string;
             failed: number;
