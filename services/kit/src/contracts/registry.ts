@@ -676,6 +676,41 @@ export const deleteModel = createRoute({
   responses: { ...DeletedOrArchived, ...errors(400, 401, 403, 404, 409, 412) },
 });
 
+export const PriceParamSchema = IdParamSchema.extend({
+  effective_from: z.iso
+    .datetime({ offset: true, message: 'expected the price’s effective_from, an RFC 3339 timestamp' })
+    .openapi({ param: { name: 'effective_from', in: 'path' }, example: '2026-01-01T00:00:00.000Z' }),
+});
+
+export const PriceReplaceSchema = PriceInputSchema.openapi('ModelPriceReplace');
+
+export const replaceModelPrice = createRoute({
+  method: 'put',
+  path: '/api/v1/models/{id}/prices/{effective_from}',
+  operationId: 'replaceModelPrice',
+  tags: TAG_MODELS,
+  summary: 'Correct a scheduled price (one not yet in effect)',
+  description:
+    'Replaces the figures of a price whose effective_from is still ahead, and moves it when the body names another ' +
+    '(future) effective_from. A price already in effect is a 409: attempts were charged it; add a new price instead.',
+  request: { params: PriceParamSchema, headers: IfMatchHeaders, body: body(PriceReplaceSchema) },
+  responses: {
+    200: json(ModelSchema, 'The model with the corrected price'),
+    ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422),
+  },
+});
+
+export const withdrawModelPrice = createRoute({
+  method: 'delete',
+  path: '/api/v1/models/{id}/prices/{effective_from}',
+  operationId: 'withdrawModelPrice',
+  tags: TAG_MODELS,
+  summary: 'Withdraw a scheduled price (one not yet in effect)',
+  description: 'A price already in effect is a 409: attempts were charged it, so it stays in the history.',
+  request: { params: PriceParamSchema, headers: IfMatchHeaders },
+  responses: { 200: json(ModelSchema, 'The model without the price'), ...errors(400, 401, 403, 404, 409, 412) },
+});
+
 export const listPresets = createRoute({
   method: 'get',
   path: '/api/v1/presets',
@@ -811,6 +846,8 @@ export const registryRoutes: PublicRoute[] = [
   { route: getModel, ...read },
   { route: updateModel, ...edit },
   { route: deleteModel, ...edit },
+  { route: replaceModelPrice, ...edit },
+  { route: withdrawModelPrice, ...edit },
   { route: listPresets, ...read },
   { route: createPreset, ...edit },
   { route: getPreset, ...read },

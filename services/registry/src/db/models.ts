@@ -121,6 +121,32 @@ export async function addPrice(tx: Queryable, modelId: string, price: PriceInser
   return rows[0]?.outcome ?? 'ok';
 }
 
+/**
+ * The price of a model starting at `at` (to the millisecond, as the API shows it), locked, with whether
+ * it is in effect by the database's clock; undefined when the model has none starting then.
+ */
+export async function lockPrice(
+  tx: Queryable,
+  modelId: string,
+  at: string,
+): Promise<{ effective_from: Date; in_effect: boolean } | undefined> {
+  const { rows } = await tx.query<{ effective_from: Date; in_effect: boolean }>(
+    `SELECT effective_from, effective_from <= now() AS in_effect FROM registry.model_prices
+     WHERE model_id = $1 AND date_trunc('milliseconds', effective_from) = date_trunc('milliseconds', $2::timestamptz)
+     FOR UPDATE`,
+    [modelId, at],
+  );
+  return rows[0];
+}
+
+/** Removes a scheduled price (the caller checked it is not in effect). */
+export async function removePrice(tx: Queryable, modelId: string, effectiveFrom: Date): Promise<void> {
+  await tx.query('DELETE FROM registry.model_prices WHERE model_id = $1 AND effective_from = $2 AND effective_from > now()', [
+    modelId,
+    effectiveFrom,
+  ]);
+}
+
 const VIEW = `
   SELECT m.*, p.kind AS provider_kind,
     coalesce((SELECT json_agg(json_build_object(

@@ -204,6 +204,59 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
     return c.json(json, 200);
   });
 
+  /**
+   * Locks the model and its price starting at `at`, refusing what cannot change: an unknown model or
+   * price (404), an archived model or a price already in effect (409, saying why).
+   */
+  async function scheduledPrice(tx: Queryable, c: Parameters<typeof checkIfMatch>[0], id: string, at: string) {
+    const row = await models.lock(tx, id);
+    if (!row) throw new NotFound('No such model.');
+    checkIfMatch(c, row.updated_at, 'The model');
+    if (row.archived_at) throw new Conflict('This model is archived; archived models cannot be changed.');
+    const price = await models.lockPrice(tx, id, at);
+    if (!price) throw new NotFound(`The model has no price starting at ${at}; its prices are listed in \`prices\`.`);
+    if (price.in_effect)
+      throw new Conflict(
+        `This price has been in effect since ${price.effective_from.toISOString()}: attempts were charged it, so it stays in the history. Give the model a new price from a later time instead.`,
+      );
+    return { before: modelJson((await models.get(tx, id)) as models.ModelView), price };
+  }
+
+  async function priceChanged(tx: Queryable, id: string) {
+    await models.update(tx, id, {});
+    const after = (await models.get(tx, id)) as models.ModelView;
+    await modelEvents(tx, 'updated', [after]);
+    return modelJson(after);
+  }
+
+  app.openapi(contract.replaceModelPrice, async (c) => {
+    const { id, effective_from: at } = c.req.valid('param');
+    const input = c.req.valid('json');
+    const json = await withTransaction(pool, async (tx) => {
+      const { before, price } = await scheduledPrice(tx, c, id, at);
+      await models.removePrice(tx, id, price.effective_from);
+      await addPrice(tx, id, { ...input, effective_from: input.effective_from ?? price.effective_from.toISOString() }, 'body');
+      const after = await priceChanged(tx, id);
+      await c.var.audit(tx, 'model.price_replaced', { type: 'model', id }, before, after);
+      return after;
+    });
+    c.header('ETag', etagOf(json.updated_at));
+    return c.json(json, 200);
+  });
+
+  app.openapi(contract.withdrawModelPrice, async (c) => {
+    const { id, effective_from: at } = c.req.valid('param');
+    const json = await withTransaction(pool, async (tx) => {
+      const { before, price } = await scheduledPrice(tx, c, id, at);
+      await models.removePrice(tx, id, price.effective_from);
+      const after = await priceChanged(tx, id);
+      await c.var.audit(tx, 'model.price_withdrawn', { type: 'model', id }, before, after);
+      return after;
+    });
+    c.header('ETag', etagOf(json.updated_at));
+    return c.json(json, 200);
+  });
+
   app.openapi(contract.deleteModel, async (c) => {
     const { id } = c.req.valid('param');
     const outcome = await withTransaction(pool, async (tx) => {
