@@ -46,7 +46,10 @@ export const ParameterRuleSchema = z
   })
   .openapi('ParameterRule');
 
-const ImageSize = z.string().regex(/^\d{2,5}x\d{2,5}$/, 'expected WIDTHxHEIGHT such as 1024x1024');
+const ImageSize = z
+  .string()
+  .regex(/^\d{2,5}x\d{2,5}$/, 'expected WIDTHxHEIGHT such as 1024x1024')
+  .openapi({ example: '1024x1024' });
 
 export const ImageRulesSchema = z
   .object({
