@@ -1,4 +1,4 @@
--- Model-family rules (issue 11, docs/registry.md "Model rules"): what each family of models takes, as
+-- Model-family rules (issue 11, docs/model-rules.md): what each family of models takes, as
 -- the providers' public API references state it. A model id pattern (a POSIX regular expression on the
 -- provider's model id) of a provider kind and modality → the rules (services/kit/src/adapters/rules.ts:
 -- accepted parameters with their ranges, exclusive groups, conditions, reasoning, image options). They are

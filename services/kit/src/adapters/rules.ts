@@ -3,7 +3,7 @@ import { KINDS } from './kinds.ts';
 import type { ProviderKind } from './types.ts';
 
 /**
- * A model's rules (docs/registry.md, "Model rules"): which normalized parameters it takes and in what
+ * A model's rules (docs/model-rules.md): which normalized parameters it takes and in what
  * ranges, parameters it takes only one of (Claude 4.5-era models: temperature or top_p), parameters it
  * takes only under a condition (gpt-5.1: sampling only when reasoning_effort is none), whether it is a
  * reasoning model, and for image models how many images, which sizes and qualities. The registry copies

@@ -281,7 +281,7 @@ export const ModelSchema = z
     capabilities: CapabilitiesSchema,
     rules: ModelRulesSchema.openapi({
       description:
-        'What the model takes (docs/registry.md, "Model rules"): copied from its family when created or imported, editable.',
+        'What the model takes (docs/model-rules.md): copied from its family when created or imported, editable.',
     }),
     rules_family: z.string().nullable().openapi({
       description:

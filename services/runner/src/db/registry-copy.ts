@@ -42,7 +42,7 @@ export async function applyProvider(db: Queryable, provider: ProviderSnapshot): 
 /**
  * Upserts the model and its prices. A price already in force is never changed (attempts were charged
  * it); a scheduled one (effective_from still ahead) follows the registry, which may replace or withdraw
- * it (docs/registry.md) — but only from a snapshot at least as new as the copy, so an event applied late
+ * it (docs/providers.md, "Models") — but only from a snapshot at least as new as the copy, so an event applied late
  * cannot bring back a withdrawn price.
  */
 export async function applyModel(db: Queryable, model: ModelSnapshot): Promise<void> {
