@@ -1783,7 +1783,7 @@ export interface components {
              */
             per_image?: string;
         };
-        /** @description What the model takes (docs/registry.md, "Model rules"): copied from its family when created or imported, editable. */
+        /** @description What the model takes (docs/model-rules.md): copied from its family when created or imported, editable. */
         ModelRules: {
             /** @description Parameters it takes only when another is given with one of some values, e.g. sampling only when `reasoning_effort` is `none`. */
             conditions: {
