@@ -280,8 +280,7 @@ export const ModelSchema = z
     max_output_tokens: z.number().int().nullable(),
     capabilities: CapabilitiesSchema,
     rules: ModelRulesSchema.openapi({
-      description:
-        'What the model takes (docs/model-rules.md): copied from its family when created or imported, editable.',
+      description: 'What the model takes (docs/model-rules.md): copied from its family when created or imported, editable.',
     }),
     rules_family: z.string().nullable().openapi({
       description:
