@@ -123,7 +123,11 @@ function ruleProblems(
   for (const group of rules.exclusive) {
     const both = group.filter((name) => given.includes(name));
     if (both.length > 1)
-      problems.push({ parameter: both.at(-1) as string, message: `${which} takes ${orList(group)}, not both` });
+      problems.push({
+        parameter: both.at(-1) as string,
+        message:
+          group.length === 2 ? `${which} takes ${orList(group)}, not both` : `${which} takes only one of ${group.join(', ')}`,
+      });
   }
   for (const { parameters: names, when } of rules.conditions) {
     const word = wordOf(when.parameter, parameters[when.parameter]);
