@@ -3,6 +3,10 @@ import type { ProviderRow } from './db/providers.ts';
 import type { ModelView, PriceRow } from './db/models.ts';
 import type { PresetRow } from './db/presets.ts';
 import { iso, isoOrNull } from './routes/common.ts';
+import { defaultRules } from '@llmops/kit/adapters/rules';
+
+/** A model's rules: its own, or the kind's default for a row made before models had them. */
+const rulesOf = (view: ModelView) => view.rules ?? defaultRules(view.provider_kind, view.modality);
 
 /** Money in the one format (kit's money.ts): numeric at any scale → twelve places, "2.500000000000". */
 const money = usdOrNull;
@@ -23,6 +27,7 @@ export function providerJson(row: ProviderRow) {
     max_concurrency: row.max_concurrency,
     rpm_limit: row.rpm_limit,
     monthly_spend_cap_usd: money(row.monthly_spend_cap_usd),
+    max_tokens_field: row.max_tokens_field,
     enabled: row.enabled,
     last_used_at: isoOrNull(row.last_used_at),
     archived_at: isoOrNull(row.archived_at),
@@ -79,6 +84,8 @@ export function modelJson(view: ModelView) {
       vision: view.supports_vision,
       tools: view.supports_tools,
     },
+    rules: rulesOf(view),
+    rules_family: view.rules_family,
     price: current ? priceJson(current) : null,
     prices: view.prices.map(priceJson),
     enabled: view.enabled,
@@ -100,6 +107,7 @@ export function modelSnapshot(view: ModelView) {
     context_window: view.context_window,
     max_output_tokens: view.max_output_tokens,
     supports_json: view.supports_json,
+    rules: rulesOf(view),
     prices: view.prices.map(priceJson),
     enabled: view.enabled,
     archived_at: isoOrNull(view.archived_at),

@@ -19,11 +19,15 @@ export interface KindSpec {
   /** Most stop sequences the protocol takes. */
   maxStop: number;
   images: boolean;
+  /** Most images one request may ask for (the protocol's own limit), when it makes images. */
+  maxImages: number | null;
 }
 
 export interface ParameterRule {
   min?: number;
   max?: number;
+  /** The values the protocol has, for a parameter that is one of a few words. */
+  values?: readonly string[];
 }
 
 export const KINDS: Record<ProviderKind, KindSpec> = {
@@ -41,10 +45,12 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
       presence_penalty: { min: -2, max: 2 },
       frequency_penalty: { min: -2, max: 2 },
       response_format: {},
+      reasoning_effort: { values: ['none', 'minimal', 'low', 'medium', 'high'] },
     },
     responseFormats: ['text', 'json_object', 'json_schema'],
     maxStop: 4,
     images: true,
+    maxImages: 10,
   },
   anthropic: {
     label: 'Anthropic',
@@ -62,6 +68,7 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
     responseFormats: ['text', 'json_schema'],
     maxStop: 16,
     images: false,
+    maxImages: null,
   },
   ollama: {
     label: 'Ollama (native API)',
@@ -82,5 +89,6 @@ export const KINDS: Record<ProviderKind, KindSpec> = {
     responseFormats: ['text', 'json_object', 'json_schema'],
     maxStop: 16,
     images: false,
+    maxImages: null,
   },
 };

@@ -3,6 +3,7 @@ import type { PublicRoute } from './index.ts';
 import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json } from './common.ts';
 import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
 import { DEFAULT_RETRY_POLICY } from '../adapters/parameters.ts';
+import { ModelRulesSchema } from '../adapters/rules.ts';
 import { PROVIDER_KINDS } from '../adapters/types.ts';
 import { USD_PATTERN } from '../money.ts';
 import { ModelSnapshotSchema, PresetSnapshotSchema, ProviderSnapshotSchema } from '../events/registry.ts';
@@ -115,6 +116,17 @@ const TimeoutMs = z
 const PositiveLimit = (max: number) =>
   z.number().int('expected a whole number').min(1, 'expected at least 1').max(max, `expected at most ${max}`);
 
+export const MAX_TOKENS_FIELDS = ['max_tokens', 'max_completion_tokens'] as const;
+const MaxTokensField = z.enum(MAX_TOKENS_FIELDS).openapi('MaxTokensField');
+const MaxTokensFieldInput = MaxTokensField.nullable()
+  .optional()
+  .openapi({
+    description:
+      'OpenAI kind only: which body field carries the output cap. `max_completion_tokens` for api.openai.com; ' +
+      '`max_tokens` for servers that read only that one (llama.cpp before early 2026, Ollama’s /v1, ' +
+      'llama-cpp-python, vLLM’s older releases). Null: the kind’s default.',
+  });
+
 export const ProviderSchema = z
   .object({
     id: Uuid,
@@ -130,6 +142,10 @@ export const ProviderSchema = z
     max_concurrency: z.number().int().nullable(),
     rpm_limit: z.number().int().nullable(),
     monthly_spend_cap_usd: Money.nullable(),
+    max_tokens_field: MaxTokensField.nullable().openapi({
+      description:
+        "The body field of the output cap for OpenAI-compatible servers; null: the kind's default (docs/providers.md).",
+    }),
     enabled: z.boolean(),
     last_used_at: Timestamp.nullable(),
     archived_at: Timestamp.nullable(),
@@ -153,6 +169,7 @@ export const ProviderCreateSchema = z
     max_concurrency: PositiveLimit(10_000).nullable().optional(),
     rpm_limit: PositiveLimit(1_000_000).nullable().optional(),
     monthly_spend_cap_usd: Amount.nullable().optional(),
+    max_tokens_field: MaxTokensFieldInput,
     enabled: z.boolean().optional(),
   })
   .strict()
@@ -170,6 +187,7 @@ export const ProviderUpdateSchema = z
     max_concurrency: PositiveLimit(10_000).nullable().optional(),
     rpm_limit: PositiveLimit(1_000_000).nullable().optional(),
     monthly_spend_cap_usd: Amount.nullable().optional(),
+    max_tokens_field: MaxTokensFieldInput,
     enabled: z.boolean().optional(),
   })
   .strict()
@@ -265,6 +283,13 @@ export const ModelSchema = z
     context_window: z.number().int().nullable(),
     max_output_tokens: z.number().int().nullable(),
     capabilities: CapabilitiesSchema,
+    rules: ModelRulesSchema.openapi({
+      description: 'What the model takes (docs/model-rules.md): copied from its family when created or imported, editable.',
+    }),
+    rules_family: z.string().nullable().openapi({
+      description:
+        "The model family its rules were copied from; null once they were edited, or when no family matched (the kind's default).",
+    }),
     price: z.union([PriceSchema, z.null()]).openapi({ description: 'The price in force now.' }),
     prices: z.array(PriceSchema).openapi({ description: 'Every price, newest effective_from first (future ones included).' }),
     enabled: z.boolean(),
@@ -288,6 +313,9 @@ const ModelFields = {
   context_window: TokenCount.nullable().optional(),
   max_output_tokens: TokenCount.nullable().optional(),
   capabilities: CapabilitiesInput.optional(),
+  rules: ModelRulesSchema.optional().openapi({
+    description: "Default: the rules of the model's family, else the kind's default.",
+  }),
   price: PriceInputSchema.optional(),
   enabled: z.boolean().optional(),
 };
@@ -305,6 +333,9 @@ export const ModelUpdateSchema = z
     context_window: TokenCount.nullable().optional(),
     max_output_tokens: TokenCount.nullable().optional(),
     capabilities: CapabilitiesInput.optional(),
+    rules: ModelRulesSchema.optional().openapi({
+      description: 'Replaces the rules as a whole (checked against what the kind’s protocol has); `rules_family` becomes null.',
+    }),
     price: PriceInputSchema.optional().openapi({ description: 'A new price from its effective_from; earlier prices stay.' }),
     enabled: z.boolean().optional(),
   })
@@ -376,6 +407,10 @@ export const PresetParametersSchema = z
     presence_penalty: z.number().min(-2, 'expected -2 to 2').max(2, 'expected -2 to 2').optional(),
     frequency_penalty: z.number().min(-2, 'expected -2 to 2').max(2, 'expected -2 to 2').optional(),
     response_format: ResponseFormatSchema.optional(),
+    reasoning_effort: z
+      .enum(['none', 'minimal', 'low', 'medium', 'high'])
+      .optional()
+      .openapi({ description: "Reasoning models that take it: how hard the model thinks (the model's rules say which values)." }),
     first_byte_timeout_ms: TimeoutMs.optional().openapi({ description: "Overrides the provider's timeout for the first byte." }),
     idle_timeout_ms: TimeoutMs.optional().openapi({ description: "Overrides the provider's timeout between stream chunks." }),
   })
@@ -644,6 +679,41 @@ export const deleteModel = createRoute({
   responses: { ...DeletedOrArchived, ...errors(400, 401, 403, 404, 409, 412) },
 });
 
+export const PriceParamSchema = IdParamSchema.extend({
+  effective_from: z.iso
+    .datetime({ offset: true, message: 'expected the price’s effective_from, an RFC 3339 timestamp' })
+    .openapi({ param: { name: 'effective_from', in: 'path' }, example: '2026-01-01T00:00:00.000Z' }),
+});
+
+export const PriceReplaceSchema = PriceInputSchema.openapi('ModelPriceReplace');
+
+export const replaceModelPrice = createRoute({
+  method: 'put',
+  path: '/api/v1/models/{id}/prices/{effective_from}',
+  operationId: 'replaceModelPrice',
+  tags: TAG_MODELS,
+  summary: 'Correct a scheduled price (one not yet in effect)',
+  description:
+    'Replaces the figures of a price whose effective_from is still ahead, and moves it when the body names another ' +
+    '(future) effective_from. A price already in effect is a 409: attempts were charged it; add a new price instead.',
+  request: { params: PriceParamSchema, headers: IfMatchHeaders, body: body(PriceReplaceSchema) },
+  responses: {
+    200: json(ModelSchema, 'The model with the corrected price'),
+    ...errors(400, 401, 403, 404, 409, 412, 413, 415, 422),
+  },
+});
+
+export const withdrawModelPrice = createRoute({
+  method: 'delete',
+  path: '/api/v1/models/{id}/prices/{effective_from}',
+  operationId: 'withdrawModelPrice',
+  tags: TAG_MODELS,
+  summary: 'Withdraw a scheduled price (one not yet in effect)',
+  description: 'A price already in effect is a 409: attempts were charged it, so it stays in the history.',
+  request: { params: PriceParamSchema, headers: IfMatchHeaders },
+  responses: { 200: json(ModelSchema, 'The model without the price'), ...errors(400, 401, 403, 404, 409, 412) },
+});
+
 export const listPresets = createRoute({
   method: 'get',
   path: '/api/v1/presets',
@@ -712,6 +782,7 @@ export const ProviderCredentialSchema = z.object({
   project: z.string().nullable(),
   extra_headers: z.record(z.string(), z.string()),
   timeout_ms: z.number().int(),
+  max_tokens_field: MaxTokensField.nullable(),
   enabled: z.boolean(),
   archived_at: Timestamp.nullable(),
   updated_at: Timestamp,
@@ -778,6 +849,8 @@ export const registryRoutes: PublicRoute[] = [
   { route: getModel, ...read },
   { route: updateModel, ...edit },
   { route: deleteModel, ...edit },
+  { route: replaceModelPrice, ...edit },
+  { route: withdrawModelPrice, ...edit },
   { route: listPresets, ...read },
   { route: createPreset, ...edit },
   { route: getPreset, ...read },

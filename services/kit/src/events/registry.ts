@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { defineEvent } from '../bus/contract.ts';
 import { PROVIDER_KINDS } from '../adapters/types.ts';
+import { ModelRulesSchema } from '../adapters/rules.ts';
 
 /**
  * Registry changes, carrying what other services keep copies of (the runner: limits, timeouts, prices
@@ -59,6 +60,8 @@ export const ModelSnapshotSchema = z.object({
   max_output_tokens: z.number().int().nullable(),
   /** Whether the model takes a JSON response format (its capabilities.json_output). */
   supports_json: z.boolean(),
+  /** The model's rules (issue 11); absent in events written before models had them: the kind's default. */
+  rules: ModelRulesSchema.nullable().optional(),
   /** Every price, newest effective_from first: the runner charges the one in force when an attempt starts. */
   prices: z.array(PriceSnapshotSchema),
   enabled: z.boolean(),

@@ -1,4 +1,5 @@
 import type { Queryable } from '@llmops/kit/db';
+import type { ModelRules } from '@llmops/kit/adapters/rules';
 import { updateColumns } from './columns.ts';
 
 export interface ModelRow {
@@ -13,6 +14,10 @@ export interface ModelRow {
   supports_json: boolean;
   supports_vision: boolean;
   supports_tools: boolean;
+  /** The model's own rules (null only for a row made before it had them: the kind's default applies). */
+  rules: ModelRules | null;
+  /** The family its rules were copied from; null once edited, or when none matched. */
+  rules_family: string | null;
   enabled: boolean;
   last_used_at: Date | null;
   archived_at: Date | null;
@@ -45,6 +50,8 @@ export const UPDATABLE = [
   'supports_json',
   'supports_vision',
   'supports_tools',
+  'rules',
+  'rules_family',
   'enabled',
 ] as const;
 
@@ -53,8 +60,8 @@ export type ModelInsert = Omit<ModelRow, 'last_used_at' | 'archived_at' | 'creat
 export async function insert(tx: Queryable, row: ModelInsert): Promise<void> {
   await tx.query(
     `INSERT INTO registry.models (id, provider_id, provider_model_id, display_name, modality, context_window,
-       max_output_tokens, supports_streaming, supports_json, supports_vision, supports_tools, enabled)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+       max_output_tokens, supports_streaming, supports_json, supports_vision, supports_tools, enabled, rules, rules_family)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     [
       row.id,
       row.provider_id,
@@ -68,6 +75,8 @@ export async function insert(tx: Queryable, row: ModelInsert): Promise<void> {
       row.supports_vision,
       row.supports_tools,
       row.enabled,
+      row.rules === null ? null : JSON.stringify(row.rules),
+      row.rules_family,
     ],
   );
 }
@@ -110,6 +119,32 @@ export async function addPrice(tx: Queryable, modelId: string, price: PriceInser
     ],
   );
   return rows[0]?.outcome ?? 'ok';
+}
+
+/**
+ * The price of a model starting at `at` (to the millisecond, as the API shows it), locked, with whether
+ * it is in effect by the database's clock; undefined when the model has none starting then.
+ */
+export async function lockPrice(
+  tx: Queryable,
+  modelId: string,
+  at: string,
+): Promise<{ effective_from: Date; in_effect: boolean } | undefined> {
+  const { rows } = await tx.query<{ effective_from: Date; in_effect: boolean }>(
+    `SELECT effective_from, effective_from <= now() AS in_effect FROM registry.model_prices
+     WHERE model_id = $1 AND date_trunc('milliseconds', effective_from) = date_trunc('milliseconds', $2::timestamptz)
+     FOR UPDATE`,
+    [modelId, at],
+  );
+  return rows[0];
+}
+
+/** Removes a scheduled price (the caller checked it is not in effect). */
+export async function removePrice(tx: Queryable, modelId: string, effectiveFrom: Date): Promise<void> {
+  await tx.query('DELETE FROM registry.model_prices WHERE model_id = $1 AND effective_from = $2 AND effective_from > now()', [
+    modelId,
+    effectiveFrom,
+  ]);
 }
 
 const VIEW = `
@@ -178,8 +213,11 @@ export async function ofProvider(db: Queryable, providerId: string): Promise<Mod
   return rows;
 }
 
+/** Changes the given columns (undefined: unchanged; null: set to null). */
 export async function update(tx: Queryable, id: string, changes: Partial<ModelRow>): Promise<void> {
-  await updateColumns(tx, 'registry.models', id, changes, UPDATABLE);
+  const values: Record<string, unknown> = { ...changes };
+  if (changes.rules) values.rules = JSON.stringify(changes.rules);
+  await updateColumns(tx, 'registry.models', id, values, UPDATABLE);
 }
 
 export async function archive(tx: Queryable, ids: readonly string[]): Promise<void> {

@@ -16,6 +16,8 @@ export interface ProviderRow {
   max_concurrency: number | null;
   rpm_limit: number | null;
   monthly_spend_cap_usd: string | null;
+  /** OpenAI-compatible servers: the body field of the output cap; null: the kind's default. */
+  max_tokens_field: 'max_tokens' | 'max_completion_tokens' | null;
   enabled: boolean;
   last_used_at: Date | null;
   archived_at: Date | null;
@@ -36,6 +38,7 @@ export const UPDATABLE = [
   'max_concurrency',
   'rpm_limit',
   'monthly_spend_cap_usd',
+  'max_tokens_field',
   'enabled',
 ] as const;
 
@@ -47,8 +50,8 @@ export type ProviderInsert = Omit<
 export async function insert(tx: Queryable, row: ProviderInsert): Promise<ProviderRow> {
   const { rows } = await tx.query<ProviderRow>(
     `INSERT INTO registry.providers (id, name, kind, base_url, api_key_envelope, api_key_hint, organization, project,
-       extra_headers, timeout_ms, max_concurrency, rpm_limit, monthly_spend_cap_usd, enabled)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING *`,
+       extra_headers, timeout_ms, max_concurrency, rpm_limit, monthly_spend_cap_usd, enabled, max_tokens_field)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING *`,
     [
       row.id,
       row.name,
@@ -64,6 +67,7 @@ export async function insert(tx: Queryable, row: ProviderInsert): Promise<Provid
       row.rpm_limit,
       row.monthly_spend_cap_usd,
       row.enabled,
+      row.max_tokens_field,
     ],
   );
   return rows[0] as ProviderRow;

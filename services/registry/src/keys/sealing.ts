@@ -55,5 +55,6 @@ export function connectionOf(keyring: Keyring, row: ProviderRow): ProviderConnec
     organization: row.organization,
     project: row.project,
     headers: row.extra_headers,
+    ...(row.max_tokens_field ? { maxTokensField: row.max_tokens_field } : {}),
   };
 }

@@ -35,6 +35,7 @@ export function mountInternal(app: ServiceApp, { pool, keyring }: RouteDeps): vo
         project: row.project,
         extra_headers: row.extra_headers,
         timeout_ms: row.timeout_ms,
+        max_tokens_field: row.max_tokens_field,
         enabled: row.enabled,
         archived_at: isoOrNull(row.archived_at),
         updated_at: iso(row.updated_at),

@@ -9,6 +9,9 @@ import * as contract from '@llmops/kit/contracts/registry';
 import { publish } from '@llmops/kit/bus/index';
 import { modelChanged } from '@llmops/kit/events/registry';
 import { z as zod } from 'zod';
+import { defaultRules, rulesProblems, type ModelRules } from '@llmops/kit/adapters/rules';
+import type { ProviderKind } from '@llmops/kit/adapters/types';
+import * as families from '../db/model-families.ts';
 import * as models from '../db/models.ts';
 import * as providers from '../db/providers.ts';
 import { modelJson, modelSnapshot } from '../json.ts';
@@ -33,15 +36,36 @@ export async function addPrice(tx: Queryable, modelId: string, price: PriceInput
 }
 
 /**
- * Creates models of one provider in the caller's transaction, each with its first price. A provider
- * model id that the provider already has (or that appears twice) is a 422 naming the field.
+ * The rules a new model starts with: the ones given (checked against what the kind's protocol has), else
+ * a copy of its family's (sql/registry model_families), else the kind's permissive default.
+ */
+async function startingRules(
+  tx: Queryable,
+  kind: ProviderKind,
+  input: ModelInput,
+  field: string,
+): Promise<{ rules: ModelRules; rules_family: string | null }> {
+  const modality = input.modality ?? 'chat';
+  if (input.rules) {
+    const problems = rulesProblems(kind, input.rules, `${field}.rules`);
+    if (problems.length > 0) throw invalid(...problems);
+    return { rules: input.rules, rules_family: null };
+  }
+  const family = await families.match(tx, kind, modality, input.provider_model_id);
+  return family ? { rules: family.rules, rules_family: family.id } : { rules: defaultRules(kind, modality), rules_family: null };
+}
+
+/**
+ * Creates models of one provider in the caller's transaction, each with its first price and its rules.
+ * A provider model id that the provider already has (or that appears twice) is a 422 naming the field.
  */
 export async function createModels(
   tx: Queryable,
-  providerId: string,
+  provider: { id: string; kind: ProviderKind },
   inputs: readonly ModelInput[],
   fieldOf: (index: number) => string,
 ): Promise<models.ModelView[]> {
+  const providerId = provider.id;
   const existing = new Set(
     (await models.ofProvider(tx, providerId)).filter((m) => !m.archived_at).map((m) => m.provider_model_id),
   );
@@ -62,6 +86,7 @@ export async function createModels(
   const ids: string[] = [];
   for (const [index, input] of inputs.entries()) {
     const id = uuidv7();
+    const rules = await startingRules(tx, provider.kind, input, fieldOf(index));
     try {
       await models.insert(tx, {
         id,
@@ -75,6 +100,7 @@ export async function createModels(
         supports_json: input.capabilities?.json_output ?? false,
         supports_vision: input.capabilities?.vision ?? false,
         supports_tools: input.capabilities?.tools ?? false,
+        ...rules,
         enabled: input.enabled ?? true,
       });
     } catch (error) {
@@ -123,7 +149,7 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
         if (!provider || provider.archived_at)
           throw invalid({ field: 'body.provider_id', message: provider ? 'this provider is archived' : 'no such provider' });
         const { provider_id: _provider, ...fields } = input;
-        const [view] = await createModels(tx, provider.id, [fields], () => 'body');
+        const [view] = await createModels(tx, provider, [fields], () => 'body');
         const created = view as models.ModelView;
         await modelEvents(tx, 'created', [created]);
         const json = modelJson(created);
@@ -150,8 +176,14 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
       if (!row) throw new NotFound('No such model.');
       checkIfMatch(c, row.updated_at, 'The model');
       if (row.archived_at) throw new Conflict('This model is archived; archived models cannot be changed.');
-      const before = modelJson((await models.get(tx, id)) as models.ModelView);
+      const current = (await models.get(tx, id)) as models.ModelView;
+      const before = modelJson(current);
+      if (input.rules) {
+        const problems = rulesProblems(current.provider_kind, input.rules, 'body.rules');
+        if (problems.length > 0) throw invalid(...problems);
+      }
       await models.update(tx, id, {
+        ...(input.rules ? { rules: input.rules, rules_family: null } : {}),
         display_name: input.display_name,
         context_window: input.context_window,
         max_output_tokens: input.max_output_tokens,
@@ -167,6 +199,59 @@ export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
       const json = modelJson(after);
       await c.var.audit(tx, 'model.updated', { type: 'model', id }, before, json);
       return json;
+    });
+    c.header('ETag', etagOf(json.updated_at));
+    return c.json(json, 200);
+  });
+
+  /**
+   * Locks the model and its price starting at `at`, refusing what cannot change: an unknown model or
+   * price (404), an archived model or a price already in effect (409, saying why).
+   */
+  async function scheduledPrice(tx: Queryable, c: Parameters<typeof checkIfMatch>[0], id: string, at: string) {
+    const row = await models.lock(tx, id);
+    if (!row) throw new NotFound('No such model.');
+    checkIfMatch(c, row.updated_at, 'The model');
+    if (row.archived_at) throw new Conflict('This model is archived; archived models cannot be changed.');
+    const price = await models.lockPrice(tx, id, at);
+    if (!price) throw new NotFound(`The model has no price starting at ${at}; its prices are listed in \`prices\`.`);
+    if (price.in_effect)
+      throw new Conflict(
+        `This price has been in effect since ${price.effective_from.toISOString()}: attempts were charged it, so it stays in the history. Give the model a new price from a later time instead.`,
+      );
+    return { before: modelJson((await models.get(tx, id)) as models.ModelView), price };
+  }
+
+  async function priceChanged(tx: Queryable, id: string) {
+    await models.update(tx, id, {});
+    const after = (await models.get(tx, id)) as models.ModelView;
+    await modelEvents(tx, 'updated', [after]);
+    return modelJson(after);
+  }
+
+  app.openapi(contract.replaceModelPrice, async (c) => {
+    const { id, effective_from: at } = c.req.valid('param');
+    const input = c.req.valid('json');
+    const json = await withTransaction(pool, async (tx) => {
+      const { before, price } = await scheduledPrice(tx, c, id, at);
+      await models.removePrice(tx, id, price.effective_from);
+      await addPrice(tx, id, { ...input, effective_from: input.effective_from ?? price.effective_from.toISOString() }, 'body');
+      const after = await priceChanged(tx, id);
+      await c.var.audit(tx, 'model.price_replaced', { type: 'model', id }, before, after);
+      return after;
+    });
+    c.header('ETag', etagOf(json.updated_at));
+    return c.json(json, 200);
+  });
+
+  app.openapi(contract.withdrawModelPrice, async (c) => {
+    const { id, effective_from: at } = c.req.valid('param');
+    const json = await withTransaction(pool, async (tx) => {
+      const { before, price } = await scheduledPrice(tx, c, id, at);
+      await models.removePrice(tx, id, price.effective_from);
+      const after = await priceChanged(tx, id);
+      await c.var.audit(tx, 'model.price_withdrawn', { type: 'model', id }, before, after);
+      return after;
     });
     c.header('ETag', etagOf(json.updated_at));
     return c.json(json, 200);

@@ -20,8 +20,9 @@ type Parameters = z.output<typeof contract.PresetParametersSchema>;
 
 /**
  * Checks a preset's parameters against its model and every fallback: each must exist and not be
- * archived, and each must take the parameters (kit's one parameter checker, which the runner runs on
- * every task too). Every problem is listed at once, each naming its field.
+ * archived, make the same kind of output (text or images) as the first, and take the parameters under
+ * its own rules (kit's one parameter checker, which the runner runs on every task too). Every problem is
+ * listed at once, each naming its field.
  */
 export async function checkPreset(
   db: Queryable,
@@ -47,6 +48,14 @@ export async function checkPreset(
     else targets.push({ field, view });
     seen.add(id);
   });
+  // One chain makes one kind of output: a task on it would drop every model of the other kind.
+  const first = targets[0];
+  for (const { field, view } of targets.slice(1))
+    if (first && view.modality !== first.view.modality)
+      problems.push({
+        field,
+        message: `model "${view.display_name}" ${view.modality === 'image' ? 'generates images' : 'writes text'}, but the preset's chain ${first.view.modality === 'image' ? 'generates images' : 'writes text'} (model "${first.view.display_name}"): a fallback must make the same kind of output`,
+      });
   const reported = new Set<string>();
   for (const { view } of targets)
     for (const problem of checkModelParameters(view, preset.parameters)) {

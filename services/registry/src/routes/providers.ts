@@ -23,8 +23,14 @@ import { createModels, modelEvents } from './models.ts';
 
 const Id = z.uuid();
 
-/** The kind's rules across fields: a key where the kind needs one, organization/project only for OpenAI. */
-function checkKindRules(row: Pick<ProviderRow, 'kind' | 'base_url' | 'organization' | 'project'>, hasKey: boolean): void {
+/**
+ * The kind's rules across fields: a key where the kind needs one, organization, project and the
+ * max-tokens field only for OpenAI (other protocols have one output-cap field).
+ */
+function checkKindRules(
+  row: Pick<ProviderRow, 'kind' | 'base_url' | 'organization' | 'project' | 'max_tokens_field'>,
+  hasKey: boolean,
+): void {
   const spec = KINDS[row.kind];
   const problems: FieldProblem[] = [];
   if (!hasKey && spec.needsKey(row.base_url))
@@ -35,6 +41,11 @@ function checkKindRules(row: Pick<ProviderRow, 'kind' | 'base_url' | 'organizati
   if (!spec.hasOrganization) {
     if (row.organization) problems.push({ field: 'body.organization', message: `${spec.label} providers have no organization` });
     if (row.project) problems.push({ field: 'body.project', message: `${spec.label} providers have no project` });
+    if (row.max_tokens_field)
+      problems.push({
+        field: 'body.max_tokens_field',
+        message: `${spec.label} providers have one output-cap field; max_tokens_field is for OpenAI-compatible servers`,
+      });
   }
   if (problems.length > 0) throw invalid(...problems);
 }
@@ -141,6 +152,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       base_url: baseUrl,
       organization: input.organization ?? null,
       project: input.project ?? null,
+      max_tokens_field: input.max_tokens_field ?? null,
     };
     checkKindRules(fields, input.api_key !== undefined);
     const { body } = await withTransaction(pool, (tx) =>
@@ -192,6 +204,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
         base_url: input.base_url === undefined ? row.base_url : input.base_url.replace(/\/+$/, ''),
         organization: input.organization === undefined ? row.organization : input.organization,
         project: input.project === undefined ? row.project : input.project,
+        max_tokens_field: input.max_tokens_field === undefined ? row.max_tokens_field : input.max_tokens_field,
       };
       const hasKey = input.api_key === undefined ? row.api_key_envelope !== null : input.api_key !== null;
       checkKindRules(next, hasKey);
@@ -219,6 +232,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
         next.base_url !== row.base_url ||
         next.organization !== row.organization ||
         next.project !== row.project ||
+        next.max_tokens_field !== row.max_tokens_field ||
         input.extra_headers !== undefined;
       await changed(tx, updated, 'updated', connectionChanged);
       const before = providerJson(row);
@@ -339,7 +353,7 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
       const row = await providers.get(tx, id, { lock: true });
       if (!row) throw new NotFound('No such provider.');
       if (row.archived_at) throw new Conflict('This provider is archived.');
-      const created = await createModels(tx, id, imports, (index) => fieldPath('body', 'models', index));
+      const created = await createModels(tx, row, imports, (index) => fieldPath('body', 'models', index));
       await modelEvents(tx, 'created', created);
       const json = created.map(modelJson);
       for (const model of json) await c.var.audit(tx, 'model.created', { type: 'model', id: model.id }, null, model);

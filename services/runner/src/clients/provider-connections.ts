@@ -66,6 +66,7 @@ export class Credentials {
       organization: body.organization,
       project: body.project,
       headers: body.extra_headers,
+      ...(body.max_tokens_field ? { maxTokensField: body.max_tokens_field } : {}),
     };
   }
 }

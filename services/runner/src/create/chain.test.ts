@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chainOf, timeoutsOf, unusable, type ModelRow } from './chain.ts';
+import { defaultRules } from '@llmops/kit/adapters/rules';
+import { chainOf, conversationProblem, timeoutsOf, unusable, type ModelRow } from './chain.ts';
 
 let n = 0;
 function model(fields: Partial<ModelRow> = {}): ModelRow {
@@ -41,9 +42,8 @@ describe("a task's chain of models", () => {
       typeof row === 'string' ? row : row.id,
     );
     const chain = chainOf(primary, fallbacks, byId(primary, good, disabled, painter, claude, small, uncopied, later), {
-      seed: 7,
-      max_output_tokens: 500,
-      first_byte_timeout_ms: 1_000,
+      parameters: { seed: 7, max_output_tokens: 500, first_byte_timeout_ms: 1_000 },
+      messages: [{ role: 'user' }],
     });
     expect(chain.map((entry) => entry.model_id)).toEqual([primary.id, good.id, later.id]);
     expect(chain[1]).toEqual({
@@ -53,13 +53,58 @@ describe("a task's chain of models", () => {
       provider_model_id: good.provider_model_id,
       display_name: good.display_name,
       modality: 'chat',
+      reasoning: false,
+      max_output_tokens: null,
     });
   });
 
   it('is the model alone when no fallback qualifies', () => {
     const primary = model({ modality: 'image' });
     const chat = model();
-    expect(chainOf(primary, [chat.id], byId(primary, chat), {}).map((entry) => entry.model_id)).toEqual([primary.id]);
+    const chain = chainOf(primary, [chat.id], byId(primary, chat), { parameters: {}, messages: [{ role: 'user' }] });
+    expect(chain.map((entry) => entry.model_id)).toEqual([primary.id]);
+  });
+
+  it("leaves out fallbacks whose rules refuse the parameters or image options, and Claude for a system-only conversation; carries each model's reasoning and output cap", () => {
+    const primary = model({ max_output_tokens: 2_000 });
+    const reasoner = model({ rules: { ...defaultRules('openai', 'chat'), reasoning: true } });
+    const strict = model({ rules: { ...defaultRules('openai', 'chat'), exclusive: [['temperature', 'top_p']] } });
+    const claude = model({ provider_kind: 'anthropic' });
+    const ids = [reasoner.id, strict.id, claude.id];
+    const all = byId(primary, reasoner, strict, claude);
+    const both = chainOf(primary, ids, all, { parameters: { temperature: 0.5, top_p: 0.9 }, messages: [{ role: 'user' }] });
+    expect(both.map((entry) => entry.model_id)).toEqual([primary.id, reasoner.id, claude.id]);
+    expect(both.map((entry) => [entry.reasoning, entry.max_output_tokens])).toEqual([
+      [false, 2_000],
+      [true, null],
+      [false, null],
+    ]);
+    const systemOnly = chainOf(primary, ids, all, { parameters: {}, messages: [{ role: 'system' }] });
+    expect(systemOnly.map((entry) => entry.model_id)).toEqual([primary.id, reasoner.id, strict.id]);
+
+    const painter = model({ modality: 'image' });
+    const one = model({
+      modality: 'image',
+      rules: { ...defaultRules('openai', 'image'), image: { n_max: 1, sizes: null, qualities: null } },
+    });
+    const open = model({ modality: 'image' });
+    const images = chainOf(painter, [one.id, open.id], byId(painter, one, open), {
+      parameters: {},
+      image: { n: 2 },
+      messages: [],
+    });
+    expect(images.map((entry) => entry.model_id)).toEqual([painter.id, open.id]);
+  });
+});
+
+describe('a conversation a model cannot take', () => {
+  it('is a system-only one to an Anthropic model, saying why', () => {
+    const claude = model({ provider_kind: 'anthropic', display_name: 'Claude' });
+    expect(conversationProblem(claude, [{ role: 'system' }])).toMatch(
+      /^model "Claude" \(anthropic\) needs at least one user or assistant message/,
+    );
+    expect(conversationProblem(claude, [{ role: 'system' }, { role: 'user' }])).toBeUndefined();
+    expect(conversationProblem(model(), [{ role: 'system' }])).toBeUndefined();
   });
 });
 

@@ -1,4 +1,5 @@
-import { checkModelParameters } from '@llmops/kit/adapters/parameters';
+import { checkImageOptions, checkModelParameters, rulesOf } from '@llmops/kit/adapters/parameters';
+import type { ModelRules } from '@llmops/kit/adapters/rules';
 import type { ChainModel, TaskSnapshot } from '../tasks/task.ts';
 
 /** A model as the runner's copy of the registry knows it, with its provider (null: not copied yet). */
@@ -11,6 +12,8 @@ export interface ModelRow {
   modality: 'chat' | 'image';
   max_output_tokens: number | null;
   supports_json: boolean;
+  /** The model's rules; null in a copy made before models had them (the kind's default). */
+  rules?: ModelRules | null;
   enabled: boolean;
   archived_at: Date | null;
   deleted: boolean;
@@ -32,20 +35,43 @@ export function unusable(model: ModelRow | undefined): string | undefined {
   return undefined;
 }
 
+/** What a task asks of every model of its chain, beyond its parameters. */
+export interface ChainRequest {
+  parameters: Record<string, unknown>;
+  /** Image options (image tasks). */
+  image?: { n?: number; size?: string; quality?: string } | null | undefined;
+  messages: readonly { role: string }[];
+}
+
 /**
- * A task's chain: its model, then each fallback, in order, that can run now, makes the same kind of output
- * and takes the parameters (kit's parameter checker). A fallback that cannot is left out, not an error:
- * the task still has its own model, whose problems the caller reports.
+ * Why this model cannot take this request, beyond its parameters, or undefined: an Anthropic model needs
+ * a user or assistant message (its API takes system text apart, and refuses `messages: []`).
+ */
+export function conversationProblem(model: ModelRow, messages: readonly { role: string }[]): string | undefined {
+  if (model.provider_kind !== 'anthropic' || model.modality !== 'chat') return undefined;
+  if (messages.some((message) => message.role !== 'system')) return undefined;
+  return `model "${model.display_name}" (anthropic) needs at least one user or assistant message: Anthropic takes system text apart from the conversation and refuses an empty one`;
+}
+
+/**
+ * A task's chain: its model, then each fallback, in order, that can run now, makes the same kind of output,
+ * takes the parameters and image options under its rules (kit's parameter checker) and the conversation.
+ * A fallback that cannot is left out, not an error: the task still has its own model, whose problems the
+ * caller reports.
  */
 export function chainOf(
   model: ModelRow,
   fallbackIds: readonly string[],
   models: ReadonlyMap<string, ModelRow>,
-  parameters: Record<string, unknown>,
+  request: ChainRequest,
 ): ChainModel[] {
   const fallbacks = fallbackIds.flatMap((id) => models.get(id) ?? []);
   const runs = (fallback: ModelRow) =>
-    !unusable(fallback) && fallback.modality === model.modality && checkModelParameters(fallback, parameters).length === 0;
+    !unusable(fallback) &&
+    fallback.modality === model.modality &&
+    checkModelParameters(fallback, request.parameters).length === 0 &&
+    checkImageOptions(fallback, request.image).length === 0 &&
+    !conversationProblem(fallback, request.messages);
   return [model, ...fallbacks.filter(runs)].map(chainModel);
 }
 
@@ -65,6 +91,8 @@ function chainModel(model: ModelRow): ChainModel {
     provider_model_id: model.provider_model_id,
     display_name: model.display_name,
     modality: model.modality,
+    reasoning: rulesOf(model).reasoning,
+    max_output_tokens: model.max_output_tokens,
   };
 }
 

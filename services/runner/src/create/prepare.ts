@@ -1,11 +1,11 @@
-import { checkModelParameters, DEFAULT_RETRY_POLICY, samplingOf } from '@llmops/kit/adapters/parameters';
+import { checkImageOptions, checkModelParameters, DEFAULT_RETRY_POLICY, samplingOf } from '@llmops/kit/adapters/parameters';
 import type { TaskCreate } from '@llmops/kit/contracts/runner';
 import type { Pool } from '@llmops/kit/db';
 import type { FieldProblem } from '@llmops/kit/problem';
 import type { ServiceClient } from '@llmops/kit/http/service-client';
 import { fetchMissing } from '../clients/registry-snapshots.ts';
 import type { TaskSnapshot } from '../tasks/task.ts';
-import { chainOf, timeoutsOf, unusable, type ModelRow } from './chain.ts';
+import { chainOf, conversationProblem, timeoutsOf, unusable, type ModelRow } from './chain.ts';
 import { renderMessages, type Rendered } from './render.ts';
 
 /** One task ready to insert: its snapshot and lineage. */
@@ -44,7 +44,7 @@ async function loadModels(pool: Pool, ids: readonly string[]): Promise<Map<strin
   if (ids.length === 0) return new Map();
   const { rows } = await pool.query<ModelRow>(
     `SELECT m.id, m.provider_id, m.provider_kind, m.provider_model_id, m.display_name, m.modality, m.max_output_tokens,
-            m.supports_json, m.enabled, m.archived_at, m.deleted,
+            m.supports_json, m.rules, m.enabled, m.archived_at, m.deleted,
             p.name AS provider_name, p.enabled AS provider_enabled, p.archived_at AS provider_archived_at,
             p.deleted AS provider_deleted, p.timeout_ms AS provider_timeout_ms
      FROM runner.models m LEFT JOIN runner.providers p ON p.id = m.provider_id
@@ -135,7 +135,10 @@ export async function prepareTasks(
     for (const problem of checkModelParameters(model, parameters)) report(problem);
     if (model.modality === 'chat' && request.image)
       report({ field: 'body.image', message: `model "${model.display_name}" writes text, not images` });
-    const chain = chainOf(model, fallbacks, models, parameters);
+    for (const problem of checkImageOptions(model, model.modality === 'image' ? request.image : undefined)) report(problem);
+    const conversation = rendered.problems.length === 0 ? conversationProblem(model, rendered.messages) : undefined;
+    if (conversation) report({ field: request.messages ? 'body.messages' : 'body.template_id', message: conversation });
+    const chain = chainOf(model, fallbacks, models, { parameters, image: request.image, messages: rendered.messages });
     tasks.push({
       model_id: model.id,
       provider_id: model.provider_id,
@@ -202,6 +205,9 @@ export async function resolveRetry(
   const why = unusable(model);
   if (why || !model) return { problems: [...problems, { field: 'body.model_id', message: why ?? 'no such model' }] };
   problems.push(...checkModelParameters(model, parameters));
+  if (model.modality === 'image') problems.push(...checkImageOptions(model, snapshot.image));
+  const conversation = conversationProblem(model, snapshot.messages);
+  if (conversation) problems.push({ field: 'body.model_id', message: conversation });
   const original = snapshot.chain[0];
   if (original && original.modality !== model.modality)
     problems.push({
@@ -209,7 +215,7 @@ export async function resolveRetry(
       message: `model "${model.display_name}" makes ${model.modality === 'image' ? 'images' : 'text'}; the task made ${original.modality === 'image' ? 'images' : 'text'}`,
     });
   if (problems.length > 0) return { problems };
-  const chain = chainOf(model, fallbacks, models, parameters);
+  const chain = chainOf(model, fallbacks, models, { parameters, image: snapshot.image, messages: snapshot.messages });
   return {
     task: {
       model_id: model.id,

@@ -39,17 +39,24 @@ export async function applyProvider(db: Queryable, provider: ProviderSnapshot): 
   );
 }
 
+/**
+ * Upserts the model and its prices. A price already in force is never changed (attempts were charged
+ * it); a scheduled one (effective_from still ahead) follows the registry, which may replace or withdraw
+ * it (docs/providers.md, "Models") — but only from a snapshot at least as new as the copy, so an event applied late
+ * cannot bring back a withdrawn price.
+ */
 export async function applyModel(db: Queryable, model: ModelSnapshot): Promise<void> {
-  await db.query(
+  const { rowCount } = await db.query(
     `INSERT INTO runner.models (id, provider_id, provider_kind, provider_model_id, display_name, modality,
-       context_window, max_output_tokens, supports_json, enabled, archived_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       context_window, max_output_tokens, supports_json, enabled, archived_at, updated_at, rules)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      ON CONFLICT (id) DO UPDATE SET
        provider_id = EXCLUDED.provider_id, provider_kind = EXCLUDED.provider_kind,
        provider_model_id = EXCLUDED.provider_model_id, display_name = EXCLUDED.display_name,
        modality = EXCLUDED.modality, context_window = EXCLUDED.context_window,
        max_output_tokens = EXCLUDED.max_output_tokens, supports_json = EXCLUDED.supports_json,
-       enabled = EXCLUDED.enabled, archived_at = EXCLUDED.archived_at, updated_at = EXCLUDED.updated_at, deleted = false
+       enabled = EXCLUDED.enabled, archived_at = EXCLUDED.archived_at, updated_at = EXCLUDED.updated_at,
+       rules = EXCLUDED.rules, deleted = false
      WHERE runner.models.updated_at <= EXCLUDED.updated_at`,
     [
       model.id,
@@ -64,15 +71,26 @@ export async function applyModel(db: Queryable, model: ModelSnapshot): Promise<v
       model.enabled,
       model.archived_at,
       model.updated_at,
+      model.rules ? JSON.stringify(model.rules) : null,
     ],
   );
-  // Prices are only ever added: one the copy already has keeps its figures (they cannot change upstream).
+  if (rowCount === 0) return;
+  // Scheduled prices the registry no longer has were withdrawn (or moved): gone from the copy too.
+  await db.query(
+    `DELETE FROM runner.model_prices
+     WHERE model_id = $1 AND effective_from > now()
+       AND effective_from <> ALL (SELECT (p->>'effective_from')::timestamptz FROM jsonb_array_elements($2::jsonb) AS p)`,
+    [model.id, JSON.stringify(model.prices)],
+  );
   await db.query(
     `INSERT INTO runner.model_prices (model_id, effective_from, input_per_mtok, output_per_mtok, cached_input_per_mtok, per_image)
      SELECT $1, p.effective_from, p.input_per_mtok, p.output_per_mtok, p.cached_input_per_mtok, p.per_image
      FROM jsonb_to_recordset($2::jsonb) AS p(effective_from timestamptz, input_per_mtok numeric, output_per_mtok numeric,
        cached_input_per_mtok numeric, per_image numeric)
-     ON CONFLICT (model_id, effective_from) DO NOTHING`,
+     ON CONFLICT (model_id, effective_from) DO UPDATE SET
+       input_per_mtok = EXCLUDED.input_per_mtok, output_per_mtok = EXCLUDED.output_per_mtok,
+       cached_input_per_mtok = EXCLUDED.cached_input_per_mtok, per_image = EXCLUDED.per_image
+     WHERE runner.model_prices.effective_from > now()`,
     [model.id, JSON.stringify(model.prices)],
   );
 }

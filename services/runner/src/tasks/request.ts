@@ -22,7 +22,15 @@ export function attemptRequest(row: Pick<TaskRow, 'kind' | 'snapshot'>, model: C
     };
   return {
     kind: 'chat',
-    chat: { model: model.provider_model_id, messages: snapshot.messages, parameters: snapshot.parameters as ChatParameters },
+    chat: {
+      model: model.provider_model_id,
+      messages: snapshot.messages,
+      parameters: snapshot.parameters as ChatParameters,
+      // The model's rules and output cap (issue 11): the adapter sends a reasoning model's system messages
+      // as `developer` and caps output at the model's own maximum when the parameters name none.
+      ...(model.reasoning ? { reasoning: true } : {}),
+      ...(model.max_output_tokens ? { defaultMaxOutputTokens: model.max_output_tokens } : {}),
+    },
   };
 }
 

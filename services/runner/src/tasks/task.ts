@@ -102,6 +102,10 @@ export interface ChainModel {
   provider_model_id: string;
   display_name: string;
   modality: 'chat' | 'image';
+  /** A reasoning model, by its rules (absent in tasks made before models had rules: not one). */
+  reasoning?: boolean;
+  /** The model's own output cap, the adapter's default when the parameters give none (absent: unknown). */
+  max_output_tokens?: number | null;
 }
 
 /** Exactly what a task sends (ADR 0010), fixed at creation. */

@@ -276,6 +276,34 @@ export interface paths {
         patch: operations["updateModel"];
         trace?: never;
     };
+    "/api/v1/models/{id}/prices/{effective_from}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Correct a scheduled price (one not yet in effect)
+         * @description Replaces the figures of a price whose effective_from is still ahead, and moves it when the body names another (future) effective_from. A price already in effect is a 409: attempts were charged it; add a new price instead.
+         *
+         *     **Requires** the `admin` role or higher. An API token needs the `registry:write` scope (or `admin`).
+         */
+        put: operations["replaceModelPrice"];
+        post?: never;
+        /**
+         * Withdraw a scheduled price (one not yet in effect)
+         * @description A price already in effect is a 409: attempts were charged it, so it stays in the history.
+         *
+         *     **Requires** the `admin` role or higher. An API token needs the `registry:write` scope (or `admin`).
+         */
+        delete: operations["withdrawModelPrice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -1498,6 +1526,14 @@ export interface components {
             /** @example 1024x1024 */
             size?: string;
         };
+        ImageRules: {
+            /** @description Most images per request; null: not checked. */
+            n_max: number | null;
+            /** @description The qualities it takes; null: any quality is passed on. */
+            qualities: string[] | null;
+            /** @description The sizes it makes; null: any size is passed on. */
+            sizes: string[] | null;
+        };
         ImportedModels: {
             items: components["schemas"]["Model"][];
         };
@@ -1563,6 +1599,11 @@ export interface components {
             email: string;
             password: string;
         };
+        /**
+         * @description The body field of the output cap for OpenAI-compatible servers; null: the kind's default (docs/providers.md).
+         * @enum {string|null}
+         */
+        MaxTokensField: "max_tokens" | "max_completion_tokens" | null;
         /** @enum {string} */
         MessageRole: "system" | "user" | "assistant";
         Model: {
@@ -1597,6 +1638,9 @@ export interface components {
             provider_id: string;
             provider_kind: components["schemas"]["ProviderKind"];
             provider_model_id: string;
+            rules: components["schemas"]["ModelRules"];
+            /** @description The model family its rules were copied from; null once they were edited, or when no family matched (the kind's default). */
+            rules_family: string | null;
             /**
              * Format: date-time
              * @example 2025-06-01T09:30:00.000Z
@@ -1626,6 +1670,7 @@ export interface components {
             /** Format: uuid */
             provider_id: string;
             provider_model_id: string;
+            rules?: components["schemas"]["ModelRules"] & unknown;
         };
         ModelImport: {
             /** @description Import models the provider does not list (a fine-tune, a deployment its listing omits) without asking it. Without it, every model must be in the provider’s list (`remote-models`), else a 422 names it. */
@@ -1645,6 +1690,7 @@ export interface components {
                 modality?: components["schemas"]["ModelModality"];
                 price?: components["schemas"]["ModelPriceInput"];
                 provider_model_id: string;
+                rules?: components["schemas"]["ModelRules"] & unknown;
             }[];
         };
         /**
@@ -1710,6 +1756,64 @@ export interface components {
              */
             per_image?: string;
         };
+        ModelPriceReplace: {
+            /**
+             * @description USD, a decimal string or a number, not negative
+             * @example 2.50
+             */
+            cached_input_per_mtok?: string;
+            /**
+             * Format: date-time
+             * @description When the price starts to apply (default now; never in the past).
+             */
+            effective_from?: string;
+            /**
+             * @description USD, a decimal string or a number, not negative
+             * @example 2.50
+             */
+            input_per_mtok: string;
+            /**
+             * @description USD, a decimal string or a number, not negative
+             * @example 2.50
+             */
+            output_per_mtok: string;
+            /**
+             * @description USD, a decimal string or a number, not negative
+             * @example 2.50
+             */
+            per_image?: string;
+        };
+        /** @description What the model takes (docs/model-rules.md): copied from its family when created or imported, editable. */
+        ModelRules: {
+            /** @description Parameters it takes only when another is given with one of some values, e.g. sampling only when `reasoning_effort` is `none`. */
+            conditions: {
+                parameters: ("temperature" | "top_p" | "top_k" | "max_output_tokens" | "stop" | "seed" | "presence_penalty" | "frequency_penalty" | "response_format" | "reasoning_effort")[];
+                when: {
+                    /** @enum {string} */
+                    parameter: "temperature" | "top_p" | "top_k" | "max_output_tokens" | "stop" | "seed" | "presence_penalty" | "frequency_penalty" | "response_format" | "reasoning_effort";
+                    values: string[];
+                };
+            }[];
+            /** @description Groups of parameters it takes at most one of, e.g. `[["temperature", "top_p"]]`. */
+            exclusive: ("temperature" | "top_p" | "top_k" | "max_output_tokens" | "stop" | "seed" | "presence_penalty" | "frequency_penalty" | "response_format" | "reasoning_effort")[][];
+            /** @description Image models: n, sizes and qualities. */
+            image: components["schemas"]["ImageRules"] | null;
+            /** @description The parameters it takes, each with its range; a parameter not named here is refused. */
+            parameters: {
+                frequency_penalty?: components["schemas"]["ParameterRule"];
+                max_output_tokens?: components["schemas"]["ParameterRule"];
+                presence_penalty?: components["schemas"]["ParameterRule"];
+                reasoning_effort?: components["schemas"]["ParameterRule"];
+                response_format?: components["schemas"]["ParameterRule"];
+                seed?: components["schemas"]["ParameterRule"];
+                stop?: components["schemas"]["ParameterRule"];
+                temperature?: components["schemas"]["ParameterRule"];
+                top_k?: components["schemas"]["ParameterRule"];
+                top_p?: components["schemas"]["ParameterRule"];
+            };
+            /** @description A reasoning model (OpenAI o-series, gpt-5 family): system messages go in the `developer` role, and it is sent only the parameters below. */
+            reasoning: boolean;
+        };
         ModelUpdate: {
             capabilities?: {
                 json_output?: boolean;
@@ -1722,6 +1826,7 @@ export interface components {
             enabled?: boolean;
             max_output_tokens?: number | null;
             price?: components["schemas"]["ModelPriceInput"] & unknown;
+            rules?: components["schemas"]["ModelRules"] & unknown;
         };
         ParameterPreset: {
             /**
@@ -1775,6 +1880,14 @@ export interface components {
             parameters?: components["schemas"]["PresetParameters"] & unknown;
             retry_policy?: components["schemas"]["RetryPolicy"];
         };
+        ParameterRule: {
+            max?: number;
+            /** @description Most items of a list (`stop`). */
+            max_items?: number;
+            min?: number;
+            /** @description The values it takes (`reasoning_effort`; `response_format` by its type). */
+            values?: string[];
+        };
         PartKind: {
             default_role: components["schemas"]["MessageRole"];
             description: string;
@@ -1789,6 +1902,11 @@ export interface components {
             idle_timeout_ms?: number;
             max_output_tokens?: number;
             presence_penalty?: number;
+            /**
+             * @description Reasoning models that take it: how hard the model thinks (the model's rules say which values).
+             * @enum {string}
+             */
+            reasoning_effort?: "none" | "minimal" | "low" | "medium" | "high";
             response_format?: components["schemas"]["ResponseFormat"];
             seed?: number;
             stop?: string[];
@@ -2214,6 +2332,7 @@ export interface components {
              */
             last_used_at: string | null;
             max_concurrency: number | null;
+            max_tokens_field: components["schemas"]["MaxTokensField"];
             /**
              * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
              * @example 2.500000000000
@@ -2254,6 +2373,11 @@ export interface components {
             };
             kind: components["schemas"]["ProviderKind"];
             max_concurrency?: number | null;
+            /**
+             * @description OpenAI kind only: which body field carries the output cap. `max_completion_tokens` for api.openai.com; `max_tokens` for servers that read only that one (llama.cpp before early 2026, Ollama’s /v1, llama-cpp-python, vLLM’s older releases). Null: the kind’s default.
+             * @enum {string|null}
+             */
+            max_tokens_field?: "max_tokens" | "max_completion_tokens" | null;
             /**
              * @description USD, a decimal string or a number, not negative
              * @example 2.50
@@ -2303,6 +2427,11 @@ export interface components {
                 [key: string]: string;
             };
             max_concurrency?: number | null;
+            /**
+             * @description OpenAI kind only: which body field carries the output cap. `max_completion_tokens` for api.openai.com; `max_tokens` for servers that read only that one (llama.cpp before early 2026, Ollama’s /v1, llama-cpp-python, vLLM’s older releases). Null: the kind’s default.
+             * @enum {string|null}
+             */
+            max_tokens_field?: "max_tokens" | "max_completion_tokens" | null;
             /**
              * @description USD, a decimal string or a number, not negative
              * @example 2.50
@@ -4489,6 +4618,249 @@ export interface operations {
             };
             /** @description The body does not validate; `errors` lists every field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The owning service did not answer */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The owning service did not start answering in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replaceModelPrice: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-match"?: string;
+            };
+            path: {
+                effective_from: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ModelPriceReplace"];
+            };
+        };
+        responses: {
+            /** @description The model with the corrected price */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the role or token scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (e.g. a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match no longer matches: someone else changed it */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is larger than 1 MiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is not JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body does not validate; `errors` lists every field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The owning service did not answer */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The owning service did not start answering in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdrawModelPrice: {
+        parameters: {
+            query?: never;
+            header?: {
+                "if-match"?: string;
+            };
+            path: {
+                effective_from: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The model without the price */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the role or token scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state (e.g. a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match no longer matches: someone else changed it */
+            412: {
                 headers: {
                     [name: string]: unknown;
                 };
