@@ -40,7 +40,7 @@ describe('a scheduled price', () => {
     expect(model.prices).toHaveLength(2);
     const withdrawn = await api('DELETE', path(model.id, future));
     expect(withdrawn.status, withdrawn.text).toBe(200);
-    expect(withdrawn.body.prices.map((p: Json) => p.input_per_mtok)).toEqual(['1']);
+    expect(withdrawn.body.prices.map((p: Json) => p.input_per_mtok)).toEqual(['1.000000000000']);
     expect((await api('GET', `/models/${model.id}`, undefined, { as: viewer })).body.prices).toHaveLength(1);
     const events = (await outbox(db, 'registry.model.changed')).filter((e) => e.payload.model_id === model.id);
     expect(events.at(-1)?.payload.model.prices).toHaveLength(1);
@@ -55,7 +55,11 @@ describe('a scheduled price', () => {
     const { model, future } = await modelWithPrices();
     const corrected = await api('PUT', path(model.id, future), { input_per_mtok: '3', output_per_mtok: '4' });
     expect(corrected.status, corrected.text).toBe(200);
-    expect(corrected.body.prices[0]).toMatchObject({ input_per_mtok: '3', output_per_mtok: '4', effective_from: future });
+    expect(corrected.body.prices[0]).toMatchObject({
+      input_per_mtok: '3.000000000000',
+      output_per_mtok: '4.000000000000',
+      effective_from: future,
+    });
     const later = new Date(Date.now() + 2 * 86_400_000).toISOString();
     const moved = await api('PUT', path(model.id, future), { input_per_mtok: 3, output_per_mtok: 4, effective_from: later });
     expect(moved.status, moved.text).toBe(200);
