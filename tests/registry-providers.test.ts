@@ -32,7 +32,7 @@ describe('providers: create, read, list, update, delete', () => {
     const created = await api(
       'POST',
       '/providers',
-      openaiProvider({ organization: 'org-1', rpm_limit: 60, monthly_spend_cap_usd: '25.50' }),
+      openaiProvider({ organization: 'org-1', rpm_limit: 60, monthly_spend_cap_usd: '25.500005' }),
     );
     expect(created.status, created.text).toBe(201);
     expect(created.body).toMatchObject({
@@ -41,7 +41,7 @@ describe('providers: create, read, list, update, delete', () => {
       api_key_hint: '…0001',
       organization: 'org-1',
       rpm_limit: 60,
-      monthly_spend_cap_usd: '25.500000000000',
+      monthly_spend_cap_usd: '25.500005000000',
       enabled: true,
       archived_at: null,
       timeout_ms: 60000,
