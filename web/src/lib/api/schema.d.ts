@@ -167,7 +167,7 @@ export interface paths {
         };
         /**
          * Live events (server-sent events), resumable with Last-Event-ID
-         * @description Durable events carry `id:` = the bus position; reconnect with `Last-Event-ID` to get every event you missed. A `Last-Event-ID` older than the retention window, ahead of every event (the database was restored) or not a position at all gets a `resync` event, never an error (EventSource cannot read one): refetch what you show. `delta` events (streaming output) are live only. A comment line is sent as a heartbeat. Filters combine with AND.
+         * @description Durable events carry `id:` = the bus position; reconnect with `Last-Event-ID` to get every event you missed. A `Last-Event-ID` older than the retention window, ahead of every event (the database was restored) or not a position at all gets a `resync` event, never an error (EventSource cannot read one): refetch what you show. `delta` events (streaming output) are live only. A comment line is sent as a heartbeat. Only public topics are streamed: the task lifecycle (`runner.task.*`, never `runner.task.requested`, whose inputs may hold private text). Filters combine with AND; the values of a repeated one with OR.
          *
          *     **Requires** the `viewer` role or higher. An API token needs the `tasks:read` scope (or `admin`).
          */
@@ -3761,12 +3761,16 @@ export interface operations {
             query?: {
                 /** @description A JSON object: only events and deltas whose `correlation` object has each of its keys with an equal value (other keys may be there too), e.g. `{"post_id":"…"}` for everything about one post. */
                 correlation?: string;
-                /** @description Only events and deltas whose payload has this `group_id` */
-                group_id?: string;
-                /** @description Only events and deltas whose payload has this `task_id` */
-                task_id?: string;
-                /** @description Only topics starting with this, e.g. `runner.task.` */
-                topic?: string;
+                /** @description `matching` (the default): `delta` events of the tasks the filter selects (its task and group ids and correlation, when its topics include task events); `none`: no deltas */
+                deltas?: "none" | "matching";
+                /** @description Only events and deltas whose payload has this `group_id`; repeat it for any of several groups */
+                group_id?: string[];
+                /** @description Resume after this position, as the `Last-Event-ID` header does (which wins when both are given): for a client that opens a new stream itself, e.g. with another filter, since a browser sends the header only on its own reconnects */
+                last_event_id?: string;
+                /** @description Only events and deltas whose payload has this `task_id`; repeat it for any of several tasks */
+                task_id?: string[];
+                /** @description Only events of these topics: each a topic or a prefix of some, e.g. `runner.task.` or `runner.task.succeeded`; repeat it for several */
+                topic?: string[];
             };
             header?: {
                 /** @description The `id` of the last event you received */
