@@ -9,6 +9,7 @@ import { createBus, envelope, publishMany, type Bus, type Envelope } from '@llmo
 import { createPool, type Pool } from '@llmops/kit/db';
 import { providerChanged } from '@llmops/kit/events/registry';
 import { TASK_DELTAS_CHANNEL, taskRequested, taskSucceeded, type TaskDelta } from '@llmops/kit/events/runner';
+import { LiveEventSchema } from '@llmops/kit/contracts/live';
 import { createLogger } from '@llmops/kit/logger';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { groupId, queued, SseClient, taskId } from './gateway-events-support.ts';
@@ -44,6 +45,15 @@ describe('the event stream’s filters', () => {
   async function fence(n: number, clients: SseClient[]): Promise<void> {
     await publish(queued(n, { group_id: groupId(1), correlation: { post_id: 'fence' } }));
     for (const c of clients) await c.until(() => c.events().some((e) => e.n === n), `the fence event ${n}`);
+  }
+
+  /** Every message the client got is a LiveEvent as the public document describes it. */
+  function expectDocumented(c: SseClient): void {
+    for (const m of c.messages) {
+      const message = { event: m.event, data: JSON.parse(m.data) as unknown, ...(m.id === undefined ? {} : { id: m.id }) };
+      const parsed = LiveEventSchema.safeParse(message);
+      expect(parsed.error, `${m.event} ${m.data}`).toBeUndefined();
+    }
   }
 
   const numbers = (c: SseClient, topic?: string) =>
@@ -119,6 +129,7 @@ describe('the event stream’s filters', () => {
     expect(topics.events('runner.task.succeeded')).toHaveLength(1);
     // Task 2 is in group 2, task 1's first event is not: AND across parameters, OR within one.
     expect(numbers(both)).toEqual([2, 101]);
+    for (const c of all) expectDocumented(c);
     for (const c of all) c.close();
   });
 
@@ -174,6 +185,7 @@ describe('the event stream’s filters', () => {
     expect(numbers(both)).toEqual([302]);
     const bad = await open('?last_event_id=not-a-position');
     await bad.until(() => bad.messages.some((m) => m.event === 'resync'), 'resync');
+    for (const c of [byQuery, both, bad]) expectDocumented(c);
     for (const c of [byQuery, both, bad]) c.close();
   });
 
@@ -213,6 +225,7 @@ describe('the event stream’s filters', () => {
     expect(texts(byGroup)).toEqual(['401:other']);
     expect(taskNone.data('delta')).toEqual([]);
     expect(topicNone.data('delta')).toEqual([]);
+    for (const c of all) expectDocumented(c);
     for (const c of all) c.close();
   });
 

@@ -3,6 +3,7 @@ import { SCOPES, type Scope } from '../http/access.ts';
 import { ROLES, type Role } from '../http/identity.ts';
 import { LIVE_TOPICS, topicsMatching } from '../events/live.ts';
 import { body, errors, IdParamSchema, PageQuerySchema, pageOf, json } from './common.ts';
+import { LiveEventSchema } from './live.ts';
 
 /**
  * The gateway's own public routes (ADR 0005): first-run setup, sign-in, the session, accounts, API
@@ -472,10 +473,11 @@ export const eventsRoute = createRoute({
   },
   responses: {
     200: {
-      description: 'An event stream',
+      description: 'An event stream: each message one `LiveEvent` (its `event`, `id` and `data`)',
       content: {
         'text/event-stream': {
-          schema: z.string().openapi({ example: 'id: 12345-67\nevent: runner.task.succeeded\ndata: {...}\n\n' }),
+          schema: LiveEventSchema,
+          example: 'id: 12345-67\nevent: runner.task.succeeded\ndata: {"id":"…","topic":"runner.task.succeeded",…}\n\n',
         },
       },
     },
