@@ -235,6 +235,11 @@ export class EventHub implements EventStreams {
     await this.#unsubscribe?.();
   }
 
+  /** Ends every client's stream (shutdown begins): each reconnects and resumes from its last event. */
+  closeClients(): void {
+    for (const client of this.#clients) client.close();
+  }
+
   /** A new client's stream: resumes after `lastEventId` when given. */
   async open(filter: EventFilter, lastEventId: string | undefined, drop?: () => void): Promise<ReadableStream<Uint8Array>> {
     await this.#started;
