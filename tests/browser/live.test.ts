@@ -1,15 +1,20 @@
 /// <reference lib="dom" />
 /**
- * The dashboard's live layer (web/src/lib/live/stream.ts) in a real headless Chromium, on the built
- * dashboard's start-up page, through its /api proxy, against a real gateway: task events arrive as they
- * are published; when the gateway restarts (the stream is cut, and the proxy answers 502 until it is
- * back), the stream recovers by itself and delivers what was published meanwhile, each event once; a
- * changed union of subscriptions reopens the stream from where it was. The layer is bundled for the page
- * as it is written (no test page in the product).
+ * The dashboard's live layer (web/src/lib/live/) in a real headless Chromium, on the built dashboard's
+ * start-up page, through its /api proxy, against a real gateway: task events arrive as they are
+ * published; when the gateway restarts (the stream is cut, and the proxy answers 502 until it is back),
+ * the indicator says so and the stream recovers by itself, delivering what was published meanwhile,
+ * each event once; a changed union of subscriptions reopens the stream from where it was. The layer and
+ * its indicator are bundled for the page as they are written (Svelte's compiler, no test page in the
+ * product). Screenshots go to test-results/screenshots/.
  */
+import { mkdirSync } from 'node:fs';
+import { stripTypeScriptTypes } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { build } from 'rolldown';
+import { build, type Plugin } from 'rolldown';
+import { compile, compileModule } from 'svelte/compiler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayBuilder } from '@llmops/gateway/main';
 import { createAccountAsOperator } from '@llmops/gateway/operator';
@@ -18,12 +23,43 @@ import { createPool, type Pool } from '@llmops/kit/db';
 import { runService, type RunningService } from '@llmops/kit/runtime';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { queued, taskId } from '../gateway-events-support.ts';
-import { DESKTOP, launchBrowser, open, startWeb, type WebServer } from './support.ts';
+import { DESKTOP, launchBrowser, open, PHONE, SCREENSHOTS, startWeb, type WebServer } from './support.ts';
 import { gatewayEnv } from './environment.ts';
+
+const LIVE = fileURLToPath(new URL('../../web/src/lib/live/', import.meta.url));
+
+/** The page's entry: `LiveLayer.start(options)` makes the tab's Live on a LiveStream and mounts the indicator. */
+const ENTRY = `
+import { mount } from 'svelte';
+import { Live } from '${LIVE}live.svelte.ts';
+import Indicator from '${LIVE}Indicator.svelte';
+import { LiveStream } from '${LIVE}stream.ts';
+window.LiveLayer = {
+  start(options) {
+    const live = new Live((onStatus) => new LiveStream({ ...options, onStatus: (status) => { onStatus(status); options.onStatus?.(status); } }));
+    mount(Indicator, { target: document.body, props: { source: live } });
+    return live;
+  },
+};
+`;
+
+/** Compiles Svelte components and `.svelte.ts` modules for the browser, as the dashboard's build does. */
+const svelte: Plugin = {
+  name: 'svelte',
+  resolveId: (id) => (id === 'live-entry' ? id : null),
+  load: (id) => (id === 'live-entry' ? ENTRY : null),
+  transform(code, id) {
+    if (id.endsWith('.svelte'))
+      return { code: compile(code, { filename: id, generate: 'client', css: 'injected' }).js.code, moduleType: 'js' };
+    if (id.endsWith('.svelte.ts')) {
+      return { code: compileModule(stripTypeScriptTypes(code), { filename: id, generate: 'client' }).js.code, moduleType: 'js' };
+    }
+    return null;
+  },
+};
 
 const db = await useTestDatabase();
 const PASSWORD = 'a long enough password';
-const STREAM = fileURLToPath(new URL('../../web/src/lib/live/stream.ts', import.meta.url));
 
 /** What the page keeps of its stream, for the test to read. */
 interface Seen {
@@ -72,9 +108,10 @@ describe('the live layer in the browser', () => {
   }
 
   beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
     publisher = createPool({ connectionString: db.adminUrl, applicationName: 'test-publisher', max: 2 });
     const [bundle] = await Promise.all([
-      build({ input: STREAM, write: false, output: { format: 'iife', name: 'LiveLayer' } }),
+      build({ input: 'live-entry', platform: 'browser', write: false, output: { format: 'iife' }, plugins: [svelte] }),
       createAccountAsOperator(db.adminUrl, { email: 'viewer@example.com', name: 'Vi', role: 'viewer', password: PASSWORD }),
     ]);
     [gateway, browser] = await Promise.all([startGateway('0'), launchBrowser()]);
@@ -82,7 +119,7 @@ describe('the live layer in the browser', () => {
     web = await startWeb(gateway.url);
     context = await browser.newContext({ viewport: DESKTOP });
     // Scripts the browser is given this way run before the page's own, outside its Content-Security-Policy.
-    await context.addInitScript({ content: `${bundle.output[0].code}\nwindow.LiveLayer = LiveLayer;` });
+    await context.addInitScript({ content: bundle.output[0].code });
     const signedIn = await context.request.post(`${web.url}/api/v1/login`, {
       data: { email: 'viewer@example.com', password: PASSWORD },
       headers: { origin: web.url },
@@ -101,14 +138,12 @@ describe('the live layer in the browser', () => {
   it('delivers task events as they happen, recovers by itself after the gateway restarts, and misses nothing', async () => {
     await open(page, web.url);
     await page.evaluate(() => {
-      type Layer = {
-        LiveStream: new (options: object) => {
-          subscribe(filter: object, handler: (event: { event: string; id?: string; data: unknown }) => void): () => void;
-        };
+      type Stream = {
+        subscribe(filter: object, handler: (event: { event: string; id?: string; data: unknown }) => void): () => void;
       };
-      const { LiveStream } = (window as unknown as { LiveLayer: Layer }).LiveLayer;
+      type Layer = { start(options: object): { stream: Stream } };
       const seen: Seen = { events: [], statuses: [], query: undefined };
-      const stream = new LiveStream({
+      const { stream } = (window as unknown as { LiveLayer: Layer }).LiveLayer.start({
         onStatus: (status: string) => seen.statuses.push(status),
         retryMs: { first: 200, max: 1_000 },
       });
@@ -122,7 +157,9 @@ describe('the live layer in the browser', () => {
       });
       (window as unknown as { live: object }).live = { stream, seen };
     });
+    const indicator = page.getByRole('status').filter({ hasText: 'Reconnecting' });
     await expect.poll(async () => (await seen()).statuses.at(-1)).toBe('live');
+    expect(await indicator.count()).toBe(0);
     const { query } = await seen();
     expect(new URLSearchParams(query).getAll('topic')).toEqual(['runner.task.queued']);
 
@@ -140,9 +177,18 @@ describe('the live layer in the browser', () => {
     await expect.poll(async () => (await seen()).statuses.at(-1)).toBe('reconnecting');
     await publish(3, 4); // while nobody can hear: kept in the outbox
     await refused;
+    // Said quietly, in a corner, while it lasts.
+    await expect.poll(() => indicator.isVisible()).toBe(true);
+    // It fades in after a second, so a quick reconnect never flashes: the picture is taken once it has.
+    await indicator.evaluate((element) => Promise.all(element.getAnimations({ subtree: true }).map((a) => a.finished)));
+    await page.screenshot({ path: join(SCREENSHOTS, 'live-reconnecting-desktop.png') });
+    await page.setViewportSize(PHONE);
+    await page.screenshot({ path: join(SCREENSHOTS, 'live-reconnecting-phone.png') });
+    await page.setViewportSize(DESKTOP);
     gateway = await startGateway(gatewayPort);
     await expect.poll(numbers, { timeout: 15_000 }).toEqual([1, 2, 3, 4]);
     await expect.poll(async () => (await seen()).statuses.at(-1)).toBe('live');
+    expect(await indicator.count()).toBe(0);
     // The layer reopened the stream itself, from the last event it had.
     const [, second] = (await seen()).events.filter((e) => e.event === 'runner.task.queued');
     expect(new URL(streams.at(-1) as string).searchParams.get('last_event_id')).toBe(second?.id);
