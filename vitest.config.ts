@@ -19,7 +19,12 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['services/*/src/**/*.test.ts', 'infra/**/*.test.ts', 'tests/emulator/src/**/*.test.ts'],
+          include: [
+            'services/*/src/**/*.test.ts',
+            'infra/**/*.test.ts',
+            'tests/emulator/src/**/*.test.ts',
+            'web/src/lib/**/*.test.ts',
+          ],
           exclude: [...ignored, '**/*.integration.test.ts'],
         },
       },

@@ -5,131 +5,19 @@
  * a position older than retention, ahead of every event (a restored database) or not a position at all
  * gets `resync`; filters; deltas live only; heartbeats; 500 clients on one instance; a slow client is
  * dropped without holding up the others; one LISTEN connection per process.
- * The test publishes events of its own topic, shaped like the runner's task events.
+ * The test publishes the runner's task events (the stream shows only public topics).
  */
 import { request, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { createBus, defineEvent, envelope, publishMany, type Bus } from '@llmops/kit/bus/index';
+import { createBus, publishMany, type Bus } from '@llmops/kit/bus/index';
 import { createPool, withClient, type Pool } from '@llmops/kit/db';
 import { TASK_DELTAS_CHANNEL, type TaskDelta } from '@llmops/kit/events/runner';
 import { createLogger } from '@llmops/kit/logger';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
+import { groupId, queued, SseClient, taskId, type QueuedFields, type SseMessage } from './gateway-events-support.ts';
 import { startGateway, type Caller, type GatewayHarness } from './gateway-support.ts';
 
 const db = await useTestDatabase();
-
-const taskChanged = defineEvent({
-  topic: 'test.task.changed',
-  payload: z.object({
-    task_id: z.string(),
-    group_id: z.string().optional(),
-    correlation: z.record(z.string(), z.unknown()).optional(),
-    n: z.number().int(),
-  }),
-});
-
-interface SseMessage {
-  id?: string;
-  event: string;
-  data: string;
-}
-
-interface TestEvent {
-  n: number;
-  id: string;
-  topic: string;
-  payload: Record<string, unknown>;
-}
-
-/** A minimal EventSource over fetch: messages as they come, comments counted, Last-Event-ID on open. */
-class SseClient {
-  readonly messages: SseMessage[] = [];
-  readonly #events: TestEvent[] = [];
-  comments = 0;
-  status = 0;
-  lastEventId: string | undefined;
-  ended = false;
-  readonly #controller = new AbortController();
-  readonly #waiters = new Set<() => void>();
-
-  static async open(url: string, headers: Record<string, string>): Promise<SseClient> {
-    const client = new SseClient();
-    const response = await fetch(url, {
-      headers: { accept: 'text/event-stream', ...headers },
-      signal: client.#controller.signal,
-    });
-    client.status = response.status;
-    if (response.body) void client.#read(response.body);
-    return client;
-  }
-
-  async #read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of body) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const message: SseMessage = { event: 'message', data: '' };
-          let isMessage = false;
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) {
-              this.comments += 1;
-            } else if (line.startsWith('id: ')) {
-              message.id = line.slice(4);
-              this.lastEventId = message.id;
-            } else if (line.startsWith('event: ')) {
-              message.event = line.slice(7);
-              isMessage = true;
-            } else if (line.startsWith('data: ')) {
-              message.data += line.slice(6);
-              isMessage = true;
-            }
-          }
-          if (isMessage) this.messages.push(message);
-          if (message.id && message.event.includes('.')) {
-            const data = JSON.parse(message.data) as { payload: Record<string, unknown> };
-            this.#events.push({ n: data.payload.n as number, id: message.id, topic: message.event, payload: data.payload });
-          }
-          for (const wake of this.#waiters) wake();
-        }
-      }
-    } catch {
-      // aborted or dropped
-    } finally {
-      this.ended = true;
-      for (const wake of this.#waiters) wake();
-    }
-  }
-
-  events(topic = taskChanged.topic): TestEvent[] {
-    return this.#events.filter((event) => event.topic === topic);
-  }
-
-  /** Waits (bounded) until `condition` holds. */
-  async until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${this.messages.length} messages`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 250);
-        this.#waiters.add(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      this.#waiters.clear();
-    }
-  }
-
-  close(): void {
-    this.#controller.abort();
-  }
-}
 
 describe('live events over SSE', () => {
   let gw: GatewayHarness;
@@ -138,7 +26,7 @@ describe('live events over SSE', () => {
   let auth: Record<string, string>;
 
   /** Publishes `count` events numbered from `from`, `perTx` per transaction, two transactions interleaved at a time. */
-  async function run(from: number, count: number, perTx = 5, extra: Record<string, unknown> = {}): Promise<void> {
+  async function run(from: number, count: number, perTx = 5, extra: QueuedFields = {}): Promise<void> {
     for (let start = from; start < from + count; start += perTx * 2) {
       const a = await admin.connect();
       const b = await admin.connect();
@@ -146,9 +34,7 @@ describe('live events over SSE', () => {
         await a.query('BEGIN');
         await b.query('BEGIN');
         const batch = (first: number) =>
-          Array.from({ length: Math.max(0, Math.min(perTx, from + count - first)) }, (_, i) =>
-            envelope(taskChanged, { task_id: `t-${first + i}`, n: first + i, ...extra }),
-          );
+          Array.from({ length: Math.max(0, Math.min(perTx, from + count - first)) }, (_, i) => queued(first + i, extra));
         await publishMany(a, batch(start));
         await publishMany(b, batch(start + perTx));
         // The later transaction commits first: positions must still be commit-safe.
@@ -197,13 +83,13 @@ describe('live events over SSE', () => {
     // Key order does not matter; every given key must be there with an equal value.
     const field = encodeURIComponent(JSON.stringify({ field: 'title', post_id: 'post-7' }));
     const [byTask, byGroup, byPost, byField] = await Promise.all([
-      SseClient.open(`${gw.url}/api/v1/events?task_id=t-101`, auth),
-      SseClient.open(`${gw.url}/api/v1/events?group_id=g-1`, auth),
-      SseClient.open(`${gw.url}/api/v1/events?correlation=${post}&topic=test.task.`, auth),
-      SseClient.open(`${gw.url}/api/v1/events?correlation=${field}&topic=test.task.`, auth),
+      SseClient.open(`${gw.url}/api/v1/events?task_id=${taskId(101)}`, auth),
+      SseClient.open(`${gw.url}/api/v1/events?group_id=${groupId(1)}`, auth),
+      SseClient.open(`${gw.url}/api/v1/events?correlation=${post}&topic=runner.task.`, auth),
+      SseClient.open(`${gw.url}/api/v1/events?correlation=${field}&topic=runner.task.`, auth),
     ]);
     for (const c of [byTask, byGroup, byPost, byField]) await c.until(() => c.messages.some((m) => m.event === 'ready'), 'ready');
-    await run(100, 4, 2, { group_id: 'g-1' });
+    await run(100, 4, 2, { group_id: groupId(1) });
     await run(200, 2, 1, { correlation: { post_id: 'post-7', field: 'title', stage: 3 } });
     await run(210, 1, 1, { correlation: { post_id: 'post-7', field: 'summary' } });
     await run(220, 1, 1, { correlation: { post_id: 'post-70', field: 'title' } });
@@ -213,7 +99,7 @@ describe('live events over SSE', () => {
     await byField.until(() => byField.events().length === 2, 'the post’s title events');
     await byTask.until(() => byTask.events().length === 1, 'the task’s event');
     // An event after all the others: once it is in, nothing else was on its way to the clients.
-    await run(240, 1, 1, { group_id: 'g-1', correlation: { post_id: 'post-7', field: 'title' } });
+    await run(240, 1, 1, { group_id: groupId(1), correlation: { post_id: 'post-7', field: 'title' } });
     for (const c of [byGroup, byPost, byField]) await c.until(() => c.events().some((e) => e.n === 240), 'the last event');
     expect(byTask.events().map((e) => e.n)).toEqual([101]);
     const numbers = (c: SseClient) =>
@@ -244,7 +130,7 @@ describe('live events over SSE', () => {
     });
     await runner.start();
     try {
-      const client = await SseClient.open(`${gw.url}/api/v1/events?task_id=t-delta`, auth);
+      const client = await SseClient.open(`${gw.url}/api/v1/events?task_id=${taskId(9000)}`, auth);
       const post = encodeURIComponent(JSON.stringify({ post_id: 'post-9' }));
       const byPost = await SseClient.open(`${gw.url}/api/v1/events?correlation=${post}`, auth);
       for (const c of [client, byPost]) await c.until(() => c.messages.some((m) => m.event === 'ready'), 'ready');
@@ -255,9 +141,9 @@ describe('live events over SSE', () => {
         text,
         ...(correlation ? { correlation } : {}),
       });
-      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, delta('other', 0, 'not for you', { post_id: 'post-90' }));
-      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, delta('t-delta', 0, 'Hel', { post_id: 'post-9', field: 'title' }));
-      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, delta('t-delta', 1, 'lo', { post_id: 'post-9', field: 'title' }));
+      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, delta(taskId(9001), 0, 'not for you', { post_id: 'post-90' }));
+      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, delta(taskId(9000), 0, 'Hel', { post_id: 'post-9', field: 'title' }));
+      runner.ephemeral.publish(TASK_DELTAS_CHANNEL, delta(taskId(9000), 1, 'lo', { post_id: 'post-9', field: 'title' }));
       for (const c of [client, byPost])
         await c.until(() => c.messages.filter((m) => m.event === 'delta').length === 2, 'two deltas');
       for (const c of [client, byPost]) {
@@ -272,7 +158,7 @@ describe('live events over SSE', () => {
   });
 
   async function disconnectMidRun(resumeAt: GatewayHarness, firstRun: number): Promise<void> {
-    const first = await SseClient.open(`${gw.url}/api/v1/events?topic=test.`, auth);
+    const first = await SseClient.open(`${gw.url}/api/v1/events?topic=runner.task.`, auth);
     await first.until(() => first.messages.some((m) => m.event === 'ready'), 'ready');
     const publishing = run(firstRun, 50, 3);
     await first.until(() => first.events().filter((e) => e.n >= firstRun).length >= 12, 'part of the run');
@@ -280,7 +166,7 @@ describe('live events over SSE', () => {
     const seenFirst = first.events().filter((e) => e.n >= firstRun);
     const lastId = first.lastEventId as string;
     await publishing;
-    const second = await SseClient.open(`${resumeAt.url}/api/v1/events?topic=test.`, { ...auth, 'last-event-id': lastId });
+    const second = await SseClient.open(`${resumeAt.url}/api/v1/events?topic=runner.task.`, { ...auth, 'last-event-id': lastId });
     await second.until(
       () => seenFirst.length + second.events().filter((e) => e.n >= firstRun).length >= 50,
       'the rest of the run',
@@ -364,7 +250,7 @@ describe('live events over SSE', () => {
 
   it('serves 500 concurrent clients on one instance, every one gets the event, over one LISTEN connection', async () => {
     const clients = await Promise.all(
-      Array.from({ length: 500 }, () => SseClient.open(`${gw.url}/api/v1/events?task_id=t-4000`, auth)),
+      Array.from({ length: 500 }, () => SseClient.open(`${gw.url}/api/v1/events?task_id=${taskId(4000)}`, auth)),
     );
     try {
       for (const c of clients) await c.until(() => c.messages.some((m) => m.event === 'ready'), 'ready');
@@ -384,6 +270,17 @@ describe('live events over SSE', () => {
     } finally {
       for (const c of clients) c.close();
     }
+  });
+
+  it('ends every stream at once when the gateway shuts down, so a restart does not wait for its clients', async () => {
+    const leaving = await startGateway(db, { services: [] });
+    const clients = await Promise.all([1, 2, 3].map(() => SseClient.open(`${leaving.url}/api/v1/events`, auth)));
+    for (const c of clients) await c.ready();
+    const started = performance.now();
+    await leaving.stop();
+    // Without ending them first, closing the HTTP server waits 5 s before it cuts open streams.
+    expect(performance.now() - started).toBeLessThan(2_000);
+    for (const c of clients) await c.until(() => c.ended, 'the end of the stream');
   });
 
   it('drops a client that does not read, and the others keep getting events', async () => {
@@ -407,7 +304,7 @@ describe('live events over SSE', () => {
           await client.query('BEGIN');
           await publishMany(
             client,
-            Array.from({ length: 500 }, (_, i) => envelope(taskChanged, { task_id: big, n: 10_000 + round * 500 + i })),
+            Array.from({ length: 500 }, (_, i) => queued(10_000 + round * 500 + i, { correlation: { pad: big } })),
           );
           await client.query('COMMIT');
         } finally {

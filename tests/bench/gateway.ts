@@ -5,7 +5,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { createInternalApp } from '@llmops/kit/http/app';
 import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
-import { envelope, publishMany, defineEvent } from '@llmops/kit/bus/index';
+import { envelope, publishMany } from '@llmops/kit/bus/index';
+import { taskQueued } from '@llmops/kit/events/runner';
 import { createPool, withClient } from '@llmops/kit/db';
 import type { PublicRoute } from '@llmops/kit/contracts/index';
 import { runService, type RunningService } from '@llmops/kit/runtime';
@@ -31,10 +32,23 @@ const SECRET = 'bench-internal-secret-0123456789abcdef-0123456789';
 const ROUNDS = 20;
 const PER_ROUND = 100;
 
-const benchEvent = defineEvent({
-  topic: 'bench.task.changed',
-  payload: z.object({ task_id: z.string(), n: z.number().int(), sent_at: z.number() }),
-});
+/** A task event as the runner publishes it (the stream shows only public topics): `priority` numbers it, its correlation carries when it was sent. */
+const benchEvent = (n: number, sentAt: number) =>
+  envelope(taskQueued, {
+    task_id: '00000000-0000-4000-8000-000000000b0c',
+    group_id: null,
+    correlation: { sent_at: sentAt },
+    requester: 'account:bench',
+    model_id: null,
+    provider_id: null,
+    attempt: 0,
+    at: new Date().toISOString(),
+    kind: 'chat',
+    priority: n,
+    template_id: null,
+    template_version: null,
+    retry_of: null,
+  });
 
 const itemRoute = createRoute({
   method: 'get',
@@ -150,7 +164,7 @@ async function overhead(
   return { rows, verdicts };
 }
 
-/** Opens `n` event streams and resolves each arrival of a `bench.task.changed` event with its latency. */
+/** Opens `n` event streams and resolves each arrival of a `runner.task.queued` event with its latency. */
 async function subscribers(
   gatewayUrl: string,
   token: string,
@@ -165,7 +179,7 @@ async function subscribers(
       () =>
         new Promise<void>((resolve, reject) => {
           const req = request(
-            `${gatewayUrl}/api/v1/events?topic=bench.`,
+            `${gatewayUrl}/api/v1/events?topic=runner.task.queued`,
             { headers: { authorization: `Bearer ${token}` }, agent: streamAgent },
             (res) => {
               sockets.push(res);
@@ -183,9 +197,10 @@ async function subscribers(
                     resolve();
                   }
                   const data = /^data: (.*)$/m.exec(block)?.[1];
-                  if (block.includes('event: bench.task.changed') && data) {
-                    const payload = (JSON.parse(data) as { payload: { n: number; sent_at: number } }).payload;
-                    onEvent(payload.n, performance.timeOrigin + performance.now() - payload.sent_at);
+                  if (block.includes('event: runner.task.queued') && data) {
+                    const payload = (JSON.parse(data) as { payload: { priority: number; correlation: { sent_at: number } } })
+                      .payload;
+                    onEvent(payload.priority, performance.timeOrigin + performance.now() - payload.correlation.sent_at);
                   }
                 }
               });
@@ -246,9 +261,7 @@ async function fanOut(
           try {
             await client.query('BEGIN');
             // The clock starts just before COMMIT (the insert is the only statement before it).
-            await publishMany(client, [
-              envelope(benchEvent, { task_id: 'bench', n: i, sent_at: performance.timeOrigin + performance.now() }),
-            ]);
+            await publishMany(client, [benchEvent(i, performance.timeOrigin + performance.now())]);
             await client.query('COMMIT');
           } finally {
             client.release();

@@ -68,6 +68,8 @@ export function gatewayBuilder(
           );
         }
       },
+      // Event streams end at once: their clients reconnect (to another instance, or to this one restarted) and resume.
+      closing: () => hub.closeClients(),
       stop: async () => {
         if (sweep) clearInterval(sweep);
         await hub.stop();

@@ -13,14 +13,19 @@ export interface CredentialChecker {
   revoked(change: CredentialsRevoked): void;
 }
 
-/** What a client of the event stream asked to see; every given field must match (AND). */
+/**
+ * What a client of the event stream asked to see: every given field must match (AND), one of the values of
+ * a list (OR). Its topics are exact and already narrowed to those the caller may see (events/live.ts).
+ */
 export interface EventFilter {
-  task_id?: string | undefined;
-  group_id?: string | undefined;
+  task_id?: readonly string[] | undefined;
+  group_id?: readonly string[] | undefined;
   /** Events whose payload `correlation` object has every key of this one with an equal value (compared as JSON). */
   correlation?: Record<string, unknown> | undefined;
-  /** A topic prefix, e.g. `runner.task.`. */
-  topic?: string | undefined;
+  /** The topics to send: public ones the caller may see, and that its topic filter named. */
+  topics: readonly string[];
+  /** `matching`: deltas of the tasks the filter selects (when `topics` has task events); `none`: no deltas. */
+  deltas: 'none' | 'matching';
 }
 
 /** Opens event streams (see EventHub). */

@@ -91,6 +91,11 @@ export interface ServiceParts {
   start?: () => Promise<void>;
   /** Stopped after the HTTP server stops taking requests, before the pool closes. */
   stop?: () => Promise<void>;
+  /**
+   * Called as shutdown begins, before the HTTP server closes: ends responses that never end by
+   * themselves (event streams), which closing would otherwise wait out (5 s) before cutting them.
+   */
+  closing?: () => void;
 }
 
 export interface RunningService {
@@ -162,6 +167,7 @@ export async function runService(
   const stop = (reason = 'stop requested') => {
     stopping ??= (async () => {
       log.info({ reason }, 'shutting down: closing HTTP');
+      parts.closing?.();
       await closeServer(server);
       log.info('shutting down: stopping consumers and workers');
       await parts.stop?.();
@@ -220,12 +226,23 @@ function listen(app: ServiceApp, hostname: string, port: number): Promise<Server
 
 function closeServer(server: ServerType): Promise<void> {
   return new Promise((resolve) => {
-    // Idle keep-alive sockets would hold close() open; active requests finish first.
-    if ('closeIdleConnections' in server) server.closeIdleConnections();
-    server.close(() => resolve());
-    setTimeout(() => {
+    // Idle keep-alive sockets would hold close() open; active requests finish first, and their
+    // connections, idle from then on, are closed as they become so (close() closes only those idle now).
+    const closeIdle = () => {
+      if ('closeIdleConnections' in server) server.closeIdleConnections();
+    };
+    closeIdle();
+    const idle = setInterval(closeIdle, 100);
+    const cut = setTimeout(() => {
       if ('closeAllConnections' in server) server.closeAllConnections();
-    }, 5_000).unref();
+    }, 5_000);
+    server.close(() => {
+      clearInterval(idle);
+      clearTimeout(cut);
+      resolve();
+    });
+    idle.unref();
+    cut.unref();
   });
 }
 

@@ -21,6 +21,11 @@ export function scopesForRole(role: Role): Scope[] {
   return SCOPES.filter((scope) => scope.endsWith(':read'));
 }
 
+/** The scopes the principal acts with: a token's own, a session's every scope of its role. */
+export function scopesOf(principal: Principal): readonly Scope[] {
+  return principal.via === 'token' ? principal.scopes : scopesForRole(principal.role);
+}
+
 /** Throws 403 unless the principal's role is at least `role` and, for a token, it carries `scope` (or `admin`). */
 export function authorizePrincipal(principal: Principal, role: Role, scope: Scope | 'any'): void {
   if (!roleAtLeast(principal.role, role)) {

@@ -2,7 +2,8 @@ import type { Bus, BroadcastReader, BusEvent } from '@llmops/kit/bus/index';
 import { PositionExpiredError, positionStatus } from '@llmops/kit/bus/index';
 import { comparePositions, isPosition, parsePosition } from '@llmops/kit/bus/position';
 import type { Pool } from '@llmops/kit/db';
-import { TASK_DELTAS_CHANNEL, type TaskDelta } from '@llmops/kit/events/runner';
+import { isLiveTopic } from '@llmops/kit/events/live';
+import { TASK_DELTAS_CHANNEL, TASK_EVENTS, type TaskDelta } from '@llmops/kit/events/runner';
 import type { Logger } from '@llmops/kit/logger';
 import type { EventFilter, EventStreams } from '../ports.ts';
 import { canonicalJson } from '@llmops/kit/canonical-json';
@@ -27,12 +28,8 @@ interface Dispatched {
 
 const encoder = new TextEncoder();
 
-/** Topics the event stream never shows: the audit trail and the gateway's own bookkeeping. */
-const HIDDEN_TOPICS = ['audit.', 'gateway.'];
-
-function visible(topic: string): boolean {
-  return !HIDDEN_TOPICS.some((prefix) => topic.startsWith(prefix));
-}
+/** Deltas are the output of tasks: a client gets them only when it gets task events. */
+const TASK_TOPICS = new Set<string>(TASK_EVENTS.map((contract) => contract.topic));
 
 function field(payload: unknown, name: string): unknown {
   return typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)[name] : undefined;
@@ -45,17 +42,19 @@ function scalar(payload: unknown, name: string): string | undefined {
 
 /** A client's filter, ready to test payloads against: the correlation's values as canonical JSON. */
 interface CompiledFilter {
-  task_id: string | undefined;
-  group_id: string | undefined;
-  topic: string | undefined;
+  task_id: ReadonlySet<string> | undefined;
+  group_id: ReadonlySet<string> | undefined;
+  topics: ReadonlySet<string>;
+  deltas: boolean;
   correlation: [key: string, json: string][] | undefined;
 }
 
 function compile(filter: EventFilter): CompiledFilter {
   return {
-    task_id: filter.task_id,
-    group_id: filter.group_id,
-    topic: filter.topic,
+    task_id: filter.task_id && new Set(filter.task_id),
+    group_id: filter.group_id && new Set(filter.group_id),
+    topics: new Set(filter.topics),
+    deltas: filter.deltas === 'matching' && filter.topics.some((topic) => TASK_TOPICS.has(topic)),
     correlation: filter.correlation && Object.entries(filter.correlation).map(([key, value]) => [key, canonicalJson(value)]),
   };
 }
@@ -68,11 +67,15 @@ function correlates(payload: unknown, wanted: readonly [string, string][]): bool
   return wanted.every(([key, json]) => Object.hasOwn(fields, key) && canonicalJson(fields[key]) === json);
 }
 
-/** Durable events match the topic prefix too; deltas (topic undefined) only the payload fields. */
+function oneOf(wanted: ReadonlySet<string> | undefined, value: string | undefined): boolean {
+  return wanted === undefined || (value !== undefined && wanted.has(value));
+}
+
+/** Durable events must be of one of the filter's topics; deltas (topic undefined) need `deltas`. Then the payload fields. */
 function matches(filter: CompiledFilter, topic: string | undefined, payload: unknown): boolean {
-  if (filter.topic !== undefined && topic !== undefined && !topic.startsWith(filter.topic)) return false;
-  if (filter.task_id !== undefined && scalar(payload, 'task_id') !== filter.task_id) return false;
-  if (filter.group_id !== undefined && scalar(payload, 'group_id') !== filter.group_id) return false;
+  if (topic === undefined ? !filter.deltas : !filter.topics.has(topic)) return false;
+  if (!oneOf(filter.task_id, scalar(payload, 'task_id'))) return false;
+  if (!oneOf(filter.group_id, scalar(payload, 'group_id'))) return false;
   if (filter.correlation !== undefined && !correlates(payload, filter.correlation)) return false;
   return true;
 }
@@ -232,6 +235,11 @@ export class EventHub implements EventStreams {
     await this.#unsubscribe?.();
   }
 
+  /** Ends every client's stream (shutdown begins): each reconnects and resumes from its last event. */
+  closeClients(): void {
+    for (const client of this.#clients) client.close();
+  }
+
   /** A new client's stream: resumes after `lastEventId` when given. */
   async open(filter: EventFilter, lastEventId: string | undefined, drop?: () => void): Promise<ReadableStream<Uint8Array>> {
     await this.#started;
@@ -349,7 +357,7 @@ export class EventHub implements EventStreams {
         for (const event of events) {
           if (done) return;
           if (client.closed || after(event.position, target)) return finish();
-          if (visible(event.topic)) client.send({ event, frame: eventFrame(event) });
+          if (isLiveTopic(event.topic)) client.send({ event, frame: eventFrame(event) });
           else client.lastSent = event.position;
           if (event.position === target) return finish();
         }
@@ -376,7 +384,7 @@ export class EventHub implements EventStreams {
     for (const client of this.#clients) client.dropIfBehind();
     for (const event of events) {
       this.#dispatched = event.position;
-      if (!visible(event.topic)) continue;
+      if (!isLiveTopic(event.topic)) continue;
       const dispatched = { event, frame: eventFrame(event) };
       this.#history.push(dispatched);
       if (this.#history.length > this.#options.historySize)

@@ -1,7 +1,9 @@
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
 import { SCOPES, type Scope } from '../http/access.ts';
 import { ROLES, type Role } from '../http/identity.ts';
+import { LIVE_TOPICS, topicsMatching } from '../events/live.ts';
 import { body, errors, IdParamSchema, PageQuerySchema, pageOf, json } from './common.ts';
+import { LiveEventSchema } from './live.ts';
 
 /**
  * The gateway's own public routes (ADR 0005): first-run setup, sign-in, the session, accounts, API
@@ -204,19 +206,36 @@ function isJsonObject(text: string): boolean {
   }
 }
 
+/** A query parameter that may be given more than once (`?task_id=a&task_id=b`): one value or several, as a list. */
+const repeatable = (item: z.ZodString, max: number, description: string) =>
+  z
+    .preprocess(
+      (value) => (typeof value === 'string' ? [value] : value),
+      z.array(item).max(max, `expected at most ${max} values`),
+    )
+    .optional()
+    .openapi({ description });
+
+const topicFilter = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine(
+    (topic) => topicsMatching(topic).length > 0,
+    `expected a topic the event stream shows, or a prefix of one: ${LIVE_TOPICS.join(', ')}`,
+  );
+
 export const EventsQuerySchema = z.object({
-  task_id: z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .openapi({ description: 'Only events and deltas whose payload has this `task_id`' }),
-  group_id: z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .openapi({ description: 'Only events and deltas whose payload has this `group_id`' }),
+  task_id: repeatable(
+    z.string().min(1).max(200),
+    100,
+    'Only events and deltas whose payload has this `task_id`; repeat it for any of several tasks',
+  ),
+  group_id: repeatable(
+    z.string().min(1).max(200),
+    100,
+    'Only events and deltas whose payload has this `group_id`; repeat it for any of several groups',
+  ),
   correlation: z
     .string()
     .max(4_096) // a task's correlation is at most 4 KiB of JSON (TASK_LIMITS in ./runner.ts)
@@ -228,7 +247,28 @@ export const EventsQuerySchema = z.object({
         '(other keys may be there too), e.g. `{"post_id":"…"}` for everything about one post.',
       example: '{"post_id":"0193a5b2-1c3d-7e4f-8a9b-0c1d2e3f4a5b"}',
     }),
-  topic: z.string().min(1).max(200).optional().openapi({ description: 'Only topics starting with this, e.g. `runner.task.`' }),
+  topic: repeatable(
+    topicFilter,
+    50,
+    'Only events of these topics: each a topic or a prefix of some, e.g. `runner.task.` or `runner.task.succeeded`; ' +
+      'repeat it for several',
+  ),
+  deltas: z
+    .enum(['none', 'matching'])
+    .default('matching')
+    .openapi({
+      description:
+        '`matching` (the default): `delta` events of the tasks the filter selects (its task and group ids and ' +
+        'correlation, when its topics include task events); `none`: no deltas',
+    }),
+  last_event_id: z
+    .string()
+    .optional()
+    .openapi({
+      description:
+        'Resume after this position, as the `Last-Event-ID` header does (which wins when both are given): for a client ' +
+        'that opens a new stream itself, e.g. with another filter, since a browser sends the header only on its own reconnects',
+    }),
 });
 
 export const DeadLetterSchema = z
@@ -421,7 +461,9 @@ export const eventsRoute = createRoute({
     'Durable events carry `id:` = the bus position; reconnect with `Last-Event-ID` to get every event you missed. ' +
     'A `Last-Event-ID` older than the retention window, ahead of every event (the database was restored) or not a ' +
     'position at all gets a `resync` event, never an error (EventSource cannot read one): refetch what you show. ' +
-    '`delta` events (streaming output) are live only. A comment line is sent as a heartbeat. Filters combine with AND.',
+    '`delta` events (streaming output) are live only. A comment line is sent as a heartbeat. Only public topics are ' +
+    'streamed: the task lifecycle (`runner.task.*`, never `runner.task.requested`, whose inputs may hold private text). ' +
+    'Filters combine with AND; the values of a repeated one with OR.',
   request: {
     query: EventsQuerySchema,
     headers: z.object({
@@ -431,10 +473,11 @@ export const eventsRoute = createRoute({
   },
   responses: {
     200: {
-      description: 'An event stream',
+      description: 'An event stream: each message one `LiveEvent` (its `event`, `id` and `data`)',
       content: {
         'text/event-stream': {
-          schema: z.string().openapi({ example: 'id: 12345-67\nevent: runner.task.succeeded\ndata: {...}\n\n' }),
+          schema: LiveEventSchema,
+          example: 'id: 12345-67\nevent: runner.task.succeeded\ndata: {"id":"…","topic":"runner.task.succeeded",…}\n\n',
         },
       },
     },

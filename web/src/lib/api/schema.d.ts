@@ -167,7 +167,7 @@ export interface paths {
         };
         /**
          * Live events (server-sent events), resumable with Last-Event-ID
-         * @description Durable events carry `id:` = the bus position; reconnect with `Last-Event-ID` to get every event you missed. A `Last-Event-ID` older than the retention window, ahead of every event (the database was restored) or not a position at all gets a `resync` event, never an error (EventSource cannot read one): refetch what you show. `delta` events (streaming output) are live only. A comment line is sent as a heartbeat. Filters combine with AND.
+         * @description Durable events carry `id:` = the bus position; reconnect with `Last-Event-ID` to get every event you missed. A `Last-Event-ID` older than the retention window, ahead of every event (the database was restored) or not a position at all gets a `resync` event, never an error (EventSource cannot read one): refetch what you show. `delta` events (streaming output) are live only. A comment line is sent as a heartbeat. Only public topics are streamed: the task lifecycle (`runner.task.*`, never `runner.task.requested`, whose inputs may hold private text). Filters combine with AND; the values of a repeated one with OR.
          *
          *     **Requires** the `viewer` role or higher. An API token needs the `tasks:read` scope (or `admin`).
          */
@@ -1594,6 +1594,93 @@ export interface components {
             label: components["schemas"]["TemplateLabel"] | null;
             to_version: number;
         };
+        /** @description One message of the event stream: `event` is the topic of a durable event (with `id` = its bus position) or `delta`, `ready`, `resync`; `data` is the message data parsed as JSON. */
+        LiveEvent: {
+            data: components["schemas"]["Ready"];
+            /** @enum {string} */
+            event: "ready";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id?: string;
+        } | {
+            data: components["schemas"]["Resync"];
+            /** @enum {string} */
+            event: "resync";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["TaskDelta"];
+            /** @enum {string} */
+            event: "delta";
+        } | {
+            data: components["schemas"]["RunnerTaskQueued"];
+            /** @enum {string} */
+            event: "runner.task.queued";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["RunnerTaskStarted"];
+            /** @enum {string} */
+            event: "runner.task.started";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["RunnerTaskRetrying"];
+            /** @enum {string} */
+            event: "runner.task.retrying";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["RunnerTaskSucceeded"];
+            /** @enum {string} */
+            event: "runner.task.succeeded";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["RunnerTaskFailed"];
+            /** @enum {string} */
+            event: "runner.task.failed";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["RunnerTaskCancelled"];
+            /** @enum {string} */
+            event: "runner.task.cancelled";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["RunnerTaskRejected"];
+            /** @enum {string} */
+            event: "runner.task.rejected";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        };
         LoginRequest: {
             /** @example editor@example.com */
             email: string;
@@ -2461,6 +2548,16 @@ export interface components {
             /** @enum {string} */
             status: "ready" | "not_ready";
         };
+        /** @description The stream is live (`event: ready`), after any replay of what you missed */
+        Ready: {
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @description True when the stream resumed from the id you gave, after what you missed */
+            resumed: boolean;
+        };
         RemoteModel: {
             context_window: number | null;
             /**
@@ -2542,6 +2639,16 @@ export interface components {
             /** @enum {string} */
             type: "json_schema";
         };
+        /** @description Your position is older than the retained events, ahead of every event, or not a position (`event: resync`): reload what you show, then carry on with the stream. */
+        Resync: {
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @description Why what you missed cannot be replayed */
+            reason: string;
+        };
         RetryPolicy: {
             /** @default 2 */
             backoff_multiplier: number;
@@ -2557,6 +2664,324 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "editor" | "viewer";
+        /** @description A `runner.task.cancelled` event */
+        RunnerTaskCancelled: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                /** Format: date-time */
+                at: string;
+                attempt: number;
+                correlation: {
+                    [key: string]: unknown;
+                } | null;
+                /** Format: uuid */
+                group_id: string | null;
+                /** Format: uuid */
+                model_id: string | null;
+                /** Format: uuid */
+                provider_id: string | null;
+                requester?: string;
+                /** Format: uuid */
+                task_id: string;
+                /** @enum {string} */
+                was: "queued" | "running";
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "runner.task.cancelled";
+        };
+        /** @description A `runner.task.failed` event */
+        RunnerTaskFailed: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                /** Format: date-time */
+                at: string;
+                attempt: number;
+                correlation: {
+                    [key: string]: unknown;
+                } | null;
+                cost_usd: string;
+                error: {
+                    kind: string;
+                    message: string;
+                    provider_code: string | null;
+                    retry_after_ms: number | null;
+                    retryable: boolean;
+                    status: number | null;
+                };
+                /** Format: uuid */
+                group_id: string | null;
+                /** Format: uuid */
+                model_id: string | null;
+                /** Format: uuid */
+                provider_id: string | null;
+                requester?: string;
+                /** Format: uuid */
+                task_id: string;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "runner.task.failed";
+        };
+        /** @description A `runner.task.queued` event */
+        RunnerTaskQueued: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                /** Format: date-time */
+                at: string;
+                attempt: number;
+                correlation: {
+                    [key: string]: unknown;
+                } | null;
+                /** Format: uuid */
+                group_id: string | null;
+                /** @enum {string} */
+                kind: "chat" | "image";
+                /** Format: uuid */
+                model_id: string | null;
+                priority: number;
+                /** Format: uuid */
+                provider_id: string | null;
+                requester?: string;
+                /** Format: uuid */
+                retry_of: string | null;
+                /** Format: uuid */
+                task_id: string;
+                /** Format: uuid */
+                template_id: string | null;
+                template_version: number | null;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "runner.task.queued";
+        };
+        /** @description A `runner.task.rejected` event */
+        RunnerTaskRejected: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                /** Format: date-time */
+                at: string;
+                attempt: number;
+                correlation: {
+                    [key: string]: unknown;
+                } | null;
+                /** Format: uuid */
+                group_id: string | null;
+                /** Format: uuid */
+                model_id: string | null;
+                problems: {
+                    field: string;
+                    message: string;
+                }[];
+                /** Format: uuid */
+                provider_id: string | null;
+                requester?: string;
+                /** Format: uuid */
+                task_id: string;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "runner.task.rejected";
+        };
+        /** @description A `runner.task.retrying` event */
+        RunnerTaskRetrying: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                /** Format: date-time */
+                at: string;
+                attempt: number;
+                correlation: {
+                    [key: string]: unknown;
+                } | null;
+                error: {
+                    kind: string;
+                    message: string;
+                    provider_code: string | null;
+                    retry_after_ms: number | null;
+                    retryable: boolean;
+                    status: number | null;
+                };
+                fallback: boolean;
+                /** Format: uuid */
+                group_id: string | null;
+                /** Format: uuid */
+                model_id: string | null;
+                /** Format: uuid */
+                provider_id: string | null;
+                requester?: string;
+                /** Format: date-time */
+                run_after: string;
+                /** Format: uuid */
+                task_id: string;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "runner.task.retrying";
+        };
+        /** @description A `runner.task.started` event */
+        RunnerTaskStarted: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                /** Format: date-time */
+                at: string;
+                attempt: number;
+                correlation: {
+                    [key: string]: unknown;
+                } | null;
+                /** Format: uuid */
+                group_id: string | null;
+                /** Format: uuid */
+                model_id: string | null;
+                /** Format: uuid */
+                provider_id: string | null;
+                queue_wait_ms: number;
+                requester?: string;
+                /** Format: uuid */
+                task_id: string;
+                worker: string;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "runner.task.started";
+        };
+        /** @description A `runner.task.succeeded` event */
+        RunnerTaskSucceeded: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                /** Format: date-time */
+                at: string;
+                attempt: number;
+                correlation: {
+                    [key: string]: unknown;
+                } | null;
+                cost_usd: string;
+                finish_reason: string | null;
+                /** Format: uuid */
+                group_id: string | null;
+                images: number;
+                /** Format: uuid */
+                model_id: string | null;
+                output_chars: number;
+                /** Format: uuid */
+                provider_id: string | null;
+                requester?: string;
+                /** Format: uuid */
+                task_id: string;
+                usage: {
+                    cached_input_tokens: number;
+                    input_tokens: number;
+                    output_tokens: number;
+                };
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "runner.task.succeeded";
+        };
         /**
          * @description `<area>:read` / `<area>:write`; `admin` allows everything the account may do.
          * @enum {string}
@@ -2813,6 +3238,17 @@ export interface components {
             group_id: string | null;
             /** @description One task per model, in the order the models were given: one without `model_ids`. */
             tasks: components["schemas"]["Task"][];
+        };
+        /** @description Streamed output of a running task (`event: delta`), live only and without an id: a client that missed some re-reads the task. `seq` counts from 0 within each attempt. */
+        TaskDelta: {
+            attempt: number;
+            correlation?: {
+                [key: string]: unknown;
+            };
+            group_id?: string;
+            seq: number;
+            task_id: string;
+            text: string;
         };
         TaskDetail: components["schemas"]["Task"] & {
             attempts: components["schemas"]["TaskAttempt"][];
@@ -3916,12 +4352,16 @@ export interface operations {
             query?: {
                 /** @description A JSON object: only events and deltas whose `correlation` object has each of its keys with an equal value (other keys may be there too), e.g. `{"post_id":"…"}` for everything about one post. */
                 correlation?: string;
-                /** @description Only events and deltas whose payload has this `group_id` */
-                group_id?: string;
-                /** @description Only events and deltas whose payload has this `task_id` */
-                task_id?: string;
-                /** @description Only topics starting with this, e.g. `runner.task.` */
-                topic?: string;
+                /** @description `matching` (the default): `delta` events of the tasks the filter selects (its task and group ids and correlation, when its topics include task events); `none`: no deltas */
+                deltas?: "none" | "matching";
+                /** @description Only events and deltas whose payload has this `group_id`; repeat it for any of several groups */
+                group_id?: string[];
+                /** @description Resume after this position, as the `Last-Event-ID` header does (which wins when both are given): for a client that opens a new stream itself, e.g. with another filter, since a browser sends the header only on its own reconnects */
+                last_event_id?: string;
+                /** @description Only events and deltas whose payload has this `task_id`; repeat it for any of several tasks */
+                task_id?: string[];
+                /** @description Only events of these topics: each a topic or a prefix of some, e.g. `runner.task.` or `runner.task.succeeded`; repeat it for several */
+                topic?: string[];
             };
             header?: {
                 /** @description The `id` of the last event you received */
@@ -3932,13 +4372,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description An event stream */
+            /** @description An event stream: each message one `LiveEvent` (its `event`, `id` and `data`) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": string;
+                    /**
+                     * @example id: 12345-67
+                     *     event: runner.task.succeeded
+                     *     data: {"id":"…","topic":"runner.task.succeeded",…}
+                     */
+                    "text/event-stream": components["schemas"]["LiveEvent"];
                 };
             };
             /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
