@@ -2730,6 +2730,10 @@ export interface components {
                 error: {
                     kind: string;
                     message: string;
+                    output_errors?: {
+                        message: string;
+                        path: string;
+                    }[];
                     provider_code: string | null;
                     retry_after_ms: number | null;
                     retryable: boolean;
@@ -2867,6 +2871,10 @@ export interface components {
                 error: {
                     kind: string;
                     message: string;
+                    output_errors?: {
+                        message: string;
+                        path: string;
+                    }[];
                     provider_code: string | null;
                     retry_after_ms: number | null;
                     retryable: boolean;
