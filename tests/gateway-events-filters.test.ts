@@ -106,7 +106,7 @@ describe('the event stream’s filters', () => {
         output_chars: 5,
         finish_reason: 'stop',
         usage: { input_tokens: 1, output_tokens: 1, cached_input_tokens: 0 },
-        cost_usd: '0.000001',
+        cost_usd: '0.000001000000',
         images: 0,
       });
     await publish(

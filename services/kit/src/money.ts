@@ -17,7 +17,10 @@ const SCALE = 10n ** BigInt(USD_PLACES);
 export const USD_PATTERN = /^-?\d+\.\d{12}$/;
 
 /** A money amount as contracts and event payloads declare it. */
-export const UsdSchema = z.string().regex(USD_PATTERN, 'expected USD as a decimal string with 12 places');
+export const UsdSchema = z
+  .string()
+  .regex(USD_PATTERN, 'expected USD as a decimal string with 12 places')
+  .meta({ description: 'USD with exactly 12 decimal places', example: '0.000002850000' });
 
 /** A decimal string ("12.5", "0.004200", "3") as an exact integer of 10⁻¹² USD; more than 12 places is a bug. */
 export function usdUnits(value: string): bigint {

@@ -2726,6 +2726,10 @@ export interface components {
                 correlation: {
                     [key: string]: unknown;
                 } | null;
+                /**
+                 * @description USD with exactly 12 decimal places
+                 * @example 0.000002850000
+                 */
                 cost_usd: string;
                 error: {
                     kind: string;
@@ -2963,6 +2967,10 @@ export interface components {
                 correlation: {
                     [key: string]: unknown;
                 } | null;
+                /**
+                 * @description USD with exactly 12 decimal places
+                 * @example 0.000002850000
+                 */
                 cost_usd: string;
                 finish_reason: string | null;
                 /** Format: uuid */
