@@ -35,9 +35,10 @@ export function normalizeError(error: unknown, attempt: Attempt): ProviderError 
 }
 
 function toProviderError(error: unknown, attempt: Attempt): ProviderError {
-  if (error instanceof ProviderError) return error;
+  // An aborted stream may end quietly (openai 7 does) and then look cut: the abort's reason wins.
   const aborted = attempt.abortError();
   if (aborted) return aborted;
+  if (error instanceof ProviderError) return error;
   const sdk = error as SdkApiError;
   if (typeof sdk?.status === 'number') {
     const { type, code, message } = providerCode(sdk.error);
