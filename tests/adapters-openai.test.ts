@@ -61,7 +61,14 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
       stop: ['STOP'],
       presence_penalty: 0.5,
     });
-    expect(result.wire.body).toEqual(request.body);
+    expect(result.wire.bodyText).toBe(request.raw);
+    expect(result.wire.headers).toMatchObject({
+      'openai-organization': 'org-emu',
+      'openai-project': 'proj-emu',
+      'x-title': 'LLM Ops tests',
+      'content-type': 'application/json',
+    });
+    expect(result.wire.headers).not.toHaveProperty('authorization');
     expect(JSON.stringify(result.wire)).not.toContain('sk-emu-openai-key-1234');
   });
 

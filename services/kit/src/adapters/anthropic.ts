@@ -182,6 +182,6 @@ function result(attempt: Attempt, text: string, stop: string | null, usage: Usag
     time_to_first_token_ms: attempt.timeToFirstToken(),
     latency_ms: attempt.elapsed(),
     response_id: id,
-    wire: attempt.wire ?? { method: 'POST', url: '', body: null },
+    wire: attempt.sent(),
   };
 }

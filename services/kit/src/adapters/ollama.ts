@@ -1,6 +1,6 @@
 import { Ollama, type ChatRequest as OllamaChatRequest, type Options } from 'ollama';
 import { Attempt } from './attempt.ts';
-import { kindOfStatus, ProviderError } from './errors.ts';
+import { kindOfStatus, ProviderError, type ProviderErrorKind } from './errors.ts';
 import { cutStream, normalizeError } from './normalize.ts';
 import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, Usage } from './types.ts';
 
@@ -48,8 +48,21 @@ function usageOf(counts: OllamaCounts): Usage {
   return { input_tokens: counts.prompt_eval_count ?? 0, output_tokens: counts.eval_count ?? 0, cached_input_tokens: 0 };
 }
 
-/** Ollama's SDK throws ResponseError (error, status_code) for HTTP errors and plain Errors for stream errors. */
-function ollamaError(error: unknown, attempt: Attempt): ProviderError {
+/** What the Ollama SDK throws when its stream ends without a `done` line (a cut stream, not an error line). */
+const NO_DONE = 'Did not receive done or success response in stream.';
+
+/**
+ * Ollama's SDK throws ResponseError (error, status_code) for HTTP errors, a plain Error with the line's
+ * text for an `{"error": ...}` line inside a stream, and the fetch's own errors for the network. Every
+ * failure keeps the request the attempt sent, like the other adapters.
+ */
+function ollamaError(error: unknown, attempt: Attempt, streaming: boolean): ProviderError {
+  const normalized = toOllamaError(error, attempt, streaming);
+  normalized.wire ??= attempt.wire ?? null;
+  return normalized;
+}
+
+function toOllamaError(error: unknown, attempt: Attempt, streaming: boolean): ProviderError {
   const aborted = attempt.abortError();
   if (aborted) return aborted;
   const response = error as { name?: string; status_code?: number; error?: string; message?: string };
@@ -60,7 +73,18 @@ function ollamaError(error: unknown, attempt: Attempt): ProviderError {
       message: response.error ?? response.message ?? 'error',
     });
   }
+  if (streaming && error instanceof Error && error.constructor === Error && error.message !== NO_DONE) {
+    return new ProviderError({ kind: kindOfLine(error.message), message: error.message });
+  }
+  if (error instanceof Error && error.message === NO_DONE) return cutStream('its final "done" line');
   return normalizeError(error, attempt);
+}
+
+/** Ollama's error lines carry only text; its busy and rate-limit texts are known, the rest is the server failing. */
+function kindOfLine(text: string): ProviderErrorKind {
+  if (/server busy|overloaded|maximum pending requests/i.test(text)) return 'overloaded';
+  if (/too many requests|rate limit/i.test(text)) return 'rate_limit';
+  return 'server';
 }
 
 /** Ollama's native API (/api/chat, /api/tags). */
@@ -95,7 +119,7 @@ export const ollamaAdapter: ProviderAdapter = {
       if (!ended) throw cutStream('its final "done" line');
       return result(attempt, text, done.done_reason ?? null, usageOf(done));
     } catch (error) {
-      throw ollamaError(error, attempt);
+      throw ollamaError(error, attempt, request.stream !== false);
     } finally {
       attempt.finish();
     }
@@ -118,7 +142,7 @@ export const ollamaAdapter: ProviderAdapter = {
         details: { size: model.size, family: model.details?.family, parameter_size: model.details?.parameter_size },
       }));
     } catch (error) {
-      throw ollamaError(error, attempt);
+      throw ollamaError(error, attempt, false);
     } finally {
       attempt.finish();
     }
@@ -134,6 +158,6 @@ function result(attempt: Attempt, text: string, reason: string | null, usage: Us
     time_to_first_token_ms: attempt.timeToFirstToken(),
     latency_ms: attempt.elapsed(),
     response_id: null,
-    wire: attempt.wire ?? { method: 'POST', url: '', body: null },
+    wire: attempt.sent(),
   };
 }

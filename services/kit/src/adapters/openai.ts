@@ -3,16 +3,7 @@ import type { ChatCompletionCreateParamsBase, ChatCompletionChunk, ChatCompletio
 import { Attempt } from './attempt.ts';
 import { ProviderError } from './errors.ts';
 import { cutStream, normalizeError } from './normalize.ts';
-import type {
-  ChatRequest,
-  ChatResult,
-  FinishReason,
-  ImageResult,
-  ProviderAdapter,
-  ProviderConnection,
-  RemoteModel,
-  Usage,
-} from './types.ts';
+import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, RemoteModel, Usage } from './types.ts';
 
 function client(connection: ProviderConnection, attempt: Attempt): OpenAI {
   return new OpenAI({
@@ -159,7 +150,7 @@ export const openaiAdapter: ProviderAdapter = {
             cached_input_tokens: 0,
           }
         : null;
-      return { images, usage, latency_ms: attempt.elapsed(), wire: attempt.wire as ImageResult['wire'] };
+      return { images, usage, latency_ms: attempt.elapsed(), wire: attempt.sent() };
     } catch (error) {
       throw normalizeError(error, attempt);
     } finally {
@@ -199,6 +190,6 @@ function result(attempt: Attempt, text: string, finish: string | null, usage: Us
     time_to_first_token_ms: attempt.timeToFirstToken(),
     latency_ms: attempt.elapsed(),
     response_id: id,
-    wire: attempt.wire ?? { method: 'POST', url: '', body: null },
+    wire: attempt.sent(),
   };
 }
