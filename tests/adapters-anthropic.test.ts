@@ -130,6 +130,18 @@ describe('Anthropic errors, normalized', () => {
     });
   });
 
+  it('an `event: error` inside the stream keeps Anthropic’s own kind (overloaded, server), not network', async () => {
+    emu.fault({ protocol: 'anthropic', streamError: 529, streamErrorAfterChunks: 4, times: 1 });
+    const overloaded = await failure(() => anthropic.chat(connection, { model: 'emu-claude-fast', messages }));
+    expect(overloaded).toMatchObject({ kind: 'overloaded', retryable: true, provider_code: 'overloaded_error' });
+    expect(overloaded.wire?.bodyText).toBe(emu.requests[0]?.raw);
+    emu.fault({ protocol: 'anthropic', streamError: 500, times: 1 });
+    expect(await failure(() => anthropic.chat(connection, { model: 'emu-claude-fast', messages }))).toMatchObject({
+      kind: 'server',
+      provider_code: 'api_error',
+    });
+  });
+
   it('the emulator checks x-api-key and anthropic-version like the real API', async () => {
     const noKey = await fetch(`${emu.baseUrl('anthropic')}/v1/models`, { headers: { 'anthropic-version': '2023-06-01' } });
     expect(noKey.status).toBe(401);

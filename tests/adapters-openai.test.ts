@@ -210,6 +210,18 @@ describe('OpenAI errors, normalized', () => {
     expect(deltas.join('')).toBe('You said: ');
   });
 
+  it('an error chunk inside the stream keeps OpenAI’s own kind and code, not network', async () => {
+    emu.fault({ protocol: 'openai', streamError: 500, streamErrorAfterChunks: 3 });
+    const deltas: string[] = [];
+    const error = await attempt({ onDelta: (d: string) => deltas.push(d) });
+    expect(error).toMatchObject({ kind: 'server', retryable: true, provider_code: 'server_error' });
+    expect(deltas.join('')).toBe('You said: ');
+    expect(error.wire?.bodyText).toBe(emu.requests[0]?.raw);
+    emu.clearFaults();
+    emu.fault({ protocol: 'openai', streamError: 429 });
+    expect(await attempt()).toMatchObject({ kind: 'rate_limit', provider_code: 'rate_limit_exceeded' });
+  });
+
   it('the caller aborting is cancelled, not retryable', async () => {
     emu.fault({ protocol: 'openai', delayFirstByteMs: 2_000 });
     const controller = new AbortController();

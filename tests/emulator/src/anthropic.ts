@@ -159,5 +159,8 @@ async function messages(x: Exchange, models: EmulatorModel[]): Promise<void> {
     ),
     sse({ type: 'message_stop' }, 'message_stop'),
   ];
-  return x.stream('text/event-stream; charset=utf-8', frames, headers);
+  return x.stream('text/event-stream; charset=utf-8', frames, headers, (status) => {
+    const { type, error } = anthropicError(status).body;
+    return sse({ type, error }, 'error');
+  });
 }

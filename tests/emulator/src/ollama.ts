@@ -93,5 +93,5 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
     ),
     ndjson(done),
   ];
-  return x.stream('application/x-ndjson', frames);
+  return x.stream('application/x-ndjson', frames, {}, (status) => ndjson(ollamaError(status).body));
 }

@@ -199,7 +199,7 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
       }),
     );
   frames.push(sse('[DONE]'));
-  return x.stream('text/event-stream; charset=utf-8', frames, headers);
+  return x.stream('text/event-stream; charset=utf-8', frames, headers, (status) => sse(openaiError(status).body));
 }
 
 async function images(x: Exchange, models: EmulatorModel[]): Promise<void> {
