@@ -60,6 +60,20 @@ describe('the Anthropic adapter (official SDK) against the emulator', () => {
     });
   });
 
+  it('sends the model’s own output maximum as max_tokens when the preset gives none, else 4096', async () => {
+    await anthropic.chat(connection, { model: 'emu-claude-fast', messages, defaultMaxOutputTokens: 2000 });
+    await anthropic.chat(connection, {
+      model: 'emu-claude-fast',
+      messages,
+      defaultMaxOutputTokens: 2000,
+      parameters: { max_output_tokens: 50 },
+    });
+    await anthropic.chat(connection, { model: 'emu-claude-fast', messages });
+    expect(emu.requestsOf('anthropic', '/v1/messages').map((r) => (r.body as { max_tokens: number }).max_tokens)).toEqual([
+      2000, 50, 4096,
+    ]);
+  });
+
   it('reports max_tokens as a length finish, non-streaming too', async () => {
     const result = await anthropic.chat(connection, {
       model: 'emu-claude-fast',

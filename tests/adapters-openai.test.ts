@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator } from '@llmops/emulator/server';
 import { adapterFor, ProviderError, type ProviderConnection } from '@llmops/kit/adapters/index';
-import { modalityOf } from '@llmops/kit/adapters/openai';
+import { maxTokensFieldOf, modalityOf } from '@llmops/kit/adapters/openai';
 
 const emu = await startEmulator({ apiKeys: ['sk-emu-openai-key-1234'] });
 afterAll(() => emu.stop());
@@ -56,7 +56,8 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
       stream: true,
       stream_options: { include_usage: true },
       temperature: 0.2,
-      max_completion_tokens: 50,
+      // Not api.openai.com: the field every OpenAI-compatible server reads.
+      max_tokens: 50,
       seed: 7,
       stop: ['STOP'],
       presence_penalty: 0.5,
@@ -70,6 +71,41 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
     });
     expect(result.wire.headers).not.toHaveProperty('authorization');
     expect(JSON.stringify(result.wire)).not.toContain('sk-emu-openai-key-1234');
+  });
+
+  it('chooses the output-cap field: the provider setting, else max_completion_tokens for OpenAI itself and max_tokens elsewhere', async () => {
+    expect(maxTokensFieldOf({ baseUrl: 'https://api.openai.com/v1' })).toBe('max_completion_tokens');
+    expect(maxTokensFieldOf({ baseUrl: 'http://127.0.0.1:8080/v1' })).toBe('max_tokens');
+    expect(maxTokensFieldOf({ baseUrl: 'http://127.0.0.1:11434/v1', maxTokensField: 'max_completion_tokens' })).toBe(
+      'max_completion_tokens',
+    );
+    await openai.chat(
+      { ...connection, maxTokensField: 'max_completion_tokens' },
+      { model: 'emu-gpt-small', messages, parameters: { max_output_tokens: 9 } },
+    );
+    const [request] = emu.requestsOf('openai', '/v1/chat/completions');
+    expect(request?.body).toMatchObject({ max_completion_tokens: 9 });
+    expect(request?.body).not.toHaveProperty('max_tokens');
+  });
+
+  it('sends a reasoning model its system messages as developer messages, and reasoning_effort when given', async () => {
+    await openai.chat(connection, {
+      model: 'emu-gpt-small',
+      messages,
+      reasoning: true,
+      parameters: { reasoning_effort: 'low', max_output_tokens: 30 },
+    });
+    await openai.chat(connection, { model: 'emu-gpt-small', messages });
+    const [reasoning, plain] = emu.requestsOf('openai', '/v1/chat/completions');
+    expect(reasoning?.body).toMatchObject({
+      messages: [
+        { role: 'developer', content: 'You are terse.' },
+        { role: 'user', content: 'hello there world' },
+      ],
+      reasoning_effort: 'low',
+    });
+    expect(plain?.body).toMatchObject({ messages: [{ role: 'system', content: 'You are terse.' }, messages[1]] });
+    expect(plain?.body).not.toHaveProperty('reasoning_effort');
   });
 
   it('answers without streaming when asked, and reports a length finish when max tokens cut it', async () => {

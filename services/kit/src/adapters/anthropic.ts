@@ -5,7 +5,10 @@ import { ProviderError } from './errors.ts';
 import { cutStream, normalizeError } from './normalize.ts';
 import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, Usage } from './types.ts';
 
-/** Anthropic's protocol requires max_tokens; when neither the preset nor the model says, this is sent. */
+/**
+ * Anthropic's protocol requires max_tokens: the preset's `max_output_tokens`, else the model's own
+ * maximum (`request.defaultMaxOutputTokens`, from the registry), else this.
+ */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 
 function client(connection: ProviderConnection, attempt: Attempt): Anthropic {
@@ -54,7 +57,7 @@ export function anthropicMessageBody(request: ChatRequest): MessageCreateParamsB
     .join('\n\n');
   const body: MessageCreateParamsBase = {
     model: request.model,
-    max_tokens: p.max_output_tokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
+    max_tokens: p.max_output_tokens ?? request.defaultMaxOutputTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
     messages: request.messages
       .filter((m) => m.role !== 'system')
       .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content })),

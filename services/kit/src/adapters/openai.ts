@@ -34,16 +34,43 @@ function usageOf(usage: OpenAI.CompletionUsage | null | undefined): Usage {
   };
 }
 
-/** The wire body of a chat request: normalized parameters onto OpenAI's names. */
-export function openaiChatBody(request: ChatRequest): ChatCompletionCreateParamsBase {
+export type MaxTokensField = NonNullable<ProviderConnection['maxTokensField']>;
+
+/**
+ * The body field of the output cap: the provider's setting, else `max_completion_tokens` for OpenAI
+ * itself (which deprecated `max_tokens` and refuses it for reasoning models) and `max_tokens` for every
+ * other base URL (llama.cpp before early 2026, Ollama's `/v1` and llama-cpp-python ignore the newer field;
+ * docs/providers.md).
+ */
+export function maxTokensFieldOf(connection: Pick<ProviderConnection, 'baseUrl' | 'maxTokensField'>): MaxTokensField {
+  if (connection.maxTokensField) return connection.maxTokensField;
+  return URL.canParse(connection.baseUrl) && new URL(connection.baseUrl).hostname === 'api.openai.com'
+    ? 'max_completion_tokens'
+    : 'max_tokens';
+}
+
+/**
+ * The wire body of a chat request: normalized parameters onto OpenAI's names. A reasoning model gets its
+ * system messages in the `developer` role (what OpenAI's reasoning models take) and `reasoning_effort`
+ * when given.
+ */
+export function openaiChatBody(
+  request: ChatRequest,
+  maxTokensField: MaxTokensField = 'max_completion_tokens',
+): ChatCompletionCreateParamsBase {
   const p = request.parameters ?? {};
   const body: ChatCompletionCreateParamsBase = {
     model: request.model,
-    messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: request.messages.map((m) =>
+      m.role === 'system' && request.reasoning
+        ? { role: 'developer' as const, content: m.content }
+        : { role: m.role, content: m.content },
+    ),
   };
+  if (p.reasoning_effort !== undefined) body.reasoning_effort = p.reasoning_effort;
   if (p.temperature !== undefined) body.temperature = p.temperature;
   if (p.top_p !== undefined) body.top_p = p.top_p;
-  if (p.max_output_tokens !== undefined) body.max_completion_tokens = p.max_output_tokens;
+  if (p.max_output_tokens !== undefined) body[maxTokensField] = p.max_output_tokens;
   if (p.stop !== undefined) body.stop = p.stop;
   if (p.seed !== undefined) body.seed = p.seed;
   if (p.presence_penalty !== undefined) body.presence_penalty = p.presence_penalty;
@@ -78,7 +105,7 @@ export const openaiAdapter: ProviderAdapter = {
   async chat(connection, request, options) {
     const attempt = new Attempt(options);
     const api = client(connection, attempt);
-    const body = openaiChatBody(request);
+    const body = openaiChatBody(request, maxTokensFieldOf(connection));
     try {
       if (request.stream === false) {
         const completion: ChatCompletion = await api.chat.completions.create(
