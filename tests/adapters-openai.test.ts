@@ -1,9 +1,12 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator } from '@llmops/emulator/server';
+import { DEFAULT_MODELS, emulatorModel, startEmulator } from '@llmops/emulator/server';
 import { adapterFor, ProviderError, type ProviderConnection } from '@llmops/kit/adapters/index';
 import { maxTokensFieldOf, modalityOf } from '@llmops/kit/adapters/openai';
 
-const emu = await startEmulator({ apiKeys: ['sk-emu-openai-key-1234'] });
+const emu = await startEmulator({
+  apiKeys: ['sk-emu-openai-key-1234'],
+  models: { openai: [...DEFAULT_MODELS.openai, emulatorModel('emu-gpt-5-mini')] },
+});
 afterAll(() => emu.stop());
 beforeEach(() => {
   emu.clearFaults();
@@ -89,12 +92,10 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
   });
 
   it('sends a reasoning model its system messages as developer messages, and reasoning_effort when given', async () => {
-    await openai.chat(connection, {
-      model: 'emu-gpt-small',
-      messages,
-      reasoning: true,
-      parameters: { reasoning_effort: 'low', max_output_tokens: 30 },
-    });
+    await openai.chat(
+      { ...connection, maxTokensField: 'max_completion_tokens' },
+      { model: 'emu-gpt-5-mini', messages, reasoning: true, parameters: { reasoning_effort: 'low', max_output_tokens: 30 } },
+    );
     await openai.chat(connection, { model: 'emu-gpt-small', messages });
     const [reasoning, plain] = emu.requestsOf('openai', '/v1/chat/completions');
     expect(reasoning?.body).toMatchObject({
@@ -138,8 +139,8 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
     expect(image.images[0]?.data.subarray(1, 4).toString('latin1')).toBe('PNG');
     expect(image.images[0]?.mime_type).toBe('image/png');
     const models = await openai.listModels(connection);
-    expect(models.map((m) => m.id)).toEqual(['emu-gpt-small', 'emu-gpt-large', 'emu-image']);
-    expect(models.map((m) => m.modality)).toEqual(['chat', 'chat', 'image']);
+    expect(models.map((m) => m.id)).toEqual(['emu-gpt-small', 'emu-gpt-large', 'emu-image', 'emu-gpt-5-mini']);
+    expect(models.map((m) => m.modality)).toEqual(['chat', 'chat', 'image', 'chat']);
   });
 
   it('tells image models from the rest by id, since the model list does not say', () => {

@@ -15,7 +15,8 @@ export interface EmulatorModels {
 
 const CREATED = 1_735_689_600; // 2025-01-01T00:00:00Z: fixed, so listings are deterministic
 
-const model = (id: string, modality: EmulatorModel['modality'] = 'chat'): EmulatorModel => ({
+/** A model to offer; its id decides which of the provider's rules apply (`emu-gpt-5-mini` follows gpt-5-mini's). */
+export const emulatorModel = (id: string, modality: EmulatorModel['modality'] = 'chat'): EmulatorModel => ({
   id,
   modality,
   created: CREATED,
@@ -24,7 +25,7 @@ const model = (id: string, modality: EmulatorModel['modality'] = 'chat'): Emulat
 
 /** What each emulated provider offers unless a test says otherwise. Names say they are emulated. */
 export const DEFAULT_MODELS: EmulatorModels = {
-  openai: [model('emu-gpt-small'), model('emu-gpt-large'), model('emu-image', 'image')],
-  anthropic: [model('emu-claude-fast'), model('emu-claude-deep')],
-  ollama: [model('emu-llama:latest'), model('emu-qwen:7b')],
+  openai: [emulatorModel('emu-gpt-small'), emulatorModel('emu-gpt-large'), emulatorModel('emu-image', 'image')],
+  anthropic: [emulatorModel('emu-claude-fast'), emulatorModel('emu-claude-deep')],
+  ollama: [emulatorModel('emu-llama:latest'), emulatorModel('emu-qwen:7b')],
 };

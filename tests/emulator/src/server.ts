@@ -23,7 +23,7 @@ import { handleOpenai, openaiError } from './openai.ts';
 export type { Fault, Protocol, RecordedRequest } from './exchange.ts';
 export { KEY_ENCODINGS, encodeKey, type KeyEncoding } from './echo.ts';
 export type { EmulatorModel, EmulatorModels } from './models.ts';
-export { DEFAULT_MODELS } from './models.ts';
+export { DEFAULT_MODELS, emulatorModel } from './models.ts';
 
 export interface EmulatorOptions {
   host?: string;
