@@ -125,3 +125,8 @@ export function kindOfCode(code: string | undefined): ProviderErrorKind {
 export function cutStream(what: string): ProviderError {
   return new ProviderError({ kind: 'network', message: `the provider's stream ended before ${what}` });
 }
+
+/** The object without its undefined (and null) properties: a body literal checked whole, then sent with only what is set. */
+export function definedOnly<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as T;
+}

@@ -1,7 +1,7 @@
-import { Ollama, type ChatRequest as OllamaChatRequest, type Options } from 'ollama';
+import { Ollama, type ChatRequest as OllamaChatRequest, type Message, type Options } from 'ollama';
 import { Attempt } from './attempt.ts';
 import { kindOfStatus, ProviderError, type ProviderErrorKind } from './errors.ts';
-import { cutStream, normalizeError } from './normalize.ts';
+import { cutStream, definedOnly, normalizeError } from './normalize.ts';
 import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, Usage } from './types.ts';
 
 function client(connection: ProviderConnection, attempt: Attempt): Ollama {
@@ -13,28 +13,28 @@ function client(connection: ProviderConnection, attempt: Attempt): Ollama {
 
 /**
  * The wire body: sampling parameters go inside `options`, where Ollama reads them (the legacy system
- * sent them at the top level, where Ollama ignores them).
+ * sent them at the top level, where Ollama ignores them). Written as literals checked against the SDK's
+ * own request types (`satisfies`), so a field or option Ollama does not have fails the type check.
  */
 export function ollamaChatBody(request: ChatRequest): OllamaChatRequest {
   const p = request.parameters ?? {};
-  const options: Partial<Options> = {};
-  if (p.temperature !== undefined) options.temperature = p.temperature;
-  if (p.top_p !== undefined) options.top_p = p.top_p;
-  if (p.top_k !== undefined) options.top_k = p.top_k;
-  if (p.max_output_tokens !== undefined) options.num_predict = p.max_output_tokens;
-  if (p.stop !== undefined) options.stop = p.stop;
-  if (p.seed !== undefined) options.seed = p.seed;
-  if (p.presence_penalty !== undefined) options.presence_penalty = p.presence_penalty;
-  if (p.frequency_penalty !== undefined) options.frequency_penalty = p.frequency_penalty;
-  const body: OllamaChatRequest = {
-    model: request.model,
-    messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
-  };
-  if (Object.keys(options).length > 0) body.options = options;
+  const options = definedOnly({
+    temperature: p.temperature,
+    top_p: p.top_p,
+    top_k: p.top_k,
+    num_predict: p.max_output_tokens,
+    stop: p.stop,
+    seed: p.seed,
+    presence_penalty: p.presence_penalty,
+    frequency_penalty: p.frequency_penalty,
+  } satisfies Partial<Options>);
   const format = p.response_format;
-  if (format?.type === 'json_object') body.format = 'json';
-  if (format?.type === 'json_schema') body.format = format.schema;
-  return body;
+  return definedOnly({
+    model: request.model,
+    messages: request.messages.map((m) => ({ role: m.role, content: m.content }) satisfies Message),
+    options: Object.keys(options).length > 0 ? options : undefined,
+    format: format?.type === 'json_object' ? 'json' : format?.type === 'json_schema' ? format.schema : undefined,
+  } satisfies OllamaChatRequest);
 }
 
 const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length' };
