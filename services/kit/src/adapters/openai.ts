@@ -157,7 +157,8 @@ export const openaiAdapter: ProviderAdapter = {
           ...(request.n === undefined ? {} : { n: request.n }),
           ...(request.size === undefined ? {} : { size: request.size as OpenAI.ImageGenerateParams['size'] }),
           ...(request.quality === undefined ? {} : { quality: request.quality as OpenAI.ImageGenerateParams['quality'] }),
-          ...(request.model.startsWith('dall-e') ? { response_format: 'b64_json' as const } : {}),
+          // DALL·E answers URLs unless asked for b64_json; the gpt-image models answer b64_json and refuse the field.
+          ...(/dall-e/i.test(request.model) ? { response_format: 'b64_json' as const } : {}),
         },
         { signal: attempt.signal, maxRetries: 0 },
       );
