@@ -100,7 +100,7 @@ describe('the Anthropic adapter (official SDK) against the emulator', () => {
     const models = await anthropic.listModels(connection);
     expect(models.map((m) => m.id)).toEqual(['emu-claude-fast', 'emu-claude-deep']);
     expect(models[0]).toMatchObject({
-      display_name: 'emu claude fast',
+      display_name: 'emu-claude-fast (local emulator stand-in)',
       details: { context_window: 200_000, max_output_tokens: 64_000 },
     });
   });

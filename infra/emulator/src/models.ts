@@ -20,7 +20,8 @@ export const emulatorModel = (id: string, modality: EmulatorModel['modality'] = 
   id,
   modality,
   created: CREATED,
-  displayName: id.replace(/[-_:]/g, ' '),
+  // Wherever a listing shows it (Anthropic's display names, an import), it says it is not a real model.
+  displayName: `${id} (local emulator stand-in)`,
 });
 
 /** What each emulated provider offers unless a test says otherwise. Names say they are emulated. */
