@@ -67,6 +67,7 @@ describe('OpenAI: refused with {error: {message, type, param, code}}', () => {
       ['emu-gpt-5-mini', { reasoning_effort: 'none' }, 'reasoning_effort'],
       ['emu-gpt-5.1', { reasoning_effort: 'low', temperature: 0.5 }, 'temperature'],
       ['emu-gpt-small', { reasoning_effort: 'low' }, 'reasoning_effort'],
+      ['emu-o4-mini', { stop: ['END'] }, 'stop'],
     ] as const) {
       const refused = await chat({ model, ...body });
       expect(refused.status, `${model} ${JSON.stringify(body)}`).toBe(400);
@@ -93,6 +94,8 @@ describe('OpenAI: refused with {error: {message, type, param, code}}', () => {
     expect((await image({ model: 'emu-dall-e-3', size: '999x999' })).error).toMatchObject({ param: 'size' });
     expect((await image({ model: 'emu-dall-e-3', quality: 'ultra' })).error).toMatchObject({ param: 'quality' });
     expect((await image({ model: 'emu-dall-e-2', size: '1792x1024' })).error).toMatchObject({ param: 'size' });
+    expect((await image({ model: 'emu-dall-e-2', style: 'vivid' })).error).toMatchObject({ param: 'style' });
+    expect((await image({ model: 'emu-dall-e-3', output_format: 'webp' })).error).toMatchObject({ param: 'output_format' });
     const made = await openai.images.generate({ model: 'emu-dall-e-3', prompt: 'a fox', size: '1792x1024', quality: 'hd' });
     expect(made.data).toHaveLength(1);
   });

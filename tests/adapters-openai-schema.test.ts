@@ -152,6 +152,8 @@ function cases(): Case[] {
           request: { model: 'emu-gpt-small', messages, stream, parameters: { ...sampling, response_format } },
         });
     const withoutSampling = Object.fromEntries(Object.entries(sampling).filter(([name]) => !SAMPLING.includes(name as never)));
+    // o3 and o4-mini take no stop sequences either (the document's StopConfiguration).
+    const withoutStop = Object.fromEntries(Object.entries(withoutSampling).filter(([name]) => name !== 'stop'));
     for (const [model, efforts] of [
       ['emu-o4-mini', ['low', 'medium', 'high']],
       ['emu-gpt-5-mini', ['minimal', 'low', 'medium', 'high']],
@@ -166,7 +168,11 @@ function cases(): Case[] {
             messages,
             stream,
             reasoning: true,
-            parameters: { ...withoutSampling, reasoning_effort: effort, response_format: VALUES.response_format?.[2] },
+            parameters: {
+              ...(model === 'emu-o4-mini' ? withoutStop : withoutSampling),
+              reasoning_effort: effort,
+              response_format: VALUES.response_format?.[2],
+            },
           },
         });
     out.push({

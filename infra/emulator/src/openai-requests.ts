@@ -44,7 +44,7 @@ const ResponseFormat = z.discriminatedUnion('type', [
   }),
 ]);
 
-export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
 
 export const ChatCompletionRequest = z.strictObject({
   model: z.string().min(1),
@@ -156,6 +156,8 @@ export function chatProblem(body: unknown): RequestProblem | null {
       code: 'unsupported_value',
       message: `Unsupported value: 'reasoning_effort' does not support '${effort}' with this model. Supported values are: ${family.efforts.map((e) => `'${e}'`).join(', ')}.`,
     };
+  // "Not supported with latest reasoning models o3 and o4-mini" (StopConfiguration).
+  if (given('stop') && /^(o3|o4-mini)(-|$)/.test(baseId(request.model))) return unsupported('stop');
   if (given('max_tokens'))
     return unsupported(
       'max_tokens',
@@ -243,6 +245,10 @@ export function imageProblem(body: unknown): RequestProblem | null {
       message: `Invalid value: '${request.quality}'. Supported values are: ${family.qualities.map((q) => `'${q}'`).join(', ')}.`,
     };
   if (request.style != null && /^(dall-e-2|gpt-image|chatgpt-image)/.test(label)) return unsupported('style');
+  // "Only supported for the GPT image models."
+  const gptOnly = ['output_format', 'output_compression', 'stream', 'partial_images', 'background', 'moderation'] as const;
+  const notGpt = gptOnly.find((name) => request[name] != null);
+  if (notGpt && /^dall-e/.test(label)) return unsupported(notGpt);
   if (request.response_format != null && !family.responseFormat)
     return unsupported('response_format', "Unknown parameter: 'response_format'.");
   if (request.prompt.length > family.maxPrompt)
