@@ -109,6 +109,21 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
     expect(plain?.body).not.toHaveProperty('reasoning_effort');
   });
 
+  it('redacts the key from the recorded wire request wherever else it went: an extra header, the body', async () => {
+    const result = await openai.chat(
+      {
+        ...connection,
+        headers: { 'X-Upstream-Key': 'sk-emu-openai-key-1234', 'X-Title': 'LLM Ops tests' },
+      },
+      { model: 'emu-gpt-small', messages: [{ role: 'user', content: 'my key is sk-emu-openai-key-1234' }] },
+    );
+    const [received] = emu.requestsOf('openai', '/v1/chat/completions');
+    expect(received?.headers['x-upstream-key']).toBe('sk-emu-openai-key-1234');
+    expect(result.wire.headers['x-upstream-key']).toBe('[redacted]');
+    expect(result.wire.bodyText).toBe((received?.raw ?? '').replaceAll('sk-emu-openai-key-1234', '[redacted]'));
+    expect(JSON.stringify(result.wire)).not.toContain('sk-emu-openai-key-1234');
+  });
+
   it('answers without streaming when asked, and reports a length finish when max tokens cut it', async () => {
     const result = await openai.chat(connection, {
       model: 'emu-gpt-small',
