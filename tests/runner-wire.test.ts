@@ -1,8 +1,9 @@
 /**
  * Each attempt's stored wire request is what the provider received, byte for byte (ADR 0010): the body
  * text, the method and URL, and every header except the authorization ones and what the HTTP client adds
- * on the connection. For all three kinds, through the runner, for a success, a provider error, a timeout
- * and a cancel. One stack and one emulator for the file; the four tasks of a kind run at once.
+ * on the connection. For all three kinds, through the runner, for a success, a provider error, a timeout,
+ * a cancel and an error inside the stream (recorded with the provider's own kind, not `network`). One
+ * stack and one emulator for the file; the five tasks of a kind run at once.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
@@ -59,7 +60,7 @@ async function received(marker: string): Promise<void> {
 }
 
 describe.concurrent.each<Protocol>(['openai', 'anthropic', 'ollama'])('the stored wire request of %s attempts', (protocol) => {
-  it('equals what the provider received: success, provider error, timeout and cancel', async () => {
+  it('equals what the provider received: success, provider error, timeout, cancel, error inside the stream', async () => {
     const { model } = await h.provider({ protocol, timeout_ms: 1_000 });
     const preset = await onceOnly(model);
     const tag = `${protocol}-${Date.now()}`;
@@ -67,7 +68,8 @@ describe.concurrent.each<Protocol>(['openai', 'anthropic', 'ollama'])('the store
     emulator.fault({ protocol, match: marker('error'), status: 400 });
     emulator.fault({ protocol, match: marker('timeout'), delayFirstByteMs: 5_000 });
     emulator.fault({ protocol, match: marker('cancel'), chunkDelayMs: 2_000 });
-    const scenarios = ['success', 'error', 'timeout', 'cancel'] as const;
+    emulator.fault({ protocol, match: marker('stream error'), streamError: 529 });
+    const scenarios = ['success', 'error', 'timeout', 'cancel', 'stream error'] as const;
     const ids: Record<string, string> = {};
     for (const scenario of scenarios) {
       const created = await h.createTask({
@@ -83,7 +85,15 @@ describe.concurrent.each<Protocol>(['openai', 'anthropic', 'ollama'])('the store
     await h.waitFor(ids.cancel as string, ['running']);
     expect((await h.call('runner', 'POST', `/api/v1/tasks/${ids.cancel}/cancel`)).status).toBe(202);
 
-    const expected = { success: 'succeeded', error: 'failed', timeout: 'failed', cancel: 'cancelled' } as const;
+    const expected = {
+      success: 'succeeded',
+      error: 'failed',
+      timeout: 'failed',
+      cancel: 'cancelled',
+      'stream error': 'failed',
+    } as const;
+    // An error inside a 200 stream keeps the provider's own kind (OpenAI calls its overload a server_error).
+    const streamKind = { openai: 'server', anthropic: 'overloaded', ollama: 'server' }[protocol];
     for (const scenario of scenarios) {
       const id = ids[scenario] as string;
       const done = await h.waitFor(id);
@@ -93,6 +103,7 @@ describe.concurrent.each<Protocol>(['openai', 'anthropic', 'ollama'])('the store
       const [attempt] = attempts;
       if (scenario === 'error') expect(attempt.error).toMatchObject({ kind: 'bad_request', status: 400 });
       if (scenario === 'timeout') expect(attempt.error).toMatchObject({ kind: 'timeout' });
+      if (scenario === 'stream error') expect(attempt.error, protocol).toMatchObject({ kind: streamKind });
       const sent = emulator.requests.filter((r) => r.raw.includes(marker(scenario)));
       expect(sent, scenario).toHaveLength(1);
       expectSameRequest(attempt.wire, sent[0], `${protocol} ${scenario}`);
