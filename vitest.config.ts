@@ -19,12 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: [
-            'services/*/src/**/*.test.ts',
-            'infra/**/*.test.ts',
-            'tests/emulator/src/**/*.test.ts',
-            'web/src/lib/**/*.test.ts',
-          ],
+          include: ['services/*/src/**/*.test.ts', 'infra/**/*.test.ts', 'web/src/lib/**/*.test.ts'],
           exclude: [...ignored, '**/*.integration.test.ts'],
         },
       },
@@ -34,7 +29,7 @@ export default defineConfig({
           name: 'integration',
           globalSetup: database,
           include: ['tests/**/*.test.ts', 'services/*/src/**/*.integration.test.ts', 'infra/**/*.integration.test.ts'],
-          exclude: [...ignored, 'tests/browser/**', 'tests/chaos/**', 'tests/emulator/**'],
+          exclude: [...ignored, 'tests/browser/**', 'tests/chaos/**'],
         },
       },
       {

@@ -13,6 +13,9 @@ interface Command {
   options: ParseArgsOptionsConfig;
 }
 
+/** The emulator's port unless `--port` says otherwise: clear of the services' ports (base 7400 to 7406). */
+export const EMULATOR_PORT = 7410;
+
 export const COMMANDS = {
   status: {
     forms: [['status', 'is everything up? (reads runtime.json in the data folder)']],
@@ -72,6 +75,20 @@ export const COMMANDS = {
       ],
     ],
     options: { 'drop-previous': { type: 'boolean' } },
+  },
+  emulator: {
+    forms: [
+      [
+        'emulator [--port N]',
+        'a local stand-in for OpenAI, Anthropic and Ollama, to try LLM Ops without a key (docs/providers.md, "Trying without a key")',
+      ],
+    ],
+    notes: [
+      `--port N: the port to listen on (default ${EMULATOR_PORT}; 0 takes any free one). It listens on 127.0.0.1 until Ctrl-C.`,
+      'It is never registered as a provider by itself: add it in the dashboard with the base URLs it prints.',
+      'Its models are not real models: they answer "You said: <your last message>".',
+    ],
+    options: { port: { type: 'string' } },
   },
   help: {
     forms: [['help [COMMAND]', "this help, or one command's (also `COMMAND --help`)"]],

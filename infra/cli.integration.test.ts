@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -59,7 +59,7 @@ describe('the operator CLI', () => {
     for (const command of ['status', 'db status', 'account create', 'token create', 'key rotate', 'help [COMMAND]'])
       expect(all.stdout).toContain(`  ${command}`);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/^Unknown command "nope"; the commands are status, db, account, token, key, help\./);
+    expect(unknown.stderr).toMatch(/^Unknown command "nope"; the commands are status, db, account, token, key, emulator, help\./);
   });
 
   it('says what --expires-days takes instead of a stack trace (usage: exit 2)', async () => {
@@ -67,6 +67,41 @@ describe('the operator CLI', () => {
     expect(outcome.code).toBe(2);
     expect(outcome.stderr.split('\n')[0]).toBe('--expires-days takes a whole number of days from 1 to 36500 (got "-1").');
     expect(outcome.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('runs the provider emulator as a local stand-in until Ctrl-C, registering nothing', async () => {
+    const child = spawn(process.execPath, [CLI, 'emulator', '--port', '0'], {
+      env: { ...process.env, LLMOPS_DATA_DIR: '/nonexistent', DATABASE_URL: '' },
+    });
+    let out = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (found && out.includes('Ctrl-C')) resolve(found[1] as string);
+        });
+        child.once('exit', () => reject(new Error(`the emulator command ended: ${out}`)));
+      });
+      expect(out).toContain('a local stand-in, not a real provider');
+      expect(out).toContain('It is not registered by itself');
+      expect(out).toContain(`kind anthropic   base URL ${url}/anthropic`);
+      const models = await fetch(`${url}/anthropic/v1/models`, {
+        headers: { 'x-api-key': 'any', 'anthropic-version': '2023-06-01' },
+      });
+      const listed = (await models.json()) as { data: { display_name: string }[] };
+      expect(listed.data.map((m) => m.display_name)).toContain('emu-claude-fast (local emulator stand-in)');
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+
+  it('says what --port takes (usage: exit 2)', async () => {
+    const outcome = await run(['emulator', '--port', 'high']);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toContain('--port takes a port number (0 to 65535), not "high".');
   });
 
   it('says where `status` looked for a running install and how to point it at another', async () => {

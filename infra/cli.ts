@@ -24,7 +24,7 @@ import {
   revokeTokenAsOperator,
   setupLink,
 } from '@llmops/gateway/operator';
-import { commandHelp, globalHelp, parseCommandLine, usage, UsageError, type CommandName } from './cli-usage.ts';
+import { commandHelp, EMULATOR_PORT, globalHelp, parseCommandLine, usage, UsageError, type CommandName } from './cli-usage.ts';
 import { isSupervisorAlive, lockPath, readLock } from './instance-lock.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -288,6 +288,43 @@ async function key(sub: string | undefined, options: { 'drop-previous'?: boolean
   );
 }
 
+/**
+ * `emulator [--port N]`: the provider emulator as a local stand-in (docs/providers.md, "Trying without a
+ * key"), until Ctrl-C. It registers nothing: the operator adds it as a provider, knowingly.
+ */
+async function emulator(options: Record<string, string | boolean | undefined>): Promise<void> {
+  const given = options.port;
+  const port = given === undefined ? EMULATOR_PORT : Number(given);
+  if (typeof given === 'string' && !/^\d{1,5}$/.test(given))
+    throw new UsageError(`--port takes a port number (0 to 65535), not "${given}".`);
+  if (port > 65_535) throw new UsageError(`--port takes a port number (0 to 65535), not ${port}.`);
+  // Loaded only for this command: the others never pay for it.
+  const { startEmulator } = await import('@llmops/emulator/server');
+  const running = await startEmulator({ port }).catch((error: unknown) =>
+    fail(
+      (error as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? `Port ${port} is taken; choose another with --port N (or --port 0 for any free one).`
+        : `The emulator could not start: ${(error as Error).message}`,
+    ),
+  );
+  process.stdout.write(
+    [
+      `Provider emulator listening on ${running.url} — a local stand-in, not a real provider: its models answer "You said: <your last message>".`,
+      'It is not registered by itself. To try LLM Ops with it, add a provider in the dashboard (Providers → Add) with one of:',
+      `  kind openai      base URL ${running.baseUrl('openai')}      any key`,
+      `  kind anthropic   base URL ${running.baseUrl('anthropic')}   any key`,
+      `  kind ollama      base URL ${running.baseUrl('ollama')}      no key`,
+      'then import its models (Discover). Ctrl-C stops it.',
+      '',
+    ].join('\n'),
+  );
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await running.stop();
+}
+
 /** Runs the command line: wrong usage is said with the help that fits, and exits 2. */
 async function run(argv: readonly string[]): Promise<void> {
   const { command, words, values, help } = parseCommandLine(argv);
@@ -308,6 +345,8 @@ async function run(argv: readonly string[]): Promise<void> {
     await account(sub, values);
   } else if (command === 'token') {
     await token(sub, id, values);
+  } else if (command === 'emulator') {
+    await emulator(values);
   } else {
     await key(sub, values);
   }

@@ -60,6 +60,20 @@ describe('the Anthropic adapter (official SDK) against the emulator', () => {
     });
   });
 
+  it('sends the model’s own output maximum as max_tokens when the preset gives none, else 4096', async () => {
+    await anthropic.chat(connection, { model: 'emu-claude-fast', messages, defaultMaxOutputTokens: 2000 });
+    await anthropic.chat(connection, {
+      model: 'emu-claude-fast',
+      messages,
+      defaultMaxOutputTokens: 2000,
+      parameters: { max_output_tokens: 50 },
+    });
+    await anthropic.chat(connection, { model: 'emu-claude-fast', messages });
+    expect(emu.requestsOf('anthropic', '/v1/messages').map((r) => (r.body as { max_tokens: number }).max_tokens)).toEqual([
+      2000, 50, 4096,
+    ]);
+  });
+
   it('reports max_tokens as a length finish, non-streaming too', async () => {
     const result = await anthropic.chat(connection, {
       model: 'emu-claude-fast',
@@ -86,7 +100,7 @@ describe('the Anthropic adapter (official SDK) against the emulator', () => {
     const models = await anthropic.listModels(connection);
     expect(models.map((m) => m.id)).toEqual(['emu-claude-fast', 'emu-claude-deep']);
     expect(models[0]).toMatchObject({
-      display_name: 'emu claude fast',
+      display_name: 'emu-claude-fast (local emulator stand-in)',
       details: { context_window: 200_000, max_output_tokens: 64_000 },
     });
   });
@@ -127,6 +141,18 @@ describe('Anthropic errors, normalized', () => {
     expect(await failure(() => anthropic.chat(connection, { model: 'emu-claude-fast', messages }))).toMatchObject({
       kind: 'network',
       retryable: true,
+    });
+  });
+
+  it('an `event: error` inside the stream keeps Anthropic’s own kind (overloaded, server), not network', async () => {
+    emu.fault({ protocol: 'anthropic', streamError: 529, streamErrorAfterChunks: 4, times: 1 });
+    const overloaded = await failure(() => anthropic.chat(connection, { model: 'emu-claude-fast', messages }));
+    expect(overloaded).toMatchObject({ kind: 'overloaded', retryable: true, provider_code: 'overloaded_error' });
+    expect(overloaded.wire?.bodyText).toBe(emu.requests[0]?.raw);
+    emu.fault({ protocol: 'anthropic', streamError: 500, times: 1 });
+    expect(await failure(() => anthropic.chat(connection, { model: 'emu-claude-fast', messages }))).toMatchObject({
+      kind: 'server',
+      provider_code: 'api_error',
     });
   });
 

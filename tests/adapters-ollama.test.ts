@@ -101,4 +101,45 @@ describe('Ollama errors, normalized', () => {
       await failure(() => ollama.chat(connection, { model: 'emu-llama:latest', messages }, { firstByteTimeoutMs: 100 })),
     ).toMatchObject({ kind: 'timeout' });
   });
+
+  it('an error line inside the stream keeps Ollama’s own kind and text, not network', async () => {
+    emu.fault({ protocol: 'ollama', streamError: 503, times: 1 });
+    const deltas: string[] = [];
+    const busy = await failure(() =>
+      ollama.chat(connection, { model: 'emu-llama:latest', messages }, { onDelta: (d) => deltas.push(d) }),
+    );
+    expect(busy).toMatchObject({ kind: 'overloaded', retryable: true, message: 'server busy, please try again' });
+    expect(deltas.join('')).toBe('You said: ');
+    emu.fault({ protocol: 'ollama', streamError: 500, times: 1 });
+    expect(await failure(() => ollama.chat(connection, { model: 'emu-llama:latest', messages }))).toMatchObject({
+      kind: 'server',
+      message: 'internal server error',
+    });
+  });
+
+  it('every failed attempt keeps the request it sent: HTTP error, timeout, cancel, error line', async () => {
+    const controller = new AbortController();
+    const runs: [string, () => void, { signal?: AbortSignal; firstByteTimeoutMs?: number }][] = [
+      ['server', () => emu.fault({ protocol: 'ollama', status: 500, times: 1 }), {}],
+      ['timeout', () => emu.fault({ protocol: 'ollama', delayFirstByteMs: 2_000, times: 1 }), { firstByteTimeoutMs: 100 }],
+      [
+        'cancelled',
+        () => {
+          emu.fault({ protocol: 'ollama', delayFirstByteMs: 2_000, times: 1 });
+          setTimeout(() => controller.abort(), 100);
+        },
+        { signal: controller.signal },
+      ],
+      ['overloaded', () => emu.fault({ protocol: 'ollama', streamError: 503, times: 1 }), {}],
+    ];
+    for (const [kind, arrange, options] of runs) {
+      emu.clearRequests();
+      arrange();
+      const error = await failure(() => ollama.chat(connection, { model: 'emu-llama:latest', messages }, options));
+      expect(error.kind).toBe(kind);
+      const [received] = emu.requestsOf('ollama', '/api/chat');
+      expect(error.wire).toMatchObject({ method: 'POST', url: `${emu.baseUrl('ollama')}/api/chat` });
+      expect(error.wire?.bodyText).toBe(received?.raw);
+    }
+  });
 });

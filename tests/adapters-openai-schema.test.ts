@@ -8,8 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
-import { startEmulator } from '@llmops/emulator/server';
-import { adapterFor } from '@llmops/kit/adapters/index';
+import { DEFAULT_MODELS, emulatorModel, startEmulator } from '@llmops/emulator/server';
+import { adapterFor, KINDS, type ChatParameters, type ChatRequest, type ImageRequest } from '@llmops/kit/adapters/index';
 
 const SPEC = fileURLToPath(new URL('./fixtures/openai-openapi.yaml', import.meta.url));
 
@@ -40,7 +40,15 @@ function check(schema: string, value: unknown): void {
   expect(ok ? [] : validate.errors, `${schema}: ${JSON.stringify(value).slice(0, 400)}`).toEqual([]);
 }
 
-const emu = await startEmulator();
+const emu = await startEmulator({
+  models: {
+    openai: [
+      ...DEFAULT_MODELS.openai,
+      ...['emu-o4-mini', 'emu-gpt-5-mini', 'emu-gpt-5.1'].map((id) => emulatorModel(id)),
+      ...['emu-dall-e-3', 'emu-dall-e-2', 'emu-gpt-image-1'].map((id) => emulatorModel(id, 'image')),
+    ],
+  },
+});
 afterAll(() => emu.stop());
 const base = emu.baseUrl('openai');
 const headers = { authorization: 'Bearer sk-schema-test', 'content-type': 'application/json' };
@@ -95,40 +103,133 @@ describe('the emulator answers as the OpenAI document says', () => {
   });
 });
 
-describe('the OpenAI adapter sends requests the OpenAI document accepts', () => {
-  it('chat with every normalized parameter, streaming and not', async () => {
-    emu.clearRequests();
-    const messages = [
-      { role: 'system' as const, content: 's' },
-      { role: 'user' as const, content: 'u' },
-      { role: 'assistant' as const, content: 'a' },
-      { role: 'user' as const, content: 'u2' },
-    ];
-    const parameters = {
-      temperature: 1,
-      top_p: 0.5,
-      max_output_tokens: 20,
-      stop: ['a', 'b'],
-      seed: 1,
-      presence_penalty: -1,
-      frequency_penalty: 1,
-    };
-    await openai.chat(connection, { model: 'emu-gpt-small', messages, parameters });
-    await openai.chat(connection, {
-      model: 'emu-gpt-small',
-      messages,
-      stream: false,
-      parameters: { response_format: { type: 'json_schema', name: 'x', schema: { type: 'object' }, strict: true } },
+/** A value for every parameter the registry accepts for OpenAI (kinds.ts); a new one without a value fails the test. */
+const VALUES: { [K in keyof ChatParameters]: ChatParameters[K][] } = {
+  temperature: [0.7],
+  top_p: [0.9],
+  max_output_tokens: [64],
+  stop: [['END', 'STOP']],
+  seed: [42],
+  presence_penalty: [0.5],
+  frequency_penalty: [-0.5],
+  response_format: [
+    { type: 'text' },
+    { type: 'json_object' },
+    { type: 'json_schema', name: 'answer_v1', schema: { type: 'object', properties: { a: { type: 'string' } } }, strict: true },
+  ],
+  reasoning_effort: ['none', 'minimal', 'low', 'medium', 'high'],
+};
+
+const SAMPLING: (keyof ChatParameters)[] = ['temperature', 'top_p', 'presence_penalty', 'frequency_penalty'];
+
+const messages = [
+  { role: 'system' as const, content: 'Be exact.' },
+  { role: 'user' as const, content: 'u' },
+  { role: 'assistant' as const, content: 'a' },
+  { role: 'user' as const, content: 'u2' },
+];
+
+interface Case {
+  label: string;
+  request: ChatRequest;
+  field: 'max_tokens' | 'max_completion_tokens';
+}
+
+/** Every parameter with each of its values, streaming and not, with both output-cap fields where the model takes both. */
+function cases(): Case[] {
+  const out: Case[] = [];
+  const sampling = Object.fromEntries(
+    (Object.keys(VALUES) as (keyof ChatParameters)[])
+      .filter((name) => name !== 'response_format' && name !== 'reasoning_effort')
+      .map((name) => [name, VALUES[name]?.[0]]),
+  ) as ChatParameters;
+  for (const stream of [true, false]) {
+    for (const field of ['max_tokens', 'max_completion_tokens'] as const)
+      for (const response_format of VALUES.response_format ?? [])
+        out.push({
+          label: `chat model, ${field}, ${response_format?.type}, stream ${stream}`,
+          field,
+          request: { model: 'emu-gpt-small', messages, stream, parameters: { ...sampling, response_format } },
+        });
+    const withoutSampling = Object.fromEntries(Object.entries(sampling).filter(([name]) => !SAMPLING.includes(name as never)));
+    // o3 and o4-mini take no stop sequences either (the document's StopConfiguration).
+    const withoutStop = Object.fromEntries(Object.entries(withoutSampling).filter(([name]) => name !== 'stop'));
+    for (const [model, efforts] of [
+      ['emu-o4-mini', ['low', 'medium', 'high']],
+      ['emu-gpt-5-mini', ['minimal', 'low', 'medium', 'high']],
+      ['emu-gpt-5.1', ['low', 'high']],
+    ] as const)
+      for (const effort of efforts)
+        out.push({
+          label: `reasoning ${model}, effort ${effort}, stream ${stream}`,
+          field: 'max_completion_tokens',
+          request: {
+            model,
+            messages,
+            stream,
+            reasoning: true,
+            parameters: {
+              ...(model === 'emu-o4-mini' ? withoutStop : withoutSampling),
+              reasoning_effort: effort,
+              response_format: VALUES.response_format?.[2],
+            },
+          },
+        });
+    out.push({
+      label: `reasoning emu-gpt-5.1, effort none with sampling, stream ${stream}`,
+      field: 'max_completion_tokens',
+      request: { model: 'emu-gpt-5.1', messages, stream, reasoning: true, parameters: { ...sampling, reasoning_effort: 'none' } },
     });
-    await openai.chat(connection, { model: 'emu-gpt-small', messages, parameters: { response_format: { type: 'json_object' } } });
-    const sent = emu.requestsOf('openai', '/v1/chat/completions');
-    expect(sent).toHaveLength(3);
-    for (const request of sent) check('CreateChatCompletionRequest', request.body);
+  }
+  return out;
+}
+
+describe('the OpenAI adapter sends requests the OpenAI document accepts', () => {
+  it('has a value for every parameter the registry accepts for OpenAI', () => {
+    for (const name of Object.keys(KINDS.openai.parameters)) expect(VALUES, name).toHaveProperty(name);
   });
 
-  it('image generation', async () => {
+  it('chat: every parameter, streaming and not, reasoning and not, both output-cap fields — schema, prose rules and wire record', async () => {
     emu.clearRequests();
-    await openai.generateImage(connection, { model: 'emu-image', prompt: 'a fox', n: 1, size: '1024x1024', quality: 'high' });
-    check('CreateImageRequest', emu.requestsOf('openai', '/v1/images/generations')[0]?.body);
+    const all = cases();
+    for (const { label, request, field } of all) {
+      const result = await openai.chat({ ...connection, maxTokensField: field }, request).catch((error: unknown) => {
+        throw new Error(`${label}: the emulator (strict, with OpenAI's prose rules) refused it: ${(error as Error).message}`);
+      });
+      const sent = emu.requests.at(-1);
+      expect(result.wire.bodyText, label).toBe(sent?.raw);
+      check('CreateChatCompletionRequest', JSON.parse(sent?.raw ?? 'null'));
+      const body = JSON.parse(sent?.raw ?? '{}') as Record<string, unknown>;
+      if (request.parameters?.max_output_tokens !== undefined)
+        expect(body[field], label).toBe(request.parameters.max_output_tokens);
+      if (request.reasoning) expect((body.messages as { role: string }[])[0]?.role, label).toBe('developer');
+    }
+    expect(emu.requestsOf('openai', '/v1/chat/completions')).toHaveLength(all.length);
+  });
+
+  it('images: each model family with its sizes, qualities and n — schema, prose rules and wire record', async () => {
+    emu.clearRequests();
+    const requests: ImageRequest[] = [
+      ...['1024x1024', '1792x1024', '1024x1792'].flatMap((size) =>
+        ['standard', 'hd'].map((quality) => ({ model: 'emu-dall-e-3', prompt: 'a fox', n: 1, size, quality })),
+      ),
+      ...['256x256', '512x512', '1024x1024'].flatMap((size) =>
+        [1, 2].map((n) => ({ model: 'emu-dall-e-2', prompt: 'a fox', n, size })),
+      ),
+      ...['auto', '1024x1024', '1536x1024', '1024x1536'].flatMap((size) =>
+        ['auto', 'low', 'medium', 'high'].map((quality) => ({ model: 'emu-gpt-image-1', prompt: 'a fox', n: 1, size, quality })),
+      ),
+      { model: 'emu-image', prompt: 'a fox' },
+    ];
+    for (const request of requests) {
+      const label = JSON.stringify(request);
+      const result = await openai.generateImage(connection, request).catch((error: unknown) => {
+        throw new Error(`${label}: refused: ${(error as Error).message}`);
+      });
+      expect(result.images, label).toHaveLength(request.n ?? 1);
+      const sent = emu.requests.at(-1);
+      expect(result.wire.bodyText, label).toBe(sent?.raw);
+      check('CreateImageRequest', JSON.parse(sent?.raw ?? 'null'));
+    }
   });
 });

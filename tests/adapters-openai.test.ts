@@ -1,9 +1,12 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator } from '@llmops/emulator/server';
+import { DEFAULT_MODELS, emulatorModel, startEmulator } from '@llmops/emulator/server';
 import { adapterFor, ProviderError, type ProviderConnection } from '@llmops/kit/adapters/index';
-import { modalityOf } from '@llmops/kit/adapters/openai';
+import { maxTokensFieldOf, modalityOf } from '@llmops/kit/adapters/openai';
 
-const emu = await startEmulator({ apiKeys: ['sk-emu-openai-key-1234'] });
+const emu = await startEmulator({
+  apiKeys: ['sk-emu-openai-key-1234'],
+  models: { openai: [...DEFAULT_MODELS.openai, emulatorModel('emu-gpt-5-mini')] },
+});
 afterAll(() => emu.stop());
 beforeEach(() => {
   emu.clearFaults();
@@ -56,12 +59,68 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
       stream: true,
       stream_options: { include_usage: true },
       temperature: 0.2,
-      max_completion_tokens: 50,
+      // Not api.openai.com: the field every OpenAI-compatible server reads.
+      max_tokens: 50,
       seed: 7,
       stop: ['STOP'],
       presence_penalty: 0.5,
     });
-    expect(result.wire.body).toEqual(request.body);
+    expect(result.wire.bodyText).toBe(request.raw);
+    expect(result.wire.headers).toMatchObject({
+      'openai-organization': 'org-emu',
+      'openai-project': 'proj-emu',
+      'x-title': 'LLM Ops tests',
+      'content-type': 'application/json',
+    });
+    expect(result.wire.headers).not.toHaveProperty('authorization');
+    expect(JSON.stringify(result.wire)).not.toContain('sk-emu-openai-key-1234');
+  });
+
+  it('chooses the output-cap field: the provider setting, else max_completion_tokens for OpenAI itself and max_tokens elsewhere', async () => {
+    expect(maxTokensFieldOf({ baseUrl: 'https://api.openai.com/v1' })).toBe('max_completion_tokens');
+    expect(maxTokensFieldOf({ baseUrl: 'http://127.0.0.1:8080/v1' })).toBe('max_tokens');
+    expect(maxTokensFieldOf({ baseUrl: 'http://127.0.0.1:11434/v1', maxTokensField: 'max_completion_tokens' })).toBe(
+      'max_completion_tokens',
+    );
+    await openai.chat(
+      { ...connection, maxTokensField: 'max_completion_tokens' },
+      { model: 'emu-gpt-small', messages, parameters: { max_output_tokens: 9 } },
+    );
+    const [request] = emu.requestsOf('openai', '/v1/chat/completions');
+    expect(request?.body).toMatchObject({ max_completion_tokens: 9 });
+    expect(request?.body).not.toHaveProperty('max_tokens');
+  });
+
+  it('sends a reasoning model its system messages as developer messages, and reasoning_effort when given', async () => {
+    await openai.chat(
+      { ...connection, maxTokensField: 'max_completion_tokens' },
+      { model: 'emu-gpt-5-mini', messages, reasoning: true, parameters: { reasoning_effort: 'low', max_output_tokens: 30 } },
+    );
+    await openai.chat(connection, { model: 'emu-gpt-small', messages });
+    const [reasoning, plain] = emu.requestsOf('openai', '/v1/chat/completions');
+    expect(reasoning?.body).toMatchObject({
+      messages: [
+        { role: 'developer', content: 'You are terse.' },
+        { role: 'user', content: 'hello there world' },
+      ],
+      reasoning_effort: 'low',
+    });
+    expect(plain?.body).toMatchObject({ messages: [{ role: 'system', content: 'You are terse.' }, messages[1]] });
+    expect(plain?.body).not.toHaveProperty('reasoning_effort');
+  });
+
+  it('redacts the key from the recorded wire request wherever else it went: an extra header, the body', async () => {
+    const result = await openai.chat(
+      {
+        ...connection,
+        headers: { 'X-Upstream-Key': 'sk-emu-openai-key-1234', 'X-Title': 'LLM Ops tests' },
+      },
+      { model: 'emu-gpt-small', messages: [{ role: 'user', content: 'my key is sk-emu-openai-key-1234' }] },
+    );
+    const [received] = emu.requestsOf('openai', '/v1/chat/completions');
+    expect(received?.headers['x-upstream-key']).toBe('sk-emu-openai-key-1234');
+    expect(result.wire.headers['x-upstream-key']).toBe('[redacted]');
+    expect(result.wire.bodyText).toBe((received?.raw ?? '').replaceAll('sk-emu-openai-key-1234', '[redacted]'));
     expect(JSON.stringify(result.wire)).not.toContain('sk-emu-openai-key-1234');
   });
 
@@ -95,8 +154,8 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
     expect(image.images[0]?.data.subarray(1, 4).toString('latin1')).toBe('PNG');
     expect(image.images[0]?.mime_type).toBe('image/png');
     const models = await openai.listModels(connection);
-    expect(models.map((m) => m.id)).toEqual(['emu-gpt-small', 'emu-gpt-large', 'emu-image']);
-    expect(models.map((m) => m.modality)).toEqual(['chat', 'chat', 'image']);
+    expect(models.map((m) => m.id)).toEqual(['emu-gpt-small', 'emu-gpt-large', 'emu-image', 'emu-gpt-5-mini']);
+    expect(models.map((m) => m.modality)).toEqual(['chat', 'chat', 'image', 'chat']);
   });
 
   it('tells image models from the rest by id, since the model list does not say', () => {
@@ -201,6 +260,18 @@ describe('OpenAI errors, normalized', () => {
     const error = await attempt({ onDelta: (d: string) => deltas.push(d) });
     expect(error).toMatchObject({ kind: 'network', retryable: true });
     expect(deltas.join('')).toBe('You said: ');
+  });
+
+  it('an error chunk inside the stream keeps OpenAI’s own kind and code, not network', async () => {
+    emu.fault({ protocol: 'openai', streamError: 500, streamErrorAfterChunks: 3 });
+    const deltas: string[] = [];
+    const error = await attempt({ onDelta: (d: string) => deltas.push(d) });
+    expect(error).toMatchObject({ kind: 'server', retryable: true, provider_code: 'server_error' });
+    expect(deltas.join('')).toBe('You said: ');
+    expect(error.wire?.bodyText).toBe(emu.requests[0]?.raw);
+    emu.clearFaults();
+    emu.fault({ protocol: 'openai', streamError: 429 });
+    expect(await attempt()).toMatchObject({ kind: 'rate_limit', provider_code: 'rate_limit_exceeded' });
   });
 
   it('the caller aborting is cancelled, not retryable', async () => {

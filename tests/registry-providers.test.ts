@@ -282,7 +282,7 @@ describe('test connection and model discovery', () => {
     const claudes = await api('GET', `/providers/${claude.body.id}/remote-models`, undefined);
     expect(claudes.body.items[0]).toMatchObject({
       provider_model_id: 'emu-claude-fast',
-      display_name: 'emu claude fast',
+      display_name: 'emu-claude-fast (local emulator stand-in)',
       context_window: 200000,
       max_output_tokens: 64000,
     });

@@ -81,7 +81,7 @@ describe('creating tasks', () => {
     expect(done.part_versions).toHaveLength(1);
     expect(done.output_text).toBe('You said: Write a headline about sourdough');
     const [attempt] = await h.attempts(task.id);
-    expect(attempt.wire.body.messages).toEqual([
+    expect(JSON.parse(attempt.wire.body).messages).toEqual([
       { role: 'system', content: 'Answer in the tone of a friendly editor.' },
       { role: 'user', content: 'Write a headline about sourdough' },
     ]);

@@ -140,7 +140,12 @@ describe('the runner’s task reads', () => {
         modelId === modelB ? 'model-b' : 'model-a',
         fields.status,
         JSON.stringify({ model: 'model-a', messages: [{ role: 'user', content: 'Write a title' }], parameters: {} }),
-        JSON.stringify({ method: 'POST', url: 'http://127.0.0.1:1/v1/chat/completions', body: { model: 'model-a' } }),
+        JSON.stringify({
+          method: 'POST',
+          url: 'http://127.0.0.1:1/v1/chat/completions',
+          headers: { 'content-type': 'application/json' },
+          body: '{"model":"model-a"}',
+        }),
         fields.response_text ?? null,
         fields.status === 'succeeded' ? 'stop' : null,
         JSON.stringify({ input_tokens: 12, output_tokens: 7, cached_input_tokens: 0 }),
@@ -392,7 +397,12 @@ describe('the runner’s task reads', () => {
           cached_input_per_mtok: null,
           effective_from: '2025-01-01T00:00:00.000Z',
         },
-        wire: { method: 'POST' },
+        wire: {
+          method: 'POST',
+          url: 'http://127.0.0.1:1/v1/chat/completions',
+          headers: { 'content-type': 'application/json' },
+          body: '{"model":"model-a"}',
+        },
         latency_ms: 812,
       });
       expect(body.attempts[1]?.response_text).toBe('owl');

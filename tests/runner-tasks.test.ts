@@ -28,7 +28,7 @@ describe('a task, end to end', () => {
     const attempts = await h.attempts(task.id);
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ status: 'succeeded', number: 1 });
-    expect(attempts[0].wire.body.messages).toEqual([{ role: 'user', content: 'Hello there' }]);
+    expect(JSON.parse(attempts[0].wire.body).messages).toEqual([{ role: 'user', content: 'Hello there' }]);
     expect(JSON.stringify(attempts[0].wire)).not.toContain('sk-test-key');
     expect(Number(attempts[0].cost_usd)).toBeGreaterThan(0);
     expect(Number(done.cost_usd)).toBe(Number(attempts[0].cost_usd));

@@ -1,11 +1,19 @@
 import Anthropic from '@anthropic-ai/sdk';
-import type { MessageCreateParamsBase, RawMessageStreamEvent, Message } from '@anthropic-ai/sdk/resources/messages/messages';
+import type {
+  Message,
+  MessageCreateParamsBase,
+  MessageParam,
+  RawMessageStreamEvent,
+} from '@anthropic-ai/sdk/resources/messages/messages';
 import { Attempt } from './attempt.ts';
 import { ProviderError } from './errors.ts';
-import { cutStream, normalizeError } from './normalize.ts';
+import { cutStream, definedOnly, normalizeError } from './normalize.ts';
 import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, Usage } from './types.ts';
 
-/** Anthropic's protocol requires max_tokens; when neither the preset nor the model says, this is sent. */
+/**
+ * Anthropic's protocol requires max_tokens: the preset's `max_output_tokens`, else the model's own
+ * maximum (`request.defaultMaxOutputTokens`, from the registry), else this.
+ */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 
 function client(connection: ProviderConnection, attempt: Attempt): Anthropic {
@@ -45,30 +53,26 @@ function usageOf(usage: AnthropicUsage): Usage {
   };
 }
 
-/** The wire body: system messages go to Anthropic's `system` field, the rest stay in order. */
-export function anthropicMessageBody(request: ChatRequest): MessageCreateParamsBase {
+/**
+ * Sampling parameters the Messages API takes for the models that still have them. SDK 1.x's request types
+ * no longer list them (newer Claude models refuse them); a model that refuses answers a 400 (bad_request).
+ */
+export interface AnthropicSampling {
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+}
+
+export type AnthropicMessageBody = MessageCreateParamsBase & AnthropicSampling;
+
+/**
+ * The wire body: system messages go to Anthropic's `system` field, the rest stay in order. Each part is
+ * written as a literal checked against the SDK's own request type (`satisfies`), so a field the API does
+ * not have fails the type check.
+ */
+export function anthropicMessageBody(request: ChatRequest): AnthropicMessageBody {
   const p = request.parameters ?? {};
-  const system = request.messages
-    .filter((m) => m.role === 'system')
-    .map((m) => m.content)
-    .join('\n\n');
-  const body: MessageCreateParamsBase = {
-    model: request.model,
-    max_tokens: p.max_output_tokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
-    messages: request.messages
-      .filter((m) => m.role !== 'system')
-      .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content })),
-  };
-  if (system) body.system = system;
-  // The SDK's types no longer list the sampling parameters (newer Claude models refuse them), but the
-  // API takes them for the models that still do; a model that refuses answers a 400 (bad_request).
-  const sampling = body as MessageCreateParamsBase & { temperature?: number; top_p?: number; top_k?: number };
-  if (p.temperature !== undefined) sampling.temperature = p.temperature;
-  if (p.top_p !== undefined) sampling.top_p = p.top_p;
-  if (p.top_k !== undefined) sampling.top_k = p.top_k;
-  if (p.stop !== undefined) body.stop_sequences = p.stop;
   const format = p.response_format;
-  if (format?.type === 'json_schema') body.output_config = { format: { type: 'json_schema', schema: format.schema } };
   if (
     format?.type === 'json_object' ||
     p.seed !== undefined ||
@@ -80,7 +84,22 @@ export function anthropicMessageBody(request: ChatRequest): MessageCreateParamsB
       message: 'Anthropic has no JSON-object mode, seed, or presence/frequency penalty; use a JSON schema or another provider',
     });
   }
-  return body;
+  const system = request.messages
+    .filter((m) => m.role === 'system')
+    .map((m) => m.content)
+    .join('\n\n');
+  const body = {
+    model: request.model,
+    max_tokens: p.max_output_tokens ?? request.defaultMaxOutputTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS,
+    messages: request.messages
+      .filter((m) => m.role !== 'system')
+      .map((m) => ({ role: m.role as 'user' | 'assistant', content: m.content }) satisfies MessageParam),
+    system: system || undefined,
+    stop_sequences: p.stop,
+    output_config: format?.type === 'json_schema' ? { format: { type: 'json_schema', schema: format.schema } } : undefined,
+  } satisfies MessageCreateParamsBase;
+  const sampling = { temperature: p.temperature, top_p: p.top_p, top_k: p.top_k } satisfies AnthropicSampling;
+  return definedOnly({ ...body, ...sampling });
 }
 
 /** Anthropic's Messages API. */
@@ -119,7 +138,7 @@ export const anthropicAdapter: ProviderAdapter = {
             break;
           case 'message_delta':
             stop = event.delta.stop_reason ?? stop;
-            usage = { ...usage, ...definedOnly(event.usage as AnthropicUsage) };
+            usage = { ...usage, ...definedOnly((event.usage ?? {}) as AnthropicUsage) };
             break;
           case 'message_stop':
             ended = true;
@@ -168,11 +187,6 @@ export const anthropicAdapter: ProviderAdapter = {
   },
 };
 
-function definedOnly<T extends object>(value: T | null | undefined): Partial<T> {
-  if (!value) return {};
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as Partial<T>;
-}
-
 function result(attempt: Attempt, text: string, stop: string | null, usage: Usage, id: string | null): ChatResult {
   return {
     text,
@@ -182,6 +196,6 @@ function result(attempt: Attempt, text: string, stop: string | null, usage: Usag
     time_to_first_token_ms: attempt.timeToFirstToken(),
     latency_ms: attempt.elapsed(),
     response_id: id,
-    wire: attempt.wire ?? { method: 'POST', url: '', body: null },
+    wire: attempt.sent(),
   };
 }

@@ -86,13 +86,22 @@ export class Attempt {
   /** A fetch for the SDK: one signal per attempt, the wire request recorded, first byte noticed. */
   fetch(base: Fetch = fetch): Fetch {
     return async (input, init) => {
+      const request = input instanceof Request ? input : undefined;
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      const method = init?.method ?? (typeof input === 'object' && 'method' in input ? input.method : 'GET');
-      this.wire = { method, url, body: parseBody(init?.body) };
+      const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
+      const headers = new Headers(request?.headers);
+      for (const [name, value] of new Headers(init?.headers)) headers.set(name, value);
+      this.wire = { method, url, headers: recordedHeaders(headers), bodyText: bodyText(init?.body) };
       const response = await base(input, { ...init, signal: this.signal });
       this.receivedFirstByte();
       return response;
     };
+  }
+
+  /** The request this attempt sent: an answer without one is an adapter bug, never a record without it. */
+  sent(): WireRequest {
+    if (!this.wire) throw new Error('the adapter returned an answer without having sent a request through attempt.fetch()');
+    return this.wire;
   }
 
   #abort(reason: 'cancelled' | 'first_byte' | 'idle'): void {
@@ -112,11 +121,22 @@ export class Attempt {
   }
 }
 
-function parseBody(body: unknown): unknown {
-  if (typeof body !== 'string') return body === undefined || body === null ? null : '[binary body]';
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return body;
-  }
+/** Headers that carry the key: never recorded (the key is also redacted from everything else, redacting.ts). */
+const AUTH_HEADERS = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key']);
+
+function recordedHeaders(headers: Headers): Record<string, string> {
+  const recorded: Record<string, string> = {};
+  for (const [name, value] of headers) if (!AUTH_HEADERS.has(name)) recorded[name] = value;
+  return recorded;
+}
+
+/** The body as the text that went on the wire; the SDKs send JSON as a string. */
+function bodyText(body: RequestInit['body']): string {
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string') return body;
+  if (body instanceof URLSearchParams) return body.toString();
+  if (body instanceof ArrayBuffer) return new TextDecoder().decode(body);
+  if (ArrayBuffer.isView(body)) return new TextDecoder().decode(body);
+  // Multipart and streamed bodies (no adapter sends one yet) are not text; say what they were.
+  return `[${body.constructor.name} body]`;
 }

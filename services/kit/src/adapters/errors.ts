@@ -1,4 +1,5 @@
 import type { Redactor } from './redact.ts';
+import type { WireRequest } from './types.ts';
 
 /**
  * One normalized provider error for every adapter (ADR 0011), so the runner decides retries and
@@ -48,7 +49,7 @@ export class ProviderError extends Error {
   readonly retry_after_ms: number | null;
   readonly provider_code: string | null;
   /** The request the attempt sent before it failed (ADR 0010), when it got that far; set by the adapter. */
-  wire: { method: string; url: string; body: unknown } | null = null;
+  wire: WireRequest | null = null;
   constructor(info: ProviderErrorInfo) {
     super(info.message);
     this.kind = info.kind;

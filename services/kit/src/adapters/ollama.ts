@@ -1,7 +1,7 @@
-import { Ollama, type ChatRequest as OllamaChatRequest, type Options } from 'ollama';
+import { Ollama, type ChatRequest as OllamaChatRequest, type Message, type Options } from 'ollama';
 import { Attempt } from './attempt.ts';
-import { kindOfStatus, ProviderError } from './errors.ts';
-import { cutStream, normalizeError } from './normalize.ts';
+import { kindOfStatus, ProviderError, type ProviderErrorKind } from './errors.ts';
+import { cutStream, definedOnly, normalizeError } from './normalize.ts';
 import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, Usage } from './types.ts';
 
 function client(connection: ProviderConnection, attempt: Attempt): Ollama {
@@ -13,28 +13,28 @@ function client(connection: ProviderConnection, attempt: Attempt): Ollama {
 
 /**
  * The wire body: sampling parameters go inside `options`, where Ollama reads them (the legacy system
- * sent them at the top level, where Ollama ignores them).
+ * sent them at the top level, where Ollama ignores them). Written as literals checked against the SDK's
+ * own request types (`satisfies`), so a field or option Ollama does not have fails the type check.
  */
 export function ollamaChatBody(request: ChatRequest): OllamaChatRequest {
   const p = request.parameters ?? {};
-  const options: Partial<Options> = {};
-  if (p.temperature !== undefined) options.temperature = p.temperature;
-  if (p.top_p !== undefined) options.top_p = p.top_p;
-  if (p.top_k !== undefined) options.top_k = p.top_k;
-  if (p.max_output_tokens !== undefined) options.num_predict = p.max_output_tokens;
-  if (p.stop !== undefined) options.stop = p.stop;
-  if (p.seed !== undefined) options.seed = p.seed;
-  if (p.presence_penalty !== undefined) options.presence_penalty = p.presence_penalty;
-  if (p.frequency_penalty !== undefined) options.frequency_penalty = p.frequency_penalty;
-  const body: OllamaChatRequest = {
-    model: request.model,
-    messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
-  };
-  if (Object.keys(options).length > 0) body.options = options;
+  const options = definedOnly({
+    temperature: p.temperature,
+    top_p: p.top_p,
+    top_k: p.top_k,
+    num_predict: p.max_output_tokens,
+    stop: p.stop,
+    seed: p.seed,
+    presence_penalty: p.presence_penalty,
+    frequency_penalty: p.frequency_penalty,
+  } satisfies Partial<Options>);
   const format = p.response_format;
-  if (format?.type === 'json_object') body.format = 'json';
-  if (format?.type === 'json_schema') body.format = format.schema;
-  return body;
+  return definedOnly({
+    model: request.model,
+    messages: request.messages.map((m) => ({ role: m.role, content: m.content }) satisfies Message),
+    options: Object.keys(options).length > 0 ? options : undefined,
+    format: format?.type === 'json_object' ? 'json' : format?.type === 'json_schema' ? format.schema : undefined,
+  } satisfies OllamaChatRequest);
 }
 
 const FINISH: Record<string, FinishReason> = { stop: 'stop', length: 'length' };
@@ -48,8 +48,21 @@ function usageOf(counts: OllamaCounts): Usage {
   return { input_tokens: counts.prompt_eval_count ?? 0, output_tokens: counts.eval_count ?? 0, cached_input_tokens: 0 };
 }
 
-/** Ollama's SDK throws ResponseError (error, status_code) for HTTP errors and plain Errors for stream errors. */
-function ollamaError(error: unknown, attempt: Attempt): ProviderError {
+/** What the Ollama SDK throws when its stream ends without a `done` line (a cut stream, not an error line). */
+const NO_DONE = 'Did not receive done or success response in stream.';
+
+/**
+ * Ollama's SDK throws ResponseError (error, status_code) for HTTP errors, a plain Error with the line's
+ * text for an `{"error": ...}` line inside a stream, and the fetch's own errors for the network. Every
+ * failure keeps the request the attempt sent, like the other adapters.
+ */
+function ollamaError(error: unknown, attempt: Attempt, streaming: boolean): ProviderError {
+  const normalized = toOllamaError(error, attempt, streaming);
+  normalized.wire ??= attempt.wire ?? null;
+  return normalized;
+}
+
+function toOllamaError(error: unknown, attempt: Attempt, streaming: boolean): ProviderError {
   const aborted = attempt.abortError();
   if (aborted) return aborted;
   const response = error as { name?: string; status_code?: number; error?: string; message?: string };
@@ -60,7 +73,18 @@ function ollamaError(error: unknown, attempt: Attempt): ProviderError {
       message: response.error ?? response.message ?? 'error',
     });
   }
+  if (streaming && error instanceof Error && error.constructor === Error && error.message !== NO_DONE) {
+    return new ProviderError({ kind: kindOfLine(error.message), message: error.message });
+  }
+  if (error instanceof Error && error.message === NO_DONE) return cutStream('its final "done" line');
   return normalizeError(error, attempt);
+}
+
+/** Ollama's error lines carry only text; its busy and rate-limit texts are known, the rest is the server failing. */
+function kindOfLine(text: string): ProviderErrorKind {
+  if (/server busy|overloaded|maximum pending requests/i.test(text)) return 'overloaded';
+  if (/too many requests|rate limit/i.test(text)) return 'rate_limit';
+  return 'server';
 }
 
 /** Ollama's native API (/api/chat, /api/tags). */
@@ -95,7 +119,7 @@ export const ollamaAdapter: ProviderAdapter = {
       if (!ended) throw cutStream('its final "done" line');
       return result(attempt, text, done.done_reason ?? null, usageOf(done));
     } catch (error) {
-      throw ollamaError(error, attempt);
+      throw ollamaError(error, attempt, request.stream !== false);
     } finally {
       attempt.finish();
     }
@@ -118,7 +142,7 @@ export const ollamaAdapter: ProviderAdapter = {
         details: { size: model.size, family: model.details?.family, parameter_size: model.details?.parameter_size },
       }));
     } catch (error) {
-      throw ollamaError(error, attempt);
+      throw ollamaError(error, attempt, false);
     } finally {
       attempt.finish();
     }
@@ -134,6 +158,6 @@ function result(attempt: Attempt, text: string, reason: string | null, usage: Us
     time_to_first_token_ms: attempt.timeToFirstToken(),
     latency_ms: attempt.elapsed(),
     response_id: null,
-    wire: attempt.wire ?? { method: 'POST', url: '', body: null },
+    wire: attempt.sent(),
   };
 }

@@ -3,16 +3,7 @@ import type { ChatCompletionCreateParamsBase, ChatCompletionChunk, ChatCompletio
 import { Attempt } from './attempt.ts';
 import { ProviderError } from './errors.ts';
 import { cutStream, normalizeError } from './normalize.ts';
-import type {
-  ChatRequest,
-  ChatResult,
-  FinishReason,
-  ImageResult,
-  ProviderAdapter,
-  ProviderConnection,
-  RemoteModel,
-  Usage,
-} from './types.ts';
+import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, RemoteModel, Usage } from './types.ts';
 
 function client(connection: ProviderConnection, attempt: Attempt): OpenAI {
   return new OpenAI({
@@ -43,16 +34,43 @@ function usageOf(usage: OpenAI.CompletionUsage | null | undefined): Usage {
   };
 }
 
-/** The wire body of a chat request: normalized parameters onto OpenAI's names. */
-export function openaiChatBody(request: ChatRequest): ChatCompletionCreateParamsBase {
+export type MaxTokensField = NonNullable<ProviderConnection['maxTokensField']>;
+
+/**
+ * The body field of the output cap: the provider's setting, else `max_completion_tokens` for OpenAI
+ * itself (which deprecated `max_tokens` and refuses it for reasoning models) and `max_tokens` for every
+ * other base URL (llama.cpp before early 2026, Ollama's `/v1` and llama-cpp-python ignore the newer field;
+ * docs/providers.md).
+ */
+export function maxTokensFieldOf(connection: Pick<ProviderConnection, 'baseUrl' | 'maxTokensField'>): MaxTokensField {
+  if (connection.maxTokensField) return connection.maxTokensField;
+  return URL.canParse(connection.baseUrl) && new URL(connection.baseUrl).hostname === 'api.openai.com'
+    ? 'max_completion_tokens'
+    : 'max_tokens';
+}
+
+/**
+ * The wire body of a chat request: normalized parameters onto OpenAI's names. A reasoning model gets its
+ * system messages in the `developer` role (what OpenAI's reasoning models take) and `reasoning_effort`
+ * when given.
+ */
+export function openaiChatBody(
+  request: ChatRequest,
+  maxTokensField: MaxTokensField = 'max_completion_tokens',
+): ChatCompletionCreateParamsBase {
   const p = request.parameters ?? {};
   const body: ChatCompletionCreateParamsBase = {
     model: request.model,
-    messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: request.messages.map((m) =>
+      m.role === 'system' && request.reasoning
+        ? { role: 'developer' as const, content: m.content }
+        : { role: m.role, content: m.content },
+    ),
   };
+  if (p.reasoning_effort !== undefined) body.reasoning_effort = p.reasoning_effort;
   if (p.temperature !== undefined) body.temperature = p.temperature;
   if (p.top_p !== undefined) body.top_p = p.top_p;
-  if (p.max_output_tokens !== undefined) body.max_completion_tokens = p.max_output_tokens;
+  if (p.max_output_tokens !== undefined) body[maxTokensField] = p.max_output_tokens;
   if (p.stop !== undefined) body.stop = p.stop;
   if (p.seed !== undefined) body.seed = p.seed;
   if (p.presence_penalty !== undefined) body.presence_penalty = p.presence_penalty;
@@ -87,7 +105,7 @@ export const openaiAdapter: ProviderAdapter = {
   async chat(connection, request, options) {
     const attempt = new Attempt(options);
     const api = client(connection, attempt);
-    const body = openaiChatBody(request);
+    const body = openaiChatBody(request, maxTokensFieldOf(connection));
     try {
       if (request.stream === false) {
         const completion: ChatCompletion = await api.chat.completions.create(
@@ -139,7 +157,8 @@ export const openaiAdapter: ProviderAdapter = {
           ...(request.n === undefined ? {} : { n: request.n }),
           ...(request.size === undefined ? {} : { size: request.size as OpenAI.ImageGenerateParams['size'] }),
           ...(request.quality === undefined ? {} : { quality: request.quality as OpenAI.ImageGenerateParams['quality'] }),
-          ...(request.model.startsWith('dall-e') ? { response_format: 'b64_json' as const } : {}),
+          // DALL·E answers URLs unless asked for b64_json; the gpt-image models answer b64_json and refuse the field.
+          ...(/dall-e/i.test(request.model) ? { response_format: 'b64_json' as const } : {}),
         },
         { signal: attempt.signal, maxRetries: 0 },
       );
@@ -159,7 +178,7 @@ export const openaiAdapter: ProviderAdapter = {
             cached_input_tokens: 0,
           }
         : null;
-      return { images, usage, latency_ms: attempt.elapsed(), wire: attempt.wire as ImageResult['wire'] };
+      return { images, usage, latency_ms: attempt.elapsed(), wire: attempt.sent() };
     } catch (error) {
       throw normalizeError(error, attempt);
     } finally {
@@ -199,6 +218,6 @@ function result(attempt: Attempt, text: string, finish: string | null, usage: Us
     time_to_first_token_ms: attempt.timeToFirstToken(),
     latency_ms: attempt.elapsed(),
     response_id: id,
-    wire: attempt.wire ?? { method: 'POST', url: '', body: null },
+    wire: attempt.sent(),
   };
 }

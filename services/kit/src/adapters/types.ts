@@ -89,19 +89,18 @@ export interface Usage {
 }
 
 /**
- * The exact request an attempt sent, for the task record (ADR 0010): method, URL, every header except
- * the authorization ones (version headers, organization, project, extra headers and what the SDK adds),
- * and the body as the exact text sent (jsonb would reorder its keys). Issue 11 moves adapters from
- * `body: unknown` (the parsed body) to `bodyText`; until every reader has moved, both may be present.
+ * The exact request an attempt sent, for the task record (ADR 0010): method, URL, every header the SDK
+ * gave to fetch except the authorization ones (version headers, organization, project, extra headers and
+ * the SDK's own are kept), and the body as the exact text sent (jsonb would reorder its keys). The
+ * transport adds only `host`, `connection`, `content-length` and `accept-encoding`-style headers of its own.
  */
 export interface WireRequest {
   method: string;
   url: string;
-  /** The parsed body (kept while readers move to bodyText). */
-  body: unknown;
-  headers?: Record<string, string>;
-  /** The body exactly as sent. */
-  bodyText?: string;
+  /** Header names in lower case, as fetch sends them. */
+  headers: Record<string, string>;
+  /** The body exactly as sent ('' when there was none). */
+  bodyText: string;
 }
 
 export interface ChatResult {

@@ -205,6 +205,18 @@ export const TaskSchema = z
   })
   .openapi('Task');
 
+export const WireRequestSchema = z
+  .object({
+    method: z.string(),
+    url: z.string().openapi({ description: 'The full URL, query included (a key in it is redacted).' }),
+    headers: z.record(z.string(), z.string()).openapi({
+      description:
+        'Every header the SDK sent (names in lower case) except the authorization ones (Authorization, x-api-key): version, organization, project, extra headers and the SDK’s own.',
+    }),
+    body: z.string().openapi({ description: 'The body exactly as sent (JSON text, keys in the order sent); empty when none.' }),
+  })
+  .openapi('WireRequest');
+
 export const AttemptSchema = z
   .object({
     id: Uuid,
@@ -218,10 +230,9 @@ export const AttemptSchema = z
     request: z
       .record(z.string(), z.unknown())
       .openapi({ description: 'The normalized request: roles, texts, model, parameters.' }),
-    wire: z
-      .record(z.string(), z.unknown())
-      .nullable()
-      .openapi({ description: 'The exact request the SDK sent (method, url, body), never the key.' }),
+    wire: WireRequestSchema.nullable().openapi({
+      description: 'The exact request the SDK sent; null when the attempt ended before sending one.',
+    }),
     response_text: z.string().nullable(),
     finish_reason: z.string().nullable(),
     provider_finish_reason: z.string().nullable(),

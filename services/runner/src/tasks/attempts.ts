@@ -2,7 +2,7 @@ import type { GeneratedImage, Usage, WireRequest } from '@llmops/kit/adapters/ty
 import type { Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { Price } from './cost.ts';
-import type { AttemptRow, TaskError } from './task.ts';
+import type { AttemptRow, StoredWire, TaskError } from './task.ts';
 
 /*
  * The SQL verbs of a task's attempts (runner.attempts, one row per provider request, and the images
@@ -56,6 +56,14 @@ export interface ClosedAttempt {
   cost_usd: string;
 }
 
+/**
+ * The wire request as stored and answered (ADR 0010): `body` is the exact text sent, kept as a JSON
+ * string inside the jsonb column, so its bytes survive (jsonb keeps strings as they are).
+ */
+export function storedWire(wire: WireRequest): StoredWire {
+  return { method: wire.method, url: wire.url, headers: wire.headers, body: wire.bodyText };
+}
+
 /** Closes an attempt with how it ended; its overhead is its latency less the time inside the provider call. */
 export async function close(tx: Queryable, id: string, attempt: ClosedAttempt): Promise<void> {
   const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
@@ -69,7 +77,7 @@ export async function close(tx: Queryable, id: string, attempt: ClosedAttempt): 
     values: [
       id,
       attempt.status,
-      json(attempt.wire),
+      attempt.wire && JSON.stringify(storedWire(attempt.wire)),
       attempt.response_text,
       attempt.finish_reason,
       attempt.provider_finish_reason,

@@ -64,6 +64,14 @@ export interface ModelSkip {
   at: string;
 }
 
+/** The request an attempt sent, as stored: the body is the exact text (storedWire in attempts.ts). */
+export interface StoredWire {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
 /** A row of runner.attempts, as `SELECT *` returns it (numeric as text, jsonb parsed). */
 export interface AttemptRow {
   id: string;
@@ -76,7 +84,7 @@ export interface AttemptRow {
   worker: string;
   status: 'running' | 'succeeded' | 'failed' | 'cancelled' | 'abandoned';
   request: Record<string, unknown>;
-  wire: Record<string, unknown> | null;
+  wire: StoredWire | null;
   response_text: string | null;
   finish_reason: string | null;
   provider_finish_reason: string | null;

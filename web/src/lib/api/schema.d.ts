@@ -3195,10 +3195,7 @@ export interface components {
             status: "running" | "succeeded" | "failed" | "cancelled" | "abandoned";
             time_to_first_token_ms: number | null;
             usage: components["schemas"]["TokenUsage"];
-            /** @description The exact request the SDK sent (method, url, body), never the key. */
-            wire: {
-                [key: string]: unknown;
-            } | null;
+            wire: components["schemas"]["WireRequest"];
             worker: string;
         };
         TaskCreate: {
@@ -3597,6 +3594,18 @@ export interface components {
             /** @enum {string} */
             type: "string" | "number" | "boolean" | "list" | "object";
         };
+        /** @description The exact request the SDK sent; null when the attempt ended before sending one. */
+        WireRequest: {
+            /** @description The body exactly as sent (JSON text, keys in the order sent); empty when none. */
+            body: string;
+            /** @description Every header the SDK sent (names in lower case) except the authorization ones (Authorization, x-api-key): version, organization, project, extra headers and the SDK’s own. */
+            headers: {
+                [key: string]: string;
+            };
+            method: string;
+            /** @description The full URL, query included (a key in it is redacted). */
+            url: string;
+        } | null;
     };
     responses: never;
     parameters: never;

@@ -1,6 +1,8 @@
 import { type Exchange, sse, unixNow } from './exchange.ts';
 import { replyFor, stableId, textOf } from './reply.ts';
 import type { EmulatorModel } from './models.ts';
+import { chatProblem, imageProblem } from './openai-requests.ts';
+import type { RequestProblem } from './problem.ts';
 
 /** A 1×1 transparent PNG: what every emulated image is. */
 export const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
@@ -83,6 +85,18 @@ export async function handleOpenai(
   return x.json(404, e.body);
 }
 
+/** No body, or one that is not JSON: what OpenAI says then. */
+function bodyProblem(x: Exchange): RequestProblem {
+  return x.record.raw === ''
+    ? { param: null, code: 'missing_required_parameter', message: 'you must provide a model parameter' }
+    : {
+        param: null,
+        code: 'invalid_json',
+        message:
+          "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.",
+      };
+}
+
 function modelProblem(x: Exchange, models: EmulatorModel[], modality: EmulatorModel['modality']) {
   const model = x.body.model;
   if (typeof model !== 'string' || model === '')
@@ -98,21 +112,18 @@ function modelProblem(x: Exchange, models: EmulatorModel[], modality: EmulatorMo
   return undefined;
 }
 
+/** OpenAI's 400 for a request its reference (or its prose) refuses. */
+function refuse(x: Exchange, problem: RequestProblem): Promise<void> {
+  return x.json(400, error(400, problem.message, 'invalid_request_error', problem.code, problem.param).body);
+}
+
 async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
+  const invalid = x.record.raw === '' || x.record.body === null ? bodyProblem(x) : chatProblem(x.record.body);
+  if (invalid) return refuse(x, invalid);
   const problem = modelProblem(x, models, 'chat');
   if (problem) return x.json(problem.status, problem.body);
   const body = x.body;
-  const messages = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: unknown }[]) : [];
-  if (messages.length === 0) {
-    const e = error(
-      400,
-      "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
-      'invalid_request_error',
-      'empty_array',
-      'messages',
-    );
-    return x.json(400, e.body);
-  }
+  const messages = body.messages as { role?: string; content?: unknown }[];
   const system = messages
     .filter((m) => m.role === 'system' || m.role === 'developer')
     .map((m) => textOf(m.content))
@@ -199,23 +210,15 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
       }),
     );
   frames.push(sse('[DONE]'));
-  return x.stream('text/event-stream; charset=utf-8', frames, headers);
+  return x.stream('text/event-stream; charset=utf-8', frames, headers, (status) => sse(openaiError(status).body));
 }
 
 async function images(x: Exchange, models: EmulatorModel[]): Promise<void> {
+  const invalid = x.record.raw === '' || x.record.body === null ? bodyProblem(x) : imageProblem(x.record.body);
+  if (invalid) return refuse(x, invalid);
   const problem = modelProblem(x, models, 'image');
   if (problem) return x.json(problem.status, problem.body);
-  const prompt = x.body.prompt;
-  if (typeof prompt !== 'string' || prompt === '') {
-    const e = error(
-      400,
-      "Missing required parameter: 'prompt'.",
-      'invalid_request_error',
-      'missing_required_parameter',
-      'prompt',
-    );
-    return x.json(400, e.body);
-  }
+  const prompt = x.body.prompt as string;
   const n = typeof x.body.n === 'number' ? x.body.n : 1;
   return x.json(200, {
     created: unixNow(),

@@ -1,4 +1,5 @@
 import { type Exchange, sse } from './exchange.ts';
+import { messagesProblem } from './anthropic-requests.ts';
 import type { EmulatorModel } from './models.ts';
 import { replyFor, stableId, textOf } from './reply.ts';
 
@@ -72,26 +73,17 @@ export async function handleAnthropic(
 
 async function messages(x: Exchange, models: EmulatorModel[]): Promise<void> {
   const body = x.body;
-  if (typeof body.model !== 'string') return fail(x, 400, 'model: Field required');
-  if (typeof body.max_tokens !== 'number') return fail(x, 400, 'max_tokens: Field required');
-  const list = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: unknown }[]) : undefined;
-  if (!list || list.length === 0) return fail(x, 400, 'messages: at least one message is required');
-  const badRole = list.findIndex((m) => m.role !== 'user' && m.role !== 'assistant');
-  if (badRole >= 0)
-    return fail(
-      x,
-      400,
-      `messages.${badRole}.role: Input should be 'user' or 'assistant' (a system prompt goes in the top-level system field)`,
-    );
-  for (const name of ['seed', 'presence_penalty', 'frequency_penalty', 'response_format'])
-    if (name in body) return fail(x, 400, `${name}: Extra inputs are not permitted`);
+  if (x.record.body === null) return fail(x, 400, 'There was an error parsing the body of your request as JSON.');
+  const problem = messagesProblem(x.record.body);
+  if (problem) return fail(x, 400, problem.message);
+  const list = body.messages as { role?: string; content?: unknown }[];
   if (!models.some((m) => m.id === body.model)) return fail(x, 404, `model: ${String(body.model)}`);
   const system = typeof body.system === 'string' ? body.system : textOf(body.system);
   const reply = replyFor({
     messages: list.map((m) => ({ role: m.role ?? '', text: textOf(m.content) })),
     system,
     echo: x.echoInReply(),
-    maxTokens: body.max_tokens,
+    maxTokens: body.max_tokens as number,
     stop: Array.isArray(body.stop_sequences) ? (body.stop_sequences as string[]) : undefined,
     json: typeof body.output_config === 'object' && body.output_config !== null && 'format' in body.output_config,
   });
@@ -159,5 +151,8 @@ async function messages(x: Exchange, models: EmulatorModel[]): Promise<void> {
     ),
     sse({ type: 'message_stop' }, 'message_stop'),
   ];
-  return x.stream('text/event-stream; charset=utf-8', frames, headers);
+  return x.stream('text/event-stream; charset=utf-8', frames, headers, (status) => {
+    const { type, error } = anthropicError(status).body;
+    return sse({ type, error }, 'error');
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * The provider emulator: one local HTTP server that speaks OpenAI (under /openai), Anthropic (under
- * /anthropic) and Ollama (under /ollama) closely enough that the official SDKs cannot tell. A test
- * tool only: nothing in the product points at it.
+ * /anthropic) and Ollama (under /ollama) closely enough that the official SDKs cannot tell. Every test
+ * runs against it, and `npm run llmops -- emulator` offers it as a local stand-in to try LLM Ops without a
+ * key; nothing in the product points at it or registers it by itself.
  *
  *   const emu = await startEmulator();
  *   new OpenAI({ baseURL: emu.baseUrl('openai'), apiKey: 'sk-test' })
@@ -23,7 +24,7 @@ import { handleOpenai, openaiError } from './openai.ts';
 export type { Fault, Protocol, RecordedRequest } from './exchange.ts';
 export { KEY_ENCODINGS, encodeKey, type KeyEncoding } from './echo.ts';
 export type { EmulatorModel, EmulatorModels } from './models.ts';
-export { DEFAULT_MODELS } from './models.ts';
+export { DEFAULT_MODELS, emulatorModel } from './models.ts';
 
 export interface EmulatorOptions {
   host?: string;
@@ -270,7 +271,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
-/** `node tests/emulator/src/server.ts [port]`: run it on its own (for the dashboard or a benchmark). */
+/**
+ * `npm run emulator -- [port]` (`node infra/emulator/src/server.ts`): on its own, for browser tests and
+ * benchmarks, with a JSON line for them to read. People use `npm run llmops -- emulator`.
+ */
 if (import.meta.main) {
   const emulator = await startEmulator({ port: Number(process.argv[2] ?? 0) });
   process.stdout.write(`${JSON.stringify({ msg: 'emulator listening', url: emulator.url })}\n`);

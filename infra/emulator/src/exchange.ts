@@ -27,6 +27,14 @@ export interface Fault {
   /** Destroy the connection after this many stream chunks (a stream cut half-way). */
   cutAfterChunks?: number;
   /**
+   * Fail inside a 200 stream after this many chunks, with the protocol's own in-stream error (OpenAI's
+   * `data: {"error": ...}` chunk, Anthropic's `event: error`, Ollama's `{"error": ...}` line) of the kind
+   * this HTTP status means: 500 a server error, 529 (or 503) overloaded, 429 a rate limit.
+   */
+  streamError?: number;
+  /** Chunks sent before the in-stream error (default 2). */
+  streamErrorAfterChunks?: number;
+  /**
    * Echo the key the request carried, in this encoding: in the error message when `status` is given,
    * else at the end of the reply's text (split across stream chunks), as a misbehaving proxy would.
    */
@@ -111,8 +119,18 @@ export class Exchange {
     this.res.end(text);
   }
 
-  /** Streams frames (already formatted: SSE events or NDJSON lines), honouring slow and cut faults. */
-  async stream(contentType: string, frames: string[], headers: Record<string, string> = {}): Promise<void> {
+  /**
+   * Streams frames (already formatted: SSE events or NDJSON lines), honouring slow and cut faults; with a
+   * `streamError` fault, `errorFrame` replaces the rest of the stream after the fault's chunk count.
+   */
+  async stream(
+    contentType: string,
+    frames: string[],
+    headers: Record<string, string> = {},
+    errorFrame?: (status: number) => string,
+  ): Promise<void> {
+    if (this.fault.streamError && errorFrame)
+      frames = [...frames.slice(0, this.fault.streamErrorAfterChunks ?? 2), errorFrame(this.fault.streamError)];
     await this.#firstByte();
     if (this.res.destroyed) return;
     this.record.status = 200;

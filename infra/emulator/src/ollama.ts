@@ -1,5 +1,6 @@
 import { type Exchange, ndjson } from './exchange.ts';
 import type { EmulatorModel } from './models.ts';
+import { chatProblem } from './ollama-requests.ts';
 import { replyFor, stableId } from './reply.ts';
 
 /** Ollama's error body: `{ "error": "..." }`; `echo` is appended to it. */
@@ -55,8 +56,11 @@ export async function handleOllama(
 
 async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
   const body = x.body;
-  const model = body.model;
-  if (typeof model !== 'string' || model === '') return x.json(400, ollamaError(400, 'model is required').body);
+  const model = body.model as string;
+  if (x.record.body === null)
+    return x.json(400, ollamaError(400, x.record.raw === '' ? 'missing request body' : 'invalid JSON').body);
+  const problem = chatProblem(x.record.body);
+  if (problem) return x.json(400, ollamaError(400, problem.message).body);
   if (!models.some((m) => m.id === model || m.id === `${model}:latest`))
     return x.json(404, ollamaError(404, `model "${model}" not found, try pulling it first`).body);
   const messages = Array.isArray(body.messages) ? (body.messages as { role?: string; content?: string }[]) : [];
@@ -93,5 +97,5 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
     ),
     ndjson(done),
   ];
-  return x.stream('application/x-ndjson', frames);
+  return x.stream('application/x-ndjson', frames, {}, (status) => ndjson(ollamaError(status).body));
 }
