@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Renderer } from '../render/render.ts';
-import { convertLegacyPrompt, convertLegacyRow, convertModularPrompt, parameterTypes, type LegacyConversion } from './convert.ts';
+import {
+  convertLegacyPart,
+  convertLegacyPrompt,
+  convertLegacyRow,
+  convertModularPrompt,
+  parameterTypes,
+  type LegacyConversion,
+} from './convert.ts';
 
 // The shapes below are the ones blogforge-legacy.md §8 lists for real legacy prompts (and §1.3 for
 // prompt_json); the inputs are shaped like real posts: post_development fields are text, facts,
@@ -37,12 +44,14 @@ function expectRowNamed(conversion: LegacyConversion) {
 }
 
 describe('the legacy converter: plain Jinja2 (E0, early E2)', () => {
-  it('converts {{var}} with Jinja2 filters, loops, {var} and [data:FIELD] exactly, with no warning', async () => {
+  it('converts {{var}} with Jinja2 filters, loops, {var} and [data:FIELD], reporting only the inexact filter', async () => {
     const conversion = convertLegacyPrompt(
       'Idea: {{ basic_idea }} ({{ idea_scope|upper }}). Facts: {{ facts|join(", ") }}. Meta: {{ meta|tojson }}. Title: {{ post.title }}. Seed: {idea_seed}. Field: [data:summary]\n{% for s in sections %}- {{ s }}\n{% endfor %}',
       { row: 'llm_prompt 1' },
     );
-    expect(conversion.warnings).toEqual([]);
+    expect(conversion.warnings).toEqual([
+      `llm_prompt 1: converted the Jinja2 filter "tojson" to "json", which differs: Jinja2's tojson wrote ", " and ": " separators with sorted keys; Liquid's json writes compact JSON in the input's key order`,
+    ]);
     expect(types(conversion)).toEqual({
       basic_idea: 'string',
       facts: 'list',
@@ -69,6 +78,18 @@ describe('the legacy converter: plain Jinja2 (E0, early E2)', () => {
         'user',
         'Idea: Rye bread in the Highlands (HISTORY). Facts: rye grows in poor soil, oats were more common. Meta: "m". Title: Highland rye. Seed: rye. Field: A short history\n- Origins\n- Today',
       ],
+    ]);
+  });
+
+  it('converts Jinja2 comments, elif, loop.index and whitespace control exactly', async () => {
+    const conversion = convertLegacyPrompt(
+      '{# the E0 idea prompt #}Ideas:\n{%- for idea in ideas %}\n{{ loop.index }}. {{- idea -}} !{% if loop.last %}.{% endif %}{% endfor %}\n{% if idea_scope == "wide" %}Wide{% elif idea_scope %}{{ idea_scope }}{% else %}None{% endif %}',
+      { row: 'llm_prompt 5', parameters: { ideas: 'array' } },
+    );
+    expect(conversion.warnings).toEqual([]);
+    expect(types(conversion)).toEqual({ idea_scope: 'string', ideas: 'list' });
+    expect(await render(conversion, { ideas: ['oats', 'rye'], idea_scope: 'narrow' })).toEqual([
+      ['user', 'Ideas:\n1.oats!\n2.rye!.\nnarrow'],
     ]);
   });
 
@@ -180,6 +201,7 @@ describe('the legacy converter: §8 shapes', () => {
     });
     expect(types(conversion)).toEqual({ facts: 'list', ideas: 'list', provisional_title: 'string', sections: 'list' });
     expect(conversion.warnings).toEqual([
+      expect.stringMatching(/^llm_prompt 116: converted the Jinja2 filter "tojson" to "json", which differs/),
       `llm_prompt 116: facts is a list printed whole: the legacy app wrote Python's ['a', 'b'], the converted prompt writes JSON ["a","b"]`,
       `llm_prompt 116: ideas is a list printed whole: the legacy app wrote Python's ['a', 'b'], the converted prompt writes JSON ["a","b"]`,
     ]);
@@ -246,6 +268,7 @@ describe('the legacy converter: §8 shapes', () => {
       ],
     });
     expect(conversion.warnings).toEqual([]);
+    expect(conversion.parts.map((p) => p.tags)).toEqual([['Role'], ['Style'], ['Operation'], []]);
     expect(conversion.parts.map((p) => [p.name, p.kind, p.default_role])).toEqual([
       ['Scottish Blog basis', 'system', 'system'],
       ['Scottish cultural expert', 'style', 'system'],
@@ -369,6 +392,34 @@ describe('the legacy converter: §8 shapes', () => {
     ]);
   });
 
+  it('converts an llm_prompt_part row: role from type, kind from tags[0], tags kept', async () => {
+    const part = convertLegacyPart({
+      id: 7,
+      name: 'Use [data:FIELDNAME]',
+      type: 'user',
+      tags: ['format', 'custom'],
+      content: 'Answer about [data:basic_idea] in plain text.',
+    });
+    expect(part.parts.map((p) => [p.name, p.kind, p.default_role, p.tags])).toEqual([
+      ['Use [data:FIELDNAME]', 'format', 'user', ['format', 'custom']],
+    ]);
+    expect(await render(part, { basic_idea: 'oatcakes' })).toEqual([['user', 'Answer about oatcakes in plain text.']]);
+    const style = convertLegacyPart({
+      id: 8,
+      name: 'Scottish cultural expert',
+      type: 'system',
+      tags: ['style'],
+      content: 'Write with warmth.',
+    });
+    expect(style.parts.map((p) => [p.kind, p.default_role])).toEqual([['style', 'system']]);
+    const odd = convertLegacyPart({ id: 9, type: 'assistant', tags: ['specimen', 42], content: '' });
+    expect(odd).toMatchObject({ ok: false, parts: [] });
+    expect(odd.warnings).toEqual([
+      'llm_prompt_part 9: the part has tags that are not short text (["specimen",42]); only ["specimen"] were kept',
+      "llm_prompt_part 9: skipped: the part's content is empty or missing",
+    ]);
+  });
+
   it('reports a stale prompt_text that differs from the prompt_json the app ran', () => {
     const conversion = convertLegacyRow({
       id: 80,
@@ -409,10 +460,13 @@ describe('the legacy converter: §8 shapes', () => {
     const empty = convertLegacyRow({ id: 91, name: 'Empty', prompt_text: '  ', system_prompt: '', prompt_json: null });
     expect(empty).toMatchObject({
       ok: false,
-      skip: 'the prompt has no text (empty or missing prompt_json, system_prompt and prompt_text)',
+      skip: 'prompt_json, system_prompt and prompt_text are all empty or missing',
     });
     expect(empty.warnings).toEqual([
-      'llm_prompt 91: skipped: the prompt has no text (empty or missing prompt_json, system_prompt and prompt_text)',
+      'llm_prompt 91: skipped: prompt_json, system_prompt and prompt_text are all empty or missing',
+    ]);
+    expect(convertLegacyPrompt('', { row: 'llm_action 5' }).warnings).toEqual([
+      'llm_action 5: skipped: the text is empty or missing',
     ]);
   });
 });

@@ -17,6 +17,8 @@ export interface ConvertedPart {
   kind: string;
   default_role: Role;
   content: string;
+  /** The legacy part's tags (`tags` of a `prompt_json` part or an `llm_prompt_part` row). */
+  tags: string[];
 }
 
 export interface LegacyConversion {
@@ -81,6 +83,16 @@ const FILTERS: Record<string, string> = {
   reverse: 'reverse',
 };
 
+// Filters whose Liquid counterpart does not write exactly the same text: converted, and reported.
+const FILTER_DIFFERENCES: Record<string, string> = {
+  tojson: `Jinja2's tojson wrote ", " and ": " separators with sorted keys; Liquid's json writes compact JSON in the input's key order`,
+  title: "Jinja2's title capitalised every word; Liquid's capitalize only the first letter",
+  truncate: "Jinja2's truncate cut at a word and defaulted to 255 characters; Liquid's cuts anywhere and defaults to 50",
+  default: "Jinja2's default applied only to an undefined value; Liquid's also to empty and false values",
+  round: "Jinja2's round wrote a float (3.0); Liquid's writes 3",
+  reverse: "Jinja2's reverse also reversed text; Liquid's reverses only lists",
+};
+
 // How `parameters` names types (JSON Schema and Python words both occur).
 const TYPE_NAMES: Record<string, VariableType> = {
   array: 'list',
@@ -111,6 +123,8 @@ class Context {
   /** Variables printed whole (`{{ x }}`, `{x}`, no filter): a list prints differently than in Python. */
   readonly bare = new Set<string>();
   readonly literalCodes = new Set<string>();
+  /** Why an empty result is skipped, in the words of what was converted. */
+  empty = 'the text is empty or missing';
 
   constructor(options: ConvertOptions) {
     this.row = options.row;
@@ -166,6 +180,8 @@ function convertFilters(expression: string, context: Context): string {
       context.warn(`the Jinja2 filter "${name}" has no Liquid equivalent here; it was kept and will fail to parse`);
       return ` ${name}`;
     }
+    const difference = FILTER_DIFFERENCES[name];
+    if (difference) context.warn(`converted the Jinja2 filter "${name}" to "${liquid}", which differs: ${difference}`);
     const args = match[2]?.trim();
     return args ? ` ${liquid}: ${args}` : ` ${liquid}`;
   });
@@ -226,28 +242,42 @@ function convertPlaceholders(text: string, context: Context): string {
       return `{% for item in ${list} %}${body.replace(/\{\{\s*this\s*\}\}/g, '{{ item }}')}{% endfor %}`;
     },
   );
+  // Jinja2 comments were never sent; Liquid would send `{# ... #}` as text.
+  out = out.replace(/\{#[\s\S]*?#\}/g, (comment) => `{% comment %}${comment.slice(2, -2)}{% endcomment %}`);
+  // Inside Jinja2 tags: `elif` is Liquid's `elsif`, the loop's `loop.index` is `forloop.index`.
+  out = out.replace(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g, (tag) =>
+    tag
+      .replace(/^\{%(-?\s*)elif\b/, '{%$1elsif')
+      .replace(/(?<![\w.])loop\.(index0|index|first|last|length|revindex0|revindex)\b/g, 'forloop.$1'),
+  );
   out = out.replace(new RegExp(`\\[data:\\s*(${IDENT})\\s*\\]`, 'g'), (_all, name: string) => {
     context.note(name, 'string');
     return `{{ ${name} }}`;
   });
   // Jinja2 output tags: already Liquid's syntax, but filters are written differently. A bare upper-case
   // code is the Python-escaped form of an answer code (`{{IDEA01}}` printed `{IDEA01}`, §8).
-  out = out.replace(/\{\{(?!\s*item\s*\}\})([^{}]+?)\}\}/g, (_all, expression: string) => {
-    const bare = expression.trim();
-    if (context.isAnswerCode(bare)) {
-      context.literalCodes.add(bare);
-      context.warn(`{{${bare}}} is the Python-escaped form of the answer code {${bare}}; it became that literal text`);
-      return `{${bare}}`;
-    }
-    const converted = convertFilters(expression, context);
-    const root = new RegExp(`^(${IDENT})(\\.${IDENT})*`).exec(converted);
-    if (root?.[1]) {
-      const filters = converted.slice(root[0].length);
-      if (root[0] === converted) context.bare.add(root[1]);
-      context.note(root[1], /\|\s*(join|size|first|last|sort|reverse)\b/.test(filters) ? 'list' : root[2] ? 'object' : 'string');
-    }
-    return `{{ ${converted} }}`;
-  });
+  out = out.replace(
+    /\{\{(?!\s*item\s*\}\})(-?)([^{}]+?)(-?)\}\}/g,
+    (_all, trimLeft: string, expression: string, trimRight: string) => {
+      const bare = expression.trim();
+      if (context.isAnswerCode(bare)) {
+        context.literalCodes.add(bare);
+        context.warn(`{{${bare}}} is the Python-escaped form of the answer code {${bare}}; it became that literal text`);
+        return `{${bare}}`;
+      }
+      const converted = convertFilters(expression, context);
+      const root = new RegExp(`^(${IDENT})(\\.${IDENT})*`).exec(converted);
+      if (root?.[1]) {
+        const filters = converted.slice(root[0].length);
+        if (root[0] === converted) context.bare.add(root[1]);
+        context.note(
+          root[1],
+          /\|\s*(join|size|first|last|sort|reverse)\b/.test(filters) ? 'list' : root[2] ? 'object' : 'string',
+        );
+      }
+      return `{{${trimLeft} ${converted} ${trimRight}}}`;
+    },
+  );
   // Jinja2 loops and conditions: Liquid has the same tags; note the loop variables as lists.
   out = out.replace(new RegExp(`\\{%-?\\s*for\\s+${IDENT}\\s+in\\s+(${IDENT})`, 'g'), (all, list: string) => {
     context.note(list, 'list');
@@ -297,6 +327,7 @@ interface Piece {
   /** Legacy text, or null for a data part that names a field (its content is then `{{ field }}`). */
   text: string | null;
   field?: string;
+  tags?: string[];
 }
 
 /**
@@ -373,7 +404,13 @@ function describe(value: unknown): string {
 }
 
 /** One element of a `prompt_json` list as a piece, or null (reported) when it holds nothing usable. */
-function modularPiece(part: unknown, index: number, name: string, context: Context): Piece | null {
+function modularPiece(
+  part: unknown,
+  index: number,
+  name: string,
+  context: Context,
+  where = `prompt_json part ${index + 1}`,
+): Piece | null {
   if (part === null || typeof part !== 'object' || Array.isArray(part)) {
     if (typeof part === 'string' && part.trim()) {
       context.warn(`prompt_json element ${index + 1} is text, not a part; it became a user "context" part`);
@@ -386,6 +423,7 @@ function modularPiece(part: unknown, index: number, name: string, context: Conte
   const type = typeof record.type === 'string' ? record.type.trim().toLowerCase() : '';
   const tag = Array.isArray(record.tags) && typeof record.tags[0] === 'string' ? record.tags[0].trim().toLowerCase() : '';
   const partName = typeof record.name === 'string' && record.name.trim() ? record.name.trim() : undefined;
+  const tags = legacyTags(record.tags, where, context);
   // A part's type is its role (system/user/assistant) and its kind is tags[0]; older parts put the kind
   // in the type (role/style/operation...), data parts are user data.
   let role: Role;
@@ -393,32 +431,31 @@ function modularPiece(part: unknown, index: number, name: string, context: Conte
   if ((ROLES as readonly string[]).includes(type)) {
     role = type as Role;
     kind = KINDS[tag] ?? (role === 'system' ? 'system' : 'task');
-    if (tag && !KINDS[tag])
-      context.warn(`the tag "${tag}" of prompt_json part ${index + 1} is not a known kind; it became a "${kind}" part`);
+    if (tag && !KINDS[tag]) context.warn(`the tag "${tag}" of ${where} is not a known kind; it became a "${kind}" part`);
   } else {
     kind = KINDS[type] ?? KINDS[tag];
     if (!kind) {
       kind = 'context';
       const what = type ? `the type "${type}"` : record.type === undefined ? 'no type' : `${describe(record.type)} as type`;
-      context.warn(`prompt_json part ${index + 1} has ${what}, not a known role or kind; it became a user "context" part`);
+      context.warn(`${where} has ${what}, not a known role or kind; it became a user "context" part`);
     }
     role = KIND_ROLES[kind] ?? 'user';
   }
   const pieceName = partName ?? `${name} — ${index + 1} (${kind})`;
   const content = record.content;
-  if (typeof content === 'string' && content.trim()) return { role, kind, name: pieceName, text: content };
+  if (typeof content === 'string' && content.trim()) return { role, kind, name: pieceName, text: content, tags };
   if (typeof record.field === 'string' && record.field.trim()) {
     let field = record.field.trim();
     if (!new RegExp(`^${IDENT}$`).test(field)) {
       const safe = field.replace(/\W+/g, '_').replace(/^(\d)/, '_$1');
-      context.warn(`the data field "${field}" of prompt_json part ${index + 1} is not a variable name; it became ${safe}`);
+      context.warn(`the data field "${field}" of ${where} is not a variable name; it became ${safe}`);
       field = safe;
     }
-    context.warn(`the data part of prompt_json part ${index + 1} names the field "${field}": it became the variable ${field}`);
-    return { role: 'user', kind: 'data', name: pieceName, text: null, field };
+    context.warn(`the data part of ${where} names the field "${field}": it became the variable ${field}`);
+    return { role: 'user', kind: 'data', name: pieceName, text: null, field, tags };
   }
   if (content !== undefined && content !== null && typeof content !== 'string') {
-    context.warn(`prompt_json part ${index + 1} has ${describe(content)} as content, not text; it was left out`);
+    context.warn(`${where} has ${describe(content)} as content, not text; it was left out`);
   }
   return null;
 }
@@ -435,6 +472,7 @@ export function convertModularPrompt(
   options: ConvertOptions & { inputVariable?: string },
 ): LegacyConversion {
   const context = new Context(options);
+  context.empty = 'prompt_json holds no part with text';
   const name = options.name ?? 'Legacy prompt';
   const pieces = modularPieces(promptJson, name, context);
   const input = pieces && !pieces.some((piece) => piece.field) ? (options.inputVariable ?? 'input') : null;
@@ -461,6 +499,7 @@ function modularPieces(promptJson: unknown, name: string, context: Context): Pie
         ...splitRoleTags(text, piece.role, piece.name, context).map((p) => ({
           ...p,
           kind: p.role === piece.role ? piece.kind : p.kind,
+          tags: piece.tags,
         })),
       );
     } else {
@@ -470,9 +509,50 @@ function modularPieces(promptJson: unknown, name: string, context: Context): Pie
   return pieces;
 }
 
+const TAG = /^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,39}$/u;
+
+/** A legacy tags value as this system's tags (text of 1–40 letters, digits...); others are reported. */
+function legacyTags(value: unknown, where: string, context: Context): string[] {
+  if (value == null) return [];
+  const list: unknown[] = Array.isArray(value) ? value : [value];
+  const tags = list.filter((tag): tag is string => typeof tag === 'string' && TAG.test(tag.trim())).map((tag) => tag.trim());
+  if (tags.length !== list.length)
+    context.warn(`${where} has tags that are not short text (${short(value)}); only ${short(tags)} were kept`);
+  return [...new Set(tags)].slice(0, 20);
+}
+
 function short(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** A legacy `llm_prompt_part` row (`type` is the role, `tags[0]` the kind). */
+export interface LegacyPartRow {
+  id: number | string;
+  name?: unknown;
+  type?: unknown;
+  content?: unknown;
+  tags?: unknown;
+}
+
+/**
+ * Converts an `llm_prompt_part` row into one part (`parts[0]`; none when skipped): its role from `type`,
+ * its kind from `tags[0]`, its tags kept, its placeholders converted. Warnings start with `options.row`,
+ * by default `llm_prompt_part <id>`.
+ */
+export function convertLegacyPart(row: LegacyPartRow, options: Partial<ConvertOptions> = {}): LegacyConversion {
+  const name = options.name ?? (typeof row.name === 'string' && row.name.trim() ? row.name.trim() : `Legacy part ${row.id}`);
+  const settings: ConvertOptions = { ...options, row: options.row ?? `llm_prompt_part ${row.id}`, name };
+  const context = new Context(settings);
+  context.empty = "the part's content is empty or missing";
+  const piece = modularPiece({ ...row, name }, 0, name, context, 'the part');
+  const pieces: Piece[] = [];
+  if (piece?.text != null) {
+    pieces.push({ ...piece, text: numberPositionalSlots(normalizeText(piece.text, context), context).trim() });
+  } else if (piece) {
+    pieces.push(piece);
+  }
+  return build(pieces, context, settings, name, null);
 }
 
 /** A legacy `llm_prompt` row, as read from any epoch (columns an epoch lacks are absent). */
@@ -505,6 +585,7 @@ export function convertLegacyRow(
     parameters: options.parameters ?? row.parameters,
   };
   const context = new Context(settings);
+  context.empty = 'prompt_json, system_prompt and prompt_text are all empty or missing';
   const text = (value: unknown, column: string): string => {
     if (typeof value === 'string') return value;
     if (value != null) context.warn(`${column} is ${describe(value)}, not text; it was left out`);
@@ -586,7 +667,7 @@ function build(
   const messages: LegacyConversion['messages'] = [];
   const usable = pieces.filter((piece) => piece.field || piece.text?.trim());
   if (usable.length === 0) {
-    const skip = 'the prompt has no text (empty or missing prompt_json, system_prompt and prompt_text)';
+    const skip = context.empty;
     context.warn(`skipped: ${skip}`);
     return { row: context.row, parts, messages, variables: [], warnings: [...new Set(context.warnings)], skip, ok: false };
   }
@@ -608,7 +689,7 @@ function build(
   const convert = (piece: Piece): ConvertedPart => {
     const content = piece.field ? `{{ ${piece.field} }}` : convertPlaceholders(piece.text ?? '', context);
     if (piece.field) context.note(piece.field, 'string');
-    return { name: piece.name, kind: piece.kind, default_role: piece.role, content };
+    return { name: piece.name, kind: piece.kind, default_role: piece.role, content, tags: piece.tags ?? [] };
   };
   const ordered = [...usable.filter((piece) => piece.role === 'system'), ...usable.filter((piece) => piece.role !== 'system')];
   const converted = ordered.map((piece) => ({ piece, part: convert(piece) }));
@@ -622,6 +703,7 @@ function build(
           name: `${name} — inputs`,
           kind: 'data',
           default_role: 'user' as Role,
+          tags: [],
           content: contextInputs.map((input) => `${input}:\n{{ ${input} }}`).join('\n\n'),
         }
       : null;
@@ -644,6 +726,7 @@ function build(
       name: `${name} — input`,
       kind: 'data',
       default_role: 'user',
+      tags: [],
       content: `Data for this operation as follows: {{ ${inputVariable} }}`,
     });
     messages.push({ role: 'user', entries: [{ type: 'part', part_index: parts.length - 1 }] });
