@@ -148,6 +148,14 @@ describe('the legacy converter: §8 shapes', () => {
     const conversion = convertLegacyPrompt('Write about {TOPIC} for {IDEA01}.', { row: 'llm_prompt 31', inputs: ['TOPIC'] });
     expect(types(conversion)).toEqual({ TOPIC: 'string' });
     expect(conversion.parts[0]?.content).toBe('Write about {{ TOPIC }} for {IDEA01}.');
+    const unnamed = convertLegacyPrompt('Write {0} ideas about {topic:>10}. Answer as {"title": "..."}.', {
+      row: 'llm_prompt 34',
+    });
+    expect(unnamed.warnings).toEqual([
+      'llm_prompt 34: {0} was kept as text: a Python format field with no name to convert; check what filled it',
+      'llm_prompt 34: {topic:>10} was kept as text: a Python format field with no name to convert; check what filled it',
+    ]);
+    expect(unnamed.variables).toEqual([]);
   });
 
   it('turns positional [PLACEHOLDER] slots into one variable per occurrence, in order', async () => {

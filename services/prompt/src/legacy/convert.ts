@@ -293,6 +293,10 @@ function convertPlaceholders(text: string, context: Context): string {
     context.bare.add(name);
     return `{{ ${name} }}`;
   });
+  // Python format fields this cannot name (`{}`, `{0}`, `{count:d}`, `{name!r}`) stay text, reported.
+  for (const match of out.matchAll(new RegExp(`(?<![{%])\\{(\\d*|${IDENT}[:!][^{}\\s]*)\\}(?![}%])`, 'g'))) {
+    context.warn(`${match[0]} was kept as text: a Python format field with no name to convert; check what filled it`);
+  }
   // Upper-case bracket codes such as [EXPANDED_IDEA]: filled by planning logic in the legacy system.
   out = out.replace(/(?<![\w\]])\[([A-Z][A-Z0-9_]{2,})\]/g, (_all, name: string) => {
     context.note(name, 'string');
