@@ -478,3 +478,94 @@ describe('the legacy converter: §8 shapes', () => {
     ]);
   });
 });
+
+describe('every §8 shape, converted, renders for inputs taken from a post', () => {
+  // One post_development row as the legacy app held it (text fields), with the lists its planning
+  // steps produced, and the slots a planning prompt filled in order.
+  const post: Record<string, unknown> = {
+    idea_seed: 'oatcakes',
+    basic_idea: 'How oatcakes fed the Highlands',
+    provisional_title: 'Oatcakes: a Highland staple',
+    idea_scope: 'history and recipes',
+    section_heading: 'On the girdle',
+    section_description: 'how oatcakes were baked',
+    ideas_to_include: 'girdles, peat fires',
+    facts: ['oats grow in poor soil', 'girdles were iron plates'],
+    ideas: ['baking', 'travel food'],
+    sections: ['Origins', 'On the girdle'],
+    input_text: 'Oatcakes were baked on a girdle.',
+    input: 'Oatcakes were baked on a girdle.',
+    PLACEHOLDER_1: 'How oatcakes fed the Highlands',
+    PLACEHOLDER_2: 'Oatcakes were baked on a girdle.',
+  };
+  const shapes: [string, LegacyConversion][] = [
+    [
+      'E0 Jinja2',
+      convertLegacyRow({
+        id: 1,
+        prompt_text: 'Expand {{ basic_idea }} ({{ idea_scope }}) titled {{ provisional_title }}.',
+        parameters: null,
+      }),
+    ],
+    [
+      'role tags with labels',
+      convertLegacyPrompt('[system: ROLE] You are a food historian. [user: FORMAT] Expand [data:idea_seed].', {
+        row: 'llm_action 2',
+      }),
+    ],
+    ['answer codes', convertLegacyRow({ id: 3, prompt_text: 'Give ideas as {IDEA01}, {IDEA02} for {basic_idea}.' })],
+    ['positional slots', convertLegacyRow({ id: 4, prompt_text: 'Idea: [PLACEHOLDER]. Section: [PLACEHOLDER].' })],
+    [
+      'lower-case brackets',
+      convertLegacyRow({ id: 5, prompt_text: 'Draft [section_heading]: [section_description]. Use [ideas_to_include].' }),
+    ],
+    [
+      'typed lists',
+      convertLegacyRow({
+        id: 6,
+        prompt_text: 'Facts: {{ facts }}; ideas: {{ideas}}; sections: {{sections|tojson}}',
+        parameters: { facts: 'array', ideas: 'array', sections: 'array' },
+      }),
+    ],
+    [
+      'role columns',
+      convertLegacyRow({ id: 7, system_prompt: 'You are a Scottish cultural expert.', prompt_text: 'Title for {basic_idea}.' }),
+    ],
+    [
+      'prompt_json parts',
+      convertLegacyRow({
+        id: 8,
+        prompt_json: [
+          { type: 'system', tags: ['Role'], content: 'You write.' },
+          { type: 'system', tags: ['Style'], content: 'Warmly.' },
+          { type: 'data', field: 'input_text' },
+          { type: 'user', tags: ['Operation'], content: 'Summarise.' },
+        ],
+      }),
+    ],
+    [
+      'prompt_json metadata',
+      convertLegacyRow({
+        id: 9,
+        prompt_json: { input_fields: ['basic_idea'], output_format: 'json_array' },
+        prompt_text: 'List topics from the inputs above.',
+      }),
+    ],
+    [
+      'implicit context',
+      convertLegacyPrompt('Draft the section from the inputs above.', {
+        row: 'workflow_step_entity 10',
+        contextInputs: ['section_heading', 'facts'],
+        parameters: { facts: 'array' },
+      }),
+    ],
+    ['escapes and CRLF', convertLegacyRow({ id: 11, prompt_text: 'Idea:\\n{idea_seed}\r\nEnd' })],
+  ];
+  it.each(shapes)('%s', async (_shape, conversion) => {
+    expectRowNamed(conversion);
+    const inputs = Object.fromEntries(conversion.variables.map((v) => [v.name, post[v.name]]));
+    const messages = await render(conversion, inputs);
+    expect(messages.length).toBeGreaterThan(0);
+    for (const [, text] of messages) expect(text).not.toMatch(/\[data:|\{\{|\[system|\[user/);
+  });
+});
