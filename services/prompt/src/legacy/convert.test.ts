@@ -106,7 +106,7 @@ describe('the legacy converter: plain Jinja2 (E0, early E2)', () => {
   });
 });
 
-describe('the legacy converter: §8 shapes', () => {
+describe('the legacy converter: the shapes of real legacy prompts', () => {
   it('splits role tags into messages and drops the labels of [system: ROLE] and [user: FORMAT]', async () => {
     const conversion = convertLegacyPrompt(
       '[system: Senior food writer] You write about Scottish food.\n[user: FORMAT] Expand [data:idea_seed] into a paragraph. [system] Be brief.',
@@ -479,7 +479,7 @@ describe('the legacy converter: §8 shapes', () => {
   });
 });
 
-describe('every §8 shape, converted, renders for inputs taken from a post', () => {
+describe('every shape of real legacy prompts, converted, renders for inputs taken from a post', () => {
   // One post_development row as the legacy app held it (text fields), with the lists its planning
   // steps produced, and the slots a planning prompt filled in order.
   const post: Record<string, unknown> = {

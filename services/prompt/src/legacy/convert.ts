@@ -144,7 +144,7 @@ class Context {
     if (!current || current === 'string') this.uses.set(name, type);
   }
 
-  /** An upper-case `{CODE}` the model copies into its answer (§8), unless the runtime filled that name. */
+  /** An upper-case `{CODE}` the model copies into its answer, unless the runtime filled that name. */
   isAnswerCode(name: string): boolean {
     return CODE.test(name) && !this.known.has(name);
   }
@@ -201,7 +201,7 @@ function normalizeText(text: string, context: Context): string {
 }
 
 /**
- * Positional slots (§8): an upper-case bracket code used more than once in one text, such as
+ * Positional slots: an upper-case bracket code used more than once in one text, such as
  * `[PLACEHOLDER]` twice, was filled occurrence by occurrence; each occurrence becomes its own variable
  * (`PLACEHOLDER_1`, `PLACEHOLDER_2`), in text order. A name the runtime filled by key stays one variable.
  */
@@ -255,7 +255,7 @@ function convertPlaceholders(text: string, context: Context): string {
     return `{{ ${name} }}`;
   });
   // Jinja2 output tags: already Liquid's syntax, but filters are written differently. A bare upper-case
-  // code is the Python-escaped form of an answer code (`{{IDEA01}}` printed `{IDEA01}`, §8).
+  // code is the Python-escaped form of an answer code (`{{IDEA01}}` printed `{IDEA01}`).
   out = out.replace(
     /\{\{(?!\s*item\s*\}\})(-?)([^{}]+?)(-?)\}\}/g,
     (_all, trimLeft: string, expression: string, trimRight: string) => {
@@ -570,7 +570,7 @@ export interface LegacyPromptRow {
 }
 
 /**
- * Converts an `llm_prompt` row the way the legacy app ran it (§4.3, §8): when `prompt_json` is a list of
+ * Converts an `llm_prompt` row the way the legacy app ran it: when `prompt_json` is a list of
  * parts, the parts (it is what the app sent; `prompt_text` is then an older flat copy, reported when it
  * differs); otherwise `system_prompt` as the system message (`''` is none; equal to `prompt_text`, one
  * system message) and `prompt_text` as the task. A metadata object in `prompt_json` contributes its
@@ -698,7 +698,7 @@ function build(
   const ordered = [...usable.filter((piece) => piece.role === 'system'), ...usable.filter((piece) => piece.role !== 'system')];
   const converted = ordered.map((piece) => ({ piece, part: convert(piece) }));
 
-  // "The inputs above" (§8): the runtime put the step's inputs around a prompt that names none of them.
+  // "The inputs above": the runtime put the step's inputs around a prompt that names none of them.
   const contextInputs = [...new Set(options.contextInputs ?? [])].filter((input) => new RegExp(`^${IDENT}$`).test(input));
   const used = new Set(analyzeRoots(converted.map(({ part }) => part.content)).keys());
   const dataPart =
