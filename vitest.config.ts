@@ -1,4 +1,13 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+
+// The dashboard's tsconfig extends SvelteKit's generated one (web/.svelte-kit): a fresh clone, or an
+// `npm install` that cleared it, has none until `svelte-kit sync`, and every test file under web/ (and the
+// schema test, which imports web/scripts) would fail to load. Sync once when it is missing (~1 s).
+if (!existsSync(new URL('./web/.svelte-kit/tsconfig.json', import.meta.url))) {
+  execFileSync('npx', ['svelte-kit', 'sync'], { cwd: new URL('./web/', import.meta.url), stdio: 'ignore' });
+}
 
 // Three projects, one run (ADR 0014), at most two workers in all. `unit`: the tests beside the code,
 // with no database and no global setup (`npx vitest run --project unit`). `integration` and `browser`

@@ -76,9 +76,13 @@ describe('the OpenAI adapter (official SDK) against the emulator', () => {
     expect(JSON.stringify(result.wire)).not.toContain('sk-emu-openai-key-1234');
   });
 
-  it('chooses the output-cap field: the provider setting, else max_completion_tokens for OpenAI itself and max_tokens elsewhere', async () => {
+  it('chooses the output-cap field: the provider setting, else max_completion_tokens for OpenAI itself and for reasoning models anywhere, max_tokens elsewhere', async () => {
     expect(maxTokensFieldOf({ baseUrl: 'https://api.openai.com/v1' })).toBe('max_completion_tokens');
     expect(maxTokensFieldOf({ baseUrl: 'http://127.0.0.1:8080/v1' })).toBe('max_tokens');
+    expect(maxTokensFieldOf({ baseUrl: 'https://proxy.example/openai/v1' }, true)).toBe('max_completion_tokens');
+    expect(maxTokensFieldOf({ baseUrl: 'https://proxy.example/openai/v1', maxTokensField: 'max_tokens' }, true)).toBe(
+      'max_tokens',
+    );
     expect(maxTokensFieldOf({ baseUrl: 'http://127.0.0.1:11434/v1', maxTokensField: 'max_completion_tokens' })).toBe(
       'max_completion_tokens',
     );

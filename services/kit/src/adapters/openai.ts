@@ -42,8 +42,14 @@ export type MaxTokensField = NonNullable<ProviderConnection['maxTokensField']>;
  * other base URL (llama.cpp before early 2026, Ollama's `/v1` and llama-cpp-python ignore the newer field;
  * docs/providers.md).
  */
-export function maxTokensFieldOf(connection: Pick<ProviderConnection, 'baseUrl' | 'maxTokensField'>): MaxTokensField {
+export function maxTokensFieldOf(
+  connection: Pick<ProviderConnection, 'baseUrl' | 'maxTokensField'>,
+  reasoning = false,
+): MaxTokensField {
   if (connection.maxTokensField) return connection.maxTokensField;
+  // A reasoning model (an OpenAI o-series or gpt-5 model by its rules) refuses `max_tokens` wherever it is
+  // served from: behind a proxy or Azure, as at api.openai.com.
+  if (reasoning) return 'max_completion_tokens';
   return URL.canParse(connection.baseUrl) && new URL(connection.baseUrl).hostname === 'api.openai.com'
     ? 'max_completion_tokens'
     : 'max_tokens';
@@ -105,7 +111,7 @@ export const openaiAdapter: ProviderAdapter = {
   async chat(connection, request, options) {
     const attempt = new Attempt(options);
     const api = client(connection, attempt);
-    const body = openaiChatBody(request, maxTokensFieldOf(connection));
+    const body = openaiChatBody(request, maxTokensFieldOf(connection, request.reasoning));
     try {
       if (request.stream === false) {
         const completion: ChatCompletion = await api.chat.completions.create(
