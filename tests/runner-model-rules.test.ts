@@ -61,6 +61,14 @@ describe('a reasoning model', () => {
     const body = sent[0]?.body as Json;
     expect(body.model).toBe('o3-mini');
     for (const name of SAMPLING) expect(body, name).not.toHaveProperty(name);
+    // What the reasoning model takes, on the wire: its system message as `developer`, the effort, and the
+    // output cap as max_completion_tokens (it refuses max_tokens, even from a base URL that is not OpenAI's).
+    expect(body.messages).toEqual([
+      { role: 'developer', content: 'Be brief.' },
+      { role: 'user', content: 'Why is the sky blue?' },
+    ]);
+    expect(body).toMatchObject({ reasoning_effort: 'low', max_completion_tokens: 300 });
+    expect(body).not.toHaveProperty('max_tokens');
     expect(done.snapshot.chain[0]).toMatchObject({ reasoning: true, max_output_tokens: 2_000 });
     const [attempt] = await h.attempts(done.id);
     expect(attempt.request).toMatchObject({ model: 'o3-mini', reasoning: true, defaultMaxOutputTokens: 2_000 });
@@ -161,3 +169,15 @@ async function until(check: () => Promise<boolean>): Promise<void> {
   }
   throw new Error('the condition never held');
 }
+
+describe('the output cap', () => {
+  it('an Anthropic model is sent its own output maximum when the preset gives none', async () => {
+    const { model } = await h.provider({ protocol: 'anthropic', max_output_tokens: 2_000 });
+    emulator.clearRequests();
+    const created = await h.createTask({ model_id: model, messages: [{ role: 'user', content: 'Hi' }] });
+    const done = await h.waitFor(created.tasks[0].id);
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+    const [sent] = emulator.requestsOf('anthropic', '/v1/messages');
+    expect((sent?.body as Json).max_tokens).toBe(2_000);
+  });
+});
