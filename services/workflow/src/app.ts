@@ -1,8 +1,10 @@
 import { createInternalApp, type InternalDeps, type ServiceApp } from '@llmops/kit/http/app';
 import { workflowRoutes } from '@llmops/kit/contracts/workflow';
+import { mountActions } from './routes/actions.ts';
 import type { RouteDeps } from './routes/common.ts';
 import { mountFields } from './routes/fields.ts';
 import { mountPosts } from './routes/posts.ts';
+import { mountRuns } from './routes/runs.ts';
 import { mountStages } from './routes/stages.ts';
 import { mountValues } from './routes/values.ts';
 
@@ -15,5 +17,7 @@ export function createApp(deps: WorkflowDeps): ServiceApp {
   mountFields(app, deps);
   mountPosts(app, deps);
   mountValues(app, deps);
+  mountActions(app, deps);
+  mountRuns(app, deps);
   return app;
 }

@@ -1,9 +1,12 @@
 import type { z } from 'zod';
 import type * as contract from '@llmops/kit/contracts/workflow';
+import type { ActionRow } from './db/actions.ts';
 import type { FieldRow } from './db/fields.ts';
 import type { PostRow } from './db/posts.ts';
+import type { RunRow } from './db/runs.ts';
 import type { SectionRow } from './db/sections.ts';
 import type { StageRow, SubstageRow } from './db/stages.ts';
+import type { SuggestionRow } from './db/suggestions.ts';
 import type { CurrentValue, RevisionRow } from './db/values.ts';
 
 /** Rows as the API shows them (the contract's schemas). */
@@ -107,4 +110,68 @@ export function postDetailJson(
   values: CurrentValue[],
 ): z.output<typeof contract.PostDetailSchema> {
   return { ...postJson(row), sections: sections.map(sectionJson), values: values.map(valueJson) };
+}
+
+export function actionJson(row: ActionRow): z.output<typeof contract.ActionSchema> {
+  return {
+    id: row.id,
+    substage_id: row.substage_id,
+    label: row.label,
+    position: row.position,
+    template_id: row.template_id,
+    template_version: row.template_version,
+    template_label: row.template_label,
+    model_id: row.model_id,
+    preset_id: row.preset_id,
+    inputs: row.inputs,
+    target_field: row.target_field_key,
+    for_each_section: row.target_field_scope === 'section',
+    mode: row.mode,
+    retired_at: isoOrNull(row.retired_at),
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+export function suggestionJson(row: SuggestionRow): z.output<typeof contract.SuggestionSchema> {
+  return {
+    id: row.id,
+    task_id: row.task_id,
+    action_run_id: row.action_run_id,
+    post_id: row.post_id,
+    section_id: row.section_id,
+    field_key: row.field_key,
+    value: row.value,
+    base_revision_id: row.base_revision_id,
+    valid: row.valid,
+    invalid_reasons: row.invalid_reasons,
+    status: row.status,
+    decided_by: row.decided_by,
+    decided_at: isoOrNull(row.decided_at),
+    revision_id: row.revision_id,
+    created_at: iso(row.created_at),
+  };
+}
+
+export function runJson(row: RunRow, suggestion: SuggestionRow | undefined): z.output<typeof contract.ActionRunSchema> {
+  return {
+    id: row.id,
+    action_id: row.action_id,
+    action_label: row.action_label,
+    post_id: row.post_id,
+    section_id: row.section_id,
+    field_key: row.field_key,
+    mode: row.mode,
+    status: row.status,
+    requested_by: row.requested_by,
+    task_id: row.task_id,
+    target_base_revision_id: row.target_base_revision_id,
+    inputs: row.inputs,
+    error: row.error,
+    output_text: row.output_text,
+    cost_usd: row.cost_usd,
+    suggestion: suggestion ? suggestionJson(suggestion) : null,
+    created_at: iso(row.created_at),
+    finished_at: isoOrNull(row.finished_at),
+  };
 }

@@ -1,12 +1,30 @@
 import { configOrExit } from '@llmops/kit/config';
+import { createServiceClient } from '@llmops/kit/http/service-client';
 import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
 import { createApp } from './app.ts';
 import { workflowConfig } from './config.ts';
+import { consumeTaskResults } from './consumers/task-results.ts';
 
 /** The workflow service's composition root: what it is built from, and what starts and stops with it. */
-export function buildWorkflow({ env, rawEnv, log, pool, readiness }: ServiceContext): ServiceParts {
+export function buildWorkflow({ env, rawEnv, log, pool, bus, urls, readiness }: ServiceContext): ServiceParts {
   const config = workflowConfig(rawEnv);
-  return { app: createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, pool, config }) };
+  const runner = createServiceClient({
+    caller: 'workflow',
+    service: 'runner',
+    url: urls.runner,
+    secret: env.LLMOPS_INTERNAL_SECRET,
+  });
+  const app = createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, pool, config });
+  let results: ReturnType<typeof consumeTaskResults> | undefined;
+  return {
+    app,
+    start: async () => {
+      results = consumeTaskResults(bus, { pool, runner });
+    },
+    stop: async () => {
+      await results?.stop();
+    },
+  };
 }
 
 if (import.meta.main) {

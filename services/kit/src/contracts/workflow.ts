@@ -1,6 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
 import { body, errors, IdParamSchema, json, pageOf, PageQuerySchema } from './common.ts';
+import { workflowActionRoutes } from './workflow-actions.ts';
+
+export * from './workflow-actions.ts';
 
 /**
  * The workflow service's contract (docs/workflow.md): editorial stages and substages, fields defined as
@@ -499,4 +502,5 @@ export const workflowRoutes: PublicRoute[] = [
   { route: writeValue, ...write },
   { route: listRevisions, ...read },
   { route: restoreRevision, ...write },
+  ...workflowActionRoutes,
 ];

@@ -33,3 +33,33 @@ export const revisionWritten = defineEvent({
   key: (payload) => payload.post_id,
 });
 export type RevisionWritten = z.output<typeof revisionWritten.payload>;
+
+/** A run's task ended and its result was written back: a suggestion, a revision, or the reason it failed. */
+export const runFinished = defineEvent({
+  topic: 'workflow.run.finished',
+  payload: z.object({
+    post_id: z.uuid(),
+    section_id: z.uuid().nullable(),
+    action_id: z.uuid(),
+    action_run_id: z.uuid(),
+    task_id: z.uuid(),
+    status: z.enum(['suggested', 'applied', 'conflict', 'failed', 'rejected', 'cancelled', 'obsolete']),
+    suggestion_id: z.uuid().nullable(),
+    at,
+  }),
+  key: (payload) => payload.post_id,
+});
+export type RunFinished = z.output<typeof runFinished.payload>;
+
+/** An editor accepted or rejected a suggestion. */
+export const suggestionDecided = defineEvent({
+  topic: 'workflow.suggestion.decided',
+  payload: z.object({
+    post_id: z.uuid(),
+    suggestion_id: z.uuid(),
+    status: z.enum(['accepted', 'rejected']),
+    revision_id: z.uuid().nullable(),
+    at,
+  }),
+  key: (payload) => payload.post_id,
+});
