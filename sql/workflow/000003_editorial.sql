@@ -1,6 +1,6 @@
 -- The editorial model (docs/workflow.md): stages and substages, fields defined as data, posts, their
 -- sections, and every field value as a chain of revisions. Stages, substages and the starter fields are
--- the product's definition set (reference data, like the legacy system's stages); never sample posts.
+-- the product's definition set (reference data, like the legacy system's stages), not content.
 
 CREATE TABLE workflow.stages (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
