@@ -182,7 +182,7 @@ describe('review mode', () => {
     expect(await suggestionCount(done.task_id)).toBe(1);
 
     // A run still waiting (its provider slowed down), and a task anyone could make naming it.
-    emulator.fault({ match: 'slow forged target', delayFirstByteMs: 2_500 });
+    emulator.fault({ match: 'slow forged target', delayFirstByteMs: 1_500 });
     const slow = await action({
       target_field: 'working_title',
       inputs: { text: { from: 'literal', value: 'slow forged target' } },
@@ -238,7 +238,7 @@ describe('apply mode and conflicts', () => {
   });
 
   it('a field changed after the request gives a conflict suggestion, even in apply mode', async () => {
-    emulator.fault({ match: 'conflicting', delayFirstByteMs: 1_500 });
+    emulator.fault({ match: 'conflicting', delayFirstByteMs: 1_000 });
     const a = await action({
       target_field: 'working_title',
       mode: 'apply',
@@ -296,13 +296,14 @@ describe('failures and structured output', () => {
     const failed = await finished(p, (await run(p, bad.id))[0].id);
     expect(failed.status).toBe('failed');
     expect(failed.error).toMatchObject({ kind: 'invalid_output' });
+    expect(failed.cost_usd).toMatch(/^\d+\.\d{12}$/);
     expect(failed.suggestion).toBeNull();
   });
 });
 
 describe('sections and per-post choices', () => {
   it('a section target runs once per section, each its own suggestion; a section removed meanwhile makes its suggestion obsolete', async () => {
-    emulator.fault({ match: 'slow section', delayFirstByteMs: 1_500 });
+    emulator.fault({ match: 'slow section', delayFirstByteMs: 1_000 });
     const a = await action({ target_field: 'draft', inputs: { text: { from: 'section_field', field: 'heading' } } });
     const p = await post();
     const one = (await wf('POST', `/posts/${p}/sections`, {})).body;

@@ -9,6 +9,7 @@ import { startGateway } from './gateway-support.ts';
 const db = await useTestDatabase();
 const harness = await startGateway(db, { services: ['workflow'] });
 afterAll(() => harness.stop());
+const editor = await harness.caller('editor');
 
 const bearer = (token: string, extra: Record<string, string> = {}) => ({
   authorization: `Bearer ${token}`,
@@ -18,7 +19,6 @@ const bearer = (token: string, extra: Record<string, string> = {}) => ({
 
 describe('the workflow API through the gateway', () => {
   it('lets an editor start a post, write a value and read it back; a viewer only reads', async () => {
-    const editor = await harness.caller('editor');
     const created = await harness.api('/api/v1/workflow/posts', {
       method: 'POST',
       headers: bearer(editor.token, { 'idempotency-key': 'gw-1' }),
@@ -48,7 +48,6 @@ describe('the workflow API through the gateway', () => {
   });
 
   it('needs workflow:write to write and workflow:read to read; substages and fields are for admins', async () => {
-    const editor = await harness.caller('editor');
     const readOnly = await harness.token(editor.email, 'editor', ['workflow:read']);
     expect((await harness.api('/api/v1/workflow/stages', { headers: bearer(readOnly.secret) })).status).toBe(200);
     const write = await harness.api('/api/v1/workflow/posts', {

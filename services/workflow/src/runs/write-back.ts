@@ -30,6 +30,7 @@ export interface TerminalEvent {
     correlation: Record<string, unknown> | null;
     error?: unknown;
     problems?: unknown;
+    cost_usd?: string | undefined;
     was?: unknown;
   };
 }
@@ -98,7 +99,8 @@ export async function writeBack(deps: WriteBackDeps, event: TerminalEvent, reque
           : event.topic === 'runner.task.cancelled'
             ? { was: event.payload.was ?? null }
             : (event.payload.error ?? null);
-      await runs.finish(tx, run.id, { status, taskId, error });
+      // A failed task may have cost something (attempts that reached the provider): it shows in the history.
+      await runs.finish(tx, run.id, { status, taskId, error, costUsd: event.payload.cost_usd ?? null });
       return finished(status, null);
     }
 
