@@ -341,7 +341,7 @@ describe('sections and per-post choices', () => {
 
     const q = await post();
     expect((await wf('POST', `/posts/${p}/actions/copy`, { to_post_id: q })).body).toEqual({ copied: 1 });
-    const seen = (await wf('GET', `/posts/${q}/actions`)).body.items.find((x: Json) => x.id === a.id);
+    const seen = (await wf('GET', `/posts/${q}/available-actions`)).body.items.find((x: Json) => x.id === a.id);
     expect(seen).toMatchObject({ target_field: 'meta_title', overridden: true });
   });
 });

@@ -50,6 +50,8 @@ describe('the workflow API through the gateway', () => {
   it('needs workflow:write to write and workflow:read to read; substages and fields are for admins', async () => {
     const readOnly = await harness.token(editor.email, 'editor', ['workflow:read']);
     expect((await harness.api('/api/v1/workflow/stages', { headers: bearer(readOnly.secret) })).status).toBe(200);
+    // Read through the contract checker: every answer matches the public document (json_schema: null included).
+    expect((await harness.api('/api/v1/workflow/fields', { headers: bearer(readOnly.secret) })).status).toBe(200);
     const write = await harness.api('/api/v1/workflow/posts', {
       method: 'POST',
       headers: bearer(readOnly.secret),

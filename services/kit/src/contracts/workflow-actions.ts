@@ -38,7 +38,7 @@ export const InputSourceSchema = z
 export const InputMappingSchema = z
   .record(VariableName, InputSourceSchema)
   .refine((value) => Object.keys(value).length <= 50, 'expected at most 50 inputs')
-  .openapi('WorkflowInputMapping', { type: 'object', description: 'Template variable ← source.' });
+  .openapi('WorkflowInputMapping', { description: 'Template variable ← source.' });
 
 export const ActionSchema = z
   .object({
@@ -243,7 +243,7 @@ export const updateAction = createRoute({
 
 export const listPostActions = createRoute({
   method: 'get',
-  path: '/api/v1/workflow/posts/{id}/actions',
+  path: '/api/v1/workflow/posts/{id}/available-actions',
   operationId: 'listPostActions',
   tags: TAG_ACTIONS,
   summary: 'The actions as this post sees them: with its choices applied',

@@ -103,7 +103,7 @@ export const FIELD_SCOPES = ['post', 'section'] as const;
 
 const JsonSchemaObject = z
   .record(z.string(), z.unknown())
-  .openapi({ type: 'object', description: 'A JSON Schema (2020-12, or draft-07 by its `$schema`) the value must satisfy.' });
+  .openapi({ description: 'A JSON Schema (2020-12, or draft-07 by its `$schema`) the value must satisfy.' });
 
 export const FieldSchema = z
   .object({

@@ -1392,26 +1392,6 @@ export interface paths {
         patch: operations["updatePost"];
         trace?: never;
     };
-    "/api/v1/workflow/posts/{id}/actions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The actions as this post sees them: with its choices applied
-         * @description **Requires** the `viewer` role or higher. An API token needs the `workflow:read` scope (or `admin`).
-         */
-        get: operations["listPostActions"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/v1/workflow/posts/{id}/actions/{action_id}/choice": {
         parameters: {
             query?: never;
@@ -1468,6 +1448,26 @@ export interface paths {
          * @description **Requires** the `editor` role or higher. An API token needs the `workflow:write` scope (or `admin`).
          */
         post: operations["copyPostActionChoices"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflow/posts/{id}/available-actions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The actions as this post sees them: with its choices applied
+         * @description **Requires** the `viewer` role or higher. An API token needs the `workflow:read` scope (or `admin`).
+         */
+        get: operations["listPostActions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2338,7 +2338,9 @@ export interface components {
         PostActionChoice: {
             hidden?: boolean;
             /** @description Replaces the action’s input mapping for this post; null restores it. */
-            inputs?: Record<string, never>;
+            inputs?: {
+                [key: string]: components["schemas"]["WorkflowInputSource"];
+            } | null;
             /**
              * @description Another target field for this post; null restores it.
              * @example meta_description
@@ -3794,7 +3796,9 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @description A JSON Schema (2020-12, or draft-07 by its `$schema`) the value must satisfy. */
-            json_schema: Record<string, never>;
+            json_schema: {
+                [key: string]: unknown;
+            } | null;
             key: string;
             /** @enum {string} */
             kind: "text" | "markdown" | "list" | "json" | "image";
@@ -3822,7 +3826,9 @@ export interface components {
         WorkflowFieldCreate: {
             description?: string;
             /** @description Only for `json` fields. */
-            json_schema?: Record<string, never>;
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
             /** @example meta_description */
             key: string;
             /** @enum {string} */
@@ -3845,7 +3851,9 @@ export interface components {
         WorkflowFieldUpdate: {
             description?: string;
             /** @description A JSON Schema (2020-12, or draft-07 by its `$schema`) the value must satisfy. */
-            json_schema?: Record<string, never>;
+            json_schema?: {
+                [key: string]: unknown;
+            } | null;
             label?: string;
             position?: number;
             required?: boolean;
@@ -3854,7 +3862,30 @@ export interface components {
             substage_id?: string;
         };
         /** @description Template variable ← source. */
-        WorkflowInputMapping: Record<string, never>;
+        WorkflowInputMapping: {
+            [key: string]: components["schemas"]["WorkflowInputSource"];
+        };
+        /** @description A post field, a field of the section being run (section targets only), a post attribute, or a literal. */
+        WorkflowInputSource: {
+            /** @example meta_description */
+            field: string;
+            /** @enum {string} */
+            from: "post_field";
+        } | {
+            /** @example meta_description */
+            field: string;
+            /** @enum {string} */
+            from: "section_field";
+        } | {
+            /** @enum {string} */
+            attribute: "title" | "slug" | "status";
+            /** @enum {string} */
+            from: "post";
+        } | {
+            /** @enum {string} */
+            from: "literal";
+            value: string;
+        };
         WorkflowRunsCreated: {
             /** @description One per target: one, or one per section. */
             runs: components["schemas"]["WorkflowActionRun"][];
@@ -12794,91 +12825,6 @@ export interface operations {
             };
         };
     };
-    listPostActions: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The actions */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PostActionList"];
-                };
-            };
-            /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not signed in, or the token is invalid, expired or revoked */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Signed in, but the role or token scope does not allow this */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description No such resource */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Rate limited; retry after `Retry-After` seconds */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The owning service did not answer */
-            502: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description The owning service did not start answering in time */
-            504: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
     setPostActionChoice: {
         parameters: {
             query?: never;
@@ -13201,6 +13147,91 @@ export interface operations {
             };
             /** @description The body does not validate; `errors` lists every field */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The owning service did not answer */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The owning service did not start answering in time */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPostActions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The actions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostActionList"];
+                };
+            };
+            /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the role or token scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
