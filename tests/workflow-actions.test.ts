@@ -235,6 +235,13 @@ describe('apply mode and conflicts', () => {
     expect(value).toMatchObject({ value: 'You said: Applied', author: { kind: 'task', id: done.task_id } });
     const revisions = (await wf('GET', `/posts/${p}/values/working_title/revisions`)).body.items;
     expect(revisions[0].source_task_id).toBe(done.task_id);
+    const { rows: audited } = await h.admin.query(
+      `SELECT payload FROM bus.outbox WHERE topic = 'audit.change.recorded' AND payload->'after'->>'task_id' = $1`,
+      [done.task_id],
+    );
+    expect(audited.map((r: Json) => [r.payload.action, r.payload.actor])).toEqual([
+      ['value.applied', { kind: 'service', id: 'workflow' }],
+    ]);
   });
 
   it('a field changed after the request gives a conflict suggestion, even in apply mode', async () => {

@@ -3,6 +3,7 @@ import { withTransaction, type Pool } from '@llmops/kit/db';
 import { runFinished } from '@llmops/kit/events/workflow';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { FieldProblem } from '@llmops/kit/problem';
+import { recordAudit } from '@llmops/kit/http/audit';
 import type { ServiceClient } from '@llmops/kit/http/service-client';
 import { valueFromOutput } from '../actions/request.ts';
 import { readTask } from '../clients/runner-tasks.ts';
@@ -119,7 +120,7 @@ export async function writeBack(deps: WriteBackDeps, event: TerminalEvent, reque
     const outcome = { taskId, outputText: task.output_text, costUsd: task.cost_usd };
 
     if (!obsolete && !changed && run.mode === 'apply' && reasons.length === 0) {
-      await writeValue(tx, {
+      const written = await writeValue(tx, {
         ...target,
         field,
         value: parsed.value,
@@ -128,6 +129,20 @@ export async function writeBack(deps: WriteBackDeps, event: TerminalEvent, reque
         sourceTaskId: taskId,
       });
       await runs.finish(tx, run.id, { status: 'applied', ...outcome });
+      await recordAudit(tx, 'workflow', {
+        actor: { kind: 'service', id: 'workflow' },
+        action: 'value.applied',
+        resource: { type: 'field_value', id: written.value_id },
+        before: null,
+        after: {
+          post_id: run.post_id,
+          section_id: run.section_id,
+          field_key: field.key,
+          revision_id: written.id,
+          task_id: taskId,
+        },
+        requestId,
+      });
       return finished('applied', null);
     }
 
@@ -145,6 +160,14 @@ export async function writeBack(deps: WriteBackDeps, event: TerminalEvent, reque
       valid: reasons.length === 0,
       invalid_reasons: reasons,
       status,
+    });
+    await recordAudit(tx, 'workflow', {
+      actor: { kind: 'service', id: 'workflow' },
+      action: 'suggestion.created',
+      resource: { type: 'workflow_suggestion', id: suggestionId },
+      before: null,
+      after: { post_id: run.post_id, section_id: run.section_id, field_key: field.key, status, task_id: taskId },
+      requestId,
     });
     const runStatus = obsolete ? 'obsolete' : changed ? 'conflict' : 'suggested';
     await runs.finish(tx, run.id, { status: runStatus, ...outcome });
