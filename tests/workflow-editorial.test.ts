@@ -72,6 +72,22 @@ describe('stages and substages', () => {
   });
 });
 
+describe('stages', () => {
+  it('admins rename and move a stage; the others close up', async () => {
+    const before = (await api('GET', '/stages')).body.items;
+    const publishing = before[2];
+    expect((await api('PATCH', `/stages/${publishing.id}`, { label: 'Going live' })).status).toBe(403);
+    const moved = await api('PATCH', `/stages/${publishing.id}`, { label: 'Going live', position: 1 }, { as: admin });
+    expect(moved.status, moved.text).toBe(200);
+    expect(moved.body).toMatchObject({ key: 'publishing', label: 'Going live', position: 1 });
+    const order = (await api('GET', '/stages')).body.items.map((s: Json) => `${s.position}:${s.key}`);
+    expect(order).toEqual(['1:publishing', '2:planning', '3:authoring']);
+    await api('PATCH', `/stages/${publishing.id}`, { label: 'Publishing', position: 3 }, { as: admin });
+    const back = (await api('GET', '/stages')).body.items.map((s: Json) => `${s.position}:${s.key}:${s.label}`);
+    expect(back).toEqual(['1:planning:Planning', '2:authoring:Authoring', '3:publishing:Publishing']);
+  });
+});
+
 describe('fields', () => {
   it('ship a neutral editorial set for the nine substages, and no customer fields', async () => {
     const response = await api('GET', '/fields');

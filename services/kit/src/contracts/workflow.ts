@@ -74,6 +74,15 @@ export const StageListSchema = z.object({ items: z.array(StageSchema) }).openapi
 
 const IncludeRetired = z.enum(['true', 'false']).optional().openapi({ description: 'Retired ones too (default false).' });
 
+export const StageUpdateSchema = z
+  .object({
+    label: Label.optional(),
+    position: Position.optional().openapi({ description: 'Moves the stage; the others close up.' }),
+  })
+  .strict()
+  .refine((value) => Object.keys(value).length > 0, { message: 'expected at least one field to change' })
+  .openapi('WorkflowStageUpdate');
+
 export const SubstageCreateSchema = z
   .object({
     stage_id: Uuid,
@@ -325,6 +334,16 @@ export const listStages = createRoute({
   responses: { 200: json(StageListSchema, 'Every stage and its substages'), ...errors(400, 401, 403) },
 });
 
+export const updateStage = createRoute({
+  method: 'patch',
+  path: '/api/v1/workflow/stages/{id}',
+  operationId: 'updateWorkflowStage',
+  tags: TAG_STAGES,
+  summary: 'Rename or move a stage',
+  request: { params: IdParamSchema, body: body(StageUpdateSchema) },
+  responses: { 200: json(StageSchema, 'Updated, with its substages'), ...errors(400, 401, 403, 404, 413, 415, 422) },
+});
+
 export const createSubstage = createRoute({
   method: 'post',
   path: '/api/v1/workflow/substages',
@@ -487,6 +506,7 @@ const define = { service: 'workflow', role: 'admin', scope: 'workflow:write' } a
 /** The workflow service's public routes (see ./index.ts). */
 export const workflowRoutes: PublicRoute[] = [
   { route: listStages, ...read },
+  { route: updateStage, ...define },
   { route: createSubstage, ...define },
   { route: updateSubstage, ...define },
   { route: listFields, ...read },

@@ -29,6 +29,27 @@ export async function getStage(db: Queryable, id: string): Promise<StageRow | un
   return rows[0];
 }
 
+/** Every stage in order, locked: a move renumbers them. */
+export async function lockStages(tx: Queryable): Promise<StageRow[]> {
+  const { rows } = await tx.query<StageRow>(
+    'SELECT id, key, label, position FROM workflow.stages ORDER BY position, key FOR UPDATE',
+  );
+  return rows;
+}
+
+export async function renameStage(tx: Queryable, id: string, label: string | undefined): Promise<void> {
+  await tx.query('UPDATE workflow.stages SET label = coalesce($2, label), updated_at = now() WHERE id = $1', [id, label ?? null]);
+}
+
+/** Numbers the given stages 1, 2, … in the given order. */
+export async function renumberStages(tx: Queryable, orderedIds: readonly string[]): Promise<void> {
+  await tx.query(
+    `UPDATE workflow.stages s SET position = o.n, updated_at = now()
+     FROM unnest($1::uuid[]) WITH ORDINALITY AS o(id, n) WHERE s.id = o.id AND s.position <> o.n`,
+    [orderedIds],
+  );
+}
+
 export async function listSubstages(db: Queryable, { includeRetired }: { includeRetired: boolean }): Promise<SubstageRow[]> {
   const { rows } = await db.query<SubstageRow>(
     `SELECT ss.* FROM workflow.substages ss JOIN workflow.stages s ON s.id = ss.stage_id

@@ -5,7 +5,7 @@ import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, NotFound } from '@llmops/kit/problem';
 import * as contract from '@llmops/kit/contracts/workflow';
 import * as stages from '../db/stages.ts';
-import type { SubstageRow } from '../db/stages.ts';
+import type { StageRow, SubstageRow } from '../db/stages.ts';
 import { stageJson, substageJson } from '../json.ts';
 import { flag, invalid, moved, type RouteDeps } from './common.ts';
 
@@ -24,6 +24,29 @@ export function mountStages(app: ServiceApp, { pool }: RouteDeps): void {
       stages.listSubstages(pool, { includeRetired }),
     ]);
     return c.json({ items: stageRows.map((stage) => stageJson(stage, substageRows)) }, 200);
+  });
+
+  app.openapi(contract.updateStage, async (c) => {
+    const { id } = c.req.valid('param');
+    const input = c.req.valid('json');
+    const json = await withTransaction(pool, async (tx) => {
+      const all = await stages.lockStages(tx);
+      const before = all.find((stage) => stage.id === id);
+      if (!before) throw new NotFound('No such stage.');
+      await stages.renameStage(tx, id, input.label);
+      const ids = all.map((stage) => stage.id);
+      await stages.renumberStages(tx, moved(ids, id, input.position ?? ids.indexOf(id) + 1));
+      const after = stageJson(
+        (await stages.getStage(tx, id)) as StageRow,
+        await stages.listSubstages(tx, { includeRetired: false }),
+      );
+      await c.var.audit(tx, 'stage.updated', { type: 'workflow_stage', id }, before, {
+        label: after.label,
+        position: after.position,
+      });
+      return after;
+    });
+    return c.json(json, 200);
   });
 
   app.openapi(contract.createSubstage, async (c) => {
