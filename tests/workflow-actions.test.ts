@@ -308,6 +308,23 @@ describe('failures and structured output', () => {
   });
 });
 
+describe('models without structured output', () => {
+  it('are asked for plain text, and a list field takes the reply’s lines', async () => {
+    const plain = await h.provider({ capabilities: { json_output: false } });
+    const a = await action({
+      target_field: 'tags',
+      model_id: plain.model,
+      inputs: { text: { from: 'literal', value: 'tea\n- scones' } },
+    });
+    const p = await post();
+    const done = await finished(p, (await run(p, a.id))[0].id);
+    expect(done.status, JSON.stringify(done.error)).toBe('suggested');
+    expect(done.suggestion).toMatchObject({ value: ['You said: tea', 'scones'], valid: true });
+    const task = await h.call('runner', 'GET', `/api/v1/tasks/${done.task_id}`);
+    expect(task.body.attempts[0].request.parameters?.response_format).toBeUndefined();
+  });
+});
+
 describe('sections and per-post choices', () => {
   it('a section target runs once per section, each its own suggestion; a section removed meanwhile makes its suggestion obsolete', async () => {
     emulator.fault({ match: 'slow section', delayFirstByteMs: 1_000 });

@@ -14,7 +14,13 @@ export function buildWorkflow({ env, rawEnv, log, pool, bus, urls, readiness }: 
     url: urls.runner,
     secret: env.LLMOPS_INTERNAL_SECRET,
   });
-  const app = createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, pool, config });
+  const registry = createServiceClient({
+    caller: 'workflow',
+    service: 'registry',
+    url: urls.registry,
+    secret: env.LLMOPS_INTERNAL_SECRET,
+  });
+  const app = createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, pool, config, registry });
   let results: ReturnType<typeof consumeTaskResults> | undefined;
   return {
     app,

@@ -26,6 +26,7 @@ describe('what a target field asks of a task', () => {
       value: { reply: 'a' },
       problem: 'expected {"items": [...]}',
     });
+    expect(valueFromOutput({ kind: 'list' }, '- tea\n2. scones\n\n* jam')).toEqual({ value: ['tea', 'scones', 'jam'] });
     expect(valueFromOutput({ kind: 'json' }, 'not json')).toEqual({ value: 'not json', problem: 'the output is not JSON' });
     expect(valueFromOutput({ kind: 'json' }, '[1,2]')).toEqual({ value: [1, 2] });
   });

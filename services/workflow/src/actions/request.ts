@@ -25,7 +25,7 @@ export function responseFormatFor(field: Pick<FieldRow, 'key' | 'kind' | 'json_s
   return undefined;
 }
 
-/** The value a task's output gives a field: text as it is, a list from `{"items": [...]}`, json parsed. */
+/** The value a task's output gives a field: text as it is, a list from `{"items": [...]}` (or its lines), json parsed. */
 export function valueFromOutput(field: Pick<FieldRow, 'kind'>, output: string): { value: unknown; problem?: string } {
   if (field.kind === 'text' || field.kind === 'markdown') return { value: output };
   if (field.kind === 'image') return { value: null, problem: 'image fields are filled by image tasks, not by text output' };
@@ -33,6 +33,8 @@ export function valueFromOutput(field: Pick<FieldRow, 'kind'>, output: string): 
   try {
     parsed = JSON.parse(output);
   } catch {
+    // A model without structured output answers a list as lines ("- tea", "2. scones"): one item each.
+    if (field.kind === 'list') return { value: linesOf(output) };
     return { value: output, problem: 'the output is not JSON' };
   }
   if (field.kind === 'list') {
@@ -40,6 +42,14 @@ export function valueFromOutput(field: Pick<FieldRow, 'kind'>, output: string): 
     return Array.isArray(items) ? { value: items } : { value: parsed, problem: 'expected {"items": [...]}' };
   }
   return { value: parsed };
+}
+
+/** The non-empty lines of a text, without list markers (`-`, `*`, `•`, `1.`, `2)`). */
+export function linesOf(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/^\s*(?:[-*•]|\d+[.)])\s+/, '').trim())
+    .filter((line) => line !== '');
 }
 
 /** How a value is put into a template variable: text as it is, a list or JSON as JSON text. */
@@ -92,8 +102,9 @@ export function taskRequest(
   action: ActionRow,
   target: FieldRow,
   run: { id: string; postId: string; sectionId: string | null; inputs: ReadInputs },
+  { structured = true }: { structured?: boolean } = {},
 ): Record<string, unknown> {
-  const responseFormat = responseFormatFor(target);
+  const responseFormat = structured ? responseFormatFor(target) : undefined;
   return {
     template_id: action.template_id,
     ...(action.template_version !== null ? { version: action.template_version } : {}),

@@ -1,4 +1,5 @@
 import type { Pool } from '@llmops/kit/db';
+import type { ServiceClient } from '@llmops/kit/http/service-client';
 import { Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import type { WorkflowConfig } from '../config.ts';
 
@@ -6,6 +7,8 @@ import type { WorkflowConfig } from '../config.ts';
 export interface RouteDeps {
   pool: Pool;
   config: WorkflowConfig;
+  /** The registry, for whether an action's model takes a JSON response format. */
+  registry: ServiceClient;
 }
 
 /** A 422 naming one or more fields. */

@@ -7,6 +7,7 @@ import type { ServiceApp } from '@llmops/kit/http/app';
 import { Conflict, NotFound } from '@llmops/kit/problem';
 import * as contract from '@llmops/kit/contracts/workflow';
 import { readInputs, taskRequest } from '../actions/request.ts';
+import { takesJson } from '../clients/registry-models.ts';
 import * as actions from '../db/actions.ts';
 import * as fields from '../db/fields.ts';
 import type { FieldRow } from '../db/fields.ts';
@@ -24,10 +25,12 @@ import { invalid, type RouteDeps } from './common.ts';
 import { postOr404 } from './posts.ts';
 
 /** Running actions, a post's LLM history, and deciding suggestions. */
-export function mountRuns(app: ServiceApp, { pool }: RouteDeps): void {
+export function mountRuns(app: ServiceApp, { pool, registry }: RouteDeps): void {
   app.openapi(contract.runAction, async (c) => {
     const { id: postId, action_id: actionId } = c.req.valid('param');
     const identity = c.get('identity');
+    // Structured output where the model takes it (asked of the registry before the transaction).
+    const structured = (await takesJson(registry, await actionOr404(pool, actionId), c.get('requestId'))) !== false;
     const { body } = await withTransaction(pool, (tx) =>
       c.var.idempotent(tx, `action.run:${postId}:${actionId}`, {}, async () => {
         const post = await postOr404(tx, postId, { lock: true });
@@ -49,7 +52,7 @@ export function mountRuns(app: ServiceApp, { pool }: RouteDeps): void {
           if (problems.length > 0) throw invalid(...problems);
           const base = await values.current(tx, { postId, sectionId, fieldId: target.id });
           const id = uuidv7();
-          const request = taskRequest(action, target, { id, postId, sectionId, inputs });
+          const request = taskRequest(action, target, { id, postId, sectionId, inputs }, { structured });
           await runs.insert(tx, {
             id,
             action_id: action.id,
