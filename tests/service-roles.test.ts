@@ -11,7 +11,7 @@ import { startStack } from '@llmops/kit/testing/stack';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 
 const db = await useTestDatabase();
-const stack = await startStack({ db, services: ['registry', 'prompt', 'runner'] });
+const stack = await startStack({ db, services: ['registry', 'prompt', 'runner', 'workflow'] });
 afterAll(() => stack.stop());
 
 const BELOW: Record<Role, Role[]> = { admin: ['editor', 'viewer'], editor: ['viewer'], viewer: [] };

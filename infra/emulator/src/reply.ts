@@ -1,6 +1,7 @@
 /**
  * Deterministic replies derived from the request, so a test can prove what was sent: the reply repeats
- * the last user message ("You said: ..."), or wraps it in JSON when JSON output was asked for. Tokens are
+ * the last user message ("You said: ..."), or wraps it in JSON when JSON output was asked for (a last
+ * user message that is itself a JSON object is answered as it is). Tokens are
  * whitespace-separated words; the system prompt counts as the cached part of the input.
  */
 
@@ -43,9 +44,25 @@ export function textOf(content: unknown): string {
   return '';
 }
 
+/**
+ * A JSON object given as the whole last user message, compacted: in JSON mode the emulator answers with
+ * it, as a model that was told exactly what to answer would (tests of structured output that fits).
+ */
+function jsonObjectText(text: string): string | undefined {
+  if (!text.trimStart().startsWith('{')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? JSON.stringify(parsed) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function replyFor(input: ReplyInput): Reply {
   const lastUser = [...input.messages].reverse().find((m) => m.role === 'user')?.text ?? '';
-  let text = input.json ? JSON.stringify({ reply: `You said: ${lastUser}` }) : `You said: ${lastUser}`;
+  let text = input.json
+    ? (jsonObjectText(lastUser) ?? JSON.stringify({ reply: `You said: ${lastUser}` }))
+    : `You said: ${lastUser}`;
   let finish: Reply['finish'] = 'stop';
   for (const stop of input.stop ?? []) {
     const at = stop ? text.indexOf(stop) : -1;

@@ -4,6 +4,7 @@ import type { Role } from '../http/identity.ts';
 import { promptRoutes } from './prompt.ts';
 import { registryRoutes } from './registry.ts';
 import { runnerRoutes } from './runner.ts';
+import { workflowRoutes } from './workflow.ts';
 
 /**
  * The HTTP contracts of every service (ADR 0005). Each service's file exports its public routes:
@@ -25,4 +26,4 @@ export interface PublicRoute {
 }
 
 /** Every proxied public route, in the order the reference lists them. */
-export const PUBLIC_ROUTES: readonly PublicRoute[] = [...registryRoutes, ...promptRoutes, ...runnerRoutes];
+export const PUBLIC_ROUTES: readonly PublicRoute[] = [...registryRoutes, ...promptRoutes, ...runnerRoutes, ...workflowRoutes];

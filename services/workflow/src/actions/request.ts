@@ -1,0 +1,118 @@
+import type { Queryable } from '@llmops/kit/db';
+import type { FieldProblem } from '@llmops/kit/problem';
+import type { ActionRow, InputMapping } from '../db/actions.ts';
+import * as fields from '../db/fields.ts';
+import type { FieldRow } from '../db/fields.ts';
+import type { PostRow } from '../db/posts.ts';
+import * as values from '../db/values.ts';
+
+/** What one run read: each input's value with the revision it came from. */
+export type ReadInputs = Record<string, { value: unknown; revision_id: string | null }>;
+
+/** A list, as a task is asked for it: strict JSON-schema modes want an object at the root (docs/workflow.md#structured-output). */
+export const LIST_SCHEMA = {
+  type: 'object',
+  properties: { items: { type: 'array', items: { type: 'string' } } },
+  required: ['items'],
+  additionalProperties: false,
+} as const;
+
+/** The response format a target field asks for: JSON of its shape for list and json fields, else none. */
+export function responseFormatFor(field: Pick<FieldRow, 'key' | 'kind' | 'json_schema'>): Record<string, unknown> | undefined {
+  if (field.kind === 'list') return { type: 'json_schema', name: field.key, schema: LIST_SCHEMA, strict: true };
+  if (field.kind === 'json')
+    return field.json_schema ? { type: 'json_schema', name: field.key, schema: field.json_schema } : { type: 'json_object' };
+  return undefined;
+}
+
+/** The value a task's output gives a field: text as it is, a list from `{"items": [...]}` (or its lines), json parsed. */
+export function valueFromOutput(field: Pick<FieldRow, 'kind'>, output: string): { value: unknown; problem?: string } {
+  if (field.kind === 'text' || field.kind === 'markdown') return { value: output };
+  if (field.kind === 'image') return { value: null, problem: 'image fields are filled by image tasks, not by text output' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(output);
+  } catch {
+    // A model without structured output answers a list as lines ("- tea", "2. scones"): one item each.
+    if (field.kind === 'list') return { value: linesOf(output) };
+    return { value: output, problem: 'the output is not JSON' };
+  }
+  if (field.kind === 'list') {
+    const items = (parsed as { items?: unknown } | null)?.items;
+    return Array.isArray(items) ? { value: items } : { value: parsed, problem: 'expected {"items": [...]}' };
+  }
+  return { value: parsed };
+}
+
+/** The non-empty lines of a text, without list markers (`-`, `*`, `•`, `1.`, `2)`). */
+export function linesOf(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/^\s*(?:[-*•]|\d+[.)])\s+/, '').trim())
+    .filter((line) => line !== '');
+}
+
+/** How a value is put into a template variable: text as it is, a list or JSON as JSON text. */
+function asInput(value: unknown): unknown {
+  return value === null || value === undefined ? '' : value;
+}
+
+/**
+ * Reads the inputs of one run (for the post, or for one section of it) with the revision each came
+ * from. A field the mapping names that does not exist is a problem naming the variable.
+ */
+export async function readInputs(
+  db: Queryable,
+  mapping: InputMapping,
+  post: PostRow,
+  sectionId: string | null,
+): Promise<{ inputs: ReadInputs; problems: FieldProblem[] }> {
+  const inputs: ReadInputs = {};
+  const problems: FieldProblem[] = [];
+  for (const [name, source] of Object.entries(mapping)) {
+    if (source.from === 'literal') inputs[name] = { value: source.value, revision_id: null };
+    else if (source.from === 'post') inputs[name] = { value: post[source.attribute], revision_id: null };
+    else {
+      const field = await fields.getByKey(db, source.field);
+      if (!field) {
+        problems.push({ field: `inputs.${name}`, message: `no field ${source.field}` });
+        continue;
+      }
+      const wantSection = source.from === 'section_field';
+      if ((field.scope === 'section') !== wantSection) {
+        problems.push({ field: `inputs.${name}`, message: `${source.field} is a ${field.scope} field` });
+        continue;
+      }
+      if (wantSection && sectionId === null) {
+        problems.push({
+          field: `inputs.${name}`,
+          message: 'a section field is read only by actions whose target is a section field',
+        });
+        continue;
+      }
+      const current = await values.current(db, { postId: post.id, sectionId: wantSection ? sectionId : null, fieldId: field.id });
+      inputs[name] = { value: asInput(current?.value ?? null), revision_id: current?.id ?? null };
+    }
+  }
+  return { inputs, problems };
+}
+
+/** The task request of one run (TaskCreateSchema of the runner's contract): ids only in the correlation. */
+export function taskRequest(
+  action: ActionRow,
+  target: FieldRow,
+  run: { id: string; postId: string; sectionId: string | null; inputs: ReadInputs },
+  { structured = true }: { structured?: boolean } = {},
+): Record<string, unknown> {
+  const responseFormat = structured ? responseFormatFor(target) : undefined;
+  return {
+    template_id: action.template_id,
+    ...(action.template_version !== null ? { version: action.template_version } : {}),
+    ...(action.template_label !== null ? { label: action.template_label } : {}),
+    ...(action.model_id ? { model_id: action.model_id } : {}),
+    ...(action.preset_id ? { preset_id: action.preset_id } : {}),
+    inputs: Object.fromEntries(Object.entries(run.inputs).map(([name, input]) => [name, input.value])),
+    ...(responseFormat ? { parameters: { response_format: responseFormat } } : {}),
+    correlation: { post_id: run.postId, section_id: run.sectionId, action_id: action.id, action_run_id: run.id },
+  };
+}
