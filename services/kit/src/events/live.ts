@@ -1,22 +1,28 @@
 import type { EventContract } from '../bus/contract.ts';
 import type { Scope } from '../http/access.ts';
 import { TASK_EVENTS } from './runner.ts';
+import { WORKFLOW_EVENTS } from './workflow.ts';
 
 /**
  * What the public event stream (`GET /api/v1/events`) shows, and the scope a caller needs for each family
  * (a session has every scope of its role): one line per family. Every other topic never leaves the bus —
  * `runner.task.requested` (its inputs may hold a post's text), the audit trail, the gateway's bookkeeping,
- * the registry's and the prompt service's internal changes. The workflow's events join here with
- * `workflow:read` when the workflow service publishes them. The public document's `LiveEvent` component is
- * generated from this list (contracts/live.ts).
+ * the registry's and the prompt service's internal changes. The workflow's events (ids only, never field
+ * values) go to callers with `workflow:read`. The public document's `LiveEvent` component is generated from
+ * this list (contracts/live.ts).
  */
-export const LIVE_EVENT_FAMILIES = [{ scope: 'tasks:read', events: TASK_EVENTS }] as const satisfies readonly {
+export const LIVE_EVENT_FAMILIES = [
+  { scope: 'tasks:read', events: TASK_EVENTS },
+  { scope: 'workflow:read', events: WORKFLOW_EVENTS },
+] as const satisfies readonly {
   scope: Scope;
   events: readonly EventContract[];
 }[];
 
 /** Every contract the event stream may show. */
-export const LIVE_EVENTS: readonly EventContract[] = LIVE_EVENT_FAMILIES.flatMap((family) => family.events);
+export const LIVE_EVENTS: readonly EventContract[] = LIVE_EVENT_FAMILIES.flatMap(
+  (family): readonly EventContract[] => family.events,
+);
 
 /** Every topic the event stream may show. */
 export const LIVE_TOPICS: readonly string[] = LIVE_EVENTS.map((contract) => contract.topic);

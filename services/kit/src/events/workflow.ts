@@ -63,3 +63,6 @@ export const suggestionDecided = defineEvent({
   }),
   key: (payload) => payload.post_id,
 });
+
+/** Every event the workflow publishes: on the public event stream for callers with `workflow:read` (events/live.ts). */
+export const WORKFLOW_EVENTS = [postChanged, revisionWritten, runFinished, suggestionDecided] as const;

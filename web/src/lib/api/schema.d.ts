@@ -2225,6 +2225,42 @@ export interface components {
              * @example 48230-1911
              */
             id: string;
+        } | {
+            data: components["schemas"]["WorkflowPostChanged"];
+            /** @enum {string} */
+            event: "workflow.post.changed";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["WorkflowRevisionWritten"];
+            /** @enum {string} */
+            event: "workflow.revision.written";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["WorkflowRunFinished"];
+            /** @enum {string} */
+            event: "workflow.run.finished";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["WorkflowSuggestionDecided"];
+            /** @enum {string} */
+            event: "workflow.suggestion.decided";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
         };
         LoginRequest: {
             /** @example editor@example.com */
@@ -4496,6 +4532,115 @@ export interface components {
             from: "literal";
             value: string;
         };
+        /** @description A `workflow.post.changed` event */
+        WorkflowPostChanged: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                /** Format: date-time */
+                at: string;
+                /** @enum {string} */
+                change: "created" | "updated" | "sections_changed";
+                /** Format: uuid */
+                post_id: string;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "workflow.post.changed";
+        };
+        /** @description A `workflow.revision.written` event */
+        WorkflowRevisionWritten: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                amended: boolean;
+                /** Format: date-time */
+                at: string;
+                author: {
+                    id: string;
+                    /** @enum {string} */
+                    kind: "account" | "task" | "service";
+                };
+                field_key: string;
+                /** Format: uuid */
+                post_id: string;
+                /** Format: uuid */
+                revision_id: string;
+                /** Format: uuid */
+                section_id: string | null;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "workflow.revision.written";
+        };
+        /** @description A `workflow.run.finished` event */
+        WorkflowRunFinished: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                /** Format: uuid */
+                action_id: string;
+                /** Format: uuid */
+                action_run_id: string;
+                /** Format: date-time */
+                at: string;
+                /** Format: uuid */
+                post_id: string;
+                /** Format: uuid */
+                section_id: string | null;
+                /** @enum {string} */
+                status: "suggested" | "applied" | "conflict" | "failed" | "rejected" | "cancelled" | "obsolete";
+                /** Format: uuid */
+                suggestion_id: string | null;
+                /** Format: uuid */
+                task_id: string;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "workflow.run.finished";
+        };
         WorkflowRunsCreated: {
             /** @description One per target: one, or one per section. */
             runs: components["schemas"]["WorkflowActionRun"][];
@@ -4609,6 +4754,40 @@ export interface components {
             base_revision_id: string | null;
             /** @description Edit-and-accept: the value to write instead of the suggestion’s. */
             value?: unknown;
+        };
+        /** @description A `workflow.suggestion.decided` event */
+        WorkflowSuggestionDecided: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                /** Format: date-time */
+                at: string;
+                /** Format: uuid */
+                post_id: string;
+                /** Format: uuid */
+                revision_id: string | null;
+                /** @enum {string} */
+                status: "accepted" | "rejected";
+                /** Format: uuid */
+                suggestion_id: string;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "workflow.suggestion.decided";
         };
     };
     responses: never;

@@ -25,6 +25,10 @@ export const LIVE_EVENT_NAMES = [
   'runner.task.failed',
   'runner.task.cancelled',
   'runner.task.rejected',
+  'workflow.post.changed',
+  'workflow.revision.written',
+  'workflow.run.finished',
+  'workflow.suggestion.decided',
 ] as const satisfies readonly LiveEventName[];
 type Unlisted = Exclude<LiveEventName, (typeof LIVE_EVENT_NAMES)[number]>;
 const everyNameListed: [Unlisted] extends [never] ? true : Unlisted = true;
