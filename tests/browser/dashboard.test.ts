@@ -225,6 +225,21 @@ describe('the dashboard', () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API reference' }).click();
     await page.waitForURL(`${web.url}/api/v1/docs`);
     expect(await page.title()).toBe('LLM Ops API reference');
+    // It looks like the dashboard (dark, no explore bar), leads back to it, and asks for nothing that is not there.
+    const failed: string[] = [];
+    page.on('response', (response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+    });
+    await page.reload();
+    await page.locator('.swagger-ui .info').waitFor();
+    expect(failed).toEqual([]);
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(24, 28, 42)');
+    expect(await page.locator('.swagger-ui .topbar').count()).toBe(0);
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/api/v1/docs/icon.svg');
+    expect((await page.request.get(`${web.url}/api/v1/docs/icon.svg`)).headers()['content-type']).toBe('image/svg+xml');
+    await screenshot(page, 'api-reference-desktop');
+    await page.getByRole('link', { name: '← Back to the dashboard' }).click();
+    await page.waitForURL(`${web.url}/llm`);
     await page.close();
   });
 
@@ -269,6 +284,20 @@ describe('the dashboard', () => {
       headers: { origin: 'http://evil.example' },
     });
     expect(foreignPost.status).toBe(403);
+    // Refused as problem+json like every other /api answer, never SvelteKit's plain text.
+    expect(foreignPost.headers.get('content-type')).toBe('application/problem+json');
+    expect(await foreignPost.json()).toMatchObject({
+      status: 403,
+      title: 'Forbidden',
+      detail: expect.stringMatching(/Cross-site POST/),
+    });
+    const foreignForm = await fetch(`${webOnUpstream.url}/api/v1/things`, {
+      method: 'POST',
+      headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a=1',
+    });
+    expect(foreignForm.status).toBe(403);
+    expect(foreignForm.headers.get('content-type')).toBe('application/problem+json');
   });
 
   it('sends a read again when the gateway closes an idle connection just as it arrives; a write gets its 502', async () => {

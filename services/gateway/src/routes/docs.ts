@@ -14,9 +14,8 @@ const ASSETS: Record<string, string> = {
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
 };
 
-/** The dashboard's mark (web/static/favicon.svg) inline, so the page asks for no /favicon.ico that is not there. */
-const ICON =
-  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'%3E%3Crect width='32' height='32' rx='7' fill='%234f46e5'/%3E%3Cpath d='M9 11h14M9 16h10M9 21h6' stroke='white' stroke-width='3' stroke-linecap='round' fill='none'/%3E%3C/svg%3E";
+/** The dashboard's mark (web/static/favicon.svg), served here, so the page asks for no /favicon.ico that is not there. */
+const ICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#4f46e5"/><path d="M9 11h14M9 16h10M9 21h6" stroke="#fff" stroke-width="3" stroke-linecap="round" fill="none"/></svg>`;
 
 /**
  * The reference in the dashboard's dark theme (its colour tokens, web/src/lib/styles/tokens/color.css),
@@ -51,7 +50,7 @@ const PAGE = `<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>LLM Ops API reference</title>
-  <link rel="icon" href="${ICON}">
+  <link rel="icon" href="${DOCS_PATH}/icon.svg" type="image/svg+xml">
   <link rel="stylesheet" href="${DOCS_PATH}/assets/swagger-ui.css">
   <style>${THEME}</style>
 </head>
@@ -81,6 +80,9 @@ const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
 export function mountDocs(app: ServiceApp): void {
   const cache = new Map<string, Buffer>();
   app.get(DOCS_PATH, (c) => c.html(PAGE, 200, { 'Content-Security-Policy': CSP }));
+  app.get(`${DOCS_PATH}/icon.svg`, (c) =>
+    c.body(ICON, 200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=86400' }),
+  );
   app.get(`${DOCS_PATH}/init.js`, (c) => c.body(INIT, 200, { 'Content-Type': 'text/javascript; charset=utf-8' }));
   app.get(`${DOCS_PATH}/assets/:file`, (c) => {
     const file = c.req.param('file');
