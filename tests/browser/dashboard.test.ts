@@ -233,7 +233,7 @@ describe('the dashboard', () => {
     await page.reload();
     await page.locator('.swagger-ui .info').waitFor();
     expect(failed).toEqual([]);
-    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(24, 28, 42)');
+    expect(await page.evaluate(() => getComputedStyle(window.document.body).backgroundColor)).toBe('rgb(24, 28, 42)');
     expect(await page.locator('.swagger-ui .topbar').count()).toBe(0);
     expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/api/v1/docs/icon.svg');
     expect((await page.request.get(`${web.url}/api/v1/docs/icon.svg`)).headers()['content-type']).toBe('image/svg+xml');
