@@ -9,6 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '@llmops/emulator/server';
 import { gatewayBuilder } from '@llmops/gateway/main';
 import { createAccountAsOperator } from '@llmops/gateway/operator';
 import { runService, type RunningService } from '@llmops/kit/runtime';
@@ -42,10 +43,15 @@ describe('settings and the overview, signed in', () => {
   let gateway: RunningService;
   let web: WebServer;
   let browser: Browser;
+  let emulator: Emulator;
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    [stack, browser] = await Promise.all([startStack({ db, services: ['registry', 'prompt', 'runner'] }), launchBrowser()]);
+    [stack, browser, emulator] = await Promise.all([
+      startStack({ db, services: ['registry', 'prompt', 'runner'] }),
+      launchBrowser(),
+      startEmulator(),
+    ]);
     const env = {
       ...gatewayEnv(db.urlFor('gateway')),
       LLMOPS_INTERNAL_SECRET: stack.secret,
@@ -62,7 +68,7 @@ describe('settings and the overview, signed in', () => {
   afterAll(async () => {
     await Promise.all([browser?.close(), web?.stop()]);
     await gateway?.stop();
-    await stack?.stop();
+    await Promise.all([stack?.stop(), emulator?.stop()]);
   });
 
   async function as(who: { email: string; password: string }): Promise<{ context: BrowserContext; page: Page }> {
@@ -119,6 +125,48 @@ describe('settings and the overview, signed in', () => {
     await expectAccessible(page, 'the accounts page');
     await screenshots(page, 'settings-accounts');
     expect(errors.filter((error) => !EXPECTED_4XX.test(error))).toEqual([]);
+    await context.close();
+  });
+
+  it('adds a provider through the dashboard, tests it, imports a model, and replaces its key', async () => {
+    const { context, page } = await as(ADMIN);
+    const errors = await watchErrors(page);
+    await open(page, `${web.url}/llm/providers`);
+    expect(await page.getByRole('heading', { name: 'No providers yet' }).count()).toBe(1);
+    await expectAccessible(page, 'the providers page');
+    await page.getByRole('main').getByRole('link', { name: 'Add a provider' }).first().click();
+    await page.waitForURL(`${web.url}/llm/providers/new`);
+    await expectAccessible(page, 'the new provider form');
+    const form = page.getByRole('form', { name: 'Add a provider' });
+    await form.getByLabel('Name').fill('Local stand-in');
+    await form.getByLabel('Base URL').fill(emulator.baseUrl('openai'));
+    await form.getByLabel('API key').fill('sk-test-1234');
+    await form.getByLabel('Monthly spend cap (USD)').fill('25.50');
+    await form.getByRole('button', { name: 'Add provider' }).click();
+    await page.waitForURL(/\/llm\/providers\/[0-9a-f-]{36}$/);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Local stand-in');
+    expect(await page.getByRole('main').textContent()).toContain('Set, ending');
+
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await expect.poll(() => page.locator('.result').textContent()).toMatch(/It answers\. \d+ ms, 3 models seen/);
+    await page.getByRole('button', { name: 'Discover models' }).click();
+    const offered = page.getByRole('form', { name: 'Import models' });
+    await offered.getByLabel('emu-gpt-small').check();
+    await offered.getByRole('button', { name: 'Import chosen models' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toBe('1 model imported.');
+    expect(await page.getByRole('cell', { name: /emu-gpt-small/ }).count()).toBe(1);
+
+    const key = page.getByRole('form', { name: 'Replace key' });
+    await key.getByLabel('New API key').fill('sk-test-5678');
+    await key.getByRole('button', { name: 'Replace key' }).click();
+    await expect.poll(() => page.getByRole('main').textContent()).toContain('5678');
+    await expectAccessible(page, 'a provider');
+    await screenshots(page, 'provider-detail');
+
+    // The overview ticks the first two steps from what now exists.
+    await open(page, `${web.url}/llm`);
+    expect(await page.getByRole('region', { name: 'Get started' }).textContent()).toContain('2 of 4 done');
+    expect(errors).toEqual([]);
     await context.close();
   });
 
@@ -201,7 +249,13 @@ describe('settings and the overview, signed in', () => {
     await open(page, `${web.url}/llm`);
     const guide = page.getByRole('region', { name: 'Get started' });
     expect(await guide.getByRole('link').count()).toBe(0);
-    expect(await guide.getByText('An admin does this.').count()).toBe(2);
+    expect(await guide.getByText('An editor does this.').count()).toBe(2);
+    // The provider the admin added: readable, with no control that changes it.
+    await open(page, `${web.url}/llm/providers`);
+    expect(await page.getByRole('link', { name: 'Add a provider' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Local stand-in' }).click();
+    await page.waitForURL(/\/llm\/providers\/[0-9a-f-]{36}$/);
+    expect(await page.getByRole('button', { name: /Disable|Discover models|Replace key|Save limits/ }).count()).toBe(0);
 
     await open(page, `${web.url}/settings`);
     const tabs = page.getByRole('navigation', { name: 'Settings' });
