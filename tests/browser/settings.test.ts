@@ -145,6 +145,9 @@ describe('settings and the overview, signed in', () => {
     await form.getByRole('button', { name: 'Add provider' }).click();
     await page.waitForURL(/\/llm\/providers\/[0-9a-f-]{36}$/);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Local stand-in');
+    expect(await page.getByRole('navigation', { name: 'Main' }).locator('[aria-current="page"]').allTextContents()).toEqual([
+      expect.stringContaining('Providers'),
+    ]);
     expect(await page.getByRole('main').textContent()).toContain('Set, ending');
 
     await page.getByRole('button', { name: 'Test connection' }).click();

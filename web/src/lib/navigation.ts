@@ -14,19 +14,21 @@ export interface NavEntry {
   role: Role;
   /** A key after `g` that goes there (the shortcuts overlay lists it). */
   key?: string;
+  /** Current only at its own address, not below it (the overview, under which the other /llm pages sit). */
+  exact?: boolean;
   /** Served by the gateway through /api: a full page load, not app routing. */
   external?: boolean;
 }
 
 export const MAIN_NAV: readonly NavEntry[] = [
-  { href: resolve('/(app)/llm'), label: 'Overview', icon: 'overview', role: 'viewer', key: 'o' },
+  { href: resolve('/(app)/llm'), label: 'Overview', icon: 'overview', role: 'viewer', key: 'o', exact: true },
   { href: resolve('/(app)/llm/providers'), label: 'Providers', icon: 'key', role: 'viewer', key: 'p' },
   { href: resolve('/(app)/settings'), label: 'Settings', icon: 'settings', role: 'viewer', key: 's' },
   { href: '/api/v1/docs' as ResolvedPathname, label: 'API reference', icon: 'book', role: 'viewer', external: true },
 ];
 
 export const SETTINGS_NAV: readonly NavEntry[] = [
-  { href: resolve('/(app)/settings'), label: 'Your account', icon: 'user', role: 'viewer', key: 'a' },
+  { href: resolve('/(app)/settings'), label: 'Your account', icon: 'user', role: 'viewer', key: 'a', exact: true },
   { href: resolve('/(app)/settings/tokens'), label: 'API tokens', icon: 'key', role: 'viewer', key: 't' },
   { href: resolve('/(app)/settings/accounts'), label: 'Accounts', icon: 'users', role: 'admin' },
   { href: resolve('/(app)/settings/audit'), label: 'Audit log', icon: 'file', role: 'admin' },
