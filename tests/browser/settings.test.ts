@@ -130,7 +130,7 @@ describe('settings and the overview, signed in', () => {
 
   it('adds a provider through the dashboard, tests it, imports a model, and replaces its key', async () => {
     const { context, page } = await as(ADMIN);
-    const errors = await watchErrors(page);
+    const errors = await watchErrors(page, EXPECTED_4XX);
     await open(page, `${web.url}/llm/providers`);
     expect(await page.getByRole('heading', { name: 'No providers yet' }).count()).toBe(1);
     await expectAccessible(page, 'the providers page');
@@ -165,6 +165,26 @@ describe('settings and the overview, signed in', () => {
     await expect.poll(() => page.getByRole('main').textContent()).toContain('5678');
     await expectAccessible(page, 'a provider');
     await screenshots(page, 'provider-detail');
+
+    // Its model in the Models list, priced with a history.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models' }).click();
+    await page.waitForURL(`${web.url}/llm/models`);
+    await page.getByRole('link', { name: 'emu-gpt-small' }).click();
+    await page.waitForURL(/\/llm\/models\/[0-9a-f-]{36}$/);
+    expect(await page.getByRole('heading', { name: 'No price yet' }).count()).toBe(1);
+    const price = page.getByRole('form', { name: 'New price' });
+    await price.getByLabel('Input per Mtok (USD)').fill('two');
+    await price.getByLabel('Output per Mtok (USD)').fill('10.00');
+    await price.getByRole('button', { name: 'Record price' }).click();
+    await expect.poll(() => page.locator('#field-input_per_mtok-error').count()).toBe(1);
+    expect(await price.getByLabel('Output per Mtok (USD)').inputValue()).toBe('10.00');
+    await price.getByLabel('Input per Mtok (USD)').fill('2.50');
+    await price.getByRole('button', { name: 'Record price' }).click();
+    const history = page.getByRole('region', { name: 'Price history, newest first' });
+    await expect.poll(() => history.getByRole('row').count()).toBe(2);
+    expect(await history.getByRole('row').nth(1).textContent()).toMatch(/\$2\.5.*\$10.*In force/);
+    await expectAccessible(page, 'a model');
+    await screenshots(page, 'model-prices');
 
     // The overview ticks the first two steps from what now exists.
     await open(page, `${web.url}/llm`);

@@ -14,13 +14,13 @@ export function sentence(message: string): string {
 
 /**
  * The form field a problem's field path names: `body.email` → `email`, `body.scopes.0` → `scopes`,
- * `query.cursor` → `cursor`. Forms name their inputs after the API's fields, so the message lands beside
- * the input it is about.
+ * `body.price.input_per_mtok` → `input_per_mtok`, `query.cursor` → `cursor`. Forms name their inputs after
+ * the API's fields (the last name of the path), so the message lands beside the input it is about.
  */
 export function fieldOf(path: string): string {
-  const parts = path.split('.');
+  const parts = path.split('.').filter((part) => part !== '' && !/^\d+$/.test(part));
   const rest = ['body', 'query', 'param', 'params', 'header'].includes(parts[0] ?? '') ? parts.slice(1) : parts;
-  return rest[0] ?? path;
+  return rest.at(-1) ?? path;
 }
 
 export function showProblem(problem: unknown, fallback: string): ShownProblem {
