@@ -128,11 +128,12 @@ describe('the dashboard', () => {
     expect(await database.textContent()).toContain('OK');
     expect(await status.locator('li[data-check="schema"]').textContent()).toContain('OK');
 
-    // The first-run guide, from real data: nothing is set up yet; each step leads to its operation.
+    // The first-run guide, from real data: nothing is set up yet; each step leads to where it is done.
     const start = page.getByRole('region', { name: 'Get started' });
     expect(await start.textContent()).toContain('0 of 4 done');
-    expect(await start.getByRole('link', { name: 'Add a provider in the API reference' }).getAttribute('href')).toBe(
-      '/api/v1/docs#/Providers/createProvider',
+    expect(await start.getByRole('link', { name: 'Add a provider' }).getAttribute('href')).toBe('/llm/providers/new');
+    expect(await start.getByRole('link', { name: 'Make a template in the API reference' }).getAttribute('href')).toBe(
+      '/api/v1/docs#/Prompts/createTemplate',
     );
 
     // "Check now" asks the server again (invalidate), without a page load.
@@ -222,15 +223,14 @@ describe('the dashboard', () => {
 
     const page = await signedInPage();
     await open(page, web.url);
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API reference' }).click();
-    await page.waitForURL(`${web.url}/api/v1/docs`);
-    expect(await page.title()).toBe('LLM Ops API reference');
-    // It looks like the dashboard (dark, no explore bar), leads back to it, and asks for nothing that is not there.
     const failed: string[] = [];
     page.on('response', (response) => {
       if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
     });
-    await page.reload();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API reference' }).click();
+    await page.waitForURL(`${web.url}/api/v1/docs`);
+    expect(await page.title()).toBe('LLM Ops API reference');
+    // It looks like the dashboard (dark, no explore bar), leads back to it, and asks for nothing that is not there.
     await page.locator('.swagger-ui .info').waitFor();
     expect(failed).toEqual([]);
     expect(await page.evaluate(() => getComputedStyle(window.document.body).backgroundColor)).toBe('rgb(24, 28, 42)');
