@@ -154,6 +154,8 @@ describe('signing in to the dashboard', () => {
     // Signed in, /login and /setup send the reader on.
     await open(page, `${web.url}/login`);
     expect(new URL(page.url()).pathname).toBe('/llm');
+    await open(page, `${web.url}/setup?code=anything`);
+    expect(new URL(page.url()).pathname).toBe('/llm');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${web.url}/login`);
