@@ -17,6 +17,7 @@ import { startExpiringServer, type ExpiringServer } from '@llmops/kit/testing/ex
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import {
   DESKTOP,
+  expectAccessible,
   expectPageHeaders,
   launchBrowser,
   open,
@@ -195,6 +196,8 @@ describe('the dashboard', () => {
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('light');
     await reload(page);
     expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
+    // AA contrast holds in the light theme too.
+    await expectAccessible(page, 'the overview in the light theme');
     await screenshot(page, 'overview-light-desktop');
     await page.close();
   });
