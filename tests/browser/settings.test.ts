@@ -259,6 +259,14 @@ describe('settings and the overview, signed in', () => {
     const row = page.getByRole('row', { name: /publishing script/ });
     expect(await row.textContent()).toContain('prompts:read');
     await row.getByRole('button', { name: 'Revoke publishing script' }).click();
+    // It asks first; cancelling changes nothing.
+    const confirm = page.getByRole('alertdialog', { name: 'Revoke “publishing script”?' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    expect((await withToken()).status).toBe(200);
+    await row.getByRole('button', { name: 'Revoke publishing script' }).click();
+    await expectAccessible(page, 'the revoke confirmation');
+    await confirm.getByRole('button', { name: 'Revoke token' }).click();
     await expect.poll(() => page.getByRole('row', { name: /publishing script/ }).textContent()).toContain('Revoked');
     expect((await withToken()).status).toBe(401);
     await expectAccessible(page, 'the tokens page with a token');
