@@ -135,6 +135,21 @@ describe('settings and the overview, signed in', () => {
     await form.getByRole('button', { name: 'Create account' }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toContain('lin@example.com is created');
     expect(await page.getByRole('cell', { name: 'lin@example.com' }).count()).toBe(1);
+    // A role change, and disabling after a confirmation.
+    const lin = page.getByRole('row', { name: /Lin Editor/ });
+    await lin.getByLabel('Role of Lin Editor').selectOption('viewer');
+    await lin.getByRole('button', { name: 'Save role' }).click();
+    const linNow = async () => {
+      const accounts = (await (await page.request.get(`${web.url}/api/v1/accounts`)).json()) as {
+        items: { email: string; role: string; disabled: boolean }[];
+      };
+      return accounts.items.find((account) => account.email === 'lin@example.com');
+    };
+    await expect.poll(async () => (await linNow())?.role).toBe('viewer');
+    await lin.getByRole('button', { name: 'Disable Lin Editor' }).click();
+    await page.getByRole('alertdialog', { name: 'Disable Lin Editor?' }).getByRole('button', { name: 'Disable account' }).click();
+    await expect.poll(() => page.getByRole('row', { name: /Lin Editor/ }).textContent()).toContain('Disabled');
+    expect((await linNow())?.disabled).toBe(true);
     await expectAccessible(page, 'the accounts page');
     await screenshots(page, 'settings-accounts');
     expect(errors.filter((error) => !EXPECTED_4XX.test(error))).toEqual([]);
