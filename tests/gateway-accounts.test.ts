@@ -166,6 +166,58 @@ describe('accounts and access', () => {
       expect((await gw.api('/api/v1/session', { headers: { cookie: editor.cookie } })).status).toBe(200);
     });
 
+    it('changes your own password with the current one: other sessions end, this one and the tokens stay', async () => {
+      const me = await gw.caller('viewer');
+      const login = await gw.api('/api/v1/login', { method: 'POST', ...json({ email: me.email, password: PASSWORD }, origin) });
+      const other = (login.headers.getSetCookie()[0] ?? '').split(';')[0] as string;
+      const change = (body: unknown, headers: Record<string, string> = gw.browser(me)) =>
+        gw.api('/api/v1/session/password', { method: 'POST', ...json(body, headers) });
+
+      const wrong = await change({ current_password: 'not my password', new_password: 'a brand new password' });
+      expect(wrong.status).toBe(422);
+      expect(((await wrong.json()) as { errors: unknown[] }).errors).toEqual([
+        { field: 'body.current_password', message: 'This is not your current password.' },
+      ]);
+      const short = await change({ current_password: PASSWORD, new_password: 'short' });
+      expect(short.status).toBe(422);
+      expect(JSON.stringify(await short.json())).toContain('body.new_password');
+      // Not with a token, not from another site.
+      const withToken = await change(
+        { current_password: PASSWORD, new_password: 'a brand new password' },
+        { authorization: `Bearer ${me.token}` },
+      );
+      expect(withToken.status).toBe(403);
+      expect(
+        (
+          await change(
+            { current_password: PASSWORD, new_password: 'x'.repeat(20) },
+            { cookie: me.cookie, origin: 'http://evil.example' },
+          )
+        ).status,
+      ).toBe(403);
+      expect((await gw.api('/api/v1/session', { headers: { cookie: other } })).status).toBe(200);
+
+      expect((await change({ current_password: PASSWORD, new_password: 'a brand new password' })).status).toBe(204);
+      expect((await gw.api('/api/v1/session', { headers: { cookie: me.cookie } })).status).toBe(200);
+      expect((await gw.api('/api/v1/session', { headers: { cookie: other } })).status).toBe(401);
+      expect((await gw.api('/api/v1/session', { headers: { authorization: `Bearer ${me.token}` } })).status).toBe(200);
+      const oldPassword = await gw.api('/api/v1/login', {
+        method: 'POST',
+        ...json({ email: me.email, password: PASSWORD }, origin),
+      });
+      expect(oldPassword.status).toBe(401);
+      const newPassword = await gw.api('/api/v1/login', {
+        method: 'POST',
+        ...json({ email: me.email, password: 'a brand new password' }, origin),
+      });
+      expect(newPassword.status).toBe(200);
+      expect(
+        await count(
+          `SELECT count(*) AS n FROM gateway.audit_log WHERE action = 'account.password_changed' AND resource_id = '${me.accountId}'`,
+        ),
+      ).toBe(1);
+    });
+
     it('ends sessions when they expire', async () => {
       const short = await startGateway(db, { services: [], env: { GATEWAY_SESSION_TTL_HOURS: '0.0005' } });
       try {

@@ -55,6 +55,15 @@ const csp: Config['csp'] = {
 
 // SvelteKit 3 reads its configuration here (svelte.config.js is no longer read).
 export default defineConfig({
-  // Absolute paths: the same links and asset URLs on every page, however deep (the 404 page included).
-  plugins: [sveltekit({ adapter: adapter(), paths: { relative: false }, csp })],
+  plugins: [
+    sveltekit({
+      adapter: adapter(),
+      // Absolute paths: the same links and asset URLs on every page, however deep (the 404 page included).
+      paths: { relative: false },
+      csp,
+      // SvelteKit's own cross-site check answers in plain text before any hook runs; hooks.server.ts makes
+      // the same check and answers /api requests with problem+json like every other refusal there.
+      csrf: { trustedOrigins: ['*'] },
+    }),
+  ],
 });

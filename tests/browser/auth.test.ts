@@ -89,11 +89,18 @@ describe('signing in to the dashboard', () => {
     await page.getByLabel('Email').fill('not-an-email');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Create admin and sign in' }).click();
+    // Said by the browser before anything is sent, beside the field, in plain words.
     await expect.poll(() => page.locator('#field-email-error').textContent()).toContain('email address');
-
+    // The contract's "at least 12 characters", checked by the browser before sending.
     await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Password').fill('too short');
     await page.getByRole('button', { name: 'Create admin and sign in' }).click();
-    await page.waitForURL(`${web.url}/`);
+    await expect.poll(() => page.locator('#field-password-error').textContent()).toBe('Use at least 12 characters (this has 9).');
+    expect(await page.locator('#field-email-error').count()).toBe(0);
+
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create admin and sign in' }).click();
+    await page.waitForURL(`${web.url}/llm`);
     const account = page.locator('.account');
     await expect.poll(() => account.textContent()).toContain('Ada Admin');
     expect(await account.textContent()).toContain('admin');
@@ -136,22 +143,58 @@ describe('signing in to the dashboard', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     const alert = page.getByRole('alert');
     await expect.poll(() => alert.textContent()).toContain('wrong');
+    // The email typed stays; the password does not come back from the server.
+    expect(await page.getByLabel('Email').inputValue()).toBe('ada@example.com');
     await page.screenshot({ path: join(SCREENSHOTS, 'login-refused-desktop.png'), fullPage: true });
 
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${web.url}/`);
+    await page.waitForURL(`${web.url}/llm`);
     await expect.poll(() => page.locator('.account').textContent()).toContain('Ada Admin');
+    // Signed in, /login and /setup send the reader on.
+    await open(page, `${web.url}/login`);
+    expect(new URL(page.url()).pathname).toBe('/llm');
+    await open(page, `${web.url}/setup?code=anything`);
+    expect(new URL(page.url()).pathname).toBe('/llm');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.waitForURL(`${web.url}/login`);
     expect((await context.cookies()).find((c) => c.name === 'llmops_session')).toBeUndefined();
-    // Signed out, the overview offers to sign in.
-    await open(page, web.url);
-    expect(await page.getByRole('link', { name: 'Sign in' }).getAttribute('href')).toBe('/login');
     await page.setViewportSize(PHONE);
     await page.screenshot({ path: join(SCREENSHOTS, 'signed-out-phone.png'), fullPage: true });
     expect(errors).toEqual([]);
     await context.close();
+  });
+
+  it('sends a visitor to sign in and back to where they were, and never to another site', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    const page = await context.newPage();
+    const errors = await watchErrors(page);
+    // `/` is the overview, which needs a signed-in reader.
+    await open(page, web.url);
+    expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/login');
+    await open(page, `${web.url}/settings/tokens?cursor=x`);
+    expect(page.url()).toBe(`${web.url}/login?next=${encodeURIComponent('/settings/tokens?cursor=x')}`);
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Sign in');
+    await open(page, `${web.url}/settings/tokens`);
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${web.url}/settings/tokens`);
+    expect(await page.getByRole('heading', { name: 'Your tokens' }).count()).toBe(1);
+    await context.close();
+
+    // A return path that leaves the dashboard is ignored: the reader lands on the overview.
+    for (const next of ['//evil.example/x', 'https://evil.example/']) {
+      const other = await browser.newContext({ viewport: DESKTOP });
+      const otherPage = await other.newPage();
+      await open(otherPage, `${web.url}/login?next=${encodeURIComponent(next)}`);
+      await otherPage.getByLabel('Email').fill('ada@example.com');
+      await otherPage.getByLabel('Password').fill(PASSWORD);
+      await otherPage.getByRole('button', { name: 'Sign in' }).click();
+      await otherPage.waitForURL(`${web.url}/llm`);
+      await other.close();
+    }
+    expect(errors).toEqual([]);
   });
 });

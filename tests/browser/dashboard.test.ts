@@ -11,17 +11,20 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayBuilder } from '@llmops/gateway/main';
+import { createAccountAsOperator } from '@llmops/gateway/operator';
 import { runService, type RunningService } from '@llmops/kit/runtime';
 import { startExpiringServer, type ExpiringServer } from '@llmops/kit/testing/expiring-server';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import {
   DESKTOP,
+  expectAccessible,
   expectPageHeaders,
   launchBrowser,
   open,
   PHONE,
   reload,
   SCREENSHOTS,
+  signIn,
   startWeb,
   watchErrors,
   type WebServer,
@@ -65,6 +68,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 
 const db = await useTestDatabase();
 const GATEWAY_ENV = gatewayEnv(db.urlFor('gateway'));
+const ADMIN = { email: 'grace@example.com', name: 'Grace Admin', role: 'admin' as const, password: 'a long enough password' };
 
 describe('the dashboard', () => {
   let gateway: RunningService;
@@ -91,8 +95,16 @@ describe('the dashboard', () => {
       startWeb(gateway.url),
       startWeb(upstream.url),
       startWeb(expiring.url),
+      createAccountAsOperator(db.adminUrl, ADMIN),
     ]);
   });
+
+  /** A page in a new context of its own, signed in as the admin. */
+  async function signedInPage(viewport = DESKTOP): Promise<Page> {
+    const context = await browser.newContext({ viewport });
+    await signIn(context, web.url, ADMIN.email, ADMIN.password);
+    return context.newPage();
+  }
 
   afterAll(async () => {
     upstream?.releaseStream();
@@ -101,7 +113,7 @@ describe('the dashboard', () => {
   });
 
   it("shows the gateway's readiness checks on the overview, with no console errors or CSP violations", async () => {
-    const page = await browser.newPage({ viewport: DESKTOP });
+    const page = await signedInPage();
     const errors = await watchErrors(page);
     const response = await open(page, web.url);
     expect(response?.status()).toBe(200);
@@ -117,10 +129,13 @@ describe('the dashboard', () => {
     expect(await database.textContent()).toContain('OK');
     expect(await status.locator('li[data-check="schema"]').textContent()).toContain('OK');
 
-    // The getting-started state points at what exists today, through this origin.
-    const start = page.getByRole('region', { name: 'Getting started' });
-    expect(await start.getByRole('link', { name: 'Open the API reference' }).getAttribute('href')).toBe('/api/v1/docs');
-    expect(await start.getByRole('link', { name: 'OpenAPI document (JSON)' }).getAttribute('href')).toBe('/api/v1/openapi.json');
+    // The first-run guide, from real data: nothing is set up yet; each step leads to where it is done.
+    const start = page.getByRole('region', { name: 'Get started' });
+    expect(await start.textContent()).toContain('0 of 4 done');
+    expect(await start.getByRole('link', { name: 'Add a provider' }).getAttribute('href')).toBe('/llm/providers/new');
+    expect(await start.getByRole('link', { name: 'Make a template in the API reference' }).getAttribute('href')).toBe(
+      '/api/v1/docs#/Prompts/createTemplate',
+    );
 
     // "Check now" asks the server again (invalidate), without a page load.
     const reloaded = page.waitForResponse((r) => r.url().includes('__data.json'));
@@ -135,7 +150,8 @@ describe('the dashboard', () => {
     const small = await page.$$eval('a:not(.skip), button', (elements) =>
       elements
         .map((element) => ({ text: element.textContent?.trim(), height: element.getBoundingClientRect().height }))
-        .filter((target) => target.height < 44),
+        // Elements not shown at this width (the keyboard shortcuts' button on a phone) have no height.
+        .filter((target) => target.height > 0 && target.height < 44),
     );
     expect(small).toEqual([]);
     expect(errors).toEqual([]);
@@ -143,10 +159,10 @@ describe('the dashboard', () => {
   });
 
   it('shows a visible focus ring on every control reached with the keyboard', async () => {
-    const page = await browser.newPage({ viewport: DESKTOP });
+    const page = await signedInPage();
     await open(page, web.url);
     const seen: string[] = [];
-    for (let step = 0; step < 12; step++) {
+    for (let step = 0; step < 24; step++) {
       await page.keyboard.press('Tab');
       const focused = await page.evaluate(() => {
         const element = document.activeElement as HTMLElement | null;
@@ -169,17 +185,19 @@ describe('the dashboard', () => {
       }
     }
     expect(seen[0]).toBe('Skip to content');
-    expect(seen).toEqual(expect.arrayContaining(['Overview', 'API reference', 'Check now']));
+    expect(seen).toEqual(expect.arrayContaining(['Overview', 'Settings', 'API reference', 'Keyboard shortcuts', 'Check now']));
     await page.close();
   });
 
   it('remembers the light theme and renders it from the server', async () => {
-    const page = await browser.newPage({ viewport: DESKTOP });
+    const page = await signedInPage();
     await open(page, web.url);
     await page.getByRole('button', { name: 'Switch to the light theme' }).click();
     await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('light');
     await reload(page);
     expect(await page.locator('html').getAttribute('data-theme')).toBe('light');
+    // AA contrast holds in the light theme too.
+    await expectAccessible(page, 'the overview in the light theme');
     await screenshot(page, 'overview-light-desktop');
     await page.close();
   });
@@ -206,11 +224,25 @@ describe('the dashboard', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths)).toContain('/readyz');
 
-    const page = await browser.newPage({ viewport: DESKTOP });
+    const page = await signedInPage();
     await open(page, web.url);
+    const failed: string[] = [];
+    page.on('response', (response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+    });
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API reference' }).click();
     await page.waitForURL(`${web.url}/api/v1/docs`);
     expect(await page.title()).toBe('LLM Ops API reference');
+    // It looks like the dashboard (dark, no explore bar), leads back to it, and asks for nothing that is not there.
+    await page.locator('.swagger-ui .info').waitFor();
+    expect(failed).toEqual([]);
+    expect(await page.evaluate(() => getComputedStyle(window.document.body).backgroundColor)).toBe('rgb(24, 28, 42)');
+    expect(await page.locator('.swagger-ui .topbar').count()).toBe(0);
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/api/v1/docs/icon.svg');
+    expect((await page.request.get(`${web.url}/api/v1/docs/icon.svg`)).headers()['content-type']).toBe('image/svg+xml');
+    await screenshot(page, 'api-reference-desktop');
+    await page.getByRole('link', { name: '← Back to the dashboard' }).click();
+    await page.waitForURL(`${web.url}/llm`);
     await page.close();
   });
 
@@ -255,6 +287,20 @@ describe('the dashboard', () => {
       headers: { origin: 'http://evil.example' },
     });
     expect(foreignPost.status).toBe(403);
+    // Refused as problem+json like every other /api answer, never SvelteKit's plain text.
+    expect(foreignPost.headers.get('content-type')).toBe('application/problem+json');
+    expect(await foreignPost.json()).toMatchObject({
+      status: 403,
+      title: 'Forbidden',
+      detail: expect.stringMatching(/Cross-site POST/),
+    });
+    const foreignForm = await fetch(`${webOnUpstream.url}/api/v1/things`, {
+      method: 'POST',
+      headers: { origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'a=1',
+    });
+    expect(foreignForm.status).toBe(403);
+    expect(foreignForm.headers.get('content-type')).toBe('application/problem+json');
   });
 
   it('sends a read again when the gateway closes an idle connection just as it arrives; a write gets its 502', async () => {
@@ -308,7 +354,7 @@ describe('the dashboard', () => {
   });
 
   it('says so honestly when the gateway is down: an error state on the page, a 502 problem on /api', async () => {
-    const page = await browser.newPage({ viewport: DESKTOP });
+    const page = await signedInPage();
     const errors = await watchErrors(page);
     await open(page, web.url);
     const status = page.getByRole('region', { name: 'System status' });
@@ -323,9 +369,13 @@ describe('the dashboard', () => {
     expect(await alert.textContent()).toContain('npm start');
     expect(errors).toEqual([]);
     await screenshot(page, 'gateway-down-desktop');
+    // A reload while the gateway is away is an error page to retry, never a sign-out.
     await page.setViewportSize(PHONE);
-    await reload(page);
-    expect(await status.locator('.head').textContent()).toContain('Unreachable');
+    const reloaded = await page.reload();
+    expect(reloaded?.status()).toBe(503);
+    expect(new URL(page.url()).pathname).toBe('/llm');
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Something went wrong (503)');
+    expect(await page.locator('main').textContent()).toContain('You are still signed in');
     await screenshot(page, 'gateway-down-phone');
     await page.close();
 

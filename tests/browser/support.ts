@@ -9,7 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page, type Response } from 'playwright-core';
+import AxeBuilder from '@axe-core/playwright';
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { expect } from 'vitest';
 import { freePort } from '@llmops/kit/testing/database';
 import { webEnv } from './environment.ts';
@@ -151,4 +152,37 @@ export async function expectPageHeaders(response: Response | { headers(): Record
   expect(headers['x-content-type-options']).toBe('nosniff');
   expect(headers['referrer-policy']).toBe('same-origin');
   return scripts[1] as string;
+}
+
+/** Signs a browser context in through the dashboard's own origin, as its sign-in form would (the cookie lands in the context). */
+export async function signIn(context: BrowserContext, webUrl: string, email: string, password: string): Promise<void> {
+  const response = await context.request.post(`${webUrl}/api/v1/login`, {
+    data: { email, password },
+    headers: { origin: webUrl },
+  });
+  if (response.status() !== 200) throw new Error(`signing in ${email} failed: ${response.status()} ${await response.text()}`);
+}
+
+/**
+ * Runs axe on the page as it is now (WCAG 2.x A and AA rules) and fails on every serious or critical
+ * violation, naming the rule and the elements.
+ */
+export async function expectAccessible(page: Page, where: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const serious = results.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map(
+      (violation) => `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`,
+    );
+  expect(serious, `accessibility of ${where}`).toEqual([]);
+}
+
+/** A full-page screenshot at desktop width and at a 390 px phone's, into test-results/screenshots/. */
+export async function screenshots(page: Page, name: string): Promise<void> {
+  const size = page.viewportSize() ?? DESKTOP;
+  await page.setViewportSize(DESKTOP);
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-desktop.png`), fullPage: true });
+  await page.setViewportSize(PHONE);
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
+  await page.setViewportSize(size);
 }

@@ -1,11 +1,15 @@
 import type { Handle, HandleServerError } from '@sveltejs/kit/hooks';
+import { crossSiteRefusal } from '#lib/server/cross-site.ts';
 import { errorFields, log } from '#lib/server/log.ts';
 import { isApiPath, proxyToGateway } from '#lib/server/proxy.ts';
 import { themeFromCookie } from '#lib/theme.ts';
 
 export const handle: Handle = async ({ event, resolve }) => {
+  const api = isApiPath(new URL(event.request.url).pathname);
+  const refused = crossSiteRefusal(event.request, event.url.origin, api);
+  if (refused) return refused;
   // The browser sees one origin: /api/* belongs to the gateway (ADR 0008), everything else to the dashboard.
-  if (isApiPath(new URL(event.request.url).pathname)) return proxyToGateway(event);
+  if (api) return proxyToGateway(event);
 
   const theme = themeFromCookie(event.cookies);
   const response = await resolve(event, {

@@ -4,5 +4,6 @@ import type { LayoutServerLoad } from './$types';
 
 export const load: LayoutServerLoad = async (event) => {
   event.depends('app:session');
-  return { theme: themeFromCookie(event.cookies), session: await readSession(event) };
+  const { session, unavailable } = await readSession(event);
+  return { theme: themeFromCookie(event.cookies), session, sessionUnavailable: unavailable };
 };

@@ -1,8 +1,7 @@
-import { gatewayClient } from '#lib/server/gateway.ts';
-import { readSystemStatus } from '#lib/server/status.ts';
+import { redirect } from '@sveltejs/kit';
 import type { PageServerLoad } from './$types';
 
-export const load: PageServerLoad = async (event) => {
-  event.depends('app:status');
-  return { status: await readSystemStatus(gatewayClient(event)) };
+/** `/` is the LLM workspace's overview; a visitor who is not signed in is sent on to sign in from there. */
+export const load: PageServerLoad = () => {
+  redirect(307, '/llm');
 };

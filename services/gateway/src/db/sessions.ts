@@ -47,6 +47,11 @@ export async function deleteForAccount(db: Queryable, accountId: string): Promis
   await db.query('DELETE FROM gateway.sessions WHERE account_id = $1', [accountId]);
 }
 
+/** Ends every session of an account but one (the caller's own, after a password change). */
+export async function deleteForAccountExcept(db: Queryable, accountId: string, keptId: string): Promise<void> {
+  await db.query('DELETE FROM gateway.sessions WHERE account_id = $1 AND id <> $2', [accountId, keptId]);
+}
+
 export async function deleteExpired(db: Queryable): Promise<number> {
   return (await db.query('DELETE FROM gateway.sessions WHERE expires_at <= now()')).rowCount ?? 0;
 }

@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from '@hono/zod-openapi';
 import { publish } from '@llmops/kit/bus/publish';
 import {
+  changePasswordRoute,
   createAccountRoute,
   createTokenRoute,
   GATEWAY_ROUTES,
@@ -34,6 +35,7 @@ import { signIn, startSession, type SignIn } from '../auth/login.ts';
 import { hashSecret } from '../auth/secrets.ts';
 import { completeSetup, setupStatus } from '../auth/setup.ts';
 import { createToken, revokeToken, tokenJson } from '../auth/tokens.ts';
+import { changeOwnPassword } from '../auth/own-password.ts';
 import { callerOf, clientAddress, clientProtocol, SESSION_COOKIE } from '../auth/guard.ts';
 import { withAccess } from './access.ts';
 
@@ -117,6 +119,20 @@ export function mountAccountRoutes(app: ServiceApp, { pool, auth, config }: Acco
       },
       200,
     );
+  });
+
+  app.openapi(route(changePasswordRoute), async (c) => {
+    const principal = callerOf(c);
+    const { current_password, new_password } = c.req.valid('json');
+    await changeOwnPassword(
+      pool,
+      principal,
+      { current: current_password, next: new_password },
+      { maxFailures: config.GATEWAY_LOGIN_MAX_FAILURES, requestId: c.get('requestId') },
+    );
+    // This session was kept; the other instances learn of the change from the bus.
+    auth.revoked({ kind: 'account', id: principal.accountId, account_id: principal.accountId });
+    return c.body(null, 204);
   });
 
   app.openapi(route(listAccountsRoute), async (c) => {

@@ -100,6 +100,14 @@ export const LoginBodySchema = z
   .strict()
   .openapi('LoginRequest');
 
+export const PasswordChangeSchema = z
+  .object({
+    current_password: z.string().min(1, 'expected your current password').max(256, 'expected at most 256 characters'),
+    new_password: password,
+  })
+  .strict()
+  .openapi('PasswordChange');
+
 export const AccountCreateSchema = z
   .object({ email, name: personName, role: RoleSchema, password })
   .strict()
@@ -355,6 +363,20 @@ export const sessionRoute = createRoute({
   responses: { 200: json(SessionSchema, 'The caller'), ...errors(401) },
 });
 
+export const changePasswordRoute = createRoute({
+  method: 'post',
+  path: '/api/v1/session/password',
+  operationId: 'changeOwnPassword',
+  tags: ['Accounts'],
+  summary: 'Change your own password',
+  description:
+    'From a signed-in session only (not with an API token), with your current password. Ends every other session of ' +
+    'your account and keeps this one; your API tokens keep working. A wrong current password is a 422 on ' +
+    '`body.current_password` and counts as a failed sign-in (rate-limited like one).',
+  request: { body: body(PasswordChangeSchema) },
+  responses: { 204: { description: 'Changed; this session stays signed in' }, ...errors(400, 401, 403, 413, 415, 422, 429) },
+});
+
 export const listAccountsRoute = createRoute({
   method: 'get',
   path: '/api/v1/accounts',
@@ -526,6 +548,7 @@ export const GATEWAY_ROUTES: readonly GatewayRoute[] = [
   { route: loginRoute, access: { open: true } },
   { route: logoutRoute, access: { open: true } },
   { route: sessionRoute, access: { role: 'viewer', scope: 'any' } },
+  { route: changePasswordRoute, access: { role: 'viewer', scope: 'any' } },
   { route: listAccountsRoute, access: { role: 'admin', scope: 'admin' } },
   { route: createAccountRoute, access: { role: 'admin', scope: 'admin' } },
   { route: getAccountRoute, access: { role: 'admin', scope: 'admin' } },

@@ -15,7 +15,9 @@ const FORWARDED_CREDENTIALS = ['cookie', 'authorization'] as const;
  * /api proxy), acting as the browser that asked, by forwarding its cookie and authorization.
  */
 export function gatewayClient(event: RequestEvent): ApiClient {
-  const headers: Record<string, string> = forwardedHeaders(event);
+  // The dashboard's own origin: SvelteKit's hooks checked it for the browser's form posts, and the gateway
+  // checks it again for cookie-authenticated writes (ADR 0008).
+  const headers: Record<string, string> = { ...forwardedHeaders(event), origin: event.url.origin };
   for (const name of FORWARDED_CREDENTIALS) {
     const value = event.request.headers.get(name);
     if (value) headers[name] = value;
