@@ -11,6 +11,10 @@ import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { revokeTokenAsOperator } from '@llmops/gateway/operator';
 import { startGateway, type Caller, type GatewayHarness } from './gateway-support.ts';
 
+// A test that goes over every route of the public document grows with it (the workflow added dozens);
+// a loaded 2-core machine needs more than the default 30 s for the longest of them.
+const EVERY_ROUTE_MS = 120_000;
+
 const db = await useTestDatabase();
 const WEB_SECRET = 'the-dashboard-servers-own-secret-0123456789';
 
@@ -126,29 +130,33 @@ describe('access to every route of the public document', () => {
     }
   });
 
-  it('answers 403 to a role below the route’s, and lets the route’s role through (session and token)', async () => {
-    for (const op of ops.filter((o) => !o.open)) {
-      const role = op.role as Role;
-      for (const lower of LOWER[role]) {
-        const bySession = await call(op, gw.browser(callers[lower]));
-        expect(bySession.status, `${describeOp(op)} as ${lower} (session)`).toBe(403);
-        const byToken = await call(op, { authorization: `Bearer ${callers[lower].token}` });
-        expect(byToken.status, `${describeOp(op)} as ${lower} (token)`).toBe(403);
-      }
-      for (const allowed of (['admin', 'editor', 'viewer'] as const).filter((r) => r === role || LOWER[r].includes(role))) {
-        const bySession = await call(op, gw.browser(callers[allowed]));
-        expect([401, 403], `${describeOp(op)} as ${allowed} (session): ${bySession.status}`).not.toContain(bySession.status);
-        expect(bySession.status, describeOp(op)).toBeLessThan(500);
-        const byToken = await call(op, { authorization: `Bearer ${callers[allowed].token}` });
-        if (op.scope === 'admin' && allowed !== 'admin') {
-          // Only admins hold the `admin` scope: others manage their tokens from the dashboard.
-          expect(byToken.status, `${describeOp(op)} as ${allowed} (token)`).toBe(403);
-        } else {
-          expect([401, 403], `${describeOp(op)} as ${allowed} (token): ${byToken.status}`).not.toContain(byToken.status);
+  it(
+    'answers 403 to a role below the route’s, and lets the route’s role through (session and token)',
+    async () => {
+      for (const op of ops.filter((o) => !o.open)) {
+        const role = op.role as Role;
+        for (const lower of LOWER[role]) {
+          const bySession = await call(op, gw.browser(callers[lower]));
+          expect(bySession.status, `${describeOp(op)} as ${lower} (session)`).toBe(403);
+          const byToken = await call(op, { authorization: `Bearer ${callers[lower].token}` });
+          expect(byToken.status, `${describeOp(op)} as ${lower} (token)`).toBe(403);
+        }
+        for (const allowed of (['admin', 'editor', 'viewer'] as const).filter((r) => r === role || LOWER[r].includes(role))) {
+          const bySession = await call(op, gw.browser(callers[allowed]));
+          expect([401, 403], `${describeOp(op)} as ${allowed} (session): ${bySession.status}`).not.toContain(bySession.status);
+          expect(bySession.status, describeOp(op)).toBeLessThan(500);
+          const byToken = await call(op, { authorization: `Bearer ${callers[allowed].token}` });
+          if (op.scope === 'admin' && allowed !== 'admin') {
+            // Only admins hold the `admin` scope: others manage their tokens from the dashboard.
+            expect(byToken.status, `${describeOp(op)} as ${allowed} (token)`).toBe(403);
+          } else {
+            expect([401, 403], `${describeOp(op)} as ${allowed} (token): ${byToken.status}`).not.toContain(byToken.status);
+          }
         }
       }
-    }
-  });
+    },
+    EVERY_ROUTE_MS,
+  );
 
   it('needs the route’s scope on a token (or `admin`), even for an admin account', async () => {
     for (const op of ops.filter((o) => !o.open && o.scope !== 'any')) {

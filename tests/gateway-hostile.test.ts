@@ -14,6 +14,10 @@ import type { Problem } from '@llmops/kit/problem';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { startGateway, type Caller, type GatewayHarness } from './gateway-support.ts';
 
+// A test that goes over every route of the public document grows with it (the workflow added dozens);
+// a loaded 2-core machine needs more than the default 30 s for the longest of them.
+const EVERY_ROUTE_MS = 120_000;
+
 const db = await useTestDatabase();
 
 interface Operation {
@@ -224,116 +228,128 @@ describe('hostile input on every route', () => {
     return problem;
   }
 
-  it('refuses malformed bodies of every kind with a 4xx problem, and changes nothing', async () => {
-    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
-    const nested = JSON.stringify(JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`));
-    const bodies: { what: string; body: BodyInit | undefined; type?: string }[] = [
-      { what: 'malformed JSON', body: '{"name": "x",' },
-      { what: 'not JSON at all', body: 'name=x&role=admin' },
-      { what: 'form content type', body: 'name=x', type: 'application/x-www-form-urlencoded' },
-      { what: 'text content type', body: '{}', type: 'text/plain' },
-      { what: 'no content type', body: '{}', type: '' },
-      { what: 'latin-1 charset', body: '{}', type: 'application/json; charset=iso-8859-1' },
-      { what: 'over 1 MiB', body: JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10) }) },
-      { what: 'deeply nested arrays', body: deep },
-      { what: 'deeply nested objects', body: nested },
-      { what: 'invalid UTF-8', body: new Uint8Array([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]) },
-      { what: 'a NUL character', body: '{"name":"a\\u0000b"}' },
-      { what: 'a lone surrogate', body: '{"name":"\\ud800"}' },
-      { what: 'a JSON array instead of an object', body: '[1,2,3]' },
-      { what: 'null', body: 'null' },
-      { what: 'an empty JSON body (Content-Length: 0)', body: '' },
-      { what: 'no body and no Content-Type', body: undefined, type: '' },
-    ];
-    await changingNothing(
-      writes().filter((o) => o.hasBody || o.method === 'POST'),
-      async (op) => {
-        for (const { what, body, type } of bodies) {
-          const headers: Record<string, string> = { ...auth() };
-          if (type !== '') headers['content-type'] = type ?? 'application/json';
-          const path = concrete(op.template);
-          let response: Response;
-          if (what === 'over 1 MiB' || body === undefined) {
-            response = await onOwnConnection(`${gw.url}${path}`, op.method, headers, body);
+  it(
+    'refuses malformed bodies of every kind with a 4xx problem, and changes nothing',
+    async () => {
+      const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+      const nested = JSON.stringify(JSON.parse(`${'{"a":'.repeat(100)}1${'}'.repeat(100)}`));
+      const bodies: { what: string; body: BodyInit | undefined; type?: string }[] = [
+        { what: 'malformed JSON', body: '{"name": "x",' },
+        { what: 'not JSON at all', body: 'name=x&role=admin' },
+        { what: 'form content type', body: 'name=x', type: 'application/x-www-form-urlencoded' },
+        { what: 'text content type', body: '{}', type: 'text/plain' },
+        { what: 'no content type', body: '{}', type: '' },
+        { what: 'latin-1 charset', body: '{}', type: 'application/json; charset=iso-8859-1' },
+        { what: 'over 1 MiB', body: JSON.stringify({ name: 'x'.repeat(1024 * 1024 + 10) }) },
+        { what: 'deeply nested arrays', body: deep },
+        { what: 'deeply nested objects', body: nested },
+        { what: 'invalid UTF-8', body: new Uint8Array([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]) },
+        { what: 'a NUL character', body: '{"name":"a\\u0000b"}' },
+        { what: 'a lone surrogate', body: '{"name":"\\ud800"}' },
+        { what: 'a JSON array instead of an object', body: '[1,2,3]' },
+        { what: 'null', body: 'null' },
+        { what: 'an empty JSON body (Content-Length: 0)', body: '' },
+        { what: 'no body and no Content-Type', body: undefined, type: '' },
+      ];
+      await changingNothing(
+        writes().filter((o) => o.hasBody || o.method === 'POST'),
+        async (op) => {
+          for (const { what, body, type } of bodies) {
+            const headers: Record<string, string> = { ...auth() };
+            if (type !== '') headers['content-type'] = type ?? 'application/json';
+            const path = concrete(op.template);
+            let response: Response;
+            if (what === 'over 1 MiB' || body === undefined) {
+              response = await onOwnConnection(`${gw.url}${path}`, op.method, headers, body);
+              await gw.api.checker.check(op.method, path, response);
+            } else {
+              response = await gw.api(path, { method: op.method, headers, body });
+            }
+            const where = `${op.method} ${op.template}: ${what}`;
+            const empty = body === '' || body === undefined;
+            if (empty && op.bodyRequired) {
+              // A body the route needs and did not get is named, whatever headers came with the nothing.
+              expect(await expectRefused(response, where), where).toMatchObject({ status: 400, errors: [{ field: 'body' }] });
+            } else if (empty) {
+              // No body where none (or an optional one) is taken: the request is served (here: 404 for the made-up id).
+              expect(response.status, where).toBeLessThan(500);
+              expect(response.status, where).not.toBe(415);
+              if (response.status >= 400) await expectRefused(response, where);
+              else await response.arrayBuffer();
+            } else if (!op.hasBody && response.status < 400) {
+              await response.arrayBuffer(); // a route without a body may ignore one it does not read
+            } else {
+              await expectRefused(response, where);
+            }
+          }
+        },
+      );
+    },
+    EVERY_ROUTE_MS,
+  );
+
+  it(
+    'answers writes without credentials 401 before it reads their body (the body limit still guards open routes)',
+    async () => {
+      const large = JSON.stringify({ email: 'x'.repeat(1024 * 1024 + 10) });
+      const bodies: { what: string; body: BodyInit | undefined; type?: string }[] = [
+        { what: 'malformed JSON', body: '{"name": "x",' },
+        { what: 'text content type', body: '{}', type: 'text/plain' },
+        { what: 'invalid UTF-8', body: new Uint8Array([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]) },
+        { what: 'an empty JSON body', body: '' },
+        { what: 'no body and no Content-Type', body: undefined, type: '' },
+        { what: 'over 1 MiB', body: large },
+      ];
+      await changingNothing(
+        writes().filter((o) => !o.open),
+        async (op) => {
+          for (const { what, body, type } of bodies) {
+            const headers: Record<string, string> = type === '' ? {} : { 'content-type': type ?? 'application/json' };
+            const path = concrete(op.template);
+            const response = await onOwnConnection(`${gw.url}${path}`, op.method, headers, body);
             await gw.api.checker.check(op.method, path, response);
-          } else {
-            response = await gw.api(path, { method: op.method, headers, body });
+            const where = `${op.method} ${op.template} without credentials: ${what}`;
+            expect(await expectRefused(response, where), where).toMatchObject({ status: 401 });
           }
-          const where = `${op.method} ${op.template}: ${what}`;
-          const empty = body === '' || body === undefined;
-          if (empty && op.bodyRequired) {
-            // A body the route needs and did not get is named, whatever headers came with the nothing.
-            expect(await expectRefused(response, where), where).toMatchObject({ status: 400, errors: [{ field: 'body' }] });
-          } else if (empty) {
-            // No body where none (or an optional one) is taken: the request is served (here: 404 for the made-up id).
-            expect(response.status, where).toBeLessThan(500);
-            expect(response.status, where).not.toBe(415);
-            if (response.status >= 400) await expectRefused(response, where);
-            else await response.arrayBuffer();
-          } else if (!op.hasBody && response.status < 400) {
-            await response.arrayBuffer(); // a route without a body may ignore one it does not read
-          } else {
-            await expectRefused(response, where);
-          }
-        }
-      },
-    );
-  });
+        },
+      );
+      const login = await onOwnConnection(`${gw.url}/api/v1/login`, 'POST', { 'content-type': 'application/json' }, large);
+      await gw.api.checker.check('POST', '/api/v1/login', login);
+      expect(await expectRefused(login, 'POST /api/v1/login over 1 MiB')).toMatchObject({ status: 413 });
+    },
+    EVERY_ROUTE_MS,
+  );
 
-  it('answers writes without credentials 401 before it reads their body (the body limit still guards open routes)', async () => {
-    const large = JSON.stringify({ email: 'x'.repeat(1024 * 1024 + 10) });
-    const bodies: { what: string; body: BodyInit | undefined; type?: string }[] = [
-      { what: 'malformed JSON', body: '{"name": "x",' },
-      { what: 'text content type', body: '{}', type: 'text/plain' },
-      { what: 'invalid UTF-8', body: new Uint8Array([0x7b, 0x22, 0x6e, 0x22, 0x3a, 0x22, 0xc3, 0x28, 0x22, 0x7d]) },
-      { what: 'an empty JSON body', body: '' },
-      { what: 'no body and no Content-Type', body: undefined, type: '' },
-      { what: 'over 1 MiB', body: large },
-    ];
-    await changingNothing(
-      writes().filter((o) => !o.open),
-      async (op) => {
-        for (const { what, body, type } of bodies) {
-          const headers: Record<string, string> = type === '' ? {} : { 'content-type': type ?? 'application/json' };
-          const path = concrete(op.template);
-          const response = await onOwnConnection(`${gw.url}${path}`, op.method, headers, body);
-          await gw.api.checker.check(op.method, path, response);
-          const where = `${op.method} ${op.template} without credentials: ${what}`;
-          expect(await expectRefused(response, where), where).toMatchObject({ status: 401 });
-        }
-      },
-    );
-    const login = await onOwnConnection(`${gw.url}/api/v1/login`, 'POST', { 'content-type': 'application/json' }, large);
-    await gw.api.checker.check('POST', '/api/v1/login', login);
-    expect(await expectRefused(login, 'POST /api/v1/login over 1 MiB')).toMatchObject({ status: 413 });
-  });
-
-  it('refuses NUL, lone surrogates and broken escapes in every query parameter with a 400 naming it', async () => {
-    const values = [
-      { what: 'a NUL character', raw: 'a%00b' },
-      { what: 'a lone surrogate', raw: '%ED%A0%80' },
-      { what: 'invalid UTF-8', raw: '%C3%28' },
-      { what: 'a byte that is never UTF-8', raw: '%FF' },
-      { what: 'a broken escape', raw: '%E2%82' },
-    ];
-    await changingNothing(
-      ops.filter((o) => o.query.length > 0),
-      async (op) => {
-        for (const name of op.query) {
-          for (const { what, raw } of values) {
-            const path = `${concrete(op.template)}?${name}=${raw}`;
-            // A stream (GET /events) would answer a query it accepted forever: bound the wait, so a regression fails here.
-            const response = await gw.api(path, { method: op.method, headers: auth(), signal: AbortSignal.timeout(10_000) });
-            const where = `${op.method} ${op.template}?${name}= ${what}`;
-            expect(await expectRefused(response, where), where).toMatchObject({
-              status: 400,
-              errors: [{ field: `query.${name}` }],
-            });
+  it(
+    'refuses NUL, lone surrogates and broken escapes in every query parameter with a 400 naming it',
+    async () => {
+      const values = [
+        { what: 'a NUL character', raw: 'a%00b' },
+        { what: 'a lone surrogate', raw: '%ED%A0%80' },
+        { what: 'invalid UTF-8', raw: '%C3%28' },
+        { what: 'a byte that is never UTF-8', raw: '%FF' },
+        { what: 'a broken escape', raw: '%E2%82' },
+      ];
+      await changingNothing(
+        ops.filter((o) => o.query.length > 0),
+        async (op) => {
+          for (const name of op.query) {
+            for (const { what, raw } of values) {
+              const path = `${concrete(op.template)}?${name}=${raw}`;
+              // A stream (GET /events) would answer a query it accepted forever: bound the wait, so a regression fails here.
+              const response = await gw.api(path, { method: op.method, headers: auth(), signal: AbortSignal.timeout(10_000) });
+              const where = `${op.method} ${op.template}?${name}= ${what}`;
+              expect(await expectRefused(response, where), where).toMatchObject({
+                status: 400,
+                errors: [{ field: `query.${name}` }],
+              });
+            }
           }
-        }
-      },
-    );
-  });
+        },
+      );
+    },
+    EVERY_ROUTE_MS,
+  );
 
   it("answers requests node's HTTP parser refuses (headers too large, not HTTP) with problems too", async () => {
     const cases = [
@@ -352,58 +368,70 @@ describe('hostile input on every route', () => {
     }
   });
 
-  it('refuses path traversal and other junk in ids with a 4xx problem', async () => {
-    const ids = ['..%2F..%2Fetc%2Fpasswd', '%2e%2e', 'not-a-uuid', "1'%20OR%20'1'='1", '%00', '%ED%A0%80', 'x'.repeat(300)];
-    await changingNothing(
-      ops.filter((o) => o.template.includes('{')),
-      async (op) => {
-        for (const id of ids) {
-          const init: RequestInit = { method: op.method, headers: { ...auth(), 'content-type': 'application/json' } };
-          if (op.hasBody) init.body = '{}';
-          const response = await gw.api(concrete(op.template, id), init);
-          await expectRefused(response, `${op.method} ${op.template} with id ${id}`);
+  it(
+    'refuses path traversal and other junk in ids with a 4xx problem',
+    async () => {
+      const ids = ['..%2F..%2Fetc%2Fpasswd', '%2e%2e', 'not-a-uuid', "1'%20OR%20'1'='1", '%00', '%ED%A0%80', 'x'.repeat(300)];
+      await changingNothing(
+        ops.filter((o) => o.template.includes('{')),
+        async (op) => {
+          for (const id of ids) {
+            const init: RequestInit = { method: op.method, headers: { ...auth(), 'content-type': 'application/json' } };
+            if (op.hasBody) init.body = '{}';
+            const response = await gw.api(concrete(op.template, id), init);
+            await expectRefused(response, `${op.method} ${op.template} with id ${id}`);
+          }
+        },
+      );
+    },
+    EVERY_ROUTE_MS,
+  );
+
+  it(
+    'takes SQL and template injection strings in every text field literally or refuses them, never a 5xx',
+    async () => {
+      for (const op of ops.filter((o) => o.hasBody && o.template !== '/api/v1/setup')) {
+        for (const text of INJECTIONS) {
+          const body = shaped(op.bodySchema, components, text);
+          const response = await gw.api(concrete(op.template), {
+            method: op.method,
+            headers: { ...auth(), 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+          expect(response.status, `${op.method} ${op.template} with ${text}`).toBeLessThan(500);
+          await response.arrayBuffer();
         }
-      },
-    );
-  });
-
-  it('takes SQL and template injection strings in every text field literally or refuses them, never a 5xx', async () => {
-    for (const op of ops.filter((o) => o.hasBody && o.template !== '/api/v1/setup')) {
-      for (const text of INJECTIONS) {
-        const body = shaped(op.bodySchema, components, text);
-        const response = await gw.api(concrete(op.template), {
-          method: op.method,
-          headers: { ...auth(), 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        expect(response.status, `${op.method} ${op.template} with ${text}`).toBeLessThan(500);
-        await response.arrayBuffer();
       }
-    }
-    // The injections were data: the tables are all still there, and the login with one as email failed as a login.
-    const tables = await adminDb.query(`SELECT to_regclass('gateway.accounts') AS t`);
-    expect(tables.rows).toEqual([{ t: 'gateway.accounts' }]);
-    const login = await gw.api('/api/v1/login', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: "' OR '1'='1", password: "' OR '1'='1" }),
-    });
-    expect(login.status).toBe(401);
-  });
+      // The injections were data: the tables are all still there, and the login with one as email failed as a login.
+      const tables = await adminDb.query(`SELECT to_regclass('gateway.accounts') AS t`);
+      expect(tables.rows).toEqual([{ t: 'gateway.accounts' }]);
+      const login = await gw.api('/api/v1/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: "' OR '1'='1", password: "' OR '1'='1" }),
+      });
+      expect(login.status).toBe(401);
+    },
+    EVERY_ROUTE_MS,
+  );
 
-  it('refuses injection in query parameters of lists as a 4xx or answers them literally', async () => {
-    for (const op of ops.filter(
-      (o) =>
-        o.method === 'GET' && !o.template.includes('{') && o.template.startsWith('/api/v1/') && o.template !== '/api/v1/events',
-    )) {
-      for (const text of INJECTIONS) {
-        const q = encodeURIComponent(text);
-        const response = await gw.api(`${op.template}?cursor=${q}&limit=${q}&action=${q}&resource_type=${q}`, {
-          headers: auth(),
-        });
-        expect(response.status, `${op.template} with ${text}`).toBeLessThan(500);
-        await response.arrayBuffer();
+  it(
+    'refuses injection in query parameters of lists as a 4xx or answers them literally',
+    async () => {
+      for (const op of ops.filter(
+        (o) =>
+          o.method === 'GET' && !o.template.includes('{') && o.template.startsWith('/api/v1/') && o.template !== '/api/v1/events',
+      )) {
+        for (const text of INJECTIONS) {
+          const q = encodeURIComponent(text);
+          const response = await gw.api(`${op.template}?cursor=${q}&limit=${q}&action=${q}&resource_type=${q}`, {
+            headers: auth(),
+          });
+          expect(response.status, `${op.template} with ${text}`).toBeLessThan(500);
+          await response.arrayBuffer();
+        }
       }
-    }
-  });
+    },
+    EVERY_ROUTE_MS,
+  );
 });

@@ -157,7 +157,7 @@ describe('the live layer in the browser', () => {
       });
       (window as unknown as { live: object }).live = { stream, seen };
     });
-    const indicator = page.getByRole('status').filter({ hasText: 'Reconnecting' });
+    const indicator = page.getByText('Reconnecting to live updates');
     await expect.poll(async () => (await seen()).statuses.at(-1)).toBe('live');
     expect(await indicator.count()).toBe(0);
     const { query } = await seen();
