@@ -302,12 +302,12 @@ async function listenTo(url: string, channel: string, onPayload: (payload: strin
   };
 }
 
-/** The bus's doorbell channel (bus.ring_doorbell). */
+/** The bus's doorbell channel (rung by the producing process after its commit, kit's bus/doorbell.ts). */
 const DOORBELL = 'llmops_bus';
 
 function ringsNote(rings: Heard, tasks: number): string {
   return (
-    `bus doorbell NOTIFYs heard (${DOORBELL}, rung at commit while a consumer waits): ${rings.count}, ` +
+    `bus doorbell NOTIFYs heard (${DOORBELL}, rung after a commit while a consumer waits): ${rings.count}, ` +
     `${fmt(rings.count / Math.max(1, tasks), 2)} per task` +
     (rings.error ? ` (the LISTEN connection failed: ${rings.error.message})` : '')
   );
