@@ -39,11 +39,13 @@ import {
 } from './lib.ts';
 import { summarizeProfile, type ProfileSummary } from './profile.ts';
 import type { ProbeReport, ToProbe } from './runner-probe.ts';
+import * as store from '../../services/runner/src/tasks/store.ts';
 
 const LATENCY = { samples: 200, warmup: 20, p50: 4, p99: 12 };
 const STEADY = { producers: 4, seconds: 15, warmupMs: 1_000, p99: 20, share: 0.5 };
 const DRAIN = { tasks: 20_000, share: 0.6 };
 const STREAMS = { tasks: 1_000, words: 48, chunkDelayMs: 100 };
+const CLAIM = { queued: [1_000, 10_000, 100_000], samples: 30, batch: 32, ratio: 2 };
 
 const PROBE = new URL('./runner-probe.ts', import.meta.url).href;
 const PROFILES = process.env.BENCH_CPU_PROF ? mkdtempSync(join(tmpdir(), 'llmops-bench-prof-')) : undefined;
@@ -1258,9 +1260,112 @@ async function streams(rig: Rig, seed: string): Promise<BenchResult> {
   };
 }
 
+// ---- 5. the claim's time as the queue grows ----
+
+/** The node types of a JSON plan, nested, e.g. `Limit > LockRows > Index Scan (tasks_queued_idx)`. */
+function planShape(node: Record<string, unknown>): string {
+  const name = `${node['Node Type'] as string}${node['Index Name'] ? ` (${node['Index Name'] as string})` : ''}`;
+  const children = ((node.Plans as Array<Record<string, unknown>> | undefined) ?? [])
+    .filter((child) => child['Parent Relationship'] !== 'SubPlan' && child['Parent Relationship'] !== 'InitPlan')
+    .map(planShape);
+  return children.length === 0 ? name : `${name} > ${children.length === 1 ? children[0] : `[${children.join(', ')}]`}`;
+}
+
+async function claimScaling(rig: Rig, seed: string): Promise<BenchResult> {
+  const rows: string[][] = [];
+  const times: number[] = [];
+  const shapes: string[] = [];
+  const client = await rig.admin.connect();
+  let queued = 0;
+  try {
+    for (const target of CLAIM.queued) {
+      await rig.copyTasks(seed, target - queued, `claim-${target}`, -60_000);
+      queued = target;
+      // The runner's own statements (store.lockDue, store.start) in a transaction that is rolled back, so
+      // every sample claims from the same queue; the wall clock of the bench process, best of warm runs.
+      const samples: number[] = [];
+      let plan: Record<string, unknown> | undefined;
+      for (let i = 0; i < CLAIM.samples + 3; i++) {
+        await client.query('BEGIN');
+        try {
+          const started = performance.now();
+          const candidates = await store.lockDue(client, CLAIM.batch, 60_000);
+          await store.start(
+            client,
+            candidates.map((c) => c.id),
+            'bench-claim',
+            30_000,
+          );
+          if (i >= 3) samples.push(performance.now() - started);
+          if (candidates.length !== CLAIM.batch) throw new Error(`claimed ${candidates.length} of ${CLAIM.batch} due tasks`);
+        } finally {
+          await client.query('ROLLBACK');
+        }
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(`PREPARE bench_claim(int, float8) AS ${(await claimText(client)) ?? ''}`);
+        const { rows: explained } = await client.query<{
+          'QUERY PLAN': Array<{ Plan: Record<string, unknown>; 'Execution Time': number }>;
+        }>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE bench_claim(${CLAIM.batch}, 60000)`);
+        const top = explained[0]?.['QUERY PLAN'][0];
+        plan = top?.Plan;
+        rows.push([
+          fmtRate(target),
+          fmt(percentile(samples, 50), 2),
+          fmt(percentile(samples, 90), 2),
+          fmt(top?.['Execution Time'] ?? Number.NaN, 2),
+        ]);
+      } finally {
+        await client.query('ROLLBACK');
+        await client.query('DEALLOCATE bench_claim').catch(() => undefined);
+      }
+      times.push(percentile(samples, 50));
+      shapes.push(`${fmtRate(target)} queued: ${plan ? planShape(plan) : '?'}`);
+    }
+  } finally {
+    client.release();
+    // The copies are queued and due: leave no work behind for the next part.
+    await rig.admin.query(
+      `DELETE FROM runner.tasks WHERE status = 'queued' AND correlation ? 'bench' AND correlation ->> 'bench' LIKE 'claim-%'`,
+    );
+  }
+  const first = times[0] ?? Number.NaN;
+  const last = times[times.length - 1] ?? Number.NaN;
+  return {
+    title: `6.5 Runner: the claim's time with ${CLAIM.queued.map(fmtRate).join(', ')} queued tasks`,
+    method: [
+      'Copies of a real task (SQL, as in 6.3), all due, added to reach each queue size; VACUUM ANALYZE after each insert.',
+      `The claim's statements as the runner sends them (tasks/store.ts lockDue for ${CLAIM.batch} tasks, then start), on one`,
+      `connection of the bench, each sample in a transaction that is rolled back (the queue stays the same); ${CLAIM.samples} samples`,
+      "after 3 warm-up ones, the bench process's clock. The candidates' plan from EXPLAIN (ANALYZE, FORMAT JSON), its execution",
+      'time beside; plan shapes below (subplans left out).',
+    ],
+    table: [['queued', 'claim p50 ms', 'claim p90 ms', 'candidates, server ms'], ...rows],
+    notes: [...shapes, loadNote()],
+    verdicts: [
+      atMost(
+        `claim at ${fmtRate(CLAIM.queued[CLAIM.queued.length - 1] ?? 0)} queued vs at ${fmtRate(CLAIM.queued[0] ?? 0)} (≤ ${CLAIM.ratio}×)`,
+        last / first,
+        CLAIM.ratio,
+        '×',
+        2,
+      ),
+    ],
+  };
+}
+
+/** The text of the runner's candidate query, as prepared on this connection by store.lockDue. */
+async function claimText(client: pg.PoolClient): Promise<string | undefined> {
+  const { rows } = await client.query<{ statement: string }>(
+    `SELECT statement FROM pg_prepared_statements WHERE name = 'runner.claim.candidates'`,
+  );
+  return rows[0]?.statement;
+}
+
 // ---- the whole benchmark ----
 
-export const RUNNER_PARTS = ['latency', 'steady', 'drain', 'streams'] as const;
+export const RUNNER_PARTS = ['latency', 'steady', 'drain', 'streams', 'claim'] as const;
 
 /** The parts in order (all by default), each handed to `report` when done; they share one stack. */
 export async function runnerBench(
@@ -1270,18 +1375,27 @@ export async function runnerBench(
 ): Promise<void> {
   const rig = await startRig(server);
   try {
-    if (parts.includes('latency')) report(await latency(rig, server));
-    if (parts.includes('steady')) report(await steady(rig, server));
-    const seeds = parts.includes('drain') || parts.includes('streams') ? await makeSeeds(rig) : undefined;
-    if (seeds && parts.includes('drain')) report(await drain(rig, server, seeds.short));
-    if (seeds && parts.includes('streams')) report(await streams(rig, seeds.long));
+    // Each part states how long it took (set-up of the seeds included in the first part that needs them).
+    const timed = async (part: () => Promise<BenchResult>) => {
+      const started = performance.now();
+      const result = await part();
+      const seconds = (performance.now() - started) / 1_000;
+      report({ ...result, notes: [...result.notes, `this part took ${fmt(seconds, 0)} s`] });
+    };
+    if (parts.includes('latency')) await timed(() => latency(rig, server));
+    if (parts.includes('steady')) await timed(() => steady(rig, server));
+    let seeds: Seeds | undefined;
+    const seeded = async () => (seeds ??= await makeSeeds(rig));
+    if (parts.includes('drain')) await timed(async () => drain(rig, server, (await seeded()).short));
+    if (parts.includes('streams')) await timed(async () => streams(rig, (await seeded()).long));
+    if (parts.includes('claim')) await timed(async () => claimScaling(rig, (await seeded()).short));
   } finally {
     await rig.stop();
   }
   if (PROFILES) {
     const notes = rig.services.flatMap(([name, pid]) => (pid === undefined ? [] : profileNotes(pid, name)));
     report({
-      title: '6.5 Runner bench: CPU profiles of the other services (whole run)',
+      title: '6.6 Runner bench: CPU profiles of the other services (whole run)',
       method: ['--cpu-prof on every service process (BENCH_CPU_PROF=1); self time by area and by function.'],
       table: [],
       notes,
@@ -1301,6 +1415,9 @@ if (import.meta.main) {
   try {
     // `node tests/bench/runner.ts drain streams`: only those parts.
     const parts = process.argv.slice(2);
+    const unknown = parts.filter((part) => !(RUNNER_PARTS as readonly string[]).includes(part));
+    if (unknown.length > 0)
+      throw new Error(`unknown runner bench part ${unknown.join(', ')}; the parts: ${RUNNER_PARTS.join(', ')}`);
     await runnerBench(server, printResult, parts.length > 0 ? parts : RUNNER_PARTS);
   } finally {
     await server.stop();
