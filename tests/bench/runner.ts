@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import pg from 'pg';
 import { createBus, type Bus } from '@llmops/kit/bus/index';
 import { createPool, type Pool } from '@llmops/kit/db';
@@ -44,6 +45,8 @@ import * as store from '../../services/runner/src/tasks/store.ts';
 const LATENCY = { samples: 200, warmup: 20, p50: 4, p99: 12 };
 const STEADY = { producers: 4, seconds: 15, warmupMs: 1_000, p99: 20, share: 0.5 };
 const DRAIN = { tasks: 20_000, share: 0.6 };
+/** graphile-worker's concurrency in the like-for-like anchor: the runner's default RUNNER_CONCURRENCY. */
+const LIKE_FOR_LIKE_CONCURRENCY = 64;
 const STREAMS = { tasks: 1_000, words: 48, chunkDelayMs: 100 };
 const CLAIM = { queued: [1_000, 10_000, 100_000], samples: 30, batch: 32, ratio: 2 };
 
@@ -1118,12 +1121,31 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
   }
   const anchor = await graphileDrain(server);
   rows.push(['graphile-worker, defaults (concurrency 1), no-op', fmt(anchor, 2), fmtRate(DRAIN.tasks / anchor), '-', '-']);
-  const target = (DRAIN.tasks / anchor) * DRAIN.share;
+  const call = await streamingCall(rig, seed);
+  const alike = await graphileDrain(server, call);
+  rows.push([
+    `graphile-worker, concurrency ${LIKE_FOR_LIKE_CONCURRENCY}, the same streaming call (like for like)`,
+    fmt(alike, 2),
+    fmtRate(DRAIN.tasks / alike),
+    '-',
+    '-',
+  ]);
+  const anchorRate = DRAIN.tasks / alike;
+  const target = anchorRate * DRAIN.share;
   const verdicts: Verdict[] = [1, 2].map((instances, i) =>
     atLeast(
-      `runner drain, ${instances} instance${instances > 1 ? 's' : ''} (≥ ${DRAIN.share * 100} % of graphile-worker's defaults)`,
+      `runner drain, ${instances} instance${instances > 1 ? 's' : ''} ${fmt(((rates[i] ?? 0) / anchorRate) * 100, 0)} % of ` +
+        `like-for-like graphile-worker (≥ ${DRAIN.share * 100} %)`,
       rates[i] ?? 0,
       target,
+      'tasks/s',
+    ),
+  );
+  verdicts.push(
+    atLeast(
+      `runner drain, 2 processes ${fmt((rates[1] ?? 0) / (rates[0] ?? 1), 2)}× 1 process (≥ 0.9×, no collapse)`,
+      rates[1] ?? 0,
+      (rates[0] ?? 0) * 0.9,
       'tasks/s',
     ),
   );
@@ -1140,7 +1162,9 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
       'production defaults (concurrency 64, claim batch 32), are up and idle when they do. Each task: a real SDK call to the',
       'emulator (answering at once), the attempt recorded, events published.',
       "Clock: the database's, from the first claim (min tasks.started_at) to the last finish (max tasks.finished_at).",
-      `graphile-worker: ${fmtRate(DRAIN.tasks)} no-op jobs queued by add_jobs in transactions of 1,000, defaults, clock from run().`,
+      `graphile-worker: ${fmtRate(DRAIN.tasks)} no-op jobs queued by add_jobs in transactions of 1,000, defaults, clock from run()`,
+      `(for information); the anchor of the target: the same number of jobs, each making the seed task's streaming call (its`,
+      `model and messages) to the same emulator through the same OpenAI SDK, concurrency ${LIKE_FOR_LIKE_CONCURRENCY} (the runner's).`,
     ],
     table: [['', 'seconds', 'tasks/s', 'succeeded', 'tasks per claim'], ...rows],
     notes,
@@ -1148,7 +1172,33 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
   };
 }
 
-async function graphileDrain(server: BenchServer): Promise<number> {
+/**
+ * The call a task of `seed` makes, for graphile-worker's like-for-like jobs: a streaming chat completion
+ * with the task's model and messages, to the same emulator, through the same SDK, read to its end.
+ */
+async function streamingCall(rig: Rig, seed: string): Promise<() => Promise<void>> {
+  const { rows } = await rig.admin.query<{ model: string; messages: OpenAI.ChatCompletionMessageParam[] }>(
+    `SELECT a.request ->> 'model' AS model, a.request -> 'messages' AS messages
+     FROM runner.attempts a WHERE a.task_id = $1 ORDER BY a.number LIMIT 1`,
+    [seed],
+  );
+  const { model, messages } = rows[0] ?? { model: 'emu-gpt-small', messages: [{ role: 'user', content: SUMMARY }] };
+  const client = new OpenAI({ baseURL: rig.emulator.baseUrl('openai'), apiKey: 'sk-bench-key-0123456789', maxRetries: 0 });
+  return async () => {
+    const stream = await client.chat.completions.create({
+      model,
+      messages,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    if (text === '') throw new Error('the emulator answered nothing');
+  };
+}
+
+/** Seconds for graphile-worker to drain DRAIN.tasks jobs: no-ops with defaults, or `call` each at the runner's concurrency. */
+async function graphileDrain(server: BenchServer, call?: () => Promise<void>): Promise<number> {
   const { url } = await server.emptyDatabase();
   const utils = await graphileUtils(url);
   let done = 0;
@@ -1157,13 +1207,18 @@ async function graphileDrain(server: BenchServer): Promise<number> {
   try {
     await backlogJobs(utils, 'drain', DRAIN.tasks, 1_000);
     const started = performance.now();
-    const runner = await startGraphile(url, {
-      drain: () => {
-        if (++done === DRAIN.tasks) finished();
+    const runner = await startGraphile(
+      url,
+      {
+        drain: async () => {
+          await call?.();
+          if (++done === DRAIN.tasks) finished();
+        },
       },
-    });
+      call ? { concurrency: LIKE_FOR_LIKE_CONCURRENCY } : {},
+    );
     try {
-      await within(all, 180_000, `graphile-worker to run ${DRAIN.tasks} jobs`);
+      await within(all, 900_000, `graphile-worker to run ${DRAIN.tasks} jobs`);
       return (performance.now() - started) / 1_000;
     } finally {
       await runner.stop();
