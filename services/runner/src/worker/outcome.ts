@@ -1,6 +1,6 @@
 import { publishMany, type Envelope } from '@llmops/kit/bus/index';
 import { CONSUMER_WAITING, envelope, outboxInsert, ringAfterCommit } from '@llmops/kit/bus/publish';
-import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
+import { withTransaction, type Pool } from '@llmops/kit/db';
 import type { GeneratedImage, Usage, WireRequest } from '@llmops/kit/adapters/types';
 import { modelUsed, taskSucceeded } from '@llmops/kit/events/runner';
 import { usdText, usdUnits } from '@llmops/kit/money';
@@ -58,9 +58,8 @@ function abandonment(message: string): TaskError {
  * logged) with its cost, charged to the provider's month where the provider has a cap, and, when this
  * process still holds the task's lease, the task's next state and its event. The common case — a
  * success of a task this process holds, with no reservation, no cancel asked, no images — is one
- * statement (`finishSucceeded`), in autocommit, or with the successes that end at the same time in one
- * transaction (`finishTogether`); everything else, or a task that changed meanwhile, is the transaction
- * below. The price in force is read first, outside any transaction.
+ * statement in autocommit (`finishSucceeded`); everything else, or a task that changed meanwhile, is the
+ * transaction below. The price in force is read first, outside any transaction.
  */
 export async function finishAttempt(
   pool: Pool,
@@ -71,7 +70,7 @@ export async function finishAttempt(
   const { model, attempt } = claimed;
   const { outcome } = record;
   const price = (await cost.pricesInForce(pool, [model.model_id], attempt.started_at)).get(model.model_id) ?? null;
-  if (outcome.kind === 'succeeded' && outcome.images.length === 0 && (await finishTogether(pool, owner, claimed, record, price)))
+  if (outcome.kind === 'succeeded' && outcome.images.length === 0 && (await finishSucceeded(pool, owner, claimed, record, price)))
     return;
   await withTransaction(pool, async (tx) => {
     // The task row first, locked: whether this process still holds it decides what the attempt was.
@@ -132,7 +131,7 @@ function usedEvent({ model, attempt, row }: lifecycle.ClaimedTask): Envelope {
  * images.
  */
 async function finishSucceeded(
-  db: Queryable,
+  pool: Pool,
   owner: string,
   claimed: lifecycle.ClaimedTask,
   record: AttemptRecord,
@@ -156,7 +155,7 @@ async function finishSucceeded(
   const n = close.values.length;
   const p = (i: number) => `$${n + i}`;
   const insert = outboxInsert(events, n + 12, 'EXISTS (SELECT 1 FROM done)');
-  const { rows } = await db.query<{ done: boolean; waiting: boolean }>({
+  const { rows } = await pool.query<{ done: boolean; waiting: boolean }>({
     name: 'runner.finish.succeeded',
     text: `WITH task AS (
              SELECT id FROM runner.tasks
@@ -192,72 +191,8 @@ async function finishSucceeded(
     ],
   });
   const done = rows[0]?.done === true;
-  if (done) ringAfterCommit(db, rows[0]?.waiting === true);
+  if (done) ringAfterCommit(pool, rows[0]?.waiting === true);
   return done;
-}
-
-interface PendingSuccess {
-  owner: string;
-  claimed: lifecycle.ClaimedTask;
-  record: AttemptRecord;
-  price: cost.Price | null;
-  resolve: (done: boolean) => void;
-  reject: (error: unknown) => void;
-}
-
-const successes = new WeakMap<Pool, { pending: PendingSuccess[]; flushing: boolean }>();
-
-/**
- * `finishSucceeded`, with the successes that end together in one transaction: one commit (one WAL flush,
- * the bound of a drain once finishes were single statements) and at most one doorbell ring for all. The
- * first success goes at once, on the next turn of the event loop; those that end while a batch is being
- * written wait for it and go together in the next. A batch that fails as a whole (a deadlock with a lease
- * extension, a lost connection) is retried one success at a time.
- */
-function finishTogether(
-  pool: Pool,
-  owner: string,
-  claimed: lifecycle.ClaimedTask,
-  record: AttemptRecord,
-  price: cost.Price | null,
-): Promise<boolean> {
-  let state = successes.get(pool);
-  if (!state) {
-    state = { pending: [], flushing: false };
-    successes.set(pool, state);
-  }
-  const queue = state;
-  return new Promise((resolve, reject) => {
-    queue.pending.push({ owner, claimed, record, price, resolve, reject });
-    if (!queue.flushing) {
-      queue.flushing = true;
-      setImmediate(() => void flushSuccesses(pool, queue));
-    }
-  });
-}
-
-async function flushSuccesses(pool: Pool, queue: { pending: PendingSuccess[]; flushing: boolean }): Promise<void> {
-  while (queue.pending.length > 0) {
-    // Rows locked in id order, as far as this batch goes.
-    const batch = queue.pending.splice(0).sort((a, b) => (a.claimed.row.id < b.claimed.row.id ? -1 : 1));
-    const alone = (item: PendingSuccess) =>
-      finishSucceeded(pool, item.owner, item.claimed, item.record, item.price).then(item.resolve, item.reject);
-    if (batch.length === 1) {
-      await alone(batch[0] as PendingSuccess);
-      continue;
-    }
-    try {
-      const done = await withTransaction(pool, async (tx) => {
-        const results: boolean[] = [];
-        for (const item of batch) results.push(await finishSucceeded(tx, item.owner, item.claimed, item.record, item.price));
-        return results;
-      });
-      batch.forEach((item, i) => item.resolve(done[i] === true));
-    } catch {
-      await Promise.all(batch.map(alone));
-    }
-  }
-  queue.flushing = false;
 }
 
 /**
