@@ -472,6 +472,34 @@ describe('rendering: preview, assemble, the runner', () => {
       403,
     );
     expect((await api('POST', '/render', { template_id: t.id }, { as: runner, prefix: '/internal' })).status).toBe(422);
+
+    // The latest published version in the same call (a task created without version or label).
+    const latest = await ok(
+      api(
+        'POST',
+        '/render',
+        { template_id: t.id, latest: true, inputs: { tags: ['a', 'b'] }, model: 'gpt-4o-mini' },
+        { as: runner, prefix: '/internal' },
+      ),
+    );
+    expect(latest.template_version).toBe(1);
+    expect(latest.messages).toEqual(preview.messages);
+    const both = await api(
+      'POST',
+      '/render',
+      { template_id: t.id, version: 1, latest: true },
+      { as: runner, prefix: '/internal' },
+    );
+    expect(both.status).toBe(422);
+    const draftOnly = await template([{ role: 'user', entries: [{ type: 'text', text: 'Hi' }] }]);
+    const unpublished = await api(
+      'POST',
+      '/render',
+      { template_id: draftOnly.id, latest: true },
+      { as: runner, prefix: '/internal' },
+    );
+    expect(unpublished.status).toBe(422);
+    expect(unpublished.body.detail).toMatch(/has never been published; publish it first/);
   });
 
   it('assembles ad-hoc parts and inline messages without saving anything', async () => {

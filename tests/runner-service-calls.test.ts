@@ -165,4 +165,30 @@ describe("the runner's copy of the registry", () => {
       ['POST /api/v1/assemble', `account:${editor.subject}`],
     ]);
   });
+
+  it("renders a template's latest published version in one call to the prompt service", async () => {
+    const { model } = await registryPreset();
+    const post = (path: string, body: unknown) =>
+      stack.call('prompt', path, { method: 'POST', body: JSON.stringify(body) }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as Json,
+      }));
+    const template = await post('/api/v1/templates', {
+      name: `latest ${++n}`,
+      variables: [{ name: 'name', type: 'string' }],
+      messages: [{ role: 'user', entries: [{ type: 'text', text: 'Hello {{ name }}' }] }],
+    });
+    expect(template.status, JSON.stringify(template.body)).toBe(201);
+    expect((await post(`/api/v1/templates/${template.body.id}/publish`, {})).status).toBe(201);
+    prompt.calls.length = 0;
+    const task = await call(
+      'runner',
+      '/api/v1/tasks',
+      { template_id: template.body.id, model_id: model, inputs: { name: 'Ada' } },
+      editor,
+    );
+    expect(task.status, JSON.stringify(task.body)).toBe(201);
+    expect(task.body.tasks[0].template).toEqual({ id: template.body.id, version: 1, label: null });
+    expect(prompt.calls.map((call) => call.line)).toEqual(['POST /internal/render']);
+  });
 });

@@ -7,7 +7,7 @@ import { gatewayBench } from './gateway.ts';
 import { latencyBench } from './latency.ts';
 import { listenBench } from './listen.ts';
 import { producersBench } from './producers.ts';
-import { runnerBench } from './runner.ts';
+import { RUNNER_PARTS, runnerBench } from './runner.ts';
 import { printResult, startBenchServer, type BenchResult, type BenchServer } from './lib.ts';
 
 /** Each benchmark hands its results to `report` as it finishes them (the runner's come in several parts). */
@@ -26,8 +26,25 @@ const BENCHES: Array<{ name: string; run: Bench }> = [
   { name: 'runner', run: runnerBench },
 ];
 
+/**
+ * `npm run bench -- latency runner drain`: the names of benchmarks; words after `runner` that name a part
+ * of it (latency, steady, drain, streams, claim) choose those parts alone (all of them without any).
+ */
+function parseArgs(args: readonly string[]): { only: string[]; runnerParts: string[] } {
+  const at = args.indexOf('runner');
+  if (at < 0) return { only: [...args], runnerParts: [] };
+  const after = args.slice(at + 1);
+  const isPart = (word: string) => (RUNNER_PARTS as readonly string[]).includes(word);
+  const end = after.findIndex((word) => !isPart(word));
+  const runnerParts = end < 0 ? after : after.slice(0, end);
+  return { only: [...args.slice(0, at), 'runner', ...after.slice(runnerParts.length)], runnerParts };
+}
+
 async function main(): Promise<void> {
-  const only = process.argv.slice(2);
+  const { only, runnerParts } = parseArgs(process.argv.slice(2));
+  const unknown = only.filter((name) => !BENCHES.some((bench) => bench.name === name));
+  if (unknown.length > 0)
+    throw new Error(`unknown benchmark ${unknown.join(', ')}; the benchmarks: ${BENCHES.map((b) => b.name).join(', ')}`);
   const started = performance.now();
   const server = await startBenchServer();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -49,10 +66,12 @@ async function main(): Promise<void> {
     console.log(`  load average before: ${loadAverage()} (other work on the machine skews every figure)`);
     for (const bench of BENCHES) {
       if (only.length > 0 && !only.includes(bench.name)) continue;
-      await bench.run(server, (result) => {
+      const report = (result: BenchResult) => {
         printResult(result);
         results.push(result);
-      });
+      };
+      if (bench.name === 'runner' && runnerParts.length > 0) await runnerBench(server, report, runnerParts);
+      else await bench.run(server, report);
     }
   } finally {
     await server.stop();

@@ -76,16 +76,38 @@ export function createPool({ connectionString, applicationName, max = 10, log }:
   return pool;
 }
 
-/** Runs `fn` in one transaction: commit when it resolves, roll back when it throws. */
+// The after-commit hooks of each transaction open in withTransaction, by its client.
+const commitHooks = new WeakMap<object, Array<(pool: Pool) => void>>();
+
+/**
+ * Runs `hook` right after the transaction of `tx` commits, with the pool it came from (never when it
+ * rolls back). Only transactions of withTransaction have hooks: false, and `hook` is never called, when
+ * `tx` is anything else (the pool, or a client whose transaction is committed elsewhere). The same hook
+ * registered again in one transaction runs once. A hook must
+ * not throw; it runs after the caller's work is durable and cannot undo it.
+ */
+export function afterCommit(tx: Queryable, hook: (pool: Pool) => void): boolean {
+  const hooks = commitHooks.get(tx);
+  if (!hooks) return false;
+  if (!hooks.includes(hook)) hooks.push(hook);
+  return true;
+}
+
+/** Runs `fn` in one transaction: commit when it resolves, roll back when it throws; then its afterCommit hooks. */
 export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
+  const hooks: Array<(pool: Pool) => void> = [];
   try {
     await client.query('BEGIN');
+    commitHooks.set(client, hooks);
     const result = await fn(client);
+    commitHooks.delete(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
+    commitHooks.delete(client);
+    hooks.length = 0;
     // A connection that cannot even roll back is gone: it is closed, not returned to the pool.
     broken = !(await client.query('ROLLBACK').then(
       () => true,
@@ -94,6 +116,14 @@ export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Pro
     throw error;
   } finally {
     client.release(broken);
+    // Only reached with hooks after a COMMIT that succeeded: the catch above empties them.
+    for (const hook of hooks) {
+      try {
+        hook(pool);
+      } catch {
+        // The transaction is committed; a failing hook (a wake-up hint) changes nothing about it.
+      }
+    }
   }
 }
 

@@ -84,6 +84,14 @@ export interface ServiceContext {
   readiness: Record<string, ReadinessCheck>;
 }
 
+/**
+ * A service's composition root. `poolMax`, when present, sizes the service's pool from its environment
+ * (called before the pool is made; it may throw a ConfigError); otherwise the pool has 10 connections.
+ */
+export type ServiceBuild = ((ctx: ServiceContext) => ServiceParts | Promise<ServiceParts>) & {
+  poolMax?: (rawEnv: Readonly<Record<string, string | undefined>>) => number;
+};
+
 /** What a service builds from its context: its app, and what starts and stops with it. */
 export interface ServiceParts {
   app: ServiceApp;
@@ -114,12 +122,17 @@ export interface RunOptions {
 /** Starts one service: config, logger, pool, app, serve, then consumers. Used by main.ts and startStack. */
 export async function runService(
   service: ServiceName,
-  build: (ctx: ServiceContext) => ServiceParts | Promise<ServiceParts>,
+  build: ServiceBuild,
   { env: rawEnv = process.env, log: givenLog }: RunOptions = {},
 ): Promise<RunningService> {
   const env = loadConfig(ServiceEnvSchema, rawEnv);
   const log = givenLog ?? createLogger({ service, level: env.LOG_LEVEL });
-  const pool = createPool({ connectionString: env.DATABASE_URL, applicationName: `llmops-${service}`, log });
+  const pool = createPool({
+    connectionString: env.DATABASE_URL,
+    applicationName: `llmops-${service}`,
+    log,
+    max: build.poolMax?.(rawEnv),
+  });
   const urls = resolveUrls({ ...rawEnv, ...env });
   const files = readSqlFiles();
   const readiness: Record<string, ReadinessCheck> = {
@@ -250,10 +263,7 @@ function closeServer(server: ServerType): Promise<void> {
  * The entry of a service process: runs it, and stops it in order on SIGINT/SIGTERM (once; a second
  * signal forces the exit). Configuration errors exit at once with the variable named.
  */
-export async function runMain(
-  service: ServiceName,
-  build: (ctx: ServiceContext) => ServiceParts | Promise<ServiceParts>,
-): Promise<void> {
+export async function runMain(service: ServiceName, build: ServiceBuild): Promise<void> {
   const env = configOrExit(() => loadConfig(ServiceEnvSchema));
   const log = createLogger({ service, level: env.LOG_LEVEL });
   // Signals are handled from the first moment: one that arrives during start-up stops the service as

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadConfig, millis } from '@llmops/kit/config';
+import { configErrorOf, loadConfig, millis } from '@llmops/kit/config';
 
 /**
  * The runner's own settings, on top of every service's (kit/runtime). Leases, heartbeats and rate
@@ -11,6 +11,22 @@ import { loadConfig, millis } from '@llmops/kit/config';
 export const RunnerEnvSchema = z.object({
   /** Tasks one runner process runs at once (each is mostly waiting on a provider). */
   RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(64),
+  /**
+   * Connections of the runner's own pool (default the smaller of RUNNER_CONCURRENCY and 16): finishes are
+   * batched and claims are one transaction, so running tasks need far fewer connections than there are tasks.
+   */
+  RUNNER_DB_POOL_MAX: z.coerce.number({ message: 'expected a whole number of connections' }).int().min(1).max(1_000).optional(),
+  /**
+   * The most connections one runner process may open: its pool plus the bus's LISTEN connection. Start-up
+   * refuses a pool that does not fit; size it so that every process of every service fits PostgreSQL's
+   * max_connections.
+   */
+  RUNNER_DB_CONNECTION_BUDGET: z.coerce
+    .number({ message: 'expected a whole number of connections' })
+    .int()
+    .min(2)
+    .max(10_000)
+    .default(32),
   /** Tasks claimed per claim statement. */
   RUNNER_CLAIM_BATCH: z.coerce.number().int().min(1).max(500).default(32),
   /** How long a claim holds a task; a process that stops extending it loses the task to another. */
@@ -33,6 +49,8 @@ export type RunnerEnv = z.output<typeof RunnerEnvSchema>;
 
 export interface RunnerConfig {
   concurrency: number;
+  /** Connections of the runner's pool. */
+  poolMax: number;
   claimBatch: number;
   leaseMs: number;
   heartbeatMs: number;
@@ -43,10 +61,24 @@ export interface RunnerConfig {
   stopDrainMs: number;
 }
 
+/** Connections a runner process opens besides its pool: the bus's one LISTEN connection. */
+const OTHER_CONNECTIONS = 1;
+
 export function runnerConfig(rawEnv: Readonly<Record<string, string | undefined>>): RunnerConfig {
   const env = loadConfig(RunnerEnvSchema, { ...rawEnv });
+  const poolMax = env.RUNNER_DB_POOL_MAX ?? Math.min(env.RUNNER_CONCURRENCY, 16);
+  if (poolMax + OTHER_CONNECTIONS > env.RUNNER_DB_CONNECTION_BUDGET) {
+    const given =
+      env.RUNNER_DB_POOL_MAX === undefined ? `its default, min(RUNNER_CONCURRENCY, 16) = ${poolMax}` : String(poolMax);
+    throw configErrorOf([
+      `RUNNER_DB_POOL_MAX: a pool of ${given} connections plus the bus's LISTEN connection exceeds ` +
+        `RUNNER_DB_CONNECTION_BUDGET (${env.RUNNER_DB_CONNECTION_BUDGET}); set RUNNER_DB_POOL_MAX to at most ` +
+        `${env.RUNNER_DB_CONNECTION_BUDGET - OTHER_CONNECTIONS}, or raise the budget if PostgreSQL's max_connections allows it`,
+    ]);
+  }
   return {
     concurrency: env.RUNNER_CONCURRENCY,
+    poolMax,
     claimBatch: env.RUNNER_CLAIM_BATCH,
     leaseMs: env.RUNNER_LEASE_MS,
     heartbeatMs: env.RUNNER_HEARTBEAT_MS ?? Math.max(50, Math.floor(env.RUNNER_LEASE_MS / 3)),

@@ -33,6 +33,9 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness }: Se
   };
 }
 
+/** The runner's pool follows its concurrency (RUNNER_DB_POOL_MAX), within its connection budget. */
+buildRunner.poolMax = (rawEnv: Readonly<Record<string, string | undefined>>) => runnerConfig(rawEnv).poolMax;
+
 if (import.meta.main) {
   configOrExit(() => runnerConfig(process.env));
   await runMain('runner', buildRunner);

@@ -169,15 +169,16 @@ export class ConsumerGroup<C extends EventContract> {
       await Promise.race(this.#lanes);
       return 'progress';
     }
-    const leases = await cursors.acquire(this.#deps.pool, {
+    const leases = await cursors.acquireAndRead(this.#deps.pool, {
       group: this.group,
       topics: this.#topics,
       limit: this.#concurrency - this.#lanes.size,
       owner: `${this.#deps.owner}:${++this.#sequence}`,
       leaseMs: this.#leaseMs,
+      batchSize: this.#batchSize,
     });
-    for (const lease of leases) {
-      const lane: Promise<void> = this.#runBatch(lease).finally(() => {
+    for (const leased of leases) {
+      const lane: Promise<void> = this.#runBatch(leased).finally(() => {
         this.#lanes.delete(lane);
         this.#bell.ring();
       });
@@ -188,19 +189,12 @@ export class ConsumerGroup<C extends EventContract> {
     return (await outbox.heldBack(this.#deps.pool, this.#topics)) ? 'held' : 'idle';
   }
 
-  async #runBatch(lease: cursors.Lease): Promise<void> {
+  async #runBatch({ lease, read, blocked }: cursors.LeasedBatch): Promise<void> {
     const { pool } = this.#deps;
     const log = this.#log.child({ partition: lease.partition });
     const lost = new AbortController();
     const keeper = this.#keepLease(() => cursors.extend(pool, this.group, lease, this.#leaseMs), lost, log);
     try {
-      const read = await outbox.readAfter(pool, {
-        after: lease.position,
-        topics: this.#topics,
-        partition: lease.partition,
-        limit: this.#batchSize,
-      });
-      const blocked = read.rows.length > 0 ? await parked.blockedKeys(pool, this.group, lease.partition) : new Set<string>();
       const { through, parks } = this.#options.handler
         ? await this.#handleEach(read.rows, blocked, lost.signal, log)
         : await this.#handleBatch(read.rows, blocked, lost.signal, log);

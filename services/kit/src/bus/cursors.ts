@@ -1,6 +1,6 @@
 import type { Queryable, Pool } from '../db.ts';
 import { positionFromRow, positionParams, type Position } from './position.ts';
-import { PARTITIONS } from './outbox.ts';
+import { COLUMNS, PARTITIONS, toResult, type RawRow, type ReadResult } from './outbox.ts';
 
 export interface Lease {
   partition: number;
@@ -32,12 +32,23 @@ export async function register(
   );
 }
 
+export interface LeasedBatch {
+  lease: Lease;
+  /** The partition's committed events after the cursor, as `outbox.readAfter` reads them. */
+  read: ReadResult;
+  /** Keys of those events that have parked events of the group (they must wait behind them). */
+  blocked: Set<string>;
+}
+
 /**
  * Leases up to `limit` partitions of the group that have committed work after their cursor and no live
- * lease, least recently served first. One short UPDATE: no lock or transaction outlives it. Two
- * instances racing for one cursor: the second re-checks the lease after the first commits and skips it.
+ * lease, least recently served first, and reads each one's next batch and its parked keys — one
+ * statement: one round trip and one snapshot (it was three). The lease is one short UPDATE: no lock or
+ * transaction outlives the statement. Two instances racing for one cursor: the second re-checks the
+ * lease after the first commits and skips it. The batch is read below the statement's xmin
+ * (commit-safe, ADR 0001) and each row says whether its key is parked for the group.
  */
-export async function acquire(
+export async function acquireAndRead(
   db: Queryable,
   {
     group,
@@ -45,10 +56,14 @@ export async function acquire(
     limit,
     owner,
     leaseMs,
-  }: { group: string; topics: readonly string[]; limit: number; owner: string; leaseMs: number },
-): Promise<Lease[]> {
-  const { rows } = await db.query<{ partition: number; txid: string; id: string; lease_owner: string }>(
-    `WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+    batchSize,
+  }: { group: string; topics: readonly string[]; limit: number; owner: string; leaseMs: number; batchSize: number },
+): Promise<LeasedBatch[]> {
+  const { rows } = await db.query<
+    RawRow & { leased_partition: number; cursor_txid: string; cursor_id: string; lease_owner: string; blocked: boolean }
+  >({
+    name: 'llmops.bus.lease-and-read',
+    text: `WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
      candidates AS (
        SELECT c.partition
        FROM bus.cursors c, snap
@@ -61,16 +76,53 @@ export async function acquire(
          )
        ORDER BY c.updated_at
        LIMIT $3
+     ),
+     leased AS (
+       UPDATE bus.cursors c
+       SET lease_owner = $4 || ':' || c.partition, lease_expires_at = now() + $5 * interval '1 millisecond'
+       FROM candidates
+       WHERE c.group_name = $1 AND c.partition = candidates.partition
+         AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
+       RETURNING c.partition, c.txid, c.id, c.lease_owner
      )
-     UPDATE bus.cursors c
-     SET lease_owner = $4 || ':' || c.partition, lease_expires_at = now() + $5 * interval '1 millisecond'
-     FROM candidates
-     WHERE c.group_name = $1 AND c.partition = candidates.partition
-       AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
-     RETURNING c.partition, c.txid::text AS txid, c.id::text AS id, c.lease_owner`,
-    [group, topics, limit, owner, leaseMs],
-  );
-  return rows.map((row) => ({ partition: row.partition, position: positionFromRow(row.txid, row.id), token: row.lease_owner }));
+     SELECT l.partition AS leased_partition, l.txid::text AS cursor_txid, l.id::text AS cursor_id, l.lease_owner,
+            snap.xmin::text AS xmin, o.*,
+            (o.outbox_id IS NOT NULL AND EXISTS (
+              SELECT 1 FROM bus.parked p WHERE p.group_name = $1 AND p.partition = l.partition AND p.key = o.key
+            )) AS blocked
+     FROM leased l CROSS JOIN snap LEFT JOIN LATERAL (
+       SELECT ${COLUMNS}
+       FROM bus.outbox o
+       WHERE o.txid < snap.xmin
+         AND (o.txid, o.id) > (l.txid, l.id)
+         AND o.topic = ANY($2::text[])
+         AND o.partition = l.partition
+       ORDER BY o.txid, o.id
+       LIMIT $6
+     ) o ON true
+     ORDER BY l.partition, o.txid::xid8, o.outbox_id::bigint`,
+    values: [group, topics, limit, owner, leaseMs, batchSize],
+  });
+  const batches = new Map<number, { lease: Lease; raws: RawRow[]; blocked: Set<string> }>();
+  for (const row of rows) {
+    let batch = batches.get(row.leased_partition);
+    if (!batch) {
+      const lease = {
+        partition: row.leased_partition,
+        position: positionFromRow(row.cursor_txid, row.cursor_id),
+        token: row.lease_owner,
+      };
+      batch = { lease, raws: [], blocked: new Set() };
+      batches.set(row.leased_partition, batch);
+    }
+    batch.raws.push(row);
+    if (row.blocked) batch.blocked.add(row.key);
+  }
+  return [...batches.values()].map(({ lease, raws, blocked }) => ({
+    lease,
+    read: toResult(raws, lease.position, batchSize),
+    blocked,
+  }));
 }
 
 /** Pushes the lease's expiry out while a slow batch runs; false when the lease was lost. */

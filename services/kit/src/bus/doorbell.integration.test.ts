@@ -1,9 +1,10 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { withTransaction } from '../db.ts';
+import { withTransaction, type Pool } from '../db.ts';
 import { useTestDatabase } from '../testing/vitest.ts';
 import { defineEvent } from './contract.ts';
+import { doorbellSettled } from './doorbell.ts';
 import { DOORBELL_CHANNEL } from './listener.ts';
 import { publish } from './publish.ts';
 import { Collector, eventually, useBuses } from './testing.ts';
@@ -17,7 +18,7 @@ const ping = defineEvent({ topic: 'test.doorbell.pinged', payload: z.object({ n:
  * Notifications on the doorbell channel up to a sentinel sent after the producer committed. Notifications
  * arrive in commit order, so everything the producer's commit sent is in the list: no sleep needed.
  */
-async function doorbellsDuring(produce: () => Promise<void>): Promise<string[]> {
+async function doorbellsDuring(producer: Pool, produce: () => Promise<void>): Promise<string[]> {
   const client = new pg.Client({ connectionString: db.adminUrl });
   await client.connect();
   try {
@@ -30,6 +31,7 @@ async function doorbellsDuring(produce: () => Promise<void>): Promise<string[]> 
     });
     await client.query(`LISTEN ${DOORBELL_CHANNEL}`);
     await produce();
+    await doorbellSettled(producer); // rings go out right after the commit, on the producer's pool
     await client.query(`SELECT pg_notify($1, 'sentinel')`, [DOORBELL_CHANNEL]);
     await sentinel;
     return received;
@@ -41,7 +43,7 @@ async function doorbellsDuring(produce: () => Promise<void>): Promise<string[]> 
 describe('the doorbell', () => {
   it('is not rung by producer transactions while no consumer waits', async () => {
     const pool = harness.servicePool('registry');
-    const rings = await doorbellsDuring(async () => {
+    const rings = await doorbellsDuring(pool, async () => {
       await withTransaction(pool, async (tx) => {
         for (let n = 0; n < 3; n++) await publish(tx, ping, { n });
       });
@@ -67,7 +69,7 @@ describe('the doorbell', () => {
       },
     );
 
-    const rings = await doorbellsDuring(() =>
+    const rings = await doorbellsDuring(pool, () =>
       withTransaction(pool, async (tx) => {
         for (let n = 10; n < 13; n++) await publish(tx, ping, { n });
       }),
@@ -76,7 +78,29 @@ describe('the doorbell', () => {
     // With a one-minute sweep, only the doorbell can have woken the consumer this soon.
     expect((await seen.waitFor(3, 15_000, 'rung events')).sort()).toEqual([10, 11, 12]);
 
+    // A producer that commits outside withTransaction rings nothing; the sweep (here 60 s) would find its
+    // events, and a transaction of withTransaction that rolls back rings nothing either.
+    const client = await pool.connect();
+    try {
+      const silent = await doorbellsDuring(pool, async () => {
+        await client.query('BEGIN');
+        await publish(client, ping, { n: 1 });
+        await client.query('COMMIT');
+        await withTransaction(pool, async (tx) => {
+          await publish(tx, ping, { n: 2 });
+          throw new Error('rolled back');
+        }).catch(() => undefined);
+      });
+      expect(silent).toEqual([]);
+    } finally {
+      client.release();
+    }
+
+    // In autocommit (the pool), the insert is its own transaction: rung right after it.
+    expect(await doorbellsDuring(pool, () => publish(pool, ping, { n: 13 }).then(() => undefined))).toEqual(['']);
+    expect((await seen.waitFor(4, 15_000, 'the autocommit event')).sort()).toEqual([10, 11, 12, 13]);
+
     await bus.stop();
-    expect(await doorbellsDuring(() => publish(pool, ping, { n: 20 }).then(() => undefined))).toEqual([]);
+    expect(await doorbellsDuring(pool, () => publish(pool, ping, { n: 20 }).then(() => undefined))).toEqual([]);
   });
 });

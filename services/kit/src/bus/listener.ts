@@ -1,7 +1,7 @@
 import pgListen from 'pg-listen';
 import type { Logger } from '../logger.ts';
 
-/** The doorbell channel (sql/bus/000002_outbox.sql rings it). */
+/** The doorbell channel (doorbell.ts rings it after a producer's commit). */
 export const DOORBELL_CHANNEL = 'llmops_bus';
 
 type Subscriber = ReturnType<typeof pgListen.default>;

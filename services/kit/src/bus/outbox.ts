@@ -29,7 +29,7 @@ export interface ReadResult {
   next: Position;
 }
 
-interface RawRow {
+export interface RawRow {
   xmin: string;
   outbox_id: string | null;
   txid: string | null;
@@ -42,7 +42,7 @@ interface RawRow {
   created_at: Date;
 }
 
-const COLUMNS = `o.id::text AS outbox_id, o.txid::text AS txid, o.event_id, o.topic, o.key, o.partition, o.payload, o.headers, o.created_at`;
+export const COLUMNS = `o.id::text AS outbox_id, o.txid::text AS txid, o.event_id, o.topic, o.key, o.partition, o.payload, o.headers, o.created_at`;
 
 export function rowFromRaw(raw: Omit<RawRow, 'xmin'>): OutboxRow {
   return {
@@ -59,7 +59,7 @@ export function rowFromRaw(raw: Omit<RawRow, 'xmin'>): OutboxRow {
   };
 }
 
-function toResult(raws: RawRow[], after: Position, limit: number): ReadResult {
+export function toResult(raws: RawRow[], after: Position, limit: number): ReadResult {
   const xmin = BigInt((raws[0] as RawRow).xmin);
   const rows = raws.filter((raw) => raw.outbox_id !== null).map(rowFromRaw);
   let next = rows.length > 0 ? (rows[rows.length - 1] as OutboxRow).position : after;

@@ -12,15 +12,6 @@ const IS_HEAD = `NOT EXISTS (
   WHERE e.group_name = p.group_name AND e.key = p.key AND (e.txid, e.outbox_id) < (p.txid, p.outbox_id)
 )`;
 
-/** Keys of the partition that have parked events: their new events must wait behind them. */
-export async function blockedKeys(db: Queryable, group: string, partition: number): Promise<Set<string>> {
-  const { rows } = await db.query<{ key: string }>(
-    `SELECT DISTINCT key FROM bus.parked WHERE group_name = $1 AND partition = $2`,
-    [group, partition],
-  );
-  return new Set(rows.map((row) => row.key));
-}
-
 export interface Claim {
   row: OutboxRow;
   /** Failed attempts so far. */

@@ -1,4 +1,5 @@
-import type { Queryable } from '../db.ts';
+import { afterCommit, type Pool, type Queryable } from '../db.ts';
+import { ringDoorbell } from './doorbell.ts';
 import { withArticle } from '../english.ts';
 import { parseHeaders, parsePayload, type EventContract, type EventHeaders, type PayloadInputOf } from './contract.ts';
 import { uuidv7 } from './uuid.ts';
@@ -43,20 +44,27 @@ export async function publish<C extends EventContract>(
   return published as Envelope;
 }
 
-const INSERT_OUTBOX = `INSERT INTO bus.outbox (event_id, topic, key, payload, headers)
-  SELECT e.event_id, e.topic, e.key, e.payload, e.headers
-  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[]) WITH ORDINALITY
-    AS e(event_id, topic, key, payload, headers, n)
-  ORDER BY e.n`;
+/** True in a statement when some process has a consumer waiting for the doorbell (bus.waiters). */
+export const CONSUMER_WAITING = `EXISTS (SELECT 1 FROM bus.waiters WHERE expires_at > now())`;
 
-/** Writes many events in one statement (one round trip), in the order given. */
-export async function publishMany(tx: Queryable, envelopes: readonly Envelope[]): Promise<Envelope[]> {
-  if (envelopes.length === 0) return [];
-  // A named statement: each connection parses and plans it once, not on every publish (measured in
-  // `npm run bench`: about a third more commits per second).
-  await tx.query({
-    name: 'llmops.bus.publish',
-    text: INSERT_OUTBOX,
+/**
+ * The outbox insert of `envelopes` with its parameters numbered from `$firstParam`, for a statement that
+ * publishes along with its own change (a data-modifying CTE): rows are inserted only `when` that SQL
+ * condition holds. Select CONSUMER_WAITING in the same statement and pass it to `ringAfterCommit`.
+ */
+export function outboxInsert(
+  envelopes: readonly Envelope[],
+  firstParam: number,
+  when = 'true',
+): { text: string; values: unknown[] } {
+  const [id, topic, key, payload, headers] = [0, 1, 2, 3, 4].map((i) => `$${firstParam + i}`);
+  return {
+    text: `INSERT INTO bus.outbox (event_id, topic, key, payload, headers)
+    SELECT e.event_id, e.topic, e.key, e.payload, e.headers
+    FROM unnest(${id}::uuid[], ${topic}::text[], ${key}::text[], ${payload}::jsonb[], ${headers}::jsonb[]) WITH ORDINALITY
+      AS e(event_id, topic, key, payload, headers, n)
+    WHERE ${when}
+    ORDER BY e.n`,
     values: [
       envelopes.map((e) => e.id),
       envelopes.map((e) => e.topic),
@@ -64,6 +72,42 @@ export async function publishMany(tx: Queryable, envelopes: readonly Envelope[])
       envelopes.map((e) => JSON.stringify(e.payload)),
       envelopes.map((e) => JSON.stringify(e.headers)),
     ],
+  };
+}
+
+/**
+ * Rings the doorbell for events just written on `db` when a consumer was waiting: at once when `db` is
+ * the pool (the statement was its own transaction), from the commit hook of `withTransaction` when it
+ * is one of its transactions. A transaction committed elsewhere rings nothing: its events are found by
+ * the readers' sweep (docs/adr/0001-commit-safe-bus-positions.md, "The doorbell").
+ */
+export function ringAfterCommit(db: Queryable, waiting: boolean): void {
+  if (!waiting) return;
+  if (isPool(db)) ringDoorbell(db);
+  else afterCommit(db, ringDoorbell);
+}
+
+const INSERT_OUTBOX = `WITH inserted AS (${outboxInsert([], 1).text} RETURNING 1)
+  SELECT ${CONSUMER_WAITING} AS waiting`;
+
+/**
+ * Writes many events in one statement (one round trip), in the order given; the same statement tells
+ * whether a consumer waits, and if so the doorbell rings right after the commit (`ringAfterCommit`).
+ */
+export async function publishMany(tx: Queryable, envelopes: readonly Envelope[]): Promise<Envelope[]> {
+  if (envelopes.length === 0) return [];
+  // A named statement: each connection parses and plans it once, not on every publish (measured in
+  // `npm run bench`: about a third more commits per second).
+  const { rows } = await tx.query<{ waiting: boolean }>({
+    name: 'llmops.bus.publish',
+    text: INSERT_OUTBOX,
+    values: outboxInsert(envelopes, 1).values,
   });
+  ringAfterCommit(tx, rows[0]?.waiting === true);
   return [...envelopes];
+}
+
+/** The pool itself (each statement its own transaction), not a client: only pools count their clients. */
+function isPool(db: Queryable): db is Pool {
+  return 'totalCount' in db && 'idleCount' in db;
 }

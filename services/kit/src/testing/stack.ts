@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '../logger.ts';
 import { createIdentitySigner, IDENTITY_HEADER, type Identity } from '../http/identity.ts';
-import type { RunningService, ServiceContext, ServiceParts } from '../runtime.ts';
+import type { RunningService, ServiceBuild } from '../runtime.ts';
 import { runService } from '../runtime.ts';
 import { urlVariable, type ServiceName } from '../services.ts';
 import type { TestDatabase } from './database.ts';
@@ -41,7 +41,7 @@ export interface StackOptions {
   log?: Logger;
 }
 
-type Build = (ctx: ServiceContext) => ServiceParts | Promise<ServiceParts>;
+type Build = ServiceBuild;
 
 /**
  * Starts any set of services against a test database on port 0 (ADR 0014), each with its own login

@@ -1,7 +1,7 @@
 import type { Queryable } from '@llmops/kit/db';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { ON_BEHALF_OF_HEADER } from '@llmops/kit/http/identity';
-import { Forbidden, NotFound } from '@llmops/kit/problem';
+import { Forbidden, NotFound, Unprocessable } from '@llmops/kit/problem';
 import * as contract from '@llmops/kit/contracts/prompt';
 import { PROMPT_LIMITS } from '@llmops/kit/contracts/prompt';
 import * as templates from '../db/templates.ts';
@@ -57,13 +57,20 @@ export async function renderTemplate(
   db: Queryable,
   deps: RouteDeps,
   template: TemplateRow,
-  source: { version?: number | undefined; label?: string | undefined },
+  source: { version?: number | undefined; label?: string | undefined; latest?: true | undefined },
   inputs: Record<string, unknown>,
   model: string | undefined,
   call: RenderCall,
 ) {
   checkInputSize(inputs);
   let version = source.version;
+  if (source.latest === true) {
+    if (template.latest_version === null)
+      throw new Unprocessable(
+        `template "${template.name}" has never been published; publish it first (tasks run published versions)`,
+      );
+    version = template.latest_version;
+  }
   if (source.label !== undefined) {
     const label = await templates.label(db, template.id, source.label);
     if (!label) throw new NotFound(`Template "${template.name}" has no label "${source.label}".`);

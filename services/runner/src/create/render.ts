@@ -1,4 +1,4 @@
-import { assemble, getTemplate, internalRender } from '@llmops/kit/contracts/prompt';
+import { assemble, internalRender } from '@llmops/kit/contracts/prompt';
 import type { TaskCreate } from '@llmops/kit/contracts/runner';
 import type { ServiceClient, SuccessBody } from '@llmops/kit/http/service-client';
 import type { FieldProblem, Problem } from '@llmops/kit/problem';
@@ -108,22 +108,15 @@ export async function renderMessages(
     return { ...fromResult(answer.body, null), template_id: null };
   }
 
-  let version = request.version;
-  if (version === undefined && request.label === undefined) {
-    const template = await prompt.call(getTemplate, { params: { id: request.template_id }, requestId });
-    if (!template.ok) return refused('body.template_id', template.problem);
-    if (template.body.latest_version === null)
-      return refused('body.template_id', {
-        detail: `template "${template.body.name}" has never been published; publish it first (tasks run published versions)`,
-      });
-    version = template.body.latest_version;
-  }
+  // Without a version or label, the latest published version, resolved by the prompt service in the same call.
+  const source =
+    request.version !== undefined
+      ? { version: request.version }
+      : request.label !== undefined
+        ? { label: request.label }
+        : { latest: true as const };
   const answer = await prompt.call(internalRender, {
-    body: {
-      template_id: request.template_id,
-      ...(version === undefined ? { label: request.label } : { version }),
-      inputs: request.inputs,
-    },
+    body: { template_id: request.template_id, ...source, inputs: request.inputs },
     requestId,
     onBehalfOf: requester,
   });

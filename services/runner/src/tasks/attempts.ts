@@ -64,11 +64,14 @@ export function storedWire(wire: WireRequest): StoredWire {
   return { method: wire.method, url: wire.url, headers: wire.headers, body: wire.bodyText };
 }
 
-/** Closes an attempt with how it ended; its overhead is its latency less the time inside the provider call. */
-export async function close(tx: Queryable, id: string, attempt: ClosedAttempt): Promise<void> {
+/**
+ * The statement that closes an attempt with how it ended (an UPDATE of the attempt `$1`, its parameters
+ * from `$1`), so a finish can run it as a data-modifying CTE; its overhead is its latency less the time
+ * inside the provider call.
+ */
+export function closeStatement(id: string, attempt: ClosedAttempt): { text: string; values: unknown[] } {
   const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
-  await tx.query({
-    name: 'runner.attempts.close',
+  return {
     text: `UPDATE runner.attempts SET status = $2, wire = $3, response_text = $4, finish_reason = $5, provider_finish_reason = $6,
              response_id = $7, usage = $8, error = $9, provider_ms = $10, latency_ms = $11,
              overhead_ms = greatest(0, $11 - coalesce($10, 0)), time_to_first_token_ms = $12,
@@ -90,7 +93,12 @@ export async function close(tx: Queryable, id: string, attempt: ClosedAttempt): 
       json(attempt.price),
       attempt.cost_usd,
     ],
-  });
+  };
+}
+
+/** Closes an attempt with how it ended. */
+export async function close(tx: Queryable, id: string, attempt: ClosedAttempt): Promise<void> {
+  await tx.query({ name: 'runner.attempts.close', ...closeStatement(id, attempt) });
 }
 
 /** Closes the running attempts of tasks whose process stopped extending their lease, as `abandoned`. */

@@ -1,14 +1,16 @@
-import { publish } from '@llmops/kit/bus/index';
-import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
+import { publishMany, type Envelope } from '@llmops/kit/bus/index';
+import { CONSUMER_WAITING, envelope, outboxInsert, ringAfterCommit } from '@llmops/kit/bus/publish';
+import { withTransaction, type Pool } from '@llmops/kit/db';
 import type { GeneratedImage, Usage, WireRequest } from '@llmops/kit/adapters/types';
-import { modelUsed } from '@llmops/kit/events/runner';
-import { usdUnits } from '@llmops/kit/money';
+import { modelUsed, taskSucceeded } from '@llmops/kit/events/runner';
+import { usdText, usdUnits } from '@llmops/kit/money';
 import * as limits from '../db/provider-limits.ts';
 import * as attempts from '../tasks/attempts.ts';
 import { cancelled } from '../tasks/cancel.ts';
 import * as cost from '../tasks/cost.ts';
 import * as lifecycle from '../tasks/lifecycle.ts';
 import * as store from '../tasks/store.ts';
+import { taskEvent } from '../tasks/events.ts';
 import type { TaskError, TaskRow } from '../tasks/task.ts';
 
 /** How an attempt ended, as the worker saw it. */
@@ -52,43 +54,44 @@ function abandonment(message: string): TaskError {
 }
 
 /**
- * Records how an attempt ended, in one transaction: the attempt (always, even when the task is no
- * longer ours: every call is logged) with its cost, charged to the provider's month, and, when this
- * process still holds the task's lease, the task's next state and its event. Answers the task row
- * after it (null when the task is no longer this process's).
+ * Records how an attempt ended: the attempt (always, even when the task is no longer ours: every call is
+ * logged) with its cost, charged to the provider's month where the provider has a cap, and, when this
+ * process still holds the task's lease, the task's next state and its event. The common case — a
+ * success of a task this process holds, with no reservation, no cancel asked, no images — is one
+ * statement in autocommit (`finishSucceeded`); everything else, or a task that changed meanwhile, is the
+ * transaction below. The price in force is read first, outside any transaction.
  */
 export async function finishAttempt(
   pool: Pool,
   owner: string,
   claimed: lifecycle.ClaimedTask,
   record: AttemptRecord,
-): Promise<TaskRow | null> {
+): Promise<void> {
   const { model, attempt } = claimed;
   const { outcome } = record;
-  return withTransaction(pool, async (tx) => {
+  const price = (await cost.pricesInForce(pool, [model.model_id], attempt.started_at)).get(model.model_id) ?? null;
+  if (outcome.kind === 'succeeded' && outcome.images.length === 0 && (await finishSucceeded(pool, owner, claimed, record, price)))
+    return;
+  await withTransaction(pool, async (tx) => {
     // The task row first, locked: whether this process still holds it decides what the attempt was.
     const row = (await store.lock(tx, claimed.row.id)) as TaskRow;
     const ours = lifecycle.heldBy(row, owner, attempt.number);
-    const { costUsd, providerMs, overheadMs } = await closeAttempt(tx, claimed, record, ours);
+    const closing = attemptClosing(record, ours, price);
+    await attempts.close(tx, attempt.id, closing.closed);
+    const { costUsd, providerMs, overheadMs } = closing;
     // Only capped providers keep spend (their tasks hold a reservation); a lost task is charged anyway.
     if (row.reserved_provider_id !== null || !ours) await cost.charge(tx, model.provider_id, attempt.started_at, costUsd);
-    if (record.announce_use)
-      await publish(tx, modelUsed, {
-        provider_id: model.provider_id,
-        model_id: model.model_id,
-        task_id: row.id,
-        at: attempt.started_at.toISOString(),
-      });
+    if (record.announce_use) await publishMany(tx, [usedEvent(claimed)]);
 
     if (!ours) {
       if (usdUnits(costUsd) > 0n) await store.addCost(tx, row.id, costUsd);
-      return null;
+      return;
     }
     // Stopping: give the task back now rather than after its lease expires, unless its cancel was asked
     // for (then it ends cancelled, below: back in the queue, another instance would run it again).
     if (outcome.kind === 'abandoned' && row.cancel_requested_at === null) {
       await lifecycle.giveBack(tx, row, costUsd);
-      return null;
+      return;
     }
     const current = await store.addAttempt(tx, row.id, {
       provider_ms: providerMs,
@@ -96,27 +99,113 @@ export async function finishAttempt(
       time_to_first_token_ms: record.time_to_first_token_ms,
       cost_usd: costUsd,
     });
-    if (outcome.kind === 'succeeded') return lifecycle.succeed(tx, current, attempt.id, outcome);
-    if (outcome.kind === 'cancelled' || outcome.kind === 'abandoned') return cancelled(tx, current, 'running');
-    const next = await lifecycle.afterFailure(tx, current, outcome.error);
+    if (outcome.kind === 'succeeded') {
+      await lifecycle.succeed(tx, current, attempt.id, outcome);
+      return;
+    }
+    if (outcome.kind === 'cancelled' || outcome.kind === 'abandoned') {
+      await cancelled(tx, current, 'running');
+      return;
+    }
+    await lifecycle.afterFailure(tx, current, outcome.error);
     if (outcome.error.kind === 'rate_limit' && outcome.error.retry_after_ms !== null)
       await limits.pauseFor(tx, model.provider_id, outcome.error.retry_after_ms);
-    return next;
+  });
+}
+
+function usedEvent({ model, attempt, row }: lifecycle.ClaimedTask): Envelope {
+  return envelope(modelUsed, {
+    provider_id: model.provider_id,
+    model_id: model.model_id,
+    task_id: row.id,
+    at: attempt.started_at.toISOString(),
   });
 }
 
 /**
- * Closes the attempt's row with everything the call produced, and its cost at the price in force when
- * it started. An attempt whose task this process lost is `abandoned` whatever it got back, so a task
- * never has two successes. Answers its cost and its time, rounded as the row has them (so a task's
- * sums agree with its attempts).
+ * A success in one statement, in autocommit (data-modifying CTEs): the attempt closed, the task
+ * succeeded with its totals, and its events inserted — only if the task is still as the claim left it
+ * for this process (running under its lease and attempt, no reservation, no cancel asked, the same cost
+ * so far, which the event reports). False, and nothing written, otherwise: the caller's transaction
+ * then sorts it out. What `lifecycle.succeed` does, less what does not apply without a reservation or
+ * images.
  */
-async function closeAttempt(
-  tx: Queryable,
-  { model, attempt }: lifecycle.ClaimedTask,
+async function finishSucceeded(
+  pool: Pool,
+  owner: string,
+  claimed: lifecycle.ClaimedTask,
+  record: AttemptRecord,
+  price: cost.Price | null,
+): Promise<boolean> {
+  const { row, attempt } = claimed;
+  const outcome = record.outcome as Extract<Outcome, { kind: 'succeeded' }>;
+  const { closed, costUsd, providerMs, overheadMs } = attemptClosing(record, true, price);
+  const close = attempts.closeStatement(attempt.id, closed);
+  const totalUsd = usdText(usdUnits(row.cost_usd) + usdUnits(costUsd));
+  const events = [
+    ...(record.announce_use ? [usedEvent(claimed)] : []),
+    taskEvent(taskSucceeded, row, {
+      output_chars: outcome.text.length,
+      finish_reason: outcome.finish_reason,
+      usage: outcome.usage ?? { input_tokens: 0, output_tokens: 0, cached_input_tokens: 0 },
+      cost_usd: totalUsd,
+      images: 0,
+    }),
+  ];
+  const n = close.values.length;
+  const p = (i: number) => `$${n + i}`;
+  const insert = outboxInsert(events, n + 12, 'EXISTS (SELECT 1 FROM done)');
+  const { rows } = await pool.query<{ done: boolean; waiting: boolean }>({
+    name: 'runner.finish.succeeded',
+    text: `WITH task AS (
+             SELECT id FROM runner.tasks
+             WHERE id = ${p(1)} AND status = 'running' AND lease_owner = ${p(2)} AND attempts = ${p(3)}
+               AND cancel_requested_at IS NULL AND reserved_provider_id IS NULL AND cost_usd = ${p(4)}::numeric
+             FOR UPDATE
+           ),
+           closed AS (${close.text} AND EXISTS (SELECT 1 FROM task) RETURNING id),
+           done AS (
+             UPDATE runner.tasks t SET status = 'succeeded', lease_owner = NULL, lease_expires_at = NULL,
+               output_text = ${p(5)}, finish_reason = ${p(6)}, usage = ${p(7)}, error = NULL, finished_at = now(), updated_at = now(),
+               provider_ms = t.provider_ms + ${p(8)}, overhead_ms = t.overhead_ms + ${p(9)},
+               time_to_first_token_ms = coalesce(${p(10)}, t.time_to_first_token_ms), cost_usd = t.cost_usd + ${p(11)}::numeric
+             FROM closed WHERE t.id = ${p(1)}
+             RETURNING t.id
+           ),
+           published AS (${insert.text} RETURNING 1)
+           SELECT EXISTS (SELECT 1 FROM done) AS done, ${CONSUMER_WAITING} AS waiting`,
+    values: [
+      ...close.values,
+      row.id,
+      owner,
+      attempt.number,
+      row.cost_usd,
+      outcome.text,
+      outcome.finish_reason,
+      outcome.usage === null ? null : JSON.stringify(outcome.usage),
+      providerMs,
+      overheadMs,
+      record.time_to_first_token_ms,
+      costUsd,
+      ...insert.values,
+    ],
+  });
+  const done = rows[0]?.done === true;
+  if (done) ringAfterCommit(pool, rows[0]?.waiting === true);
+  return done;
+}
+
+/**
+ * How the attempt's row is closed, with everything the call produced, and its cost at the price in force
+ * when it started. An attempt whose task this process lost is `abandoned` whatever it got back, so a task
+ * never has two successes. Answers its cost and its time, rounded as the row has them (so a task's sums
+ * agree with its attempts).
+ */
+function attemptClosing(
   record: AttemptRecord,
   ours: boolean,
-): Promise<{ costUsd: string; providerMs: number; overheadMs: number }> {
+  price: cost.Price | null,
+): { closed: attempts.ClosedAttempt; costUsd: string; providerMs: number; overheadMs: number } {
   const { outcome } = record;
   const error = !ours
     ? abandonment('this process lost the task’s lease before the attempt ended; another claim runs the task')
@@ -128,24 +217,27 @@ async function closeAttempt(
   const succeeded = outcome.kind === 'succeeded' ? outcome : null;
   // A reply the provider gave in full, whether it met the task's checks or not: its usage is billed.
   const answered = succeeded ?? (outcome.kind === 'failed' ? (outcome.reply ?? null) : null);
-  const price = (await cost.pricesInForce(tx, [model.model_id], attempt.started_at)).get(model.model_id) ?? null;
   const costUsd = cost.attemptCost(price, answered?.usage ?? null, succeeded?.images.length ?? 0);
   const providerMs = record.provider_ms === null ? null : Math.round(record.provider_ms);
   const latencyMs = Math.round(record.latency_ms);
-  await attempts.close(tx, attempt.id, {
-    status: ours ? outcome.kind : 'abandoned',
-    wire: record.wire,
-    response_text: outcome.text === '' && !succeeded ? null : outcome.text,
-    finish_reason: answered?.finish_reason ?? null,
-    provider_finish_reason: answered?.provider_finish_reason ?? null,
-    response_id: answered?.response_id ?? null,
-    usage: answered?.usage ?? null,
-    error,
-    provider_ms: providerMs,
-    latency_ms: latencyMs,
-    time_to_first_token_ms: record.time_to_first_token_ms,
-    price,
-    cost_usd: costUsd,
-  });
-  return { costUsd, providerMs: providerMs ?? 0, overheadMs: Math.max(0, latencyMs - (providerMs ?? 0)) };
+  return {
+    closed: {
+      status: ours ? outcome.kind : 'abandoned',
+      wire: record.wire,
+      response_text: outcome.text === '' && !succeeded ? null : outcome.text,
+      finish_reason: answered?.finish_reason ?? null,
+      provider_finish_reason: answered?.provider_finish_reason ?? null,
+      response_id: answered?.response_id ?? null,
+      usage: answered?.usage ?? null,
+      error,
+      provider_ms: providerMs,
+      latency_ms: latencyMs,
+      time_to_first_token_ms: record.time_to_first_token_ms,
+      price,
+      cost_usd: costUsd,
+    },
+    costUsd,
+    providerMs: providerMs ?? 0,
+    overheadMs: Math.max(0, latencyMs - (providerMs ?? 0)),
+  };
 }

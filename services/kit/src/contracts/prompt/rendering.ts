@@ -49,12 +49,16 @@ export const InternalRenderSchema = z
     template_id: Uuid,
     version: VersionNumber.optional(),
     label: z.string().min(1).max(63).optional(),
+    latest: z
+      .literal(true)
+      .optional()
+      .openapi({ description: 'Render the latest published version (one call; 422 when the template was never published).' }),
     inputs: Inputs,
     model: ModelName,
   })
   .strict()
-  .refine((value) => (value.version === undefined) !== (value.label === undefined), {
-    message: 'give exactly one of version or label (tasks run published versions)',
+  .refine((value) => [value.version, value.label, value.latest].filter((given) => given !== undefined).length === 1, {
+    message: 'give exactly one of version, label or latest (tasks run published versions)',
     path: ['version'],
   });
 

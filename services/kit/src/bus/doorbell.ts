@@ -1,0 +1,68 @@
+import type { Pool } from '../db.ts';
+import { DOORBELL_CHANNEL } from './listener.ts';
+
+/** Sends one ring; resolves when it was sent (or failed: a ring is only a hint, the sweep is the fallback). */
+export type SendRing = () => Promise<unknown>;
+
+/**
+ * Rings coalesced per tick (docs/adr/0009-event-bus.md, "The doorbell"): the first ring is sent at once
+ * (the leading edge, so a waiting consumer wakes without delay), rings asked for while it is on its way
+ * are folded into one more ring sent after it. However many producers commit together, at most two
+ * NOTIFYs are in flight per tick and none waits for another's.
+ */
+export class Ringer {
+  readonly #send: SendRing;
+  #sending: Promise<void> | undefined;
+  #again = false;
+  /** NOTIFYs sent so far. */
+  sent = 0;
+
+  constructor(send: SendRing) {
+    this.#send = send;
+  }
+
+  ring(): void {
+    if (this.#sending) {
+      this.#again = true;
+      return;
+    }
+    this.sent++;
+    this.#sending = this.#send().then(
+      () => this.#sent(),
+      () => this.#sent(),
+    );
+  }
+
+  /** Resolves once every ring asked for so far has been sent. */
+  async settled(): Promise<void> {
+    while (this.#sending) await this.#sending;
+  }
+
+  #sent(): void {
+    this.#sending = undefined;
+    if (this.#again) {
+      this.#again = false;
+      this.ring();
+    }
+  }
+}
+
+const ringers = new WeakMap<Pool, Ringer>();
+
+/**
+ * Rings the doorbell from this process on `pool`: a statement that only NOTIFYs, in autocommit, so it
+ * writes no WAL and holds NOTIFY's cluster-wide lock for microseconds, not through a producer's fsync.
+ */
+export function ringDoorbell(pool: Pool): void {
+  let ringer = ringers.get(pool);
+  if (!ringer) {
+    ringer = new Ringer(() => pool.query(`SELECT pg_notify('${DOORBELL_CHANNEL}', '')`));
+    ringers.set(pool, ringer);
+  }
+  ringer.ring();
+}
+
+/** Resolves once the rings asked for on `pool` so far have been sent (tests, the bench). */
+export async function doorbellSettled(pool: Pool): Promise<void> {
+  await ringers.get(pool)?.settled();
+}
