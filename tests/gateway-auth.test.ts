@@ -194,7 +194,7 @@ describe('access to every route of the public document', () => {
     });
     expect(mint.status).toBe(422);
     expect(((await mint.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe('body.scopes');
-  });
+  }, EVERY_ROUTE_MS);
 
   it('refuses cookie-authenticated writes from another origin (CSRF), and takes them from its own or the dashboard’s', async () => {
     const body = JSON.stringify({ name: 'csrf probe', scopes: ['prompts:read'] });

@@ -93,6 +93,15 @@ describe('creating tasks', () => {
     const disabled = await h.provider();
     const off = await h.call('registry', 'PATCH', `/api/v1/models/${disabled.model}`, { enabled: false });
     expect(off.status).toBe(200);
+    // The runner decides from its copy of the registry, which follows the registry's events.
+    await expect
+      .poll(
+        async () => (await h.admin.query('SELECT enabled FROM runner.models WHERE id = $1', [disabled.model])).rows[0]?.enabled,
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(false);
     const template = await publishedTemplate();
     const before = await h.admin.query('SELECT count(*)::int AS n FROM runner.tasks');
     const refused = await h.call('runner', 'POST', '/api/v1/tasks', {
