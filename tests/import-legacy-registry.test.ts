@@ -60,13 +60,14 @@ describe('legacy import: providers, models and presets', () => {
     expect(dry.applied).toBe(false);
     expect(countsOf(dry)).toEqual({
       provider: { imported: 3, already: 0, skipped: 1 },
-      model: { imported: 5, already: 0, skipped: 1 },
-      preset: { imported: 1, already: 0, skipped: 0 },
+      model: { imported: 6, already: 0, skipped: 1 },
+      preset: { imported: 1, already: 0, skipped: 1 },
     });
     expect(await list('/providers')).toEqual(before);
 
     const applied = await run('E2', true);
     expect(countsOf(applied)).toEqual(countsOf(dry));
+    expect(applied.skipped).toEqual(dry.skipped);
     expect(applied.items.map((item) => [item.kind, item.legacy_id])).toEqual(
       dry.items.map((item) => [item.kind, item.legacy_id]),
     );
@@ -106,6 +107,13 @@ describe('legacy import: providers, models and presets', () => {
     expect(gpt?.provider_id).toBe(byName.get('OpenAI').id);
     expect(models.filter((m) => m.provider_model_id === 'mistral')).toHaveLength(2);
 
+    // A preset the model's rules refuse is skipped with the registry's reason; the rest is imported.
+    expect(applied.skipped).toContainEqual({
+      kind: 'preset',
+      table: 'llm_model',
+      legacy_id: 'model:7',
+      reason: expect.stringMatching(/^the registry refuses its parameters \(parameters\.temperature: .*gpt-4-turbo/),
+    });
     // api_params that map to parameters become that model's default preset.
     const presets = await list('/presets');
     expect(presets.find((p) => p.name === 'gpt-4o defaults (legacy)')).toMatchObject({
@@ -132,7 +140,7 @@ describe('legacy import: providers, models and presets', () => {
     expect(stdout).toMatch(/providers +imported 0, already imported 3, skipped 1/);
     expect(stdout).toMatch(/llm_provider 4: type "other" at generativelanguage\.googleapis\.com/);
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as ImportSummary;
-    expect(summary.counts.model).toEqual({ imported: 0, already: 5, skipped: 1 });
+    expect(summary.counts.model).toEqual({ imported: 0, already: 6, skipped: 1 });
     expect({ providers: await list('/providers'), models: await list('/models'), presets: await list('/presets') }).toEqual(
       before,
     );
@@ -161,8 +169,8 @@ describe('legacy import: providers, models and presets', () => {
       // Names already taken by the E2 import get a suffix: the same seed rows from another database.
       expect(countsOf(summary)).toEqual({
         provider: { imported: 4, already: 0, skipped: 1 },
-        model: { imported: 5, already: 0, skipped: 1 },
-        preset: { imported: 3, already: 0, skipped: 1 },
+        model: { imported: 6, already: 0, skipped: 1 },
+        preset: { imported: 3, already: 0, skipped: 2 },
       });
       expect(summary.skipped).toContainEqual(
         expect.objectContaining({ kind: 'preset', table: 'llm_config', legacy_id: '3', reason: expect.stringMatching(/"phi3"/) }),

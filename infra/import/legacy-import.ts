@@ -62,6 +62,10 @@ async function post(url: string, secret: string, audience: string, body: unknown
   return JSON.parse(text) as unknown;
 }
 
+/** The legacy table of a preset's legacy id (`config:2` is llm_config 2, `model:3` the api_params of llm_model 3). */
+const tableOf = (legacyId: string): string =>
+  legacyId.startsWith('config:') ? 'llm_config' : legacyId.startsWith('model:') ? 'llm_model' : 'legacy row';
+
 export async function importLegacy(options: { from: string; apply: boolean; targets: ImportTargets }): Promise<ImportSummary> {
   const snapshot = await readLegacy(options.from);
   const registry = planRegistry(snapshot);
@@ -69,13 +73,22 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     ...registry.request,
     dry_run: !options.apply,
   })) as RegistryAnswer;
+  const skipped: Skipped[] = [
+    ...registry.skipped,
+    ...answer.refused.map((row) => ({
+      kind: row.kind,
+      table: tableOf(row.legacy_id),
+      legacy_id: row.legacy_id,
+      reason: row.reason,
+    })),
+  ];
   const counts = {} as Record<ImportKind, KindCount>;
   for (const kind of ['provider', 'model', 'preset'] as const) {
     const items = answer.items.filter((item) => item.kind === kind);
     counts[kind] = {
       imported: items.filter((item) => item.created).length,
       already: items.filter((item) => !item.created).length,
-      skipped: registry.skipped.filter((skip) => skip.kind === kind).length,
+      skipped: skipped.filter((skip) => skip.kind === kind).length,
     };
   }
   return {
@@ -87,7 +100,7 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     ),
     counts,
     items: answer.items,
-    skipped: registry.skipped,
+    skipped,
     notes: registry.notes,
   };
 }

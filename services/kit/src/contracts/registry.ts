@@ -885,6 +885,8 @@ export const LegacyRegistryImportResultSchema = z.object({
       name: z.string(),
     }),
   ),
+  /** Rows the registry's own rules refuse (a preset's parameters its model does not take): not imported, each with why. */
+  refused: z.array(z.object({ kind: z.enum(LEGACY_REGISTRY_KINDS), legacy_id: z.string(), reason: z.string() })),
 });
 
 /**
