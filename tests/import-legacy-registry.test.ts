@@ -1,5 +1,5 @@
 /**
- * The legacy importer's first step (issue 18): providers, models and presets of legacy BlogForge
+ * The legacy importer's first step (issue 18): providers, models, presets and prompt parts of legacy BlogForge
  * databases of the E0, E2, E3 and E4 shapes (tests/fixtures/legacy/shapes.ts, each built once in this
  * file), imported through the registry's internal route and checked through its public API: the dry run
  * changes nothing and says what --apply then does, every skip has its row and reason, a second --apply
@@ -20,7 +20,7 @@ import { legacySql, type Shape } from './fixtures/legacy/shapes.ts';
 import { registryApi, type Json } from './registry-support.ts';
 
 const db = await useTestDatabase();
-const stack = await startStack({ db, services: ['registry'] });
+const stack = await startStack({ db, services: ['registry', 'prompt'] });
 const api = registryApi(stack);
 const CLI = fileURLToPath(new URL('../infra/cli.ts', import.meta.url));
 
@@ -41,7 +41,7 @@ afterAll(async () => {
   }
 });
 
-const targets = { registry: stack.urls.registry as string, secret: stack.secret };
+const targets = { registry: stack.urls.registry as string, prompt: stack.urls.prompt as string, secret: stack.secret };
 const run = (shape: Shape, apply: boolean) => importLegacy({ from: legacyUrls.get(shape) as string, apply, targets });
 
 async function list(path: string): Promise<Json[]> {
@@ -51,6 +51,12 @@ async function list(path: string): Promise<Json[]> {
 }
 
 const countsOf = (summary: ImportSummary) => summary.counts;
+
+async function parts(): Promise<Json[]> {
+  const response = await stack.call('prompt', '/api/v1/parts?limit=200');
+  expect(response.status).toBe(200);
+  return ((await response.json()) as Json).items as Json[];
+}
 
 describe('legacy import: providers, models and presets', () => {
   it('E2: a dry run changes nothing and reports exactly what --apply then imports', async () => {
@@ -62,8 +68,10 @@ describe('legacy import: providers, models and presets', () => {
       provider: { imported: 3, already: 0, skipped: 1 },
       model: { imported: 6, already: 0, skipped: 1 },
       preset: { imported: 1, already: 0, skipped: 1 },
+      part: { imported: 3, already: 0, skipped: 1 },
     });
     expect(await list('/providers')).toEqual(before);
+    expect(await parts()).toEqual([]);
 
     const applied = await run('E2', true);
     expect(countsOf(applied)).toEqual(countsOf(dry));
@@ -84,6 +92,13 @@ describe('legacy import: providers, models and presets', () => {
     expect(byName.get('Anthropic')).toMatchObject({ kind: 'anthropic', base_url: 'https://api.anthropic.com' });
     expect(byName.has('Gemini')).toBe(false);
 
+    expect(applied.skipped).toContainEqual(
+      expect.objectContaining({ kind: 'part', table: 'llm_prompt_part', legacy_id: '3', reason: expect.stringMatching(/empty/) }),
+    );
+    expect(applied.warnings).toContainEqual(
+      expect.stringMatching(/^llm_prompt_part 4: the name "Scottish cultural expert" is taken/),
+    );
+    expect(applied.warnings).toEqual(dry.warnings);
     const skippedGemini = applied.skipped.find((skip) => skip.table === 'llm_provider');
     expect(skippedGemini).toMatchObject({ legacy_id: '4', kind: 'provider' });
     expect(skippedGemini?.reason).toMatch(/generativelanguage\.googleapis\.com is not a protocol LLM Ops speaks/);
@@ -122,6 +137,21 @@ describe('legacy import: providers, models and presets', () => {
     });
   });
 
+  it('E2: prompt parts are converted by the prompt service and published as version 1', async () => {
+    const all = await parts();
+    const expansion = all.find((p) => p.name === 'idea_seed expansion');
+    expect(expansion).toMatchObject({ kind: 'task', default_role: 'user', latest_version: 1, has_unpublished_changes: false });
+    const full = (await (await stack.call('prompt', `/api/v1/parts/${expansion.id}`)).json()) as Json;
+    // [data:FIELD] becomes a variable; the answer code {IDEA01} stays literal text; the \n escape a line break.
+    expect(full.content).toBe('Expand {{ idea_seed }} into a paragraph.\nKeep {IDEA01} as is.');
+    expect(full.variables.map((v: Json) => v.name)).toEqual(['idea_seed']);
+    // The second part of the same name is suffixed, and the report says so.
+    expect(all.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['Scottish cultural expert', 'Scottish cultural expert (legacy)']),
+    );
+    expect(all.find((p) => p.name === 'Scottish cultural expert')).toMatchObject({ kind: 'style', default_role: 'system' });
+  });
+
   it('E2: a second --apply imports nothing, through the CLI as a user runs it', async () => {
     const before = { providers: await list('/providers'), models: await list('/models'), presets: await list('/presets') };
     const summaryPath = join(mkdtempSync(join(tmpdir(), 'legacy-import-')), 'summary.json');
@@ -133,6 +163,7 @@ describe('legacy import: providers, models and presets', () => {
           ...process.env,
           LLMOPS_DATA_DIR: '/nonexistent',
           REGISTRY_URL: targets.registry,
+          PROMPT_URL: targets.prompt,
           LLMOPS_INTERNAL_SECRET: stack.secret,
         },
       },
@@ -141,6 +172,7 @@ describe('legacy import: providers, models and presets', () => {
     expect(stdout).toMatch(/llm_provider 4: type "other" at generativelanguage\.googleapis\.com/);
     const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as ImportSummary;
     expect(summary.counts.model).toEqual({ imported: 0, already: 6, skipped: 1 });
+    expect(summary.counts.part).toEqual({ imported: 0, already: 3, skipped: 1 });
     expect({ providers: await list('/providers'), models: await list('/models'), presets: await list('/presets') }).toEqual(
       before,
     );
@@ -153,6 +185,7 @@ describe('legacy import: providers, models and presets', () => {
       provider: { imported: 1, already: 0, skipped: 0 },
       model: { imported: 2, already: 0, skipped: 0 },
       preset: { imported: 1, already: 0, skipped: 0 },
+      part: { imported: 0, already: 0, skipped: 0 },
     });
     const provider = summary.items.find((item) => item.kind === 'provider');
     const models = (await list('/models')).filter((m) => m.provider_id === provider?.id);
@@ -171,6 +204,7 @@ describe('legacy import: providers, models and presets', () => {
         provider: { imported: 4, already: 0, skipped: 1 },
         model: { imported: 6, already: 0, skipped: 1 },
         preset: { imported: 3, already: 0, skipped: 2 },
+        part: { imported: 3, already: 0, skipped: 1 },
       });
       expect(summary.skipped).toContainEqual(
         expect.objectContaining({ kind: 'preset', table: 'llm_config', legacy_id: '3', reason: expect.stringMatching(/"phi3"/) }),

@@ -8,12 +8,19 @@
 import type { z } from 'zod';
 import { signIdentity, IDENTITY_HEADER } from '@llmops/kit/http/identity';
 import type { LegacyRegistryImportResultSchema } from '@llmops/kit/contracts/registry';
+import type { LegacyPromptImportResultSchema } from '@llmops/kit/contracts/prompt/legacy-import';
 import { readLegacy, type Epoch } from './legacy-source.ts';
-import { planRegistry, type ImportKind, type Note, type Skipped } from './registry-plan.ts';
+import { planRegistry, type Note, type Skipped as RegistrySkipped } from './registry-plan.ts';
+
+/** What the summary counts. */
+export type ImportKind = 'provider' | 'model' | 'preset' | 'part';
+export type Skipped = Omit<RegistrySkipped, 'kind'> & { kind: ImportKind };
 
 export interface ImportTargets {
   /** The registry's base URL. */
   registry: string;
+  /** The prompt service's base URL. */
+  prompt: string;
   /** LLMOPS_INTERNAL_SECRET: signs the `importer` identity. */
   secret: string;
 }
@@ -37,12 +44,18 @@ export interface ImportSummary {
   items: { kind: ImportKind; legacy_id: string; id: string; name: string; created: boolean }[];
   skipped: Skipped[];
   notes: Note[];
+  /** The prompt converter's warnings: every conversion that could change meaning, each naming its legacy row. */
+  warnings: string[];
 }
 
 /** A service refused the import: its problem, as it said it. */
 export class ImportRefused extends Error {}
 
 type RegistryAnswer = z.output<typeof LegacyRegistryImportResultSchema>;
+type PromptAnswer = z.output<typeof LegacyPromptImportResultSchema>;
+
+const listOf = (value: unknown): string[] | null => (Array.isArray(value) ? value.map(String) : null);
+const textOf = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 async function post(url: string, secret: string, audience: string, body: unknown): Promise<unknown> {
   const token = await signIdentity(secret, { kind: 'service', subject: 'importer', requestId: `import-${Date.now()}` }, audience);
@@ -73,8 +86,21 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     ...registry.request,
     dry_run: !options.apply,
   })) as RegistryAnswer;
+  // Parts are converted by the prompt service (it owns the converter); the rows go as read.
+  const prompt = (await post(`${options.targets.prompt}/internal/import/legacy`, options.targets.secret, 'prompt', {
+    source: snapshot.source,
+    dry_run: !options.apply,
+    parts: snapshot.rows.llm_prompt_part.map((row) => ({
+      legacy_id: String(row.id),
+      name: textOf(row.name),
+      type: textOf(row.type),
+      content: textOf(row.content),
+      tags: listOf(row.tags),
+    })),
+  })) as PromptAnswer;
   const skipped: Skipped[] = [
     ...registry.skipped,
+    ...prompt.refused.map((row) => ({ kind: row.kind, table: 'llm_prompt_part', legacy_id: row.legacy_id, reason: row.reason })),
     ...answer.refused.map((row) => ({
       kind: row.kind,
       table: tableOf(row.legacy_id),
@@ -83,11 +109,12 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     })),
   ];
   const counts = {} as Record<ImportKind, KindCount>;
-  for (const kind of ['provider', 'model', 'preset'] as const) {
-    const items = answer.items.filter((item) => item.kind === kind);
+  const items = [...answer.items, ...prompt.items];
+  for (const kind of ['provider', 'model', 'preset', 'part'] as const) {
+    const ofKind = items.filter((item) => item.kind === kind);
     counts[kind] = {
-      imported: items.filter((item) => item.created).length,
-      already: items.filter((item) => !item.created).length,
+      imported: ofKind.filter((item) => item.created).length,
+      already: ofKind.filter((item) => !item.created).length,
       skipped: skipped.filter((skip) => skip.kind === kind).length,
     };
   }
@@ -99,9 +126,10 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
       [...snapshot.columns].filter(([table]) => table.startsWith('llm_')).map(([table, cols]) => [table, [...cols]]),
     ),
     counts,
-    items: answer.items,
+    items,
     skipped,
     notes: registry.notes,
+    warnings: prompt.warnings,
   };
 }
 
@@ -122,6 +150,10 @@ export function formatSummary(summary: ImportSummary): string {
   if (summary.notes.length > 0) {
     lines.push('To check or finish:');
     for (const note of summary.notes) lines.push(`  ${note.kind} ${note.legacy_id}: ${note.message}`);
+  }
+  if (summary.warnings.length > 0) {
+    lines.push('Conversions to check (they may change what a prompt says):');
+    for (const warning of summary.warnings) lines.push(`  ${warning}`);
   }
   if (!summary.applied) lines.push('Run again with --apply to import.');
   return `${lines.join('\n')}\n`;
