@@ -59,6 +59,16 @@ async function parts(): Promise<Json[]> {
 }
 
 describe('legacy import: providers, models and presets', () => {
+  it('the import routes answer only the importer: an admin account or another service is refused', async () => {
+    const body = JSON.stringify({ source: 'x', dry_run: true });
+    for (const service of ['registry', 'prompt'] as const)
+      for (const who of [undefined, { kind: 'service' as const, subject: 'runner', requestId: 't' }]) {
+        const response = await stack.call(service, '/internal/import/legacy', { method: 'POST', body }, who);
+        expect(response.status).toBe(403);
+        expect(((await response.json()) as Json).detail).toMatch(/Only the legacy importer/);
+      }
+  });
+
   it('E2: a dry run changes nothing and reports exactly what --apply then imports', async () => {
     const before = await list('/providers');
     const dry = await run('E2', false);
