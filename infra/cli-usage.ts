@@ -90,6 +90,21 @@ export const COMMANDS = {
     ],
     options: { port: { type: 'string' } },
   },
+  import: {
+    forms: [
+      [
+        'import legacy --from postgres://…/blog [--apply] [--summary FILE]',
+        'bring a legacy BlogForge database into LLM Ops (a dry run without --apply; docs/migration.md)',
+      ],
+    ],
+    notes: [
+      'The legacy database is opened read only: the importer never writes to it.',
+      'Without --apply nothing changes: the report says what --apply would import, skip (with the reason) and leave to you.',
+      'Run it against a running `npm start` (or with REGISTRY_URL, PROMPT_URL and LLMOPS_INTERNAL_SECRET set). Running it again imports nothing twice.',
+      '--summary FILE: also write the summary as JSON (default: legacy-import-summary.json in the data folder).',
+    ],
+    options: { from: { type: 'string' }, apply: { type: 'boolean' }, summary: { type: 'string' } },
+  },
   help: {
     forms: [['help [COMMAND]', "this help, or one command's (also `COMMAND --help`)"]],
     options: {},

@@ -56,10 +56,26 @@ describe('the operator CLI', () => {
     expect(flag.stdout).toContain('npm run llmops -- token revoke ID');
     expect(flag.stdout).not.toContain('db status');
     expect(word).toEqual(flag);
-    for (const command of ['status', 'db status', 'account create', 'token create', 'key rotate', 'help [COMMAND]'])
+    for (const command of [
+      'status',
+      'db status',
+      'account create',
+      'token create',
+      'key rotate',
+      'import legacy',
+      'help [COMMAND]',
+    ])
       expect(all.stdout).toContain(`  ${command}`);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/^Unknown command "nope"; the commands are status, db, account, token, key, emulator, help\./);
+    expect(unknown.stderr).toMatch(
+      /^Unknown command "nope"; the commands are status, db, account, token, key, emulator, import, help\./,
+    );
+  });
+
+  it('says which legacy database to import from (usage: exit 2)', async () => {
+    const outcome = await run(['import', 'legacy', '--from', 'blog.sql']);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr.split('\n')[0]).toBe('Say which legacy database: --from postgres://user@host/blog (a connection URL).');
   });
 
   it('says what --expires-days takes instead of a stack trace (usage: exit 2)', async () => {

@@ -3,7 +3,7 @@
  * database: DATABASE_URL (an admin role of that server), else the embedded one that `npm start` runs
  * (read from .data/runtime.json).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +16,7 @@ import { SCOPES, type Scope } from '@llmops/kit/http/access';
 import type { Role } from '@llmops/kit/http/identity';
 import { formatKeyring, generateMasterKey, keyringOf, parseKeyring, type Keyring } from '@llmops/kit/crypto/keyring';
 import { RotationRefused, rotateKeys } from '@llmops/registry/operator';
-import { masterKeysPath, readMasterKeys, writeMasterKeys } from './secrets.ts';
+import { loadOrCreateSecrets, masterKeysPath, readMasterKeys, writeMasterKeys } from './secrets.ts';
 import {
   createAccountAsOperator,
   createTokenAsOperator,
@@ -325,6 +325,37 @@ async function emulator(options: Record<string, string | boolean | undefined>): 
   await running.stop();
 }
 
+/**
+ * `import legacy --from URL [--apply]`: the legacy importer (docs/migration.md) against the running
+ * services, as the `importer` service identity.
+ */
+async function importCommand(sub: string | undefined, options: Record<string, string | boolean | undefined>): Promise<void> {
+  if (sub !== 'legacy') throw unknownSub('import', sub);
+  const from = options.from;
+  if (typeof from !== 'string' || !/^postgres(ql)?:\/\//.test(from))
+    throw usage('import', 'Say which legacy database: --from postgres://user@host/blog (a connection URL).');
+  const runtime = readRuntime();
+  const registry = process.env.REGISTRY_URL ?? runtime?.urls.registry;
+  const prompt = process.env.PROMPT_URL ?? runtime?.urls.prompt;
+  if (!registry || !prompt) fail(notRunningHere());
+  const secret =
+    process.env.LLMOPS_INTERNAL_SECRET ??
+    (existsSync(join(dataDir, 'secrets.json')) ? loadOrCreateSecrets(dataDir).internalSecret : undefined);
+  if (!secret)
+    fail(
+      `No internal secret: set LLMOPS_INTERNAL_SECRET to the services' one, or run from the data folder of \`npm start\` (${dataDir}).`,
+    );
+  const { importLegacy, formatSummary, ImportRefused } = await import('./import/legacy-import.ts');
+  const summary = await importLegacy({ from, apply: options.apply === true, targets: { registry, prompt, secret } }).catch(
+    (error: unknown) => fail(error instanceof ImportRefused ? error.message : `The import failed: ${(error as Error).message}`),
+  );
+  process.stdout.write(formatSummary(summary));
+  const summaryPath =
+    typeof options.summary === 'string' ? resolve(options.summary) : join(dataDir, 'legacy-import-summary.json');
+  writeFileSync(summaryPath, `${JSON.stringify(summary, null, 2)}\n`);
+  process.stdout.write(`The summary as JSON: ${summaryPath}\n`);
+}
+
 /** Runs the command line: wrong usage is said with the help that fits, and exits 2. */
 async function run(argv: readonly string[]): Promise<void> {
   const { command, words, values, help } = parseCommandLine(argv);
@@ -345,6 +376,8 @@ async function run(argv: readonly string[]): Promise<void> {
     await account(sub, values);
   } else if (command === 'token') {
     await token(sub, id, values);
+  } else if (command === 'import') {
+    await importCommand(sub, values);
   } else if (command === 'emulator') {
     await emulator(values);
   } else {

@@ -4,6 +4,7 @@ import type { Pool } from '@llmops/kit/db';
 import { Renderer } from './render/render.ts';
 import { inlineRenders, type Renders } from './render/renders.ts';
 import type { RegistryClient } from './clients/registry.ts';
+import { mountLegacyImport } from './import/legacy-route.ts';
 import { mountLabels } from './routes/labels.ts';
 import { mountPartLabels } from './routes/part-labels.ts';
 import { mountParts } from './routes/parts.ts';
@@ -33,5 +34,6 @@ export function createApp({
   mountTemplates(app, routeDeps);
   mountLabels(app, routeDeps);
   mountRendering(app, routeDeps);
+  mountLegacyImport(app, routeDeps);
   return app;
 }

@@ -1,6 +1,7 @@
 import { createInternalApp, type InternalDeps, type ServiceApp } from '@llmops/kit/http/app';
 import { registryRoutes } from '@llmops/kit/contracts/registry';
 import type { RouteDeps } from './routes/common.ts';
+import { mountLegacyImport } from './import/legacy-route.ts';
 import { mountInternal } from './routes/internal.ts';
 import { mountModels } from './routes/models.ts';
 import { mountPresets } from './routes/presets.ts';
@@ -15,5 +16,6 @@ export function createApp(deps: RegistryDeps): ServiceApp {
   mountModels(app, deps);
   mountPresets(app, deps);
   mountInternal(app, deps);
+  mountLegacyImport(app, deps);
   return app;
 }

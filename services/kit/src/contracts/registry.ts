@@ -829,6 +829,83 @@ export const readSnapshots = createRoute({
   responses: { 200: json(SnapshotsSchema, 'What the registry has of them'), ...errors(400, 401, 403, 413, 415, 422) },
 });
 
+const LegacyId = z.string().min(1, 'expected the legacy row id').max(200, 'expected at most 200 characters');
+export const LEGACY_REGISTRY_KINDS = ['provider', 'model', 'preset'] as const;
+
+/** What the legacy importer (docs/migration.md) asks the registry to create, each row with its legacy id. */
+export const LegacyRegistryImportSchema = z
+  .object({
+    source: z.string().min(1, 'expected the name of the legacy database').max(200, 'expected at most 200 characters'),
+    dry_run: z
+      .boolean()
+      .default(false)
+      .openapi({ description: 'Check and answer everything, then roll it back: what an import would do now.' }),
+    providers: z
+      .array(z.object({ legacy_id: LegacyId, name: Name, kind: ProviderKindSchema, base_url: z.url() }).strict())
+      .max(200, 'expected at most 200 providers')
+      .default([]),
+    models: z
+      .array(
+        z
+          .object({
+            legacy_id: LegacyId,
+            provider_legacy_id: LegacyId,
+            provider_model_id: ProviderModelId,
+            max_output_tokens: TokenCount.nullable().optional(),
+          })
+          .strict(),
+      )
+      .max(2000, 'expected at most 2000 models')
+      .default([]),
+    presets: z
+      .array(
+        z
+          .object({
+            legacy_id: LegacyId,
+            name: Name,
+            description: z.string().max(2000, 'expected at most 2000 characters').default(''),
+            model_legacy_id: LegacyId.nullable(),
+            parameters: z.record(z.string(), z.unknown()).default({}),
+          })
+          .strict(),
+      )
+      .max(200, 'expected at most 200 presets')
+      .default([]),
+  })
+  .strict();
+
+export const LegacyRegistryImportResultSchema = z.object({
+  items: z.array(
+    z.object({
+      kind: z.enum(LEGACY_REGISTRY_KINDS),
+      legacy_id: z.string(),
+      id: Uuid,
+      /** False when an earlier import of the same source made it already. */
+      created: z.boolean(),
+      name: z.string(),
+    }),
+  ),
+  /** Rows the registry's own rules refuse (a preset's parameters its model does not take): not imported, each with why. */
+  refused: z.array(z.object({ kind: z.enum(LEGACY_REGISTRY_KINDS), legacy_id: z.string(), reason: z.string() })),
+});
+
+/**
+ * Not public: the legacy importer's way in (answers only the `importer` service identity). Rows the source
+ * already brought are answered with their ids and not created again; the whole request is one transaction.
+ */
+export const importLegacyRegistry = createRoute({
+  method: 'post',
+  path: '/internal/import/legacy',
+  operationId: 'importLegacyRegistry',
+  summary: 'Create the providers, models and presets of a legacy database (importer only)',
+  'x-idempotent': true,
+  request: { body: body(LegacyRegistryImportSchema) },
+  responses: {
+    200: json(LegacyRegistryImportResultSchema, 'Each row with the registry id it has'),
+    ...errors(400, 401, 403, 413, 415, 422),
+  },
+});
+
 const read = { service: 'registry', role: 'viewer', scope: 'registry:read' } as const;
 const edit = { service: 'registry', role: 'admin', scope: 'registry:write' } as const;
 const admin = { service: 'registry', role: 'admin', scope: 'admin' } as const;

@@ -1,0 +1,160 @@
+/**
+ * `import legacy`: reads a legacy BlogForge database (read only), plans what each owning service gets, and
+ * sends it through that service's internal import route as the `importer` service identity. A dry run sends
+ * the same request with `dry_run`, which the service checks in full and rolls back, so its report is what
+ * `--apply` then does. Each service records the legacy ids it imported, so a second `--apply` (or one
+ * resumed after a failure) creates nothing twice.
+ */
+import type { z } from 'zod';
+import { signIdentity, IDENTITY_HEADER } from '@llmops/kit/http/identity';
+import type { LegacyRegistryImportResultSchema } from '@llmops/kit/contracts/registry';
+import type { LegacyPromptImportResultSchema } from '@llmops/kit/contracts/prompt/legacy-import';
+import { readLegacy, type Epoch } from './legacy-source.ts';
+import { planRegistry, type Note, type Skipped as RegistrySkipped } from './registry-plan.ts';
+
+/** What the summary counts. */
+export type ImportKind = 'provider' | 'model' | 'preset' | 'part';
+export type Skipped = Omit<RegistrySkipped, 'kind'> & { kind: ImportKind };
+
+export interface ImportTargets {
+  /** The registry's base URL. */
+  registry: string;
+  /** The prompt service's base URL. */
+  prompt: string;
+  /** LLMOPS_INTERNAL_SECRET: signs the `importer` identity. */
+  secret: string;
+}
+
+export interface KindCount {
+  /** Created by this run (in a dry run: would be created). */
+  imported: number;
+  /** Imported by an earlier run of the same source. */
+  already: number;
+  skipped: number;
+}
+
+/** The final summary, printed and written as JSON. */
+export interface ImportSummary {
+  source: string;
+  epoch: Epoch;
+  applied: boolean;
+  /** The legacy tables found, with their columns. */
+  tables: Record<string, string[]>;
+  counts: Record<ImportKind, KindCount>;
+  items: { kind: ImportKind; legacy_id: string; id: string; name: string; created: boolean }[];
+  skipped: Skipped[];
+  notes: Note[];
+  /** The prompt converter's warnings: every conversion that could change meaning, each naming its legacy row. */
+  warnings: string[];
+}
+
+/** A service refused the import: its problem, as it said it. */
+export class ImportRefused extends Error {}
+
+type RegistryAnswer = z.output<typeof LegacyRegistryImportResultSchema>;
+type PromptAnswer = z.output<typeof LegacyPromptImportResultSchema>;
+
+const listOf = (value: unknown): string[] | null => (Array.isArray(value) ? value.map(String) : null);
+const textOf = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+async function post(url: string, secret: string, audience: string, body: unknown): Promise<unknown> {
+  const token = await signIdentity(secret, { kind: 'service', subject: 'importer', requestId: `import-${Date.now()}` }, audience);
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [IDENTITY_HEADER]: token },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(120_000),
+  });
+  const text = await response.text();
+  if (!response.ok) {
+    const problem = (text ? JSON.parse(text) : {}) as { detail?: string; title?: string };
+    throw new ImportRefused(
+      `The ${audience} service refused the import (${response.status}): ${problem.detail ?? problem.title ?? text}`,
+    );
+  }
+  return JSON.parse(text) as unknown;
+}
+
+/** The legacy table of a preset's legacy id (`config:2` is llm_config 2, `model:3` the api_params of llm_model 3). */
+const tableOf = (legacyId: string): string =>
+  legacyId.startsWith('config:') ? 'llm_config' : legacyId.startsWith('model:') ? 'llm_model' : 'legacy row';
+
+export async function importLegacy(options: { from: string; apply: boolean; targets: ImportTargets }): Promise<ImportSummary> {
+  const snapshot = await readLegacy(options.from);
+  const registry = planRegistry(snapshot);
+  const answer = (await post(`${options.targets.registry}/internal/import/legacy`, options.targets.secret, 'registry', {
+    ...registry.request,
+    dry_run: !options.apply,
+  })) as RegistryAnswer;
+  // Parts are converted by the prompt service (it owns the converter); the rows go as read.
+  const prompt = (await post(`${options.targets.prompt}/internal/import/legacy`, options.targets.secret, 'prompt', {
+    source: snapshot.source,
+    dry_run: !options.apply,
+    parts: snapshot.rows.llm_prompt_part.map((row) => ({
+      legacy_id: String(row.id),
+      name: textOf(row.name),
+      type: textOf(row.type),
+      content: textOf(row.content),
+      tags: listOf(row.tags),
+    })),
+  })) as PromptAnswer;
+  const skipped: Skipped[] = [
+    ...registry.skipped,
+    ...prompt.refused.map((row) => ({ kind: row.kind, table: 'llm_prompt_part', legacy_id: row.legacy_id, reason: row.reason })),
+    ...answer.refused.map((row) => ({
+      kind: row.kind,
+      table: tableOf(row.legacy_id),
+      legacy_id: row.legacy_id,
+      reason: row.reason,
+    })),
+  ];
+  const counts = {} as Record<ImportKind, KindCount>;
+  const items = [...answer.items, ...prompt.items];
+  for (const kind of ['provider', 'model', 'preset', 'part'] as const) {
+    const ofKind = items.filter((item) => item.kind === kind);
+    counts[kind] = {
+      imported: ofKind.filter((item) => item.created).length,
+      already: ofKind.filter((item) => !item.created).length,
+      skipped: skipped.filter((skip) => skip.kind === kind).length,
+    };
+  }
+  return {
+    source: snapshot.source,
+    epoch: snapshot.epoch,
+    applied: options.apply,
+    tables: Object.fromEntries(
+      [...snapshot.columns].filter(([table]) => table.startsWith('llm_')).map(([table, cols]) => [table, [...cols]]),
+    ),
+    counts,
+    items,
+    skipped,
+    notes: registry.notes,
+    warnings: prompt.warnings,
+  };
+}
+
+/** The summary as the console shows it. */
+export function formatSummary(summary: ImportSummary): string {
+  const lines = [
+    `${summary.applied ? 'Imported' : 'Dry run (nothing changed)'}: legacy database "${summary.source}", shape ${summary.epoch}`,
+    `  tables read: ${Object.keys(summary.tables).sort().join(', ') || 'none'}`,
+  ];
+  for (const [kind, count] of Object.entries(summary.counts))
+    lines.push(
+      `  ${`${kind}s`.padEnd(10)} ${summary.applied ? 'imported' : 'to import'} ${count.imported}, already imported ${count.already}, skipped ${count.skipped}`,
+    );
+  if (summary.skipped.length > 0) {
+    lines.push('Skipped (not imported):');
+    for (const skip of summary.skipped) lines.push(`  ${skip.table} ${skip.legacy_id}: ${skip.reason}`);
+  }
+  if (summary.notes.length > 0) {
+    lines.push('To check or finish:');
+    for (const note of summary.notes) lines.push(`  ${note.kind} ${note.legacy_id}: ${note.message}`);
+  }
+  if (summary.warnings.length > 0) {
+    lines.push('Conversions to check (they may change what a prompt says):');
+    for (const warning of summary.warnings) lines.push(`  ${warning}`);
+  }
+  if (!summary.applied) lines.push('Run again with --apply to import.');
+  return `${lines.join('\n')}\n`;
+}

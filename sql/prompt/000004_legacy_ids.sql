@@ -1,0 +1,12 @@
+-- What the legacy importer (docs/migration.md) brought into the prompt service: each legacy row of a
+-- source database, by its kind and legacy id, with the part it became. A second import of the same source
+-- finds its rows here and imports nothing twice.
+CREATE TABLE prompt.legacy_ids (
+  -- The legacy database the row came from (its name, as the importer reports it).
+  source text NOT NULL CHECK (length(source) BETWEEN 1 AND 200),
+  kind text NOT NULL CHECK (kind IN ('part', 'template')),
+  legacy_id text NOT NULL CHECK (length(legacy_id) BETWEEN 1 AND 200),
+  id uuid NOT NULL,
+  imported_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (source, kind, legacy_id)
+);
