@@ -109,7 +109,7 @@ describe('settings and the overview, signed in', () => {
     expect(await page.getByRole('cell', { name: 'account.created' }).count()).toBe(2);
     await page.getByLabel('Action').fill('provider.created');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.waitForURL(`${web.url}/settings/audit?action=provider.created&service=&resource_type=`);
+    await page.waitForURL(`${web.url}/settings/audit?action=provider.created&service=&resource_type=&actor_id=&since=&until=`);
     expect(await page.getByRole('heading', { name: 'Nothing matches these filters' }).count()).toBe(1);
     await page.goBack();
     await expect.poll(() => page.getByRole('cell', { name: 'account.created' }).count()).toBe(2);
@@ -133,7 +133,7 @@ describe('settings and the overview, signed in', () => {
     await form.getByLabel('Email').fill('lin@example.com');
     await form.getByLabel('First password').fill(PASSWORD);
     await form.getByRole('button', { name: 'Create account' }).click();
-    await expect.poll(() => page.getByRole('status').textContent()).toContain('lin@example.com is created');
+    await expect.poll(() => page.getByRole('main').getByRole('status').textContent()).toContain('lin@example.com is created');
     expect(await page.getByRole('cell', { name: 'lin@example.com' }).count()).toBe(1);
     // A role change, and disabling after a confirmation.
     const lin = page.getByRole('row', { name: /Lin Editor/ });
@@ -184,7 +184,7 @@ describe('settings and the overview, signed in', () => {
     const offered = page.getByRole('form', { name: 'Import models' });
     await offered.getByLabel('emu-gpt-small').check();
     await offered.getByRole('button', { name: 'Import chosen models' }).click();
-    await expect.poll(() => page.getByRole('status').textContent()).toBe('1 model imported.');
+    await expect.poll(() => page.getByRole('main').getByRole('status').textContent()).toBe('1 model imported.');
     expect(await page.getByRole('cell', { name: /emu-gpt-small/ }).count()).toBe(1);
 
     const key = page.getByRole('form', { name: 'Replace key' });
@@ -256,7 +256,7 @@ describe('settings and the overview, signed in', () => {
     await form.getByLabel('Current password').fill(PASSWORD);
     await form.getByLabel('New password').fill('a brand new password');
     await form.getByRole('button', { name: 'Change password' }).click();
-    await expect.poll(() => page.getByRole('status').textContent()).toContain('Your password is changed');
+    await expect.poll(() => page.getByRole('main').getByRole('status').textContent()).toContain('Your password is changed');
     expect(await form.getByLabel('Current password').inputValue()).toBe('');
     await expectAccessible(page, 'your account');
 

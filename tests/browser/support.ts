@@ -6,7 +6,7 @@
  * violations.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import AxeBuilder from '@axe-core/playwright';
@@ -20,6 +20,17 @@ const WEB_ENTRY = join(ROOT, 'web/build/index.js');
 const CHROMIUM = '/usr/bin/chromium';
 
 export const SCREENSHOTS = join(ROOT, 'test-results/screenshots');
+/** Where `npm run docs:screenshots` puts the pictures docs/ui.md shows (desktop width). */
+export const DOCS_IMAGES = join(ROOT, 'docs/images/ui');
+/** The screenshots docs/ui.md shows, refreshed when LLMOPS_DOCS_SCREENSHOTS=1 (`npm run docs:screenshots`). */
+const DOCS_SHOTS = new Set([
+  'overview-first-run',
+  'provider-detail',
+  'model-prices',
+  'presets',
+  'preset-editor',
+  'settings-audit-filtered',
+]);
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
@@ -177,7 +188,10 @@ export async function expectAccessible(page: Page, where: string): Promise<void>
   expect(serious, `accessibility of ${where}`).toEqual([]);
 }
 
-/** A full-page screenshot at desktop width and at a 390 px phone's, into test-results/screenshots/. */
+/**
+ * A full-page screenshot at desktop width and at a 390 px phone's, into test-results/screenshots/; the
+ * ones docs/ui.md shows are also copied to docs/images/ui/ by `npm run docs:screenshots`.
+ */
 export async function screenshots(page: Page, name: string): Promise<void> {
   const size = page.viewportSize() ?? DESKTOP;
   await page.setViewportSize(DESKTOP);
@@ -185,4 +199,8 @@ export async function screenshots(page: Page, name: string): Promise<void> {
   await page.setViewportSize(PHONE);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
   await page.setViewportSize(size);
+  if (process.env.LLMOPS_DOCS_SCREENSHOTS === '1' && DOCS_SHOTS.has(name)) {
+    mkdirSync(DOCS_IMAGES, { recursive: true });
+    copyFileSync(join(SCREENSHOTS, `${name}-desktop.png`), join(DOCS_IMAGES, `${name}.png`));
+  }
 }

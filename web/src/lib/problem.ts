@@ -14,11 +14,15 @@ export function sentence(message: string): string {
 
 /**
  * The form field a problem's field path names: `body.email` → `email`, `body.scopes.0` → `scopes`,
- * `body.price.input_per_mtok` → `input_per_mtok`, `query.cursor` → `cursor`. Forms name their inputs after
+ * `body.price.input_per_mtok` → `input_per_mtok`, `body.fallback_model_ids[1]` → `fallback_model_ids`,
+ * `query.cursor` → `cursor`. Forms name their inputs after
  * the API's fields (the last name of the path), so the message lands beside the input it is about.
  */
 export function fieldOf(path: string): string {
-  const parts = path.split('.').filter((part) => part !== '' && !/^\d+$/.test(part));
+  const parts = path
+    .replace(/\[\d+\]/g, '')
+    .split('.')
+    .filter((part) => part !== '' && !/^\d+$/.test(part));
   const rest = ['body', 'query', 'param', 'params', 'header'].includes(parts[0] ?? '') ? parts.slice(1) : parts;
   return rest.at(-1) ?? path;
 }
