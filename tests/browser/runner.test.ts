@@ -34,7 +34,7 @@ import { gatewayEnv } from './environment.ts';
 
 const db = await useTestDatabase();
 const EDITOR = { email: 'eve@example.com', name: 'Eve Editor', role: 'editor' as const, password: 'a long enough password' };
-const PRICE = { input_per_mtok: '1.000000000000', output_per_mtok: '2.000000000000' };
+const PRICE = { input_per_mtok: '1.50', output_per_mtok: '2.50' };
 
 describe('the runner, history and compare', () => {
   let harness: RunnerHarness;
