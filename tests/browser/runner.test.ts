@@ -159,7 +159,7 @@ describe('the runner, history and compare', () => {
     await page.getByRole('button', { name: 'Retry' }).click();
     await page.waitForURL((url) => url.pathname.startsWith('/llm/tasks/') && !url.pathname.endsWith(failedId));
     await page.getByText('Succeeded').first().waitFor({ timeout: 20_000 });
-    expect(await page.getByRole('link', { name: failedId.slice(0, 8) }).count()).toBe(1);
+    expect(await page.getByRole('link', { name: failedId.slice(-8) }).count()).toBe(1);
     expect(await page.locator('[data-output]').textContent()).toContain('RETRY-ELSEWHERE');
     expect(errors).toEqual([]);
     await context.close();

@@ -20,12 +20,12 @@ export function isTerminal(status: TaskStatus): boolean {
   return status !== 'queued' && status !== 'running';
 }
 
-/** USD as the API gives it (12 places), shown to the cent's hundredth part and never rounded to zero. */
+/** USD as the API gives it (12 places), without trailing zeros; at least cents for amounts of a dollar or more. */
 export function usd(amount: string): string {
   const value = Number(amount);
   if (value === 0) return '$0';
-  if (value < 0.0001) return `$${value.toExponential(2)}`;
-  return `$${value.toFixed(value < 1 ? 6 : 2)}`;
+  if (Math.abs(value) >= 1) return `$${value.toFixed(2)}`;
+  return `$${value.toFixed(12).replace(/0+$/, '')}`;
 }
 
 export function millis(ms: number | null | undefined): string {
