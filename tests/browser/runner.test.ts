@@ -84,6 +84,10 @@ describe('the runner, history and compare', () => {
 
   it('runs a task: the text streams in, then the cost appears', async () => {
     const { context, page, errors } = await signedIn();
+    // Before any task, the overview's first-run guide leads to the runner.
+    await open(page, `${web.url}/llm`);
+    const guide = page.getByRole('region', { name: 'Get started' });
+    expect(await guide.getByRole('link', { name: 'Run it' }).getAttribute('href')).toBe('/llm/run');
     emulator.fault({ match: 'STREAM-SLOWLY', chunkDelayMs: 150, times: 1 });
     await runMessage(page, 'STREAM-SLOWLY one two three four five six seven eight', ['emu-gpt-small']);
     const column = page.getByRole('article', { name: 'Output of emu-gpt-small' });
