@@ -114,6 +114,33 @@ describe('the runner, history and compare', () => {
     await context.close();
   });
 
+  it('previews a published template with its inputs, then runs it', async () => {
+    const created = await harness.call('prompt', 'POST', '/api/v1/templates', {
+      name: 'Topic note',
+      variables: [{ name: 'topic', type: 'string' }],
+      messages: [{ role: 'user', entries: [{ type: 'text', text: 'Write a note about {{ topic }}' }] }],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const published = await harness.call('prompt', 'POST', `/api/v1/templates/${created.body.id}/publish`, { message: 'v1' });
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+
+    const { context, page, errors } = await signedIn();
+    await open(page, `${web.url}/llm/run`);
+    await page.getByLabel('Template', { exact: true }).selectOption({ label: 'Topic note (v1)' });
+    await page.getByLabel(/^Inputs/).fill('{"topic": "sourdough"}');
+    await page.getByRole('checkbox', { name: 'emu-gpt-small' }).check();
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const preview = page.getByRole('region', { name: 'Preview' });
+    await expect.poll(() => preview.textContent()).toContain('Write a note about sourdough');
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    const column = page.getByRole('article', { name: 'Output of emu-gpt-small' });
+    await column.getByText('Succeeded').waitFor({ timeout: 20_000 });
+    expect(await column.locator('[data-output]').textContent()).toContain('Write a note about sourdough');
+    await expectAccessible(page, 'the runner with a preview');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('runs three models side by side', async () => {
     const { context, page, errors } = await signedIn();
     await runMessage(page, 'Side by side, please', ['emu-gpt-small', 'emu-gpt-large', 'emu-claude-fast']);

@@ -38,6 +38,17 @@ export const actions: Actions = {
       return { preview: { ok: true, messages, problems: [], tokens: null }, values: built.values };
     }
     const id = body.template_id;
+    // No version or label: the latest published version, as a task takes it (a preview would take the draft).
+    let version = body.version;
+    if (version === undefined && body.label === undefined) {
+      const template = await submit(
+        event,
+        (api) => api.GET('/api/v1/templates/{id}', { params: { path: { id } } }),
+        built.values,
+      );
+      if (!('ok' in template)) return template;
+      version = template.data?.latest_version ?? undefined;
+    }
     const result = await submit(
       event,
       (api) =>
@@ -45,7 +56,7 @@ export const actions: Actions = {
           params: { path: { id } },
           body: {
             inputs: body.inputs ?? {},
-            ...(body.version !== undefined ? { version: body.version } : { label: body.label ?? 'latest' }),
+            ...(version !== undefined ? { version } : body.label !== undefined ? { label: body.label } : {}),
           },
         }),
       built.values,
