@@ -1,0 +1,34 @@
+import type { Tone } from '../components/StatusBadge.svelte';
+
+type TaskStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'rejected';
+
+const SHOWN: Record<TaskStatus, { label: string; tone: Tone }> = {
+  queued: { label: 'Queued', tone: 'neutral' },
+  running: { label: 'Running', tone: 'warning' },
+  succeeded: { label: 'Succeeded', tone: 'ok' },
+  failed: { label: 'Failed', tone: 'danger' },
+  cancelled: { label: 'Cancelled', tone: 'neutral' },
+  rejected: { label: 'Rejected', tone: 'danger' },
+};
+
+/** A task's status as the dashboard shows it: a word, and a tone that only repeats it. */
+export function taskStatus(status: TaskStatus): { label: string; tone: Tone } {
+  return SHOWN[status];
+}
+
+export function isTerminal(status: TaskStatus): boolean {
+  return status !== 'queued' && status !== 'running';
+}
+
+/** USD as the API gives it (12 places), without trailing zeros; at least cents for amounts of a dollar or more. */
+export function usd(amount: string): string {
+  const value = Number(amount);
+  if (value === 0) return '$0';
+  if (Math.abs(value) >= 1) return `$${value.toFixed(2)}`;
+  return `$${value.toFixed(12).replace(/0+$/, '')}`;
+}
+
+export function millis(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
