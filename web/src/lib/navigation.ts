@@ -24,6 +24,7 @@ export const MAIN_NAV: readonly NavEntry[] = [
   { href: resolve('/(app)/llm'), label: 'Overview', icon: 'overview', role: 'viewer', key: 'o', exact: true },
   { href: resolve('/(app)/llm/providers'), label: 'Providers', icon: 'key', role: 'viewer', key: 'p' },
   { href: resolve('/(app)/llm/models'), label: 'Models', icon: 'circle', role: 'viewer', key: 'm' },
+  { href: resolve('/(app)/workflow'), label: 'Posts', icon: 'file', role: 'viewer', key: 'w' },
   { href: resolve('/(app)/settings'), label: 'Settings', icon: 'settings', role: 'viewer', key: 's' },
   { href: '/api/v1/docs' as ResolvedPathname, label: 'API reference', icon: 'book', role: 'viewer', external: true },
 ];
