@@ -27,6 +27,7 @@ export const MAIN_NAV: readonly NavEntry[] = [
   { href: resolve('/(app)/llm/presets'), label: 'Presets', icon: 'compass', role: 'viewer', key: 'e' },
   { href: resolve('/(app)/llm/run'), label: 'Run', icon: 'arrow', role: 'editor', key: 'r' },
   { href: resolve('/(app)/llm/tasks'), label: 'Tasks', icon: 'file', role: 'viewer', key: 'h' },
+  { href: resolve('/(app)/workflow'), label: 'Posts', icon: 'check', role: 'viewer', key: 'w' },
   { href: resolve('/(app)/settings'), label: 'Settings', icon: 'settings', role: 'viewer', key: 's' },
   { href: '/api/v1/docs' as ResolvedPathname, label: 'API reference', icon: 'book', role: 'viewer', external: true },
 ];

@@ -1,0 +1,53 @@
+import { formText, load as read, submit } from '#lib/server/api.ts';
+import type { Actions, PageServerLoad } from './$types';
+
+export const load: PageServerLoad = async (event) => {
+  const id = event.params.id;
+  event.depends('app:post');
+  const path = { params: { path: { id } } };
+  const [post, stages, fields, actions, runs] = await Promise.all([
+    read(event, (api) => api.GET('/api/v1/workflow/posts/{id}', path)),
+    read(event, (api) => api.GET('/api/v1/workflow/stages')),
+    read(event, (api) => api.GET('/api/v1/workflow/fields')),
+    read(event, (api) => api.GET('/api/v1/workflow/posts/{id}/available-actions', path)),
+    read(event, (api) => api.GET('/api/v1/workflow/posts/{id}/runs', path)),
+  ]);
+  // The substage shown: the one asked for in the address, else the post's own.
+  const asked = event.url.searchParams.get('substage');
+  const known = stages.items.some((stage) => stage.substages.some((substage) => substage.id === asked));
+  return {
+    post,
+    stages: stages.items,
+    fields: fields.items,
+    actions: actions.items,
+    runs: runs.items,
+    shown: known && asked ? asked : post.substage_id,
+    ideaUnsaved: event.url.searchParams.get('idea') === 'unsaved',
+  };
+};
+
+export const actions: Actions = {
+  /** Moves the post to another substage (the process indicator's "move here"). */
+  move: async (event) => {
+    const form = await formText(event);
+    const substage = form.get('substage_id');
+    return submit(event, (api) =>
+      api.PATCH('/api/v1/workflow/posts/{id}', {
+        params: { path: { id: event.params.id } },
+        body: { substage_id: substage },
+      }),
+    );
+  },
+  addSection: async (event) =>
+    submit(event, (api) =>
+      api.POST('/api/v1/workflow/posts/{id}/sections', { params: { path: { id: event.params.id } }, body: {} }),
+    ),
+  removeSection: async (event) => {
+    const form = await formText(event);
+    return submit(event, (api) =>
+      api.DELETE('/api/v1/workflow/posts/{id}/sections/{section_id}', {
+        params: { path: { id: event.params.id, section_id: form.get('section_id') } },
+      }),
+    );
+  },
+};
