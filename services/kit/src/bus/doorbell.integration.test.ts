@@ -5,7 +5,7 @@ import { withTransaction, type Pool } from '../db.ts';
 import { useTestDatabase } from '../testing/vitest.ts';
 import { defineEvent } from './contract.ts';
 import { doorbellSettled } from './doorbell.ts';
-import { DOORBELL_CHANNEL } from './listener.ts';
+import { DOORBELL_CHANNEL } from './doorbell.ts';
 import { publish } from './publish.ts';
 import { Collector, eventually, useBuses } from './testing.ts';
 

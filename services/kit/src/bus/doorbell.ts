@@ -1,5 +1,10 @@
 import type { Pool } from '../db.ts';
-import { DOORBELL_CHANNEL } from './listener.ts';
+
+/**
+ * The doorbell channel: rung after a producer's commit, heard on the process's one LISTEN connection
+ * (listener.ts). Kept here, not beside the listener, so what publishes never loads pg-listen.
+ */
+export const DOORBELL_CHANNEL = 'llmops_bus';
 
 /** Sends one ring; resolves when it was sent (or failed: a ring is only a hint, the sweep is the fallback). */
 export type SendRing = () => Promise<unknown>;

@@ -1,9 +1,6 @@
 import pgListen from 'pg-listen';
 import type { Logger } from '../logger.ts';
 
-/** The doorbell channel (doorbell.ts rings it after a producer's commit). */
-export const DOORBELL_CHANNEL = 'llmops_bus';
-
 type Subscriber = ReturnType<typeof pgListen.default>;
 
 /**
