@@ -24,6 +24,8 @@ export const MAIN_NAV: readonly NavEntry[] = [
   { href: resolve('/(app)/llm'), label: 'Overview', icon: 'overview', role: 'viewer', key: 'o', exact: true },
   { href: resolve('/(app)/llm/providers'), label: 'Providers', icon: 'key', role: 'viewer', key: 'p' },
   { href: resolve('/(app)/llm/models'), label: 'Models', icon: 'circle', role: 'viewer', key: 'm' },
+  { href: resolve('/(app)/llm/parts'), label: 'Prompt parts', icon: 'file', role: 'viewer' },
+  { href: resolve('/(app)/llm/templates'), label: 'Templates', icon: 'book', role: 'viewer' },
   { href: resolve('/(app)/settings'), label: 'Settings', icon: 'settings', role: 'viewer', key: 's' },
   { href: '/api/v1/docs' as ResolvedPathname, label: 'API reference', icon: 'book', role: 'viewer', external: true },
 ];
