@@ -231,7 +231,8 @@ describe('prompt parts and templates', () => {
     await labels.getByLabel('Label', { exact: true }).fill('production');
     await labels.getByLabel('Version', { exact: true }).selectOption('2');
     await labels.getByRole('button', { name: 'Set label' }).click();
-    await expect.poll(() => page.getByText(/Moving it from version 1 to version 2/).count()).toBe(1);
+    await expect.poll(() => page.getByRole('button', { name: 'Move production to version 2' }).count()).toBe(1);
+    expect(await page.getByRole('region', { name: 'Labels' }).textContent()).toMatch(/Moving it from version 1\s+to version 2/);
     await screenshots(page, 'prompts-label-confirm');
     await page.getByRole('button', { name: 'Move production to version 2' }).click();
     await page.getByRole('alertdialog', { name: 'Move a protected label?' }).getByRole('button', { name: 'Move it' }).click();
