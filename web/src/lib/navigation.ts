@@ -25,6 +25,8 @@ export const MAIN_NAV: readonly NavEntry[] = [
   { href: resolve('/(app)/llm/providers'), label: 'Providers', icon: 'key', role: 'viewer', key: 'p' },
   { href: resolve('/(app)/llm/models'), label: 'Models', icon: 'circle', role: 'viewer', key: 'm' },
   { href: resolve('/(app)/llm/presets'), label: 'Presets', icon: 'compass', role: 'viewer', key: 'e' },
+  { href: resolve('/(app)/llm/parts'), label: 'Prompt parts', icon: 'file', role: 'viewer' },
+  { href: resolve('/(app)/llm/templates'), label: 'Templates', icon: 'book', role: 'viewer' },
   { href: resolve('/(app)/llm/run'), label: 'Run', icon: 'arrow', role: 'editor', key: 'r' },
   { href: resolve('/(app)/llm/tasks'), label: 'Tasks', icon: 'file', role: 'viewer', key: 'h' },
   { href: resolve('/(app)/workflow'), label: 'Posts', icon: 'check', role: 'viewer', key: 'w' },
