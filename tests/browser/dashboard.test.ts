@@ -133,9 +133,7 @@ describe('the dashboard', () => {
     const start = page.getByRole('region', { name: 'Get started' });
     expect(await start.textContent()).toContain('0 of 4 done');
     expect(await start.getByRole('link', { name: 'Add a provider' }).getAttribute('href')).toBe('/llm/providers/new');
-    expect(await start.getByRole('link', { name: 'Make a template in the API reference' }).getAttribute('href')).toBe(
-      '/api/v1/docs#/Prompts/createTemplate',
-    );
+    expect(await start.getByRole('link', { name: 'Make a template' }).getAttribute('href')).toBe('/llm/templates/new');
 
     // "Check now" asks the server again (invalidate), without a page load.
     const reloaded = page.waitForResponse((r) => r.url().includes('__data.json'));
