@@ -172,29 +172,33 @@ describe('access to every route of the public document', () => {
     // Two tokens and two calls for every route of the document: it grows with the API.
   }, 180_000);
 
-  it('never lets a token exceed its account’s role, even after the role is lowered', async () => {
-    const admin = await gw.caller('admin');
-    const adminToken = admin.token;
-    const accounts = await gw.api('/api/v1/accounts', { headers: { authorization: `Bearer ${adminToken}` } });
-    expect(accounts.status).toBe(200);
-    const demote = await gw.api(`/api/v1/accounts/${admin.accountId}`, {
-      method: 'PATCH',
-      headers: { ...gw.browser(callers.admin), 'content-type': 'application/json' },
-      body: JSON.stringify({ role: 'viewer' }),
-    });
-    expect(demote.status).toBe(200);
-    // The same gateway dropped the cached token at once; every other instance does on the event.
-    const after = await gw.api('/api/v1/accounts', { headers: { authorization: `Bearer ${adminToken}` } });
-    expect(after.status).toBe(403);
-    // A viewer cannot mint a token beyond viewer either.
-    const mint = await gw.api('/api/v1/tokens', {
-      method: 'POST',
-      headers: { ...gw.browser(callers.viewer), 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'too much', scopes: ['prompts:write'] }),
-    });
-    expect(mint.status).toBe(422);
-    expect(((await mint.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe('body.scopes');
-  }, EVERY_ROUTE_MS);
+  it(
+    'never lets a token exceed its account’s role, even after the role is lowered',
+    async () => {
+      const admin = await gw.caller('admin');
+      const adminToken = admin.token;
+      const accounts = await gw.api('/api/v1/accounts', { headers: { authorization: `Bearer ${adminToken}` } });
+      expect(accounts.status).toBe(200);
+      const demote = await gw.api(`/api/v1/accounts/${admin.accountId}`, {
+        method: 'PATCH',
+        headers: { ...gw.browser(callers.admin), 'content-type': 'application/json' },
+        body: JSON.stringify({ role: 'viewer' }),
+      });
+      expect(demote.status).toBe(200);
+      // The same gateway dropped the cached token at once; every other instance does on the event.
+      const after = await gw.api('/api/v1/accounts', { headers: { authorization: `Bearer ${adminToken}` } });
+      expect(after.status).toBe(403);
+      // A viewer cannot mint a token beyond viewer either.
+      const mint = await gw.api('/api/v1/tokens', {
+        method: 'POST',
+        headers: { ...gw.browser(callers.viewer), 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'too much', scopes: ['prompts:write'] }),
+      });
+      expect(mint.status).toBe(422);
+      expect(((await mint.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe('body.scopes');
+    },
+    EVERY_ROUTE_MS,
+  );
 
   it('refuses cookie-authenticated writes from another origin (CSRF), and takes them from its own or the dashboard’s', async () => {
     const body = JSON.stringify({ name: 'csrf probe', scopes: ['prompts:read'] });

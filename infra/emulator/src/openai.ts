@@ -181,13 +181,16 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
     );
   }
   const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-  const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
+  const head = {
     id,
     object: 'chat.completion.chunk',
     created,
     model,
     service_tier: 'default',
     system_fingerprint: 'fp_emulator',
+  };
+  const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
+    ...head,
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
     ...(includeUsage ? { usage: null } : {}),
   });
@@ -196,19 +199,7 @@ async function chat(x: Exchange, models: EmulatorModel[]): Promise<void> {
     ...reply.chunks.map((text) => sse(chunk({ content: text }, null))),
     sse(chunk({}, finish)),
   ];
-  if (includeUsage)
-    frames.push(
-      sse({
-        id,
-        object: 'chat.completion.chunk',
-        created,
-        model,
-        service_tier: 'default',
-        system_fingerprint: 'fp_emulator',
-        choices: [],
-        usage,
-      }),
-    );
+  if (includeUsage) frames.push(sse({ ...head, choices: [], usage }));
   frames.push(sse('[DONE]'));
   return x.stream('text/event-stream; charset=utf-8', frames, headers, (status) => sse(openaiError(status).body));
 }
