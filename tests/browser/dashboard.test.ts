@@ -365,7 +365,9 @@ describe('the dashboard', () => {
     await expect.poll(() => status.locator('.head').textContent()).toContain('Unreachable');
     const alert = status.getByRole('alert');
     expect(await alert.textContent()).toContain('npm start');
-    expect(errors).toEqual([]);
+    // The page's live-events stream tries again meanwhile and the proxy answers 502 (the browser logs
+    // that load); nothing else may fail.
+    expect(errors.filter((error) => !error.includes('status of 502 (Bad Gateway)'))).toEqual([]);
     await screenshot(page, 'gateway-down-desktop');
     // A reload while the gateway is away is an error page to retry, never a sign-out.
     await page.setViewportSize(PHONE);

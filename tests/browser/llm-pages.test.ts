@@ -331,7 +331,7 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
     const runIt = page.getByRole('region', { name: 'Get started' }).locator('li').filter({ hasText: 'Run it' });
     expect(await runIt.textContent()).not.toContain('Done.');
 
-    const indicator = page.getByRole('status').filter({ hasText: 'Reconnecting' });
+    const indicator = page.getByText('Reconnecting to live updates').first();
     await gateway.stop('test: restart');
     await expect.poll(() => indicator.isVisible(), { timeout: 10_000 }).toBe(true);
     gateway = await startGateway(gatewayPort);
