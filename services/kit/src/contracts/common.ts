@@ -76,3 +76,22 @@ export const ERROR_RESPONSES = {
 export function errors<S extends keyof typeof ERROR_RESPONSES>(...statuses: S[]): Pick<typeof ERROR_RESPONSES, S> {
   return Object.fromEntries(statuses.map((status) => [status, ERROR_RESPONSES[status]])) as Pick<typeof ERROR_RESPONSES, S>;
 }
+
+/** An optional `Idempotency-Key` on a create (services/kit/src/idempotency.ts). */
+export const IdempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'Same key + same body → same result.' }),
+});
+
+/** An optional `If-Match` on a write that names the version it was based on. */
+export const IfMatchHeaders = z.object({
+  'if-match': z
+    .string()
+    .max(500)
+    .optional()
+    .openapi({ param: { name: 'if-match', in: 'header' } }),
+});

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
-import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json } from './common.ts';
+import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json, IdempotencyHeaders, IfMatchHeaders } from './common.ts';
 import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
 import { DEFAULT_RETRY_POLICY } from '../adapters/parameters.ts';
 import { ModelRulesSchema } from '../adapters/rules.ts';
@@ -501,22 +501,6 @@ export const PresetListQuerySchema = PageQuerySchema.extend({
 });
 
 // ---- routes ----
-
-const IdempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'Same key + same body → same result.' }),
-});
-const IfMatchHeaders = z.object({
-  'if-match': z
-    .string()
-    .max(500)
-    .optional()
-    .openapi({ param: { name: 'if-match', in: 'header' } }),
-});
 
 const DeletedOrArchived = {
   200: json(

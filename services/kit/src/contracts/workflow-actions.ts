@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { body, errors, IdParamSchema, json } from './common.ts';
+import { body, errors, IdParamSchema, json, IdempotencyHeaders } from './common.ts';
 
 /**
  * LLM actions of the workflow (docs/workflow.md#actions): automations bound to a substage, a post's own
@@ -190,15 +190,6 @@ export const AcceptSchema = z
 export const PostActionParamsSchema = z.object({
   id: Uuid.openapi({ param: { name: 'id', in: 'path' } }),
   action_id: Uuid.openapi({ param: { name: 'action_id', in: 'path' } }),
-});
-
-const IdempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'Same key + same body → same result.' }),
 });
 
 export const listActions = createRoute({

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
-import { body, errors, IdParamSchema, json, pageOf, PageQuerySchema } from './common.ts';
+import { body, errors, IdParamSchema, json, pageOf, PageQuerySchema, IdempotencyHeaders, IfMatchHeaders } from './common.ts';
 import { workflowActionRoutes } from './workflow-actions.ts';
 
 export * from './workflow-actions.ts';
@@ -25,22 +25,6 @@ const Key = z
 const Label = z.string().trim().min(1, 'expected a non-empty label').max(100, 'expected at most 100 characters');
 const Description = z.string().max(1000, 'expected at most 1,000 characters');
 const Position = z.number().int('expected a whole number').min(1, 'expected 1 or more').max(10_000, 'expected at most 10000');
-
-const IdempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'Same key + same body → same result.' }),
-});
-const IfMatchHeaders = z.object({
-  'if-match': z
-    .string()
-    .max(500)
-    .optional()
-    .openapi({ param: { name: 'if-match', in: 'header' } }),
-});
 
 // ---- stages and substages
 

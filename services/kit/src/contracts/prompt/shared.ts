@@ -49,18 +49,4 @@ export const DiscoveredVariableSchema = z
   })
   .openapi('DiscoveredVariable');
 
-export const IdempotencyHeaders = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(200)
-    .optional()
-    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'Same key + same body → same result.' }),
-});
-export const IfMatchHeaders = z.object({
-  'if-match': z
-    .string()
-    .max(500)
-    .optional()
-    .openapi({ param: { name: 'if-match', in: 'header' } }),
-});
+export { IdempotencyHeaders, IfMatchHeaders } from '../common.ts';
