@@ -165,7 +165,7 @@ describe('the live layer in the browser', () => {
     expect(new URLSearchParams(query).getAll('topic')).toEqual(['runner.task.queued']);
 
     await publish(1, 2);
-    await expect.poll(numbers).toEqual([1, 2]);
+    await expect.poll(numbers, { timeout: 10_000 }).toEqual([1, 2]);
 
     // The gateway goes away: the stream is cut, and until it is back the proxy answers 502, after which
     // the browser gives up on its own reconnects (EventSource does not retry an error answer).
@@ -195,7 +195,7 @@ describe('the live layer in the browser', () => {
     const [, second] = (await seen()).events.filter((e) => e.event === 'runner.task.queued');
     expect(new URL(streams.at(-1) as string).searchParams.get('last_event_id')).toBe(second?.id);
     await publish(5);
-    await expect.poll(numbers).toEqual([1, 2, 3, 4, 5]);
+    await expect.poll(numbers, { timeout: 10_000 }).toEqual([1, 2, 3, 4, 5]);
 
     // A component subscribes to more: the stream reopens with its new filter from the last event, and
     // the first subscriber goes on without a gap or a repeat.
@@ -208,7 +208,7 @@ describe('the live layer in the browser', () => {
     await expect.poll(async () => new URLSearchParams((await seen()).query).get('deltas')).toBe('matching');
     expect(new URLSearchParams((await seen()).query).getAll('topic')).toEqual([]);
     await publish(6);
-    await expect.poll(numbers).toEqual([1, 2, 3, 4, 5, 6]);
+    await expect.poll(numbers, { timeout: 10_000 }).toEqual([1, 2, 3, 4, 5, 6]);
     const statuses = (await seen()).statuses;
     expect(statuses[0]).toBe('connecting');
     expect(statuses).toContain('reconnecting');
