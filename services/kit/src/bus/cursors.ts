@@ -44,8 +44,10 @@ export interface LeasedBatch {
  * Leases up to `limit` partitions of the group that have committed work after their cursor and no live
  * lease, least recently served first, and reads each one's next batch and its parked keys — one
  * statement: one round trip and one snapshot (it was three). The lease is one short UPDATE: no lock or
- * transaction outlives the statement. Two instances racing for one cursor: the second re-checks the
- * lease after the first commits and skips it. The batch is read below the statement's xmin
+ * transaction outlives the statement. Instances polling at once pick different partitions: a cursor
+ * another instance is leasing at that moment is skipped (SKIP LOCKED), not waited for and then found
+ * taken — without it, the instance that lost the race came away empty and slept until the next ring
+ * while the winner drained everything. The batch is read below the statement's xmin
  * (commit-safe, ADR 0001) and each row says whether its key is parked for the group.
  */
 export async function acquireAndRead(
@@ -76,6 +78,7 @@ export async function acquireAndRead(
          )
        ORDER BY c.updated_at
        LIMIT $3
+       FOR UPDATE OF c SKIP LOCKED
      ),
      leased AS (
        UPDATE bus.cursors c

@@ -46,6 +46,7 @@ export async function claimDue(
          AND ${IS_HEAD}
        ORDER BY p.next_attempt_at
        LIMIT $2
+       FOR UPDATE OF p SKIP LOCKED
      ), claimed AS (
        UPDATE bus.parked p
        SET lease_owner = $3 || ':' || p.event_id, lease_expires_at = now() + $4 * interval '1 millisecond', updated_at = now()
