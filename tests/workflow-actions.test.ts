@@ -52,6 +52,9 @@ async function wf(
 }
 
 const { model } = await h.provider({ capabilities: { json_output: true } });
+// A model without structured output, and an image model: shared by the tests that need one.
+const plain = await h.provider({ capabilities: { json_output: false } });
+const painter = await h.provider({ modality: 'image', price: { input_per_mtok: '0', output_per_mtok: '0', per_image: '0.04' } });
 const onceOnly = await h.call('registry', 'POST', '/api/v1/presets', {
   name: 'once only',
   model_id: model,
@@ -316,7 +319,6 @@ describe('failures and structured output', () => {
 
 describe('models without structured output', () => {
   it('a reply that does not fit the field is shown as an invalid suggestion, which is not accepted as it is', async () => {
-    const plain = await h.provider({ capabilities: { json_output: false } });
     const field = await wf(
       'POST',
       '/fields',
@@ -354,7 +356,6 @@ describe('models without structured output', () => {
   });
 
   it('are asked for plain text, and a list field takes the reply’s lines', async () => {
-    const plain = await h.provider({ capabilities: { json_output: false } });
     const a = await action({
       target_field: 'tags',
       model_id: plain.model,
@@ -416,10 +417,6 @@ describe('sections and per-post choices', () => {
 
 describe('image fields', () => {
   it('an image task’s result is written back as the field’s value: the image, the prompt sent, and a caption', async () => {
-    const painter = await h.provider({
-      modality: 'image',
-      price: { input_per_mtok: '0', output_per_mtok: '0', per_image: '0.04' },
-    });
     const review = await action({
       target_field: 'header_image',
       model_id: painter.model,
@@ -469,7 +466,6 @@ describe('image fields', () => {
 
 describe('actions are checked when they are saved', () => {
   it('a template, version or label that does not exist, an unmapped or unknown variable, or a model of the wrong kind is a 422 naming it', async () => {
-    const painter = await h.provider({ modality: 'image' });
     const text = { text: { from: 'literal', value: 'x' } };
     const base = { substage_id: idea, label: 'Checked', template_id: template, model_id: model, target_field: 'working_title' };
     const draftOnly = await h.call('prompt', 'POST', '/api/v1/templates', {
