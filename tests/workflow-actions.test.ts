@@ -6,6 +6,7 @@
  * are filled through structured output; forged tasks and redelivered events change nothing; two
  * instances make one suggestion per task.
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { createServiceClient } from '@llmops/kit/http/service-client';
@@ -51,6 +52,9 @@ async function wf(
 }
 
 const { model } = await h.provider({ capabilities: { json_output: true } });
+// A model without structured output, and an image model: shared by the tests that need one.
+const plain = await h.provider({ capabilities: { json_output: false } });
+const painter = await h.provider({ modality: 'image', price: { input_per_mtok: '0', output_per_mtok: '0', per_image: '0.04' } });
 const onceOnly = await h.call('registry', 'POST', '/api/v1/presets', {
   name: 'once only',
   model_id: model,
@@ -271,11 +275,16 @@ describe('apply mode and conflicts', () => {
 
 describe('failures and structured output', () => {
   it('a request the runner rejects on the bus shows as a failure on the post, with the reason', async () => {
+    // The label existed when the action was saved (it is checked then) and was deleted before the run.
+    const set = await h.call('prompt', 'PUT', `/api/v1/templates/${template}/labels/staging`, { version: 1 });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
     const a = await action({
       target_field: 'working_title',
-      template_label: 'no-such-label',
+      template_label: 'staging',
       inputs: { text: { from: 'literal', value: 'x' } },
     });
+    const deleted = await h.call('prompt', 'DELETE', `/api/v1/templates/${template}/labels/staging`);
+    expect(deleted.status, JSON.stringify(deleted.body)).toBe(204);
     const p = await post();
     const done = await finished(p, (await run(p, a.id))[0].id);
     expect(done.status).toBe('rejected');
@@ -309,8 +318,44 @@ describe('failures and structured output', () => {
 });
 
 describe('models without structured output', () => {
+  it('a reply that does not fit the field is shown as an invalid suggestion, which is not accepted as it is', async () => {
+    const field = await wf(
+      'POST',
+      '/fields',
+      {
+        key: `angle_${++n}`,
+        label: 'Angle',
+        kind: 'json',
+        json_schema: { type: 'object', properties: { angle: { type: 'string' } }, required: ['angle'] },
+        substage_id: idea,
+      },
+      admin,
+    );
+    expect(field.status, field.text).toBe(201);
+    const a = await action({
+      target_field: field.body.key,
+      model_id: plain.model,
+      inputs: { text: { from: 'literal', value: 'an angle' } },
+    });
+    const p = await post();
+    const done = await finished(p, (await run(p, a.id))[0].id);
+    expect(done.status, JSON.stringify(done.error)).toBe('suggested');
+    expect(done.suggestion).toMatchObject({
+      value: 'You said: an angle',
+      valid: false,
+      invalid_reasons: [{ field: 'value', message: 'the output is not JSON' }],
+      status: 'open',
+    });
+    const asItIs = await wf('POST', `/suggestions/${done.suggestion.id}/accept`, { base_revision_id: null });
+    expect(asItIs.status, asItIs.text).toBe(422);
+    const edited = await wf('POST', `/suggestions/${done.suggestion.id}/accept`, {
+      base_revision_id: null,
+      value: { angle: 'an angle' },
+    });
+    expect(edited.status, edited.text).toBe(200);
+  });
+
   it('are asked for plain text, and a list field takes the reply’s lines', async () => {
-    const plain = await h.provider({ capabilities: { json_output: false } });
     const a = await action({
       target_field: 'tags',
       model_id: plain.model,
@@ -367,5 +412,123 @@ describe('sections and per-post choices', () => {
     expect((await wf('POST', `/posts/${p}/actions/copy`, { to_post_id: q })).body).toEqual({ copied: 1 });
     const seen = (await wf('GET', `/posts/${q}/available-actions`)).body.items.find((x: Json) => x.id === a.id);
     expect(seen).toMatchObject({ target_field: 'meta_title', overridden: true });
+  });
+});
+
+describe('image fields', () => {
+  it('an image task’s result is written back as the field’s value: the image, the prompt sent, and a caption', async () => {
+    const review = await action({
+      target_field: 'header_image',
+      model_id: painter.model,
+      inputs: { text: { from: 'post', attribute: 'title' } },
+    });
+    const p = await post();
+    const title = (await wf('GET', `/posts/${p}`)).body.title as string;
+    const done = await finished(p, (await run(p, review.id))[0].id);
+    expect(done.status, JSON.stringify(done.error)).toBe('suggested');
+    expect(done.suggestion).toMatchObject({
+      valid: true,
+      status: 'open',
+      value: { url: `/api/v1/tasks/${done.task_id}/images/0`, prompt: title, caption: `An image of: ${title}` },
+    });
+    expect(done.cost_usd).toMatch(/^0\.04/);
+    // The reference is the runner's image: its bytes are there to fetch.
+    const bytes = await h.stack.call('runner', done.suggestion.value.url, { method: 'GET' }, editor);
+    expect(bytes.status).toBe(200);
+    expect(bytes.headers.get('content-type')).toMatch(/^image\//);
+    await bytes.arrayBuffer();
+
+    const accepted = await wf('POST', `/suggestions/${done.suggestion.id}/accept`, { base_revision_id: null });
+    expect(accepted.status, accepted.text).toBe(200);
+    const revisions = (await wf('GET', `/posts/${p}/values/header_image/revisions`)).body.items;
+    expect(revisions[0]).toMatchObject({ value: done.suggestion.value, source_task_id: done.task_id });
+
+    const apply = await action({
+      target_field: 'header_image',
+      model_id: painter.model,
+      mode: 'apply',
+      inputs: { text: { from: 'literal', value: 'a teapot at dusk' } },
+    });
+    const q = await post();
+    const applied = await finished(q, (await run(q, apply.id))[0].id);
+    expect(applied.status, JSON.stringify(applied.error)).toBe('applied');
+    const value = (await wf('GET', `/posts/${q}`)).body.values.find((v: Json) => v.field_key === 'header_image');
+    expect(value).toMatchObject({
+      value: {
+        url: `/api/v1/tasks/${applied.task_id}/images/0`,
+        prompt: 'a teapot at dusk',
+        caption: 'An image of: a teapot at dusk',
+      },
+      author: { kind: 'task', id: applied.task_id },
+    });
+  });
+});
+
+describe('actions are checked when they are saved', () => {
+  it('a template, version or label that does not exist, an unmapped or unknown variable, or a model of the wrong kind is a 422 naming it', async () => {
+    const text = { text: { from: 'literal', value: 'x' } };
+    const base = { substage_id: idea, label: 'Checked', template_id: template, model_id: model, target_field: 'working_title' };
+    const draftOnly = await h.call('prompt', 'POST', '/api/v1/templates', {
+      name: 'never published',
+      variables: [{ name: 'text', type: 'string' }],
+      messages: [{ role: 'user', entries: [{ type: 'text', text: '{{ text }} {{ tone }}' }] }],
+    });
+    const cases: [Json, string[]][] = [
+      [{ ...base, template_id: randomUUID(), inputs: text }, ['body.template_id']],
+      [{ ...base, template_id: draftOnly.body.id, inputs: text }, ['body.template_id']],
+      [{ ...base, template_version: 99, inputs: text }, ['body.template_version']],
+      [{ ...base, template_label: 'no-such-label', inputs: text }, ['body.template_label']],
+      [{ ...base, inputs: {} }, ['body.inputs.text']],
+      [{ ...base, inputs: { ...text, txet: { from: 'literal', value: 'y' } } }, ['body.inputs.txet']],
+      [{ ...base, target_field: 'header_image', inputs: text }, ['body.model_id']],
+      [{ ...base, model_id: painter.model, inputs: text }, ['body.model_id']],
+      [{ ...base, model_id: randomUUID(), inputs: text }, ['body.model_id']],
+    ];
+    for (const [body, fields] of cases) {
+      const refused = await wf('POST', '/actions', body, admin);
+      expect(refused.status, refused.text).toBe(422);
+      expect(
+        refused.body.errors.map((e: Json) => e.field),
+        refused.text,
+      ).toEqual(fields);
+    }
+    const missing = await wf('POST', '/actions', { ...base, inputs: {} }, admin);
+    expect(missing.body.errors[0].message).toBe(
+      'version 1 of the template needs text: map it to a field, a post attribute or a literal',
+    );
+
+    // An update is held to the same rules, and a post's own mapping too.
+    const a = await action({ target_field: 'working_title', inputs: text });
+    const unmapped = await wf('PATCH', `/actions/${a.id}`, { inputs: {} }, admin);
+    expect(
+      unmapped.body.errors?.map((e: Json) => e.field),
+      unmapped.text,
+    ).toEqual(['body.inputs.text']);
+    const painted = await wf('PATCH', `/actions/${a.id}`, { model_id: painter.model }, admin);
+    expect(
+      painted.body.errors?.map((e: Json) => e.field),
+      painted.text,
+    ).toEqual(['body.model_id']);
+    const p = await post();
+    const choice = await wf('PUT', `/posts/${p}/actions/${a.id}/choice`, { inputs: { other: { from: 'literal', value: 'z' } } });
+    expect(
+      choice.body.errors?.map((e: Json) => e.field),
+      choice.text,
+    ).toEqual(['body.inputs.text', 'body.inputs.other']);
+  });
+
+  it('a retry with another model is a run of the action edited to name it', async () => {
+    const other = await h.provider();
+    const a = await action({ target_field: 'working_title', inputs: { text: { from: 'literal', value: 'again' } } });
+    const p = await post();
+    const first = await finished(p, (await run(p, a.id))[0].id);
+    const edited = await wf('PATCH', `/actions/${a.id}`, { model_id: other.model, template_version: 1 }, admin);
+    expect(edited.status, edited.text).toBe(200);
+    expect(edited.body).toMatchObject({ model_id: other.model, template_version: 1, template_label: null });
+    const second = await finished(p, (await run(p, a.id))[0].id);
+    const tasks = await Promise.all(
+      [first, second].map(async (r) => (await h.call('runner', 'GET', `/api/v1/tasks/${r.task_id}`)).body.model_id),
+    );
+    expect(tasks).toEqual([model, other.model]);
   });
 });

@@ -5,6 +5,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createIdentitySigner, IDENTITY_HEADER } from '@llmops/kit/http/identity';
+import { urlVariable, type ServiceName } from '@llmops/kit/services';
 import { startStack, type Stack } from '@llmops/kit/testing/stack';
 import { startEmulator } from '@llmops/emulator/server';
 import { startRunnerHarness } from '../runner-support.ts';
@@ -22,20 +24,25 @@ afterAll(async () => {
 describe('a workflow process killed before it handles its task’s end', () => {
   it('leaves the result to the next instance, which writes it back exactly once', async () => {
     const env = { LLMOPS_BUS_LEASE_MS: '2000', LLMOPS_BUS_SWEEP_MS: '500' };
-    const h = await startRunnerHarness(own, emulator, {
-      services: ['registry', 'prompt', 'runner', 'workflow'],
-      mode: 'process',
-      env,
-    });
+    // Only the workflow, the process killed, runs as a process of its own; the rest run in this one.
+    const h = await startRunnerHarness(own, emulator, { services: ['registry', 'prompt', 'runner'], env });
+    const workflowEnv = {
+      ...env,
+      LLMOPS_INTERNAL_SECRET: h.stack.secret,
+      ...Object.fromEntries(Object.entries(h.stack.urls).map(([name, url]) => [urlVariable(name as ServiceName), url as string])),
+    };
+    const signer = createIdentitySigner(h.stack.secret);
+    let first: Stack | undefined;
     let next: Stack | undefined;
     try {
+      first = await startStack({ db: own, services: ['workflow'], mode: 'process', env: workflowEnv });
+      const workflowUrl = first.urls.workflow as string;
       const wf = async (method: string, path: string, body: unknown, as = editor): Promise<Json> => {
-        const response = await h.stack.call(
-          'workflow',
-          `/api/v1/workflow${path}`,
-          { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) },
-          as,
-        );
+        const response = await fetch(`${workflowUrl}/api/v1/workflow${path}`, {
+          method,
+          headers: { [IDENTITY_HEADER]: await signer.sign(as, 'workflow'), 'content-type': 'application/json' },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
         const text = await response.text();
         expect(response.status, text).toBeLessThan(300);
         return JSON.parse(text);
@@ -67,7 +74,7 @@ describe('a workflow process killed before it handles its task’s end', () => {
       const { runs } = await wf('POST', `/posts/${post.id}/actions/${action.id}/runs`, undefined);
       const runId = runs[0].id as string;
 
-      const victim = h.stack.services.get('workflow')?.process as ChildProcess;
+      const victim = first.services.get('workflow')?.process as ChildProcess;
       const exited = new Promise<NodeJS.Signals | null>((resolve) => victim.once('exit', (_code, signal) => resolve(signal)));
       victim.kill('SIGKILL');
       expect(await exited).toBe('SIGKILL');
@@ -87,12 +94,7 @@ describe('a workflow process killed before it handles its task’s end', () => {
       const { rows: before } = await h.admin.query('SELECT status FROM workflow.action_runs WHERE id = $1', [runId]);
       expect(before[0].status).toBe('requested');
 
-      next = await startStack({
-        db: own,
-        services: ['workflow'],
-        mode: 'process',
-        env: { ...env, RUNNER_URL: h.stack.urls.runner as string, LLMOPS_INTERNAL_SECRET: h.stack.secret },
-      });
+      next = await startStack({ db: own, services: ['workflow'], mode: 'process', env: workflowEnv });
       let run: Json;
       await until(
         async () => {
@@ -109,6 +111,7 @@ describe('a workflow process killed before it handles its task’s end', () => {
       expect(made).toEqual([{ value: 'You said: survive the crash', status: 'open' }]);
     } finally {
       await next?.stop();
+      await first?.stop();
       await h.stop();
     }
   });

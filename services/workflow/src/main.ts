@@ -20,7 +20,13 @@ export function buildWorkflow({ env, rawEnv, log, pool, bus, urls, readiness }: 
     url: urls.registry,
     secret: env.LLMOPS_INTERNAL_SECRET,
   });
-  const app = createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, pool, config, registry });
+  const prompt = createServiceClient({
+    caller: 'workflow',
+    service: 'prompt',
+    url: urls.prompt,
+    secret: env.LLMOPS_INTERNAL_SECRET,
+  });
+  const app = createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, pool, config, registry, prompt });
   let results: ReturnType<typeof consumeTaskResults> | undefined;
   return {
     app,

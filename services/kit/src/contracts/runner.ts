@@ -73,7 +73,7 @@ const ImageOptions = z
 export const TaskCreateSchema = z
   .object({
     template_id: Uuid.optional().openapi({
-      description: 'Run a published template (give `version` or `label`, default label `latest`).',
+      description: 'Run a published template: a `version`, a `label`, or neither for its latest published version.',
     }),
     version: z.number().int().positive().optional(),
     label: z.string().min(1).max(63).optional(),

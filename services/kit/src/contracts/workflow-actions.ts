@@ -48,7 +48,10 @@ export const ActionSchema = z
     position: z.number().int(),
     template_id: Uuid,
     template_version: z.number().int().nullable(),
-    template_label: z.string().nullable().openapi({ description: 'Default `latest` when neither version nor label is set.' }),
+    template_label: z.string().nullable().openapi({
+      description:
+        'The template label the action follows; with neither a version nor a label, each run takes the latest published version.',
+    }),
     model_id: Uuid.nullable(),
     preset_id: Uuid.nullable(),
     inputs: InputMappingSchema,
@@ -89,12 +92,26 @@ export const ActionUpdateSchema = z
   .object({
     label: Label.optional(),
     position: z.number().int().min(1).max(10_000).optional(),
+    template_version: z.number().int().positive().nullable().optional().openapi({
+      description: 'Pin another version (clears the label); null with no label follows the latest published version.',
+    }),
+    template_label: z.string().min(1).max(63).nullable().optional().openapi({
+      description: 'Follow another label (clears the version); null with no version follows the latest published version.',
+    }),
+    model_id: Uuid.nullable()
+      .optional()
+      .openapi({ description: 'Another model for the next runs; null: the preset’s or the template’s.' }),
+    preset_id: Uuid.nullable().optional().openapi({ description: 'Another preset for the next runs; null: the template’s.' }),
     inputs: InputMappingSchema.optional(),
     mode: z.enum(ACTION_MODES).optional(),
     retired: z.boolean().optional(),
   })
   .strict()
   .refine((value) => Object.keys(value).length > 0, { message: 'expected at least one field to change' })
+  .superRefine((value, ctx) => {
+    if (typeof value.template_version === 'number' && typeof value.template_label === 'string')
+      ctx.addIssue({ code: 'custom', path: ['template_label'], message: 'give a version or a label, not both' });
+  })
   .openapi('WorkflowActionUpdate');
 
 export const ActionListSchema = z.object({ items: z.array(ActionSchema) }).openapi('WorkflowActionList');

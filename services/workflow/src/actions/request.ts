@@ -28,7 +28,8 @@ export function responseFormatFor(field: Pick<FieldRow, 'key' | 'kind' | 'json_s
 /** The value a task's output gives a field: text as it is, a list from `{"items": [...]}` (or its lines), json parsed. */
 export function valueFromOutput(field: Pick<FieldRow, 'kind'>, output: string): { value: unknown; problem?: string } {
   if (field.kind === 'text' || field.kind === 'markdown') return { value: output };
-  if (field.kind === 'image') return { value: null, problem: 'image fields are filled by image tasks, not by text output' };
+  if (field.kind === 'image')
+    return { value: null, problem: 'the task made text, not an image: an image field takes an image model' };
   let parsed: unknown;
   try {
     parsed = JSON.parse(output);
@@ -42,6 +43,35 @@ export function valueFromOutput(field: Pick<FieldRow, 'kind'>, output: string): 
     return Array.isArray(items) ? { value: items } : { value: parsed, problem: 'expected {"items": [...]}' };
   }
   return { value: parsed };
+}
+
+/** What an image task gives an image field: its images, and the attempts that made them. */
+export interface ImageTaskOutput {
+  kind: 'chat' | 'image';
+  images: readonly { index: number; url: string; revised_prompt: string | null }[];
+  attempts: readonly { status: string; request: Record<string, unknown> | null }[];
+}
+
+/**
+ * The value an image task gives an image field: its first image by reference (the runner keeps the
+ * bytes; `url` is the image's path in the public API), the prompt the image model was sent, and as the
+ * caption the model's own description of what it drew (its revised prompt) when it gives one, for the
+ * editor to review like any suggestion. A text task, or one that made no image, is a problem.
+ */
+export function valueFromImageTask(task: ImageTaskOutput): { value: unknown; problem?: string } {
+  if (task.kind !== 'image')
+    return { value: null, problem: 'the task made text, not an image: an image field takes an image model' };
+  const image = [...task.images].sort((a, b) => a.index - b.index)[0];
+  if (!image) return { value: null, problem: 'the image task made no image' };
+  const made = [...task.attempts].reverse().find((a) => a.status === 'succeeded');
+  const prompt = made?.request?.prompt;
+  return {
+    value: {
+      url: image.url,
+      prompt: typeof prompt === 'string' ? prompt : null,
+      caption: image.revised_prompt,
+    },
+  };
 }
 
 /** The non-empty lines of a text, without list markers (`-`, `*`, `•`, `1.`, `2)`). */
@@ -105,6 +135,8 @@ export function taskRequest(
   { structured = true }: { structured?: boolean } = {},
 ): Record<string, unknown> {
   const responseFormat = structured ? responseFormatFor(target) : undefined;
+  // An image field is filled by one image: a model that writes text makes the runner reject the request.
+  const image = target.kind === 'image' ? { image: { n: 1 } } : {};
   return {
     template_id: action.template_id,
     ...(action.template_version !== null ? { version: action.template_version } : {}),
@@ -113,6 +145,7 @@ export function taskRequest(
     ...(action.preset_id ? { preset_id: action.preset_id } : {}),
     inputs: Object.fromEntries(Object.entries(run.inputs).map(([name, input]) => [name, input.value])),
     ...(responseFormat ? { parameters: { response_format: responseFormat } } : {}),
+    ...image,
     correlation: { post_id: run.postId, section_id: run.sectionId, action_id: action.id, action_run_id: run.id },
   };
 }

@@ -82,19 +82,27 @@ export async function insert(
   );
 }
 
-export async function update(
-  tx: Queryable,
-  id: string,
-  changes: {
-    label?: string | undefined;
-    inputs?: InputMapping | undefined;
-    mode?: 'review' | 'apply' | undefined;
-    retired?: boolean | undefined;
-  },
-): Promise<void> {
+/** What an update changes; a key left out (undefined) keeps its column, null clears a nullable one. */
+export interface ActionChanges {
+  label?: string | undefined;
+  inputs?: InputMapping | undefined;
+  mode?: 'review' | 'apply' | undefined;
+  retired?: boolean | undefined;
+  template_version?: number | null | undefined;
+  template_label?: string | null | undefined;
+  model_id?: string | null | undefined;
+  preset_id?: string | null | undefined;
+}
+
+export async function update(tx: Queryable, id: string, changes: ActionChanges): Promise<void> {
+  const given = (value: unknown) => value !== undefined;
   await tx.query(
     `UPDATE workflow.actions SET label = coalesce($2, label), inputs = coalesce($3::jsonb, inputs), mode = coalesce($4, mode),
        retired_at = CASE WHEN $5::boolean IS NULL THEN retired_at WHEN $5 THEN coalesce(retired_at, now()) ELSE NULL END,
+       template_version = CASE WHEN $6 THEN $7::int ELSE template_version END,
+       template_label = CASE WHEN $8 THEN $9::text ELSE template_label END,
+       model_id = CASE WHEN $10 THEN $11::uuid ELSE model_id END,
+       preset_id = CASE WHEN $12 THEN $13::uuid ELSE preset_id END,
        updated_at = now()
      WHERE id = $1`,
     [
@@ -103,6 +111,14 @@ export async function update(
       changes.inputs ? JSON.stringify(changes.inputs) : null,
       changes.mode ?? null,
       changes.retired ?? null,
+      given(changes.template_version),
+      changes.template_version ?? null,
+      given(changes.template_label),
+      changes.template_label ?? null,
+      given(changes.model_id),
+      changes.model_id ?? null,
+      given(changes.preset_id),
+      changes.preset_id ?? null,
     ],
   );
 }

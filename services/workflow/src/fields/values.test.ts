@@ -37,11 +37,15 @@ describe('field values', () => {
     expect(valueProblems(field('json'), { anything: true })).toEqual([]);
   });
 
-  it('an image is {url, prompt, caption, alt}, the url http(s)', () => {
+  it('an image is {url, prompt, caption, alt}, the url http(s) or an image a task made', () => {
     expect(valueProblems(field('image'), { url: 'https://cdn.example/a.png', caption: 'A cup', prompt: null })).toEqual([]);
-    expect(valueProblems(field('image'), { url: 'javascript:alert(1)' })).toEqual([
-      { field: 'body.value.url', message: 'expected an http:// or https:// URL' },
-    ]);
+    expect(valueProblems(field('image'), { url: '/api/v1/tasks/0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b/images/0' })).toEqual([]);
+    const notAUrl = {
+      field: 'body.value.url',
+      message: 'expected an http:// or https:// URL, or a task image (/api/v1/tasks/{id}/images/{index})',
+    };
+    expect(valueProblems(field('image'), { url: 'javascript:alert(1)' })).toEqual([notAUrl]);
+    expect(valueProblems(field('image'), { url: '/api/v1/accounts/me' })).toEqual([notAUrl]);
     expect(valueProblems(field('image'), ['x'])[0]?.field).toBe('body.value');
   });
 });

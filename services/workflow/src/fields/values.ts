@@ -13,6 +13,10 @@ export const VALUE_LIMITS = {
 
 const IMAGE_KEYS = ['url', 'prompt', 'caption', 'alt'] as const;
 
+/** An image a task made, as the runner serves it through the public API (same origin as the dashboard). */
+export const TASK_IMAGE_PATH =
+  /^\/api\/v1\/tasks\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/images\/\d{1,2}$/;
+
 function httpUrl(value: string): boolean {
   try {
     const url = new URL(value);
@@ -25,7 +29,8 @@ function httpUrl(value: string): boolean {
 /**
  * Every way `value` does not fit the field, each naming where (`at`, e.g. `body.value[2]`). null always
  * fits: it clears the value. text and markdown are strings; a list is strings; json is any JSON that
- * satisfies the field's schema, if it has one; an image is `{url, prompt, caption, alt}`, each optional.
+ * satisfies the field's schema, if it has one; an image is `{url, prompt, caption, alt}`, each optional, its
+ * url an http(s) URL or the path of an image a task made.
  */
 export function valueProblems(field: Pick<FieldRow, 'kind' | 'json_schema'>, value: unknown, at = 'body.value'): FieldProblem[] {
   if (value === null) return [];
@@ -67,7 +72,8 @@ export function valueProblems(field: Pick<FieldRow, 'kind' | 'json_schema'>, val
         else if (item === null) continue;
         else if (typeof item !== 'string') problems.push(problem('expected a string or null', key));
         else if (item.length > VALUE_LIMITS.imageTextChars) problems.push(problem('expected at most 10,000 characters', key));
-        else if (key === 'url' && !httpUrl(item)) problems.push(problem('expected an http:// or https:// URL', key));
+        else if (key === 'url' && !httpUrl(item) && !TASK_IMAGE_PATH.test(item))
+          problems.push(problem('expected an http:// or https:// URL, or a task image (/api/v1/tasks/{id}/images/{index})', key));
       }
       return problems;
     }

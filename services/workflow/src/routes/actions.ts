@@ -2,8 +2,11 @@ import type { z } from 'zod';
 import { withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
+import type { ServiceClient } from '@llmops/kit/http/service-client';
 import { NotFound, type FieldProblem } from '@llmops/kit/problem';
 import * as contract from '@llmops/kit/contracts/workflow';
+import { modelProblems, type ModelChoice } from '../clients/registry-models.ts';
+import { templateProblems, type TemplatePin } from '../clients/prompt-templates.ts';
 import * as actions from '../db/actions.ts';
 import type { ActionRow, ChoiceRow, InputMapping } from '../db/actions.ts';
 import * as fields from '../db/fields.ts';
@@ -37,7 +40,7 @@ export async function mappingProblems(
   return problems;
 }
 
-/** A target field by key: one that exists, is not retired, and is not an image (filled by image tasks). */
+/** A target field by key: one that exists and is not retired. */
 export async function targetProblems(
   db: Queryable,
   key: string,
@@ -46,8 +49,27 @@ export async function targetProblems(
   const field = await fields.getByKey(db, key);
   if (!field) return { problems: [{ field: at, message: `no field ${key}` }] };
   if (field.retired_at) return { problems: [{ field: at, message: 'this field is retired' }] };
-  if (field.kind === 'image') return { problems: [{ field: at, message: 'image fields cannot be the target of a text action' }] };
   return { field, problems: [] };
+}
+
+/**
+ * What the other services say about an action as it would be saved (asked before the transaction, so no
+ * row is locked across the calls): its template, pinned version or label and variables against the
+ * mapping (the prompt service), and its model against the target's kind (the registry). Each problem
+ * names the body field to fix.
+ */
+export async function remoteProblems(
+  clients: { prompt: ServiceClient; registry: ServiceClient },
+  action: TemplatePin & ModelChoice & { inputs: InputMapping; targetKind: string | undefined },
+  requestId: string,
+): Promise<FieldProblem[]> {
+  const [template, model] = await Promise.all([
+    templateProblems(clients.prompt, action, action.inputs, { at: 'body', requestId }),
+    action.targetKind === undefined
+      ? Promise.resolve([])
+      : modelProblems(clients.registry, action, action.targetKind, { at: 'body', requestId }),
+  ]);
+  return [...template, ...model];
 }
 
 /** The action as a post sees it: its choice applied. */
@@ -72,7 +94,7 @@ export async function actionOr404(db: Queryable, id: string): Promise<ActionRow>
 }
 
 /** LLM actions and a post's choices for them. */
-export function mountActions(app: ServiceApp, { pool }: RouteDeps): void {
+export function mountActions(app: ServiceApp, { pool, prompt, registry }: RouteDeps): void {
   app.openapi(contract.listActions, async (c) => {
     const query = c.req.valid('query');
     const rows = await actions.list(pool, { substageId: query.substage_id, includeRetired: flag(query.include_retired) });
@@ -81,9 +103,22 @@ export function mountActions(app: ServiceApp, { pool }: RouteDeps): void {
 
   app.openapi(contract.createAction, async (c) => {
     const input = c.req.valid('json');
+    const remote = await remoteProblems(
+      { prompt, registry },
+      {
+        template_id: input.template_id,
+        template_version: input.template_version ?? null,
+        template_label: input.template_label ?? null,
+        model_id: input.model_id ?? null,
+        preset_id: input.preset_id ?? null,
+        inputs: input.inputs,
+        targetKind: (await fields.getByKey(pool, input.target_field))?.kind,
+      },
+      c.get('requestId'),
+    );
     const { body } = await withTransaction(pool, (tx) =>
       c.var.idempotent(tx, 'action.create', input, async () => {
-        const problems: FieldProblem[] = [];
+        const problems: FieldProblem[] = [...remote];
         const substage = await stages.getSubstage(tx, input.substage_id);
         if (!substage || substage.retired_at)
           problems.push({ field: 'body.substage_id', message: substage ? 'this substage is retired' : 'no such substage' });
@@ -128,13 +163,39 @@ export function mountActions(app: ServiceApp, { pool }: RouteDeps): void {
   app.openapi(contract.updateAction, async (c) => {
     const { id } = c.req.valid('param');
     const input = c.req.valid('json');
+    // A version pinned clears the label and a label followed clears the version (one pin at a time).
+    const changes: actions.ActionChanges = {
+      ...input,
+      ...(typeof input.template_version === 'number' ? { template_label: null } : {}),
+      ...(typeof input.template_label === 'string' ? { template_version: null } : {}),
+    };
+    const existing = await actionOr404(pool, id);
+    const remoteChange = ['template_version', 'template_label', 'model_id', 'preset_id', 'inputs'].some(
+      (key) => (changes as Record<string, unknown>)[key] !== undefined,
+    );
+    const remote = remoteChange
+      ? await remoteProblems(
+          { prompt, registry },
+          {
+            template_id: existing.template_id,
+            template_version: changes.template_version === undefined ? existing.template_version : changes.template_version,
+            template_label: changes.template_label === undefined ? existing.template_label : changes.template_label,
+            model_id: changes.model_id === undefined ? existing.model_id : changes.model_id,
+            preset_id: changes.preset_id === undefined ? existing.preset_id : changes.preset_id,
+            inputs: changes.inputs ?? existing.inputs,
+            targetKind: (await fields.get(pool, existing.target_field_id))?.kind,
+          },
+          c.get('requestId'),
+        )
+      : [];
     const json = await withTransaction(pool, async (tx) => {
       const row = await actionOr404(tx, id);
-      if (input.inputs) {
-        const problems = await mappingProblems(tx, input.inputs, row.target_field_scope, 'body.inputs');
-        if (problems.length > 0) throw invalid(...problems);
-      }
-      await actions.update(tx, id, input);
+      const problems = [
+        ...remote,
+        ...(input.inputs ? await mappingProblems(tx, input.inputs, row.target_field_scope, 'body.inputs') : []),
+      ];
+      if (problems.length > 0) throw invalid(...problems);
+      await actions.update(tx, id, changes);
       const siblings = (await actions.activeInSubstage(tx, row.substage_id)).map((a) => a.id);
       const retired = input.retired ?? row.retired_at !== null;
       await actions.renumber(
@@ -160,6 +221,26 @@ export function mountActions(app: ServiceApp, { pool }: RouteDeps): void {
   app.openapi(contract.setPostActionChoice, async (c) => {
     const { id: postId, action_id: actionId } = c.req.valid('param');
     const input = c.req.valid('json');
+    let remote: FieldProblem[] = [];
+    if (input.inputs !== undefined || input.target_field !== undefined) {
+      // The post's own mapping and target are held to the action's template and model like the action's.
+      const action = await actionOr404(pool, actionId);
+      const before = await actions.choice(pool, postId, actionId);
+      const targetId = input.target_field === undefined ? (before?.target_field_id ?? action.target_field_id) : undefined;
+      const target =
+        typeof input.target_field === 'string'
+          ? await fields.getByKey(pool, input.target_field)
+          : await fields.get(pool, targetId ?? action.target_field_id);
+      remote = await remoteProblems(
+        { prompt, registry },
+        {
+          ...action,
+          inputs: (input.inputs === undefined ? before?.inputs : input.inputs) ?? action.inputs,
+          targetKind: target?.kind,
+        },
+        c.get('requestId'),
+      );
+    }
     const json = await withTransaction(pool, async (tx) => {
       await postOr404(tx, postId, { lock: true });
       const action = await actionOr404(tx, actionId);
@@ -176,7 +257,7 @@ export function mountActions(app: ServiceApp, { pool }: RouteDeps): void {
       }
       if (targetFieldId) scope = ((await fields.get(tx, targetFieldId)) as FieldRow).scope;
       const inputs = input.inputs === undefined ? (before?.inputs ?? null) : input.inputs;
-      const problems = await mappingProblems(tx, inputs ?? action.inputs, scope, 'body.inputs');
+      const problems = [...remote, ...(await mappingProblems(tx, inputs ?? action.inputs, scope, 'body.inputs'))];
       if (problems.length > 0) throw invalid(...problems);
       const choice: ChoiceRow = {
         post_id: postId,

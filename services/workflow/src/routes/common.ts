@@ -7,8 +7,10 @@ import type { WorkflowConfig } from '../config.ts';
 export interface RouteDeps {
   pool: Pool;
   config: WorkflowConfig;
-  /** The registry, for whether an action's model takes a JSON response format. */
+  /** The registry: whether an action's model exists, makes text or images, and takes a JSON response format. */
   registry: ServiceClient;
+  /** The prompt service: whether an action's template, its pinned version or label, and its variables fit the mapping. */
+  prompt: ServiceClient;
 }
 
 /** A 422 naming one or more fields. */

@@ -5,7 +5,7 @@ import { uuidv7 } from '@llmops/kit/ids';
 import type { FieldProblem } from '@llmops/kit/problem';
 import { recordAudit } from '@llmops/kit/http/audit';
 import type { ServiceClient } from '@llmops/kit/http/service-client';
-import { valueFromOutput } from '../actions/request.ts';
+import { valueFromImageTask, valueFromOutput } from '../actions/request.ts';
 import { readTask } from '../clients/runner-tasks.ts';
 import * as fields from '../db/fields.ts';
 import type { FieldRow } from '../db/fields.ts';
@@ -107,7 +107,7 @@ export async function writeBack(deps: WriteBackDeps, event: TerminalEvent, reque
 
     const field = (await fields.get(tx, run.target_field_id)) as FieldRow;
     const output = task.output_text ?? '';
-    const parsed = valueFromOutput(field, output);
+    const parsed = field.kind === 'image' ? valueFromImageTask(task) : valueFromOutput(field, output);
     const reasons: FieldProblem[] = [
       ...(parsed.problem ? [{ field: 'value', message: parsed.problem }] : []),
       ...(parsed.problem ? [] : valueProblems(field, parsed.value, 'value')),

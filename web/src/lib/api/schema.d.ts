@@ -3967,7 +3967,7 @@ export interface components {
             render: boolean;
             /**
              * Format: uuid
-             * @description Run a published template (give `version` or `label`, default label `latest`).
+             * @description Run a published template: a `version`, a `label`, or neither for its latest published version.
              */
             template_id?: string;
             version?: number;
@@ -4369,7 +4369,7 @@ export interface components {
             target_field: string;
             /** Format: uuid */
             template_id: string;
-            /** @description Default `latest` when neither version nor label is set. */
+            /** @description The template label the action follows; with neither a version nor a label, each run takes the latest published version. */
             template_label: string | null;
             template_version: number | null;
             /**
@@ -4459,8 +4459,22 @@ export interface components {
             label?: string;
             /** @enum {string} */
             mode?: "review" | "apply";
+            /**
+             * Format: uuid
+             * @description Another model for the next runs; null: the preset’s or the template’s.
+             */
+            model_id?: string | null;
             position?: number;
+            /**
+             * Format: uuid
+             * @description Another preset for the next runs; null: the template’s.
+             */
+            preset_id?: string | null;
             retired?: boolean;
+            /** @description Follow another label (clears the version); null with no version follows the latest published version. */
+            template_label?: string | null;
+            /** @description Pin another version (clears the label); null with no label follows the latest published version. */
+            template_version?: number | null;
         };
         WorkflowField: {
             /**
