@@ -95,6 +95,18 @@ describe('legacy import: templates, actions, step automations and posts', () => 
         expect.stringMatching(/^llm_prompt 4: .*PLACEHOLDER/),
       ]),
     );
+    // After --apply every template previews for an imported post's values, or the report says why not.
+    expect(dry.previews).toEqual([]);
+    expect(applied.previews).toHaveLength(7);
+    expect(applied.previews.filter((preview) => !preview.ok)).toEqual([
+      expect.objectContaining({
+        template_legacy_id: 'prompt:4',
+        post_legacy_id: null,
+        problems: [
+          expect.stringMatching(/^no imported post holds a value for every input \(facts, PLACEHOLDER_1, PLACEHOLDER_2\)/),
+        ],
+      }),
+    ]);
     const skipped = (table: string, id: string) => applied.skipped.find((s) => s.table === table && s.legacy_id === id);
     expect(skipped('llm_prompt', '5')?.reason).toMatch(/empty/);
     expect(skipped('llm_action', '3')?.reason).toMatch(/names no output field/);

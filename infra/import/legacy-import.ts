@@ -13,6 +13,7 @@ import type { LegacyWorkflowImportResultSchema } from '@llmops/kit/contracts/wor
 import { LEGACY_TABLES, readLegacy, type Epoch } from './legacy-source.ts';
 import { planRegistry, type Note as RegistryNote, type Skipped as RegistrySkipped } from './registry-plan.ts';
 import { planActionPresets, planTemplates, planWorkflow, type WorkflowKind } from './workflow-plan.ts';
+import { checkPreviews, type PreviewOutcome } from './preview-check.ts';
 
 /** What the summary counts. */
 export type ImportKind = 'provider' | 'model' | 'preset' | 'part' | WorkflowKind;
@@ -65,6 +66,8 @@ export interface ImportSummary {
   notes: Note[];
   /** The prompt converter's warnings: every conversion that could change meaning, each naming its legacy row. */
   warnings: string[];
+  /** After --apply: each imported template previewed for an imported post's values, or why not (empty in a dry run). */
+  previews: PreviewOutcome[];
 }
 
 /** A service refused the import: its problem, as it said it. */
@@ -157,6 +160,20 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
         legacy_id: action.legacy_id,
         reason: 'no workflow service to import into',
       });
+  const imported = prompt.items.flatMap((item) =>
+    item.kind === 'template'
+      ? [{ legacy_id: item.legacy_id, id: item.id, name: item.name, variables: item.variables ?? [] }]
+      : [],
+  );
+  const previews = options.apply
+    ? await checkPreviews(imported, workflowPlan, async (body) => {
+        const answer = (await post(`${options.targets.prompt}/internal/render`, options.targets.secret, 'prompt', body)) as {
+          ok: boolean;
+          problems: { message: string }[];
+        };
+        return answer;
+      })
+    : [];
   const skipped: Skipped[] = [
     ...registry.skipped,
     ...prompt.refused.map((row) => ({
@@ -200,6 +217,7 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     skipped,
     notes: [...registry.notes, ...workflowPlan.notes],
     warnings: prompt.warnings,
+    previews,
   };
 }
 
@@ -225,6 +243,15 @@ export function formatSummary(summary: ImportSummary): string {
     lines.push('Conversions to check (they may change what a prompt says):');
     for (const warning of summary.warnings) lines.push(`  ${warning}`);
   }
-  if (!summary.applied) lines.push('Run again with --apply to import.');
+  if (summary.applied) {
+    const failed = summary.previews.filter((preview) => !preview.ok);
+    lines.push(
+      `Previews: ${summary.previews.length - failed.length} of ${summary.previews.length} templates render for an imported post's values`,
+    );
+    for (const preview of failed)
+      lines.push(
+        `  ${preview.template_legacy_id.replace(':', ' ')} "${preview.template}"${preview.post_legacy_id ? ` (post ${preview.post_legacy_id})` : ''}: ${preview.problems.join('; ')}`,
+      );
+  } else lines.push('Run again with --apply to import.');
   return `${lines.join('\n')}\n`;
 }
