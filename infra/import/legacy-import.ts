@@ -14,6 +14,7 @@ import { LEGACY_TABLES, readLegacy, type Epoch } from './legacy-source.ts';
 import { planRegistry, type Note as RegistryNote, type Skipped as RegistrySkipped } from './registry-plan.ts';
 import { planActionPresets, planTemplates, planWorkflow, type WorkflowKind } from './workflow-plan.ts';
 import { checkPreviews, type PreviewOutcome } from './preview-check.ts';
+import { sendInBatches } from './workflow-batches.ts';
 
 /** What the summary counts. */
 export type ImportKind = 'provider' | 'model' | 'preset' | 'part' | WorkflowKind;
@@ -39,8 +40,8 @@ export interface ImportTargets {
   registry: string;
   /** The prompt service's base URL. */
   prompt: string;
-  /** The workflow service's base URL; without it, actions, fields and posts are not imported (reported). */
-  workflow?: string | undefined;
+  /** The workflow service's base URL. */
+  workflow: string;
   /** LLMOPS_INTERNAL_SECRET: signs the `importer` identity. */
   secret: string;
 }
@@ -145,21 +146,14 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     ),
   });
   const { request: workflowRequest } = workflowPlan;
-  const workflowTarget = options.targets.workflow;
-  const workflow: WorkflowAnswer = workflowTarget
-    ? ((await post(`${workflowTarget}/internal/import/legacy`, options.targets.secret, 'workflow', {
-        ...workflowRequest,
+  const workflow = await sendInBatches(
+    workflowRequest,
+    async (batch) =>
+      (await post(`${options.targets.workflow}/internal/import/legacy`, options.targets.secret, 'workflow', {
+        ...batch,
         dry_run: !options.apply,
-      })) as WorkflowAnswer)
-    : { items: [], refused: [] };
-  if (!workflowTarget)
-    for (const action of workflowRequest.actions)
-      workflowPlan.skipped.push({
-        kind: 'action',
-        table: 'llm_action',
-        legacy_id: action.legacy_id,
-        reason: 'no workflow service to import into',
-      });
+      })) as WorkflowAnswer,
+  );
   const imported = prompt.items.flatMap((item) =>
     item.kind === 'template'
       ? [{ legacy_id: item.legacy_id, id: item.id, name: item.name, variables: item.variables ?? [] }]
