@@ -78,11 +78,11 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
     if (id) answer.items.push({ kind, legacy_id: legacyId, id, name, created: false });
     return id !== undefined;
   };
-  const made = async (kind: legacyIds.LegacyKind, legacyId: string, id: string, name: string, after: unknown) => {
+  const made = async (kind: legacyIds.LegacyKind, legacyId: string, id: string, name: string, after: object) => {
     await legacyIds.record(tx, source, kind, legacyId, id);
     known.set(`${kind}:${legacyId}`, id);
     answer.items.push({ kind, legacy_id: legacyId, id, name, created: true });
-    if (after !== undefined) await audit(tx, `${kind}.imported`, { type: kind, id }, null, after);
+    await audit(tx, `${kind}.imported`, { type: kind, id }, null, after);
   };
 
   const stageByKey = new Map((await stages.listStages(tx)).map((row) => [row.key, row]));
@@ -224,11 +224,11 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
     });
     await publish(tx, postChanged, { post_id: id, change: 'created', at: new Date().toISOString() });
     await made('post', post.legacy_id, id, post.title, { title: post.title, slug, status: post.status });
-    await writeValues(tx, id, null, post.values, fieldByKey, 'post', `post ${post.legacy_id}`, refuse, answer.items);
+    await writeValues(tx, id, null, post.values, fieldByKey, 'post', `post ${post.legacy_id}`, refuse, answer.items, audit);
     for (const [index, section] of post.sections.entries()) {
       const sectionId = uuidv7();
       await sections.insert(tx, { id: sectionId, post_id: id, position: index + 1 });
-      await made('section', section.legacy_id, sectionId, `${post.title} §${index + 1}`, undefined);
+      await made('section', section.legacy_id, sectionId, `${post.title} §${index + 1}`, { post_id: id, position: index + 1 });
       await writeValues(
         tx,
         id,
@@ -239,6 +239,7 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
         `post_section ${section.legacy_id}`,
         refuse,
         answer.items,
+        audit,
       );
     }
   }
@@ -289,6 +290,7 @@ async function writeValues(
   row: string,
   refuse: (kind: Kind, legacyId: string, reason: string) => void,
   items: Answer['items'],
+  audit: Audit,
 ): Promise<void> {
   for (const { field: key, value: legacy } of list) {
     const field = fieldByKey.get(key);
@@ -303,6 +305,12 @@ async function writeValues(
       continue;
     }
     const written = await writeValue(tx, { postId, sectionId, field, value, base: null, author: IMPORTER });
+    await audit(tx, 'value.imported', { type: 'field_value', id: written.value_id }, null, {
+      post_id: postId,
+      section_id: sectionId,
+      field_key: field.key,
+      revision_id: written.id,
+    });
     items.push({ kind: 'value', legacy_id: `${row} ${key}`, id: written.id, name: key, created: true });
   }
 }
