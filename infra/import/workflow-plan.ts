@@ -54,17 +54,25 @@ const labelOf = (key: string): string =>
 /** Legacy substage names and the keys of the reference stages they became (blogforge §2.4). */
 const SUBSTAGE_ALIASES: Record<string, string> = { sections: 'content', post_info: 'meta_info', meta: 'meta_info' };
 const STAGE_ALIASES: Record<string, string> = { writing: 'authoring' };
-/** `post_development` and `post_section` columns that are keys and bookkeeping, not fields. */
-const NOT_FIELDS = new Set([
+/**
+ * `post_development` and `post_section` columns that are keys, bookkeeping or image files, not fields: images
+ * are filled by hand or by image tasks here (docs/migration.md, not carried over); `*_at` columns are times.
+ */
+const NOT_FIELD_COLUMNS = new Set([
   'id',
   'post_id',
   'section_order',
-  'created_at',
-  'updated_at',
   'status',
   'image_id',
   'image_prompt_example_id',
+  'generated_image_url',
+  'image_generation_metadata',
+  'image_filename',
+  'image_title',
+  'image_width',
+  'image_height',
 ]);
+const NOT_FIELDS = { has: (column: string) => NOT_FIELD_COLUMNS.has(column) || column.endsWith('_at') };
 
 /** The legacy template each action ran, as the runtime chose it: the prompt's parts, else the action's own text. */
 const isParts = (promptJson: unknown): boolean => Array.isArray(promptJson) && promptJson.length > 0;
