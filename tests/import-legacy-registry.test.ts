@@ -72,7 +72,7 @@ async function parts(): Promise<Json[]> {
 describe('legacy import: providers, models and presets', () => {
   it('the import routes answer only the importer: an admin account or another service is refused', async () => {
     const body = JSON.stringify({ source: 'x', dry_run: true });
-    for (const service of ['registry', 'prompt'] as const)
+    for (const service of ['registry', 'prompt', 'workflow'] as const)
       for (const who of [undefined, { kind: 'service' as const, subject: 'runner', requestId: 't' }]) {
         const response = await stack.call(service, '/internal/import/legacy', { method: 'POST', body }, who);
         expect(response.status).toBe(403);
