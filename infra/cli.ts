@@ -337,7 +337,8 @@ async function importCommand(sub: string | undefined, options: Record<string, st
   const runtime = readRuntime();
   const registry = process.env.REGISTRY_URL ?? runtime?.urls.registry;
   const prompt = process.env.PROMPT_URL ?? runtime?.urls.prompt;
-  if (!registry || !prompt) fail(notRunningHere());
+  const workflow = process.env.WORKFLOW_URL ?? runtime?.urls.workflow;
+  if (!registry || !prompt || !workflow) fail(notRunningHere());
   const secret =
     process.env.LLMOPS_INTERNAL_SECRET ??
     (existsSync(join(dataDir, 'secrets.json')) ? loadOrCreateSecrets(dataDir).internalSecret : undefined);
@@ -346,8 +347,12 @@ async function importCommand(sub: string | undefined, options: Record<string, st
       `No internal secret: set LLMOPS_INTERNAL_SECRET to the services' one, or run from the data folder of \`npm start\` (${dataDir}).`,
     );
   const { importLegacy, formatSummary, ImportRefused } = await import('./import/legacy-import.ts');
-  const summary = await importLegacy({ from, apply: options.apply === true, targets: { registry, prompt, secret } }).catch(
-    (error: unknown) => fail(error instanceof ImportRefused ? error.message : `The import failed: ${(error as Error).message}`),
+  const summary = await importLegacy({
+    from,
+    apply: options.apply === true,
+    targets: { registry, prompt, workflow, secret },
+  }).catch((error: unknown) =>
+    fail(error instanceof ImportRefused ? error.message : `The import failed: ${(error as Error).message}`),
   );
   process.stdout.write(formatSummary(summary));
   const summaryPath =

@@ -20,7 +20,7 @@ import { legacySql, type Shape } from './fixtures/legacy/shapes.ts';
 import { registryApi, type Json } from './registry-support.ts';
 
 const db = await useTestDatabase();
-const stack = await startStack({ db, services: ['registry', 'prompt'] });
+const stack = await startStack({ db, services: ['registry', 'prompt', 'workflow'] });
 const api = registryApi(stack);
 const CLI = fileURLToPath(new URL('../infra/cli.ts', import.meta.url));
 
@@ -41,7 +41,12 @@ afterAll(async () => {
   }
 });
 
-const targets = { registry: stack.urls.registry as string, prompt: stack.urls.prompt as string, secret: stack.secret };
+const targets = {
+  registry: stack.urls.registry as string,
+  prompt: stack.urls.prompt as string,
+  workflow: stack.urls.workflow as string,
+  secret: stack.secret,
+};
 const run = (shape: Shape, apply: boolean) => importLegacy({ from: legacyUrls.get(shape) as string, apply, targets });
 
 async function list(path: string): Promise<Json[]> {
@@ -50,7 +55,13 @@ async function list(path: string): Promise<Json[]> {
   return answer.body.items as Json[];
 }
 
-const countsOf = (summary: ImportSummary) => summary.counts;
+/** The kinds this file is about (templates, actions and posts: import-legacy-workflow.test.ts). */
+const countsOf = ({ counts }: ImportSummary) => ({
+  provider: counts.provider,
+  model: counts.model,
+  preset: counts.preset,
+  part: counts.part,
+});
 
 async function parts(): Promise<Json[]> {
   const response = await stack.call('prompt', '/api/v1/parts?limit=200');
@@ -61,7 +72,7 @@ async function parts(): Promise<Json[]> {
 describe('legacy import: providers, models and presets', () => {
   it('the import routes answer only the importer: an admin account or another service is refused', async () => {
     const body = JSON.stringify({ source: 'x', dry_run: true });
-    for (const service of ['registry', 'prompt'] as const)
+    for (const service of ['registry', 'prompt', 'workflow'] as const)
       for (const who of [undefined, { kind: 'service' as const, subject: 'runner', requestId: 't' }]) {
         const response = await stack.call(service, '/internal/import/legacy', { method: 'POST', body }, who);
         expect(response.status).toBe(403);
@@ -77,7 +88,8 @@ describe('legacy import: providers, models and presets', () => {
     expect(countsOf(dry)).toEqual({
       provider: { imported: 3, already: 0, skipped: 1 },
       model: { imported: 6, already: 0, skipped: 1 },
-      preset: { imported: 1, already: 0, skipped: 1 },
+      // One from api_params, and the temperature / max_tokens of the two actions that name a model
+      preset: { imported: 3, already: 0, skipped: 1 },
       part: { imported: 3, already: 0, skipped: 1 },
     });
     expect(await list('/providers')).toEqual(before);
@@ -174,6 +186,7 @@ describe('legacy import: providers, models and presets', () => {
           LLMOPS_DATA_DIR: '/nonexistent',
           REGISTRY_URL: targets.registry,
           PROMPT_URL: targets.prompt,
+          WORKFLOW_URL: targets.workflow,
           LLMOPS_INTERNAL_SECRET: stack.secret,
         },
       },
@@ -194,7 +207,8 @@ describe('legacy import: providers, models and presets', () => {
     expect(countsOf(summary)).toEqual({
       provider: { imported: 1, already: 0, skipped: 0 },
       model: { imported: 2, already: 0, skipped: 0 },
-      preset: { imported: 1, already: 0, skipped: 0 },
+      // llm_config's, and the two actions' temperature and max_tokens
+      preset: { imported: 3, already: 0, skipped: 0 },
       part: { imported: 0, already: 0, skipped: 0 },
     });
     const provider = summary.items.find((item) => item.kind === 'provider');
@@ -212,8 +226,9 @@ describe('legacy import: providers, models and presets', () => {
       // Names already taken by the E2 import get a suffix: the same seed rows from another database.
       expect(countsOf(summary)).toEqual({
         provider: { imported: 4, already: 0, skipped: 1 },
-        model: { imported: 6, already: 0, skipped: 1 },
-        preset: { imported: 3, already: 0, skipped: 2 },
+        model: { imported: 7, already: 0, skipped: 1 },
+        // llm_config's two, and those of the two actions and the two step automations that name a model
+        preset: { imported: 7, already: 0, skipped: 2 },
         part: { imported: 3, already: 0, skipped: 1 },
       });
       expect(summary.skipped).toContainEqual(

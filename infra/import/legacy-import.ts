@@ -9,18 +9,39 @@ import type { z } from 'zod';
 import { signIdentity, IDENTITY_HEADER } from '@llmops/kit/http/identity';
 import type { LegacyRegistryImportResultSchema } from '@llmops/kit/contracts/registry';
 import type { LegacyPromptImportResultSchema } from '@llmops/kit/contracts/prompt/legacy-import';
-import { readLegacy, type Epoch } from './legacy-source.ts';
-import { planRegistry, type Note, type Skipped as RegistrySkipped } from './registry-plan.ts';
+import type { LegacyWorkflowImportResultSchema } from '@llmops/kit/contracts/workflow-legacy-import';
+import { LEGACY_TABLES, readLegacy, type Epoch } from './legacy-source.ts';
+import { planRegistry, type Note as RegistryNote, type Skipped as RegistrySkipped } from './registry-plan.ts';
+import { planActionPresets, planTemplates, planWorkflow, type WorkflowKind } from './workflow-plan.ts';
+import { checkPreviews, type PreviewOutcome } from './preview-check.ts';
+import { sendInBatches } from './workflow-batches.ts';
 
 /** What the summary counts. */
-export type ImportKind = 'provider' | 'model' | 'preset' | 'part';
+export type ImportKind = 'provider' | 'model' | 'preset' | 'part' | WorkflowKind;
+export const IMPORT_KINDS: readonly ImportKind[] = [
+  'provider',
+  'model',
+  'preset',
+  'part',
+  'template',
+  'substage',
+  'field',
+  'action',
+  'post',
+  'section',
+  'value',
+  'choice',
+];
 export type Skipped = Omit<RegistrySkipped, 'kind'> & { kind: ImportKind };
+export type Note = Omit<RegistryNote, 'kind'> & { kind: ImportKind };
 
 export interface ImportTargets {
   /** The registry's base URL. */
   registry: string;
   /** The prompt service's base URL. */
   prompt: string;
+  /** The workflow service's base URL. */
+  workflow: string;
   /** LLMOPS_INTERNAL_SECRET: signs the `importer` identity. */
   secret: string;
 }
@@ -41,11 +62,13 @@ export interface ImportSummary {
   /** The legacy tables found, with their columns. */
   tables: Record<string, string[]>;
   counts: Record<ImportKind, KindCount>;
-  items: { kind: ImportKind; legacy_id: string; id: string; name: string; created: boolean }[];
+  items: { kind: ImportKind; legacy_id: string; id: string; name: string; created: boolean; existing?: boolean | undefined }[];
   skipped: Skipped[];
   notes: Note[];
   /** The prompt converter's warnings: every conversion that could change meaning, each naming its legacy row. */
   warnings: string[];
+  /** After --apply: each imported template previewed for an imported post's values, or why not (empty in a dry run). */
+  previews: PreviewOutcome[];
 }
 
 /** A service refused the import: its problem, as it said it. */
@@ -53,6 +76,7 @@ export class ImportRefused extends Error {}
 
 type RegistryAnswer = z.output<typeof LegacyRegistryImportResultSchema>;
 type PromptAnswer = z.output<typeof LegacyPromptImportResultSchema>;
+type WorkflowAnswer = z.output<typeof LegacyWorkflowImportResultSchema>;
 
 const listOf = (value: unknown): string[] | null => (Array.isArray(value) ? value.map(String) : null);
 const textOf = (value: unknown): string | null => (typeof value === 'string' ? value : null);
@@ -77,11 +101,22 @@ async function post(url: string, secret: string, audience: string, body: unknown
 
 /** The legacy table of a preset's legacy id (`config:2` is llm_config 2, `model:3` the api_params of llm_model 3). */
 const tableOf = (legacyId: string): string =>
-  legacyId.startsWith('config:') ? 'llm_config' : legacyId.startsWith('model:') ? 'llm_model' : 'legacy row';
+  legacyId.startsWith('config:')
+    ? 'llm_config'
+    : legacyId.startsWith('model:')
+      ? 'llm_model'
+      : legacyId.startsWith('prompt:')
+        ? 'llm_prompt'
+        : legacyId.startsWith('action:')
+          ? 'llm_action'
+          : legacyId.startsWith('step:')
+            ? 'workflow_step_entity'
+            : 'legacy row';
 
 export async function importLegacy(options: { from: string; apply: boolean; targets: ImportTargets }): Promise<ImportSummary> {
   const snapshot = await readLegacy(options.from);
   const registry = planRegistry(snapshot);
+  registry.request.presets.push(...planActionPresets(snapshot, new Set(registry.request.models.map((model) => model.legacy_id))));
   const answer = (await post(`${options.targets.registry}/internal/import/legacy`, options.targets.secret, 'registry', {
     ...registry.request,
     dry_run: !options.apply,
@@ -97,10 +132,53 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
       content: textOf(row.content),
       tags: listOf(row.tags),
     })),
+    templates: planTemplates(snapshot),
   })) as PromptAnswer;
+  const idsOf = (items: readonly { kind: string; legacy_id: string; id: string }[], kind: string) =>
+    new Map(items.filter((item) => item.kind === kind).map((item) => [item.legacy_id, item.id]));
+  const workflowPlan = planWorkflow(snapshot, {
+    models: idsOf(answer.items, 'model'),
+    presets: idsOf(answer.items, 'preset'),
+    templates: new Map(
+      prompt.items
+        .filter((item) => item.kind === 'template')
+        .map((item) => [item.legacy_id, { id: item.id, variables: (item.variables ?? []).map((v) => v.name) }]),
+    ),
+  });
+  const { request: workflowRequest } = workflowPlan;
+  const workflow = await sendInBatches(
+    workflowRequest,
+    async (batch) =>
+      (await post(`${options.targets.workflow}/internal/import/legacy`, options.targets.secret, 'workflow', {
+        ...batch,
+        dry_run: !options.apply,
+      })) as WorkflowAnswer,
+  );
+  const imported = prompt.items.flatMap((item) =>
+    item.kind === 'template'
+      ? [{ legacy_id: item.legacy_id, id: item.id, name: item.name, variables: item.variables ?? [] }]
+      : [],
+  );
+  const previews = options.apply
+    ? await checkPreviews(imported, workflowPlan, async (body) => {
+        const answer = (await post(`${options.targets.prompt}/internal/render`, options.targets.secret, 'prompt', body)) as {
+          ok: boolean;
+          problems: { message: string }[];
+        };
+        return answer;
+      })
+    : [];
   const skipped: Skipped[] = [
     ...registry.skipped,
-    ...prompt.refused.map((row) => ({ kind: row.kind, table: 'llm_prompt_part', legacy_id: row.legacy_id, reason: row.reason })),
+    ...prompt.refused.map((row) => ({
+      kind: row.kind,
+      table: row.kind === 'part' ? 'llm_prompt_part' : tableOf(row.legacy_id),
+      // A template's legacy id names its table (`prompt:5`); the report names the table and the row.
+      legacy_id: row.kind === 'part' ? row.legacy_id : row.legacy_id.replace(/^[a-z]+:/, ''),
+      reason: row.reason,
+    })),
+    ...workflowPlan.skipped,
+    ...workflow.refused.map((row) => ({ kind: row.kind, table: 'workflow', legacy_id: row.legacy_id, reason: row.reason })),
     ...answer.refused.map((row) => ({
       kind: row.kind,
       table: tableOf(row.legacy_id),
@@ -109,12 +187,13 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     })),
   ];
   const counts = {} as Record<ImportKind, KindCount>;
-  const items = [...answer.items, ...prompt.items];
-  for (const kind of ['provider', 'model', 'preset', 'part'] as const) {
+  const items = [...answer.items, ...prompt.items.map(({ variables: _variables, ...item }) => item), ...workflow.items];
+  for (const kind of IMPORT_KINDS) {
     const ofKind = items.filter((item) => item.kind === kind);
     counts[kind] = {
+      // A field or substage of the same key already there is used as it is (`existing`), not imported.
       imported: ofKind.filter((item) => item.created).length,
-      already: ofKind.filter((item) => !item.created).length,
+      already: ofKind.filter((item) => !item.created && !('existing' in item && item.existing)).length,
       skipped: skipped.filter((skip) => skip.kind === kind).length,
     };
   }
@@ -123,13 +202,16 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     epoch: snapshot.epoch,
     applied: options.apply,
     tables: Object.fromEntries(
-      [...snapshot.columns].filter(([table]) => table.startsWith('llm_')).map(([table, cols]) => [table, [...cols]]),
+      [...snapshot.columns]
+        .filter(([table]) => (LEGACY_TABLES as readonly string[]).includes(table))
+        .map(([table, cols]) => [table, [...cols]]),
     ),
     counts,
     items,
     skipped,
-    notes: registry.notes,
+    notes: [...registry.notes, ...workflowPlan.notes],
     warnings: prompt.warnings,
+    previews,
   };
 }
 
@@ -155,6 +237,15 @@ export function formatSummary(summary: ImportSummary): string {
     lines.push('Conversions to check (they may change what a prompt says):');
     for (const warning of summary.warnings) lines.push(`  ${warning}`);
   }
-  if (!summary.applied) lines.push('Run again with --apply to import.');
+  if (summary.applied) {
+    const failed = summary.previews.filter((preview) => !preview.ok);
+    lines.push(
+      `Previews: ${summary.previews.length - failed.length} of ${summary.previews.length} templates render for an imported post's values`,
+    );
+    for (const preview of failed)
+      lines.push(
+        `  ${preview.template_legacy_id.replace(':', ' ')} "${preview.template}"${preview.post_legacy_id ? ` (post ${preview.post_legacy_id})` : ''}: ${preview.problems.join('; ')}`,
+      );
+  } else lines.push('Run again with --apply to import.');
   return `${lines.join('\n')}\n`;
 }

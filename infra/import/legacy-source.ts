@@ -9,7 +9,26 @@ import { withClient, quoteIdent } from '@llmops/kit/db';
 export type Epoch = 'E0' | 'E1' | 'E2' | 'E3' | 'E4';
 
 /** The legacy tables the importer reads, when they exist. */
-export const LEGACY_TABLES = ['llm_provider', 'llm_model', 'llm_config', 'llm_prompt', 'llm_prompt_part', 'llm_action'] as const;
+export const LEGACY_TABLES = [
+  'llm_provider',
+  'llm_model',
+  'llm_config',
+  'llm_prompt',
+  'llm_prompt_part',
+  'llm_action',
+  // The editorial workflow (workflow-plan.ts).
+  'workflow_stage_entity',
+  'workflow_sub_stage_entity',
+  'workflow_step_entity',
+  'workflow_step_prompt',
+  'workflow_field_mapping',
+  'substage_action_default',
+  'post',
+  'post_development',
+  'post_section',
+  'post_substage_action',
+  'post_workflow_step_action',
+] as const;
 export type LegacyTable = (typeof LEGACY_TABLES)[number];
 
 export type Row = Record<string, unknown>;

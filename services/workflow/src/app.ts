@@ -1,5 +1,6 @@
 import { createInternalApp, type InternalDeps, type ServiceApp } from '@llmops/kit/http/app';
 import { workflowRoutes } from '@llmops/kit/contracts/workflow';
+import { mountLegacyImport } from './import/legacy-route.ts';
 import { mountActions } from './routes/actions.ts';
 import type { RouteDeps } from './routes/common.ts';
 import { mountFields } from './routes/fields.ts';
@@ -19,5 +20,6 @@ export function createApp(deps: WorkflowDeps): ServiceApp {
   mountValues(app, deps);
   mountActions(app, deps);
   mountRuns(app, deps);
+  mountLegacyImport(app, deps);
   return app;
 }

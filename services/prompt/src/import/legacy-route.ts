@@ -13,6 +13,7 @@ import {
   type LegacyPromptImportSchema,
 } from '@llmops/kit/contracts/prompt/legacy-import';
 import { convertLegacyPart } from '../legacy/convert.ts';
+import { importTemplates } from './legacy-templates.ts';
 import * as parts from '../db/parts.ts';
 import { discover } from '../routes/parts.ts';
 import { iso, type RouteDeps } from '../routes/common.ts';
@@ -36,8 +37,8 @@ class DryRunDone extends Error {
 
 /**
  * The legacy importer's route (docs/migration.md): each `llm_prompt_part` row converted by the service's
- * own legacy converter (docs/legacy-converter.md), created and published as version 1 by the importer, in
- * one transaction. A dry run does all of it and rolls back. `prompt.legacy_ids` makes a second import
+ * own legacy converter (docs/legacy-converter.md), created and published as version 1 by the importer, then
+ * each legacy prompt as a template (version 1, label `legacy`; legacy-templates.ts), in one transaction. A dry run does all of it and rolls back. `prompt.legacy_ids` makes a second import
  * create nothing.
  */
 export function mountLegacyImport(app: ServiceApp, deps: RouteDeps): void {
@@ -46,6 +47,7 @@ export function mountLegacyImport(app: ServiceApp, deps: RouteDeps): void {
     const input = c.req.valid('json');
     const answer = await withTransaction(deps.pool, async (tx) => {
       const out = await importParts(deps, tx, input, c.var.audit);
+      await importTemplates(deps, tx, input.source, input.templates, c.var.audit, out);
       if (input.dry_run) throw new DryRunDone(out);
       return out;
     }).catch((error: unknown) => {

@@ -170,8 +170,9 @@ export function mountRendering(app: ServiceApp, deps: RouteDeps): void {
 
   app.openapi(contract.internalRender, async (c) => {
     const identity = c.get('identity');
-    if (identity.kind !== 'service' || identity.subject !== 'runner') {
-      throw new Forbidden('POST /internal/render answers only the runner service.');
+    // The runner renders tasks; the legacy importer checks that what it imported previews (docs/migration.md).
+    if (identity.kind !== 'service' || (identity.subject !== 'runner' && identity.subject !== 'importer')) {
+      throw new Forbidden('POST /internal/render answers only the runner service and the legacy importer.');
     }
     const body = c.req.valid('json');
     const template = await liveTemplate(body.template_id);

@@ -22,15 +22,49 @@ export const LegacyPromptImportSchema = z
       )
       .max(1000, 'expected at most 1000 parts')
       .default([]),
+    /**
+     * Legacy prompts to convert into templates: an `llm_prompt` row as read, or a prompt the legacy runtime
+     * assembled (an action's own `prompt_template`, a step's system and task prompts) in the same columns.
+     */
+    templates: z
+      .array(
+        z
+          .object({
+            legacy_id: LegacyId,
+            /** The legacy row every warning names, e.g. `llm_prompt 12` or `workflow_step_entity 9`. */
+            row: z.string().min(1).max(200),
+            name: z.string().trim().min(1).max(180),
+            description: z.string().max(2000).default(''),
+            prompt_text: z.string().nullable().default(null),
+            system_prompt: z.string().nullable().default(null),
+            prompt_json: z.unknown().optional(),
+            parameters: z.unknown().optional(),
+            /** Names the legacy runtime filled for this prompt (a step's input fields). */
+            inputs: z.array(z.string().max(200)).max(100).default([]),
+            /** A step's inputs the runtime put around a prompt that names none ("the inputs above"). */
+            context_inputs: z.array(z.string().max(200)).max(100).default([]),
+          })
+          .strict(),
+      )
+      .max(1000, 'expected at most 1000 templates')
+      .default([]),
   })
   .strict();
 
 export const LegacyPromptImportResultSchema = z.object({
   items: z.array(
-    z.object({ kind: z.enum(['part']), legacy_id: z.string(), id: z.uuid(), name: z.string(), created: z.boolean() }),
+    z.object({
+      kind: z.enum(['part', 'template']),
+      legacy_id: z.string(),
+      id: z.uuid(),
+      name: z.string(),
+      created: z.boolean(),
+      /** A template's variables (version 1), so the importer can map them to fields. */
+      variables: z.array(z.object({ name: z.string(), type: z.string() })).optional(),
+    }),
   ),
   /** Rows not imported (an empty part, content that does not parse), each with why. */
-  refused: z.array(z.object({ kind: z.enum(['part']), legacy_id: z.string(), reason: z.string() })),
+  refused: z.array(z.object({ kind: z.enum(['part', 'template']), legacy_id: z.string(), reason: z.string() })),
   /** Every conversion that could change meaning, each starting with its legacy row. */
   warnings: z.array(z.string()),
 });
@@ -44,7 +78,7 @@ export const importLegacyPrompts = createRoute({
   method: 'post',
   path: '/internal/import/legacy',
   operationId: 'importLegacyPrompts',
-  summary: 'Convert and publish the prompt parts of a legacy database (importer only)',
+  summary: 'Convert and publish the prompt parts and templates of a legacy database (importer only)',
   'x-idempotent': true,
   request: { body: body(LegacyPromptImportSchema) },
   responses: {

@@ -152,12 +152,12 @@ export const assemble = createRoute({
   responses: { 200: json(RenderResultSchema, 'The rendering'), ...errors(400, 401, 403, 413, 415, 422, 429) },
 });
 
-/** Not public: the runner renders published versions through it with its service identity. */
+/** Not public: the runner renders published versions through it with its service identity (and the legacy importer checks its templates). */
 export const internalRender = createRoute({
   method: 'post',
   path: '/internal/render',
   operationId: 'renderForService',
-  summary: 'Render a template version or label for a task (runner only)',
+  summary: 'Render a template version or label for a task (runner and legacy importer only)',
   description: RENDER_BUDGET,
   'x-idempotent': true,
   request: { body: body(InternalRenderSchema) },
