@@ -3,7 +3,8 @@
  * sends it through that service's internal import route as the `importer` service identity. A dry run sends
  * the same request with `dry_run`, which the service checks in full and rolls back, so its report is what
  * `--apply` then does. Each service records the legacy ids it imported, so a second `--apply` (or one
- * resumed after a failure) creates nothing twice.
+ * resumed after a failure) creates nothing twice. The source is a live database or a plain-SQL pg_dump file
+ * (dump-file.ts: loaded into a scratch database on the system's server, read, and dropped).
  */
 import type { z } from 'zod';
 import { signIdentity, IDENTITY_HEADER } from '@llmops/kit/http/identity';
@@ -11,9 +12,12 @@ import type { LegacyRegistryImportResultSchema } from '@llmops/kit/contracts/reg
 import type { LegacyPromptImportResultSchema } from '@llmops/kit/contracts/prompt/legacy-import';
 import { readLegacy, type Epoch } from './legacy-source.ts';
 import { planRegistry, type Note, type Skipped as RegistrySkipped } from './registry-plan.ts';
+import { loadDump, type DumpReport } from './dump-file.ts';
+import { planRecords, sendRecords, type RecordAnswer } from './record-plan.ts';
+import type { Progress } from './progress.ts';
 
 /** What the summary counts. */
-export type ImportKind = 'provider' | 'model' | 'preset' | 'part';
+export type ImportKind = 'provider' | 'model' | 'preset' | 'part' | 'record';
 export type Skipped = Omit<RegistrySkipped, 'kind'> & { kind: ImportKind };
 
 export interface ImportTargets {
@@ -23,6 +27,8 @@ export interface ImportTargets {
   prompt: string;
   /** LLMOPS_INTERNAL_SECRET: signs the `importer` identity. */
   secret: string;
+  /** The runner's base URL: needed only when the source holds interactions to keep as records. */
+  runner?: string | undefined;
 }
 
 export interface KindCount {
@@ -46,6 +52,8 @@ export interface ImportSummary {
   notes: Note[];
   /** The prompt converter's warnings: every conversion that could change meaning, each naming its legacy row. */
   warnings: string[];
+  /** When the source was a dump file: what loading it ran, skipped and reported. */
+  dump?: DumpReport;
 }
 
 /** A service refused the import: its problem, as it said it. */
@@ -79,8 +87,43 @@ async function post(url: string, secret: string, audience: string, body: unknown
 const tableOf = (legacyId: string): string =>
   legacyId.startsWith('config:') ? 'llm_config' : legacyId.startsWith('model:') ? 'llm_model' : 'legacy row';
 
-export async function importLegacy(options: { from: string; apply: boolean; targets: ImportTargets }): Promise<ImportSummary> {
-  const snapshot = await readLegacy(options.from);
+export interface ImportOptions {
+  /** A postgres:// URL of the legacy database, or the path of a plain-SQL pg_dump file. */
+  from: string;
+  apply: boolean;
+  targets: ImportTargets;
+  /** For a dump file: an admin URL of the server to load it on (the system's own). */
+  scratchServer?: string | undefined;
+  /** Records per request to the runner (each request is one transaction there); default 100. */
+  batch?: number | undefined;
+  progress?: Progress | undefined;
+}
+
+/** A postgres:// URL, else a dump file's path. */
+export const isDatabaseUrl = (from: string): boolean => /^postgres(ql)?:\/\//.test(from);
+
+/**
+ * The source at one instant: a live database as it is, or a dump loaded into a scratch database. The scratch
+ * database is dropped while the services import (a drop waits for a checkpoint); `dropped` settles when it is
+ * gone. One left by a process that died is dropped by the next import of the same file.
+ */
+async function readSource(options: ImportOptions) {
+  if (isDatabaseUrl(options.from))
+    return { snapshot: await readLegacy(options.from), dump: undefined, dropped: Promise.resolve() };
+  if (!options.scratchServer)
+    throw new ImportRefused('A dump file is loaded into a scratch database: say on which server (an admin DATABASE_URL).');
+  const loaded = await loadDump(options.from, options.scratchServer, (done, total) =>
+    options.progress?.('Loading the dump', done, total),
+  );
+  const snapshot = await readLegacy(loaded.url, loaded.source).catch(async (error: unknown) => {
+    await loaded.drop();
+    throw error;
+  });
+  return { snapshot, dump: loaded.report, dropped: loaded.drop().catch(() => undefined) };
+}
+
+export async function importLegacy(options: ImportOptions): Promise<ImportSummary> {
+  const { snapshot, dump, dropped } = await readSource(options);
   const registry = planRegistry(snapshot);
   const answer = (await post(`${options.targets.registry}/internal/import/legacy`, options.targets.secret, 'registry', {
     ...registry.request,
@@ -98,8 +141,25 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
       tags: listOf(row.tags),
     })),
   })) as PromptAnswer;
+  // Interactions go last, in batches: a run killed half-way keeps what it finished (resume.ts in tests).
+  const records = planRecords(snapshot);
+  const { runner } = options.targets;
+  if (records.records.length > 0 && !runner)
+    throw new ImportRefused('The source holds interactions to keep as task records: set RUNNER_URL to the runner service.');
+  const recordItems = await sendRecords(
+    records.records,
+    options.batch ?? 100,
+    async (batch) =>
+      (await post(`${runner}/internal/import/legacy`, options.targets.secret, 'runner', {
+        source: snapshot.source,
+        dry_run: !options.apply,
+        records: batch,
+      })) as RecordAnswer,
+    (done, total) => options.progress?.('Keeping interactions as task records', done, total),
+  );
   const skipped: Skipped[] = [
     ...registry.skipped,
+    ...records.skipped,
     ...prompt.refused.map((row) => ({ kind: row.kind, table: 'llm_prompt_part', legacy_id: row.legacy_id, reason: row.reason })),
     ...answer.refused.map((row) => ({
       kind: row.kind,
@@ -108,9 +168,10 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
       reason: row.reason,
     })),
   ];
+  await dropped;
   const counts = {} as Record<ImportKind, KindCount>;
-  const items = [...answer.items, ...prompt.items];
-  for (const kind of ['provider', 'model', 'preset', 'part'] as const) {
+  const items = [...answer.items, ...prompt.items, ...recordItems];
+  for (const kind of ['provider', 'model', 'preset', 'part', 'record'] as const) {
     const ofKind = items.filter((item) => item.kind === kind);
     counts[kind] = {
       imported: ofKind.filter((item) => item.created).length,
@@ -130,6 +191,7 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     skipped,
     notes: registry.notes,
     warnings: prompt.warnings,
+    ...(dump ? { dump } : {}),
   };
 }
 
@@ -137,6 +199,7 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
 export function formatSummary(summary: ImportSummary): string {
   const lines = [
     `${summary.applied ? 'Imported' : 'Dry run (nothing changed)'}: legacy database "${summary.source}", shape ${summary.epoch}`,
+    ...(summary.dump ? dumpLines(summary.dump) : []),
     `  tables read: ${Object.keys(summary.tables).sort().join(', ') || 'none'}`,
   ];
   for (const [kind, count] of Object.entries(summary.counts))
@@ -157,4 +220,13 @@ export function formatSummary(summary: ImportSummary): string {
   }
   if (!summary.applied) lines.push('Run again with --apply to import.');
   return `${lines.join('\n')}\n`;
+}
+
+/** What loading a dump did: counts, then each line not run or failing harmlessly. */
+function dumpLines(dump: DumpReport): string[] {
+  return [
+    `  from the dump ${dump.file}: ${dump.statements} statements run, ${dump.copied_rows} rows copied (a scratch database, dropped)`,
+    ...dump.skipped.map((skip) => `  dump line ${skip.line} not run: ${skip.text} (${skip.reason})`),
+    ...dump.failed.map((fail) => `  dump line ${fail.line} failed, not needed here: ${fail.text} (${fail.error})`),
+  ];
 }

@@ -9,7 +9,15 @@ import { withClient, quoteIdent } from '@llmops/kit/db';
 export type Epoch = 'E0' | 'E1' | 'E2' | 'E3' | 'E4';
 
 /** The legacy tables the importer reads, when they exist. */
-export const LEGACY_TABLES = ['llm_provider', 'llm_model', 'llm_config', 'llm_prompt', 'llm_prompt_part', 'llm_action'] as const;
+export const LEGACY_TABLES = [
+  'llm_provider',
+  'llm_model',
+  'llm_config',
+  'llm_prompt',
+  'llm_prompt_part',
+  'llm_action',
+  'llm_interaction',
+] as const;
 export type LegacyTable = (typeof LEGACY_TABLES)[number];
 
 export type Row = Record<string, unknown>;
@@ -37,8 +45,8 @@ export function epochOf(columns: ReadonlyMap<string, ReadonlySet<string>>): Epoc
   return 'E0';
 }
 
-/** Reads the source at one instant, read only. */
-export async function readLegacy(url: string): Promise<LegacySnapshot> {
+/** Reads the source at one instant, read only; `source` names it (default: the database's own name). */
+export async function readLegacy(url: string, source?: string): Promise<LegacySnapshot> {
   return withClient(url, async (client) => {
     await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
@@ -60,7 +68,7 @@ export async function readLegacy(url: string): Promise<LegacySnapshot> {
           : [];
       }
       const { rows: named } = await client.query<{ name: string }>('SELECT current_database() AS name');
-      return { source: named[0]?.name ?? 'legacy', epoch: epochOf(columns), columns, rows };
+      return { source: source ?? named[0]?.name ?? 'legacy', epoch: epochOf(columns), columns, rows };
     } finally {
       await client.query('ROLLBACK');
     }
