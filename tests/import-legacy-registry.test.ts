@@ -79,6 +79,7 @@ describe('legacy import: providers, models and presets', () => {
       model: { imported: 6, already: 0, skipped: 1 },
       preset: { imported: 1, already: 0, skipped: 1 },
       part: { imported: 3, already: 0, skipped: 1 },
+      record: { imported: 0, already: 0, skipped: 0 },
     });
     expect(await list('/providers')).toEqual(before);
     expect(await parts()).toEqual([]);
@@ -196,6 +197,7 @@ describe('legacy import: providers, models and presets', () => {
       model: { imported: 2, already: 0, skipped: 0 },
       preset: { imported: 1, already: 0, skipped: 0 },
       part: { imported: 0, already: 0, skipped: 0 },
+      record: { imported: 0, already: 0, skipped: 0 },
     });
     const provider = summary.items.find((item) => item.kind === 'provider');
     const models = (await list('/models')).filter((m) => m.provider_id === provider?.id);
@@ -215,6 +217,7 @@ describe('legacy import: providers, models and presets', () => {
         model: { imported: 6, already: 0, skipped: 1 },
         preset: { imported: 3, already: 0, skipped: 2 },
         part: { imported: 3, already: 0, skipped: 1 },
+        record: { imported: 0, already: 0, skipped: 0 },
       });
       expect(summary.skipped).toContainEqual(
         expect.objectContaining({ kind: 'preset', table: 'llm_config', legacy_id: '3', reason: expect.stringMatching(/"phi3"/) }),
