@@ -162,7 +162,7 @@ async function run(
       report.skipped.push({
         line: piece.line,
         text: oneLine(piece.text.replace(/^(\\(?:un)?restrict)\s+\S+/, '$1 …')),
-        reason: 'a psql meta-command: not SQL, so not run (the dump is loaded into a scratch database as it is)',
+        reason: 'a psql meta-command, not SQL: skipped',
       });
     } else if (piece.kind === 'copy-start') {
       const stream = client.query(copyFrom(piece.sql));
@@ -193,7 +193,7 @@ async function run(
         report.skipped.push({
           line: piece.line,
           text: oneLine(head),
-          reason: 'about a database: the dump is loaded into a scratch database, never into one it names',
+          reason: 'about a database: the dump goes into a scratch database instead',
         });
         return;
       }

@@ -222,11 +222,16 @@ export function formatSummary(summary: ImportSummary): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** What loading a dump did: counts, then each line not run or failing harmlessly. */
+/** What loading a dump did: counts, each line not run, and the harmless failures grouped by error (the JSON has each). */
 function dumpLines(dump: DumpReport): string[] {
+  const byError = new Map<string, number[]>();
+  for (const fail of dump.failed) byError.set(fail.error, [...(byError.get(fail.error) ?? []), fail.line]);
   return [
     `  from the dump ${dump.file}: ${dump.statements} statements run, ${dump.copied_rows} rows copied (a scratch database, dropped)`,
     ...dump.skipped.map((skip) => `  dump line ${skip.line} not run: ${skip.text} (${skip.reason})`),
-    ...dump.failed.map((fail) => `  dump line ${fail.line} failed, not needed here: ${fail.text} (${fail.error})`),
+    ...[...byError].map(
+      ([error, lines]) =>
+        `  dump ${lines.length === 1 ? 'line' : 'lines'} ${lines.join(', ')} failed, not needed here (owners, rights or settings of the dump's server): ${error}`,
+    ),
   ];
 }
