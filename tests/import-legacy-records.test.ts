@@ -5,12 +5,11 @@
  * scratch database and dropped; an import killed with SIGKILL half-way is finished by the next run, with
  * nothing doubled. The dump is of the E4 shape; the kill test reads a live E4 database built here.
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdent, withClient, withDatabase } from '@llmops/kit/db';
 import { startStack } from '@llmops/kit/testing/stack';
@@ -121,6 +120,8 @@ describe('legacy import: historical records, dump files, resume', () => {
       attempts: [],
       model_id: null,
       attempt_count: 0,
+      // Not timed here: the legacy app's own timing is in the snapshot.
+      timing: { total_ms: null, provider_ms: 0 },
     });
     // What was sent: the prompt the syndication row kept; everything else of the row is kept as read.
     expect(detail.snapshot.messages).toEqual([
@@ -201,9 +202,9 @@ describe('legacy import: historical records, dump files, resume', () => {
     expect(lock).toBeGreaterThan(0);
     expect(lock).toBeLessThan(total);
 
-    const { stdout } = await promisify(execFile)(process.execPath, args, { env });
-    expect(stdout).toMatch(/records +imported \d+, already imported \d+, skipped 3/);
-    const summary = JSON.parse(readFileSync(summaryPath, 'utf8')) as ImportSummary;
+    // Run again (in process: the CLI's own run is the one killed above): it finishes what the killed one left.
+    const summary = await importLegacy({ from: liveUrl, apply: true, targets });
+    expect(summary.counts.record.imported).toBeGreaterThan(0);
     expect(summary.counts.record.imported + summary.counts.record.already).toBe(total);
     expect(summary.counts.record.already).toBeGreaterThanOrEqual(lock);
     expect(await legacyCount(liveName)).toEqual({ n: total, distinct_ids: total });
