@@ -93,17 +93,22 @@ export const COMMANDS = {
   import: {
     forms: [
       [
-        'import legacy --from postgres://…/blog [--apply] [--summary FILE]',
+        'import legacy --from postgres://…/blog [--apply] [--summary FILE] [--batch N]',
         'bring a legacy BlogForge database into LLM Ops (a dry run without --apply; docs/migration.md)',
+      ],
+      [
+        'import legacy --from ./blog_backup.sql [--apply] [--summary FILE] [--batch N]',
+        'the same from a plain-SQL pg_dump file, loaded into a scratch database on the system’s server and dropped',
       ],
     ],
     notes: [
       'The legacy database is opened read only: the importer never writes to it.',
       'Without --apply nothing changes: the report says what --apply would import, skip (with the reason) and leave to you.',
-      'Run it against a running `npm start` (or with REGISTRY_URL, PROMPT_URL and LLMOPS_INTERNAL_SECRET set). Running it again imports nothing twice.',
+      'Run it against a running `npm start` (or with REGISTRY_URL, PROMPT_URL, RUNNER_URL and LLMOPS_INTERNAL_SECRET set, and DATABASE_URL for a dump file). Running it again imports nothing twice; a run that failed or was killed is finished by running it again.',
       '--summary FILE: also write the summary as JSON (default: legacy-import-summary.json in the data folder).',
+      '--batch N: legacy interactions sent to the runner N at a time, each batch kept once sent (default 100, at most 500).',
     ],
-    options: { from: { type: 'string' }, apply: { type: 'boolean' }, summary: { type: 'string' } },
+    options: { from: { type: 'string' }, apply: { type: 'boolean' }, summary: { type: 'string' }, batch: { type: 'string' } },
   },
   help: {
     forms: [['help [COMMAND]', "this help, or one command's (also `COMMAND --help`)"]],

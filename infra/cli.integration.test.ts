@@ -72,10 +72,17 @@ describe('the operator CLI', () => {
     );
   });
 
-  it('says which legacy database to import from (usage: exit 2)', async () => {
-    const outcome = await run(['import', 'legacy', '--from', 'blog.sql']);
+  it('says which legacy database or dump file to import from (usage: exit 2)', async () => {
+    const outcome = await run(['import', 'legacy', '--from', 'no-such-blog.sql']);
     expect(outcome.code).toBe(2);
-    expect(outcome.stderr.split('\n')[0]).toBe('Say which legacy database: --from postgres://user@host/blog (a connection URL).');
+    expect(outcome.stderr.split('\n')[0]).toMatch(
+      /^No file \/.*\/no-such-blog\.sql: give a plain-SQL pg_dump file, or a postgres:\/\/ URL of the legacy database\.$/,
+    );
+    const none = await run(['import', 'legacy']);
+    expect(none.code).toBe(2);
+    expect(none.stderr.split('\n')[0]).toBe(
+      'Say which legacy database: --from postgres://user@host/blog, or --from ./blog_backup.sql (a pg_dump file).',
+    );
   });
 
   it('says what --expires-days takes instead of a stack trace (usage: exit 2)', async () => {

@@ -326,18 +326,32 @@ async function emulator(options: Record<string, string | boolean | undefined>): 
 }
 
 /**
- * `import legacy --from URL [--apply]`: the legacy importer (docs/migration.md) against the running
- * services, as the `importer` service identity.
+ * `import legacy --from URL|FILE [--apply]`: the legacy importer (docs/migration.md) against the running
+ * services, as the `importer` service identity. A dump file is loaded into a scratch database on the
+ * system's own server (DATABASE_URL, else the embedded one), read, and dropped.
  */
 async function importCommand(sub: string | undefined, options: Record<string, string | boolean | undefined>): Promise<void> {
   if (sub !== 'legacy') throw unknownSub('import', sub);
   const from = options.from;
-  if (typeof from !== 'string' || !/^postgres(ql)?:\/\//.test(from))
-    throw usage('import', 'Say which legacy database: --from postgres://user@host/blog (a connection URL).');
+  if (typeof from !== 'string' || from === '')
+    throw usage(
+      'import',
+      'Say which legacy database: --from postgres://user@host/blog, or --from ./blog_backup.sql (a pg_dump file).',
+    );
+  const isUrl = /^postgres(ql)?:\/\//.test(from);
+  if (!isUrl && !existsSync(from))
+    throw usage(
+      'import',
+      `No file ${resolve(from)}: give a plain-SQL pg_dump file, or a postgres:// URL of the legacy database.`,
+    );
+  const batch = options.batch === undefined ? undefined : Number(options.batch);
+  if (batch !== undefined && !(Number.isInteger(batch) && batch >= 1 && batch <= 500))
+    throw usage('import', '--batch N: records per request to the runner, a whole number from 1 to 500.');
   const runtime = readRuntime();
   const registry = process.env.REGISTRY_URL ?? runtime?.urls.registry;
   const prompt = process.env.PROMPT_URL ?? runtime?.urls.prompt;
   const workflow = process.env.WORKFLOW_URL ?? runtime?.urls.workflow;
+  const runner = process.env.RUNNER_URL ?? runtime?.urls.runner;
   if (!registry || !prompt || !workflow) fail(notRunningHere());
   const secret =
     process.env.LLMOPS_INTERNAL_SECRET ??
@@ -347,13 +361,24 @@ async function importCommand(sub: string | undefined, options: Record<string, st
       `No internal secret: set LLMOPS_INTERNAL_SECRET to the services' one, or run from the data folder of \`npm start\` (${dataDir}).`,
     );
   const { importLegacy, formatSummary, ImportRefused } = await import('./import/legacy-import.ts');
+  const { progressBar } = await import('./import/progress.ts');
+  const bar = progressBar(process.stderr);
   const summary = await importLegacy({
     from,
     apply: options.apply === true,
-    targets: { registry, prompt, workflow, secret },
-  }).catch((error: unknown) =>
-    fail(error instanceof ImportRefused ? error.message : `The import failed: ${(error as Error).message}`),
-  );
+    targets: { registry, prompt, workflow, runner, secret },
+    scratchServer: isUrl ? undefined : adminUrl(),
+    batch,
+    progress: bar.update,
+  }).catch((error: unknown) => {
+    bar.clear();
+    return fail(
+      error instanceof ImportRefused
+        ? error.message
+        : `The import failed: ${(error as Error).message}. Run it again: what it finished is kept and not imported twice.`,
+    );
+  });
+  bar.clear();
   process.stdout.write(formatSummary(summary));
   const summaryPath =
     typeof options.summary === 'string' ? resolve(options.summary) : join(dataDir, 'legacy-import-summary.json');

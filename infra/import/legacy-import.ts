@@ -3,7 +3,8 @@
  * sends it through that service's internal import route as the `importer` service identity. A dry run sends
  * the same request with `dry_run`, which the service checks in full and rolls back, so its report is what
  * `--apply` then does. Each service records the legacy ids it imported, so a second `--apply` (or one
- * resumed after a failure) creates nothing twice.
+ * resumed after a failure) creates nothing twice. The source is a live database or a plain-SQL pg_dump file
+ * (dump-file.ts: loaded into a scratch database on the system's server, read, and dropped).
  */
 import type { z } from 'zod';
 import { signIdentity, IDENTITY_HEADER } from '@llmops/kit/http/identity';
@@ -15,9 +16,12 @@ import { planRegistry, type Note as RegistryNote, type Skipped as RegistrySkippe
 import { planActionPresets, planTemplates, planWorkflow, type WorkflowKind } from './workflow-plan.ts';
 import { checkPreviews, type PreviewOutcome } from './preview-check.ts';
 import { sendInBatches } from './workflow-batches.ts';
+import { loadDump, type DumpReport } from './dump-file.ts';
+import { planRecords, sendRecords, type RecordAnswer } from './record-plan.ts';
+import type { Progress } from './progress.ts';
 
 /** What the summary counts. */
-export type ImportKind = 'provider' | 'model' | 'preset' | 'part' | WorkflowKind;
+export type ImportKind = 'provider' | 'model' | 'preset' | 'part' | WorkflowKind | 'record';
 export const IMPORT_KINDS: readonly ImportKind[] = [
   'provider',
   'model',
@@ -31,6 +35,7 @@ export const IMPORT_KINDS: readonly ImportKind[] = [
   'section',
   'value',
   'choice',
+  'record',
 ];
 export type Skipped = Omit<RegistrySkipped, 'kind'> & { kind: ImportKind };
 export type Note = Omit<RegistryNote, 'kind'> & { kind: ImportKind };
@@ -44,6 +49,8 @@ export interface ImportTargets {
   workflow: string;
   /** LLMOPS_INTERNAL_SECRET: signs the `importer` identity. */
   secret: string;
+  /** The runner's base URL: needed only when the source holds interactions to keep as records. */
+  runner?: string | undefined;
 }
 
 export interface KindCount {
@@ -69,6 +76,8 @@ export interface ImportSummary {
   warnings: string[];
   /** After --apply: each imported template previewed for an imported post's values, or why not (empty in a dry run). */
   previews: PreviewOutcome[];
+  /** When the source was a dump file: what loading it ran, skipped and reported. */
+  dump?: DumpReport;
 }
 
 /** A service refused the import: its problem, as it said it. */
@@ -113,8 +122,43 @@ const tableOf = (legacyId: string): string =>
             ? 'workflow_step_entity'
             : 'legacy row';
 
-export async function importLegacy(options: { from: string; apply: boolean; targets: ImportTargets }): Promise<ImportSummary> {
-  const snapshot = await readLegacy(options.from);
+export interface ImportOptions {
+  /** A postgres:// URL of the legacy database, or the path of a plain-SQL pg_dump file. */
+  from: string;
+  apply: boolean;
+  targets: ImportTargets;
+  /** For a dump file: an admin URL of the server to load it on (the system's own). */
+  scratchServer?: string | undefined;
+  /** Records per request to the runner (each request is one transaction there); default 100. */
+  batch?: number | undefined;
+  progress?: Progress | undefined;
+}
+
+/** A postgres:// URL, else a dump file's path. */
+export const isDatabaseUrl = (from: string): boolean => /^postgres(ql)?:\/\//.test(from);
+
+/**
+ * The source at one instant: a live database as it is, or a dump loaded into a scratch database. The scratch
+ * database is dropped while the services import (a drop waits for a checkpoint); `dropped` settles when it is
+ * gone. One left by a process that died is dropped by the next import of the same file.
+ */
+async function readSource(options: ImportOptions) {
+  if (isDatabaseUrl(options.from))
+    return { snapshot: await readLegacy(options.from), dump: undefined, dropped: Promise.resolve() };
+  if (!options.scratchServer)
+    throw new ImportRefused('A dump file is loaded into a scratch database: say on which server (an admin DATABASE_URL).');
+  const loaded = await loadDump(options.from, options.scratchServer, (done, total) =>
+    options.progress?.('Loading the dump', done, total),
+  );
+  const snapshot = await readLegacy(loaded.url, loaded.source).catch(async (error: unknown) => {
+    await loaded.drop();
+    throw error;
+  });
+  return { snapshot, dump: loaded.report, dropped: loaded.drop().catch(() => undefined) };
+}
+
+export async function importLegacy(options: ImportOptions): Promise<ImportSummary> {
+  const { snapshot, dump, dropped } = await readSource(options);
   const registry = planRegistry(snapshot);
   registry.request.presets.push(...planActionPresets(snapshot, new Set(registry.request.models.map((model) => model.legacy_id))));
   const answer = (await post(`${options.targets.registry}/internal/import/legacy`, options.targets.secret, 'registry', {
@@ -154,6 +198,22 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
         dry_run: !options.apply,
       })) as WorkflowAnswer,
   );
+  // Interactions go last, in batches: a run killed half-way keeps what it finished (resume.ts in tests).
+  const records = planRecords(snapshot);
+  const { runner } = options.targets;
+  if (records.records.length > 0 && !runner)
+    throw new ImportRefused('The source holds interactions to keep as task records: set RUNNER_URL to the runner service.');
+  const recordItems = await sendRecords(
+    records.records,
+    options.batch ?? 100,
+    async (batch) =>
+      (await post(`${runner}/internal/import/legacy`, options.targets.secret, 'runner', {
+        source: snapshot.source,
+        dry_run: !options.apply,
+        records: batch,
+      })) as RecordAnswer,
+    (done, total) => options.progress?.('Keeping interactions as task records', done, total),
+  );
   const imported = prompt.items.flatMap((item) =>
     item.kind === 'template'
       ? [{ legacy_id: item.legacy_id, id: item.id, name: item.name, variables: item.variables ?? [] }]
@@ -170,6 +230,7 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     : [];
   const skipped: Skipped[] = [
     ...registry.skipped,
+    ...records.skipped,
     ...prompt.refused.map((row) => ({
       kind: row.kind,
       table: row.kind === 'part' ? 'llm_prompt_part' : tableOf(row.legacy_id),
@@ -186,8 +247,9 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
       reason: row.reason,
     })),
   ];
+  await dropped;
   const counts = {} as Record<ImportKind, KindCount>;
-  const items = [...answer.items, ...prompt.items.map(({ variables: _variables, ...item }) => item), ...workflow.items];
+  const items = [...answer.items, ...prompt.items.map(({ variables: _variables, ...item }) => item), ...workflow.items, ...recordItems];
   for (const kind of IMPORT_KINDS) {
     const ofKind = items.filter((item) => item.kind === kind);
     counts[kind] = {
@@ -212,6 +274,7 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
     notes: [...registry.notes, ...workflowPlan.notes],
     warnings: prompt.warnings,
     previews,
+    ...(dump ? { dump } : {}),
   };
 }
 
@@ -219,6 +282,7 @@ export async function importLegacy(options: { from: string; apply: boolean; targ
 export function formatSummary(summary: ImportSummary): string {
   const lines = [
     `${summary.applied ? 'Imported' : 'Dry run (nothing changed)'}: legacy database "${summary.source}", shape ${summary.epoch}`,
+    ...(summary.dump ? dumpLines(summary.dump) : []),
     `  tables read: ${Object.keys(summary.tables).sort().join(', ') || 'none'}`,
   ];
   for (const [kind, count] of Object.entries(summary.counts))
@@ -248,4 +312,18 @@ export function formatSummary(summary: ImportSummary): string {
       );
   } else lines.push('Run again with --apply to import.');
   return `${lines.join('\n')}\n`;
+}
+
+/** What loading a dump did: counts, each line not run, and the harmless failures grouped by error (the JSON has each). */
+function dumpLines(dump: DumpReport): string[] {
+  const byError = new Map<string, number[]>();
+  for (const fail of dump.failed) byError.set(fail.error, [...(byError.get(fail.error) ?? []), fail.line]);
+  return [
+    `  from the dump ${dump.file}: ${dump.statements} statements run, ${dump.copied_rows} rows copied (a scratch database, dropped)`,
+    ...dump.skipped.map((skip) => `  dump line ${skip.line} not run: ${skip.text} (${skip.reason})`),
+    ...[...byError].map(
+      ([error, lines]) =>
+        `  dump ${lines.length === 1 ? 'line' : 'lines'} ${lines.join(', ')} failed, not needed here (owners, rights or settings of the dump's server): ${error}`,
+    ),
+  ];
 }

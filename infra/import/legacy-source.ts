@@ -28,6 +28,7 @@ export const LEGACY_TABLES = [
   'post_section',
   'post_substage_action',
   'post_workflow_step_action',
+  'llm_interaction',
 ] as const;
 export type LegacyTable = (typeof LEGACY_TABLES)[number];
 
@@ -56,8 +57,8 @@ export function epochOf(columns: ReadonlyMap<string, ReadonlySet<string>>): Epoc
   return 'E0';
 }
 
-/** Reads the source at one instant, read only. */
-export async function readLegacy(url: string): Promise<LegacySnapshot> {
+/** Reads the source at one instant, read only; `source` names it (default: the database's own name). */
+export async function readLegacy(url: string, source?: string): Promise<LegacySnapshot> {
   return withClient(url, async (client) => {
     await client.query('BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
     try {
@@ -79,7 +80,7 @@ export async function readLegacy(url: string): Promise<LegacySnapshot> {
           : [];
       }
       const { rows: named } = await client.query<{ name: string }>('SELECT current_database() AS name');
-      return { source: named[0]?.name ?? 'legacy', epoch: epochOf(columns), columns, rows };
+      return { source: source ?? named[0]?.name ?? 'legacy', epoch: epochOf(columns), columns, rows };
     } finally {
       await client.query('ROLLBACK');
     }

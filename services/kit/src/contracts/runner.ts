@@ -179,7 +179,10 @@ export const TaskSchema = z
     priority: z.number().int(),
     correlation: z.record(z.string(), z.unknown()).nullable(),
     requester: z.string(),
-    source: z.enum(['api', 'bus', 'retry']),
+    source: z.enum(['api', 'bus', 'retry', 'legacy']).openapi({
+      description:
+        'How it was asked for. `legacy`: a historical record of the legacy app, kept by the importer (docs/migration.md): done, never run here, read only; its snapshot has `legacy` (the source row).',
+    }),
     template: z
       .object({ id: Uuid, version: z.number().int(), label: z.string().nullable() })
       .nullable()

@@ -46,7 +46,8 @@ export function taskJson(row: TaskRow, options: { output?: boolean } = {}): z.in
       provider_ms: row.provider_ms,
       overhead_ms: row.overhead_ms,
       time_to_first_token_ms: row.time_to_first_token_ms,
-      total_ms: row.finished_at === null ? null : row.finished_at.getTime() - row.created_at.getTime(),
+      // A legacy record was not timed here (its snapshot keeps what the legacy app measured, if anything).
+      total_ms: row.finished_at === null || row.source === 'legacy' ? null : row.finished_at.getTime() - row.created_at.getTime(),
     },
     created_at: iso(row.created_at),
     started_at: isoOrNull(row.started_at),

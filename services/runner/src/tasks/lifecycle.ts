@@ -244,6 +244,10 @@ export async function giveBack(tx: Queryable, row: TaskRow, costUsd: string): Pr
 
 /** A task may run again, as a new task, once it has ended; a rejected one has nothing to run. */
 export function assertRetryable(row: TaskRow): void {
+  if (row.source === 'legacy')
+    throw new Conflict(
+      'A legacy record was never run here and has no model to run on; create a new task from its messages instead.',
+    );
   if (row.status === 'rejected')
     throw new Conflict('A rejected task has nothing to run again; fix the request and create a new task.');
   if (row.status === 'queued' || row.status === 'running')

@@ -8,7 +8,8 @@ export interface TaskRow {
   group_id: string | null;
   retry_of: string | null;
   requester: string;
-  source: 'api' | 'bus' | 'retry';
+  /** `legacy`: a historical record the legacy importer kept (done, never run here: sql/runner/000008). */
+  source: 'api' | 'bus' | 'retry' | 'legacy';
   idempotency_key: string | null;
   request_hash: string | null;
   status: TaskStatus;

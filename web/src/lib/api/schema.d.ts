@@ -3832,8 +3832,11 @@ export interface components {
              * @example 2025-06-01T09:30:00.000Z
              */
             run_after: string;
-            /** @enum {string} */
-            source: "api" | "bus" | "retry";
+            /**
+             * @description How it was asked for. `legacy`: a historical record of the legacy app, kept by the importer (docs/migration.md): done, never run here, read only; its snapshot has `legacy` (the source row).
+             * @enum {string}
+             */
+            source: "api" | "bus" | "retry" | "legacy";
             /**
              * Format: date-time
              * @example 2025-06-01T09:30:00.000Z
