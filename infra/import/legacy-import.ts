@@ -249,7 +249,12 @@ export async function importLegacy(options: ImportOptions): Promise<ImportSummar
   ];
   await dropped;
   const counts = {} as Record<ImportKind, KindCount>;
-  const items = [...answer.items, ...prompt.items.map(({ variables: _variables, ...item }) => item), ...workflow.items, ...recordItems];
+  const items = [
+    ...answer.items,
+    ...prompt.items.map(({ variables: _variables, ...item }) => item),
+    ...workflow.items,
+    ...recordItems,
+  ];
   for (const kind of IMPORT_KINDS) {
     const ofKind = items.filter((item) => item.kind === kind);
     counts[kind] = {
