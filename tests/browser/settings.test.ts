@@ -20,6 +20,7 @@ import {
   DESKTOP,
   expectAccessible,
   launchBrowser,
+  sessions,
   open,
   reload,
   SCREENSHOTS,
@@ -44,6 +45,7 @@ describe('settings and the overview, signed in', () => {
   let web: WebServer;
   let browser: Browser;
   let emulator: Emulator;
+  let session: ReturnType<typeof sessions>;
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -63,6 +65,7 @@ describe('settings and the overview, signed in', () => {
       createAccountAsOperator(db.adminUrl, ADMIN),
       createAccountAsOperator(db.adminUrl, VIEWER),
     ]);
+    session = sessions(browser, web.url);
   });
 
   afterAll(async () => {
@@ -71,9 +74,9 @@ describe('settings and the overview, signed in', () => {
     await Promise.all([stack?.stop(), emulator?.stop()]);
   });
 
+  /** A new context per flow, signed in as `who` (with one session per account, made on first use). */
   async function as(who: { email: string; password: string }): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: DESKTOP });
-    await signIn(context, web.url, who.email, who.password);
+    const context = await browser.newContext({ viewport: DESKTOP, storageState: await session(who) });
     return { context, page: await context.newPage() };
   }
 
@@ -231,8 +234,13 @@ describe('settings and the overview, signed in', () => {
   it('changes your own password: a wrong current one is said beside its field; other sessions end, this one stays', async () => {
     const me = { email: 'pat@example.com', name: 'Pat Editor', role: 'editor' as const, password: PASSWORD };
     await createAccountAsOperator(db.adminUrl, me);
-    const { context, page } = await as(me);
-    const other = await as(me);
+    // Two sessions of its own: the change ends the other one.
+    const signedInTwice = async () => {
+      const context = await browser.newContext({ viewport: DESKTOP });
+      await signIn(context, web.url, me.email, me.password);
+      return { context, page: await context.newPage() };
+    };
+    const [{ context, page }, other] = await Promise.all([signedInTwice(), signedInTwice()]);
     const errors = await watchErrors(page, EXPECTED_4XX);
 
     await open(page, `${web.url}/settings`);
