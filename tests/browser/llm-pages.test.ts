@@ -324,7 +324,8 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
 
   it('runs a real dead letter again, then skips it', async () => {
     // An audit event that breaks its contract (as from a producer with an older one): the gateway's
-    // audit consumer gives up on it at once.
+    // audit consumer gives up on it at once. Written outside a publishing transaction, no doorbell rings:
+    // the consumer's sweep finds it (each wait below allows 10 s).
     await admin.query(
       `INSERT INTO bus.outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), 'audit.change.recorded', 'dead-letter-test', '{"broken":true}')`,
     );
@@ -333,10 +334,13 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
     await open(page, `${web.url}/settings/dead-letters`);
     const letter = page.getByRole('row', { name: /gateway\.audit-log/ });
     await expect
-      .poll(async () => {
-        await reload(page);
-        return letter.count();
-      })
+      .poll(
+        async () => {
+          await reload(page);
+          return letter.count();
+        },
+        { timeout: 10_000, interval: 250 },
+      )
       .toBe(1);
     expect(await letter.textContent()).toContain('(1 attempts)');
     await expectAccessible(page, 'a dead letter');
@@ -349,10 +353,13 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
     expect(await audited('dead_letter.replayed')).toBe(1);
     // It is still broken: the consumer gives up on it again, and it is back in the list.
     await expect
-      .poll(async () => {
-        await reload(page);
-        return letter.count();
-      })
+      .poll(
+        async () => {
+          await reload(page);
+          return letter.count();
+        },
+        { timeout: 10_000, interval: 250 },
+      )
       .toBe(1);
 
     await letter.getByRole('button', { name: 'Skip' }).click();
