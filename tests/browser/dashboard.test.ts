@@ -24,7 +24,7 @@ import {
   PHONE,
   reload,
   SCREENSHOTS,
-  signIn,
+  sessions,
   startWeb,
   watchErrors,
   type WebServer,
@@ -78,6 +78,7 @@ describe('the dashboard', () => {
   let expiring: ExpiringServer;
   let webOnExpiring: WebServer;
   let browser: Browser;
+  let session: ReturnType<typeof sessions>;
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -97,12 +98,12 @@ describe('the dashboard', () => {
       startWeb(expiring.url),
       createAccountAsOperator(db.adminUrl, ADMIN),
     ]);
+    session = sessions(browser, web.url);
   });
 
-  /** A page in a new context of its own, signed in as the admin. */
+  /** A page in a new context of its own, signed in as the admin (one session, made on first use). */
   async function signedInPage(viewport = DESKTOP): Promise<Page> {
-    const context = await browser.newContext({ viewport });
-    await signIn(context, web.url, ADMIN.email, ADMIN.password);
+    const context = await browser.newContext({ viewport, storageState: await session(ADMIN) });
     return context.newPage();
   }
 

@@ -24,11 +24,11 @@ import {
   DESKTOP,
   expectAccessible,
   launchBrowser,
+  sessions,
   open,
   reload,
   SCREENSHOTS,
   screenshots,
-  signIn,
   startWeb,
   watchErrors,
   type WebServer,
@@ -54,6 +54,7 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
   let web: WebServer;
   let browser: Browser;
   let emulator: Emulator;
+  let session: ReturnType<typeof sessions>;
   let admin: Pool;
   const models = new Map<string, Model>();
 
@@ -67,9 +68,9 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
     return runService('gateway', gatewayBuilder(env), { env });
   }
 
+  /** A new context per flow, signed in as `who` (with one session per account, made on first use). */
   async function as(who: { email: string; password: string }): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: DESKTOP });
-    await signIn(context, web.url, who.email, who.password);
+    const context = await browser.newContext({ viewport: DESKTOP, storageState: await session(who) });
     // A control that never shows fails the step that waits for it, by name, well within the test's time.
     context.setDefaultTimeout(10_000);
     return { context, page: await context.newPage() };
@@ -77,8 +78,7 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
 
   /** Registers what the flows need through the public API, as an admin would (the UI flows for it are settings.test.ts'). */
   async function registerModels(): Promise<void> {
-    const context = await browser.newContext();
-    await signIn(context, web.url, ADMIN.email, ADMIN.password);
+    const context = await browser.newContext({ storageState: await session(ADMIN) });
     const post = async (path: string, data: unknown) => {
       const response = await context.request.post(`${web.url}${path}`, { data, headers: { origin: web.url } });
       expect(response.status(), `${path}: ${await response.text()}`).toBeLessThan(300);
@@ -137,6 +137,7 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
       createAccountAsOperator(db.adminUrl, ADMIN),
       createAccountAsOperator(db.adminUrl, EDITOR),
     ]);
+    session = sessions(browser, web.url);
     await registerModels();
   });
 
@@ -233,13 +234,58 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
     await context.close();
   }, 60_000);
 
-  it('shows money as money: prices and the spend cap', async () => {
+  it('shows money as money, and sorts by a column header (in the address; by keyboard too; the back button keeps it)', async () => {
     const { context, page } = await as(ADMIN);
     const errors = await watchErrors(page);
     await open(page, `${web.url}/llm/models`);
-    expect(await page.getByRole('row', { name: /emu-gpt-small/ }).textContent()).toContain('$0.15 / $0.60');
+    const priced = page.getByRole('row', { name: /emu-gpt-small/ });
+    expect(await priced.getByRole('cell').allTextContents()).toEqual(expect.arrayContaining(['$0.15', '$0.60']));
+    const table = page.getByRole('region', { name: 'Models' });
+    const modelNames = () => table.locator('tbody tr td:first-child a').allTextContents();
+    const header = (name: string) => table.getByRole('columnheader', { name, exact: true });
+    // The API's order (when each was added) until a header is chosen.
+    expect(await modelNames()).toEqual(['emu-gpt-small', 'emu-gpt-large', 'emu-image', 'o4-mini', 'claude-sonnet-4-5']);
+    expect(await header('Added').getAttribute('aria-sort')).toBe('ascending');
+
+    await header('Model').getByRole('link').click();
+    await page.waitForURL(`${web.url}/llm/models?sort=name`);
+    await expect.poll(modelNames).toEqual(['claude-sonnet-4-5', 'emu-gpt-large', 'emu-gpt-small', 'emu-image', 'o4-mini']);
+    expect(await header('Model').getAttribute('aria-sort')).toBe('ascending');
+    expect(await header('Added').getAttribute('aria-sort')).toBeNull();
+    // The same header again, from the keyboard (focus stays on it): the other way.
+    await header('Model').getByRole('link').focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${web.url}/llm/models?sort=-name`);
+    await expect.poll(modelNames).toEqual(['o4-mini', 'emu-image', 'emu-gpt-small', 'emu-gpt-large', 'claude-sonnet-4-5']);
+    expect(await header('Model').getAttribute('aria-sort')).toBe('descending');
+    // The dearest input price first; the models with no price come last either way.
+    await header('In / Mtok').getByRole('link').click();
+    await page.waitForURL(`${web.url}/llm/models?sort=input_price`);
+    await header('In / Mtok').getByRole('link').click();
+    await page.waitForURL(`${web.url}/llm/models?sort=-input_price`);
+    await expect.poll(async () => (await modelNames())[0]).toBe('emu-gpt-small');
+    await expectAccessible(page, 'the models page, sorted');
+    await screenshots(page, 'models-sorted');
+    await page.goBack();
+    await page.waitForURL(`${web.url}/llm/models?sort=input_price`);
+    await page.goBack();
+    await page.waitForURL(`${web.url}/llm/models?sort=-name`);
+    await expect.poll(modelNames).toEqual(['o4-mini', 'emu-image', 'emu-gpt-small', 'emu-gpt-large', 'claude-sonnet-4-5']);
+    // A filter keeps the order.
+    await page.getByLabel('Modality').selectOption('chat');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/modality=chat/);
+    expect(new URL(page.url()).searchParams.get('sort')).toBe('-name');
+    await expect.poll(modelNames).toEqual(['o4-mini', 'emu-gpt-small', 'emu-gpt-large', 'claude-sonnet-4-5']);
+
     await open(page, `${web.url}/llm/providers`);
     expect(await page.getByRole('row', { name: /Local stand-in/ }).textContent()).toContain('$25.50/month');
+    const providerNames = () => page.locator('tbody tr td:first-child a').allTextContents();
+    expect(await providerNames()).toEqual(['Local stand-in', 'Local Anthropic stand-in']);
+    await page.getByRole('columnheader', { name: 'Name', exact: true }).getByRole('link').click();
+    await page.waitForURL(`${web.url}/llm/providers?sort=name`);
+    await expect.poll(providerNames).toEqual(['Local Anthropic stand-in', 'Local stand-in']);
+    await screenshots(page, 'providers-sorted');
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -278,7 +324,8 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
 
   it('runs a real dead letter again, then skips it', async () => {
     // An audit event that breaks its contract (as from a producer with an older one): the gateway's
-    // audit consumer gives up on it at once.
+    // audit consumer gives up on it at once. Written outside a publishing transaction, no doorbell rings:
+    // the consumer's sweep finds it (each wait below allows 10 s).
     await admin.query(
       `INSERT INTO bus.outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), 'audit.change.recorded', 'dead-letter-test', '{"broken":true}')`,
     );
@@ -287,10 +334,13 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
     await open(page, `${web.url}/settings/dead-letters`);
     const letter = page.getByRole('row', { name: /gateway\.audit-log/ });
     await expect
-      .poll(async () => {
-        await reload(page);
-        return letter.count();
-      })
+      .poll(
+        async () => {
+          await reload(page);
+          return letter.count();
+        },
+        { timeout: 10_000, interval: 250 },
+      )
       .toBe(1);
     expect(await letter.textContent()).toContain('(1 attempts)');
     await expectAccessible(page, 'a dead letter');
@@ -303,10 +353,13 @@ describe('presets, money, the audit log, dead letters and live updates, signed i
     expect(await audited('dead_letter.replayed')).toBe(1);
     // It is still broken: the consumer gives up on it again, and it is back in the list.
     await expect
-      .poll(async () => {
-        await reload(page);
-        return letter.count();
-      })
+      .poll(
+        async () => {
+          await reload(page);
+          return letter.count();
+        },
+        { timeout: 10_000, interval: 250 },
+      )
       .toBe(1);
 
     await letter.getByRole('button', { name: 'Skip' }).click();

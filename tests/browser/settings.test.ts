@@ -20,6 +20,7 @@ import {
   DESKTOP,
   expectAccessible,
   launchBrowser,
+  sessions,
   open,
   reload,
   SCREENSHOTS,
@@ -44,6 +45,7 @@ describe('settings and the overview, signed in', () => {
   let web: WebServer;
   let browser: Browser;
   let emulator: Emulator;
+  let session: ReturnType<typeof sessions>;
 
   beforeAll(async () => {
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -63,6 +65,7 @@ describe('settings and the overview, signed in', () => {
       createAccountAsOperator(db.adminUrl, ADMIN),
       createAccountAsOperator(db.adminUrl, VIEWER),
     ]);
+    session = sessions(browser, web.url);
   });
 
   afterAll(async () => {
@@ -71,33 +74,41 @@ describe('settings and the overview, signed in', () => {
     await Promise.all([stack?.stop(), emulator?.stop()]);
   });
 
+  /** A new context per flow, signed in as `who` (with one session per account, made on first use). */
   async function as(who: { email: string; password: string }): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ viewport: DESKTOP });
-    await signIn(context, web.url, who.email, who.password);
+    const context = await browser.newContext({ viewport: DESKTOP, storageState: await session(who) });
     return { context, page: await context.newPage() };
   }
 
   it('guides a new admin from real data and shows honest empty states', async () => {
     const { context, page } = await as(ADMIN);
-    const errors = await watchErrors(page);
+    // Three pages that change nothing, each in a tab of its own, checked at once.
+    const [tokens, deadLetters] = await Promise.all([context.newPage(), context.newPage()]);
+    const errors = await Promise.all([page, tokens, deadLetters].map((tab) => watchErrors(tab)));
 
-    await open(page, `${web.url}/llm`);
-    const guide = page.getByRole('region', { name: 'Get started' });
-    expect(await guide.textContent()).toContain('0 of 4 done');
-    expect(await guide.getByText('Not yet.').count()).toBe(4);
-    expect(await guide.locator('li[aria-current="step"] h3').textContent()).toBe('Add a provider');
-    await expectAccessible(page, 'the overview');
-    await screenshots(page, 'overview-first-run');
+    await Promise.all([
+      (async () => {
+        await open(page, `${web.url}/llm`);
+        const guide = page.getByRole('region', { name: 'Get started' });
+        expect(await guide.textContent()).toContain('0 of 4 done');
+        expect(await guide.getByText('Not yet.').count()).toBe(4);
+        expect(await guide.locator('li[aria-current="step"] h3').textContent()).toBe('Add a provider');
+        await expectAccessible(page, 'the overview');
+        await screenshots(page, 'overview-first-run');
+      })(),
+      (async () => {
+        await open(tokens, `${web.url}/settings/tokens`);
+        expect(await tokens.getByRole('heading', { name: 'No API tokens yet' }).count()).toBe(1);
+        await expectAccessible(tokens, 'the tokens page');
+      })(),
+      (async () => {
+        await open(deadLetters, `${web.url}/settings/dead-letters`);
+        expect(await deadLetters.getByRole('heading', { name: 'No dead letters' }).count()).toBe(1);
+        await expectAccessible(deadLetters, 'the dead letters page');
+      })(),
+    ]);
 
-    await open(page, `${web.url}/settings/tokens`);
-    expect(await page.getByRole('heading', { name: 'No API tokens yet' }).count()).toBe(1);
-    await expectAccessible(page, 'the tokens page');
-
-    await open(page, `${web.url}/settings/dead-letters`);
-    expect(await page.getByRole('heading', { name: 'No dead letters' }).count()).toBe(1);
-    await expectAccessible(page, 'the dead letters page');
-
-    expect(errors).toEqual([]);
+    expect(errors.flat()).toEqual([]);
     await context.close();
   });
 
@@ -231,8 +242,13 @@ describe('settings and the overview, signed in', () => {
   it('changes your own password: a wrong current one is said beside its field; other sessions end, this one stays', async () => {
     const me = { email: 'pat@example.com', name: 'Pat Editor', role: 'editor' as const, password: PASSWORD };
     await createAccountAsOperator(db.adminUrl, me);
-    const { context, page } = await as(me);
-    const other = await as(me);
+    // Two sessions of its own: the change ends the other one.
+    const signedInTwice = async () => {
+      const context = await browser.newContext({ viewport: DESKTOP });
+      await signIn(context, web.url, me.email, me.password);
+      return { context, page: await context.newPage() };
+    };
+    const [{ context, page }, other] = await Promise.all([signedInTwice(), signedInTwice()]);
     const errors = await watchErrors(page, EXPECTED_4XX);
 
     await open(page, `${web.url}/settings`);

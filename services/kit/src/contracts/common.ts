@@ -49,6 +49,77 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sc
   ]);
 }
 
+/** A list's `sort` value: one of its keys, ascending, or descending with a leading `-` (`name`, `-created_at`). */
+export type SortValue<K extends string> = K | `-${K}`;
+
+/**
+ * A list's `sort` query parameter (ADR 0013): an enum of the list's keys, each ascending or, with a
+ * leading `-`, descending; ties are broken by id in the same direction. Anything else is a 400 that
+ * lists what is accepted.
+ */
+export function sortQuery<const K extends string>(keys: readonly [K, ...K[]], fallback: SortValue<K>) {
+  const values = keys.flatMap((key) => [key, `-${key}`]) as [SortValue<K>, ...SortValue<K>[]];
+  const message = `expected one of ${values.join(', ')}`;
+  return (
+    z
+      .enum(values, { message })
+      // zod cannot see through the generic enum's mapped type that `fallback` is one of `values`.
+      .default(fallback as never)
+      .openapi({
+        description: `The order of the list: a key ascending, or with a leading \`-\` descending (default \`${fallback}\`). The \`next_cursor\` of a page continues in the same order only.`,
+        example: fallback,
+      })
+  );
+}
+
+/** `-name` → `{ key: 'name', descending: true }`. */
+export function parseSort<K extends string>(sort: SortValue<K>): { key: K; descending: boolean } {
+  return sort.startsWith('-') ? { key: sort.slice(1) as K, descending: true } : { key: sort as K, descending: false };
+}
+
+/** Where a sorted list's page ended: the sort it was made for, the last row's sort value (as text) and id. */
+export interface SortCursor {
+  value: string | null;
+  id: string;
+}
+
+const SortCursorSchema = z.object({ sort: z.string(), value: z.string().nullable(), id: z.uuid() }).strict();
+
+/** The `next_cursor` of a sorted page: the sort travels with it, so it cannot be used under another. */
+export function encodeSortCursor(sort: string, last: SortCursor | undefined): string | null {
+  return last ? encodeCursor({ sort, value: last.value, id: last.id }) : null;
+}
+
+/**
+ * A sorted page from rows fetched with one more than `limit`: the rows to show, and the cursor after the
+ * last of them (null when there is no more).
+ */
+export function sortedPage<T extends { id: string; sort_value: string | null }>(
+  rows: readonly T[],
+  limit: number,
+  sort: string,
+): { page: T[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    page,
+    next_cursor: rows.length > limit && last ? encodeSortCursor(sort, { value: last.sort_value, id: last.id }) : null,
+  };
+}
+
+/** Decodes a sorted list's cursor; one made for another `sort` is a 400 that says so. */
+export function decodeSortCursor(cursor: string | undefined, sort: string): SortCursor | undefined {
+  const decoded = decodeCursor(cursor, SortCursorSchema);
+  if (decoded === undefined) return undefined;
+  if (decoded.sort !== sort) {
+    throw new BadRequest(
+      `query.cursor: this cursor continues sort=${decoded.sort}; send that sort with it, or start again without a cursor`,
+      [{ field: 'query.cursor', message: `this cursor continues sort=${decoded.sort}, not sort=${sort}` }],
+    );
+  }
+  return { value: decoded.value, id: decoded.id };
+}
+
 /** Ids are UUIDs (v7, made by the app). */
 export const IdParamSchema = z.object({
   id: z

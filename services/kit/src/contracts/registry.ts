@@ -1,6 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { PublicRoute } from './index.ts';
-import { body, errors, IdParamSchema, pageOf, PageQuerySchema, json, IdempotencyHeaders, IfMatchHeaders } from './common.ts';
+import {
+  body,
+  errors,
+  IdParamSchema,
+  pageOf,
+  PageQuerySchema,
+  json,
+  IdempotencyHeaders,
+  IfMatchHeaders,
+  sortQuery,
+} from './common.ts';
 import { PROVIDER_ERROR_KINDS } from '../adapters/errors.ts';
 import { DEFAULT_RETRY_POLICY } from '../adapters/parameters.ts';
 import { ModelRulesSchema } from '../adapters/rules.ts';
@@ -194,7 +204,11 @@ export const ProviderUpdateSchema = z
   .refine((value) => Object.keys(value).length > 0, { message: 'expected at least one field to change' })
   .openapi('ProviderUpdate');
 
+/** The orders the providers list offers (`sort`): by name, kind, or when it was registered. */
+export const PROVIDER_SORT_KEYS = ['name', 'kind', 'created_at'] as const;
+
 export const ProviderListQuerySchema = PageQuerySchema.extend({
+  sort: sortQuery(PROVIDER_SORT_KEYS, 'created_at'),
   include_archived: z
     .enum(['true', 'false'])
     .optional()
@@ -361,7 +375,14 @@ export const ModelImportSchema = z
   .strict()
   .openapi('ModelImport');
 
+/**
+ * The orders the models list offers (`sort`): display name, provider name, the price in force per million
+ * input or output tokens (models with no price come last in both directions), or when it was added.
+ */
+export const MODEL_SORT_KEYS = ['name', 'provider', 'input_price', 'output_price', 'created_at'] as const;
+
 export const ModelListQuerySchema = PageQuerySchema.extend({
+  sort: sortQuery(MODEL_SORT_KEYS, 'created_at'),
   provider_id: Uuid.optional(),
   modality: ModalitySchema.optional(),
   enabled: z.enum(['true', 'false']).optional(),
@@ -495,7 +516,11 @@ export const PresetUpdateSchema = z
   .refine((value) => Object.keys(value).length > 0, { message: 'expected at least one field to change' })
   .openapi('ParameterPresetUpdate');
 
+/** The orders the presets list offers (`sort`): name, its model's display name (none last), or when it was made. */
+export const PRESET_SORT_KEYS = ['name', 'model', 'created_at'] as const;
+
 export const PresetListQuerySchema = PageQuerySchema.extend({
+  sort: sortQuery(PRESET_SORT_KEYS, 'created_at'),
   model_id: Uuid.optional(),
   include_archived: z.enum(['true', 'false']).optional(),
 });

@@ -1,6 +1,11 @@
 import type { Queryable } from '@llmops/kit/db';
 import type { ModelRules } from '@llmops/kit/adapters/rules';
+import type { SortCursor } from '@llmops/kit/contracts/common';
+import type { MODEL_SORT_KEYS } from '@llmops/kit/contracts/registry';
 import { updateColumns } from './columns.ts';
+import { keyset, type SortColumn, type Sorted } from './sorting.ts';
+
+export type ModelSortKey = (typeof MODEL_SORT_KEYS)[number];
 
 export interface ModelRow {
   id: string;
@@ -147,7 +152,7 @@ export async function removePrice(tx: Queryable, modelId: string, effectiveFrom:
   ]);
 }
 
-const VIEW = `
+const COLUMNS = `
   SELECT m.*, p.kind AS provider_kind,
     coalesce((SELECT json_agg(json_build_object(
         'model_id', mp.model_id, 'effective_from', mp.effective_from,
@@ -156,8 +161,9 @@ const VIEW = `
         ORDER BY mp.effective_from DESC)
       FROM registry.model_prices mp WHERE mp.model_id = m.id), '[]') AS prices,
     (SELECT max(effective_from) FROM registry.model_prices mp WHERE mp.model_id = m.id AND mp.effective_from <= now())
-      AS current_effective_from
-  FROM registry.models m JOIN registry.providers p ON p.id = m.provider_id`;
+      AS current_effective_from`;
+const FROM = 'FROM registry.models m JOIN registry.providers p ON p.id = m.provider_id';
+const VIEW = `${COLUMNS}\n  ${FROM}`;
 
 function view(row: ModelView & { prices: (Omit<PriceRow, 'effective_from'> & { effective_from: string })[] }): ModelView {
   return { ...row, prices: row.prices.map((price) => ({ ...price, effective_from: new Date(price.effective_from) })) };
@@ -182,30 +188,48 @@ export async function lock(tx: Queryable, id: string): Promise<ModelRow | undefi
 
 export interface ModelFilter {
   limit: number;
-  after?: string | undefined;
+  sort: ModelSortKey;
+  descending: boolean;
+  after?: SortCursor | undefined;
   providerId?: string | undefined;
   modality?: string | undefined;
   enabled?: boolean | undefined;
   includeArchived: boolean;
 }
 
-export async function list(db: Queryable, filter: ModelFilter): Promise<ModelView[]> {
+/** The price in force now of a model row `m`, one column of it. */
+const priceInForce = (column: 'input_per_mtok' | 'output_per_mtok') =>
+  `(SELECT mp.${column} FROM registry.model_prices mp WHERE mp.model_id = m.id AND mp.effective_from <= now()
+     ORDER BY mp.effective_from DESC LIMIT 1)`;
+
+/** The models list's orders (contract `MODEL_SORT_KEYS`); names case-insensitively, a model with no price last. */
+const SORTS: Record<ModelSortKey, SortColumn> = {
+  name: { expression: 'lower(m.display_name)', type: 'text' },
+  provider: { expression: 'lower(p.name)', type: 'text' },
+  input_price: { expression: priceInForce('input_per_mtok'), type: 'numeric' },
+  output_price: { expression: priceInForce('output_per_mtok'), type: 'numeric' },
+  created_at: { expression: 'm.created_at', type: 'timestamptz' },
+};
+
+export async function list(db: Queryable, filter: ModelFilter): Promise<(ModelView & Sorted)[]> {
+  const order = keyset(SORTS[filter.sort], 'm.id', filter.descending, 6);
   const { rows } = await db.query(
-    `${VIEW}
-     WHERE ($1::uuid IS NULL OR m.id > $1) AND ($2::uuid IS NULL OR m.provider_id = $2)
-       AND ($3::text IS NULL OR m.modality = $3) AND ($4::boolean IS NULL OR m.enabled = $4)
-       AND ($5 OR m.archived_at IS NULL)
-     ORDER BY m.id LIMIT $6`,
+    `${COLUMNS}, ${order.select}
+     ${FROM}
+     WHERE ($1::uuid IS NULL OR m.provider_id = $1) AND ($2::text IS NULL OR m.modality = $2)
+       AND ($3::boolean IS NULL OR m.enabled = $3) AND ($4 OR m.archived_at IS NULL)
+       AND ${order.where}
+     ORDER BY ${order.orderBy} LIMIT $5`,
     [
-      filter.after ?? null,
       filter.providerId ?? null,
       filter.modality ?? null,
       filter.enabled ?? null,
       filter.includeArchived,
       filter.limit,
+      ...order.params(filter.after),
     ],
   );
-  return rows.map((row) => view(row as never));
+  return rows.map((row) => ({ ...view(row as never), sort_value: (row as Sorted).sort_value }));
 }
 
 export async function ofProvider(db: Queryable, providerId: string): Promise<ModelRow[]> {

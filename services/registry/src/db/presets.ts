@@ -1,5 +1,10 @@
 import type { Queryable } from '@llmops/kit/db';
+import type { SortCursor } from '@llmops/kit/contracts/common';
+import type { PRESET_SORT_KEYS } from '@llmops/kit/contracts/registry';
 import { updateColumns } from './columns.ts';
+import { keyset, type SortColumn, type Sorted } from './sorting.ts';
+
+export type PresetSortKey = (typeof PRESET_SORT_KEYS)[number];
 
 export interface PresetRow {
   id: string;
@@ -17,10 +22,11 @@ export interface PresetRow {
 
 export const UPDATABLE = ['name', 'description', 'model_id', 'parameters', 'retry_policy', 'enabled'] as const;
 
-const SELECT = `
+const COLUMNS = `
   SELECT p.*, coalesce((SELECT array_agg(f.model_id ORDER BY f.position) FROM registry.preset_fallbacks f
-    WHERE f.preset_id = p.id), '{}') AS fallback_model_ids
-  FROM registry.presets p`;
+    WHERE f.preset_id = p.id), '{}') AS fallback_model_ids`;
+const FROM = 'FROM registry.presets p';
+const SELECT = `${COLUMNS}\n  ${FROM}`;
 
 export async function insert(tx: Queryable, row: Omit<PresetRow, 'archived_at' | 'created_at' | 'updated_at'>): Promise<void> {
   await tx.query(
@@ -60,15 +66,34 @@ export async function getMany(db: Queryable, ids: readonly string[]): Promise<Pr
   return rows;
 }
 
+/** The presets list's orders (contract `PRESET_SORT_KEYS`); names case-insensitively, a preset with no model last. */
+const SORTS: Record<PresetSortKey, SortColumn> = {
+  name: { expression: 'lower(p.name)', type: 'text' },
+  model: {
+    expression: '(SELECT lower(m.display_name) FROM registry.models m WHERE m.id = p.model_id)',
+    type: 'text',
+  },
+  created_at: { expression: 'p.created_at', type: 'timestamptz' },
+};
+
 export async function list(
   db: Queryable,
-  filter: { limit: number; after?: string | undefined; modelId?: string | undefined; includeArchived: boolean },
-): Promise<PresetRow[]> {
-  const { rows } = await db.query<PresetRow>(
-    `${SELECT}
-     WHERE ($1::uuid IS NULL OR p.id > $1) AND ($2::uuid IS NULL OR p.model_id = $2) AND ($3 OR p.archived_at IS NULL)
-     ORDER BY p.id LIMIT $4`,
-    [filter.after ?? null, filter.modelId ?? null, filter.includeArchived, filter.limit],
+  filter: {
+    limit: number;
+    sort: PresetSortKey;
+    descending: boolean;
+    after?: SortCursor | undefined;
+    modelId?: string | undefined;
+    includeArchived: boolean;
+  },
+): Promise<(PresetRow & Sorted)[]> {
+  const order = keyset(SORTS[filter.sort], 'p.id', filter.descending, 4);
+  const { rows } = await db.query<PresetRow & Sorted>(
+    `${COLUMNS}, ${order.select}
+     ${FROM}
+     WHERE ($1::uuid IS NULL OR p.model_id = $1) AND ($2 OR p.archived_at IS NULL) AND ${order.where}
+     ORDER BY ${order.orderBy} LIMIT $3`,
+    [filter.modelId ?? null, filter.includeArchived, filter.limit, ...order.params(filter.after)],
   );
   return rows;
 }

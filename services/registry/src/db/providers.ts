@@ -1,5 +1,10 @@
 import type { Queryable } from '@llmops/kit/db';
+import type { SortCursor } from '@llmops/kit/contracts/common';
+import type { PROVIDER_SORT_KEYS } from '@llmops/kit/contracts/registry';
 import { updateColumns } from './columns.ts';
+import { keyset, type SortColumn, type Sorted } from './sorting.ts';
+
+export type ProviderSortKey = (typeof PROVIDER_SORT_KEYS)[number];
 
 export interface ProviderRow {
   id: string;
@@ -86,15 +91,23 @@ export async function getMany(db: Queryable, ids: readonly string[]): Promise<Pr
   return rows;
 }
 
+/** The providers list's orders (contract `PROVIDER_SORT_KEYS`); names case-insensitively. */
+const SORTS: Record<ProviderSortKey, SortColumn> = {
+  name: { expression: 'lower(name)', type: 'text' },
+  kind: { expression: 'kind', type: 'text' },
+  created_at: { expression: 'created_at', type: 'timestamptz' },
+};
+
 export async function list(
   db: Queryable,
-  { limit, after, includeArchived }: { limit: number; after?: string | undefined; includeArchived: boolean },
-): Promise<ProviderRow[]> {
-  const { rows } = await db.query<ProviderRow>(
-    `SELECT * FROM registry.providers
-     WHERE ($1::uuid IS NULL OR id > $1) AND ($2 OR archived_at IS NULL)
-     ORDER BY id LIMIT $3`,
-    [after ?? null, includeArchived, limit],
+  filter: { limit: number; sort: ProviderSortKey; descending: boolean; after?: SortCursor | undefined; includeArchived: boolean },
+): Promise<(ProviderRow & Sorted)[]> {
+  const order = keyset(SORTS[filter.sort], 'id', filter.descending, 3);
+  const { rows } = await db.query<ProviderRow & Sorted>(
+    `SELECT *, ${order.select} FROM registry.providers
+     WHERE ($1 OR archived_at IS NULL) AND ${order.where}
+     ORDER BY ${order.orderBy} LIMIT $2`,
+    [filter.includeArchived, filter.limit, ...order.params(filter.after)],
   );
   return rows;
 }

@@ -2,6 +2,7 @@ import type { Pool } from '@llmops/kit/db';
 import type { Keyring } from '@llmops/kit/crypto/keyring';
 import type { ProviderAdapter, ProviderKind } from '@llmops/kit/adapters/types';
 import { Unprocessable, type FieldProblem } from '@llmops/kit/problem';
+import { parseSort, type SortValue } from '@llmops/kit/contracts/common';
 
 /** What the route modules are built from. */
 export interface RouteDeps {
@@ -22,3 +23,9 @@ export function invalid(...problems: FieldProblem[]): Unprocessable {
 /** `include_archived=true` and the like. */
 export const flag = (value: 'true' | 'false' | undefined): boolean | undefined =>
   value === undefined ? undefined : value === 'true';
+
+/** A list's `sort` as its query function takes it: `-name` → `{ sort: 'name', descending: true }`. */
+export function sortOf<K extends string>(sort: SortValue<K>): { sort: K; descending: boolean } {
+  const { key, descending } = parseSort(sort);
+  return { sort: key, descending };
+}

@@ -4,18 +4,17 @@ import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, NotFound } from '@llmops/kit/problem';
-import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
+import { decodeSortCursor, sortedPage } from '@llmops/kit/contracts/common';
 import * as contract from '@llmops/kit/contracts/registry';
 import { publish } from '@llmops/kit/bus/index';
 import { modelChanged } from '@llmops/kit/events/registry';
-import { z as zod } from 'zod';
 import { defaultRules, rulesProblems, type ModelRules } from '@llmops/kit/adapters/rules';
 import type { ProviderKind } from '@llmops/kit/adapters/types';
 import * as families from '../db/model-families.ts';
 import * as models from '../db/models.ts';
 import * as providers from '../db/providers.ts';
 import { modelJson, modelSnapshot } from '../json.ts';
-import { flag, invalid, type RouteDeps } from './common.ts';
+import { flag, invalid, sortOf, type RouteDeps } from './common.ts';
 
 type ModelInput = Omit<z.output<typeof contract.ModelCreateSchema>, 'provider_id'>;
 type PriceInput = z.output<typeof contract.PriceInputSchema>;
@@ -123,22 +122,20 @@ export async function modelEvents(tx: Queryable, change: 'created' | 'updated' |
   for (const view of views) await publish(tx, modelChanged, { model_id: view.id, change, model: modelSnapshot(view), at });
 }
 
-const Id = zod.uuid();
-
 export function mountModels(app: ServiceApp, { pool }: RouteDeps): void {
   app.openapi(contract.listModels, async (c) => {
     const query = c.req.valid('query');
     const rows = await models.list(pool, {
       limit: query.limit + 1,
-      after: decodeCursor(query.cursor, Id),
+      ...sortOf(query.sort),
+      after: decodeSortCursor(query.cursor, query.sort),
       providerId: query.provider_id,
       modality: query.modality,
       enabled: flag(query.enabled),
       includeArchived: flag(query.include_archived) ?? false,
     });
-    const page = rows.slice(0, query.limit);
-    const more = rows.length > query.limit;
-    return c.json({ items: page.map(modelJson), next_cursor: more ? encodeCursor(page.at(-1)?.id) : null }, 200);
+    const { page, next_cursor } = sortedPage(rows, query.limit, query.sort);
+    return c.json({ items: page.map(modelJson), next_cursor }, 200);
   });
 
   app.openapi(contract.createModel, async (c) => {

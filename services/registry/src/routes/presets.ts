@@ -1,11 +1,10 @@
 import type { z } from 'zod';
-import { z as zod } from 'zod';
 import { isPgError, PgCode, withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, NotFound, type FieldProblem } from '@llmops/kit/problem';
-import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
+import { decodeSortCursor, sortedPage } from '@llmops/kit/contracts/common';
 import * as contract from '@llmops/kit/contracts/registry';
 import { publish } from '@llmops/kit/bus/index';
 import { presetChanged } from '@llmops/kit/events/registry';
@@ -14,7 +13,7 @@ import * as models from '../db/models.ts';
 import * as presets from '../db/presets.ts';
 import type { PresetRow } from '../db/presets.ts';
 import { presetJson, presetSnapshot } from '../json.ts';
-import { flag, invalid, type RouteDeps } from './common.ts';
+import { flag, invalid, sortOf, type RouteDeps } from './common.ts';
 
 type Parameters = z.output<typeof contract.PresetParametersSchema>;
 
@@ -76,22 +75,18 @@ async function changed(tx: Queryable, row: PresetRow, change: 'created' | 'updat
   await publish(tx, presetChanged, { preset_id: row.id, change, preset: presetSnapshot(row), at: new Date().toISOString() });
 }
 
-const Id = zod.uuid();
-
 export function mountPresets(app: ServiceApp, { pool }: RouteDeps): void {
   app.openapi(contract.listPresets, async (c) => {
     const query = c.req.valid('query');
     const rows = await presets.list(pool, {
       limit: query.limit + 1,
-      after: decodeCursor(query.cursor, Id),
+      ...sortOf(query.sort),
+      after: decodeSortCursor(query.cursor, query.sort),
       modelId: query.model_id,
       includeArchived: flag(query.include_archived) ?? false,
     });
-    const page = rows.slice(0, query.limit);
-    return c.json(
-      { items: page.map(presetJson), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)?.id) : null },
-      200,
-    );
+    const { page, next_cursor } = sortedPage(rows, query.limit, query.sort);
+    return c.json({ items: page.map(presetJson), next_cursor }, 200);
   });
 
   app.openapi(contract.createPreset, async (c) => {

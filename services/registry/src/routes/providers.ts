@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { isPgError, PgCode, withTransaction, type Queryable } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { checkIfMatch, etagOf } from '@llmops/kit/http/preconditions';
 import { Conflict, fieldPath, HttpProblem, NotFound } from '@llmops/kit/problem';
-import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
+import { decodeSortCursor, sortedPage } from '@llmops/kit/contracts/common';
 import * as contract from '@llmops/kit/contracts/registry';
 import { publish } from '@llmops/kit/bus/index';
 import { modelChanged, providerChanged } from '@llmops/kit/events/registry';
@@ -18,10 +18,8 @@ import * as providers from '../db/providers.ts';
 import type { ProviderRow } from '../db/providers.ts';
 import { connectionOf, sealKey } from '../keys/sealing.ts';
 import { modelJson, providerJson, providerSnapshot } from '../json.ts';
-import { flag, invalid, type RouteDeps } from './common.ts';
+import { flag, invalid, sortOf, type RouteDeps } from './common.ts';
 import { createModels, modelEvents } from './models.ts';
-
-const Id = z.uuid();
 
 /**
  * The kind's rules across fields: a key where the kind needs one, organization, project and the
@@ -134,14 +132,12 @@ export function mountProviders(app: ServiceApp, deps: RouteDeps): void {
     const query = c.req.valid('query');
     const rows = await providers.list(pool, {
       limit: query.limit + 1,
-      after: decodeCursor(query.cursor, Id),
+      ...sortOf(query.sort),
+      after: decodeSortCursor(query.cursor, query.sort),
       includeArchived: flag(query.include_archived) ?? false,
     });
-    const page = rows.slice(0, query.limit);
-    return c.json(
-      { items: page.map(providerJson), next_cursor: rows.length > query.limit ? encodeCursor(page.at(-1)?.id) : null },
-      200,
-    );
+    const { page, next_cursor } = sortedPage(rows, query.limit, query.sort);
+    return c.json({ items: page.map(providerJson), next_cursor }, 200);
   });
 
   app.openapi(contract.createProvider, async (c) => {

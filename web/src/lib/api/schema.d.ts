@@ -5832,6 +5832,8 @@ export interface operations {
                 limit?: number;
                 modality?: components["schemas"]["ModelModality"];
                 provider_id?: string;
+                /** @description The order of the list: a key ascending, or with a leading `-` descending (default `created_at`). The `next_cursor` of a page continues in the same order only. */
+                sort?: "name" | "-name" | "provider" | "-provider" | "input_price" | "-input_price" | "output_price" | "-output_price" | "created_at" | "-created_at";
             };
             header?: never;
             path?: never;
@@ -7992,6 +7994,8 @@ export interface operations {
                 /** @description How many items to return (1–200). */
                 limit?: number;
                 model_id?: string;
+                /** @description The order of the list: a key ascending, or with a leading `-` descending (default `created_at`). The `next_cursor` of a page continues in the same order only. */
+                sort?: "name" | "-name" | "model" | "-model" | "created_at" | "-created_at";
             };
             header?: never;
             path?: never;
@@ -8514,6 +8518,8 @@ export interface operations {
                 include_archived?: "true" | "false";
                 /** @description How many items to return (1–200). */
                 limit?: number;
+                /** @description The order of the list: a key ascending, or with a leading `-` descending (default `created_at`). The `next_cursor` of a page continues in the same order only. */
+                sort?: "name" | "-name" | "kind" | "-kind" | "created_at" | "-created_at";
             };
             header?: never;
             path?: never;
