@@ -114,11 +114,26 @@ describe('the runner, history and compare', () => {
     await context.close();
   });
 
-  it('previews a published template with its inputs, then runs it', async () => {
+  it("fills a published template's inputs in a form made from its variables, previews them live, then runs it", async () => {
     const created = await harness.call('prompt', 'POST', '/api/v1/templates', {
       name: 'Topic note',
-      variables: [{ name: 'topic', type: 'string' }],
-      messages: [{ role: 'user', entries: [{ type: 'text', text: 'Write a note about {{ topic }}' }] }],
+      variables: [
+        { name: 'topic', type: 'string' },
+        { name: 'lines', type: 'number' },
+        { name: 'tags', type: 'list' },
+        { name: 'brief', type: 'boolean', required: false, default: false },
+      ],
+      messages: [
+        {
+          role: 'user',
+          entries: [
+            {
+              type: 'text',
+              text: 'Write a note about {{ topic }} in {{ lines }} lines{% if brief %}, briefly{% endif %}. Tags: {{ tags | join: ", " }}.',
+            },
+          ],
+        },
+      ],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const published = await harness.call('prompt', 'POST', `/api/v1/templates/${created.body.id}/publish`, { message: 'v1' });
@@ -127,16 +142,31 @@ describe('the runner, history and compare', () => {
     const { context, page, errors } = await signedIn();
     await open(page, `${web.url}/llm/run`);
     await page.getByLabel('Template', { exact: true }).selectOption({ label: 'Topic note (v1)' });
-    await page.getByLabel(/^Inputs/).fill('{"topic": "sourdough"}');
-    await page.getByRole('checkbox', { name: 'emu-gpt-small' }).check();
-    await page.getByRole('button', { name: 'Preview' }).click();
+    // One typed control per declared variable; the preview says what is missing before anything is typed.
+    await page.getByLabel(/^topic/).waitFor();
+    expect(await page.getByLabel(/^lines/).getAttribute('type')).toBe('number');
+    expect(await page.getByLabel(/^brief/).evaluate((element) => element.tagName)).toBe('SELECT');
     const preview = page.getByRole('region', { name: 'Preview' });
-    await expect.poll(() => preview.textContent()).toContain('Write a note about sourdough');
+    await expect.poll(() => preview.getByTestId('preview-summary').textContent()).toMatch(/problems? to fix/);
+    await page.getByLabel(/^topic/).fill('sourdough');
+    await page.getByLabel(/^lines/).fill('3');
+    await page.getByRole('button', { name: 'Add an item to tags' }).click();
+    await page.getByLabel('tags, item 1').fill('bread');
+    await page.getByRole('button', { name: 'Add an item to tags' }).click();
+    await page.getByLabel('tags, item 2').fill('baking');
+    await page.getByLabel(/^brief/).selectOption('true');
+    // The preview follows the inputs as they are typed: no button to press.
+    await expect
+      .poll(() => preview.getByTestId('rendered-message').textContent(), { timeout: 10_000 })
+      .toContain('Write a note about sourdough in 3 lines, briefly. Tags: bread, baking.');
+    expect(await page.getByRole('button', { name: 'Preview' }).count()).toBe(0);
+    await expectAccessible(page, "the runner with a template's inputs");
+    await screenshots(page, 'runner-template-inputs');
+    await page.getByRole('checkbox', { name: 'emu-gpt-small' }).check();
     await page.getByRole('button', { name: 'Run', exact: true }).click();
     const column = page.getByRole('article', { name: 'Output of emu-gpt-small' });
     await column.getByText('Succeeded').waitFor({ timeout: 20_000 });
-    expect(await column.locator('[data-output]').textContent()).toContain('Write a note about sourdough');
-    await expectAccessible(page, 'the runner with a preview');
+    expect(await column.locator('[data-output]').textContent()).toContain('Write a note about sourdough in 3 lines, briefly.');
     expect(errors).toEqual([]);
     await context.close();
   });
