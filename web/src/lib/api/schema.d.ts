@@ -4286,6 +4286,8 @@ export interface components {
             /** @enum {string} */
             group_by: "day" | "model" | "provider" | "template";
             rows: components["schemas"]["UsageRow"][];
+            /** @enum {string|null} */
+            split_by: "model" | "provider" | "template" | null;
             /**
              * Format: date-time
              * @example 2025-06-01T09:30:00.000Z
@@ -4305,6 +4307,26 @@ export interface components {
             failed: number;
             input_tokens: number;
             /** @description The day (YYYY-MM-DD in `tz`), or the model, provider or template id. */
+            key: string | null;
+            /** @description A readable name for the key, when there is one. */
+            label: string | null;
+            output_tokens: number;
+            /** @description With `split_by`: this line by that dimension, costliest first (the lines add up to this one). */
+            split?: components["schemas"]["UsageSplitRow"][];
+            succeeded: number;
+            tasks: number;
+        };
+        UsageSplitRow: {
+            attempts: number;
+            cached_input_tokens: number;
+            /**
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 0.004210000000
+             */
+            cost_usd: string;
+            failed: number;
+            input_tokens: number;
+            /** @description The model, provider or template id (null: tasks without one). */
             key: string | null;
             /** @description A readable name for the key, when there is one. */
             label: string | null;
@@ -12764,6 +12786,8 @@ export interface operations {
             query?: {
                 from?: string;
                 group_by?: "day" | "model" | "provider" | "template";
+                /** @description Split each line by a second dimension (not the one grouped by): every row then carries `split`, its lines by model, provider or template, e.g. `group_by=day&split_by=model` for cost per day and model. */
+                split_by?: "model" | "provider" | "template";
                 to?: string;
                 tz?: string;
             };
