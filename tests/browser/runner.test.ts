@@ -88,6 +88,9 @@ describe('the runner, history and compare', () => {
     await open(page, `${web.url}/llm`);
     const guide = page.getByRole('region', { name: 'Get started' });
     expect(await guide.getByRole('link', { name: 'Run it' }).getAttribute('href')).toBe('/llm/run');
+    // No usage yet: the charts' place says so and where to start.
+    expect(await page.getByTestId('no-usage').textContent()).toContain('no usage to chart yet');
+    expect(await page.getByTestId('no-active').count()).toBe(1);
     emulator.fault({ match: 'STREAM-SLOWLY', chunkDelayMs: 150, times: 1 });
     await runMessage(page, 'STREAM-SLOWLY one two three four five six seven eight', ['emu-gpt-small']);
     const column = page.getByRole('article', { name: 'Output of emu-gpt-small' });
@@ -288,4 +291,46 @@ describe('the runner, history and compare', () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it('shows the tasks running now live on the overview, and charts the real usage', async () => {
+    const { context, page, errors } = await signedIn();
+    await open(page, `${web.url}/llm`);
+    const running = page.getByRole('region', { name: 'Running now' });
+    // A task started elsewhere appears while it runs, and leaves the list when it ends (task events reload it).
+    emulator.fault({ match: 'OVERVIEW-LIVE', chunkDelayMs: 400, times: 1 });
+    const created = await harness.createTask({
+      messages: [{ role: 'user', content: 'OVERVIEW-LIVE one two three four five six' }],
+      model_id: models.large.model,
+    });
+    const id = created.tasks[0].id as string;
+    const item = running.getByTestId('active-tasks').getByRole('link', { name: `Task …${id.slice(-8)}` });
+    await item.waitFor({ timeout: 15_000 });
+    await harness.waitFor(id, ['succeeded']);
+    await expect.poll(() => item.count(), { timeout: 15_000 }).toBe(0);
+
+    // The charts: today's cost, tokens and tasks by model, from the tasks this file ran.
+    const usage = page.getByRole('region', { name: /^Usage, last 30 days/ });
+    const cost = usage.getByRole('figure', { name: 'Cost per day by model' });
+    await cost.locator('canvas').first().waitFor();
+    const legend = cost.getByRole('list', { name: 'Cost per day by model: totals' });
+    for (const name of ['emu-gpt-small', 'emu-gpt-large', 'emu-claude-fast'])
+      expect(await legend.getByRole('listitem').filter({ hasText: name }).textContent()).toMatch(/\$\d/);
+    await cost.getByText('Cost per day by model as a table').click();
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await cost.getByRole('row', { name: new RegExp(`^${today}`) }).count()).toBe(1);
+    expect(await usage.getByRole('figure', { name: 'Tasks per day by model' }).count()).toBe(1);
+    expect(await usage.getByRole('figure', { name: 'Tokens per day by model' }).count()).toBe(1);
+    await expectAccessible(page, 'the overview with usage');
+    await screenshots(page, 'overview-usage');
+
+    // Split by provider instead: the address keeps it.
+    await usage.getByLabel('Split by').selectOption('provider');
+    await usage.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/split=provider/);
+    const byProvider = page.getByRole('figure', { name: 'Cost per day by provider' });
+    await byProvider.locator('canvas').first().waitFor();
+    expect(await byProvider.getByRole('listitem').count()).toBe(3);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
 });
