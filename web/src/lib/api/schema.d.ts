@@ -2283,6 +2283,33 @@ export interface components {
              * @example 48230-1911
              */
             id: string;
+        } | {
+            data: components["schemas"]["PromptPartPublished"];
+            /** @enum {string} */
+            event: "prompt.part.published";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["PromptTemplatePublished"];
+            /** @enum {string} */
+            event: "prompt.template.published";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["PromptLabelMoved"];
+            /** @enum {string} */
+            event: "prompt.label.moved";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
         };
         LoginRequest: {
             /** @example editor@example.com */
@@ -2760,6 +2787,43 @@ export interface components {
             /** @example https://llmops.dev/problems/validation */
             type: string;
         };
+        /** @description A `prompt.label.moved` event */
+        PromptLabelMoved: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                actor: {
+                    id: string;
+                    /** @enum {string} */
+                    kind: "account" | "service";
+                };
+                /** Format: date-time */
+                at: string;
+                from_version: number | null;
+                label: string;
+                protected: boolean;
+                /** Format: uuid */
+                template_id: string;
+                to_version: number | null;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "prompt.label.moved";
+        };
         PromptPart: {
             content: string;
             /**
@@ -2888,6 +2952,42 @@ export interface components {
         PromptPartPage: {
             items: components["schemas"]["PromptPartSummary"][];
             next_cursor: string | null;
+        };
+        /** @description A `prompt.part.published` event */
+        PromptPartPublished: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                actor: {
+                    id: string;
+                    /** @enum {string} */
+                    kind: "account" | "service";
+                };
+                /** Format: date-time */
+                at: string;
+                kind: string;
+                name: string;
+                /** Format: uuid */
+                part_id: string;
+                version: number;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "prompt.part.published";
         };
         PromptPartSummary: {
             /**
@@ -3033,6 +3133,46 @@ export interface components {
         PromptTemplatePage: {
             items: components["schemas"]["PromptTemplateSummary"][];
             next_cursor: string | null;
+        };
+        /** @description A `prompt.template.published` event */
+        PromptTemplatePublished: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                actor: {
+                    id: string;
+                    /** @enum {string} */
+                    kind: "account" | "service";
+                };
+                /** Format: date-time */
+                at: string;
+                name: string;
+                part_versions: {
+                    /** Format: uuid */
+                    part_id: string;
+                    version: number;
+                }[];
+                /** Format: uuid */
+                template_id: string;
+                version: number;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "prompt.template.published";
         };
         PromptTemplateSummary: {
             /**
