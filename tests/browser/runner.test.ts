@@ -115,7 +115,8 @@ describe('the runner, history and compare', () => {
     await screenshots(page, 'task-record');
     expect(errors).toEqual([]);
     await context.close();
-  });
+    // Its own waits allow 35 s: the first page loads of the file come first.
+  }, 60_000);
 
   it("fills a published template's inputs in a form made from its variables, previews them live, then runs it", async () => {
     const created = await harness.call('prompt', 'POST', '/api/v1/templates', {
