@@ -596,6 +596,9 @@ describe('the runner’s task reads', () => {
       ]);
       expect(byTemplate.body.total.tasks).toBe(4);
 
+      expect(byModel.body.split_by).toBeNull();
+      expect(byModel.body.rows[0]).not.toHaveProperty('split');
+
       const empty = await read<Usage>('/api/v1/usage?from=2001-01-01T00:00:00Z&to=2001-01-02T00:00:00Z');
       expect(empty.body.rows).toEqual([]);
       expect(empty.body.total).toMatchObject({ key: null, tasks: 0, attempts: 0, cost_usd: '0.000000000000' });
@@ -603,6 +606,58 @@ describe('the runner’s task reads', () => {
       const badZone = await read<{ errors: { field: string }[] }>('/api/v1/usage?tz=Mars/Olympus');
       expect(badZone.status).toBe(400);
       expect(badZone.body.errors.map((e) => e.field)).toEqual(['query.tz']);
+    });
+
+    it('splits each line by a second dimension, with names, the splits adding up to their line', async () => {
+      const byDay = await usageOf('group_by=day&split_by=model');
+      expect(byDay.status).toBe(200);
+      expect(byDay.body.split_by).toBe('model');
+      const shape = (row: Usage['rows'][number]) =>
+        (row.split ?? []).map((part) => [part.key, part.label, part.tasks, part.cost_usd]);
+      expect(byDay.body.rows.map((row) => [row.key, row.cost_usd, shape(row)])).toEqual([
+        [
+          '2025-03-01',
+          '0.001600000000',
+          [
+            [modelA, 'Model A', 1, '0.001500000000'],
+            [modelB, 'Model B', 1, '0.000100000000'],
+          ],
+        ],
+        [
+          '2025-03-02',
+          '0.000020000000',
+          [
+            [modelA, 'Model A', 1, '0.000020000000'],
+            [null, null, 1, '0.000000000000'],
+          ],
+        ],
+      ]);
+      // The window's total is split the same way.
+      expect(shape(byDay.body.total)).toEqual([
+        [modelA, 'Model A', 2, '0.001520000000'],
+        [modelB, 'Model B', 1, '0.000100000000'],
+        [null, null, 1, '0.000000000000'],
+      ]);
+
+      const byTemplate = await usageOf('group_by=template&split_by=provider');
+      expect(byTemplate.body.rows.map((row) => [row.key, shape(row)])).toEqual([
+        [
+          null,
+          [
+            [providerA, 'Alpha Cloud', 1, '0.001500000000'],
+            [providerB, 'Beta Local', 1, '0.000100000000'],
+            [null, null, 1, '0.000000000000'],
+          ],
+        ],
+        [template, [[providerA, 'Alpha Cloud', 1, '0.000020000000']]],
+      ]);
+
+      const same = await read<{ errors: { field: string }[] }>('/api/v1/usage?group_by=model&split_by=model');
+      expect(same.status).toBe(400);
+      expect(same.body.errors.map((e) => e.field)).toEqual(['query.split_by']);
+      const unknown = await read<{ errors: { field: string }[] }>('/api/v1/usage?split_by=day');
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.errors.map((e) => e.field)).toEqual(['query.split_by']);
     });
   });
 });

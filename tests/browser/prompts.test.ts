@@ -254,4 +254,35 @@ describe('prompt parts and templates', () => {
     expect(errors).toEqual([]);
     await context.close();
   }, 180_000);
+
+  it('reloads the parts and templates lists live when something is published elsewhere', async () => {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    await signIn(context, web.url, ADMIN.email, ADMIN.password);
+    const page = await context.newPage();
+    const errors = await watchErrors(page);
+    // Another editor's changes, through the API (the dashboard's own proxy, as a script would).
+    const api = async (path: string, body: unknown) => {
+      const answer = await context.request.post(`${web.url}${path}`, { data: body, headers: { origin: web.url } });
+      expect(answer.status(), await answer.text()).toBe(201);
+      return (await answer.json()) as { id: string };
+    };
+    const part = await api('/api/v1/parts', { kind: 'task', name: 'Published elsewhere', content: 'Say {{ what }}.' });
+    await open(page, `${web.url}/llm/parts`);
+    const row = page.getByRole('row').filter({ hasText: 'Published elsewhere' });
+    expect(await row.textContent()).toContain('Draft only');
+    await api(`/api/v1/parts/${part.id}/publish`, { message: 'from a script' });
+    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toMatch(/v1/);
+
+    const template = await api('/api/v1/templates', {
+      name: 'Published elsewhere too',
+      messages: [{ role: 'user', entries: [{ type: 'text', text: 'Hello' }] }],
+    });
+    await open(page, `${web.url}/llm/templates`);
+    const templateRow = page.getByRole('row').filter({ hasText: 'Published elsewhere too' });
+    expect(await templateRow.textContent()).toContain('Draft only');
+    await api(`/api/v1/templates/${template.id}/publish`, { message: 'from a script' });
+    await expect.poll(() => templateRow.textContent(), { timeout: 10_000 }).toMatch(/v1/);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
 });

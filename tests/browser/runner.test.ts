@@ -88,6 +88,9 @@ describe('the runner, history and compare', () => {
     await open(page, `${web.url}/llm`);
     const guide = page.getByRole('region', { name: 'Get started' });
     expect(await guide.getByRole('link', { name: 'Run it' }).getAttribute('href')).toBe('/llm/run');
+    // No usage yet: the charts' place says so and where to start.
+    expect(await page.getByTestId('no-usage').textContent()).toContain('no usage to chart yet');
+    expect(await page.getByTestId('no-active').count()).toBe(1);
     emulator.fault({ match: 'STREAM-SLOWLY', chunkDelayMs: 150, times: 1 });
     await runMessage(page, 'STREAM-SLOWLY one two three four five six seven eight', ['emu-gpt-small']);
     const column = page.getByRole('article', { name: 'Output of emu-gpt-small' });
@@ -112,13 +115,29 @@ describe('the runner, history and compare', () => {
     await screenshots(page, 'task-record');
     expect(errors).toEqual([]);
     await context.close();
-  });
+    // Its own waits allow 35 s: the first page loads of the file come first.
+  }, 60_000);
 
-  it('previews a published template with its inputs, then runs it', async () => {
+  it("fills a published template's inputs in a form made from its variables, previews them live, then runs it", async () => {
     const created = await harness.call('prompt', 'POST', '/api/v1/templates', {
       name: 'Topic note',
-      variables: [{ name: 'topic', type: 'string' }],
-      messages: [{ role: 'user', entries: [{ type: 'text', text: 'Write a note about {{ topic }}' }] }],
+      variables: [
+        { name: 'topic', type: 'string' },
+        { name: 'lines', type: 'number' },
+        { name: 'tags', type: 'list' },
+        { name: 'brief', type: 'boolean', required: false, default: false },
+      ],
+      messages: [
+        {
+          role: 'user',
+          entries: [
+            {
+              type: 'text',
+              text: 'Write a note about {{ topic }} in {{ lines }} lines{% if brief %}, briefly{% endif %}. Tags: {{ tags | join: ", " }}.',
+            },
+          ],
+        },
+      ],
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const published = await harness.call('prompt', 'POST', `/api/v1/templates/${created.body.id}/publish`, { message: 'v1' });
@@ -127,16 +146,31 @@ describe('the runner, history and compare', () => {
     const { context, page, errors } = await signedIn();
     await open(page, `${web.url}/llm/run`);
     await page.getByLabel('Template', { exact: true }).selectOption({ label: 'Topic note (v1)' });
-    await page.getByLabel(/^Inputs/).fill('{"topic": "sourdough"}');
-    await page.getByRole('checkbox', { name: 'emu-gpt-small' }).check();
-    await page.getByRole('button', { name: 'Preview' }).click();
+    // One typed control per declared variable; the preview says what is missing before anything is typed.
+    await page.getByLabel(/^topic/).waitFor();
+    expect(await page.getByLabel(/^lines/).getAttribute('type')).toBe('number');
+    expect(await page.getByLabel(/^brief/).evaluate((element) => element.tagName)).toBe('SELECT');
     const preview = page.getByRole('region', { name: 'Preview' });
-    await expect.poll(() => preview.textContent()).toContain('Write a note about sourdough');
+    await expect.poll(() => preview.getByTestId('preview-summary').textContent()).toMatch(/problems? to fix/);
+    await page.getByLabel(/^topic/).fill('sourdough');
+    await page.getByLabel(/^lines/).fill('3');
+    await page.getByRole('button', { name: 'Add an item to tags' }).click();
+    await page.getByLabel('tags, item 1').fill('bread');
+    await page.getByRole('button', { name: 'Add an item to tags' }).click();
+    await page.getByLabel('tags, item 2').fill('baking');
+    await page.getByLabel(/^brief/).selectOption('true');
+    // The preview follows the inputs as they are typed: no button to press.
+    await expect
+      .poll(() => preview.getByTestId('rendered-message').textContent(), { timeout: 10_000 })
+      .toContain('Write a note about sourdough in 3 lines, briefly. Tags: bread, baking.');
+    expect(await page.getByRole('button', { name: 'Preview' }).count()).toBe(0);
+    await expectAccessible(page, "the runner with a template's inputs");
+    await screenshots(page, 'runner-template-inputs');
+    await page.getByRole('checkbox', { name: 'emu-gpt-small' }).check();
     await page.getByRole('button', { name: 'Run', exact: true }).click();
     const column = page.getByRole('article', { name: 'Output of emu-gpt-small' });
     await column.getByText('Succeeded').waitFor({ timeout: 20_000 });
-    expect(await column.locator('[data-output]').textContent()).toContain('Write a note about sourdough');
-    await expectAccessible(page, 'the runner with a preview');
+    expect(await column.locator('[data-output]').textContent()).toContain('Write a note about sourdough in 3 lines, briefly.');
     expect(errors).toEqual([]);
     await context.close();
   });
@@ -258,4 +292,46 @@ describe('the runner, history and compare', () => {
     expect(errors).toEqual([]);
     await context.close();
   });
+
+  it('shows the tasks running now live on the overview, and charts the real usage', async () => {
+    const { context, page, errors } = await signedIn();
+    await open(page, `${web.url}/llm`);
+    const running = page.getByRole('region', { name: 'Running now' });
+    // A task started elsewhere appears while it runs, and leaves the list when it ends (task events reload it).
+    emulator.fault({ match: 'OVERVIEW-LIVE', chunkDelayMs: 400, times: 1 });
+    const created = await harness.createTask({
+      messages: [{ role: 'user', content: 'OVERVIEW-LIVE one two three four five six' }],
+      model_id: models.large.model,
+    });
+    const id = created.tasks[0].id as string;
+    const item = running.getByTestId('active-tasks').getByRole('link', { name: `Task …${id.slice(-8)}` });
+    await item.waitFor({ timeout: 15_000 });
+    await harness.waitFor(id, ['succeeded']);
+    await expect.poll(() => item.count(), { timeout: 15_000 }).toBe(0);
+
+    // The charts: today's cost, tokens and tasks by model, from the tasks this file ran.
+    const usage = page.getByRole('region', { name: /^Usage, last 30 days/ });
+    const cost = usage.getByRole('figure', { name: 'Cost per day by model' });
+    await cost.locator('canvas').first().waitFor();
+    const legend = cost.getByRole('list', { name: 'Cost per day by model: totals' });
+    for (const name of ['emu-gpt-small', 'emu-gpt-large', 'emu-claude-fast'])
+      expect(await legend.getByRole('listitem').filter({ hasText: name }).textContent()).toMatch(/\$\d/);
+    await cost.getByText('Cost per day by model as a table').click();
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await cost.getByRole('row', { name: new RegExp(`^${today}`) }).count()).toBe(1);
+    expect(await usage.getByRole('figure', { name: 'Tasks per day by model' }).count()).toBe(1);
+    expect(await usage.getByRole('figure', { name: 'Tokens per day by model' }).count()).toBe(1);
+    await expectAccessible(page, 'the overview with usage');
+    await screenshots(page, 'overview-usage');
+
+    // Split by provider instead: the address keeps it.
+    await usage.getByLabel('Split by').selectOption('provider');
+    await usage.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/split=provider/);
+    const byProvider = page.getByRole('figure', { name: 'Cost per day by provider' });
+    await byProvider.locator('canvas').first().waitFor();
+    expect(await byProvider.getByRole('listitem').count()).toBe(3);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
 });

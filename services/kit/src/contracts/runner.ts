@@ -361,9 +361,19 @@ export const GetTaskQuerySchema = z.object({
 });
 
 export const USAGE_GROUPINGS = ['day', 'model', 'provider', 'template'] as const;
+/** What each group's line may be split by (a dimension other than the grouping). */
+export const USAGE_SPLITS = ['model', 'provider', 'template'] as const;
 
 export const UsageQuerySchema = z.object({
   group_by: z.enum(USAGE_GROUPINGS).default('day'),
+  split_by: z
+    .enum(USAGE_SPLITS)
+    .optional()
+    .openapi({
+      description:
+        'Split each line by a second dimension (not the one grouped by): every row then carries `split`, its lines by ' +
+        'model, provider or template, e.g. `group_by=day&split_by=model` for cost per day and model.',
+    }),
   from: z.iso.datetime({ offset: true, message: 'expected an RFC 3339 timestamp' }).optional(),
   to: z.iso.datetime({ offset: true, message: 'expected an RFC 3339 timestamp' }).optional(),
   tz: z
@@ -380,24 +390,40 @@ export const UsageQuerySchema = z.object({
     .default('UTC'),
 });
 
+const usageMeasures = {
+  tasks: z.number().int(),
+  succeeded: z.number().int(),
+  failed: z.number().int(),
+  attempts: z.number().int(),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  cached_input_tokens: z.number().int(),
+  cost_usd: Money,
+};
+
+export const UsageSplitRowSchema = z
+  .object({
+    key: z.string().nullable().openapi({ description: 'The model, provider or template id (null: tasks without one).' }),
+    label: z.string().nullable().openapi({ description: 'A readable name for the key, when there is one.' }),
+    ...usageMeasures,
+  })
+  .openapi('UsageSplitRow');
+
 export const UsageRowSchema = z
   .object({
     key: z.string().nullable().openapi({ description: 'The day (YYYY-MM-DD in `tz`), or the model, provider or template id.' }),
     label: z.string().nullable().openapi({ description: 'A readable name for the key, when there is one.' }),
-    tasks: z.number().int(),
-    succeeded: z.number().int(),
-    failed: z.number().int(),
-    attempts: z.number().int(),
-    input_tokens: z.number().int(),
-    output_tokens: z.number().int(),
-    cached_input_tokens: z.number().int(),
-    cost_usd: Money,
+    ...usageMeasures,
+    split: z.array(UsageSplitRowSchema).optional().openapi({
+      description: 'With `split_by`: this line by that dimension, costliest first (the lines add up to this one).',
+    }),
   })
   .openapi('UsageRow');
 
 export const UsageReportSchema = z
   .object({
     group_by: z.enum(USAGE_GROUPINGS),
+    split_by: z.enum(USAGE_SPLITS).nullable(),
     tz: z.string(),
     from: Timestamp.nullable(),
     to: Timestamp.nullable(),

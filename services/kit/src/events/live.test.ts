@@ -16,12 +16,15 @@ const contracts = [audit, gateway, prompt, registry, runner, workflow]
   );
 
 describe('the topics the public event stream shows', () => {
-  it('are the task lifecycle (every runner.task.* contract but runner.task.requested) and the workflow, nothing else', () => {
+  it('are the task lifecycle (every runner.task.* contract but runner.task.requested), the workflow and the prompts, nothing else', () => {
     const live = contracts.map((contract) => contract.topic).filter(isLiveTopic);
     const expected = contracts
       .map((contract) => contract.topic)
       .filter(
-        (topic) => (topic.startsWith('runner.task.') && topic !== 'runner.task.requested') || topic.startsWith('workflow.'),
+        (topic) =>
+          (topic.startsWith('runner.task.') && topic !== 'runner.task.requested') ||
+          topic.startsWith('workflow.') ||
+          topic.startsWith('prompt.'),
       );
     expect(live.sort()).toEqual(expected.sort());
     expect(expected.length).toBeGreaterThanOrEqual(7);
@@ -29,14 +32,17 @@ describe('the topics the public event stream shows', () => {
     expect(isLiveTopic('audit.change.recorded')).toBe(false);
   });
 
-  it('are shown by scope: tasks:read the task lifecycle, workflow:read the workflow, admin both, another scope nothing', () => {
+  it('are shown by scope: tasks:read the task lifecycle, workflow:read the workflow, prompts:read the prompts, admin all', () => {
     const tasks = LIVE_TOPICS.filter((topic) => topic.startsWith('runner.task.'));
     const posts = LIVE_TOPICS.filter((topic) => topic.startsWith('workflow.'));
+    const prompts = LIVE_TOPICS.filter((topic) => topic.startsWith('prompt.'));
     expect(posts).toHaveLength(4);
+    expect(prompts).toEqual(['prompt.part.published', 'prompt.template.published', 'prompt.label.moved']);
     expect(liveTopicsFor(['tasks:read'])).toEqual(tasks);
     expect(liveTopicsFor(['workflow:read'])).toEqual(posts);
+    expect(liveTopicsFor(['prompts:read'])).toEqual(prompts);
     expect(liveTopicsFor(['admin'])).toEqual(LIVE_TOPICS);
-    expect(liveTopicsFor(['prompts:read', 'registry:read'])).toEqual([]);
+    expect(liveTopicsFor(['registry:read', 'registry:write'])).toEqual([]);
   });
 
   it('are named by a topic or a prefix of some', () => {

@@ -1,5 +1,6 @@
 import type { EventContract } from '../bus/contract.ts';
 import type { Scope } from '../http/access.ts';
+import { PROMPT_EVENTS } from './prompt.ts';
 import { TASK_EVENTS } from './runner.ts';
 import { WORKFLOW_EVENTS } from './workflow.ts';
 
@@ -7,13 +8,15 @@ import { WORKFLOW_EVENTS } from './workflow.ts';
  * What the public event stream (`GET /api/v1/events`) shows, and the scope a caller needs for each family
  * (a session has every scope of its role): one line per family. Every other topic never leaves the bus —
  * `runner.task.requested` (its inputs may hold a post's text), the audit trail, the gateway's bookkeeping,
- * the registry's and the prompt service's internal changes. The workflow's events (ids only, never field
- * values) go to callers with `workflow:read`. The public document's `LiveEvent` component is generated from
+ * the registry's changes. The workflow's events (ids only, never field values) go to callers with
+ * `workflow:read`; the prompt service's publications and label moves (ids, names, versions, who — what its
+ * pages show anyway) to callers with `prompts:read`, so the prompt pages reload when what they show changes. The public document's `LiveEvent` component is generated from
  * this list (contracts/live.ts).
  */
 export const LIVE_EVENT_FAMILIES = [
   { scope: 'tasks:read', events: TASK_EVENTS },
   { scope: 'workflow:read', events: WORKFLOW_EVENTS },
+  { scope: 'prompts:read', events: PROMPT_EVENTS },
 ] as const satisfies readonly {
   scope: Scope;
   events: readonly EventContract[];

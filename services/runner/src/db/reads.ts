@@ -131,11 +131,18 @@ export function groupTasks(db: Queryable, groupId: string): Promise<TaskRow[]> {
 }
 
 export type UsageGrouping = 'day' | 'model' | 'provider' | 'template';
+export type UsageSplit = Exclude<UsageGrouping, 'day'>;
 
-/** One line of the usage rollup; `total` marks the line over all rows. */
+/**
+ * One line of the usage rollup. `total` marks a line over every group, `whole` one over every split: the
+ * group lines are `whole && !total`, the grand total `whole && total`; with a split, `!whole` lines are a
+ * group's (or, with `total`, the window's) part for one `split` key.
+ */
 export interface UsageLine {
   key: string | null;
+  split: string | null;
   total: boolean;
+  whole: boolean;
   tasks: number;
   succeeded: number;
   failed: number;
@@ -149,14 +156,15 @@ export interface UsageLine {
 }
 
 /**
- * Tasks rolled up by day (in `tz`), model, provider or template, with the line over all of them.
- * A task's cost already includes every attempt's; it counts under the model and provider it ran on last.
- * Days come in order; models, providers and templates costliest first (then by tasks, then key). The
- * total is the last line.
+ * Tasks rolled up by day (in `tz`), model, provider or template, with the line over all of them, and with
+ * `splitBy` each of those lines again by model, provider or template. A task's cost already includes every
+ * attempt's; it counts under the model and provider it ran on last. Days come in order; models, providers
+ * and templates costliest first (then by tasks, then key); split lines costliest first. Without `splitBy`
+ * the split is one null key, so its lines repeat the whole ones and are left out by the caller.
  */
 export function usage(
   db: Queryable,
-  options: { groupBy: UsageGrouping; tz: string; from: string | undefined; to: string | undefined },
+  options: { groupBy: UsageGrouping; splitBy: UsageSplit | null; tz: string; from: string | undefined; to: string | undefined },
 ): Promise<UsageLine[]> {
   return many<UsageLine>(
     db,
@@ -167,12 +175,17 @@ export function usage(
            WHEN 'provider' THEN t.provider_id::text
            ELSE t.template_id::text
          END AS key,
+         CASE $5::text
+           WHEN 'model' THEN t.model_id::text
+           WHEN 'provider' THEN t.provider_id::text
+           WHEN 'template' THEN t.template_id::text
+         END AS split,
          t.status, t.cost_usd, t.usage,
          (SELECT count(*) FROM runner.attempts a WHERE a.task_id = t.id) AS attempts
        FROM runner.tasks t
        WHERE ($3::timestamptz IS NULL OR t.created_at >= $3) AND ($4::timestamptz IS NULL OR t.created_at < $4)
      )
-     SELECT key, GROUPING(key) = 1 AS total,
+     SELECT key, split, GROUPING(key) = 1 AS total, GROUPING(split) = 1 AS whole,
        count(*)::int AS tasks,
        (count(*) FILTER (WHERE status = 'succeeded'))::int AS succeeded,
        (count(*) FILTER (WHERE status = 'failed'))::int AS failed,
@@ -182,11 +195,11 @@ export function usage(
        coalesce(sum((usage ->> 'cached_input_tokens')::bigint), 0)::bigint AS cached_input_tokens,
        coalesce(sum(cost_usd), 0)::text AS cost_usd
      FROM t
-     GROUP BY GROUPING SETS ((key), ())
+     GROUP BY GROUPING SETS ((key, split), (key), (split), ())
      ORDER BY GROUPING(key),
        CASE WHEN $1::text = 'day' THEN key END,
-       sum(cost_usd) DESC, count(*) DESC, key NULLS LAST`,
-    [options.groupBy, options.tz, options.from ?? null, options.to ?? null],
+       sum(cost_usd) DESC, count(*) DESC, key NULLS LAST, split NULLS LAST`,
+    [options.groupBy, options.tz, options.from ?? null, options.to ?? null, options.splitBy],
   );
 }
 

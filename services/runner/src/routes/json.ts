@@ -1,5 +1,12 @@
 import type { z } from 'zod';
-import type { AttemptSchema, TaskDetailSchema, TaskGroupSchema, TaskSchema, UsageRowSchema } from '@llmops/kit/contracts/runner';
+import type {
+  AttemptSchema,
+  TaskDetailSchema,
+  TaskGroupSchema,
+  TaskSchema,
+  UsageRowSchema,
+  UsageSplitRowSchema,
+} from '@llmops/kit/contracts/runner';
 import { usd } from '@llmops/kit/money';
 import type { GroupRow, ImageMeta, UsageLine } from '../db/reads.ts';
 import type { AttemptRow, TaskRow } from '../tasks/task.ts';
@@ -152,4 +159,10 @@ export function usageRowJson(line: UsageLine, label: string | null): z.input<typ
     cached_input_tokens: Number(line.cached_input_tokens),
     cost_usd: money(line.cost_usd),
   };
+}
+
+/** A line of a group's split (`split_by`): keyed by the split's id. */
+export function usageSplitJson(line: UsageLine, label: string | null): z.input<typeof UsageSplitRowSchema> {
+  const { key: _key, ...measures } = usageRowJson(line, label);
+  return { ...measures, key: line.split };
 }

@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor } from '@llmops/kit/contracts/common';
 import * as contract from '@llmops/kit/contracts/runner';
 import { TERMINAL_STATUSES, type TaskStatus } from '@llmops/kit/contracts/runner';
 import * as reads from '../db/reads.ts';
-import { groupJson, serverTiming, taskDetailJson, taskJson, usageRowJson } from './json.ts';
+import { groupJson, serverTiming, taskDetailJson, taskJson, usageRowJson, usageSplitJson } from './json.ts';
 
 export interface TaskReadDeps {
   pool: Pool;
@@ -128,31 +128,66 @@ export function mountTaskReads(app: ServiceApp, { pool }: TaskReadDeps): void {
 
   app.openapi(contract.getUsage, async (c) => {
     const query = c.req.valid('query');
+    const splitBy = query.split_by ?? null;
+    if (splitBy === query.group_by) {
+      const message = `split by another dimension than group_by (${query.group_by}), or leave split_by out`;
+      throw new BadRequest(`query.split_by: ${message}`, [{ field: 'query.split_by', message }]);
+    }
     let lines: reads.UsageLine[];
     try {
-      lines = await reads.usage(pool, { groupBy: query.group_by, tz: query.tz, from: query.from, to: query.to });
+      lines = await reads.usage(pool, { groupBy: query.group_by, splitBy, tz: query.tz, from: query.from, to: query.to });
     } catch (error) {
       if (!isPgError(error, INVALID_PARAMETER_VALUE)) throw error;
       const message = 'this time zone is not known to the database; use an IANA name such as Europe/Berlin';
       throw new BadRequest(`query.tz: ${message}`, [{ field: 'query.tz', message }]);
     }
-    const labelled = query.group_by === 'model' || query.group_by === 'provider' ? query.group_by : undefined;
-    const keys = lines.flatMap((line) => (!line.total && line.key !== null ? [line.key] : []));
-    const labels = labelled ? await reads.names(pool, labelled, keys) : new Map<string, string>();
-    const rows = lines
+    const wholes = lines.filter((line) => line.whole);
+    const parts = splitBy ? lines.filter((line) => !line.whole) : [];
+    const labelsOf = async (dimension: reads.UsageGrouping | null, keys: (string | null)[]) =>
+      dimension === 'model' || dimension === 'provider'
+        ? reads.names(
+            pool,
+            dimension,
+            keys.filter((key): key is string => key !== null),
+          )
+        : new Map<string, string>();
+    const [labels, splitLabels] = await Promise.all([
+      labelsOf(
+        query.group_by,
+        wholes.flatMap((line) => (line.total ? [] : [line.key])),
+      ),
+      labelsOf(
+        splitBy,
+        parts.map((line) => line.split),
+      ),
+    ]);
+    // A group's split lines, in the rollup's order (costliest first), by the group's key ('' for the total).
+    const splits = new Map<string, ReturnType<typeof usageSplitJson>[]>();
+    for (const line of parts) {
+      const group = line.total ? '' : `k:${line.key ?? ''}`;
+      const list = splits.get(group) ?? [];
+      list.push(usageSplitJson(line, (line.split && splitLabels.get(line.split)) ?? null));
+      splits.set(group, list);
+    }
+    const withSplit = (group: string) => (splitBy ? { split: splits.get(group) ?? [] } : {});
+    const rows = wholes
       .filter((line) => !line.total)
-      .map((line) => usageRowJson(line, (line.key && labels.get(line.key)) ?? null));
+      .map((line) => ({
+        ...usageRowJson(line, (line.key && labels.get(line.key)) ?? null),
+        ...withSplit(`k:${line.key ?? ''}`),
+      }));
     // The empty grouping set makes the total line even when no task matches.
-    const total = lines.find((line) => line.total);
+    const total = wholes.find((line) => line.total);
     if (!total) throw new Error('the usage rollup returned no total line');
     return c.json(
       {
         group_by: query.group_by,
+        split_by: splitBy,
         tz: query.tz,
         from: query.from === undefined ? null : new Date(query.from).toISOString(),
         to: query.to === undefined ? null : new Date(query.to).toISOString(),
         rows,
-        total: usageRowJson(total, null),
+        total: { ...usageRowJson(total, null), ...withSplit('') },
       },
       200,
     );

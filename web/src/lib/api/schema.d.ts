@@ -2283,6 +2283,33 @@ export interface components {
              * @example 48230-1911
              */
             id: string;
+        } | {
+            data: components["schemas"]["PromptPartPublished"];
+            /** @enum {string} */
+            event: "prompt.part.published";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["PromptTemplatePublished"];
+            /** @enum {string} */
+            event: "prompt.template.published";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
+        } | {
+            data: components["schemas"]["PromptLabelMoved"];
+            /** @enum {string} */
+            event: "prompt.label.moved";
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            id: string;
         };
         LoginRequest: {
             /** @example editor@example.com */
@@ -2760,6 +2787,43 @@ export interface components {
             /** @example https://llmops.dev/problems/validation */
             type: string;
         };
+        /** @description A `prompt.label.moved` event */
+        PromptLabelMoved: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                actor: {
+                    id: string;
+                    /** @enum {string} */
+                    kind: "account" | "service";
+                };
+                /** Format: date-time */
+                at: string;
+                from_version: number | null;
+                label: string;
+                protected: boolean;
+                /** Format: uuid */
+                template_id: string;
+                to_version: number | null;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "prompt.label.moved";
+        };
         PromptPart: {
             content: string;
             /**
@@ -2888,6 +2952,42 @@ export interface components {
         PromptPartPage: {
             items: components["schemas"]["PromptPartSummary"][];
             next_cursor: string | null;
+        };
+        /** @description A `prompt.part.published` event */
+        PromptPartPublished: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                actor: {
+                    id: string;
+                    /** @enum {string} */
+                    kind: "account" | "service";
+                };
+                /** Format: date-time */
+                at: string;
+                kind: string;
+                name: string;
+                /** Format: uuid */
+                part_id: string;
+                version: number;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "prompt.part.published";
         };
         PromptPartSummary: {
             /**
@@ -3033,6 +3133,46 @@ export interface components {
         PromptTemplatePage: {
             items: components["schemas"]["PromptTemplateSummary"][];
             next_cursor: string | null;
+        };
+        /** @description A `prompt.template.published` event */
+        PromptTemplatePublished: {
+            /**
+             * Format: date-time
+             * @description When its transaction started
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The event id (UUIDv7)
+             */
+            id: string;
+            /** @description Its ordering key (the task id for task events) */
+            key: string;
+            payload: {
+                actor: {
+                    id: string;
+                    /** @enum {string} */
+                    kind: "account" | "service";
+                };
+                /** Format: date-time */
+                at: string;
+                name: string;
+                part_versions: {
+                    /** Format: uuid */
+                    part_id: string;
+                    version: number;
+                }[];
+                /** Format: uuid */
+                template_id: string;
+                version: number;
+            };
+            /**
+             * @description A commit-safe bus position, `<txid>-<id>`: resume after it with `Last-Event-ID` or `last_event_id`
+             * @example 48230-1911
+             */
+            position: string;
+            /** @enum {string} */
+            topic: "prompt.template.published";
         };
         PromptTemplateSummary: {
             /**
@@ -4289,6 +4429,8 @@ export interface components {
             /** @enum {string} */
             group_by: "day" | "model" | "provider" | "template";
             rows: components["schemas"]["UsageRow"][];
+            /** @enum {string|null} */
+            split_by: "model" | "provider" | "template" | null;
             /**
              * Format: date-time
              * @example 2025-06-01T09:30:00.000Z
@@ -4308,6 +4450,26 @@ export interface components {
             failed: number;
             input_tokens: number;
             /** @description The day (YYYY-MM-DD in `tz`), or the model, provider or template id. */
+            key: string | null;
+            /** @description A readable name for the key, when there is one. */
+            label: string | null;
+            output_tokens: number;
+            /** @description With `split_by`: this line by that dimension, costliest first (the lines add up to this one). */
+            split?: components["schemas"]["UsageSplitRow"][];
+            succeeded: number;
+            tasks: number;
+        };
+        UsageSplitRow: {
+            attempts: number;
+            cached_input_tokens: number;
+            /**
+             * @description USD as a decimal string with exactly 12 places (docs/tasks.md#money)
+             * @example 0.004210000000
+             */
+            cost_usd: string;
+            failed: number;
+            input_tokens: number;
+            /** @description The model, provider or template id (null: tasks without one). */
             key: string | null;
             /** @description A readable name for the key, when there is one. */
             label: string | null;
@@ -12787,6 +12949,8 @@ export interface operations {
             query?: {
                 from?: string;
                 group_by?: "day" | "model" | "provider" | "template";
+                /** @description Split each line by a second dimension (not the one grouped by): every row then carries `split`, its lines by model, provider or template, e.g. `group_by=day&split_by=model` for cost per day and model. */
+                split_by?: "model" | "provider" | "template";
                 to?: string;
                 tz?: string;
             };

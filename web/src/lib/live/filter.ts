@@ -29,6 +29,9 @@ export const LIVE_EVENT_NAMES = [
   'workflow.revision.written',
   'workflow.run.finished',
   'workflow.suggestion.decided',
+  'prompt.part.published',
+  'prompt.template.published',
+  'prompt.label.moved',
 ] as const satisfies readonly LiveEventName[];
 type Unlisted = Exclude<LiveEventName, (typeof LIVE_EVENT_NAMES)[number]>;
 const everyNameListed: [Unlisted] extends [never] ? true : Unlisted = true;

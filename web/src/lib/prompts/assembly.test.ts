@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { move, moveEntry, parseInputs, type Message } from './assembly.ts';
+import { move, moveEntry, type Message } from './assembly.ts';
 
 const text = (key: string) => ({ key, type: 'text' as const, text: key });
 const messages: Message[] = [
@@ -22,21 +22,5 @@ describe('reordering the assembly', () => {
       ['a', 'c'],
       ['b', 'd'],
     ]);
-  });
-});
-
-describe('the preview inputs', () => {
-  it('types what the reader wrote by the declared type, and says what is wrong', () => {
-    const { inputs, errors } = parseInputs(
-      { topic: 'rye', count: '3', brief: 'true', post: '{"title":"Rye"}', tags: '[oops', empty: '' },
-      [
-        { name: 'count', type: 'number', required: true, description: '' },
-        { name: 'brief', type: 'boolean', required: true, description: '' },
-        { name: 'tags', type: 'list', required: true, description: '' },
-      ],
-      [{ name: 'post', paths: ['post.title'], used_in: [] }],
-    );
-    expect(inputs).toEqual({ topic: 'rye', count: 3, brief: true, post: { title: 'Rye' } });
-    expect(Object.keys(errors)).toEqual(['tags']);
   });
 });
