@@ -18,7 +18,7 @@ import { runService, type RunningService } from '@llmops/kit/runtime';
 import { urlVariable, type ServiceName } from '@llmops/kit/services';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { startRunnerHarness, type RunnerHarness } from '../runner-support.ts';
-import type { Json } from '../workflow-support.ts';
+import { admin as adminIdentity, type Json } from '../workflow-support.ts';
 import {
   DESKTOP,
   expectAccessible,
@@ -169,5 +169,68 @@ describe('workflow admin pages and batch runs', () => {
     expect(refused.status()).toBe(403);
     expect(eve.errors).toEqual([]);
     await eve.context.close();
+  }, 60_000);
+
+  /** An action on the Idea step, defined through the API (the admin page's own flow is the test above). */
+  async function defineAction(body: Record<string, unknown>): Promise<string> {
+    const response = await h.stack.call(
+      'workflow',
+      '/api/v1/workflow/actions',
+      { method: 'POST', body: JSON.stringify({ substage_id: substages.idea, ...body }) },
+      adminIdentity,
+    );
+    expect(response.status, await response.clone().text()).toBe(201);
+    return ((await response.json()) as Json).id as string;
+  }
+
+  async function write(postId: string, key: string, value: unknown, sectionId?: string): Promise<void> {
+    const written = await h.call('workflow', 'PUT', `/api/v1/workflow/posts/${postId}/values/${key}`, {
+      value,
+      base_revision_id: null,
+      ...(sectionId ? { section_id: sectionId } : {}),
+    });
+    expect(written.status, JSON.stringify(written.body)).toBe(200);
+  }
+
+  it('a task failed by the provider shows on the post and runs again on another model with an input adjusted for the run', async () => {
+    const template = await publishedTemplate('echo the idea', ['idea'], '{{ idea }}');
+    await defineAction({
+      label: 'Echo the idea',
+      template_id: template,
+      model_id: models.small,
+      inputs: { idea: { from: 'post_field', field: 'basic_idea' } },
+      target_field: 'working_title',
+    });
+    emulator.fault({ model: 'emu-gpt-small', match: 'FAIL-HERE', status: 400 });
+    const id = await post('Failing tea');
+    await write(id, 'basic_idea', 'FAIL-HERE: tea');
+    const { context, page, errors } = await session(EDITOR);
+    await open(page, `${web.url}/workflow/posts/${id}`);
+    await page.getByRole('group', { name: 'Automate with LLM' }).getByRole('button', { name: 'Echo the idea' }).click();
+    const panel = page.getByRole('region', { name: 'Echo the idea' });
+    await expect.poll(() => panel.getByRole('list', { name: 'Rendered messages' }).textContent()).toContain('FAIL-HERE: tea');
+    await panel.getByRole('button', { name: 'Run', exact: true }).click();
+    await expect.poll(() => panel.getByText(/^Failed ·/).count(), { timeout: 20_000 }).toBe(1);
+    const history = page.getByRole('region', { name: 'LLM history' });
+    await expect.poll(() => history.textContent(), { timeout: 20_000 }).toContain('Failed');
+
+    // Another model and the idea reworded, for this run only: the prompt follows.
+    await panel.getByLabel('Model for this run').selectOption(models.other);
+    await panel.getByLabel('idea').fill('Tea, asked again');
+    await expect.poll(() => panel.getByRole('list', { name: 'Rendered messages' }).textContent()).toContain('Tea, asked again');
+    expect(await panel.textContent()).toContain('changed for this run');
+    await expect.poll(() => panel.textContent()).toContain('emu-gpt-large');
+    await expectAccessible(page, 'a run adjusted after a failure');
+    await screenshots(page, 'workflow-run-adjusted');
+    await panel.getByRole('button', { name: 'Run again' }).click();
+    await expect
+      .poll(() => panel.getByLabel('Output').last().textContent(), { timeout: 20_000 })
+      .toBe('You said: Tea, asked again');
+    await expect
+      .poll(() => page.getByRole('article', { name: 'Suggestion for Working title' }).count(), { timeout: 20_000 })
+      .toBe(1);
+    expect(await page.locator('#value-basic_idea').inputValue()).toBe('FAIL-HERE: tea');
+    expect(errors).toEqual([]);
+    await context.close();
   }, 60_000);
 });
