@@ -192,15 +192,23 @@ describe('workflow admin pages and batch runs', () => {
     expect(written.status, JSON.stringify(written.body)).toBe(200);
   }
 
+  let echo: Promise<string> | undefined;
+  /** "Echo the idea" on the Idea step: the idea in, a working title out, as a suggestion (defined once). */
+  function echoAction(): Promise<string> {
+    echo ??= publishedTemplate('echo the idea', ['idea'], '{{ idea }}').then((template) =>
+      defineAction({
+        label: 'Echo the idea',
+        template_id: template,
+        model_id: models.small,
+        inputs: { idea: { from: 'post_field', field: 'basic_idea' } },
+        target_field: 'working_title',
+      }),
+    );
+    return echo;
+  }
+
   it('a task failed by the provider shows on the post and runs again on another model with an input adjusted for the run', async () => {
-    const template = await publishedTemplate('echo the idea', ['idea'], '{{ idea }}');
-    await defineAction({
-      label: 'Echo the idea',
-      template_id: template,
-      model_id: models.small,
-      inputs: { idea: { from: 'post_field', field: 'basic_idea' } },
-      target_field: 'working_title',
-    });
+    await echoAction();
     emulator.fault({ model: 'emu-gpt-small', match: 'FAIL-HERE', status: 400 });
     const id = await post('Failing tea');
     await write(id, 'basic_idea', 'FAIL-HERE: tea');
@@ -233,4 +241,117 @@ describe('workflow admin pages and batch runs', () => {
     expect(errors).toEqual([]);
     await context.close();
   }, 60_000);
+
+  it('runs every action of a step in one go, a section target once per section, each its own suggestion', async () => {
+    const heading = await publishedTemplate('echo the heading', ['heading'], '{{ heading }}');
+    const titled = await publishedTemplate('echo the title', ['title'], 'Introduce {{ title }}');
+    await defineAction({
+      substage_id: substages.content,
+      label: 'Draft each section',
+      template_id: heading,
+      model_id: models.small,
+      inputs: { heading: { from: 'section_field', field: 'heading' } },
+      target_field: 'draft',
+    });
+    await defineAction({
+      substage_id: substages.content,
+      label: 'Write the introduction',
+      template_id: titled,
+      model_id: models.small,
+      inputs: { title: { from: 'post', attribute: 'title' } },
+      target_field: 'introduction',
+    });
+    const id = await post('Milk or tea first');
+    for (const text of ['Milk first', 'Tea first']) {
+      const section = await h.call('workflow', 'POST', `/api/v1/workflow/posts/${id}/sections`, {});
+      await write(id, 'heading', text, section.body.id);
+    }
+    const { context, page, errors } = await session(EDITOR);
+    await open(page, `${web.url}/workflow/posts/${id}?substage=${substages.content}`);
+    await page.getByRole('group', { name: 'Automate with LLM' }).getByRole('button', { name: 'Run all 2' }).click();
+    const batch = page.getByRole('region', { name: 'Every action of this step' });
+    await expect.poll(() => batch.getByText(/runs finished/).textContent(), { timeout: 20_000 }).toBe('3 of 3 runs finished');
+    const first = page.getByRole('article', { name: 'Suggestion for Draft, section 1' });
+    await expect.poll(() => first.count(), { timeout: 20_000 }).toBe(1);
+    expect(await first.getByRole('table').textContent()).toContain('You said: Milk first');
+    expect(
+      await page.getByRole('article', { name: 'Suggestion for Draft, section 2' }).getByRole('table').textContent(),
+    ).toContain('You said: Tea first');
+    expect(await page.getByRole('article', { name: 'Suggestion for Introduction' }).count()).toBe(1);
+    await expectAccessible(page, 'a step run in one go');
+    await screenshots(page, 'workflow-run-step');
+    await first.getByRole('button', { name: 'Accept', exact: true }).click();
+    await expect.poll(() => first.count()).toBe(0);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it('two browser sessions editing the same field: the later save shows the conflict, nothing is overwritten', async () => {
+    const id = await post('Two editors');
+    const one = await session(EDITOR);
+    const two = await session(EDITOR);
+    // The second session hears no live events (as if they were late), so it still edits the value it loaded.
+    await two.page.route('**/api/v1/events**', () => {});
+    await Promise.all([open(one.page, `${web.url}/workflow/posts/${id}`), open(two.page, `${web.url}/workflow/posts/${id}`)]);
+    await one.page.locator('#value-working_title').fill('Tea, by one');
+    await expect.poll(() => one.page.locator('[data-field="working_title"] [role="status"]').textContent()).toBe('Saved');
+    await two.page.locator('#value-working_title').fill('Tea, by two');
+    const conflict = two.page.locator('[data-field="working_title"] .conflict');
+    await expect.poll(() => conflict.count(), { timeout: 15_000 }).toBe(1);
+    expect(await conflict.textContent()).toContain('Tea, by one');
+    expect(await conflict.textContent()).toContain('Tea, by two');
+    await expectAccessible(two.page, 'a conflict between two sessions');
+    await screenshots(two.page, 'workflow-conflict');
+    await conflict.getByRole('button', { name: 'Keep mine' }).click();
+    await expect.poll(() => conflict.count()).toBe(0);
+    const value = await h.call('workflow', 'GET', `/api/v1/workflow/posts/${id}`);
+    expect(value.body.values.find((v: Json) => v.field_key === 'working_title').value).toBe('Tea, by two');
+    expect(one.errors).toEqual([]);
+    await Promise.all([one.context.close(), two.context.close()]);
+  }, 60_000);
+
+  it('runs one action over five posts, shows the progress and reviews the suggestions one after another', async () => {
+    await echoAction();
+    const titles = ['Batch one', 'Batch two', 'Batch three', 'Batch four', 'Batch five'];
+    for (const title of titles) await write(await post(title), 'basic_idea', `${title} idea`);
+    const { context, page, errors } = await session(EDITOR);
+    await open(page, `${web.url}/workflow/batch`);
+    const start = page.getByRole('form', { name: 'Start a batch' });
+    await start.getByLabel('Action').selectOption({ label: 'Idea · Echo the idea' });
+    for (const title of titles) await start.getByLabel(title).check();
+    await expectAccessible(page, 'the batch form');
+    await screenshots(page, 'workflow-batch-start');
+    await start.getByRole('button', { name: 'Run on 5 posts' }).click();
+    await page.waitForURL(/since=/);
+    await expect.poll(() => page.getByText(/runs finished/).textContent(), { timeout: 30_000 }).toBe('5 of 5 runs finished');
+    const review = page.getByRole('region', { name: 'Review' });
+    const seen: string[] = [];
+    for (let n = 1; n <= 5; n++) {
+      await expect
+        .poll(() => review.getByText(/^Suggestion \d of 5/).textContent(), { timeout: 10_000 })
+        .toContain(`Suggestion ${n} of 5`);
+      const article = review.getByRole('article');
+      const name = (await article.getAttribute('aria-label')) ?? '';
+      seen.push(name);
+      if (n === 1) {
+        await expectAccessible(page, 'a batch under review');
+        await screenshots(page, 'workflow-batch-review');
+      }
+      await article.getByRole('button', { name: n === 2 ? 'Reject' : 'Accept', exact: true }).click();
+      await expect
+        .poll(
+          () =>
+            review
+              .getByRole('article')
+              .getAttribute('aria-label', { timeout: 500 })
+              .catch(() => 'none'),
+          { timeout: 10_000 },
+        )
+        .not.toBe(name);
+    }
+    expect(new Set(seen).size).toBe(5);
+    await expect.poll(() => review.getByRole('status').textContent(), { timeout: 10_000 }).toContain('5 suggestions decided');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 90_000);
 });
