@@ -167,6 +167,27 @@ describe('review mode', () => {
     expect((await wf('POST', `/suggestions/${two.suggestion.id}/reject`)).body.status).toBe('rejected');
   });
 
+  it('a run adjusted by the editor takes the inputs and model given for it alone, recorded without a revision', async () => {
+    const other = await h.provider({ model: 'emu-gpt-large', capabilities: { json_output: true } });
+    const a = await action({ target_field: 'working_title', inputs: { text: { from: 'post_field', field: 'basic_idea' } } });
+    const p = await post();
+    await write(p, 'basic_idea', 'Tea at five');
+    const started = await wf('POST', `/posts/${p}/actions/${a.id}/runs`, {
+      inputs: { text: 'Tea at six' },
+      model_id: other.model,
+    });
+    expect(started.status, started.text).toBe(202);
+    expect(started.body.runs[0].inputs).toEqual({ text: { value: 'Tea at six', revision_id: null } });
+    const done = await finished(p, started.body.runs[0].id);
+    expect(done.suggestion.value).toBe('You said: Tea at six');
+    expect((await h.call('runner', 'GET', `/api/v1/tasks/${done.task_id}`)).body.model_id).toBe(other.model);
+    // The action itself is unchanged: the next plain run reads the post again.
+    const [plain] = await run(p, a.id);
+    expect(plain.inputs.text.value).toBe('Tea at five');
+    const refused = await wf('POST', `/posts/${p}/actions/${a.id}/runs`, { inputs: { 'not a name': 'x' } });
+    expect(refused.status).toBe(422);
+  });
+
   it('is idempotent: the same terminal event again changes nothing, and a forged task’s event writes nothing', async () => {
     const a = await action({ target_field: 'working_title', inputs: { text: { from: 'literal', value: 'Once' } } });
     const p = await post();

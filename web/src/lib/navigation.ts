@@ -37,6 +37,9 @@ export const MAIN_NAV: readonly NavEntry[] = [
 export const SETTINGS_NAV: readonly NavEntry[] = [
   { href: resolve('/(app)/settings'), label: 'Your account', icon: 'user', role: 'viewer', key: 'a', exact: true },
   { href: resolve('/(app)/settings/tokens'), label: 'API tokens', icon: 'key', role: 'viewer', key: 't' },
+  { href: resolve('/(app)/settings/workflow'), label: 'Workflow steps', icon: 'check', role: 'viewer', exact: true },
+  { href: resolve('/(app)/settings/workflow/fields'), label: 'Workflow fields', icon: 'file', role: 'viewer' },
+  { href: resolve('/(app)/settings/workflow/actions'), label: 'Workflow actions', icon: 'arrow', role: 'viewer' },
   { href: resolve('/(app)/settings/accounts'), label: 'Accounts', icon: 'users', role: 'admin' },
   { href: resolve('/(app)/settings/audit'), label: 'Audit log', icon: 'file', role: 'admin' },
   { href: resolve('/(app)/settings/dead-letters'), label: 'Dead letters', icon: 'alert', role: 'admin' },

@@ -190,6 +190,22 @@ export const ActionRunSchema = z
   })
   .openapi('WorkflowActionRun');
 
+export const RunOverridesSchema = z
+  .object({
+    inputs: z
+      .record(VariableName, z.unknown())
+      .refine((value) => Object.keys(value).length <= 50, 'expected at most 50 inputs')
+      .optional()
+      .openapi({
+        description:
+          'Values for template variables that replace what the mapping reads from the post, for this run only (every section’s run, for a section target).',
+      }),
+    model_id: Uuid.optional().openapi({ description: 'Another model for this run.' }),
+    preset_id: Uuid.optional().openapi({ description: 'Another preset for this run.' }),
+  })
+  .strict()
+  .openapi('WorkflowRunOverrides');
+
 export const RunsCreatedSchema = z
   .object({ runs: z.array(ActionRunSchema).openapi({ description: 'One per target: one, or one per section.' }) })
   .openapi('WorkflowRunsCreated');
@@ -292,8 +308,8 @@ export const runAction = createRoute({
   tags: TAG_RUNS,
   summary: 'Run an action on this post: one task, or one per section',
   description:
-    'Answers 202 with the runs; each asks the runner for a task over the bus (`runner.task.requested`, idempotency key = the run id, correlation `{post_id, section_id, action_id, action_run_id}`). Subscribe to the post’s events first to stream the task from `runner.task.queued`.',
-  request: { params: PostActionParamsSchema, headers: IdempotencyHeaders },
+    'Answers 202 with the runs; each asks the runner for a task over the bus (`runner.task.requested`, idempotency key = the run id, correlation `{post_id, section_id, action_id, action_run_id}`). Subscribe to the post’s events first to stream the task from `runner.task.queued`. The optional body adjusts this run only: input values, model or preset; an input given here is recorded without a revision.',
+  request: { params: PostActionParamsSchema, headers: IdempotencyHeaders, body: body(RunOverridesSchema, false) },
   responses: { 202: json(RunsCreatedSchema, 'Requested'), ...errors(400, 401, 403, 404, 409, 422) },
 });
 

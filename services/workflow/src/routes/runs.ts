@@ -9,6 +9,7 @@ import * as contract from '@llmops/kit/contracts/workflow';
 import { readInputs, taskRequest } from '../actions/request.ts';
 import { takesJson } from '../clients/registry-models.ts';
 import * as actions from '../db/actions.ts';
+import type { ActionRow } from '../db/actions.ts';
 import * as fields from '../db/fields.ts';
 import type { FieldRow } from '../db/fields.ts';
 import * as runs from '../db/runs.ts';
@@ -29,12 +30,19 @@ export function mountRuns(app: ServiceApp, { pool, registry }: RouteDeps): void 
   app.openapi(contract.runAction, async (c) => {
     const { id: postId, action_id: actionId } = c.req.valid('param');
     const identity = c.get('identity');
+    // This run only: input values typed by the editor, another model or preset.
+    const overrides = c.req.valid('json') ?? {};
+    const adjusted = (row: ActionRow): ActionRow => ({
+      ...row,
+      model_id: overrides.model_id ?? row.model_id,
+      preset_id: overrides.preset_id ?? row.preset_id,
+    });
     // Structured output where the model takes it (asked of the registry before the transaction).
-    const structured = (await takesJson(registry, await actionOr404(pool, actionId), c.get('requestId'))) !== false;
+    const structured = (await takesJson(registry, adjusted(await actionOr404(pool, actionId)), c.get('requestId'))) !== false;
     const { body } = await withTransaction(pool, (tx) =>
-      c.var.idempotent(tx, `action.run:${postId}:${actionId}`, {}, async () => {
+      c.var.idempotent(tx, `action.run:${postId}:${actionId}`, overrides, async () => {
         const post = await postOr404(tx, postId, { lock: true });
-        const action = await actionOr404(tx, actionId);
+        const action = adjusted(await actionOr404(tx, actionId));
         if (action.retired_at) throw new Conflict('This action is retired; bring it back before running it.');
         const choice = await actions.choice(tx, postId, actionId);
         if (choice?.hidden)
@@ -48,8 +56,10 @@ export function mountRuns(app: ServiceApp, { pool, registry }: RouteDeps): void 
           throw new Conflict(`${target.key} is a section field and this post has no sections yet: add one first.`);
         const made: RunRow[] = [];
         for (const sectionId of targets) {
-          const { inputs, problems } = await readInputs(tx, mapping, post, sectionId);
-          if (problems.length > 0) throw invalid(...problems);
+          const read = await readInputs(tx, mapping, post, sectionId);
+          if (read.problems.length > 0) throw invalid(...read.problems);
+          const inputs = { ...read.inputs };
+          for (const [name, value] of Object.entries(overrides.inputs ?? {})) inputs[name] = { value, revision_id: null };
           const base = await values.current(tx, { postId, sectionId, fieldId: target.id });
           const id = uuidv7();
           const request = taskRequest(action, target, { id, postId, sectionId, inputs }, { structured });

@@ -1473,7 +1473,7 @@ export interface paths {
         put?: never;
         /**
          * Run an action on this post: one task, or one per section
-         * @description Answers 202 with the runs; each asks the runner for a task over the bus (`runner.task.requested`, idempotency key = the run id, correlation `{post_id, section_id, action_id, action_run_id}`). Subscribe to the post’s events first to stream the task from `runner.task.queued`.
+         * @description Answers 202 with the runs; each asks the runner for a task over the bus (`runner.task.requested`, idempotency key = the run id, correlation `{post_id, section_id, action_id, action_run_id}`). Subscribe to the post’s events first to stream the task from `runner.task.queued`. The optional body adjusts this run only: input values, model or preset; an input given here is recorded without a revision.
          *
          *     **Requires** the `editor` role or higher. An API token needs the `workflow:write` scope (or `admin`).
          */
@@ -4849,6 +4849,22 @@ export interface components {
             position: string;
             /** @enum {string} */
             topic: "workflow.run.finished";
+        };
+        WorkflowRunOverrides: {
+            /** @description Values for template variables that replace what the mapping reads from the post, for this run only (every section’s run, for a section target). */
+            inputs?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: uuid
+             * @description Another model for this run.
+             */
+            model_id?: string;
+            /**
+             * Format: uuid
+             * @description Another preset for this run.
+             */
+            preset_id?: string;
         };
         WorkflowRunsCreated: {
             /** @description One per target: one, or one per section. */
@@ -14303,7 +14319,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["WorkflowRunOverrides"];
+            };
+        };
         responses: {
             /** @description Requested */
             202: {

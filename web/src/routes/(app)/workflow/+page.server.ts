@@ -31,13 +31,26 @@ export const load: PageServerLoad = async (event) => {
 };
 
 export const actions: Actions = {
-  /** A post from an idea: the post, then its idea as the first revision of `basic_idea`. */
+  /** A post from an idea: the post, its action choices copied from another post if asked, then its idea as the first revision of `basic_idea`. */
   create: async (event) => {
     const form = await formText(event);
-    const values = { title: form.get('title'), idea: form.get('idea') };
+    const values = { title: form.get('title'), idea: form.get('idea'), like: form.get('like') };
     const created = await submit(event, (api) => api.POST('/api/v1/workflow/posts', { body: { title: values.title } }), values);
     if (!('ok' in created)) return created;
     const id = created.data?.id ?? '';
+    if (values.like) {
+      // Started like another post: its action choices (hidden actions, overridden inputs and targets) are copied.
+      const copied = await submit(
+        event,
+        (api) =>
+          api.POST('/api/v1/workflow/posts/{id}/actions/copy', {
+            params: { path: { id: values.like } },
+            body: { to_post_id: id },
+          }),
+        values,
+      );
+      if (!('ok' in copied)) redirect(303, `/workflow/posts/${id}?choices=unsaved`);
+    }
     if (values.idea.trim()) {
       const written = await submit(
         event,

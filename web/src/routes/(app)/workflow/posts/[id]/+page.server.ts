@@ -1,4 +1,5 @@
 import { formText, load as read, submit } from '#lib/server/api.ts';
+import { showProblem } from '#lib/problem.ts';
 import type { Actions, PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async (event) => {
@@ -23,6 +24,7 @@ export const load: PageServerLoad = async (event) => {
     runs: runs.items,
     shown: known && asked ? asked : post.substage_id,
     ideaUnsaved: event.url.searchParams.get('idea') === 'unsaved',
+    choicesUnsaved: event.url.searchParams.get('choices') === 'unsaved',
   };
 };
 
@@ -37,6 +39,29 @@ export const actions: Actions = {
         body: { substage_id: substage },
       }),
     );
+  },
+  /**
+   * Runs every action of a step in one go: one request per action (each its own tasks), keyed by the
+   * form's batch id so a form sent twice starts nothing twice. Stops at the first refusal and says which.
+   */
+  runStep: async (event) => {
+    const form = await formText(event);
+    const batch = form.get('batch');
+    const started: string[] = [];
+    for (const actionId of form.all('action_id')) {
+      const result = await submit(event, (api) =>
+        api.POST('/api/v1/workflow/posts/{id}/actions/{action_id}/runs', {
+          params: { path: { id: event.params.id, action_id: actionId }, header: { 'idempotency-key': `${batch}:${actionId}` } },
+          body: {},
+        }),
+      );
+      if (!('ok' in result)) {
+        const refused = showProblem(result.data.problem, 'refused');
+        return { batch: started, batchProblem: refused.detail };
+      }
+      started.push(...(result.data?.runs.map((run) => run.id) ?? []));
+    }
+    return { batch: started };
   },
   addSection: async (event) =>
     submit(event, (api) =>

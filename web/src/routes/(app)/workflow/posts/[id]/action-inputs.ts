@@ -44,3 +44,19 @@ export function inputsOf(action: Action, post: Post): ActionInput[] {
 export function previewInputs(inputs: readonly ActionInput[]): Record<string, unknown> {
   return Object.fromEntries(inputs.map((input) => [input.variable, input.value]));
 }
+
+/** An input's value as an editor adjusts it: text as it is, a list or JSON value as JSON. */
+export function inputText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value, null, 2);
+}
+
+/** The value an adjusted input's text gives: text for a text input, JSON for a list or JSON one (else the text). */
+export function adjustedValue(original: unknown, text: string): unknown {
+  if (typeof original === 'string' || original === null || original === undefined) return text;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}

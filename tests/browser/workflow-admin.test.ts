@@ -1,0 +1,375 @@
+/// <reference lib="dom" />
+/**
+ * The workflow's admin pages and its batch work in a real headless Chromium against the real gateway,
+ * registry, prompt service, runner and workflow, with the provider emulator, on one started system:
+ * an action defined through /settings/workflow/actions (template picked, its variables mapped, the
+ * prompt previewed) in `apply` mode that fills a list field through structured output; a "for each
+ * section" action; a task failed by an emulator fault, shown, and run again on another model with the
+ * inputs adjusted; two browser sessions editing one field see a conflict; a batch over five posts
+ * reviewed one after another. axe on every page shown; screenshots at desktop and phone width.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '@llmops/emulator/server';
+import { gatewayBuilder } from '@llmops/gateway/main';
+import { createAccountAsOperator } from '@llmops/gateway/operator';
+import { runService, type RunningService } from '@llmops/kit/runtime';
+import { urlVariable, type ServiceName } from '@llmops/kit/services';
+import { useTestDatabase } from '@llmops/kit/testing/vitest';
+import { startRunnerHarness, type RunnerHarness } from '../runner-support.ts';
+import { admin as adminIdentity, type Json } from '../workflow-support.ts';
+import {
+  DESKTOP,
+  expectAccessible,
+  launchBrowser,
+  open,
+  SCREENSHOTS,
+  screenshots,
+  signIn,
+  startWeb,
+  watchErrors,
+  type WebServer,
+} from './support.ts';
+import { gatewayEnv } from './environment.ts';
+
+const db = await useTestDatabase();
+
+/** expect.poll with room for a loaded machine (two cores shared by every test worker). */
+const eventually = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) =>
+  expect.poll(fn, { timeout: 15_000, ...options });
+const ADMIN = { email: 'ada@example.com', name: 'Ada Admin', role: 'admin' as const, password: 'a long enough password' };
+const EDITOR = { email: 'eve@example.com', name: 'Eve Editor', role: 'editor' as const, password: 'a long enough password' };
+
+describe('workflow admin pages and batch runs', () => {
+  let h: RunnerHarness;
+  let gateway: RunningService;
+  let web: WebServer;
+  let browser: Browser;
+  let emulator: Emulator;
+  let models: { small: string; other: string };
+  let substages: Record<string, string>;
+
+  beforeAll(async () => {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    emulator = await startEmulator();
+    [h, browser] = await Promise.all([
+      startRunnerHarness(db, emulator, { services: ['registry', 'prompt', 'runner', 'workflow'] }),
+      launchBrowser(),
+    ]);
+    const env = {
+      ...gatewayEnv(db.urlFor('gateway')),
+      LLMOPS_INTERNAL_SECRET: h.stack.secret,
+      ...Object.fromEntries(Object.entries(h.stack.urls).map(([name, url]) => [urlVariable(name as ServiceName), url])),
+    };
+    gateway = await runService('gateway', gatewayBuilder(env), { env });
+    [web] = await Promise.all([
+      startWeb(gateway.url),
+      createAccountAsOperator(db.adminUrl, ADMIN),
+      createAccountAsOperator(db.adminUrl, EDITOR),
+    ]);
+    const small = await h.provider({ capabilities: { json_output: true } });
+    const other = await h.provider({ model: 'emu-gpt-large', capabilities: { json_output: true } });
+    models = { small: small.model, other: other.model };
+    const stages = (await h.call('workflow', 'GET', '/api/v1/workflow/stages')).body.items as Json[];
+    substages = Object.fromEntries(stages.flatMap((stage) => stage.substages).map((s: Json) => [s.key, s.id]));
+  });
+
+  afterAll(async () => {
+    await Promise.all([browser?.close(), web?.stop()]);
+    await gateway?.stop();
+    await Promise.all([h?.stop(), emulator?.stop()]);
+  });
+
+  async function publishedTemplate(name: string, variables: string[], text: string): Promise<string> {
+    const template = await h.call('prompt', 'POST', '/api/v1/templates', {
+      name,
+      variables: variables.map((variable) => ({ name: variable, type: 'string' })),
+      messages: [{ role: 'user', entries: [{ type: 'text', text }] }],
+    });
+    expect(template.status, JSON.stringify(template.body)).toBe(201);
+    expect((await h.call('prompt', 'POST', `/api/v1/templates/${template.body.id}/publish`, {})).status).toBe(201);
+    return template.body.id as string;
+  }
+
+  async function post(title: string): Promise<string> {
+    const created = await h.call('workflow', 'POST', '/api/v1/workflow/posts', { title });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body.id as string;
+  }
+
+  async function session(who: {
+    email: string;
+    password: string;
+  }): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+    const context = await browser.newContext({ viewport: DESKTOP });
+    await signIn(context, web.url, who.email, who.password);
+    const page = await context.newPage();
+    page.setDefaultTimeout(10_000);
+    const errors = await watchErrors(page);
+    return { context, page, errors };
+  }
+
+  it('an admin defines an apply-mode action on the admin pages; pressed, it fills a list field through structured output', async () => {
+    await publishedTemplate('tags from text', ['text'], '{{ text }}');
+    const { context, page, errors } = await session(ADMIN);
+
+    await open(page, `${web.url}/settings/workflow`);
+    expect(await page.getByRole('heading', { name: 'Workflow steps' }).count()).toBe(1);
+    expect(await page.locator('[data-substage]').count()).toBe(9);
+    await expectAccessible(page, 'the workflow steps');
+    await screenshots(page, 'workflow-admin-steps');
+    // A step added to Planning, then retired: it keeps its place in the list, marked, and leaves the posts' process.
+    const add = page.getByRole('form', { name: 'Add a step to Planning' });
+    await page.getByText('Add a step to Planning').click();
+    await add.getByLabel('Key').fill('fact_check');
+    await add.getByLabel('Name').fill('Fact check');
+    await add.getByRole('button', { name: 'Add the step' }).click();
+    await eventually(() => page.locator('[data-substage="fact_check"]').count()).toBe(1);
+    await page.getByRole('button', { name: 'Retire Fact check' }).click();
+    await eventually(() => page.locator('[data-substage="fact_check"]').textContent(), { timeout: 20_000 }).toContain('retired');
+
+    await open(page, `${web.url}/settings/workflow/fields?substage=${substages.meta_info}`);
+    expect(await page.locator('[data-field-key="tags"]').count()).toBe(1);
+    const field = page.getByRole('form', { name: 'New field' });
+    await field.getByLabel('Kind').selectOption('json');
+    await field.getByLabel('Key').fill('sources');
+    await field.getByLabel('Label').fill('Sources');
+    await field.getByLabel('JSON schema').fill('{"type": "array", "items": {"type": "string"}}');
+    await field.getByRole('button', { name: 'Define the field' }).click();
+    await eventually(() => page.locator('[data-field-key="sources"]').textContent(), { timeout: 20_000 }).toContain('json');
+    await expectAccessible(page, 'the workflow fields');
+    await screenshots(page, 'workflow-admin-fields');
+
+    await open(page, `${web.url}/settings/workflow/actions?substage=${substages.idea}`);
+    expect(await page.getByRole('heading', { name: 'No actions yet' }).count()).toBe(1);
+    const editor = page.getByRole('form', { name: 'New action' });
+    await editor.getByLabel('Button label').fill('Suggest tags');
+    await editor.getByLabel('Template').selectOption({ label: 'tags from text (v1)' });
+    await editor.getByLabel('text ←').selectOption({ label: 'Fixed text' });
+    await editor.getByLabel('Fixed text for text').fill('{"items":["tea","scones"]}');
+    await editor.getByLabel('Writes the field').selectOption('tags');
+    await editor.getByLabel('Apply: written directly').check();
+    await editor.getByLabel('Model').selectOption(models.small);
+    await eventually(() => editor.getByRole('list', { name: 'Previewed messages' }).textContent()).toContain(
+      '{"items":["tea","scones"]}',
+    );
+    await expectAccessible(page, 'the action editor');
+    await screenshots(page, 'workflow-admin-action-editor');
+    await editor.getByRole('button', { name: 'Define the action' }).click();
+    await eventually(() => page.locator('[data-action="Suggest tags"]').count()).toBe(1);
+    expect(await page.locator('[data-action="Suggest tags"]').textContent()).toContain('tags · apply');
+    expect(errors).toEqual([]);
+    await context.close();
+
+    // The editor presses it on a post: applied directly, a list of two items.
+    const id = await post('Scones');
+    const eve = await session(EDITOR);
+    await open(eve.page, `${web.url}/workflow/posts/${id}`);
+    await eve.page.getByRole('group', { name: 'Automate with LLM' }).getByRole('button', { name: 'Suggest tags' }).click();
+    const panel = eve.page.getByRole('region', { name: 'Suggest tags' });
+    await panel.getByRole('button', { name: 'Run', exact: true }).click();
+    await eventually(() => panel.getByLabel('Output').textContent(), { timeout: 20_000 }).toContain('scones');
+    await open(eve.page, `${web.url}/workflow/posts/${id}?substage=${substages.meta_info}`);
+    const tags = eve.page.locator('[data-field="tags"]');
+    await eventually(() =>
+      tags.locator('input').evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value)),
+    ).toEqual(['tea', 'scones']);
+    expect(await eve.page.getByRole('article', { name: /Suggestion for Tags/ }).count()).toBe(0);
+
+    // An editor reads the admin pages without their controls (the service refuses them anyway).
+    await open(eve.page, `${web.url}/settings/workflow/actions`);
+    expect(await eve.page.locator('[data-action="Suggest tags"]').count()).toBe(1);
+    expect(await eve.page.getByRole('form', { name: 'New action' }).count()).toBe(0);
+    expect(await eve.page.getByRole('button', { name: 'Retire' }).count()).toBe(0);
+    const refused = await eve.context.request.patch(`${web.url}/api/v1/workflow/substages/${substages.idea}`, {
+      data: { label: 'Mine now' },
+      headers: { origin: web.url },
+    });
+    expect(refused.status()).toBe(403);
+    expect(eve.errors).toEqual([]);
+    await eve.context.close();
+  }, 120_000);
+
+  /** An action on the Idea step, defined through the API (the admin page's own flow is the test above). */
+  async function defineAction(body: Record<string, unknown>): Promise<string> {
+    const response = await h.stack.call(
+      'workflow',
+      '/api/v1/workflow/actions',
+      { method: 'POST', body: JSON.stringify({ substage_id: substages.idea, ...body }) },
+      adminIdentity,
+    );
+    expect(response.status, await response.clone().text()).toBe(201);
+    return ((await response.json()) as Json).id as string;
+  }
+
+  async function write(postId: string, key: string, value: unknown, sectionId?: string): Promise<void> {
+    const written = await h.call('workflow', 'PUT', `/api/v1/workflow/posts/${postId}/values/${key}`, {
+      value,
+      base_revision_id: null,
+      ...(sectionId ? { section_id: sectionId } : {}),
+    });
+    expect(written.status, JSON.stringify(written.body)).toBe(200);
+  }
+
+  let echo: Promise<string> | undefined;
+  /** "Echo the idea" on the Idea step: the idea in, a working title out, as a suggestion (defined once). */
+  function echoAction(): Promise<string> {
+    echo ??= publishedTemplate('echo the idea', ['idea'], '{{ idea }}').then((template) =>
+      defineAction({
+        label: 'Echo the idea',
+        template_id: template,
+        model_id: models.small,
+        inputs: { idea: { from: 'post_field', field: 'basic_idea' } },
+        target_field: 'working_title',
+      }),
+    );
+    return echo;
+  }
+
+  it('a task failed by the provider shows on the post and runs again on another model with an input adjusted for the run', async () => {
+    await echoAction();
+    emulator.fault({ model: 'emu-gpt-small', match: 'FAIL-HERE', status: 400 });
+    const id = await post('Failing tea');
+    await write(id, 'basic_idea', 'FAIL-HERE: tea');
+    const { context, page, errors } = await session(EDITOR);
+    await open(page, `${web.url}/workflow/posts/${id}`);
+    await page.getByRole('group', { name: 'Automate with LLM' }).getByRole('button', { name: 'Echo the idea' }).click();
+    const panel = page.getByRole('region', { name: 'Echo the idea' });
+    await eventually(() => panel.getByRole('list', { name: 'Rendered messages' }).textContent()).toContain('FAIL-HERE: tea');
+    await panel.getByRole('button', { name: 'Run', exact: true }).click();
+    await eventually(() => panel.getByText(/^Failed ·/).count(), { timeout: 20_000 }).toBe(1);
+    const history = page.getByRole('region', { name: 'LLM history' });
+    await eventually(() => history.textContent(), { timeout: 20_000 }).toContain('Failed');
+
+    // Another model and the idea reworded, for this run only: the prompt follows.
+    await panel.getByLabel('Model for this run').selectOption(models.other);
+    await panel.getByLabel('idea').fill('Tea, asked again');
+    await eventually(() => panel.getByRole('list', { name: 'Rendered messages' }).textContent()).toContain('Tea, asked again');
+    expect(await panel.textContent()).toContain('changed for this run');
+    await eventually(() => panel.textContent()).toContain('emu-gpt-large');
+    await expectAccessible(page, 'a run adjusted after a failure');
+    await screenshots(page, 'workflow-run-adjusted');
+    await panel.getByRole('button', { name: 'Run again' }).click();
+    await eventually(() => panel.getByLabel('Output').last().textContent(), { timeout: 20_000 }).toBe(
+      'You said: Tea, asked again',
+    );
+    await eventually(() => page.getByRole('article', { name: 'Suggestion for Working title' }).count(), { timeout: 20_000 }).toBe(
+      1,
+    );
+    expect(await page.locator('#value-basic_idea').inputValue()).toBe('FAIL-HERE: tea');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+
+  it('runs every action of a step in one go, a section target once per section, each its own suggestion', async () => {
+    const heading = await publishedTemplate('echo the heading', ['heading'], '{{ heading }}');
+    const titled = await publishedTemplate('echo the title', ['title'], 'Introduce {{ title }}');
+    await defineAction({
+      substage_id: substages.content,
+      label: 'Draft each section',
+      template_id: heading,
+      model_id: models.small,
+      inputs: { heading: { from: 'section_field', field: 'heading' } },
+      target_field: 'draft',
+    });
+    await defineAction({
+      substage_id: substages.content,
+      label: 'Write the introduction',
+      template_id: titled,
+      model_id: models.small,
+      inputs: { title: { from: 'post', attribute: 'title' } },
+      target_field: 'introduction',
+    });
+    const id = await post('Milk or tea first');
+    for (const text of ['Milk first', 'Tea first']) {
+      const section = await h.call('workflow', 'POST', `/api/v1/workflow/posts/${id}/sections`, {});
+      await write(id, 'heading', text, section.body.id);
+    }
+    const { context, page, errors } = await session(EDITOR);
+    await open(page, `${web.url}/workflow/posts/${id}?substage=${substages.content}`);
+    await page.getByRole('group', { name: 'Automate with LLM' }).getByRole('button', { name: 'Run all 2' }).click();
+    const batch = page.getByRole('region', { name: 'Every action of this step' });
+    await eventually(() => batch.getByText(/runs finished/).textContent(), { timeout: 20_000 }).toBe('3 of 3 runs finished');
+    const first = page.getByRole('article', { name: 'Suggestion for Draft, section 1' });
+    await eventually(() => first.count(), { timeout: 20_000 }).toBe(1);
+    expect(await first.getByRole('table').textContent()).toContain('You said: Milk first');
+    expect(
+      await page.getByRole('article', { name: 'Suggestion for Draft, section 2' }).getByRole('table').textContent(),
+    ).toContain('You said: Tea first');
+    expect(await page.getByRole('article', { name: 'Suggestion for Introduction' }).count()).toBe(1);
+    await expectAccessible(page, 'a step run in one go');
+    await screenshots(page, 'workflow-run-step');
+    await first.getByRole('button', { name: 'Accept', exact: true }).click();
+    await eventually(() => first.count()).toBe(0);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+
+  it('two browser sessions editing the same field: the later save shows the conflict, nothing is overwritten', async () => {
+    const id = await post('Two editors');
+    const one = await session(EDITOR);
+    const two = await session(EDITOR);
+    // The second session hears no live events (as if they were late), so it still edits the value it loaded.
+    await two.page.route('**/api/v1/events**', () => {});
+    await Promise.all([open(one.page, `${web.url}/workflow/posts/${id}`), open(two.page, `${web.url}/workflow/posts/${id}`)]);
+    await one.page.locator('#value-working_title').fill('Tea, by one');
+    await eventually(() => one.page.locator('[data-field="working_title"] [role="status"]').textContent()).toBe('Saved');
+    await two.page.locator('#value-working_title').fill('Tea, by two');
+    const conflict = two.page.locator('[data-field="working_title"] .conflict');
+    await eventually(() => conflict.count(), { timeout: 15_000 }).toBe(1);
+    expect(await conflict.textContent()).toContain('Tea, by one');
+    expect(await conflict.textContent()).toContain('Tea, by two');
+    await expectAccessible(two.page, 'a conflict between two sessions');
+    await screenshots(two.page, 'workflow-conflict');
+    await conflict.getByRole('button', { name: 'Keep mine' }).click();
+    await eventually(() => conflict.count()).toBe(0);
+    const value = await h.call('workflow', 'GET', `/api/v1/workflow/posts/${id}`);
+    expect(value.body.values.find((v: Json) => v.field_key === 'working_title').value).toBe('Tea, by two');
+    expect(one.errors).toEqual([]);
+    await Promise.all([one.context.close(), two.context.close()]);
+  }, 120_000);
+
+  it('runs one action over five posts, shows the progress and reviews the suggestions one after another', async () => {
+    await echoAction();
+    const titles = ['Batch one', 'Batch two', 'Batch three', 'Batch four', 'Batch five'];
+    for (const title of titles) await write(await post(title), 'basic_idea', `${title} idea`);
+    const { context, page, errors } = await session(EDITOR);
+    await open(page, `${web.url}/workflow/batch`);
+    const start = page.getByRole('form', { name: 'Start a batch' });
+    await start.getByLabel('Action').selectOption({ label: 'Idea · Echo the idea' });
+    for (const title of titles) await start.getByLabel(title).check();
+    await expectAccessible(page, 'the batch form');
+    await screenshots(page, 'workflow-batch-start');
+    await start.getByRole('button', { name: 'Run on 5 posts' }).click();
+    await page.waitForURL(/since=/);
+    await eventually(() => page.getByText(/runs finished/).textContent(), { timeout: 30_000 }).toBe('5 of 5 runs finished');
+    const review = page.getByRole('region', { name: 'Review' });
+    const seen: string[] = [];
+    for (let n = 1; n <= 5; n++) {
+      await eventually(() => review.getByText(/^Suggestion \d of 5/).textContent(), { timeout: 20_000 }).toContain(
+        `Suggestion ${n} of 5`,
+      );
+      const article = review.getByRole('article');
+      const name = (await article.getAttribute('aria-label')) ?? '';
+      seen.push(name);
+      if (n === 1) {
+        await expectAccessible(page, 'a batch under review');
+        await screenshots(page, 'workflow-batch-review');
+      }
+      await article.getByRole('button', { name: n === 2 ? 'Reject' : 'Accept', exact: true }).click();
+      await eventually(
+        () =>
+          review
+            .getByRole('article')
+            .getAttribute('aria-label', { timeout: 500 })
+            .catch(() => 'none'),
+        { timeout: 20_000 },
+      ).not.toBe(name);
+    }
+    expect(new Set(seen).size).toBe(5);
+    await eventually(() => review.getByRole('status').textContent(), { timeout: 20_000 }).toContain('5 suggestions decided');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 180_000);
+});
