@@ -341,8 +341,12 @@ describe('settings and the overview, signed in', () => {
 
     await open(page, `${web.url}/settings`);
     const tabs = page.getByRole('navigation', { name: 'Settings' });
+    // The workflow's configuration is readable by all (tests/browser/workflow-admin.test.ts); the accounts,
+    // audit and dead letters are not.
     expect(await tabs.getByRole('link').allTextContents()).toEqual(
-      ['Your account', 'API tokens'].map((text) => expect.stringContaining(text)),
+      ['Your account', 'API tokens', 'Workflow steps', 'Workflow fields', 'Workflow actions'].map((text) =>
+        expect.stringContaining(text),
+      ),
     );
     await screenshots(page, 'settings-viewer');
 

@@ -67,7 +67,7 @@ export function staleOf(problem: unknown): Stale | undefined {
 
 export function authorOf(author: { kind: string; id: string } | null | undefined): string {
   if (!author) return 'nobody';
-  if (author.kind === 'task') return `an LLM task (${author.id.slice(0, 8)}…)`;
+  if (author.kind === 'task') return `an LLM task (…${author.id.slice(-8)})`;
   if (author.kind === 'service') return `the ${author.id} service`;
   return author.id;
 }
