@@ -430,6 +430,27 @@ describe('accounts and access', () => {
     });
   });
 
+  describe('account names', () => {
+    it('names accounts to any signed-in caller, never with their email or role, and refuses bad ids', async () => {
+      const author = await gw.caller('editor', 'Ada Author');
+      const viewer = await gw.caller('viewer');
+      const unknown = '0190f0f0-0000-7000-8000-000000000000';
+      const answer = await gw.api(`/api/v1/account-names?id=${author.accountId}&id=${unknown}&id=${author.accountId}`, {
+        headers: { authorization: `Bearer ${viewer.token}` },
+      });
+      expect(answer.status).toBe(200);
+      expect(await answer.json()).toEqual({ items: [{ id: author.accountId, name: 'Ada Author', kind: 'human' }] });
+
+      const bad = await gw.api('/api/v1/account-names?id=not-a-uuid', { headers: gw.browser(viewer) });
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(await bad.json())).toContain('id');
+      expect((await gw.api('/api/v1/account-names', { headers: gw.browser(viewer) })).status).toBe(400);
+      const many = Array.from({ length: 101 }, () => `id=${author.accountId}`).join('&');
+      expect((await gw.api(`/api/v1/account-names?${many}`, { headers: gw.browser(viewer) })).status).toBe(400);
+      expect((await gw.api(`/api/v1/account-names?id=${author.accountId}`)).status).toBe(401);
+    });
+  });
+
   describe('the audit log', () => {
     it('holds every change above with before and after, never a password hash or a token secret', async () => {
       const admin = await gw.caller('admin');

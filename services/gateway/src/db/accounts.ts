@@ -53,6 +53,15 @@ export function page(db: Queryable, { after, limit }: { after: string | undefine
   ]);
 }
 
+/** The names of the accounts among `ids` (unknown ids are left out), in id order. */
+export function namesOf(db: Queryable, ids: readonly string[]): Promise<Pick<AccountRow, 'id' | 'name' | 'kind'>[]> {
+  return many<Pick<AccountRow, 'id' | 'name' | 'kind'>>(
+    db,
+    'SELECT id, name, kind FROM gateway.accounts WHERE id = ANY($1::uuid[]) ORDER BY id',
+    [ids],
+  );
+}
+
 export function update(
   db: Queryable,
   id: string,

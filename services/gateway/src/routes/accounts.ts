@@ -3,6 +3,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from '@hono/zod-openapi';
 import { publish } from '@llmops/kit/bus/publish';
 import {
+  accountNamesRoute,
   changePasswordRoute,
   createAccountRoute,
   createTokenRoute,
@@ -141,6 +142,11 @@ export function mountAccountRoutes(app: ServiceApp, { pool, auth, config }: Acco
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return c.json({ items: page.map(accountJson), next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null }, 200);
+  });
+
+  app.openapi(route(accountNamesRoute), async (c) => {
+    const { id } = c.req.valid('query');
+    return c.json({ items: await accounts.namesOf(pool, [...new Set(id)]) }, 200);
   });
 
   app.openapi(route(createAccountRoute), async (c) => {

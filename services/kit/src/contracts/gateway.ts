@@ -410,6 +410,34 @@ export const getAccountRoute = createRoute({
   responses: { 200: { ...json(AccountSchema, 'The account'), headers: etag }, ...errors(400, 401, 403, 404) },
 });
 
+export const AccountNameSchema = z
+  .object({ id: z.uuid(), name: z.string(), kind: z.enum(['human', 'automation']) })
+  .openapi('AccountName', { description: 'Who an account is, as shown beside what it did: no email, role or state.' });
+
+export const AccountNamesQuerySchema = z.object({
+  id: z
+    .preprocess(
+      (value) => (typeof value === 'string' ? [value] : value),
+      z.array(z.uuid()).min(1, 'expected at least one id').max(100, 'expected at most 100 ids'),
+    )
+    .openapi({ description: 'The accounts to name; repeat it for several (`?id=a&id=b`), at most 100' }),
+});
+
+export const accountNamesRoute = createRoute({
+  method: 'get',
+  path: '/api/v1/account-names',
+  operationId: 'accountNames',
+  tags: ['Accounts'],
+  summary: 'The names of accounts, for showing who made a change',
+  description:
+    'Any signed-in account may read these, so a revision or a conflict can say who made it; ids that name no account are left out.',
+  request: { query: AccountNamesQuerySchema },
+  responses: {
+    200: json(z.object({ items: z.array(AccountNameSchema) }).openapi('AccountNames'), 'The accounts found'),
+    ...errors(400, 401, 403),
+  },
+});
+
 export const updateAccountRoute = createRoute({
   method: 'patch',
   path: '/api/v1/accounts/{id}',
@@ -552,6 +580,7 @@ export const GATEWAY_ROUTES: readonly GatewayRoute[] = [
   { route: listAccountsRoute, access: { role: 'admin', scope: 'admin' } },
   { route: createAccountRoute, access: { role: 'admin', scope: 'admin' } },
   { route: getAccountRoute, access: { role: 'admin', scope: 'admin' } },
+  { route: accountNamesRoute, access: { role: 'viewer', scope: 'any' } },
   { route: updateAccountRoute, access: { role: 'admin', scope: 'admin' } },
   { route: listTokensRoute, access: { role: 'viewer', scope: 'admin' } },
   { route: createTokenRoute, access: { role: 'viewer', scope: 'admin' } },

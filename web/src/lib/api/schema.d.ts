@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/api/v1/account-names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The names of accounts, for showing who made a change
+         * @description Any signed-in account may read these, so a revision or a conflict can say who made it; ids that name no account are left out.
+         *
+         *     **Requires** the `viewer` role or higher. An API token needs no particular scope.
+         */
+        get: operations["accountNames"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/accounts": {
         parameters: {
             query?: never;
@@ -1851,6 +1873,17 @@ export interface components {
              */
             password: string;
             role: components["schemas"]["Role"];
+        };
+        /** @description Who an account is, as shown beside what it did: no email, role or state. */
+        AccountName: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "human" | "automation";
+            name: string;
+        };
+        AccountNames: {
+            items: components["schemas"]["AccountName"][];
         };
         AccountPage: {
             items: components["schemas"]["Account"][];
@@ -5023,6 +5056,65 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    accountNames: {
+        parameters: {
+            query: {
+                /** @description The accounts to name; repeat it for several (`?id=a&id=b`), at most 100 */
+                id: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The accounts found */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountNames"];
+                };
+            };
+            /** @description Malformed request: bad JSON, invalid UTF-8, a bad query or path parameter */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid, expired or revoked */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the role or token scope does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listAccounts: {
         parameters: {
             query?: {

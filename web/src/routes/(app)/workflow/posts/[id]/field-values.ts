@@ -1,4 +1,5 @@
 import type { Schemas } from '#lib/api/client.ts';
+import { accountName } from '#lib/account-names.svelte.ts';
 
 export type Field = Schemas['WorkflowField'];
 export type Kind = Field['kind'];
@@ -69,5 +70,5 @@ export function authorOf(author: { kind: string; id: string } | null | undefined
   if (!author) return 'nobody';
   if (author.kind === 'task') return `an LLM task (…${author.id.slice(-8)})`;
   if (author.kind === 'service') return `the ${author.id} service`;
-  return author.id;
+  return accountName(author.id) ?? `account …${author.id.slice(-8)}`;
 }
