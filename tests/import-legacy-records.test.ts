@@ -246,5 +246,5 @@ describe('legacy import: historical records, dump files, resume', () => {
     const again = await importLegacy({ from: liveUrl, apply: true, targets });
     for (const count of Object.values(again.counts)) expect(count.imported).toBe(0);
     expect(again.counts.record).toEqual({ imported: 0, already: total, skipped: 3 });
-  });
+  }, 90_000); // four imports and a CLI process: generous on a loaded machine
 });

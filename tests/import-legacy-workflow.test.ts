@@ -370,5 +370,5 @@ describe('legacy import: a post larger than a request body', () => {
 
     const again = await importLegacy({ from, apply: true, targets });
     for (const [kind, count] of Object.entries(again.counts)) expect(count.imported, kind).toBe(0);
-  });
+  }, 90_000); // four imports and a CLI process: generous on a loaded machine
 });
