@@ -78,7 +78,7 @@ describe('legacy import: historical records, dump files, resume', () => {
     expect(applied).toMatchObject({ source: 'blog', epoch: 'E4', applied: true });
     expect(applied.counts).toMatchObject({
       provider: { imported: 4, already: 0, skipped: 1 },
-      record: { imported: 3, already: 0, skipped: 3 },
+      record: { imported: 4, already: 0, skipped: 3 },
     });
     // What a plain dump holds for another server is reported, never fatal.
     const dump = applied.dump as NonNullable<ImportSummary['dump']>;
@@ -98,14 +98,13 @@ describe('legacy import: historical records, dump files, resume', () => {
 
   it('interactions with a prompt and an output are task records of source legacy, through the public task API', async () => {
     const all = await tasks();
-    expect(all.map((task) => [task.source, task.status, task.requester])).toEqual([
-      ['legacy', 'succeeded', 'service:importer'],
-      ['legacy', 'succeeded', 'service:importer'],
-      ['legacy', 'succeeded', 'service:importer'],
-    ]);
+    expect(all.map((task) => [task.source, task.status, task.requester])).toEqual(
+      Array(4).fill(['legacy', 'succeeded', 'service:importer']),
+    );
     // Newest first, at the legacy times (their ids carry them).
     expect(all.map((task) => task.created_at)).toEqual([
       '2025-10-02T09:15:00.000Z',
+      '2025-09-02T12:00:00.000Z',
       '2025-09-01T12:00:00.000Z',
       '2025-08-20T14:00:00.000Z',
     ]);
@@ -119,7 +118,6 @@ describe('legacy import: historical records, dump files, resume', () => {
       output_text: 'Ceilidhs began as village gatherings. #Scotland',
       correlation: { legacy_source: 'blog', legacy_interaction_id: '1' },
       attempts: [],
-      model_id: null,
       attempt_count: 0,
       // Not timed here: the legacy app's own timing is in the snapshot.
       timing: { total_ms: null, provider_ms: 0 },
@@ -145,6 +143,32 @@ describe('legacy import: historical records, dump files, resume', () => {
     expect(trickyDetail.snapshot.messages[0].content).toBe('Quote "this"; it\'s -- not a comment\n$$ and a \\ backslash,\ta tab');
   });
 
+  it('a record is linked to the template and model its legacy row names, and the report says where it cannot be', async () => {
+    const idOf = (kind: string, legacyId: string) =>
+      applied.items.find((item) => item.kind === kind && item.legacy_id === legacyId)?.id;
+    const record = async (legacyId: string) => {
+      const [found] = await tasks(`&correlation=${encodeURIComponent(JSON.stringify({ legacy_interaction_id: legacyId }))}`);
+      return found;
+    };
+    // Row 1 names prompt 1 and "llama3.1:70b" (llm_model 2, of the Ollama provider): lineage on the record.
+    const template = { id: idOf('template', 'prompt:1'), version: 1, label: 'legacy' };
+    expect(await record('1')).toMatchObject({
+      template,
+      model_id: idOf('model', '2'),
+      provider_id: idOf('provider', '1'),
+    });
+    // Row 2's "mistral" is a model of two providers: its llm_provider says which (OpenAI's, llm_model 6).
+    expect(await record('2')).toMatchObject({ template, model_id: idOf('model', '6'), provider_id: idOf('provider', '2') });
+    // Row 6 names no model: linked to its template only.
+    expect(await record('6')).toMatchObject({ template, model_id: null });
+    // Row 7's prompt (empty) is not imported and its model has no llm_model row: kept, not linked, reported.
+    expect(await record('7')).toMatchObject({ template: null, model_id: null, provider_id: null });
+    expect(applied.notes.filter((note) => note.kind === 'record')).toEqual([
+      { kind: 'record', legacy_id: '7', message: expect.stringMatching(/^its prompt \(llm_prompt 5\) is not imported/) },
+      { kind: 'record', legacy_id: '7', message: expect.stringMatching(/^its model "gpt-4" has no llm_model row/) },
+    ]);
+  });
+
   it('a legacy record is read only: cancel leaves it done, retry is refused, and the schema keeps it from the queue', async () => {
     const [record] = await tasks();
     const cancel = await stack.call('runner', `/api/v1/tasks/${record.id}/cancel`, { method: 'POST' }, editor);
@@ -168,7 +192,7 @@ describe('legacy import: historical records, dump files, resume', () => {
   });
 
   it('an import killed half-way (SIGKILL) is finished by the next run, nothing doubled; a second --apply imports nothing', async () => {
-    const total = 3 + EXTRA;
+    const total = 4 + EXTRA;
     // The dry run says what --apply then does, and changes nothing.
     const dry = await importLegacy({ from: liveUrl, apply: false, targets });
     expect(dry.counts.record).toEqual({ imported: total, already: 0, skipped: 3 });
@@ -222,5 +246,5 @@ describe('legacy import: historical records, dump files, resume', () => {
     const again = await importLegacy({ from: liveUrl, apply: true, targets });
     for (const count of Object.values(again.counts)) expect(count.imported).toBe(0);
     expect(again.counts.record).toEqual({ imported: 0, already: total, skipped: 3 });
-  });
+  }, 90_000); // four imports and a CLI process: generous on a loaded machine
 });

@@ -6,6 +6,8 @@
  * templates are published as version 1 with the `legacy` label and render for the imported posts' values,
  * an imported step automation runs against the provider emulator, a second --apply imports nothing.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { quoteIdent, withClient, withDatabase } from '@llmops/kit/db';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
@@ -28,10 +30,30 @@ for (const shape of ['E0', 'E2', 'E3', 'E4'] as const) {
   await withClient(url, (client) => client.query(legacySql(shape)));
   legacyUrls.set(shape, url);
 }
+/**
+ * A post larger than one request body (1 MiB): the E0 shape with June's post_section added, and a post of
+ * three values and four sections of about 300 kB each (a three-byte character, 100,000 times), 2.1 MB in all:
+ * four requests.
+ */
+const BIG_VALUE = '€'.repeat(100_000);
+const bigName = `legacy_wf_big_${suffix}`;
+await withClient(db.adminUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(bigName)}`));
+const bigUrl = withDatabase(db.adminUrl, bigName);
+await withClient(bigUrl, (client) =>
+  client.query(`${legacySql('E0')}
+    CREATE TABLE post_section (id serial PRIMARY KEY, post_id integer NOT NULL REFERENCES post (id), section_order integer,
+      section_heading text, section_description text);
+    INSERT INTO post (title, slug, status) VALUES ('The long read', 'the-long-read', 'draft');
+    INSERT INTO post_development (post_id, basic_idea, provisional_title, idea_scope)
+      VALUES (2, '${BIG_VALUE}', 'A ${BIG_VALUE}', 'B ${BIG_VALUE}');
+    INSERT INTO post_section (post_id, section_order, section_heading, section_description)
+      SELECT 2, n, 'Part ' || n, n || ' ${BIG_VALUE}' FROM generate_series(1, 4) AS n;`),
+);
+
 afterAll(async () => {
   await h.stop();
   await emulator.stop();
-  for (const url of legacyUrls.values()) {
+  for (const url of [...legacyUrls.values(), bigUrl]) {
     const name = new URL(url).pathname.slice(1);
     await withClient(db.adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
   }
@@ -67,7 +89,7 @@ async function prompt(method: string, path: string, body?: unknown): Promise<Jso
   return JSON.parse(text);
 }
 const itemsOf = (summary: ImportSummary, kind: string) => summary.items.filter((item) => item.kind === kind);
-const WORKFLOW_KINDS = ['template', 'substage', 'field', 'action', 'post', 'section', 'value', 'choice'] as const;
+const WORKFLOW_KINDS = ['template', 'stage', 'substage', 'field', 'action', 'post', 'section', 'value', 'choice'] as const;
 const countsOf = (summary: ImportSummary) => Object.fromEntries(WORKFLOW_KINDS.map((kind) => [kind, summary.counts[kind]]));
 /** Imported and skipped per kind, in WORKFLOW_KINDS order. */
 const tally = (summary: ImportSummary, of: 'imported' | 'skipped') => WORKFLOW_KINDS.map((kind) => summary.counts[kind][of]);
@@ -83,9 +105,9 @@ describe('legacy import: templates, actions, step automations and posts', () => 
     expect(applied.items.map((item) => [item.kind, item.legacy_id])).toEqual(
       dry.items.map((item) => [item.kind, item.legacy_id]),
     );
-    // template, substage, field, action, post, section, value, choice
-    expect(tally(applied, 'imported')).toEqual([7, 1, 6, 2, 2, 2, 10, 3]);
-    expect(tally(applied, 'skipped')).toEqual([1, 0, 0, 1, 1, 1, 1, 1]);
+    // template, stage, substage, field, action, post, section, value, choice
+    expect(tally(applied, 'imported')).toEqual([7, 1, 2, 9, 2, 2, 2, 13, 3]);
+    expect(tally(applied, 'skipped')).toEqual([1, 1, 0, 0, 1, 1, 1, 4, 1]);
 
     // Every conversion that could change meaning is reported with its row.
     expect(applied.warnings).toEqual(
@@ -113,6 +135,14 @@ describe('legacy import: templates, actions, step automations and posts', () => 
     expect(skipped('post', '2')?.reason).toMatch(/soft-deleted/);
     expect(skipped('post_section', '3')?.reason).toMatch(/post 2, which is soft-deleted/);
     expect(skipped('post_substage_action', '3')?.reason).toMatch(/soft-deleted/);
+    expect(skipped('workflow_stage_entity', '21')).toMatchObject({
+      kind: 'stage',
+      reason: expect.stringMatching(/has no substages/),
+    });
+    // Section elements that cannot be placed: of a soft-deleted post, naming another post's section, empty.
+    expect(skipped('post_section_elements', '5')?.reason).toMatch(/post 2, which is soft-deleted/);
+    expect(skipped('post_section_elements', '6')?.reason).toMatch(/section 1 belongs to post 3, not to its post 1/);
+    expect(skipped('post_section_elements', '7')?.reason).toMatch(/element_text is empty/);
     const notes = applied.notes.map((note) => `${note.legacy_id}: ${note.message}`);
     expect(notes).toEqual(
       expect.arrayContaining([
@@ -167,9 +197,17 @@ describe('legacy import: templates, actions, step automations and posts', () => 
     expect(value('section_description', second.id)?.value).toBe('A fortress on a rock');
     const revisions = (await wf('GET', `/posts/${castles.id}/values/tags/revisions`)).body.items;
     expect(revisions).toHaveLength(1);
+    // The section elements: one list per type, in element_order.
+    expect(value('section_facts', first.id)?.value).toEqual(['Seat of Scottish kings', 'Built on Castle Rock']);
+    expect(value('section_ideas', first.id)?.value).toEqual(["Open with the one o'clock gun"]);
+    expect(value('section_themes', second.id)?.value).toEqual(['Sieges']);
+    expect(value('section_facts', second.id)).toBeUndefined();
 
     // The legacy substage of a post, a substage the reference data lacks, the legacy fields.
     const stages = (await wf('GET', '/stages')).body.items as Json[];
+    // A legacy stage the reference data lacks, in its legacy place (after authoring), with its substage.
+    expect(stages.map((s) => s.key)).toEqual(['planning', 'authoring', 'review', 'publishing']);
+    expect(stages[2]).toMatchObject({ label: 'Review', substages: [expect.objectContaining({ key: 'peer_check' })] });
     const substages = stages.flatMap((s) => s.substages);
     expect(castles.substage_id).toBe(substages.find((s: Json) => s.key === 'content').id);
     expect(substages.find((s: Json) => s.key === 'fact_check')).toMatchObject({ label: 'Fact Check' });
@@ -201,13 +239,16 @@ describe('legacy import: templates, actions, step automations and posts', () => 
   it('E2: a second --apply imports nothing', async () => {
     const again = await run('E2', true);
     for (const [kind, count] of Object.entries(countsOf(again))) expect(count.imported, kind).toBe(0);
+    // The stage and substages the first import made are its own: already imported, not merely there.
+    expect(again.counts.stage).toEqual({ imported: 0, already: 1, skipped: 1 });
+    expect(again.counts.substage).toEqual({ imported: 0, already: 2, skipped: 0 });
     expect(((await wf('GET', '/posts?limit=200')).body.items as Json[]).length).toBe(2);
   });
 
   it('E3: a step automation becomes an action on its substage and runs against the provider emulator', async () => {
     const summary = await run('E3', true);
     // The fields and the substage the E2 import made are there already: used as they are.
-    expect(tally(summary, 'imported')).toEqual([11, 0, 0, 4, 2, 2, 10, 3]);
+    expect(tally(summary, 'imported')).toEqual([11, 0, 0, 0, 4, 2, 2, 13, 3]);
     const action = itemsOf(summary, 'action').find((item) => item.legacy_id === 'step:3');
     const got = (await wf('GET', `/actions/${action?.id}`)).body;
     expect(got).toMatchObject({ label: 'Interesting Facts', target_field: 'interesting_facts' });
@@ -246,14 +287,88 @@ describe('legacy import: templates, actions, step automations and posts', () => 
 
   it('E0 and E4: the oldest and the latest shapes', async () => {
     const e0 = await run('E0', true);
-    expect(tally(e0, 'imported')).toEqual([3, 0, 1, 0, 1, 0, 2, 0]);
+    expect(tally(e0, 'imported')).toEqual([3, 0, 0, 1, 0, 1, 0, 2, 0]);
     expect(e0.skipped).toContainEqual(
       expect.objectContaining({ table: 'llm_action', legacy_id: '1', reason: expect.stringMatching(/names no output field/) }),
     );
     const e4 = await run('E4', true);
     expect(e4.epoch).toBe('E4');
-    expect(tally(e4, 'imported')).toEqual([11, 0, 0, 4, 2, 2, 10, 3]);
+    expect(tally(e4, 'imported')).toEqual([11, 0, 0, 0, 4, 2, 2, 13, 3]);
     // E4 actions have no output_field: the posts' choices name it.
     expect(itemsOf(e4, 'action').map((a) => a.name)).toEqual(expect.arrayContaining(['Seed to basic', 'Interesting Facts']));
   });
+});
+
+describe('legacy import: a post larger than a request body', () => {
+  it('goes in parts; a run killed between them (SIGKILL) is finished by the next, nothing doubled', async () => {
+    const from = bigUrl;
+    const dry = await importLegacy({ from, apply: false, targets });
+    // Both posts, the big one's 3 values and 4 sections with their 8 values; post 1's 2 values.
+    expect(dry.counts).toMatchObject({
+      post: { imported: 2, skipped: 0 },
+      section: { imported: 4, skipped: 0 },
+      value: { imported: 13, skipped: 0 },
+    });
+
+    const env = {
+      ...process.env,
+      LLMOPS_DATA_DIR: '/nonexistent',
+      REGISTRY_URL: targets.registry,
+      PROMPT_URL: targets.prompt,
+      WORKFLOW_URL: targets.workflow,
+      LLMOPS_INTERNAL_SECRET: h.stack.secret,
+    };
+    const cli = fileURLToPath(new URL('../infra/cli.ts', import.meta.url));
+    const child = spawn(process.execPath, [cli, 'import', 'legacy', '--from', from, '--apply', '--summary', '/dev/null'], {
+      env,
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // As soon as the big post's first part is in, hold the import's lock (the next part waits), then kill the CLI.
+    await withClient(db.adminUrl, async (client) => {
+      const recorded = async () =>
+        (
+          await client.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM workflow.legacy_ids WHERE source = $1 AND kind = 'post' AND legacy_id = '2'`,
+            [bigName],
+          )
+        ).rows[0]?.n;
+      const deadline = Date.now() + 30_000;
+      while ((await recorded()) === 0) {
+        if (Date.now() > deadline) throw new Error('the first part of the big post did not arrive within 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await client.query(`SELECT pg_advisory_lock(hashtext('workflow.legacy_ids'), hashtext($1))`, [bigName]);
+      child.kill('SIGKILL');
+      await exited;
+      await client.query(`SELECT pg_advisory_unlock(hashtext('workflow.legacy_ids'), hashtext($1))`, [bigName]);
+    });
+
+    const resumed = await importLegacy({ from, apply: true, targets });
+    expect(resumed.counts.post).toEqual({ imported: 0, already: 2, skipped: 0 });
+    expect(resumed.counts.value.imported).toBeGreaterThan(0);
+    // Only E0's actions, which name no output field.
+    expect(resumed.skipped.map((skip) => skip.kind)).toEqual(['action', 'action']);
+    const post = itemsOf(resumed, 'post').find((item) => item.legacy_id === '2');
+    const detail = (await wf('GET', `/posts/${post?.id}`)).body;
+    expect(detail.sections).toHaveLength(4);
+    expect(detail.values).toHaveLength(11);
+    for (const value of detail.values) expect(value.author).toEqual({ kind: 'service', id: 'importer' });
+    const description = detail.values.find(
+      (v: Json) => v.field_key === 'section_description' && v.section_id === detail.sections[3].id,
+    );
+    expect(description.value).toBe(`4 ${BIG_VALUE}`);
+    // Each value written once: one revision each, whichever run wrote it.
+    const revisions = await withClient(db.adminUrl, async (client) => {
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM workflow.revisions r JOIN workflow.field_values v ON v.id = r.value_id WHERE v.post_id = $1`,
+        [post?.id],
+      );
+      return rows[0]?.n;
+    });
+    expect(revisions).toBe(11);
+
+    const again = await importLegacy({ from, apply: true, targets });
+    for (const [kind, count] of Object.entries(again.counts)) expect(count.imported, kind).toBe(0);
+  }, 90_000); // four imports and a CLI process: generous on a loaded machine
 });

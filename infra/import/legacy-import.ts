@@ -17,7 +17,7 @@ import { planActionPresets, planTemplates, planWorkflow, type WorkflowKind } fro
 import { checkPreviews, type PreviewOutcome } from './preview-check.ts';
 import { sendInBatches } from './workflow-batches.ts';
 import { loadDump, type DumpReport } from './dump-file.ts';
-import { planRecords, sendRecords, type RecordAnswer } from './record-plan.ts';
+import { linkRecords, planRecords, sendRecords, type RecordAnswer } from './record-plan.ts';
 import type { Progress } from './progress.ts';
 
 /** What the summary counts. */
@@ -28,6 +28,7 @@ export const IMPORT_KINDS: readonly ImportKind[] = [
   'preset',
   'part',
   'template',
+  'stage',
   'substage',
   'field',
   'action',
@@ -122,6 +123,23 @@ const tableOf = (legacyId: string): string =>
             ? 'workflow_step_entity'
             : 'legacy row';
 
+/** The legacy table and row of what the workflow service refused, from its kind and legacy id. */
+function workflowRow(kind: WorkflowKind, legacyId: string): { table: string; legacy_id: string } {
+  const [head = '', rest = ''] = legacyId.split(/:(.*)/s);
+  if (kind === 'stage') return { table: 'workflow_stage_entity', legacy_id: legacyId };
+  if (kind === 'substage') return { table: 'workflow_sub_stage_entity', legacy_id: legacyId };
+  if (kind === 'post') return { table: 'post', legacy_id: legacyId };
+  if (kind === 'section') return { table: 'post_section', legacy_id: legacyId };
+  if (kind === 'field') return { table: legacyId.split('.')[0] ?? 'field', legacy_id: legacyId };
+  if (kind === 'action' || kind === 'choice')
+    return rest
+      ? { table: head === 'step' ? 'workflow_step_entity' : head, legacy_id: rest }
+      : { table: kind, legacy_id: legacyId };
+  // A value: `post 3 basic_idea` (post 3's post_development row) or `post_section 5 section_heading`.
+  const [table = 'post', row = legacyId] = legacyId.split(/ (.*)/s);
+  return { table: table === 'post' ? 'post_development' : table, legacy_id: row };
+}
+
 export interface ImportOptions {
   /** A postgres:// URL of the legacy database, or the path of a plain-SQL pg_dump file. */
   from: string;
@@ -197,14 +215,25 @@ export async function importLegacy(options: ImportOptions): Promise<ImportSummar
         ...batch,
         dry_run: !options.apply,
       })) as WorkflowAnswer,
+    { done: (sent, total) => options.progress?.('Importing the posts', sent, total) },
   );
   // Interactions go last, in batches: a run killed half-way keeps what it finished (resume.ts in tests).
   const records = planRecords(snapshot);
+  const providerIds = idsOf(answer.items, 'provider');
+  const linked = linkRecords(records.records, snapshot, {
+    templates: idsOf(prompt.items, 'template'),
+    models: new Map(
+      registry.request.models.flatMap((model) => {
+        const id = answer.items.find((item) => item.kind === 'model' && item.legacy_id === model.legacy_id)?.id;
+        return id ? [[model.legacy_id, { id, provider_id: providerIds.get(model.provider_legacy_id) ?? null }] as const] : [];
+      }),
+    ),
+  });
   const { runner } = options.targets;
   if (records.records.length > 0 && !runner)
     throw new ImportRefused('The source holds interactions to keep as task records: set RUNNER_URL to the runner service.');
   const recordItems = await sendRecords(
-    records.records,
+    linked.records,
     options.batch ?? 100,
     async (batch) =>
       (await post(`${runner}/internal/import/legacy`, options.targets.secret, 'runner', {
@@ -239,7 +268,7 @@ export async function importLegacy(options: ImportOptions): Promise<ImportSummar
       reason: row.reason,
     })),
     ...workflowPlan.skipped,
-    ...workflow.refused.map((row) => ({ kind: row.kind, table: 'workflow', legacy_id: row.legacy_id, reason: row.reason })),
+    ...workflow.refused.map((row) => ({ kind: row.kind, ...workflowRow(row.kind, row.legacy_id), reason: row.reason })),
     ...answer.refused.map((row) => ({
       kind: row.kind,
       table: tableOf(row.legacy_id),
@@ -258,7 +287,7 @@ export async function importLegacy(options: ImportOptions): Promise<ImportSummar
   for (const kind of IMPORT_KINDS) {
     const ofKind = items.filter((item) => item.kind === kind);
     counts[kind] = {
-      // A field or substage of the same key already there is used as it is (`existing`), not imported.
+      // A stage, field or substage of the same key already there is used as it is (`existing`), not imported.
       imported: ofKind.filter((item) => item.created).length,
       already: ofKind.filter((item) => !item.created && !('existing' in item && item.existing)).length,
       skipped: skipped.filter((skip) => skip.kind === kind).length,
@@ -276,7 +305,7 @@ export async function importLegacy(options: ImportOptions): Promise<ImportSummar
     counts,
     items,
     skipped,
-    notes: [...registry.notes, ...workflowPlan.notes],
+    notes: [...registry.notes, ...workflowPlan.notes, ...linked.notes],
     warnings: prompt.warnings,
     previews,
     ...(dump ? { dump } : {}),

@@ -26,6 +26,7 @@ export const LEGACY_TABLES = [
   'post',
   'post_development',
   'post_section',
+  'post_section_elements',
   'post_substage_action',
   'post_workflow_step_action',
   'llm_interaction',

@@ -19,6 +19,21 @@ export interface RecordSkip {
   reason: string;
 }
 
+/** A record kept without a link its legacy row names, and why. */
+export interface RecordNote {
+  kind: 'record';
+  legacy_id: string;
+  message: string;
+}
+
+/** What the registry and the prompt service answered, by legacy id (their `items`). */
+export interface RecordLinks {
+  /** `prompt:<id>` → the template it became. */
+  templates: ReadonlyMap<string, string>;
+  /** A model's legacy id (an `llm_model` id, or `name:<name>` before the registry) → the model it became. */
+  models: ReadonlyMap<string, { id: string; provider_id: string | null }>;
+}
+
 /** A request body stays under the services' 1 MiB limit with room for the envelope. */
 const MAX_BATCH_BYTES = 900_000;
 
@@ -73,6 +88,63 @@ export function planRecords(snapshot: LegacySnapshot): { records: RecordIn[]; sk
     records.push(record);
   }
   return { records, skipped };
+}
+
+/**
+ * Links each record to what its legacy row names, where that was imported (docs/migration.md, "Historical
+ * records"): `prompt_id` → the template it became (version 1, label `legacy`); the model name of
+ * `interaction_metadata.llm_model` → the model, resolved as the legacy runtime resolved names (the first
+ * `llm_model` row of that name; `llm_provider`, when the row kept it, picks among several). A link that
+ * cannot be made is a note with the reason; the record is kept either way.
+ */
+export function linkRecords(
+  records: readonly RecordIn[],
+  snapshot: LegacySnapshot,
+  links: RecordLinks,
+): { records: RecordIn[]; notes: RecordNote[] } {
+  const notes: RecordNote[] = [];
+  const providers = new Map(snapshot.rows.llm_provider.map((row) => [String(row.id), row]));
+  const prompts = new Set(snapshot.rows.llm_prompt.map((row) => String(row.id)));
+  const modelOf = (name: string, provider: string): string | null => {
+    if (!snapshot.columns.has('llm_model')) return `name:${name}`;
+    const rows = snapshot.rows.llm_model.filter((row) => text(row.name) === name);
+    const wanted = provider.toLowerCase();
+    const kindOf = (row: (typeof rows)[number]) => providers.get(String(row.provider_id));
+    const matching = wanted
+      ? rows.find((row) => [text(kindOf(row)?.type), text(kindOf(row)?.name)].some((v) => v.toLowerCase() === wanted))
+      : undefined;
+    const row = matching ?? rows[0];
+    return row ? String(row.id) : null;
+  };
+  const out = records.map((record) => {
+    const note = (message: string) => notes.push({ kind: 'record', legacy_id: record.legacy_id, message });
+    const legacy = record.legacy ?? {};
+    const promptId = legacy.prompt_id == null ? '' : String(legacy.prompt_id);
+    let templateId: string | null = null;
+    if (promptId) {
+      templateId = links.templates.get(`prompt:${promptId}`) ?? null;
+      if (!templateId)
+        note(
+          prompts.has(promptId)
+            ? `its prompt (llm_prompt ${promptId}) is not imported (see the template's reason): the record is not linked to a template`
+            : `its prompt_id ${promptId} names no llm_prompt row: the record is not linked to a template`,
+        );
+    }
+    let model: { id: string; provider_id: string | null } | null = null;
+    if (record.model) {
+      const provider = text(objectOf(legacy.interaction_metadata).llm_provider);
+      const legacyModel = modelOf(record.model, provider);
+      model = legacyModel ? (links.models.get(legacyModel) ?? null) : null;
+      if (!model)
+        note(
+          legacyModel
+            ? `its model "${record.model}"${legacyModel.startsWith('name:') ? '' : ` (llm_model ${legacyModel})`} is not imported (see the model's reason): the record is not linked to a model`
+            : `its model "${record.model}" has no llm_model row (a test row?): the record is not linked to a model`,
+        );
+    }
+    return { ...record, template_id: templateId, model_id: model?.id ?? null, provider_id: model?.provider_id ?? null };
+  });
+  return { records: out, notes };
 }
 
 /** The records in batches of at most `size` rows and under the body limit, in their order. */

@@ -11,10 +11,15 @@ function snapshot(rows: Partial<Record<(typeof LEGACY_TABLES)[number], Row[]>>):
 const none = { models: new Map(), presets: new Map(), templates: new Map() };
 
 describe('the workflow plan of a legacy database', () => {
-  it('maps renamed substages by name, and creates the ones the reference data lacks in their stage', () => {
+  it('maps renamed stages and substages by name, and sends the stages in their legacy order', () => {
     const plan = planWorkflow(
       snapshot({
-        workflow_stage_entity: [{ id: 54, name: 'writing' }],
+        workflow_stage_entity: [
+          { id: 8, name: 'publishing', stage_order: 3 },
+          { id: 54, name: 'writing', stage_order: 2 },
+          { id: 60, name: 'Peer Review', stage_order: 2 },
+          { id: 61, name: '!!', stage_order: 9 },
+        ],
         workflow_sub_stage_entity: [
           { id: 19, stage_id: 54, name: 'Sections' },
           { id: 21, stage_id: 54, name: 'post_info' },
@@ -27,6 +32,20 @@ describe('the workflow plan of a legacy database', () => {
       expect.objectContaining({ legacy_id: '19', key: 'content', stage_key: 'authoring' }),
       expect.objectContaining({ legacy_id: '21', key: 'meta_info', stage_key: 'authoring' }),
       { legacy_id: '30', key: 'fact_check', label: 'Fact Check', stage_key: 'authoring', description: 'Checking' },
+    ]);
+    // The workflow service creates a stage it lacks after the one before it here (stage_order, then id).
+    expect(plan.request.stages).toEqual([
+      { legacy_id: '54', key: 'authoring', label: 'Writing' },
+      { legacy_id: '60', key: 'peer_review', label: 'Peer Review' },
+      { legacy_id: '8', key: 'publishing', label: 'Publishing' },
+    ]);
+    expect(plan.skipped).toEqual([
+      expect.objectContaining({
+        kind: 'stage',
+        table: 'workflow_stage_entity',
+        legacy_id: '61',
+        reason: expect.stringMatching(/no stage key/),
+      }),
     ]);
   });
 
@@ -65,6 +84,7 @@ describe('the workflow plan of a legacy database', () => {
     expect(plan.request.posts[0]?.sections).toEqual([
       {
         legacy_id: '5',
+        position: 1,
         values: [
           { field: 'section_heading', value: 'One' },
           { field: 'section_image_captions', value: 'b' },

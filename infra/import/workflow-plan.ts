@@ -17,11 +17,12 @@ type TemplateIn = NonNullable<z.input<typeof LegacyPromptImportSchema>['template
 type PresetIn = NonNullable<z.input<typeof LegacyRegistryImportSchema>['presets']>[number];
 type ActionIn = NonNullable<WorkflowImport['actions']>[number];
 type FieldIn = NonNullable<WorkflowImport['fields']>[number];
+type StageIn = NonNullable<WorkflowImport['stages']>[number];
 type PostIn = NonNullable<WorkflowImport['posts']>[number];
 type ChoiceIn = NonNullable<WorkflowImport['choices']>[number];
 type Mapping = ActionIn['inputs'];
 
-export type WorkflowKind = 'template' | 'action' | 'field' | 'substage' | 'post' | 'section' | 'choice' | 'value';
+export type WorkflowKind = 'template' | 'action' | 'field' | 'stage' | 'substage' | 'post' | 'section' | 'choice' | 'value';
 export interface Skipped {
   kind: WorkflowKind;
   table: string;
@@ -54,6 +55,8 @@ const labelOf = (key: string): string =>
 /** Legacy substage names and the keys of the reference stages they became (blogforge §2.4). */
 const SUBSTAGE_ALIASES: Record<string, string> = { sections: 'content', post_info: 'meta_info', meta: 'meta_info' };
 const STAGE_ALIASES: Record<string, string> = { writing: 'authoring' };
+/** The types `post_section_elements.element_type` may hold (its CHECK). */
+const ELEMENT_TYPES = ['fact', 'idea', 'theme'] as const;
 /**
  * `post_development` and `post_section` columns that are keys, bookkeeping or image files, not fields: images
  * are filled by hand or by image tasks here (docs/migration.md, not carried over); `*_at` columns are times.
@@ -256,7 +259,13 @@ export interface Answered {
 }
 
 export interface WorkflowPlan {
-  request: WorkflowImport & { fields: FieldIn[]; actions: ActionIn[]; posts: PostIn[]; choices: ChoiceIn[] };
+  request: WorkflowImport & {
+    stages: StageIn[];
+    fields: FieldIn[];
+    actions: ActionIn[];
+    posts: PostIn[];
+    choices: ChoiceIn[];
+  };
   skipped: Skipped[];
   notes: Note[];
 }
@@ -264,6 +273,7 @@ export interface WorkflowPlan {
 export function planWorkflow(snapshot: LegacySnapshot, answered: Answered): WorkflowPlan {
   const request: WorkflowPlan['request'] = {
     source: snapshot.source,
+    stages: [],
     substages: [],
     fields: [],
     actions: [],
@@ -275,7 +285,27 @@ export function planWorkflow(snapshot: LegacySnapshot, answered: Answered): Work
   const rows = snapshot.rows;
 
   // Stages and substages: names are the stable key (blogforge §7); what the reference data lacks is created.
-  const stageNames = new Map(rows.workflow_stage_entity.map((row) => [String(row.id), keyOf(text(row.name))]));
+  const stageKeyOf = (row: Row) => {
+    const raw = keyOf(text(row.name));
+    return STAGE_ALIASES[raw] ?? raw;
+  };
+  const stageNames = new Map(rows.workflow_stage_entity.map((row) => [String(row.id), stageKeyOf(row)]));
+  const legacyStages = [...rows.workflow_stage_entity].sort(
+    (a, b) => Number(a.stage_order ?? 0) - Number(b.stage_order ?? 0) || Number(a.id) - Number(b.id),
+  );
+  for (const row of legacyStages) {
+    const key = stageKeyOf(row);
+    if (!KEY.test(key)) {
+      skipped.push({
+        kind: 'stage',
+        table: 'workflow_stage_entity',
+        legacy_id: String(row.id),
+        reason: `its name "${text(row.name)}" makes no stage key (a letter, then letters, digits or _): add the stage by hand`,
+      });
+      continue;
+    }
+    request.stages.push({ legacy_id: String(row.id), key, label: labelOf(text(row.name) || key) });
+  }
   const substageKey = new Map<string, string>();
   for (const row of rows.workflow_sub_stage_entity) {
     const raw = keyOf(text(row.name));
@@ -287,7 +317,7 @@ export function planWorkflow(snapshot: LegacySnapshot, answered: Answered): Work
       legacy_id: String(row.id),
       key,
       label: labelOf(text(row.name) || key),
-      stage_key: STAGE_ALIASES[stage] ?? stage,
+      stage_key: stage,
       description: text(row.description).slice(0, 1000),
     });
   }
@@ -356,6 +386,52 @@ export function planWorkflow(snapshot: LegacySnapshot, answered: Answered): Work
     const key = table === 'post_section' ? sectionKey(name) : name;
     return fields.has(key) ? key : null;
   };
+
+  // Section elements (facts, ideas and themes per section, blogforge §2.3): one list field per type, each
+  // section's elements its items in element_order; a row that cannot be placed is reported.
+  const elements = new Map<string, Map<string, Row[]>>();
+  const sectionRows = new Map(rows.post_section.map((row) => [String(row.id), row]));
+  for (const row of rows.post_section_elements) {
+    const skip = (reason: string) =>
+      skipped.push({ kind: 'value', table: 'post_section_elements', legacy_id: String(row.id), reason });
+    const section = sectionRows.get(String(row.section_id));
+    const type = text(row.element_type);
+    if (!live.has(String(row.post_id)))
+      skip(
+        `belongs to post ${String(row.post_id)}, which is ${rows.post.some((p) => String(p.id) === String(row.post_id)) ? 'soft-deleted' : 'missing'}`,
+      );
+    else if (!section) skip(`its section ${String(row.section_id)} is not a post_section row: there is no section to put it in`);
+    else if (String(section.post_id) !== String(row.post_id))
+      skip(
+        `its section ${String(row.section_id)} belongs to post ${String(section.post_id)}, not to its post ${String(row.post_id)}: which one is meant cannot be told; add it by hand`,
+      );
+    else if (!(ELEMENT_TYPES as readonly string[]).includes(type))
+      skip(`its element_type "${type}" is none of ${ELEMENT_TYPES.join(', ')}: add it by hand to the section`);
+    else if (!text(row.element_text)) skip('its element_text is empty: there is nothing to keep');
+    else {
+      const bySection = elements.get(String(section.id)) ?? new Map<string, Row[]>();
+      bySection.set(type, [...(bySection.get(type) ?? []), row]);
+      elements.set(String(section.id), bySection);
+      const key = `section_${type}s`;
+      if (!fields.has(key))
+        fields.set(key, {
+          legacy_id: `post_section_elements.${type}`,
+          key,
+          label: labelOf(key),
+          description: `The legacy post_section_elements of type ${type}, in element_order.`,
+          kind: 'list',
+          scope: 'section',
+          substage_key: 'content',
+        });
+    }
+  }
+  const elementValues = (sectionId: string) =>
+    [...(elements.get(sectionId) ?? new Map<string, Row[]>())].map(([type, list]) => ({
+      field: `section_${type}s`,
+      value: [...list]
+        .sort((a, b) => Number(a.element_order ?? 0) - Number(b.element_order ?? 0) || Number(a.id) - Number(b.id))
+        .map((row) => text(row.element_text)),
+    }));
 
   // Actions from llm_action, then one per step automation.
   const templateOf = (legacyId: string, where: string, kind: WorkflowKind) => {
@@ -514,7 +590,11 @@ export function planWorkflow(snapshot: LegacySnapshot, answered: Answered): Work
       sections: rows.post_section
         .filter((row) => String(row.post_id) === id)
         .sort((a, b) => Number(a.section_order ?? 0) - Number(b.section_order ?? 0) || Number(a.id) - Number(b.id))
-        .map((row) => ({ legacy_id: String(row.id), values: values(row, 'post_section') })),
+        .map((row, index) => ({
+          legacy_id: String(row.id),
+          position: index + 1,
+          values: [...values(row, 'post_section'), ...elementValues(String(row.id))],
+        })),
     });
   }
 

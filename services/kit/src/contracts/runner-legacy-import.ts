@@ -25,6 +25,13 @@ export const LegacyRecordImportSchema = z
             created_at: z.iso.datetime({ offset: true, message: 'expected an RFC 3339 timestamp' }).nullable(),
             /** The legacy model's name as the row recorded it, when it did. */
             model: z.string().max(200).nullable().default(null),
+            /**
+             * Lineage, where the legacy row names what it became here: the template its `prompt_id` was imported as
+             * (version 1, label `legacy`), and the model (and its provider) its model name resolves to.
+             */
+            template_id: z.uuid({ message: 'expected a UUID' }).nullable().default(null),
+            model_id: z.uuid({ message: 'expected a UUID' }).nullable().default(null),
+            provider_id: z.uuid({ message: 'expected a UUID' }).nullable().default(null),
             /** Everything else the row held (its prompt id, parameters_used, interaction_metadata…), kept as read. */
             legacy: z.record(z.string(), z.unknown()).default({}),
           })

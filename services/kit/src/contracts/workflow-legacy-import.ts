@@ -8,7 +8,7 @@ const Label = z.string().trim().min(1).max(100);
 const Uuid = z.uuid({ message: 'expected a UUID' });
 const Value = z.object({ field: Key, value: z.unknown() }).strict();
 
-export const LEGACY_WORKFLOW_KINDS = ['substage', 'field', 'action', 'post', 'section', 'choice', 'value'] as const;
+export const LEGACY_WORKFLOW_KINDS = ['stage', 'substage', 'field', 'action', 'post', 'section', 'choice', 'value'] as const;
 
 /**
  * What the legacy importer (docs/migration.md) asks the workflow service to create, each row with its
@@ -18,6 +18,14 @@ export const LegacyWorkflowImportSchema = z
   .object({
     source: z.string().min(1, 'expected the name of the legacy database').max(200, 'expected at most 200 characters'),
     dry_run: z.boolean().default(false),
+    /**
+     * The legacy stages, in their legacy order: a key that exists is used as it is; one the reference data
+     * lacks is created after the stage before it in this list (first when none is), if a substage comes with it.
+     */
+    stages: z
+      .array(z.object({ legacy_id: LegacyId, key: Key, label: Label }).strict())
+      .max(100)
+      .default([]),
     /** Legacy substages the reference data lacks, created under a stage of the same key. */
     substages: z
       .array(
@@ -70,9 +78,24 @@ export const LegacyWorkflowImportSchema = z
             slug: z.string().max(200),
             status: z.enum(['draft', 'in_process', 'published', 'archived']),
             substage_key: Key.nullable(),
+            /**
+             * A post too large for one request goes in parts (docs/migration.md): part 1 makes the post, a later
+             * part adds the sections and values it carries to the post (made by part 1, or made here when part 1
+             * was only a dry run), skipping a value the post or section already has.
+             */
+            part: z.number().int().min(1).max(10_000).default(1),
             values: z.array(Value).max(200).default([]),
             sections: z
-              .array(z.object({ legacy_id: LegacyId, values: z.array(Value).max(100).default([]) }).strict())
+              .array(
+                z
+                  .object({
+                    legacy_id: LegacyId,
+                    /** Its place among the post's sections (default: its place in this list). */
+                    position: z.number().int().min(1).max(10_000).optional(),
+                    values: z.array(Value).max(100).default([]),
+                  })
+                  .strict(),
+              )
               .max(500)
               .default([]),
           })
@@ -80,7 +103,7 @@ export const LegacyWorkflowImportSchema = z
       )
       .max(5000)
       .default([]),
-    /** Per-post action choices (legacy post_substage_action / post_workflow_step_action). */
+    /** Per-post action choices (legacy post_substage_action / post_workflow_step_action), after the posts. */
     choices: z
       .array(
         z
@@ -107,7 +130,7 @@ export const LegacyWorkflowImportResultSchema = z.object({
       name: z.string(),
       /** Made by this request (in a dry run: would be). */
       created: z.boolean(),
-      /** A field or substage of that key was already there and is used as it is. */
+      /** A stage, field or substage of that key was already there and is used as it is. */
       existing: z.boolean().optional(),
     }),
   ),
@@ -115,7 +138,7 @@ export const LegacyWorkflowImportResultSchema = z.object({
 });
 
 /**
- * Not public: the legacy importer's way in (answers only the `importer` service identity). Substages,
+ * Not public: the legacy importer's way in (answers only the `importer` service identity). Stages, substages,
  * fields, actions, posts with their sections and values (one revision each, by the importer) and per-post
  * choices; what the source already brought is answered, not created again; one transaction.
  */

@@ -28,6 +28,10 @@ export interface LegacyRecord {
   correlation: Record<string, unknown>;
   output_text: string;
   created_at: string;
+  /** Lineage, where the importer could name it: the template (version 1, label `legacy`) and the model. */
+  template_id: string | null;
+  model_id: string | null;
+  provider_id: string | null;
 }
 
 /** Inserts the records as done tasks of source `legacy`, in one statement. */
@@ -35,10 +39,13 @@ export async function insert(tx: Queryable, records: readonly LegacyRecord[]): P
   if (records.length === 0) return [];
   const { rows } = await tx.query<TaskRow>(
     `INSERT INTO runner.tasks (id, requester, source, status, kind, priority, correlation, inputs, snapshot, output_text,
-       run_after, created_at, finished_at, updated_at)
+       template_id, template_version, template_label, model_id, provider_id, run_after, created_at, finished_at, updated_at)
      SELECT r.id, 'service:importer', 'legacy', 'succeeded', 'chat', 0, r.correlation, '{}', r.snapshot, r.output_text,
+            r.template_id, CASE WHEN r.template_id IS NULL THEN NULL ELSE 1 END,
+            CASE WHEN r.template_id IS NULL THEN NULL ELSE 'legacy' END, r.model_id, r.provider_id,
             r.created_at, r.created_at, r.created_at, now()
-     FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, correlation jsonb, snapshot jsonb, output_text text, created_at timestamptz)
+     FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, correlation jsonb, snapshot jsonb, output_text text, created_at timestamptz,
+       template_id uuid, model_id uuid, provider_id uuid)
      RETURNING *`,
     [JSON.stringify(records)],
   );

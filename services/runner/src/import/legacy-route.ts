@@ -83,6 +83,9 @@ async function importRecords(tx: Queryable, input: Input, audit: Audit): Promise
       correlation: { legacy_source: source, legacy_interaction_id: record.legacy_id },
       output_text: record.output,
       created_at: at.toISOString(),
+      template_id: record.template_id,
+      model_id: record.model_id,
+      provider_id: record.provider_id,
     });
   }
   const rows = await legacy.insert(tx, [...fresh.values()]);

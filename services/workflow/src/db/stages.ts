@@ -116,3 +116,13 @@ export async function renumberSubstages(tx: Queryable, orderedIds: readonly stri
     [orderedIds],
   );
 }
+
+/** A stage the reference data lacks (only the legacy importer adds stages: services/workflow/src/import). */
+export async function insertStage(tx: Queryable, row: Pick<StageRow, 'id' | 'key' | 'label' | 'position'>): Promise<void> {
+  await tx.query('INSERT INTO workflow.stages (id, key, label, position) VALUES ($1, $2, $3, $4)', [
+    row.id,
+    row.key,
+    row.label,
+    row.position,
+  ]);
+}

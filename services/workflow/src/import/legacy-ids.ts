@@ -1,6 +1,6 @@
 import type { Queryable } from '@llmops/kit/db';
 
-export type LegacyKind = 'field' | 'substage' | 'action' | 'post' | 'section' | 'choice';
+export type LegacyKind = 'stage' | 'field' | 'substage' | 'action' | 'post' | 'section' | 'choice';
 
 /** One import at a time per source: a second one waits, then finds what the first recorded. */
 export async function lockSource(tx: Queryable, source: string): Promise<void> {

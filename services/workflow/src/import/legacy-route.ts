@@ -18,11 +18,12 @@ import type { FieldRow } from '../db/fields.ts';
 import * as posts from '../db/posts.ts';
 import * as sections from '../db/sections.ts';
 import * as stages from '../db/stages.ts';
+import * as values from '../db/values.ts';
 import { valueProblems } from '../fields/values.ts';
 import { firstFree, slugOf } from '../posts/slug.ts';
 import { writeValue } from '../revisions/write.ts';
 import { mappingProblems } from '../routes/actions.ts';
-import type { RouteDeps } from '../routes/common.ts';
+import { moved, type RouteDeps } from '../routes/common.ts';
 import * as legacyIds from './legacy-ids.ts';
 
 type Input = z.output<typeof LegacyWorkflowImportSchema>;
@@ -85,19 +86,47 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
     await audit(tx, `${kind}.imported`, { type: kind, id }, null, after);
   };
 
+  // A stage or substage of a key that exists is used as it is (the reference data, or an earlier import's).
+  const there = (kind: 'stage' | 'substage', legacyId: string, id: string, key: string) =>
+    answer.items.push({
+      kind,
+      legacy_id: legacyId,
+      id,
+      name: key,
+      created: false,
+      ...(known.get(`${kind}:${legacyId}`) === id ? {} : { existing: true }),
+    });
   const stageByKey = new Map((await stages.listStages(tx)).map((row) => [row.key, row]));
+  // In legacy order: a stage the reference data lacks goes after the one before it (first when none is).
+  let previous: stages.StageRow | undefined;
+  for (const stage of input.stages) {
+    const found = stageByKey.get(stage.key);
+    if (found) {
+      there('stage', stage.legacy_id, found.id, found.key);
+      previous = found;
+      continue;
+    }
+    if (!input.substages.some((substage) => substage.stage_key === stage.key)) {
+      refuse(
+        'stage',
+        stage.legacy_id,
+        'it has no substages, so nothing would be placed in it: add it by hand if the team still wants it',
+      );
+      continue;
+    }
+    const id = uuidv7();
+    const order = (await stages.lockStages(tx)).map((row) => row.id);
+    await stages.insertStage(tx, { id, key: stage.key, label: stage.label, position: order.length + 1 });
+    await stages.renumberStages(tx, moved([...order, id], id, previous ? order.indexOf(previous.id) + 2 : 1));
+    previous = (await stages.getStage(tx, id)) as stages.StageRow;
+    stageByKey.set(stage.key, previous);
+    await made('stage', stage.legacy_id, id, stage.key, { key: stage.key, label: stage.label });
+  }
   const substageByKey = new Map((await stages.listSubstages(tx, { includeRetired: true })).map((row) => [row.key, row]));
   for (const substage of input.substages) {
-    const there = substageByKey.get(substage.key);
-    if (there) {
-      answer.items.push({
-        kind: 'substage',
-        legacy_id: substage.legacy_id,
-        id: there.id,
-        name: there.key,
-        created: false,
-        existing: true,
-      });
+    const found = substageByKey.get(substage.key);
+    if (found) {
+      there('substage', substage.legacy_id, found.id, found.key);
       continue;
     }
     const stage = stageByKey.get(substage.stage_key);
@@ -204,42 +233,53 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
   }
 
   const first = await stages.firstSubstage(tx);
+  const into = { fieldByKey, refuse, items: answer.items, audit };
   for (const post of input.posts) {
-    if (kept('post', post.legacy_id, post.title)) continue;
-    const substage = (post.substage_key && substageByKey.get(post.substage_key)) || first;
-    if (!substage) {
-      refuse('post', post.legacy_id, 'every substage is retired here');
+    // A later part of a post too large for one request adds to the post its first part made.
+    const continued = post.part > 1;
+    let id = known.get(`post:${post.legacy_id}`);
+    if (id && !continued) {
+      kept('post', post.legacy_id, post.title);
       continue;
     }
-    const base = slugOf(post.slug || post.title);
-    const id = uuidv7();
-    const slug = firstFree(base, await posts.slugsLike(tx, base));
-    await posts.insert(tx, {
-      id,
-      title: post.title,
-      slug,
-      status: post.status,
-      substage_id: substage.id,
-      created_by: 'service:importer',
-    });
-    await publish(tx, postChanged, { post_id: id, change: 'created', at: new Date().toISOString() });
-    await made('post', post.legacy_id, id, post.title, { title: post.title, slug, status: post.status });
-    await writeValues(tx, id, null, post.values, fieldByKey, 'post', `post ${post.legacy_id}`, refuse, answer.items, audit);
+    if (id) answer.items.push({ kind: 'post', legacy_id: post.legacy_id, id, name: post.title, created: false });
+    else {
+      const substage = (post.substage_key && substageByKey.get(post.substage_key)) || first;
+      if (!substage) {
+        refuse('post', post.legacy_id, 'every substage is retired here');
+        continue;
+      }
+      const base = slugOf(post.slug || post.title);
+      id = uuidv7();
+      const slug = firstFree(base, await posts.slugsLike(tx, base));
+      await posts.insert(tx, {
+        id,
+        title: post.title,
+        slug,
+        status: post.status,
+        substage_id: substage.id,
+        created_by: 'service:importer',
+      });
+      await publish(tx, postChanged, { post_id: id, change: 'created', at: new Date().toISOString() });
+      await made('post', post.legacy_id, id, post.title, { title: post.title, slug, status: post.status });
+    }
+    const postId = id;
+    await writeValues(tx, { postId, sectionId: null, row: `post ${post.legacy_id}`, skipWritten: continued }, post.values, into);
     for (const [index, section] of post.sections.entries()) {
-      const sectionId = uuidv7();
-      await sections.insert(tx, { id: sectionId, post_id: id, position: index + 1 });
-      await made('section', section.legacy_id, sectionId, `${post.title} §${index + 1}`, { post_id: id, position: index + 1 });
+      const position = section.position ?? index + 1;
+      let sectionId = known.get(`section:${section.legacy_id}`);
+      const name = `${post.title} §${position}`;
+      if (sectionId) answer.items.push({ kind: 'section', legacy_id: section.legacy_id, id: sectionId, name, created: false });
+      else {
+        sectionId = uuidv7();
+        await sections.insert(tx, { id: sectionId, post_id: postId, position });
+        await made('section', section.legacy_id, sectionId, name, { post_id: postId, position });
+      }
       await writeValues(
         tx,
-        id,
-        sectionId,
+        { postId, sectionId, row: `post_section ${section.legacy_id}`, skipWritten: continued },
         section.values,
-        fieldByKey,
-        'section',
-        `post_section ${section.legacy_id}`,
-        refuse,
-        answer.items,
-        audit,
+        into,
       );
     }
   }
@@ -279,21 +319,27 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
   return answer;
 }
 
-/** A post's or section's values, each one revision by the importer (an item); a value that does not fit is refused. */
+/**
+ * A post's or section's values, each one revision by the importer (an item); a value that does not fit is
+ * refused. A later part of a post (`skipWritten`) leaves a value the post or section has already as it is: an
+ * earlier run of the same part wrote it.
+ */
 async function writeValues(
   tx: PoolClient,
-  postId: string,
-  sectionId: string | null,
+  target: { postId: string; sectionId: string | null; row: string; skipWritten: boolean },
   list: readonly { field: string; value: unknown }[],
-  fieldByKey: ReadonlyMap<string, FieldRow>,
-  scope: 'post' | 'section',
-  row: string,
-  refuse: (kind: Kind, legacyId: string, reason: string) => void,
-  items: Answer['items'],
-  audit: Audit,
+  into: {
+    fieldByKey: ReadonlyMap<string, FieldRow>;
+    refuse: (kind: Kind, legacyId: string, reason: string) => void;
+    items: Answer['items'];
+    audit: Audit;
+  },
 ): Promise<void> {
+  const { postId, sectionId, row } = target;
+  const scope = sectionId === null ? 'post' : 'section';
   for (const { field: key, value: legacy } of list) {
-    const field = fieldByKey.get(key);
+    const legacyId = `${row} ${key}`;
+    const field = into.fieldByKey.get(key);
     const value = field ? fromLegacyText(field.kind, legacy) : legacy;
     const problems = !field
       ? [`no field ${key}`]
@@ -301,17 +347,22 @@ async function writeValues(
         ? [`${key} is a ${field.scope} field`]
         : valueProblems(field, value, 'value').map((p) => `${p.field}: ${p.message}`);
     if (!field || problems.length > 0) {
-      refuse('value', `${row} ${key}`, `${row}, field ${key}: ${problems.join('; ')}`);
+      into.refuse('value', legacyId, `${row}, field ${key}: ${problems.join('; ')}`);
+      continue;
+    }
+    const had = target.skipWritten ? await values.current(tx, { postId, sectionId, fieldId: field.id }) : undefined;
+    if (had) {
+      into.items.push({ kind: 'value', legacy_id: legacyId, id: had.id, name: key, created: false });
       continue;
     }
     const written = await writeValue(tx, { postId, sectionId, field, value, base: null, author: IMPORTER });
-    await audit(tx, 'value.imported', { type: 'field_value', id: written.value_id }, null, {
+    await into.audit(tx, 'value.imported', { type: 'field_value', id: written.value_id }, null, {
       post_id: postId,
       section_id: sectionId,
       field_key: field.key,
       revision_id: written.id,
     });
-    items.push({ kind: 'value', legacy_id: `${row} ${key}`, id: written.id, name: key, created: true });
+    into.items.push({ kind: 'value', legacy_id: legacyId, id: written.id, name: key, created: true });
   }
 }
 
