@@ -1,7 +1,8 @@
 /**
- * `npm test`: the whole suite, in the order that fails fastest. Build (the dashboard and its generated
- * API client), typecheck and lint every workspace through turbo, check formatting, then one vitest run of
- * the three projects of vitest.config.ts (unit tests with no database; integration and browser tests
+ * `npm test`: the whole suite, in the order that fails fastest. The static checks first, as one turbo run
+ * so that they overlap: the dashboard's build, its generated API client and svelte-check, one `tsc` over
+ * all the other TypeScript (tsconfig.json), one ESLint run and Prettier over the repository. Then one
+ * vitest run of the three projects of vitest.config.ts (unit tests with no database; integration and browser tests
  * against one throwaway PostgreSQL, or TEST_DATABASE_URL), then the chaos tests, serially, each with a
  * PostgreSQL of its own. Extra arguments go to vitest (`npm test -- --project unit`).
  */
@@ -32,8 +33,11 @@ for (const name of reports) rmSync(join(results, `${name}.json`), { force: true 
 const picksProjects = extra.some((arg) => arg === '--project' || arg.startsWith('--project='));
 
 const steps: [string, string, string[]][] = [
-  ['build, typecheck and lint (turbo)', 'turbo', ['run', 'build', 'typecheck', 'lint', '--output-logs=errors-only']],
-  ['formatting (prettier)', 'prettier', ['--check', '--log-level=warn', '.']],
+  [
+    'build, typecheck, lint and formatting (turbo)',
+    'turbo',
+    ['run', 'build', 'typecheck', 'typecheck:node', 'lint:eslint', 'lint:format', '--output-logs=errors-only'],
+  ],
   ['unit, integration and browser tests (vitest)', 'vitest', ['run', ...reportOf('vitest-main'), ...extra]],
 ];
 if (!picksProjects)
