@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { createPool, type Pool } from '@llmops/kit/db';
 import type { ServiceName } from '@llmops/kit/services';
 import { freePort, type TestDatabase } from '@llmops/kit/testing/database';
@@ -141,18 +140,6 @@ async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
     await sleep(100);
   }
   throw new Error(`the dashboard did not answer ${url} within 15 s`);
-}
-
-/** One LISTEN connection of the bench on `channel`; `onPayload` hears each notification's payload as it comes. */
-export async function listen(url: string, channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
-  const client = new pg.Client({ connectionString: url, application_name: 'bench-listen' });
-  client.on('error', () => undefined);
-  client.on('notification', (message) => {
-    if (message.channel === channel) onPayload(message.payload ?? '');
-  });
-  await client.connect();
-  await client.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
-  return () => client.end().catch(() => undefined);
 }
 
 /** Waits (polling the runner's table every 100 ms, bounded) until every task of `ids` has finished. */

@@ -1,6 +1,9 @@
 // Issue 16's benchmarks (docs/bench.md, "7. The dashboard"): a live delta from its NOTIFY to the screen in
 // headless Chromium through the dashboard's live layer, beside a plain Node SSE client reading the same
 // stream through the same proxy; and the history page's server time at 100,000 tasks beside 1,000.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Pool } from '@llmops/kit/db';
 import { TASK_DELTAS_CHANNEL } from '@llmops/kit/events/runner';
@@ -9,7 +12,6 @@ import * as reads from '../../services/runner/src/db/reads.ts';
 import {
   CHROMIUM,
   EDITOR,
-  listen,
   loadNote,
   requireWebBuild,
   startSystem,
@@ -23,55 +25,44 @@ export const DASHBOARD_PARTS = ['live', 'history'] as const;
 type Part = (typeof DASHBOARD_PARTS)[number];
 
 /** One task's reply streams a word per chunk: each word is one sample of each observer. */
-const LIVE = { words: 200, chunkDelayMs: 60, firstByteDelayMs: 2_500, addedP50Ms: 25, addedP99Ms: 50 };
+const LIVE = { words: 200, chunkDelayMs: 60, firstByteDelayMs: 5_000, addedP50Ms: 25, addedP99Ms: 50 };
 const HISTORY = { sizes: [1_000, 100_000], samples: 20, warmup: 3, ratio: 2 };
-const WORD = /\bw\d{3}\b/g;
+const OBSERVER = fileURLToPath(new URL('./dashboard-observer.ts', import.meta.url));
 
 // ---- 7.1 a live delta, NOTIFY → a plain SSE client and → the screen ----
 
-/** Words of a text, by the order they appear. */
-const wordsOf = (text: string) => [...text.matchAll(WORD)].map((match) => match[0]);
-
-/** Stores the first time each word is seen, keeping the earliest. */
-function firstSeen(seen: Map<string, number>, words: readonly string[], at: number): void {
-  for (const word of words) if (!seen.has(word)) seen.set(word, at);
+/**
+ * An observer of 7.1 in a process of its own (dashboard-observer.ts): the first time it saw each word, on
+ * its wall clock. `ready` resolves once it listens; `stop` ends it and answers what it saw.
+ */
+function observer(args: readonly string[], env: Record<string, string> = {}): Observer {
+  const child = spawn(process.execPath, [OBSERVER, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  const seen = new Map<string, number>();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the observer ${args[0]} exited (${code}) before it listened`)));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line === 'ready') return resolve();
+      const { word, at } = JSON.parse(line) as { word: string; at: number };
+      seen.set(word, at);
+    });
+  });
+  return {
+    ready: within(ready, 30_000, `the observer ${args[0]} to listen`),
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      return seen;
+    },
+  };
 }
 
-/**
- * A plain Node SSE client on `url` (the stream the page opened, through the dashboard's proxy): the time each
- * word of the task's `delta` events arrived. Ends when `signal` aborts.
- */
-async function sseClient(url: string, cookie: string, taskId: string, signal: AbortSignal): Promise<Map<string, number>> {
-  const seen = new Map<string, number>();
-  const response = await fetch(url, { headers: { cookie, accept: 'text/event-stream' }, signal });
-  if (response.status !== 200 || !response.body) throw new Error(`the SSE client's GET ${url}: ${response.status}`);
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  void (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        const at = wallClock();
-        buffer += value;
-        const frames = buffer.split('\n\n');
-        buffer = frames.pop() ?? '';
-        for (const frame of frames) {
-          const lines = frame.split('\n');
-          if (!lines.includes('event: delta')) continue;
-          const data = lines
-            .filter((line) => line.startsWith('data:'))
-            .map((line) => line.slice(5).trimStart())
-            .join('\n');
-          const delta = JSON.parse(data) as { task_id: string; text: string };
-          if (delta.task_id === taskId) firstSeen(seen, wordsOf(delta.text), at);
-        }
-      }
-    } catch {
-      // Aborted at the end of the part.
-    }
-  })();
-  return seen;
+interface Observer {
+  ready: Promise<void>;
+  stop(): Promise<Map<string, number>>;
 }
 
 /**
@@ -135,28 +126,30 @@ async function liveDelta(system: System, browser: Browser): Promise<BenchResult>
   page.on('request', (request) => {
     if (request.url().includes('/api/v1/events')) eventsUrl = request.url();
   });
-  const notified: Array<{ at: number; payload: string }> = [];
-  const unlisten = await listen(system.db.adminUrl, `llmops_eph:${TASK_DELTAS_CHANNEL}`, (payload) =>
-    notified.push({ at: wallClock(), payload }),
-  );
   const fault = system.emulator.fault({
     protocol: 'openai',
     delayFirstByteMs: LIVE.firstByteDelayMs,
     chunkDelayMs: LIVE.chunkDelayMs,
   });
-  const abort = new AbortController();
+  const observers: Observer[] = [];
   try {
     const text = Array.from({ length: LIVE.words }, (_, i) => `w${String(i).padStart(3, '0')}`).join(' ');
     const id = await system.createTask(text, { bench: 'dashboard-live' });
-    // The provider answers its first byte after a pause, so the page and the client are listening by then.
+    // The provider answers its first byte after a pause, so the page and the observers are listening by then.
+    const listener = observer(['listen', system.db.adminUrl, `llmops_eph:${TASK_DELTAS_CHANNEL}`, id]);
+    observers.push(listener);
     await page.goto(`${webUrl}/llm/tasks/${id}`);
     await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
     for (let i = 0; i < 50 && !eventsUrl; i++) await sleep(100);
     if (!eventsUrl) throw new Error('the task page opened no /api/v1/events stream');
-    const sse = await sseClient(eventsUrl, cookie, id, abort.signal);
+    const client = observer(['sse', eventsUrl, id], { BENCH_SSE_COOKIE: cookie });
+    observers.push(client);
+    await Promise.all([listener.ready, client.ready]);
     const { offset, roundTrip } = await clockOffset(page);
     await waitFinished(system.admin, [id], 120_000);
     await sleep(500);
+    const notify = await listener.stop();
+    const sse = await client.stop();
     const seen = await within(
       page.evaluate(
         () => (window as unknown as { __benchSeen: { dom: Record<string, number>; frame: Record<string, number> } }).__benchSeen,
@@ -165,11 +158,6 @@ async function liveDelta(system: System, browser: Browser): Promise<BenchResult>
       'the page to hand over what it saw',
     );
 
-    const notify = new Map<string, number>();
-    for (const { at, payload } of notified) {
-      const items = (JSON.parse(payload) as { items?: Array<{ task_id: string; text: string }> }).items ?? [];
-      for (const item of items) if (item.task_id === id) firstSeen(notify, wordsOf(item.text), at);
-    }
     const toSse: number[] = [];
     const toDom: number[] = [];
     const toFrame: number[] = [];
@@ -202,7 +190,9 @@ async function liveDelta(system: System, browser: Browser): Promise<BenchResult>
         `of ${fmtRate(LIVE.firstByteDelayMs)} ms while the task page opens. Per word, from the bench's LISTEN on the deltas channel (the`,
         'NOTIFY the gateway hears) to: a plain Node SSE client on the same /api/v1/events URL the page opened, through the same',
         "dashboard proxy (the anchor); the word in the page's DOM (a MutationObserver on the task's output); the next animation",
-        "frame after it. One wall clock (the page's offset measured, 15 round trips, the shortest kept). Words all three saw.",
+        "frame after it. The LISTEN and the plain client each a process of its own (dashboard-observer.ts), so the bench's",
+        "traffic with Chromium never delays them; one wall clock (the page's offset measured over 15 round trips, the",
+        'shortest kept). Words all three saw.',
       ],
       table: [
         ['NOTIFY →', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'words'],
@@ -213,7 +203,8 @@ async function liveDelta(system: System, browser: Browser): Promise<BenchResult>
       notes: [
         `the dashboard adds ${fmt(added50, 1)} ms at p50 and ${fmt(added99, 1)} ms at p99 (screen − plain client); ` +
           `screen ÷ plain client at p50: ${fmt(percentile(toFrame, 50) / percentile(toSse, 50), 2)}×`,
-        `page clock offset ${fmt(offset, 2)} ms, measured with a ${fmt(roundTrip, 2)} ms round trip; ${notified.length} NOTIFYs heard`,
+        `page clock offset ${fmt(offset, 2)} ms, measured with a ${fmt(roundTrip, 2)} ms round trip; the fastest word: ` +
+          `plain client ${fmt(Math.min(...toSse), 1)} ms, screen ${fmt(Math.min(...toFrame), 1)} ms`,
         loadNote(),
       ],
       verdicts: [
@@ -222,9 +213,8 @@ async function liveDelta(system: System, browser: Browser): Promise<BenchResult>
       ],
     };
   } finally {
-    abort.abort();
     fault.remove();
-    await unlisten();
+    for (const one of observers) await one.stop();
     await context.close();
   }
 }
@@ -332,7 +322,7 @@ async function history(system: System, browser: Browser): Promise<BenchResult> {
           { headers: { authorization: `Bearer ${system.token}` } },
         );
         const body = (await response.json()) as { items?: unknown[] };
-        if (response.status !== 200 || (body.items?.length ?? 0) !== 50)
+        if (response.status !== 200 || (body.items?.length ?? 0) === 0)
           throw new Error(`GET /api/v1/tasks?${view.query}: ${response.status}, ${body.items?.length ?? 0} items`);
       });
       const plan = await explainList(system.admin, view.filter);
