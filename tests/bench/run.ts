@@ -2,12 +2,14 @@
 // measured in the same run on the same PostgreSQL server (docs/bench.md).
 import { cpus, loadavg } from 'node:os';
 import { withClient } from '@llmops/kit/db';
+import { DASHBOARD_PARTS, dashboardBench } from './dashboard.ts';
 import { drainBench } from './drain.ts';
 import { gatewayBench } from './gateway.ts';
 import { latencyBench } from './latency.ts';
 import { listenBench } from './listen.ts';
 import { producersBench } from './producers.ts';
 import { RUNNER_PARTS, runnerBench } from './runner.ts';
+import { workflowBench } from './workflow.ts';
 import { printResult, startBenchServer, type BenchResult, type BenchServer } from './lib.ts';
 
 /** Each benchmark hands its results to `report` as it finishes them (the runner's come in several parts). */
@@ -24,24 +26,37 @@ const BENCHES: Array<{ name: string; run: Bench }> = [
   { name: 'listen', run: one(listenBench) },
   { name: 'gateway', run: one(gatewayBench) },
   { name: 'runner', run: runnerBench },
+  { name: 'dashboard', run: dashboardBench },
+  { name: 'workflow', run: one(workflowBench) },
 ];
 
+/** Benchmarks with parts of their own: the words after their name that name parts choose those alone. */
+const PARTED: Record<string, readonly string[]> = { runner: RUNNER_PARTS, dashboard: DASHBOARD_PARTS };
+
 /**
- * `npm run bench -- latency runner drain`: the names of benchmarks; words after `runner` that name a part
- * of it (latency, steady, drain, streams, claim) choose those parts alone (all of them without any).
+ * `npm run bench -- latency runner drain dashboard live`: the names of benchmarks; words after `runner` or
+ * `dashboard` that name a part of it (runner: latency, steady, drain, streams, claim; dashboard: live,
+ * history) choose those parts alone (all of them without any).
  */
-function parseArgs(args: readonly string[]): { only: string[]; runnerParts: string[] } {
-  const at = args.indexOf('runner');
-  if (at < 0) return { only: [...args], runnerParts: [] };
-  const after = args.slice(at + 1);
-  const isPart = (word: string) => (RUNNER_PARTS as readonly string[]).includes(word);
-  const end = after.findIndex((word) => !isPart(word));
-  const runnerParts = end < 0 ? after : after.slice(0, end);
-  return { only: [...args.slice(0, at), 'runner', ...after.slice(runnerParts.length)], runnerParts };
+function parseArgs(args: readonly string[]): { only: string[]; parts: Map<string, string[]> } {
+  const only: string[] = [];
+  const parts = new Map<string, string[]>();
+  let current: string | undefined;
+  for (const word of args) {
+    if (current && PARTED[current]?.includes(word)) parts.get(current)?.push(word);
+    else {
+      only.push(word);
+      current = word in PARTED ? word : undefined;
+      if (current) parts.set(current, []);
+    }
+  }
+  return { only, parts };
 }
 
 async function main(): Promise<void> {
-  const { only, runnerParts } = parseArgs(process.argv.slice(2));
+  const { only, parts } = parseArgs(process.argv.slice(2));
+  const runnerParts = parts.get('runner') ?? [];
+  const dashboardParts = parts.get('dashboard') ?? [];
   const unknown = only.filter((name) => !BENCHES.some((bench) => bench.name === name));
   if (unknown.length > 0)
     throw new Error(`unknown benchmark ${unknown.join(', ')}; the benchmarks: ${BENCHES.map((b) => b.name).join(', ')}`);
@@ -71,6 +86,7 @@ async function main(): Promise<void> {
         results.push(result);
       };
       if (bench.name === 'runner' && runnerParts.length > 0) await runnerBench(server, report, runnerParts);
+      else if (bench.name === 'dashboard' && dashboardParts.length > 0) await dashboardBench(server, report, dashboardParts);
       else await bench.run(server, report);
     }
   } finally {

@@ -51,7 +51,7 @@ export function list(db: Queryable, filter: TaskFilter): Promise<TaskRow[]> {
        AND ($10::jsonb IS NULL OR t.correlation @> $10::jsonb)
        AND ($11::timestamptz IS NULL OR t.created_at >= $11)
        AND ($12::timestamptz IS NULL OR t.created_at < $12)
-       AND ($13::text IS NULL OR to_tsvector('simple', coalesce(t.output_text, '')) @@ plainto_tsquery('simple', $13))
+       AND ($13::text IS NULL OR t.output_search @@ plainto_tsquery('simple', $13))
      ORDER BY t.id DESC
      LIMIT $15`,
     [

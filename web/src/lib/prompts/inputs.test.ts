@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fromItems, inputVariables, listItems, parseInputs } from './inputs.ts';
+import { fromItems, hintText, inputVariables, listItems, parseInputs } from './inputs.ts';
 
 describe('the inputs form', () => {
   it('lists the declared variables first, then those the text reads, typed by how they are used', () => {
@@ -49,6 +49,12 @@ describe('the inputs form', () => {
     expect(inputs).toEqual({ topic: 'rye', count: 3, brief: true, post: { title: 'Rye' }, steps: ['knead', 'bake'] });
     expect(Object.keys(errors).sort()).toEqual(['meta', 'size', 'tags']);
     expect(errors.meta).toMatch(/JSON object/);
+  });
+
+  it('hints the description as a sentence, then the default', () => {
+    expect(hintText({ description: 'How many paragraphs', fallback: '3' })).toBe('How many paragraphs. If not given: 3.');
+    expect(hintText({ description: 'Ends well.', fallback: null })).toBe('Ends well.');
+    expect(hintText({ description: '', fallback: '"rye"' })).toBe('If not given: "rye".');
   });
 
   it('edits a list of strings item by item, and anything else as JSON', () => {

@@ -46,6 +46,13 @@ export function inputVariables(
   return list;
 }
 
+/** The hint under a field: the variable's description as a sentence, then its default. */
+export function hintText(variable: Pick<InputVariable, 'description' | 'fallback'>): string {
+  const description = variable.description.trim();
+  const sentence = description === '' || /[.!?:]$/.test(description) ? description : `${description}.`;
+  return [sentence, variable.fallback === null ? '' : `If not given: ${variable.fallback}.`].filter(Boolean).join(' ');
+}
+
 /**
  * A list's items when it can be edited item by item (a JSON array of strings, or nothing yet); null when
  * it holds something else (numbers, objects, or text that is not JSON), which is edited as JSON.
