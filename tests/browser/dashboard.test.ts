@@ -14,6 +14,7 @@
  * it. axe runs on every page shown (no serious or critical violations); screenshots go to
  * test-results/screenshots/ (desktop and phone) for a person to look at.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -957,12 +958,12 @@ describe('the dashboard', () => {
     });
 
     it('runs a real dead letter again, then skips it', async () => {
-      // An audit event that breaks its contract (as from a producer with an older one): the gateway's
-      // audit consumer gives up on it at once. Written outside a publishing transaction, no doorbell rings:
-      // the consumer's sweep finds it (each wait below allows 10 s).
-      await admin.query(
-        `INSERT INTO bus.outbox (event_id, topic, key, payload) VALUES (gen_random_uuid(), 'audit.change.recorded', 'dead-letter-test', '{"broken":true}')`,
-      );
+      // An audit event that breaks its contract (as from a producer with an older one: built by hand, past
+      // the contract's check): the gateway's audit consumer gives up on it at once. Published as a service
+      // publishes, so the doorbell rings rather than leaving it to the consumer's sweep.
+      await publishMany(admin, [
+        { id: randomUUID(), topic: 'audit.change.recorded', key: 'dead-letter-test', payload: { broken: true }, headers: {} },
+      ]);
       const { context, page } = await as(ADMIN, 10_000);
       const errors = await watchErrors(page);
       await open(page, `${web.url}/settings/dead-letters`);
@@ -973,7 +974,7 @@ describe('the dashboard', () => {
             await reload(page);
             return letter.count();
           },
-          { timeout: 10_000, interval: 250 },
+          { timeout: 20_000, interval: 250 },
         )
         .toBe(1);
       expect(await letter.textContent()).toContain('(1 attempts)');
@@ -993,7 +994,7 @@ describe('the dashboard', () => {
             await reload(page);
             return letter.count();
           },
-          { timeout: 10_000, interval: 250 },
+          { timeout: 20_000, interval: 250 },
         )
         .toBe(1);
 
@@ -1005,7 +1006,7 @@ describe('the dashboard', () => {
       expect(await audited('dead_letter.skipped')).toBe(1);
       expect(errors).toEqual([]);
       await context.close();
-    });
+    }, 60_000);
   });
 
   describe('when the gateway goes away and comes back', () => {
