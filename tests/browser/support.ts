@@ -228,6 +228,16 @@ interface AxeInPage {
  * axe's 650 kB twice on every check, which was most of a check's time. Only the violations are built.
  */
 export async function expectAccessible(page: Page, where: string): Promise<void> {
+  // Colours are measured as they are painted: an element still fading in (a row or badge a live event just
+  // added) would be judged at a contrast it never keeps. Wait for the finite animations and transitions.
+  await page.evaluate(() =>
+    Promise.all(
+      document
+        .getAnimations()
+        .filter((animation) => Number.isFinite(animation.effect?.getComputedTiming().endTime ?? Infinity))
+        .map((animation) => animation.finished.catch(() => undefined)),
+    ),
+  );
   if (!(await page.evaluate('typeof window.axe?.run === "function"'))) {
     await page.evaluate(`${AXE_SOURCE};\naxe.configure({ allowedOrigins: ['<same_origin>'] });`);
   }
