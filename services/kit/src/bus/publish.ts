@@ -47,22 +47,36 @@ export async function publish<C extends EventContract>(
 /** True in a statement when some process has a consumer waiting for the doorbell (bus.waiters). */
 export const CONSUMER_WAITING = `EXISTS (SELECT 1 FROM bus.waiters WHERE expires_at > now())`;
 
+/** How a statement that publishes along with its own change picks and shapes the events it inserts. */
+export interface OutboxInsertOptions {
+  /** An SQL condition: rows are inserted only when it holds (it may use `e.tag`). */
+  when?: string;
+  /**
+   * One text per envelope, as `e.tag` in `when` and `payload`: e.g. the id of the row each event
+   * reports, so a multi-row statement inserts the events of the rows it changed and no others.
+   */
+  tags?: readonly string[];
+  /** An SQL expression of `e.payload` (jsonb) and `e.tag`: the payload as inserted, e.g. with a time only the statement knows. */
+  payload?: string;
+}
+
 /**
  * The outbox insert of `envelopes` with its parameters numbered from `$firstParam`, for a statement that
- * publishes along with its own change (a data-modifying CTE): rows are inserted only `when` that SQL
- * condition holds. Select CONSUMER_WAITING in the same statement and pass it to `ringAfterCommit`.
+ * publishes along with its own change (a data-modifying CTE). Select CONSUMER_WAITING in the same
+ * statement and pass it to `ringAfterCommit`.
  */
 export function outboxInsert(
   envelopes: readonly Envelope[],
   firstParam: number,
-  when = 'true',
+  { when = 'true', tags, payload = 'e.payload' }: OutboxInsertOptions = {},
 ): { text: string; values: unknown[] } {
-  const [id, topic, key, payload, headers] = [0, 1, 2, 3, 4].map((i) => `$${firstParam + i}`);
+  const [id, topic, key, payloads, headers, tag] = [0, 1, 2, 3, 4, 5].map((i) => `$${firstParam + i}`);
+  if (tags && tags.length !== envelopes.length) throw new Error('outboxInsert: one tag per envelope');
   return {
     text: `INSERT INTO bus.outbox (event_id, topic, key, payload, headers)
-    SELECT e.event_id, e.topic, e.key, e.payload, e.headers
-    FROM unnest(${id}::uuid[], ${topic}::text[], ${key}::text[], ${payload}::jsonb[], ${headers}::jsonb[]) WITH ORDINALITY
-      AS e(event_id, topic, key, payload, headers, n)
+    SELECT e.event_id, e.topic, e.key, ${payload}, e.headers
+    FROM unnest(${id}::uuid[], ${topic}::text[], ${key}::text[], ${payloads}::jsonb[], ${headers}::jsonb[]${tags ? `, ${tag}::text[]` : ''})
+      WITH ORDINALITY AS e(event_id, topic, key, payload, headers, ${tags ? 'tag, ' : ''}n)
     WHERE ${when}
     ORDER BY e.n`,
     values: [
@@ -71,6 +85,7 @@ export function outboxInsert(
       envelopes.map((e) => e.key),
       envelopes.map((e) => JSON.stringify(e.payload)),
       envelopes.map((e) => JSON.stringify(e.headers)),
+      ...(tags ? [tags] : []),
     ],
   };
 }
