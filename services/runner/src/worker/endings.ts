@@ -1,4 +1,4 @@
-import { CONSUMER_WAITING, outboxInsert, ringAfterCommit, type Envelope } from '@llmops/kit/bus/publish';
+import { doorbellColumns, outboxInsert, ringing, type Envelope } from '@llmops/kit/bus/publish';
 import type { Pool } from '@llmops/kit/db';
 import type { Logger } from '@llmops/kit/logger';
 import { taskCancelled, taskFailed, taskRetrying, taskSucceeded } from '@llmops/kit/events/runner';
@@ -182,7 +182,7 @@ export async function endAttempts(
   planned: readonly { ending: Ending; events: Envelope[] }[],
 ): Promise<Set<string>> {
   const events = planned.flatMap((p) => p.events);
-  const insert = outboxInsert(events, 3, {
+  const insert = outboxInsert(events, 4, {
     tags: planned.flatMap((p) => p.events.map(() => p.ending.task_id)),
     when: 'e.tag::uuid IN (SELECT id FROM done)',
     // A retry's run_after as the row has it (PostgreSQL's clock, not this process's).
@@ -191,9 +191,10 @@ export async function endAttempts(
                   (SELECT to_char(d.run_after AT TIME ZONE 'UTC', ${ISO}) FROM done d WHERE d.id = e.tag::uuid))
                 ELSE e.payload END`,
   });
-  const { rows } = await pool.query<{ done: string[]; waiting: boolean }>({
-    name: 'runner.finish.attempts',
-    text: `WITH i AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(${INPUT_COLUMNS})),
+  const row = await ringing(pool, async (lead) => {
+    const { rows } = await pool.query<{ done: string[]; waiting: boolean; rang: boolean }>({
+      name: 'runner.finish.attempts',
+      text: `WITH i AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(${INPUT_COLUMNS})),
            task AS (
              SELECT t.id FROM runner.tasks t JOIN i ON i.task_id = t.id
              WHERE t.status = 'running' AND t.lease_owner = $2 AND t.attempts = i.attempt
@@ -242,13 +243,12 @@ export async function endAttempts(
              RETURNING 1
            ),
            published AS (${insert.text} RETURNING 1)
-           SELECT coalesce((SELECT array_agg(id) FROM done), '{}') AS done, ${CONSUMER_WAITING} AS waiting`,
-    values: [JSON.stringify(planned.map((p) => p.ending)), owner, ...insert.values],
+           SELECT coalesce((SELECT array_agg(id) FROM done), '{}') AS done, ${doorbellColumns('($3::boolean AND EXISTS (SELECT 1 FROM done))')}`,
+      values: [JSON.stringify(planned.map((p) => p.ending)), owner, lead, ...insert.values],
+    });
+    return rows[0];
   });
-  const row = rows[0];
-  const done = new Set(row?.done ?? []);
-  if (done.size > 0) ringAfterCommit(pool, row?.waiting === true);
-  return done;
+  return new Set(row?.done ?? []);
 }
 
 interface Pending {
