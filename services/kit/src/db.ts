@@ -93,20 +93,43 @@ export function afterCommit(tx: Queryable, hook: (pool: Pool) => void): boolean 
   return true;
 }
 
+// The open transactions of withTransaction, by client: their pool and what runs when they end either way.
+const openTransactions = new WeakMap<object, { pool: Pool; onEnd: Array<() => void> }>();
+
+/** The pool of a transaction of withTransaction that is open on `tx` (undefined for anything else). */
+export function poolOfTransaction(tx: Queryable): Pool | undefined {
+  return openTransactions.get(tx)?.pool;
+}
+
+/**
+ * Runs `hook` once the transaction of `tx` has ended, committed or rolled back (after the afterCommit
+ * hooks). False, and `hook` is never called, when `tx` is not a transaction of withTransaction.
+ */
+export function onTransactionEnd(tx: Queryable, hook: () => void): boolean {
+  const open = openTransactions.get(tx);
+  if (!open) return false;
+  open.onEnd.push(hook);
+  return true;
+}
+
 /** Runs `fn` in one transaction: commit when it resolves, roll back when it throws; then its afterCommit hooks. */
 export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   const hooks: Array<(pool: Pool) => void> = [];
+  const onEnd: Array<() => void> = [];
   try {
     await client.query('BEGIN');
     commitHooks.set(client, hooks);
+    openTransactions.set(client, { pool, onEnd });
     const result = await fn(client);
     commitHooks.delete(client);
+    openTransactions.delete(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
     commitHooks.delete(client);
+    openTransactions.delete(client);
     hooks.length = 0;
     // A connection that cannot even roll back is gone: it is closed, not returned to the pool.
     broken = !(await client.query('ROLLBACK').then(
@@ -122,6 +145,13 @@ export async function withTransaction<T>(pool: Pool, fn: (tx: PoolClient) => Pro
         hook(pool);
       } catch {
         // The transaction is committed; a failing hook (a wake-up hint) changes nothing about it.
+      }
+    }
+    for (const hook of onEnd) {
+      try {
+        hook();
+      } catch {
+        // The transaction has ended; its end hooks only tidy up in-memory state.
       }
     }
   }

@@ -4,8 +4,7 @@ import { z } from 'zod';
 import { withTransaction, type Pool } from '../db.ts';
 import { useTestDatabase } from '../testing/vitest.ts';
 import { defineEvent } from './contract.ts';
-import { doorbellSettled } from './doorbell.ts';
-import { DOORBELL_CHANNEL } from './doorbell.ts';
+import { DOORBELL_CHANNEL, doorbellSettled, ringerOf } from './doorbell.ts';
 import { publish } from './publish.ts';
 import { Collector, eventually, useBuses } from './testing.ts';
 
@@ -69,12 +68,16 @@ describe('the doorbell', () => {
       },
     );
 
+    const sentBefore = ringerOf(pool).sent;
     const rings = await doorbellsDuring(pool, () =>
       withTransaction(pool, async (tx) => {
         for (let n = 10; n < 13; n++) await publish(tx, ping, { n });
       }),
     );
     expect(rings).toEqual(['']);
+    // On the leading edge the first publish NOTIFYed inside the transaction (its commit delivered it),
+    // so no statement was sent after the commit.
+    expect(ringerOf(pool).sent).toBe(sentBefore);
     // With a one-minute sweep, only the doorbell can have woken the consumer this soon.
     expect((await seen.waitFor(3, 15_000, 'rung events')).sort()).toEqual([10, 11, 12]);
 

@@ -37,4 +37,17 @@ describe('the doorbell ringer', () => {
     expect(ringer.sent).toBe(2);
     expect(calls).toBe(2);
   });
+
+  it('gives the lead (a ring inside the producing transaction) to one statement at a time, and never while a ring is on its way', async () => {
+    const { send, pending } = manualSend();
+    const ringer = new Ringer(send);
+    expect(ringer.lead()).toBe(true);
+    expect(ringer.lead()).toBe(false);
+    ringer.release();
+    ringer.ring();
+    expect(ringer.lead()).toBe(false);
+    pending.shift()?.();
+    await turn();
+    expect(ringer.lead()).toBe(true);
+  });
 });

@@ -19,6 +19,7 @@ export class Ringer {
   readonly #send: SendRing;
   #sending: Promise<void> | undefined;
   #again = false;
+  #leading = false;
   /** NOTIFYs sent so far. */
   sent = 0;
 
@@ -36,6 +37,23 @@ export class Ringer {
       () => this.#sent(),
       () => this.#sent(),
     );
+  }
+
+  /**
+   * Takes the lead for a producing statement that may NOTIFY inside its own transaction (delivered by
+   * its commit, a round trip sooner than a ring after it): true when no ring is on its way and no other
+   * statement of this process holds the lead, so a burst of commits puts at most one of them behind
+   * NOTIFY's cluster-wide lock; the others ring after their commit as before. `release` when the
+   * statement's transaction has ended.
+   */
+  lead(): boolean {
+    if (this.#sending || this.#leading) return false;
+    this.#leading = true;
+    return true;
+  }
+
+  release(): void {
+    this.#leading = false;
   }
 
   /** Resolves once every ring asked for so far has been sent. */
@@ -59,12 +77,17 @@ const ringers = new WeakMap<Pool, Ringer>();
  * writes no WAL and holds NOTIFY's cluster-wide lock for microseconds, not through a producer's fsync.
  */
 export function ringDoorbell(pool: Pool): void {
+  ringerOf(pool).ring();
+}
+
+/** The ringer of this process's producers on `pool`. */
+export function ringerOf(pool: Pool): Ringer {
   let ringer = ringers.get(pool);
   if (!ringer) {
     ringer = new Ringer(() => pool.query(`SELECT pg_notify('${DOORBELL_CHANNEL}', '')`));
     ringers.set(pool, ringer);
   }
-  ringer.ring();
+  return ringer;
 }
 
 /** Resolves once the rings asked for on `pool` so far have been sent (tests, the bench). */

@@ -1,5 +1,5 @@
-import { afterCommit, type Pool, type Queryable } from '../db.ts';
-import { ringDoorbell } from './doorbell.ts';
+import { afterCommit, onTransactionEnd, poolOfTransaction, type Pool, type Queryable } from '../db.ts';
+import { DOORBELL_CHANNEL, ringDoorbell, ringerOf } from './doorbell.ts';
 import { withArticle } from '../english.ts';
 import { parseHeaders, parsePayload, type EventContract, type EventHeaders, type PayloadInputOf } from './contract.ts';
 import { uuidv7 } from './uuid.ts';
@@ -47,22 +47,36 @@ export async function publish<C extends EventContract>(
 /** True in a statement when some process has a consumer waiting for the doorbell (bus.waiters). */
 export const CONSUMER_WAITING = `EXISTS (SELECT 1 FROM bus.waiters WHERE expires_at > now())`;
 
+/** How a statement that publishes along with its own change picks and shapes the events it inserts. */
+export interface OutboxInsertOptions {
+  /** An SQL condition: rows are inserted only when it holds (it may use `e.tag`). */
+  when?: string;
+  /**
+   * One text per envelope, as `e.tag` in `when` and `payload`: e.g. the id of the row each event
+   * reports, so a multi-row statement inserts the events of the rows it changed and no others.
+   */
+  tags?: readonly string[];
+  /** An SQL expression of `e.payload` (jsonb) and `e.tag`: the payload as inserted, e.g. with a time only the statement knows. */
+  payload?: string;
+}
+
 /**
  * The outbox insert of `envelopes` with its parameters numbered from `$firstParam`, for a statement that
- * publishes along with its own change (a data-modifying CTE): rows are inserted only `when` that SQL
- * condition holds. Select CONSUMER_WAITING in the same statement and pass it to `ringAfterCommit`.
+ * publishes along with its own change (a data-modifying CTE). Select CONSUMER_WAITING in the same
+ * statement and pass it to `ringAfterCommit`.
  */
 export function outboxInsert(
   envelopes: readonly Envelope[],
   firstParam: number,
-  when = 'true',
+  { when = 'true', tags, payload = 'e.payload' }: OutboxInsertOptions = {},
 ): { text: string; values: unknown[] } {
-  const [id, topic, key, payload, headers] = [0, 1, 2, 3, 4].map((i) => `$${firstParam + i}`);
+  const [id, topic, key, payloads, headers, tag] = [0, 1, 2, 3, 4, 5].map((i) => `$${firstParam + i}`);
+  if (tags && tags.length !== envelopes.length) throw new Error('outboxInsert: one tag per envelope');
   return {
     text: `INSERT INTO bus.outbox (event_id, topic, key, payload, headers)
-    SELECT e.event_id, e.topic, e.key, e.payload, e.headers
-    FROM unnest(${id}::uuid[], ${topic}::text[], ${key}::text[], ${payload}::jsonb[], ${headers}::jsonb[]) WITH ORDINALITY
-      AS e(event_id, topic, key, payload, headers, n)
+    SELECT e.event_id, e.topic, e.key, ${payload}, e.headers
+    FROM unnest(${id}::uuid[], ${topic}::text[], ${key}::text[], ${payloads}::jsonb[], ${headers}::jsonb[]${tags ? `, ${tag}::text[]` : ''})
+      WITH ORDINALITY AS e(event_id, topic, key, payload, headers, ${tags ? 'tag, ' : ''}n)
     WHERE ${when}
     ORDER BY e.n`,
     values: [
@@ -71,6 +85,7 @@ export function outboxInsert(
       envelopes.map((e) => e.key),
       envelopes.map((e) => JSON.stringify(e.payload)),
       envelopes.map((e) => JSON.stringify(e.headers)),
+      ...(tags ? [tags] : []),
     ],
   };
 }
@@ -87,23 +102,68 @@ export function ringAfterCommit(db: Queryable, waiting: boolean): void {
   else afterCommit(db, ringDoorbell);
 }
 
-const INSERT_OUTBOX = `WITH inserted AS (${outboxInsert([], 1).text} RETURNING 1)
-  SELECT ${CONSUMER_WAITING} AS waiting`;
+/**
+ * The doorbell's columns for a statement that publishes: `waiting` (a consumer waits) and `rang` (the
+ * statement NOTIFYed inside its own transaction, which only happens when `leadParam`, a boolean
+ * parameter, is true and a consumer waits). Run the statement through `ringing`.
+ */
+export function doorbellColumns(leadParam: string): string {
+  return `${CONSUMER_WAITING} AS waiting,
+    (SELECT count(*) FROM (SELECT pg_notify('${DOORBELL_CHANNEL}', '') WHERE ${leadParam}::boolean AND ${CONSUMER_WAITING}) n) > 0
+      AS rang`;
+}
+
+// Transactions of withTransaction whose statement rang inside them: their commit delivers the ring.
+const rangInside = new WeakSet<object>();
+
+/**
+ * Runs a statement that publishes on `db` and selects `doorbellColumns` (its `lead` parameter given to
+ * `run`), then sees the doorbell rung. On the leading edge — no ring of this process on its way — the
+ * statement NOTIFYs inside its own transaction, so its commit delivers the ring with no round trip
+ * after it; otherwise the ring is sent after the commit, coalesced (`ringAfterCommit`). A transaction
+ * that rang once rings no more. Answers the statement's first row.
+ */
+export async function ringing<R extends { waiting: boolean; rang: boolean }>(
+  db: Queryable,
+  run: (lead: boolean) => Promise<R | undefined>,
+): Promise<R | undefined> {
+  if (rangInside.has(db)) return run(false);
+  const pool = isPool(db) ? db : poolOfTransaction(db);
+  const ringer = pool && ringerOf(pool);
+  const lead = ringer !== undefined && ringer.lead();
+  if (lead && !isPool(db)) onTransactionEnd(db, () => ringer.release());
+  let row: R | undefined;
+  try {
+    row = await run(lead);
+  } finally {
+    if (lead && isPool(db)) ringer.release();
+  }
+  if (row?.rang) {
+    if (!isPool(db) && onTransactionEnd(db, () => rangInside.delete(db))) rangInside.add(db);
+  } else ringAfterCommit(db, row?.waiting === true);
+  return row;
+}
+
+const INSERT_OUTBOX = `WITH inserted AS (${outboxInsert([], 2).text} RETURNING 1)
+  SELECT ${doorbellColumns('$1')}`;
 
 /**
  * Writes many events in one statement (one round trip), in the order given; the same statement tells
- * whether a consumer waits, and if so the doorbell rings right after the commit (`ringAfterCommit`).
+ * whether a consumer waits, and if so the doorbell rings: from inside the statement on the leading
+ * edge, else right after the commit (`ringing`).
  */
 export async function publishMany(tx: Queryable, envelopes: readonly Envelope[]): Promise<Envelope[]> {
   if (envelopes.length === 0) return [];
   // A named statement: each connection parses and plans it once, not on every publish (measured in
   // `npm run bench`: about a third more commits per second).
-  const { rows } = await tx.query<{ waiting: boolean }>({
-    name: 'llmops.bus.publish',
-    text: INSERT_OUTBOX,
-    values: outboxInsert(envelopes, 1).values,
+  await ringing(tx, async (lead) => {
+    const { rows } = await tx.query<{ waiting: boolean; rang: boolean }>({
+      name: 'llmops.bus.publish',
+      text: INSERT_OUTBOX,
+      values: [lead, ...outboxInsert(envelopes, 2).values],
+    });
+    return rows[0];
   });
-  ringAfterCommit(tx, rows[0]?.waiting === true);
   return [...envelopes];
 }
 

@@ -119,6 +119,28 @@ export async function pricesInForce(db: Queryable, modelIds: readonly string[], 
   return new Map(rows.map((row) => [row.model_id, row.price]));
 }
 
+/**
+ * The price in force for each of these attempts when it started (attempts that end together, in one
+ * statement), in the order given; null where its model has none.
+ */
+export async function pricesAtStart(
+  db: Queryable,
+  attempts: readonly { model_id: string; started_at: Date }[],
+): Promise<(Price | null)[]> {
+  const { rows } = await db.query<{ n: string; price: Price | null }>({
+    name: 'runner.cost.prices_at_start',
+    text: `SELECT a.n, to_jsonb(pr) AS price
+           FROM unnest($1::uuid[], $2::timestamptz[]) WITH ORDINALITY AS a(model_id, at, n)
+           LEFT JOIN LATERAL (
+             SELECT input_per_mtok::text, output_per_mtok::text, cached_input_per_mtok::text, per_image::text, effective_from
+             FROM runner.model_prices p WHERE p.model_id = a.model_id AND p.effective_from <= a.at
+             ORDER BY p.effective_from DESC LIMIT 1) pr ON true`,
+    values: [attempts.map((a) => a.model_id), attempts.map((a) => a.started_at)],
+  });
+  const byIndex = new Map(rows.map((row) => [Number(row.n) - 1, row.price]));
+  return attempts.map((_, i) => byIndex.get(i) ?? null);
+}
+
 /** The UTC month (its first day) of now, for provider_spend rows. */
 const MONTH_OF_NOW = `date_trunc('month', now() AT TIME ZONE 'UTC')::date`;
 

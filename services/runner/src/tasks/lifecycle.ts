@@ -206,23 +206,40 @@ export async function succeed(
   return done;
 }
 
+/** Where a failed attempt sends its task (when no cancel was asked). */
+export type AfterFailure = { to: 'requeue'; delayMs: number } | { to: 'fallback'; next: ChainModel } | { to: 'fail' };
+
 /**
- * What a failed or abandoned attempt does to its task (the row locked by the caller): back to the queue
- * after a backoff while attempts on this model remain and the error is retryable; else on to the next
- * model of its chain; else failed with the last error. A cancel request wins over all.
+ * Back to the queue after a backoff while attempts on this model remain and the error is retryable;
+ * else on to the next model of its chain; else failed with the last error. `row` is the task as its
+ * attempt left it running (its attempts on this model counted).
+ */
+export function afterFailurePlan(
+  row: Pick<TaskRow, 'snapshot' | 'model_attempts' | 'model_index'>,
+  error: TaskError,
+): AfterFailure {
+  const policy = row.snapshot.retry_policy;
+  if (error.retryable && row.model_attempts < policy.max_attempts)
+    return { to: 'requeue', delayMs: backoffMs(policy, row.model_attempts, error.retry_after_ms) };
+  const next = row.snapshot.chain[row.model_index + 1];
+  return next ? { to: 'fallback', next } : { to: 'fail' };
+}
+
+/**
+ * What a failed or abandoned attempt does to its task (the row locked by the caller): `afterFailurePlan`,
+ * its reservation released. A cancel request wins over all.
  */
 export async function afterFailure(tx: Queryable, row: TaskRow, error: TaskError): Promise<TaskRow> {
   if (row.cancel_requested_at) return cancelled(tx, row, 'running');
   await cost.release(tx, row);
-  const policy = row.snapshot.retry_policy;
-  if (error.retryable && row.model_attempts < policy.max_attempts) {
-    const next = await store.requeue(tx, row.id, error, backoffMs(policy, row.model_attempts, error.retry_after_ms));
+  const plan = afterFailurePlan(row, error);
+  if (plan.to === 'requeue') {
+    const next = await store.requeue(tx, row.id, error, plan.delayMs);
     await publishMany(tx, [taskEvent(taskRetrying, next, { error, run_after: next.run_after.toISOString(), fallback: false })]);
     return next;
   }
-  const nextModel = row.snapshot.chain[row.model_index + 1];
-  if (nextModel) {
-    const next = await store.fallBack(tx, row.id, error, nextModel);
+  if (plan.to === 'fallback') {
+    const next = await store.fallBack(tx, row.id, error, plan.next);
     await publishMany(tx, [taskEvent(taskRetrying, next, { error, run_after: next.run_after.toISOString(), fallback: true })]);
     return next;
   }

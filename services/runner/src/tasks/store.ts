@@ -310,7 +310,9 @@ export async function addCost(tx: Queryable, id: string, costUsd: string): Promi
 
 /**
  * Extends the leases `owner` holds on these tasks, in one statement. Answers the ones it still holds,
- * each with whether a cancel was asked; a task missing from the answer was lost or has ended.
+ * each with whether a cancel was asked; a task missing from the answer was lost or has ended. The rows
+ * are locked in id order, as the statement that records attempts ending together locks them, so the
+ * two never deadlock.
  */
 export async function extendLeases(
   db: Queryable,
@@ -320,9 +322,13 @@ export async function extendLeases(
 ): Promise<{ id: string; cancel: boolean }[]> {
   const { rows } = await db.query<{ id: string; cancel: boolean }>({
     name: 'runner.lease.extend',
-    text: `UPDATE runner.tasks SET lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
-           WHERE id = ANY ($1::uuid[]) AND lease_owner = $2 AND status = 'running'
-           RETURNING id, cancel_requested_at IS NOT NULL AS cancel`,
+    text: `WITH held AS (
+             SELECT id FROM runner.tasks WHERE id = ANY ($1::uuid[]) AND lease_owner = $2 AND status = 'running'
+             ORDER BY id FOR UPDATE
+           )
+           UPDATE runner.tasks t SET lease_expires_at = now() + make_interval(secs => $3::float8 / 1000)
+           FROM held WHERE t.id = held.id AND t.lease_owner = $2 AND t.status = 'running'
+           RETURNING t.id, t.cancel_requested_at IS NOT NULL AS cancel`,
     values: [ids, owner, leaseMs],
   });
   return rows;

@@ -1,16 +1,15 @@
 import { publishMany, type Envelope } from '@llmops/kit/bus/index';
-import { CONSUMER_WAITING, envelope, outboxInsert, ringAfterCommit } from '@llmops/kit/bus/publish';
+import { envelope } from '@llmops/kit/bus/publish';
 import { withTransaction, type Pool } from '@llmops/kit/db';
 import type { GeneratedImage, Usage, WireRequest } from '@llmops/kit/adapters/types';
-import { modelUsed, taskSucceeded } from '@llmops/kit/events/runner';
-import { usdText, usdUnits } from '@llmops/kit/money';
+import { modelUsed } from '@llmops/kit/events/runner';
+import { usdUnits } from '@llmops/kit/money';
 import * as limits from '../db/provider-limits.ts';
 import * as attempts from '../tasks/attempts.ts';
 import { cancelled } from '../tasks/cancel.ts';
 import * as cost from '../tasks/cost.ts';
 import * as lifecycle from '../tasks/lifecycle.ts';
 import * as store from '../tasks/store.ts';
-import { taskEvent } from '../tasks/events.ts';
 import type { TaskError, TaskRow } from '../tasks/task.ts';
 
 /** How an attempt ended, as the worker saw it. */
@@ -54,24 +53,24 @@ function abandonment(message: string): TaskError {
 }
 
 /**
- * Records how an attempt ended: the attempt (always, even when the task is no longer ours: every call is
- * logged) with its cost, charged to the provider's month where the provider has a cap, and, when this
- * process still holds the task's lease, the task's next state and its event. The common case — a
- * success of a task this process holds, with no reservation, no cancel asked, no images — is one
- * statement in autocommit (`finishSucceeded`); everything else, or a task that changed meanwhile, is the
- * transaction below. The price in force is read first, outside any transaction.
+ * Records how an attempt ended, in one locked transaction: the attempt (always, even when the task is
+ * no longer ours: every call is logged) with its cost, charged to the provider's month where the
+ * provider has a cap, and, when this process still holds the task's lease, the task's next state and
+ * its event. The common cases go through `Endings` (endings.ts), one statement for the attempts that
+ * end together; this is for the rest — images, a reservation, a lost lease, a cancel that came
+ * meanwhile. `price` is the price in force when the attempt started, when the caller read it already.
  */
 export async function finishAttempt(
   pool: Pool,
   owner: string,
   claimed: lifecycle.ClaimedTask,
   record: AttemptRecord,
+  price?: cost.Price | null,
 ): Promise<void> {
   const { model, attempt } = claimed;
   const { outcome } = record;
-  const price = (await cost.pricesInForce(pool, [model.model_id], attempt.started_at)).get(model.model_id) ?? null;
-  if (outcome.kind === 'succeeded' && outcome.images.length === 0 && (await finishSucceeded(pool, owner, claimed, record, price)))
-    return;
+  if (price === undefined)
+    price = (await cost.pricesInForce(pool, [model.model_id], attempt.started_at)).get(model.model_id) ?? null;
   await withTransaction(pool, async (tx) => {
     // The task row first, locked: whether this process still holds it decides what the attempt was.
     const row = (await store.lock(tx, claimed.row.id)) as TaskRow;
@@ -113,7 +112,7 @@ export async function finishAttempt(
   });
 }
 
-function usedEvent({ model, attempt, row }: lifecycle.ClaimedTask): Envelope {
+export function usedEvent({ model, attempt, row }: lifecycle.ClaimedTask): Envelope {
   return envelope(modelUsed, {
     provider_id: model.provider_id,
     model_id: model.model_id,
@@ -123,85 +122,12 @@ function usedEvent({ model, attempt, row }: lifecycle.ClaimedTask): Envelope {
 }
 
 /**
- * A success in one statement, in autocommit (data-modifying CTEs): the attempt closed, the task
- * succeeded with its totals, and its events inserted — only if the task is still as the claim left it
- * for this process (running under its lease and attempt, no reservation, no cancel asked, the same cost
- * so far, which the event reports). False, and nothing written, otherwise: the caller's transaction
- * then sorts it out. What `lifecycle.succeed` does, less what does not apply without a reservation or
- * images.
- */
-async function finishSucceeded(
-  pool: Pool,
-  owner: string,
-  claimed: lifecycle.ClaimedTask,
-  record: AttemptRecord,
-  price: cost.Price | null,
-): Promise<boolean> {
-  const { row, attempt } = claimed;
-  const outcome = record.outcome as Extract<Outcome, { kind: 'succeeded' }>;
-  const { closed, costUsd, providerMs, overheadMs } = attemptClosing(record, true, price);
-  const close = attempts.closeStatement(attempt.id, closed);
-  const totalUsd = usdText(usdUnits(row.cost_usd) + usdUnits(costUsd));
-  const events = [
-    ...(record.announce_use ? [usedEvent(claimed)] : []),
-    taskEvent(taskSucceeded, row, {
-      output_chars: outcome.text.length,
-      finish_reason: outcome.finish_reason,
-      usage: outcome.usage ?? { input_tokens: 0, output_tokens: 0, cached_input_tokens: 0 },
-      cost_usd: totalUsd,
-      images: 0,
-    }),
-  ];
-  const n = close.values.length;
-  const p = (i: number) => `$${n + i}`;
-  const insert = outboxInsert(events, n + 12, 'EXISTS (SELECT 1 FROM done)');
-  const { rows } = await pool.query<{ done: boolean; waiting: boolean }>({
-    name: 'runner.finish.succeeded',
-    text: `WITH task AS (
-             SELECT id FROM runner.tasks
-             WHERE id = ${p(1)} AND status = 'running' AND lease_owner = ${p(2)} AND attempts = ${p(3)}
-               AND cancel_requested_at IS NULL AND reserved_provider_id IS NULL AND cost_usd = ${p(4)}::numeric
-             FOR UPDATE
-           ),
-           closed AS (${close.text} AND EXISTS (SELECT 1 FROM task) RETURNING id),
-           done AS (
-             UPDATE runner.tasks t SET status = 'succeeded', lease_owner = NULL, lease_expires_at = NULL,
-               output_text = ${p(5)}, finish_reason = ${p(6)}, usage = ${p(7)}, error = NULL, finished_at = now(), updated_at = now(),
-               provider_ms = t.provider_ms + ${p(8)}, overhead_ms = t.overhead_ms + ${p(9)},
-               time_to_first_token_ms = coalesce(${p(10)}, t.time_to_first_token_ms), cost_usd = t.cost_usd + ${p(11)}::numeric
-             FROM closed WHERE t.id = ${p(1)}
-             RETURNING t.id
-           ),
-           published AS (${insert.text} RETURNING 1)
-           SELECT EXISTS (SELECT 1 FROM done) AS done, ${CONSUMER_WAITING} AS waiting`,
-    values: [
-      ...close.values,
-      row.id,
-      owner,
-      attempt.number,
-      row.cost_usd,
-      outcome.text,
-      outcome.finish_reason,
-      outcome.usage === null ? null : JSON.stringify(outcome.usage),
-      providerMs,
-      overheadMs,
-      record.time_to_first_token_ms,
-      costUsd,
-      ...insert.values,
-    ],
-  });
-  const done = rows[0]?.done === true;
-  if (done) ringAfterCommit(pool, rows[0]?.waiting === true);
-  return done;
-}
-
-/**
  * How the attempt's row is closed, with everything the call produced, and its cost at the price in force
  * when it started. An attempt whose task this process lost is `abandoned` whatever it got back, so a task
  * never has two successes. Answers its cost and its time, rounded as the row has them (so a task's sums
  * agree with its attempts).
  */
-function attemptClosing(
+export function attemptClosing(
   record: AttemptRecord,
   ours: boolean,
   price: cost.Price | null,

@@ -19,7 +19,8 @@ import type { TaskError } from '../tasks/task.ts';
 import { claim } from './claim.ts';
 import { DeltaStreams } from './deltas.ts';
 import { extendLeases, reapExpired } from './leases.ts';
-import { finishAttempt, type AttemptRecord, type Outcome } from './outcome.ts';
+import { Endings } from './endings.ts';
+import type { AttemptRecord, Outcome } from './outcome.ts';
 
 export interface WorkerDeps {
   pool: Pool;
@@ -69,6 +70,7 @@ export class Worker {
   readonly #log: Logger;
   readonly #running = new Map<string, Running>();
   readonly #deltas: DeltaStreams;
+  readonly #endings: Endings;
   readonly #announced = new Map<string, number>();
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #loop: Promise<void> = Promise.resolve();
@@ -83,6 +85,7 @@ export class Worker {
     this.#deps = deps;
     this.#log = deps.log.child({ component: 'worker', owner: this.owner });
     this.#deltas = new DeltaStreams(deps.bus.ephemeral, 50);
+    this.#endings = new Endings(deps.pool, this.owner, this.#log);
   }
 
   get runningCount(): number {
@@ -292,7 +295,7 @@ export class Worker {
       announce_use: reached && wire !== null && this.#shouldAnnounce(model.model_id),
     };
     try {
-      await finishAttempt(this.#deps.pool, this.owner, claimed, record);
+      await this.#endings.finish(claimed, record);
     } catch (error) {
       if (record.announce_use) this.#announced.delete(model.model_id);
       throw error;
