@@ -1,6 +1,6 @@
 import { many, maybeOne, type Queryable } from '@llmops/kit/db';
 import type { TaskStatus } from '@llmops/kit/contracts/runner';
-import type { AttemptRow, TaskRow } from '../tasks/task.ts';
+import { TASK_COLUMN_NAMES, TASK_COLUMNS, type AttemptRow, type TaskRow } from '../tasks/task.ts';
 
 /** What GET /api/v1/tasks filters on; every given field must match. */
 export interface TaskFilter {
@@ -26,12 +26,9 @@ export interface TaskFilter {
 }
 
 /** Every column of runner.tasks but the output (a list may leave it out: see `list`). */
-const WITHOUT_OUTPUT = `t.id, t.group_id, t.retry_of, t.requester, t.source, t.idempotency_key, t.request_hash, t.status,
-  t.kind, t.priority, t.correlation, t.template_id, t.template_version, t.template_label, t.part_versions, t.preset_id,
-  t.inputs, t.snapshot, t.model_index, t.model_id, t.provider_id, t.model_attempts, t.attempts, t.run_after,
-  t.lease_owner, t.lease_expires_at, t.cancel_requested_at, t.reserved_usd, t.reserved_provider_id, t.reserved_month,
-  t.finish_reason, t.usage, t.cost_usd, t.error, t.problems, t.skipped_models, t.queue_wait_ms, t.provider_ms, t.overhead_ms,
-  t.time_to_first_token_ms, t.created_at, t.started_at, t.finished_at, t.updated_at`;
+const WITHOUT_OUTPUT = TASK_COLUMN_NAMES.filter((name) => name !== 'output_text')
+  .map((name) => `t.${name}`)
+  .join(', ');
 
 /** Tasks newest first. Without `includeOutput`, the output is not even read from the table. */
 export function list(db: Queryable, filter: TaskFilter): Promise<TaskRow[]> {
@@ -75,7 +72,7 @@ export function list(db: Queryable, filter: TaskFilter): Promise<TaskRow[]> {
 }
 
 export function get(db: Queryable, id: string): Promise<TaskRow | undefined> {
-  return maybeOne<TaskRow>(db, 'SELECT * FROM runner.tasks WHERE id = $1', [id]);
+  return maybeOne<TaskRow>(db, `SELECT ${TASK_COLUMNS} FROM runner.tasks WHERE id = $1`, [id]);
 }
 
 /** Only the status, for the poll of a synchronous read (`wait`). */
@@ -127,7 +124,7 @@ export function group(db: Queryable, id: string): Promise<GroupRow | undefined> 
 
 /** A group's tasks in creation order (= id order: UUIDv7). */
 export function groupTasks(db: Queryable, groupId: string): Promise<TaskRow[]> {
-  return many<TaskRow>(db, 'SELECT * FROM runner.tasks WHERE group_id = $1 ORDER BY id', [groupId]);
+  return many<TaskRow>(db, `SELECT ${TASK_COLUMNS} FROM runner.tasks WHERE group_id = $1 ORDER BY id`, [groupId]);
 }
 
 export type UsageGrouping = 'day' | 'model' | 'provider' | 'template';

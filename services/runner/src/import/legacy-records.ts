@@ -1,5 +1,5 @@
 import type { Queryable } from '@llmops/kit/db';
-import type { TaskRow, TaskSnapshot } from '../tasks/task.ts';
+import { TASK_COLUMNS, type TaskRow, type TaskSnapshot } from '../tasks/task.ts';
 
 /*
  * The SQL verbs of the legacy importer's records (runner.legacy_ids, sql/runner/000008): one statement each,
@@ -46,7 +46,7 @@ export async function insert(tx: Queryable, records: readonly LegacyRecord[]): P
             r.created_at, r.created_at, r.created_at, now()
      FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, correlation jsonb, snapshot jsonb, output_text text, created_at timestamptz,
        template_id uuid, model_id uuid, provider_id uuid)
-     RETURNING *`,
+     RETURNING ${TASK_COLUMNS}`,
     [JSON.stringify(records)],
   );
   return rows;

@@ -1,6 +1,16 @@
 import type { Queryable } from '@llmops/kit/db';
 import type { FieldProblem } from '@llmops/kit/problem';
-import type { ChainModel, Lineage, ModelSkip, NewTask, TaskError, TaskOrigin, TaskRow } from './task.ts';
+import {
+  TASK_COLUMNS_T,
+  TASK_COLUMNS,
+  type ChainModel,
+  type Lineage,
+  type ModelSkip,
+  type NewTask,
+  type TaskError,
+  type TaskOrigin,
+  type TaskRow,
+} from './task.ts';
 
 /*
  * The SQL verbs of a task (runner.tasks), one statement each, the `Queryable` first; import them as a
@@ -49,7 +59,7 @@ export async function insertQueued(tx: Queryable, tasks: readonly QueuedTask[]):
           idempotency_key text, request_hash text, kind text, priority integer, correlation jsonb, template_id uuid,
           template_version integer, template_label text, part_versions jsonb, preset_id uuid, inputs jsonb, snapshot jsonb,
           model_id uuid, provider_id uuid)
-     RETURNING *`,
+     RETURNING ${TASK_COLUMNS}`,
     [JSON.stringify(tasks)],
   );
   return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
@@ -66,7 +76,7 @@ export async function insertRejected(
     `INSERT INTO runner.tasks (id, requester, source, idempotency_key, request_hash, status, kind, priority, correlation, inputs,
        snapshot, problems, finished_at)
      VALUES ($1, $2, $3, $4, $5, 'rejected', 'chat', $6, $7, $8, $9, $10, now())
-     RETURNING *`,
+     RETURNING ${TASK_COLUMNS}`,
     [
       id,
       origin.requester,
@@ -85,7 +95,7 @@ export async function insertRejected(
 
 /** The task, locked for the caller's transaction (a transition decides from the row it holds). */
 export async function lock(tx: Queryable, id: string): Promise<TaskRow | undefined> {
-  const { rows } = await tx.query<TaskRow>('SELECT * FROM runner.tasks WHERE id = $1 FOR UPDATE', [id]);
+  const { rows } = await tx.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM runner.tasks WHERE id = $1 FOR UPDATE`, [id]);
   return rows[0];
 }
 
@@ -162,7 +172,7 @@ export async function start(tx: Queryable, ids: readonly string[], owner: string
              queue_wait_ms = t.queue_wait_ms + greatest(0, round(extract(epoch FROM now() - t.run_after) * 1000))::int,
              updated_at = now()
            WHERE t.id = ANY ($1::uuid[])
-           RETURNING t.*, greatest(0, round(extract(epoch FROM now() - t.run_after) * 1000))::int AS wait_ms,
+           RETURNING ${TASK_COLUMNS_T}, greatest(0, round(extract(epoch FROM now() - t.run_after) * 1000))::int AS wait_ms,
              clock_timestamp() AS claimed_at`,
     values: [ids, owner, leaseMs],
   });
@@ -174,7 +184,7 @@ export async function requeue(tx: Queryable, id: string, error: TaskError, delay
   const { rows } = await tx.query<TaskRow>(
     `UPDATE runner.tasks SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, error = $2,
        run_after = now() + make_interval(secs => $3::float8 / 1000), updated_at = now()
-     WHERE id = $1 RETURNING *`,
+     WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
     [id, JSON.stringify(error), delayMs],
   );
   return rows[0] as TaskRow;
@@ -185,7 +195,7 @@ export async function fallBack(tx: Queryable, id: string, error: TaskError, next
   const { rows } = await tx.query<TaskRow>(
     `UPDATE runner.tasks SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, error = $2,
        model_index = model_index + 1, model_attempts = 0, model_id = $3, provider_id = $4, run_after = now(), updated_at = now()
-     WHERE id = $1 RETURNING *`,
+     WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
     [id, JSON.stringify(error), next.model_id, next.provider_id],
   );
   return rows[0] as TaskRow;
@@ -211,7 +221,7 @@ export async function skipModel(
        model_index = model_index + CASE WHEN $4::uuid IS NULL THEN 0 ELSE 1 END,
        model_attempts = CASE WHEN $4::uuid IS NULL THEN model_attempts ELSE 0 END,
        model_id = coalesce($4, model_id), provider_id = coalesce($5, provider_id), run_after = now(), updated_at = now()
-     WHERE id = $1 RETURNING *`,
+     WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
     [id, JSON.stringify(error), JSON.stringify(skip), next?.model_id ?? null, next?.provider_id ?? null],
   );
   return rows[0] as TaskRow;
@@ -219,7 +229,9 @@ export async function skipModel(
 
 /** Tasks by id, as they are (the caller holds their locks). */
 export async function getMany(tx: Queryable, ids: readonly string[]): Promise<TaskRow[]> {
-  const { rows } = await tx.query<TaskRow>('SELECT * FROM runner.tasks WHERE id = ANY ($1::uuid[]) ORDER BY id', [ids]);
+  const { rows } = await tx.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM runner.tasks WHERE id = ANY ($1::uuid[]) ORDER BY id`, [
+    ids,
+  ]);
   return rows;
 }
 
@@ -228,7 +240,7 @@ export async function fail(tx: Queryable, ids: readonly string[], error: TaskErr
   const { rows } = await tx.query<TaskRow>(
     `UPDATE runner.tasks SET status = 'failed', lease_owner = NULL, lease_expires_at = NULL, error = $2,
        finished_at = now(), updated_at = now()
-     WHERE id = ANY ($1::uuid[]) RETURNING *`,
+     WHERE id = ANY ($1::uuid[]) RETURNING ${TASK_COLUMNS}`,
     [ids, JSON.stringify(error)],
   );
   return rows;
@@ -243,7 +255,7 @@ export async function succeed(
   const { rows } = await tx.query<TaskRow>(
     `UPDATE runner.tasks SET status = 'succeeded', lease_owner = NULL, lease_expires_at = NULL, output_text = $2,
        finish_reason = $3, usage = $4, error = NULL, finished_at = now(), updated_at = now()
-     WHERE id = $1 RETURNING *`,
+     WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
     [id, output.text, output.finish_reason, json(output.usage)],
   );
   return rows[0] as TaskRow;
@@ -254,7 +266,7 @@ export async function cancel(tx: Queryable, id: string): Promise<TaskRow> {
   const { rows } = await tx.query<TaskRow>(
     `UPDATE runner.tasks SET status = 'cancelled', cancel_requested_at = coalesce(cancel_requested_at, now()),
        lease_owner = NULL, lease_expires_at = NULL, finished_at = now(), updated_at = now()
-     WHERE id = $1 RETURNING *`,
+     WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
     [id],
   );
   return rows[0] as TaskRow;
@@ -264,7 +276,7 @@ export async function cancel(tx: Queryable, id: string): Promise<TaskRow> {
 export async function requestCancel(tx: Queryable, id: string): Promise<TaskRow> {
   const { rows } = await tx.query<TaskRow>(
     `UPDATE runner.tasks SET cancel_requested_at = coalesce(cancel_requested_at, now()), updated_at = now()
-     WHERE id = $1 RETURNING *`,
+     WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
     [id],
   );
   return rows[0] as TaskRow;
@@ -278,7 +290,7 @@ export async function giveBack(tx: Queryable, id: string, costUsd: string): Prom
   const { rows } = await tx.query<TaskRow>(
     `UPDATE runner.tasks SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_after = now(),
        model_attempts = greatest(0, model_attempts - 1), cost_usd = cost_usd + $2::numeric, updated_at = now()
-     WHERE id = $1 RETURNING *`,
+     WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
     [id, costUsd],
   );
   return rows[0] as TaskRow;
@@ -297,7 +309,7 @@ export async function addAttempt(tx: Queryable, id: string, totals: AttemptTotal
   const { rows } = await tx.query<TaskRow>(
     `UPDATE runner.tasks SET provider_ms = provider_ms + $2, overhead_ms = overhead_ms + $3,
        time_to_first_token_ms = coalesce($4, time_to_first_token_ms), cost_usd = cost_usd + $5::numeric
-     WHERE id = $1 RETURNING *`,
+     WHERE id = $1 RETURNING ${TASK_COLUMNS}`,
     [id, totals.provider_ms, totals.overhead_ms, totals.time_to_first_token_ms, totals.cost_usd],
   );
   return rows[0] as TaskRow;
@@ -343,7 +355,7 @@ export async function leaseOwner(db: Queryable, id: string): Promise<string | nu
 /** Running tasks whose lease expired (their process died), oldest first, locked with SKIP LOCKED. */
 export async function lockExpired(tx: Queryable, limit: number): Promise<TaskRow[]> {
   const { rows } = await tx.query<TaskRow>(
-    `SELECT * FROM runner.tasks WHERE status = 'running' AND lease_expires_at < now()
+    `SELECT ${TASK_COLUMNS} FROM runner.tasks WHERE status = 'running' AND lease_expires_at < now()
      ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
     [limit],
   );

@@ -2,7 +2,62 @@ import type { z } from 'zod';
 import type { TaskErrorSchema, TaskStatus } from '@llmops/kit/contracts/runner';
 import type { Usage } from '@llmops/kit/adapters/types';
 
-/** A row of runner.tasks, as `SELECT *` returns it (numeric as text, jsonb parsed). */
+/**
+ * The columns of runner.tasks a TaskRow holds, for `SELECT` and `RETURNING`: every one but `output_search`, the
+ * history's search column (a tsvector about as long as the output, read only by the search's WHERE).
+ */
+export const TASK_COLUMN_NAMES = [
+  'id',
+  'group_id',
+  'retry_of',
+  'requester',
+  'source',
+  'idempotency_key',
+  'request_hash',
+  'status',
+  'kind',
+  'priority',
+  'correlation',
+  'template_id',
+  'template_version',
+  'template_label',
+  'part_versions',
+  'preset_id',
+  'inputs',
+  'snapshot',
+  'model_index',
+  'model_id',
+  'provider_id',
+  'model_attempts',
+  'attempts',
+  'run_after',
+  'lease_owner',
+  'lease_expires_at',
+  'cancel_requested_at',
+  'reserved_usd',
+  'reserved_provider_id',
+  'reserved_month',
+  'output_text',
+  'finish_reason',
+  'usage',
+  'cost_usd',
+  'error',
+  'problems',
+  'queue_wait_ms',
+  'provider_ms',
+  'overhead_ms',
+  'time_to_first_token_ms',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'updated_at',
+  'skipped_models',
+] as const;
+export const TASK_COLUMNS = TASK_COLUMN_NAMES.join(', ');
+/** TASK_COLUMNS qualified by the alias `t`. */
+export const TASK_COLUMNS_T = TASK_COLUMN_NAMES.map((name) => `t.${name}`).join(', ');
+
+/** A row of runner.tasks, as `SELECT ${TASK_COLUMNS}` returns it (numeric as text, jsonb parsed). */
 export interface TaskRow {
   id: string;
   group_id: string | null;

@@ -4,7 +4,7 @@ import { createPool, withTransaction } from '@llmops/kit/db';
 import { createLogger } from '@llmops/kit/logger';
 import { startStack } from '@llmops/kit/testing/stack';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
-import type { TaskError } from '../tasks/task.ts';
+import { TASK_COLUMN_NAMES, type TaskError } from '../tasks/task.ts';
 import * as lifecycle from '../tasks/lifecycle.ts';
 import { Endings, endAttempts, planEnding } from './endings.ts';
 import type { AttemptRecord, Outcome } from './outcome.ts';
@@ -259,5 +259,15 @@ describe('attempts that end together', () => {
     expect(lostRow).toMatchObject({ status: 'running', lease_owner: 'another-runner', cost_usd: '0.003500000000' });
     const { rows } = await admin.query('SELECT status FROM runner.attempts WHERE task_id = $1', [lostRow.id]);
     expect(rows.map((r: { status: string }) => r.status)).toEqual(['abandoned']);
+  });
+});
+
+describe('the columns a task row holds', () => {
+  it('are every column of runner.tasks but the search column, so a new column is not forgotten', async () => {
+    const { rows } = await admin.query<{ name: string }>(
+      `SELECT column_name AS name FROM information_schema.columns
+       WHERE table_schema = 'runner' AND table_name = 'tasks' AND column_name <> 'output_search' ORDER BY column_name`,
+    );
+    expect([...TASK_COLUMN_NAMES].sort()).toEqual(rows.map((row) => row.name));
   });
 });
