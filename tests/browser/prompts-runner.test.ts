@@ -51,6 +51,9 @@ const PASSWORD = 'a long enough password';
 const ADMIN = { email: 'ada@example.com', name: 'Ada Admin', role: 'admin' as const, password: PASSWORD };
 const EDITOR = { email: 'eve@example.com', name: 'Eve Editor', role: 'editor' as const, password: PASSWORD };
 const PRICE = { input_per_mtok: '1.50', output_per_mtok: '2.50' };
+/** expect.poll with room for a loaded machine (two cores shared by every test worker). */
+const eventually = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) =>
+  expect.poll(fn, { timeout: 15_000, ...options });
 /** The preview refuses nothing, but a confirmation the flow asks for on purpose shows as a 428 in the log. */
 const EXPECTED_4XX = /status of 4\d\d/;
 
@@ -135,17 +138,17 @@ describe('prompt assembly, the runner, history and compare', () => {
     // A part: the editor lists the variables it reads as you type; the impact is shown before publishing.
     await newPart(page, 'style', 'House style', 'Write in a {{ tone }} voice.');
     const variables = page.getByRole('complementary', { name: 'Variables it uses' });
-    await expect.poll(() => variables.textContent()).toContain('tone');
+    await eventually(() => variables.textContent()).toContain('tone');
     // The CodeMirror editor (loaded on this page only) in place of the plain textarea.
     const editor = page.getByTestId('liquid-editor').getByRole('textbox', { name: 'Part text' });
     await editor.click();
     await page.keyboard.press('End');
     await page.keyboard.type(' Mention {{ blog.name }}.');
-    await expect.poll(() => variables.textContent()).toContain('blog.name');
+    await eventually(() => variables.textContent()).toContain('blog.name');
     expect(await page.getByText('Unsaved changes: save the draft before publishing.').count()).toBe(1);
     await page.getByRole('form', { name: 'Edit the draft' }).getByRole('button', { name: 'Save draft' }).click();
-    await expect.poll(() => page.getByText('Unsaved changes: save the draft before publishing.').count()).toBe(0);
-    await expect.poll(() => page.getByTestId('impact').textContent()).toContain('Publishing makes version 1');
+    await eventually(() => page.getByText('Unsaved changes: save the draft before publishing.').count()).toBe(0);
+    await eventually(() => page.getByTestId('impact').textContent()).toContain('Publishing makes version 1');
     expect(await page.getByTestId('impact').textContent()).toContain('No published template version uses this part.');
     await expectAccessible(page, 'a part being edited');
     await screenshots(page, 'prompts-part-editor');
@@ -161,7 +164,7 @@ describe('prompt assembly, the runner, history and compare', () => {
     await page.getByLabel('Kind').selectOption('task');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL(/kind=task/);
-    await expect.poll(() => page.getByRole('link', { name: 'House style' }).count()).toBe(0);
+    await eventually(() => page.getByRole('link', { name: 'House style' }).count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Bread task' }).count()).toBe(1);
     await expectAccessible(page, 'the parts list');
     await screenshots(page, 'prompts-parts');
@@ -192,30 +195,28 @@ describe('prompt assembly, the runner, history and compare', () => {
     await page.getByLabel(/^blog/).fill('{"name": "The Crumb"}');
     await page.getByLabel(/^topic/).fill('rye bread');
     const rendered = page.getByTestId('rendered-message');
-    await expect
-      .poll(() => rendered.allTextContents(), { timeout: 10_000 })
-      .toEqual([
-        expect.stringContaining('Write in a warm voice. Mention The Crumb.'),
-        expect.stringContaining('Write a short post about rye bread.'),
-      ]);
+    await eventually(() => rendered.allTextContents(), { timeout: 10_000 }).toEqual([
+      expect.stringContaining('Write in a warm voice. Mention The Crumb.'),
+      expect.stringContaining('Write a short post about rye bread.'),
+    ]);
 
     // An unfinished tag in inline text is a problem at its entry, with its line; fixing it clears it.
     await page.getByRole('button', { name: 'Add text to message 2' }).click();
     await page.getByLabel('Inline text, message 2, entry 2').fill('Today: {{ topic | upcase ');
     const problem = page.getByTestId('message').nth(1).getByTestId('entry').nth(1).getByTestId('problem');
-    await expect.poll(() => problem.first().textContent(), { timeout: 10_000 }).toMatch(/line 1/);
+    await eventually(() => problem.first().textContent(), { timeout: 10_000 }).toMatch(/line 1/);
     expect(await page.getByTestId('preview-summary').textContent()).toMatch(/1 problem to fix \(shown at their entries\)/);
     await page.getByLabel('Inline text, message 2, entry 2').fill('Today: {{ topic | upcase }}');
-    await expect.poll(() => problem.count(), { timeout: 10_000 }).toBe(0);
+    await eventually(() => problem.count(), { timeout: 10_000 }).toBe(0);
 
     // By keyboard: the text moves above the part.
     await page.getByRole('button', { name: /Move inline text \(message 2, entry 2\)/ }).focus();
     await page.keyboard.press('ArrowUp');
     expect(await entryNames(page, 1)).toEqual(['Inline text', 'Bread task']);
-    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Entry moved to position 1 of 2' }).count()).toBe(1);
-    await expect
-      .poll(() => rendered.nth(1).textContent(), { timeout: 10_000 })
-      .toContain('Today: RYE BREAD\n\nWrite a short post about rye bread.');
+    await eventually(() => page.getByRole('status').filter({ hasText: 'Entry moved to position 1 of 2' }).count()).toBe(1);
+    await eventually(() => rendered.nth(1).textContent(), { timeout: 10_000 }).toContain(
+      'Today: RYE BREAD\n\nWrite a short post about rye bread.',
+    );
 
     // By drag: the user message moves above the system message, and back.
     const roles = () => page.getByTestId('message').evaluateAll((items) => items.map((item) => item.getAttribute('data-role')));
@@ -223,12 +224,12 @@ describe('prompt assembly, the runner, history and compare', () => {
     expect(await roles()).toEqual(['user', 'system']);
     await page.dragAndDrop('[data-message-handle="1"]', '[data-testid="message"]:first-child');
     expect(await roles()).toEqual(['system', 'user']);
-    await expect.poll(() => page.getByTestId('preview-summary').textContent()).toMatch(/Ready: 2 messages, about \d+ tokens/);
+    await eventually(() => page.getByTestId('preview-summary').textContent()).toMatch(/Ready: 2 messages, about \d+ tokens/);
     await expectAccessible(page, 'the template being assembled');
     await screenshots(page, 'prompts-template-assembly');
 
     await page.getByRole('button', { name: 'Save draft' }).click();
-    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Draft saved' }).count()).toBe(1);
+    await eventually(() => page.getByRole('status').filter({ hasText: 'Draft saved' }).count()).toBe(1);
     await publish(page, 'Publish the template', 'First bread post');
 
     // A second version: the part moves back above the text, by keyboard.
@@ -238,7 +239,7 @@ describe('prompt assembly, the runner, history and compare', () => {
     // (The prompt service's diff does not count a reorder inside a message as a change, so the text changes too.)
     await page.getByLabel('Inline text, message 2, entry 2').fill('Today: {{ topic | upcase }}, baked slowly.');
     await page.getByRole('button', { name: 'Save draft' }).click();
-    await expect.poll(() => page.getByRole('status').filter({ hasText: 'Draft saved' }).count()).toBe(1);
+    await eventually(() => page.getByRole('status').filter({ hasText: 'Draft saved' }).count()).toBe(1);
     await publish(page, 'Publish the template', 'Text first');
 
     // The diff between the two versions, side by side.
@@ -246,7 +247,7 @@ describe('prompt assembly, the runner, history and compare', () => {
     await page.getByLabel('To', { exact: true }).selectOption('2');
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL(/from=1&to=2/);
-    await expect.poll(() => page.getByRole('heading', { name: /Message 2: changed/ }).count()).toBe(1);
+    await eventually(() => page.getByRole('heading', { name: /Message 2: changed/ }).count()).toBe(1);
     const diff = page.getByRole('table', { name: /Message 2, Version 1 beside Version 2/ });
     expect(await diff.getByRole('columnheader').allTextContents()).toEqual(['Version 1', 'Version 2']);
     expect(await diff.textContent()).toMatch(/added:\s*Today: \{\{ topic \| upcase \}\}, baked slowly\./);
@@ -258,16 +259,16 @@ describe('prompt assembly, the runner, history and compare', () => {
     await labels.getByRole('button', { name: 'Set label' }).click();
     await page.getByRole('button', { name: 'Move production to version 1' }).click();
     await page.getByRole('alertdialog', { name: 'Move a protected label?' }).getByRole('button', { name: 'Move it' }).click();
-    await expect.poll(() => page.getByText('production now points at version 1.').count()).toBe(1);
+    await eventually(() => page.getByText('production now points at version 1.').count()).toBe(1);
     await labels.getByLabel('Label', { exact: true }).fill('production');
     await labels.getByLabel('Version', { exact: true }).selectOption('2');
     await labels.getByRole('button', { name: 'Set label' }).click();
-    await expect.poll(() => page.getByRole('button', { name: 'Move production to version 2' }).count()).toBe(1);
+    await eventually(() => page.getByRole('button', { name: 'Move production to version 2' }).count()).toBe(1);
     expect(await page.getByRole('region', { name: 'Labels' }).textContent()).toMatch(/Moving it from version 1\s+to version 2/);
     await screenshots(page, 'prompts-label-confirm');
     await page.getByRole('button', { name: 'Move production to version 2' }).click();
     await page.getByRole('alertdialog', { name: 'Move a protected label?' }).getByRole('button', { name: 'Move it' }).click();
-    await expect.poll(() => page.getByText('production now points at version 2.').count()).toBe(1);
+    await eventually(() => page.getByText('production now points at version 2.').count()).toBe(1);
     expect(await page.getByRole('cell', { name: 'production' }).count()).toBe(1);
     await expectAccessible(page, 'the template with versions and labels');
     await screenshots(page, 'prompts-template-versions');
@@ -280,7 +281,7 @@ describe('prompt assembly, the runner, history and compare', () => {
     await page.keyboard.press('End');
     await page.keyboard.type(' Be brief.');
     await page.getByRole('form', { name: 'Edit the draft' }).getByRole('button', { name: 'Save draft' }).click();
-    await expect.poll(() => page.getByTestId('impact').textContent()).toContain('Bread post v1');
+    await eventually(() => page.getByTestId('impact').textContent()).toContain('Bread post v1');
 
     expect(errors).toEqual([]);
     await context.close();
@@ -301,7 +302,7 @@ describe('prompt assembly, the runner, history and compare', () => {
     const row = page.getByRole('row').filter({ hasText: 'Published elsewhere' });
     expect(await row.textContent()).toContain('Draft only');
     await api(`/api/v1/parts/${part.id}/publish`, { message: 'from a script' });
-    await expect.poll(() => row.textContent(), { timeout: 10_000 }).toMatch(/v1/);
+    await eventually(() => row.textContent(), { timeout: 10_000 }).toMatch(/v1/);
 
     const template = await api('/api/v1/templates', {
       name: 'Published elsewhere too',
@@ -311,7 +312,7 @@ describe('prompt assembly, the runner, history and compare', () => {
     const templateRow = page.getByRole('row').filter({ hasText: 'Published elsewhere too' });
     expect(await templateRow.textContent()).toContain('Draft only');
     await api(`/api/v1/templates/${template.id}/publish`, { message: 'from a script' });
-    await expect.poll(() => templateRow.textContent(), { timeout: 10_000 }).toMatch(/v1/);
+    await eventually(() => templateRow.textContent(), { timeout: 10_000 }).toMatch(/v1/);
     expect(errors).toEqual([]);
     await context.close();
   }, 60_000);
@@ -346,12 +347,12 @@ describe('prompt assembly, the runner, history and compare', () => {
     const column = page.getByRole('article', { name: 'Output of emu-gpt-small' });
     const output = column.locator('[data-output]');
     // Part of the reply is on screen while the task still runs (the emulator sends a word every 150 ms).
-    await expect.poll(() => output.textContent(), { timeout: 15_000 }).toMatch(/You said/);
+    await eventually(() => output.textContent(), { timeout: 15_000 }).toMatch(/You said/);
     expect(await column.getByText('Running').count()).toBe(1);
     expect(await column.locator('[data-stat="cost"]').textContent()).toBe('—');
     await column.getByText('Succeeded').waitFor({ timeout: 20_000 });
     expect(await output.textContent()).toContain('seven eight');
-    await expect.poll(() => column.locator('[data-stat="cost"]').textContent()).toMatch(/^\$\d/);
+    await eventually(() => column.locator('[data-stat="cost"]').textContent()).toMatch(/^\$\d/);
     expect(await column.locator('[data-stat="ttft"]').textContent()).toMatch(/\d+ (ms|s)/);
     await expectAccessible(page, 'the runner with an output');
     await screenshots(page, 'runner-output');
@@ -401,7 +402,7 @@ describe('prompt assembly, the runner, history and compare', () => {
     expect(await page.getByLabel(/^lines/).getAttribute('type')).toBe('number');
     expect(await page.getByLabel(/^brief/).evaluate((element) => element.tagName)).toBe('SELECT');
     const preview = page.getByRole('region', { name: 'Preview' });
-    await expect.poll(() => preview.getByTestId('preview-summary').textContent()).toMatch(/problems? to fix/);
+    await eventually(() => preview.getByTestId('preview-summary').textContent()).toMatch(/problems? to fix/);
     await page.getByLabel(/^topic/).fill('sourdough');
     await page.getByLabel(/^lines/).fill('3');
     await page.getByRole('button', { name: 'Add an item to tags' }).click();
@@ -410,9 +411,9 @@ describe('prompt assembly, the runner, history and compare', () => {
     await page.getByLabel('tags, item 2').fill('baking');
     await page.getByLabel(/^brief/).selectOption('true');
     // The preview follows the inputs as they are typed: no button to press.
-    await expect
-      .poll(() => preview.getByTestId('rendered-message').textContent(), { timeout: 10_000 })
-      .toContain('Write a note about sourdough in 3 lines, briefly. Tags: bread, baking.');
+    await eventually(() => preview.getByTestId('rendered-message').textContent(), { timeout: 10_000 }).toContain(
+      'Write a note about sourdough in 3 lines, briefly. Tags: bread, baking.',
+    );
     expect(await page.getByRole('button', { name: 'Preview' }).count()).toBe(0);
     await expectAccessible(page, "the runner with a template's inputs");
     await screenshots(page, 'runner-template-inputs');
@@ -429,7 +430,7 @@ describe('prompt assembly, the runner, history and compare', () => {
     const { context, page, errors } = await editorPage();
     await runMessage(page, 'Side by side, please', ['emu-gpt-small', 'emu-gpt-large', 'emu-claude-fast']);
     const columns = page.getByRole('article');
-    await expect.poll(() => columns.count()).toBe(3);
+    await eventually(() => columns.count()).toBe(3);
     for (const name of ['emu-gpt-small', 'emu-gpt-large', 'emu-claude-fast']) {
       const column = page.getByRole('article', { name: `Output of ${name}` });
       await column.getByText('Succeeded').waitFor({ timeout: 20_000 });
@@ -517,7 +518,7 @@ describe('prompt assembly, the runner, history and compare', () => {
     await reload(page);
     expect(await page.getByLabel('Status').inputValue()).toBe('failed');
     const rows = page.locator('tbody tr');
-    await expect.poll(() => rows.count()).toBeGreaterThan(0);
+    await eventually(() => rows.count()).toBeGreaterThan(0);
     const shown = await rows.count();
     expect(await page.locator('tbody').getByText('Succeeded').count()).toBe(0);
     await screenshots(page, 'tasks-history');
@@ -557,7 +558,7 @@ describe('prompt assembly, the runner, history and compare', () => {
     const item = running.getByTestId('active-tasks').getByRole('link', { name: `Task …${id.slice(-8)}` });
     await item.waitFor({ timeout: 15_000 });
     await harness.waitFor(id, ['succeeded']);
-    await expect.poll(() => item.count(), { timeout: 15_000 }).toBe(0);
+    await eventually(() => item.count(), { timeout: 15_000 }).toBe(0);
 
     // The charts: today's cost, tokens and tasks by model, from the tasks this file ran.
     const usage = page.getByRole('region', { name: /^Usage, last 30 days/ });
