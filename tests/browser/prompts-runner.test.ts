@@ -476,7 +476,8 @@ describe('prompt assembly, the runner, history and compare', () => {
     await page.waitForURL((url) => url.pathname.startsWith('/llm/tasks/') && !url.pathname.endsWith(failedId));
     await page.getByText('Succeeded').first().waitFor({ timeout: 20_000 });
     expect(await page.getByRole('link', { name: failedId.slice(-8) }).count()).toBe(1);
-    expect(await page.locator('[data-output]').textContent()).toContain('RETRY-ELSEWHERE');
+    // The status may be patched from its event a moment before the record's reload brings the output.
+    await eventually(() => page.locator('[data-output]').textContent()).toContain('RETRY-ELSEWHERE');
     expect(errors).toEqual([]);
     await context.close();
   });
