@@ -726,7 +726,7 @@ describe('the dashboard', () => {
 
       await open(page, `${web.url}/settings`);
       const tabs = page.getByRole('navigation', { name: 'Settings' });
-      // The workflow's configuration is readable by all (tests/browser/workflow-admin.test.ts); the accounts,
+      // The workflow's configuration is readable by all (tests/browser/workflow.test.ts); the accounts,
       // audit and dead letters are not.
       expect(await tabs.getByRole('link').allTextContents()).toEqual(
         ['Your account', 'API tokens', 'Workflow steps', 'Workflow fields', 'Workflow actions'].map((text) =>

@@ -2,6 +2,7 @@ import { fail } from '@sveltejs/kit';
 import { formText, load as read, submit } from '#lib/server/api.ts';
 import type { Schemas } from '#lib/api/client.ts';
 import type { Actions, PageServerLoad } from './$types';
+import { pinFields } from './pins.ts';
 
 type Mapping = Schemas['WorkflowInputMapping'];
 
@@ -59,8 +60,6 @@ export const actions: Actions = {
     };
     const inputs = mappingOf(values.inputs);
     if (!inputs) return fail(422, { problem: { detail: 'The input mapping is not a JSON object.', fields: {} }, values });
-    const [refKind, ...refRest] = values.template_ref.split(':');
-    const ref = refRest.join(':');
     const result = await submit(
       event,
       (api) =>
@@ -69,8 +68,7 @@ export const actions: Actions = {
             substage_id: values.substage_id,
             label: values.label,
             template_id: values.template_id,
-            ...(refKind === 'version' && ref ? { template_version: Number(ref) } : {}),
-            ...(refKind === 'label' && ref ? { template_label: ref } : {}),
+            ...pinFields(values.template_ref),
             ...(values.model_id ? { model_id: values.model_id } : {}),
             ...(values.preset_id ? { preset_id: values.preset_id } : {}),
             inputs,
@@ -106,6 +104,13 @@ export const actions: Actions = {
                 position: Number(form.get('position')),
                 mode: (MODES as readonly string[]).includes(form.get('mode')) ? modeOf(form.get('mode')) : 'review',
                 inputs,
+                // The pin, the model and the preset as the form shows them: empty follows the latest
+                // published version, the template's model, no preset.
+                template_version: null,
+                template_label: null,
+                ...pinFields(form.get('template_ref')),
+                model_id: form.get('model_id') || null,
+                preset_id: form.get('preset_id') || null,
               },
         }),
       values,
