@@ -442,6 +442,20 @@ describe('the workflow: posts, the post workspace, the admin pages and batch run
     const available = (await h.call('workflow', 'GET', `/api/v1/workflow/posts/${copy}/available-actions`)).body.items as Json[];
     expect(available.find((a) => a.label === 'Suggest tags')).toMatchObject({ hidden: true });
     expect(available.find((a) => a.label === 'Suggest a title')).toMatchObject({ hidden: false, overridden: true });
+
+    // The post's own choices, changed on its page: the hidden action offered again, the override dropped.
+    await page.locator('summary', { hasText: "This post's choices for these actions" }).click();
+    await page.getByRole('group', { name: 'Choices for Suggest tags' }).getByLabel('Offered on this post').check();
+    await eventually(() => automate.getByRole('button', { name: 'Suggest tags' }).count()).toBe(1);
+    const titleChoices = page.getByRole('group', { name: 'Choices for Suggest a title' });
+    await titleChoices.getByRole('button', { name: "Use the action's own inputs and field" }).click();
+    await eventually(() => titleChoices.getByRole('button').count()).toBe(0);
+    const after = (await h.call('workflow', 'GET', `/api/v1/workflow/posts/${copy}/available-actions`)).body.items as Json[];
+    // Offering it again changed only that: its field is not recorded as overridden.
+    expect(after.find((a) => a.label === 'Suggest tags')).toMatchObject({ hidden: false, overridden: false });
+    expect(after.find((a) => a.label === 'Suggest a title')).toMatchObject({ hidden: false, overridden: false });
+    await expectAccessible(page, "a post's own action choices");
+    await screenshots(page, 'workflow-post-choices');
     expect(errors).toEqual([]);
     await context.close();
   }, 60_000);

@@ -29,6 +29,25 @@ export const load: PageServerLoad = async (event) => {
 };
 
 export const actions: Actions = {
+  /**
+   * This post's choice for one action: offered here or not, and the field it writes; `restore` drops the
+   * post's overrides of its inputs and field.
+   */
+  choice: async (event) => {
+    const form = await formText(event);
+    const restore = form.get('restore') === '1';
+    const result = await submit(event, (api) =>
+      api.PUT('/api/v1/workflow/posts/{id}/actions/{action_id}/choice', {
+        params: { path: { id: event.params.id, action_id: form.get('action_id') } },
+        body: restore
+          ? { inputs: null, target_field: null }
+          : form.get('part') === 'offered'
+            ? { hidden: form.get('offered') !== 'on' }
+            : { target_field: form.get('target_field') },
+      }),
+    );
+    return 'ok' in result ? { choiceSaved: form.get('action_id') } : result;
+  },
   /** Moves the post to another substage (the process indicator's "move here"). */
   move: async (event) => {
     const form = await formText(event);
