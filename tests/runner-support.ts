@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { expect } from 'vitest';
 import type { Identity } from '@llmops/kit/http/identity';
-import { startStack, type Stack } from '@llmops/kit/testing/stack';
+import { startStack, type Stack, type StackOptions } from '@llmops/kit/testing/stack';
 import type { TestDatabase } from '@llmops/kit/testing/database';
 import type { ServiceName } from '@llmops/kit/services';
 import type { Emulator, Protocol } from '@llmops/emulator/server';
@@ -64,7 +64,7 @@ export interface ProviderOptions {
 let counter = 0;
 
 export async function startRunnerHarness(
-  db: Pick<TestDatabase, 'adminUrl' | 'urlFor'>,
+  db: Pick<TestDatabase, 'adminUrl'> & StackOptions['db'],
   emulator: Emulator,
   options: { services?: ServiceName[]; env?: Record<string, string>; mode?: 'in-process' | 'process' } = {},
 ): Promise<RunnerHarness> {
