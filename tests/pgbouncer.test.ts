@@ -5,9 +5,11 @@
  * pooler breaks, which is why the switch exists. Without pgbouncer the file skips, saying so, except
  * under CI=true, where it fails: .ci/run installs it.
  */
+import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPool, isPgError, withClient } from '@llmops/kit/db';
+import { createLogger } from '@llmops/kit/logger';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { startEmulator, type Emulator } from '@llmops/emulator/server';
 import { pgbouncerBinary, startPgBouncer, type PgBouncer } from './pgbouncer-support.ts';
@@ -19,6 +21,15 @@ const skip = !binary && process.env.CI !== 'true';
 if (skip) console.warn(`tests/pgbouncer.test.ts skipped: ${MISSING}`);
 
 const db = skip ? undefined : await useTestDatabase();
+
+/** What the services logged at warn and above: a statement the pooler broke shows here, whatever retried it. */
+const logged: string[] = [];
+const warnings = new Writable({
+  write(chunk: Buffer, _encoding, done) {
+    logged.push(chunk.toString());
+    done();
+  },
+});
 
 describe.skipIf(skip)(`PgBouncer in transaction mode${skip ? ` (skipped: ${MISSING})` : ''}`, () => {
   let bouncer: PgBouncer;
@@ -32,6 +43,7 @@ describe.skipIf(skip)(`PgBouncer in transaction mode${skip ? ` (skipped: ${MISSI
     emulator = await startEmulator();
     h = await startRunnerHarness({ adminUrl: db.adminUrl, urlFor: bouncer.urlFor, directUrlFor: db.urlFor }, emulator, {
       env: { DATABASE_NAMED_STATEMENTS: 'off' },
+      log: createLogger({ service: 'test', level: 'warn', destination: warnings }),
     });
   });
   afterAll(async () => {
@@ -86,6 +98,7 @@ describe.skipIf(skip)(`PgBouncer in transaction mode${skip ? ` (skipped: ${MISSI
       [task.id],
     );
     expect(events.map((e) => e.topic)).toEqual(expect.arrayContaining(['runner.task.queued', 'runner.task.succeeded']));
+    expect(logged.filter((line) => /prepared statement/.test(line))).toEqual([]);
 
     // Each service's LISTEN session is its own, straight to PostgreSQL; every other session is PgBouncer's
     // (read after the sessions: PgBouncer keeps an idle server connection for minutes, so none is gone by then).
