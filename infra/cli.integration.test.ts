@@ -39,6 +39,22 @@ describe('the operator CLI', () => {
     });
   });
 
+  it('applies sql/ and sets roles over DATABASE_DIRECT_URL, beside a DATABASE_URL through a pooler', async () => {
+    // A DATABASE_URL nothing answers on: only the direct URL can have done the work (its session locks).
+    const pooler = db.adminUrl.replace(/:\d+\//, ':1/');
+    const env = { DATABASE_URL: pooler, DATABASE_DIRECT_URL: db.adminUrl };
+    expect((await cli(['db', 'apply'], env)).stdout).toMatch(/^applied 0 file\(s\)/);
+    const { stdout } = await cli(['db', 'roles', '--deployment', 'clidirect'], env);
+    const lines = [...stdout.matchAll(/^ {2}(\w*)\s+(postgres\S+)( \(direct\))?$/gm)];
+    const at = lines.findIndex((m) => m[1] === 'runner');
+    const [pooled, direct] = [lines[at], lines[at + 1]];
+    expect(new URL(pooled?.[2] as string).port).toBe('1');
+    expect(direct?.[3]).toBe(' (direct)');
+    await withClient(direct?.[2] as string, async (client) => {
+      expect((await client.query('SELECT current_user AS who')).rows[0]).toEqual({ who: 'llmops_runner_clidirect' });
+    });
+  });
+
   it('says what to do when there is no database to talk to', async () => {
     const error = (await cli(['db', 'status'], { DATABASE_URL: '' }).catch((e: unknown) => e)) as { stderr: string };
     expect(error.stderr).toContain('set DATABASE_URL');

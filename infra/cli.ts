@@ -62,6 +62,14 @@ function adminUrl(): string {
   );
 }
 
+/**
+ * Where work that holds a session goes (the schema runner's and roles' advisory locks): DATABASE_DIRECT_URL
+ * when DATABASE_URL is a transaction-mode pooler, else the admin URL.
+ */
+function sessionUrl(): string {
+  return process.env.DATABASE_DIRECT_URL ?? adminUrl();
+}
+
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
@@ -105,7 +113,7 @@ async function db(sub: string | undefined, options: { deployment?: string }): Pr
     process.exit(result.current ? 0 : 1);
   }
   if (sub === 'apply') {
-    const { applied, alreadyApplied } = await applySchema(adminUrl());
+    const { applied, alreadyApplied } = await applySchema(sessionUrl());
     process.stdout.write(
       `applied ${applied.length} file(s)${applied.map((n) => `\n  sql/${n}`).join('')}\n${alreadyApplied} already applied\n`,
     );
@@ -115,13 +123,17 @@ async function db(sub: string | undefined, options: { deployment?: string }): Pr
     const deployment = options.deployment;
     if (!deployment) throw usage('db', 'Say which deployment the roles are for: --deployment NAME.');
     const url = adminUrl();
+    const direct = process.env.DATABASE_DIRECT_URL;
     const passwords = generatePasswords();
-    await provisionLogins(url, deployment, passwords);
+    await provisionLogins(direct ?? url, deployment, passwords);
     process.stdout.write(
-      `Login roles for deployment "${deployment}" are set. Give each service its own DATABASE_URL (shown once):\n`,
+      `Login roles for deployment "${deployment}" are set. Give each service its own DATABASE_URL${direct ? ' and DATABASE_DIRECT_URL' : ''} (shown once):\n`,
     );
-    for (const service of SERVICES)
+    for (const service of SERVICES) {
       process.stdout.write(`  ${service.padEnd(9)} ${serviceDatabaseUrl(url, service, deployment, passwords)}\n`);
+      if (direct)
+        process.stdout.write(`  ${''.padEnd(9)} ${serviceDatabaseUrl(direct, service, deployment, passwords)} (direct)\n`);
+    }
     return;
   }
   throw unknownSub('db', sub);

@@ -42,6 +42,22 @@ describe("every service's settings, before anything starts", () => {
     expect(found[1]).toContain('(found "-1")');
   });
 
+  it('check each service pool size and the pooler settings, a pool size the runner checks too said once', () => {
+    const found = problems({
+      DATABASE_DIRECT_URL: 'mysql://db/llmops',
+      DATABASE_NAMED_STATEMENTS: 'no',
+      GATEWAY_DB_POOL_MAX: '0',
+      RUNNER_DB_POOL_MAX: 'plenty',
+    });
+    expect(found.map((line) => line.split(':')[0])).toEqual([
+      'DATABASE_DIRECT_URL',
+      'DATABASE_NAMED_STATEMENTS',
+      'RUNNER_DB_POOL_MAX',
+      'GATEWAY_DB_POOL_MAX',
+    ]);
+    expect(problems({ GATEWAY_DB_POOL_MAX: '4', DATABASE_NAMED_STATEMENTS: 'off' })).toEqual([]);
+  });
+
   it("name the registry's missing keyring", () => {
     const { LLMOPS_MASTER_KEYS: _keys, ...withoutKeys } = common;
     const error = (() => {

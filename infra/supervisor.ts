@@ -33,6 +33,8 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 const SupervisorEnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
+  /** With DATABASE_URL through a transaction-mode pooler: the same server directly, for sessions (docs/operations.md). */
+  DATABASE_DIRECT_URL: postgresUrl.optional(),
   LLMOPS_DATA_DIR: z.string().min(1).default(join(ROOT, '.data')),
   LLMOPS_HOST: z.string().min(1).default(DEFAULT_HOST),
   LLMOPS_PORT_BASE: portBase.default(DEFAULT_PORT_BASE),
@@ -66,6 +68,8 @@ const log = createLogger({
 const dataDir = resolve(env.LLMOPS_DATA_DIR);
 const urls = resolveUrls({ ...process.env, ...env });
 const embedded = env.DATABASE_URL === undefined;
+/** A direct connection beside a pooler's DATABASE_URL (the embedded default has no pooler). */
+const direct = embedded ? undefined : env.DATABASE_DIRECT_URL;
 const pgPort = env.LLMOPS_PORT_BASE + PORT_OFFSETS.postgres;
 
 interface Child {
@@ -131,10 +135,14 @@ async function main(): Promise<void> {
         KEEP_ALIVE_TIMEOUT: String(SERVER_KEEP_ALIVE_MS / 1000),
       });
       delete childEnv.DATABASE_URL;
+      delete childEnv.DATABASE_DIRECT_URL;
       // The web proves itself to the gateway with a secret of its own; it can never sign service identities.
       delete childEnv.LLMOPS_INTERNAL_SECRET;
     } else {
       childEnv.DATABASE_URL = serviceDatabaseUrl(adminUrl, part, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
+      delete childEnv.DATABASE_DIRECT_URL;
+      if (direct)
+        childEnv.DATABASE_DIRECT_URL = serviceDatabaseUrl(direct, part, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
     }
     delete childEnv.LLMOPS_WEB_PROXY_SECRET;
     if (part === 'web' || part === 'gateway') childEnv.LLMOPS_WEB_PROXY_SECRET = webProxySecret;
@@ -158,9 +166,10 @@ async function main(): Promise<void> {
     adminUrl = env.DATABASE_URL as string;
   }
   const version = await withClient(adminUrl, (client) => assertServerVersion(client));
-  const { applied } = await applySchema(adminUrl, { log });
+  // The schema runner and the roles hold session advisory locks: never through a transaction-mode pooler.
+  const { applied } = await applySchema(direct ?? adminUrl, { log });
   log.info({ postgres: version, applied: applied.length }, applied.length ? 'schema updated' : 'schema is current');
-  await provisionLogins(adminUrl, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
+  await provisionLogins(direct ?? adminUrl, env.LLMOPS_DEPLOYMENT, secrets.servicePasswords);
 
   for (const part of START_ORDER) {
     const child: Child = { part, restarts: 0, startedAt: 0, stopping: false };

@@ -41,6 +41,45 @@ describe('rate limits', () => {
   });
 });
 
+describe('rate limits shared by two gateway instances on one database', () => {
+  const QUOTA = 12;
+  const SYNC_MS = 100;
+  let a: GatewayHarness;
+  let b: GatewayHarness;
+  beforeAll(async () => {
+    const env = { GATEWAY_RATE_LIMIT_TOKEN: String(QUOTA), GATEWAY_RATE_LIMIT_SYNC_MS: String(SYNC_MS) };
+    [a, b] = await Promise.all([startGateway(db, { services: [], env }), startGateway(db, { services: [], env })]);
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('together refuse past one quota (429 with Retry-After), past it by at most what came in during a settlement interval', async () => {
+    const editor = await a.caller('editor');
+    const headers = { authorization: `Bearer ${editor.token}` };
+    const sent: { at: number; status: number; retryAfter: string | null }[] = [];
+    // A client alternating between the instances, about 4 requests per settlement interval; alone,
+    // each instance would allow its 12 of these 36.
+    for (let i = 0; i < 3 * QUOTA; i++) {
+      const at = performance.now();
+      const answer = await (i % 2 === 0 ? a : b).api('/api/v1/session', { headers });
+      sent.push({ at, status: answer.status, retryAfter: answer.headers.get('retry-after') });
+      await new Promise((resolve) => setTimeout(resolve, SYNC_MS / 4));
+    }
+    const allowed = sent.filter((s) => s.status === 200).length;
+    // What came in during the busiest two intervals: a settlement may be sent just before a request and answered a round trip later.
+    const busiest = Math.max(...sent.map((s) => sent.filter((t) => t.at >= s.at && t.at < s.at + 2 * SYNC_MS).length));
+    expect(allowed).toBeGreaterThanOrEqual(QUOTA);
+    expect(allowed).toBeLessThanOrEqual(QUOTA + busiest);
+    expect(allowed).toBeLessThan(2 * QUOTA);
+    const refused = sent.filter((s) => s.status === 429);
+    expect(refused.length).toBe(sent.length - allowed);
+    expect(refused.every((s) => Number(s.retryAfter) >= 1)).toBe(true);
+    // Once the quota is spent, both instances refuse.
+    expect(sent.slice(-6).map((s) => s.status)).toEqual(Array<number>(6).fill(429));
+  });
+});
+
 describe('failed sign-ins per client address', () => {
   const WEB_SECRET = 'the-dashboard-servers-own-secret-0123456789';
   const WEB = 'x-llmops-proxy-secret';

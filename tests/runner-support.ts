@@ -5,7 +5,8 @@
 import pg from 'pg';
 import { expect } from 'vitest';
 import type { Identity } from '@llmops/kit/http/identity';
-import { startStack, type Stack } from '@llmops/kit/testing/stack';
+import type { Logger } from '@llmops/kit/logger';
+import { startStack, type Stack, type StackOptions } from '@llmops/kit/testing/stack';
 import type { TestDatabase } from '@llmops/kit/testing/database';
 import type { ServiceName } from '@llmops/kit/services';
 import type { Emulator, Protocol } from '@llmops/emulator/server';
@@ -64,15 +65,16 @@ export interface ProviderOptions {
 let counter = 0;
 
 export async function startRunnerHarness(
-  db: Pick<TestDatabase, 'adminUrl' | 'urlFor'>,
+  db: Pick<TestDatabase, 'adminUrl'> & StackOptions['db'],
   emulator: Emulator,
-  options: { services?: ServiceName[]; env?: Record<string, string>; mode?: 'in-process' | 'process' } = {},
+  options: { services?: ServiceName[]; env?: Record<string, string>; mode?: 'in-process' | 'process'; log?: Logger } = {},
 ): Promise<RunnerHarness> {
   const stack = await startStack({
     db,
     services: options.services ?? ['registry', 'prompt', 'runner'],
     env: { ...FAST_RUNNER_ENV, ...options.env },
     mode: options.mode ?? 'in-process',
+    ...(options.log ? { log: options.log } : {}),
   });
   const admin = new pg.Pool({ connectionString: db.adminUrl, max: 3 });
   // An idle connection lost to a PostgreSQL restart (chaos tests) is dropped, not an uncaught error.

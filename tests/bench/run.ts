@@ -8,6 +8,7 @@ import { gatewayBench } from './gateway.ts';
 import { latencyBench } from './latency.ts';
 import { listenBench } from './listen.ts';
 import { producersBench } from './producers.ts';
+import { rateLimitBench } from './rate-limit.ts';
 import { RUNNER_PARTS, runnerBench } from './runner.ts';
 import { workflowBench } from './workflow.ts';
 import { printResult, startBenchServer, type BenchResult, type BenchServer } from './lib.ts';
@@ -25,6 +26,7 @@ const BENCHES: Array<{ name: string; run: Bench }> = [
   { name: 'producers', run: one(producersBench) },
   { name: 'listen', run: one(listenBench) },
   { name: 'gateway', run: one(gatewayBench) },
+  { name: 'rate-limit', run: one(rateLimitBench) },
   { name: 'runner', run: runnerBench },
   { name: 'dashboard', run: dashboardBench },
   { name: 'workflow', run: one(workflowBench) },

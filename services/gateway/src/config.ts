@@ -57,6 +57,8 @@ export const GatewayEnvSchema = z.object({
   GATEWAY_RATE_LIMIT_TOKEN: count('requests per minute').default(600),
   /** Requests per minute per account, over all its sessions and tokens (0: no limit). */
   GATEWAY_RATE_LIMIT_ACCOUNT: count('requests per minute').default(1200),
+  /** How often this instance settles its requests with the other gateway instances' (the shared rate limits). */
+  GATEWAY_RATE_LIMIT_SYNC_MS: millis().default(500),
   /** Failed sign-ins allowed per email in 15 minutes, and per client address (10×). */
   GATEWAY_LOGIN_MAX_FAILURES: count('failures').min(1).default(10),
   /** How often an idle event stream gets a heartbeat comment. */

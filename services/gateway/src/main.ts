@@ -10,6 +10,7 @@ import { Authenticator } from './auth/credential-checker.ts';
 import { EventHub } from './events/hub.ts';
 import { trustOf } from './auth/forwarded.ts';
 import { RateLimiter } from './auth/rate-limit.ts';
+import { SharedRateWindow } from './auth/rate-limit-sync.ts';
 
 /**
  * The gateway's composition root for an environment: its own settings (GATEWAY_*) are read from
@@ -28,6 +29,7 @@ export function gatewayBuilder(
       flushMs: config.GATEWAY_LAST_USED_FLUSH_MS,
     });
     const limiter = new RateLimiter({ perToken: config.GATEWAY_RATE_LIMIT_TOKEN, perAccount: config.GATEWAY_RATE_LIMIT_ACCOUNT });
+    const rateWindow = new SharedRateWindow({ limiter, pool, log, syncMs: config.GATEWAY_RATE_LIMIT_SYNC_MS });
     const hub = new EventHub({
       bus,
       pool,
@@ -58,6 +60,7 @@ export function gatewayBuilder(
       start: async () => {
         await auth.start(bus);
         await hub.start();
+        rateWindow.start();
         sweep = setInterval(() => {
           sessions.deleteExpired(pool).catch((error: unknown) => log.warn({ err: error }, 'could not delete expired sessions'));
         }, 3_600_000);
@@ -73,6 +76,7 @@ export function gatewayBuilder(
       stop: async () => {
         if (sweep) clearInterval(sweep);
         await hub.stop();
+        await rateWindow.stop();
         await audit.stop();
         await auth.stop();
       },

@@ -72,6 +72,13 @@ export const postgresUrl = z
   .string({ message: 'expected a PostgreSQL URL such as postgres://user:password@host:5432/database' })
   .refine((value) => /^postgres(ql)?:\/\//.test(value), 'expected a postgres:// or postgresql:// URL');
 
+/** A pool's most connections: at least 1; PostgreSQL's max_connections must fit every process's (docs/operations.md). */
+export const poolSize = z.coerce
+  .number({ message: 'expected a whole number of connections' })
+  .int({ message: 'expected a whole number of connections' })
+  .min(1, { message: 'expected at least 1 connection' })
+  .max(1_000, { message: 'expected at most 1000 connections' });
+
 export const httpUrl = z.string().refine((value) => /^https?:\/\/[^/]+/.test(value), 'expected an http:// or https:// URL');
 
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');

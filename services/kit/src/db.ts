@@ -47,13 +47,28 @@ export interface PoolConfig {
   applicationName: string;
   max?: number;
   log?: Logger;
+  /**
+   * False behind a pooler in transaction mode (PgBouncer before 1.21): a named statement is prepared on
+   * one server connection and the next transaction may run on another, so every statement is sent
+   * unnamed (parsed each time) instead. DATABASE_NAMED_STATEMENTS=off (docs/operations.md).
+   */
+  namedStatements?: boolean;
 }
+
+/** The pool's default size when a service's `<SERVICE>_DB_POOL_MAX` is not set. */
+export const DEFAULT_POOL_MAX = 10;
 
 /**
  * A pool that survives a PostgreSQL restart: idle clients that die are dropped and logged,
  * and the next query opens a fresh connection.
  */
-export function createPool({ connectionString, applicationName, max = 10, log }: PoolConfig): Pool {
+export function createPool({
+  connectionString,
+  applicationName,
+  max = DEFAULT_POOL_MAX,
+  log,
+  namedStatements = true,
+}: PoolConfig): Pool {
   const pool = new pg.Pool({
     connectionString,
     application_name: applicationName,
@@ -72,8 +87,28 @@ export function createPool({ connectionString, applicationName, max = 10, log }:
     client.on('error', (error) => {
       log?.warn({ err: error }, 'a database connection failed while in use; its work fails and it is replaced');
     });
+    if (!namedStatements) sendUnnamed(client);
   });
   return pool;
+}
+
+/**
+ * Makes `client` drop the `name` of every statement it is given, so none is prepared on the server
+ * connection: the statement goes as an unnamed Parse/Bind/Execute, which a transaction-mode pooler
+ * passes through within one transaction. Statements are named only in code on hot paths (the bus's
+ * publish and lease-and-read, the runner's claim, attempts, prices, lease and endings).
+ */
+function sendUnnamed(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const unnamed = (config: unknown, ...rest: unknown[]) => {
+    if (typeof config === 'object' && config !== null && 'name' in config && !('submit' in config)) {
+      const copy: Record<string, unknown> = { ...config };
+      delete copy.name;
+      return query(copy, ...rest);
+    }
+    return query(config, ...rest);
+  };
+  client.query = unnamed as typeof client.query;
 }
 
 // The after-commit hooks of each transaction open in withTransaction, by its client.

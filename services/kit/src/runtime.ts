@@ -1,9 +1,9 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
-import { configOrExit, httpUrl, loadConfig, logLevel, millis, port, portBase, postgresUrl, secret } from './config.ts';
+import { configOrExit, httpUrl, loadConfig, logLevel, millis, poolSize, port, portBase, postgresUrl, secret } from './config.ts';
 import { createBus, type Bus } from './bus/index.ts';
 import type { BusConfig } from './bus/config.ts';
-import { createPool, type Pool } from './db.ts';
+import { createPool, DEFAULT_POOL_MAX, type Pool } from './db.ts';
 import { createLogger, silenceLogger, type Logger } from './logger.ts';
 import type { ServiceApp } from './http/app.ts';
 import { answerClientError } from './http/client-error.ts';
@@ -15,6 +15,19 @@ import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS, SERVICES, urlVariable, t
 /** The environment every service reads (README lists it). Parsed once, at start. */
 export const ServiceEnvSchema = z.object({
   DATABASE_URL: postgresUrl,
+  /**
+   * A direct connection to PostgreSQL when DATABASE_URL goes through a pooler in transaction mode: the
+   * bus's LISTEN connection needs a session of its own (docs/operations.md). Unset: DATABASE_URL.
+   */
+  DATABASE_DIRECT_URL: postgresUrl.optional(),
+  /** `off` behind a transaction-mode pooler that cannot keep prepared statements (PgBouncer before 1.21). */
+  DATABASE_NAMED_STATEMENTS: z.enum(['on', 'off'], { message: 'expected on or off' }).default('on'),
+  /** Each service's pool size (the runner's RUNNER_DB_POOL_MAX is checked against its connection budget by its own config). */
+  REGISTRY_DB_POOL_MAX: poolSize.optional(),
+  PROMPT_DB_POOL_MAX: poolSize.optional(),
+  RUNNER_DB_POOL_MAX: poolSize.optional(),
+  GATEWAY_DB_POOL_MAX: poolSize.optional(),
+  WORKFLOW_DB_POOL_MAX: poolSize.optional(),
   LLMOPS_INTERNAL_SECRET: secret,
   LLMOPS_HOST: z.string().min(1).default(DEFAULT_HOST),
   LLMOPS_PORT_BASE: portBase.default(DEFAULT_PORT_BASE),
@@ -84,9 +97,14 @@ export interface ServiceContext {
   readiness: Record<string, ReadinessCheck>;
 }
 
+/** The variable that sizes a service's pool. */
+export const poolMaxVariable = (service: ServiceName) =>
+  `${service.toUpperCase() as Uppercase<ServiceName>}_DB_POOL_MAX` as const;
+
 /**
  * A service's composition root. `poolMax`, when present, sizes the service's pool from its environment
- * (called before the pool is made; it may throw a ConfigError); otherwise the pool has 10 connections.
+ * (called before the pool is made; it may throw a ConfigError); otherwise `<SERVICE>_DB_POOL_MAX` does,
+ * else the pool has DEFAULT_POOL_MAX (10) connections.
  */
 export type ServiceBuild = ((ctx: ServiceContext) => ServiceParts | Promise<ServiceParts>) & {
   poolMax?: (rawEnv: Readonly<Record<string, string | undefined>>) => number;
@@ -131,7 +149,8 @@ export async function runService(
     connectionString: env.DATABASE_URL,
     applicationName: `llmops-${service}`,
     log,
-    max: build.poolMax?.(rawEnv),
+    max: build.poolMax?.(rawEnv) ?? env[poolMaxVariable(service)] ?? DEFAULT_POOL_MAX,
+    namedStatements: env.DATABASE_NAMED_STATEMENTS === 'on',
   });
   const urls = resolveUrls({ ...rawEnv, ...env });
   const files = readSqlFiles();
@@ -152,7 +171,9 @@ export async function runService(
       return { ok: false, detail };
     },
   };
-  const bus = createBus({ pool, listenUrl: env.DATABASE_URL, log, service, config: busConfigFrom(env) });
+  // LISTEN holds a session: never through a transaction-mode pooler.
+  const listenUrl = env.DATABASE_DIRECT_URL ?? env.DATABASE_URL;
+  const bus = createBus({ pool, listenUrl, log, service, config: busConfigFrom(env) });
   readiness.bus = async () => {
     const status = bus.status();
     return status.listening ? { ok: true } : { ok: false, detail: 'the LISTEN connection is down; reconnecting' };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { configErrorOf, loadConfig, millis } from '@llmops/kit/config';
+import { configErrorOf, loadConfig, millis, poolSize } from '@llmops/kit/config';
 
 /**
  * The runner's own settings, on top of every service's (kit/runtime). Leases, heartbeats and rate
@@ -15,7 +15,7 @@ export const RunnerEnvSchema = z.object({
    * Connections of the runner's own pool (default the smaller of RUNNER_CONCURRENCY and 16): finishes are
    * batched and claims are one transaction, so running tasks need far fewer connections than there are tasks.
    */
-  RUNNER_DB_POOL_MAX: z.coerce.number({ message: 'expected a whole number of connections' }).int().min(1).max(1_000).optional(),
+  RUNNER_DB_POOL_MAX: poolSize.optional(),
   /**
    * The most connections one runner process may open: its pool plus the bus's LISTEN connection. Start-up
    * refuses a pool that does not fit; size it so that every process of every service fits PostgreSQL's

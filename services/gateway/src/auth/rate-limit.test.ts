@@ -38,6 +38,27 @@ describe('per-token and per-account rate limits', () => {
     expect(limiter.take(token('t6', 'a2'), t0).allowed).toBe(true);
   });
 
+  it('counts what it allowed until settled, and takes a shared level less what it allowed since', () => {
+    const limiter = new RateLimiter({ perToken: 10, perAccount: 0 });
+    const t0 = 9_000_000;
+    for (let i = 0; i < 4; i++) limiter.take(token('t1'), t0);
+    const taken = limiter.unsettled();
+    expect(taken).toEqual([{ key: 't:t1', capacity: 10, spent: 4 }]);
+    expect(limiter.unsettled()).toEqual([{ key: 't:t1', capacity: 10, spent: 0 }]);
+    limiter.take(token('t1'), t0); // allowed while the settlement is on its way
+    // The other instances took 5 as well: 1 left of the settled level, less the one allowed since.
+    limiter.adopt(new Map([['t:t1', 1]]), t0);
+    const refused = limiter.take(token('t1'), t0);
+    expect(refused.allowed).toBe(false);
+    expect(refused.headers['Retry-After']).toBe('6'); // one request per 6 s at 10 per minute
+    // A debt (the instances together allowed past the quota) is paid back before the next request.
+    limiter.adopt(new Map([['t:t1', -2]]), t0);
+    expect(limiter.take(token('t1'), t0).headers['Retry-After']).toBe('24');
+    // A settlement that failed is carried by the next one.
+    limiter.unsettle([{ key: 't:t1', capacity: 10, spent: 3 }]);
+    expect(limiter.unsettled()).toEqual([{ key: 't:t1', capacity: 10, spent: 4 }]);
+  });
+
   it('sends no headers when limits are off', () => {
     const limiter = new RateLimiter({ perToken: 0, perAccount: 0 });
     expect(limiter.take(token('t1'))).toEqual({ allowed: true, headers: {}, retryAfterS: 0 });

@@ -18,7 +18,7 @@ import { WaiterRow } from './waiters.ts';
 export interface BusOptions {
   /** The service's pool (its own role); the bus needs a few connections of it. */
   pool: Pool;
-  /** Where the LISTEN connection goes: the same database and credentials as the pool. */
+  /** Where the LISTEN connection goes: the pool's database and role, directly (DATABASE_DIRECT_URL) when the pool is behind a pooler. */
   listenUrl: string;
   log: Logger;
   /** The service name, for logs and the LISTEN connection's application_name. */

@@ -32,7 +32,8 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  db: Pick<TestDatabase, 'urlFor'>;
+  /** `directUrlFor`, when given, is each service's DATABASE_DIRECT_URL (its `urlFor` then goes through a pooler). */
+  db: Pick<TestDatabase, 'urlFor'> & { directUrlFor?: (service: ServiceName) => string };
   services: readonly ServiceName[];
   /** In-process (fast, default) or each service as its own node process (chaos tests). */
   mode?: 'in-process' | 'process';
@@ -61,6 +62,7 @@ export async function startStack({ db, services, mode = 'in-process', env = {}, 
     for (const service of ORDER.filter((s) => services.includes(s))) {
       const serviceEnv: Record<string, string> = {
         DATABASE_URL: db.urlFor(service),
+        ...(db.directUrlFor ? { DATABASE_DIRECT_URL: db.directUrlFor(service) } : {}),
         LLMOPS_INTERNAL_SECRET: secret,
         LLMOPS_HOST: '127.0.0.1',
         PORT: '0',
