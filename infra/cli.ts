@@ -35,7 +35,8 @@ interface Runtime {
   supervisor_pid: number;
   urls: Record<string, string>;
   pids: Record<string, number | null>;
-  database: { embedded: boolean; url: string };
+  /** `direct_url`: the supervisor's DATABASE_DIRECT_URL, when its DATABASE_URL is a pooler. */
+  database: { embedded: boolean; url: string; direct_url?: string };
 }
 
 function readRuntime(): Runtime | undefined {
@@ -67,7 +68,13 @@ function adminUrl(): string {
  * when DATABASE_URL is a transaction-mode pooler, else the admin URL.
  */
 function sessionUrl(): string {
-  return process.env.DATABASE_DIRECT_URL ?? adminUrl();
+  if (process.env.DATABASE_DIRECT_URL) return process.env.DATABASE_DIRECT_URL;
+  // A running `npm start` behind a pooler recorded its direct URL: the locks go there, as the supervisor's do.
+  if (!process.env.DATABASE_URL) {
+    const direct = readRuntime()?.database.direct_url;
+    if (direct) return direct;
+  }
+  return adminUrl();
 }
 
 function fail(message: string): never {

@@ -331,7 +331,7 @@ function writeRuntime(adminUrl?: string): void {
     started_at: new Date().toISOString(),
     supervisor_pid: process.pid,
     data_dir: dataDir,
-    database: { embedded, url: runtimeAdminUrl, deployment: env.LLMOPS_DEPLOYMENT },
+    database: { embedded, url: runtimeAdminUrl, ...(direct ? { direct_url: direct } : {}), deployment: env.LLMOPS_DEPLOYMENT },
     urls,
     pids: {
       ...Object.fromEntries([...children].map(([part, child]) => [part, child.process?.pid ?? null])),
