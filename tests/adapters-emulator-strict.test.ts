@@ -91,6 +91,22 @@ describe('OpenAI: refused with {error: {message, type, param, code}}', () => {
     expect(effort.choices[0]?.finish_reason).toBe('stop');
   });
 
+  it('refuses JSON mode when no message says JSON, as OpenAI does', async () => {
+    const refused = await chat({ response_format: { type: 'json_object' } });
+    expect(refused.status).toBe(400);
+    expect(refused.error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'messages',
+      message: "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+    });
+    const taken = await openai.chat.completions.create({
+      model: 'emu-gpt-small',
+      messages: [{ role: 'system', content: 'Answer in JSON.' }, ...user],
+      response_format: { type: 'json_object' },
+    });
+    expect(taken.choices[0]?.finish_reason).toBe('stop');
+  });
+
   it('refuses image options the model does not have: dall-e-3 n > 1, sizes and qualities per model', async () => {
     const image = (body: Record<string, unknown>) => refusal(() => openai.images.generate({ prompt: 'a fox', ...body } as never));
     expect((await image({ model: 'emu-dall-e-3', n: 4 })).error).toMatchObject({ param: 'n', code: 'invalid_value' });

@@ -123,7 +123,7 @@ const VALUES: { [K in keyof ChatParameters]: ChatParameters[K][] } = {
 const SAMPLING: (keyof ChatParameters)[] = ['temperature', 'top_p', 'presence_penalty', 'frequency_penalty'];
 
 const messages = [
-  { role: 'system' as const, content: 'Be exact.' },
+  { role: 'system' as const, content: 'Be exact; answer in JSON when asked to.' },
   { role: 'user' as const, content: 'u' },
   { role: 'assistant' as const, content: 'a' },
   { role: 'user' as const, content: 'u2' },

@@ -265,7 +265,7 @@ describe('model families agree with the providers', () => {
   };
   const imageIds = ['dall-e-2', 'dall-e-3', 'gpt-image-1'];
   const messages = [
-    { role: 'system' as const, content: 'Be exact.' },
+    { role: 'system' as const, content: 'Be exact; answer in JSON when asked to.' },
     { role: 'user' as const, content: 'hello' },
   ];
 
