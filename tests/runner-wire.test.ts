@@ -67,13 +67,16 @@ describe.concurrent.each<Protocol>(['openai', 'anthropic', 'ollama'])('the store
     const marker = (scenario: string) => `wire ${scenario} ${tag}`;
     emulator.fault({ protocol, match: marker('error'), status: 400 });
     emulator.fault({ protocol, match: marker('timeout'), delayFirstByteMs: 5_000 });
-    emulator.fault({ protocol, match: marker('cancel'), chunkDelayMs: 2_000 });
+    // The cancel's stream stalls far longer than its own timeouts could end it, so the cancel never races
+    // the provider's 1 s timeout on a loaded machine (it did at a load of 25 on two cores).
+    emulator.fault({ protocol, match: marker('cancel'), chunkDelayMs: 60_000 });
     emulator.fault({ protocol, match: marker('stream error'), streamError: 529 });
     const scenarios = ['success', 'error', 'timeout', 'cancel', 'stream error'] as const;
     const ids: Record<string, string> = {};
     for (const scenario of scenarios) {
       const created = await h.createTask({
         preset_id: preset,
+        ...(scenario === 'cancel' ? { parameters: { first_byte_timeout_ms: 120_000, idle_timeout_ms: 120_000 } } : {}),
         messages: [
           { role: 'system', content: 'Answer “exactly” — with \\ and "quotes" kept.' },
           { role: 'user', content: `${marker(scenario)} ünïcode ✓` },
