@@ -18,7 +18,10 @@ const emu = await startEmulator({
       emulatorModel('emu-dall-e-3', 'image'),
       emulatorModel('emu-dall-e-2', 'image'),
     ],
-    anthropic: [...DEFAULT_MODELS.anthropic, emulatorModel('emu-claude-sonnet-4-5')],
+    anthropic: [
+      ...DEFAULT_MODELS.anthropic,
+      ...['emu-claude-sonnet-4-5', 'emu-claude-opus-4-1-20250805', 'emu-claude-opus-4-20250514'].map((id) => emulatorModel(id)),
+    ],
   },
 });
 afterAll(() => emu.stop());
@@ -88,6 +91,22 @@ describe('OpenAI: refused with {error: {message, type, param, code}}', () => {
     expect(effort.choices[0]?.finish_reason).toBe('stop');
   });
 
+  it('refuses JSON mode when no message says JSON, as OpenAI does', async () => {
+    const refused = await chat({ response_format: { type: 'json_object' } });
+    expect(refused.status).toBe(400);
+    expect(refused.error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'messages',
+      message: "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+    });
+    const taken = await openai.chat.completions.create({
+      model: 'emu-gpt-small',
+      messages: [{ role: 'system', content: 'Answer in JSON.' }, ...user],
+      response_format: { type: 'json_object' },
+    });
+    expect(taken.choices[0]?.finish_reason).toBe('stop');
+  });
+
   it('refuses image options the model does not have: dall-e-3 n > 1, sizes and qualities per model', async () => {
     const image = (body: Record<string, unknown>) => refusal(() => openai.images.generate({ prompt: 'a fox', ...body } as never));
     expect((await image({ model: 'emu-dall-e-3', n: 4 })).error).toMatchObject({ param: 'n', code: 'invalid_value' });
@@ -125,6 +144,17 @@ describe('Anthropic: refused with {type: "error", error: {type: "invalid_request
     const both = await create({ model: 'emu-claude-sonnet-4-5', temperature: 0.5, top_p: 0.9 });
     expect(both.status).toBe(400);
     expect(both.error).toMatchObject({ error: { message: expect.stringContaining('cannot both be specified') } });
+    const opus41 = await create({ model: 'emu-claude-opus-4-1-20250805', temperature: 0.5, top_p: 0.9 });
+    expect(opus41.error).toMatchObject({ error: { message: expect.stringContaining('cannot both be specified') } });
+    // A dated Claude 4 id (…-4-20250514) is not a 4.x minor version: Opus 4 and Sonnet 4 take both.
+    const opus4 = await anthropic.messages.create({
+      model: 'emu-claude-opus-4-20250514',
+      max_tokens: 10,
+      messages: user,
+      temperature: 0.5,
+      top_p: 0.9,
+    } as never);
+    expect(opus4).toMatchObject({ type: 'message' });
     const older = await anthropic.messages.create({
       model: 'emu-claude-fast',
       max_tokens: 10,

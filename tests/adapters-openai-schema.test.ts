@@ -123,7 +123,7 @@ const VALUES: { [K in keyof ChatParameters]: ChatParameters[K][] } = {
 const SAMPLING: (keyof ChatParameters)[] = ['temperature', 'top_p', 'presence_penalty', 'frequency_penalty'];
 
 const messages = [
-  { role: 'system' as const, content: 'Be exact.' },
+  { role: 'system' as const, content: 'Be exact; answer in JSON when asked to.' },
   { role: 'user' as const, content: 'u' },
   { role: 'assistant' as const, content: 'a' },
   { role: 'user' as const, content: 'u2' },
@@ -214,7 +214,7 @@ describe('the OpenAI adapter sends requests the OpenAI document accepts', () => 
         ['standard', 'hd'].map((quality) => ({ model: 'emu-dall-e-3', prompt: 'a fox', n: 1, size, quality })),
       ),
       ...['256x256', '512x512', '1024x1024'].flatMap((size) =>
-        [1, 2].map((n) => ({ model: 'emu-dall-e-2', prompt: 'a fox', n, size })),
+        [1, 2].map((n) => ({ model: 'emu-dall-e-2', prompt: 'a fox', n, size, quality: 'standard' })),
       ),
       ...['auto', '1024x1024', '1536x1024', '1024x1536'].flatMap((size) =>
         ['auto', 'low', 'medium', 'high'].map((quality) => ({ model: 'emu-gpt-image-1', prompt: 'a fox', n: 1, size, quality })),

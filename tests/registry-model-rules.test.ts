@@ -2,8 +2,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startStack } from '@llmops/kit/testing/stack';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { withClient } from '@llmops/kit/db';
-import { ModelRulesSchema, rulesProblems } from '@llmops/kit/adapters/rules';
-import type { ProviderKind } from '@llmops/kit/adapters/types';
+import { ModelRulesSchema, rulesProblems, type ModelRules, type ParameterRule } from '@llmops/kit/adapters/rules';
+import type { ChatParameters, ProviderKind } from '@llmops/kit/adapters/types';
+import { checkModelParameters } from '@llmops/kit/adapters/parameters';
+import { KINDS } from '@llmops/kit/adapters/kinds';
+import { maxTokensFieldOf, openaiChatBody } from '@llmops/kit/adapters/openai';
+import { anthropicMessageBody } from '@llmops/kit/adapters/anthropic';
+import { ollamaChatBody } from '@llmops/kit/adapters/ollama';
+import { chatProblem as openaiChatProblem, imageProblem } from '@llmops/emulator/openai-requests';
+import { messagesProblem } from '@llmops/emulator/anthropic-requests';
+import { chatProblem as ollamaChatProblem } from '@llmops/emulator/ollama-requests';
 import { editor, outbox, registryApi, runner, type Json } from './registry-support.ts';
 
 const db = await useTestDatabase();
@@ -59,6 +67,11 @@ describe("a model's rules", () => {
     const sonnet = await model(anthropic.id, 'claude-sonnet-4-5');
     expect(sonnet).toMatchObject({ rules_family: 'anthropic-claude-4.5', rules: { exclusive: [['temperature', 'top_p']] } });
     expect((await model(anthropic.id, 'claude-sonnet-4-20250514')).rules_family).toBe('anthropic-claude-4');
+    // Opus 4.1 refuses temperature with top_p like the 4.5-era models (sql/registry/000007).
+    expect(await model(anthropic.id, 'claude-opus-4-1-20250805')).toMatchObject({
+      rules_family: 'anthropic-claude-opus-4.1',
+      rules: { exclusive: [['temperature', 'top_p']] },
+    });
     expect((await model(anthropic.id, 'claude-3-5-haiku-latest')).rules_family).toBe('anthropic-claude-3');
     const dalle3 = await model(openai.id, 'dall-e-3', { modality: 'image' });
     expect(dalle3.rules.image).toEqual({
@@ -228,5 +241,133 @@ describe("a provider's max-tokens field", () => {
     expect(refused.body.errors[0].field).toBe('body.max_tokens_field');
     const unknown = await api('POST', '/providers', { name: `mt-${++n}`, kind: 'openai', max_tokens_field: 'num_predict' });
     expect(unknown.status).toBe(422);
+  });
+});
+
+/**
+ * Each model family's rules agree with the provider's own (the strict emulator's, written from the API
+ * references): whatever the one parameter checker lets a preset or task give a model of the family, the
+ * adapter's body for it is a request the provider takes. The kinds' permissive defaults (priority 0, for
+ * ids no family knows) are left out: they pass on what an unknown model may take.
+ */
+describe('model families agree with the providers', () => {
+  const ids: Record<ProviderKind, string[]> = {
+    openai: [
+      ...['gpt-4o', 'gpt-4o-mini', 'gpt-4.1', 'gpt-4.1-nano', 'gpt-4-turbo', 'gpt-3.5-turbo', 'chatgpt-4o-latest'],
+      ...['o1', 'o1-mini', 'o1-preview', 'o3', 'o3-mini', 'o4-mini'],
+      ...['gpt-5', 'gpt-5-mini', 'gpt-5-nano', 'gpt-5.1', 'gpt-5.2', 'gpt-5-pro', 'gpt-5-chat-latest'],
+    ],
+    anthropic: [
+      ...['claude-3-5-haiku-latest', 'claude-3-7-sonnet-latest', 'claude-opus-4-20250514', 'claude-sonnet-4-20250514'],
+      ...['claude-opus-4-1-20250805', 'claude-opus-4-1', 'claude-sonnet-4-5', 'claude-haiku-4-5-20251001', 'claude-opus-4-5'],
+    ],
+    ollama: ['llama3.2:3b'],
+  };
+  const imageIds = ['dall-e-2', 'dall-e-3', 'gpt-image-1'];
+  const messages = [
+    { role: 'system' as const, content: 'Be exact; answer in JSON when asked to.' },
+    { role: 'user' as const, content: 'hello' },
+  ];
+
+  async function families(): Promise<{ id: string; kind: ProviderKind; modality: string; pattern: RegExp; rules: ModelRules }[]> {
+    return withClient(db.adminUrl, async (client) => {
+      const { rows } = await client.query<{
+        id: string;
+        provider_kind: ProviderKind;
+        modality: string;
+        pattern: string;
+        rules: ModelRules;
+      }>(
+        'SELECT id, provider_kind, modality, pattern, rules FROM registry.model_families WHERE priority > 0 ORDER BY priority DESC, id',
+      );
+      return rows.map((row) => ({
+        id: row.id,
+        kind: row.provider_kind,
+        modality: row.modality,
+        pattern: new RegExp(row.pattern),
+        rules: row.rules,
+      }));
+    });
+  }
+
+  /** Values of one parameter its rule allows: its ends, each of its words, the most stop sequences. */
+  function valuesOf(name: string, rule: ParameterRule): unknown[] {
+    if (name === 'response_format')
+      return (rule.values ?? []).map((type) =>
+        type === 'json_schema' ? { type, name: 'answer', schema: { type: 'object', properties: {} } } : { type },
+      );
+    if (rule.values) return rule.values;
+    if (name === 'stop') return [['END'], Array.from({ length: rule.max_items ?? 1 }, (_, i) => `S${i}`)];
+    if (name === 'seed') return [42];
+    return [rule.min ?? 1, rule.max ?? (rule.min ?? 0) + 100].map((value) =>
+      ['max_output_tokens', 'top_k'].includes(name) ? Math.max(1, Math.round(value)) : value,
+    );
+  }
+
+  /** Each parameter alone with each value, and all of them together, with what a condition asks added. */
+  function parameterSets(rules: ModelRules): Record<string, unknown>[] {
+    const entries = Object.entries(rules.parameters) as [string, ParameterRule][];
+    const withConditions = (set: Record<string, unknown>) => {
+      for (const { parameters: names, when } of rules.conditions)
+        if (names.some((name) => name in set)) set[when.parameter] = when.values[0];
+      return set;
+    };
+    const sets = entries.flatMap(([name, rule]) => valuesOf(name, rule).map((value) => withConditions({ [name]: value })));
+    const all: Record<string, unknown> = {};
+    for (const [name, rule] of entries)
+      if (!rules.exclusive.some((group) => group.slice(1).includes(name as never))) all[name] = valuesOf(name, rule)[0];
+    return [...sets, withConditions(all)];
+  }
+
+  it('for chat models: every parameter set the checker accepts is a body the provider takes', async () => {
+    const known = await families();
+    let checked = 0;
+    const refused: string[] = [];
+    for (const kind of ['openai', 'anthropic', 'ollama'] as const)
+      for (const id of ids[kind]) {
+        const family = known.find((f) => f.kind === kind && f.modality === 'chat' && f.pattern.test(id));
+        if (!family) {
+          expect(kind, `${id}: no family (only local models fall to the kind's default)`).toBe('ollama');
+          continue;
+        }
+        const model = {
+          display_name: id,
+          provider_kind: kind,
+          modality: 'chat' as const,
+          supports_json: true,
+          max_output_tokens: null,
+          rules: family.rules,
+        };
+        for (const parameters of parameterSets(family.rules)) {
+          if (checkModelParameters(model, parameters).length > 0) continue;
+          const request = { model: id, messages, parameters: parameters as ChatParameters, reasoning: family.rules.reasoning };
+          const problem =
+            kind === 'openai'
+              ? openaiChatProblem({
+                  ...openaiChatBody(request, maxTokensFieldOf({ baseUrl: KINDS.openai.defaultBaseUrl }, request.reasoning)),
+                  stream: true,
+                })
+              : kind === 'anthropic'
+                ? messagesProblem({ ...anthropicMessageBody(request), stream: true })
+                : ollamaChatProblem(ollamaChatBody(request));
+          if (problem) refused.push(`${id} (${family.id}) ${JSON.stringify(parameters)}: ${problem.message}`);
+          checked++;
+        }
+      }
+    expect(refused).toEqual([]);
+    expect(checked).toBeGreaterThan(100);
+  });
+
+  it('for image models: every n, size and quality the rules allow is a request the provider takes', async () => {
+    const known = await families();
+    for (const id of imageIds) {
+      const family = known.find((f) => f.kind === 'openai' && f.modality === 'image' && f.pattern.test(id));
+      const image = family?.rules.image;
+      expect(image, id).toBeTruthy();
+      for (const n of [1, image?.n_max ?? 1])
+        for (const size of image?.sizes ?? [])
+          for (const quality of image?.qualities ?? [])
+            expect(imageProblem({ model: id, prompt: 'a fox', n, size, quality }), `${id} n ${n} ${size} ${quality}`).toBeNull();
+    }
   });
 });

@@ -98,3 +98,30 @@ describe('a scheduled price', () => {
     expect(bad.body.errors[0].field).toContain('effective_from');
   });
 });
+
+describe('a price amount', () => {
+  it('is kept exactly as given, as a number or a string, or refused: never rounded to six places', async () => {
+    const { model } = await modelWithPrices();
+    const at = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+    // Six places, as a JSON number: 1e-6 prints as 0.000001.
+    const exact = await api('PUT', path(model.id, model.prices[0].effective_from), {
+      input_per_mtok: 0.000001,
+      output_per_mtok: 0.15,
+    });
+    expect(exact.status, exact.text).toBe(200);
+    expect(exact.body.prices[0]).toMatchObject({ input_per_mtok: '0.000001000000', output_per_mtok: '0.150000000000' });
+    // Seven places would be rounded by numeric(14, 6) (5e-7 to 0.000001, 0.1234567 to 0.123457): refused alike.
+    for (const [field, value] of [
+      ['input_per_mtok', 5e-7],
+      ['output_per_mtok', 0.1234567],
+      ['input_per_mtok', '0.0000005'],
+      ['per_image', 0.0400001],
+    ] as const) {
+      const refused = await api('PATCH', `/models/${model.id}`, {
+        price: { input_per_mtok: 1, output_per_mtok: 1, [field]: value, effective_from: at(3) },
+      });
+      expect(refused.status, `${field} ${value}: ${refused.text}`).toBe(422);
+      expect(refused.body.errors[0].field).toBe(`body.price.${field}`);
+    }
+  });
+});

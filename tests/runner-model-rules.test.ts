@@ -116,6 +116,34 @@ describe('an Anthropic model', () => {
   });
 });
 
+describe('JSON mode on OpenAI', () => {
+  it('refuses a conversation that never says JSON at creation (OpenAI answers it 400), and runs one that does', async () => {
+    const { model } = await h.provider({ protocol: 'openai', capabilities: { json_output: true } });
+    emulator.clearRequests();
+    const parameters = { response_format: { type: 'json_object' } };
+    const problem = await refused({
+      model_id: model,
+      parameters,
+      messages: [{ role: 'user', content: 'Three colours, please.' }],
+    });
+    expect(problem.errors).toEqual([
+      {
+        field: 'body.messages',
+        message:
+          'model "emu-gpt-small" (openai) is asked for a JSON object, but no message says "JSON": OpenAI\'s JSON mode refuses such a conversation (400). Ask for JSON in the prompt, or give a json_schema response format',
+      },
+    ]);
+    expect(emulator.requestsOf('openai')).toHaveLength(0);
+    const created = await h.createTask({
+      model_id: model,
+      parameters,
+      messages: [{ role: 'user', content: '{"colours": ["red", "green", "blue"], "format": "json"}' }],
+    });
+    const done = await h.waitFor(created.tasks[0].id);
+    expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
+  });
+});
+
 describe('image options', () => {
   it('are checked per model family: dall-e-3 makes one image, of its sizes and qualities', async () => {
     const { model } = await h.provider({ model: 'dall-e-3', modality: 'image' });

@@ -44,7 +44,7 @@ export const MessagesRequest = z.strictObject({
 
 /** The 4.5-era models and later (claude-opus-4-1, claude-sonnet-4-5, claude-haiku-4-5 …): one of temperature or top_p. */
 export function samplingExclusive(model: string): boolean {
-  return /^claude-[a-z]+-(4-[1-9]|[5-9])/.test(baseId(model));
+  return /^claude-[a-z]+-(4-[1-9]|[5-9])(-|$)/.test(baseId(model));
 }
 
 /** Anthropic words an issue as `path: what is wrong` (its validator's own phrases). */

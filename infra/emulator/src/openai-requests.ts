@@ -132,6 +132,12 @@ function unsupported(param: string, message?: string): RequestProblem {
   };
 }
 
+/** A message's text: its string, or its text parts. */
+function textOf(content: z.output<typeof Content> | null | undefined): string {
+  if (typeof content === 'string') return content;
+  return (content ?? []).map((part) => (typeof part.text === 'string' ? part.text : '')).join('\n');
+}
+
 /** The chat request's problem, as OpenAI states it, or null when OpenAI would take it. */
 export function chatProblem(body: unknown): RequestProblem | null {
   const parsed = ChatCompletionRequest.safeParse(body);
@@ -142,6 +148,17 @@ export function chatProblem(body: unknown): RequestProblem | null {
       param: 'stream_options',
       code: 'invalid_value',
       message: "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+    };
+  // "When using JSON mode, you must also instruct the model to produce JSON yourself via a system or user
+  // message": the API answers 400 to a conversation that never says it.
+  if (
+    request.response_format?.type === 'json_object' &&
+    !request.messages.some((message) => /json/i.test(textOf(message.content)))
+  )
+    return {
+      param: 'messages',
+      code: 'invalid_value',
+      message: "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
     };
   const family = reasoningFamily(request.model);
   const given = (name: string) => (request as Record<string, unknown>)[name] != null;

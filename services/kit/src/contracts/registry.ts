@@ -36,15 +36,25 @@ const Money = z.string().regex(USD_PATTERN, 'expected USD as a decimal string wi
   example: '2.500000000000',
 });
 
-/** A non-negative decimal amount, as a JSON number or a decimal string. */
+/**
+ * A non-negative decimal amount with at most six places, as a JSON number or a decimal string. A number
+ * is read as the decimal it prints as (`5e-7` has seven places): the columns are numeric(14, 6), which would
+ * round a seventh place silently, so more places are refused whichever way they come.
+ */
 const Amount = z
-  .union([z.number(), z.string().regex(/^-?\d{1,8}(\.\d{1,6})?$/, 'expected a decimal number such as "2.50"')])
-  .transform((value) => (typeof value === 'number' ? value : Number(value)))
-  .refine((value) => Number.isFinite(value), 'expected a finite number')
-  .refine((value) => value >= 0, 'must not be negative')
-  .refine((value) => value < 100_000_000, 'expected less than 100,000,000')
-  .transform((value) => String(value))
-  .openapi({ type: 'string', description: 'USD, a decimal string or a number, not negative', example: '2.50' });
+  .union([z.number(), z.string()])
+  .transform((value) => (typeof value === 'number' ? String(value) : value.trim()))
+  .pipe(
+    z
+      .string()
+      .regex(/^-?\d{1,8}(\.\d{1,6})?$/, 'expected a decimal number below 100,000,000 with at most 6 places, such as "2.50"'),
+  )
+  .refine((value) => !value.startsWith('-'), 'must not be negative')
+  .openapi({
+    type: 'string',
+    description: 'USD, a decimal string or a number with at most 6 decimal places, not negative',
+    example: '2.50',
+  });
 
 export const ProviderKindSchema = z.enum(PROVIDER_KINDS).openapi('ProviderKind');
 

@@ -43,7 +43,7 @@ describe("a task's chain of models", () => {
     );
     const chain = chainOf(primary, fallbacks, byId(primary, good, disabled, painter, claude, small, uncopied, later), {
       parameters: { seed: 7, max_output_tokens: 500, first_byte_timeout_ms: 1_000 },
-      messages: [{ role: 'user' }],
+      messages: [{ role: 'user', content: 'Hello.' }],
     });
     expect(chain.map((entry) => entry.model_id)).toEqual([primary.id, good.id, later.id]);
     expect(chain[1]).toEqual({
@@ -61,7 +61,10 @@ describe("a task's chain of models", () => {
   it('is the model alone when no fallback qualifies', () => {
     const primary = model({ modality: 'image' });
     const chat = model();
-    const chain = chainOf(primary, [chat.id], byId(primary, chat), { parameters: {}, messages: [{ role: 'user' }] });
+    const chain = chainOf(primary, [chat.id], byId(primary, chat), {
+      parameters: {},
+      messages: [{ role: 'user', content: 'Hello.' }],
+    });
     expect(chain.map((entry) => entry.model_id)).toEqual([primary.id]);
   });
 
@@ -72,14 +75,17 @@ describe("a task's chain of models", () => {
     const claude = model({ provider_kind: 'anthropic' });
     const ids = [reasoner.id, strict.id, claude.id];
     const all = byId(primary, reasoner, strict, claude);
-    const both = chainOf(primary, ids, all, { parameters: { temperature: 0.5, top_p: 0.9 }, messages: [{ role: 'user' }] });
+    const both = chainOf(primary, ids, all, {
+      parameters: { temperature: 0.5, top_p: 0.9 },
+      messages: [{ role: 'user', content: 'Hello.' }],
+    });
     expect(both.map((entry) => entry.model_id)).toEqual([primary.id, reasoner.id, claude.id]);
     expect(both.map((entry) => [entry.reasoning, entry.max_output_tokens])).toEqual([
       [false, 2_000],
       [true, null],
       [false, null],
     ]);
-    const systemOnly = chainOf(primary, ids, all, { parameters: {}, messages: [{ role: 'system' }] });
+    const systemOnly = chainOf(primary, ids, all, { parameters: {}, messages: [{ role: 'system', content: 'Be brief.' }] });
     expect(systemOnly.map((entry) => entry.model_id)).toEqual([primary.id, reasoner.id, strict.id]);
 
     const painter = model({ modality: 'image' });
@@ -100,11 +106,23 @@ describe("a task's chain of models", () => {
 describe('a conversation a model cannot take', () => {
   it('is a system-only one to an Anthropic model, saying why', () => {
     const claude = model({ provider_kind: 'anthropic', display_name: 'Claude' });
-    expect(conversationProblem(claude, [{ role: 'system' }])).toMatch(
+    const system = { role: 'system', content: 'Be brief.' };
+    const user = { role: 'user', content: 'Hello.' };
+    expect(conversationProblem(claude, [system])).toMatch(
       /^model "Claude" \(anthropic\) needs at least one user or assistant message/,
     );
-    expect(conversationProblem(claude, [{ role: 'system' }, { role: 'user' }])).toBeUndefined();
-    expect(conversationProblem(model(), [{ role: 'system' }])).toBeUndefined();
+    expect(conversationProblem(claude, [system, user])).toBeUndefined();
+    expect(conversationProblem(model(), [system])).toBeUndefined();
+  });
+
+  it('is one that never says JSON to an OpenAI model in JSON mode', () => {
+    const gpt = model({ provider_kind: 'openai', display_name: 'GPT' });
+    const json = { response_format: { type: 'json_object' } };
+    const user = { role: 'user', content: 'Three colours.' };
+    expect(conversationProblem(gpt, [user], json)).toMatch(/^model "GPT" \(openai\) is asked for a JSON object/);
+    expect(conversationProblem(gpt, [{ role: 'system', content: 'Reply in Json.' }, user], json)).toBeUndefined();
+    expect(conversationProblem(gpt, [user], { response_format: { type: 'json_schema' } })).toBeUndefined();
+    expect(conversationProblem(gpt, [user])).toBeUndefined();
   });
 });
 

@@ -40,17 +40,26 @@ export interface ChainRequest {
   parameters: Record<string, unknown>;
   /** Image options (image tasks). */
   image?: { n?: number; size?: string; quality?: string } | null | undefined;
-  messages: readonly { role: string }[];
+  messages: readonly { role: string; content: string }[];
 }
 
 /**
- * Why this model cannot take this request, beyond its parameters, or undefined: an Anthropic model needs
- * a user or assistant message (its API takes system text apart, and refuses `messages: []`).
+ * Why this model cannot take this conversation with these parameters, beyond what its rules say, or
+ * undefined: an Anthropic model needs a user or assistant message (its API takes system text apart, and
+ * refuses `messages: []`); OpenAI's JSON mode needs a message that says "JSON" (it answers 400 without).
  */
-export function conversationProblem(model: ModelRow, messages: readonly { role: string }[]): string | undefined {
-  if (model.provider_kind !== 'anthropic' || model.modality !== 'chat') return undefined;
-  if (messages.some((message) => message.role !== 'system')) return undefined;
-  return `model "${model.display_name}" (anthropic) needs at least one user or assistant message: Anthropic takes system text apart from the conversation and refuses an empty one`;
+export function conversationProblem(
+  model: ModelRow,
+  messages: readonly { role: string; content: string }[],
+  parameters: Record<string, unknown> = {},
+): string | undefined {
+  if (model.modality !== 'chat') return undefined;
+  if (model.provider_kind === 'anthropic' && messages.every((message) => message.role === 'system'))
+    return `model "${model.display_name}" (anthropic) needs at least one user or assistant message: Anthropic takes system text apart from the conversation and refuses an empty one`;
+  const format = (parameters.response_format as { type?: string } | undefined)?.type;
+  if (model.provider_kind === 'openai' && format === 'json_object' && !messages.some((message) => /json/i.test(message.content)))
+    return `model "${model.display_name}" (openai) is asked for a JSON object, but no message says "JSON": OpenAI's JSON mode refuses such a conversation (400). Ask for JSON in the prompt, or give a json_schema response format`;
+  return undefined;
 }
 
 /**
@@ -71,7 +80,7 @@ export function chainOf(
     fallback.modality === model.modality &&
     checkModelParameters(fallback, request.parameters).length === 0 &&
     checkImageOptions(fallback, request.image).length === 0 &&
-    !conversationProblem(fallback, request.messages);
+    !conversationProblem(fallback, request.messages, request.parameters);
   return [model, ...fallbacks.filter(runs)].map(chainModel);
 }
 

@@ -136,7 +136,7 @@ export async function prepareTasks(
     if (model.modality === 'chat' && request.image)
       report({ field: 'body.image', message: `model "${model.display_name}" writes text, not images` });
     for (const problem of checkImageOptions(model, model.modality === 'image' ? request.image : undefined)) report(problem);
-    const conversation = rendered.problems.length === 0 ? conversationProblem(model, rendered.messages) : undefined;
+    const conversation = rendered.problems.length === 0 ? conversationProblem(model, rendered.messages, parameters) : undefined;
     if (conversation) report({ field: request.messages ? 'body.messages' : 'body.template_id', message: conversation });
     const chain = chainOf(model, fallbacks, models, { parameters, image: request.image, messages: rendered.messages });
     tasks.push({
@@ -206,7 +206,7 @@ export async function resolveRetry(
   if (why || !model) return { problems: [...problems, { field: 'body.model_id', message: why ?? 'no such model' }] };
   problems.push(...checkModelParameters(model, parameters));
   if (model.modality === 'image') problems.push(...checkImageOptions(model, snapshot.image));
-  const conversation = conversationProblem(model, snapshot.messages);
+  const conversation = conversationProblem(model, snapshot.messages, parameters);
   if (conversation) problems.push({ field: 'body.model_id', message: conversation });
   const original = snapshot.chain[0];
   if (original && original.modality !== model.modality)

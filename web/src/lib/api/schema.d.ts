@@ -2481,7 +2481,7 @@ export interface components {
         };
         ModelPriceInput: {
             /**
-             * @description USD, a decimal string or a number, not negative
+             * @description USD, a decimal string or a number with at most 6 decimal places, not negative
              * @example 2.50
              */
             cached_input_per_mtok?: string;
@@ -2491,24 +2491,24 @@ export interface components {
              */
             effective_from?: string;
             /**
-             * @description USD, a decimal string or a number, not negative
+             * @description USD, a decimal string or a number with at most 6 decimal places, not negative
              * @example 2.50
              */
             input_per_mtok: string;
             /**
-             * @description USD, a decimal string or a number, not negative
+             * @description USD, a decimal string or a number with at most 6 decimal places, not negative
              * @example 2.50
              */
             output_per_mtok: string;
             /**
-             * @description USD, a decimal string or a number, not negative
+             * @description USD, a decimal string or a number with at most 6 decimal places, not negative
              * @example 2.50
              */
             per_image?: string;
         };
         ModelPriceReplace: {
             /**
-             * @description USD, a decimal string or a number, not negative
+             * @description USD, a decimal string or a number with at most 6 decimal places, not negative
              * @example 2.50
              */
             cached_input_per_mtok?: string;
@@ -2518,17 +2518,17 @@ export interface components {
              */
             effective_from?: string;
             /**
-             * @description USD, a decimal string or a number, not negative
+             * @description USD, a decimal string or a number with at most 6 decimal places, not negative
              * @example 2.50
              */
             input_per_mtok: string;
             /**
-             * @description USD, a decimal string or a number, not negative
+             * @description USD, a decimal string or a number with at most 6 decimal places, not negative
              * @example 2.50
              */
             output_per_mtok: string;
             /**
-             * @description USD, a decimal string or a number, not negative
+             * @description USD, a decimal string or a number with at most 6 decimal places, not negative
              * @example 2.50
              */
             per_image?: string;
@@ -3363,7 +3363,7 @@ export interface components {
              */
             max_tokens_field?: "max_tokens" | "max_completion_tokens" | null;
             /**
-             * @description USD, a decimal string or a number, not negative
+             * @description USD, a decimal string or a number with at most 6 decimal places, not negative
              * @example 2.50
              */
             monthly_spend_cap_usd?: string;
@@ -3417,7 +3417,7 @@ export interface components {
              */
             max_tokens_field?: "max_tokens" | "max_completion_tokens" | null;
             /**
-             * @description USD, a decimal string or a number, not negative
+             * @description USD, a decimal string or a number with at most 6 decimal places, not negative
              * @example 2.50
              */
             monthly_spend_cap_usd?: string;
