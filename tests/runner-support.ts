@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { expect } from 'vitest';
 import type { Identity } from '@llmops/kit/http/identity';
+import type { Logger } from '@llmops/kit/logger';
 import { startStack, type Stack } from '@llmops/kit/testing/stack';
 import type { TestDatabase } from '@llmops/kit/testing/database';
 import type { ServiceName } from '@llmops/kit/services';
@@ -66,13 +67,14 @@ let counter = 0;
 export async function startRunnerHarness(
   db: Pick<TestDatabase, 'adminUrl' | 'urlFor'>,
   emulator: Emulator,
-  options: { services?: ServiceName[]; env?: Record<string, string>; mode?: 'in-process' | 'process' } = {},
+  options: { services?: ServiceName[]; env?: Record<string, string>; mode?: 'in-process' | 'process'; log?: Logger } = {},
 ): Promise<RunnerHarness> {
   const stack = await startStack({
     db,
     services: options.services ?? ['registry', 'prompt', 'runner'],
     env: { ...FAST_RUNNER_ENV, ...options.env },
     mode: options.mode ?? 'in-process',
+    ...(options.log ? { log: options.log } : {}),
   });
   const admin = new pg.Pool({ connectionString: db.adminUrl, max: 3 });
   // An idle connection lost to a PostgreSQL restart (chaos tests) is dropped, not an uncaught error.
