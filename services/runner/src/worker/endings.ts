@@ -316,7 +316,10 @@ export class Endings {
       for (const { ending } of planned) endings.set(ending.task_id, ending);
       if (planned.length > 0) done = await endAttempts(this.#pool, this.#owner, planned);
     } catch (error) {
-      this.#log.warn({ err: error, attempts: batch.length }, 'recording attempts together failed; recording each on its own');
+      this.#log.warn(
+        { err: error, attempts: batch.length, taskIds: batch.map((p) => p.claimed.row.id) },
+        'recording attempts together failed; recording each on its own',
+      );
     }
     batch.forEach((p, i) => {
       const ending = endings.get(p.claimed.row.id);
