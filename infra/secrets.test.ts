@@ -26,14 +26,16 @@ describe('the local secrets file', () => {
     expect(loadOrCreateSecrets(folder)).toEqual(made);
   });
 
-  it('adds the web proxy secret to a file made before it existed, keeping every other value', () => {
+  it('adds the web proxy secret and the metrics token to a file made before they existed, keeping every other value', () => {
     const folder = dataDir();
-    const { webProxySecret: _dropped, ...older } = loadOrCreateSecrets(folder);
+    const { webProxySecret: _dropped, metricsToken: _alsoDropped, ...older } = loadOrCreateSecrets(folder);
     writeFileSync(join(folder, 'secrets.json'), JSON.stringify(older), { mode: 0o600 });
 
     const upgraded = loadOrCreateSecrets(folder);
     expect(upgraded).toMatchObject(older);
     expect(upgraded.webProxySecret.length).toBeGreaterThanOrEqual(32);
+    expect(upgraded.metricsToken.length).toBeGreaterThanOrEqual(32);
+    expect(upgraded.metricsToken).not.toBe(upgraded.webProxySecret);
     expect(stored(folder)).toEqual(upgraded);
     expect(statSync(join(folder, 'secrets.json')).mode & 0o777).toBe(0o600);
     expect(loadOrCreateSecrets(folder).webProxySecret).toBe(upgraded.webProxySecret);

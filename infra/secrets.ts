@@ -19,22 +19,29 @@ const LocalSecretsSchema = z.object({
     Object.fromEntries(SERVICES.map((s) => [s, z.string().min(16)])) as Record<(typeof SERVICES)[number], z.ZodString>,
   ),
   webProxySecret: z.string().min(32),
+  /** The bearer token of every service's /metrics (LLMOPS_METRICS_TOKEN). */
+  metricsToken: z.string().min(32),
 });
 export type LocalSecrets = z.infer<typeof LocalSecretsSchema>;
 
 /** A file made before a secret existed gets it added, keeping every other value. */
-const StoredSecretsSchema = LocalSecretsSchema.partial({ webProxySecret: true });
+const StoredSecretsSchema = LocalSecretsSchema.partial({ webProxySecret: true, metricsToken: true });
 
 const newWebProxySecret = () => randomBytes(48).toString('base64url');
+const newMetricsToken = () => randomBytes(32).toString('base64url');
 
 export function loadOrCreateSecrets(dataDir: string): LocalSecrets {
   const path = join(dataDir, 'secrets.json');
   if (existsSync(path)) {
     const parsed = StoredSecretsSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
     if (!parsed.success) throw new Error(`${path} is damaged (${parsed.error.message}); restore it from a backup`);
-    const { webProxySecret, ...stored } = parsed.data;
-    if (webProxySecret !== undefined) return { ...stored, webProxySecret };
-    const upgraded: LocalSecrets = { ...stored, webProxySecret: newWebProxySecret() };
+    const { webProxySecret, metricsToken, ...stored } = parsed.data;
+    if (webProxySecret !== undefined && metricsToken !== undefined) return { ...stored, webProxySecret, metricsToken };
+    const upgraded: LocalSecrets = {
+      ...stored,
+      webProxySecret: webProxySecret ?? newWebProxySecret(),
+      metricsToken: metricsToken ?? newMetricsToken(),
+    };
     writePrivateFile(path, `${JSON.stringify(upgraded, null, 2)}\n`);
     return upgraded;
   }
@@ -44,6 +51,7 @@ export function loadOrCreateSecrets(dataDir: string): LocalSecrets {
     internalSecret: randomBytes(48).toString('base64url'),
     servicePasswords: generatePasswords(),
     webProxySecret: newWebProxySecret(),
+    metricsToken: newMetricsToken(),
   };
   writePrivateFile(path, `${JSON.stringify(secrets, null, 2)}\n`);
   return secrets;

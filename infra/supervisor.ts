@@ -22,8 +22,8 @@ import { provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
 import { resolveUrls, type Urls } from '@llmops/kit/runtime';
 import { applySchema } from '@llmops/kit/schema';
 import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS } from '@llmops/kit/services';
-import { setupLink } from '@llmops/gateway/operator';
-import { formatLogLine, prettyStdout } from './console.ts';
+import { anyAccount, setupLink } from '@llmops/gateway/operator';
+import { lineFormatter, Reminder } from './console.ts';
 import { inDataDir, useDataDir } from './data-dir.ts';
 import { claimDataDir } from './instance-lock.ts';
 import { loadOrCreateMasterKeys, loadOrCreateSecrets } from './secrets.ts';
@@ -41,6 +41,8 @@ const SupervisorEnvSchema = z.object({
   LLMOPS_INTERNAL_SECRET: z.string().min(32, 'expected a secret of at least 32 characters').optional(),
   /** The dashboard server's proof to the gateway that its X-Forwarded-* are true; generated into .data/secrets.json. */
   LLMOPS_WEB_PROXY_SECRET: secret.optional(),
+  /** The bearer token of every service's /metrics; generated into .data/secrets.json. */
+  LLMOPS_METRICS_TOKEN: secret.optional(),
   /** The registry's master keyring; the embedded default makes one in .data/master-keys (ADR 0007). */
   LLMOPS_MASTER_KEYS: z.string().min(1).optional(),
   LOG_LEVEL: logLevel,
@@ -60,10 +62,27 @@ const DATABASE = 'llmops';
 
 const env = configOrExit(() => loadConfig(SupervisorEnvSchema));
 const tty = process.stdout.isTTY === true;
+const format = lineFormatter({ tty });
+/** At a terminal: keeps the URLs and the setup link below the logs (set once everything runs). */
+let reminder: Reminder | undefined;
+/** Prints a part's output line (and the supervisor's own): readable at a terminal, JSON unchanged elsewhere. */
+function print(part: string, line: string): void {
+  process.stdout.write(`${format(part, line)}\n`);
+  reminder?.printed();
+}
 const log = createLogger({
   service: 'supervisor',
   level: env.LOG_LEVEL,
-  ...(tty ? { destination: prettyStdout as unknown as NodeJS.WritableStream } : {}),
+  ...(tty
+    ? {
+        destination: {
+          write(chunk: string): boolean {
+            for (const line of chunk.split('\n')) if (line) print('supervisor', line);
+            return true;
+          },
+        } as unknown as NodeJS.WritableStream,
+      }
+    : {}),
 });
 const dataDir = resolve(env.LLMOPS_DATA_DIR);
 const urls = resolveUrls({ ...process.env, ...env });
@@ -109,6 +128,7 @@ async function main(): Promise<void> {
   const secrets = inDataDir(dataDir, () => loadOrCreateSecrets(dataDir));
   const internalSecret = env.LLMOPS_INTERNAL_SECRET ?? secrets.internalSecret;
   const webProxySecret = env.LLMOPS_WEB_PROXY_SECRET ?? secrets.webProxySecret;
+  const metricsToken = env.LLMOPS_METRICS_TOKEN ?? secrets.metricsToken;
   // Only the embedded default generates a keyring; with DATABASE_URL the registry refuses to start without one.
   const masterKeys = env.LLMOPS_MASTER_KEYS ?? (embedded ? inDataDir(dataDir, () => loadOrCreateMasterKeys(dataDir)) : undefined);
 
@@ -119,6 +139,7 @@ async function main(): Promise<void> {
       LLMOPS_HOST: env.LLMOPS_HOST,
       LLMOPS_PORT_BASE: String(env.LLMOPS_PORT_BASE),
       LLMOPS_INTERNAL_SECRET: internalSecret,
+      LLMOPS_METRICS_TOKEN: metricsToken,
       LOG_LEVEL: env.LOG_LEVEL,
       ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [`${name.toUpperCase()}_URL`, url])),
     };
@@ -136,6 +157,7 @@ async function main(): Promise<void> {
       });
       delete childEnv.DATABASE_URL;
       delete childEnv.DATABASE_DIRECT_URL;
+      delete childEnv.LLMOPS_METRICS_TOKEN;
       // The web proves itself to the gateway with a secret of its own; it can never sign service identities.
       delete childEnv.LLMOPS_INTERNAL_SECRET;
     } else {
@@ -207,6 +229,19 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  if (tty) {
+    let setupDone = setup === undefined;
+    reminder = new Reminder(
+      (text) => process.stdout.write(text),
+      async () => {
+        if (!setupDone) setupDone = await anyAccount(adminUrl);
+        return [
+          `LLM Ops is running · dashboard ${urls.web} · API ${urls.gateway}/api/v1 · Ctrl-C to stop`,
+          ...(setup && !setupDone ? [`First run: create the first admin with ${setup.url}`] : []),
+        ];
+      },
+    );
+  }
 }
 
 async function startPostgres(pgData: string, password: string): Promise<string> {
@@ -260,24 +295,11 @@ function spawnPart(child: Child, childEnv: NodeJS.ProcessEnv): void {
   });
 }
 
-const COLORS: Record<string, string> = {
-  postgres: '90',
-  registry: '36',
-  prompt: '35',
-  runner: '33',
-  workflow: '32',
-  gateway: '34',
-  web: '96',
-};
-
-/** Forwards a child's output line by line with its name in front. */
+/** Forwards a child's output line by line (console.ts). */
 function forwardLines(proc: ChildProcess, name: string): void {
-  const prefix = tty ? `\x1b[${COLORS[name] ?? '0'}m${name.padEnd(9)}\x1b[0m│ ` : `${name.padEnd(9)}| `;
   for (const stream of [proc.stdout, proc.stderr]) {
     if (!stream) continue;
-    createInterface({ input: stream }).on('line', (line) =>
-      process.stdout.write(`${prefix}${tty ? formatLogLine(line) : line}\n`),
-    );
+    createInterface({ input: stream }).on('line', (line) => print(name, line));
   }
 }
 
@@ -360,6 +382,7 @@ function stopProcess(proc: ChildProcess | undefined, name: string, how: () => vo
 async function shutdown(reason: string, code: number): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
+  reminder?.stop();
   log.info({ reason }, 'stopping LLM Ops: dashboard and services first, PostgreSQL last');
   for (const part of [...START_ORDER].reverse()) {
     const child = children.get(part);

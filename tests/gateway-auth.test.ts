@@ -63,7 +63,8 @@ describe('access to every route of the public document', () => {
     gw = await startGateway(db, {
       env: { GATEWAY_RATE_LIMIT_TOKEN: '0', GATEWAY_RATE_LIMIT_ACCOUNT: '0', LLMOPS_WEB_PROXY_SECRET: WEB_SECRET },
     });
-    ops = operations(gw.api.checker.document);
+    // /metrics takes its own token, never a session or an API token (tests/observability.test.ts).
+    ops = operations(gw.api.checker.document).filter((op) => op.template !== '/metrics');
     for (const role of ['admin', 'editor', 'viewer'] as const) callers[role] = await gw.caller(role);
   });
   afterAll(() => gw?.stop());
@@ -102,6 +103,9 @@ describe('access to every route of the public document', () => {
       expect(op.scope, describeOp(op)).toBeDefined();
     }
     expect(ops.length).toBeGreaterThan(15);
+    const metrics = gw.api.checker.document.paths['/metrics']?.get as Record<string, unknown> | undefined;
+    expect(metrics?.security).toEqual([{ metricsToken: [] }]);
+    expect(metrics?.['x-required-role']).toBeUndefined();
   });
 
   it('answers 401 problem+json to every protected route without credentials, or with a bad, revoked or expired token', async () => {

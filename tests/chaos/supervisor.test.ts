@@ -113,7 +113,8 @@ describe('npm start (the supervisor)', () => {
     const lines = first.output;
     const lastServiceStop = Math.max(
       ...['registry', 'prompt', 'runner', 'workflow', 'gateway'].map((s) =>
-        lines.findLastIndex((l) => l.startsWith(s) && l.includes('"stopped"')),
+        // Not at a terminal, the services' JSON lines pass through unchanged (infra/console.ts).
+        lines.findLastIndex((l) => l.includes(`"service":"${s}"`) && l.includes('"msg":"stopped"')),
       ),
     );
     const postgresStop = lines.findIndex((l) => l.includes('stopping PostgreSQL'));

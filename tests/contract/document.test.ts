@@ -11,6 +11,7 @@ import { createApp, type GatewayRuntime } from '@llmops/gateway/app';
 import { DOCS_PATH } from '@llmops/gateway/openapi';
 import { publicDocument } from '@llmops/kit/contracts/document';
 import { createLogger } from '@llmops/kit/logger';
+import { createMetrics } from '@llmops/kit/metrics';
 
 type Json = Record<string, unknown>;
 
@@ -39,7 +40,9 @@ function gateway() {
     allowedOrigins: [],
     forwarding: { webSecret: undefined, trustedProxies: new BlockList() },
   };
-  return createApp({ log: createLogger({ service: 'document-test', level: 'silent' }), readiness: {}, runtime });
+  const log = createLogger({ service: 'document-test', level: 'silent' });
+  // With its metrics, as it runs: /metrics is one of the routes it answers.
+  return createApp({ log, readiness: {}, runtime, metrics: createMetrics({ service: 'gateway' }) });
 }
 
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -4,6 +4,7 @@ import type { Pool } from '@llmops/kit/db';
 import { createServiceApp, type ServiceApp } from '@llmops/kit/http/app';
 import { mountHealth, type ReadinessCheck } from '@llmops/kit/http/health';
 import type { Logger } from '@llmops/kit/logger';
+import type { Metrics } from '@llmops/kit/metrics';
 import type { GatewayConfig } from './config.ts';
 import { mountDocs } from './routes/docs.ts';
 import { mountAccountRoutes } from './routes/accounts.ts';
@@ -35,13 +36,16 @@ export interface GatewayDeps {
   runtime: GatewayRuntime;
   /** The proxied routes (default: every service's, from kit's contracts); tests may add their own. */
   routes?: readonly PublicRoute[];
+  /** The gateway's metrics: HTTP latency by route, and /metrics behind LLMOPS_METRICS_TOKEN (not a session or API token). */
+  metrics?: Metrics;
 }
 
 /** The gateway: the only public door (ADRs 0005, 0008). No side effects; tests call `createApp(deps).request(...)`. */
-export function createApp({ log, readiness, runtime, routes = PUBLIC_ROUTES }: GatewayDeps): ServiceApp {
+export function createApp({ log, readiness, runtime, routes = PUBLIC_ROUTES, metrics }: GatewayDeps): ServiceApp {
   const app = createServiceApp({
     service: 'gateway',
     log,
+    ...(metrics ? { metrics } : {}),
     guard: gatewayGuard({
       auth: runtime.auth,
       limiter: runtime.limiter,

@@ -8,6 +8,7 @@ import { consumeAuditEvents } from './consumers/audit-log.ts';
 import { GatewayEnvSchema } from './config.ts';
 import { Authenticator } from './auth/credential-checker.ts';
 import { EventHub } from './events/hub.ts';
+import { observeEventStreams } from './events/metrics.ts';
 import { trustOf } from './auth/forwarded.ts';
 import { RateLimiter } from './auth/rate-limit.ts';
 import { SharedRateWindow } from './auth/rate-limit-sync.ts';
@@ -20,7 +21,7 @@ export function gatewayBuilder(
   rawEnv: NodeJS.ProcessEnv | Record<string, string> = process.env,
   { routes }: { routes?: readonly PublicRoute[] } = {},
 ) {
-  return async function build({ env, log, pool, bus, urls, readiness }: ServiceContext): Promise<ServiceParts> {
+  return async function build({ env, log, pool, bus, urls, readiness, metrics }: ServiceContext): Promise<ServiceParts> {
     const config = loadConfig(GatewayEnvSchema, rawEnv);
     const auth = new Authenticator({
       pool,
@@ -38,9 +39,11 @@ export function gatewayBuilder(
       maxBacklogBytes: config.GATEWAY_SSE_MAX_BACKLOG_BYTES,
       historySize: config.GATEWAY_SSE_HISTORY,
     });
+    observeEventStreams(metrics, hub);
     const app = createApp({
       log,
       readiness,
+      metrics,
       ...(routes ? { routes } : {}),
       runtime: {
         pool,

@@ -55,6 +55,11 @@ export async function setupLink(adminUrl: string, webUrl: string): Promise<{ url
   return made && { url: `${webUrl.replace(/\/$/, '')}/setup?code=${made.code}`, expiresAt: made.expiresAt };
 }
 
+/** Whether any account exists yet (once one does, the first-run setup link is spent). */
+export function anyAccount(adminUrl: string): Promise<boolean> {
+  return withClient(adminUrl, (client) => accounts.any(client));
+}
+
 export async function createAccountAsOperator(
   adminUrl: string,
   input: { email: string; name: string; role: Role; password: string },

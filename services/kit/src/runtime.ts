@@ -5,6 +5,8 @@ import { createBus, type Bus } from './bus/index.ts';
 import type { BusConfig } from './bus/config.ts';
 import { createPool, DEFAULT_POOL_MAX, type Pool } from './db.ts';
 import { createLogger, silenceLogger, type Logger } from './logger.ts';
+import { createMetrics, observePool, type Metrics } from './metrics.ts';
+import { observeBus } from './metrics-bus.ts';
 import type { ServiceApp } from './http/app.ts';
 import { answerClientError } from './http/client-error.ts';
 import { SERVER_KEEP_ALIVE_MS } from './http/upstream.ts';
@@ -46,6 +48,8 @@ export const ServiceEnvSchema = z.object({
   LLMOPS_BUS_BACKOFF_BASE_MS: millis().optional(),
   LLMOPS_BUS_BACKOFF_MAX_MS: millis().optional(),
   LLMOPS_BUS_MAX_ATTEMPTS: z.coerce.number({ message: 'expected a whole number of attempts' }).int().min(1).max(100).optional(),
+  /** The bearer token a Prometheus scrape of /metrics must send; unset, /metrics answers 403 (docs/operations.md#metrics). */
+  LLMOPS_METRICS_TOKEN: secret.optional(),
   LLMOPS_BUS_RETENTION_HOURS: z.coerce
     .number({ message: 'expected a number of hours (0 turns retention off)' })
     .min(0)
@@ -95,6 +99,8 @@ export interface ServiceContext {
   urls: Urls;
   /** Readiness checks every service has (database, schema); a service adds its own (bus). */
   readiness: Record<string, ReadinessCheck>;
+  /** The service's Prometheus metrics (pool, bus and process already in): give it to the app, add the service's own. */
+  metrics: Metrics;
 }
 
 /** The variable that sizes a service's pool. */
@@ -152,6 +158,8 @@ export async function runService(
     max: build.poolMax?.(rawEnv) ?? env[poolMaxVariable(service)] ?? DEFAULT_POOL_MAX,
     namedStatements: env.DATABASE_NAMED_STATEMENTS === 'on',
   });
+  const metrics = createMetrics({ service, token: env.LLMOPS_METRICS_TOKEN, log });
+  observePool(metrics, pool);
   const urls = resolveUrls({ ...rawEnv, ...env });
   const files = readSqlFiles();
   const readiness: Record<string, ReadinessCheck> = {
@@ -178,7 +186,8 @@ export async function runService(
     const status = bus.status();
     return status.listening ? { ok: true } : { ok: false, detail: 'the LISTEN connection is down; reconnecting' };
   };
-  const parts = await build({ service, env, rawEnv, log, pool, bus, urls, readiness });
+  observeBus(metrics, bus, pool);
+  const parts = await build({ service, env, rawEnv, log, pool, bus, urls, readiness, metrics });
   const own = new URL(urls[service]);
   const listenPort = env.PORT ?? Number(own.port);
   const server = await listen(parts.app, env.LLMOPS_HOST, listenPort);

@@ -6,7 +6,7 @@ import { createRegistryClient } from './clients/registry.ts';
 import { RenderPool } from './render/pool.ts';
 
 /** The prompt service's composition root: what it is built from, and what starts and stops with it. */
-export function buildPrompt({ env, rawEnv, log, pool, readiness, urls }: ServiceContext): ServiceParts {
+export function buildPrompt({ env, rawEnv, log, pool, readiness, urls, metrics }: ServiceContext): ServiceParts {
   const config = promptConfig(rawEnv);
   const registry = createRegistryClient({ url: urls.registry, secret: env.LLMOPS_INTERNAL_SECRET });
   const renders = new RenderPool(config, log);
@@ -16,7 +16,7 @@ export function buildPrompt({ env, rawEnv, log, pool, readiness, urls }: Service
     return { ok: false, detail: status.broken ?? 'no render worker has warmed up yet' };
   };
   return {
-    app: createApp({ log, pool, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, registry, renders }),
+    app: createApp({ log, pool, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, metrics, registry, renders }),
     start: () => renders.start(),
     stop: () => renders.stop(),
   };

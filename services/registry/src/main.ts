@@ -6,9 +6,9 @@ import { keyringFrom } from './config.ts';
 import { consumeModelUse } from './consumers/model-usage.ts';
 
 /** The registry service's composition root: what it is built from, and what starts and stops with it. */
-export function buildRegistry({ env, rawEnv, log, pool, bus, readiness }: ServiceContext): ServiceParts {
+export function buildRegistry({ env, rawEnv, log, pool, bus, readiness, metrics }: ServiceContext): ServiceParts {
   const keyring = keyringFrom(rawEnv);
-  const app = createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, pool, keyring, adapterFor });
+  const app = createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, metrics, pool, keyring, adapterFor });
   let usage: ReturnType<typeof consumeModelUse> | undefined;
   return {
     app,

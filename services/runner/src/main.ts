@@ -8,17 +8,19 @@ import { consumeTaskRequests } from './consumers/task-requests.ts';
 import { TaskService } from './create/service.ts';
 import { consumeRegistryChanges } from './consumers/registry-copy.ts';
 import { Worker } from './worker/worker.ts';
+import { attemptMetrics, observeQueue } from './metrics.ts';
 
 /** The runner service's composition root: what it is built from, and what starts and stops with it. */
-export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness }: ServiceContext): ServiceParts {
+export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metrics }: ServiceContext): ServiceParts {
   const config = runnerConfig(rawEnv);
   const secret = env.LLMOPS_INTERNAL_SECRET;
   const registry = createServiceClient({ caller: 'runner', service: 'registry', url: urls.registry, secret });
   const prompt = createServiceClient({ caller: 'runner', service: 'prompt', url: urls.prompt, secret });
   const credentials = new Credentials(registry, config.keyTtlMs);
-  const worker = new Worker({ pool, bus, log, config, credentials });
+  const worker = new Worker({ pool, bus, log, config, credentials, attempts: attemptMetrics(metrics) });
+  observeQueue(metrics, pool);
   const tasks = new TaskService({ pool, bus, registry, prompt, wake: () => worker.wake() });
-  const app = createApp({ log, internalSecret: secret, readiness, pool, tasks });
+  const app = createApp({ log, internalSecret: secret, readiness, metrics, pool, tasks });
   const consumers: { stop(): Promise<void> }[] = [];
   return {
     app,

@@ -6,7 +6,7 @@ import { workflowConfig } from './config.ts';
 import { consumeTaskResults } from './consumers/task-results.ts';
 
 /** The workflow service's composition root: what it is built from, and what starts and stops with it. */
-export function buildWorkflow({ env, rawEnv, log, pool, bus, urls, readiness }: ServiceContext): ServiceParts {
+export function buildWorkflow({ env, rawEnv, log, pool, bus, urls, readiness, metrics }: ServiceContext): ServiceParts {
   const config = workflowConfig(rawEnv);
   const runner = createServiceClient({
     caller: 'workflow',
@@ -26,7 +26,7 @@ export function buildWorkflow({ env, rawEnv, log, pool, bus, urls, readiness }: 
     url: urls.prompt,
     secret: env.LLMOPS_INTERNAL_SECRET,
   });
-  const app = createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, pool, config, registry, prompt });
+  const app = createApp({ log, internalSecret: env.LLMOPS_INTERNAL_SECRET, readiness, metrics, pool, config, registry, prompt });
   let results: ReturnType<typeof consumeTaskResults> | undefined;
   return {
     app,

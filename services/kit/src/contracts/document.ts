@@ -1,6 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
-import { healthRoute, readyRoute } from '../http/health.ts';
+import { healthRoute, metricsRoute, readyRoute } from '../http/health.ts';
 import { errors, ERROR_RESPONSES } from './common.ts';
 import { GATEWAY_ROUTES, type GatewayAccess } from './gateway.ts';
 import { PUBLIC_ROUTES, type PublicRoute } from './index.ts';
@@ -152,8 +152,14 @@ export function publicDocument({ proxied = PUBLIC_ROUTES }: { proxied?: readonly
     scheme: 'bearer',
     description: 'An API token (`llmops_…`) from /api/v1/tokens or `npm run llmops -- token create`.',
   });
-  // The probes are open on every service, the gateway included.
+  registry.registerComponent('securitySchemes', 'metricsToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The metrics token (LLMOPS_METRICS_TOKEN) a Prometheus scrape sends; it opens /metrics and nothing else.',
+  });
+  // The probes are open on every service, the gateway included; so is /metrics, behind its own token.
   for (const probe of [healthRoute, readyRoute]) registry.registerPath({ ...probe, security: [] });
+  registry.registerPath(metricsRoute);
   registry.registerPath(openApiDocumentRoute);
   for (const { route, access } of GATEWAY_ROUTES) registry.registerPath(documented(annotate(route, access)));
   for (const { route, role, scope } of proxied)

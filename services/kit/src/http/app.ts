@@ -3,14 +3,18 @@ import { STATUS_CODES } from 'node:http';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { matchedRoutes } from 'hono/route';
 import type { PublicRoute } from '../contracts/index.ts';
 import type { Logger } from '../logger.ts';
+import { bearerMatches, METRICS_PATH, type Metrics } from '../metrics.ts';
 import {
   BadRequest,
   fieldPath,
+  Forbidden,
   HttpProblem,
   NotFound,
   PROBLEM_CONTENT_TYPE,
+  Unauthorized,
   Unprocessable,
   type FieldProblem,
   type Problem,
@@ -78,6 +82,31 @@ export interface ServiceAppOptions {
   maxBodyBytes?: number;
   /** The service's contract entries: each route mounted with `app.openapi` checks its least role first. */
   routes?: readonly PublicRoute[];
+  /** The service's metrics: HTTP latency by route is recorded, and `/metrics` served (../metrics.ts). */
+  metrics?: Metrics;
+}
+
+/**
+ * The route pattern that answered (`/api/v1/tasks/:id`), never the raw path, so the series stay few:
+ * the last matched route of a method (middleware is `ALL`), even when a guard refused before it ran;
+ * `unmatched` for a path no route has.
+ */
+function routeOf(c: Context): string {
+  return matchedRoutes(c).findLast((route) => route.method !== 'ALL')?.path ?? 'unmatched';
+}
+
+/** GET /metrics: the Prometheus text, to a caller with the metrics token only (docs/operations.md#metrics). */
+function serveMetrics(service: string, metrics: Metrics): MiddlewareHandler<AppEnv> {
+  return async (c) => {
+    if (metrics.token === undefined)
+      throw new Forbidden(
+        `Metrics are off on the ${service} service: set LLMOPS_METRICS_TOKEN and scrape with \`Authorization: Bearer <token>\`.`,
+      );
+    if (!bearerMatches(c.req.header('authorization'), metrics.token))
+      throw new Unauthorized('Send the metrics token (LLMOPS_METRICS_TOKEN) as `Authorization: Bearer <token>`.');
+    const { body, contentType } = await metrics.scrape();
+    return c.body(body, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+  };
 }
 
 /** The ADR 0013 string rules for the URL: a NUL, a lone surrogate or invalid UTF-8 in the path or query is a 400. */
@@ -102,6 +131,7 @@ export function createServiceApp({
   guard,
   maxBodyBytes = MAX_BODY_BYTES,
   routes = [],
+  metrics,
 }: ServiceAppOptions): ServiceApp {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const mount = app.openapi;
@@ -128,13 +158,17 @@ export function createServiceApp({
     await next();
     c.header('X-Request-Id', requestId);
     const path = c.req.path;
-    const quiet = path === '/healthz' || path === '/readyz';
+    const quiet = path === '/healthz' || path === '/readyz' || path === METRICS_PATH;
+    const ms = performance.now() - started;
     reqLog[quiet ? 'debug' : 'info'](
-      { method: c.req.method, path, status: c.res.status, ms: Math.round((performance.now() - started) * 10) / 10 },
+      { method: c.req.method, path, status: c.res.status, ms: Math.round(ms * 10) / 10 },
       'request',
     );
+    metrics?.observeRequest({ method: c.req.method, route: routeOf(c), status: c.res.status, seconds: ms / 1000 });
   });
 
+  // Before the guard: a scraper holds the metrics token, not an identity, a session or an API token.
+  if (metrics) app.get(METRICS_PATH, serveMetrics(service, metrics));
   if (guard) app.use(guard);
   app.use(strictUrl());
   app.use(strictJsonBody(maxBodyBytes));
@@ -180,6 +214,8 @@ export interface InternalDeps {
   /** Verifies the identity the gateway and other services send (ADR 0006). */
   internalSecret: string;
   readiness: Record<string, ReadinessCheck>;
+  /** The service's metrics (the runtime's); without them no /metrics and no HTTP latency (unit tests). */
+  metrics?: Metrics;
 }
 
 /**
@@ -187,8 +223,14 @@ export interface InternalDeps {
  * what every handler is given bound to this service: its routes' least roles, `c.var.audit` and
  * `c.var.idempotent` on `<service>.idempotency_keys`.
  */
-export function createInternalApp({ service, log, internalSecret, readiness, routes }: InternalAppOptions): ServiceApp {
-  const app = createServiceApp({ service, log, guard: requireIdentity(internalSecret, service), routes });
+export function createInternalApp({ service, log, internalSecret, readiness, routes, metrics }: InternalAppOptions): ServiceApp {
+  const app = createServiceApp({
+    service,
+    log,
+    guard: requireIdentity(internalSecret, service),
+    routes,
+    ...(metrics ? { metrics } : {}),
+  });
   app.use(bindAudit(service), bindIdempotency(`${service}.idempotency_keys`));
   mountHealth(app, service, readiness);
   return app;

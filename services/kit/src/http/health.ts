@@ -39,6 +39,25 @@ export const readyRoute = createRoute({
   },
 });
 
+export const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  operationId: 'getMetrics',
+  tags: ['Operations'],
+  summary: 'Prometheus metrics of this process',
+  description:
+    'Every service serves it on its own port. Only with `Authorization: Bearer <LLMOPS_METRICS_TOKEN>` (not a session or API token); 403 while that setting is unset. Series and alerts: docs/operations.md.',
+  security: [{ metricsToken: [] }],
+  responses: {
+    200: {
+      description: 'The Prometheus text format (version 0.0.4)',
+      content: { 'text/plain': { schema: z.string() } },
+    },
+    401: { description: 'No metrics token, or another one' },
+    403: { description: 'Metrics are off: LLMOPS_METRICS_TOKEN is not set' },
+  },
+});
+
 /** Mounts /healthz and /readyz. Each readiness check is bounded so a hung database answers 503, not never. */
 export function mountHealth(app: ServiceApp, service: string, checks: Record<string, ReadinessCheck>): void {
   app.openapi(healthRoute, (c) => c.json({ status: 'ok' as const, service }, 200));
@@ -57,7 +76,8 @@ function failed(error: unknown): { ok: false; detail: string } {
   return { ok: false, detail: error instanceof Error ? error.message : String(error) };
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** `promise`, or a rejection when it has not settled within `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     promise.then(

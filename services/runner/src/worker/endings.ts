@@ -8,7 +8,7 @@ import * as cost from '../tasks/cost.ts';
 import { taskEvent } from '../tasks/events.ts';
 import * as lifecycle from '../tasks/lifecycle.ts';
 import type { TaskError, TaskRow } from '../tasks/task.ts';
-import { attemptClosing, finishAttempt, usedEvent, type AttemptRecord } from './outcome.ts';
+import { attemptClosing, finishAttempt, usedEvent, type AttemptEnd, type AttemptRecord } from './outcome.ts';
 
 /*
  * Attempts that end together are recorded together: one statement in autocommit (data-modifying CTEs)
@@ -263,7 +263,7 @@ export async function endAttempts(
 interface Pending {
   claimed: lifecycle.ClaimedTask;
   record: AttemptRecord;
-  resolve: () => void;
+  resolve: (end: AttemptEnd) => void;
   reject: (error: unknown) => void;
 }
 
@@ -284,7 +284,7 @@ export class Endings {
     this.#log = log;
   }
 
-  finish(claimed: lifecycle.ClaimedTask, record: AttemptRecord): Promise<void> {
+  finish(claimed: lifecycle.ClaimedTask, record: AttemptRecord): Promise<AttemptEnd> {
     return new Promise((resolve, reject) => {
       this.#pending.push({ claimed, record, resolve, reject });
       if (!this.#flushing) void this.#flush();
@@ -306,18 +306,24 @@ export class Endings {
   async #record(batch: Pending[]): Promise<void> {
     let prices: (cost.Price | null)[] | undefined;
     let done = new Set<string>();
+    const endings = new Map<string, Ending>();
     try {
       prices = await cost.pricesAtStart(
         this.#pool,
         batch.map((p) => ({ model_id: p.claimed.model.model_id, started_at: p.claimed.attempt.started_at })),
       );
       const planned = batch.flatMap((p, i) => planEnding(p.claimed, p.record, prices?.[i] ?? null) ?? []);
+      for (const { ending } of planned) endings.set(ending.task_id, ending);
       if (planned.length > 0) done = await endAttempts(this.#pool, this.#owner, planned);
     } catch (error) {
-      this.#log.warn({ err: error, attempts: batch.length }, 'recording attempts together failed; recording each on its own');
+      this.#log.warn(
+        { err: error, attempts: batch.length, taskIds: batch.map((p) => p.claimed.row.id) },
+        'recording attempts together failed; recording each on its own',
+      );
     }
     batch.forEach((p, i) => {
-      if (done.has(p.claimed.row.id)) p.resolve();
+      const ending = endings.get(p.claimed.row.id);
+      if (ending && done.has(ending.task_id)) p.resolve({ costUsd: ending.cost_usd, task: ending.status });
       // The rest on their own, concurrently (each locks only its own task), without holding up the next batch.
       else finishAttempt(this.#pool, this.#owner, p.claimed, p.record, prices?.[i]).then(p.resolve, p.reject);
     });

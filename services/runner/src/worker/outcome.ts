@@ -47,6 +47,15 @@ export interface AttemptRecord {
   announce_use: boolean;
 }
 
+/**
+ * What recording an attempt settled: its cost, and its task's state after it (`lost`: another claim
+ * holds the task now, so this attempt moved nothing).
+ */
+export interface AttemptEnd {
+  costUsd: string;
+  task: TaskRow['status'] | 'lost';
+}
+
 /** The error of an attempt that is abandoned: retryable, like any lost lease. */
 function abandonment(message: string): TaskError {
   return { kind: 'lease_expired', message, retryable: true, status: null, retry_after_ms: null, provider_code: null };
@@ -66,12 +75,12 @@ export async function finishAttempt(
   claimed: lifecycle.ClaimedTask,
   record: AttemptRecord,
   price?: cost.Price | null,
-): Promise<void> {
+): Promise<AttemptEnd> {
   const { model, attempt } = claimed;
   const { outcome } = record;
   if (price === undefined)
     price = (await cost.pricesInForce(pool, [model.model_id], attempt.started_at)).get(model.model_id) ?? null;
-  await withTransaction(pool, async (tx) => {
+  return withTransaction(pool, async (tx): Promise<AttemptEnd> => {
     // The task row first, locked: whether this process still holds it decides what the attempt was.
     const row = (await store.lock(tx, claimed.row.id)) as TaskRow;
     const ours = lifecycle.heldBy(row, owner, attempt.number);
@@ -84,13 +93,13 @@ export async function finishAttempt(
 
     if (!ours) {
       if (usdUnits(costUsd) > 0n) await store.addCost(tx, row.id, costUsd);
-      return;
+      return { costUsd, task: 'lost' };
     }
     // Stopping: give the task back now rather than after its lease expires, unless its cancel was asked
     // for (then it ends cancelled, below: back in the queue, another instance would run it again).
     if (outcome.kind === 'abandoned' && row.cancel_requested_at === null) {
-      await lifecycle.giveBack(tx, row, costUsd);
-      return;
+      const back = await lifecycle.giveBack(tx, row, costUsd);
+      return { costUsd, task: back.status };
     }
     const current = await store.addAttempt(tx, row.id, {
       provider_ms: providerMs,
@@ -99,16 +108,17 @@ export async function finishAttempt(
       cost_usd: costUsd,
     });
     if (outcome.kind === 'succeeded') {
-      await lifecycle.succeed(tx, current, attempt.id, outcome);
-      return;
+      const done = await lifecycle.succeed(tx, current, attempt.id, outcome);
+      return { costUsd, task: done.status };
     }
     if (outcome.kind === 'cancelled' || outcome.kind === 'abandoned') {
-      await cancelled(tx, current, 'running');
-      return;
+      const done = await cancelled(tx, current, 'running');
+      return { costUsd, task: done.status };
     }
-    await lifecycle.afterFailure(tx, current, outcome.error);
+    const next = await lifecycle.afterFailure(tx, current, outcome.error);
     if (outcome.error.kind === 'rate_limit' && outcome.error.retry_after_ms !== null)
       await limits.pauseFor(tx, model.provider_id, outcome.error.retry_after_ms);
+    return { costUsd, task: next.status };
   });
 }
 

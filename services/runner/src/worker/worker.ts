@@ -9,6 +9,7 @@ import { providerChanged } from '@llmops/kit/events/registry';
 import { taskCancelled, taskFailed, taskQueued, taskRetrying, taskSucceeded } from '@llmops/kit/events/runner';
 import type { Logger } from '@llmops/kit/logger';
 import type { RunnerConfig } from '../config.ts';
+import type { AttemptMetrics } from '../metrics.ts';
 import { CredentialUnreadableError, ProviderUnavailableError, type Credentials } from '../clients/provider-connections.ts';
 import { onCancel } from '../tasks/cancel.ts';
 import type { ClaimedTask } from '../tasks/lifecycle.ts';
@@ -28,6 +29,8 @@ export interface WorkerDeps {
   log: Logger;
   config: RunnerConfig;
   credentials: Credentials;
+  /** Counts each attempt as it is recorded (metrics.ts). */
+  attempts?: AttemptMetrics;
 }
 
 interface Running {
@@ -191,7 +194,7 @@ export class Worker {
     entry.done = this.#attempt(entry)
       .catch((error: unknown) =>
         this.#log.error(
-          { err: error, task_id: claimed.row.id },
+          { err: error, taskId: claimed.row.id, attempt: claimed.attempt.number },
           'recording an attempt failed; its lease will expire and another claim retries it',
         ),
       )
@@ -204,6 +207,8 @@ export class Worker {
   async #attempt(entry: Running): Promise<void> {
     const { claimed, controller } = entry;
     const { row, model, attempt } = claimed;
+    // Every line about this task names it (docs/operations.md#logs).
+    const log = this.#log.child({ taskId: row.id, attempt: attempt.number });
     const started = performance.now();
     const streamKey = `${row.id}:${attempt.number}`;
     const correlation = row.correlation && JSON.stringify(row.correlation).length <= 1_000 ? row.correlation : undefined;
@@ -280,8 +285,7 @@ export class Worker {
           text,
         };
       else outcome = { kind: 'failed', error: toTaskError(error), text };
-      if (!(error instanceof ProviderError) && !why)
-        this.#log.warn({ err: error, task_id: row.id }, 'attempt failed before the provider answered');
+      if (!(error instanceof ProviderError) && !why) log.warn({ err: error }, 'attempt failed before the provider answered');
     } finally {
       this.#deltas.close(streamKey);
     }
@@ -294,12 +298,18 @@ export class Worker {
       time_to_first_token_ms: ttft,
       announce_use: reached && wire !== null && this.#shouldAnnounce(model.model_id),
     };
+    let end;
     try {
-      await this.#endings.finish(claimed, record);
+      end = await this.#endings.finish(claimed, record);
     } catch (error) {
       if (record.announce_use) this.#announced.delete(model.model_id);
       throw error;
     }
+    this.#deps.attempts?.recorded(claimed, record, end);
+    log.debug(
+      { outcome: outcome.kind, task: end.task, provider_ms: providerMs === null ? null : Math.round(providerMs) },
+      'attempt recorded',
+    );
   }
 
   /** One `runner.model.used` per model per process per minute is enough for the registry. */
