@@ -124,8 +124,9 @@ export class SseClient {
     }
   }
 
-  events(topic: string | undefined = taskQueued.topic): TestEvent[] {
-    return this.#events.filter((event) => topic === undefined || event.topic === topic);
+  /** The durable events of `topic` (`runner.task.queued` unless told), or of every topic with `null`. */
+  events(topic: string | null = taskQueued.topic): TestEvent[] {
+    return this.#events.filter((event) => topic === null || event.topic === topic);
   }
 
   /** Waits (bounded) until `condition` holds. */

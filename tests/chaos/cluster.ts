@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedServer } from '@llmops/kit/embedded';
 import { freePort } from '@llmops/kit/testing/database';
+import { startStack, testKeyring, testSecret, type Stack, type StackOptions } from '@llmops/kit/testing/stack';
+import type { ServiceName } from '@llmops/kit/services';
 
 /** A PostgreSQL server of a chaos test's own, which the test may stop and start again. */
 export interface OwnCluster {
@@ -66,4 +68,28 @@ export async function until(check: () => Promise<boolean>, ms: number, what: str
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`);
+}
+
+/**
+ * `count` instances of each of `services` against one database, started side by side: a scaled-out
+ * install. They share the internal secret and the master keyring, as the processes of one deployment
+ * do; each instance's services call each other.
+ */
+export async function startInstances(
+  db: StackOptions['db'],
+  services: readonly ServiceName[],
+  count: number,
+  options: { mode: NonNullable<StackOptions['mode']>; env: Record<string, string> },
+): Promise<Stack[]> {
+  const shared = { secret: testSecret(), keyring: testKeyring() };
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, () => startStack({ db, services, ...options, ...shared })),
+  );
+  const stacks = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
+    await Promise.all(stacks.map((stack) => stack.stop()));
+    throw failed.reason;
+  }
+  return stacks;
 }

@@ -39,6 +39,9 @@ export interface StackOptions {
   mode?: 'in-process' | 'process';
   /** Extra environment for every service (short leases, sweep intervals...). */
   env?: Record<string, string>;
+  /** The internal secret and the registry's master keyring; a fresh pair unless given (several stacks as one install share them). */
+  secret?: string;
+  keyring?: string;
   log?: Logger;
 }
 
@@ -48,9 +51,9 @@ type Build = ServiceBuild;
  * Starts any set of services against a test database on port 0 (ADR 0014), each with its own login
  * role. kit does not depend on the services: their composition roots are loaded by path at run time.
  */
-export async function startStack({ db, services, mode = 'in-process', env = {}, log }: StackOptions): Promise<Stack> {
-  const secret = `test-internal-secret-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
-  const keyring = `test:${randomBytes(32).toString('base64')}`;
+export async function startStack({ db, services, mode = 'in-process', env = {}, log, ...given }: StackOptions): Promise<Stack> {
+  const secret = given.secret ?? testSecret();
+  const keyring = given.keyring ?? testKeyring();
   const urls: Partial<Record<ServiceName, string>> = {};
   const started = new Map<ServiceName, StackService>();
   const logger = log ?? createLogger({ service: 'stack', level: 'silent' });
@@ -96,6 +99,16 @@ export async function startStack({ db, services, mode = 'in-process', env = {}, 
       return fetch(`${url}${path}`, { ...init, headers });
     },
   };
+}
+
+/** A fresh internal secret, as a stack makes for itself. */
+export function testSecret(): string {
+  return `test-internal-secret-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
+}
+
+/** A fresh master keyring (one key), as a stack makes for its registry. */
+export function testKeyring(): string {
+  return `test:${randomBytes(32).toString('base64')}`;
 }
 
 async function startInProcess(service: ServiceName, env: Record<string, string>, log: Logger): Promise<StackService> {
