@@ -5,7 +5,7 @@ import type { BusConfig } from './config.ts';
 import { EventPayloadError, type EventContract, type EventOf } from './contract.ts';
 import * as cursors from './cursors.ts';
 import { pollLoop, type StepResult } from './loop.ts';
-import * as outbox from './outbox.ts';
+import type * as outbox from './outbox.ts';
 import * as parked from './parked.ts';
 import { formatPosition, laterPosition } from './position.ts';
 import type { WaiterRow } from './waiters.ts';
@@ -169,7 +169,7 @@ export class ConsumerGroup<C extends EventContract> {
       await Promise.race(this.#lanes);
       return 'progress';
     }
-    const leases = await cursors.acquireAndRead(this.#deps.pool, {
+    const { batches: leases, held } = await cursors.acquireAndRead(this.#deps.pool, {
       group: this.group,
       topics: this.#topics,
       limit: this.#concurrency - this.#lanes.size,
@@ -186,7 +186,7 @@ export class ConsumerGroup<C extends EventContract> {
     }
     if (leases.length > 0) return 'progress';
     if (this.#lanes.size > 0) return 'busy';
-    return (await outbox.heldBack(this.#deps.pool, this.#topics)) ? 'held' : 'idle';
+    return held ? 'held' : 'idle';
   }
 
   async #runBatch({ lease, read, blocked }: cursors.LeasedBatch): Promise<void> {

@@ -40,15 +40,27 @@ export interface LeasedBatch {
   blocked: Set<string>;
 }
 
+export interface Leased {
+  batches: LeasedBatch[];
+  /**
+   * Nothing was leased, but committed events of the topics exist at or above the snapshot's xmin: an
+   * older open transaction holds them back (`outbox.heldBack`, in the same statement and snapshot).
+   */
+  held: boolean;
+}
+
 /**
  * Leases up to `limit` partitions of the group that have committed work after their cursor and no live
  * lease, least recently served first, and reads each one's next batch and its parked keys — one
- * statement: one round trip and one snapshot (it was three). The lease is one short UPDATE: no lock or
- * transaction outlives the statement. Instances polling at once pick different partitions: a cursor
- * another instance is leasing at that moment is skipped (SKIP LOCKED), not waited for and then found
- * taken — without it, the instance that lost the race came away empty and slept until the next ring
- * while the winner drained everything. The batch is read below the statement's xmin
- * (commit-safe, ADR 0001) and each row says whether its key is parked for the group.
+ * statement: one round trip and one snapshot (it was three, four with the held-back check of an idle
+ * poll, which it answers too). The lease is one short UPDATE: no lock or transaction outlives the
+ * statement. Instances polling at once pick different partitions: a cursor another instance is leasing
+ * at that moment is skipped (SKIP LOCKED), not waited for and then found taken — without it, the
+ * instance that lost the race came away empty and slept until the next ring while the winner drained
+ * everything. The batch is read below the statement's xmin (commit-safe, ADR 0001) and each row says
+ * whether its key is parked for the group. Each topic's events are read along the
+ * (topic, partition, position) index and merged, so a group never walks past other topics' events
+ * of its partitions (it walked every event after its cursor, most of them another topic's).
  */
 export async function acquireAndRead(
   db: Queryable,
@@ -60,9 +72,16 @@ export async function acquireAndRead(
     leaseMs,
     batchSize,
   }: { group: string; topics: readonly string[]; limit: number; owner: string; leaseMs: number; batchSize: number },
-): Promise<LeasedBatch[]> {
+): Promise<Leased> {
   const { rows } = await db.query<
-    RawRow & { leased_partition: number; cursor_txid: string; cursor_id: string; lease_owner: string; blocked: boolean }
+    RawRow & {
+      leased_partition: number | null;
+      cursor_txid: string;
+      cursor_id: string;
+      lease_owner: string;
+      blocked: boolean;
+      held: boolean | null;
+    }
   >({
     name: 'llmops.bus.lease-and-read',
     text: `WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
@@ -87,27 +106,38 @@ export async function acquireAndRead(
        WHERE c.group_name = $1 AND c.partition = candidates.partition
          AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
        RETURNING c.partition, c.txid, c.id, c.lease_owner
+     ),
+     held AS MATERIALIZED (
+       SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM leased) THEN EXISTS (
+         -- The same snapshot's xmin, as an expression the planner can take to the index (a CTE's value it cannot).
+         SELECT 1 FROM bus.outbox o WHERE o.txid >= pg_snapshot_xmin(pg_current_snapshot()) AND o.topic = ANY($2::text[])
+       ) END AS held
      )
      SELECT l.partition AS leased_partition, l.txid::text AS cursor_txid, l.id::text AS cursor_id, l.lease_owner,
-            snap.xmin::text AS xmin, o.*,
+            snap.xmin::text AS xmin, o.*, held.held,
             (o.outbox_id IS NOT NULL AND EXISTS (
               SELECT 1 FROM bus.parked p WHERE p.group_name = $1 AND p.partition = l.partition AND p.key = o.key
             )) AS blocked
-     FROM leased l CROSS JOIN snap LEFT JOIN LATERAL (
-       SELECT ${COLUMNS}
-       FROM bus.outbox o
-       WHERE o.txid < snap.xmin
-         AND (o.txid, o.id) > (l.txid, l.id)
-         AND o.topic = ANY($2::text[])
-         AND o.partition = l.partition
-       ORDER BY o.txid, o.id
+     FROM snap CROSS JOIN held LEFT JOIN leased l ON true LEFT JOIN LATERAL (
+       SELECT m.* FROM unnest($2::text[]) AS t(topic) CROSS JOIN LATERAL (
+         SELECT ${COLUMNS}, o.txid AS position_txid, o.id AS position_id
+         FROM bus.outbox o
+         WHERE o.topic = t.topic
+           AND o.partition = l.partition
+           AND o.txid < snap.xmin
+           AND (o.txid, o.id) > (l.txid, l.id)
+         ORDER BY o.txid, o.id
+         LIMIT $6
+       ) m
+       ORDER BY m.position_txid, m.position_id
        LIMIT $6
      ) o ON true
-     ORDER BY l.partition, o.txid::xid8, o.outbox_id::bigint`,
+     ORDER BY l.partition, o.position_txid, o.position_id`,
     values: [group, topics, limit, owner, leaseMs, batchSize],
   });
   const batches = new Map<number, { lease: Lease; raws: RawRow[]; blocked: Set<string> }>();
   for (const row of rows) {
+    if (row.leased_partition === null) continue;
     let batch = batches.get(row.leased_partition);
     if (!batch) {
       const lease = {
@@ -121,11 +151,14 @@ export async function acquireAndRead(
     batch.raws.push(row);
     if (row.blocked) batch.blocked.add(row.key);
   }
-  return [...batches.values()].map(({ lease, raws, blocked }) => ({
-    lease,
-    read: toResult(raws, lease.position, batchSize),
-    blocked,
-  }));
+  return {
+    batches: [...batches.values()].map(({ lease, raws, blocked }) => ({
+      lease,
+      read: toResult(raws, lease.position, batchSize),
+      blocked,
+    })),
+    held: rows[0]?.held === true,
+  };
 }
 
 /** Pushes the lease's expiry out while a slow batch runs; false when the lease was lost. */

@@ -21,6 +21,13 @@ export type Idempotent = <T>(
   run: (claimed: ClaimedKey | null) => Promise<Answer<T>>,
 ) => Promise<Outcome<T>>;
 
+/** The 422 for an `Idempotency-Key` that came before with another request. */
+export function keyReused(): Unprocessable {
+  return new Unprocessable('Idempotency-Key: this key was already used with a different request; use a new key', [
+    { field: 'header.idempotency-key', message: 'already used with a different request' },
+  ]);
+}
+
 /** Binds `c.var.idempotent` to the service's own table, once, when its app is made. */
 export function bindIdempotency(table: IdempotencyTable): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -29,11 +36,7 @@ export function bindIdempotency(table: IdempotencyTable): MiddlewareHandler<AppE
       if (key === undefined) return { ...(await run(null)), replayed: false };
       const identity = c.get('identity');
       const outcome = await once(tx, table, { actor: `${identity.kind}:${identity.subject}`, key, operation, request }, run);
-      if (outcome.kind === 'reused') {
-        throw new Unprocessable('Idempotency-Key: this key was already used with a different request; use a new key', [
-          { field: 'header.idempotency-key', message: 'already used with a different request' },
-        ]);
-      }
+      if (outcome.kind === 'reused') throw keyReused();
       return { status: outcome.status, body: outcome.body, replayed: outcome.kind === 'replay' };
     };
     c.set('idempotent', idempotent);

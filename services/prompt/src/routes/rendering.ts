@@ -5,7 +5,7 @@ import { Forbidden, NotFound, Unprocessable } from '@llmops/kit/problem';
 import * as contract from '@llmops/kit/contracts/prompt';
 import { PROMPT_LIMITS } from '@llmops/kit/contracts/prompt';
 import * as templates from '../db/templates.ts';
-import type { TemplateRow } from '../db/templates.ts';
+import type { TemplateRow, TemplateVersionRow } from '../db/templates.ts';
 import type { VariableDecl } from '../render/inputs.ts';
 import type { RenderOutcome } from '../render/render.ts';
 import { callerOf, type RenderCall } from '../render/renders.ts';
@@ -47,6 +47,52 @@ function checkInputSize(inputs: Record<string, unknown>): void {
   if (bytes > PROMPT_LIMITS.inputBytes) {
     throw fieldProblem('body.inputs', `the inputs are ${bytes} bytes of JSON; at most ${PROMPT_LIMITS.inputBytes} are rendered`);
   }
+}
+
+/** What rendering a published version needs of it, with its part references resolved: immutable once published. */
+interface FrozenVersion {
+  row: Pick<TemplateVersionRow, 'version' | 'variables' | 'merge_adjacent' | 'default_model_id' | 'default_preset_id'>;
+  messages: Awaited<ReturnType<typeof resolveFrozen>>['messages'];
+  partVersions: Awaited<ReturnType<typeof resolveFrozen>>['partVersions'];
+}
+
+/** Versions kept per app (a version and the part versions it froze never change, so a kept one is never stale). */
+const FROZEN_KEPT = 500;
+const frozenByApp = new WeakMap<RouteDeps, Map<string, FrozenVersion>>();
+
+/**
+ * A published version with its parts resolved: read once (two statements), then kept, so rendering the
+ * same version again (every task of a template) reads only the template's row. The template's own row
+ * is always read, since it can be deleted and its latest version moves.
+ */
+async function frozenVersion(
+  db: Queryable,
+  deps: RouteDeps,
+  templateId: string,
+  version: number,
+): Promise<FrozenVersion | undefined> {
+  let kept = frozenByApp.get(deps);
+  if (!kept) frozenByApp.set(deps, (kept = new Map()));
+  const key = `${templateId}@${version}`;
+  const found = kept.get(key);
+  if (found) return found;
+  const row = await templates.findVersion(db, templateId, version);
+  if (!row) return undefined;
+  const { messages, partVersions } = await resolveFrozen(db, row.messages);
+  const frozen: FrozenVersion = {
+    row: {
+      version: row.version,
+      variables: row.variables,
+      merge_adjacent: row.merge_adjacent,
+      default_model_id: row.default_model_id,
+      default_preset_id: row.default_preset_id,
+    },
+    messages,
+    partVersions,
+  };
+  if (kept.size >= FROZEN_KEPT) kept.delete(kept.keys().next().value as string);
+  kept.set(key, frozen);
+  return frozen;
 }
 
 /**
@@ -99,12 +145,12 @@ export async function renderTemplate(
       default_preset_id: template.default_preset_id,
     });
   }
-  const row = await templates.findVersion(db, template.id, version);
-  if (!row)
+  const frozen = await frozenVersion(db, deps, template.id, version);
+  if (!frozen)
     throw new NotFound(
       `Template "${template.name}" has no version ${version} (latest: ${template.latest_version ?? 'never published'}).`,
     );
-  const { messages, partVersions } = await resolveFrozen(db, row.messages);
+  const { row, messages, partVersions } = frozen;
   const outcome = await deps.renders.render(
     { messages, declared: row.variables, mergeAdjacent: row.merge_adjacent, inputs, model },
     call,

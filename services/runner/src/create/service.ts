@@ -5,11 +5,13 @@ import type { taskRequested } from '@llmops/kit/events/runner';
 import { earlierUse, once, type KeyUse } from '@llmops/kit/idempotency';
 import { fieldPath, NotFound, Unprocessable, type FieldProblem } from '@llmops/kit/problem';
 import type { Bus } from '@llmops/kit/bus/index';
+import { keyReused } from '@llmops/kit/http/idempotency';
 import type { ServiceClient } from '@llmops/kit/http/service-client';
 import * as reads from '../db/reads.ts';
 import { cancelTask, type AuditChange } from '../tasks/cancel.ts';
 import { assertRetryable, queue, refuseReusedKey, reject } from '../tasks/lifecycle.ts';
 import type { Lineage, TaskOrigin, TaskRow } from '../tasks/task.ts';
+import { insertTasks, type Answer } from './insert.ts';
 import { prepareTasks, resolveRetry, type Prepared } from './prepare.ts';
 
 export interface TaskServiceDeps {
@@ -38,11 +40,6 @@ export class TaskService {
     const result = await prepareTasks(this.#deps, request, { requestId, requester });
     if ('problems' in result) throw unprocessable(result.problems);
     return result.prepared;
-  }
-
-  /** Queues prepared tasks in the caller's transaction. */
-  async insert(tx: Queryable, prepared: Awaited<ReturnType<TaskService['prepare']>>, origin: TaskOrigin): Promise<TaskRow[]> {
-    return queue(tx, prepared.tasks, lineageOf(prepared), origin);
   }
 
   /**
@@ -78,19 +75,48 @@ export class TaskService {
       problems = 'problems' in result ? result.problems : [];
       prepared = 'prepared' in result ? result.prepared : undefined;
     }
-    const outcome = await withTransaction(this.#deps.pool, async (tx) => {
+    if (prepared) {
+      const outcome = await insertTasks(this.#deps.pool, {
+        tasks: prepared.tasks,
+        lineage: lineageOf(prepared),
+        origin,
+        key: use,
+        answer: (rows) => ({ status: 201, body: { group_id: rows[0]?.group_id ?? null, task_ids: rows.map((row) => row.id) } }),
+      });
+      if (outcome.kind === 'reused') await refuseReusedKey(this.#deps.pool, actor, correlationOf(request));
+      if (outcome.kind === 'first') this.#deps.wake();
+      return;
+    }
+    await withTransaction(this.#deps.pool, async (tx) => {
       const used = await once(tx, TASK_KEYS, use, async (claimed) => {
-        const keyed = { ...origin, idempotency_key: claimed.key, request_hash: claimed.requestHash };
-        const rows = prepared ? await this.insert(tx, prepared, keyed) : [await reject(tx, problems, keyed)];
-        return {
-          status: prepared ? 201 : 422,
-          body: { group_id: rows[0]?.group_id ?? null, task_ids: rows.map((row) => row.id) },
-        };
+        const row = await reject(tx, problems, { ...origin, idempotency_key: claimed.key, request_hash: claimed.requestHash });
+        return { status: 422, body: { group_id: null, task_ids: [row.id] } };
       });
       if (used.kind === 'reused') await refuseReusedKey(tx, actor, correlationOf(request));
-      return used;
     });
-    if (outcome.kind === 'first' && prepared) this.#deps.wake();
+  }
+
+  /**
+   * Creates prepared tasks in one statement (create/insert.ts) for `requester`, honouring the request's
+   * `Idempotency-Key` (ADR 0013) as kit's `c.var.idempotent` does: the same key and request replay the
+   * stored answer; the key with another request is a 422 on `header.idempotency-key`.
+   */
+  async create<T>(
+    prepared: Prepared,
+    origin: TaskOrigin,
+    key: { key: string | undefined; operation: string; request: unknown },
+    answer: (rows: readonly TaskRow[]) => Answer<T>,
+  ): Promise<Answer<T> & { replayed: boolean }> {
+    const outcome = await insertTasks(this.#deps.pool, {
+      tasks: prepared.tasks,
+      lineage: lineageOf(prepared),
+      origin,
+      key: { actor: origin.requester, key: key.key ?? null, operation: key.operation, request: key.request },
+      answer,
+    });
+    if (outcome.kind === 'reused') throw keyReused();
+    if (outcome.kind === 'first') this.#deps.wake();
+    return { status: outcome.status, body: outcome.body, replayed: outcome.kind === 'replay' };
   }
 
   /** Cancels a task (tasks/cancel.ts): a queued one at once, a running one by aborting its provider request. */

@@ -17,23 +17,14 @@ export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): vo
     const body = c.req.valid('json');
     const requestId = c.get('requestId');
     const requester = `${identity.kind}:${identity.subject}`;
-    // Everything the task needs from other services is fetched before the transaction opens.
+    // Everything the task needs from other services is fetched and checked first; the create is then one statement.
     const prepared = await tasks.prepare(body, requestId, requester);
-    const outcome = await withTransaction(pool, (tx) =>
-      c.var.idempotent(tx, 'task.create', body, async (claimed) => {
-        const rows = await tasks.insert(tx, prepared, {
-          requester,
-          source: 'api',
-          priority: body.priority,
-          correlation: body.correlation ?? null,
-          inputs: body.inputs,
-          idempotency_key: claimed?.key ?? null,
-          request_hash: claimed?.requestHash ?? null,
-        });
-        return { status: 201, body: { group_id: rows[0]?.group_id ?? null, tasks: rows.map((row) => taskJson(row)) } };
-      }),
+    const outcome = await tasks.create(
+      prepared,
+      { requester, source: 'api', priority: body.priority, correlation: body.correlation ?? null, inputs: body.inputs },
+      { key: c.req.header('idempotency-key'), operation: 'task.create', request: body },
+      (rows) => ({ status: 201, body: { group_id: rows[0]?.group_id ?? null, tasks: rows.map((row) => taskJson(row)) } }),
     );
-    if (!outcome.replayed) tasks.wake();
     return c.json(outcome.body, outcome.replayed ? 200 : 201);
   });
 

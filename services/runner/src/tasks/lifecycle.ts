@@ -1,4 +1,4 @@
-import { envelope, publishMany } from '@llmops/kit/bus/index';
+import { envelope, publishMany, type Envelope } from '@llmops/kit/bus/index';
 import type { Queryable } from '@llmops/kit/db';
 import { taskFailed, taskQueued, taskRejected, taskRetrying, taskStarted, taskSucceeded } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
@@ -19,42 +19,62 @@ import type { ChainModel, Lineage, NewTask, TaskError, TaskOrigin, TaskRow } fro
  * transaction: a state exists exactly when its event does. Cancel is in cancel.ts.
  */
 
+/** The rows `queue` inserts for these tasks (a group id when there are several), ids made here. */
+export function queuedRows(
+  tasks: readonly NewTask[],
+  lineage: Lineage,
+  origin: TaskOrigin,
+): { groupId: string | null; rows: store.QueuedTask[] } {
+  const groupId = tasks.length > 1 ? uuidv7() : null;
+  const rows = tasks.map((task) => ({
+    ...task,
+    ...lineage,
+    id: uuidv7(),
+    group_id: groupId,
+    retry_of: origin.retry_of ?? null,
+    requester: origin.requester,
+    source: origin.source,
+    idempotency_key: origin.idempotency_key ?? null,
+    request_hash: origin.request_hash ?? null,
+    priority: origin.priority,
+    correlation: origin.correlation,
+    inputs: origin.inputs,
+  }));
+  return { groupId, rows };
+}
+
+/** `runner.task.queued` for a task as inserted (what the event says of it is known before the insert). */
+export function queuedEvent(
+  row: Pick<
+    TaskRow,
+    | 'id'
+    | 'group_id'
+    | 'correlation'
+    | 'requester'
+    | 'model_id'
+    | 'provider_id'
+    | 'kind'
+    | 'priority'
+    | 'template_id'
+    | 'template_version'
+    | 'retry_of'
+  >,
+): Envelope {
+  return taskEvent(taskQueued, { ...row, attempts: 0 } as TaskRow, {
+    kind: row.kind,
+    priority: row.priority,
+    template_id: row.template_id,
+    template_version: row.template_version,
+    retry_of: row.retry_of,
+  });
+}
+
 /** [*] → queued: new tasks (a group when there are several), each with `runner.task.queued`. */
 export async function queue(tx: Queryable, tasks: readonly NewTask[], lineage: Lineage, origin: TaskOrigin): Promise<TaskRow[]> {
-  let groupId: string | null = null;
-  if (tasks.length > 1) {
-    groupId = uuidv7();
-    await store.insertGroup(tx, { id: groupId, requester: origin.requester, correlation: origin.correlation });
-  }
-  const rows = await store.insertQueued(
-    tx,
-    tasks.map((task) => ({
-      ...task,
-      ...lineage,
-      id: uuidv7(),
-      group_id: groupId,
-      retry_of: origin.retry_of ?? null,
-      requester: origin.requester,
-      source: origin.source,
-      idempotency_key: origin.idempotency_key ?? null,
-      request_hash: origin.request_hash ?? null,
-      priority: origin.priority,
-      correlation: origin.correlation,
-      inputs: origin.inputs,
-    })),
-  );
-  await publishMany(
-    tx,
-    rows.map((row) =>
-      taskEvent(taskQueued, row, {
-        kind: row.kind,
-        priority: row.priority,
-        template_id: row.template_id,
-        template_version: row.template_version,
-        retry_of: row.retry_of,
-      }),
-    ),
-  );
+  const { groupId, rows: queued } = queuedRows(tasks, lineage, origin);
+  if (groupId) await store.insertGroup(tx, { id: groupId, requester: origin.requester, correlation: origin.correlation });
+  const rows = await store.insertQueued(tx, queued);
+  await publishMany(tx, rows.map(queuedEvent));
   return rows;
 }
 

@@ -46,22 +46,26 @@ export interface QueuedTask extends NewTask, Lineage {
   inputs: Record<string, unknown>;
 }
 
-/** Inserts queued tasks in one statement; answers them in id (creation) order. */
-export async function insertQueued(tx: Queryable, tasks: readonly QueuedTask[]): Promise<TaskRow[]> {
-  const { rows } = await tx.query<TaskRow>(
-    `INSERT INTO runner.tasks
+/**
+ * The INSERT of queued tasks from the jsonb array `param` (QueuedTask objects), for `insertQueued` and
+ * for a statement that inserts them along with their events (create/insert.ts).
+ */
+export function insertQueuedText(param: string): string {
+  return `INSERT INTO runner.tasks
        (id, group_id, retry_of, requester, source, idempotency_key, request_hash, status, kind, priority, correlation,
         template_id, template_version, template_label, part_versions, preset_id, inputs, snapshot, model_id, provider_id)
      SELECT t.id, t.group_id, t.retry_of, t.requester, t.source, t.idempotency_key, t.request_hash, 'queued', t.kind, t.priority,
             t.correlation, t.template_id, t.template_version, t.template_label, t.part_versions, t.preset_id, t.inputs, t.snapshot,
             t.model_id, t.provider_id
-     FROM jsonb_to_recordset($1::jsonb) AS t(id uuid, group_id uuid, retry_of uuid, requester text, source text,
+     FROM jsonb_to_recordset(${param}::jsonb) AS t(id uuid, group_id uuid, retry_of uuid, requester text, source text,
           idempotency_key text, request_hash text, kind text, priority integer, correlation jsonb, template_id uuid,
           template_version integer, template_label text, part_versions jsonb, preset_id uuid, inputs jsonb, snapshot jsonb,
-          model_id uuid, provider_id uuid)
-     RETURNING ${TASK_COLUMNS}`,
-    [JSON.stringify(tasks)],
-  );
+          model_id uuid, provider_id uuid)`;
+}
+
+/** Inserts queued tasks in one statement; answers them in id (creation) order. */
+export async function insertQueued(tx: Queryable, tasks: readonly QueuedTask[]): Promise<TaskRow[]> {
+  const { rows } = await tx.query<TaskRow>(`${insertQueuedText('$1')} RETURNING ${TASK_COLUMNS}`, [JSON.stringify(tasks)]);
   return rows.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 

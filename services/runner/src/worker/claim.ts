@@ -1,8 +1,12 @@
+import { doorbellColumns, ringing } from '@llmops/kit/bus/publish';
 import { withTransaction, type Pool } from '@llmops/kit/db';
+import { taskStarted } from '@llmops/kit/events/runner';
+import { uuidv7 } from '@llmops/kit/ids';
 import * as limits from '../db/provider-limits.ts';
 import * as cost from '../tasks/cost.ts';
 import * as lifecycle from '../tasks/lifecycle.ts';
 import * as store from '../tasks/store.ts';
+import { TASK_COLUMNS_T, type ChainModel } from '../tasks/task.ts';
 
 export interface ClaimOptions {
   owner: string;
@@ -22,13 +26,164 @@ export interface ClaimResult {
 }
 
 /**
+ * Claims up to `limit` due tasks: first in one statement (`claimFree`) those whose provider has no
+ * limit, cap or pause — the common case — then, when some provider has one and room is left, in the
+ * locked transaction (`claimLimited`). No lock is held once it returns: the provider call happens
+ * outside any transaction.
+ */
+export async function claim(pool: Pool, options: ClaimOptions): Promise<ClaimResult> {
+  const free = await claimFree(pool, options);
+  if (free.claimed.length === options.limit || !free.limited) return free;
+  const rest = await claimLimited(pool, { ...options, limit: options.limit - free.claimed.length });
+  return {
+    claimed: [...free.claimed, ...rest.claimed],
+    held: rest.held,
+    nextDueMs: free.claimed.length > 0 ? null : rest.nextDueMs,
+  };
+}
+
+/**
+ * The attempt's request as `normalizedRequest(attemptRequest(row, model))` makes it (tasks/request.ts),
+ * from the snapshot `s` and the chain model `m` of a row; checked against it in claim.integration.test.ts.
+ */
+const ATTEMPT_REQUEST = `CASE WHEN t.kind = 'image'
+    THEN jsonb_build_object('model', m.m ->> 'provider_model_id', 'prompt',
+           coalesce((SELECT string_agg(x.msg ->> 'content', E'\\n\\n' ORDER BY x.n)
+                     FROM jsonb_array_elements(t.snapshot -> 'messages') WITH ORDINALITY AS x(msg, n)
+                     WHERE x.msg ->> 'role' <> 'assistant'), ''))
+         || coalesce(nullif(t.snapshot -> 'image', 'null'::jsonb), '{}'::jsonb)
+    ELSE jsonb_build_object('model', m.m ->> 'provider_model_id', 'messages', t.snapshot -> 'messages',
+           'parameters', t.snapshot -> 'parameters')
+         || CASE WHEN (m.m ->> 'reasoning')::boolean THEN '{"reasoning": true}'::jsonb ELSE '{}'::jsonb END
+         || CASE WHEN coalesce((m.m ->> 'max_output_tokens')::numeric, 0) <> 0
+              THEN jsonb_build_object('defaultMaxOutputTokens', m.m -> 'max_output_tokens') ELSE '{}'::jsonb END
+    END`;
+
+/** A provider whose claims must be counted under its lock (provider-limits.ts). */
+const LIMITED = `(p.max_concurrency IS NOT NULL OR p.rpm_limit IS NOT NULL OR p.monthly_spend_cap_usd IS NOT NULL
+                  OR p.paused_until > now())`;
+
+/**
+ * queued → running in one statement in autocommit (data-modifying CTEs): the due tasks of providers with
+ * no limit, cap or pause, best first, locked with SKIP LOCKED, started under `owner`'s lease, an attempt
+ * opened for each and `runner.task.started` inserted for each — what `lifecycle.start` does in a
+ * transaction, with no lock held across round trips. Answers whether any provider is limited (the
+ * caller then claims its tasks in the locked transaction) and, when nothing was due here, when the
+ * next queued task falls due.
+ */
+export async function claimFree(pool: Pool, options: ClaimOptions): Promise<ClaimResult & { limited: boolean }> {
+  const ids = Array.from({ length: options.limit }, () => ({ attempt: uuidv7(), event: uuidv7() }));
+  const at = new Date().toISOString();
+  const result = await ringing(pool, async (lead) => {
+    const { rows } = await pool.query<
+      store.StartedRow & {
+        attempt_id: string | null;
+        event_id: string | null;
+        n: string | null;
+        limited: boolean;
+        due: boolean | null;
+        next_ms: number | null;
+        waiting: boolean;
+        rang: boolean;
+      }
+    >({
+      name: 'runner.claim.free',
+      text: `WITH due AS (
+           SELECT t.id FROM runner.tasks t
+           WHERE t.status = 'queued' AND t.run_after <= now()
+             AND NOT EXISTS (SELECT 1 FROM runner.providers p WHERE p.id = t.provider_id AND ${LIMITED})
+           ORDER BY t.priority DESC, t.run_after, t.id
+           LIMIT $1
+           FOR UPDATE OF t SKIP LOCKED
+         ),
+         started AS (
+           UPDATE runner.tasks t SET status = 'running', lease_owner = $2,
+             lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
+             attempts = t.attempts + 1, model_attempts = t.model_attempts + 1, started_at = coalesce(t.started_at, now()),
+             queue_wait_ms = t.queue_wait_ms + greatest(0, round(extract(epoch FROM now() - t.run_after) * 1000))::int,
+             updated_at = now()
+           FROM due WHERE t.id = due.id
+           RETURNING ${TASK_COLUMNS_T}, greatest(0, round(extract(epoch FROM now() - t.run_after) * 1000))::int AS wait_ms,
+             clock_timestamp() AS claimed_at
+         ),
+         numbered AS (
+           SELECT s.*, n.attempt_id, n.event_id
+           FROM (SELECT s.*, row_number() OVER (ORDER BY s.id) AS n FROM started s) s
+           JOIN unnest($4::uuid[], $5::uuid[]) WITH ORDINALITY AS n(attempt_id, event_id, n) ON n.n = s.n
+         ),
+         opened AS (
+           INSERT INTO runner.attempts (id, task_id, number, model_index, model_id, provider_id, provider_model_id, worker, status,
+             request, queue_wait_ms, started_at)
+           SELECT t.attempt_id, t.id, t.attempts, t.model_index, (m.m ->> 'model_id')::uuid, (m.m ->> 'provider_id')::uuid,
+             m.m ->> 'provider_model_id', $2, 'running', ${ATTEMPT_REQUEST}, t.wait_ms, t.claimed_at
+           FROM numbered t CROSS JOIN LATERAL (SELECT t.snapshot -> 'chain' -> t.model_index AS m) m
+           RETURNING 1
+         ),
+         published AS (
+           INSERT INTO bus.outbox (event_id, topic, key, payload, headers)
+           SELECT t.event_id, '${taskStarted.topic}', t.id::text,
+             jsonb_build_object('task_id', t.id, 'group_id', t.group_id, 'correlation', t.correlation, 'requester', t.requester,
+               'model_id', t.model_id, 'provider_id', t.provider_id, 'attempt', t.attempts, 'at', $6::text,
+               'worker', $2::text, 'queue_wait_ms', t.wait_ms),
+             '{}'::jsonb
+           FROM numbered t ORDER BY t.id
+           RETURNING 1
+         ),
+         bell AS MATERIALIZED (SELECT ${doorbellColumns('($7::boolean AND EXISTS (SELECT 1 FROM started))')}),
+         flags AS MATERIALIZED (
+           SELECT EXISTS (SELECT 1 FROM runner.providers p WHERE ${LIMITED}) AS limited,
+             CASE WHEN NOT EXISTS (SELECT 1 FROM started) THEN (
+               SELECT jsonb_build_object('due', bool_or(q.run_after <= now()),
+                 'next_ms', (extract(epoch FROM min(q.run_after) FILTER (WHERE q.run_after > now()) - now()) * 1000)::float8)
+               FROM runner.tasks q WHERE q.status = 'queued') END AS next
+         )
+         SELECT numbered.*, flags.limited, (flags.next ->> 'due')::boolean AS due, (flags.next ->> 'next_ms')::float8 AS next_ms,
+           bell.waiting, bell.rang
+         FROM flags CROSS JOIN bell LEFT JOIN numbered ON true
+         ORDER BY numbered.id`,
+      values: [options.limit, options.owner, options.leaseMs, ids.map((i) => i.attempt), ids.map((i) => i.event), at, lead],
+    });
+    return { rows, waiting: rows[0]?.waiting ?? false, rang: rows[0]?.rang ?? false };
+  });
+  const rows = result?.rows ?? [];
+  const first = rows[0];
+  const claimed: lifecycle.ClaimedTask[] = rows
+    .filter((row) => row.attempt_id !== null && row.id !== null)
+    .map(
+      ({
+        attempt_id,
+        event_id: _e,
+        n: _n,
+        limited: _l,
+        due: _d,
+        next_ms: _m,
+        waiting: _w,
+        rang: _r,
+        wait_ms,
+        claimed_at,
+        ...row
+      }) => ({
+        row,
+        model: row.snapshot.chain[row.model_index] as ChainModel,
+        attempt: { id: attempt_id as string, number: row.attempts, started_at: claimed_at, queue_wait_ms: wait_ms },
+      }),
+    );
+  return {
+    claimed,
+    limited: first?.limited ?? false,
+    // Due tasks left queued here are held by a provider's limit (claimLimited says which).
+    held: claimed.length === 0 && first?.due === true,
+    nextDueMs: claimed.length === 0 ? (first?.next_ms ?? null) : null,
+  };
+}
+
+/**
  * Claims up to `limit` due tasks in one transaction: honours every provider's max concurrency and
  * requests per minute across all runner instances (counted under the provider's row lock), reserves
  * the estimated cost under spend caps (a task that would pass its cap moves on to the next model of its
  * chain, or fails when none is left), and starts the rest.
- * No lock is held once it returns: the provider call happens outside any transaction.
  */
-export async function claim(pool: Pool, options: ClaimOptions): Promise<ClaimResult> {
+export async function claimLimited(pool: Pool, options: ClaimOptions): Promise<ClaimResult> {
   return withTransaction(pool, async (tx) => {
     const candidates = await store.lockDue(tx, options.limit, options.rateWindowMs);
     if (candidates.length === 0) {
