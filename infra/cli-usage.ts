@@ -27,9 +27,16 @@ export const COMMANDS = {
       ['db status', 'which SQL files the database has applied'],
       ['db apply', 'apply sql/ (as npm start does)'],
       ['db roles --deployment NAME', "create or reset each service's login role and print its DATABASE_URL once"],
+      [
+        'db roles --deployment NAME --passwords-from-env',
+        "the same with each service's password from LLMOPS_DB_PASSWORD_<SERVICE> (as the compose file does), printing none",
+      ],
     ],
-    notes: ['NAME: lowercase letters, digits and _ (the role of a service is llmops_<service>_<NAME>).'],
-    options: { deployment: { type: 'string' } },
+    notes: [
+      'NAME: lowercase letters, digits and _ (the role of a service is llmops_<service>_<NAME>).',
+      '--passwords-from-env reads LLMOPS_DB_PASSWORD_GATEWAY, _REGISTRY, _PROMPT, _RUNNER and _WORKFLOW (docs/deployment.md).',
+    ],
+    options: { deployment: { type: 'string' }, 'passwords-from-env': { type: 'boolean' } },
   },
   account: {
     forms: [
@@ -109,6 +116,24 @@ export const COMMANDS = {
       '--batch N: legacy interactions sent to the runner N at a time, each batch kept once sent (default 100, at most 500).',
     ],
     options: { from: { type: 'string' }, apply: { type: 'boolean' }, summary: { type: 'string' }, batch: { type: 'string' } },
+  },
+  backup: {
+    forms: [['backup FILE', 'copy the stopped embedded install (its database, secrets and master keys) into FILE']],
+    notes: [
+      'Only for the embedded default, and only while it is stopped: stop `npm start` first (the copy is then consistent).',
+      'FILE holds every secret of the install (mode 0600): keep it as safe as the data folder. It must not exist yet.',
+      'With DATABASE_URL, back up that server with its own tools (pg_dump, pg_basebackup, PITR): docs/deployment.md.',
+    ],
+    options: {},
+  },
+  restore: {
+    forms: [['restore FILE', 'put a backup back into the data folder (stopped); what it replaces is kept aside']],
+    notes: [
+      'Only while nothing runs on the data folder. The data it replaces is moved into before-restore-<time>/ there, never deleted.',
+      'Then `npm start` runs on the restored data (and applies any newer sql/ files, as on every start).',
+      'With DATABASE_URL, restore that server with its own tools (pg_restore, PITR): docs/deployment.md.',
+    ],
+    options: {},
   },
   help: {
     forms: [['help [COMMAND]', "this help, or one command's (also `COMMAND --help`)"]],

@@ -55,6 +55,36 @@ describe('the operator CLI', () => {
     });
   });
 
+  it('applies sql/ as the schema runner of a deployment, and sets the login roles with the passwords the env gives', async () => {
+    const applied = await cli(['db', 'apply'], { DATABASE_URL: db.adminUrl });
+    expect(applied.stdout).toMatch(/^applied 0 file\(s\)\n\d+ already applied\n$/);
+    const passwords = Object.fromEntries(
+      ['GATEWAY', 'REGISTRY', 'PROMPT', 'RUNNER', 'WORKFLOW'].map((s) => [
+        `LLMOPS_DB_PASSWORD_${s}`,
+        `pw-${s.toLowerCase()}-${Date.now()}`,
+      ]),
+    );
+    const missing = await cli(['db', 'roles', '--deployment', 'envtest', '--passwords-from-env'], {
+      DATABASE_URL: db.adminUrl,
+      LLMOPS_DB_PASSWORD_GATEWAY: 'only-this-one',
+    }).catch((e: unknown) => e as { code: number; stderr: string });
+    expect(missing.stderr.trim()).toBe(
+      "--passwords-from-env: set LLMOPS_DB_PASSWORD_REGISTRY, LLMOPS_DB_PASSWORD_PROMPT, LLMOPS_DB_PASSWORD_RUNNER, LLMOPS_DB_PASSWORD_WORKFLOW (a password for each service's login role).",
+    );
+    const set = await cli(['db', 'roles', '--deployment', 'envtest', '--passwords-from-env'], {
+      DATABASE_URL: db.adminUrl,
+      ...passwords,
+    });
+    expect(set.stdout).toContain('llmops_runner_envtest');
+    expect(set.stdout).not.toContain(passwords.LLMOPS_DB_PASSWORD_RUNNER);
+    const runnerUrl = new URL(db.adminUrl);
+    runnerUrl.username = 'llmops_runner_envtest';
+    runnerUrl.password = passwords.LLMOPS_DB_PASSWORD_RUNNER as string;
+    await withClient(runnerUrl.href, async (client) => {
+      expect((await client.query('SELECT current_user AS who')).rows[0]).toEqual({ who: 'llmops_runner_envtest' });
+    });
+  });
+
   it('says what to do when there is no database to talk to', async () => {
     const error = (await cli(['db', 'status'], { DATABASE_URL: '' }).catch((e: unknown) => e)) as { stderr: string };
     expect(error.stderr).toContain('set DATABASE_URL');
@@ -84,7 +114,7 @@ describe('the operator CLI', () => {
       expect(all.stdout).toContain(`  ${command}`);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(
-      /^Unknown command "nope"; the commands are status, db, account, token, key, emulator, import, help\./,
+      /^Unknown command "nope"; the commands are status, db, account, token, key, emulator, import, backup, restore, help\./,
     );
   });
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { generatePasswords, provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
+import { generatePasswords, loginRole, provisionLogins, serviceDatabaseUrl, type ServicePasswords } from '@llmops/kit/roles';
 import { redactUrlPasswords } from '@llmops/kit/logger';
 import { withClient } from '@llmops/kit/db';
 import { applySchema, readSqlFiles, schemaStatus } from '@llmops/kit/schema';
@@ -107,7 +107,7 @@ async function status(): Promise<void> {
   process.exit(allReady ? 0 : 1);
 }
 
-async function db(sub: string | undefined, options: { deployment?: string }): Promise<void> {
+async function db(sub: string | undefined, options: { deployment?: string; 'passwords-from-env'?: boolean }): Promise<void> {
   if (sub === 'status') {
     const url = adminUrl();
     const files = readSqlFiles();
@@ -129,6 +129,14 @@ async function db(sub: string | undefined, options: { deployment?: string }): Pr
   if (sub === 'roles') {
     const deployment = options.deployment;
     if (!deployment) throw usage('db', 'Say which deployment the roles are for: --deployment NAME.');
+    if (options['passwords-from-env']) {
+      const passwords = passwordsFromEnv();
+      await provisionLogins(adminUrl(), deployment, passwords);
+      process.stdout.write(
+        `Login roles for deployment "${deployment}" are set with the passwords of LLMOPS_DB_PASSWORD_<SERVICE>: ${SERVICES.map((s) => loginRole(s, deployment)).join(', ')}.\n`,
+      );
+      return;
+    }
     const url = adminUrl();
     const direct = process.env.DATABASE_DIRECT_URL;
     const passwords = generatePasswords();
@@ -144,6 +152,14 @@ async function db(sub: string | undefined, options: { deployment?: string }): Pr
     return;
   }
   throw unknownSub('db', sub);
+}
+
+/** Each service's login password from LLMOPS_DB_PASSWORD_<SERVICE> (a deployment's env file), or a refusal naming every one missing. */
+function passwordsFromEnv(): ServicePasswords {
+  const variable = (service: string) => `LLMOPS_DB_PASSWORD_${service.toUpperCase()}`;
+  const missing = SERVICES.filter((service) => !process.env[variable(service)]).map(variable);
+  if (missing.length > 0) fail(`--passwords-from-env: set ${missing.join(', ')} (a password for each service's login role).`);
+  return Object.fromEntries(SERVICES.map((service) => [service, process.env[variable(service)] as string])) as ServicePasswords;
 }
 
 /** A missing or unknown subcommand: said, with the command's help. */
@@ -405,6 +421,36 @@ async function importCommand(sub: string | undefined, options: Record<string, st
   process.stdout.write(`The summary as JSON: ${summaryPath}\n`);
 }
 
+/**
+ * `backup FILE` / `restore FILE`: the embedded default's data folder, copied while it is stopped
+ * (infra/backup.ts). With DATABASE_URL the server is not ours to copy: its own tools are named instead.
+ */
+async function backupCommand(command: 'backup' | 'restore', file: string | undefined): Promise<void> {
+  if (!file) throw usage(command, `Say which file: ${command} FILE.`);
+  if (process.env.DATABASE_URL)
+    fail(
+      `DATABASE_URL is set: LLM Ops runs on your own PostgreSQL server, so ${command} it with that server's own tools ` +
+        `(pg_dump / pg_restore, or pg_basebackup with WAL archiving for point-in-time recovery); see docs/deployment.md. ` +
+        `\`${command}\` copies the embedded default's data folder only.`,
+    );
+  const { backup, restore, BackupRefused } = await import('./backup.ts');
+  const refused = (error: unknown) => (error instanceof BackupRefused ? fail(error.message) : Promise.reject(error));
+  if (command === 'backup') {
+    const made = await backup(dataDir, file).catch(refused);
+    process.stdout.write(
+      `Backed up ${dataDir} (PostgreSQL ${made.manifest.postgres_major}; ${made.manifest.parts.join(', ')}) to ${made.file} ` +
+        `(${(made.bytes / 1_048_576).toFixed(1)} MiB, mode 0600: it holds the install's secrets and master keys).\n`,
+    );
+    return;
+  }
+  const done = await restore(dataDir, file).catch(refused);
+  process.stdout.write(
+    `Restored the backup of ${done.manifest.created_at} into ${dataDir}.` +
+      (done.setAside ? ` The data it replaced is in ${done.setAside} (delete it once you are sure).` : '') +
+      ' Start LLM Ops with `npm start`.\n',
+  );
+}
+
 /** Runs the command line: wrong usage is said with the help that fits, and exits 2. */
 async function run(argv: readonly string[]): Promise<void> {
   const { command, words, values, help } = parseCommandLine(argv);
@@ -429,6 +475,8 @@ async function run(argv: readonly string[]): Promise<void> {
     await importCommand(sub, values);
   } else if (command === 'emulator') {
     await emulator(values);
+  } else if (command === 'backup' || command === 'restore') {
+    await backupCommand(command, sub);
   } else {
     await key(sub, values);
   }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -25,6 +25,24 @@ async function endedPid(): Promise<number> {
 }
 
 describe('one npm start per data folder', () => {
+  it('refuses a start while a backup holds the folder, saying so', async () => {
+    const dataDir = mkdtempSync(join(scratch, 'backup-'));
+    // A process whose command line looks like the operator CLI's, as `npm run llmops -- backup` runs.
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)', 'infra/cli.ts', 'backup'], { stdio: 'ignore' });
+    const gone = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      const lock = { pid: child.pid, started_at: '2026-01-01T00:00:00.000Z', holder: 'backup' };
+      writeFileSync(lockPath(dataDir), JSON.stringify(lock));
+      expect(() => claimDataDir(dataDir)).toThrow(
+        `A backup of ${dataDir} is running (pid ${child.pid} since 2026-01-01T00:00:00.000Z); start again once it has finished.`,
+      );
+      expect(readFileSync(lockPath(dataDir), 'utf8')).toBe(JSON.stringify(lock));
+    } finally {
+      child.kill();
+      await gone;
+    }
+  });
+
   it('refuses a second start while a supervisor holds the folder, naming its pid and how to stop it', async () => {
     const dataDir = mkdtempSync(join(scratch, 'held-'));
     const running = fakeSupervisor();

@@ -14,19 +14,28 @@ export const lockPath = (dataDir: string) => join(dataDir, 'supervisor.lock');
 interface Lock {
   pid: number;
   started_at: string;
+  /** What holds the folder when it is not a supervisor: a backup or a restore (infra/backup.ts). */
+  holder?: LockHolder;
 }
+
+export type LockHolder = 'backup' | 'restore';
 
 /** The lock at `path` (see lockPath), or undefined when there is none or it cannot be read. */
 export function readLock(path: string): Lock | undefined {
   try {
     const lock = JSON.parse(readFileSync(path, 'utf8')) as Partial<Lock>;
-    return typeof lock.pid === 'number' ? { pid: lock.pid, started_at: String(lock.started_at) } : undefined;
+    if (typeof lock.pid !== 'number') return undefined;
+    const holder = lock.holder === 'backup' || lock.holder === 'restore' ? { holder: lock.holder } : {};
+    return { pid: lock.pid, started_at: String(lock.started_at), ...holder };
   } catch {
     return undefined;
   }
 }
 
-/** Whether `pid` is a running supervisor. Where the process table is readable, a reused pid does not count. */
+/**
+ * Whether `pid` is a running supervisor (or an operator CLI holding the folder for a backup or restore).
+ * Where the process table is readable, a reused pid does not count.
+ */
 export function isSupervisorAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -35,13 +44,15 @@ export function isSupervisorAlive(pid: number): boolean {
   }
   if (!existsSync('/proc/self/cmdline')) return true;
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('infra/supervisor.ts');
+    return /infra\/(supervisor|cli)\.ts/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
   } catch {
     return false;
   }
 }
 
 function alreadyRunning(dataDir: string, lock: Lock): string {
+  if (lock.holder)
+    return `A ${lock.holder} of ${dataDir} is running (pid ${lock.pid} since ${lock.started_at}); start again once it has finished.`;
   let dashboard = '';
   try {
     const runtime = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as { urls?: { web?: string } };
@@ -55,10 +66,10 @@ function alreadyRunning(dataDir: string, lock: Lock): string {
   );
 }
 
-/** Takes the data folder's lock for this process, or refuses; returns what releases it. */
-export function claimDataDir(dataDir: string): () => void {
+/** Takes the data folder's lock for this process (a supervisor, or a backup or restore), or refuses; returns what releases it. */
+export function claimDataDir(dataDir: string, holder?: LockHolder): () => void {
   const path = lockPath(dataDir);
-  const mine: Lock = { pid: process.pid, started_at: new Date().toISOString() };
+  const mine: Lock = { pid: process.pid, started_at: new Date().toISOString(), ...(holder ? { holder } : {}) };
   const draft = `${path}.${process.pid}`;
   try {
     writeFileSync(draft, `${JSON.stringify(mine)}\n`, { mode: 0o644 });

@@ -24,6 +24,7 @@ import { applySchema } from '@llmops/kit/schema';
 import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS } from '@llmops/kit/services';
 import { anyAccount, setupLink } from '@llmops/gateway/operator';
 import { lineFormatter, Reminder } from './console.ts';
+import { partEntry } from './deploy/commands.ts';
 import { inDataDir, useDataDir } from './data-dir.ts';
 import { claimDataDir } from './instance-lock.ts';
 import { loadOrCreateMasterKeys, loadOrCreateSecrets } from './secrets.ts';
@@ -272,7 +273,7 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
 }
 
 function spawnPart(child: Child, childEnv: NodeJS.ProcessEnv): void {
-  const code = child.part === 'web' ? join(ROOT, 'web/build/index.js') : join(ROOT, `services/${child.part}/src/main.ts`);
+  const code = join(ROOT, partEntry(child.part));
   if (!existsSync(code)) throw new Error(`${code} is missing; run \`npm run build\` (npm start does it first)`);
   const entry = child.part === 'web' ? join(ROOT, 'infra/web-child.ts') : code;
   const proc = fork(entry, [], { cwd: ROOT, env: childEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
