@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { SUCCEEDED_OUTPUT_MAX_CHARS } from '@llmops/kit/events/runner';
 import { createServiceClient } from '@llmops/kit/http/service-client';
 import { startStack } from '@llmops/kit/testing/stack';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
@@ -227,11 +228,39 @@ describe('review mode', () => {
       payload: { task_id: forgedDone.id, requester: 'service:workflow', correlation: { action_run_id: waiting.id } },
     };
     expect(await writeBack({ pool: workflowPool, runner }, claimed, 'test')).toBeUndefined();
+    // Nor with an output of its own in the event: the run already knows its task (from `queued`), and it is another.
+    await expect
+      .poll(
+        async () => (await h.admin.query('SELECT task_id FROM workflow.action_runs WHERE id = $1', [waiting.id])).rows[0].task_id,
+      )
+      .not.toBeNull();
+    const carrying = { ...claimed, payload: { ...claimed.payload, output_text: 'forged output', cost_usd: '0' } };
+    expect(await writeBack({ pool: workflowPool, runner }, carrying, 'test')).toBeUndefined();
     const real = await finished(q, waiting.id);
     expect(real.status).toBe('suggested');
     expect(real.task_id).not.toBe(forgedDone.id);
     expect(real.suggestion.value).toBe('You said: slow forged target');
     expect(await suggestionCount(forgedDone.id)).toBe(0);
+  });
+
+  it('a text output travels in the succeeded event; one too long for it is read from the runner, whole', async () => {
+    const a = await action({ target_field: 'scope', inputs: { text: { from: 'post_field', field: 'basic_idea' } } });
+    const [short, long] = await Promise.all([post(), post()]);
+    const longText = 'tea '.repeat(SUCCEEDED_OUTPUT_MAX_CHARS / 4).trim();
+    await Promise.all([write(short, 'basic_idea', 'Short tea'), write(long, 'basic_idea', longText)]);
+    const [shortRun, longRun] = await Promise.all([short, long].map(async (p) => finished(p, (await run(p, a.id))[0].id)));
+    const succeeded = async (taskId: string): Promise<Json> =>
+      (
+        await h.admin.query(`SELECT payload FROM bus.outbox WHERE topic = 'runner.task.succeeded' AND payload->>'task_id' = $1`, [
+          taskId,
+        ])
+      ).rows[0].payload;
+    expect(await succeeded(shortRun.task_id)).toMatchObject({ output_text: 'You said: Short tea', output_chars: 19 });
+    const longEvent = await succeeded(longRun.task_id);
+    expect(longEvent.output_chars).toBe(`You said: ${longText}`.length);
+    expect(longEvent).not.toHaveProperty('output_text');
+    expect(shortRun.suggestion.value).toBe('You said: Short tea');
+    expect(longRun.suggestion.value).toBe(`You said: ${longText}`);
   });
 
   it('makes exactly one suggestion per task with two instances of the service', async () => {

@@ -153,7 +153,7 @@ export async function workflowBench(server: BenchServer): Promise<BenchResult> {
         "requests its task on the bus; the workflow writes the suggestion when the task's success reaches it). End to end: the",
         "database's clock from before the first request to the last task's finish (anchor) or the last suggestion's creation.",
         "Success → suggestion: runner.tasks.finished_at → workflow.suggestions.created_at (both now(): the finishing statement's",
-        "start, the write-back transaction's start, after it read the task's output from the runner).",
+        "start, the write-back transaction's start; the output comes in the runner.task.succeeded event).",
       ],
       table: [
         ['path', 'tasks/s end to end', 'seconds', 'requests sent in s'],

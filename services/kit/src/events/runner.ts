@@ -92,8 +92,26 @@ export const taskRetrying = taskEvent('runner.task.retrying', {
   /** True when it moved on to the next model of its fallback list. */
   fallback: z.boolean(),
 });
+/**
+ * The longest output (in UTF-16 code units, as `output_chars` counts them) that `runner.task.succeeded`
+ * carries whole: most workflow results (titles, lists, outlines, a section's draft) fit, and an event stays
+ * under 100 kB whatever its text. A longer output, and an image task's, is read from the task.
+ */
+export const SUCCEEDED_OUTPUT_MAX_CHARS = 16_384;
+
+/** What a succeeded event carries of its task's output: a text task's whole output up to the limit, else nothing. */
+export function carriedOutput(kind: 'chat' | 'image', text: string): { output_text?: string } {
+  return kind === 'chat' && text.length <= SUCCEEDED_OUTPUT_MAX_CHARS ? { output_text: text } : {};
+}
+
 export const taskSucceeded = taskEvent('runner.task.succeeded', {
   output_chars: z.number().int(),
+  /**
+   * The whole output of a text task of at most SUCCEEDED_OUTPUT_MAX_CHARS, so a consumer that acts on the
+   * result (the workflow's write-back) needs no read of the task; absent for an image task or a longer
+   * output (read the task then). Seen by the same callers as the task itself (`tasks:read`).
+   */
+  output_text: z.string().optional(),
   finish_reason: z.string().nullable(),
   usage: z.object({ input_tokens: z.number().int(), output_tokens: z.number().int(), cached_input_tokens: z.number().int() }),
   cost_usd: UsdSchema,

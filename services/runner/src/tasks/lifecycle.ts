@@ -1,6 +1,14 @@
 import { envelope, publishMany, type Envelope } from '@llmops/kit/bus/index';
 import type { Queryable } from '@llmops/kit/db';
-import { taskFailed, taskQueued, taskRejected, taskRetrying, taskStarted, taskSucceeded } from '@llmops/kit/events/runner';
+import {
+  carriedOutput,
+  taskFailed,
+  taskQueued,
+  taskRejected,
+  taskRetrying,
+  taskStarted,
+  taskSucceeded,
+} from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
 import { usd } from '@llmops/kit/money';
 import { Conflict, type FieldProblem } from '@llmops/kit/problem';
@@ -217,6 +225,7 @@ export async function succeed(
   await publishMany(tx, [
     taskEvent(taskSucceeded, done, {
       output_chars: output.text.length,
+      ...carriedOutput(done.kind, output.text),
       finish_reason: output.finish_reason,
       usage: output.usage ?? { input_tokens: 0, output_tokens: 0, cached_input_tokens: 0 },
       cost_usd: usd(done.cost_usd),

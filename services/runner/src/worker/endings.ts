@@ -1,7 +1,7 @@
 import { doorbellColumns, outboxInsert, ringing, type Envelope } from '@llmops/kit/bus/publish';
 import type { Pool } from '@llmops/kit/db';
 import type { Logger } from '@llmops/kit/logger';
-import { taskCancelled, taskFailed, taskRetrying, taskSucceeded } from '@llmops/kit/events/runner';
+import { carriedOutput, taskCancelled, taskFailed, taskRetrying, taskSucceeded } from '@llmops/kit/events/runner';
 import { usdText, usdUnits } from '@llmops/kit/money';
 import { storedWire } from '../tasks/attempts.ts';
 import * as cost from '../tasks/cost.ts';
@@ -122,6 +122,7 @@ export function planEnding(
     events.push(
       taskEvent(taskSucceeded, row, {
         output_chars: outcome.text.length,
+        ...carriedOutput(row.kind, outcome.text),
         finish_reason: outcome.finish_reason,
         usage,
         cost_usd: totalUsd,

@@ -17,6 +17,11 @@ export const LIST_SCHEMA = {
   additionalProperties: false,
 } as const;
 
+/** Whether a field of this kind asks its tasks for a response format (JSON): list and json fields. */
+export function takesFormat(kind: FieldRow['kind']): boolean {
+  return kind === 'list' || kind === 'json';
+}
+
 /** The response format a target field asks for: JSON of its shape for list and json fields, else none. */
 export function responseFormatFor(field: Pick<FieldRow, 'key' | 'kind' | 'json_schema'>): Record<string, unknown> | undefined {
   if (field.kind === 'list') return { type: 'json_schema', name: field.key, schema: LIST_SCHEMA, strict: true };

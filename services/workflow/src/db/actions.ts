@@ -1,4 +1,5 @@
 import type { Queryable } from '@llmops/kit/db';
+import type { FieldRow } from './fields.ts';
 
 /** Where a template variable's value comes from (contracts/workflow-actions.ts InputSourceSchema). */
 export type InputSource =
@@ -47,6 +48,18 @@ export async function list(
 export async function get(db: Queryable, id: string): Promise<ActionRow | undefined> {
   const { rows } = await db.query<ActionRow>(`${SELECT} WHERE a.id = $1`, [id]);
   return rows[0];
+}
+
+/** The kind of field a run of the action on the post writes (the post's choice may name another), if both exist. */
+export async function targetKind(db: Queryable, id: string, postId: string): Promise<FieldRow['kind'] | undefined> {
+  const { rows } = await db.query<{ kind: FieldRow['kind'] }>(
+    `SELECT f.kind FROM workflow.actions a
+       LEFT JOIN workflow.post_action_choices c ON c.action_id = a.id AND c.post_id = $2
+       JOIN workflow.fields f ON f.id = coalesce(c.target_field_id, a.target_field_id)
+      WHERE a.id = $1`,
+    [id, postId],
+  );
+  return rows[0]?.kind;
 }
 
 export async function activeInSubstage(tx: Queryable, substageId: string): Promise<{ id: string }[]> {

@@ -27,6 +27,7 @@ export interface RunRow {
 const SELECT = `SELECT r.*, a.label AS action_label, f.key AS field_key
   FROM workflow.action_runs r JOIN workflow.actions a ON a.id = r.action_id JOIN workflow.fields f ON f.id = r.target_field_id`;
 
+/** A new run, as `get` reads it (one statement). */
 export async function insert(
   tx: Queryable,
   row: Pick<
@@ -42,10 +43,13 @@ export async function insert(
     | 'request'
     | 'requested_by'
   >,
-): Promise<void> {
-  await tx.query(
-    `INSERT INTO workflow.action_runs (id, action_id, post_id, section_id, target_field_id, target_base_revision_id, mode, inputs, request, requested_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+): Promise<RunRow> {
+  const { rows } = await tx.query<RunRow>(
+    `WITH r AS (
+       INSERT INTO workflow.action_runs (id, action_id, post_id, section_id, target_field_id, target_base_revision_id, mode, inputs, request, requested_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *)
+     SELECT r.*, a.label AS action_label, f.key AS field_key
+       FROM r JOIN workflow.actions a ON a.id = r.action_id JOIN workflow.fields f ON f.id = r.target_field_id`,
     [
       row.id,
       row.action_id,
@@ -59,6 +63,7 @@ export async function insert(
       row.requested_by,
     ],
   );
+  return rows[0] as RunRow;
 }
 
 export async function get(db: Queryable, id: string): Promise<RunRow | undefined> {
@@ -76,11 +81,11 @@ export async function ofPost(db: Queryable, postId: string): Promise<RunRow[]> {
  * already ended (a redelivered event) or belongs to another task answers nothing.
  */
 export async function claimWaiting(tx: Queryable, id: string, taskId: string): Promise<RunRow | undefined> {
-  const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM workflow.action_runs WHERE id = $1 AND status = 'requested' AND (task_id IS NULL OR task_id = $2) FOR UPDATE`,
+  const { rows } = await tx.query<RunRow>(
+    `${SELECT} WHERE r.id = $1 AND r.status = 'requested' AND (r.task_id IS NULL OR r.task_id = $2) FOR UPDATE OF r`,
     [id, taskId],
   );
-  return rows[0] ? get(tx, id) : undefined;
+  return rows[0];
 }
 
 /** The runner queued (or rejected) the run's request: the task that is its own. Never moves once set. */

@@ -6,7 +6,7 @@ import { uuidv7 } from '@llmops/kit/ids';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import { Conflict, NotFound } from '@llmops/kit/problem';
 import * as contract from '@llmops/kit/contracts/workflow';
-import { readInputs, taskRequest } from '../actions/request.ts';
+import { readInputs, takesFormat, taskRequest } from '../actions/request.ts';
 import { takesJson } from '../clients/registry-models.ts';
 import * as actions from '../db/actions.ts';
 import type { ActionRow } from '../db/actions.ts';
@@ -37,8 +37,13 @@ export function mountRuns(app: ServiceApp, { pool, registry }: RouteDeps): void 
       model_id: overrides.model_id ?? row.model_id,
       preset_id: overrides.preset_id ?? row.preset_id,
     });
-    // Structured output where the model takes it (asked of the registry before the transaction).
-    const structured = (await takesJson(registry, adjusted(await actionOr404(pool, actionId)), c.get('requestId'))) !== false;
+    // Structured output where the model takes it, asked of the registry before the transaction and only for
+    // a target that asks for it (a list or JSON field); a target changed meanwhile to one asks for it anyway.
+    const [named, kind] = await Promise.all([actionOr404(pool, actionId), actions.targetKind(pool, actionId, postId)]);
+    const structured =
+      kind !== undefined && !takesFormat(kind)
+        ? true
+        : (await takesJson(registry, adjusted(named), c.get('requestId'))) !== false;
     const { body } = await withTransaction(pool, (tx) =>
       c.var.idempotent(tx, `action.run:${postId}:${actionId}`, overrides, async () => {
         const post = await postOr404(tx, postId, { lock: true });
@@ -63,7 +68,7 @@ export function mountRuns(app: ServiceApp, { pool, registry }: RouteDeps): void 
           const base = await values.current(tx, { postId, sectionId, fieldId: target.id });
           const id = uuidv7();
           const request = taskRequest(action, target, { id, postId, sectionId, inputs }, { structured });
-          await runs.insert(tx, {
+          const run = await runs.insert(tx, {
             id,
             action_id: action.id,
             post_id: postId,
@@ -77,7 +82,7 @@ export function mountRuns(app: ServiceApp, { pool, registry }: RouteDeps): void 
           });
           // The run's id is the request's idempotency key: a redelivered request is the same task.
           await publish(tx, taskRequested, { requester: 'workflow', idempotency_key: id, request });
-          made.push((await runs.get(tx, id)) as RunRow);
+          made.push(run);
         }
         await c.var.audit(tx, 'action.run', { type: 'workflow_action', id: actionId }, null, {
           post_id: postId,

@@ -5,7 +5,7 @@ import { uuidv7 } from '@llmops/kit/ids';
 import type { FieldProblem } from '@llmops/kit/problem';
 import { recordAudit } from '@llmops/kit/http/audit';
 import type { ServiceClient } from '@llmops/kit/http/service-client';
-import { valueFromImageTask, valueFromOutput } from '../actions/request.ts';
+import { valueFromImageTask, valueFromOutput, type ImageTaskOutput } from '../actions/request.ts';
 import { readTask } from '../clients/runner-tasks.ts';
 import * as fields from '../db/fields.ts';
 import type { FieldRow } from '../db/fields.ts';
@@ -33,8 +33,13 @@ export interface TerminalEvent {
     problems?: unknown;
     cost_usd?: string | undefined;
     was?: unknown;
+    /** On `succeeded`: a text task's whole output, when it is short enough to travel in the event. */
+    output_text?: string | undefined;
   };
 }
+
+/** What the write-back uses of a succeeded task: its output (text, or images and the attempt that made them) and cost. */
+type SucceededTask = ImageTaskOutput & { output_text: string | null; cost_usd: string };
 
 /** The run a task event names, if the event could be one of ours: our requester and a run id. */
 export function runIdOf(payload: {
@@ -53,26 +58,23 @@ export interface WriteBackDeps {
 
 /**
  * The end of one of our runs' tasks, written back once (DESIGN D12, ADR 0016). Acts only when the event's
- * requester is the workflow and its correlation names a run of ours still waiting for that very task;
- * then reads the task once through the runner, and in one transaction (the run's row locked, the
- * suggestion unique by task id) writes a suggestion, or in `apply` mode a revision by the task, or the
- * failure. A redelivered event finds the run finished and changes nothing. A target changed since the
- * run's base revision always gives a conflict suggestion, even in `apply` mode.
+ * requester is the workflow and its correlation names a run of ours still waiting for that very task. A
+ * text task's output travels in its `runner.task.succeeded` event (the runner publishes it with the
+ * task's own requester and correlation); an image task's, or an output too long for the event, is read
+ * once through the runner and checked against the run the same way. Then, in one transaction (the run's
+ * row locked, the suggestion unique by task id), it writes a suggestion, or in `apply` mode a revision by
+ * the task, or the failure. A redelivered event finds the run finished and changes nothing. A target
+ * changed since the run's base revision always gives a conflict suggestion, even in `apply` mode.
  */
 export async function writeBack(deps: WriteBackDeps, event: TerminalEvent, requestId: string): Promise<RunStatus | undefined> {
   const runId = runIdOf(event.payload);
   if (!runId) return undefined;
   const taskId = event.payload.task_id;
-  const waiting = await runs.get(deps.pool, runId);
-  if (!waiting || waiting.status !== 'requested' || (waiting.task_id !== null && waiting.task_id !== taskId)) return undefined;
-
-  const task = event.topic === 'runner.task.succeeded' ? await readTask(deps.runner, taskId, requestId) : undefined;
-  // The task as the runner keeps it must be our request for this run: an event alone is not proof.
-  if (
-    event.topic === 'runner.task.succeeded' &&
-    (!task || task.requester !== WORKFLOW_REQUESTER || task.correlation?.action_run_id !== runId)
-  )
-    return undefined;
+  let task: SucceededTask | undefined;
+  if (event.topic === 'runner.task.succeeded') {
+    task = await succeededTask(deps, event.payload, runId, requestId);
+    if (!task) return undefined;
+  }
 
   return withTransaction(deps.pool, async (tx) => {
     const run = await runs.claimWaiting(tx, runId, taskId);
@@ -173,4 +175,25 @@ export async function writeBack(deps: WriteBackDeps, event: TerminalEvent, reque
     await runs.finish(tx, run.id, { status: runStatus, ...outcome });
     return finished(runStatus, suggestionId);
   });
+}
+
+/**
+ * A succeeded task's result: from the event when it carries the output, else read once from the runner,
+ * after checking the run still waits for this task (a redelivery reads nothing). The task as the runner
+ * keeps it must be our request for this run: undefined otherwise.
+ */
+async function succeededTask(
+  deps: WriteBackDeps,
+  payload: TerminalEvent['payload'],
+  runId: string,
+  requestId: string,
+): Promise<SucceededTask | undefined> {
+  if (payload.output_text !== undefined)
+    return { kind: 'chat', images: [], attempts: [], output_text: payload.output_text, cost_usd: payload.cost_usd ?? '0' };
+  const waiting = await runs.get(deps.pool, runId);
+  if (!waiting || waiting.status !== 'requested' || (waiting.task_id !== null && waiting.task_id !== payload.task_id))
+    return undefined;
+  const task = await readTask(deps.runner, payload.task_id, requestId);
+  if (!task || task.requester !== WORKFLOW_REQUESTER || task.correlation?.action_run_id !== runId) return undefined;
+  return task;
 }

@@ -3902,6 +3902,7 @@ export interface components {
                 /** Format: uuid */
                 model_id: string | null;
                 output_chars: number;
+                output_text?: string;
                 /** Format: uuid */
                 provider_id: string | null;
                 requester?: string;
