@@ -58,7 +58,10 @@ export class LiveStream {
     this.#url = url;
     this.#EventSource = Source;
     this.#onStatus = onStatus ?? (() => {});
-    this.#retryMs = retryMs ?? { first: 1_000, max: 30_000 };
+    // The first reopen comes quickly (a restarted gateway is usually back within seconds, and the browser
+    // has already waited its own 2 s `retry:`), and the wait never grows past 10 s, so live updates come back
+    // soon after the gateway does; one request per tab per 10 s while it is away costs the server nothing.
+    this.#retryMs = retryMs ?? { first: 250, max: 10_000 };
     this.#settleMs = settleMs;
   }
 
