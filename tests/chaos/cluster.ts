@@ -60,10 +60,13 @@ function isFree(port: number): Promise<boolean> {
   });
 }
 
-/** Polls `check` until it returns true or `ms` pass; bounded, never a bare sleep. */
+/**
+ * Polls `check` until it returns true or `ms` pass; bounded, never a bare sleep. The deadline is on the
+ * monotonic clock: a step of the wall clock (a VM's clock corrected under load) must not end the wait early.
+ */
 export async function until(check: () => Promise<boolean>, ms: number, what: string | (() => string)): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
     if (await check().catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
