@@ -45,6 +45,9 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'browser',
+          // One browser file at a time: each starts a whole system and a Chromium, and two side by side on
+          // 2 cores took half as long again each. The other worker meanwhile runs unit and integration files.
+          fileParallelism: false,
           globalSetup: database,
           include: ['tests/browser/**/*.test.ts'],
           exclude: ignored,
