@@ -16,6 +16,8 @@ if (!existsSync(new URL('./web/.svelte-kit/tsconfig.json', import.meta.url))) {
 // `*.integration.test.ts`. Chaos tests have a config of their own (tests/chaos/vitest.config.ts).
 const database = ['./tests/setup/global.ts'];
 const ignored = ['**/node_modules/**'];
+/** Set by `npm test` (infra/test.ts) when it runs everything: the browser files run as one lane. */
+const lane = process.env.LLMOPS_TEST_BROWSER_LANE === '1';
 
 export default defineConfig({
   test: {
@@ -45,12 +47,15 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'browser',
-          // One browser file at a time: each starts a whole system and a Chromium, and two side by side on
-          // 2 cores took half as long again each. The other worker meanwhile runs unit and integration files.
-          fileParallelism: false,
           globalSetup: database,
-          include: ['tests/browser/**/*.test.ts'],
-          exclude: ignored,
+          ...(lane
+            ? // `npm test`: the browser files as one (tests/browser/lane.test.ts), which starts at once on one
+              // worker while the other takes the unit and integration files.
+              { include: ['tests/browser/lane.test.ts'] }
+            : // One browser file at a time: each starts a whole system and a Chromium, and two side by side
+              // on 2 cores took half as long again each. vitest runs such files after all the others.
+              { include: ['tests/browser/**/*.test.ts'], fileParallelism: false }),
+          exclude: lane ? ignored : [...ignored, 'tests/browser/lane.test.ts'],
         },
       },
     ],

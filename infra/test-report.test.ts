@@ -59,4 +59,20 @@ describe("npm test's slowest files", () => {
     expect(lines[2]).toBe('   19.5 s  tests/t19.test.ts');
     expect(lines[15]).toBe('    6.5 s  tests/t6.test.ts');
   });
+
+  it('lists the browser files the lane ran in its place', () => {
+    const main = report([
+      file('tests/browser/lane.test.ts', 'passed', ['passed', 'passed'], 300),
+      file('tests/gateway.test.ts', 'passed', ['passed'], 20),
+    ]);
+    const lane = { 'tests/browser/dashboard.test.ts': 190.5, 'tests/browser/auth.test.ts': 12.25 };
+    expect(slowestFiles([main], ROOT, lane).trimEnd().split('\n')).toEqual([
+      'Slowest test files:',
+      '  190.5 s  tests/browser/dashboard.test.ts',
+      '   20.0 s  tests/gateway.test.ts',
+      '   12.3 s  tests/browser/auth.test.ts',
+    ]);
+    // Without the lane's times (it failed before writing them), the lane is one line.
+    expect(slowestFiles([main], ROOT).split('\n')[1]).toBe('  300.0 s  tests/browser/lane.test.ts');
+  });
 });

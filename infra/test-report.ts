@@ -4,6 +4,9 @@
  */
 import { relative } from 'node:path';
 
+/** The browser lane: one test file of every browser file (tests/browser/lane.test.ts). */
+const LANE = 'tests/browser/lane.test.ts';
+
 /** The parts of vitest's JSON report (`--reporter=json`) the summary reads. */
 export interface VitestReport {
   numPassedTests: number;
@@ -49,11 +52,22 @@ export function summaryLine(reports: readonly VitestReport[], root: string): str
   return `Tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped${files}`;
 }
 
-/** The `count` slowest test files of every run, slowest first, one line each: seconds, then the path. */
-export function slowestFiles(reports: readonly VitestReport[], root: string, count = 15): string {
+/**
+ * The `count` slowest test files of every run, slowest first, one line each: seconds, then the path.
+ * `lane` holds the seconds of each file the browser lane ran (tests/browser/lane.test.ts): they are
+ * listed in the lane's place.
+ */
+export function slowestFiles(
+  reports: readonly VitestReport[],
+  root: string,
+  lane: Readonly<Record<string, number>> = {},
+  count = 15,
+): string {
+  const laneFiles = Object.entries(lane).map(([path, seconds]) => ({ path, seconds }));
   const files = reports
     .flatMap((report) => report.testResults)
     .map((file) => ({ path: relative(root, file.name), seconds: (file.endTime - file.startTime) / 1000 }))
+    .flatMap((file) => (file.path === LANE && laneFiles.length > 0 ? laneFiles : [file]))
     .sort((a, b) => b.seconds - a.seconds)
     .slice(0, count);
   if (files.length === 0) return '';

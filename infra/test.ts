@@ -14,7 +14,14 @@ import { slowestFiles, summaryLine, type VitestReport } from './test-report.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const extra = process.argv.slice(2);
-const env = { ...process.env, TURBO_TELEMETRY_DISABLED: '1', FORCE_COLOR: process.env.FORCE_COLOR ?? '1' };
+// The whole suite runs the browser files as one lane (tests/browser/lane.test.ts) beside the other files;
+// with arguments (a file, a project) they run as themselves.
+const env = {
+  ...process.env,
+  TURBO_TELEMETRY_DISABLED: '1',
+  FORCE_COLOR: process.env.FORCE_COLOR ?? '1',
+  ...(extra.length === 0 ? { LLMOPS_TEST_BROWSER_LANE: '1' } : {}),
+};
 
 const results = join(root, 'test-results');
 mkdirSync(results, { recursive: true });
@@ -26,7 +33,8 @@ const reportOf = (name: string) => [
   `--outputFile.json=${join(results, `${name}.json`)}`,
 ];
 const reports = ['vitest-main', 'vitest-chaos'];
-for (const name of reports) rmSync(join(results, `${name}.json`), { force: true });
+const laneTimes = join(results, 'browser-lane.json');
+for (const path of [...reports.map((name) => join(results, `${name}.json`)), laneTimes]) rmSync(path, { force: true });
 
 // `--project unit` (or integration, browser) picks projects of vitest.config.ts; the chaos tests are none
 // of them, and their own config would refuse the filter, so they are left out then.
@@ -51,7 +59,8 @@ if (!picksProjects)
 function summary(): string {
   const found = reports.map((name) => join(results, `${name}.json`)).filter((path) => existsSync(path));
   const parsed = found.map((path) => JSON.parse(readFileSync(path, 'utf8')) as VitestReport);
-  return `${slowestFiles(parsed, root)}${summaryLine(parsed, root)}`;
+  const lane = existsSync(laneTimes) ? (JSON.parse(readFileSync(laneTimes, 'utf8')) as Record<string, number>) : {};
+  return `${slowestFiles(parsed, root, lane)}${summaryLine(parsed, root)}`;
 }
 
 const started = Date.now();
