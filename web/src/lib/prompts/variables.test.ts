@@ -14,6 +14,16 @@ describe('the declared variables as the editor types them', () => {
     expect(toDeclarations(drafts)).toEqual({ variables: declared, errors: {} });
   });
 
+  it('keeps an empty text default, written "", apart from no default', () => {
+    const declared = [
+      { name: 'aside', type: 'string' as const, required: false, description: '', default: '' },
+      { name: 'tone', type: 'string' as const, required: false, description: '' },
+    ];
+    const drafts = toDrafts(declared);
+    expect(drafts.map((draft) => draft.fallback)).toEqual(['""', '']);
+    expect(toDeclarations(drafts).variables).toEqual(declared);
+  });
+
   it('says what is wrong per row and leaves those rows out until fixed', () => {
     const [count, copy, bad, post] = [newDraft('count'), newDraft('count'), newDraft('2x'), newDraft('post', ['post.title'])];
     const drafts = [

@@ -13,7 +13,7 @@ export interface VariableDraft {
   type: VariableType;
   required: boolean;
   description: string;
-  /** The default as typed; '' is no default. */
+  /** The default as typed; '' is no default, and for text `""` is the empty text. */
   fallback: string;
 }
 
@@ -28,9 +28,16 @@ export const VARIABLE_TYPES: ReadonlyArray<{ type: VariableType; label: string }
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 let keys = 0;
 
-/** Default text for a declared default: strings as they are, anything else as JSON. */
+/**
+ * How the editor writes an empty text default. An empty field is no default, which is not the same: an
+ * absent optional variable is nil (`{% if x %}` is false), an empty text is not (Liquid's `""` is truthy).
+ */
+export const EMPTY_TEXT = '""';
+
+/** Default text for a declared default: strings as they are (the empty one as `""`), anything else as JSON. */
 function fallbackText(value: unknown): string {
   if (value === undefined) return '';
+  if (value === '') return EMPTY_TEXT;
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
@@ -53,7 +60,7 @@ export function newDraft(name = '', paths: readonly string[] = []): VariableDraf
 
 /** The default read by its type, or the sentence that says what to type instead. */
 function parseDefault(type: VariableType, text: string): { value: unknown } | { error: string } {
-  if (type === 'string') return { value: text };
+  if (type === 'string') return { value: text === EMPTY_TEXT ? '' : text };
   if (type === 'number') {
     const number = Number(text);
     return text.trim() !== '' && Number.isFinite(number) ? { value: number } : { error: 'Expected a number, e.g. 3 or 2.5.' };
