@@ -29,6 +29,8 @@ import { startInstances, until } from './cluster.ts';
 import { startOwnDatabase, TERMINAL_TOPICS, waitAllTerminal } from './runner-chaos.ts';
 
 const TASKS = 200;
+/** Models each task request asks for at once (`model_ids`: a task per model), so the tasks take a quarter of the requests. */
+const MODELS = 4;
 const POSTS = 12;
 
 const own = await startOwnDatabase();
@@ -142,13 +144,23 @@ describe('two instances of every service on one PostgreSQL', () => {
       };
 
       // What the load needs, made through both gateways.
-      const provider = await api(0, 'POST', '/api/v1/providers', {
-        name: 'emulated openai',
-        kind: 'openai',
-        base_url: emulator.baseUrl('openai'),
-        api_key: 'sk-test-key-0123456789',
-      });
-      const model = await api(1, 'POST', '/api/v1/models', { provider_id: provider.id, provider_model_id: 'emu-gpt-small' });
+      // Four models: two of the emulator's on each of two providers. One by one, creating the tasks took most of
+      // this test's time, so each request asks for a task on every model.
+      const models: Json[] = [];
+      for (const name of ['a', 'b']) {
+        const provider = await api(models.length, 'POST', '/api/v1/providers', {
+          name: `emulated openai ${name}`,
+          kind: 'openai',
+          base_url: emulator.baseUrl('openai'),
+          api_key: 'sk-test-key-0123456789',
+        });
+        for (const id of ['emu-gpt-small', 'emu-gpt-large'])
+          models.push(
+            await api(models.length + 1, 'POST', '/api/v1/models', { provider_id: provider.id, provider_model_id: id }),
+          );
+      }
+      expect(models).toHaveLength(MODELS);
+      const model = models[0] as Json;
       const template = await api(0, 'POST', '/api/v1/templates', {
         name: 'echo',
         variables: [{ name: 'text', type: 'string' }],
@@ -167,8 +179,9 @@ describe('two instances of every service on one PostgreSQL', () => {
           mode,
         });
       const actions = [await action('review', 'working_title'), await action('apply', 'basic_idea')];
-      const posts: Json[] = [];
-      for (let i = 0; i < POSTS; i++) posts.push(await api(i, 'POST', '/api/v1/workflow/posts', { title: `Post ${i}` }));
+      const posts = await Promise.all(
+        Array.from({ length: POSTS }, (_, i) => api(i, 'POST', '/api/v1/workflow/posts', { title: `Post ${i}` })),
+      );
 
       // Listeners on both gateways before the load, each with a filter of its own.
       const filters: Filter[][] = [
@@ -204,26 +217,26 @@ describe('two instances of every service on one PostgreSQL', () => {
       const runIds: string[] = [];
       let next = 0;
       const makeTasks = async () => {
-        while (next < TASKS) {
+        while (next < TASKS / MODELS) {
           const i = next++;
           const created = await api(i, 'POST', '/api/v1/tasks', {
-            model_id: model.id,
+            model_ids: models.map((m) => m.id),
             messages: [{ role: 'user', content: `task ${i}` }],
             correlation: { batch: i % 2 === 0 ? 'even' : 'odd' },
           });
-          taskIds.push(created.tasks[0].id);
+          taskIds.push(...created.tasks.map((task: Json) => task.id as string));
         }
       };
-      const runActions = async () => {
-        for (const [i, post] of posts.entries()) {
-          for (const [j, { id }] of actions.entries()) {
-            const { runs } = await api(i + j, 'POST', `/api/v1/workflow/posts/${post.id}/actions/${id}/runs`);
-            runIds.push(...runs.map((run: Json) => run.id as string));
-          }
+      // Each post's runs one after the other, the posts side by side, beside the tasks.
+      const runActions = async (post: Json, i: number) => {
+        for (const [j, { id }] of actions.entries()) {
+          const { runs } = await api(i + j, 'POST', `/api/v1/workflow/posts/${post.id}/actions/${id}/runs`);
+          runIds.push(...runs.map((run: Json) => run.id as string));
         }
       };
-      await Promise.all([...Array.from({ length: 8 }, makeTasks), runActions()]);
+      await Promise.all([...Array.from({ length: 8 }, makeTasks), ...posts.map(runActions)]);
       expect(runIds).toHaveLength(POSTS * actions.length);
+      expect(taskIds).toHaveLength(TASKS);
 
       const tasks = await waitAllTerminal(admin, taskIds, 60_000);
       let runs: Json[] = [];
