@@ -143,45 +143,50 @@ describe('two instances of every service on one PostgreSQL', () => {
         return text ? JSON.parse(text) : null;
       };
 
-      // What the load needs, made through both gateways.
-      // Four models: two of the emulator's on each of two providers. One by one, creating the tasks took most of
-      // this test's time, so each request asks for a task on every model.
-      const models: Json[] = [];
-      for (const name of ['a', 'b']) {
-        const provider = await api(models.length, 'POST', '/api/v1/providers', {
-          name: `emulated openai ${name}`,
-          kind: 'openai',
-          base_url: emulator.baseUrl('openai'),
-          api_key: 'sk-test-key-0123456789',
-        });
-        for (const id of ['emu-gpt-small', 'emu-gpt-large'])
-          models.push(
-            await api(models.length + 1, 'POST', '/api/v1/models', { provider_id: provider.id, provider_model_id: id }),
-          );
-      }
+      // What the load needs, made through both gateways, side by side where nothing waits for it. Four models: two
+      // of the emulator's on each of two providers. One by one, creating the tasks took most of this test's time,
+      // so each request asks for a task on every model.
+      const [providers, template, stages, posts] = await Promise.all([
+        Promise.all(
+          ['a', 'b'].map((name, n) =>
+            api(n, 'POST', '/api/v1/providers', {
+              name: `emulated openai ${name}`,
+              kind: 'openai',
+              base_url: emulator.baseUrl('openai'),
+              api_key: 'sk-test-key-0123456789',
+            }),
+          ),
+        ),
+        api(0, 'POST', '/api/v1/templates', {
+          name: 'echo',
+          variables: [{ name: 'text', type: 'string' }],
+          messages: [{ role: 'user', entries: [{ type: 'text', text: '{{ text }}' }] }],
+        }),
+        api(1, 'GET', '/api/v1/workflow/stages'),
+        Promise.all(Array.from({ length: POSTS }, (_, i) => api(i, 'POST', '/api/v1/workflow/posts', { title: `Post ${i}` }))),
+      ]);
+      const [models] = await Promise.all([
+        Promise.all(
+          providers.flatMap((provider, p) =>
+            ['emu-gpt-small', 'emu-gpt-large'].map((id, m) =>
+              api(p + m, 'POST', '/api/v1/models', { provider_id: provider.id, provider_model_id: id }),
+            ),
+          ),
+        ),
+        api(1, 'POST', `/api/v1/templates/${template.id}/publish`, {}),
+      ]);
       expect(models).toHaveLength(MODELS);
-      const model = models[0] as Json;
-      const template = await api(0, 'POST', '/api/v1/templates', {
-        name: 'echo',
-        variables: [{ name: 'text', type: 'string' }],
-        messages: [{ role: 'user', entries: [{ type: 'text', text: '{{ text }}' }] }],
-      });
-      await api(1, 'POST', `/api/v1/templates/${template.id}/publish`, {});
-      const stages = await api(0, 'GET', '/api/v1/workflow/stages');
-      const action = (mode: 'review' | 'apply', target: string) =>
-        api(1, 'POST', '/api/v1/workflow/actions', {
+      const action = (mode: 'review' | 'apply', target: string, n: number) =>
+        api(n, 'POST', '/api/v1/workflow/actions', {
           substage_id: stages.items[0].substages[0].id,
           label: `${mode} ${target}`,
           template_id: template.id,
-          model_id: model.id,
+          model_id: models[0].id,
           target_field: target,
           inputs: { text: { from: 'post', attribute: 'title' } },
           mode,
         });
-      const actions = [await action('review', 'working_title'), await action('apply', 'basic_idea')];
-      const posts = await Promise.all(
-        Array.from({ length: POSTS }, (_, i) => api(i, 'POST', '/api/v1/workflow/posts', { title: `Post ${i}` })),
-      );
+      const actions = await Promise.all([action('review', 'working_title', 0), action('apply', 'basic_idea', 1)]);
 
       // Listeners on both gateways before the load, each with a filter of its own.
       const filters: Filter[][] = [
