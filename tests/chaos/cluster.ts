@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedServer } from '@llmops/kit/embedded';
+import type { Logger } from '@llmops/kit/logger';
 import { freePort } from '@llmops/kit/testing/database';
 import { startStack, testKeyring, testSecret, type Stack, type StackOptions } from '@llmops/kit/testing/stack';
 import type { ServiceName } from '@llmops/kit/services';
@@ -76,17 +77,21 @@ export async function until(check: () => Promise<boolean>, ms: number, what: str
 /**
  * `count` instances of each of `services` against one database, started side by side: a scaled-out
  * install. They share the internal secret and the master keyring, as the processes of one deployment
- * do; each instance's services call each other.
+ * do; each instance's services call each other. `log(n)`, when given, is instance n's logger (in-process
+ * mode), so a test can tell which instance did what.
  */
 export async function startInstances(
   db: StackOptions['db'],
   services: readonly ServiceName[],
   count: number,
-  options: { mode: NonNullable<StackOptions['mode']>; env: Record<string, string> },
+  {
+    log,
+    ...options
+  }: { mode: NonNullable<StackOptions['mode']>; env: Record<string, string>; log?: (instance: number) => Logger },
 ): Promise<Stack[]> {
   const shared = { secret: testSecret(), keyring: testKeyring() };
   const started = await Promise.allSettled(
-    Array.from({ length: count }, () => startStack({ db, services, ...options, ...shared })),
+    Array.from({ length: count }, (_, n) => startStack({ db, services, ...options, ...shared, ...(log ? { log: log(n) } : {}) })),
   );
   const stacks = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const failed = started.find((result) => result.status === 'rejected');

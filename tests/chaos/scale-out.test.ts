@@ -2,7 +2,8 @@
  * Scale-out on one PostgreSQL (issue 19): two instances of every service (registry, prompt, runner,
  * workflow, gateway), started side by side on one database. A few hundred tasks and some workflow action
  * runs go in through both gateways while SSE clients with different filters listen on both. Then: both
- * runners claimed tasks (the attempt's `worker` names the instance), nothing ran twice (one attempt, one
+ * runners claimed tasks (the attempt's `worker` names the instance), both workflow instances were asked for
+ * runs and wrote results back (their log lines say which), nothing ran twice (one attempt, one
  * provider request and one terminal event per task), every write-back happened once (one suggestion or
  * revision and one `workflow.run.finished` per run), and every SSE client got every event of its filter
  * exactly once and in order, as the outbox holds them.
@@ -13,10 +14,12 @@
  * (and a start-up past kit's 30 s bound failed), far beyond this test's time budget. Killed processes:
  * the other chaos tests.
  */
+import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { comparePositions, parsePosition } from '@llmops/kit/bus/position';
 import { isLiveTopic } from '@llmops/kit/events/live';
+import { createLogger, type Logger } from '@llmops/kit/logger';
 import type { Stack } from '@llmops/kit/testing/stack';
 import { createAccountAsOperator, createTokenAsOperator } from '@llmops/gateway/operator';
 import { startEmulator } from '@llmops/emulator/server';
@@ -26,6 +29,8 @@ import { startInstances, until } from './cluster.ts';
 import { startOwnDatabase, TERMINAL_TOPICS, waitAllTerminal } from './runner-chaos.ts';
 
 const TASKS = 200;
+/** Models each task request asks for at once (`model_ids`: a task per model), so the tasks take a quarter of the requests. */
+const MODELS = 4;
 const POSTS = 12;
 
 const own = await startOwnDatabase();
@@ -52,6 +57,29 @@ function query(filter: Filter): string {
   return params.size > 0 ? `?${params}` : '';
 }
 
+/** What one instance's workflow service did, as its log lines tell: the tasks whose result its consumer wrote back, the runs it was asked for. */
+interface WorkflowDid {
+  wroteBack: string[];
+  runRequests: number;
+}
+
+/** An instance's logger (all its services'), keeping what its workflow service did in `did`. */
+function instanceLog(did: WorkflowDid): Logger {
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line.includes('"service":"workflow"')) continue;
+        const entry = JSON.parse(line) as Json;
+        if (entry.msg === 'task result written back') did.wroteBack.push(entry.taskId as string);
+        else if (entry.msg === 'request' && entry.method === 'POST' && /\/runs$/.test(entry.path) && entry.status < 300)
+          did.runRequests++;
+      }
+      done();
+    },
+  });
+  return createLogger({ service: 'scale-out', level: 'info', destination });
+}
+
 /** What the stream promises (docs/api.md): public topics only, a topic or a prefix, a correlation that contains the filter's. */
 function wants(filter: Filter, topic: string, payload: Json): boolean {
   if (!isLiveTopic(topic)) return false;
@@ -72,8 +100,10 @@ function positions(client: SseClient): string[] {
 describe('two instances of every service on one PostgreSQL', () => {
   it('share the work, run each task once, write each result back once, and stream every event once', async () => {
     const t0 = Date.now();
+    const workflows: WorkflowDid[] = [0, 1].map(() => ({ wroteBack: [], runRequests: 0 }));
     const stacks: Stack[] = await startInstances(own, ['registry', 'prompt', 'runner', 'workflow', 'gateway'], 2, {
       mode: 'in-process',
+      log: (n) => instanceLog(workflows[n] as WorkflowDid),
       env: {
         ...FAST_RUNNER_ENV,
         // Production's lease and heartbeat: a loaded test machine stalls a process for seconds at a time, and a
@@ -113,34 +143,50 @@ describe('two instances of every service on one PostgreSQL', () => {
         return text ? JSON.parse(text) : null;
       };
 
-      // What the load needs, made through both gateways.
-      const provider = await api(0, 'POST', '/api/v1/providers', {
-        name: 'emulated openai',
-        kind: 'openai',
-        base_url: emulator.baseUrl('openai'),
-        api_key: 'sk-test-key-0123456789',
-      });
-      const model = await api(1, 'POST', '/api/v1/models', { provider_id: provider.id, provider_model_id: 'emu-gpt-small' });
-      const template = await api(0, 'POST', '/api/v1/templates', {
-        name: 'echo',
-        variables: [{ name: 'text', type: 'string' }],
-        messages: [{ role: 'user', entries: [{ type: 'text', text: '{{ text }}' }] }],
-      });
-      await api(1, 'POST', `/api/v1/templates/${template.id}/publish`, {});
-      const stages = await api(0, 'GET', '/api/v1/workflow/stages');
-      const action = (mode: 'review' | 'apply', target: string) =>
-        api(1, 'POST', '/api/v1/workflow/actions', {
+      // What the load needs, made through both gateways, side by side where nothing waits for it. Four models: two
+      // of the emulator's on each of two providers. One by one, creating the tasks took most of this test's time,
+      // so each request asks for a task on every model.
+      const [providers, template, stages, posts] = await Promise.all([
+        Promise.all(
+          ['a', 'b'].map((name, n) =>
+            api(n, 'POST', '/api/v1/providers', {
+              name: `emulated openai ${name}`,
+              kind: 'openai',
+              base_url: emulator.baseUrl('openai'),
+              api_key: 'sk-test-key-0123456789',
+            }),
+          ),
+        ),
+        api(0, 'POST', '/api/v1/templates', {
+          name: 'echo',
+          variables: [{ name: 'text', type: 'string' }],
+          messages: [{ role: 'user', entries: [{ type: 'text', text: '{{ text }}' }] }],
+        }),
+        api(1, 'GET', '/api/v1/workflow/stages'),
+        Promise.all(Array.from({ length: POSTS }, (_, i) => api(i, 'POST', '/api/v1/workflow/posts', { title: `Post ${i}` }))),
+      ]);
+      const [models] = await Promise.all([
+        Promise.all(
+          providers.flatMap((provider, p) =>
+            ['emu-gpt-small', 'emu-gpt-large'].map((id, m) =>
+              api(p + m, 'POST', '/api/v1/models', { provider_id: provider.id, provider_model_id: id }),
+            ),
+          ),
+        ),
+        api(1, 'POST', `/api/v1/templates/${template.id}/publish`, {}),
+      ]);
+      expect(models).toHaveLength(MODELS);
+      const action = (mode: 'review' | 'apply', target: string, n: number) =>
+        api(n, 'POST', '/api/v1/workflow/actions', {
           substage_id: stages.items[0].substages[0].id,
           label: `${mode} ${target}`,
           template_id: template.id,
-          model_id: model.id,
+          model_id: models[0].id,
           target_field: target,
           inputs: { text: { from: 'post', attribute: 'title' } },
           mode,
         });
-      const actions = [await action('review', 'working_title'), await action('apply', 'basic_idea')];
-      const posts: Json[] = [];
-      for (let i = 0; i < POSTS; i++) posts.push(await api(i, 'POST', '/api/v1/workflow/posts', { title: `Post ${i}` }));
+      const actions = await Promise.all([action('review', 'working_title', 0), action('apply', 'basic_idea', 1)]);
 
       // Listeners on both gateways before the load, each with a filter of its own.
       const filters: Filter[][] = [
@@ -176,26 +222,26 @@ describe('two instances of every service on one PostgreSQL', () => {
       const runIds: string[] = [];
       let next = 0;
       const makeTasks = async () => {
-        while (next < TASKS) {
+        while (next < TASKS / MODELS) {
           const i = next++;
           const created = await api(i, 'POST', '/api/v1/tasks', {
-            model_id: model.id,
+            model_ids: models.map((m) => m.id),
             messages: [{ role: 'user', content: `task ${i}` }],
             correlation: { batch: i % 2 === 0 ? 'even' : 'odd' },
           });
-          taskIds.push(created.tasks[0].id);
+          taskIds.push(...created.tasks.map((task: Json) => task.id as string));
         }
       };
-      const runActions = async () => {
-        for (const [i, post] of posts.entries()) {
-          for (const [j, { id }] of actions.entries()) {
-            const { runs } = await api(i + j, 'POST', `/api/v1/workflow/posts/${post.id}/actions/${id}/runs`);
-            runIds.push(...runs.map((run: Json) => run.id as string));
-          }
+      // Each post's runs one after the other, the posts side by side, beside the tasks.
+      const runActions = async (post: Json, i: number) => {
+        for (const [j, { id }] of actions.entries()) {
+          const { runs } = await api(i + j, 'POST', `/api/v1/workflow/posts/${post.id}/actions/${id}/runs`);
+          runIds.push(...runs.map((run: Json) => run.id as string));
         }
       };
-      await Promise.all([...Array.from({ length: 8 }, makeTasks), runActions()]);
+      await Promise.all([...Array.from({ length: 8 }, makeTasks), ...posts.map(runActions)]);
       expect(runIds).toHaveLength(POSTS * actions.length);
+      expect(taskIds).toHaveLength(TASKS);
 
       const tasks = await waitAllTerminal(admin, taskIds, 60_000);
       let runs: Json[] = [];
@@ -220,6 +266,22 @@ describe('two instances of every service on one PostgreSQL', () => {
       const claims = new Map<string, number>();
       for (const attempt of attempts) claims.set(attempt.worker, (claims.get(attempt.worker) ?? 0) + 1);
       expect(claims.size, `the runners that claimed tasks: ${JSON.stringify(Object.fromEntries(claims))}`).toBe(2);
+
+      // Shared by the workflow instances too: each was asked for some of the runs, and each one's consumer (one
+      // group, its partitions leased by either) wrote back some of the results; together each result once.
+      const runTaskIds = runs.map((run) => run.task_id as string);
+      await until(
+        async () => workflows.flatMap((w) => w.wroteBack).length >= runTaskIds.length,
+        10_000,
+        () => `the workflow instances to log ${runTaskIds.length} write-backs`,
+      ).catch(() => undefined);
+      const perWorkflow = JSON.stringify(workflows.map((w) => ({ runs: w.runRequests, written_back: w.wroteBack.length })));
+      expect(
+        workflows.map((w) => w.runRequests > 0 && w.wroteBack.length > 0),
+        `what each workflow instance did: ${perWorkflow}`,
+      ).toEqual([true, true]);
+      expect(workflows.reduce((sum, w) => sum + w.runRequests, 0)).toBe(runIds.length);
+      expect(workflows.flatMap((w) => w.wroteBack).sort()).toEqual([...runTaskIds].sort());
 
       // Nothing ran twice: one attempt per task, one provider request per task, one terminal event per task.
       expect(attempts).toHaveLength(allTaskIds.length);
@@ -288,6 +350,7 @@ describe('two instances of every service on one PostgreSQL', () => {
       console.info(
         `scale-out: 2 × 5 services started in ${startMs} ms; ${allTaskIds.length} tasks ` +
           `(${runIds.length} of them action runs) in ${loadMs} ms; claims per runner ${JSON.stringify([...claims.values()])}; ` +
+          `per workflow ${perWorkflow}; ` +
           `${outbox.length} events; ${Date.now() - t0} ms in all`,
       );
     } finally {
