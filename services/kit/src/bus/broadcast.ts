@@ -1,6 +1,6 @@
 import type { Pool, Queryable } from '../db.ts';
 import type { Logger } from '../logger.ts';
-import { Bell } from './bell.ts';
+import { Bell, concerns } from './bell.ts';
 import type { BusConfig } from './config.ts';
 import { EventPayloadError, type BusEvent, type EventContract, type EventOf } from './contract.ts';
 import { pollLoop, type StepResult } from './loop.ts';
@@ -114,7 +114,10 @@ export class BroadcastReader<C extends EventContract = never> {
 
   start(): void {
     if (this.#loop) return;
-    const unfollow = this.#deps.doorbell.follow(() => this.#bell.ring());
+    const wanted = new Set(this.#byTopic.keys());
+    const unfollow = this.#deps.doorbell.follow((topics) => {
+      if (concerns(topics, wanted)) this.#bell.ring();
+    });
     this.#loop = pollLoop({
       step: () => this.#step(),
       bell: this.#bell,
