@@ -906,6 +906,33 @@ async function graphileLatency(server: BenchServer): Promise<{ db: number[]; clo
 
 // ---- 2. steady state through the gateway ----
 
+interface WalCounters {
+  records: number;
+  fpi: number;
+  bytes: number;
+  commits: number;
+}
+
+/** The cluster's WAL written so far and the database's commits (pg_stat_wal, pg_stat_database). */
+async function walCounters(admin: Pool): Promise<WalCounters> {
+  await admin.query('SELECT pg_stat_force_next_flush()');
+  const { rows } = await admin.query<WalCounters>(
+    `SELECT w.wal_records::float8 AS records, w.wal_fpi::float8 AS fpi, w.wal_bytes::float8 AS bytes,
+            d.xact_commit::float8 AS commits
+     FROM pg_stat_wal w, pg_stat_database d WHERE d.datname = current_database()`,
+  );
+  return rows[0] as WalCounters;
+}
+
+/** WAL and commits per completed task over a window, from two `walCounters` readings. */
+function walNote(before: WalCounters, after: WalCounters, tasks: number): string {
+  const per = (key: keyof WalCounters) => (after[key] - before[key]) / Math.max(tasks, 1);
+  return (
+    `WAL per completed task (pg_stat_wal, the whole cluster): ${fmt(per('bytes') / 1024, 1)} kB in ${fmt(per('records'), 1)} records, ` +
+    `${fmt(per('fpi'), 2)} full-page images; commits per task in the bench's database (pg_stat_database): ${fmt(per('commits'), 1)}`
+  );
+}
+
 async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
   const [runner] = await rig.startRunners(1);
   if (!runner) throw new Error('no runner started');
@@ -926,6 +953,8 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
   let probe: RunnerReport;
   let rings: Heard | undefined;
   let routes: RouteTimes[];
+  let walBefore: WalCounters | undefined;
+  let walAfter: WalCounters | undefined;
   try {
     await sleep(STEADY.warmupMs);
     runner.reset();
@@ -936,9 +965,12 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
       () => [['runner', runner.pid] as [string, number], ...rig.services],
       rig.postmaster,
       async () => {
+        walBefore = await walCounters(rig.admin);
         const from = (await dbNow(rig.admin)) as string;
         await sleep(STEADY.seconds * 1_000);
-        return { from, to: (await dbNow(rig.admin)) as string };
+        const to = (await dbNow(rig.admin)) as string;
+        walAfter = await walCounters(rig.admin);
+        return { from, to };
       },
     );
     window = measured.result;
@@ -1039,6 +1071,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
       `graphile-worker's producers outrun its single worker, so its backlog (and wait) grows through the window; its rate is what one worker sustains`,
       cpuNote(measured.cpu),
       ringsNote(rings as Heard, rows[0]?.completed ?? 0),
+      ...(walBefore && walAfter ? [walNote(walBefore, walAfter, rows[0]?.completed ?? 0)] : []),
       routesNote(routes),
       ...activityNotes(activity),
       probeNote('runner process', probe),

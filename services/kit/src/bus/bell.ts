@@ -1,3 +1,8 @@
+/** True when a ring for `topics` (undefined: any) concerns a reader of `wanted` (empty: every topic). */
+export function concerns(topics: readonly string[] | undefined, wanted: ReadonlySet<string>): boolean {
+  return topics === undefined || wanted.size === 0 || topics.some((topic) => wanted.has(topic));
+}
+
 /**
  * An in-process wake-up signal with a counter, so a ring that arrives while a loop is busy querying is
  * not lost: the loop notes the count before its query and its wait returns at once if it moved.
@@ -5,22 +10,23 @@
 export class Bell {
   #count = 0;
   #sleepers = new Set<() => void>();
-  #followers = new Set<() => void>();
+  #followers = new Set<(topics: readonly string[] | undefined) => void>();
 
   get count(): number {
     return this.#count;
   }
 
-  ring(): void {
+  /** Wakes the sleepers, and tells the followers which topics the ring was for (undefined: any). */
+  ring(topics?: readonly string[]): void {
     this.#count++;
     const sleepers = [...this.#sleepers];
     this.#sleepers.clear();
     for (const wake of sleepers) wake();
-    for (const follow of this.#followers) follow();
+    for (const follow of this.#followers) follow(topics);
   }
 
-  /** Calls `fn` on every ring (another bell forwarding this one); returns the unsubscribe. */
-  follow(fn: () => void): () => void {
+  /** Calls `fn` on every ring with its topics (another bell forwarding this one); returns the unsubscribe. */
+  follow(fn: (topics: readonly string[] | undefined) => void): () => void {
     this.#followers.add(fn);
     return () => this.#followers.delete(fn);
   }

@@ -1,6 +1,6 @@
 import type { Pool, Queryable } from '../db.ts';
 import type { Logger } from '../logger.ts';
-import { Bell } from './bell.ts';
+import { Bell, concerns } from './bell.ts';
 import type { BusConfig } from './config.ts';
 import { EventPayloadError, type BusEvent, type EventContract, type EventOf } from './contract.ts';
 import { pollLoop, type StepResult } from './loop.ts';
@@ -114,7 +114,10 @@ export class BroadcastReader<C extends EventContract = never> {
 
   start(): void {
     if (this.#loop) return;
-    const unfollow = this.#deps.doorbell.follow(() => this.#bell.ring());
+    const wanted = new Set(this.#byTopic.keys());
+    const unfollow = this.#deps.doorbell.follow((topics) => {
+      if (concerns(topics, wanted)) this.#bell.ring();
+    });
     this.#loop = pollLoop({
       step: () => this.#step(),
       bell: this.#bell,
@@ -133,17 +136,17 @@ export class BroadcastReader<C extends EventContract = never> {
   async #step(): Promise<StepResult> {
     const topics = [...this.#byTopic.keys()];
     const { pool, log } = this.#deps;
-    if (comparePositions(this.#position, await outbox.retentionHorizon(pool)) < 0) {
+    const read = await outbox.readForBroadcast(pool, {
+      after: this.#position,
+      topics,
+      limit: this.#options.batchSize ?? this.#deps.config.batchSize,
+    });
+    if (comparePositions(this.#position, read.horizon) < 0) {
       log.warn({ position: this.position }, 'a broadcast reader fell behind retention; it stops');
       this.#stop.abort();
       this.#options.onExpired?.(this.position);
       return 'idle';
     }
-    const read = await outbox.readAfter(pool, {
-      after: this.#position,
-      topics,
-      limit: this.#options.batchSize ?? this.#deps.config.batchSize,
-    });
     const events: BusEvent[] = [];
     for (const row of read.rows) {
       let payload = row.payload;
@@ -182,6 +185,6 @@ export class BroadcastReader<C extends EventContract = never> {
     }
     this.#position = read.next;
     if (read.rows.length > 0) return 'progress';
-    return (await outbox.heldBack(pool, topics)) ? 'held' : 'idle';
+    return read.held ? 'held' : 'idle';
   }
 }

@@ -8,7 +8,7 @@ import { resolveBusConfig, type BusConfig } from './config.ts';
 import { ConsumerGroup, type ConsumeOptions, type ConsumerStatus } from './consumer.ts';
 import type { EventContract } from './contract.ts';
 import { EphemeralStreams } from './ephemeral.ts';
-import { DOORBELL_CHANNEL } from './doorbell.ts';
+import { DOORBELL_CHANNEL, ringTopics } from './doorbell.ts';
 import { Listener } from './listener.ts';
 import * as outbox from './outbox.ts';
 import { parsePosition } from './position.ts';
@@ -83,7 +83,7 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
   let retentionRun: Promise<unknown> = Promise.resolve();
 
   listener.onConnected(() => doorbell.ring()); // after a reconnect every reader catches up from the table
-  void listener.listen(DOORBELL_CHANNEL, () => doorbell.ring());
+  void listener.listen(DOORBELL_CHANNEL, (payload) => doorbell.ring(ringTopics(payload)));
 
   const deps = { pool, doorbell, waiter, log, config };
 

@@ -1,6 +1,6 @@
 import type { Pool } from '../db.ts';
 import type { Logger } from '../logger.ts';
-import { Bell, delay } from './bell.ts';
+import { Bell, concerns, delay } from './bell.ts';
 import type { BusConfig } from './config.ts';
 import { EventPayloadError, type EventContract, type EventOf } from './contract.ts';
 import * as cursors from './cursors.ts';
@@ -144,7 +144,10 @@ export class ConsumerGroup<C extends EventContract> {
         await delay(wait, signal);
       }
     }
-    const unfollow = this.#deps.doorbell.follow(() => this.#bell.ring());
+    const wanted = new Set(this.#topics);
+    const unfollow = this.#deps.doorbell.follow((topics) => {
+      if (concerns(topics, wanted)) this.#bell.ring();
+    });
     try {
       await Promise.all([
         pollLoop({

@@ -44,7 +44,7 @@ export interface Leased {
   batches: LeasedBatch[];
   /**
    * Nothing was leased, but committed events of the topics exist at or above the snapshot's xmin: an
-   * older open transaction holds them back (`outbox.heldBack`, in the same statement and snapshot).
+   * older open transaction holds them back (as a broadcast reader's `outbox.readForBroadcast` tells, in the same statement and snapshot).
    */
   held: boolean;
 }

@@ -12,6 +12,7 @@ const db = await useTestDatabase();
 const harness = useBuses(db);
 
 const ping = defineEvent({ topic: 'test.doorbell.pinged', payload: z.object({ n: z.number() }) });
+const pong = defineEvent({ topic: 'test.doorbell.ponged', payload: z.object({ n: z.number() }) });
 
 /**
  * Notifications on the doorbell channel up to a sentinel sent after the producer committed. Notifications
@@ -74,7 +75,8 @@ describe('the doorbell', () => {
         for (let n = 10; n < 13; n++) await publish(tx, ping, { n });
       }),
     );
-    expect(rings).toEqual(['']);
+    // The ring names its events' topic: only readers of it wake.
+    expect(rings).toEqual([ping.topic]);
     // On the leading edge the first publish NOTIFYed inside the transaction (its commit delivered it),
     // so no statement was sent after the commit.
     expect(ringerOf(pool).sent).toBe(sentBefore);
@@ -100,8 +102,20 @@ describe('the doorbell', () => {
     }
 
     // In autocommit (the pool), the insert is its own transaction: rung right after it.
-    expect(await doorbellsDuring(pool, () => publish(pool, ping, { n: 13 }).then(() => undefined))).toEqual(['']);
+    expect(await doorbellsDuring(pool, () => publish(pool, ping, { n: 13 }).then(() => undefined))).toEqual([ping.topic]);
     expect((await seen.waitFor(4, 15_000, 'the autocommit event')).sort()).toEqual([10, 11, 12, 13]);
+
+    // A transaction whose first statement rang inside for one topic rings after its commit for a topic
+    // that ring did not name, and only for that one.
+    const mixed = await doorbellsDuring(pool, () =>
+      withTransaction(pool, async (tx) => {
+        await publish(tx, ping, { n: 14 });
+        await publish(tx, pong, { n: 1 });
+        await publish(tx, ping, { n: 15 });
+      }),
+    );
+    expect(mixed).toEqual([ping.topic, pong.topic]);
+    expect((await seen.waitFor(6, 15_000, 'the mixed transaction')).sort()).toEqual([10, 11, 12, 13, 14, 15]);
 
     await bus.stop();
     expect(await doorbellsDuring(pool, () => publish(pool, ping, { n: 20 }).then(() => undefined))).toEqual([]);

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { Ringer } from './doorbell.ts';
+import { concerns } from './bell.ts';
+import { Ringer, ringPayload, ringTopics } from './doorbell.ts';
 
 /** A send whose rings the test lets through one by one. */
 function manualSend() {
   const pending: Array<() => void> = [];
-  const send = () => new Promise<void>((resolve) => pending.push(resolve));
-  return { send, pending };
+  const payloads: string[] = [];
+  const send = (payload: string) =>
+    new Promise<void>((resolve) => {
+      payloads.push(payload);
+      pending.push(resolve);
+    });
+  return { send, pending, payloads };
 }
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -25,6 +31,34 @@ describe('the doorbell ringer', () => {
     await turn();
     expect(ringer.sent).toBe(2);
     expect(pending).toHaveLength(0);
+  });
+
+  it('names the topics of its events, the folded ring the union of those asked for meanwhile, or none when one named none', async () => {
+    const { send, pending, payloads } = manualSend();
+    const ringer = new Ringer(send);
+    ringer.ring(['runner.task.queued']);
+    ringer.ring(['runner.task.started']);
+    ringer.ring(['runner.task.succeeded', 'runner.task.started']);
+    pending.shift()?.();
+    await turn();
+    ringer.ring(['registry.model.changed']);
+    ringer.ring();
+    pending.shift()?.();
+    await turn();
+    pending.shift()?.();
+    await turn();
+    expect(payloads).toEqual(['runner.task.queued', 'runner.task.started,runner.task.succeeded', '']);
+    expect(ringTopics(payloads[1] as string)).toEqual(['runner.task.started', 'runner.task.succeeded']);
+    expect(ringTopics('')).toBeUndefined();
+    expect(ringPayload(Array.from({ length: 500 }, (_, n) => `some.long.topic.${n}`))).toBe('');
+  });
+
+  it('wakes a reader for a ring of its topics or of unknown topics, and a reader of every topic for any ring', () => {
+    const group = new Set(['registry.model.changed']);
+    expect(concerns(['runner.task.queued', 'runner.task.started'], group)).toBe(false);
+    expect(concerns(['runner.task.queued', 'registry.model.changed'], group)).toBe(true);
+    expect(concerns(undefined, group)).toBe(true);
+    expect(concerns(['runner.task.queued'], new Set())).toBe(true);
   });
 
   it('rings again at once for a commit after the last ring was sent, and survives a failed send', async () => {

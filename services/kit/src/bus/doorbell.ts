@@ -6,8 +6,28 @@ import type { Pool } from '../db.ts';
  */
 export const DOORBELL_CHANNEL = 'llmops_bus';
 
-/** Sends one ring; resolves when it was sent (or failed: a ring is only a hint, the sweep is the fallback). */
-export type SendRing = () => Promise<unknown>;
+/** Sends one ring with its payload; resolves when it was sent (or failed: a ring is only a hint, the sweep is the fallback). */
+export type SendRing = (payload: string) => Promise<unknown>;
+
+// Longer payloads ring for every topic: NOTIFY takes under 8,000 bytes, and a ring is only a hint.
+const MAX_PAYLOAD = 4_000;
+
+/**
+ * A ring's payload: the topics of the events it announces, so a process wakes only the readers of
+ * those topics (every ring used to wake every reader and consumer group of every process, a statement
+ * each). `undefined` (events of unknown topics) gives '', which wakes every reader, as does a ring from
+ * a producer that names no topics.
+ */
+export function ringPayload(topics: Iterable<string> | undefined): string {
+  if (topics === undefined) return '';
+  const payload = [...new Set(topics)].sort().join(',');
+  return payload.length > MAX_PAYLOAD ? '' : payload;
+}
+
+/** The topics a ring announces, or undefined when it names none (wake every reader). */
+export function ringTopics(payload: string): string[] | undefined {
+  return payload === '' ? undefined : payload.split(',');
+}
 
 /**
  * Rings coalesced per tick (docs/adr/0009-event-bus.md, "The doorbell"): the first ring is sent at once
@@ -19,6 +39,8 @@ export class Ringer {
   readonly #send: SendRing;
   #sending: Promise<void> | undefined;
   #again = false;
+  /** The topics of the rings folded into the next one; undefined when one of them named none. */
+  #againTopics: Set<string> | undefined = new Set();
   #leading = false;
   /** NOTIFYs sent so far. */
   sent = 0;
@@ -27,13 +49,17 @@ export class Ringer {
     this.#send = send;
   }
 
-  ring(): void {
+  /** Rings for events of `topics` (undefined: of topics not known here, which wakes every reader). */
+  ring(topics?: Iterable<string>): void {
     if (this.#sending) {
+      if (!this.#again) this.#againTopics = new Set();
       this.#again = true;
+      if (topics === undefined) this.#againTopics = undefined;
+      else if (this.#againTopics) for (const topic of topics) this.#againTopics.add(topic);
       return;
     }
     this.sent++;
-    this.#sending = this.#send().then(
+    this.#sending = this.#send(ringPayload(topics)).then(
       () => this.#sent(),
       () => this.#sent(),
     );
@@ -65,7 +91,7 @@ export class Ringer {
     this.#sending = undefined;
     if (this.#again) {
       this.#again = false;
-      this.ring();
+      this.ring(this.#againTopics);
     }
   }
 }
@@ -76,15 +102,15 @@ const ringers = new WeakMap<Pool, Ringer>();
  * Rings the doorbell from this process on `pool`: a statement that only NOTIFYs, in autocommit, so it
  * writes no WAL and holds NOTIFY's cluster-wide lock for microseconds, not through a producer's fsync.
  */
-export function ringDoorbell(pool: Pool): void {
-  ringerOf(pool).ring();
+export function ringDoorbell(pool: Pool, topics?: Iterable<string>): void {
+  ringerOf(pool).ring(topics);
 }
 
 /** The ringer of this process's producers on `pool`. */
 export function ringerOf(pool: Pool): Ringer {
   let ringer = ringers.get(pool);
   if (!ringer) {
-    ringer = new Ringer(() => pool.query(`SELECT pg_notify('${DOORBELL_CHANNEL}', '')`));
+    ringer = new Ringer((payload) => pool.query(`SELECT pg_notify('${DOORBELL_CHANNEL}', $1)`, [payload]));
     ringers.set(pool, ringer);
   }
   return ringer;

@@ -94,21 +94,55 @@ export async function readAfter(
   return toResult(rows, after, limit);
 }
 
+export interface BroadcastRead extends ReadResult {
+  /** The highest position retention has deleted, as the same snapshot saw it. */
+  horizon: Position;
+  /**
+   * Committed events of these topics at or above the snapshot's xmin: an older transaction is still open
+   * and holds them back. Readers then re-poll soon instead of waiting for the doorbell, because the old
+   * transaction's end rings nothing.
+   */
+  held: boolean;
+}
+
 /**
- * True when committed events of these topics exist at or above the current xmin: an older transaction
- * is still open and holds them back. Readers then re-poll soon instead of waiting for the doorbell,
- * because the old transaction's end rings nothing.
+ * A broadcast reader's step in one statement: `readAfter`, the retention horizon and whether events
+ * are held back, from one snapshot. Three statements per doorbell and reader before; every
+ * ring wakes every reader of every process.
  */
-export async function heldBack(db: Queryable, topics: readonly string[]): Promise<boolean> {
-  const { rows } = await db.query<{ held: boolean }>(
-    `SELECT EXISTS (
-       SELECT 1 FROM bus.outbox o
-       WHERE o.txid >= pg_snapshot_xmin(pg_current_snapshot())
-         AND (cardinality($1::text[]) = 0 OR o.topic = ANY($1::text[]))
-     ) AS held`,
-    [topics],
-  );
-  return rows[0]?.held === true;
+export async function readForBroadcast(
+  db: Queryable,
+  { after, topics, limit }: { after: Position; topics: readonly string[]; limit: number },
+): Promise<BroadcastRead> {
+  const [txid, id] = positionParams(after);
+  const { rows } = await db.query<RawRow & { horizon_txid: string; horizon_id: string; held: boolean }>({
+    name: 'llmops.bus.broadcast-read',
+    text: `WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
+     SELECT snap.xmin::text AS xmin, h.txid::text AS horizon_txid, h.id::text AS horizon_id,
+       EXISTS (
+         -- The same snapshot's xmin, as an expression the planner can take to the index (a CTE's value it cannot).
+         SELECT 1 FROM bus.outbox o
+         WHERE o.txid >= pg_snapshot_xmin(pg_current_snapshot())
+           AND (cardinality($3::text[]) = 0 OR o.topic = ANY($3::text[]))
+       ) AS held,
+       o.*
+     FROM snap CROSS JOIN bus.retention_horizon h LEFT JOIN LATERAL (
+       SELECT ${COLUMNS}
+       FROM bus.outbox o
+       WHERE o.txid < snap.xmin
+         AND (o.txid, o.id) > ($1::xid8, $2::bigint)
+         AND (cardinality($3::text[]) = 0 OR o.topic = ANY($3::text[]))
+       ORDER BY o.txid, o.id
+       LIMIT $4
+     ) o ON true`,
+    values: [txid, id, topics, limit],
+  });
+  const first = rows[0];
+  return {
+    ...toResult(rows, after, limit),
+    horizon: first ? positionFromRow(first.horizon_txid, first.horizon_id) : ORIGIN,
+    held: first?.held === true,
+  };
 }
 
 /** The position of "now": everything that commits from here on is after it. */

@@ -1,5 +1,7 @@
 import { afterCommit, onTransactionEnd, poolOfTransaction, type Pool, type Queryable } from '../db.ts';
-import { DOORBELL_CHANNEL, ringDoorbell, ringerOf } from './doorbell.ts';
+import { DOORBELL_CHANNEL, ringDoorbell, ringerOf, ringPayload } from './doorbell.ts';
+
+export { ringPayload };
 import { withArticle } from '../english.ts';
 import { parseHeaders, parsePayload, type EventContract, type EventHeaders, type PayloadInputOf } from './contract.ts';
 import { uuidv7 } from './uuid.ts';
@@ -96,38 +98,56 @@ export function outboxInsert(
  * is one of its transactions. A transaction committed elsewhere rings nothing: its events are found by
  * the readers' sweep (docs/adr/0001-commit-safe-bus-positions.md, "The doorbell").
  */
-export function ringAfterCommit(db: Queryable, waiting: boolean): void {
+export function ringAfterCommit(db: Queryable, waiting: boolean, topics?: readonly string[]): void {
   if (!waiting) return;
-  if (isPool(db)) ringDoorbell(db);
-  else afterCommit(db, ringDoorbell);
+  if (isPool(db)) ringDoorbell(db, topics);
+  else afterCommit(db, (pool) => ringDoorbell(pool, topics));
 }
 
 /**
  * The doorbell's columns for a statement that publishes: `waiting` (a consumer waits) and `rang` (the
  * statement NOTIFYed inside its own transaction, which only happens when `leadParam`, a boolean
- * parameter, is true and a consumer waits). Run the statement through `ringing`.
+ * parameter, is true and a consumer waits). `payloadParam` is the ring's payload, a text parameter:
+ * `ringPayload` of the topics the statement may publish. Run the statement through `ringing` with the
+ * same topics.
  */
-export function doorbellColumns(leadParam: string): string {
+export function doorbellColumns(leadParam: string, payloadParam: string): string {
   return `${CONSUMER_WAITING} AS waiting,
-    (SELECT count(*) FROM (SELECT pg_notify('${DOORBELL_CHANNEL}', '') WHERE ${leadParam}::boolean AND ${CONSUMER_WAITING}) n) > 0
+    (SELECT count(*) FROM (SELECT pg_notify('${DOORBELL_CHANNEL}', ${payloadParam}::text)
+                           WHERE ${leadParam}::boolean AND ${CONSUMER_WAITING}) n) > 0
       AS rang`;
 }
 
-// Transactions of withTransaction whose statement rang inside them: their commit delivers the ring.
-const rangInside = new WeakSet<object>();
+// Transactions of withTransaction whose statement rang inside them, with the topics it rang for ('all'
+// when it named none): their commit delivers that ring, so a later statement of the same transaction
+// rings after the commit only for topics the first did not name.
+const rangInside = new WeakMap<object, Set<string> | 'all'>();
+
+/** True when a ring for `topics` adds nothing to the ring for `rung` already made. */
+function covered(rung: Set<string> | 'all', topics: readonly string[] | undefined): boolean {
+  return rung === 'all' || (topics !== undefined && topics.every((topic) => rung.has(topic)));
+}
 
 /**
  * Runs a statement that publishes on `db` and selects `doorbellColumns` (its `lead` parameter given to
  * `run`), then sees the doorbell rung. On the leading edge — no ring of this process on its way — the
  * statement NOTIFYs inside its own transaction, so its commit delivers the ring with no round trip
  * after it; otherwise the ring is sent after the commit, coalesced (`ringAfterCommit`). A transaction
- * that rang once rings no more. Answers the statement's first row.
+ * that rang inside rings again only for topics that ring did not name. `topics` are those the
+ * statement may publish (a superset is fine: it only wakes more readers; undefined wakes every
+ * reader), and the statement's ring payload is `ringPayload(topics)`. Answers the statement's first row.
  */
 export async function ringing<R extends { waiting: boolean; rang: boolean }>(
   db: Queryable,
   run: (lead: boolean) => Promise<R | undefined>,
+  topics?: readonly string[],
 ): Promise<R | undefined> {
-  if (rangInside.has(db)) return run(false);
+  const rung = rangInside.get(db);
+  if (rung !== undefined) {
+    const row = await run(false);
+    if (!covered(rung, topics)) ringAfterCommit(db, row?.waiting === true, topics);
+    return row;
+  }
   const pool = isPool(db) ? db : poolOfTransaction(db);
   const ringer = pool && ringerOf(pool);
   const lead = ringer !== undefined && ringer.lead();
@@ -139,13 +159,13 @@ export async function ringing<R extends { waiting: boolean; rang: boolean }>(
     if (lead && isPool(db)) ringer.release();
   }
   if (row?.rang) {
-    if (!isPool(db) && onTransactionEnd(db, () => rangInside.delete(db))) rangInside.add(db);
-  } else ringAfterCommit(db, row?.waiting === true);
+    if (!isPool(db) && onTransactionEnd(db, () => rangInside.delete(db))) rangInside.set(db, topics ? new Set(topics) : 'all');
+  } else ringAfterCommit(db, row?.waiting === true, topics);
   return row;
 }
 
-const INSERT_OUTBOX = `WITH inserted AS (${outboxInsert([], 2).text} RETURNING 1)
-  SELECT ${doorbellColumns('$1')}`;
+const INSERT_OUTBOX = `WITH inserted AS (${outboxInsert([], 3).text} RETURNING 1)
+  SELECT ${doorbellColumns('$1', '$2')}`;
 
 /**
  * Writes many events in one statement (one round trip), in the order given; the same statement tells
@@ -156,14 +176,19 @@ export async function publishMany(tx: Queryable, envelopes: readonly Envelope[])
   if (envelopes.length === 0) return [];
   // A named statement: each connection parses and plans it once, not on every publish (measured in
   // `npm run bench`: about a third more commits per second).
-  await ringing(tx, async (lead) => {
-    const { rows } = await tx.query<{ waiting: boolean; rang: boolean }>({
-      name: 'llmops.bus.publish',
-      text: INSERT_OUTBOX,
-      values: [lead, ...outboxInsert(envelopes, 2).values],
-    });
-    return rows[0];
-  });
+  const topics = envelopes.map((e) => e.topic);
+  await ringing(
+    tx,
+    async (lead) => {
+      const { rows } = await tx.query<{ waiting: boolean; rang: boolean }>({
+        name: 'llmops.bus.publish',
+        text: INSERT_OUTBOX,
+        values: [lead, ringPayload(topics), ...outboxInsert(envelopes, 3).values],
+      });
+      return rows[0];
+    },
+    topics,
+  );
   return [...envelopes];
 }
 

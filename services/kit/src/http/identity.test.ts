@@ -3,7 +3,14 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createLogger } from '../logger.ts';
 import { createServiceApp } from './app.ts';
 import { mountHealth } from './health.ts';
-import { createIdentitySigner, IDENTITY_HEADER, requireIdentity, signIdentity, type Identity } from './identity.ts';
+import {
+  createIdentitySigner,
+  IDENTITY_HEADER,
+  requireIdentity,
+  signIdentity,
+  verifyIdentity,
+  type Identity,
+} from './identity.ts';
 
 const secret = 's'.repeat(40);
 const editor: Identity = { kind: 'account', subject: 'acc-1', role: 'editor', scopes: ['tasks:write'], requestId: 'r1' };
@@ -41,6 +48,21 @@ describe('internal identity', () => {
       .setExpirationTime(Math.floor(Date.now() / 1000) - 300)
       .sign(new TextEncoder().encode(secret));
     const response = await app().request('/whoami', { headers: { [IDENTITY_HEADER]: expired } });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { detail: string }).detail).toContain('expired');
+  });
+
+  it("accepts a service's reused assertion until it expires, then refuses it", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const token = await signIdentity(secret, { kind: 'service', subject: 'runner' }, 'registry');
+    const status = async () => (await app().request('/whoami', { headers: { [IDENTITY_HEADER]: token } })).status;
+    expect(await status()).toBe(200);
+    vi.advanceTimersByTime(59_000);
+    expect(await status()).toBe(200);
+    expect(await verifyIdentity(secret, token, 'prompt').catch((error: Error) => error.message)).toContain('not for prompt');
+    vi.advanceTimersByTime(2_000);
+    const response = await app().request('/whoami', { headers: { [IDENTITY_HEADER]: token } });
     expect(response.status).toBe(401);
     expect(((await response.json()) as { detail: string }).detail).toContain('expired');
   });

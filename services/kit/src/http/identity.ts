@@ -41,8 +41,21 @@ export const IdentitySchema = z.discriminatedUnion('kind', [
 ]);
 export type Identity = z.infer<typeof IdentitySchema>;
 
-function keyOf(secret: string): Uint8Array {
-  return new TextEncoder().encode(secret);
+// The secret imported once per process as a WebCrypto key: given the raw bytes, jose imports them
+// again on every sign and verify (a round trip through libuv's thread pool each time, measured in the
+// gateway's and the prompt service's CPU profiles in docs/bench.md).
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function keyOf(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]);
+    keys.set(secret, key);
+  }
+  return key;
 }
 
 /** Signs an identity for one target service (the audience); valid for a minute. */
@@ -53,7 +66,7 @@ export async function signIdentity(secret: string, identity: Identity, audience:
     .setAudience(audience)
     .setIssuedAt()
     .setExpirationTime(`${LIFETIME_SECONDS}s`)
-    .sign(keyOf(secret));
+    .sign(await keyOf(secret));
 }
 
 /** How long an assertion is reused: while at least half of its life is left, so it never expires in flight. */
@@ -87,12 +100,30 @@ export function createIdentitySigner(secret: string): IdentitySigner {
   };
 }
 
+/**
+ * Service assertions verified before, by secret, audience and token, until they expire: a service's
+ * assertion serves all its calls for 30 s (createIdentitySigner), so its signature is checked once, not
+ * on every call. Assertions that name a request are used once and not kept.
+ */
+const verified = new Map<string, { identity: Identity; expiresAt: number }>();
+const MAX_VERIFIED = 256;
+
 /** Verifies an assertion meant for `audience`; throws Unauthorized with what was wrong. */
 export async function verifyIdentity(secret: string, token: string, audience: string): Promise<Identity> {
+  const cacheKey = `${secret}\n${audience}\n${token}`;
+  const known = verified.get(cacheKey);
+  if (known) {
+    if (known.expiresAt > Date.now()) return known.identity;
+    verified.delete(cacheKey);
+  }
   try {
-    const { payload } = await jwtVerify(token, keyOf(secret), { issuer: ISSUER, audience, algorithms: [ALGORITHM] });
+    const { payload } = await jwtVerify(token, await keyOf(secret), { issuer: ISSUER, audience, algorithms: [ALGORITHM] });
     const parsed = IdentitySchema.safeParse(payload.identity);
     if (!parsed.success) throw new Unauthorized('The internal identity assertion is malformed.');
+    if (parsed.data.requestId === undefined && typeof payload.exp === 'number') {
+      if (verified.size >= MAX_VERIFIED) verified.delete(verified.keys().next().value as string);
+      verified.set(cacheKey, { identity: parsed.data, expiresAt: payload.exp * 1000 });
+    }
     return parsed.data;
   } catch (error) {
     if (error instanceof Unauthorized) throw error;

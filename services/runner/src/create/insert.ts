@@ -1,4 +1,4 @@
-import { doorbellColumns, outboxInsert, ringing } from '@llmops/kit/bus/publish';
+import { doorbellColumns, outboxInsert, ringing, ringPayload } from '@llmops/kit/bus/publish';
 import { isPgError, PgCode, type Pool } from '@llmops/kit/db';
 import { earlierUse, requestHash, type KeyOutcome, type KeyUse } from '@llmops/kit/idempotency';
 import { queuedEvent, queuedRows } from '../tasks/lifecycle.ts';
@@ -83,11 +83,15 @@ export async function insertTasks<T>(pool: Pool, creation: Creation<T>): Promise
   const events = queued.map(queuedEvent);
   const stored = hash === null ? null : creation.answer(queued.map((task) => asInserted(task, new Date(0))));
   const insert = outboxInsert(events, 12);
+  const topics = events.map((event) => event.topic);
+  const payloadParam = `$${12 + insert.values.length}`;
   try {
-    const result = await ringing(pool, async (lead) => {
-      const { rows } = await pool.query<TaskRow & { waiting: boolean; rang: boolean }>({
-        name: 'runner.create.tasks',
-        text: `WITH grp AS (
+    const result = await ringing(
+      pool,
+      async (lead) => {
+        const { rows } = await pool.query<TaskRow & { waiting: boolean; rang: boolean }>({
+          name: 'runner.create.tasks',
+          text: `WITH grp AS (
              INSERT INTO runner.task_groups (id, requester, correlation)
              SELECT $2::uuid, $3, $4::jsonb WHERE $2::uuid IS NOT NULL
              RETURNING id
@@ -107,25 +111,28 @@ export async function insertTasks<T>(pool: Pool, creation: Creation<T>): Promise
              RETURNING 1
            ),
            published AS (${insert.text} RETURNING 1),
-           bell AS MATERIALIZED (SELECT ${doorbellColumns('$11')})
+           bell AS MATERIALIZED (SELECT ${doorbellColumns('$11', payloadParam)})
            SELECT ins.*, bell.waiting, bell.rang FROM ins CROSS JOIN bell`,
-        values: [
-          JSON.stringify(queued),
-          groupId,
-          origin.requester,
-          origin.correlation === null ? null : JSON.stringify(origin.correlation),
-          creation.key.actor,
-          creation.key.key,
-          creation.key.operation,
-          hash,
-          stored?.status ?? null,
-          stored === null ? null : JSON.stringify(stored.body),
-          lead,
-          ...insert.values,
-        ],
-      });
-      return rows.length > 0 ? { rows, waiting: rows[0]?.waiting ?? false, rang: rows[0]?.rang ?? false } : undefined;
-    });
+          values: [
+            JSON.stringify(queued),
+            groupId,
+            origin.requester,
+            origin.correlation === null ? null : JSON.stringify(origin.correlation),
+            creation.key.actor,
+            creation.key.key,
+            creation.key.operation,
+            hash,
+            stored?.status ?? null,
+            stored === null ? null : JSON.stringify(stored.body),
+            lead,
+            ...insert.values,
+            ringPayload(topics),
+          ],
+        });
+        return rows.length > 0 ? { rows, waiting: rows[0]?.waiting ?? false, rang: rows[0]?.rang ?? false } : undefined;
+      },
+      topics,
+    );
     const rows = (result?.rows ?? []).map(({ waiting: _w, rang: _r, ...row }) => row as TaskRow);
     rows.sort((a, b) => (a.id < b.id ? -1 : 1));
     return { kind: 'first', ...creation.answer(rows), rows };

@@ -1,4 +1,4 @@
-import { doorbellColumns, ringing } from '@llmops/kit/bus/publish';
+import { doorbellColumns, ringing, ringPayload } from '@llmops/kit/bus/publish';
 import { withTransaction, type Pool } from '@llmops/kit/db';
 import { taskStarted } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
@@ -63,6 +63,9 @@ const ATTEMPT_REQUEST = `CASE WHEN t.kind = 'image'
 const LIMITED = `(p.max_concurrency IS NOT NULL OR p.rpm_limit IS NOT NULL OR p.monthly_spend_cap_usd IS NOT NULL
                   OR p.paused_until > now())`;
 
+/** What a claim publishes: its ring wakes only the readers of these. */
+const CLAIM_TOPICS = [taskStarted.topic];
+
 /**
  * queued → running in one statement in autocommit (data-modifying CTEs): the due tasks of providers with
  * no limit, cap or pause, best first, locked with SKIP LOCKED, started under `owner`'s lease, an attempt
@@ -74,21 +77,23 @@ const LIMITED = `(p.max_concurrency IS NOT NULL OR p.rpm_limit IS NOT NULL OR p.
 export async function claimFree(pool: Pool, options: ClaimOptions): Promise<ClaimResult & { limited: boolean }> {
   const ids = Array.from({ length: options.limit }, () => ({ attempt: uuidv7(), event: uuidv7() }));
   const at = new Date().toISOString();
-  const result = await ringing(pool, async (lead) => {
-    const { rows } = await pool.query<
-      store.StartedRow & {
-        attempt_id: string | null;
-        event_id: string | null;
-        n: string | null;
-        limited: boolean;
-        due: boolean | null;
-        next_ms: number | null;
-        waiting: boolean;
-        rang: boolean;
-      }
-    >({
-      name: 'runner.claim.free',
-      text: `WITH due AS (
+  const result = await ringing(
+    pool,
+    async (lead) => {
+      const { rows } = await pool.query<
+        store.StartedRow & {
+          attempt_id: string | null;
+          event_id: string | null;
+          n: string | null;
+          limited: boolean;
+          due: boolean | null;
+          next_ms: number | null;
+          waiting: boolean;
+          rang: boolean;
+        }
+      >({
+        name: 'runner.claim.free',
+        text: `WITH due AS (
            SELECT t.id FROM runner.tasks t
            WHERE t.status = 'queued' AND t.run_after <= now()
              AND NOT EXISTS (SELECT 1 FROM runner.providers p WHERE p.id = t.provider_id AND ${LIMITED})
@@ -129,7 +134,7 @@ export async function claimFree(pool: Pool, options: ClaimOptions): Promise<Clai
            FROM numbered t ORDER BY t.id
            RETURNING 1
          ),
-         bell AS MATERIALIZED (SELECT ${doorbellColumns('($7::boolean AND EXISTS (SELECT 1 FROM started))')}),
+         bell AS MATERIALIZED (SELECT ${doorbellColumns('($7::boolean AND EXISTS (SELECT 1 FROM started))', '$8')}),
          flags AS MATERIALIZED (
            SELECT EXISTS (SELECT 1 FROM runner.providers p WHERE ${LIMITED}) AS limited,
              CASE WHEN NOT EXISTS (SELECT 1 FROM started) THEN (
@@ -141,10 +146,21 @@ export async function claimFree(pool: Pool, options: ClaimOptions): Promise<Clai
            bell.waiting, bell.rang
          FROM flags CROSS JOIN bell LEFT JOIN numbered ON true
          ORDER BY numbered.id`,
-      values: [options.limit, options.owner, options.leaseMs, ids.map((i) => i.attempt), ids.map((i) => i.event), at, lead],
-    });
-    return { rows, waiting: rows[0]?.waiting ?? false, rang: rows[0]?.rang ?? false };
-  });
+        values: [
+          options.limit,
+          options.owner,
+          options.leaseMs,
+          ids.map((i) => i.attempt),
+          ids.map((i) => i.event),
+          at,
+          lead,
+          ringPayload(CLAIM_TOPICS),
+        ],
+      });
+      return { rows, waiting: rows[0]?.waiting ?? false, rang: rows[0]?.rang ?? false };
+    },
+    CLAIM_TOPICS,
+  );
   const rows = result?.rows ?? [];
   const first = rows[0];
   const claimed: lifecycle.ClaimedTask[] = rows

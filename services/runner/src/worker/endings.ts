@@ -1,4 +1,4 @@
-import { doorbellColumns, outboxInsert, ringing, type Envelope } from '@llmops/kit/bus/publish';
+import { doorbellColumns, outboxInsert, ringing, ringPayload, type Envelope } from '@llmops/kit/bus/publish';
 import type { Pool } from '@llmops/kit/db';
 import type { Logger } from '@llmops/kit/logger';
 import { carriedOutput, taskCancelled, taskFailed, taskRetrying, taskSucceeded } from '@llmops/kit/events/runner';
@@ -185,6 +185,7 @@ export async function endAttempts(
   planned: readonly { ending: Ending; events: Envelope[] }[],
 ): Promise<Set<string>> {
   const events = planned.flatMap((p) => p.events);
+  const topics = events.map((event) => event.topic);
   const insert = outboxInsert(events, 6, {
     tags: planned.flatMap((p) => p.events.map(() => p.ending.task_id)),
     when: 'e.tag::uuid IN (SELECT id FROM done)',
@@ -194,10 +195,12 @@ export async function endAttempts(
                   (SELECT to_char(d.run_after AT TIME ZONE 'UTC', ${ISO}) FROM done d WHERE d.id = e.tag::uuid))
                 ELSE e.payload END`,
   });
-  const row = await ringing(pool, async (lead) => {
-    const { rows } = await pool.query<{ done: string[]; waiting: boolean; rang: boolean }>({
-      name: 'runner.finish.attempts',
-      text: `WITH i AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(${INPUT_COLUMNS})),
+  const row = await ringing(
+    pool,
+    async (lead) => {
+      const { rows } = await pool.query<{ done: string[]; waiting: boolean; rang: boolean }>({
+        name: 'runner.finish.attempts',
+        text: `WITH i AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(${INPUT_COLUMNS})),
            task AS (
              SELECT t.id FROM runner.tasks t JOIN i ON i.task_id = t.id
              WHERE t.id = ANY ($4::uuid[]) AND t.status = 'running' AND t.lease_owner = $2 AND t.attempts = i.attempt
@@ -246,18 +249,22 @@ export async function endAttempts(
              RETURNING 1
            ),
            published AS (${insert.text} RETURNING 1)
-           SELECT coalesce((SELECT array_agg(id) FROM done), '{}') AS done, ${doorbellColumns('($3::boolean AND EXISTS (SELECT 1 FROM done))')}`,
-      values: [
-        JSON.stringify(planned.map((p) => p.ending)),
-        owner,
-        lead,
-        planned.map((p) => p.ending.task_id),
-        planned.map((p) => p.ending.attempt_id),
-        ...insert.values,
-      ],
-    });
-    return rows[0];
-  });
+           SELECT coalesce((SELECT array_agg(id) FROM done), '{}') AS done,
+             ${doorbellColumns('($3::boolean AND EXISTS (SELECT 1 FROM done))', `$${6 + insert.values.length}`)}`,
+        values: [
+          JSON.stringify(planned.map((p) => p.ending)),
+          owner,
+          lead,
+          planned.map((p) => p.ending.task_id),
+          planned.map((p) => p.ending.attempt_id),
+          ...insert.values,
+          ringPayload(topics),
+        ],
+      });
+      return rows[0];
+    },
+    topics,
+  );
   return new Set(row?.done ?? []);
 }
 
