@@ -124,9 +124,10 @@ describe('dead letter retention', () => {
       await deleteExpiredDeadLetters(poolOf('gateway'), { maxAgeMs: 30 * DAY_MS, onRemoved: (rows) => removed.push(...rows) }),
     ).toBe(1);
     expect(removed).toEqual([{ group, eventId: old, topic: 'test.retention.dead', key: old }]);
-    const { rows } = await admin.query<{ event_id: string }>(`SELECT event_id FROM bus.parked WHERE group_name = $1 ORDER BY event_id`, [
-      group,
-    ]);
+    const { rows } = await admin.query<{ event_id: string }>(
+      `SELECT event_id FROM bus.parked WHERE group_name = $1 ORDER BY event_id`,
+      [group],
+    );
     expect(rows.map((row) => row.event_id)).toEqual([fresh, retrying].sort());
   });
 

@@ -120,7 +120,8 @@ export function retentionJobs(service: ServiceName, env: ServiceEnv, pool: Pool,
         deleteExpiredDeadLetters(pool, {
           maxAgeMs,
           onRemoved: (removed) => {
-            for (const letter of removed) log.warn({ ...letter }, 'retention removed a dead letter (as a skip): it was never handled');
+            for (const letter of removed)
+              log.warn({ ...letter }, 'retention removed a dead letter (as a skip): it was never handled');
           },
         }),
     });

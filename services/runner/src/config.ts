@@ -99,6 +99,8 @@ export function runnerConfig(rawEnv: Readonly<Record<string, string | undefined>
     defaultMaxOutputTokens: env.RUNNER_DEFAULT_MAX_OUTPUT_TOKENS,
     stopDrainMs: env.RUNNER_STOP_DRAIN_MS,
     payloadRetentionMs:
-      env.RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS === undefined ? undefined : env.RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS * 86_400_000,
+      env.RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS === undefined
+        ? undefined
+        : env.RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS * 86_400_000,
   };
 }

@@ -33,7 +33,8 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metr
       kind: 'attempt_payloads',
       run: async () => {
         const result = await removeAttemptPayloads(pool, { maxAgeMs: payloadRetentionMs });
-        if (result.held) retentionLog.warn('attempt payload retention waits: the runner.pins consumer has unprocessed workflow events');
+        if (result.held)
+          retentionLog.warn('attempt payload retention waits: the runner.pins consumer has unprocessed workflow events');
         return result.removed;
       },
     });

@@ -240,7 +240,8 @@ export const AttemptSchema = z
       description: 'The exact request the SDK sent; null when the attempt ended before sending one.',
     }),
     response_text: z.string().nullable().openapi({
-      description: 'What the provider answered; null when there was no answer, or when payload retention removed it (`payload_removed_at`).',
+      description:
+        'What the provider answered; null when there was no answer, or when payload retention removed it (`payload_removed_at`).',
     }),
     payload_removed_at: Timestamp.nullable().openapi({
       description:

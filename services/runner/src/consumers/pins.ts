@@ -2,19 +2,7 @@ import type { Bus } from '@llmops/kit/bus/index';
 import type { Queryable } from '@llmops/kit/db';
 import { revisionWritten, runFinished } from '@llmops/kit/events/workflow';
 import { z } from 'zod';
-
-/** The consumer group that keeps runner.pinned_tasks: tasks a workflow revision or suggestion refers to. */
-export const PINS_GROUP = 'runner.pins';
-
-/** What the pins group reads; payload retention waits while any of it is unprocessed (tasks/payload-retention.ts). */
-export const PIN_TOPICS = [revisionWritten.topic, runFinished.topic] as const;
-
-async function pin(db: Queryable, taskId: string, reason: 'revision' | 'suggestion'): Promise<void> {
-  await db.query(`INSERT INTO runner.pinned_tasks (task_id, reason) VALUES ($1, $2) ON CONFLICT (task_id) DO NOTHING`, [
-    taskId,
-    reason,
-  ]);
-}
+import { pin, PINS_GROUP } from '../tasks/pins.ts';
 
 /**
  * Pins the tasks the workflow's content refers to, so opt-in payload retention never removes what a post's

@@ -1,5 +1,5 @@
 import type { Pool } from '@llmops/kit/db';
-import { PINS_GROUP, PIN_TOPICS } from '../consumers/pins.ts';
+import { PINS_GROUP, PIN_TOPICS } from './pins.ts';
 
 /*
  * Opt-in attempt payload retention (RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS, docs/operations.md#retention):

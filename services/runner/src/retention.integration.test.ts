@@ -9,12 +9,12 @@ import { requestHash } from '@llmops/kit/idempotency';
 import { uuidv7 } from '@llmops/kit/ids';
 import { deleteExpiredKeys } from '@llmops/kit/retention';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
-import { consumeWorkflowPins } from '../consumers/pins.ts';
-import { consumeTaskRequests, REQUESTS_GROUP } from '../consumers/task-requests.ts';
-import { TaskService } from '../create/service.ts';
-import * as reads from '../db/reads.ts';
-import { attemptJson } from '../routes/json.ts';
-import { removeAttemptPayloads } from './payload-retention.ts';
+import { consumeWorkflowPins } from './consumers/pins.ts';
+import { consumeTaskRequests, REQUESTS_GROUP } from './consumers/task-requests.ts';
+import { TaskService } from './create/service.ts';
+import * as reads from './db/reads.ts';
+import { attemptJson } from './routes/json.ts';
+import { removeAttemptPayloads } from './tasks/payload-retention.ts';
 
 /*
  * Retention in the runner: opt-in attempt payload retention (expired payloads go, fresh ones and pinned
@@ -83,8 +83,20 @@ describe('attempt payload retention', () => {
       at,
     });
     const run = { ...post, action_id: uuidv7(), at };
-    await publish(workflow, runFinished, { ...run, action_run_id: uuidv7(), task_id: suggested, status: 'suggested', suggestion_id: uuidv7() });
-    await publish(workflow, runFinished, { ...run, action_run_id: uuidv7(), task_id: failedRun, status: 'failed', suggestion_id: null });
+    await publish(workflow, runFinished, {
+      ...run,
+      action_run_id: uuidv7(),
+      task_id: suggested,
+      status: 'suggested',
+      suggestion_id: uuidv7(),
+    });
+    await publish(workflow, runFinished, {
+      ...run,
+      action_run_id: uuidv7(),
+      task_id: failedRun,
+      status: 'failed',
+      suggestion_id: null,
+    });
 
     const { bus, pool } = await buses.startBus({ service: 'runner' });
     // Before the pins consumer has read those events, a pass could reach a task one of them pins: it waits.
@@ -110,7 +122,11 @@ describe('attempt payload retention', () => {
       expect(attempt.wire).toEqual(WIRE); // the body alone is gone
       expect(attempt.response_text).toBeNull();
       expect(attempt.payload_removed_at).toBeInstanceOf(Date);
-      expect(attempt).toMatchObject({ status: 'succeeded', cost_usd: '0.012500000000', usage: { input_tokens: 12, output_tokens: 7 } });
+      expect(attempt).toMatchObject({
+        status: 'succeeded',
+        cost_usd: '0.012500000000',
+        usage: { input_tokens: 12, output_tokens: 7 },
+      });
       expect(attempt.request).toEqual({ model: 'model-a', messages: [{ role: 'user', content: 'Write a title' }] });
     }
     for (const task of [fresh, revised, suggested]) {
@@ -151,9 +167,10 @@ describe('attempt payload retention', () => {
     const passes = await Promise.all(pools.map((pool) => removeAttemptPayloads(pool, { maxAgeMs: 30 * DAY_MS, batchSize: 5 })));
     expect(passes.every((pass) => !pass.held)).toBe(true);
     expect(passes[0]!.removed + passes[1]!.removed).toBe(60);
-    const { rows } = await admin.query(`SELECT count(*)::int AS n FROM runner.attempts WHERE task_id = ANY($1::uuid[]) AND payload_removed_at IS NOT NULL`, [
-      tasks,
-    ]);
+    const { rows } = await admin.query(
+      `SELECT count(*)::int AS n FROM runner.attempts WHERE task_id = ANY($1::uuid[]) AND payload_removed_at IS NOT NULL`,
+      [tasks],
+    );
     expect(rows[0]).toEqual({ n: 60 });
   });
 });
@@ -163,7 +180,13 @@ describe('a dead-lettered task request replayed after key retention ran', () => 
     const { bus, pool } = await buses.startBus({ service: 'runner', config: { maxAttempts: 2 } });
     // Registry and prompt do not answer: a request that is new to the runner fails and is retried, then dies.
     const nowhere = (service: 'registry' | 'prompt') =>
-      createServiceClient({ caller: 'runner', service, url: 'http://127.0.0.1:9', secret: 'retention-test-secret-0123456789abcdef', timeoutMs: 500 });
+      createServiceClient({
+        caller: 'runner',
+        service,
+        url: 'http://127.0.0.1:9',
+        secret: 'retention-test-secret-0123456789abcdef',
+        timeoutMs: 500,
+      });
     const tasks = new TaskService({ pool, bus, registry: nowhere('registry'), prompt: nowhere('prompt'), wake: () => undefined });
     consumeTaskRequests(bus, tasks);
 
@@ -172,8 +195,12 @@ describe('a dead-lettered task request replayed after key retention ran', () => 
     const event = await publish(workflow, taskRequested, { requester: 'workflow', idempotency_key: 'run-1', request });
     await eventually(
       async () =>
-        (await admin.query(`SELECT 1 FROM bus.parked WHERE group_name = $1 AND event_id = $2 AND status = 'dead'`, [REQUESTS_GROUP, event.id]))
-          .rowCount === 1 || undefined,
+        (
+          await admin.query(`SELECT 1 FROM bus.parked WHERE group_name = $1 AND event_id = $2 AND status = 'dead'`, [
+            REQUESTS_GROUP,
+            event.id,
+          ])
+        ).rowCount === 1 || undefined,
       { what: 'the request to be dead-lettered' },
     );
 
@@ -199,16 +226,17 @@ describe('a dead-lettered task request replayed after key retention ran', () => 
       async () => (await admin.query(`SELECT 1 FROM bus.parked WHERE event_id = $1`, [event.id])).rowCount === 0 || undefined,
       { what: 'the replayed request to be handled' },
     );
-    const made = await admin.query(`SELECT id FROM runner.tasks WHERE requester = 'service:workflow' AND idempotency_key = 'run-1'`);
+    const made = await admin.query(
+      `SELECT id FROM runner.tasks WHERE requester = 'service:workflow' AND idempotency_key = 'run-1'`,
+    );
     expect(made.rows).toEqual([{ id: task }]);
 
     // Handled, the event stays until outbox retention deletes it; then nothing can deliver the key again.
     expect(await deleteExpiredKeys(pool, 'runner.idempotency_keys', { maxAgeMs: 7 * DAY_MS })).toBe(0);
     await admin.query(`UPDATE bus.outbox SET created_at = now() - interval '8 days' WHERE event_id = $1`, [event.id]);
-    await eventually(
-      async () => ((await runRetention(pool, { maxAgeMs: 7 * DAY_MS })).deleted > 0 ? true : undefined),
-      { what: 'outbox retention to delete the handled request' },
-    );
+    await eventually(async () => ((await runRetention(pool, { maxAgeMs: 7 * DAY_MS })).deleted > 0 ? true : undefined), {
+      what: 'outbox retention to delete the handled request',
+    });
     expect(await deleteExpiredKeys(pool, 'runner.idempotency_keys', { maxAgeMs: 7 * DAY_MS })).toBe(1);
   });
 });
