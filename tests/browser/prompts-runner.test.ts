@@ -364,6 +364,20 @@ describe('prompt assembly, the runner, history and compare', () => {
     expect(await page.locator('pre.wire').textContent()).toContain('/chat/completions');
     await expectAccessible(page, "a task's record");
     await screenshots(page, 'task-record');
+
+    // Opt-in payload retention removed the attempt's body and response text: the record says so, with the date.
+    const taskId = new URL(page.url()).pathname.split('/').pop();
+    await harness.admin.query(
+      `UPDATE runner.attempts SET wire = wire - 'body', response_text = NULL, payload_removed_at = now() WHERE task_id = $1`,
+      [taskId],
+    );
+    await reload(page);
+    const today = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeZone: 'UTC' }).format(new Date());
+    expect(await page.locator('pre.wire').textContent()).toContain(`(removed by retention on ${today})`);
+    expect(await page.locator('[data-payload-removed]').textContent()).toContain(`removed by retention on ${today}`);
+    expect(await page.locator('[data-output]').textContent()).toContain('seven eight'); // the task's output stays
+    await expectAccessible(page, "a task's record after payload retention");
+    await screenshots(page, 'task-record-payload-removed');
     expect(errors).toEqual([]);
     await context.close();
     // Its own waits allow 35 s: the first page loads of the file come first.

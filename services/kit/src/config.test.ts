@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
-import { ServiceEnvSchema, resolveUrls } from './runtime.ts';
+import { ServiceEnvSchema, resolveUrls, retentionJobs } from './runtime.ts';
 
 describe('configuration', () => {
   it('names every missing or invalid variable and what it expects', () => {
@@ -42,5 +42,20 @@ describe('configuration', () => {
       runner: 'http://runner.internal:80',
       workflow: 'http://127.0.0.1:9005',
     });
+  });
+
+  it('runs dead letter retention in every service and key retention where a service keeps keys, each off at 0', () => {
+    const base = { DATABASE_URL: 'postgres://u:p@h/db', LLMOPS_INTERNAL_SECRET: 'x'.repeat(32) };
+    const kinds = (service: Parameters<typeof retentionJobs>[0], extra: Record<string, string> = {}) =>
+      retentionJobs(service, loadConfig(ServiceEnvSchema, { ...base, ...extra }), undefined as never, undefined as never).map(
+        (job) => job.kind,
+      );
+    expect(kinds('registry')).toEqual(['dead_letters', 'idempotency_keys']);
+    expect(kinds('gateway')).toEqual(['dead_letters']); // it keeps no idempotency keys
+    expect(kinds('runner', { LLMOPS_DEAD_LETTER_RETENTION_HOURS: '0' })).toEqual(['idempotency_keys']);
+    expect(kinds('workflow', { LLMOPS_IDEMPOTENCY_RETENTION_HOURS: '0', LLMOPS_DEAD_LETTER_RETENTION_HOURS: '0' })).toEqual([]);
+    expect(() => loadConfig(ServiceEnvSchema, { ...base, LLMOPS_IDEMPOTENCY_RETENTION_HOURS: '-1' })).toThrow(
+      /LLMOPS_IDEMPOTENCY_RETENTION_HOURS/,
+    );
   });
 });

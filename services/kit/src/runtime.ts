@@ -12,6 +12,8 @@ import { answerClientError } from './http/client-error.ts';
 import { SERVER_KEEP_ALIVE_MS } from './http/upstream.ts';
 import type { ReadinessCheck } from './http/health.ts';
 import { readSqlFiles, schemaStatus } from './schema.ts';
+import type { IdempotencyTable } from './idempotency.ts';
+import { deleteExpiredDeadLetters, deleteExpiredKeys, scheduleRetention, type RetentionJob } from './retention.ts';
 import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS, SERVICES, urlVariable, type ServiceName } from './services.ts';
 
 /** The environment every service reads (README lists it). Parsed once, at start. */
@@ -54,6 +56,16 @@ export const ServiceEnvSchema = z.object({
     .number({ message: 'expected a number of hours (0 turns retention off)' })
     .min(0)
     .optional(),
+  /** Dead letters are removed (as a skip) this many hours after they died; 0 keeps them (docs/operations.md#retention). */
+  LLMOPS_DEAD_LETTER_RETENTION_HOURS: z.coerce
+    .number({ message: 'expected a number of hours (0 keeps dead letters)' })
+    .min(0)
+    .default(720),
+  /** Idempotency keys are forgotten this many hours after their first use; 0 keeps them (docs/operations.md#retention). */
+  LLMOPS_IDEMPOTENCY_RETENTION_HOURS: z.coerce
+    .number({ message: 'expected a number of hours (0 keeps idempotency keys)' })
+    .min(0)
+    .default(168),
 });
 export type ServiceEnv = z.output<typeof ServiceEnvSchema>;
 
@@ -80,10 +92,46 @@ export function busConfigFrom(env: ServiceEnv): Partial<BusConfig> {
   if (env.LLMOPS_BUS_MAX_ATTEMPTS !== undefined) config.maxAttempts = env.LLMOPS_BUS_MAX_ATTEMPTS;
   if (env.LLMOPS_BUS_RETENTION_HOURS !== undefined) {
     const hours = env.LLMOPS_BUS_RETENTION_HOURS;
-    config.retention = hours === 0 ? false : { maxAgeMs: hours * 3_600_000, intervalMs: 10 * 60_000, batchSize: 5_000 };
+    config.retention = hours === 0 ? false : { maxAgeMs: hours * 3_600_000, intervalMs: RETENTION_INTERVAL_MS, batchSize: 5_000 };
   }
   if (config.sweepMs !== undefined) config.waiterTtlMs = Math.max(3_000, config.sweepMs * 3);
   return config;
+}
+
+/** Each service's idempotency keys (the gateway keeps none). */
+const KEY_TABLES: Partial<Record<ServiceName, IdempotencyTable>> = {
+  registry: 'registry.idempotency_keys',
+  prompt: 'prompt.idempotency_keys',
+  runner: 'runner.idempotency_keys',
+  workflow: 'workflow.idempotency_keys',
+};
+
+/** How often every process runs retention (the outbox's included). */
+export const RETENTION_INTERVAL_MS = 10 * 60_000;
+
+/** The retention jobs every service runs: dead letters (bus-wide) and the service's own idempotency keys. */
+export function retentionJobs(service: ServiceName, env: ServiceEnv, pool: Pool, log: Logger): RetentionJob[] {
+  const jobs: RetentionJob[] = [];
+  if (env.LLMOPS_DEAD_LETTER_RETENTION_HOURS > 0) {
+    const maxAgeMs = env.LLMOPS_DEAD_LETTER_RETENTION_HOURS * 3_600_000;
+    jobs.push({
+      kind: 'dead_letters',
+      run: () =>
+        deleteExpiredDeadLetters(pool, {
+          maxAgeMs,
+          onRemoved: (removed) => {
+            for (const letter of removed)
+              log.warn({ ...letter }, 'retention removed a dead letter (as a skip): it was never handled');
+          },
+        }),
+    });
+  }
+  const table = KEY_TABLES[service];
+  if (table && env.LLMOPS_IDEMPOTENCY_RETENTION_HOURS > 0) {
+    const maxAgeMs = env.LLMOPS_IDEMPOTENCY_RETENTION_HOURS * 3_600_000;
+    jobs.push({ kind: 'idempotency_keys', run: () => deleteExpiredKeys(pool, table, { maxAgeMs }) });
+  }
+  return jobs;
 }
 
 /** What a service's composition root hands to its pieces. */
@@ -195,10 +243,17 @@ export async function runService(
   const boundPort = typeof address === 'object' && address ? address.port : listenPort;
   const url = `http://${env.LLMOPS_HOST}:${boundPort}`;
   log.info({ url, port: boundPort }, 'listening');
+  const retention = scheduleRetention({
+    jobs: retentionJobs(service, env, pool, log.child({ component: 'retention' })),
+    intervalMs: RETENTION_INTERVAL_MS,
+    log: log.child({ component: 'retention' }),
+    metrics,
+  });
   try {
     await bus.start();
     await parts.start?.();
   } catch (error) {
+    await retention.stop();
     await closeServer(server);
     await bus.stop();
     await pool.end();
@@ -214,6 +269,7 @@ export async function runService(
       await closeServer(server);
       log.info('shutting down: stopping consumers and workers');
       await parts.stop?.();
+      await retention.stop();
       // The bus waits for running handlers; a handler that hangs must not hold the shutdown forever.
       await boundedBy(bus.stop(), BUS_STOP_TIMEOUT_MS, () =>
         log.warn({ timeoutMs: BUS_STOP_TIMEOUT_MS }, 'the bus did not stop in time; closing anyway'),

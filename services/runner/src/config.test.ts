@@ -21,3 +21,12 @@ describe("the runner's pool size", () => {
     expect(() => runnerConfig({ RUNNER_DB_POOL_MAX: '0' })).toThrow(/RUNNER_DB_POOL_MAX/);
   });
 });
+
+describe('attempt payload retention', () => {
+  it('is off unless set, in whole days of at least one, and says what to set otherwise', () => {
+    expect(runnerConfig({}).payloadRetentionMs).toBeUndefined();
+    expect(runnerConfig({ RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS: '90' }).payloadRetentionMs).toBe(90 * 86_400_000);
+    expect(() => runnerConfig({ RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS: '0' })).toThrow(/RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS/);
+    expect(() => runnerConfig({ RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS: 'forever' })).toThrow(/number of days/);
+  });
+});

@@ -43,6 +43,15 @@ export const RunnerEnvSchema = z.object({
   RUNNER_STOP_DRAIN_MS: z.coerce.number({ message: 'expected a number of milliseconds' }).int().min(0).default(5_000),
   /** Output tokens assumed for a spend-cap reservation when neither the task nor the model sets a maximum. */
   RUNNER_DEFAULT_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4_096),
+  /**
+   * Opt-in, unset by default: remove attempts' wire bodies and response texts this many days after they
+   * ended, except for tasks a workflow revision or suggestion refers to. A waiver of the rule that every
+   * call is kept exactly (docs/operations.md#retention).
+   */
+  RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS: z.coerce
+    .number({ message: 'expected a number of days (unset keeps every payload)' })
+    .min(1, { message: 'expected at least 1 day (unset keeps every payload)' })
+    .optional(),
 });
 
 export type RunnerEnv = z.output<typeof RunnerEnvSchema>;
@@ -59,6 +68,8 @@ export interface RunnerConfig {
   keyTtlMs: number;
   defaultMaxOutputTokens: number;
   stopDrainMs: number;
+  /** Attempt payload retention (milliseconds after an attempt ended); undefined keeps every payload. */
+  payloadRetentionMs: number | undefined;
 }
 
 /** Connections a runner process opens besides its pool: the bus's one LISTEN connection. */
@@ -87,5 +98,9 @@ export function runnerConfig(rawEnv: Readonly<Record<string, string | undefined>
     keyTtlMs: env.RUNNER_KEY_TTL_MS,
     defaultMaxOutputTokens: env.RUNNER_DEFAULT_MAX_OUTPUT_TOKENS,
     stopDrainMs: env.RUNNER_STOP_DRAIN_MS,
+    payloadRetentionMs:
+      env.RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS === undefined
+        ? undefined
+        : env.RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS * 86_400_000,
   };
 }

@@ -1,12 +1,15 @@
 import { configOrExit } from '@llmops/kit/config';
 import { createServiceClient } from '@llmops/kit/http/service-client';
-import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
+import { RETENTION_INTERVAL_MS, runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
+import { scheduleRetention, type RetentionJob } from '@llmops/kit/retention';
 import { createApp } from './app.ts';
 import { runnerConfig } from './config.ts';
 import { Credentials } from './clients/provider-connections.ts';
 import { consumeTaskRequests } from './consumers/task-requests.ts';
 import { TaskService } from './create/service.ts';
 import { consumeRegistryChanges } from './consumers/registry-copy.ts';
+import { consumeWorkflowPins } from './consumers/pins.ts';
+import { removeAttemptPayloads } from './tasks/payload-retention.ts';
 import { Worker } from './worker/worker.ts';
 import { attemptMetrics, observeQueue } from './metrics.ts';
 
@@ -22,13 +25,30 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metr
   const tasks = new TaskService({ pool, bus, registry, prompt, wake: () => worker.wake() });
   const app = createApp({ log, internalSecret: secret, readiness, metrics, pool, tasks });
   const consumers: { stop(): Promise<void> }[] = [];
+  const retentionLog = log.child({ component: 'retention' });
+  const payloadJobs: RetentionJob[] = [];
+  const { payloadRetentionMs } = config;
+  if (payloadRetentionMs !== undefined) {
+    payloadJobs.push({
+      kind: 'attempt_payloads',
+      run: async () => {
+        const result = await removeAttemptPayloads(pool, { maxAgeMs: payloadRetentionMs });
+        if (result.held)
+          retentionLog.warn('attempt payload retention waits: the runner.pins consumer has unprocessed workflow events');
+        return result.removed;
+      },
+    });
+  }
+  let payloadRetention: ReturnType<typeof scheduleRetention> | undefined;
   return {
     app,
     start: async () => {
-      consumers.push(consumeRegistryChanges(bus, pool), consumeTaskRequests(bus, tasks));
+      consumers.push(consumeRegistryChanges(bus, pool), consumeTaskRequests(bus, tasks), consumeWorkflowPins(bus, pool));
       await worker.start();
+      payloadRetention = scheduleRetention({ jobs: payloadJobs, intervalMs: RETENTION_INTERVAL_MS, log: retentionLog, metrics });
     },
     stop: async () => {
+      await payloadRetention?.stop();
       await worker.stop();
       await Promise.all(consumers.map((consumer) => consumer.stop()));
     },

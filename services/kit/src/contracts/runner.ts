@@ -216,7 +216,10 @@ export const WireRequestSchema = z
       description:
         'Every header the SDK sent (names in lower case) except the authorization ones (Authorization, x-api-key): version, organization, project, extra headers and the SDK’s own.',
     }),
-    body: z.string().openapi({ description: 'The body exactly as sent (JSON text, keys in the order sent); empty when none.' }),
+    body: z.string().nullable().openapi({
+      description:
+        'The body exactly as sent (JSON text, keys in the order sent); empty when none; null when payload retention removed it (the attempt’s `payload_removed_at`).',
+    }),
   })
   .openapi('WireRequest');
 
@@ -236,7 +239,14 @@ export const AttemptSchema = z
     wire: WireRequestSchema.nullable().openapi({
       description: 'The exact request the SDK sent; null when the attempt ended before sending one.',
     }),
-    response_text: z.string().nullable(),
+    response_text: z.string().nullable().openapi({
+      description:
+        'What the provider answered; null when there was no answer, or when payload retention removed it (`payload_removed_at`).',
+    }),
+    payload_removed_at: Timestamp.nullable().openapi({
+      description:
+        'When opt-in payload retention removed this attempt’s wire body and response text (docs/operations.md#retention); null while they are kept. The normalized request, usage, cost and status always stay.',
+    }),
     finish_reason: z.string().nullable(),
     provider_finish_reason: z.string().nullable(),
     response_id: z.string().nullable(),

@@ -94,8 +94,11 @@ export function attemptJson(row: AttemptRow): z.input<typeof AttemptSchema> {
     worker: row.worker,
     status: row.status,
     request: row.request,
-    wire: row.wire,
+    wire: row.wire
+      ? { method: row.wire.method, url: row.wire.url, headers: row.wire.headers, body: row.wire.body ?? null }
+      : null,
     response_text: row.response_text,
+    payload_removed_at: isoOrNull(row.payload_removed_at),
     finish_reason: row.finish_reason,
     provider_finish_reason: row.provider_finish_reason,
     response_id: row.response_id,

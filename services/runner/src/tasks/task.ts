@@ -120,12 +120,15 @@ export interface ModelSkip {
   at: string;
 }
 
-/** The request an attempt sent, as stored: the body is the exact text (storedWire in attempts.ts). */
+/**
+ * The request an attempt sent, as stored: the body is the exact text (storedWire in attempts.ts), absent
+ * once payload retention removed it (payload_removed_at).
+ */
 export interface StoredWire {
   method: string;
   url: string;
   headers: Record<string, string>;
-  body: string;
+  body?: string;
 }
 
 /** A row of runner.attempts, as `SELECT *` returns it (numeric as text, jsonb parsed). */
@@ -156,6 +159,8 @@ export interface AttemptRow {
   time_to_first_token_ms: number | null;
   started_at: Date;
   ended_at: Date | null;
+  /** When payload retention removed the wire body and response text (tasks/payload-retention.ts). */
+  payload_removed_at: Date | null;
 }
 
 /** One model of a task's chain: the model it starts on, then its fallbacks, in order. */

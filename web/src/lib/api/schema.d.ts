@@ -4073,6 +4073,12 @@ export interface components {
             model_index: number;
             number: number;
             overhead_ms: number | null;
+            /**
+             * Format: date-time
+             * @description When opt-in payload retention removed this attempt’s wire body and response text (docs/operations.md#retention); null while they are kept. The normalized request, usage, cost and status always stay.
+             * @example 2025-06-01T09:30:00.000Z
+             */
+            payload_removed_at: string | null;
             /** @description The price in force when the attempt started; null when the model has none. */
             price: {
                 /**
@@ -4112,6 +4118,7 @@ export interface components {
                 [key: string]: unknown;
             };
             response_id: string | null;
+            /** @description What the provider answered; null when there was no answer, or when payload retention removed it (`payload_removed_at`). */
             response_text: string | null;
             /**
              * Format: date-time
@@ -4545,8 +4552,8 @@ export interface components {
         };
         /** @description The exact request the SDK sent; null when the attempt ended before sending one. */
         WireRequest: {
-            /** @description The body exactly as sent (JSON text, keys in the order sent); empty when none. */
-            body: string;
+            /** @description The body exactly as sent (JSON text, keys in the order sent); empty when none; null when payload retention removed it (the attempt’s `payload_removed_at`). */
+            body: string | null;
             /** @description Every header the SDK sent (names in lower case) except the authorization ones (Authorization, x-api-key): version, organization, project, extra headers and the SDK’s own. */
             headers: {
                 [key: string]: string;
