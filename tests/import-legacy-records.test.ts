@@ -264,8 +264,17 @@ describe('legacy import: historical records, dump files, resume', () => {
           INSERT INTO llm_interaction (prompt_id, input_text, output_text, interaction_metadata, created_at)
             VALUES (1, 'Expand: the Falkirk Wheel', 'A boat lift turning canal boats through the air.',
               '{"llm_model": "llama3.1:70b", "llm_provider": "ollama"}', '2025-10-03 08:00:00');
-          UPDATE post_development SET tags = 'tartan' WHERE post_id = 1;`),
+          UPDATE post_development SET tags = 'tartan', summary = 'Tartan, briefly' WHERE post_id = 1;`),
     );
+    // Meanwhile an editor wrote post 1's summary here: the legacy one is not written over it.
+    const post1 = applied.items.find((item) => item.kind === 'post' && item.legacy_id === '1')?.id;
+    const written = await stack.call(
+      'workflow',
+      `/api/v1/workflow/posts/${post1}/values/summary`,
+      { method: 'PUT', body: JSON.stringify({ value: 'Our summary', base_revision_id: null }) },
+      editor,
+    );
+    expect(written.status).toBe(200);
     again = await importLegacy({ from: url, apply: true, targets });
     expect(again.source).toBe(applied.source);
 
@@ -284,7 +293,19 @@ describe('legacy import: historical records, dump files, resume', () => {
       'value post 1 tags',
       'record 8',
     ]);
-    expect(again.skipped).toEqual(applied.skipped.filter((skip) => !(skip.table === 'llm_prompt' && skip.legacy_id === '5')));
+    const skippedAgain = [
+      ...applied.skipped.filter((skip) => !(skip.table === 'llm_prompt' && skip.legacy_id === '5')),
+      {
+        kind: 'value',
+        table: 'post_development',
+        legacy_id: '1 summary',
+        reason: expect.stringMatching(
+          /field summary: the post already has a value here written since the import \(by account editor-1\)/,
+        ),
+      },
+    ];
+    expect(again.skipped).toEqual(expect.arrayContaining(skippedAgain));
+    expect(again.skipped).toHaveLength(skippedAgain.length);
   });
 
   it('on that second run the new record is linked, the first run’s links are kept, and a record imported unlinked gets the link it can now have', async () => {
