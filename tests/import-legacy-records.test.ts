@@ -72,6 +72,8 @@ const scratchDatabases = () =>
 
 describe('legacy import: historical records, dump files, resume', () => {
   let applied: ImportSummary;
+  let again: ImportSummary;
+  afterAll(() => withClient(db.adminUrl, (client) => client.query('DROP DATABASE IF EXISTS blog WITH (FORCE)')));
 
   it('E4 from a pg_dump file: loaded into a scratch database that is dropped, every row imported, the rest reported', async () => {
     applied = await importLegacy({ from: DUMP, apply: true, targets, scratchServer: db.adminUrl });
@@ -247,4 +249,84 @@ describe('legacy import: historical records, dump files, resume', () => {
     for (const count of Object.values(again.counts)) expect(count.imported).toBe(0);
     expect(again.counts.record).toEqual({ imported: 0, already: total, skipped: 3 });
   }, 90_000); // four imports and a CLI process: generous on a loaded machine
+
+  it('a second run, of the live database the dump was taken of with rows added since: each row imported before is counted once as already imported, only the new rows are imported', async () => {
+    // The legacy database itself (the dump's source, "blog"), where since the backup the team filled the empty
+    // prompt 5 (record 7's, which the first run kept unlinked), added an interaction and a post's tags.
+    await withClient(db.adminUrl, async (client) => {
+      await client.query('DROP DATABASE IF EXISTS blog WITH (FORCE)');
+      await client.query('CREATE DATABASE blog');
+    });
+    const url = withDatabase(db.adminUrl, 'blog');
+    await withClient(url, (client) =>
+      client.query(`${legacySql('E4')}${INTERACTIONS_E4}
+          UPDATE llm_prompt SET prompt_text = 'Expand on {{basic_idea}}.' WHERE id = 5;
+          INSERT INTO llm_interaction (prompt_id, input_text, output_text, interaction_metadata, created_at)
+            VALUES (1, 'Expand: the Falkirk Wheel', 'A boat lift turning canal boats through the air.',
+              '{"llm_model": "llama3.1:70b", "llm_provider": "ollama"}', '2025-10-03 08:00:00');
+          UPDATE post_development SET tags = 'tartan', summary = 'Tartan, briefly' WHERE post_id = 1;`),
+    );
+    // Meanwhile an editor wrote post 1's summary here: the legacy one is not written over it.
+    const post1 = applied.items.find((item) => item.kind === 'post' && item.legacy_id === '1')?.id;
+    const written = await stack.call(
+      'workflow',
+      `/api/v1/workflow/posts/${post1}/values/summary`,
+      { method: 'PUT', body: JSON.stringify({ value: 'Our summary', base_revision_id: null }) },
+      editor,
+    );
+    expect(written.status).toBe(200);
+    again = await importLegacy({ from: url, apply: true, targets });
+    expect(again.source).toBe(applied.source);
+
+    const key = (item: ImportSummary['items'][number]) => `${item.kind} ${item.legacy_id} ${item.id}`;
+    const madeFirst = applied.items.filter((item) => item.created).map(key);
+    const alreadyAgain = again.items.filter((item) => !item.created && !item.existing).map(key);
+    // Every row the first run made is answered once, by the same id, as already imported; nothing else is.
+    expect(alreadyAgain.sort()).toEqual([...madeFirst].sort());
+    expect(new Set(alreadyAgain).size).toBe(alreadyAgain.length);
+    for (const kind of Object.keys(again.counts) as (keyof ImportSummary['counts'])[])
+      expect(again.counts[kind].already, kind).toBe(applied.counts[kind].imported);
+    expect(applied.counts.value.imported).toBeGreaterThan(0);
+    // Only the rows added since are imported; the rest is skipped as before.
+    expect(again.items.filter((item) => item.created).map((item) => `${item.kind} ${item.legacy_id}`)).toEqual([
+      'template prompt:5',
+      'value post 1 tags',
+      'record 8',
+    ]);
+    const skippedAgain = [
+      ...applied.skipped.filter((skip) => !(skip.table === 'llm_prompt' && skip.legacy_id === '5')),
+      {
+        kind: 'value',
+        table: 'post_development',
+        legacy_id: '1 summary',
+        reason: expect.stringMatching(
+          /field summary: the post already has a value here written since the import \(by account editor-1\)/,
+        ),
+      },
+    ];
+    expect(again.skipped).toEqual(expect.arrayContaining(skippedAgain));
+    expect(again.skipped).toHaveLength(skippedAgain.length);
+  });
+
+  it('on that second run the new record is linked, the first run’s links are kept, and a record imported unlinked gets the link it can now have', async () => {
+    const idOf = (kind: string, legacyId: string) =>
+      again.items.find((item) => item.kind === kind && item.legacy_id === legacyId)?.id;
+    const record = async (legacyId: string) => {
+      const [found] = await tasks(
+        `&correlation=${encodeURIComponent(JSON.stringify({ legacy_source: 'blog', legacy_interaction_id: legacyId }))}`,
+      );
+      expect(found.id).toBe(idOf('record', legacyId));
+      return found;
+    };
+    const template = (legacyId: string) => ({ id: idOf('template', legacyId), version: 1, label: 'legacy' });
+    const llama = { model_id: idOf('model', '2'), provider_id: idOf('provider', '1') };
+    // The first run's links are kept; the new record is linked as they were.
+    expect(await record('1')).toMatchObject({ template: template('prompt:1'), ...llama });
+    expect(await record('8')).toMatchObject({ template: template('prompt:1'), ...llama });
+    // Record 7, imported unlinked, is linked to its prompt now that it is imported; its model still has no row.
+    expect(await record('7')).toMatchObject({ template: template('prompt:5'), model_id: null, provider_id: null });
+    expect(again.notes.filter((note) => note.kind === 'record')).toEqual([
+      { kind: 'record', legacy_id: '7', message: expect.stringMatching(/^its model "gpt-4" has no llm_model row/) },
+    ]);
+  });
 });

@@ -52,6 +52,61 @@ export async function insert(tx: Queryable, records: readonly LegacyRecord[]): P
   return rows;
 }
 
+/** A link the importer can now name for a record an earlier import made. */
+export interface LaterLink {
+  id: string;
+  template_id: string | null;
+  model_id: string | null;
+  provider_id: string | null;
+}
+
+/**
+ * Gives records made by an earlier import the links they lack and can now have (their template or model was
+ * imported since): a link a record has is never changed. Returns each record linked, before and after.
+ */
+export async function linkLater(
+  tx: Queryable,
+  links: readonly LaterLink[],
+): Promise<{ id: string; before: Omit<LaterLink, 'id'>; after: Omit<LaterLink, 'id'> }[]> {
+  const wanted = links.filter((link) => link.template_id !== null || link.model_id !== null);
+  if (wanted.length === 0) return [];
+  const { rows } = await tx.query<{
+    id: string;
+    template_id: string | null;
+    model_id: string | null;
+    provider_id: string | null;
+    old_template_id: string | null;
+    old_model_id: string | null;
+    old_provider_id: string | null;
+  }>(
+    `WITH r AS (
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, template_id uuid, model_id uuid, provider_id uuid)
+     ), old AS (
+       SELECT t.id, t.template_id, t.model_id, t.provider_id FROM runner.tasks t JOIN r ON r.id = t.id
+       WHERE t.source = 'legacy'
+         AND ((t.template_id IS NULL AND r.template_id IS NOT NULL) OR (t.model_id IS NULL AND r.model_id IS NOT NULL))
+       FOR UPDATE OF t
+     )
+     UPDATE runner.tasks t SET
+       template_id = COALESCE(old.template_id, r.template_id),
+       template_version = CASE WHEN old.template_id IS NULL AND r.template_id IS NOT NULL THEN 1 ELSE t.template_version END,
+       template_label = CASE WHEN old.template_id IS NULL AND r.template_id IS NOT NULL THEN 'legacy' ELSE t.template_label END,
+       model_id = COALESCE(old.model_id, r.model_id),
+       provider_id = CASE WHEN old.model_id IS NULL AND r.model_id IS NOT NULL THEN r.provider_id ELSE t.provider_id END,
+       updated_at = now()
+     FROM r JOIN old ON old.id = r.id
+     WHERE t.id = r.id
+     RETURNING t.id, t.template_id, t.model_id, t.provider_id,
+       old.template_id AS old_template_id, old.model_id AS old_model_id, old.provider_id AS old_provider_id`,
+    [JSON.stringify(wanted)],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    before: { template_id: row.old_template_id, model_id: row.old_model_id, provider_id: row.old_provider_id },
+    after: { template_id: row.template_id, model_id: row.model_id, provider_id: row.provider_id },
+  }));
+}
+
 /** Records which task each legacy row became, so a later import of `source` creates nothing twice. */
 export async function record(tx: Queryable, source: string, made: readonly { legacy_id: string; id: string }[]): Promise<void> {
   await tx.query(

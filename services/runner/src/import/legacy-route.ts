@@ -34,7 +34,7 @@ class DryRunDone extends Error {
  * kept as historical task records of source `legacy` (done, never claimable, read only: see
  * sql/runner/000008). No task event is published: nothing happened now, and nothing is to run. One
  * transaction per request; a dry run does all of it and rolls back; `runner.legacy_ids` makes a second
- * import create nothing.
+ * import create nothing, only give a record made before the links it lacked and can now have.
  */
 export function mountLegacyImport(app: ServiceApp, { pool }: { pool: Pool }): void {
   app.openapi(importLegacyRecords, async (c) => {
@@ -99,6 +99,16 @@ async function importRecords(tx: Queryable, input: Input, audit: Audit): Promise
       source: 'legacy',
       legacy: { source, table: 'llm_interaction', id: row.correlation?.legacy_interaction_id },
     });
+  // A record made before gets the links it lacked where its template or model has been imported since.
+  const linked = await legacy.linkLater(
+    tx,
+    input.records.flatMap((record) => {
+      const id = known.get(record.legacy_id);
+      return id ? [{ id, template_id: record.template_id, model_id: record.model_id, provider_id: record.provider_id }] : [];
+    }),
+  );
+  for (const link of linked)
+    await audit(tx, 'task.linked', { type: 'task', id: link.id }, link.before, { source: 'legacy', ...link.after });
   const made = new Map(rows.map((row) => [String(row.correlation?.legacy_interaction_id), row.id]));
   return {
     items: input.records.map((record) => {

@@ -58,6 +58,21 @@ export async function ofPost(db: Queryable, postId: string): Promise<CurrentValu
 }
 
 /**
+ * The first revision `author` (a service) wrote of each value of a post: `section id or '' + ' ' + field id` →
+ * revision id. The legacy importer reads its own, to answer a value an earlier import wrote as already imported.
+ */
+export async function firstRevisionsBy(db: Queryable, postId: string, author: Author): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ section_id: string | null; field_id: string; id: string }>(
+    `SELECT DISTINCT ON (v.section_id, v.field_id) v.section_id, v.field_id, r.id
+     FROM workflow.field_values v JOIN workflow.revisions r ON r.value_id = v.id
+     WHERE v.post_id = $1 AND r.author_kind = $2 AND r.author_id = $3
+     ORDER BY v.section_id, v.field_id, r.created_at, r.id`,
+    [postId, author.kind, author.id],
+  );
+  return new Map(rows.map((row) => [`${row.section_id ?? ''} ${row.field_id}`, row.id]));
+}
+
+/**
  * Claims the value row of a target (created on first write with its first revision's id, checked at
  * commit); an existing row is returned locked. Concurrent first writes meet on the unique key.
  */

@@ -152,6 +152,8 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
   for (const field of input.fields) {
     const there = fieldByKey.get(field.key);
     if (there) {
+      // A field an earlier import of this source made is already imported; any other of the key is used as it is.
+      const own = known.get(`field:${field.legacy_id}`) === there.id;
       if (there.scope !== field.scope)
         refuse(
           'field',
@@ -165,7 +167,7 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
           id: there.id,
           name: there.key,
           created: false,
-          existing: true,
+          ...(own ? {} : { existing: true }),
         });
       continue;
     }
@@ -235,13 +237,10 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
   const first = await stages.firstSubstage(tx);
   const into = { fieldByKey, refuse, items: answer.items, audit };
   for (const post of input.posts) {
-    // A later part of a post too large for one request adds to the post its first part made.
-    const continued = post.part > 1;
+    // A post an earlier import made (or its first part, for a later part of a post too large for one request)
+    // is answered as already imported, and its sections and values are gone through as the report counts them.
     let id = known.get(`post:${post.legacy_id}`);
-    if (id && !continued) {
-      kept('post', post.legacy_id, post.title);
-      continue;
-    }
+    const earlier = id ? await values.firstRevisionsBy(tx, id, IMPORTER) : null;
     if (id) answer.items.push({ kind: 'post', legacy_id: post.legacy_id, id, name: post.title, created: false });
     else {
       const substage = (post.substage_key && substageByKey.get(post.substage_key)) || first;
@@ -264,7 +263,7 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
       await made('post', post.legacy_id, id, post.title, { title: post.title, slug, status: post.status });
     }
     const postId = id;
-    await writeValues(tx, { postId, sectionId: null, row: `post ${post.legacy_id}`, skipWritten: continued }, post.values, into);
+    await writeValues(tx, { postId, sectionId: null, row: `post ${post.legacy_id}`, earlier }, post.values, into);
     for (const [index, section] of post.sections.entries()) {
       const position = section.position ?? index + 1;
       let sectionId = known.get(`section:${section.legacy_id}`);
@@ -275,12 +274,7 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
         await sections.insert(tx, { id: sectionId, post_id: postId, position });
         await made('section', section.legacy_id, sectionId, name, { post_id: postId, position });
       }
-      await writeValues(
-        tx,
-        { postId, sectionId, row: `post_section ${section.legacy_id}`, skipWritten: continued },
-        section.values,
-        into,
-      );
+      await writeValues(tx, { postId, sectionId, row: `post_section ${section.legacy_id}`, earlier }, section.values, into);
     }
   }
 
@@ -321,12 +315,13 @@ async function importRows(tx: PoolClient, input: Input, audit: Audit): Promise<A
 
 /**
  * A post's or section's values, each one revision by the importer (an item); a value that does not fit is
- * refused. A later part of a post (`skipWritten`) leaves a value the post or section has already as it is: an
- * earlier run of the same part wrote it.
+ * refused. In a post made before (`earlier`: the importer's first revision of each of its values), a value the
+ * importer wrote is already imported (that revision is its id); one the post does not have is written; one
+ * written here by someone else since is left as it is and reported.
  */
 async function writeValues(
   tx: PoolClient,
-  target: { postId: string; sectionId: string | null; row: string; skipWritten: boolean },
+  target: { postId: string; sectionId: string | null; row: string; earlier: ReadonlyMap<string, string> | null },
   list: readonly { field: string; value: unknown }[],
   into: {
     fieldByKey: ReadonlyMap<string, FieldRow>;
@@ -350,9 +345,18 @@ async function writeValues(
       into.refuse('value', legacyId, `${row}, field ${key}: ${problems.join('; ')}`);
       continue;
     }
-    const had = target.skipWritten ? await values.current(tx, { postId, sectionId, fieldId: field.id }) : undefined;
-    if (had) {
-      into.items.push({ kind: 'value', legacy_id: legacyId, id: had.id, name: key, created: false });
+    const imported = target.earlier?.get(`${sectionId ?? ''} ${field.id}`);
+    if (imported) {
+      into.items.push({ kind: 'value', legacy_id: legacyId, id: imported, name: key, created: false });
+      continue;
+    }
+    const other = target.earlier ? await values.current(tx, { postId, sectionId, fieldId: field.id }) : undefined;
+    if (other) {
+      into.refuse(
+        'value',
+        legacyId,
+        `${row}, field ${key}: the post already has a value here written since the import (by ${other.author_kind} ${other.author_id}); left as it is`,
+      );
       continue;
     }
     const written = await writeValue(tx, { postId, sectionId, field, value, base: null, author: IMPORTER });
