@@ -100,11 +100,11 @@ export const COMMANDS = {
   import: {
     forms: [
       [
-        'import legacy --from postgres://…/blog [--apply] [--summary FILE] [--batch N]',
+        'import legacy --from postgres://…/blog [--apply] [--summary FILE] [--batch N] [--source NAME]',
         'bring a legacy BlogForge database into LLM Ops (a dry run without --apply; docs/migration.md)',
       ],
       [
-        'import legacy --from ./blog_backup.sql [--apply] [--summary FILE] [--batch N]',
+        'import legacy --from ./blog_backup.sql [--apply] [--summary FILE] [--batch N] [--source NAME]',
         'the same from a plain-SQL pg_dump file, loaded into a scratch database on the system’s server and dropped',
       ],
     ],
@@ -114,8 +114,15 @@ export const COMMANDS = {
       'Run it against a running `npm start` (or with REGISTRY_URL, PROMPT_URL, RUNNER_URL and LLMOPS_INTERNAL_SECRET set, and DATABASE_URL for a dump file). Running it again imports nothing twice; a run that failed or was killed is finished by running it again.',
       '--summary FILE: also write the summary as JSON (default: legacy-import-summary.json in the data folder).',
       '--batch N: legacy interactions sent to the runner N at a time, each batch kept once sent (default 100, at most 500).',
+      '--source NAME: the name imported rows are recorded under (default: the legacy database’s name, or the one the dump was taken of); a run finds what earlier runs imported by it, so give the first run’s name when the legacy database was restored under another.',
     ],
-    options: { from: { type: 'string' }, apply: { type: 'boolean' }, summary: { type: 'string' }, batch: { type: 'string' } },
+    options: {
+      from: { type: 'string' },
+      apply: { type: 'boolean' },
+      summary: { type: 'string' },
+      batch: { type: 'string' },
+      source: { type: 'string' },
+    },
   },
   backup: {
     forms: [['backup FILE', 'copy the stopped embedded install (its database, secrets and master keys) into FILE']],

@@ -382,6 +382,12 @@ async function importCommand(sub: string | undefined, options: Record<string, st
   const batch = options.batch === undefined ? undefined : Number(options.batch);
   if (batch !== undefined && !(Number.isInteger(batch) && batch >= 1 && batch <= 500))
     throw usage('import', '--batch N: records per request to the runner, a whole number from 1 to 500.');
+  const source = options.source;
+  if (source !== undefined && !(typeof source === 'string' && /^[A-Za-z0-9_.-]{1,63}$/.test(source)))
+    throw usage(
+      'import',
+      '--source NAME: letters, digits, _, . and -, at most 63 (a database name, as the first run recorded it).',
+    );
   const runtime = readRuntime();
   const registry = process.env.REGISTRY_URL ?? runtime?.urls.registry;
   const prompt = process.env.PROMPT_URL ?? runtime?.urls.prompt;
@@ -404,6 +410,7 @@ async function importCommand(sub: string | undefined, options: Record<string, st
     targets: { registry, prompt, workflow, runner, secret },
     scratchServer: isUrl ? undefined : adminUrl(),
     batch,
+    source,
     progress: bar.update,
   }).catch((error: unknown) => {
     bar.clear();

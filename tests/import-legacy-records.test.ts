@@ -36,6 +36,8 @@ const EXTRA = 150;
 const liveName = `legacy_e4_records_${Math.random().toString(36).slice(2, 8)}`;
 await withClient(db.adminUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(liveName)}`));
 const liveUrl = withDatabase(db.adminUrl, liveName);
+/** Where the second-run test restores the legacy database the dump was taken of. */
+const restored = `legacy_blog_restored_${Math.random().toString(36).slice(2, 8)}`;
 await withClient(liveUrl, (client) =>
   client.query(`${legacySql('E4')}${INTERACTIONS_E4}
     INSERT INTO llm_interaction (prompt_id, input_text, output_text, created_at)
@@ -73,7 +75,9 @@ const scratchDatabases = () =>
 describe('legacy import: historical records, dump files, resume', () => {
   let applied: ImportSummary;
   let again: ImportSummary;
-  afterAll(() => withClient(db.adminUrl, (client) => client.query('DROP DATABASE IF EXISTS blog WITH (FORCE)')));
+  afterAll(() =>
+    withClient(db.adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(restored)} WITH (FORCE)`)),
+  );
 
   it('E4 from a pg_dump file: loaded into a scratch database that is dropped, every row imported, the rest reported', async () => {
     applied = await importLegacy({ from: DUMP, apply: true, targets, scratchServer: db.adminUrl });
@@ -251,13 +255,13 @@ describe('legacy import: historical records, dump files, resume', () => {
   }, 90_000); // four imports and a CLI process: generous on a loaded machine
 
   it('a second run, of the live database the dump was taken of with rows added since: each row imported before is counted once as already imported, only the new rows are imported', async () => {
-    // The legacy database itself (the dump's source, "blog"), where since the backup the team filled the empty
+    // The legacy database itself (the dump's source, "blog", restored here under a name of its own, so a
+    // server given by TEST_DATABASE_URL keeps any "blog" it has), where since the backup the team filled the empty
     // prompt 5 (record 7's, which the first run kept unlinked), added an interaction and a post's tags.
     await withClient(db.adminUrl, async (client) => {
-      await client.query('DROP DATABASE IF EXISTS blog WITH (FORCE)');
-      await client.query('CREATE DATABASE blog');
+      await client.query(`CREATE DATABASE ${quoteIdent(restored)}`);
     });
-    const url = withDatabase(db.adminUrl, 'blog');
+    const url = withDatabase(db.adminUrl, restored);
     await withClient(url, (client) =>
       client.query(`${legacySql('E4')}${INTERACTIONS_E4}
           UPDATE llm_prompt SET prompt_text = 'Expand on {{basic_idea}}.' WHERE id = 5;
@@ -275,7 +279,8 @@ describe('legacy import: historical records, dump files, resume', () => {
       editor,
     );
     expect(written.status).toBe(200);
-    again = await importLegacy({ from: url, apply: true, targets });
+    // Named as the first run recorded it (--source): the restored database's own name is another.
+    again = await importLegacy({ from: url, apply: true, targets, source: 'blog' });
     expect(again.source).toBe(applied.source);
 
     const key = (item: ImportSummary['items'][number]) => `${item.kind} ${item.legacy_id} ${item.id}`;

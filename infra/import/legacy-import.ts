@@ -147,6 +147,12 @@ export interface ImportOptions {
   targets: ImportTargets;
   /** For a dump file: an admin URL of the server to load it on (the system's own). */
   scratchServer?: string | undefined;
+  /**
+   * The name the imported rows are recorded under (default: the legacy database's own name, or the one the
+   * dump was taken of). A run finds what an earlier one imported by it: name it when the legacy database
+   * was restored under another name.
+   */
+  source?: string | undefined;
   /** Records per request to the runner (each request is one transaction there); default 100. */
   batch?: number | undefined;
   progress?: Progress | undefined;
@@ -162,13 +168,13 @@ export const isDatabaseUrl = (from: string): boolean => /^postgres(ql)?:\/\//.te
  */
 async function readSource(options: ImportOptions) {
   if (isDatabaseUrl(options.from))
-    return { snapshot: await readLegacy(options.from), dump: undefined, dropped: Promise.resolve() };
+    return { snapshot: await readLegacy(options.from, options.source), dump: undefined, dropped: Promise.resolve() };
   if (!options.scratchServer)
     throw new ImportRefused('A dump file is loaded into a scratch database: say on which server (an admin DATABASE_URL).');
   const loaded = await loadDump(options.from, options.scratchServer, (done, total) =>
     options.progress?.('Loading the dump', done, total),
   );
-  const snapshot = await readLegacy(loaded.url, loaded.source).catch(async (error: unknown) => {
+  const snapshot = await readLegacy(loaded.url, options.source ?? loaded.source).catch(async (error: unknown) => {
     await loaded.drop();
     throw error;
   });
