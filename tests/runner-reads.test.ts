@@ -169,6 +169,8 @@ describe('the runner’s task reads', () => {
           : null,
       ],
     );
+    // As the claim keeps them: a task's `attempts` is the number of its last attempt (the usage rollup counts it).
+    await admin.query('UPDATE runner.tasks SET attempts = greatest(attempts, $2) WHERE id = $1', [taskId, number]);
     return id;
   }
 

@@ -155,7 +155,8 @@ export interface UsageLine {
 /**
  * Tasks rolled up by day (in `tz`), model, provider or template, with the line over all of them, and with
  * `splitBy` each of those lines again by model, provider or template. A task's cost already includes every
- * attempt's; it counts under the model and provider it ran on last. Days come in order; models, providers
+ * attempt's, and its `attempts` column counts its attempt rows (the claim numbers each attempt by it), so
+ * the rollup reads runner.tasks alone; a task counts under the model and provider it ran on last. Days come in order; models, providers
  * and templates costliest first (then by tasks, then key); split lines costliest first. Without `splitBy`
  * the split is one null key, so its lines repeat the whole ones and are left out by the caller.
  */
@@ -177,8 +178,7 @@ export function usage(
            WHEN 'provider' THEN t.provider_id::text
            WHEN 'template' THEN t.template_id::text
          END AS split,
-         t.status, t.cost_usd, t.usage,
-         (SELECT count(*) FROM runner.attempts a WHERE a.task_id = t.id) AS attempts
+         t.status, t.cost_usd, t.usage, t.attempts
        FROM runner.tasks t
        WHERE ($3::timestamptz IS NULL OR t.created_at >= $3) AND ($4::timestamptz IS NULL OR t.created_at < $4)
      )
