@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPool, quoteIdent, withClient, withDatabase, type Pool, type Queryable } from '@llmops/kit/db';
 import { startEmbeddedPostgres, type EmbeddedServer } from '@llmops/kit/embedded';
+import { applySchema } from '@llmops/kit/schema';
 import { serviceDatabaseUrl } from '@llmops/kit/roles';
 import { freePort, startTestCluster, TEST_DEPLOYMENT, TEST_PASSWORDS } from '@llmops/kit/testing/database';
 import * as reads from '../../services/runner/src/db/reads.ts';
@@ -60,7 +61,9 @@ const TEMPLATES = 20;
 /** The SQL that makes `n` tasks over the year ending at `$1`, and their attempts. Admin, in the new database. */
 function seedStatements(n: number): Array<{ text: string; values: unknown[] }> {
   const step = (365 * 86_400) / n; // seconds between two tasks
-  const models = MODELS.map((m, i) => `(${i}, md5('model:${m.key}')::uuid, md5('provider:${PROVIDERS[m.provider]?.key}')::uuid, ${m.input}, ${m.output})`);
+  const models = MODELS.map(
+    (m, i) => `(${i}, md5('model:${m.key}')::uuid, md5('provider:${PROVIDERS[m.provider]?.key}')::uuid, ${m.input}, ${m.output})`,
+  );
   return [
     {
       // A task's id: UUIDv7 of its creation time, the rest from md5 of its number (so a retry can name the one before).
@@ -80,7 +83,14 @@ function seedStatements(n: number): Array<{ text: string; values: unknown[] }> {
         SELECT md5('model:' || m.key)::uuid, md5('provider:' || m.provider)::uuid, m.kind, m.name, m.name, 'chat', true, now()
         FROM jsonb_to_recordset($1::jsonb) AS m(key text, provider text, kind text, name text)`,
       values: [
-        JSON.stringify(MODELS.map((m) => ({ key: m.key, provider: PROVIDERS[m.provider]?.key, kind: PROVIDERS[m.provider]?.kind, name: m.name }))),
+        JSON.stringify(
+          MODELS.map((m) => ({
+            key: m.key,
+            provider: PROVIDERS[m.provider]?.key,
+            kind: PROVIDERS[m.provider]?.kind,
+            name: m.name,
+          })),
+        ),
       ],
     },
     {
@@ -189,10 +199,23 @@ async function templateOf(adminUrl: string, schemaTemplate: string, n: number): 
     return { name, bytes: Number(row.bytes), builtAt: meta.built_at, buildSeconds: null };
   }
   const started = performance.now();
+  if (row) await withClient(adminUrl, (client) => client.query(`DROP DATABASE ${quoteIdent(name)} WITH (FORCE)`));
+  const builtAt = (await upgraded(adminUrl, name, n)) ?? (await made(adminUrl, schemaTemplate, name, n));
   await withClient(adminUrl, async (client) => {
-    if (row) await client.query(`DROP DATABASE ${quoteIdent(name)} WITH (FORCE)`);
-    await client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(schemaTemplate)}`);
+    await client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteralJson({ built_at: builtAt, tasks: n })}`);
+    await client.query(`ALTER DATABASE ${quoteIdent(name)} IS_TEMPLATE true`);
   });
+  const { rows } = await withClient(adminUrl, (client) =>
+    client.query<{ bytes: string }>('SELECT pg_database_size($1)::text AS bytes', [name]),
+  );
+  return { name, bytes: Number(rows[0]?.bytes), builtAt, buildSeconds: (performance.now() - started) / 1000 };
+}
+
+/** Makes the set from nothing: a copy of the schema's template, then the seed statements. Its build time. */
+async function made(adminUrl: string, schemaTemplate: string, name: string, n: number): Promise<string> {
+  await withClient(adminUrl, (client) =>
+    client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(schemaTemplate)}`),
+  );
   const builtAt = new Date().toISOString();
   console.error(`  making ${n.toLocaleString('en-US')} tasks in ${name} (once; kept for the next run)…`);
   await withClient(withDatabase(adminUrl, name), async (client) => {
@@ -204,14 +227,39 @@ async function templateOf(adminUrl: string, schemaTemplate: string, n: number): 
     }
     await client.query('VACUUM ANALYZE');
   });
-  await withClient(adminUrl, async (client) => {
-    await client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteralJson({ built_at: builtAt, tasks: n })}`);
-    await client.query(`ALTER DATABASE ${quoteIdent(name)} IS_TEMPLATE true`);
-  });
+  return builtAt;
+}
+
+/**
+ * A set kept for an older schema, brought forward as a deployment would be: copied, the newer files of
+ * sql/ applied to its data (so a new index is built over a year of tasks, as in production), and the old
+ * copy dropped. Undefined when there is none, or when sql/ cannot be applied to it (a file changed).
+ */
+async function upgraded(adminUrl: string, name: string, n: number): Promise<string | undefined> {
   const { rows } = await withClient(adminUrl, (client) =>
-    client.query<{ bytes: string }>('SELECT pg_database_size($1)::text AS bytes', [name]),
+    client.query<{ datname: string; comment: string }>(
+      `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database
+       WHERE datistemplate AND datname LIKE $1 AND datname <> $2 AND shobj_description(oid, 'pg_database') IS NOT NULL`,
+      [`llmops_history_${n}_%`, name],
+    ),
   );
-  return { name, bytes: Number(rows[0]?.bytes), builtAt, buildSeconds: (performance.now() - started) / 1000 };
+  const old = rows[0];
+  if (!old) return undefined;
+  console.error(`  bringing ${old.datname} forward to this schema as ${name}…`);
+  await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(old.datname)}`));
+  try {
+    await applySchema(withDatabase(adminUrl, name));
+    await withClient(withDatabase(adminUrl, name), (client) => client.query('VACUUM ANALYZE'));
+  } catch (error) {
+    console.error(`  could not (${error instanceof Error ? error.message : String(error)}); making it anew`);
+    await withClient(adminUrl, (client) => client.query(`DROP DATABASE ${quoteIdent(name)} WITH (FORCE)`));
+    return undefined;
+  }
+  await withClient(adminUrl, async (client) => {
+    await client.query(`ALTER DATABASE ${quoteIdent(old.datname)} IS_TEMPLATE false`);
+    await client.query(`DROP DATABASE ${quoteIdent(old.datname)} WITH (FORCE)`);
+  });
+  return (JSON.parse(old.comment) as { built_at: string }).built_at;
 }
 
 function quoteLiteralJson(value: unknown): string {
@@ -265,7 +313,13 @@ async function probe(pool: Pool, builtAt: string): Promise<Probe> {
   );
   const row = rows[0];
   if (!row) throw new Error('the history set is empty');
-  return { builtAt: new Date(builtAt), groupId: row.group_id, retried: row.retried, detail: row.detail, correlationPost: row.post };
+  return {
+    builtAt: new Date(builtAt),
+    groupId: row.group_id,
+    retried: row.retried,
+    detail: row.detail,
+    correlationPost: row.post,
+  };
 }
 
 interface Read {
@@ -399,7 +453,9 @@ export async function historyBench(server: BenchServer, report: (result: BenchRe
       serviceDatabaseUrl(withDatabase(kept.adminUrl, name), 'runner', TEST_DEPLOYMENT, TEST_PASSWORDS);
     const atSmall = await measureSet(runnerUrl(small.name), small.builtAt);
     const atLarge = await measureSet(runnerUrl(large.name), large.builtAt);
-    const rows: string[][] = [['read', `${SMALL.toLocaleString('en-US')} (ms)`, `${LARGE.toLocaleString('en-US')} (ms)`, 'ratio']];
+    const rows: string[][] = [
+      ['read', `${SMALL.toLocaleString('en-US')} (ms)`, `${LARGE.toLocaleString('en-US')} (ms)`, 'ratio'],
+    ];
     const verdicts = [];
     const shapes: string[] = [];
     for (const read of READS) {
