@@ -180,6 +180,8 @@ interface Built {
   name: string;
   bytes: number;
   builtAt: string;
+  /** How this run got it, and in how many seconds (null when kept). */
+  how: 'kept' | 'made' | 'brought forward';
   buildSeconds: number | null;
 }
 
@@ -196,11 +198,12 @@ async function templateOf(adminUrl: string, schemaTemplate: string, n: number): 
   const row = found.rows[0];
   if (row?.datistemplate && row.comment) {
     const meta = JSON.parse(row.comment) as { built_at: string };
-    return { name, bytes: Number(row.bytes), builtAt: meta.built_at, buildSeconds: null };
+    return { name, bytes: Number(row.bytes), builtAt: meta.built_at, how: 'kept', buildSeconds: null };
   }
   const started = performance.now();
   if (row) await withClient(adminUrl, (client) => client.query(`DROP DATABASE ${quoteIdent(name)} WITH (FORCE)`));
-  const builtAt = (await upgraded(adminUrl, name, n)) ?? (await made(adminUrl, schemaTemplate, name, n));
+  const forward = await upgraded(adminUrl, name, n);
+  const builtAt = forward ?? (await made(adminUrl, schemaTemplate, name, n));
   await withClient(adminUrl, async (client) => {
     await client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteralJson({ built_at: builtAt, tasks: n })}`);
     await client.query(`ALTER DATABASE ${quoteIdent(name)} IS_TEMPLATE true`);
@@ -208,7 +211,13 @@ async function templateOf(adminUrl: string, schemaTemplate: string, n: number): 
   const { rows } = await withClient(adminUrl, (client) =>
     client.query<{ bytes: string }>('SELECT pg_database_size($1)::text AS bytes', [name]),
   );
-  return { name, bytes: Number(rows[0]?.bytes), builtAt, buildSeconds: (performance.now() - started) / 1000 };
+  return {
+    name,
+    bytes: Number(rows[0]?.bytes),
+    builtAt,
+    how: forward ? 'brought forward' : 'made',
+    buildSeconds: (performance.now() - started) / 1000,
+  };
 }
 
 /** Makes the set from nothing: a copy of the schema's template, then the seed statements. Its build time. */
@@ -474,7 +483,7 @@ export async function historyBench(server: BenchServer, report: (result: BenchRe
       if (a.shape !== b.shape) shapes.push(`  (at ${SMALL.toLocaleString('en-US')}: ${a.shape})`);
     }
     const built = (b: Built) =>
-      `${b.name}: ${mb(b.bytes)}, ${b.buildSeconds === null ? `kept from ${b.builtAt}` : `made in ${fmt(b.buildSeconds, 0)} s`}`;
+      `${b.name}: ${mb(b.bytes)}, ${b.buildSeconds === null ? `kept from ${b.builtAt}` : `${b.how} in ${fmt(b.buildSeconds, 0)} s`}`;
     report({
       title: `10. A year of history: the runner's reads at ${LARGE.toLocaleString('en-US')} tasks beside ${SMALL.toLocaleString('en-US')}`,
       method: [
