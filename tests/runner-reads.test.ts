@@ -169,6 +169,8 @@ describe('the runner’s task reads', () => {
           : null,
       ],
     );
+    // As the claim keeps them: a task's `attempts` is the number of its last attempt (the usage rollup counts it).
+    await admin.query('UPDATE runner.tasks SET attempts = greatest(attempts, $2) WHERE id = $1', [taskId, number]);
     return id;
   }
 
@@ -658,6 +660,40 @@ describe('the runner’s task reads', () => {
       const unknown = await read<{ errors: { field: string }[] }>('/api/v1/usage?split_by=day');
       expect(unknown.status).toBe(400);
       expect(unknown.body.errors.map((e) => e.field)).toEqual(['query.split_by']);
+    });
+  });
+
+  describe('a search past the 10,000 newest tasks', () => {
+    const far: string[] = [];
+    beforeAll(async () => {
+      // 10,050 tasks newer than the others; only the two oldest of them have the word and the correlation.
+      const ids = Array.from({ length: 10_050 }, () => uuidv7());
+      far.push(ids[1] as string, ids[0] as string);
+      await admin.query(
+        `INSERT INTO runner.tasks (id, requester, source, status, kind, inputs, snapshot, output_text, correlation, finished_at)
+         SELECT u.id, 'account:test', 'api', 'succeeded', 'chat', '{}', '{"chain": []}',
+           CASE WHEN u.n <= 2 THEN 'a zebra crossing' ELSE 'plain words' END,
+           CASE WHEN u.n <= 2 THEN '{"post_id": "p-far"}'::jsonb END, now()
+         FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)`,
+        [ids],
+      );
+    });
+    afterAll(async () => {
+      await admin.query(`DELETE FROM runner.tasks WHERE output_text IN ('a zebra crossing', 'plain words')`);
+    });
+
+    it('finds a rare word or correlation among older tasks, page by page, and a common one among the newest', async () => {
+      expect(await list('q=zebra')).toEqual(far);
+      expect(await list(`correlation=${encodeURIComponent('{"post_id":"p-far"}')}`)).toEqual(far);
+      const first = await read<Page>('/api/v1/tasks?q=zebra&limit=1');
+      expect(first.body.items.map((item) => item.id)).toEqual([far[0]]);
+      const second = await read<Page>(`/api/v1/tasks?q=zebra&limit=1&cursor=${first.body.next_cursor}`);
+      expect(second.body.items.map((item) => item.id)).toEqual([far[1]]);
+      expect(second.body.next_cursor).toBeNull();
+      const common = await list('q=plain&limit=3');
+      expect(common).toHaveLength(3);
+      expect(common.every((id) => !far.includes(id))).toBe(true);
+      expect([...common].sort().reverse()).toEqual(common);
     });
   });
 });

@@ -30,13 +30,8 @@ const WITHOUT_OUTPUT = TASK_COLUMN_NAMES.filter((name) => name !== 'output_text'
   .map((name) => `t.${name}`)
   .join(', ');
 
-/** Tasks newest first. Without `includeOutput`, the output is not even read from the table. */
-export function list(db: Queryable, filter: TaskFilter): Promise<TaskRow[]> {
-  return many<TaskRow>(
-    db,
-    `SELECT ${WITHOUT_OUTPUT}, CASE WHEN $14::boolean THEN t.output_text END AS output_text
-     FROM runner.tasks t
-     WHERE ($1::uuid IS NULL OR t.id < $1)
+/** The list's filters, `$1`–`$13` of `listValues`; a null parameter leaves its filter out. */
+const LIST_WHERE = `($1::uuid IS NULL OR t.id < $1)
        AND ($2::text[] IS NULL OR t.status = ANY($2::text[]))
        AND ($3::uuid IS NULL OR t.template_id = $3)
        AND ($4::text IS NULL OR t.template_label = $4)
@@ -48,26 +43,65 @@ export function list(db: Queryable, filter: TaskFilter): Promise<TaskRow[]> {
        AND ($10::jsonb IS NULL OR t.correlation @> $10::jsonb)
        AND ($11::timestamptz IS NULL OR t.created_at >= $11)
        AND ($12::timestamptz IS NULL OR t.created_at < $12)
-       AND ($13::text IS NULL OR t.output_search @@ plainto_tsquery('simple', $13))
+       AND ($13::text IS NULL OR t.output_search @@ plainto_tsquery('simple', $13))`;
+
+function listValues(filter: TaskFilter): unknown[] {
+  return [
+    filter.before ?? null,
+    filter.statuses ?? null,
+    filter.templateId ?? null,
+    filter.templateLabel ?? null,
+    filter.modelId ?? null,
+    filter.providerId ?? null,
+    filter.presetId ?? null,
+    filter.groupId ?? null,
+    filter.retryOf ?? null,
+    filter.correlation === undefined ? null : JSON.stringify(filter.correlation),
+    filter.createdAfter ?? null,
+    filter.createdBefore ?? null,
+    filter.text ?? null,
+    filter.includeOutput,
+    filter.limit,
+  ];
+}
+
+/** How many of the newest tasks a search or a correlation filter is first looked for in. */
+const RECENT_WINDOW = 10_000;
+
+/**
+ * Tasks newest first. Without `includeOutput`, the output is not even read from the table.
+ *
+ * A search or a correlation takes two steps. PostgreSQL cannot know how rare a word or a correlation is (a
+ * word it has no statistics for, a post's id inside a JSON object), and walking the primary key newest
+ * first in search of a rare one read a whole year of tasks (3.4 s at 1,000,000; docs/bench.md, 10.). So
+ * the page is first looked for among the RECENT_WINDOW newest tasks only; a common word fills it there.
+ * Only when it does not (the matches are rarer than one in 200) are all the matches read from their GIN
+ * index and the newest of them kept: few, because they are rare.
+ */
+export async function list(db: Queryable, filter: TaskFilter): Promise<TaskRow[]> {
+  const values = listValues(filter);
+  const select = `SELECT ${WITHOUT_OUTPUT}, CASE WHEN $14::boolean THEN t.output_text END AS output_text`;
+  if (filter.text === undefined && filter.correlation === undefined) {
+    return many<TaskRow>(db, `${select} FROM runner.tasks t WHERE ${LIST_WHERE} ORDER BY t.id DESC LIMIT $15`, values);
+  }
+  const recent = await many<TaskRow>(
+    db,
+    `${select}
+     FROM (SELECT * FROM runner.tasks r WHERE ($1::uuid IS NULL OR r.id < $1) ORDER BY r.id DESC LIMIT ${RECENT_WINDOW}) t
+     WHERE ${LIST_WHERE}
      ORDER BY t.id DESC
      LIMIT $15`,
-    [
-      filter.before ?? null,
-      filter.statuses ?? null,
-      filter.templateId ?? null,
-      filter.templateLabel ?? null,
-      filter.modelId ?? null,
-      filter.providerId ?? null,
-      filter.presetId ?? null,
-      filter.groupId ?? null,
-      filter.retryOf ?? null,
-      filter.correlation === undefined ? null : JSON.stringify(filter.correlation),
-      filter.createdAfter ?? null,
-      filter.createdBefore ?? null,
-      filter.text ?? null,
-      filter.includeOutput,
-      filter.limit,
-    ],
+    values,
+  );
+  if (recent.length >= filter.limit) return recent;
+  return many<TaskRow>(
+    db,
+    `WITH matched AS MATERIALIZED (SELECT t.id FROM runner.tasks t WHERE ${LIST_WHERE})
+     ${select}
+     FROM runner.tasks t
+     WHERE t.id IN (SELECT id FROM matched ORDER BY id DESC LIMIT $15)
+     ORDER BY t.id DESC`,
+    values,
   );
 }
 
@@ -155,7 +189,8 @@ export interface UsageLine {
 /**
  * Tasks rolled up by day (in `tz`), model, provider or template, with the line over all of them, and with
  * `splitBy` each of those lines again by model, provider or template. A task's cost already includes every
- * attempt's; it counts under the model and provider it ran on last. Days come in order; models, providers
+ * attempt's, and its `attempts` column counts its attempt rows (the claim numbers each attempt by it), so
+ * the rollup reads runner.tasks alone; a task counts under the model and provider it ran on last. Days come in order; models, providers
  * and templates costliest first (then by tasks, then key); split lines costliest first. Without `splitBy`
  * the split is one null key, so its lines repeat the whole ones and are left out by the caller.
  */
@@ -177,8 +212,7 @@ export function usage(
            WHEN 'provider' THEN t.provider_id::text
            WHEN 'template' THEN t.template_id::text
          END AS split,
-         t.status, t.cost_usd, t.usage,
-         (SELECT count(*) FROM runner.attempts a WHERE a.task_id = t.id) AS attempts
+         t.status, t.cost_usd, t.usage, t.attempts
        FROM runner.tasks t
        WHERE ($3::timestamptz IS NULL OR t.created_at >= $3) AND ($4::timestamptz IS NULL OR t.created_at < $4)
      )
