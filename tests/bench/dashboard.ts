@@ -36,7 +36,7 @@ export const DASHBOARD_PARTS = ['live', 'history'] as const;
 type Part = (typeof DASHBOARD_PARTS)[number];
 
 /** One task's reply streams a word per chunk: each word is one sample of each observer. */
-/** Sizes shrink in a quick run: fewer words streamed, 20,000 tasks instead of 100,000, fewer samples. */
+/** Sizes shrink in a quick run: fewer words streamed, 10,000 tasks instead of 100,000, fewer samples. */
 const LIVE = {
   get words() {
     return sized(200, 60);
@@ -48,7 +48,7 @@ const LIVE = {
 };
 const HISTORY = {
   get sizes() {
-    return sized([1_000, 100_000], [1_000, 20_000]);
+    return sized([1_000, 100_000], [1_000, 10_000]);
   },
   get samples() {
     return sized(20, 8);

@@ -24,6 +24,7 @@ const INFO: RunInfo = {
   started: '2026-12-07T08:15:02.345Z',
   finished: '2026-12-07T08:17:40.000Z',
   seconds: 158,
+  benchSeconds: { latency: 20, drain: 38, listen: 4 },
   quick: true,
   args: ['--quick'],
   node: 'v24.21.0',

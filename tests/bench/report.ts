@@ -15,6 +15,8 @@ export interface RunInfo {
   started: string;
   finished: string;
   seconds: number;
+  /** Seconds each benchmark took, by name. */
+  benchSeconds: Record<string, number>;
   quick: boolean;
   args: string[];
   node: string;

@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     });
   }
   const parts: PartFigures[] = [];
+  /** Seconds each benchmark took, for choosing what to run next time. */
+  const durations: Array<[string, number]> = [];
   let postgres: string | undefined;
   try {
     const { rows } = await withClient(server.adminUrl, (client) =>
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
     console.log(`  running: ${run.map((b) => (b.parts.length > 0 ? `${b.name} (${b.parts.join(', ')})` : b.name)).join(', ')}`);
     for (const chosen of run) {
       const bench = BENCHES.find((b) => b.name === chosen.name) as Bench;
+      const benchStarted = performance.now();
       await bench.run(
         server,
         (result) => {
@@ -94,6 +97,7 @@ async function main(): Promise<void> {
         },
         chosen.parts,
       );
+      durations.push([chosen.name, Math.round((performance.now() - benchStarted) / 1000)]);
     }
   } finally {
     await server.stop();
@@ -107,12 +111,14 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`  load average before: ${loadAverage(loadBefore)}; after: ${loadAverage(loadAfter)}`);
   console.log(`  ${figures.filter((row) => row.pass).length}/${figures.length} targets met in ${seconds.toFixed(0)} s`);
+  console.log(`  seconds per benchmark: ${durations.map(([name, s]) => `${name} ${s}`).join(', ')}`);
   const path = writeResults(
     RESULTS,
     {
       started: started.toISOString(),
       finished: finished.toISOString(),
       seconds: Math.round(seconds),
+      benchSeconds: Object.fromEntries(durations),
       quick,
       args,
       node: process.version,

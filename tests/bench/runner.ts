@@ -69,7 +69,7 @@ const STEADY = {
 // BENCH_RUNNER_DRAIN_TASKS shortens the drain for a comparison while profiling; reported figures use 20,000.
 const DRAIN = {
   get tasks() {
-    return Number(process.env.BENCH_RUNNER_DRAIN_TASKS ?? sized(20_000, 2_000));
+    return Number(process.env.BENCH_RUNNER_DRAIN_TASKS ?? sized(20_000, 1_000));
   },
   share: 0.6,
 };

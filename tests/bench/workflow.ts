@@ -1,4 +1,4 @@
-// Issue 17's benchmark (docs/bench.md, "8. The workflow"): 500 action runs over 500 posts (40 in a quick run), made as the
+// Issue 17's benchmark (docs/bench.md, "8. The workflow"): 500 action runs over 500 posts (20 in a quick run), made as the
 // dashboard's batch makes them (one run request per post through the gateway), beside the same 500 tasks
 // created directly through the runner's API in the same run; and the time from a task's success to its
 // suggestion.
@@ -20,7 +20,7 @@ import {
 const BATCH = {
   /** Posts, each with one action run beside one direct task (fewer in a quick run). */
   get posts() {
-    return sized(500, 40);
+    return sized(500, 20);
   },
   rateShare: 0.7,
   suggestionP50Ms: 50,
