@@ -31,7 +31,7 @@ const caller = (n: number): Principal => ({
 /** How long each throughput run and each accuracy run lasts (shorter in a quick run). */
 const SIZE = {
   get throughputMs() {
-    return sized(2_000, 500);
+    return sized(2_000, 1_000);
   },
   get accuracyMs() {
     return sized(4_000, 2_500);
