@@ -216,16 +216,13 @@ export interface BenchResult {
 }
 
 /**
- * The size of a run: `npm run bench -- --quick` (a first look in under 3 minutes) measures the same figures
+ * The size of a run: `npm run bench -- --quick` (a first look) measures the same figures
  * beside the same anchors with smaller counts and shorter durations. Set once by the entry point before any
  * part starts; parts read it through `sized` when they run, never at import.
  */
 let quickRun = false;
 export function setQuick(quick: boolean): void {
   quickRun = quick;
-}
-export function isQuick(): boolean {
-  return quickRun;
 }
 /** `full`, or `quick` in a quick run. */
 export function sized<T>(full: T, quick: T): T {
