@@ -30,7 +30,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['services/*/src/**/*.test.ts', 'infra/**/*.test.ts', 'web/src/lib/**/*.test.ts'],
+          include: ['services/*/src/**/*.test.ts', 'infra/**/*.test.ts', 'web/src/lib/**/*.test.ts', 'tests/bench/**/*.test.ts'],
           exclude: [...ignored, '**/*.integration.test.ts'],
         },
       },
@@ -40,7 +40,7 @@ export default defineConfig({
           name: 'integration',
           globalSetup: database,
           include: ['tests/**/*.test.ts', 'services/*/src/**/*.integration.test.ts', 'infra/**/*.integration.test.ts'],
-          exclude: [...ignored, 'tests/browser/**', 'tests/chaos/**'],
+          exclude: [...ignored, 'tests/browser/**', 'tests/chaos/**', 'tests/bench/**'],
         },
       },
       {

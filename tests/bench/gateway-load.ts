@@ -6,11 +6,29 @@ import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
 import { startEmulator } from '@llmops/emulator/server';
 import { startStack, type Stack } from '@llmops/kit/testing/stack';
-import { apiToken, emulatedModel, exactly, expectJson, fmt, percentile, sleep, type BenchServer, type Verdict } from './lib.ts';
+import {
+  apiToken,
+  emulatedModel,
+  exactly,
+  expectJson,
+  fmt,
+  percentile,
+  sized,
+  sleep,
+  type BenchServer,
+  type ResultRow,
+} from './lib.ts';
 
 const CONNECTIONS = 200;
-const RUNS = Number(process.env.BENCH_GATEWAY_LOAD_RUNS ?? 5);
-const SECONDS = Number(process.env.BENCH_GATEWAY_LOAD_SECONDS ?? 60);
+/** Runs and their length: 5 × 60 s, 1 × 10 s in a quick run; the environment overrides either. */
+const SIZE = {
+  get runs() {
+    return Number(process.env.BENCH_GATEWAY_LOAD_RUNS ?? sized(5, 1));
+  },
+  get seconds() {
+    return Number(process.env.BENCH_GATEWAY_LOAD_SECONDS ?? sized(60, 10));
+  },
+};
 /** Between runs the connections rest, as between the acceptance probe's runs: idle sockets age. */
 const PAUSE_MS = 6_000;
 /**
@@ -44,8 +62,8 @@ interface Run {
 
 /** One run: every connection sends its next read as soon as the last one ended (in a lull, only a few do). */
 async function run(url: string, token: string, agent: Agent, seed: number): Promise<Run> {
-  const result: Run = { requests: 0, statuses: new Map(), socketErrors: 0, latencies: [], seconds: SECONDS };
-  const deadline = performance.now() + SECONDS * 1000;
+  const result: Run = { requests: 0, statuses: new Map(), socketErrors: 0, latencies: [], seconds: SIZE.seconds };
+  const deadline = performance.now() + SIZE.seconds * 1000;
   const one = () =>
     new Promise<void>((resolve) => {
       const started = performance.now();
@@ -91,7 +109,7 @@ async function run(url: string, token: string, agent: Agent, seed: number): Prom
   return result;
 }
 
-export async function sustainedReads(server: BenchServer): Promise<{ rows: string[][]; verdicts: Verdict[]; notes: string[] }> {
+export async function sustainedReads(server: BenchServer): Promise<{ rows: string[][]; figures: ResultRow[]; notes: string[] }> {
   const db = await server.busDatabase();
   const emulator = await startEmulator();
   const stacks: Stack[] = [];
@@ -139,7 +157,7 @@ export async function sustainedReads(server: BenchServer): Promise<{ rows: strin
 
     const url = `${gateway.urls.gateway as string}/api/v1/tasks/${taskId}`;
     const runs: Run[] = [];
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < SIZE.runs; i++) {
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
       runs.push(await run(url, token, agent, i + 1));
     }
@@ -157,10 +175,10 @@ export async function sustainedReads(server: BenchServer): Promise<{ rows: strin
     const errors = runs.reduce((n, r) => n + failed(r), 0);
     return {
       rows: [['GET /tasks/{id} × 200 connections', 'requests', 'req/s', 'p50 ms', 'p99 ms', '502', 'not 200'], ...rows],
-      verdicts: [exactly(`answers other than 200 in ${RUNS} runs of ${SECONDS} s`, errors, 0, 'answer(s)')],
+      figures: [exactly(`5b. answers other than 200 in ${SIZE.runs} runs of ${SIZE.seconds} s`, errors, 0, 'answer(s)')],
       notes: [
         `Sustained reads: ${CONNECTIONS} keep-alive connections to the gateway (a process, as the registry, prompt and runner`,
-        `services), each sending GET /api/v1/tasks/{id} again as soon as its answer ended, ${RUNS} runs of ${SECONDS} s,`,
+        `services), each sending GET /api/v1/tasks/{id} again as soon as its answer ended, ${SIZE.runs} runs of ${SIZE.seconds} s,`,
         `${PAUSE_MS / 1000} s apart; bursts of ${BURST_MS / 1000} s with every connection, lulls of ${LULL_MS[0] / 1000}–${LULL_MS[1] / 1000} s`,
         `(seeded) with only ${LULL_CONNECTIONS}. The gateway sent ${retries} request(s) again after a reset of a reused connection.`,
       ],

@@ -11,7 +11,7 @@ import { applySchema } from '@llmops/kit/schema';
 import { serviceDatabaseUrl } from '@llmops/kit/roles';
 import { freePort, startTestCluster, TEST_DEPLOYMENT, TEST_PASSWORDS } from '@llmops/kit/testing/database';
 import * as reads from '../../services/runner/src/db/reads.ts';
-import { fmt, percentile, type BenchResult, type BenchServer } from './lib.ts';
+import { fmt, percentile, ratioAtMost, type BenchResult, type BenchServer, type ResultRow } from './lib.ts';
 
 const SMALL = Number(process.env.BENCH_HISTORY_SMALL ?? 10_000);
 const LARGE = Number(process.env.BENCH_HISTORY_LARGE ?? 1_000_000);
@@ -484,7 +484,7 @@ export async function historyBench(server: BenchServer, report: (result: BenchRe
     const rows: string[][] = [
       ['read', `${SMALL.toLocaleString('en-US')} (ms)`, `${LARGE.toLocaleString('en-US')} (ms)`, 'ratio'],
     ];
-    const verdicts = [];
+    const figures: ResultRow[] = [];
     const shapes: string[] = [];
     for (const read of READS) {
       const a = atSmall.get(read.name);
@@ -492,12 +492,15 @@ export async function historyBench(server: BenchServer, report: (result: BenchRe
       if (!a || !b) continue;
       const ratio = b.ms / a.ms;
       rows.push([read.name, fmt(a.ms, 2), fmt(b.ms, 2), `${fmt(ratio, 1)}×`]);
-      verdicts.push({
-        what: `${read.name} at ${LARGE.toLocaleString('en-US')} beside ${SMALL.toLocaleString('en-US')}`,
-        measured: `${fmt(ratio, 1)}× (${fmt(b.ms, 2)} ms / ${fmt(a.ms, 2)} ms)`,
-        target: `≤ ${BOUND}×`,
-        pass: ratio <= BOUND,
-      });
+      figures.push(
+        ratioAtMost(
+          `10. ${read.name} at ${LARGE.toLocaleString('en-US')}`,
+          b.ms,
+          { name: `the same read at ${SMALL.toLocaleString('en-US')}`, value: a.ms },
+          BOUND,
+          'ms',
+        ),
+      );
       shapes.push(`${read.name}: ${b.shape}`);
       if (a.shape !== b.shape) shapes.push(`  (at ${SMALL.toLocaleString('en-US')}: ${a.shape})`);
     }
@@ -514,7 +517,7 @@ export async function historyBench(server: BenchServer, report: (result: BenchRe
         `median of ${SAMPLES} after one warm-up, the two sizes taking turns. Target: at most ${BOUND}× the same read at ${SMALL.toLocaleString('en-US')}.`,
       ],
       table: rows,
-      verdicts,
+      figures,
       notes: ['Plan shapes (EXPLAIN ANALYZE) at the large size, and at the small one where it differs:', ...shapes],
     });
     await cluster.stop();

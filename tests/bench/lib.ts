@@ -18,6 +18,7 @@ import {
   type TestCluster,
   type TestDatabase,
 } from '@llmops/kit/testing/database';
+import { fmtFigure, type ResultRow } from './rows.ts';
 
 /** The service role the bus runs as in the bench (any service's role has the same bus grants). */
 export const SERVICE = 'runner';
@@ -199,43 +200,33 @@ export function mean(samples: readonly number[]): number {
   return samples.reduce((sum, x) => sum + x, 0) / samples.length;
 }
 
-export function fmt(value: number, digits = 1): string {
-  if (!Number.isFinite(value)) return '-';
-  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-export const fmtRate = (value: number) => fmt(value, 0);
-
-/** One target: a figure, its bound, and whether it was met. */
-export interface Verdict {
-  what: string;
-  measured: string;
-  target: string;
-  pass: boolean;
-}
-
-export function atMost(what: string, value: number, bound: number, unit: string, digits = 1): Verdict {
-  return { what, measured: `${fmt(value, digits)} ${unit}`, target: `≤ ${fmt(bound, digits)} ${unit}`, pass: value <= bound };
-}
-
-export function atLeast(what: string, value: number, bound: number, unit: string): Verdict {
-  return { what, measured: `${fmtRate(value)} ${unit}`, target: `≥ ${fmtRate(bound)} ${unit}`, pass: value >= bound };
-}
-
-export function exactly(what: string, value: number, expected: number, unit: string): Verdict {
-  return { what, measured: `${value} ${unit}`, target: `= ${expected} ${unit}`, pass: value === expected };
-}
+export * from './rows.ts';
 
 /** What one benchmark hands back to the report. */
 export interface BenchResult {
   title: string;
   /** How it was measured, one line each. */
   method: string[];
-  /** Header row, then rows. */
+  /** Header row, then rows: the part's own detail. */
   table: string[][];
-  verdicts: Verdict[];
+  /** Its figures for the final table. */
+  figures: ResultRow[];
   /** Observations that explain the figures (query counts, CPU, doorbell rings). */
   notes: string[];
+}
+
+/**
+ * The size of a run: `npm run bench -- --quick` (a first look) measures the same figures
+ * beside the same anchors with smaller counts and shorter durations. Set once by the entry point before any
+ * part starts; parts read it through `sized` when they run, never at import.
+ */
+let quickRun = false;
+export function setQuick(quick: boolean): void {
+  quickRun = quick;
+}
+/** `full`, or `quick` in a quick run. */
+export function sized<T>(full: T, quick: T): T {
+  return quickRun ? quick : full;
 }
 
 /** A plain-text table: first column left-aligned, the others right-aligned. */
@@ -260,7 +251,12 @@ export function printResult(result: BenchResult): void {
     for (const note of result.notes) console.log(`  • ${note}`);
   }
   console.log('');
-  for (const v of result.verdicts) console.log(`  ${v.pass ? 'PASS' : 'MISS'}  ${v.what}: ${v.measured} (target ${v.target})`);
+  for (const row of result.figures) {
+    const anchor = row.anchor ? ` beside ${row.anchor.name} ${fmtFigure(row.anchor.value)} ${row.unit}` : '';
+    console.log(
+      `  ${row.pass ? 'PASS' : 'MISS'}  ${row.figure}: ${fmtFigure(row.ours)} ${row.unit}${anchor} (target ${row.target})`,
+    );
+  }
 }
 
 function indent(text: string): string {

@@ -79,7 +79,7 @@ export async function listenBench(server: BenchServer): Promise<BenchResult> {
         'pg_stat_activity shows no listening state: a connection counts as listening when its last statement was LISTEN/UNLISTEN ' +
           '(the pool never sends one; the LISTEN connection sends its SELECT 1 check only every listenCheckMs, 10 s)',
       ],
-      verdicts: [exactly('LISTEN connections of the process', counts.listening, 1, 'connection')],
+      figures: [exactly('4. LISTEN connections of the process', counts.listening, 1, 'connection(s)')],
     };
   } finally {
     await bus.stop();

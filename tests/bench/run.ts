@@ -1,10 +1,13 @@
-// `npm run bench`: every benchmark (event bus, gateway, runner) in sequence, each beside its anchor
-// measured in the same run on the same PostgreSQL server (docs/bench.md).
+// `npm run bench`: every benchmark (event bus, gateway, runner, dashboard, workflow) in sequence, each figure
+// beside its anchor measured in the same run on the same PostgreSQL server; one table at the end, also
+// written as JSON to bench/results/ (docs/bench.md).
 import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { withClient } from '@llmops/kit/db';
+import { parseArgs, type BenchEntry } from './args.ts';
 import { DASHBOARD_PARTS, dashboardBench } from './dashboard.ts';
 import { drainBench } from './drain.ts';
-import { gatewayBench } from './gateway.ts';
+import { GATEWAY_PARTS, gatewayBench } from './gateway.ts';
 import { historyBench } from './history.ts';
 import { latencyBench } from './latency.ts';
 import { listenBench } from './listen.ts';
@@ -12,60 +15,58 @@ import { producersBench } from './producers.ts';
 import { rateLimitBench } from './rate-limit.ts';
 import { RUNNER_PARTS, runnerBench } from './runner.ts';
 import { workflowBench } from './workflow.ts';
-import { printResult, startBenchServer, type BenchResult, type BenchServer } from './lib.ts';
+import { printResult, setQuick, startBenchServer, type BenchResult, type BenchServer } from './lib.ts';
+import { summaryTable, writeResults, type PartFigures } from './report.ts';
 
-/** Each benchmark hands its results to `report` as it finishes them (the runner's come in several parts). */
-type Bench = (server: BenchServer, report: (result: BenchResult) => void) => Promise<void>;
+/**
+ * A benchmark of the registry: it hands each result to `report` as it finishes (some come in several parts);
+ * `parts` are the parts chosen on the command line, empty for all of them.
+ */
+interface Bench extends BenchEntry {
+  run(server: BenchServer, report: (result: BenchResult) => void, parts: readonly string[]): Promise<void>;
+}
+
 const one =
-  (bench: (server: BenchServer) => Promise<BenchResult>): Bench =>
+  (bench: (server: BenchServer) => Promise<BenchResult>): Bench['run'] =>
   async (server, report) =>
     report(await bench(server));
 
-const BENCHES: Array<{ name: string; run: Bench; onlyWhenAsked?: boolean }> = [
+const orAll = (parts: readonly string[], all: readonly string[]) => (parts.length > 0 ? parts : all);
+
+const BENCHES: Bench[] = [
   { name: 'latency', run: one(latencyBench) },
   { name: 'drain', run: one(drainBench) },
   { name: 'producers', run: one(producersBench) },
   { name: 'listen', run: one(listenBench) },
-  { name: 'gateway', run: one(gatewayBench) },
+  {
+    name: 'gateway',
+    parts: GATEWAY_PARTS,
+    run: async (server, report, parts) => report(await gatewayBench(server, orAll(parts, GATEWAY_PARTS))),
+  },
   { name: 'rate-limit', run: one(rateLimitBench) },
-  { name: 'runner', run: runnerBench },
-  { name: 'dashboard', run: dashboardBench },
+  {
+    name: 'runner',
+    parts: RUNNER_PARTS,
+    run: (server, report, parts) => runnerBench(server, report, orAll(parts, RUNNER_PARTS)),
+  },
+  {
+    name: 'dashboard',
+    parts: DASHBOARD_PARTS,
+    run: (server, report, parts) => dashboardBench(server, report, orAll(parts, DASHBOARD_PARTS)),
+  },
   { name: 'workflow', run: one(workflowBench) },
-  // A million tasks: only `npm run bench -- history` runs it (docs/bench.md, 10.).
-  { name: 'history', run: historyBench, onlyWhenAsked: true },
+  // A million tasks (docs/bench.md, 10.): only `npm run bench -- history` runs it.
+  { name: 'history', run: (server, report) => historyBench(server, report), whenAsked: true },
 ];
 
-/** Benchmarks with parts of their own: the words after their name that name parts choose those alone. */
-const PARTED: Record<string, readonly string[]> = { runner: RUNNER_PARTS, dashboard: DASHBOARD_PARTS };
-
-/**
- * `npm run bench -- latency runner drain dashboard live`: the names of benchmarks; words after `runner` or
- * `dashboard` that name a part of it (runner: latency, steady, drain, streams, claim; dashboard: live,
- * history) choose those parts alone (all of them without any).
- */
-function parseArgs(args: readonly string[]): { only: string[]; parts: Map<string, string[]> } {
-  const only: string[] = [];
-  const parts = new Map<string, string[]>();
-  let current: string | undefined;
-  for (const word of args) {
-    if (current && PARTED[current]?.includes(word)) parts.get(current)?.push(word);
-    else {
-      only.push(word);
-      current = word in PARTED ? word : undefined;
-      if (current) parts.set(current, []);
-    }
-  }
-  return { only, parts };
-}
+const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));
 
 async function main(): Promise<void> {
-  const { only, parts } = parseArgs(process.argv.slice(2));
-  const runnerParts = parts.get('runner') ?? [];
-  const dashboardParts = parts.get('dashboard') ?? [];
-  const unknown = only.filter((name) => !BENCHES.some((bench) => bench.name === name));
-  if (unknown.length > 0)
-    throw new Error(`unknown benchmark ${unknown.join(', ')}; the benchmarks: ${BENCHES.map((b) => b.name).join(', ')}`);
-  const started = performance.now();
+  const args = process.argv.slice(2);
+  const { quick, run } = parseArgs(args, BENCHES);
+  setQuick(quick);
+  const started = new Date();
+  const loadBefore = loadavg();
   const server = await startBenchServer();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -73,44 +74,70 @@ async function main(): Promise<void> {
       void server.stop().finally(() => process.exit(130));
     });
   }
-  const results: BenchResult[] = [];
+  const parts: PartFigures[] = [];
+  /** Seconds each benchmark took, for choosing what to run next time. */
+  const durations: Array<[string, number]> = [];
+  let postgres: string | undefined;
   try {
     const { rows } = await withClient(server.adminUrl, (client) =>
       client.query<{ server_version: string }>('SHOW server_version'),
     );
-    console.log('# LLM Ops event bus benchmark');
+    postgres = `${rows[0]?.server_version ?? '?'} (${server.embedded ? 'embedded, throwaway' : 'given server'})`;
+    console.log(`# LLM Ops benchmark${quick ? ' (--quick: smaller counts, shorter runs)' : ''}`);
     console.log(
-      `  ${new Date().toISOString()} · node ${process.version} · ${cpus().length} cores (${cpus()[0]?.model ?? '?'}) · ` +
-        `PostgreSQL ${rows[0]?.server_version ?? '?'} (${server.embedded ? 'embedded, throwaway' : 'given server'})`,
+      `  ${started.toISOString()} · node ${process.version} · ${cpus().length} cores (${cpus()[0]?.model ?? '?'}) · PostgreSQL ${postgres}`,
     );
-    console.log(`  load average before: ${loadAverage()} (other work on the machine skews every figure)`);
-    for (const bench of BENCHES) {
-      if (only.length > 0 ? !only.includes(bench.name) : bench.onlyWhenAsked) continue;
-      const report = (result: BenchResult) => {
-        printResult(result);
-        results.push(result);
-      };
-      if (bench.name === 'runner' && runnerParts.length > 0) await runnerBench(server, report, runnerParts);
-      else if (bench.name === 'dashboard' && dashboardParts.length > 0) await dashboardBench(server, report, dashboardParts);
-      else await bench.run(server, report);
+    console.log(`  load average before: ${loadAverage(loadBefore)} (other work on the machine skews every figure)`);
+    console.log(`  running: ${run.map((b) => (b.parts.length > 0 ? `${b.name} (${b.parts.join(', ')})` : b.name)).join(', ')}`);
+    for (const chosen of run) {
+      const bench = BENCHES.find((b) => b.name === chosen.name) as Bench;
+      const benchStarted = performance.now();
+      await bench.run(
+        server,
+        (result) => {
+          printResult(result);
+          parts.push({ part: result.title, figures: result.figures });
+        },
+        chosen.parts,
+      );
+      durations.push([chosen.name, Math.round((performance.now() - benchStarted) / 1000)]);
     }
   } finally {
     await server.stop();
   }
-  const verdicts = results.flatMap((r) => r.verdicts);
-  const missed = verdicts.filter((v) => !v.pass);
+  const finished = new Date();
+  const seconds = (finished.getTime() - started.getTime()) / 1000;
+  const loadAfter = loadavg();
+  const figures = parts.flatMap((part) => part.figures);
   console.log(`\n## Summary\n`);
-  console.log(`  load average after: ${loadAverage()}`);
-  console.log(
-    `  ${verdicts.length - missed.length}/${verdicts.length} targets met in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  console.log(summaryTable(parts));
+  console.log('');
+  console.log(`  load average before: ${loadAverage(loadBefore)}; after: ${loadAverage(loadAfter)}`);
+  console.log(`  ${figures.filter((row) => row.pass).length}/${figures.length} targets met in ${seconds.toFixed(0)} s`);
+  console.log(`  seconds per benchmark: ${durations.map(([name, s]) => `${name} ${s}`).join(', ')}`);
+  const path = writeResults(
+    RESULTS,
+    {
+      started: started.toISOString(),
+      finished: finished.toISOString(),
+      seconds: Math.round(seconds),
+      benchSeconds: Object.fromEntries(durations),
+      quick,
+      args,
+      node: process.version,
+      cores: cpus().length,
+      cpu: cpus()[0]?.model ?? '?',
+      postgres: postgres ?? '?',
+      loadBefore,
+      loadAfter,
+    },
+    parts,
   );
-  for (const v of missed) console.log(`  MISS  ${v.what}: ${v.measured} (target ${v.target})`);
+  console.log(`  written to ${path}`);
 }
 
-function loadAverage(): string {
-  return loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' / ');
+function loadAverage(load: readonly number[]): string {
+  return load.map((x) => x.toFixed(2)).join(' / ');
 }
 
 main().then(

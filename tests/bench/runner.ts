@@ -19,7 +19,6 @@ import { startEmulator, type Emulator } from '@llmops/emulator/server';
 import { backlogJobs, graphileUtils, startGraphile } from './graphile.ts';
 import {
   apiToken,
-  atLeast,
   atMost,
   benchLogger,
   create,
@@ -29,27 +28,70 @@ import {
   fmtRate,
   percentile,
   printResult,
+  ratioAtLeast,
+  ratioAtMost,
   SERVICE,
+  sized,
   sleep,
   startBenchServer,
   within,
   withCpu,
   type BenchResult,
   type BenchServer,
-  type Verdict,
+  type ResultRow,
 } from './lib.ts';
 import { summarizeProfile, type ProfileSummary } from './profile.ts';
 import type { ProbeReport, ToProbe } from './runner-probe.ts';
 import * as store from '../../services/runner/src/tasks/store.ts';
 
-const LATENCY = { samples: 200, warmup: 20, p50: 4, p99: 12 };
-const STEADY = { producers: 4, seconds: 15, warmupMs: 1_000, p99: 20, share: 0.6 };
-// BENCH_RUNNER_DRAIN_TASKS shortens the drain for a quick comparison while profiling; reported figures use 20,000.
-const DRAIN = { tasks: Number(process.env.BENCH_RUNNER_DRAIN_TASKS ?? 20_000), share: 0.6 };
+// Counts and durations shrink in a quick run (`--quick`); the figures and their anchors stay the same.
+const LATENCY = {
+  get samples() {
+    return sized(200, 40);
+  },
+  get warmup() {
+    return sized(20, 5);
+  },
+  p50: 4,
+  p99: 12,
+};
+const STEADY = {
+  producers: 4,
+  get seconds() {
+    return sized(15, 5);
+  },
+  get warmupMs() {
+    return sized(1_000, 500);
+  },
+  p99: 20,
+  share: 0.6,
+};
+// BENCH_RUNNER_DRAIN_TASKS shortens the drain for a comparison while profiling; reported figures use 20,000.
+const DRAIN = {
+  get tasks() {
+    return Number(process.env.BENCH_RUNNER_DRAIN_TASKS ?? sized(20_000, 1_000));
+  },
+  share: 0.6,
+};
 /** graphile-worker's concurrency in the like-for-like anchor: the runner's default RUNNER_CONCURRENCY. */
 const LIKE_FOR_LIKE_CONCURRENCY = 64;
-const STREAMS = { tasks: 1_000, words: 48, chunkDelayMs: 100 };
-const CLAIM = { queued: [1_000, 10_000, 100_000], samples: 30, batch: 32, ratio: 2 };
+const STREAMS = {
+  get tasks() {
+    return sized(1_000, 100);
+  },
+  words: 48,
+  chunkDelayMs: 100,
+};
+const CLAIM = {
+  get queued() {
+    return sized([1_000, 10_000, 100_000], [1_000, 10_000]);
+  },
+  get samples() {
+    return sized(30, 10);
+  },
+  batch: 32,
+  ratio: 2,
+};
 
 /** 6.1's created → claimed p99 of this run, which 6.2's p99 under load is compared with (issue 14: ≤ 4×). */
 let lowLoadP99: number | undefined;
@@ -243,7 +285,7 @@ function activityNotes(activity: ActivitySummary): string[] {
 }
 
 /** For a missed target: what the figures of the window say bounds it (the detail is in the other notes). */
-function boundNote(verdicts: readonly Verdict[], cpu: CpuShares | undefined, activity: ActivitySummary): string[] {
+function boundNote(verdicts: readonly ResultRow[], cpu: CpuShares | undefined, activity: ActivitySummary): string[] {
   if (verdicts.every((v) => v.pass)) return [];
   const busiest = cpu?.cores.filter(([, cores]) => Number.isFinite(cores)).sort((a, b) => b[1] - a[1])[0];
   const statement = activity.statements[0];
@@ -813,6 +855,7 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
   ];
   const p50 = percentile(claim, 50);
   const p99 = percentile(claim, 99);
+  const graphileClaim = (p: number) => ({ name: 'graphile-worker add_job → get_job', value: percentile(anchor.db, p) });
   lowLoadP99 = p99;
   // Every task is rendered by the prompt service on the way in, so its time is part of the creation's.
   const render = routes.find((r) => r.route === 'prompt POST /internal/render')?.samples ?? [];
@@ -848,22 +891,10 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
       loadNote(),
     ],
     // Issue 14: within 2× (p50) and 3× (p99) of graphile-worker's add_job → get_job measured the same way, same run.
-    verdicts: [
-      atMost(
-        `runner created → claimed p50 ${fmt(p50, 2)} ms vs graphile-worker ${fmt(percentile(anchor.db, 50), 2)} ms`,
-        p50 / percentile(anchor.db, 50),
-        2,
-        '×',
-        2,
-      ),
-      atMost(
-        `runner created → claimed p99 ${fmt(p99, 2)} ms vs graphile-worker ${fmt(percentile(anchor.db, 99), 2)} ms`,
-        p99 / percentile(anchor.db, 99),
-        3,
-        '×',
-        2,
-      ),
-      exactly('runner tasks succeeded (latency)', succeeded, LATENCY.samples, 'tasks'),
+    figures: [
+      ratioAtMost('6.1 runner created → claimed p50', p50, graphileClaim(50), 2, 'ms'),
+      ratioAtMost('6.1 runner created → claimed p99', p99, graphileClaim(99), 3, 'ms'),
+      exactly('6.1 runner tasks succeeded', succeeded, LATENCY.samples, 'tasks'),
     ],
   };
 }
@@ -1010,23 +1041,23 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
   const anchor = created[0] ? await graphileSteady(server, await streamingCall(rig, created[0])) : noop;
   const loadedP99 = percentile(claim, 99);
   const verdicts = [
-    atLeast(
-      `runner tasks/s completed, ${fmt((rate / anchor.rate) * 100, 0)} % of like-for-like graphile-worker's ` +
-        `${fmtRate(anchor.rate)}/s (≥ ${STEADY.share * 100} %)`,
+    ratioAtLeast(
+      '6.2 runner tasks/s completed, steady load',
       rate,
-      anchor.rate * STEADY.share,
+      { name: 'graphile-worker, like for like', value: anchor.rate },
+      STEADY.share,
       'tasks/s',
     ),
     lowLoadP99 === undefined
-      ? atMost('runner created → claimed p99 under steady load (6.1 not run: absolute)', loadedP99, STEADY.p99, 'ms', 2)
-      : atMost(
-          `runner created → claimed p99 under steady load ${fmt(loadedP99, 2)} ms vs ${fmt(lowLoadP99, 2)} ms at low load`,
-          loadedP99 / lowLoadP99,
+      ? atMost('6.2 runner created → claimed p99 under steady load (6.1 not run: absolute)', loadedP99, STEADY.p99, 'ms')
+      : ratioAtMost(
+          '6.2 runner created → claimed p99 under steady load',
+          loadedP99,
+          { name: '6.1 at low load', value: lowLoadP99 },
           4,
-          '×',
-          2,
+          'ms',
         ),
-    exactly('runner tasks failed in steady state', created.length - (statuses.succeeded ?? 0), 0, 'tasks'),
+    exactly('6.2 runner tasks failed in steady state', created.length - (statuses.succeeded ?? 0), 0, 'tasks'),
   ];
   return {
     title: `6.2 Runner: steady state, ${STEADY.producers} producers through the gateway for ${STEADY.seconds} s`,
@@ -1078,7 +1109,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
       ...profileNotes(runner.pid, 'runner'),
       loadNote(),
     ],
-    verdicts,
+    figures: verdicts,
   };
 }
 
@@ -1207,21 +1238,22 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
     '-',
   ]);
   const anchorRate = DRAIN.tasks / alike;
-  const target = anchorRate * DRAIN.share;
-  const verdicts: Verdict[] = [1, 2].map((instances, i) =>
-    atLeast(
-      `runner drain, ${instances} instance${instances > 1 ? 's' : ''} ${fmt(((rates[i] ?? 0) / anchorRate) * 100, 0)} % of ` +
-        `like-for-like graphile-worker (≥ ${DRAIN.share * 100} %)`,
+  const likeForLike = { name: 'graphile-worker, like for like', value: anchorRate };
+  const verdicts: ResultRow[] = [1, 2].map((instances, i) =>
+    ratioAtLeast(
+      `6.3 runner drain, ${instances} process${instances > 1 ? 'es' : ''}`,
       rates[i] ?? 0,
-      target,
+      likeForLike,
+      DRAIN.share,
       'tasks/s',
     ),
   );
   verdicts.push(
-    atLeast(
-      `runner drain, 2 processes ${fmt((rates[1] ?? 0) / (rates[0] ?? 1), 2)}× 1 process (≥ 0.9×, no collapse)`,
+    ratioAtLeast(
+      '6.3 runner drain, 2 processes (no collapse)',
       rates[1] ?? 0,
-      (rates[0] ?? 0) * 0.9,
+      { name: '1 process', value: rates[0] ?? 0 },
+      0.9,
       'tasks/s',
     ),
   );
@@ -1244,7 +1276,7 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
     ],
     table: [['', 'seconds', 'tasks/s', 'succeeded', 'tasks per claim'], ...rows],
     notes,
-    verdicts,
+    figures: verdicts,
   };
 }
 
@@ -1387,7 +1419,7 @@ async function streams(rig: Rig, seed: string): Promise<BenchResult> {
       ...profileNotes(pid, 'runner'),
       loadNote(),
     ],
-    verdicts: [exactly('slow streams succeeded', stat.succeeded, STREAMS.tasks, 'tasks')],
+    figures: [exactly('6.4 slow streams succeeded', stat.succeeded, STREAMS.tasks, 'tasks')],
   };
 }
 
@@ -1474,13 +1506,13 @@ async function claimScaling(rig: Rig, seed: string): Promise<BenchResult> {
     ],
     table: [['queued', 'claim p50 ms', 'claim p90 ms', 'candidates, server ms'], ...rows],
     notes: [...shapes, loadNote()],
-    verdicts: [
-      atMost(
-        `claim at ${fmtRate(CLAIM.queued[CLAIM.queued.length - 1] ?? 0)} queued vs at ${fmtRate(CLAIM.queued[0] ?? 0)} (≤ ${CLAIM.ratio}×)`,
-        last / first,
+    figures: [
+      ratioAtMost(
+        `6.5 the claim at ${fmtRate(CLAIM.queued[CLAIM.queued.length - 1] ?? 0)} queued`,
+        last,
+        { name: `at ${fmtRate(CLAIM.queued[0] ?? 0)} queued`, value: first },
         CLAIM.ratio,
-        '×',
-        2,
+        'ms',
       ),
     ],
   };
@@ -1530,7 +1562,7 @@ export async function runnerBench(
       method: ['--cpu-prof on every service process (BENCH_CPU_PROF=1); self time by area and by function.'],
       table: [],
       notes,
-      verdicts: [],
+      figures: [],
     });
   }
 }
