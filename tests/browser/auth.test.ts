@@ -127,7 +127,9 @@ describe('signing in to the dashboard', () => {
     await context.close();
   });
 
-  it('says so when a setup link is wrong', async () => {
+  // With the admin made, the last three flows are independent (a context each, one session of its own at
+  // most): they run side by side, each waiting on its own pages and password hashes while the others work.
+  it.concurrent('says so when a setup link is wrong', async ({ expect }) => {
     const page = await browser.newPage({ viewport: PHONE });
     const errors = await watchErrors(page);
     await expectPageHeaders(await open(page, `${web.url}/setup?code=wrong`));
@@ -137,43 +139,46 @@ describe('signing in to the dashboard', () => {
     await page.close();
   });
 
-  it('signs out, refuses a wrong password with a message, and signs in again; a return path to another site is ignored', async () => {
-    const context = await browser.newContext({ viewport: DESKTOP });
-    const page = await context.newPage();
-    const errors = await watchErrors(page, EXPECTED_4XX);
-    // A return path that leaves the dashboard is ignored: the reader lands on the overview.
-    await expectPageHeaders(await open(page, `${web.url}/login?next=${encodeURIComponent('//evil.example/x')}`));
-    expect(await page.title()).toBe('Sign in · LLM Ops');
-    await page.getByLabel('Email').fill('ada@example.com');
-    await page.getByLabel('Password').fill('wrong password!');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('wrong');
-    // The email typed stays; the password does not come back from the server.
-    expect(await page.getByLabel('Email').inputValue()).toBe('ada@example.com');
-    await expectAccessible(page, 'the sign-in page, refused');
-    await capture(page, join(SCREENSHOTS, 'login-refused-desktop.png'));
+  it.concurrent(
+    'signs out, refuses a wrong password with a message, and signs in again; a return path to another site is ignored',
+    async ({ expect }) => {
+      const context = await browser.newContext({ viewport: DESKTOP });
+      const page = await context.newPage();
+      const errors = await watchErrors(page, EXPECTED_4XX);
+      // A return path that leaves the dashboard is ignored: the reader lands on the overview.
+      await expectPageHeaders(await open(page, `${web.url}/login?next=${encodeURIComponent('//evil.example/x')}`));
+      expect(await page.title()).toBe('Sign in · LLM Ops');
+      await page.getByLabel('Email').fill('ada@example.com');
+      await page.getByLabel('Password').fill('wrong password!');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const alert = page.getByRole('alert');
+      await expect.poll(() => alert.textContent()).toContain('wrong');
+      // The email typed stays; the password does not come back from the server.
+      expect(await page.getByLabel('Email').inputValue()).toBe('ada@example.com');
+      await expectAccessible(page, 'the sign-in page, refused');
+      await capture(page, join(SCREENSHOTS, 'login-refused-desktop.png'));
 
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${web.url}/llm`);
-    await expect.poll(() => page.locator('.account').textContent()).toContain('Ada Admin');
-    // Signed in, /login and /setup send the reader on, never to another site.
-    await open(page, `${web.url}/login?next=${encodeURIComponent('https://evil.example/')}`);
-    expect(page.url()).toBe(`${web.url}/llm`);
-    await open(page, `${web.url}/setup?code=anything`);
-    expect(new URL(page.url()).pathname).toBe('/llm');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${web.url}/llm`);
+      await expect.poll(() => page.locator('.account').textContent()).toContain('Ada Admin');
+      // Signed in, /login and /setup send the reader on, never to another site.
+      await open(page, `${web.url}/login?next=${encodeURIComponent('https://evil.example/')}`);
+      expect(page.url()).toBe(`${web.url}/llm`);
+      await open(page, `${web.url}/setup?code=anything`);
+      expect(new URL(page.url()).pathname).toBe('/llm');
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(`${web.url}/login`);
-    expect((await context.cookies()).find((c) => c.name === 'llmops_session')).toBeUndefined();
-    await page.setViewportSize(PHONE);
-    await capture(page, join(SCREENSHOTS, 'signed-out-phone.png'));
-    expect(errors).toEqual([]);
-    await context.close();
-  });
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL(`${web.url}/login`);
+      expect((await context.cookies()).find((c) => c.name === 'llmops_session')).toBeUndefined();
+      await page.setViewportSize(PHONE);
+      await capture(page, join(SCREENSHOTS, 'signed-out-phone.png'));
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
 
-  it('sends a visitor to sign in and back to where they were', async () => {
+  it.concurrent('sends a visitor to sign in and back to where they were', async ({ expect }) => {
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
     const errors = await watchErrors(page);
