@@ -4,8 +4,8 @@
  * link creates the first admin and signs them in; the link works once; signing out and in again; a wrong
  * password is said so; the session cookie is httpOnly and SameSite=Lax; the forms post, so a submit
  * before hydration never puts the password in the address; every page carries its security headers
- * and shows no CSP violation. Pages are used only once hydrated (support.ts `open`). Screenshots go
- * to test-results/screenshots/.
+ * and shows no CSP violation; axe finds nothing serious on the setup and sign-in pages. Pages are used
+ * only once hydrated (support.ts `open`). Screenshots go to test-results/screenshots/.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,9 @@ import { setupLink } from '@llmops/gateway/operator';
 import { runService, type RunningService } from '@llmops/kit/runtime';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import {
+  capture,
   DESKTOP,
+  expectAccessible,
   expectPageHeaders,
   launchBrowser,
   open,
@@ -84,7 +86,7 @@ describe('signing in to the dashboard', () => {
     await expectPageHeaders(await open(page, link?.url as string));
     expect(await page.title()).toBe('Set up · LLM Ops');
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Create the first admin');
-    await page.screenshot({ path: join(SCREENSHOTS, 'setup-desktop.png'), fullPage: true });
+    await capture(page, join(SCREENSHOTS, 'setup-desktop.png'));
 
     // A problem the gateway finds is shown next to its field.
     await page.getByLabel('Name').fill('Ada Admin');
@@ -99,6 +101,7 @@ describe('signing in to the dashboard', () => {
     await page.getByRole('button', { name: 'Create admin and sign in' }).click();
     await expect.poll(() => page.locator('#field-password-error').textContent()).toBe('Use at least 12 characters (this has 9).');
     expect(await page.locator('#field-email-error').count()).toBe(0);
+    await expectAccessible(page, 'the setup page, with a field refused');
 
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Create admin and sign in' }).click();
@@ -110,21 +113,23 @@ describe('signing in to the dashboard', () => {
     const cookie = (await context.cookies()).find((c) => c.name === 'llmops_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/' });
     expect(await page.evaluate(() => document.cookie)).not.toContain('llmops_session');
-    await page.screenshot({ path: join(SCREENSHOTS, 'signed-in-desktop.png'), fullPage: true });
+    await capture(page, join(SCREENSHOTS, 'signed-in-desktop.png'));
 
     // The same link again, from a browser that is not signed in: setup is done.
     const other = await browser.newPage({ viewport: PHONE });
     const otherErrors = await watchErrors(other);
     await open(other, link?.url as string);
     expect(await other.getByRole('heading', { level: 1 }).textContent()).toBe('Setup is done');
-    await other.screenshot({ path: join(SCREENSHOTS, 'setup-done-phone.png'), fullPage: true });
+    await capture(other, join(SCREENSHOTS, 'setup-done-phone.png'));
     await other.close();
     expect(errors).toEqual([]);
     expect(otherErrors).toEqual([]);
     await context.close();
   });
 
-  it('says so when a setup link is wrong', async () => {
+  // With the admin made, the last three flows are independent (a context each, one session of its own at
+  // most): they run side by side, each waiting on its own pages and password hashes while the others work.
+  it.concurrent('says so when a setup link is wrong', async ({ expect }) => {
     const page = await browser.newPage({ viewport: PHONE });
     const errors = await watchErrors(page);
     await expectPageHeaders(await open(page, `${web.url}/setup?code=wrong`));
@@ -134,42 +139,46 @@ describe('signing in to the dashboard', () => {
     await page.close();
   });
 
-  it('signs out, refuses a wrong password with a message, and signs in again; a return path to another site is ignored', async () => {
-    const context = await browser.newContext({ viewport: DESKTOP });
-    const page = await context.newPage();
-    const errors = await watchErrors(page, EXPECTED_4XX);
-    // A return path that leaves the dashboard is ignored: the reader lands on the overview.
-    await expectPageHeaders(await open(page, `${web.url}/login?next=${encodeURIComponent('//evil.example/x')}`));
-    expect(await page.title()).toBe('Sign in · LLM Ops');
-    await page.getByLabel('Email').fill('ada@example.com');
-    await page.getByLabel('Password').fill('wrong password!');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    const alert = page.getByRole('alert');
-    await expect.poll(() => alert.textContent()).toContain('wrong');
-    // The email typed stays; the password does not come back from the server.
-    expect(await page.getByLabel('Email').inputValue()).toBe('ada@example.com');
-    await page.screenshot({ path: join(SCREENSHOTS, 'login-refused-desktop.png'), fullPage: true });
+  it.concurrent(
+    'signs out, refuses a wrong password with a message, and signs in again; a return path to another site is ignored',
+    async ({ expect }) => {
+      const context = await browser.newContext({ viewport: DESKTOP });
+      const page = await context.newPage();
+      const errors = await watchErrors(page, EXPECTED_4XX);
+      // A return path that leaves the dashboard is ignored: the reader lands on the overview.
+      await expectPageHeaders(await open(page, `${web.url}/login?next=${encodeURIComponent('//evil.example/x')}`));
+      expect(await page.title()).toBe('Sign in · LLM Ops');
+      await page.getByLabel('Email').fill('ada@example.com');
+      await page.getByLabel('Password').fill('wrong password!');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const alert = page.getByRole('alert');
+      await expect.poll(() => alert.textContent()).toContain('wrong');
+      // The email typed stays; the password does not come back from the server.
+      expect(await page.getByLabel('Email').inputValue()).toBe('ada@example.com');
+      await expectAccessible(page, 'the sign-in page, refused');
+      await capture(page, join(SCREENSHOTS, 'login-refused-desktop.png'));
 
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(`${web.url}/llm`);
-    await expect.poll(() => page.locator('.account').textContent()).toContain('Ada Admin');
-    // Signed in, /login and /setup send the reader on, never to another site.
-    await open(page, `${web.url}/login?next=${encodeURIComponent('https://evil.example/')}`);
-    expect(page.url()).toBe(`${web.url}/llm`);
-    await open(page, `${web.url}/setup?code=anything`);
-    expect(new URL(page.url()).pathname).toBe('/llm');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${web.url}/llm`);
+      await expect.poll(() => page.locator('.account').textContent()).toContain('Ada Admin');
+      // Signed in, /login and /setup send the reader on, never to another site.
+      await open(page, `${web.url}/login?next=${encodeURIComponent('https://evil.example/')}`);
+      expect(page.url()).toBe(`${web.url}/llm`);
+      await open(page, `${web.url}/setup?code=anything`);
+      expect(new URL(page.url()).pathname).toBe('/llm');
 
-    await page.getByRole('button', { name: 'Sign out' }).click();
-    await page.waitForURL(`${web.url}/login`);
-    expect((await context.cookies()).find((c) => c.name === 'llmops_session')).toBeUndefined();
-    await page.setViewportSize(PHONE);
-    await page.screenshot({ path: join(SCREENSHOTS, 'signed-out-phone.png'), fullPage: true });
-    expect(errors).toEqual([]);
-    await context.close();
-  });
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL(`${web.url}/login`);
+      expect((await context.cookies()).find((c) => c.name === 'llmops_session')).toBeUndefined();
+      await page.setViewportSize(PHONE);
+      await capture(page, join(SCREENSHOTS, 'signed-out-phone.png'));
+      expect(errors).toEqual([]);
+      await context.close();
+    },
+  );
 
-  it('sends a visitor to sign in and back to where they were', async () => {
+  it.concurrent('sends a visitor to sign in and back to where they were', async ({ expect }) => {
     const context = await browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
     const errors = await watchErrors(page);
