@@ -1,16 +1,31 @@
-import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { inject } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedServer } from '@llmops/kit/embedded';
 import type { Logger } from '@llmops/kit/logger';
 import { freePort } from '@llmops/kit/testing/database';
 import { startStack, testKeyring, testSecret, type Stack, type StackOptions } from '@llmops/kit/testing/stack';
 import type { ServiceName } from '@llmops/kit/services';
 
+/** The stopped data directory the chaos run's global setup built (tests/chaos/global-setup.ts). */
+export interface ChaosTemplate {
+  dataDir: string;
+  password: string;
+}
+
+declare module 'vitest' {
+  interface ProvidedContext {
+    chaosTemplate: ChaosTemplate;
+  }
+}
+
 /** A PostgreSQL server of a chaos test's own, which the test may stop and start again. */
 export interface OwnCluster {
+  /** The server's `postgres` database; `llmops` (built from sql/, with every service's login) is beside it. */
   adminUrl: string;
   port: number;
   stop(): Promise<void>;
@@ -18,17 +33,28 @@ export interface OwnCluster {
   destroy(): Promise<void>;
 }
 
+/**
+ * A server of this file's own on a copy of the run's template data directory: database `llmops` with the
+ * schema and the logins already there. `cp -a`, not fs.cp: the files must stay the `postgres` system
+ * user's (and the directory 0700), or the server refuses to start.
+ */
 export async function startOwnCluster(): Promise<OwnCluster> {
+  const template = inject('chaosTemplate');
+  if (!template) throw new Error('no chaos template: run chaos tests with --config tests/chaos/vitest.config.ts');
   const parent = mkdtempSync(join(tmpdir(), 'llmops-chaos-'));
   chmodSync(parent, 0o755);
-  const port = await freePort();
-  const password = randomBytes(12).toString('hex');
-  const options = { dataDir: join(parent, 'data'), port, password, persistent: true };
-  let server: EmbeddedServer | undefined = await startEmbeddedPostgres(options);
-  const adminUrl = server.url;
+  const options = { dataDir: join(parent, 'data'), port: await freePort(), password: template.password, persistent: true };
+  let server: EmbeddedServer | undefined;
+  try {
+    await promisify(execFile)('cp', ['-a', template.dataDir, options.dataDir]);
+    server = await startEmbeddedPostgres(options);
+  } catch (error) {
+    rmSync(parent, { recursive: true, force: true });
+    throw error;
+  }
   return {
-    adminUrl,
-    port,
+    adminUrl: server.url,
+    port: options.port,
     stop: async () => {
       await server?.stop();
       server = undefined;

@@ -1,19 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { withDatabase, withClient } from '@llmops/kit/db';
-import { provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
-import { applySchema } from '@llmops/kit/schema';
-import { SERVICES, type ServiceName } from '@llmops/kit/services';
+import { SERVICES } from '@llmops/kit/services';
 import { startStack } from '@llmops/kit/testing/stack';
-import { TEST_DEPLOYMENT, TEST_PASSWORDS } from '@llmops/kit/testing/database';
-import { startOwnCluster, until } from './cluster.ts';
+import { until } from './cluster.ts';
+import { startOwnDatabase } from './runner-chaos.ts';
 
-const cluster = await startOwnCluster();
+const db = await startOwnDatabase();
+const { cluster } = db;
 afterAll(() => cluster.destroy());
-await withClient(cluster.adminUrl, (client) => client.query('CREATE DATABASE llmops'));
-const adminUrl = withDatabase(cluster.adminUrl, 'llmops');
-await applySchema(adminUrl);
-await provisionLogins(adminUrl, TEST_DEPLOYMENT, TEST_PASSWORDS);
-const db = { urlFor: (service: ServiceName) => serviceDatabaseUrl(adminUrl, service, TEST_DEPLOYMENT, TEST_PASSWORDS) };
 
 async function readiness(
   url: string,

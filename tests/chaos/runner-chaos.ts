@@ -4,9 +4,8 @@
  * harness's stack, and readings of tasks, attempts and events across many tasks at once.
  */
 import type pg from 'pg';
-import { withClient, withDatabase } from '@llmops/kit/db';
-import { provisionLogins, serviceDatabaseUrl } from '@llmops/kit/roles';
-import { applySchema } from '@llmops/kit/schema';
+import { withDatabase } from '@llmops/kit/db';
+import { serviceDatabaseUrl } from '@llmops/kit/roles';
 import type { ServiceName } from '@llmops/kit/services';
 import { TEST_DEPLOYMENT, TEST_PASSWORDS } from '@llmops/kit/testing/database';
 import { startStack, type Stack } from '@llmops/kit/testing/stack';
@@ -22,20 +21,12 @@ export interface OwnDatabase {
 /** A cluster of this test file's own, with database `llmops` built from sql/ and every service's login. */
 export async function startOwnDatabase(): Promise<OwnDatabase> {
   const cluster = await startOwnCluster();
-  try {
-    await withClient(cluster.adminUrl, (client) => client.query('CREATE DATABASE llmops'));
-    const adminUrl = withDatabase(cluster.adminUrl, 'llmops');
-    await applySchema(adminUrl);
-    await provisionLogins(adminUrl, TEST_DEPLOYMENT, TEST_PASSWORDS);
-    return {
-      cluster,
-      adminUrl,
-      urlFor: (service) => serviceDatabaseUrl(adminUrl, service, TEST_DEPLOYMENT, TEST_PASSWORDS),
-    };
-  } catch (error) {
-    await cluster.destroy();
-    throw error;
-  }
+  const adminUrl = withDatabase(cluster.adminUrl, 'llmops');
+  return {
+    cluster,
+    adminUrl,
+    urlFor: (service) => serviceDatabaseUrl(adminUrl, service, TEST_DEPLOYMENT, TEST_PASSWORDS),
+  };
 }
 
 /**

@@ -43,6 +43,13 @@ function startSupervisor(env: Record<string, string>): Supervisor {
 }
 
 const text = (s: Supervisor) => s.output.join('\n');
+
+/** Waits (bounded) for the supervisor to report ready; fails at once, not after the bound, if it exits first. */
+async function untilRunning(s: Supervisor, what: () => string): Promise<void> {
+  const gone = s.exited.then((code) => Promise.reject(new Error(`the supervisor exited (code ${code}) before ${what()}`)));
+  await Promise.race([until(async () => text(s).includes('LLM Ops is running'), 90_000, what), gone]);
+}
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -63,11 +70,7 @@ describe('npm start (the supervisor)', () => {
   it('brings everything up, restarts a crashed service, refuses busy ports, and stops in order on Ctrl-C', async () => {
     const base = await freePortBase();
     const first = startSupervisor({ LLMOPS_PORT_BASE: String(base) });
-    await until(
-      async () => text(first).includes('LLM Ops is running'),
-      90_000,
-      () => `the supervisor to report ready:\n${text(first)}`,
-    );
+    await untilRunning(first, () => `the supervisor to report ready:\n${text(first)}`);
     const printed = text(first);
     expect(printed).toContain(`Dashboard        http://127.0.0.1:${base}`);
     expect(printed).toContain(`OpenAPI          http://127.0.0.1:${base + 1}/api/v1/openapi.json`);
@@ -126,11 +129,7 @@ describe('npm start (the supervisor)', () => {
 
     // A second start reuses the data: nothing to apply.
     const again = startSupervisor({ LLMOPS_PORT_BASE: String(base) });
-    await until(
-      async () => text(again).includes('LLM Ops is running'),
-      90_000,
-      () => `the second start:\n${text(again)}`,
-    );
+    await untilRunning(again, () => `the second start:\n${text(again)}`);
     expect(text(again)).toContain('schema is current');
     expect(text(again)).not.toContain('initialising a new PostgreSQL cluster');
 
@@ -180,11 +179,7 @@ describe.runIf(pg15Reachable)('npm start with DATABASE_URL', () => {
         LLMOPS_DEPLOYMENT: 'supervisortest',
         LLMOPS_MASTER_KEYS: `k1:${randomBytes(32).toString('base64')}`,
       });
-      await until(
-        async () => text(s).includes('LLM Ops is running'),
-        90_000,
-        () => `start against ${pg15}:\n${text(s)}`,
-      );
+      await untilRunning(s, () => `start against ${pg15}:\n${text(s)}`);
       expect(runtime().database.embedded).toBe(false);
       expect((await fetch(`${runtime().urls.gateway}/readyz`)).status).toBe(200);
       s.child.kill('SIGINT');
