@@ -5,9 +5,8 @@
  * audit log of all of it (never a secret). Every response is checked against the OpenAPI document.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
 import { publish } from '@llmops/kit/bus/publish';
-import { withClient } from '@llmops/kit/db';
+import { createPool, withClient } from '@llmops/kit/db';
 import { auditRecorded } from '@llmops/kit/events/audit';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { setupLink } from '@llmops/gateway/operator';
@@ -482,7 +481,7 @@ describe('accounts and access', () => {
     });
 
     it('stores the audit events other services write, once each, and filters and pages them', async () => {
-      const pool = new pg.Pool({ connectionString: db.adminUrl, max: 1 });
+      const pool = createPool({ connectionString: db.adminUrl, applicationName: 'test', max: 1 });
       try {
         const client = await pool.connect();
         await client.query('BEGIN');

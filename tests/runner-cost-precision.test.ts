@@ -3,15 +3,15 @@
  * calls would leave them, add up in runner.attempts, runner.tasks and the usage report to exactly what
  * the provider bills for their tokens — where numeric(14, 6) rounded each one (2.85 µ$ → 0.000003).
  */
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createPool } from '@llmops/kit/db';
 import type { Identity } from '@llmops/kit/http/identity';
 import { usdText } from '@llmops/kit/money';
 import { startStack } from '@llmops/kit/testing/stack';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 
 const db = await useTestDatabase();
-const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+const admin = createPool({ connectionString: db.adminUrl, applicationName: 'test', max: 2 });
 const stack = await startStack({ db, services: ['runner'] });
 afterAll(async () => {
   await stack.stop();

@@ -3,8 +3,8 @@
  * emulator behind the official SDKs: templates and lineage, every validation problem at once,
  * idempotency, groups, retries with backoff, fallback, stream cuts, cancel and retry.
  */
-import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPool } from '@llmops/kit/db';
 import { publish } from '@llmops/kit/bus/index';
 import { taskRequested } from '@llmops/kit/events/runner';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
@@ -446,7 +446,7 @@ describe('task events', () => {
     expect((await h.call('runner', 'POST', `/api/v1/tasks/${cancelled.tasks[0].id}/cancel`)).status).toBe(200);
     ids.push(cancelled.tasks[0].id);
 
-    const workflow = new pg.Pool({ connectionString: db.urlFor('workflow'), max: 1 });
+    const workflow = createPool({ connectionString: db.urlFor('workflow'), applicationName: 'test', max: 1 });
     try {
       for (const [key, request] of [
         ['requester-valid', { model_id: model, messages: [{ role: 'user', content: 'from the bus' }] }],

@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPool } from '@llmops/kit/db';
 import { publish } from '@llmops/kit/bus/index';
 import { taskRequested, TASK_DELTAS_CHANNEL } from '@llmops/kit/events/runner';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
@@ -251,7 +252,7 @@ describe('tasks requested over the bus', () => {
     throw new Error(`no runner.task.rejected for ${JSON.stringify(correlation)}`);
   };
   const request = async (payload: { idempotency_key: string; request: Record<string, unknown> }) => {
-    const bus = new pg.Pool({ connectionString: db.urlFor('workflow'), max: 1 });
+    const bus = createPool({ connectionString: db.urlFor('workflow'), applicationName: 'test', max: 1 });
     try {
       await publish(bus, taskRequested, { requester: 'workflow', ...payload });
     } finally {
@@ -261,7 +262,7 @@ describe('tasks requested over the bus', () => {
 
   it('runs a valid request and rejects an invalid one with its problems and correlation', async () => {
     const { model } = await h.provider();
-    const bus = new pg.Pool({ connectionString: db.urlFor('workflow'), max: 1 });
+    const bus = createPool({ connectionString: db.urlFor('workflow'), applicationName: 'test', max: 1 });
     try {
       await publish(bus, taskRequested, {
         requester: 'workflow',

@@ -6,8 +6,8 @@
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createPool } from '@llmops/kit/db';
 import { ON_BEHALF_OF_HEADER, type Identity } from '@llmops/kit/http/identity';
 import { startStack } from '@llmops/kit/testing/stack';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
@@ -52,7 +52,7 @@ const stack = await startStack({
 });
 registry.target = stack.urls.registry as string;
 prompt.target = stack.urls.prompt as string;
-const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+const admin = createPool({ connectionString: db.adminUrl, applicationName: 'test', max: 2 });
 afterAll(async () => {
   await stack.stop();
   await admin.end();

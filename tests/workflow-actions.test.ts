@@ -7,8 +7,8 @@
  * instances make one suggestion per task.
  */
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPool } from '@llmops/kit/db';
 import { SUCCEEDED_OUTPUT_MAX_CHARS } from '@llmops/kit/events/runner';
 import { createServiceClient } from '@llmops/kit/http/service-client';
 import { startStack } from '@llmops/kit/testing/stack';
@@ -27,7 +27,7 @@ const second = await startStack({
   services: ['workflow'],
   env: { RUNNER_URL: h.stack.urls.runner as string, LLMOPS_INTERNAL_SECRET: h.stack.secret, LLMOPS_BUS_SWEEP_MS: '500' },
 });
-const workflowPool = new pg.Pool({ connectionString: db.urlFor('workflow'), max: 2 });
+const workflowPool = createPool({ connectionString: db.urlFor('workflow'), applicationName: 'test', max: 2 });
 afterAll(async () => {
   await second.stop();
   await workflowPool.end();

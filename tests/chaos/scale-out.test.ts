@@ -15,8 +15,8 @@
  * the other chaos tests.
  */
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createPool } from '@llmops/kit/db';
 import { comparePositions, parsePosition } from '@llmops/kit/bus/position';
 import { isLiveTopic } from '@llmops/kit/events/live';
 import { createLogger, type Logger } from '@llmops/kit/logger';
@@ -35,7 +35,7 @@ const POSTS = 12;
 
 const own = await startOwnDatabase();
 const emulator = await startEmulator();
-const admin = new pg.Pool({ connectionString: own.adminUrl, max: 3 });
+const admin = createPool({ connectionString: own.adminUrl, applicationName: 'test', max: 3 });
 afterAll(async () => {
   await admin.end();
   await emulator.stop();

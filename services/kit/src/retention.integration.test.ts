@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from './db.ts';
 import { uuidv7 } from './ids.ts';
@@ -14,7 +14,7 @@ import { useTestDatabase } from './testing/vitest.ts';
  */
 
 const db = await useTestDatabase();
-const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+const admin = createPool({ connectionString: db.adminUrl, applicationName: 'test', max: 2 });
 const pools = new Map<string, pg.Pool>();
 const poolOf = (service: ServiceName, n = 0) => {
   const name = `${service}-${n}`;

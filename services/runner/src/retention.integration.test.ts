@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createPool } from '@llmops/kit/db';
 import { publish, replay, runRetention } from '@llmops/kit/bus/index';
 import { eventually, useBuses } from '@llmops/kit/bus/testing';
 import { taskRequested } from '@llmops/kit/events/runner';
@@ -24,7 +24,7 @@ import { removeAttemptPayloads } from './tasks/payload-retention.ts';
 
 const db = await useTestDatabase();
 const buses = useBuses(db);
-const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+const admin = createPool({ connectionString: db.adminUrl, applicationName: 'test', max: 2 });
 afterAll(() => admin.end());
 
 const DAY_MS = 86_400_000;

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from '@llmops/kit/db';
 import { taskStarted } from '@llmops/kit/events/runner';
@@ -15,7 +14,7 @@ import { claim, claimFree } from './claim.ts';
  */
 
 const db = await useTestDatabase();
-const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+const admin = createPool({ connectionString: db.adminUrl, applicationName: 'test', max: 2 });
 const pool = createPool({ connectionString: db.urlFor('runner'), applicationName: 'claim test', max: 2 });
 afterAll(async () => {
   await admin.end();

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool, withTransaction } from '@llmops/kit/db';
 import { createLogger } from '@llmops/kit/logger';
@@ -18,7 +17,7 @@ import type { AttemptRecord, Outcome } from './outcome.ts';
 
 const db = await useTestDatabase();
 const stack = await startStack({ db, services: ['registry', 'prompt', 'runner'], env: { RUNNER_POLL_MS: '200' } });
-const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+const admin = createPool({ connectionString: db.adminUrl, applicationName: 'test', max: 2 });
 const pool = createPool({ connectionString: db.urlFor('runner'), applicationName: 'endings test', max: 4 });
 const log = createLogger({ service: 'endings-test', level: 'silent' });
 afterAll(async () => {
