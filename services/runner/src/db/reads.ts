@@ -186,18 +186,107 @@ export interface UsageLine {
   cost_usd: string;
 }
 
+export interface UsageOptions {
+  groupBy: UsageGrouping;
+  splitBy: UsageSplit | null;
+  tz: string;
+  from: string | undefined;
+  to: string | undefined;
+}
+
 /**
- * Tasks rolled up by day (in `tz`), model, provider or template, with the line over all of them, and with
+ * The usage rollup (GET /api/v1/usage), the same lines as `usageFullScan` without reading a year of tasks:
+ * the window's whole UTC hours from runner.usage_hours (fed by the runner.usage consumer group,
+ * sql/runner/000015), the tasks of its partial first and last hour that are in the buckets already, and
+ * every task of the window not in them yet (unfinished, or ended and not yet consumed), found through a
+ * partial index. A day is a sum of hours only in a zone whose offset is whole hours; grouped by day in any
+ * other zone (Asia/Kolkata) the rollup reads the tasks as before.
+ */
+export async function usage(db: Queryable, options: UsageOptions): Promise<UsageLine[]> {
+  if (options.groupBy === 'day' && !(await wholeHourZone(db, options))) return usageFullScan(db, options);
+  return many<UsageLine>(
+    db,
+    `WITH b AS (
+       SELECT CASE WHEN $3::timestamptz IS NULL THEN '-infinity'::timestamptz
+                ELSE date_trunc('hour', $3::timestamptz - interval '1 microsecond', 'UTC') + interval '1 hour' END AS lo,
+              coalesce(date_trunc('hour', $4::timestamptz, 'UTC'), 'infinity'::timestamptz) AS hi,
+              coalesce($3::timestamptz, '-infinity'::timestamptz) AS since,
+              coalesce($4::timestamptz, 'infinity'::timestamptz) AS until
+     ), parts AS (
+       SELECT h.hour AS at, h.model_id, h.provider_id, h.template_id, h.tasks, h.succeeded, h.failed, h.attempts,
+         h.input_tokens, h.output_tokens, h.cached_input_tokens, h.cost_usd
+       FROM runner.usage_hours h, b WHERE h.hour >= b.lo AND h.hour < b.hi AND h.tasks <> 0
+       UNION ALL
+       SELECT t.created_at, t.model_id, t.provider_id, t.template_id, 1, (t.status = 'succeeded')::int,
+         (t.status = 'failed')::int, t.attempts, (t.usage ->> 'input_tokens')::bigint, (t.usage ->> 'output_tokens')::bigint,
+         (t.usage ->> 'cached_input_tokens')::bigint, t.cost_usd
+       FROM runner.tasks t, b
+       WHERE NOT t.usage_pending AND ((t.created_at >= b.since AND t.created_at < least(b.lo, b.until))
+         OR (t.created_at >= greatest(b.hi, b.lo, b.since) AND t.created_at < b.until))
+       UNION ALL
+       SELECT t.created_at, t.model_id, t.provider_id, t.template_id, 1, (t.status = 'succeeded')::int,
+         (t.status = 'failed')::int, t.attempts, (t.usage ->> 'input_tokens')::bigint, (t.usage ->> 'output_tokens')::bigint,
+         (t.usage ->> 'cached_input_tokens')::bigint, t.cost_usd
+       FROM runner.tasks t, b WHERE t.usage_pending AND t.created_at >= b.since AND t.created_at < b.until
+     ), t AS (
+       SELECT CASE $1::text
+           WHEN 'day' THEN to_char(date_trunc('day', p.at AT TIME ZONE $2::text), 'YYYY-MM-DD')
+           WHEN 'model' THEN p.model_id::text
+           WHEN 'provider' THEN p.provider_id::text
+           ELSE p.template_id::text
+         END AS key,
+         CASE $5::text
+           WHEN 'model' THEN p.model_id::text
+           WHEN 'provider' THEN p.provider_id::text
+           WHEN 'template' THEN p.template_id::text
+         END AS split,
+         p.*
+       FROM parts p
+     )
+     SELECT key, split, GROUPING(key) = 1 AS total, GROUPING(split) = 1 AS whole,
+       coalesce(sum(tasks), 0)::int AS tasks,
+       coalesce(sum(succeeded), 0)::int AS succeeded,
+       coalesce(sum(failed), 0)::int AS failed,
+       coalesce(sum(attempts), 0)::int AS attempts,
+       coalesce(sum(input_tokens), 0)::bigint AS input_tokens,
+       coalesce(sum(output_tokens), 0)::bigint AS output_tokens,
+       coalesce(sum(cached_input_tokens), 0)::bigint AS cached_input_tokens,
+       coalesce(sum(cost_usd), 0)::text AS cost_usd
+     FROM t
+     GROUP BY GROUPING SETS ((key, split), (key), (split), ())
+     ORDER BY GROUPING(key),
+       CASE WHEN $1::text = 'day' THEN key END,
+       sum(cost_usd) DESC, sum(tasks) DESC, key NULLS LAST, split NULLS LAST, GROUPING(split)`,
+    [options.groupBy, options.tz, options.from ?? null, options.to ?? null, options.splitBy],
+  );
+}
+
+/**
+ * Whether the zone's offset from UTC is whole hours at the window's ends and now (and half a year from
+ * each, for the other side of daylight saving time), so its days are sums of UTC hours.
+ */
+async function wholeHourZone(db: Queryable, options: UsageOptions): Promise<boolean> {
+  const row = await maybeOne<{ whole: boolean }>(
+    db,
+    `SELECT bool_and(extract(epoch FROM (at AT TIME ZONE $1::text) - (at AT TIME ZONE 'UTC'))::bigint % 3600 = 0) AS whole
+     FROM unnest(ARRAY[now(), $2::timestamptz, $3::timestamptz]) AS e(edge),
+       LATERAL (VALUES (e.edge), (e.edge + interval '6 months')) AS v(at)
+     WHERE at IS NOT NULL`,
+    [options.tz, options.from ?? null, options.to ?? null],
+  );
+  return row?.whole === true;
+}
+
+/**
+ * The rollup read from every task of the window: the answer `usage` gives from the buckets, and what it
+ * falls back on for a day in a zone whose offset is not whole hours. Tasks rolled up by day (in `tz`), model, provider or template, with the line over all of them, and with
  * `splitBy` each of those lines again by model, provider or template. A task's cost already includes every
  * attempt's, and its `attempts` column counts its attempt rows (the claim numbers each attempt by it), so
  * the rollup reads runner.tasks alone; a task counts under the model and provider it ran on last. Days come in order; models, providers
  * and templates costliest first (then by tasks, then key); split lines costliest first. Without `splitBy`
  * the split is one null key, so its lines repeat the whole ones and are left out by the caller.
  */
-export function usage(
-  db: Queryable,
-  options: { groupBy: UsageGrouping; splitBy: UsageSplit | null; tz: string; from: string | undefined; to: string | undefined },
-): Promise<UsageLine[]> {
+export function usageFullScan(db: Queryable, options: UsageOptions): Promise<UsageLine[]> {
   return many<UsageLine>(
     db,
     `WITH t AS (
@@ -229,7 +318,7 @@ export function usage(
      GROUP BY GROUPING SETS ((key, split), (key), (split), ())
      ORDER BY GROUPING(key),
        CASE WHEN $1::text = 'day' THEN key END,
-       sum(cost_usd) DESC, count(*) DESC, key NULLS LAST, split NULLS LAST`,
+       sum(cost_usd) DESC, count(*) DESC, key NULLS LAST, split NULLS LAST, GROUPING(split)`,
     [options.groupBy, options.tz, options.from ?? null, options.to ?? null, options.splitBy],
   );
 }
