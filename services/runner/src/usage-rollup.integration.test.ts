@@ -11,7 +11,7 @@ import * as usage from './tasks/usage.ts';
 
 /*
  * The usage rollup from hourly buckets (sql/runner/000015) gives the same lines as the full scan of the
- * window's tasks: in several zones (one a half-hour zone), with windows that start and end inside an hour,
+ * window's tasks: in several zones (one a half-hour zone), with windows that start and end inside an hour or on a UTC day,
  * with unfinished tasks, ended tasks whose event is not handled yet, imported tasks, a redelivered event
  * and a counted task that changes afterwards.
  */
@@ -79,6 +79,7 @@ const WINDOWS: { from: string | undefined; to: string | undefined }[] = [
   { from: iso(START + 3 * HOUR - 13 * 60_000), to: undefined },
   { from: undefined, to: iso(START + 20 * HOUR) },
   { from: iso(START + 4 * HOUR + 60_000), to: iso(START + 4 * HOUR + 40 * 60_000) }, // inside one hour
+  { from: '2026-06-30T00:00:00Z', to: '2026-07-01T00:00:00Z' }, // one whole UTC day
 ];
 
 async function expectSameAnswers() {

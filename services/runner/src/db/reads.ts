@@ -202,6 +202,13 @@ const UNTIL = `coalesce($4::timestamptz, 'infinity')`;
 const LO = `coalesce(date_trunc('hour', $3::timestamptz - interval '1 microsecond', 'UTC') + interval '1 hour', '-infinity')`;
 const HI = `coalesce(date_trunc('hour', $4::timestamptz, 'UTC'), 'infinity')`;
 /**
+ * For every grouping but `day`: the first whole UTC day at or after `from`, and the day `to` falls in; day
+ * rows in [DAY_LO, DAY_HI) stand for their 24 hours. Grouped by day there are none (a zone's day is not UTC's).
+ */
+const DAY_LO = `CASE WHEN $1::text = 'day' THEN 'infinity'::timestamptz
+  ELSE coalesce(date_trunc('day', $3::timestamptz - interval '1 microsecond', 'UTC') + interval '1 day', '-infinity') END`;
+const DAY_HI = `CASE WHEN $1::text = 'day' THEN 'infinity'::timestamptz ELSE coalesce(date_trunc('day', $4::timestamptz, 'UTC'), 'infinity') END`;
+/**
  * Whether the buckets answer: always but for days in a zone whose offset from UTC is not whole hours at the
  * window's ends and now (and half a year from each, the other side of daylight saving time).
  */
@@ -216,8 +223,8 @@ const TASK_PART = `t.created_at, t.model_id, t.provider_id, t.template_id, 1, (t
 
 /**
  * The usage rollup (GET /api/v1/usage), the same lines as `usageFullScan` without reading a year of tasks:
- * the window's whole UTC hours from runner.usage_hours (fed by the runner.usage consumer group,
- * sql/runner/000015), the counted tasks of its partial first and last hour, and every task of the window
+ * the window's whole UTC days from runner.usage_days (but for days in a zone), its other whole UTC hours
+ * from runner.usage_hours (fed by the runner.usage consumer group, sql/runner/000015 and 000016), the counted tasks of its partial first and last hour, and every task of the window
  * not counted yet (unfinished, or ended and not yet consumed), found through a partial index. A day is a
  * sum of hours only in a zone whose offset is whole hours; grouped by day in any other zone (Asia/Kolkata)
  * the counted tasks of the whole window are read instead of the buckets.
@@ -226,10 +233,20 @@ export function usage(db: Queryable, options: UsageOptions): Promise<UsageLine[]
   return many<UsageLine>(
     db,
     `WITH parts AS (
+       SELECT h.day AS at, h.model_id, h.provider_id, h.template_id, h.tasks, h.succeeded, h.failed, h.attempts,
+         h.input_tokens, h.output_tokens, h.cached_input_tokens, h.cost_usd
+       FROM runner.usage_days h
+       WHERE h.day >= ${DAY_LO} AND h.day < ${DAY_HI} AND h.tasks <> 0 AND ${BUCKETS_ANSWER}
+       UNION ALL
        SELECT h.hour AS at, h.model_id, h.provider_id, h.template_id, h.tasks, h.succeeded, h.failed, h.attempts,
          h.input_tokens, h.output_tokens, h.cached_input_tokens, h.cost_usd
        FROM runner.usage_hours h
-       WHERE h.hour >= ${LO} AND h.hour < ${HI} AND h.tasks <> 0 AND ${BUCKETS_ANSWER}
+       WHERE h.hour >= ${LO} AND h.hour < least(${DAY_LO}, ${HI}) AND h.tasks <> 0 AND ${BUCKETS_ANSWER}
+       UNION ALL
+       SELECT h.hour AS at, h.model_id, h.provider_id, h.template_id, h.tasks, h.succeeded, h.failed, h.attempts,
+         h.input_tokens, h.output_tokens, h.cached_input_tokens, h.cost_usd
+       FROM runner.usage_hours h
+       WHERE h.hour >= greatest(${DAY_HI}, ${DAY_LO}, ${LO}) AND h.hour < ${HI} AND h.tasks <> 0 AND ${BUCKETS_ANSWER}
        UNION ALL
        SELECT ${TASK_PART} FROM runner.tasks t
        WHERE NOT t.usage_pending AND t.created_at >= ${SINCE} AND t.created_at < least(${LO}, ${UNTIL}) AND ${BUCKETS_ANSWER}
