@@ -248,6 +248,15 @@ describe('legacy import: historical records, dump files, resume', () => {
       return rows[0]?.n;
     });
     expect(records).toBe(total);
+    // Imported records have no events: the import route itself put each in the usage rollup's buckets.
+    const pending = await withClient(db.adminUrl, async (client) => {
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM runner.tasks WHERE source = 'legacy' AND correlation ->> 'legacy_source' = $1 AND usage_pending`,
+        [liveName],
+      );
+      return rows[0]?.n;
+    });
+    expect(pending).toBe(0);
 
     const again = await importLegacy({ from: liveUrl, apply: true, targets });
     for (const count of Object.values(again.counts)) expect(count.imported).toBe(0);

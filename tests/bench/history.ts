@@ -248,8 +248,9 @@ async function upgraded(adminUrl: string, name: string, n: number): Promise<stri
   const { rows } = await withClient(adminUrl, (client) =>
     client.query<{ datname: string; comment: string }>(
       `SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database
-       WHERE datistemplate AND datname LIKE $1 AND datname <> $2 AND shobj_description(oid, 'pg_database') IS NOT NULL`,
-      [`llmops_history_${n}_%`, name],
+       WHERE datistemplate AND datname ~ $1 AND datname <> $2 AND shobj_description(oid, 'pg_database') IS NOT NULL`,
+      // Not LIKE: its _ matches any character, so the 10,000 set's pattern took the 1,000,000 set.
+      [`^llmops_history_${n}_[0-9a-f]+$`, name],
     ),
   );
   const old = rows[0];

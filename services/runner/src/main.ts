@@ -9,6 +9,7 @@ import { consumeTaskRequests } from './consumers/task-requests.ts';
 import { TaskService } from './create/service.ts';
 import { consumeRegistryChanges } from './consumers/registry-copy.ts';
 import { consumeWorkflowPins } from './consumers/pins.ts';
+import { consumeTaskUsage } from './consumers/usage.ts';
 import { removeAttemptPayloads } from './tasks/payload-retention.ts';
 import { Worker } from './worker/worker.ts';
 import { attemptMetrics, observeQueue } from './metrics.ts';
@@ -43,7 +44,12 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metr
   return {
     app,
     start: async () => {
-      consumers.push(consumeRegistryChanges(bus, pool), consumeTaskRequests(bus, tasks), consumeWorkflowPins(bus, pool));
+      consumers.push(
+        consumeRegistryChanges(bus, pool),
+        consumeTaskRequests(bus, tasks),
+        consumeWorkflowPins(bus, pool),
+        consumeTaskUsage(bus, pool),
+      );
       await worker.start();
       payloadRetention = scheduleRetention({ jobs: payloadJobs, intervalMs: RETENTION_INTERVAL_MS, log: retentionLog, metrics });
     },

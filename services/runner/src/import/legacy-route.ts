@@ -11,6 +11,7 @@ import {
   type LegacyRecordImportSchema,
 } from '@llmops/kit/contracts/runner-legacy-import';
 import * as legacy from './legacy-records.ts';
+import * as usage from '../tasks/usage.ts';
 
 type Answer = z.output<typeof LegacyRecordImportResultSchema>;
 type Input = z.output<typeof LegacyRecordImportSchema>;
@@ -89,6 +90,11 @@ async function importRecords(tx: Queryable, input: Input, audit: Audit): Promise
     });
   }
   const rows = await legacy.insert(tx, [...fresh.values()]);
+  // No task event comes for an imported record: it enters the usage rollup's buckets here (tasks/usage.ts).
+  await usage.rollUp(
+    tx,
+    rows.map((row) => row.id),
+  );
   await legacy.record(
     tx,
     source,
