@@ -71,7 +71,36 @@ function requestHeaders(event: RequestEvent): OutgoingHttpHeaders {
 /** The answer as it came, less the hop-by-hop headers (and those its Connection header names). */
 function answer(response: IncomingMessage, method: string): Response {
   const dropped = connectionTokens(response.headers.connection);
-  return toResponse(response, method, (name) => HOP_BY_HOP.has(name) || dropped.has(name));
+  const proxied = toResponse(response, method, (name) => HOP_BY_HOP.has(name) || dropped.has(name));
+  if (!proxied.body || !/^text\/event-stream\b/i.test(response.headers['content-type'] ?? '')) return proxied;
+  return new Response(endingCleanly(proxied.body), {
+    status: proxied.status,
+    statusText: proxied.statusText,
+    headers: proxied.headers,
+  });
+}
+
+/**
+ * An event stream the gateway drops mid-way (it is stopped, it restarts) ends here as any stream ends. The
+ * browser's EventSource reconnects after an end as after an error (the live layer resumes from the last
+ * event id either way); a cut connection would instead end in a truncated chunk, which the browser reports
+ * on the console as net::ERR_INCOMPLETE_CHUNKED_ENCODING. Other answers keep their error: a truncated JSON
+ * body must not look complete.
+ */
+function endingCleanly(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch {
+        controller.close();
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
 }
 
 function unreachable(code: string | undefined): Response {
