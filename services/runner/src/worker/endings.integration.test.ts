@@ -161,8 +161,14 @@ describe('attempts that end together', () => {
     expect(done.size).toBe(5);
 
     const rows = await Promise.all(outcomes.map(([c]) => task(c?.row.id as string)));
-    // One statement, one transaction: every row carries the same xmin.
-    expect(new Set(rows.map((row) => row.xid)).size).toBe(1);
+    // One statement, one transaction: every attempt row it ended carries the same xmin. (Not the tasks':
+    // the runner's usage consumer marks an ended task counted soon after, in a transaction of its own.)
+    const { rows: written } = await admin.query<{ xid: string }>(
+      'SELECT xmin::text AS xid FROM runner.attempts WHERE task_id = ANY($1::uuid[])',
+      [rows.map((row) => row.id)],
+    );
+    expect(written).toHaveLength(5);
+    expect(new Set(written.map((row) => row.xid)).size).toBe(1);
     expect(rows.map((row) => row.status)).toEqual(['succeeded', 'queued', 'queued', 'cancelled', 'queued']);
     const [okRow, retryRow, limitedRow, cancelledRow, backRow] = rows;
     expect(okRow).toMatchObject({ output_text: 'done', finish_reason: 'stop', cost_usd: '0.003500000000', lease_owner: null });
