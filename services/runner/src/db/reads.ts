@@ -261,17 +261,7 @@ export function usage(db: Queryable, options: UsageOptions): Promise<UsageLine[]
        SELECT ${TASK_PART} FROM runner.tasks t
        WHERE t.usage_pending AND t.created_at >= ${SINCE} AND t.created_at < ${UNTIL}
      ), t AS (
-       SELECT CASE $1::text
-           WHEN 'day' THEN to_char(date_trunc('day', p.at AT TIME ZONE $2::text), 'YYYY-MM-DD')
-           WHEN 'model' THEN p.model_id::text
-           WHEN 'provider' THEN p.provider_id::text
-           ELSE p.template_id::text
-         END AS key,
-         CASE $5::text
-           WHEN 'model' THEN p.model_id::text
-           WHEN 'provider' THEN p.provider_id::text
-           WHEN 'template' THEN p.template_id::text
-         END AS split,
+       SELECT ${lineKeys('p', 'p.at')},
          p.*
        FROM parts p
      )
@@ -294,6 +284,24 @@ export function usage(db: Queryable, options: UsageOptions): Promise<UsageLine[]
 }
 
 /**
+ * A usage line's `key` (by `$1`: the day in zone `$2` of the time `at`, or the model, provider or template)
+ * and its `split` (by `$5`), for a row `r` of either rollup read: the same lines from buckets or from tasks.
+ */
+function lineKeys(r: string, at: string): string {
+  return `CASE $1::text
+           WHEN 'day' THEN to_char(date_trunc('day', ${at} AT TIME ZONE $2::text), 'YYYY-MM-DD')
+           WHEN 'model' THEN ${r}.model_id::text
+           WHEN 'provider' THEN ${r}.provider_id::text
+           ELSE ${r}.template_id::text
+         END AS key,
+         CASE $5::text
+           WHEN 'model' THEN ${r}.model_id::text
+           WHEN 'provider' THEN ${r}.provider_id::text
+           WHEN 'template' THEN ${r}.template_id::text
+         END AS split`;
+}
+
+/**
  * The rollup read from every task of the window: the answer `usage` gives from the buckets, and what it
  * falls back on for a day in a zone whose offset is not whole hours. Tasks rolled up by day (in `tz`), model, provider or template, with the line over all of them, and with
  * `splitBy` each of those lines again by model, provider or template. A task's cost already includes every
@@ -306,17 +314,7 @@ export function usageFullScan(db: Queryable, options: UsageOptions): Promise<Usa
   return many<UsageLine>(
     db,
     `WITH t AS (
-       SELECT CASE $1::text
-           WHEN 'day' THEN to_char(date_trunc('day', t.created_at AT TIME ZONE $2::text), 'YYYY-MM-DD')
-           WHEN 'model' THEN t.model_id::text
-           WHEN 'provider' THEN t.provider_id::text
-           ELSE t.template_id::text
-         END AS key,
-         CASE $5::text
-           WHEN 'model' THEN t.model_id::text
-           WHEN 'provider' THEN t.provider_id::text
-           WHEN 'template' THEN t.template_id::text
-         END AS split,
+       SELECT ${lineKeys('t', 't.created_at')},
          t.status, t.cost_usd, t.usage, t.attempts
        FROM runner.tasks t
        WHERE ($3::timestamptz IS NULL OR t.created_at >= $3) AND ($4::timestamptz IS NULL OR t.created_at < $4)
