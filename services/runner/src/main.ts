@@ -12,7 +12,7 @@ import { consumeWorkflowPins } from './consumers/pins.ts';
 import { consumeTaskUsage } from './consumers/usage.ts';
 import { removeAttemptPayloads } from './tasks/payload-retention.ts';
 import { Worker } from './worker/worker.ts';
-import { attemptMetrics, observeQueue } from './metrics.ts';
+import { attemptMetrics, observeQueue, taskEndings } from './metrics.ts';
 
 /** The runner service's composition root: what it is built from, and what starts and stops with it. */
 export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metrics }: ServiceContext): ServiceParts {
@@ -21,9 +21,10 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metr
   const registry = createServiceClient({ caller: 'runner', service: 'registry', url: urls.registry, secret });
   const prompt = createServiceClient({ caller: 'runner', service: 'prompt', url: urls.prompt, secret });
   const credentials = new Credentials(registry, config.keyTtlMs);
-  const worker = new Worker({ pool, bus, log, config, credentials, attempts: attemptMetrics(metrics) });
+  const finished = taskEndings(metrics);
+  const worker = new Worker({ pool, bus, log, config, credentials, attempts: attemptMetrics(metrics, finished), finished });
   observeQueue(metrics, pool);
-  const tasks = new TaskService({ pool, bus, registry, prompt, wake: () => worker.wake() });
+  const tasks = new TaskService({ pool, bus, registry, prompt, wake: () => worker.wake(), finished });
   const app = createApp({ log, internalSecret: secret, readiness, metrics, pool, tasks });
   const consumers: { stop(): Promise<void> }[] = [];
   const retentionLog = log.child({ component: 'retention' });
