@@ -1,6 +1,6 @@
 import { configOrExit } from '@llmops/kit/config';
 import { createServiceClient } from '@llmops/kit/http/service-client';
-import { RETENTION_INTERVAL_MS, runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
+import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
 import { scheduleRetention, type RetentionJob } from '@llmops/kit/retention';
 import { createApp } from './app.ts';
 import { runnerConfig } from './config.ts';
@@ -52,7 +52,12 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metr
         consumeTaskUsage(bus, pool),
       );
       await worker.start();
-      payloadRetention = scheduleRetention({ jobs: payloadJobs, intervalMs: RETENTION_INTERVAL_MS, log: retentionLog, metrics });
+      payloadRetention = scheduleRetention({
+        jobs: payloadJobs,
+        intervalMs: env.LLMOPS_RETENTION_INTERVAL_MS,
+        log: retentionLog,
+        metrics,
+      });
     },
     stop: async () => {
       await payloadRetention?.stop();
