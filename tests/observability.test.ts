@@ -7,6 +7,9 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '@llmops/emulator/server';
 import { gatewayBuilder } from '@llmops/gateway/main';
+import { publish } from '@llmops/kit/bus/index';
+import { createPool } from '@llmops/kit/db';
+import { taskRequested } from '@llmops/kit/events/runner';
 import { createTokenAsOperator } from '@llmops/gateway/operator';
 import { createLogger } from '@llmops/kit/logger';
 import { runService } from '@llmops/kit/runtime';
@@ -133,6 +136,76 @@ describe('one task created through the gateway', async () => {
     expect(valueOf(all, 'llmops_http_request_duration_seconds_count', post)).toBe(1);
     expect(valueOf(all, 'llmops_sse_clients')).toBe(0);
     expect(valueOf(all, 'llmops_sse_dropped_clients_total')).toBe(0);
+  });
+});
+
+describe('tasks that end without an attempt of their own', () => {
+  const finished = async () => {
+    const all = await samples('runner');
+    return Object.fromEntries(
+      ['succeeded', 'failed', 'cancelled', 'rejected'].map((state) => [
+        state,
+        valueOf(all, 'llmops_runner_tasks_finished_total', { state }),
+      ]),
+    );
+  };
+
+  it('are counted in llmops_runner_tasks_finished_total by the state they ended in', async () => {
+    const before = await finished();
+    // Every state is exported from the start, so a rate of any is defined.
+    expect(Object.values(before).every((value) => typeof value === 'number')).toBe(true);
+
+    // Cancelled while queued: its provider holds it back, so it never starts.
+    const held = await h.provider();
+    await h.pauseProvider(held.provider);
+    const queued = await h.createTask({ model_id: held.model, messages: [{ role: 'user', content: 'never run' }] });
+    const cancel = await h.call('runner', 'POST', `/api/v1/tasks/${queued.tasks[0].id}/cancel`);
+    expect(cancel.body.status).toBe('cancelled');
+
+    // Rejected: a request over the bus that does not validate.
+    const bus = createPool({ connectionString: db.urlFor('workflow'), applicationName: 'test', max: 1 });
+    try {
+      await publish(bus, taskRequested, {
+        requester: 'workflow',
+        idempotency_key: 'observability-rejected',
+        request: { model_id: held.model, messages: [], correlation: { post_id: 'observability' } },
+      });
+    } finally {
+      await bus.end();
+    }
+
+    // Failed at the claim: its only model's provider is at its spend cap, so no request is made.
+    const capped = await h.provider({
+      monthly_spend_cap_usd: '0.01',
+      price: { input_per_mtok: '1000', output_per_mtok: '1000' },
+    });
+    const dear = await h.createTask({ model_id: capped.model, messages: [{ role: 'user', content: 'too dear' }] });
+    expect((await h.waitFor(dear.tasks[0].id)).error.kind).toBe('budget_exceeded');
+
+    // Cancelled by the lease reaper: what a runner that died while running it, after a cancel was asked, leaves behind.
+    const orphan = await h.createTask({ model_id: held.model, messages: [{ role: 'user', content: 'orphaned' }] });
+    await h.admin.query(
+      `UPDATE runner.tasks SET status = 'running', lease_owner = 'a-runner-that-died', lease_expires_at = now() - interval '1 second',
+         attempts = 1, model_attempts = 1, started_at = now(), cancel_requested_at = now()
+       WHERE id = $1`,
+      [orphan.tasks[0].id],
+    );
+    expect((await h.waitFor(orphan.tasks[0].id)).status).toBe('cancelled');
+
+    // Each is counted after the commit that ended it (the rejection whenever the bus delivers the request): wait, bounded.
+    const expected = { succeeded: 0, failed: 1, cancelled: 2, rejected: 1 };
+    const moved = async () => {
+      const after = await finished();
+      return Object.fromEntries(Object.keys(expected).map((state) => [state, (after[state] ?? 0) - (before[state] ?? 0)]));
+    };
+    let counted = await moved();
+    for (let i = 0; i < 200 && JSON.stringify(counted) !== JSON.stringify(expected); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      counted = await moved();
+    }
+    expect(counted).toEqual(expected);
+    const { rows } = await h.admin.query(`SELECT status FROM runner.tasks WHERE idempotency_key = 'observability-rejected'`);
+    expect(rows.map((row: Json) => row.status)).toEqual(['rejected']);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
-import { ServiceEnvSchema, resolveUrls, retentionJobs } from './runtime.ts';
+import { ServiceEnvSchema, busConfigFrom, resolveUrls, retentionJobs } from './runtime.ts';
 
 describe('configuration', () => {
   it('names every missing or invalid variable and what it expects', () => {
@@ -57,5 +57,20 @@ describe('configuration', () => {
     expect(() => loadConfig(ServiceEnvSchema, { ...base, LLMOPS_IDEMPOTENCY_RETENTION_HOURS: '-1' })).toThrow(
       /LLMOPS_IDEMPOTENCY_RETENTION_HOURS/,
     );
+  });
+
+  it('runs retention, the outbox included, every 10 minutes unless LLMOPS_RETENTION_INTERVAL_MS says otherwise', () => {
+    const base = { DATABASE_URL: 'postgres://u:p@h/db', LLMOPS_INTERNAL_SECRET: 'x'.repeat(32) };
+    const env = (extra: Record<string, string> = {}) => loadConfig(ServiceEnvSchema, { ...base, ...extra });
+    expect(env().LLMOPS_RETENTION_INTERVAL_MS).toBe(600_000);
+    expect(busConfigFrom(env()).retention).toEqual({ maxAgeMs: 7 * 24 * 3_600_000, intervalMs: 600_000, batchSize: 5_000 });
+    const hourly = env({ LLMOPS_RETENTION_INTERVAL_MS: '3600000', LLMOPS_BUS_RETENTION_HOURS: '48' });
+    expect(hourly.LLMOPS_RETENTION_INTERVAL_MS).toBe(3_600_000);
+    expect(busConfigFrom(hourly).retention).toEqual({ maxAgeMs: 48 * 3_600_000, intervalMs: 3_600_000, batchSize: 5_000 });
+    expect(busConfigFrom(env({ LLMOPS_BUS_RETENTION_HOURS: '0' })).retention).toBe(false);
+    expect(() => env({ LLMOPS_RETENTION_INTERVAL_MS: '10' })).toThrow(
+      /LLMOPS_RETENTION_INTERVAL_MS: expected at least 1000 milliseconds/,
+    );
+    expect(() => env({ LLMOPS_RETENTION_INTERVAL_MS: 'ten minutes' })).toThrow(/LLMOPS_RETENTION_INTERVAL_MS/);
   });
 });

@@ -1,10 +1,11 @@
 import type pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPool } from './db.ts';
+import type { AuditRecorded } from './events/audit.ts';
 import { uuidv7 } from './ids.ts';
 import type { IdempotencyTable } from './idempotency.ts';
 import { deleteExpiredDeadLetters, deleteExpiredKeys, type RemovedDeadLetter } from './retention.ts';
-import type { ServiceName } from './services.ts';
+import { groupRole, type ServiceName } from './services.ts';
 import { useTestDatabase } from './testing/vitest.ts';
 
 /*
@@ -112,6 +113,17 @@ describe('idempotency key retention', () => {
   });
 });
 
+/** The audit records retention wrote for the dead letters of `group`. */
+async function auditOf(group: string): Promise<AuditRecorded[]> {
+  const { rows } = await admin.query<{ payload: AuditRecorded }>(
+    `SELECT payload FROM bus.outbox
+     WHERE topic = 'audit.change.recorded' AND payload->>'action' = 'dead_letter.expired' AND payload->'before'->>'group' = $1
+     ORDER BY id`,
+    [group],
+  );
+  return rows.map((row) => row.payload);
+}
+
 describe('dead letter retention', () => {
   it('removes dead letters past their time as a skip, keeps fresh ones and events still retrying', async () => {
     const group = 'test.retention-dead';
@@ -121,14 +133,63 @@ describe('dead letter retention', () => {
     const retrying = await parked(group, 'test.retention.dead', 'retrying', '31 days');
     const removed: RemovedDeadLetter[] = [];
     expect(
-      await deleteExpiredDeadLetters(poolOf('gateway'), { maxAgeMs: 30 * DAY_MS, onRemoved: (rows) => removed.push(...rows) }),
+      await deleteExpiredDeadLetters(poolOf('gateway'), {
+        maxAgeMs: 30 * DAY_MS,
+        service: 'gateway',
+        onRemoved: (rows) => removed.push(...rows),
+      }),
     ).toBe(1);
-    expect(removed).toEqual([{ group, eventId: old, topic: 'test.retention.dead', key: old }]);
+    expect(removed).toEqual([
+      { group, eventId: old, topic: 'test.retention.dead', key: old, attempts: 8, diedAt: expect.any(Date) },
+    ]);
     const { rows } = await admin.query<{ event_id: string }>(
       `SELECT event_id FROM bus.parked WHERE group_name = $1 ORDER BY event_id`,
       [group],
     );
     expect(rows.map((row) => row.event_id)).toEqual([fresh, retrying].sort());
+
+    // Audited like a skip by hand, on the same resource: which event of which group was given up, and when it died.
+    const audit = await auditOf(group);
+    expect(audit).toEqual([
+      {
+        actor: { kind: 'service', id: 'retention' },
+        action: 'dead_letter.expired',
+        service: 'gateway',
+        resource: { type: 'dead_letter', id: `${group}/${old}` },
+        before: {
+          group,
+          event_id: old,
+          topic: 'test.retention.dead',
+          key: old,
+          attempts: 8,
+          died_at: removed[0]!.diedAt.toISOString(),
+        },
+        after: null,
+        request_id: null,
+        at: expect.any(String),
+      },
+    ]);
+    expect(Date.now() - removed[0]!.diedAt.getTime()).toBeGreaterThan(30 * DAY_MS);
+  });
+
+  it('writes no audit record for a removal that did not commit', async () => {
+    const group = 'test.retention-dead-rollback';
+    await admin.query(`INSERT INTO bus.groups (group_name, topics) VALUES ($1, ARRAY['test.retention.rollback'])`, [group]);
+    const old = await parked(group, 'test.retention.rollback', 'dead', '31 days');
+    // The audit insert fails inside the batch's transaction (the outbox refuses this process's rows for a moment):
+    // the dead letter stays, and so does no record of its removal.
+    await admin.query(`REVOKE INSERT ON bus.outbox FROM ${groupRole('registry')}`);
+    try {
+      await expect(deleteExpiredDeadLetters(poolOf('registry'), { maxAgeMs: 30 * DAY_MS, service: 'registry' })).rejects.toThrow(
+        /permission denied/,
+      );
+    } finally {
+      await admin.query(`GRANT INSERT ON bus.outbox TO ${groupRole('registry')}`);
+    }
+    expect((await admin.query(`SELECT 1 FROM bus.parked WHERE group_name = $1`, [group])).rowCount).toBe(1);
+    expect(await auditOf(group)).toEqual([]);
+    expect(await deleteExpiredDeadLetters(poolOf('registry'), { maxAgeMs: 30 * DAY_MS, service: 'registry' })).toBe(1);
+    expect((await auditOf(group)).map((record) => record.resource.id)).toEqual([`${group}/${old}`]);
   });
 
   it('lets two instances run a pass at the same moment: each dead letter is removed once', async () => {
@@ -146,10 +207,15 @@ describe('dead letter retention', () => {
     );
     const passes = await Promise.all(
       (['runner', 'workflow'] as const).map((service) =>
-        deleteExpiredDeadLetters(poolOf(service), { maxAgeMs: 30 * DAY_MS, batchSize: 20 }),
+        deleteExpiredDeadLetters(poolOf(service), { maxAgeMs: 30 * DAY_MS, batchSize: 20, service }),
       ),
     );
     expect(passes[0]! + passes[1]!).toBe(300);
     expect((await admin.query(`SELECT 1 FROM bus.parked WHERE group_name = $1`, [group])).rowCount).toBe(0);
+    // One audit record per dead letter, by whichever instance removed it.
+    const audit = await auditOf(group);
+    expect(new Set(audit.map((record) => record.resource.id)).size).toBe(300);
+    expect(audit.filter((record) => record.service === 'runner')).toHaveLength(passes[0]!);
+    expect(audit.filter((record) => record.service === 'workflow')).toHaveLength(passes[1]!);
   });
 });

@@ -1,13 +1,17 @@
-import type { Pool } from './db.ts';
+import { publishMany } from './bus/publish.ts';
+import { withTransaction, type Pool } from './db.ts';
+import { auditEnvelope, type AuditActor } from './http/audit.ts';
 import type { IdempotencyTable } from './idempotency.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { ServiceName } from './services.ts';
 
 /*
  * Retention of what is kept only for a while (docs/operations.md#retention): dead letters past their time
  * and idempotency keys past theirs. Every process runs it on a timer, so several instances run it at once:
- * each batch is one short statement that takes the rows it deletes with FOR UPDATE SKIP LOCKED, so two
- * instances take different rows and neither waits on the other or on a request using a row.
+ * each batch is one short statement (a dead letter's audit record, a second one in its transaction) that
+ * takes the rows it deletes with FOR UPDATE SKIP LOCKED, so two instances take different rows and neither
+ * waits on the other or on a request using a row.
  */
 
 /** One pass over a kind of row: how many rows it removed. */
@@ -40,40 +44,89 @@ async function inBatches(
   return removed;
 }
 
-/** A dead letter retention removed: logged, so what was given up stays traceable. */
+/** A dead letter retention removed: logged and audited, so what was given up stays traceable. */
 export interface RemovedDeadLetter {
   group: string;
   eventId: string;
   topic: string;
   key: string;
+  /** Delivery attempts it had when it died. */
+  attempts: number;
+  /** When it died (last: a replay that died again counts from then). */
+  diedAt: Date;
 }
+
+/** The actor of the audit records retention writes: no person, no request; a process's housekeeping. */
+export const RETENTION_ACTOR: AuditActor = { kind: 'service', id: 'retention' };
 
 /**
  * Removes dead letters that have been dead longer than `maxAgeMs` (since they last died: a replay that
  * died again starts over). Removing one is a skip: the key's later events flow again, and outbox
  * retention may then delete the event. Until then it can be replayed through the API.
+ *
+ * A dead letter is an operator's record (the dead letters page, the API), so each one removed gets an
+ * audit record like a skip by hand: `dead_letter.expired` by `service:retention`, on the same resource
+ * (`dead_letter`, `<group>/<event id>`) with what it was in `before` — written in the batch's
+ * transaction, so a removal without its record cannot commit. `service` is the process that ran it.
  */
 export async function deleteExpiredDeadLetters(
   pool: Pool,
-  options: BatchOptions & { onRemoved?: (removed: RemovedDeadLetter[]) => void },
+  options: BatchOptions & { service: ServiceName; onRemoved?: (removed: RemovedDeadLetter[]) => void },
 ): Promise<number> {
   return inBatches(options, async (size) => {
-    const { rows } = await pool.query<{ group_name: string; event_id: string; topic: string; key: string }>(
-      `WITH doomed AS (
-         SELECT group_name, event_id FROM bus.parked
-         WHERE status = 'dead' AND updated_at < now() - $1 * interval '1 millisecond'
-         ORDER BY updated_at
-         LIMIT $2
-         FOR UPDATE SKIP LOCKED
-       )
-       DELETE FROM bus.parked p USING doomed
-       WHERE p.group_name = doomed.group_name AND p.event_id = doomed.event_id AND p.status = 'dead'
-       RETURNING p.group_name, p.event_id, p.topic, p.key`,
-      [options.maxAgeMs, size],
-    );
-    if (rows.length > 0)
-      options.onRemoved?.(rows.map((row) => ({ group: row.group_name, eventId: row.event_id, topic: row.topic, key: row.key })));
-    return rows.length;
+    const removed = await withTransaction(pool, async (tx) => {
+      const { rows } = await tx.query<{
+        group_name: string;
+        event_id: string;
+        topic: string;
+        key: string;
+        attempts: number;
+        updated_at: Date;
+      }>(
+        `WITH doomed AS (
+           SELECT group_name, event_id FROM bus.parked
+           WHERE status = 'dead' AND updated_at < now() - $1 * interval '1 millisecond'
+           ORDER BY updated_at
+           LIMIT $2
+           FOR UPDATE SKIP LOCKED
+         )
+         DELETE FROM bus.parked p USING doomed
+         WHERE p.group_name = doomed.group_name AND p.event_id = doomed.event_id AND p.status = 'dead'
+         RETURNING p.group_name, p.event_id, p.topic, p.key, p.attempts, p.updated_at`,
+        [options.maxAgeMs, size],
+      );
+      const letters = rows.map((row) => ({
+        group: row.group_name,
+        eventId: row.event_id,
+        topic: row.topic,
+        key: row.key,
+        attempts: row.attempts,
+        diedAt: row.updated_at,
+      }));
+      await publishMany(
+        tx,
+        letters.map((letter) =>
+          auditEnvelope(options.service, {
+            actor: RETENTION_ACTOR,
+            action: 'dead_letter.expired',
+            resource: { type: 'dead_letter', id: `${letter.group}/${letter.eventId}` },
+            before: {
+              group: letter.group,
+              event_id: letter.eventId,
+              topic: letter.topic,
+              key: letter.key,
+              attempts: letter.attempts,
+              died_at: letter.diedAt.toISOString(),
+            },
+            after: null,
+            requestId: null,
+          }),
+        ),
+      );
+      return letters;
+    });
+    if (removed.length > 0) options.onRemoved?.(removed);
+    return removed.length;
   });
 }
 
@@ -115,8 +168,9 @@ export async function deleteExpiredKeys(pool: Pool, table: IdempotencyTable, opt
 
 /**
  * Runs retention jobs every `intervalMs` (the first pass after one interval), one pass at a time in this
- * process, counting what each removed in llmops_retention_removed_total{kind}. A failed job is logged and
- * runs again next interval. `stop` waits for a pass under way.
+ * process (a tick while a pass is still under way is skipped), counting what each removed in
+ * llmops_retention_removed_total{kind}. A failed job is logged and runs again next interval. `stop` waits
+ * for a pass under way.
  */
 export function scheduleRetention({
   jobs,
@@ -146,11 +200,19 @@ export function scheduleRetention({
       }
     }
   };
+  let busy = false;
   const runOnce = () => {
-    running = running.then(pass);
+    running = running.then(async () => {
+      busy = true;
+      try {
+        await pass();
+      } finally {
+        busy = false;
+      }
+    });
     return running;
   };
-  const timer = jobs.length > 0 ? setInterval(() => void runOnce(), intervalMs) : undefined;
+  const timer = jobs.length > 0 ? setInterval(() => void (busy ? undefined : runOnce()), intervalMs) : undefined;
   timer?.unref();
   return {
     runOnce,

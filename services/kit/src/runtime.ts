@@ -2,7 +2,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { z } from 'zod';
 import { configOrExit, httpUrl, loadConfig, logLevel, millis, poolSize, port, portBase, postgresUrl, secret } from './config.ts';
 import { createBus, type Bus } from './bus/index.ts';
-import type { BusConfig } from './bus/config.ts';
+import { DEFAULT_BUS_CONFIG, type BusConfig } from './bus/config.ts';
 import { createPool, DEFAULT_POOL_MAX, type Pool } from './db.ts';
 import { createLogger, silenceLogger, type Logger } from './logger.ts';
 import { createMetrics, observePool, type Metrics } from './metrics.ts';
@@ -15,6 +15,9 @@ import { readSqlFiles, schemaStatus } from './schema.ts';
 import type { IdempotencyTable } from './idempotency.ts';
 import { deleteExpiredDeadLetters, deleteExpiredKeys, scheduleRetention, type RetentionJob } from './retention.ts';
 import { DEFAULT_HOST, DEFAULT_PORT_BASE, PORT_OFFSETS, SERVICES, urlVariable, type ServiceName } from './services.ts';
+
+/** How often every process runs retention (the outbox's included) unless LLMOPS_RETENTION_INTERVAL_MS says otherwise. */
+export const DEFAULT_RETENTION_INTERVAL_MS = 10 * 60_000;
 
 /** The environment every service reads (README lists it). Parsed once, at start. */
 export const ServiceEnvSchema = z.object({
@@ -66,6 +69,10 @@ export const ServiceEnvSchema = z.object({
     .number({ message: 'expected a number of hours (0 keeps idempotency keys)' })
     .min(0)
     .default(168),
+  /** How often each process runs retention, every kind of it (docs/operations.md#retention). */
+  LLMOPS_RETENTION_INTERVAL_MS: millis()
+    .min(1_000, 'expected at least 1000 milliseconds (retention runs every 10 minutes by default: 600000)')
+    .default(DEFAULT_RETENTION_INTERVAL_MS),
 });
 export type ServiceEnv = z.output<typeof ServiceEnvSchema>;
 
@@ -90,10 +97,16 @@ export function busConfigFrom(env: ServiceEnv): Partial<BusConfig> {
   if (env.LLMOPS_BUS_BACKOFF_BASE_MS !== undefined) config.backoffBaseMs = env.LLMOPS_BUS_BACKOFF_BASE_MS;
   if (env.LLMOPS_BUS_BACKOFF_MAX_MS !== undefined) config.backoffMaxMs = env.LLMOPS_BUS_BACKOFF_MAX_MS;
   if (env.LLMOPS_BUS_MAX_ATTEMPTS !== undefined) config.maxAttempts = env.LLMOPS_BUS_MAX_ATTEMPTS;
-  if (env.LLMOPS_BUS_RETENTION_HOURS !== undefined) {
-    const hours = env.LLMOPS_BUS_RETENTION_HOURS;
-    config.retention = hours === 0 ? false : { maxAgeMs: hours * 3_600_000, intervalMs: RETENTION_INTERVAL_MS, batchSize: 5_000 };
-  }
+  // The outbox's retention runs at the interval of every other kind; its age is the bus's unless set.
+  const hours = env.LLMOPS_BUS_RETENTION_HOURS;
+  const { retention } = DEFAULT_BUS_CONFIG;
+  if (hours === 0 || !retention) config.retention = false;
+  else
+    config.retention = {
+      maxAgeMs: hours === undefined ? retention.maxAgeMs : hours * 3_600_000,
+      intervalMs: env.LLMOPS_RETENTION_INTERVAL_MS,
+      batchSize: retention.batchSize,
+    };
   if (config.sweepMs !== undefined) config.waiterTtlMs = Math.max(3_000, config.sweepMs * 3);
   return config;
 }
@@ -106,9 +119,6 @@ const KEY_TABLES: Partial<Record<ServiceName, IdempotencyTable>> = {
   workflow: 'workflow.idempotency_keys',
 };
 
-/** How often every process runs retention (the outbox's included). */
-export const RETENTION_INTERVAL_MS = 10 * 60_000;
-
 /** The retention jobs every service runs: dead letters (bus-wide) and the service's own idempotency keys. */
 export function retentionJobs(service: ServiceName, env: ServiceEnv, pool: Pool, log: Logger): RetentionJob[] {
   const jobs: RetentionJob[] = [];
@@ -119,6 +129,7 @@ export function retentionJobs(service: ServiceName, env: ServiceEnv, pool: Pool,
       run: () =>
         deleteExpiredDeadLetters(pool, {
           maxAgeMs,
+          service,
           onRemoved: (removed) => {
             for (const letter of removed)
               log.warn({ ...letter }, 'retention removed a dead letter (as a skip): it was never handled');
@@ -245,7 +256,7 @@ export async function runService(
   log.info({ url, port: boundPort }, 'listening');
   const retention = scheduleRetention({
     jobs: retentionJobs(service, env, pool, log.child({ component: 'retention' })),
-    intervalMs: RETENTION_INTERVAL_MS,
+    intervalMs: env.LLMOPS_RETENTION_INTERVAL_MS,
     log: log.child({ component: 'retention' }),
     metrics,
   });

@@ -1,6 +1,6 @@
 import { configOrExit } from '@llmops/kit/config';
 import { createServiceClient } from '@llmops/kit/http/service-client';
-import { RETENTION_INTERVAL_MS, runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
+import { runMain, type ServiceContext, type ServiceParts } from '@llmops/kit/runtime';
 import { scheduleRetention, type RetentionJob } from '@llmops/kit/retention';
 import { createApp } from './app.ts';
 import { runnerConfig } from './config.ts';
@@ -12,7 +12,7 @@ import { consumeWorkflowPins } from './consumers/pins.ts';
 import { consumeTaskUsage } from './consumers/usage.ts';
 import { removeAttemptPayloads } from './tasks/payload-retention.ts';
 import { Worker } from './worker/worker.ts';
-import { attemptMetrics, observeQueue } from './metrics.ts';
+import { attemptMetrics, observeQueue, taskEndings } from './metrics.ts';
 
 /** The runner service's composition root: what it is built from, and what starts and stops with it. */
 export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metrics }: ServiceContext): ServiceParts {
@@ -21,9 +21,10 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metr
   const registry = createServiceClient({ caller: 'runner', service: 'registry', url: urls.registry, secret });
   const prompt = createServiceClient({ caller: 'runner', service: 'prompt', url: urls.prompt, secret });
   const credentials = new Credentials(registry, config.keyTtlMs);
-  const worker = new Worker({ pool, bus, log, config, credentials, attempts: attemptMetrics(metrics) });
+  const finished = taskEndings(metrics);
+  const worker = new Worker({ pool, bus, log, config, credentials, attempts: attemptMetrics(metrics, finished), finished });
   observeQueue(metrics, pool);
-  const tasks = new TaskService({ pool, bus, registry, prompt, wake: () => worker.wake() });
+  const tasks = new TaskService({ pool, bus, registry, prompt, wake: () => worker.wake(), finished });
   const app = createApp({ log, internalSecret: secret, readiness, metrics, pool, tasks });
   const consumers: { stop(): Promise<void> }[] = [];
   const retentionLog = log.child({ component: 'retention' });
@@ -51,7 +52,12 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metr
         consumeTaskUsage(bus, pool),
       );
       await worker.start();
-      payloadRetention = scheduleRetention({ jobs: payloadJobs, intervalMs: RETENTION_INTERVAL_MS, log: retentionLog, metrics });
+      payloadRetention = scheduleRetention({
+        jobs: payloadJobs,
+        intervalMs: env.LLMOPS_RETENTION_INTERVAL_MS,
+        log: retentionLog,
+        metrics,
+      });
     },
     stop: async () => {
       await payloadRetention?.stop();

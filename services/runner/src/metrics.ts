@@ -1,3 +1,4 @@
+import { TERMINAL_STATUSES, type TaskStatus } from '@llmops/kit/contracts/runner';
 import type { Queryable } from '@llmops/kit/db';
 import { LATENCY_BUCKETS, type Metrics } from '@llmops/kit/metrics';
 import type { ClaimedTask } from './tasks/lifecycle.ts';
@@ -67,13 +68,39 @@ export function observeQueue(metrics: Metrics, db: Queryable): void {
   );
 }
 
+/**
+ * Counts tasks as they end, whichever part of this process ended them: a worker recording an attempt,
+ * a claim that found every model of a task over its spend cap, the reaper of expired leases, a cancel of
+ * a queued task, a bus request rejected. Called after the commit, with the states the tasks are in now;
+ * states that are not an ending (queued again, running) are not counted.
+ */
+export interface TaskEndings {
+  ended(statuses: readonly (TaskStatus | 'lost')[]): void;
+}
+
+/** llmops_runner_tasks_finished_total{state}: every state starts at 0, so a rate of any is defined from the first scrape. */
+export function taskEndings(metrics: Metrics): TaskEndings {
+  const finished = metrics.counter({
+    name: 'llmops_runner_tasks_finished_total',
+    help: 'Tasks that ended in this process, by state (succeeded, failed, cancelled, rejected)',
+    labelNames: ['state'] as const,
+  });
+  for (const state of TERMINAL_STATUSES) finished.inc({ state }, 0);
+  const ended = new Set<string>(TERMINAL_STATUSES);
+  return {
+    ended(statuses) {
+      for (const status of statuses) if (ended.has(status)) finished.inc({ state: status });
+    },
+  };
+}
+
 /** What the worker reports as each attempt is recorded. */
 export interface AttemptMetrics {
   recorded(claimed: ClaimedTask, record: AttemptRecord, end: AttemptEnd): void;
 }
 
-/** Provider latency, errors, tokens and cost by provider and model, and how tasks ended, counted as attempts are recorded. */
-export function attemptMetrics(metrics: Metrics): AttemptMetrics {
+/** Provider latency, errors, tokens and cost by provider and model, and the tasks attempts ended, counted as attempts are recorded. */
+export function attemptMetrics(metrics: Metrics, endings: TaskEndings): AttemptMetrics {
   const labelNames = ['provider', 'provider_kind', 'model'] as const;
   const latency = metrics.histogram({
     name: 'llmops_provider_request_duration_seconds',
@@ -96,11 +123,6 @@ export function attemptMetrics(metrics: Metrics): AttemptMetrics {
     help: 'Cost of attempts in USD at the price in force when each started, by provider and model',
     labelNames,
   });
-  const finished = metrics.counter({
-    name: 'llmops_runner_tasks_finished_total',
-    help: 'Tasks this process’s workers ended, by state (succeeded, failed, cancelled)',
-    labelNames: ['state'] as const,
-  });
   const retries = metrics.counter({
     name: 'llmops_runner_task_retries_total',
     help: 'Failed attempts whose task went back to the queue (a retry after backoff, or the next model of its chain)',
@@ -119,9 +141,9 @@ export function attemptMetrics(metrics: Metrics): AttemptMetrics {
       }
       const usd = Number(end.costUsd);
       if (usd > 0) cost.inc(labels, usd);
-      if (end.task === 'succeeded' || end.task === 'failed' || end.task === 'cancelled') finished.inc({ state: end.task });
+      endings.ended([end.task]);
       // An abandoned attempt (the process stops) gives its task back uncounted: not a retry.
-      else if (end.task === 'queued' && outcome.kind === 'failed') retries.inc();
+      if (end.task === 'queued' && outcome.kind === 'failed') retries.inc();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { publish } from '../bus/publish.ts';
+import { envelope, publishMany, type Envelope } from '../bus/publish.ts';
 import type { Queryable } from '../db.ts';
 import { auditRecorded } from '../events/audit.ts';
 import type { ServiceName } from '../services.ts';
@@ -27,7 +27,12 @@ export interface AuditChange {
  * request handlers call `c.var.audit`.
  */
 export async function recordAudit(tx: Queryable, service: ServiceName, change: AuditChange): Promise<void> {
-  await publish(tx, auditRecorded, {
+  await publishMany(tx, [auditEnvelope(service, change)]);
+}
+
+/** The audit record of a change as an event, for a caller that publishes several in one statement (publishMany). */
+export function auditEnvelope(service: ServiceName, change: AuditChange): Envelope {
+  return envelope(auditRecorded, {
     actor: change.actor,
     action: change.action,
     service,

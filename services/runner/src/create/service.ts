@@ -8,6 +8,7 @@ import type { Bus } from '@llmops/kit/bus/index';
 import { keyReused } from '@llmops/kit/http/idempotency';
 import type { ServiceClient } from '@llmops/kit/http/service-client';
 import * as reads from '../db/reads.ts';
+import type { TaskEndings } from '../metrics.ts';
 import { cancelTask, type AuditChange } from '../tasks/cancel.ts';
 import { assertRetryable, queue, refuseReusedKey, reject } from '../tasks/lifecycle.ts';
 import type { Lineage, TaskOrigin, TaskRow } from '../tasks/task.ts';
@@ -21,6 +22,8 @@ export interface TaskServiceDeps {
   prompt: ServiceClient;
   /** Called after a commit that queued tasks: this process's workers look at once. */
   wake: () => void;
+  /** Counts the tasks ended here: a request rejected, a queued task cancelled (metrics.ts). */
+  finished?: TaskEndings;
 }
 
 function unprocessable(problems: FieldProblem[]): Unprocessable {
@@ -87,13 +90,15 @@ export class TaskService {
       if (outcome.kind === 'first') this.#deps.wake();
       return;
     }
-    await withTransaction(this.#deps.pool, async (tx) => {
+    const used = await withTransaction(this.#deps.pool, async (tx) => {
       const used = await once(tx, TASK_KEYS, use, async (claimed) => {
         const row = await reject(tx, problems, { ...origin, idempotency_key: claimed.key, request_hash: claimed.requestHash });
         return { status: 422, body: { group_id: null, task_ids: [row.id] } };
       });
       if (used.kind === 'reused') await refuseReusedKey(tx, actor, correlationOf(request));
+      return used;
     });
+    if (used.kind === 'first') this.#deps.finished?.ended(['rejected']);
   }
 
   /**

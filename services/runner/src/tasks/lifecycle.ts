@@ -1,4 +1,5 @@
 import { envelope, publishMany, type Envelope } from '@llmops/kit/bus/index';
+import type { TaskStatus } from '@llmops/kit/contracts/runner';
 import type { Queryable } from '@llmops/kit/db';
 import {
   carriedOutput,
@@ -163,15 +164,17 @@ export async function start(tx: Queryable, ids: readonly string[], owner: string
  * USD). A cap is an error the next model can avoid: each moves down its chain at once (queued on the
  * next model, `runner.task.retrying` with `fallback: true`), the skipped model noted on the task, since
  * no request was made and so there is no attempt. With no model left it fails `budget_exceeded`.
+ * Answers the states of the tasks that ended here (failed).
  */
-export async function skipOverBudget(tx: Queryable, refused: readonly { id: string; cap: string }[]): Promise<void> {
-  if (refused.length === 0) return;
+export async function skipOverBudget(tx: Queryable, refused: readonly { id: string; cap: string }[]): Promise<TaskStatus[]> {
+  if (refused.length === 0) return [];
   const capOf = new Map(refused.map((task) => [task.id, task.cap]));
   const rows = await store.getMany(
     tx,
     refused.map((task) => task.id),
   );
   const events = [];
+  const ended: TaskStatus[] = [];
   for (const row of rows) {
     const model = row.snapshot.chain[row.model_index] as ChainModel;
     const next = row.snapshot.chain[row.model_index + 1] ?? null;
@@ -199,8 +202,10 @@ export async function skipOverBudget(tx: Queryable, refused: readonly { id: stri
         ? taskEvent(taskRetrying, after, { error, run_after: after.run_after.toISOString(), fallback: true })
         : taskEvent(taskFailed, after, { error, cost_usd: usd(after.cost_usd) }),
     );
+    if (!next) ended.push(after.status);
   }
   await publishMany(tx, events);
+  return ended;
 }
 
 /**

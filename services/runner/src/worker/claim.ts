@@ -1,5 +1,6 @@
 import { doorbellColumns, ringing, ringPayload } from '@llmops/kit/bus/publish';
 import { withTransaction, type Pool } from '@llmops/kit/db';
+import type { TaskStatus } from '@llmops/kit/contracts/runner';
 import { taskStarted } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
 import * as limits from '../db/provider-limits.ts';
@@ -23,6 +24,8 @@ export interface ClaimResult {
   held: boolean;
   /** Milliseconds until the next queued task is due, when none was due now (null: none queued). */
   nextDueMs: number | null;
+  /** The states of tasks the claim ended without starting them (failed: every model over its spend cap). */
+  ended: TaskStatus[];
 }
 
 /**
@@ -39,6 +42,7 @@ export async function claim(pool: Pool, options: ClaimOptions): Promise<ClaimRes
     claimed: [...free.claimed, ...rest.claimed],
     held: rest.held,
     nextDueMs: free.claimed.length > 0 ? null : rest.nextDueMs,
+    ended: rest.ended,
   };
 }
 
@@ -190,6 +194,7 @@ export async function claimFree(pool: Pool, options: ClaimOptions): Promise<Clai
     // Due tasks left queued here are held by a provider's limit (claimLimited says which).
     held: claimed.length === 0 && first?.due === true,
     nextDueMs: claimed.length === 0 ? (first?.next_ms ?? null) : null,
+    ended: [],
   };
 }
 
@@ -204,7 +209,7 @@ export async function claimLimited(pool: Pool, options: ClaimOptions): Promise<C
     const candidates = await store.lockDue(tx, options.limit, options.rateWindowMs);
     if (candidates.length === 0) {
       const next = await store.nextDue(tx);
-      return { claimed: [], held: next.due, nextDueMs: next.next_ms };
+      return { claimed: [], held: next.due, nextDueMs: next.next_ms, ended: [] };
     }
     const providerIds = [...new Set(candidates.map((c) => c.provider_id))];
     const inUse = await limits.inUse(tx, await limits.lockLimited(tx, providerIds), options.rateWindowMs);
@@ -213,11 +218,11 @@ export async function claimLimited(pool: Pool, options: ClaimOptions): Promise<C
       inUse.flatMap((p) => (p.monthly_spend_cap_usd === null ? [] : [[p.id, p.monthly_spend_cap_usd] as const])),
     );
     const refused = await cost.reserveUnderCaps(tx, admitted, caps, options.defaultMaxOutputTokens);
-    await lifecycle.skipOverBudget(tx, refused);
+    const ended = await lifecycle.skipOverBudget(tx, refused);
     const refusedIds = new Set(refused.map((task) => task.id));
     const starting = admitted.filter((c) => !refusedIds.has(c.id)).map((c) => c.id);
     const claimed = await lifecycle.start(tx, starting, options.owner, options.leaseMs);
-    return { claimed, held, nextDueMs: null };
+    return { claimed, held, nextDueMs: null, ended };
   });
 }
 

@@ -1,3 +1,4 @@
+import type { TaskStatus } from '@llmops/kit/contracts/runner';
 import { withTransaction, type Pool } from '@llmops/kit/db';
 import * as attempts from '../tasks/attempts.ts';
 import * as lifecycle from '../tasks/lifecycle.ts';
@@ -33,18 +34,19 @@ const LOST: TaskError = {
  * Takes back running tasks whose lease expired (their process died): each open attempt is closed as
  * `abandoned`, and the task goes the way of a retryable failure (queued again, the next model, or
  * failed when its attempts are used up; cancelled if a cancel was asked). Any instance may run it;
- * SKIP LOCKED keeps two from taking the same task.
+ * SKIP LOCKED keeps two from taking the same task. Answers the state each task taken back is in now.
  */
-export async function reapExpired(pool: Pool, limit = 100): Promise<number> {
+export async function reapExpired(pool: Pool, limit = 100): Promise<TaskStatus[]> {
   return withTransaction(pool, async (tx) => {
     const rows = await store.lockExpired(tx, limit);
-    if (rows.length === 0) return 0;
+    if (rows.length === 0) return [];
     await attempts.abandonRunning(
       tx,
       rows.map((row) => row.id),
       LOST,
     );
-    for (const row of rows) await lifecycle.afterFailure(tx, row, LOST);
-    return rows.length;
+    const statuses: TaskStatus[] = [];
+    for (const row of rows) statuses.push((await lifecycle.afterFailure(tx, row, LOST)).status);
+    return statuses;
   });
 }

@@ -9,7 +9,7 @@ import { providerChanged } from '@llmops/kit/events/registry';
 import { taskCancelled, taskFailed, taskQueued, taskRetrying, taskSucceeded } from '@llmops/kit/events/runner';
 import type { Logger } from '@llmops/kit/logger';
 import type { RunnerConfig } from '../config.ts';
-import type { AttemptMetrics } from '../metrics.ts';
+import type { AttemptMetrics, TaskEndings } from '../metrics.ts';
 import { CredentialUnreadableError, ProviderUnavailableError, type Credentials } from '../clients/provider-connections.ts';
 import { onCancel } from '../tasks/cancel.ts';
 import type { ClaimedTask } from '../tasks/lifecycle.ts';
@@ -31,6 +31,8 @@ export interface WorkerDeps {
   credentials: Credentials;
   /** Counts each attempt as it is recorded (metrics.ts). */
   attempts?: AttemptMetrics;
+  /** Counts the tasks a claim or the lease reaper ended (metrics.ts); those an attempt ended, `attempts` counts. */
+  finished?: TaskEndings;
 }
 
 interface Running {
@@ -164,6 +166,7 @@ export class Worker {
             defaultMaxOutputTokens: config.defaultMaxOutputTokens,
           });
           failures = 0;
+          this.#deps.finished?.ended(result.ended);
           for (const claimed of result.claimed) this.#execute(claimed);
           if (result.claimed.length === limit) continue;
           if (result.nextDueMs !== null) waitMs = Math.min(waitMs, Math.max(5, Math.ceil(result.nextDueMs)));
@@ -351,8 +354,9 @@ export class Worker {
   async #reap(): Promise<void> {
     try {
       const reaped = await reapExpired(this.#deps.pool);
-      if (reaped > 0) {
-        this.#log.info({ tasks: reaped }, 'took back tasks whose runner stopped extending their lease');
+      this.#deps.finished?.ended(reaped);
+      if (reaped.length > 0) {
+        this.#log.info({ tasks: reaped.length }, 'took back tasks whose runner stopped extending their lease');
         this.wake();
       }
     } catch (error) {
