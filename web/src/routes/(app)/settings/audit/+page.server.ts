@@ -5,8 +5,11 @@ import type { PageServerLoad } from './$types';
 const FILTERS = ['action', 'service', 'resource_type', 'resource_id', 'actor_id'] as const;
 /** The time window, typed as a UTC date and time (`2026-12-06T20:30`) and sent as RFC 3339. */
 const WINDOW = ['since', 'until'] as const;
-/** The services that record changes, as the audit log names them when a service (not a person) made one. */
-const SERVICES = ['gateway', 'registry', 'prompt', 'runner', 'workflow'] as const;
+/**
+ * The actors that are not people, as the audit log names them (`service:<id>`): the services, the operator's
+ * command line (`npm run llmops -- …`) and the retention pass that removes dead letters past their time.
+ */
+const SERVICES = ['gateway', 'registry', 'prompt', 'runner', 'workflow', 'operator-cli', 'retention'] as const;
 
 function utc(text: string): string | undefined {
   const match = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.exec(text);
