@@ -4633,6 +4633,10 @@ export interface components {
             /** Format: uuid */
             action_id: string;
             action_label: string;
+            /**
+             * @description What its task cost, in the one money format; null until it finished.
+             * @example 0.000002850000
+             */
             cost_usd: string | null;
             /**
              * Format: date-time
