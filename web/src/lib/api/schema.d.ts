@@ -2583,6 +2583,8 @@ export interface components {
             };
             /** @description A reasoning model (OpenAI o-series, gpt-5 family): system messages go in the `developer` role, and it is sent only the parameters below. */
             reasoning: boolean;
+            /** @description false: the model takes no system (or developer) message (OpenAI o1-mini, o1-preview), so a task whose conversation has one is refused; absent or true: it takes them. */
+            system_messages?: boolean;
         };
         ModelUpdate: {
             capabilities?: {
