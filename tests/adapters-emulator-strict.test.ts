@@ -15,6 +15,7 @@ const emu = await startEmulator({
       emulatorModel('emu-gpt-5-mini'),
       emulatorModel('emu-gpt-5.1'),
       emulatorModel('emu-o4-mini'),
+      emulatorModel('emu-o1-mini'),
       emulatorModel('emu-dall-e-3', 'image'),
       emulatorModel('emu-dall-e-2', 'image'),
     ],
@@ -89,6 +90,20 @@ describe('OpenAI: refused with {error: {message, type, param, code}}', () => {
     expect(none.choices[0]?.message.content).toBe('You said: hello');
     const effort = await openai.chat.completions.create({ model: 'emu-o4-mini', messages: user, reasoning_effort: 'high' });
     expect(effort.choices[0]?.finish_reason).toBe('stop');
+  });
+
+  it('refuses system and developer messages for o1-mini and o1-preview, which take neither', async () => {
+    for (const role of ['system', 'developer'] as const) {
+      const refused = await chat({ model: 'emu-o1-mini', messages: [{ role, content: 'Be brief.' }, ...user] });
+      expect(refused.status, role).toBe(400);
+      expect(refused.error, role).toMatchObject({
+        type: 'invalid_request_error',
+        param: 'messages[0].role',
+        message: `Unsupported value: 'messages[0].role' does not support '${role}' with this model.`,
+      });
+    }
+    const plain = await openai.chat.completions.create({ model: 'emu-o1-mini', messages: user });
+    expect(plain.choices[0]?.finish_reason).toBe('stop');
   });
 
   it('refuses JSON mode when no message says JSON, as OpenAI does', async () => {

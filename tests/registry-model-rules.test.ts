@@ -340,7 +340,14 @@ describe('model families agree with the providers', () => {
         };
         for (const parameters of parameterSets(family.rules)) {
           if (checkModelParameters(model, parameters).length > 0) continue;
-          const request = { model: id, messages, parameters: parameters as ChatParameters, reasoning: family.rules.reasoning };
+          // A model that takes no system message is sent none (the runner refuses such a task at creation).
+          const conversation = family.rules.system_messages === false ? messages.filter((m) => m.role !== 'system') : messages;
+          const request = {
+            model: id,
+            messages: conversation,
+            parameters: parameters as ChatParameters,
+            reasoning: family.rules.reasoning,
+          };
           const problem =
             kind === 'openai'
               ? openaiChatProblem({

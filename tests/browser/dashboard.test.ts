@@ -621,6 +621,53 @@ describe('the dashboard', () => {
       const history = page.getByRole('region', { name: 'Price history, newest first' });
       await expect.poll(() => history.getByRole('row').count()).toBe(2);
       expect(await history.getByRole('row').nth(1).textContent()).toMatch(/\$2\.5.*\$10.*In force/);
+      // What it takes, from the family its rules were copied from (docs/model-rules.md).
+      const rules = page.getByRole('region', { name: 'Parameters it takes' });
+      expect(await rules.textContent()).toContain('openai-default');
+      expect(await rules.textContent()).toMatch(/temperature\s*0 to 2/);
+
+      // A scheduled price with a typo is corrected, then withdrawn, before it takes effect.
+      await price.getByLabel('Input per Mtok (USD)').fill('30.00');
+      await price.getByLabel('Output per Mtok (USD)').fill('12.00');
+      await price.getByLabel(/^From/).fill('2099-01-01T00:00');
+      await price.getByRole('button', { name: 'Record price' }).click();
+      await expect.poll(() => history.getByRole('row').count()).toBe(3);
+      expect(await history.getByRole('row').nth(1).textContent()).toMatch(/1 Jan 2099.*\$30\.00.*\$12\.00.*Upcoming/);
+      await history.getByRole('button', { name: 'Correct the price from 1 Jan 2099, 00:00' }).click();
+      await page.waitForURL(/\?correct=2099-01-01/);
+      const correct = page.getByRole('form', { name: 'Correct the scheduled price' });
+      expect(await correct.getByLabel('Input per Mtok (USD)').inputValue()).toBe('30');
+      await correct.getByLabel('Input per Mtok (USD)').fill('3.00');
+      await expectAccessible(page, 'a scheduled price being corrected');
+      await screenshots(page, 'model-price-correct');
+      await correct.getByRole('button', { name: 'Correct price' }).click();
+      await expect.poll(() => page.getByRole('main').getByRole('status').textContent()).toBe('The scheduled price is corrected.');
+      expect(await history.getByRole('row').nth(1).textContent()).toMatch(/1 Jan 2099.*\$3\.00.*\$12\.00.*Upcoming/);
+      expect(await page.getByRole('form', { name: 'New price' }).count()).toBe(1);
+      await history.getByRole('button', { name: 'Withdraw the price from 1 Jan 2099, 00:00' }).click();
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Withdraw price' }).click();
+      await expect.poll(() => history.getByRole('row').count()).toBe(2);
+      expect(await history.getByRole('row').nth(1).textContent()).toMatch(/\$2\.5.*\$10.*In force/);
+
+      // Its rules, edited as JSON: a range wider than its protocol's is refused in words; an edit is its own.
+      await rules.getByText('Edit the rules (JSON)').click();
+      const edit = page.getByRole('form', { name: 'Model rules' });
+      const text = edit.getByLabel('Rules, replaced as a whole');
+      const current = JSON.parse(await text.inputValue()) as { parameters: Record<string, unknown> };
+      await text.fill(JSON.stringify({ ...current, parameters: { ...current.parameters, temperature: { min: 0, max: 5 } } }));
+      await edit.getByRole('button', { name: 'Save rules' }).click();
+      await expect
+        .poll(() => page.locator('#model-rules-error').textContent())
+        .toBe('parameters.temperature.max: OpenAI or OpenAI-compatible takes temperature up to 2.');
+      await screenshots(page, 'model-rules-refused');
+      const { seed: _seed, ...kept } = current.parameters;
+      await text.fill(JSON.stringify({ ...current, parameters: kept }));
+      await edit.getByRole('button', { name: 'Save rules' }).click();
+      await expect
+        .poll(() => page.getByRole('main').getByRole('status').textContent())
+        .toBe('The rules are saved: presets and new tasks are checked against them.');
+      expect(await rules.textContent()).toContain('This model’s own rules');
+      expect(await rules.locator('dl').textContent()).not.toContain('seed');
       await expectAccessible(page, 'a model');
       await screenshots(page, 'model-prices');
 

@@ -160,6 +160,18 @@ export function chatProblem(body: unknown): RequestProblem | null {
       code: 'invalid_value',
       message: "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
     };
+  // o1-mini and o1-preview take neither system nor developer messages (OpenAI's reasoning guide; the
+  // later o-series take developer messages): the API answers 400 naming the message's role.
+  if (/^o1-(mini|preview)(-|$)/.test(baseId(request.model))) {
+    const at = request.messages.findIndex((message) => message.role === 'system' || message.role === 'developer');
+    const role = request.messages[at]?.role;
+    if (role)
+      return {
+        param: `messages[${at}].role`,
+        code: 'unsupported_value',
+        message: `Unsupported value: 'messages[${at}].role' does not support '${role}' with this model.`,
+      };
+  }
   const family = reasoningFamily(request.model);
   const given = (name: string) => (request as Record<string, unknown>)[name] != null;
   if (!family) {

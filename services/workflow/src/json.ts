@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { usdOrNull } from '@llmops/kit/money';
 import type * as contract from '@llmops/kit/contracts/workflow';
 import type { ActionRow } from './db/actions.ts';
 import type { FieldRow } from './db/fields.ts';
@@ -169,7 +170,7 @@ export function runJson(row: RunRow, suggestion: SuggestionRow | undefined): z.o
     inputs: row.inputs,
     error: row.error,
     output_text: row.output_text,
-    cost_usd: row.cost_usd,
+    cost_usd: usdOrNull(row.cost_usd),
     suggestion: suggestion ? suggestionJson(suggestion) : null,
     created_at: iso(row.created_at),
     finished_at: isoOrNull(row.finished_at),

@@ -76,6 +76,10 @@ export const ModelRulesSchema = z
       description:
         'A reasoning model (OpenAI o-series, gpt-5 family): system messages go in the `developer` role, and it is sent only the parameters below.',
     }),
+    system_messages: z.boolean().optional().openapi({
+      description:
+        'false: the model takes no system (or developer) message (OpenAI o1-mini, o1-preview), so a task whose conversation has one is refused; absent or true: it takes them.',
+    }),
     parameters: z
       .partialRecord(Parameter, ParameterRuleSchema)
       .openapi({ description: 'The parameters it takes, each with its range; a parameter not named here is refused.' }),

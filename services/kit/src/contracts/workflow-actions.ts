@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { UsdSchema } from '../money.ts';
 import { body, errors, IdParamSchema, json, IdempotencyHeaders } from './common.ts';
 
 /**
@@ -183,7 +184,9 @@ export const ActionRunSchema = z
     inputs: z.record(z.string(), z.object({ value: z.unknown(), revision_id: Uuid.nullable() })),
     error: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'Why it failed or was rejected.' }),
     output_text: z.string().nullable(),
-    cost_usd: z.string().nullable(),
+    cost_usd: UsdSchema.nullable().openapi({
+      description: 'What its task cost, in the one money format; null until it finished.',
+    }),
     suggestion: SuggestionSchema.nullable(),
     created_at: Timestamp,
     finished_at: Timestamp.nullable(),

@@ -115,6 +115,24 @@ describe('a conversation a model cannot take', () => {
     expect(conversationProblem(model(), [system])).toBeUndefined();
   });
 
+  it('is one with a system message to a model whose rules take none (o1-mini), saying why', () => {
+    const o1mini = model({
+      display_name: 'o1-mini',
+      rules: { ...defaultRules('openai', 'chat'), reasoning: true, system_messages: false },
+    });
+    const system = { role: 'system', content: 'Be brief.' };
+    const user = { role: 'user', content: 'Hello.' };
+    expect(conversationProblem(o1mini, [system, user])).toMatch(/^model "o1-mini" takes no system message/);
+    expect(conversationProblem(o1mini, [user])).toBeUndefined();
+    expect(
+      conversationProblem(model({ rules: { ...defaultRules('openai', 'chat'), system_messages: true } }), [system, user]),
+    ).toBeUndefined();
+    // Left out of a chain when the conversation has one.
+    const gpt = model();
+    const chain = chainOf(gpt, [o1mini.id], byId(gpt, o1mini), { parameters: {}, messages: [system, user] });
+    expect(chain.map((entry) => entry.model_id)).toEqual([gpt.id]);
+  });
+
   it('is one that never says JSON to an OpenAI model in JSON mode', () => {
     const gpt = model({ provider_kind: 'openai', display_name: 'GPT' });
     const json = { response_format: { type: 'json_object' } };

@@ -46,7 +46,8 @@ export interface ChainRequest {
 /**
  * Why this model cannot take this conversation with these parameters, beyond what its rules say, or
  * undefined: an Anthropic model needs a user or assistant message (its API takes system text apart, and
- * refuses `messages: []`); OpenAI's JSON mode needs a message that says "JSON" (it answers 400 without).
+ * refuses `messages: []`); a model whose rules say `system_messages: false` takes no system message;
+ * OpenAI's JSON mode needs a message that says "JSON" (it answers 400 without).
  */
 export function conversationProblem(
   model: ModelRow,
@@ -56,6 +57,8 @@ export function conversationProblem(
   if (model.modality !== 'chat') return undefined;
   if (model.provider_kind === 'anthropic' && messages.every((message) => message.role === 'system'))
     return `model "${model.display_name}" (anthropic) needs at least one user or assistant message: Anthropic takes system text apart from the conversation and refuses an empty one`;
+  if (rulesOf(model).system_messages === false && messages.some((message) => message.role === 'system'))
+    return `model "${model.display_name}" takes no system message (its rules: system_messages false; OpenAI's o1-mini and o1-preview refuse system and developer messages with a 400). Put the instructions in the user message, or choose another model`;
   const format = (parameters.response_format as { type?: string } | undefined)?.type;
   if (model.provider_kind === 'openai' && format === 'json_object' && !messages.some((message) => /json/i.test(message.content)))
     return `model "${model.display_name}" (openai) is asked for a JSON object, but no message says "JSON": OpenAI's JSON mode refuses such a conversation (400). Ask for JSON in the prompt, or give a json_schema response format`;

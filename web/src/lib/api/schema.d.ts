@@ -2583,6 +2583,8 @@ export interface components {
             };
             /** @description A reasoning model (OpenAI o-series, gpt-5 family): system messages go in the `developer` role, and it is sent only the parameters below. */
             reasoning: boolean;
+            /** @description false: the model takes no system (or developer) message (OpenAI o1-mini, o1-preview), so a task whose conversation has one is refused; absent or true: it takes them. */
+            system_messages?: boolean;
         };
         ModelUpdate: {
             capabilities?: {
@@ -4633,6 +4635,10 @@ export interface components {
             /** Format: uuid */
             action_id: string;
             action_label: string;
+            /**
+             * @description What its task cost, in the one money format; null until it finished.
+             * @example 0.000002850000
+             */
             cost_usd: string | null;
             /**
              * Format: date-time

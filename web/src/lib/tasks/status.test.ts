@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { millis, usd } from './status.ts';
-
-describe('usd', () => {
-  it('shows small amounts in full decimals, never as an exponent or rounded to zero', () => {
-    expect(usd('0.000021000000')).toBe('$0.000021');
-    expect(usd('0.000000000001')).toBe('$0.000000000001');
-    expect(usd('0.000000000000')).toBe('$0');
-    expect(usd('12.345600000000')).toBe('$12.35');
-  });
-});
+import { millis } from './status.ts';
 
 describe('millis', () => {
   it('shows milliseconds under a second, else seconds', () => {

@@ -20,14 +20,6 @@ export function isTerminal(status: TaskStatus): boolean {
   return status !== 'queued' && status !== 'running';
 }
 
-/** USD as the API gives it (12 places), without trailing zeros; at least cents for amounts of a dollar or more. */
-export function usd(amount: string): string {
-  const value = Number(amount);
-  if (value === 0) return '$0';
-  if (Math.abs(value) >= 1) return `$${value.toFixed(2)}`;
-  return `$${value.toFixed(12).replace(/0+$/, '')}`;
-}
-
 export function millis(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
