@@ -156,12 +156,21 @@ describe('image options', () => {
     expect(problem.errors[0].message).toBe('model "dall-e-3" makes one image per request');
   });
 
+  it('take as many images as the family makes: dall-e-2 up to 10, never more than the API takes', async () => {
+    const { model } = await h.provider({ model: 'dall-e-2', modality: 'image' });
+    const messages = [{ role: 'user', content: 'A lighthouse' }];
+    const created = await h.createTask({ model_id: model, messages, image: { n: 10, size: '512x512' } });
+    expect(created.tasks[0].status).toBe('queued');
+    const problem = await refused({ model_id: model, messages, image: { n: 11 } });
+    expect(problem.errors).toEqual([{ field: 'body.image.n', message: 'expected 1 to 10' }]);
+  });
+
   it('of a custom image model are passed on as given', async () => {
     const { model } = await h.provider({ model: 'emu-image', modality: 'image' });
     const created = await h.createTask({
       model_id: model,
       messages: [{ role: 'user', content: 'A lighthouse' }],
-      image: { n: 2, size: '640x480', quality: 'draft' },
+      image: { n: 10, size: '640x480', quality: 'draft' },
     });
     expect(created.tasks[0].status).toBe('queued');
   });

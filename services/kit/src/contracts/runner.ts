@@ -59,7 +59,8 @@ export const TaskMessageSchema = z
 
 const ImageOptions = z
   .object({
-    n: z.number().int().min(1, 'expected 1 to 4').max(4, 'expected 1 to 4').optional(),
+    // OpenAI's images API takes 1 to 10; a model's rules (image.n_max) narrow it per family (dall-e-3: 1).
+    n: z.number().int().min(1, 'expected 1 to 10').max(10, 'expected 1 to 10').optional(),
     size: z
       .string()
       .regex(/^\d{2,5}x\d{2,5}$/, 'expected WIDTHxHEIGHT such as 1024x1024')
