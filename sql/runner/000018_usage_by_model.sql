@@ -1,4 +1,4 @@
--- The usage rollup's buckets without the template (docs/bench.md 10., docs/adr/0015-usage-rollup.md): a busy
+-- The usage rollup's buckets without the template (docs/bench.md 10., docs/adr/0020-usage-rollup.md): a busy
 -- hour has a bucket row per model and template (up to 120 in the bench's year), which the reads that neither
 -- group nor split by template (the dashboard's two, a year by model) do not need. These keep one row per UTC
 -- hour (and day) per model and provider, beside the buckets by template, and are kept by the same function,

@@ -1,4 +1,4 @@
--- The usage rollup's "not yet counted" mark, made cheap (docs/adr/0015-usage-rollup.md). It was a column of
+-- The usage rollup's "not yet counted" mark, made cheap (docs/adr/0020-usage-rollup.md). It was a column of
 -- runner.tasks with a partial index: the consumer's `UPDATE runner.tasks SET usage_pending = false` wrote a
 -- new version of the wide task row with an entry in each of its indexes (the partial index on the flag
 -- blocked a HOT update) for every task that ended: 0.20 backends of PostgreSQL in the runner's steady state

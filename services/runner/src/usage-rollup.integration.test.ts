@@ -204,9 +204,10 @@ describe('the usage rollup from hourly buckets', () => {
     const [first, second] = tasks as [Seeded, Seeded];
     const waitingOnLock = async (pid: number) =>
       (
-        await admin.query<{ waiting: boolean }>(`SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1`, [
-          pid,
-        ])
+        await admin.query<{ waiting: boolean }>(
+          `SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1`,
+          [pid],
+        )
       ).rows[0]?.waiting
         ? true
         : undefined;

@@ -287,7 +287,7 @@ const USAGE_BY_MODEL = usageText('runner.usage_model_days', 'runner.usage_model_
 /**
  * The usage rollup (GET /api/v1/usage), the same lines as `usageFullScan` without reading a year of tasks:
  * the window's whole UTC days from day buckets, its other whole UTC hours from hour buckets (both fed by the
- * runner.usage consumer group: docs/adr/0015-usage-rollup.md), the tasks of its partial first and last hour,
+ * runner.usage consumer group: docs/adr/0020-usage-rollup.md), the tasks of its partial first and last hour,
  * and the tasks of its whole hours not counted yet. The buckets without the template (a busy hour has one
  * row per model instead of one per model and template) answer whenever the template is neither the grouping
  * nor the split. Grouped by day, day buckets stand for a zone's days only where its offset is zero (UTC),

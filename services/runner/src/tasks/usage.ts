@@ -8,7 +8,7 @@ export const USAGE_GROUP = 'runner.usage';
 export const TERMINAL_TASK_EVENTS = [taskSucceeded, taskFailed, taskCancelled, taskRejected] as const;
 
 /**
- * Adds these ended tasks to the usage rollup's buckets (sql/runner/000018, 000019; docs/adr/0015-usage-rollup.md)
+ * Adds these ended tasks to the usage rollup's buckets (sql/runner/000018, 000019; docs/adr/0020-usage-rollup.md)
  * and answers how many were added. Call it inside a transaction (`tx`), so the two statements commit together:
  * the tasks' pending rows are deleted first, then the tasks are read and added. Once only: a task already
  * added, or not ended, has no pending row, so a redelivered event or a second call changes no bucket. The
@@ -23,9 +23,8 @@ export async function rollUp(tx: PoolClient, taskIds: readonly string[]): Promis
     [taskIds],
   );
   if (gone.length === 0) return 0;
-  await tx.query(
-    'SELECT runner.usage_add(array_agg(t ORDER BY t.id), 1) FROM runner.tasks t WHERE t.id = ANY($1::uuid[])',
-    [gone.map((row) => row.task_id)],
-  );
+  await tx.query('SELECT runner.usage_add(array_agg(t ORDER BY t.id), 1) FROM runner.tasks t WHERE t.id = ANY($1::uuid[])', [
+    gone.map((row) => row.task_id),
+  ]);
   return gone.length;
 }
