@@ -30,9 +30,15 @@ const WITHOUT_OUTPUT = TASK_COLUMN_NAMES.filter((name) => name !== 'output_text'
   .map((name) => `t.${name}`)
   .join(', ');
 
-/** The list's filters, `$1`–`$13` of `listValues`; a null parameter leaves its filter out. */
+/**
+ * The list's filters, `$1`–`$13` of `listValues`; a null parameter leaves its filter out. One status is
+ * compared with `=`, not `= ANY`: the planner then knows every row it finds through tasks_status_idx
+ * (status, id DESC) has that status, so that index gives the list's order, and "failed on one model" reads
+ * failed tasks newest first instead of walking every task (docs/bench.md 10.).
+ */
 const LIST_WHERE = `($1::uuid IS NULL OR t.id < $1)
-       AND ($2::text[] IS NULL OR t.status = ANY($2::text[]))
+       AND ($2::text[] IS NULL OR (cardinality($2::text[]) = 1 AND t.status = ($2::text[])[1])
+         OR (cardinality($2::text[]) > 1 AND t.status = ANY($2::text[])))
        AND ($3::uuid IS NULL OR t.template_id = $3)
        AND ($4::text IS NULL OR t.template_label = $4)
        AND ($5::uuid IS NULL OR t.model_id = $5)
@@ -77,12 +83,25 @@ const RECENT_WINDOW = 10_000;
  * the page is first looked for among the RECENT_WINDOW newest tasks only; a common word fills it there.
  * Only when it does not (the matches are rarer than one in 200) are all the matches read from their GIN
  * index and the newest of them kept: few, because they are rare.
+ *
+ * A time window also takes two steps, in one statement: the page's ids, then its rows (below).
  */
 export async function list(db: Queryable, filter: TaskFilter): Promise<TaskRow[]> {
   const values = listValues(filter);
   const select = `SELECT ${WITHOUT_OUTPUT}, CASE WHEN $14::boolean THEN t.output_text END AS output_text`;
   if (filter.text === undefined && filter.correlation === undefined) {
-    return many<TaskRow>(db, `${select} FROM runner.tasks t WHERE ${LIST_WHERE} ORDER BY t.id DESC LIMIT $15`, values);
+    if (filter.createdAfter === undefined && filter.createdBefore === undefined)
+      return many<TaskRow>(db, `${select} FROM runner.tasks t WHERE ${LIST_WHERE} ORDER BY t.id DESC LIMIT $15`, values);
+    // A time window: the page's ids first, so a narrow window's newest ids come from tasks_created_id_idx
+    // alone (its rows sorted by id without being read), and only the page's rows are read.
+    return many<TaskRow>(
+      db,
+      `${select}
+       FROM runner.tasks t
+       WHERE t.id IN (SELECT t.id FROM runner.tasks t WHERE ${LIST_WHERE} ORDER BY t.id DESC LIMIT $15)
+       ORDER BY t.id DESC`,
+      values,
+    );
   }
   const recent = await many<TaskRow>(
     db,
