@@ -214,7 +214,7 @@ export interface UsageOptions {
 }
 
 // The window's edges as SQL over the rollup's parameters ($3 from, $4 to), written out where they are used
-// (not joined from a CTE) so the planner sees them when it picks tasks_created_idx. Constants, never input.
+// (not joined from a CTE) so the planner sees them when it picks tasks_created_id_idx. Constants, never input.
 const SINCE = `coalesce($3::timestamptz, '-infinity')`;
 const UNTIL = `coalesce($4::timestamptz, 'infinity')`;
 /** The first whole UTC hour at or after `from`, and the hour `to` falls in: buckets in [LO, HI) are inside. */
