@@ -71,3 +71,22 @@ CREATE TRIGGER tasks_usage_changed_update AFTER UPDATE ON runner.tasks
 CREATE TRIGGER tasks_usage_changed_delete AFTER DELETE ON runner.tasks
   FOR EACH ROW WHEN (OLD.status IN ('succeeded', 'failed', 'cancelled', 'rejected'))
   EXECUTE FUNCTION runner.usage_task_changed();
+
+-- The consumer's one call (services/runner/src/tasks/usage.ts): adds these ended tasks to their buckets, once,
+-- and answers how many. Their pending rows are deleted first; then, in a statement of its own (so with a
+-- snapshot taken after the delete's lock waits: a change that held a pending row is seen), the tasks are
+-- read and added. One statement for the caller, so the bucket rows it locks are held only until it commits,
+-- never across a round trip to the client.
+CREATE FUNCTION runner.usage_count(task_ids uuid[]) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+  gone uuid[];
+BEGIN
+  WITH d AS (DELETE FROM runner.usage_pending WHERE task_id = ANY(task_ids) RETURNING task_id)
+  SELECT array_agg(task_id) INTO gone FROM d;
+  IF gone IS NULL THEN
+    RETURN 0;
+  END IF;
+  PERFORM runner.usage_add(array_agg(t ORDER BY t.id), 1) FROM runner.tasks t WHERE t.id = ANY(gone);
+  RETURN cardinality(gone);
+END
+$$;

@@ -252,17 +252,11 @@ async function caughtUp(url: string): Promise<void> {
        FROM runner.usage_pending p JOIN runner.tasks t ON t.id = p.task_id ORDER BY 1`,
     );
     for (const { day } of rows) {
-      await client.query('BEGIN');
-      const gone = await client.query<{ task_id: string }>(
-        `DELETE FROM runner.usage_pending p USING runner.tasks t
-         WHERE t.id = p.task_id AND t.created_at >= $1 AND t.created_at < $1::timestamptz + interval '1 day'
-         RETURNING p.task_id`,
+      await client.query(
+        `SELECT runner.usage_count(array_agg(p.task_id)) FROM runner.usage_pending p JOIN runner.tasks t ON t.id = p.task_id
+         WHERE t.created_at >= $1 AND t.created_at < $1::timestamptz + interval '1 day'`,
         [day],
       );
-      await client.query('SELECT runner.usage_add(array_agg(t), 1) FROM runner.tasks t WHERE t.id = ANY($1::uuid[])', [
-        gone.rows.map((row) => row.task_id),
-      ]);
-      await client.query('COMMIT');
     }
     if (rows.length > 0) await client.query('VACUUM ANALYZE');
   });

@@ -3,7 +3,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { publish } from '@llmops/kit/bus/index';
 import { eventually, useBuses } from '@llmops/kit/bus/testing';
 import { taskCancelled, taskFailed, taskRejected, taskSucceeded } from '@llmops/kit/events/runner';
-import { withTransaction } from '@llmops/kit/db';
 import { uuidv7 } from '@llmops/kit/ids';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { consumeTaskUsage } from './consumers/usage.ts';
@@ -78,7 +77,7 @@ const pending = async () =>
       `SELECT ((SELECT count(*) FROM runner.usage_pending) + (SELECT count(*) FROM runner.tasks WHERE status IN ('queued', 'running')))::int AS n`,
     )
   ).rows[0]?.n ?? -1;
-const rollUp = (ids: readonly string[]) => withTransaction(admin, (tx) => usage.rollUp(tx, ids));
+const rollUp = (ids: readonly string[]) => usage.rollUp(admin, ids);
 const BUCKET_TABLES = ['usage_hours', 'usage_days', 'usage_model_hours', 'usage_model_days'];
 /** The tasks counted in each bucket table (all four hold every counted task), and rows gone below zero. */
 async function bucketTotals(): Promise<{ tasks: number[]; negative: number }> {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { withTransaction, type Pool, type PoolClient } from '@llmops/kit/db';
+import { withTransaction, type Pool, type Queryable } from '@llmops/kit/db';
 import type { Audit } from '@llmops/kit/http/audit';
 import type { ServiceApp } from '@llmops/kit/http/app';
 import type { Identity } from '@llmops/kit/http/identity';
@@ -53,7 +53,7 @@ export function mountLegacyImport(app: ServiceApp, { pool }: { pool: Pool }): vo
   });
 }
 
-async function importRecords(tx: PoolClient, input: Input, audit: Audit): Promise<Answer> {
+async function importRecords(tx: Queryable, input: Input, audit: Audit): Promise<Answer> {
   const { source } = input;
   await legacy.lockSource(tx, source);
   const known = await legacy.ofSource(
