@@ -251,7 +251,8 @@ describe('legacy import: historical records, dump files, resume', () => {
     // Imported records have no events: the import route itself put each in the usage rollup's buckets.
     const pending = await withClient(db.adminUrl, async (client) => {
       const { rows } = await client.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM runner.tasks WHERE source = 'legacy' AND correlation ->> 'legacy_source' = $1 AND usage_pending`,
+        `SELECT count(*)::int AS n FROM runner.tasks t JOIN runner.usage_pending p ON p.task_id = t.id
+         WHERE t.source = 'legacy' AND t.correlation ->> 'legacy_source' = $1`,
         [liveName],
       );
       return rows[0]?.n;

@@ -297,6 +297,9 @@ describe('the runner’s task reads', () => {
       expect(await list(`model_id=${modelB}&status=running`)).toEqual([ids.running]);
       const window = `created_after=${encodeURIComponent('2025-02-02T10:00:00Z')}&created_before=${encodeURIComponent('2025-02-04T10:00:00Z')}`;
       expect(await list(window)).toEqual([ids.queued, ids.summary]);
+      expect(await list(`${window}&status=queued`)).toEqual([ids.queued]);
+      expect(await list(`${window}&status=failed,cancelled`)).toEqual([ids.summary]);
+      expect(await list(`${window}&limit=1`)).toEqual([ids.queued]);
       expect(
         await list(`created_after=${encodeURIComponent('2025-02-06T11:00:00+01:00')}&created_before=2025-02-07T00:00:00Z`),
       ).toEqual([ids.rejected]);

@@ -204,6 +204,7 @@ async function templateOf(adminUrl: string, schemaTemplate: string, n: number): 
   if (row) await withClient(adminUrl, (client) => client.query(`DROP DATABASE ${quoteIdent(name)} WITH (FORCE)`));
   const forward = await upgraded(adminUrl, name, n);
   const builtAt = forward ?? (await made(adminUrl, schemaTemplate, name, n));
+  await caughtUp(withDatabase(adminUrl, name));
   await withClient(adminUrl, async (client) => {
     await client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteralJson({ built_at: builtAt, tasks: n })}`);
     await client.query(`ALTER DATABASE ${quoteIdent(name)} IS_TEMPLATE true`);
@@ -237,6 +238,28 @@ async function made(adminUrl: string, schemaTemplate: string, name: string, n: n
     await client.query('VACUUM ANALYZE');
   });
   return builtAt;
+}
+
+/**
+ * The usage consumer caught up, as in a system whose events have all been handled: every ended task the set
+ * holds is added to the rollup's buckets and its pending row deleted (the seed's rows are inserted ended, so
+ * the trigger marks them all pending). Through the consumer's own function, a day of tasks at a time.
+ */
+async function caughtUp(url: string): Promise<void> {
+  await withClient(url, async (client) => {
+    const { rows } = await client.query<{ day: Date }>(
+      `SELECT DISTINCT date_trunc('day', t.created_at, 'UTC') AS day
+       FROM runner.usage_pending p JOIN runner.tasks t ON t.id = p.task_id ORDER BY 1`,
+    );
+    for (const { day } of rows) {
+      await client.query(
+        `SELECT runner.usage_count(array_agg(p.task_id)) FROM runner.usage_pending p JOIN runner.tasks t ON t.id = p.task_id
+         WHERE t.created_at >= $1 AND t.created_at < $1::timestamptz + interval '1 day'`,
+        [day],
+      );
+    }
+    if (rows.length > 0) await client.query('VACUUM ANALYZE');
+  });
 }
 
 /**

@@ -10,15 +10,17 @@ import * as reads from './db/reads.ts';
 import * as usage from './tasks/usage.ts';
 
 /*
- * The usage rollup from hourly buckets (sql/runner/000015) gives the same lines as the full scan of the
- * window's tasks: in several zones (one a half-hour zone), with windows that start and end inside an hour or on a UTC day,
- * with unfinished tasks, ended tasks whose event is not handled yet, imported tasks, a redelivered event
- * and a counted task that changes afterwards.
+ * The usage rollup from its buckets (by template, and by model and provider only: sql/runner/000015, 000016,
+ * 000018; the pending rows of 000019) gives the same lines as the full scan of the window's tasks: in several
+ * zones (one a half-hour zone), with windows that start and end inside an hour or on a UTC day, with unfinished
+ * tasks, ended tasks whose event is not handled yet, imported tasks, a redelivered event, a counted task that
+ * changes afterwards, and a task that changes while the consumer is adding it (either one waiting for the other).
  */
 
 const db = await useTestDatabase();
 const buses = useBuses(db);
-const admin = new pg.Pool({ connectionString: db.adminUrl, max: 2 });
+// Four: the race below holds two clients and watches them through a third.
+const admin = new pg.Pool({ connectionString: db.adminUrl, max: 4 });
 afterAll(() => admin.end());
 
 type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'rejected';
@@ -68,8 +70,28 @@ async function seed(n: number): Promise<Seeded[]> {
   return tasks;
 }
 
+/** Tasks not in the buckets: the unfinished ones and the ended ones with a pending row. */
 const pending = async () =>
-  (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM runner.tasks WHERE usage_pending`)).rows[0]?.n ?? -1;
+  (
+    await admin.query<{ n: number }>(
+      `SELECT ((SELECT count(*) FROM runner.usage_pending) + (SELECT count(*) FROM runner.tasks WHERE status IN ('queued', 'running')))::int AS n`,
+    )
+  ).rows[0]?.n ?? -1;
+const rollUp = (ids: readonly string[]) => usage.rollUp(admin, ids);
+const BUCKET_TABLES = ['usage_hours', 'usage_days', 'usage_model_hours', 'usage_model_days'];
+/** The tasks counted in each bucket table (all four hold every counted task), and rows gone below zero. */
+async function bucketTotals(): Promise<{ tasks: number[]; negative: number }> {
+  const tasks: number[] = [];
+  let negative = 0;
+  for (const table of BUCKET_TABLES) {
+    const { rows } = await admin.query<{ tasks: number; negative: number }>(
+      `SELECT coalesce(sum(tasks), 0)::int AS tasks, (count(*) FILTER (WHERE tasks < 0))::int AS negative FROM runner.${table}`,
+    );
+    tasks.push(rows[0]?.tasks ?? -1);
+    negative += rows[0]?.negative ?? 0;
+  }
+  return { tasks, negative };
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const HOUR = 3_600_000;
@@ -153,16 +175,10 @@ describe('the usage rollup from hourly buckets', () => {
     });
     // The import route's call (no event comes for an imported task), made twice, adds each once; an unfinished task not at all.
     const imported = ended.slice(-4).map((t) => t.id);
-    expect(await usage.rollUp(admin, imported.slice(0, 2))).toBe(2);
-    expect(await usage.rollUp(admin, imported.slice(0, 2))).toBe(0);
-    expect(
-      await usage.rollUp(
-        admin,
-        tasks.filter((t) => t.status === 'queued').map((t) => t.id),
-      ),
-    ).toBe(0);
-    const buckets = await admin.query<{ tasks: number }>(`SELECT sum(tasks)::int AS tasks FROM runner.usage_hours`);
-    expect(buckets.rows[0]?.tasks).toBe(ended.length - 2);
+    expect(await rollUp(imported.slice(0, 2))).toBe(2);
+    expect(await rollUp(imported.slice(0, 2))).toBe(0);
+    expect(await rollUp(tasks.filter((t) => t.status === 'queued').map((t) => t.id))).toBe(0);
+    expect(await bucketTotals()).toEqual({ tasks: BUCKET_TABLES.map(() => ended.length - 2), negative: 0 });
 
     expect(await expectSameAnswers()).toBeGreaterThan(200);
 
@@ -173,8 +189,56 @@ describe('the usage rollup from hourly buckets', () => {
       templates[1],
     ]);
     await admin.query(`DELETE FROM runner.tasks WHERE id = $1`, [withEvents[1]?.id]);
+    // A pending task that changes, and one deleted, before the consumer comes: counted as they are then.
+    const [late, gone] = imported.slice(2) as [string, string];
+    await admin.query(`UPDATE runner.tasks SET cost_usd = cost_usd + 0.25 WHERE id = $1`, [late]);
+    await admin.query(`DELETE FROM runner.tasks WHERE id = $1`, [gone]);
+    expect(await rollUp([late, gone])).toBe(1);
     await expectSameAnswers();
-    const zero = await admin.query(`SELECT count(*)::int AS n FROM runner.usage_hours WHERE tasks < 0`);
-    expect(zero.rows[0]?.n).toBe(0);
+    expect(await bucketTotals()).toEqual({ tasks: BUCKET_TABLES.map(() => ended.length - 2), negative: 0 });
+  });
+
+  it('counts a task that changes while the consumer adds it, whichever of the two waits for the other', async () => {
+    const tasks = (await seed(16)).filter((t) => t.status === 'succeeded');
+    const [first, second] = tasks as [Seeded, Seeded];
+    const waitingOnLock = async (pid: number) =>
+      (
+        await admin.query<{ waiting: boolean }>(
+          `SELECT wait_event_type = 'Lock' AS waiting FROM pg_stat_activity WHERE pid = $1`,
+          [pid],
+        )
+      ).rows[0]?.waiting
+        ? true
+        : undefined;
+    const consumer = await admin.connect();
+    const changer = await admin.connect();
+    try {
+      const changerPid = (await changer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
+      const consumerPid = (await consumer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
+
+      // The consumer first: the change waits for its pending row, then finds the task counted and moves it.
+      await consumer.query('BEGIN');
+      expect(await usage.rollUp(consumer, [first.id])).toBe(1);
+      const change = changer.query(`UPDATE runner.tasks SET cost_usd = cost_usd + 1, attempts = attempts + 1 WHERE id = $1`, [
+        first.id,
+      ]);
+      await eventually(() => waitingOnLock(changerPid), { what: 'the change to wait for the consumer' });
+      await consumer.query('COMMIT');
+      await change;
+
+      // The change first: the consumer's delete waits for it, then its read sees the change.
+      await changer.query('BEGIN');
+      await changer.query(`UPDATE runner.tasks SET cost_usd = cost_usd + 2 WHERE id = $1`, [second.id]);
+      await consumer.query('BEGIN');
+      const adding = usage.rollUp(consumer, [second.id]);
+      await eventually(() => waitingOnLock(consumerPid), { what: 'the consumer to wait for the change' });
+      await changer.query('COMMIT');
+      expect(await adding).toBe(1);
+      await consumer.query('COMMIT');
+    } finally {
+      consumer.release();
+      changer.release();
+    }
+    await expectSameAnswers();
   });
 });

@@ -3,9 +3,9 @@ import type { Queryable } from '@llmops/kit/db';
 import { rollUp, TERMINAL_TASK_EVENTS, USAGE_GROUP } from '../tasks/usage.ts';
 
 /**
- * Feeds the usage rollup's hourly buckets from the runner's own terminal task events, off the finish path
- * (issue 20: no hot row where tasks end). Idempotent by the task's usage_pending flag, so a redelivery
- * adds nothing; until an ended task's event is handled the rollup reads the task itself.
+ * Feeds the usage rollup's buckets from the runner's own terminal task events, off the finish path (issue 20:
+ * no hot row where tasks end). Idempotent by the tasks' pending rows, so a redelivery adds nothing; until an
+ * ended task's event is handled the rollup reads the task itself.
  */
 export function consumeTaskUsage(bus: Bus, db: Queryable) {
   return bus.consume({

@@ -30,9 +30,15 @@ const WITHOUT_OUTPUT = TASK_COLUMN_NAMES.filter((name) => name !== 'output_text'
   .map((name) => `t.${name}`)
   .join(', ');
 
-/** The list's filters, `$1`–`$13` of `listValues`; a null parameter leaves its filter out. */
+/**
+ * The list's filters, `$1`–`$13` of `listValues`; a null parameter leaves its filter out. One status is
+ * compared with `=`, not `= ANY`: the planner then knows every row it finds through tasks_status_idx
+ * (status, id DESC) has that status, so that index gives the list's order, and "failed on one model" reads
+ * failed tasks newest first instead of walking every task (docs/bench.md 10.).
+ */
 const LIST_WHERE = `($1::uuid IS NULL OR t.id < $1)
-       AND ($2::text[] IS NULL OR t.status = ANY($2::text[]))
+       AND ($2::text[] IS NULL OR (cardinality($2::text[]) = 1 AND t.status = ($2::text[])[1])
+         OR (cardinality($2::text[]) > 1 AND t.status = ANY($2::text[])))
        AND ($3::uuid IS NULL OR t.template_id = $3)
        AND ($4::text IS NULL OR t.template_label = $4)
        AND ($5::uuid IS NULL OR t.model_id = $5)
@@ -77,12 +83,25 @@ const RECENT_WINDOW = 10_000;
  * the page is first looked for among the RECENT_WINDOW newest tasks only; a common word fills it there.
  * Only when it does not (the matches are rarer than one in 200) are all the matches read from their GIN
  * index and the newest of them kept: few, because they are rare.
+ *
+ * A time window also takes two steps, in one statement: the page's ids, then its rows (below).
  */
 export async function list(db: Queryable, filter: TaskFilter): Promise<TaskRow[]> {
   const values = listValues(filter);
   const select = `SELECT ${WITHOUT_OUTPUT}, CASE WHEN $14::boolean THEN t.output_text END AS output_text`;
   if (filter.text === undefined && filter.correlation === undefined) {
-    return many<TaskRow>(db, `${select} FROM runner.tasks t WHERE ${LIST_WHERE} ORDER BY t.id DESC LIMIT $15`, values);
+    if (filter.createdAfter === undefined && filter.createdBefore === undefined)
+      return many<TaskRow>(db, `${select} FROM runner.tasks t WHERE ${LIST_WHERE} ORDER BY t.id DESC LIMIT $15`, values);
+    // A time window: the page's ids first, so a narrow window's newest ids come from tasks_created_id_idx
+    // alone (its rows sorted by id without being read), and only the page's rows are read.
+    return many<TaskRow>(
+      db,
+      `${select}
+       FROM runner.tasks t
+       WHERE t.id IN (SELECT t.id FROM runner.tasks t WHERE ${LIST_WHERE} ORDER BY t.id DESC LIMIT $15)
+       ORDER BY t.id DESC`,
+      values,
+    );
   }
   const recent = await many<TaskRow>(
     db,
@@ -195,71 +214,71 @@ export interface UsageOptions {
 }
 
 // The window's edges as SQL over the rollup's parameters ($3 from, $4 to), written out where they are used
-// (not joined from a CTE) so the planner sees them when it picks tasks_created_idx. Constants, never input.
+// (not joined from a CTE) so the planner sees them when it picks tasks_created_id_idx. Constants, never input.
 const SINCE = `coalesce($3::timestamptz, '-infinity')`;
 const UNTIL = `coalesce($4::timestamptz, 'infinity')`;
 /** The first whole UTC hour at or after `from`, and the hour `to` falls in: buckets in [LO, HI) are inside. */
 const LO = `coalesce(date_trunc('hour', $3::timestamptz - interval '1 microsecond', 'UTC') + interval '1 hour', '-infinity')`;
 const HI = `coalesce(date_trunc('hour', $4::timestamptz, 'UTC'), 'infinity')`;
 /**
- * For every grouping but `day`: the first whole UTC day at or after `from`, and the day `to` falls in; day
- * rows in [DAY_LO, DAY_HI) stand for their 24 hours. Grouped by day there are none (a zone's day is not UTC's).
+ * Whether the zone `$2`'s offset from UTC passes `test` (SQL over `off`, in seconds) at the window's ends and
+ * now, and half a year from each (the other side of daylight saving time).
  */
-const DAY_LO = `CASE WHEN $1::text = 'day' THEN 'infinity'::timestamptz
-  ELSE coalesce(date_trunc('day', $3::timestamptz - interval '1 microsecond', 'UTC') + interval '1 day', '-infinity') END`;
-const DAY_HI = `CASE WHEN $1::text = 'day' THEN 'infinity'::timestamptz ELSE coalesce(date_trunc('day', $4::timestamptz, 'UTC'), 'infinity') END`;
-/**
- * Whether the buckets answer: always but for days in a zone whose offset from UTC is not whole hours at the
- * window's ends and now (and half a year from each, the other side of daylight saving time).
- */
-const BUCKETS_ANSWER = `(SELECT $1::text <> 'day' OR coalesce(bool_and(
-    extract(epoch FROM (v.at AT TIME ZONE $2::text) - (v.at AT TIME ZONE 'UTC'))::bigint % 3600 = 0), false)
+const zoneOffsets = (test: string) => `(SELECT coalesce(bool_and(${test}), false)
   FROM unnest(ARRAY[now(), $3::timestamptz, $4::timestamptz]) AS e(edge),
-    LATERAL (VALUES (e.edge), (e.edge + interval '6 months')) AS v(at)
+    LATERAL (VALUES (e.edge), (e.edge + interval '6 months')) AS v(at),
+    LATERAL (SELECT extract(epoch FROM (v.at AT TIME ZONE $2::text) - (v.at AT TIME ZONE 'UTC'))::bigint AS off) o
   WHERE v.at IS NOT NULL)`;
+/** Whether the buckets answer: always but for days in a zone whose offset from UTC is not whole hours. */
+const BUCKETS_ANSWER = `($1::text <> 'day' OR ${zoneOffsets('off % 3600 = 0')})`;
+/** Whether day rows stand for their 24 hours: for every grouping but days in a zone whose days are not UTC's. */
+const DAYS_ANSWER = `($1::text <> 'day' OR ${zoneOffsets('off = 0')})`;
+/** The first whole UTC day at or after `from`, and the day `to` falls in: day rows in [DAY_LO, DAY_HI) are inside. */
+const DAY_LO = `CASE WHEN NOT ${DAYS_ANSWER} THEN 'infinity'::timestamptz
+  ELSE coalesce(date_trunc('day', $3::timestamptz - interval '1 microsecond', 'UTC') + interval '1 day', '-infinity') END`;
+const DAY_HI = `CASE WHEN NOT ${DAYS_ANSWER} THEN 'infinity'::timestamptz
+  ELSE coalesce(date_trunc('day', $4::timestamptz, 'UTC'), 'infinity') END`;
 const TASK_PART = `t.created_at, t.model_id, t.provider_id, t.template_id, 1, (t.status = 'succeeded')::int,
   (t.status = 'failed')::int, t.attempts, (t.usage ->> 'input_tokens')::bigint, (t.usage ->> 'output_tokens')::bigint,
   (t.usage ->> 'cached_input_tokens')::bigint, t.cost_usd`;
+const BUCKET_SUMS = `h.tasks, h.succeeded, h.failed, h.attempts, h.input_tokens, h.output_tokens, h.cached_input_tokens, h.cost_usd`;
 
 /**
- * The usage rollup (GET /api/v1/usage), the same lines as `usageFullScan` without reading a year of tasks:
- * the window's whole UTC days from runner.usage_days (but for days in a zone), its other whole UTC hours
- * from runner.usage_hours (fed by the runner.usage consumer group, sql/runner/000015 and 000016), the counted tasks of its partial first and last hour, and every task of the window
- * not counted yet (unfinished, or ended and not yet consumed), found through a partial index. A day is a
- * sum of hours only in a zone whose offset is whole hours; grouped by day in any other zone (Asia/Kolkata)
- * the counted tasks of the whole window are read instead of the buckets.
+ * The rollup's statement over one pair of bucket tables (days and hours): by template, or by model and
+ * provider only (`template` is then null in every bucket row; used when neither the grouping nor the split
+ * is the template). Every task of the window is in exactly one part: a whole UTC day's bucket, a whole
+ * hour's bucket, the partial first or last hour's tasks, or the tasks of the whole hours not counted yet
+ * (unfinished: by status; ended and not yet consumed: runner.usage_pending). In a zone whose offset is not
+ * whole hours, grouped by day, every task of the window instead.
  */
-export function usage(db: Queryable, options: UsageOptions): Promise<UsageLine[]> {
-  return many<UsageLine>(
-    db,
-    `WITH parts AS (
-       SELECT h.day AS at, h.model_id, h.provider_id, h.template_id, h.tasks, h.succeeded, h.failed, h.attempts,
-         h.input_tokens, h.output_tokens, h.cached_input_tokens, h.cost_usd
-       FROM runner.usage_days h
+function usageText(days: string, hours: string, template: string): string {
+  return `WITH parts AS (
+       SELECT h.day AS at, h.model_id, h.provider_id, ${template}, ${BUCKET_SUMS}
+       FROM ${days} h
        WHERE h.day >= ${DAY_LO} AND h.day < ${DAY_HI} AND h.tasks <> 0 AND ${BUCKETS_ANSWER}
        UNION ALL
-       SELECT h.hour AS at, h.model_id, h.provider_id, h.template_id, h.tasks, h.succeeded, h.failed, h.attempts,
-         h.input_tokens, h.output_tokens, h.cached_input_tokens, h.cost_usd
-       FROM runner.usage_hours h
+       SELECT h.hour AS at, h.model_id, h.provider_id, ${template}, ${BUCKET_SUMS}
+       FROM ${hours} h
        WHERE h.hour >= ${LO} AND h.hour < least(${DAY_LO}, ${HI}) AND h.tasks <> 0 AND ${BUCKETS_ANSWER}
        UNION ALL
-       SELECT h.hour AS at, h.model_id, h.provider_id, h.template_id, h.tasks, h.succeeded, h.failed, h.attempts,
-         h.input_tokens, h.output_tokens, h.cached_input_tokens, h.cost_usd
-       FROM runner.usage_hours h
+       SELECT h.hour AS at, h.model_id, h.provider_id, ${template}, ${BUCKET_SUMS}
+       FROM ${hours} h
        WHERE h.hour >= greatest(${DAY_HI}, ${DAY_LO}, ${LO}) AND h.hour < ${HI} AND h.tasks <> 0 AND ${BUCKETS_ANSWER}
        UNION ALL
        SELECT ${TASK_PART} FROM runner.tasks t
-       WHERE NOT t.usage_pending AND t.created_at >= ${SINCE} AND t.created_at < least(${LO}, ${UNTIL}) AND ${BUCKETS_ANSWER}
+       WHERE t.created_at >= ${SINCE} AND t.created_at < least(${LO}, ${UNTIL}) AND ${BUCKETS_ANSWER}
        UNION ALL
        SELECT ${TASK_PART} FROM runner.tasks t
-       WHERE NOT t.usage_pending AND t.created_at >= greatest(${HI}, ${LO}, ${SINCE}) AND t.created_at < ${UNTIL}
-         AND ${BUCKETS_ANSWER}
+       WHERE t.created_at >= greatest(${HI}, ${LO}, ${SINCE}) AND t.created_at < ${UNTIL} AND ${BUCKETS_ANSWER}
        UNION ALL
        SELECT ${TASK_PART} FROM runner.tasks t
-       WHERE NOT t.usage_pending AND t.created_at >= ${SINCE} AND t.created_at < ${UNTIL} AND NOT ${BUCKETS_ANSWER}
+       WHERE t.status IN ('queued', 'running') AND t.created_at >= ${LO} AND t.created_at < ${HI} AND ${BUCKETS_ANSWER}
+       UNION ALL
+       SELECT ${TASK_PART} FROM runner.usage_pending p JOIN runner.tasks t ON t.id = p.task_id
+       WHERE t.created_at >= ${LO} AND t.created_at < ${HI} AND ${BUCKETS_ANSWER}
        UNION ALL
        SELECT ${TASK_PART} FROM runner.tasks t
-       WHERE t.usage_pending AND t.created_at >= ${SINCE} AND t.created_at < ${UNTIL}
+       WHERE t.created_at >= ${SINCE} AND t.created_at < ${UNTIL} AND NOT ${BUCKETS_ANSWER}
      ), t AS (
        SELECT ${lineKeys('p', 'p.at')},
          p.*
@@ -278,9 +297,31 @@ export function usage(db: Queryable, options: UsageOptions): Promise<UsageLine[]
      GROUP BY GROUPING SETS ((key, split), (key), (split), ())
      ORDER BY GROUPING(key),
        CASE WHEN $1::text = 'day' THEN key END,
-       sum(cost_usd) DESC, sum(tasks) DESC, key NULLS LAST, split NULLS LAST, GROUPING(split)`,
-    [options.groupBy, options.tz, options.from ?? null, options.to ?? null, options.splitBy],
-  );
+       sum(cost_usd) DESC, sum(tasks) DESC, key NULLS LAST, split NULLS LAST, GROUPING(split)`;
+}
+
+const USAGE_BY_TEMPLATE = usageText('runner.usage_days', 'runner.usage_hours', 'h.template_id');
+const USAGE_BY_MODEL = usageText('runner.usage_model_days', 'runner.usage_model_hours', 'NULL::uuid AS template_id');
+
+/**
+ * The usage rollup (GET /api/v1/usage), the same lines as `usageFullScan` without reading a year of tasks:
+ * the window's whole UTC days from day buckets, its other whole UTC hours from hour buckets (both fed by the
+ * runner.usage consumer group: docs/adr/0020-usage-rollup.md), the tasks of its partial first and last hour,
+ * and the tasks of its whole hours not counted yet. The buckets without the template (a busy hour has one
+ * row per model instead of one per model and template) answer whenever the template is neither the grouping
+ * nor the split. Grouped by day, day buckets stand for a zone's days only where its offset is zero (UTC),
+ * and hours make a zone's day only where its offset is whole hours; in any other zone (Asia/Kolkata) the
+ * tasks of the whole window are read instead of the buckets.
+ */
+export function usage(db: Queryable, options: UsageOptions): Promise<UsageLine[]> {
+  const byTemplate = options.groupBy === 'template' || options.splitBy === 'template';
+  return many<UsageLine>(db, byTemplate ? USAGE_BY_TEMPLATE : USAGE_BY_MODEL, [
+    options.groupBy,
+    options.tz,
+    options.from ?? null,
+    options.to ?? null,
+    options.splitBy,
+  ]);
 }
 
 /**

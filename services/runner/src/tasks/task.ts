@@ -4,8 +4,7 @@ import type { Usage } from '@llmops/kit/adapters/types';
 
 /**
  * The columns of runner.tasks a TaskRow holds, for `SELECT` and `RETURNING`: every one but `output_search`, the
- * history's search column (a tsvector about as long as the output, read only by the search's WHERE), and
- * `usage_pending`, the usage rollup's own mark (tasks/usage.ts: not yet counted in its buckets).
+ * history's search column (a tsvector about as long as the output, read only by the search's WHERE).
  */
 export const TASK_COLUMN_NAMES = [
   'id',
