@@ -91,9 +91,14 @@ export async function acquireAndRead(
        WHERE c.group_name = $1
          AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
          AND EXISTS (
-           SELECT 1 FROM bus.outbox o
-           WHERE o.topic = ANY($2::text[]) AND o.partition = c.partition
-             AND o.txid < snap.xmin AND (o.txid, o.id) > (c.txid, c.id)
+           -- Topic by topic, as the read below: with topic = ANY(…) PostgreSQL 15 walked each partition's
+           -- events of those topics rather than seek past the cursor (0.7 ms a partition at 20,000 tasks).
+           SELECT 1 FROM unnest($2::text[]) AS t(topic), LATERAL (
+             SELECT 1 FROM bus.outbox o
+             WHERE o.topic = t.topic AND o.partition = c.partition
+               AND o.txid < snap.xmin AND (o.txid, o.id) > (c.txid, c.id)
+             LIMIT 1
+           ) found
          )
        ORDER BY c.updated_at
        LIMIT $3
