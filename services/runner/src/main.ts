@@ -23,7 +23,7 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metr
   const credentials = new Credentials(registry, config.keyTtlMs);
   const worker = new Worker({ pool, bus, log, config, credentials, attempts: attemptMetrics(metrics) });
   observeQueue(metrics, pool);
-  const tasks = new TaskService({ pool, bus, registry, prompt, wake: () => worker.wake() });
+  const tasks = new TaskService({ pool, bus, registry, prompt, wake: (queued) => worker.wake(queued) });
   const app = createApp({ log, internalSecret: secret, readiness, metrics, pool, tasks });
   const consumers: { stop(): Promise<void> }[] = [];
   const retentionLog = log.child({ component: 'retention' });
