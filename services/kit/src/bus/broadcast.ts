@@ -136,11 +136,8 @@ export class BroadcastReader<C extends EventContract = never> {
   async #step(): Promise<StepResult> {
     const topics = [...this.#byTopic.keys()];
     const { pool, log } = this.#deps;
-    const read = await outbox.readForBroadcast(pool, {
-      after: this.#position,
-      topics,
-      limit: this.#options.batchSize ?? this.#deps.config.batchSize,
-    });
+    const limit = this.#options.batchSize ?? this.#deps.config.batchSize;
+    const read = await outbox.readForBroadcast(pool, { after: this.#position, topics, limit });
     if (comparePositions(this.#position, read.horizon) < 0) {
       log.warn({ position: this.position }, 'a broadcast reader fell behind retention; it stops');
       this.#stop.abort();
@@ -184,7 +181,7 @@ export class BroadcastReader<C extends EventContract = never> {
       }
     }
     this.#position = read.next;
-    if (read.rows.length > 0) return 'progress';
+    if (read.rows.length > 0) return read.rows.length < limit && !read.held ? 'drained' : 'progress';
     return read.held ? 'held' : 'idle';
   }
 }

@@ -172,10 +172,11 @@ export class ConsumerGroup<C extends EventContract> {
       await Promise.race(this.#lanes);
       return 'progress';
     }
+    const limit = this.#concurrency - this.#lanes.size;
     const { batches: leases, held } = await cursors.acquireAndRead(this.#deps.pool, {
       group: this.group,
       topics: this.#topics,
-      limit: this.#concurrency - this.#lanes.size,
+      limit,
       owner: `${this.#deps.owner}:${++this.#sequence}`,
       leaseMs: this.#leaseMs,
       batchSize: this.#batchSize,
@@ -187,7 +188,9 @@ export class ConsumerGroup<C extends EventContract> {
       });
       this.#lanes.add(lane);
     }
-    if (leases.length > 0) return 'progress';
+    // Fewer partitions than asked for: none else had work in this snapshot, so wait for a batch to end
+    // (it rings) or the doorbell rather than look again at once.
+    if (leases.length > 0) return leases.length < limit ? 'started' : 'progress';
     if (this.#lanes.size > 0) return 'busy';
     return held ? 'held' : 'idle';
   }

@@ -6,6 +6,17 @@ import type { WaiterRow } from './waiters.ts';
 export type StepResult =
   /** Work was found (or started): look again at once. */
   | 'progress'
+  /**
+   * Work was found and it was all there was to find in that snapshot (a broadcast read shorter than its
+   * limit, nothing held back): count it as progress, then wait as when idle. Looking again at once only
+   * found nothing, one statement per wake-up for nothing; anything committed later rings.
+   */
+  | 'drained'
+  /**
+   * Work was started and nothing else could be started (a group leased fewer partitions than it asked
+   * for): count it as progress, then wait for a batch to finish or the doorbell, as when busy.
+   */
+  | 'started'
   /** Committed events are held back by an older open transaction: look again soon. */
   | 'held'
   /** Nothing new, but work is still running here: a finished batch wakes the loop, so no doorbell is needed. */
@@ -63,18 +74,20 @@ export async function pollLoop({
       const result = await step();
       errorDelay = 100;
       if (result !== 'held') heldSince = undefined;
-      if (result === 'progress') {
+      if (result === 'progress' || result === 'drained' || result === 'started') {
         heldDelay = timing.heldBackMinMs;
         const now = performance.now();
         progressTimes[progressIndex] = now;
         progressIndex = (progressIndex + 1) % progressTimes.length;
-        // Under sustained load, let events gather for a moment before leasing again: fewer, larger
-        // batches, so the consumer's queries do not crowd out the producers on a small machine.
-        if (gather && now - (progressTimes[progressIndex] as number) < timing.busyWindowMs)
-          await delay(timing.busyPollMs, signal);
-        continue;
+        if (result === 'progress') {
+          // Under sustained load, let events gather for a moment before leasing again: fewer, larger
+          // batches, so the consumer's queries do not crowd out the producers on a small machine.
+          if (gather && now - (progressTimes[progressIndex] as number) < timing.busyWindowMs)
+            await delay(timing.busyPollMs, signal);
+          continue;
+        }
       }
-      if (result === 'busy') {
+      if (result === 'busy' || result === 'started') {
         await bell.wait(timing.sweepMs, since, signal);
         continue;
       }

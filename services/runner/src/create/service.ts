@@ -20,8 +20,8 @@ export interface TaskServiceDeps {
   bus: Bus;
   registry: ServiceClient;
   prompt: ServiceClient;
-  /** Called after a commit that queued tasks: this process's workers look at once. */
-  wake: () => void;
+  /** Called after a commit that queued tasks (their ids): this process's workers look at once. */
+  wake: (queued?: readonly string[]) => void;
   /** Counts the tasks ended here: a request rejected, a queued task cancelled (metrics.ts). */
   finished?: TaskEndings;
 }
@@ -87,7 +87,7 @@ export class TaskService {
         answer: (rows) => ({ status: 201, body: { group_id: rows[0]?.group_id ?? null, task_ids: rows.map((row) => row.id) } }),
       });
       if (outcome.kind === 'reused') await refuseReusedKey(this.#deps.pool, actor, correlationOf(request));
-      if (outcome.kind === 'first') this.#deps.wake();
+      if (outcome.kind === 'first') this.#deps.wake((outcome.rows ?? []).map((row) => row.id));
       return;
     }
     const used = await withTransaction(this.#deps.pool, async (tx) => {
@@ -120,7 +120,7 @@ export class TaskService {
       answer,
     });
     if (outcome.kind === 'reused') throw keyReused();
-    if (outcome.kind === 'first') this.#deps.wake();
+    if (outcome.kind === 'first') this.#deps.wake((outcome.rows ?? []).map((row) => row.id));
     return { status: outcome.status, body: outcome.body, replayed: outcome.kind === 'replay' };
   }
 

@@ -77,6 +77,12 @@ export class Worker {
   readonly #deltas: DeltaStreams;
   readonly #endings: Endings;
   readonly #announced = new Map<string, number>();
+  /**
+   * Events this process caused and already woke its loop for (`queued:<task>` after its own create,
+   * `ended:<task>` after its own attempt ended): the broadcast reader need not wake it again when it
+   * reads them — each such wake was a claim that found nothing (two per task at low load).
+   */
+  readonly #wokenFor = new Set<string>();
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #loop: Promise<void> = Promise.resolve();
   #woken = false;
@@ -107,7 +113,8 @@ export class Worker {
       handler: (events) => {
         for (const event of events) {
           if (event.topic === 'registry.provider.changed') this.#deps.credentials.drop(event.payload.provider_id);
-          else this.wake();
+          else if (!this.#wokenFor.delete(`${event.topic === taskQueued.topic ? 'queued' : 'ended'}:${event.payload.task_id}`))
+            this.wake();
         }
       },
     });
@@ -117,8 +124,9 @@ export class Worker {
     this.#log.info({ concurrency: config.concurrency, lease_ms: config.leaseMs }, 'worker started');
   }
 
-  /** Look for work now (a task was queued, or a slot may have freed). */
-  wake(): void {
+  /** Look for work now (a task was queued — `queued`, by this process —, or a slot may have freed). */
+  wake(queued?: readonly string[]): void {
+    for (const id of queued ?? []) this.#wokeFor(`queued:${id}`);
     this.#woken = true;
     this.#wakeUp?.();
   }
@@ -203,6 +211,7 @@ export class Worker {
       )
       .finally(() => {
         this.#running.delete(claimed.row.id);
+        this.#wokeFor(`ended:${claimed.row.id}`);
         this.wake();
       });
   }
@@ -313,6 +322,13 @@ export class Worker {
       { outcome: outcome.kind, task: end.task, provider_ms: providerMs === null ? null : Math.round(providerMs) },
       'attempt recorded',
     );
+  }
+
+  #wokeFor(key: string): void {
+    // An event the reader never reads (it restarted past it, or read it before this was noted) leaves
+    // its entry behind: bounded, and forgetting them costs only a wake-up each.
+    if (this.#wokenFor.size >= 10_000) this.#wokenFor.clear();
+    this.#wokenFor.add(key);
   }
 
   /** One `runner.model.used` per model per process per minute is enough for the registry. */

@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { Bell } from './bell.ts';
+import { pollLoop, type LoopTiming, type StepResult } from './loop.ts';
+import type { WaiterRow } from './waiters.ts';
+import type { Logger } from '../logger.ts';
+
+// Long sweep and linger: a step the test did not cause by a ring would have to come from them, and they are far off.
+const timing: LoopTiming = {
+  sweepMs: 60_000,
+  busyWindowMs: 50,
+  busyProgressCount: 10,
+  busyPollMs: 5,
+  lingerMs: [],
+  heldBackMinMs: 10,
+  heldBackMaxMs: 250,
+  heldBackWarnMs: 10_000,
+};
+const settled = { markWaiting: async () => true } as unknown as WaiterRow;
+const log = { warn: () => undefined, error: () => undefined } as unknown as Logger;
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
+/** A loop whose steps answer `results` in turn (then 'idle'), counting them. */
+function run(results: StepResult[], gather = false) {
+  const bell = new Bell();
+  const stop = new AbortController();
+  let steps = 0;
+  const done = pollLoop({
+    step: async () => results[steps++] ?? 'idle',
+    bell,
+    waiter: settled,
+    timing,
+    signal: stop.signal,
+    log,
+    gather,
+  });
+  return {
+    bell,
+    steps: () => steps,
+    stop: async () => {
+      stop.abort();
+      await done;
+    },
+  };
+}
+
+describe('the reader loop', () => {
+  it('looks again at once after progress, until a look finds nothing', async () => {
+    const loop = run(['progress', 'progress']);
+    await turns(20);
+    expect(loop.steps()).toBe(3);
+    await loop.stop();
+  });
+
+  it('waits for the doorbell after a read that found everything there was, instead of reading again for nothing', async () => {
+    const loop = run(['drained', 'drained']);
+    await turns(20);
+    expect(loop.steps()).toBe(1);
+    loop.bell.ring();
+    await turns(20);
+    expect(loop.steps()).toBe(2);
+    await loop.stop();
+  });
+
+  it('waits for a batch to end (it rings) after starting all the work there was', async () => {
+    const loop = run(['started', 'idle'], true);
+    await turns(20);
+    expect(loop.steps()).toBe(1);
+    loop.bell.ring();
+    await turns(20);
+    expect(loop.steps()).toBe(2);
+    await loop.stop();
+  });
+});
