@@ -9,6 +9,7 @@
  */
 import { request, type IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { doorbellSettled, ringDoorbell } from '@llmops/kit/bus/doorbell';
 import { createBus, publishMany, type Bus } from '@llmops/kit/bus/index';
 import { createPool, withClient, type Pool } from '@llmops/kit/db';
 import { TASK_DELTAS_CHANNEL, type TaskDelta } from '@llmops/kit/events/runner';
@@ -44,7 +45,17 @@ describe('live events over SSE', () => {
         a.release();
         b.release();
       }
+      await ring();
     }
+  }
+
+  /**
+   * What a producer committing outside withTransaction does so its events need not wait for a reader's
+   * sweep (docs/adr/0001-commit-safe-bus-positions.md, "The doorbell"): ring after the commit.
+   */
+  async function ring(): Promise<void> {
+    ringDoorbell(admin, ['runner.task.queued']);
+    await doorbellSettled(admin);
   }
 
   beforeAll(async () => {
@@ -310,6 +321,7 @@ describe('live events over SSE', () => {
         } finally {
           client.release();
         }
+        await ring();
         await reader.until(
           () => reader.events().filter((e) => e.n >= 10_000).length >= (round + 1) * 500,
           'the reader keeps up',
