@@ -1,6 +1,6 @@
 // 5b. The gateway under sustained load (issue 10): 200 connections reading one task through the gateway
 // for 60 s, five times, in bursts and lulls. Every answer must be a 200: no 502 from a reused connection
-// a service had just closed (kit's http/upstream.ts). `node tests/bench/gateway.ts load`;
+// a service had just closed (kit's http/upstream.ts). `npm run bench -- gateway load`;
 // BENCH_GATEWAY_LOAD_RUNS and BENCH_GATEWAY_LOAD_SECONDS shorten it for a try.
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';

@@ -1,6 +1,6 @@
 // 5. The gateway (issue 6): its overhead on a cheap read, and SSE fan-out latency at 100 and 1,000
 // subscribers over one LISTEN connection; and (issue 10, gateway-load.ts) 200 connections reading a task
-// for 5 × 60 s with no error. `npm run bench -- gateway`, or `node tests/bench/gateway.ts [overhead] [load]`.
+// for 5 × 60 s with no error. `npm run bench -- gateway [overhead] [load]` (or `npm run bench:gateway -- …`).
 import { createRoute, z } from '@hono/zod-openapi';
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { createInternalApp } from '@llmops/kit/http/app';
@@ -20,10 +20,8 @@ import {
   exactly,
   fmt,
   percentile,
-  printResult,
   resultRow,
   sized,
-  startBenchServer,
   type BenchResult,
   type BenchServer,
   type ResultRow,
@@ -360,15 +358,4 @@ export async function gatewayBench(server: BenchServer, parts: readonly string[]
     await service.stop();
     agent.destroy();
   }
-}
-
-if (import.meta.main) {
-  const server = await startBenchServer();
-  try {
-    const parts = process.argv.slice(2);
-    printResult(await gatewayBench(server, parts.length > 0 ? parts : undefined));
-  } finally {
-    await server.stop();
-  }
-  process.exit(0);
 }

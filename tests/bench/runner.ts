@@ -1,7 +1,7 @@
 // 6. The runner (issue 5): created → claimed at low load, a steady state of real tasks created through
 // the gateway, a drain of 20,000 queued tasks with 1 and 2 runner processes, and 1,000 slow streams on
-// one process; each beside graphile-worker measured in the same run. `npm run bench -- runner`, or
-// `node tests/bench/runner.ts`; `BENCH_CPU_PROF=1` adds where each service process spent its CPU.
+// one process; each beside graphile-worker measured in the same run. `npm run bench -- runner [parts]` (or
+// `npm run bench:runner -- [parts]`); `BENCH_CPU_PROF=1` adds where each service process spent its CPU.
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -33,7 +33,6 @@ import {
   SERVICE,
   sized,
   sleep,
-  startBenchServer,
   within,
   withCpu,
   type BenchResult,
@@ -1565,25 +1564,4 @@ export async function runnerBench(
       figures: [],
     });
   }
-}
-
-if (import.meta.main) {
-  const server = await startBenchServer();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      console.error(`\n${signal}: stopping the bench's PostgreSQL`);
-      void server.stop().finally(() => process.exit(130));
-    });
-  }
-  try {
-    // `node tests/bench/runner.ts drain streams`: only those parts.
-    const parts = process.argv.slice(2);
-    const unknown = parts.filter((part) => !(RUNNER_PARTS as readonly string[]).includes(part));
-    if (unknown.length > 0)
-      throw new Error(`unknown runner bench part ${unknown.join(', ')}; the parts: ${RUNNER_PARTS.join(', ')}`);
-    await runnerBench(server, printResult, parts.length > 0 ? parts : RUNNER_PARTS);
-  } finally {
-    await server.stop();
-  }
-  process.exit(0);
 }
