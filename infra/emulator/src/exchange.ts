@@ -109,7 +109,7 @@ export class Exchange {
 
   async #firstByte(): Promise<void> {
     if (this.fault.delayFirstByteMs) await sleep(this.fault.delayFirstByteMs, this.res);
-    if (this.fault.firstByteAfter) await this.fault.firstByteAfter.catch(() => undefined);
+    if (this.fault.firstByteAfter) await held(this.fault.firstByteAfter, this.res);
   }
 
   async json(status: number, body: unknown, headers: Record<string, string> = {}): Promise<void> {
@@ -157,6 +157,18 @@ export class Exchange {
 }
 
 /** Waits, but stops early when the client went away. */
+/** Resolves when `gate` settles, or sooner when the client has gone (`res` closed). */
+function held(gate: Promise<unknown>, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('close', done);
+      resolve();
+    };
+    res.once('close', done);
+    gate.then(done, done);
+  });
+}
+
 export function sleep(ms: number, res?: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
