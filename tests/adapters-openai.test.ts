@@ -258,6 +258,20 @@ describe('OpenAI errors, normalized', () => {
     expect(result.text).toBe('You said: hello there world');
   });
 
+  it('a first byte held by the fault (firstByteAfter) waits for its release: a first-byte timeout while held, the whole reply once released', async () => {
+    emu.fault({ protocol: 'openai', firstByteAfter: new Promise(() => undefined), times: 1 });
+    expect(await attempt({ firstByteTimeoutMs: 150 })).toMatchObject({ kind: 'timeout', retryable: true });
+
+    let release!: () => void;
+    emu.fault({ protocol: 'openai', firstByteAfter: new Promise<void>((resolve) => (release = resolve)), times: 1 });
+    const deltas: string[] = [];
+    const call = openai.chat(connection, { model: 'emu-gpt-small', messages }, { onDelta: (d) => deltas.push(d) });
+    release();
+    const result = await call;
+    expect(result.text).toBe('You said: hello there world');
+    expect(deltas.join('')).toBe(result.text);
+  });
+
   it('a stream cut half-way is a retryable network error, with the deltas seen so far delivered', async () => {
     emu.fault({ protocol: 'openai', cutAfterChunks: 3 });
     const deltas: string[] = [];

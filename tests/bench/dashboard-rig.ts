@@ -4,8 +4,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createPool, type Pool } from '@llmops/kit/db';
 import type { ServiceName } from '@llmops/kit/services';
 import { freePort, type TestDatabase } from '@llmops/kit/testing/database';
@@ -14,10 +12,10 @@ import { startEmulator, type Emulator } from '@llmops/emulator/server';
 import { createAccountAsOperator, createTokenAsOperator } from '@llmops/gateway/operator';
 import { WEB_PROXY_SECRET, webEnv } from '../browser/environment.ts';
 import { create, emulatedModel, expectJson, sleep, type BenchServer } from './lib.ts';
+import { CHROMIUM, requireChromium, WEB_ENTRY } from './web-build.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const WEB_ENTRY = join(ROOT, 'web/build/index.js');
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM };
+
 export const EDITOR = { email: 'bench-editor@example.com', name: 'Bench Editor', password: 'bench password 123' };
 
 export interface System {
@@ -40,10 +38,10 @@ export interface System {
   stop(): Promise<void>;
 }
 
-/** Fails early with what to do when the dashboard has not been built. */
+/** Fails with what to do when the dashboard has not been built (`npm run bench` builds it before any part runs). */
 export function requireWebBuild(): void {
   if (!existsSync(WEB_ENTRY)) throw new Error(`${WEB_ENTRY} is missing: build the dashboard first (npm run build -w web)`);
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
+  requireChromium();
 }
 
 export async function startSystem(

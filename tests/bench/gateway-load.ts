@@ -1,6 +1,6 @@
 // 5b. The gateway under sustained load (issue 10): 200 connections reading one task through the gateway
 // for 60 s, five times, in bursts and lulls. Every answer must be a 200: no 502 from a reused connection
-// a service had just closed (kit's http/upstream.ts). `node tests/bench/gateway.ts load`;
+// a service had just closed (kit's http/upstream.ts). `npm run bench -- gateway load`;
 // BENCH_GATEWAY_LOAD_RUNS and BENCH_GATEWAY_LOAD_SECONDS shorten it for a try.
 import { Agent, request } from 'node:http';
 import { createInterface } from 'node:readline';
@@ -86,13 +86,15 @@ async function run(url: string, token: string, agent: Agent, seed: number): Prom
       req.end();
     });
   let lull: Promise<void> | undefined;
+  // Bursts and lulls until the deadline, cut at it: the run ends when its connections stop, not after a lull past it.
+  const untilDeadline = (ms: number) => sleep(Math.max(0, Math.min(ms, deadline - performance.now())));
   const phases = (async () => {
     const next = random(seed);
     while (performance.now() < deadline) {
-      await sleep(BURST_MS);
+      await untilDeadline(BURST_MS);
       let endLull!: () => void;
       lull = new Promise((resolve) => (endLull = resolve));
-      await sleep(LULL_MS[0] + next() * (LULL_MS[1] - LULL_MS[0]));
+      await untilDeadline(LULL_MS[0] + next() * (LULL_MS[1] - LULL_MS[0]));
       lull = undefined;
       endLull();
     }

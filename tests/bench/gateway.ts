@@ -1,13 +1,13 @@
 // 5. The gateway (issue 6): its overhead on a cheap read, and SSE fan-out latency at 100 and 1,000
 // subscribers over one LISTEN connection; and (issue 10, gateway-load.ts) 200 connections reading a task
-// for 5 × 60 s with no error. `npm run bench -- gateway`, or `node tests/bench/gateway.ts [overhead] [load]`.
+// for 5 × 60 s with no error. `npm run bench -- gateway [overhead] [load]` (or `npm run bench:gateway -- …`).
 import { createRoute, z } from '@hono/zod-openapi';
 import { request, Agent, type IncomingMessage } from 'node:http';
 import { createInternalApp } from '@llmops/kit/http/app';
 import { IDENTITY_HEADER, signIdentity } from '@llmops/kit/http/identity';
 import { envelope, publishMany } from '@llmops/kit/bus/index';
 import { taskQueued } from '@llmops/kit/events/runner';
-import { createPool, withClient } from '@llmops/kit/db';
+import { createPool, withClient, withTransaction } from '@llmops/kit/db';
 import type { PublicRoute } from '@llmops/kit/contracts/index';
 import { runService, type RunningService } from '@llmops/kit/runtime';
 import type { TestDatabase } from '@llmops/kit/testing/database';
@@ -20,10 +20,8 @@ import {
   exactly,
   fmt,
   percentile,
-  printResult,
   resultRow,
   sized,
-  startBenchServer,
   type BenchResult,
   type BenchServer,
   type ResultRow,
@@ -277,15 +275,10 @@ async function fanOut(
               resolve();
             };
           });
-          const client = await publisher.connect();
-          try {
-            await client.query('BEGIN');
-            // The clock starts just before COMMIT (the insert is the only statement before it).
-            await publishMany(client, [benchEvent(i, performance.timeOrigin + performance.now())]);
-            await client.query('COMMIT');
-          } finally {
-            client.release();
-          }
+          // As a service publishes: through withTransaction, whose publish rings the doorbell for the waiting
+          // SSE reader (a transaction committed by hand rings nothing, and the reader's sweep finds the event
+          // up to a second later). The clock starts just before COMMIT (the insert is the only statement before it).
+          await withTransaction(publisher, (tx) => publishMany(tx, [benchEvent(i, performance.timeOrigin + performance.now())]));
           await all;
           if (i >= 5) samples.push(...(seen.get(i) ?? [])); // the first few warm the path
         }
@@ -337,7 +330,7 @@ export async function gatewayBench(server: BenchServer, parts: readonly string[]
       method: [
         'A cheap authenticated read (a real service app with the identity guard) straight from the service with a',
         `signed identity vs through the gateway with an API token; ${SIZE.rounds} interleaved rounds of ${PER_ROUND} per path,`,
-        'node:http keep-alive clients. SSE: N streams open on one gateway instance (in this process); each of ${SIZE.events} events',
+        `node:http keep-alive clients. SSE: N streams open on one gateway instance (in this process); each of ${SIZE.events} events`,
         'carries the wall time of its insert, just before COMMIT; latency = arrival at a subscriber minus that (first 5 warm up).',
       ],
       table: [
@@ -365,15 +358,4 @@ export async function gatewayBench(server: BenchServer, parts: readonly string[]
     await service.stop();
     agent.destroy();
   }
-}
-
-if (import.meta.main) {
-  const server = await startBenchServer();
-  try {
-    const parts = process.argv.slice(2);
-    printResult(await gatewayBench(server, parts.length > 0 ? parts : undefined));
-  } finally {
-    await server.stop();
-  }
-  process.exit(0);
 }

@@ -18,6 +18,7 @@ import {
   type TestCluster,
   type TestDatabase,
 } from '@llmops/kit/testing/database';
+import { graphileUtils } from './graphile.ts';
 import { fmtFigure, type ResultRow } from './rows.ts';
 
 /** The service role the bus runs as in the bench (any service's role has the same bus grants). */
@@ -96,7 +97,10 @@ export interface BenchServer {
   embedded: boolean;
   /** A fresh database cloned from the template built from sql/ (for the bus). */
   busDatabase(): Promise<TestDatabase>;
-  /** A fresh, empty database for graphile-worker: its admin URL (it creates its own schema). */
+  /**
+   * A fresh database for graphile-worker: its admin URL. Its schema is graphile-worker's own, migrated once per run
+   * into a template that each one is cloned from (as the bus's databases are from sql/), so no anchor pays for it.
+   */
   emptyDatabase(): Promise<{ url: string; name: string }>;
   stop(): Promise<void>;
 }
@@ -130,6 +134,17 @@ export async function startBenchServer(): Promise<BenchServer> {
     throw error;
   }
   const drops: Array<() => Promise<void>> = [];
+  const newDatabase = async (template?: string) => {
+    const name = `llmops_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+    await withClient(cluster.adminUrl, (client) =>
+      client.query(`CREATE DATABASE ${quoteIdent(name)}${template ? ` TEMPLATE ${quoteIdent(template)}` : ''}`),
+    );
+    drops.push(async () => {
+      await withClient(cluster.adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
+    });
+    return { url: withDatabase(cluster.adminUrl, name), name };
+  };
+  let graphileTemplate: Promise<string> | undefined;
   return {
     adminUrl: cluster.adminUrl,
     embedded: embedded !== undefined,
@@ -139,12 +154,11 @@ export async function startBenchServer(): Promise<BenchServer> {
       return db;
     },
     async emptyDatabase() {
-      const name = `llmops_bench_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-      await withClient(cluster.adminUrl, (client) => client.query(`CREATE DATABASE ${quoteIdent(name)}`));
-      drops.push(async () => {
-        await withClient(cluster.adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
+      graphileTemplate ??= newDatabase().then(async ({ url, name }) => {
+        await (await graphileUtils(url)).release(); // migrated, and its connections closed for cloning
+        return name;
       });
-      return { url: withDatabase(cluster.adminUrl, name), name };
+      return newDatabase(await graphileTemplate);
     },
     async stop() {
       for (const drop of drops.reverse()) await drop().catch(() => undefined);

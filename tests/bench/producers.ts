@@ -80,6 +80,24 @@ interface Phase {
   queries?: number;
 }
 
+/**
+ * Resolves once consumer group `group` is registered and a consumer waits for the doorbell (a live row in
+ * bus.waiters: the bench's consumer process is the only one on this database), polling every 50 ms, bounded.
+ */
+async function idleAndWaiting(pool: Pool, group: string): Promise<void> {
+  const deadline = performance.now() + 15_000;
+  for (;;) {
+    const { rows } = await pool.query<{ ready: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM bus.groups WHERE group_name = $1)
+          AND EXISTS (SELECT 1 FROM bus.waiters WHERE expires_at > now()) AS ready`,
+      [group],
+    );
+    if (rows[0]?.ready) return;
+    if (performance.now() > deadline) throw new Error(`timed out after 15 s: consumer group ${group} to wait for the doorbell`);
+    await sleep(50);
+  }
+}
+
 /** PRODUCERS loops, each committing one event per transaction for SIZE.seconds; commits/s after a warm-up. */
 async function produce(
   commitOne: (producer: number, n: number) => Promise<void>,
@@ -156,7 +174,7 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
     await busPhase('bus publish, no consumer');
     consumers = await startConsumers({ url: db.urlFor(SERVICE), group: 'bench.produce', topic: 'produce', startFrom: 'now' }, 1);
     consumers.go();
-    await sleep(1_500); // the group registers and goes idle: it waits for the doorbell
+    await idleAndWaiting(pool, 'bench.produce');
     await busPhase('bus publish, a consumer group draining (1 process)');
   } finally {
     await consumers?.stop();

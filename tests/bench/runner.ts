@@ -1,7 +1,7 @@
 // 6. The runner (issue 5): created → claimed at low load, a steady state of real tasks created through
 // the gateway, a drain of 20,000 queued tasks with 1 and 2 runner processes, and 1,000 slow streams on
-// one process; each beside graphile-worker measured in the same run. `npm run bench -- runner`, or
-// `node tests/bench/runner.ts`; `BENCH_CPU_PROF=1` adds where each service process spent its CPU.
+// one process; each beside graphile-worker measured in the same run. `npm run bench -- runner [parts]` (or
+// `npm run bench:runner -- [parts]`); `BENCH_CPU_PROF=1` adds where each service process spent its CPU.
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -33,7 +33,6 @@ import {
   SERVICE,
   sized,
   sleep,
-  startBenchServer,
   within,
   withCpu,
   type BenchResult,
@@ -1173,17 +1172,24 @@ async function graphileSteady(
 
 // ---- 3. drain of a backlog ----
 
-/** Runner processes get this long to start before copied tasks fall due (they start in 1–3 s). */
-const START_MS = 10_000;
+/**
+ * When copied tasks fall due, counted from the copy's start. The runner processes are started first and are
+ * idle: an idle runner looks for due tasks every RUNNER_POLL_MS (2 s by default) and learns then when the next
+ * queued one falls due, sleeping until that moment. So the copy (its inserts and VACUUM ANALYZE, about 0.1 ms a
+ * task here; twice that allowed) must end more than one poll before its tasks fall due: then every process has
+ * seen them and all make their first claim at once, with no fixed wait for start-ups.
+ */
+const IDLE_POLL_MS = 2_000;
+const dueAfterCopyMs = (tasks: number) => IDLE_POLL_MS + 1_000 + tasks * 0.2;
 
 async function drain(rig: Rig, server: BenchServer, seed: string): Promise<BenchResult> {
   const rows: string[][] = [];
   const runs: Array<{ notes: string[]; cpu: CpuShares; activity: ActivitySummary }> = [];
   const rates: number[] = [];
   for (const instances of [1, 2]) {
-    const { ids, due } = await rig.copyTasks(seed, DRAIN.tasks, `drain-${instances}`, START_MS);
-    rig.emulator.clearRequests();
     const runners = await rig.startRunners(instances);
+    const { ids, due } = await rig.copyTasks(seed, DRAIN.tasks, `drain-${instances}`, dueAfterCopyMs(DRAIN.tasks));
+    rig.emulator.clearRequests();
     const gated = await rig.until(due);
     runners.forEach((runner) => runner.reset());
     const sampler = sampleActivity(rig.db.adminUrl, rig.db.name);
@@ -1223,7 +1229,7 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
     const notes = [
       `${instances} instance(s): tasks per instance ${workers.map((w) => w.tasks).join(' / ')}; first claims ` +
         `${workers.map((w) => `+${fmt(w.first, 0)} ms`).join(' / ')}` +
-        (gated ? '' : '; the processes started after the tasks fell due, so start-up overlaps the CPU window'),
+        (gated ? '' : '; the copy ended after its tasks fell due, so the processes may have claimed at different times'),
       cpuNote(measured.cpu),
       ringsNote(rings, DRAIN.tasks),
       ...activityNotes(activity),
@@ -1273,8 +1279,8 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
     method: [
       `${fmtRate(DRAIN.tasks)} queued tasks inserted with SQL (not through the API): copies of a real task created through the API`,
       '(its rendered snapshot, model, provider, lineage; new UUIDv7 ids; no runner.task.queued events for the copies), then',
-      `VACUUM ANALYZE; they fall due ${START_MS / 1_000} s after the insert, so the 1 (or 2) runner processes, started meanwhile with`,
-      'production defaults (concurrency 64, claim batch 32), are up and idle when they do. Each task: a real SDK call to the',
+      `VACUUM ANALYZE; the 1 (or 2) runner processes, started before with production defaults (concurrency 64, claim batch 32), are`,
+      `idle; the tasks fall due ${fmt(dueAfterCopyMs(DRAIN.tasks) / 1_000, 1)} s after the copy began, over a poll (${IDLE_POLL_MS / 1_000} s) after it ended, so every process claims from then. Each task: a real SDK call to the`,
       'emulator (answering at once), the attempt recorded, events published.',
       "Clock: the database's, from the first claim (min tasks.started_at) to the last finish (max tasks.finished_at).",
       `graphile-worker: ${fmtRate(DRAIN.tasks)} no-op jobs queued by add_jobs in transactions of 1,000, defaults, clock from run()`,
@@ -1346,7 +1352,7 @@ async function graphileDrain(server: BenchServer, call?: () => Promise<void>): P
 // ---- 4. 1,000 slow streams on one process ----
 
 async function streams(rig: Rig, seed: string): Promise<BenchResult> {
-  const { ids, due } = await rig.copyTasks(seed, STREAMS.tasks, 'streams', START_MS);
+  let ids: string[];
   rig.emulator.clearRequests();
   const fault = rig.emulator.fault({ protocol: 'openai', chunkDelayMs: STREAMS.chunkDelayMs });
   let items = 0;
@@ -1365,7 +1371,9 @@ async function streams(rig: Rig, seed: string): Promise<BenchResult> {
     if (!runner) throw new Error('no runner started');
     pid = runner.pid;
     try {
-      await rig.until(due);
+      const copied = await rig.copyTasks(seed, STREAMS.tasks, 'streams', dueAfterCopyMs(STREAMS.tasks));
+      ids = copied.ids;
+      await rig.until(copied.due);
       runner.reset();
       sampler = sampleActivity(rig.db.adminUrl, rig.db.name, 50);
       await rig.waitIdle(300_000, (running) => (peakRunning = Math.max(peakRunning, running)));
@@ -1572,25 +1580,4 @@ export async function runnerBench(
       figures: [],
     });
   }
-}
-
-if (import.meta.main) {
-  const server = await startBenchServer();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      console.error(`\n${signal}: stopping the bench's PostgreSQL`);
-      void server.stop().finally(() => process.exit(130));
-    });
-  }
-  try {
-    // `node tests/bench/runner.ts drain streams`: only those parts.
-    const parts = process.argv.slice(2);
-    const unknown = parts.filter((part) => !(RUNNER_PARTS as readonly string[]).includes(part));
-    if (unknown.length > 0)
-      throw new Error(`unknown runner bench part ${unknown.join(', ')}; the parts: ${RUNNER_PARTS.join(', ')}`);
-    await runnerBench(server, printResult, parts.length > 0 ? parts : RUNNER_PARTS);
-  } finally {
-    await server.stop();
-  }
-  process.exit(0);
 }

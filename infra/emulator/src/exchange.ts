@@ -22,6 +22,11 @@ export interface Fault {
   retryAfter?: number | string;
   /** Wait this long before the response's first byte. */
   delayFirstByteMs?: number;
+  /**
+   * Hold the response's first byte until this settles (in-process faults only): a bench or test releases
+   * the answer once it is watching, instead of guessing a delay long enough.
+   */
+  firstByteAfter?: Promise<unknown>;
   /** Wait this long between stream chunks. */
   chunkDelayMs?: number;
   /** Destroy the connection after this many stream chunks (a stream cut half-way). */
@@ -104,6 +109,7 @@ export class Exchange {
 
   async #firstByte(): Promise<void> {
     if (this.fault.delayFirstByteMs) await sleep(this.fault.delayFirstByteMs, this.res);
+    if (this.fault.firstByteAfter) await held(this.fault.firstByteAfter, this.res);
   }
 
   async json(status: number, body: unknown, headers: Record<string, string> = {}): Promise<void> {
@@ -151,6 +157,18 @@ export class Exchange {
 }
 
 /** Waits, but stops early when the client went away. */
+/** Resolves when `gate` settles, or sooner when the client has gone (`res` closed). */
+function held(gate: Promise<unknown>, res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('close', done);
+      resolve();
+    };
+    res.once('close', done);
+    gate.then(done, done);
+  });
+}
+
 export function sleep(ms: number, res?: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms);
