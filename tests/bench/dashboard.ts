@@ -36,8 +36,10 @@ import {
 export const DASHBOARD_PARTS = ['live', 'history'] as const;
 type Part = (typeof DASHBOARD_PARTS)[number];
 
-/** One task's reply streams a word per chunk: each word is one sample of each observer. */
-/** Sizes shrink in a quick run: fewer words streamed, 10,000 tasks instead of 100,000, fewer samples. */
+/**
+ * One task's reply streams a word per chunk: each word is one sample of each observer. Sizes shrink in a
+ * quick run: fewer words streamed, 10,000 tasks instead of 100,000, fewer samples.
+ */
 const LIVE = {
   get words() {
     return sized(200, 60);
