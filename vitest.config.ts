@@ -21,6 +21,10 @@ const lane = process.env.LLMOPS_TEST_BROWSER_LANE === '1';
 
 export default defineConfig({
   test: {
+    // Passwords hashed at scrypt's interactive cost (the lowest the gateway takes; its default is 16, four
+    // times the work): the suite signs in hundreds of times. The gateways tests build with an environment of
+    // their own take it from here too (tests/gateway-support.ts, tests/browser/environment.ts).
+    env: { GATEWAY_PASSWORD_COST: '14' },
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -12,6 +12,7 @@ import { urlVariable, type ServiceName } from '@llmops/kit/services';
 import { gatewayBuilder } from '@llmops/gateway/main';
 import { createAccountAsOperator, createTokenAsOperator } from '@llmops/gateway/operator';
 import { contractFetch, type ContractFetch } from './contract/openapi.ts';
+import { passwordCost } from './browser/environment.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 
@@ -65,6 +66,7 @@ export async function startGateway(
     LOG_LEVEL: process.env.LLMOPS_TEST_LOG_LEVEL ?? 'silent',
     GATEWAY_LAST_USED_FLUSH_MS: '100',
     LLMOPS_BUS_SWEEP_MS: '200',
+    ...passwordCost(),
     ...Object.fromEntries(Object.entries(stack?.urls ?? {}).map(([name, url]) => [urlVariable(name as ServiceName), url])),
     ...Object.fromEntries(Object.entries(urls).map(([name, url]) => [urlVariable(name as ServiceName), url])),
     ...env,

@@ -1,6 +1,7 @@
 /**
  * The environments the browser tests start the dashboard server and the gateway with, as `npm start`
- * gives them: the same web proxy secret to both (docs/security.md, "Client address and origin").
+ * gives them: the same web proxy secret to both (docs/security.md, "Client address and origin"). The
+ * password cost is the test run's (vitest.config.ts), for every gateway a test builds an environment for.
  */
 const WEB_PROXY_SECRET = 'y'.repeat(40);
 
@@ -13,7 +14,14 @@ export function gatewayEnv(databaseUrl: string): Record<string, string> {
     PORT: '0',
     LOG_LEVEL: 'silent',
     LLMOPS_HOST: '127.0.0.1',
+    ...passwordCost(),
   };
+}
+
+/** The password cost the test run sets (vitest.config.ts), for a gateway whose environment a test builds. */
+export function passwordCost(): Record<string, string> {
+  const cost = process.env.GATEWAY_PASSWORD_COST;
+  return cost ? { GATEWAY_PASSWORD_COST: cost } : {};
 }
 
 /** The built dashboard's settings: served at `url`, proxying to `gatewayUrl`. */

@@ -8,6 +8,8 @@ export default defineConfig({
   test: {
     root: new URL('../..', import.meta.url).pathname,
     include: ['tests/chaos/**/*.test.ts'],
+    // As in the main run (vitest.config.ts): passwords hashed at the gateway's lowest cost.
+    env: { GATEWAY_PASSWORD_COST: '14' },
     globalSetup: ['tests/chaos/global-setup.ts'],
     fileParallelism: false,
     maxWorkers: 1,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { httpUrl, millis, secret } from '@llmops/kit/config';
+import { httpUrl, loadConfig, millis, secret } from '@llmops/kit/config';
+import { PASSWORD_COST } from './auth/passwords.ts';
 import { parseCidr, type Cidr } from './auth/forwarded.ts';
 
 const count = (what: string) =>
@@ -7,6 +8,21 @@ const count = (what: string) =>
     .number({ message: `expected a whole number of ${what}` })
     .int({ message: `expected a whole number of ${what}` })
     .min(0, { message: `expected a whole number of ${what}, 0 or more` });
+
+const passwordCost = z.coerce
+  .number({ message: 'expected a whole number' })
+  .int({ message: 'expected a whole number' })
+  .min(PASSWORD_COST.min, { message: `expected ${PASSWORD_COST.min} to ${PASSWORD_COST.max} (log2 of scrypt's N)` })
+  .max(PASSWORD_COST.max, { message: `expected ${PASSWORD_COST.min} to ${PASSWORD_COST.max} (log2 of scrypt's N)` })
+  .default(PASSWORD_COST.default);
+
+/**
+ * The password cost of an operator command (`npm run llmops -- account create`, `token create`), which hashes
+ * without a gateway: GATEWAY_PASSWORD_COST from its environment, as the gateway reads it.
+ */
+export function passwordCostOf(env: NodeJS.ProcessEnv = process.env): number {
+  return loadConfig(z.object({ GATEWAY_PASSWORD_COST: passwordCost }), env).GATEWAY_PASSWORD_COST;
+}
 
 /** The gateway's own settings (README lists them), parsed once in main.ts next to the common ones. */
 export const GatewayEnvSchema = z.object({
@@ -59,6 +75,11 @@ export const GatewayEnvSchema = z.object({
   GATEWAY_RATE_LIMIT_ACCOUNT: count('requests per minute').default(1200),
   /** How often this instance settles its requests with the other gateway instances' (the shared rate limits). */
   GATEWAY_RATE_LIMIT_SYNC_MS: millis().default(500),
+  /**
+   * How hard a password is to hash: log2 of scrypt's N (14–20; each step doubles the time and memory of a
+   * sign-in). Stored hashes name their own cost, so a change applies to passwords set from then on.
+   */
+  GATEWAY_PASSWORD_COST: passwordCost,
   /** Failed sign-ins allowed per email in 15 minutes, and per client address (10×). */
   GATEWAY_LOGIN_MAX_FAILURES: count('failures').min(1).default(10),
   /** How often an idle event stream gets a heartbeat comment. */

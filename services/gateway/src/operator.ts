@@ -12,6 +12,7 @@ import type { Role } from '@llmops/kit/http/identity';
 import { randomBytes } from 'node:crypto';
 import { scopesForRole } from './auth/access.ts';
 import { createAccount, type AccountRow } from './auth/accounts.ts';
+import { passwordCostOf } from './config.ts';
 import type { AuditActor } from '@llmops/kit/http/audit';
 import * as accounts from './db/accounts.ts';
 import { newSetupCode } from './auth/setup.ts';
@@ -65,7 +66,9 @@ export async function createAccountAsOperator(
   input: { email: string; name: string; role: Role; password: string },
 ): Promise<AccountRow> {
   const account = checked(AccountCreateSchema, input);
-  return inTransaction(adminUrl, (tx) => createAccount(tx, account, { actor: OPERATOR, requestId: null }));
+  return inTransaction(adminUrl, (tx) =>
+    createAccount(tx, account, { actor: OPERATOR, requestId: null, passwordCost: passwordCostOf() }),
+  );
 }
 
 /** The account a token without `--account` belongs to: one automation account per role, made on first use. */
@@ -101,7 +104,7 @@ export async function createTokenAsOperator(
             kind: 'automation',
             password: randomBytes(32).toString('base64url'),
           },
-          { actor: OPERATOR, requestId: null },
+          { actor: OPERATOR, requestId: null, passwordCost: passwordCostOf() },
         ));
     }
     const { row, secret } = await createToken(

@@ -45,10 +45,10 @@ export interface NewAccount {
 export async function createAccount(
   tx: Queryable,
   input: NewAccount,
-  { actor, requestId }: { actor: AuditActor | 'self'; requestId: string | null },
+  { actor, requestId, passwordCost }: { actor: AuditActor | 'self'; requestId: string | null; passwordCost: number },
 ): Promise<accounts.AccountRow> {
   const id = uuidv7();
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await hashPassword(input.password, passwordCost);
   let row: accounts.AccountRow;
   try {
     await tx.query('SAVEPOINT create_account');
@@ -98,10 +98,16 @@ export async function updateAccount(
   {
     actor,
     requestId,
+    passwordCost,
     precondition,
-  }: { actor: AuditActor; requestId: string | null; precondition?: (current: accounts.AccountRow) => void },
+  }: {
+    actor: AuditActor;
+    requestId: string | null;
+    passwordCost: number;
+    precondition?: (current: accounts.AccountRow) => void;
+  },
 ): Promise<accounts.AccountRow> {
-  const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password);
+  const passwordHash = changes.password === undefined ? undefined : await hashPassword(changes.password, passwordCost);
   return withTransaction(pool, async (tx) => {
     // Taken before the account's row, in the same order by every change that may remove an admin.
     if (changes.role !== undefined || changes.disabled === true) await accounts.lockAdmins(tx);

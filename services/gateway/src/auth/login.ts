@@ -43,7 +43,7 @@ export async function startSession(
 export async function signIn(
   pool: Pool,
   { email, password, client, userAgent }: { email: string; password: string; client: string; userAgent: string | undefined },
-  { maxFailures, ttlMs }: { maxFailures: number; ttlMs: number },
+  { maxFailures, ttlMs, passwordCost }: { maxFailures: number; ttlMs: number; passwordCost: number },
 ): Promise<SignIn> {
   const address = email.trim().toLowerCase();
   const emailKey = `email:${address.slice(0, 254)}`;
@@ -65,7 +65,7 @@ export async function signIn(
     throw refusal;
   }
   const account = await accounts.byEmail(pool, address);
-  const ok = await verifyPassword(password, account?.password_hash ?? (await decoyHash()));
+  const ok = await verifyPassword(password, account?.password_hash ?? (await decoyHash(passwordCost)));
   if (!account || !ok) throw new Unauthorized('The email or the password is wrong.');
   if (account.disabled_at) {
     await loginFailures.withdraw(pool, attempt);

@@ -21,7 +21,7 @@ export async function changeOwnPassword(
   pool: Pool,
   principal: Principal,
   { current, next }: { current: string; next: string },
-  { maxFailures, requestId }: { maxFailures: number; requestId: string | null },
+  { maxFailures, requestId, passwordCost }: { maxFailures: number; requestId: string | null; passwordCost: number },
 ): Promise<void> {
   if (principal.via !== 'session') {
     throw new Forbidden('Change a password from a signed-in session (the dashboard), not with an API token.');
@@ -40,7 +40,7 @@ export async function changeOwnPassword(
       { field: 'body.current_password', message: 'This is not your current password.' },
     ]);
   }
-  const passwordHash = await hashPassword(next);
+  const passwordHash = await hashPassword(next, passwordCost);
   await withTransaction(pool, async (tx) => {
     await loginFailures.withdraw(tx, attempt);
     const before = await accounts.byIdForUpdate(tx, account.id);

@@ -36,7 +36,7 @@ export async function setupStatus(
 export async function completeSetup(
   pool: Pool,
   input: { code: string; name: string; email: string; password: string },
-  requestId: string,
+  { requestId, passwordCost }: { requestId: string; passwordCost: number },
 ): Promise<AccountRow> {
   return withTransaction(pool, async (tx) => {
     // Two setups at once: the second waits, then sees the first's account.
@@ -50,7 +50,7 @@ export async function completeSetup(
     return createAccount(
       tx,
       { email: input.email, name: input.name, role: 'admin', password: input.password },
-      { actor: 'self', requestId },
+      { actor: 'self', requestId, passwordCost },
     );
   });
 }

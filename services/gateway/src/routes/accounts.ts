@@ -75,7 +75,10 @@ export function mountAccountRoutes(app: ServiceApp, { pool, auth, config }: Acco
 
   app.openapi(route(setupRoute), async (c) => {
     const body = c.req.valid('json');
-    const account = await completeSetup(pool, body, c.get('requestId'));
+    const account = await completeSetup(pool, body, {
+      requestId: c.get('requestId'),
+      passwordCost: config.GATEWAY_PASSWORD_COST,
+    });
     const signedIn = await startSession(pool, account, { ttlMs: sessionTtlMs(), userAgent: c.req.header('user-agent') });
     setSessionCookie(c, config, signedIn);
     return c.json({ account: accountJson(account), expires_at: signedIn.expiresAt.toISOString() }, 201);
@@ -86,7 +89,7 @@ export function mountAccountRoutes(app: ServiceApp, { pool, auth, config }: Acco
     const signedIn = await signIn(
       pool,
       { email, password, client: clientAddress(c), userAgent: c.req.header('user-agent') },
-      { maxFailures: config.GATEWAY_LOGIN_MAX_FAILURES, ttlMs: sessionTtlMs() },
+      { maxFailures: config.GATEWAY_LOGIN_MAX_FAILURES, ttlMs: sessionTtlMs(), passwordCost: config.GATEWAY_PASSWORD_COST },
     );
     setSessionCookie(c, config, signedIn);
     return c.json({ account: accountJson(signedIn.account), expires_at: signedIn.expiresAt.toISOString() }, 200);
@@ -129,7 +132,11 @@ export function mountAccountRoutes(app: ServiceApp, { pool, auth, config }: Acco
       pool,
       principal,
       { current: current_password, next: new_password },
-      { maxFailures: config.GATEWAY_LOGIN_MAX_FAILURES, requestId: c.get('requestId') },
+      {
+        maxFailures: config.GATEWAY_LOGIN_MAX_FAILURES,
+        requestId: c.get('requestId'),
+        passwordCost: config.GATEWAY_PASSWORD_COST,
+      },
     );
     // This session was kept; the other instances learn of the change from the bus.
     auth.revoked({ kind: 'account', id: principal.accountId, account_id: principal.accountId });
@@ -152,7 +159,7 @@ export function mountAccountRoutes(app: ServiceApp, { pool, auth, config }: Acco
   app.openapi(route(createAccountRoute), async (c) => {
     const body = c.req.valid('json');
     const row = await withTransaction(pool, (tx) =>
-      createAccount(tx, body, { actor: actorOf(c), requestId: c.get('requestId') }),
+      createAccount(tx, body, { actor: actorOf(c), requestId: c.get('requestId'), passwordCost: config.GATEWAY_PASSWORD_COST }),
     );
     c.header('ETag', etagOf(row.updated_at));
     c.header('Location', `/api/v1/accounts/${row.id}`);
@@ -173,6 +180,7 @@ export function mountAccountRoutes(app: ServiceApp, { pool, auth, config }: Acco
     const row = await updateAccount(pool, id, changes, {
       actor: actorOf(c),
       requestId: c.get('requestId'),
+      passwordCost: config.GATEWAY_PASSWORD_COST,
       precondition: (current) => checkIfMatch(c, current.updated_at, 'The account'),
     });
     auth.revoked({ kind: 'account', id, account_id: id });
