@@ -315,7 +315,7 @@ function boundNote(verdicts: readonly ResultRow[], cpu: CpuShares | undefined, a
 
 interface StatementCounts {
   /** The statements run meanwhile in this database, by role and text; undefined when the server lacks pg_stat_statements. */
-  stop(): Promise<Array<{ role: string; query: string; calls: number; ms: number; rows: number }> | undefined>;
+  stop(): Promise<Array<{ role: string; query: string; calls: number; ms: number; rows: number; blocks: number }> | undefined>;
 }
 
 /**
@@ -327,10 +327,19 @@ async function countStatements(admin: Pool): Promise<StatementCounts> {
   const read = async () => {
     try {
       await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-      const { rows } = await admin.query<{ key: string; role: string; query: string; calls: string; ms: number; rows: string }>(
+      const { rows } = await admin.query<{
+        key: string;
+        role: string;
+        query: string;
+        calls: string;
+        ms: number;
+        rows: string;
+        blocks: string;
+      }>(
         `SELECT s.userid::text || ':' || s.queryid::text AS key, r.rolname AS role,
                 left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90) AS query,
-                s.calls::text AS calls, s.total_exec_time AS ms, s.rows::text AS rows
+                s.calls::text AS calls, s.total_exec_time AS ms, s.rows::text AS rows,
+                (s.shared_blks_hit + s.shared_blks_read)::text AS blocks
          FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
          WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       );
@@ -353,6 +362,7 @@ async function countStatements(admin: Pool): Promise<StatementCounts> {
             calls: Number(row.calls) - Number(was?.calls ?? 0),
             ms: row.ms - (was?.ms ?? 0),
             rows: Number(row.rows) - Number(was?.rows ?? 0),
+            blocks: Number(row.blocks) - Number(was?.blocks ?? 0),
           };
         })
         .filter((row) => row.calls > 0)
@@ -363,22 +373,23 @@ async function countStatements(admin: Pool): Promise<StatementCounts> {
 
 function statementNotes(counted: Awaited<ReturnType<StatementCounts['stop']>>, tasks: number): string[] {
   if (!counted) return [];
-  const byRole = new Map<string, { calls: number; ms: number }>();
+  const byRole = new Map<string, { calls: number; ms: number; blocks: number }>();
   for (const row of counted) {
-    const sum = byRole.get(row.role) ?? { calls: 0, ms: 0 };
-    byRole.set(row.role, { calls: sum.calls + row.calls, ms: sum.ms + row.ms });
+    const sum = byRole.get(row.role) ?? { calls: 0, ms: 0, blocks: 0 };
+    byRole.set(row.role, { calls: sum.calls + row.calls, ms: sum.ms + row.ms, blocks: sum.blocks + row.blocks });
   }
   return [
-    'pg_stat_statements per task (calls / exec ms), by role: ' +
+    'pg_stat_statements per task (calls / exec ms / shared blocks), by role: ' +
       [...byRole]
         .sort((a, b) => b[1].ms - a[1].ms)
-        .map(([role, sum]) => `${role} ${fmt(sum.calls / tasks, 2)} / ${fmt(sum.ms / tasks, 3)}`)
+        .map(([role, sum]) => `${role} ${fmt(sum.calls / tasks, 2)} / ${fmt(sum.ms / tasks, 3)} / ${fmt(sum.blocks / tasks, 1)}`)
         .join(', '),
     ...counted
       .slice(0, 12)
       .map(
         (row) =>
-          `  ${fmt(row.calls / tasks, 3)} calls, ${fmt(row.ms / tasks, 3)} ms, ${fmt(row.rows / Math.max(1, row.calls), 1)} rows/call per task: ${row.role} "${row.query}"`,
+          `  ${fmt(row.calls / tasks, 3)} calls, ${fmt(row.ms / tasks, 3)} ms, ${fmt(row.blocks / tasks, 1)} blocks per task, ` +
+          `${fmt(row.rows / Math.max(1, row.calls), 1)} rows/call: ${row.role} "${row.query}"`,
       ),
   ];
 }
