@@ -71,6 +71,9 @@ const DRAIN = {
     return Number(process.env.BENCH_RUNNER_DRAIN_TASKS ?? sized(20_000, 1_000));
   },
   share: 0.6,
+  get order(): Array<1 | 2> {
+    return process.env.BENCH_RUNNER_DRAIN_ORDER === '2,1' ? [2, 1] : [1, 2];
+  },
 };
 /** graphile-worker's concurrency in the like-for-like anchor: the runner's default RUNNER_CONCURRENCY. */
 const LIKE_FOR_LIKE_CONCURRENCY = 64;
@@ -305,6 +308,89 @@ function boundNote(verdicts: readonly ResultRow[], cpu: CpuShares | undefined, a
         .filter(Boolean)
         .join('; ') +
       ' (docs/bench.md: what bounds the runner)',
+  ];
+}
+
+// ---- statements per task: pg_stat_statements of this database, where the server has it loaded ----
+
+interface StatementCounts {
+  /** The statements run meanwhile in this database, by role and text; undefined when the server lacks pg_stat_statements. */
+  stop(): Promise<Array<{ role: string; query: string; calls: number; ms: number; rows: number; blocks: number }> | undefined>;
+}
+
+/**
+ * Counts the statements each service ran in `admin`'s database from now until `stop`, from pg_stat_statements
+ * (a load-independent figure: statements and their execution time per task, not wall-clock rates). The
+ * embedded server does not preload it; a server that does (BENCH_DATABASE_URL) gets these notes.
+ */
+async function countStatements(admin: Pool): Promise<StatementCounts> {
+  const read = async () => {
+    try {
+      await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      const { rows } = await admin.query<{
+        key: string;
+        role: string;
+        query: string;
+        calls: string;
+        ms: number;
+        rows: string;
+        blocks: string;
+      }>(
+        `SELECT s.userid::text || ':' || s.queryid::text AS key, r.rolname AS role,
+                left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90) AS query,
+                s.calls::text AS calls, s.total_exec_time AS ms, s.rows::text AS rows,
+                (s.shared_blks_hit + s.shared_blks_read)::text AS blocks
+         FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
+         WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      return new Map(rows.map((row) => [row.key, row]));
+    } catch {
+      return undefined;
+    }
+  };
+  const before = await read();
+  return {
+    async stop() {
+      const after = await read();
+      if (!before || !after) return undefined;
+      return [...after]
+        .map(([key, row]) => {
+          const was = before.get(key);
+          return {
+            role: row.role.replace(/^llmops_/, ''),
+            query: row.query,
+            calls: Number(row.calls) - Number(was?.calls ?? 0),
+            ms: row.ms - (was?.ms ?? 0),
+            rows: Number(row.rows) - Number(was?.rows ?? 0),
+            blocks: Number(row.blocks) - Number(was?.blocks ?? 0),
+          };
+        })
+        .filter((row) => row.calls > 0)
+        .sort((a, b) => b.ms - a.ms);
+    },
+  };
+}
+
+function statementNotes(counted: Awaited<ReturnType<StatementCounts['stop']>>, tasks: number): string[] {
+  if (!counted) return [];
+  const byRole = new Map<string, { calls: number; ms: number; blocks: number }>();
+  for (const row of counted) {
+    const sum = byRole.get(row.role) ?? { calls: 0, ms: 0, blocks: 0 };
+    byRole.set(row.role, { calls: sum.calls + row.calls, ms: sum.ms + row.ms, blocks: sum.blocks + row.blocks });
+  }
+  return [
+    'pg_stat_statements per task (calls / exec ms / shared blocks), by role: ' +
+      [...byRole]
+        .sort((a, b) => b[1].ms - a[1].ms)
+        .map(([role, sum]) => `${role} ${fmt(sum.calls / tasks, 2)} / ${fmt(sum.ms / tasks, 3)} / ${fmt(sum.blocks / tasks, 1)}`)
+        .join(', '),
+    ...counted
+      .slice(0, 12)
+      .map(
+        (row) =>
+          `  ${fmt(row.calls / tasks, 3)} calls, ${fmt(row.ms / tasks, 3)} ms, ${fmt(row.blocks / tasks, 1)} blocks per task, ` +
+          `${fmt(row.rows / Math.max(1, row.calls), 1)} rows/call: ${row.role} "${row.query}"`,
+      ),
   ];
 }
 
@@ -1186,7 +1272,8 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
   const rows: string[][] = [];
   const runs: Array<{ notes: string[]; cpu: CpuShares; activity: ActivitySummary }> = [];
   const rates: number[] = [];
-  for (const instances of [1, 2]) {
+  // BENCH_RUNNER_DRAIN_ORDER=2,1 drains with 2 processes first: whether the second drain pays for the first's leftovers.
+  for (const instances of DRAIN.order) {
     const runners = await rig.startRunners(instances);
     const { ids, due } = await rig.copyTasks(seed, DRAIN.tasks, `drain-${instances}`, dueAfterCopyMs(DRAIN.tasks));
     rig.emulator.clearRequests();
@@ -1194,11 +1281,13 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
     runners.forEach((runner) => runner.reset());
     const sampler = sampleActivity(rig.db.adminUrl, rig.db.name);
     const rings = await listenTo(rig.db.adminUrl, DOORBELL);
+    const statements = await countStatements(rig.admin);
     const measured = await measureCpu(
       () => [...runners.map((runner, i): [string, number] => [`runner ${i + 1}`, runner.pid]), ['gateway', rig.services[0]?.[1]]],
       rig.postmaster,
       () => rig.waitIdle(900_000),
     );
+    const counted = await statements.stop();
     await rings.stop();
     const activity = await sampler.stop();
     const probes = await Promise.all(runners.map((runner) => runner.report()));
@@ -1218,7 +1307,7 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
     );
     const stat = { succeeded: 0, seconds: Number.NaN, ...stats[0], per_claim: await tasksPerClaim(rig.admin, ids) };
     const rate = DRAIN.tasks / stat.seconds;
-    rates.push(rate);
+    rates[instances - 1] = rate;
     rows.push([
       `runner, ${instances} instance${instances > 1 ? 's (processes)' : ' (process)'}`,
       fmt(stat.seconds, 2),
@@ -1232,12 +1321,13 @@ async function drain(rig: Rig, server: BenchServer, seed: string): Promise<Bench
         (gated ? '' : '; the copy ended after its tasks fell due, so the processes may have claimed at different times'),
       cpuNote(measured.cpu),
       ringsNote(rings, DRAIN.tasks),
+      ...statementNotes(counted, DRAIN.tasks),
       ...activityNotes(activity),
       ...probes.map((probe, i) => probeNote(`runner ${i + 1} of ${instances}`, probe)),
       ...(instances === 1 ? profileNotes(runners[0]?.pid ?? -1, 'runner (1 instance)') : []),
     ];
     if (stat.succeeded !== DRAIN.tasks) notes.push(`only ${stat.succeeded} of ${DRAIN.tasks} tasks succeeded`);
-    runs.push({ notes, cpu: measured.cpu, activity });
+    runs[instances - 1] = { notes, cpu: measured.cpu, activity };
   }
   const anchor = await graphileDrain(server);
   rows.push(['graphile-worker, defaults (concurrency 1), no-op', fmt(anchor, 2), fmtRate(DRAIN.tasks / anchor), '-', '-']);

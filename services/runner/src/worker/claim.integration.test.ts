@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createPool } from '@llmops/kit/db';
 import { taskStarted } from '@llmops/kit/events/runner';
 import { uuidv7 } from '@llmops/kit/ids';
@@ -131,5 +131,47 @@ describe('the claim of tasks whose provider has no limit, in one statement', () 
     // One slot: the other task is held back by the provider's max_concurrency.
     expect(result.claimed.map((c) => c.row.id)).toEqual([ids[0]]);
     expect(result.held).toBe(true);
+  });
+});
+
+describe('the plan of the claim', () => {
+  it('walks the queued tasks in order along their index, whatever runner.providers’ statistics say', async () => {
+    // A backlog, analyzed as autovacuum would have by then, and a providers table no one has analyzed
+    // (autovacuum waits for 50 changes there): the planner once read and sorted every task on each claim.
+    const free = await provider();
+    const seed = await queued('chat', [model(free)]);
+    await admin.query(
+      `INSERT INTO runner.tasks (id, requester, source, status, kind, correlation, snapshot, model_id, provider_id)
+       SELECT gen_random_uuid(), t.requester, t.source, 'queued', t.kind, t.correlation, t.snapshot, t.model_id, t.provider_id
+       FROM runner.tasks t, generate_series(1, 3000) WHERE t.id = $1`,
+      [seed],
+    );
+    await admin.query('ANALYZE runner.tasks');
+    const statements: Array<{ name?: string; text: string; values?: unknown[] }> = [];
+    const query = pool.query.bind(pool);
+    const spy = vi.spyOn(pool, 'query').mockImplementation(((config: { name?: string; text: string; values?: unknown[] }) => {
+      statements.push(config);
+      return query(config);
+    }) as typeof pool.query);
+    try {
+      expect((await claimFree(pool, OPTIONS)).claimed).toHaveLength(OPTIONS.limit);
+    } finally {
+      spy.mockRestore();
+    }
+    const statement = statements.find((s) => s.name === 'runner.claim.free');
+    expect(statement).toBeDefined();
+    const { rows } = await admin.query<{ 'QUERY PLAN': unknown }>({
+      text: `EXPLAIN (FORMAT JSON) ${statement?.text}`,
+      values: statement?.values,
+    });
+    // How the tasks to lock are found: the scans of runner.tasks under the LockRows of FOR UPDATE SKIP LOCKED.
+    const scans: string[] = [];
+    const walk = (node: Record<string, unknown>, locking: boolean) => {
+      if (locking && node['Relation Name'] === 'tasks') scans.push(`${node['Node Type']} ${node['Index Name'] ?? ''}`.trim());
+      for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? [])
+        walk(child, locking || node['Node Type'] === 'LockRows');
+    };
+    walk((rows[0]?.['QUERY PLAN'] as Array<{ Plan: Record<string, unknown> }>)[0]?.Plan ?? {}, false);
+    expect(scans).toEqual(['Index Scan tasks_queued_idx']);
   });
 });

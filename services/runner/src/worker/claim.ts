@@ -77,6 +77,14 @@ const CLAIM_TOPICS = [taskStarted.topic];
  * transaction, with no lock held across round trips. Answers whether any provider is limited (the
  * caller then claims its tasks in the locked transaction) and, when nothing was due here, when the
  * next queued task falls due.
+ *
+ * The limited providers are one hashed set (`NOT … IN (SELECT …)`, computed once), not an anti-join:
+ * runner.providers holds a handful of rows that autovacuum never analyzes (it waits for 50 changes), so
+ * the planner guessed ~500 providers, all limited, estimated the anti-join to keep one task, and read and
+ * sorted every row of runner.tasks instead of walking tasks_queued_idx — a claim that cost as much as
+ * the table is large, history included (issue 14: 64 ms a claim in a bench's first 20,000-task drain,
+ * 124 ms in its second, on a table twice the size; docs/bench.md). The set's test is priced at one half, so the walk along the index wins.
+ * `coalesce` keeps NOT EXISTS's answer for a task with no provider.
  */
 export async function claimFree(pool: Pool, options: ClaimOptions): Promise<ClaimResult & { limited: boolean }> {
   const ids = Array.from({ length: options.limit }, () => ({ attempt: uuidv7(), event: uuidv7() }));
@@ -100,7 +108,7 @@ export async function claimFree(pool: Pool, options: ClaimOptions): Promise<Clai
         text: `WITH due AS (
            SELECT t.id FROM runner.tasks t
            WHERE t.status = 'queued' AND t.run_after <= now()
-             AND NOT EXISTS (SELECT 1 FROM runner.providers p WHERE p.id = t.provider_id AND ${LIMITED})
+             AND NOT coalesce(t.provider_id IN (SELECT p.id FROM runner.providers p WHERE ${LIMITED}), false)
            ORDER BY t.priority DESC, t.run_after, t.id
            LIMIT $1
            FOR UPDATE OF t SKIP LOCKED
