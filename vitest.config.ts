@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
-// The dashboard's tsconfig extends SvelteKit's generated one (web/.svelte-kit): a fresh clone, or an
-// `npm install` that cleared it, has none until `svelte-kit sync`, and every test file under web/ (and the
-// schema test, which imports web/scripts) would fail to load. Sync once when it is missing (~1 s).
-if (!existsSync(new URL('./web/.svelte-kit/tsconfig.json', import.meta.url))) {
+// The dashboard's tsconfig extends SvelteKit's generated one (`$app/tsconfig`, which SvelteKit 3 writes to
+// web/node_modules/$app/): a fresh clone, or an `npm install` that cleared it, has none until `svelte-kit
+// sync`, and every test file under web/ (and the schema test, which imports web/scripts) would fail to load.
+// Sync once when it is missing (2–5 CPU-seconds: checking the path SvelteKit 2 used, every run paid it).
+if (!existsSync(new URL('./web/node_modules/$app/tsconfig.json', import.meta.url))) {
   execFileSync('npx', ['svelte-kit', 'sync'], { cwd: new URL('./web/', import.meta.url), stdio: 'ignore' });
 }
 
