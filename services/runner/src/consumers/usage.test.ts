@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { Gathering } from './usage.ts';
+
+describe('the usage consumer gathers ended tasks', () => {
+  it('adds the ids of callers that come within the gathering time in one call, one call at a time', async () => {
+    const calls: string[][] = [];
+    let running = 0;
+    let most = 0;
+    const gathering = new Gathering(async (ids) => {
+      running++;
+      most = Math.max(most, running);
+      calls.push([...ids]);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      running--;
+    }, 20);
+    const first = [gathering.add(['a']), gathering.add(['b', 'c']), gathering.add(['d'])];
+    await new Promise((resolve) => setTimeout(resolve, 35)); // the first round is being added now
+    const second = [gathering.add(['e']), gathering.add(['f'])];
+    await Promise.all([...first, ...second]);
+    expect(calls).toEqual([
+      ['a', 'b', 'c', 'd'],
+      ['e', 'f'],
+    ]);
+    expect(most).toBe(1);
+    expect(await gathering.add([]).then(() => calls.length)).toBe(2);
+  });
+
+  it('tells every caller of a round that failed, and the next round runs', async () => {
+    let fail = true;
+    const added: string[][] = [];
+    const gathering = new Gathering(async (ids) => {
+      if (fail) throw new Error('the database is away');
+      added.push([...ids]);
+    }, 5);
+    const outcomes = await Promise.allSettled([gathering.add(['a']), gathering.add(['b'])]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    fail = false;
+    await gathering.add(['a', 'b']);
+    expect(added).toEqual([['a', 'b']]);
+  });
+});
