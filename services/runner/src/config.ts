@@ -45,7 +45,12 @@ export const RunnerEnvSchema = z.object({
    * How long the usage rollup's consumer gathers ended tasks before it adds them to their buckets (one
    * statement per gathering, not per task; the rollup reads tasks not added yet itself, so it stays exact).
    */
-  RUNNER_USAGE_GATHER_MS: z.coerce.number({ message: 'expected a number of milliseconds' }).int().min(0).max(60_000).default(250),
+  RUNNER_USAGE_GATHER_MS: z.coerce
+    .number({ message: 'expected a number of milliseconds' })
+    .int()
+    .min(0)
+    .max(60_000)
+    .default(1_000),
   /** Output tokens assumed for a spend-cap reservation when neither the task nor the model sets a maximum. */
   RUNNER_DEFAULT_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4_096),
   /**

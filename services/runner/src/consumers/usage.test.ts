@@ -38,4 +38,18 @@ describe('the usage consumer gathers ended tasks', () => {
     await gathering.add(['a', 'b']);
     expect(added).toEqual([['a', 'b']]);
   });
+
+  it('adds what it gathered at once when hurried (the consumer stops), and waits no more after', async () => {
+    const added: string[][] = [];
+    const gathering = new Gathering(async (ids) => {
+      added.push([...ids]);
+    }, 60_000);
+    const started = performance.now();
+    const pending = gathering.add(['a']);
+    gathering.hurry();
+    await pending;
+    await gathering.add(['b']);
+    expect(added).toEqual([['a'], ['b']]);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
 });

@@ -1,4 +1,4 @@
-import type { Bus } from '@llmops/kit/bus/index';
+import type { Bus, Consumer } from '@llmops/kit/bus/index';
 import type { Pool } from '@llmops/kit/db';
 import { rollUpLazily, TERMINAL_TASK_EVENTS, USAGE_GROUP } from '../tasks/usage.ts';
 
@@ -12,13 +12,21 @@ import { rollUpLazily, TERMINAL_TASK_EVENTS, USAGE_GROUP } from '../tasks/usage.
  * are the same four rows for every task, so batches added side by side only wait on each other's row locks
  * (issue 14's bench: 30 ms per call, most of it waiting). A batch's cursor moves once its gathering is added.
  */
-export function consumeTaskUsage(bus: Bus, db: Pool, { gatherMs = 0 }: { gatherMs?: number } = {}) {
+export function consumeTaskUsage(bus: Bus, db: Pool, { gatherMs = 0 }: { gatherMs?: number } = {}): Consumer {
   const gathering = new Gathering((taskIds) => rollUpLazily(db, taskIds), gatherMs);
-  return bus.consume({
+  const consumer = bus.consume({
     group: USAGE_GROUP,
     events: [...TERMINAL_TASK_EVENTS],
     batchHandler: (events) => gathering.add(events.map((event) => event.payload.task_id)),
   });
+  return {
+    ...consumer,
+    // A stopping runner does not wait out a gathering: what was gathered is added at once.
+    stop: () => {
+      gathering.hurry();
+      return consumer.stop();
+    },
+  };
 }
 
 interface Round {
@@ -47,6 +55,9 @@ export class Gathering {
   readonly #delayMs: number;
   #open: Round | undefined;
   #running: Promise<void> = Promise.resolve();
+  #hurried = false;
+  /** Ends the open round's wait. */
+  #wake: (() => void) | undefined;
 
   constructor(add: (ids: string[]) => Promise<unknown>, delayMs: number) {
     this.#add = add;
@@ -62,7 +73,16 @@ export class Gathering {
       this.#open = opened;
       const previous = this.#running;
       this.#running = (async () => {
-        if (this.#delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.#delayMs));
+        if (this.#delayMs > 0 && !this.#hurried) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, this.#delayMs);
+            this.#wake = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.#wake = undefined;
+        }
         await previous;
         this.#open = undefined;
         try {
@@ -75,5 +95,11 @@ export class Gathering {
     }
     round.ids.push(...ids);
     return round.done;
+  }
+
+  /** From now on, adds without waiting (the open round too): the consumer is stopping. */
+  hurry(): void {
+    this.#hurried = true;
+    this.#wake?.();
   }
 }
