@@ -39,6 +39,22 @@ describe('the usage consumer gathers ended tasks', () => {
     expect(added).toEqual([['a', 'b']]);
   });
 
+  it('does not wait for a while after a round failed (the bus re-runs the batch one event at a time)', async () => {
+    let fail = true;
+    const added: string[][] = [];
+    const gathering = new Gathering(async (ids) => {
+      if (fail) throw new Error('the database is away');
+      added.push([...ids]);
+    }, 2_000);
+    await expect(gathering.add(['a', 'b'])).rejects.toThrow('away');
+    fail = false;
+    const started = performance.now();
+    for (const id of ['a', 'b']) await gathering.add([id]);
+    expect(added).toEqual([['a'], ['b']]);
+    // Two gatherings would have taken 4 s.
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   it('adds what it gathered at once when hurried (the consumer stops), and waits no more after', async () => {
     const added: string[][] = [];
     const gathering = new Gathering(async (ids) => {

@@ -29,6 +29,9 @@ export function consumeTaskUsage(bus: Bus, db: Pool, { gatherMs = 0 }: { gatherM
   };
 }
 
+/** How long rounds go without waiting after one failed. */
+const HASTE_AFTER_FAILURE_MS = 60_000;
+
 interface Round {
   ids: string[];
   done: Promise<void>;
@@ -48,7 +51,8 @@ function newRound(): Round {
 /**
  * Task ids from concurrent callers, added together: a round opens with its first id and is added `delayMs`
  * later (or as soon as the round before it is done, if that takes longer), in one call; every caller of the
- * round hears its outcome. One call runs at a time.
+ * round hears its outcome. One call runs at a time. For a while after a round failed, rounds do not wait:
+ * the bus re-runs a failed batch one event at a time, and each of those must not wait out a gathering.
  */
 export class Gathering {
   readonly #add: (ids: string[]) => Promise<unknown>;
@@ -56,6 +60,8 @@ export class Gathering {
   #open: Round | undefined;
   #running: Promise<void> = Promise.resolve();
   #hurried = false;
+  /** Rounds do not wait until then (performance.now()): a round failed shortly before. */
+  #hasteUntil = Number.NEGATIVE_INFINITY;
   /** Ends the open round's wait. */
   #wake: (() => void) | undefined;
 
@@ -73,7 +79,7 @@ export class Gathering {
       this.#open = opened;
       const previous = this.#running;
       this.#running = (async () => {
-        if (this.#delayMs > 0 && !this.#hurried) {
+        if (this.#delayMs > 0 && !this.#hurried && performance.now() >= this.#hasteUntil) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, this.#delayMs);
             this.#wake = () => {
@@ -89,6 +95,7 @@ export class Gathering {
           await this.#add(opened.ids);
           opened.settle();
         } catch (error) {
+          this.#hasteUntil = performance.now() + HASTE_AFTER_FAILURE_MS;
           opened.settle(error);
         }
       })();
