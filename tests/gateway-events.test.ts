@@ -4,7 +4,7 @@
  * event exactly once (from the gateway's memory, from the outbox, and on another gateway instance);
  * a position older than retention, ahead of every event (a restored database) or not a position at all
  * gets `resync`; filters; deltas live only; heartbeats; 500 clients on one instance; a slow client is
- * dropped without holding up the others; one LISTEN connection per process.
+ * dropped without holding up the others; one LISTEN connection per process; no reads while no client is connected.
  * The test publishes the runner's task events (the stream shows only public topics).
  */
 import { request, type IncomingMessage } from 'node:http';
@@ -203,6 +203,47 @@ describe('live events over SSE', () => {
       await disconnectMidRun(other, 2000);
     } finally {
       await other.stop();
+    }
+  });
+
+  it('reads no event while no client is connected, and a client coming back after that gets what it missed from the outbox', async () => {
+    const metricsToken = `metrics-token-${'e'.repeat(32)}`;
+    const quiet = await startGateway(db, {
+      services: [],
+      env: { GATEWAY_SSE_IDLE_MS: '200', LLMOPS_METRICS_TOKEN: metricsToken },
+    });
+    /** The gateway's llmops_sse_reading gauge: 1 while it reads the bus for its streams. */
+    const reading = async () => {
+      const text = await (await fetch(`${quiet.url}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
+      return Number(/^llmops_sse_reading(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1]);
+    };
+    const untilReading = async (wanted: number, what: string) => {
+      for (let tries = 0; (await reading()) !== wanted; tries++) {
+        if (tries >= 100) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    try {
+      await run(5000, 2);
+      expect(await reading()).toBe(0);
+      const first = await SseClient.open(`${quiet.url}/api/v1/events?topic=runner.task.`, auth);
+      await first.ready();
+      expect(await reading()).toBe(1);
+      await run(5010, 1);
+      await first.until(() => first.events().some((e) => e.n === 5010), 'a live event');
+      const lastId = first.lastEventId as string;
+      first.close();
+      await untilReading(0, 'the gateway to stop reading once its last client left');
+      await run(5020, 3);
+      const second = await SseClient.open(`${quiet.url}/api/v1/events?topic=runner.task.`, { ...auth, 'last-event-id': lastId });
+      await second.until(() => second.messages.some((m) => m.event === 'ready'), 'ready after the replay');
+      await run(5030, 1);
+      await second.until(() => second.events().some((e) => e.n === 5030), 'a live event after the replay');
+      expect(second.events().map((e) => e.n)).toEqual([5020, 5021, 5022, 5030]);
+      expect(first.events().map((e) => e.n)).toEqual([5010]);
+      second.close();
+    } finally {
+      await quiet.stop();
     }
   });
 

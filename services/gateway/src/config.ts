@@ -90,6 +90,8 @@ export const GatewayEnvSchema = z.object({
     .default(1024 * 1024),
   /** Recent events kept in memory so reconnecting clients resume without a database read. */
   GATEWAY_SSE_HISTORY: count('events').default(10_000),
+  /** How long the gateway keeps reading events after its last event stream client left (none: it reads nothing). */
+  GATEWAY_SSE_IDLE_MS: millis().default(30_000),
   /** How long a service may take to start answering a proxied request. */
   GATEWAY_UPSTREAM_TIMEOUT_MS: millis().default(60_000),
 });

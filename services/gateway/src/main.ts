@@ -38,6 +38,7 @@ export function gatewayBuilder(
       heartbeatMs: config.GATEWAY_SSE_HEARTBEAT_MS,
       maxBacklogBytes: config.GATEWAY_SSE_MAX_BACKLOG_BYTES,
       historySize: config.GATEWAY_SSE_HISTORY,
+      idleMs: config.GATEWAY_SSE_IDLE_MS,
     });
     observeEventStreams(metrics, hub);
     const app = createApp({

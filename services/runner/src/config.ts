@@ -41,6 +41,16 @@ export const RunnerEnvSchema = z.object({
   RUNNER_KEY_TTL_MS: millis().default(300_000),
   /** On stop, how long running attempts may still finish before the rest are aborted and handed back. */
   RUNNER_STOP_DRAIN_MS: z.coerce.number({ message: 'expected a number of milliseconds' }).int().min(0).default(5_000),
+  /**
+   * How long the usage rollup's consumer gathers ended tasks before it adds them to their buckets (one
+   * statement per gathering, not per task; the rollup reads tasks not added yet itself, so it stays exact).
+   */
+  RUNNER_USAGE_GATHER_MS: z.coerce
+    .number({ message: 'expected a number of milliseconds' })
+    .int()
+    .min(0)
+    .max(60_000)
+    .default(1_000),
   /** Output tokens assumed for a spend-cap reservation when neither the task nor the model sets a maximum. */
   RUNNER_DEFAULT_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4_096),
   /**
@@ -68,6 +78,8 @@ export interface RunnerConfig {
   keyTtlMs: number;
   defaultMaxOutputTokens: number;
   stopDrainMs: number;
+  /** The usage rollup consumer's gathering time (RUNNER_USAGE_GATHER_MS). */
+  usageGatherMs: number;
   /** Attempt payload retention (milliseconds after an attempt ended); undefined keeps every payload. */
   payloadRetentionMs: number | undefined;
 }
@@ -98,6 +110,7 @@ export function runnerConfig(rawEnv: Readonly<Record<string, string | undefined>
     keyTtlMs: env.RUNNER_KEY_TTL_MS,
     defaultMaxOutputTokens: env.RUNNER_DEFAULT_MAX_OUTPUT_TOKENS,
     stopDrainMs: env.RUNNER_STOP_DRAIN_MS,
+    usageGatherMs: env.RUNNER_USAGE_GATHER_MS,
     payloadRetentionMs:
       env.RUNNER_ATTEMPT_PAYLOAD_RETENTION_DAYS === undefined
         ? undefined

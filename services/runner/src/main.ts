@@ -49,7 +49,7 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metr
         consumeRegistryChanges(bus, pool),
         consumeTaskRequests(bus, tasks),
         consumeWorkflowPins(bus, pool),
-        consumeTaskUsage(bus, pool),
+        consumeTaskUsage(bus, pool, { gatherMs: config.usageGatherMs }),
       );
       await worker.start();
       payloadRetention = scheduleRetention({

@@ -19,6 +19,12 @@ export interface HubOptions {
   maxBacklogBytes: number;
   /** Recent events kept in memory, so a reconnecting client resumes without reading the database. */
   historySize: number;
+  /**
+   * How long the live feed (the broadcast reader and the delta subscription) keeps running after the last
+   * client left: a client that comes back within it (the dashboard reopens its stream as the page changes)
+   * resumes from memory; after it, nothing is read until a client comes.
+   */
+  idleMs: number;
 }
 
 interface Dispatched {
@@ -175,7 +181,10 @@ class Client {
 
 /**
  * Live events for every SSE client of this process: one broadcast reader and one subscription to the
- * task delta stream (sharing the bus's one LISTEN connection) fan out to all clients. Durable events
+ * task delta stream (sharing the bus's one LISTEN connection) fan out to all clients. They run only while
+ * a client is connected (and `idleMs` after the last one left): with no client, the gateway reads no
+ * event at all (each commit of the runner's would otherwise cost it a read). The first client starts them
+ * from the bus's commit-safe "now"; a client resuming from before that replays from the outbox. Durable events
  * carry their commit-safe bus position as SSE id. A client that comes back with Last-Event-ID gets what
  * it missed: from the in-memory history when it reaches back far enough, else from the outbox through
  * a replay reader of its own that hands over to the live feed without gaps or repeats; a position older
@@ -188,6 +197,11 @@ export class EventHub implements EventStreams {
   readonly #history: Dispatched[] = [];
   #reader: BroadcastReader | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
+  /** The live feed, starting or running; undefined while idle. */
+  #live: Promise<void> | undefined;
+  /** The live feed stopping (the idle timer fired); a start waits for it. */
+  #stopping: Promise<void> = Promise.resolve();
+  #idleTimer: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   /** Everything after this position has been dispatched (or is in history): the hub's start, then its latest event. */
   #dispatched = '0-0';
@@ -212,27 +226,84 @@ export class EventHub implements EventStreams {
     return this.#dropped;
   }
 
+  /** Whether the live feed is reading the bus (a client is connected, or left less than `idleMs` ago). */
+  get live(): boolean {
+    return this.#live !== undefined;
+  }
+
   async start(): Promise<void> {
-    const { bus, log } = this.#options;
-    this.#reader = await bus.broadcast({ handler: (events) => this.#dispatch(events), onExpired: () => void this.#restart() });
-    this.#dispatched = this.#reader.position;
-    this.#historyFrom = this.#dispatched;
-    this.#unsubscribe = await bus.ephemeral.subscribe<TaskDelta>(TASK_DELTAS_CHANNEL, (items) => this.#deltas(items));
     this.#heartbeat = setInterval(() => {
       const beat = encoder.encode(': heartbeat\n\n');
       for (const client of this.#clients) if (!client.dropIfBehind()) client.write(beat);
     }, this.#options.heartbeatMs);
     this.#heartbeat.unref();
     this.#markStarted();
-    log.debug({ position: this.#dispatched }, 'event hub started');
+    this.#options.log.debug('event hub started; it reads the bus while clients are connected');
   }
 
   async stop(): Promise<void> {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
     for (const client of this.#clients) client.close();
     await Promise.all([...this.#replays].map((reader) => reader.stop()));
-    await this.#reader?.stop();
-    await this.#unsubscribe?.();
+    await this.#stopping;
+    await this.#goIdle();
+  }
+
+  /** Starts the live feed (or keeps it running): from the bus's "now", with an empty history. */
+  async #goLive(): Promise<void> {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#live ??= this.#startLive().catch((error: unknown) => {
+      this.#live = undefined;
+      throw error;
+    });
+    await this.#live;
+  }
+
+  async #startLive(): Promise<void> {
+    await this.#stopping;
+    const { bus, log } = this.#options;
+    const reader = await bus.broadcast({ handler: (events) => this.#dispatch(events), onExpired: () => void this.#restart() });
+    this.#reader = reader;
+    this.#history.length = 0;
+    this.#dispatched = reader.position;
+    this.#historyFrom = this.#dispatched;
+    try {
+      this.#unsubscribe = await bus.ephemeral.subscribe<TaskDelta>(TASK_DELTAS_CHANNEL, (items) => this.#deltas(items));
+    } catch (error) {
+      this.#reader = undefined;
+      await reader.stop();
+      throw error;
+    }
+    log.debug({ position: this.#dispatched }, 'event hub reads the bus');
+  }
+
+  /** The last client left: stop reading after `idleMs` unless another comes. */
+  #idleLater(): void {
+    if (this.#clients.size > 0 || this.#live === undefined || this.#idleTimer) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#clients.size === 0) this.#stopping = this.#goIdle();
+    }, this.#options.idleMs);
+    this.#idleTimer.unref();
+  }
+
+  async #goIdle(): Promise<void> {
+    const live = this.#live;
+    this.#live = undefined;
+    await live?.catch(() => undefined);
+    const reader = this.#reader;
+    const unsubscribe = this.#unsubscribe;
+    this.#reader = undefined;
+    this.#unsubscribe = undefined;
+    try {
+      await reader?.stop();
+      await unsubscribe?.();
+    } catch (error) {
+      this.#options.log.warn({ err: error }, 'the event hub could not stop its live feed cleanly');
+    }
+    if (reader) this.#options.log.debug('event hub idle: no client, no reads');
   }
 
   /** Ends every client's stream (shutdown begins): each reconnects and resumes from its last event. */
@@ -243,6 +314,7 @@ export class EventHub implements EventStreams {
   /** A new client's stream: resumes after `lastEventId` when given. */
   async open(filter: EventFilter, lastEventId: string | undefined, drop?: () => void): Promise<ReadableStream<Uint8Array>> {
     await this.#started;
+    await this.#goLive();
     const client = new Client(
       filter,
       this.#options.maxBacklogBytes,
@@ -252,6 +324,7 @@ export class EventHub implements EventStreams {
           this.#dropped += 1;
           this.#options.log.warn({ clients: this.#clients.size }, 'dropped a slow event stream client');
         }
+        this.#idleLater();
       },
       drop,
     );
@@ -409,12 +482,18 @@ export class EventHub implements EventStreams {
 
   /** The hub fell behind retention (the process stalled for hours): start again from now and tell every client to resync. */
   async #restart(): Promise<void> {
+    if (this.#live === undefined) return; // gone idle meanwhile: the next client starts afresh
     this.#options.log.warn('the event hub fell behind retention; clients resync');
     this.#history.length = 0;
-    this.#reader = await this.#options.bus.broadcast({
+    const reader = await this.#options.bus.broadcast({
       handler: (events) => this.#dispatch(events),
       onExpired: () => void this.#restart(),
     });
+    if (this.#live === undefined) {
+      await reader.stop();
+      return;
+    }
+    this.#reader = reader;
     this.#dispatched = this.#reader.position;
     this.#historyFrom = this.#dispatched;
     for (const client of this.#clients) this.#resync(client, 'the server fell behind');
