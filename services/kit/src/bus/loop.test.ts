@@ -15,7 +15,7 @@ const timing: LoopTiming = {
   heldBackMaxMs: 250,
   heldBackWarnMs: 10_000,
 };
-const settled = { markWaiting: async () => true } as unknown as WaiterRow;
+const settled = { markWaiting: async () => true, busy: () => undefined } as unknown as WaiterRow;
 const log = { warn: () => undefined, error: () => undefined } as unknown as Logger;
 const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -33,7 +33,7 @@ function run(results: StepResult[], gather = false) {
     timing,
     signal: stop.signal,
     log,
-    gather,
+    gatherMs: gather ? () => timing.busyPollMs : undefined,
   });
   return {
     bell,
