@@ -73,3 +73,31 @@ describe('the reader loop', () => {
     await loop.stop();
   });
 });
+
+describe('a consumer group under sustained load', () => {
+  it('gathers before leasing again once every look has found work for a busy window, even when a batch ends and rings', async () => {
+    const bell = new Bell();
+    const stop = new AbortController();
+    let steps = 0;
+    const done = pollLoop({
+      step: async () => (steps++, 'started'),
+      bell,
+      waiter: settled,
+      timing: { ...timing, busyWindowMs: 1 },
+      signal: stop.signal,
+      log,
+      gatherMs: () => 60_000,
+    });
+    await turns(20);
+    expect(steps).toBe(1); // waits for its batch to end
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a busy window of found work
+    bell.ring(); // the batch ended
+    await turns(20);
+    expect(steps).toBe(2); // found work again: now it gathers, and a ring does not cut that short
+    bell.ring();
+    await turns(20);
+    expect(steps).toBe(2);
+    stop.abort();
+    await done;
+  });
+});
