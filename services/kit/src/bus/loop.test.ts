@@ -75,7 +75,7 @@ describe('the reader loop', () => {
 });
 
 describe('a consumer group under sustained load', () => {
-  it('gathers before leasing again once every look has found work for a busy window, even when a batch ends and rings', async () => {
+  it('gathers before leasing again once its last looks all found work over a busy window, even when a batch ends and rings', async () => {
     const bell = new Bell();
     const stop = new AbortController();
     let steps = 0;
@@ -83,7 +83,7 @@ describe('a consumer group under sustained load', () => {
       step: async () => (steps++, 'started'),
       bell,
       waiter: settled,
-      timing: { ...timing, busyWindowMs: 1 },
+      timing: { ...timing, busyWindowMs: 1, busyProgressCount: 2 },
       signal: stop.signal,
       log,
       gatherMs: () => 60_000,
@@ -97,6 +97,30 @@ describe('a consumer group under sustained load', () => {
     bell.ring();
     await turns(20);
     expect(steps).toBe(2);
+    stop.abort();
+    await done;
+  });
+
+  it('does not gather at a trickle: one look that found work after a pause is not sustained load', async () => {
+    const bell = new Bell();
+    const stop = new AbortController();
+    let steps = 0;
+    const done = pollLoop({
+      step: async () => (steps++, 'started'),
+      bell,
+      waiter: settled,
+      timing: { ...timing, busyWindowMs: 1 },
+      signal: stop.signal,
+      log,
+      gatherMs: () => 60_000,
+    });
+    await turns(20);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    bell.ring();
+    await turns(20);
+    bell.ring();
+    await turns(20);
+    expect(steps).toBe(3); // each ring (a batch ended) looks again at once
     stop.abort();
     await done;
   });

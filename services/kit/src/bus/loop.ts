@@ -71,8 +71,10 @@ export async function pollLoop({
   // When the last busyProgressCount batches started (a ring buffer), to tell sustained load from a trickle.
   const progressTimes: number[] = new Array<number>(Math.max(1, timing.busyProgressCount)).fill(Number.NEGATIVE_INFINITY);
   let progressIndex = 0;
-  // When a look last found nothing new (a group: every look since found work to lease, so it gathers).
+  // When a look last found nothing new, and how many looks have found work since: a group whose last
+  // busyProgressCount looks or more, over busyWindowMs or more, all found work is under sustained load.
   let foundNothingAt = performance.now();
+  let foundSince = 0;
   // This reader, to the process's waiter row; since when it has been polling rather than waiting for the doorbell.
   const reader = {};
   let pollingSince: number | undefined;
@@ -93,16 +95,21 @@ export async function pollLoop({
       errorDelay = 100;
       const now = performance.now();
       if (result !== 'held') heldSince = undefined;
-      if (result === 'idle' || result === 'busy' || result === 'held') foundNothingAt = now;
+      if (result === 'idle' || result === 'busy' || result === 'held') {
+        foundNothingAt = now;
+        foundSince = 0;
+      }
       if (result === 'progress' || result === 'drained' || result === 'started') {
         heldDelay = timing.heldBackMinMs;
+        foundSince++;
         progressTimes[progressIndex] = now;
         progressIndex = (progressIndex + 1) % progressTimes.length;
       }
       // A group whose every look for a while found work: let events gather before leasing again (fewer,
       // larger batches, so its statements do not crowd out the producers), including after a batch
       // ends, whose ring would otherwise lease again at once for the few events of one partition.
-      const gathering = gatherMs !== undefined && now - foundNothingAt >= timing.busyWindowMs;
+      const gathering =
+        gatherMs !== undefined && foundSince >= timing.busyProgressCount && now - foundNothingAt >= timing.busyWindowMs;
       if (result === 'progress' || result === 'drained' || result === 'started') {
         if (gathering) {
           polling(now);
