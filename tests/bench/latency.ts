@@ -34,34 +34,40 @@ const TARGET = { p50: 4, p99: 12 };
 const RATIO = 1.5;
 const ANCHOR_BEFORE = { p50: 3.9, p99: 10.1 };
 
-interface Sampled {
+/** One system under test: publishes sample `n` and resolves its handler's start time through `started`. */
+interface Side {
+  publishOne(sample: number): Promise<void>;
+  started: Map<number, (at: number) => void>;
   latencies: number[];
-  /** Commit → the doorbell's notification arriving on a separate LISTEN connection (bus only). */
-  doorbell: number[];
+  /** Called right after the commit of each sample returned. */
+  onCommitted?(sample: number, at: number): void;
+  stop(): Promise<void>;
 }
 
-/** Publishes one event at a time and waits for its handler, with a 5–15 ms gap so the consumer idles. */
-async function sampleLoop(
-  publishOne: (sample: number) => Promise<void>,
-  started: Map<number, (at: number) => void>,
-  onCommitted: (sample: number, at: number) => void = () => undefined,
-): Promise<number[]> {
-  const latencies: number[] = [];
+/**
+ * One event at a time, the two systems **alternated sample by sample** (which goes first alternates too),
+ * each handler awaited before the next publish, with a 5–15 ms gap after each so the consumer idles.
+ * Both systems see the same minutes of a shared machine's load, so their ratio does not depend on which
+ * one ran while the load was higher (they ran one after the other before: the ratio moved by 2× between runs).
+ */
+async function sampleAlternated(sides: readonly [Side, Side]): Promise<void> {
   for (let sample = 0; sample < SIZE.warmup + SIZE.samples; sample++) {
-    const handled = deferred<number>();
-    started.set(sample, handled.resolve);
-    await publishOne(sample);
-    const committedAt = performance.now(); // right after COMMIT returned
-    onCommitted(sample, committedAt);
-    const handlerAt = await within(handled.promise, 10_000, `the handler of sample ${sample}`);
-    if (sample >= SIZE.warmup) latencies.push(handlerAt - committedAt);
-    started.delete(sample);
-    await sleep(5 + Math.random() * 10);
+    const order = sample % 2 === 0 ? sides : ([sides[1], sides[0]] as const);
+    for (const side of order) {
+      const handled = deferred<number>();
+      side.started.set(sample, handled.resolve);
+      await side.publishOne(sample);
+      const committedAt = performance.now(); // right after COMMIT returned
+      side.onCommitted?.(sample, committedAt);
+      const handlerAt = await within(handled.promise, 10_000, `the handler of sample ${sample}`);
+      if (sample >= SIZE.warmup) side.latencies.push(handlerAt - committedAt);
+      side.started.delete(sample);
+      await sleep(5 + Math.random() * 10);
+    }
   }
-  return latencies;
 }
 
-async function busLatency(server: BenchServer): Promise<Sampled & { queriesPerEvent: number }> {
+async function busSide(server: BenchServer): Promise<Side & { doorbell: number[]; queriesPerEvent: () => number }> {
   const db = await server.busDatabase();
   const busPool = servicePool(db, 'bench-latency-bus');
   const producer = servicePool(db, 'bench-latency-producer', 2);
@@ -83,26 +89,27 @@ async function busLatency(server: BenchServer): Promise<Sampled & { queriesPerEv
     if (at !== undefined && lastSample >= SIZE.warmup) doorbell.push(performance.now() - at);
   });
   await probe.query('LISTEN llmops_bus');
-  try {
-    await bus.start();
-    const queries = countQueries(busPool);
-    const latencies = await sampleLoop(
-      (sample) => {
-        lastSample = sample;
-        return withTransaction(producer, (tx) => publish(tx, latencyEvent, { sample })).then(() => undefined);
-      },
-      started,
-      (sample, at) => committedAt.set(sample, at),
-    );
-    return { latencies, doorbell, queriesPerEvent: queries.count / (SIZE.warmup + SIZE.samples) };
-  } finally {
-    await probe.end().catch(() => undefined);
-    await bus.stop();
-    await Promise.all([busPool.end(), producer.end()]);
-  }
+  await bus.start();
+  const queries = countQueries(busPool);
+  return {
+    started,
+    latencies: [],
+    doorbell,
+    queriesPerEvent: () => queries.count / (SIZE.warmup + SIZE.samples),
+    publishOne: (sample) => {
+      lastSample = sample;
+      return withTransaction(producer, (tx) => publish(tx, latencyEvent, { sample })).then(() => undefined);
+    },
+    onCommitted: (sample, at) => committedAt.set(sample, at),
+    stop: async () => {
+      await probe.end().catch(() => undefined);
+      await bus.stop();
+      await Promise.all([busPool.end(), producer.end()]);
+    },
+  };
 }
 
-async function graphileLatency(server: BenchServer): Promise<number[]> {
+async function graphileSide(server: BenchServer): Promise<Side> {
   const { url } = await server.emptyDatabase();
   const utils = await graphileUtils(url);
   const started = new Map<number, (at: number) => void>();
@@ -111,19 +118,32 @@ async function graphileLatency(server: BenchServer): Promise<number[]> {
       started.get((payload as { sample: number }).sample)?.(performance.now());
     },
   });
-  try {
-    return await sampleLoop(async (sample) => {
+  return {
+    started,
+    latencies: [],
+    publishOne: async (sample) => {
       await utils.addJob('latency', { sample });
-    }, started);
-  } finally {
-    await runner.stop();
-    await utils.release();
-  }
+    },
+    stop: async () => {
+      await runner.stop();
+      await utils.release();
+    },
+  };
 }
 
 export async function latencyBench(server: BenchServer): Promise<BenchResult> {
-  const bus = await busLatency(server);
-  const anchor = await graphileLatency(server);
+  const busRun = await busSide(server);
+  const graphileRun = await graphileSide(server).catch(async (error: unknown) => {
+    await busRun.stop();
+    throw error;
+  });
+  try {
+    await sampleAlternated([busRun, graphileRun]);
+  } finally {
+    await Promise.all([busRun.stop(), graphileRun.stop()]);
+  }
+  const bus = { latencies: busRun.latencies, doorbell: busRun.doorbell, queriesPerEvent: busRun.queriesPerEvent() };
+  const anchor = graphileRun.latencies;
   const row = (name: string, xs: number[]) => [
     name,
     fmt(percentile(xs, 50), 2),
@@ -138,7 +158,8 @@ export async function latencyBench(server: BenchServer): Promise<BenchResult> {
   return {
     title: '1. Latency at low load (commit → handler start)',
     method: [
-      `${SIZE.samples} samples after ${SIZE.warmup} warm-up ones, one event at a time, a random 5–15 ms gap after each handler start.`,
+      `${SIZE.samples} samples after ${SIZE.warmup} warm-up ones each, one event at a time, a random 5–15 ms gap after each handler start;`,
+      'the bus and graphile-worker alternated sample by sample (both idle and listening throughout), so both see the same load.',
       'Clock: performance.now() in this one process — taken right after COMMIT returns (bus: BEGIN; publish; COMMIT through',
       'withTransaction; graphile-worker: add_job in autocommit) and first thing in the handler / task.',
       'Bus: production defaults, a per-event handler, role llmops_runner. graphile-worker: defaults (concurrency 1, LISTEN).',

@@ -21,13 +21,21 @@ import {
 } from './lib.ts';
 
 const PRODUCERS = 16;
-/** Seconds each phase counts commits (fewer in a quick run). */
+/**
+ * Seconds each phase counts commits (fewer in a quick run), and the slices the bus phases and their
+ * plain-insert anchor are cut into, alternated: both see the same minutes of a shared machine's load.
+ */
 const SIZE = {
   get seconds() {
     return sized(5, 2);
   },
+  get slices() {
+    return sized(5, 2);
+  },
 };
 const WARMUP_MS = 500;
+/** Warm-up of each alternated slice (its pool is warm already): not counted. */
+const SLICE_WARMUP_MS = 200;
 const TARGET = 10_000;
 const ANCHOR_BEFORE = { plain: 15_000, notified: 4_300 };
 
@@ -98,21 +106,35 @@ async function idleAndWaiting(pool: Pool, group: string): Promise<void> {
   }
 }
 
-/** PRODUCERS loops, each committing one event per transaction for SIZE.seconds; commits/s after a warm-up. */
+interface Produced {
+  rate: number;
+  cpu: number;
+  machine: number;
+  /** Commits counted, the seconds they were counted over, and every commit made (warm-up included). */
+  counted: number;
+  seconds: number;
+  total: number;
+}
+
+/** PRODUCERS loops, each committing one event per transaction for `seconds`; commits/s after a warm-up. */
 async function produce(
   commitOne: (producer: number, n: number) => Promise<void>,
-): Promise<{ rate: number; cpu: number; machine: number }> {
+  seconds = SIZE.seconds,
+  warmupMs = WARMUP_MS,
+): Promise<Produced> {
   const { result, cpu, machine } = await withCpu(async () => {
     const started = performance.now();
-    const counting = started + WARMUP_MS;
-    const end = started + WARMUP_MS + SIZE.seconds * 1_000;
+    const counting = started + warmupMs;
+    const end = started + warmupMs + seconds * 1_000;
     let committed = 0;
+    let total = 0;
     let countedFrom = Number.NaN;
     let countedTo = counting;
     await Promise.all(
       Array.from({ length: PRODUCERS }, async (_, producer) => {
         for (let n = 0; performance.now() < end; n++) {
           await commitOne(producer, n);
+          total++;
           const now = performance.now();
           if (now < counting) continue;
           if (Number.isNaN(countedFrom)) countedFrom = now;
@@ -121,9 +143,25 @@ async function produce(
         }
       }),
     );
-    return committed / ((countedTo - countedFrom) / 1_000);
+    const countedSeconds = (countedTo - countedFrom) / 1_000;
+    return { rate: committed / countedSeconds, counted: committed, seconds: countedSeconds, total };
   });
-  return { rate: result, cpu, machine };
+  return { ...result, cpu, machine };
+}
+
+/** Slices of one phase added up: commits/s over their counted seconds, CPU shares weighted by those seconds. */
+function combined(slices: readonly Produced[]): Produced {
+  const seconds = slices.reduce((sum, x) => sum + x.seconds, 0);
+  const counted = slices.reduce((sum, x) => sum + x.counted, 0);
+  const weighted = (key: 'cpu' | 'machine') => slices.reduce((sum, x) => sum + x[key] * x.seconds, 0) / seconds;
+  return {
+    rate: counted / seconds,
+    counted,
+    seconds,
+    total: slices.reduce((sum, x) => sum + x.total, 0),
+    cpu: weighted('cpu'),
+    machine: weighted('machine'),
+  };
 }
 
 export async function producersBench(server: BenchServer): Promise<BenchResult> {
@@ -139,58 +177,110 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
   const payload = (producer: number, n: number) => ({ producer, n, note: 'bench' });
   const phases: Phase[] = [];
   let consumers: ConsumerProcesses | undefined;
+  const plainInsert = insertInto('bench.plain');
+  const plainSlice = () =>
+    produce(
+      (producer, n) => plainInsert(pool, envelope(produceEvent, payload(producer, n))),
+      SIZE.seconds / SIZE.slices,
+      SLICE_WARMUP_MS,
+    );
+  const busSlice = () =>
+    produce(
+      async (producer, n) => {
+        await publish(pool, produceEvent, payload(producer, n)); // the event is the transaction's only change
+      },
+      SIZE.seconds / SIZE.slices,
+      SLICE_WARMUP_MS,
+    );
+  /**
+   * A bus phase and its plain-insert anchor, alternated slice by slice (which goes first alternates too);
+   * with a consumer, each plain slice starts once it has caught up, so it idles through it.
+   */
+  const alternated = async (name: string, anchorName: string, published: { count: number }) => {
+    const plainSlices: Produced[] = [];
+    const busSlices: Produced[] = [];
+    let rung = 0;
+    let consumed = 0;
+    let queries = 0;
+    const batchesBefore = consumers?.batches.length ?? 0;
+    const bus = async () => {
+      const ringsBefore = rings;
+      const consumedBefore = consumers?.handled ?? 0;
+      const queriesBefore = consumers?.queries ?? 0;
+      const slice = await busSlice();
+      busSlices.push(slice);
+      published.count += slice.total;
+      rung += rings - ringsBefore;
+      consumed += (consumers?.handled ?? 0) - consumedBefore;
+      queries += (consumers?.queries ?? 0) - queriesBefore;
+    };
+    const plain = async () => {
+      await consumers?.waitFor(published.count, 60_000);
+      plainSlices.push(await plainSlice());
+    };
+    for (let slice = 0; slice < SIZE.slices; slice++) {
+      if (slice % 2 === 0) {
+        await plain();
+        await bus();
+      } else {
+        await bus();
+        await plain();
+      }
+    }
+    const ours = combined(busSlices);
+    const busSeconds = busSlices.reduce((sum, x) => sum + x.seconds + SLICE_WARMUP_MS / 1_000, 0);
+    phases.push({ name: anchorName, ...combined(plainSlices) });
+    phases.push({
+      name,
+      ...ours,
+      rings: rung / ours.total,
+      ...(consumers
+        ? {
+            consumed: consumed / busSeconds,
+            batch: mean(consumers.batches.slice(batchesBefore)),
+            queries: queries / busSeconds,
+          }
+        : {}),
+    });
+  };
   try {
     for (const [name, table, prepared] of [
-      ['plain inserts, no trigger (anchor)', 'bench.plain', false],
-      ['plain inserts + per-row pg_notify trigger (anchor)', 'bench.notified', false],
+      ['plain inserts + per-row pg_notify trigger (anchor, for information)', 'bench.notified', false],
       ['plain inserts, statement prepared (diagnostic)', 'bench.plain', true],
     ] as const) {
       const insert = insertInto(table, prepared);
       const run = await produce((producer, n) => insert(pool, envelope(produceEvent, payload(producer, n))));
       phases.push({ name, ...run });
     }
-    const busPhase = async (name: string) => {
-      const ringsBefore = rings;
-      const consumedBefore = consumers?.handled ?? 0;
-      const batchesBefore = consumers?.batches.length ?? 0;
-      const queriesBefore = consumers?.queries ?? 0;
-      const run = await produce(async (producer, n) => {
-        await publish(pool, produceEvent, payload(producer, n)); // the event is the transaction's only change
-      });
-      const committed = run.rate * SIZE.seconds;
-      phases.push({
-        name,
-        ...run,
-        rings: (rings - ringsBefore) / committed,
-        ...(consumers
-          ? {
-              consumed: (consumers.handled - consumedBefore) / (SIZE.seconds + WARMUP_MS / 1_000),
-              batch: mean(consumers.batches.slice(batchesBefore)),
-              queries: (consumers.queries - queriesBefore) / (SIZE.seconds + WARMUP_MS / 1_000),
-            }
-          : {}),
-      });
-    };
-    await busPhase('bus publish, no consumer');
+    const published = { count: 0 };
+    await alternated('bus publish, no consumer', 'plain inserts, no trigger (anchor, beside it)', published);
     consumers = await startConsumers({ url: db.urlFor(SERVICE), group: 'bench.produce', topic: 'produce', startFrom: 'now' }, 1);
     consumers.go();
     await idleAndWaiting(pool, 'bench.produce');
-    await busPhase('bus publish, a consumer group draining (1 process)');
+    published.count = 0;
+    await alternated(
+      'bus publish, a consumer group draining (1 process)',
+      'plain inserts, no trigger (anchor, beside it; the consumer idle)',
+      published,
+    );
   } finally {
     await consumers?.stop();
     await probe.end().catch(() => undefined);
     await pool.end();
   }
-  const plain = phases[0] as Phase;
+  const noConsumerAnchor = phases[2] as Phase;
   const noConsumer = phases[3] as Phase;
-  const withConsumer = phases[4] as Phase;
-  const plainInserts = { name: 'plain inserts', value: plain.rate };
+  const withConsumerAnchor = phases[4] as Phase;
+  const withConsumer = phases[5] as Phase;
+  const plainInserts = (anchor: Phase) => ({ name: 'plain inserts', value: anchor.rate });
   return {
     title: `3. Producer commit rate (${PRODUCERS} producers, one event per transaction, ${SIZE.seconds} s each)`,
     method: [
       `${PRODUCERS} concurrent loops in this process on a pool of ${PRODUCERS} connections (role llmops_${SERVICE}), each committing`,
       'single-statement transactions: publish(pool, ...) — the event is the only change — or the same INSERT statement',
       `into a copy of bus.outbox (LIKE ... INCLUDING ALL) without, then with, a per-row pg_notify trigger. ${WARMUP_MS} ms warm-up not counted.`,
+      `Each bus phase is cut into ${SIZE.slices} slices alternated with slices of its plain-insert anchor (${SLICE_WARMUP_MS} ms warm-up each, not counted),`,
+      'so both see the same minutes of the machine; with a consumer, each plain slice starts once it has caught up (it idles through it).',
       'The consumer group (batch handler that only counts) runs in a process of its own, started from "now".',
       'Diagnostic row: the anchor statement sent as a named (prepared) statement, planned once per connection.',
     ],
@@ -215,8 +305,14 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
     ],
     // Issue 14: ratios to the plain-insert anchor of the same run (the absolute target for information).
     figures: [
-      ratioAtLeast('3. bus commits/s, no consumer', noConsumer.rate, plainInserts, 1, 'commits/s'),
-      ratioAtLeast('3. bus commits/s, a consumer draining', withConsumer.rate, plainInserts, 0.9, 'commits/s'),
+      ratioAtLeast('3. bus commits/s, no consumer', noConsumer.rate, plainInserts(noConsumerAnchor), 1, 'commits/s'),
+      ratioAtLeast(
+        '3. bus commits/s, a consumer draining',
+        withConsumer.rate,
+        plainInserts(withConsumerAnchor),
+        0.9,
+        'commits/s',
+      ),
     ],
   };
 }

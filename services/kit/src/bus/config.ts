@@ -6,6 +6,12 @@ export interface BusConfig {
   busyWindowMs: number;
   busyProgressCount: number;
   busyPollMs: number;
+  /**
+   * Under sustained load a consumer group waits between leases so events gather: busyPollMs while its
+   * batches are large, longer (up to this) while they are small, so a fast handler is not given one
+   * statement per event or two (docs/events.md).
+   */
+  gatherMaxMs: number;
   /** Short polls after a reader marks itself waiting, closing the race with a committing producer. */
   lingerMs: readonly number[];
   /** Re-poll delay (doubling up to the max) while committed events are held back by an older open transaction. */
@@ -42,6 +48,7 @@ export const DEFAULT_BUS_CONFIG: BusConfig = {
   busyWindowMs: 50,
   busyProgressCount: 10,
   busyPollMs: 5,
+  gatherMaxMs: 20,
   lingerMs: [5, 20, 50],
   heldBackMinMs: 10,
   heldBackMaxMs: 250,

@@ -64,6 +64,9 @@ type Decoded<C extends EventContract> = { event: EventOf<C>; error?: undefined }
 
 const GROUP_NAME = /^[a-z][a-z0-9_.-]*$/;
 
+/** Events per batch a consumer group under sustained load gathers for before it leases again (see #gatherMs). */
+const GATHER_TARGET = 32;
+
 /**
  * One instance of a durable consumer group: leases partitions that have work, reads a batch of each,
  * runs the handler, parks what failed, and moves the cursor. A second loop retries parked events.
@@ -87,6 +90,8 @@ export class ConsumerGroup<C extends EventContract> {
   readonly #retries = new Set<Promise<void>>();
   #loops: Promise<void> | undefined;
   #sequence = 0;
+  /** Events per batch read, a moving mean: how well events gather under sustained load. */
+  #meanBatch: number = GATHER_TARGET;
 
   constructor(deps: GroupDeps, options: ConsumeOptions<C>) {
     if (!GROUP_NAME.test(options.group) || options.group.length > 100) {
@@ -152,7 +157,7 @@ export class ConsumerGroup<C extends EventContract> {
       await Promise.all([
         pollLoop({
           step: () => this.#step(),
-          gather: true,
+          gatherMs: () => this.#gatherMs(),
           bell: this.#bell,
           waiter: this.#deps.waiter,
           timing: this.#deps.config,
@@ -195,8 +200,22 @@ export class ConsumerGroup<C extends EventContract> {
     return held ? 'held' : 'idle';
   }
 
+  /**
+   * How long to let events gather before the next lease under sustained load: the bus's short poll while
+   * batches hold GATHER_TARGET events or more, longer in proportion while they hold fewer (up to
+   * gatherMaxMs). A lease-and-read and a cursor move per batch are the group's statements: a handler that
+   * keeps up with one event per batch would cost two statements an event, taken from the producers.
+   */
+  #gatherMs(): number {
+    const { busyPollMs, gatherMaxMs } = this.#deps.config;
+    const target = Math.min(GATHER_TARGET, this.#batchSize);
+    if (this.#meanBatch >= target) return busyPollMs;
+    return Math.min(Math.max(gatherMaxMs, busyPollMs), (busyPollMs * target) / Math.max(1, this.#meanBatch));
+  }
+
   async #runBatch({ lease, read, blocked }: cursors.LeasedBatch): Promise<void> {
     const { pool } = this.#deps;
+    this.#meanBatch = this.#meanBatch * 0.8 + read.rows.length * 0.2;
     const log = this.#log.child({ partition: lease.partition });
     const lost = new AbortController();
     const keeper = this.#keepLease(() => cursors.extend(pool, this.group, lease, this.#leaseMs), lost, log);

@@ -15,7 +15,7 @@ const timing: LoopTiming = {
   heldBackMaxMs: 250,
   heldBackWarnMs: 10_000,
 };
-const settled = { markWaiting: async () => true } as unknown as WaiterRow;
+const settled = { markWaiting: async () => true, busy: () => undefined } as unknown as WaiterRow;
 const log = { warn: () => undefined, error: () => undefined } as unknown as Logger;
 const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -33,7 +33,7 @@ function run(results: StepResult[], gather = false) {
     timing,
     signal: stop.signal,
     log,
-    gather,
+    gatherMs: gather ? () => timing.busyPollMs : undefined,
   });
   return {
     bell,
@@ -71,5 +71,57 @@ describe('the reader loop', () => {
     await turns(20);
     expect(loop.steps()).toBe(2);
     await loop.stop();
+  });
+});
+
+describe('a consumer group under sustained load', () => {
+  it('gathers before leasing again once its last looks all found work over a busy window, even when a batch ends and rings', async () => {
+    const bell = new Bell();
+    const stop = new AbortController();
+    let steps = 0;
+    const done = pollLoop({
+      step: async () => (steps++, 'started'),
+      bell,
+      waiter: settled,
+      timing: { ...timing, busyWindowMs: 1, busyProgressCount: 2 },
+      signal: stop.signal,
+      log,
+      gatherMs: () => 60_000,
+    });
+    await turns(20);
+    expect(steps).toBe(1); // waits for its batch to end
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a busy window of found work
+    bell.ring(); // the batch ended
+    await turns(20);
+    expect(steps).toBe(2); // found work again: now it gathers, and a ring does not cut that short
+    bell.ring();
+    await turns(20);
+    expect(steps).toBe(2);
+    stop.abort();
+    await done;
+  });
+
+  it('does not gather at a trickle: one look that found work after a pause is not sustained load', async () => {
+    const bell = new Bell();
+    const stop = new AbortController();
+    let steps = 0;
+    const done = pollLoop({
+      step: async () => (steps++, 'started'),
+      bell,
+      waiter: settled,
+      timing: { ...timing, busyWindowMs: 1 },
+      signal: stop.signal,
+      log,
+      gatherMs: () => 60_000,
+    });
+    await turns(20);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    bell.ring();
+    await turns(20);
+    bell.ring();
+    await turns(20);
+    expect(steps).toBe(3); // each ring (a batch ended) looks again at once
+    stop.abort();
+    await done;
   });
 });

@@ -51,11 +51,14 @@ export async function pollLoop({
   timing,
   signal,
   log,
-  gather = false,
+  gatherMs,
 }: {
   step: () => Promise<StepResult>;
-  /** Consumer groups gather events under load (larger batches); broadcast readers forward each at once. */
-  gather?: boolean;
+  /**
+   * Consumer groups gather events under load (larger batches): how long to wait before leasing again;
+   * broadcast readers (without it) forward each at once.
+   */
+  gatherMs?: () => number;
   bell: Bell;
   waiter: WaiterRow;
   timing: LoopTiming;
@@ -68,36 +71,65 @@ export async function pollLoop({
   // When the last busyProgressCount batches started (a ring buffer), to tell sustained load from a trickle.
   const progressTimes: number[] = new Array<number>(Math.max(1, timing.busyProgressCount)).fill(Number.NEGATIVE_INFINITY);
   let progressIndex = 0;
+  // When a look last found nothing new, and how many looks have found work since: a group whose last
+  // busyProgressCount looks or more, over busyWindowMs or more, all found work is under sustained load.
+  let foundNothingAt = performance.now();
+  let foundSince = 0;
+  // This reader, to the process's waiter row; since when it has been polling rather than waiting for the doorbell.
+  const reader = {};
+  let pollingSince: number | undefined;
+  /**
+   * The reader polls rather than waits for the doorbell. After two busy windows of that it tells the
+   * waiter row, which is deleted once no reader of the process waits for the doorbell: producers stop
+   * ringing at once (each ring was a statement of theirs and a wake-up here), not only once the row
+   * lapses. Going idle writes it again.
+   */
+  const polling = (now: number) => {
+    pollingSince ??= now;
+    if (now - pollingSince >= timing.busyWindowMs * 2) waiter.busy(reader);
+  };
   while (!signal.aborted) {
     const since = bell.count;
     try {
       const result = await step();
       errorDelay = 100;
+      const now = performance.now();
       if (result !== 'held') heldSince = undefined;
+      if (result === 'idle' || result === 'busy' || result === 'held') {
+        foundNothingAt = now;
+        foundSince = 0;
+      }
       if (result === 'progress' || result === 'drained' || result === 'started') {
         heldDelay = timing.heldBackMinMs;
-        const now = performance.now();
+        foundSince++;
         progressTimes[progressIndex] = now;
         progressIndex = (progressIndex + 1) % progressTimes.length;
-        if (result === 'progress') {
-          // Under sustained load, let events gather for a moment before leasing again: fewer, larger
-          // batches, so the consumer's queries do not crowd out the producers on a small machine.
-          if (gather && now - (progressTimes[progressIndex] as number) < timing.busyWindowMs)
-            await delay(timing.busyPollMs, signal);
+      }
+      // A group whose every look for a while found work: let events gather before leasing again (fewer,
+      // larger batches, so its statements do not crowd out the producers), including after a batch
+      // ends, whose ring would otherwise lease again at once for the few events of one partition.
+      const gathering =
+        gatherMs !== undefined && foundSince >= timing.busyProgressCount && now - foundNothingAt >= timing.busyWindowMs;
+      if (result === 'progress' || result === 'drained' || result === 'started') {
+        if (gathering) {
+          polling(now);
+          await delay(gatherMs(), signal);
           continue;
         }
+        if (result === 'progress') continue;
       }
       if (result === 'busy' || result === 'started') {
+        pollingSince = undefined;
         await bell.wait(timing.sweepMs, since, signal);
         continue;
       }
       const oldest = progressTimes[progressIndex] as number;
-      if (performance.now() - oldest < timing.busyWindowMs) {
+      if (now - oldest < timing.busyWindowMs) {
+        polling(now);
         await bell.wait(timing.busyPollMs, since, signal);
         continue;
       }
       if (result === 'held') {
-        const now = performance.now();
         heldSince ??= now;
         if (now - heldSince >= timing.heldBackWarnMs) {
           log.warn(
@@ -111,7 +143,8 @@ export async function pollLoop({
         continue;
       }
       heldDelay = timing.heldBackMinMs;
-      const settled = await waiter.markWaiting();
+      pollingSince = undefined;
+      const settled = await waiter.markWaiting(reader);
       if (!settled && !(await linger(step, bell, since, timing.lingerMs, signal))) continue;
       await bell.wait(timing.sweepMs, since, signal);
     } catch (error) {

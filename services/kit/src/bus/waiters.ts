@@ -6,7 +6,8 @@ const SETTLED_AFTER_MS = 1_000;
 
 /**
  * This process's row in bus.waiters: "a consumer here waits for the doorbell". Written when a consumer
- * goes idle (at most about twice per TTL), expiring by itself when nobody goes idle for a while, so
+ * goes idle (at most about twice per TTL), expiring by itself when nobody goes idle for a while, and
+ * deleted as soon as every reader that waited for the doorbell is under sustained load (they poll), so
  * producers stop ringing while every consumer is busy.
  */
 export class WaiterRow {
@@ -16,6 +17,9 @@ export class WaiterRow {
   #writtenAt = Number.NEGATIVE_INFINITY;
   #liveSince = Number.POSITIVE_INFINITY;
   #writing: Promise<void> | undefined;
+  #deleting: Promise<void> | undefined;
+  /** The readers of this process that went idle and rely on the doorbell (until they report sustained load). */
+  readonly #waiting = new Set<object>();
 
   constructor(pool: Pool, id: string, ttlMs: number) {
     this.#pool = pool;
@@ -28,7 +32,9 @@ export class WaiterRow {
    * producer can have missed it ("settled"); false when it just became live, and the caller must
    * re-read and linger briefly to catch a producer that checked before the row was there.
    */
-  async markWaiting(): Promise<boolean> {
+  async markWaiting(reader?: object): Promise<boolean> {
+    if (reader) this.#waiting.add(reader);
+    if (this.#deleting) await this.#deleting;
     const now = performance.now();
     if (now - this.#writtenAt < this.#ttlMs / 2) return now - this.#liveSince >= SETTLED_AFTER_MS;
     this.#writing ??= this.#write().finally(() => {
@@ -50,7 +56,32 @@ export class WaiterRow {
     this.#writtenAt = started;
   }
 
+  /**
+   * `reader` is under sustained load: it polls, so it no longer needs the doorbell. When no reader of the
+   * process waits for it any more, the row is deleted at once, rather than left to lapse (up to the TTL,
+   * during which every producer's commit that sees it rings, and each ring wakes these readers for a
+   * statement of their own). The next reader to go idle writes it again, and lingers as after a lapse.
+   */
+  busy(reader: object): void {
+    this.#waiting.delete(reader);
+    if (this.#waiting.size > 0 || this.#writing || this.#deleting) return;
+    if (performance.now() - this.#writtenAt >= this.#ttlMs) return; // lapsed already, or never written
+    this.#writtenAt = Number.NEGATIVE_INFINITY;
+    this.#liveSince = Number.POSITIVE_INFINITY;
+    this.#deleting = this.#pool
+      .query(`DELETE FROM bus.waiters WHERE waiter = $1`, [this.#id])
+      .then(
+        () => undefined,
+        () => undefined, // a row left behind only lapses: producers ring a little longer
+      )
+      .finally(() => {
+        this.#deleting = undefined;
+      });
+  }
+
   async remove(): Promise<void> {
+    this.#waiting.clear();
+    if (this.#deleting) await this.#deleting;
     this.#writtenAt = Number.NEGATIVE_INFINITY;
     this.#liveSince = Number.POSITIVE_INFINITY;
     await this.#pool.query(`DELETE FROM bus.waiters WHERE waiter = $1`, [this.#id]);
