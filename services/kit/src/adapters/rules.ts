@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { KINDS } from './kinds.ts';
+import { RULE_PARAMETERS, type RuleParameter } from './rule-parameters.ts';
 import type { ProviderKind } from './types.ts';
 
 /**
@@ -11,19 +12,7 @@ import type { ProviderKind } from './types.ts';
  * own copy, editable through the API. The parameter checker (parameters.ts) reads them.
  */
 
-export const RULE_PARAMETERS = [
-  'temperature',
-  'top_p',
-  'top_k',
-  'max_output_tokens',
-  'stop',
-  'seed',
-  'presence_penalty',
-  'frequency_penalty',
-  'response_format',
-  'reasoning_effort',
-] as const;
-export type RuleParameter = (typeof RULE_PARAMETERS)[number];
+export { RULE_PARAMETERS, type RuleParameter };
 
 const Parameter = z.enum(RULE_PARAMETERS);
 
