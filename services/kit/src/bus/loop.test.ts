@@ -21,19 +21,25 @@ const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 };
 
-/** A loop whose steps answer `results` in turn (then 'idle'), counting them. */
-function run(results: StepResult[], gather = false) {
+/**
+ * A loop whose steps answer `results` in turn (then 'idle'), or `results()` every time, counting them; a
+ * consumer group's (gathering `gatherMs`) when given, with `timing` changed as given.
+ */
+function run(
+  results: StepResult[] | (() => StepResult),
+  { gatherMs, timing: changed = {} }: { gatherMs?: () => number; timing?: Partial<LoopTiming> } = {},
+) {
   const bell = new Bell();
   const stop = new AbortController();
   let steps = 0;
   const done = pollLoop({
-    step: async () => results[steps++] ?? 'idle',
+    step: async () => (typeof results === 'function' ? (steps++, results()) : (results[steps++] ?? 'idle')),
     bell,
     waiter: settled,
-    timing,
+    timing: { ...timing, ...changed },
     signal: stop.signal,
     log,
-    gatherMs: gather ? () => timing.busyPollMs : undefined,
+    gatherMs,
   });
   return {
     bell,
@@ -64,7 +70,7 @@ describe('the reader loop', () => {
   });
 
   it('waits for a batch to end (it rings) after starting all the work there was', async () => {
-    const loop = run(['started', 'idle'], true);
+    const loop = run(['started', 'idle'], { gatherMs: () => timing.busyPollMs });
     await turns(20);
     expect(loop.steps()).toBe(1);
     loop.bell.ring();
@@ -76,52 +82,28 @@ describe('the reader loop', () => {
 
 describe('a consumer group under sustained load', () => {
   it('gathers before leasing again once its last looks all found work over a busy window, even when a batch ends and rings', async () => {
-    const bell = new Bell();
-    const stop = new AbortController();
-    let steps = 0;
-    const done = pollLoop({
-      step: async () => (steps++, 'started'),
-      bell,
-      waiter: settled,
-      timing: { ...timing, busyWindowMs: 1, busyProgressCount: 2 },
-      signal: stop.signal,
-      log,
-      gatherMs: () => 60_000,
-    });
+    const loop = run(() => 'started', { gatherMs: () => 60_000, timing: { busyWindowMs: 1, busyProgressCount: 2 } });
     await turns(20);
-    expect(steps).toBe(1); // waits for its batch to end
+    expect(loop.steps()).toBe(1); // waits for its batch to end
     await new Promise((resolve) => setTimeout(resolve, 5)); // a busy window of found work
-    bell.ring(); // the batch ended
+    loop.bell.ring(); // the batch ended
     await turns(20);
-    expect(steps).toBe(2); // found work again: now it gathers, and a ring does not cut that short
-    bell.ring();
+    expect(loop.steps()).toBe(2); // found work again: now it gathers, and a ring does not cut that short
+    loop.bell.ring();
     await turns(20);
-    expect(steps).toBe(2);
-    stop.abort();
-    await done;
+    expect(loop.steps()).toBe(2);
+    await loop.stop();
   });
 
   it('does not gather at a trickle: one look that found work after a pause is not sustained load', async () => {
-    const bell = new Bell();
-    const stop = new AbortController();
-    let steps = 0;
-    const done = pollLoop({
-      step: async () => (steps++, 'started'),
-      bell,
-      waiter: settled,
-      timing: { ...timing, busyWindowMs: 1 },
-      signal: stop.signal,
-      log,
-      gatherMs: () => 60_000,
-    });
+    const loop = run(() => 'started', { gatherMs: () => 60_000, timing: { busyWindowMs: 1 } });
     await turns(20);
     await new Promise((resolve) => setTimeout(resolve, 5));
-    bell.ring();
+    loop.bell.ring();
     await turns(20);
-    bell.ring();
+    loop.bell.ring();
     await turns(20);
-    expect(steps).toBe(3); // each ring (a batch ended) looks again at once
-    stop.abort();
-    await done;
+    expect(loop.steps()).toBe(3); // each ring (a batch ended) looks again at once
+    await loop.stop();
   });
 });
