@@ -21,6 +21,7 @@ export interface StatementStats {
 /** Starts counting the statements of the login roles of `role` (a service's group role) in the database of `adminUrl`. */
 export async function busStatements(adminUrl: string, role: string): Promise<StatementStats> {
   const client = new pg.Client({ connectionString: adminUrl, application_name: 'bench-bus-statements' });
+  client.on('error', () => undefined); // a connection lost only loses these notes (read() answers undefined)
   await client.connect();
   const read = async (): Promise<Map<string, Row> | undefined> => {
     try {

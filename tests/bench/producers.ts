@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { envelope, publish, type Envelope } from '@llmops/kit/bus/index';
 import type { Pool } from '@llmops/kit/db';
+import { busStatements, statementNotes } from './bus-statements.ts';
 import { startConsumers, type ConsumerProcesses } from './consumers.ts';
 import {
   asAdmin,
@@ -177,6 +178,7 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
   const payload = (producer: number, n: number) => ({ producer, n, note: 'bench' });
   const phases: Phase[] = [];
   let consumers: ConsumerProcesses | undefined;
+  let statements: string[];
   const plainInsert = insertInto('bench.plain');
   const plainSlice = () =>
     produce(
@@ -258,11 +260,14 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
     consumers.go();
     await idleAndWaiting(pool, 'bench.produce');
     published.count = 0;
+    const counted = await busStatements(db.adminUrl, `llmops_${SERVICE}`);
     await alternated(
       'bus publish, a consumer group draining (1 process)',
       'plain inserts, no trigger (anchor, beside it; the consumer idle)',
       published,
     );
+    // The producers' publish, the consumer's statements and the plain-insert anchor, per bus commit of that phase.
+    statements = statementNotes(await counted.stop(), published.count, 'commit with a consumer draining', 6);
   } finally {
     await consumers?.stop();
     await probe.end().catch(() => undefined);
@@ -302,6 +307,7 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
       'rings / commit: doorbell NOTIFYs heard by a separate LISTEN connection on llmops_bus, per commit (0 = never rung)',
       'machine cpu: all cores busy, PostgreSQL and anything else on the machine included; producers cpu: this process',
       `absolute target, for information: ≥ ${fmtRate(TARGET)} commits/s`,
+      ...statements,
     ],
     // Issue 14: ratios to the plain-insert anchor of the same run (the absolute target for information).
     figures: [
