@@ -87,6 +87,8 @@ interface Phase {
   batch?: number;
   /** The consumer's queries per second. */
   queries?: number;
+  /** The consumer process's CPU per event it handled, milliseconds. */
+  consumerCpu?: number;
 }
 
 /**
@@ -204,17 +206,20 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
     let rung = 0;
     let consumed = 0;
     let queries = 0;
+    let consumerCpuMs = 0;
     const batchesBefore = consumers?.batches.length ?? 0;
     const bus = async () => {
       const ringsBefore = rings;
       const consumedBefore = consumers?.handled ?? 0;
       const queriesBefore = consumers?.queries ?? 0;
+      const cpuBefore = consumers?.cpuMs ?? 0;
       const slice = await busSlice();
       busSlices.push(slice);
       published.count += slice.total;
       rung += rings - ringsBefore;
       consumed += (consumers?.handled ?? 0) - consumedBefore;
       queries += (consumers?.queries ?? 0) - queriesBefore;
+      consumerCpuMs += (consumers?.cpuMs ?? 0) - cpuBefore;
     };
     const plain = async () => {
       await consumers?.waitFor(published.count, 60_000);
@@ -241,6 +246,7 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
             consumed: consumed / busSeconds,
             batch: mean(consumers.batches.slice(batchesBefore)),
             queries: queries / busSeconds,
+            consumerCpu: consumerCpuMs / Math.max(1, consumed),
           }
         : {}),
     });
@@ -290,7 +296,17 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
       'Diagnostic row: the anchor statement sent as a named (prepared) statement, planned once per connection.',
     ],
     table: [
-      ['', 'commits/s', 'machine cpu', 'producers cpu', 'rings / commit', 'consumed/s', 'mean batch', 'consumer queries/s'],
+      [
+        '',
+        'commits/s',
+        'machine cpu',
+        'producers cpu',
+        'rings / commit',
+        'consumed/s',
+        'mean batch',
+        'consumer queries/s',
+        'consumer cpu ms / event',
+      ],
       ...phases.map((p) => [
         p.name,
         fmtRate(p.rate),
@@ -300,6 +316,7 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
         p.consumed === undefined ? '-' : fmtRate(p.consumed),
         p.batch === undefined ? '-' : fmt(p.batch, 1),
         p.queries === undefined ? '-' : fmtRate(p.queries),
+        p.consumerCpu === undefined ? '-' : fmt(p.consumerCpu, 3),
       ]),
     ],
     notes: [
