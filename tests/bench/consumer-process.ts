@@ -14,7 +14,11 @@ export interface ConsumerSpec {
 }
 
 export type ToConsumer = { type: 'go' } | { type: 'stop' };
-export type FromConsumer = { type: 'ready' } | { type: 'batch'; size: number; queries: number } | { type: 'stopped' };
+export type FromConsumer =
+  | { type: 'ready' }
+  /** `cpuMs`: this process's CPU time so far (user and system), milliseconds. */
+  | { type: 'batch'; size: number; queries: number; cpuMs: number }
+  | { type: 'stopped' };
 
 const CONTRACTS: Record<ConsumerSpec['topic'], EventContract> = { drain: drainEvent, produce: produceEvent };
 
@@ -35,7 +39,10 @@ async function main(): Promise<void> {
         group: spec.group,
         events: [CONTRACTS[spec.topic]],
         startFrom: spec.startFrom,
-        batchHandler: (events) => send({ type: 'batch', size: events.length, queries: queries.count }),
+        batchHandler: (events) => {
+          const cpu = process.cpuUsage();
+          send({ type: 'batch', size: events.length, queries: queries.count, cpuMs: (cpu.user + cpu.system) / 1_000 });
+        },
       });
     } else if (message.type === 'stop') {
       void bus

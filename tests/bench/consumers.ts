@@ -12,6 +12,8 @@ export interface ConsumerProcesses {
   readonly batches: number[];
   /** Queries the instances' bus pools sent, as of their latest batch. */
   readonly queries: number;
+  /** The instances' CPU time (user and system), milliseconds, as of their latest batch. */
+  readonly cpuMs: number;
   /** Starts consuming in every instance at once. */
   go(): void;
   /** Resolves when `count` events were handled (bounded by `timeoutMs`). */
@@ -25,6 +27,7 @@ export async function startConsumers(spec: Omit<ConsumerSpec, 'instance'>, insta
   const batches: number[] = [];
   let handled = 0;
   const queries: number[] = [];
+  const cpuMs: number[] = [];
   let waiter: { count: number; resolve: () => void } | undefined;
   const ready: Array<Promise<void>> = [];
   for (let instance = 0; instance < instances; instance++) {
@@ -42,6 +45,7 @@ export async function startConsumers(spec: Omit<ConsumerSpec, 'instance'>, insta
           handled += message.size;
           batches.push(message.size);
           queries[instance] = message.queries;
+          cpuMs[instance] = message.cpuMs;
           if (waiter && handled >= waiter.count) waiter.resolve();
         });
       }),
@@ -70,6 +74,9 @@ export async function startConsumers(spec: Omit<ConsumerSpec, 'instance'>, insta
     batches,
     get queries() {
       return queries.reduce((sum, n) => sum + n, 0);
+    },
+    get cpuMs() {
+      return cpuMs.reduce((sum, n) => sum + n, 0);
     },
     go: () => children.forEach((child) => child.send({ type: 'go' } satisfies ToConsumer)),
     waitFor: (count, timeoutMs) => {

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { createBus, publish } from '@llmops/kit/bus/index';
 import { withTransaction } from '@llmops/kit/db';
+import { busStatements, statementNotes } from './bus-statements.ts';
 import { graphileUtils, startGraphile } from './graphile.ts';
 import {
   benchLogger,
@@ -67,7 +68,9 @@ async function sampleAlternated(sides: readonly [Side, Side]): Promise<void> {
   }
 }
 
-async function busSide(server: BenchServer): Promise<Side & { doorbell: number[]; queriesPerEvent: () => number }> {
+async function busSide(
+  server: BenchServer,
+): Promise<Side & { doorbell: number[]; queriesPerEvent: () => number; statements: () => Promise<string[]> }> {
   const db = await server.busDatabase();
   const busPool = servicePool(db, 'bench-latency-bus');
   const producer = servicePool(db, 'bench-latency-producer', 2);
@@ -91,11 +94,13 @@ async function busSide(server: BenchServer): Promise<Side & { doorbell: number[]
   await probe.query('LISTEN llmops_bus');
   await bus.start();
   const queries = countQueries(busPool);
+  const counted = await busStatements(db.adminUrl, `llmops_${SERVICE}`);
   return {
     started,
     latencies: [],
     doorbell,
     queriesPerEvent: () => queries.count / (SIZE.warmup + SIZE.samples),
+    statements: async () => statementNotes(await counted.stop(), SIZE.warmup + SIZE.samples, 'event'),
     publishOne: (sample) => {
       lastSample = sample;
       return withTransaction(producer, (tx) => publish(tx, latencyEvent, { sample })).then(() => undefined);
@@ -137,8 +142,10 @@ export async function latencyBench(server: BenchServer): Promise<BenchResult> {
     await busRun.stop();
     throw error;
   });
+  let statements: string[];
   try {
     await sampleAlternated([busRun, graphileRun]);
+    statements = await busRun.statements();
   } finally {
     await Promise.all([busRun.stop(), graphileRun.stop()]);
   }
@@ -174,6 +181,7 @@ export async function latencyBench(server: BenchServer): Promise<BenchResult> {
       `anchor measured before on this machine: p50 ${ANCHOR_BEFORE.p50} / p99 ${ANCHOR_BEFORE.p99} ms`,
       `bus consumer queries per event (its pool, counted in the process): ${fmt(bus.queriesPerEvent, 1)}`,
       'doorbell arrival: commit → the NOTIFY reaching a second LISTEN connection (the rest is the consumer reading)',
+      ...statements,
       `absolute targets, for information: p50 ≤ ${TARGET.p50} ms (${p50 <= TARGET.p50 ? 'met' : 'missed'}), p99 ≤ ${TARGET.p99} ms (${p99 <= TARGET.p99 ? 'met' : 'missed'})`,
     ],
     // Issue 14: within 1.5× of graphile-worker measured in the same run (the absolute targets for information).

@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { envelope, publish, type Envelope } from '@llmops/kit/bus/index';
 import type { Pool } from '@llmops/kit/db';
+import { busStatements, statementNotes } from './bus-statements.ts';
 import { startConsumers, type ConsumerProcesses } from './consumers.ts';
 import {
   asAdmin,
@@ -86,6 +87,8 @@ interface Phase {
   batch?: number;
   /** The consumer's queries per second. */
   queries?: number;
+  /** The consumer process's CPU per event it handled, milliseconds. */
+  consumerCpu?: number;
 }
 
 /**
@@ -177,6 +180,7 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
   const payload = (producer: number, n: number) => ({ producer, n, note: 'bench' });
   const phases: Phase[] = [];
   let consumers: ConsumerProcesses | undefined;
+  let statements: string[];
   const plainInsert = insertInto('bench.plain');
   const plainSlice = () =>
     produce(
@@ -202,17 +206,20 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
     let rung = 0;
     let consumed = 0;
     let queries = 0;
+    let consumerCpuMs = 0;
     const batchesBefore = consumers?.batches.length ?? 0;
     const bus = async () => {
       const ringsBefore = rings;
       const consumedBefore = consumers?.handled ?? 0;
       const queriesBefore = consumers?.queries ?? 0;
+      const cpuBefore = consumers?.cpuMs ?? 0;
       const slice = await busSlice();
       busSlices.push(slice);
       published.count += slice.total;
       rung += rings - ringsBefore;
       consumed += (consumers?.handled ?? 0) - consumedBefore;
       queries += (consumers?.queries ?? 0) - queriesBefore;
+      consumerCpuMs += (consumers?.cpuMs ?? 0) - cpuBefore;
     };
     const plain = async () => {
       await consumers?.waitFor(published.count, 60_000);
@@ -239,6 +246,7 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
             consumed: consumed / busSeconds,
             batch: mean(consumers.batches.slice(batchesBefore)),
             queries: queries / busSeconds,
+            consumerCpu: consumerCpuMs / Math.max(1, consumed),
           }
         : {}),
     });
@@ -258,11 +266,14 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
     consumers.go();
     await idleAndWaiting(pool, 'bench.produce');
     published.count = 0;
+    const counted = await busStatements(db.adminUrl, `llmops_${SERVICE}`);
     await alternated(
       'bus publish, a consumer group draining (1 process)',
       'plain inserts, no trigger (anchor, beside it; the consumer idle)',
       published,
     );
+    // The producers' publish, the consumer's statements and the plain-insert anchor, per bus commit of that phase.
+    statements = statementNotes(await counted.stop(), published.count, 'commit with a consumer draining', 6);
   } finally {
     await consumers?.stop();
     await probe.end().catch(() => undefined);
@@ -285,7 +296,17 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
       'Diagnostic row: the anchor statement sent as a named (prepared) statement, planned once per connection.',
     ],
     table: [
-      ['', 'commits/s', 'machine cpu', 'producers cpu', 'rings / commit', 'consumed/s', 'mean batch', 'consumer queries/s'],
+      [
+        '',
+        'commits/s',
+        'machine cpu',
+        'producers cpu',
+        'rings / commit',
+        'consumed/s',
+        'mean batch',
+        'consumer queries/s',
+        'consumer cpu ms / event',
+      ],
       ...phases.map((p) => [
         p.name,
         fmtRate(p.rate),
@@ -295,6 +316,7 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
         p.consumed === undefined ? '-' : fmtRate(p.consumed),
         p.batch === undefined ? '-' : fmt(p.batch, 1),
         p.queries === undefined ? '-' : fmtRate(p.queries),
+        p.consumerCpu === undefined ? '-' : fmt(p.consumerCpu, 3),
       ]),
     ],
     notes: [
@@ -302,6 +324,7 @@ export async function producersBench(server: BenchServer): Promise<BenchResult> 
       'rings / commit: doorbell NOTIFYs heard by a separate LISTEN connection on llmops_bus, per commit (0 = never rung)',
       'machine cpu: all cores busy, PostgreSQL and anything else on the machine included; producers cpu: this process',
       `absolute target, for information: ≥ ${fmtRate(TARGET)} commits/s`,
+      ...statements,
     ],
     // Issue 14: ratios to the plain-insert anchor of the same run (the absolute target for information).
     figures: [

@@ -68,6 +68,13 @@ const GROUP_NAME = /^[a-z][a-z0-9_.-]*$/;
 const GATHER_TARGET = 32;
 
 /**
+ * How recent an exhaustive read must be for the end of its batches to need no read of its own (see #step):
+ * below the waiter row's settling time (1 s, waiters.ts), so that a row found settled now was live
+ * since before the read, and every commit after the read rang.
+ */
+const QUIET_FOR_MS = 500;
+
+/**
  * One instance of a durable consumer group: leases partitions that have work, reads a batch of each,
  * runs the handler, parks what failed, and moves the cursor. A second loop retries parked events.
  */
@@ -92,6 +99,17 @@ export class ConsumerGroup<C extends EventContract> {
   #sequence = 0;
   /** Events per batch read, a moving mean: how well events gather under sustained load. */
   #meanBatch: number = GATHER_TARGET;
+  /** Doorbell rings for the group's topics so far (a reconnect's ring included). */
+  #rings = 0;
+  /**
+   * The last read found everything there was (see #step): when it was sent, and the rings counted then.
+   * Undefined when the next step must read.
+   */
+  #quiet: { at: number; rings: number } | undefined;
+  /** The group may have parked events that can run: set by a park and by a read that saw some, cleared by the retry loop. */
+  #mayHaveParked = true;
+  /** When the retry loop last looked for due events (performance.now()). */
+  #retryLookedAt = Number.NEGATIVE_INFINITY;
 
   constructor(deps: GroupDeps, options: ConsumeOptions<C>) {
     if (!GROUP_NAME.test(options.group) || options.group.length > 100) {
@@ -151,7 +169,9 @@ export class ConsumerGroup<C extends EventContract> {
     }
     const wanted = new Set(this.#topics);
     const unfollow = this.#deps.doorbell.follow((topics) => {
-      if (concerns(topics, wanted)) this.#bell.ring();
+      if (!concerns(topics, wanted)) return;
+      this.#rings++;
+      this.#bell.ring();
     });
     try {
       await Promise.all([
@@ -177,8 +197,21 @@ export class ConsumerGroup<C extends EventContract> {
       await Promise.race(this.#lanes);
       return 'progress';
     }
+    // The batches of an exhaustive read have all ended, no doorbell rang since it was sent and it is recent:
+    // a read now would find nothing (what committed after it rang; what it saw was all there was), so the
+    // group is idle without one — at low load that read was every other statement of the group's.
+    const quiet = this.#quiet;
+    this.#quiet = undefined;
+    if (quiet && this.#lanes.size === 0 && quiet.rings === this.#rings && performance.now() - quiet.at < QUIET_FOR_MS) {
+      return 'idle';
+    }
     const limit = this.#concurrency - this.#lanes.size;
-    const { batches: leases, held } = await cursors.acquireAndRead(this.#deps.pool, {
+    const sent = { at: performance.now(), rings: this.#rings };
+    const {
+      batches: leases,
+      held,
+      parked: mayHaveParked,
+    } = await cursors.acquireAndRead(this.#deps.pool, {
       group: this.group,
       topics: this.#topics,
       limit,
@@ -186,6 +219,15 @@ export class ConsumerGroup<C extends EventContract> {
       leaseMs: this.#leaseMs,
       batchSize: this.#batchSize,
     });
+    if (mayHaveParked && !this.#mayHaveParked) {
+      // Parked by another instance, or replayed: the retry loop looks, at most once per sweep for this.
+      this.#mayHaveParked = true;
+      if (performance.now() - this.#retryLookedAt >= this.#deps.config.sweepMs) this.#retryBell.ring();
+    }
+    // Exhaustive: fewer partitions than asked for had work, each batch shorter than a full one, nothing held back.
+    if (leases.length > 0 && leases.length < limit && !held && leases.every((l) => l.read.rows.length < this.#batchSize)) {
+      this.#quiet = sent;
+    }
     for (const leased of leases) {
       const lane: Promise<void> = this.#runBatch(leased).finally(() => {
         this.#lanes.delete(lane);
@@ -224,6 +266,7 @@ export class ConsumerGroup<C extends EventContract> {
         ? await this.#handleEach(read.rows, blocked, lost.signal, log)
         : await this.#handleBatch(read.rows, blocked, lost.signal, log);
       if (lost.signal.aborted) {
+        this.#quiet = undefined;
         log.warn('lost the lease during a batch; another instance redoes it (handlers are at-least-once)');
         return;
       }
@@ -240,9 +283,15 @@ export class ConsumerGroup<C extends EventContract> {
         parks,
         backoff: this.#backoff,
       });
-      if (!done) log.warn('lost the lease before moving the cursor; another instance redoes the batch');
-      else if (parks.length > 0) this.#retryBell.ring();
+      if (!done) {
+        this.#quiet = undefined;
+        log.warn('lost the lease before moving the cursor; another instance redoes the batch');
+      } else if (parks.length > 0) {
+        this.#mayHaveParked = true;
+        this.#retryBell.ring();
+      }
     } catch (error) {
+      this.#quiet = undefined;
       log.error({ err: error }, 'a batch failed outside its handlers; the partition is released and read again');
       await cursors.release(pool, this.group, lease).catch(() => undefined);
       await delay(Math.min(1_000, this.#deps.config.sweepMs), this.#stop.signal);
@@ -340,6 +389,12 @@ export class ConsumerGroup<C extends EventContract> {
           await Promise.race([...this.#retries, this.#retryBell.wait(config.sweepMs, since, signal)]);
           continue;
         }
+        // Nothing parked that can run (the group's reads tell, and its own parks): no statement, only a wait.
+        if (!this.#mayHaveParked && this.#retries.size === 0) {
+          await this.#retryBell.wait(config.sweepMs, since, signal);
+          continue;
+        }
+        this.#retryLookedAt = performance.now();
         const claims = await parked.claimDue(pool, {
           group: this.group,
           limit: this.#concurrency - this.#retries.size,
@@ -355,6 +410,8 @@ export class ConsumerGroup<C extends EventContract> {
         }
         if (claims.length > 0) continue;
         const dueIn = await parked.nextDueInMs(pool, this.group);
+        // No head left to run: until a park or a read says otherwise. A park meanwhile rang (the count moved).
+        if (dueIn === undefined && this.#retries.size === 0 && this.#retryBell.count === since) this.#mayHaveParked = false;
         await this.#retryBell.wait(Math.max(5, Math.min(dueIn ?? config.sweepMs, config.sweepMs)), since, signal);
       } catch (error) {
         if (signal.aborted) break;

@@ -1,6 +1,6 @@
 import type { Queryable, Pool } from '../db.ts';
 import { positionFromRow, positionParams, type Position } from './position.ts';
-import { COLUMNS, PARTITIONS, toResult, type RawRow, type ReadResult } from './outbox.ts';
+import { PARTITIONS, toResult, type RawRow, type ReadResult } from './outbox.ts';
 
 /**
  * A condition that is always true and makes the statement's own transaction commit without waiting for
@@ -54,24 +54,30 @@ export interface LeasedBatch {
 export interface Leased {
   batches: LeasedBatch[];
   /**
-   * Nothing was leased, but committed events of the topics exist at or above the snapshot's xmin: an
-   * older open transaction holds them back (as a broadcast reader's `outbox.readForBroadcast` tells, in the same statement and snapshot).
+   * Committed events of the topics exist at or above the snapshot's xmin: an older open transaction holds
+   * them back (as a broadcast reader's `outbox.readForBroadcast` tells, in the same statement and snapshot).
    */
   held: boolean;
+  /** The group has parked events that may still run (retrying or waiting): its retry loop has work to look for. */
+  parked: boolean;
 }
 
 /**
  * Leases up to `limit` partitions of the group that have committed work after their cursor and no live
  * lease, least recently served first, and reads each one's next batch and its parked keys — one
  * statement: one round trip and one snapshot (it was three, four with the held-back check of an idle
- * poll, which it answers too). The lease is one short UPDATE: no lock or transaction outlives the
- * statement. Instances polling at once pick different partitions: a cursor another instance is leasing
- * at that moment is skipped (SKIP LOCKED), not waited for and then found taken — without it, the
- * instance that lost the race came away empty and slept until the next ring while the winner drained
- * everything. The batch is read below the statement's xmin (commit-safe, ADR 0001) and each row says
- * whether its key is parked for the group. Each topic's events are read along the
- * (topic, partition, position) index and merged, so a group never walks past other topics' events
- * of its partitions (it walked every event after its cursor, most of them another topic's).
+ * poll, which it answers too, and five with the retry loop's look for parked events). The lease is one
+ * short UPDATE: no lock or transaction outlives the statement. Instances polling at once pick different
+ * partitions: a cursor another instance is leasing at that moment is skipped (SKIP LOCKED), not waited
+ * for and then found taken — without it, the instance that lost the race came away empty and slept
+ * until the next ring while the winner drained everything. The batch is read below the statement's
+ * xmin (commit-safe, ADR 0001) and each row says whether its key is parked for the group. Each topic's
+ * events are read along the (topic, partition, position) index and merged, so a group never walks past
+ * other topics' events of its partitions.
+ *
+ * The statement is the PL/pgSQL function `bus.lease_and_read` (sql/bus/000022), which keeps one generic
+ * plan per connection: sent as a statement of its own, PostgreSQL planned it again at every call, and
+ * planning took three times as long as running it (docs/adr/0009-event-bus.md, "Plans").
  */
 export async function acquireAndRead(
   db: Queryable,
@@ -90,66 +96,13 @@ export async function acquireAndRead(
       cursor_txid: string;
       cursor_id: string;
       lease_owner: string;
+      held: boolean;
+      parked: boolean;
       blocked: boolean;
-      held: boolean | null;
     }
   >({
     name: 'llmops.bus.lease-and-read',
-    text: `WITH snap AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-     candidates AS (
-       SELECT c.partition
-       FROM bus.cursors c, snap
-       WHERE c.group_name = $1
-         AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
-         AND EXISTS (
-           -- Topic by topic, as the read below: with topic = ANY(…) PostgreSQL 15 walked each partition's
-           -- events of those topics rather than seek past the cursor (0.7 ms a partition at 20,000 tasks).
-           SELECT 1 FROM unnest($2::text[]) AS t(topic), LATERAL (
-             SELECT 1 FROM bus.outbox o
-             WHERE o.topic = t.topic AND o.partition = c.partition
-               AND o.txid < snap.xmin AND (o.txid, o.id) > (c.txid, c.id)
-             LIMIT 1
-           ) found
-         )
-       ORDER BY c.updated_at
-       LIMIT $3
-       FOR UPDATE OF c SKIP LOCKED
-     ),
-     leased AS (
-       UPDATE bus.cursors c
-       SET lease_owner = $4 || ':' || c.partition, lease_expires_at = now() + $5 * interval '1 millisecond'
-       FROM candidates
-       WHERE c.group_name = $1 AND c.partition = candidates.partition
-         AND (c.lease_expires_at IS NULL OR c.lease_expires_at < now())
-         AND ${ASYNC_COMMIT}
-       RETURNING c.partition, c.txid, c.id, c.lease_owner
-     ),
-     held AS MATERIALIZED (
-       SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM leased) THEN EXISTS (
-         -- The same snapshot's xmin, as an expression the planner can take to the index (a CTE's value it cannot).
-         SELECT 1 FROM bus.outbox o WHERE o.txid >= pg_snapshot_xmin(pg_current_snapshot()) AND o.topic = ANY($2::text[])
-       ) END AS held
-     )
-     SELECT l.partition AS leased_partition, l.txid::text AS cursor_txid, l.id::text AS cursor_id, l.lease_owner,
-            snap.xmin::text AS xmin, o.*, held.held,
-            (o.outbox_id IS NOT NULL AND EXISTS (
-              SELECT 1 FROM bus.parked p WHERE p.group_name = $1 AND p.partition = l.partition AND p.key = o.key
-            )) AS blocked
-     FROM snap CROSS JOIN held LEFT JOIN leased l ON true LEFT JOIN LATERAL (
-       SELECT m.* FROM unnest($2::text[]) AS t(topic) CROSS JOIN LATERAL (
-         SELECT ${COLUMNS}, o.txid AS position_txid, o.id AS position_id
-         FROM bus.outbox o
-         WHERE o.topic = t.topic
-           AND o.partition = l.partition
-           AND o.txid < snap.xmin
-           AND (o.txid, o.id) > (l.txid, l.id)
-         ORDER BY o.txid, o.id
-         LIMIT $6
-       ) m
-       ORDER BY m.position_txid, m.position_id
-       LIMIT $6
-     ) o ON true
-     ORDER BY l.partition, o.position_txid, o.position_id`,
+    text: `SELECT * FROM bus.lease_and_read($1, $2::text[], $3, $4, $5, $6)`,
     values: [group, topics, limit, owner, leaseMs, batchSize],
   });
   const batches = new Map<number, { lease: Lease; raws: RawRow[]; blocked: Set<string> }>();
@@ -175,6 +128,7 @@ export async function acquireAndRead(
       blocked,
     })),
     held: rows[0]?.held === true,
+    parked: rows[0]?.parked === true,
   };
 }
 
@@ -228,13 +182,15 @@ export async function complete(
     backoff,
   }: { group: string; lease: Lease; position: Position; parks: ParkRow[]; backoff: Backoff },
 ): Promise<boolean> {
+  // Named (planned once per connection): one per batch, as the lease-and-read.
   const advance = (db: Queryable) =>
-    db.query(
-      `UPDATE bus.cursors
+    db.query({
+      name: 'llmops.bus.advance',
+      text: `UPDATE bus.cursors
        SET txid = $4::xid8, id = $5::bigint, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
        WHERE group_name = $1 AND partition = $2 AND lease_owner = $3 AND ${ASYNC_COMMIT}`,
-      [group, lease.partition, lease.token, ...positionParams(position)],
-    );
+      values: [group, lease.partition, lease.token, ...positionParams(position)],
+    });
   if (parks.length === 0) return (await advance(pool)).rowCount === 1;
   const client = await pool.connect();
   try {
