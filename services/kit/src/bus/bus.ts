@@ -8,7 +8,7 @@ import { resolveBusConfig, type BusConfig } from './config.ts';
 import { ConsumerGroup, type ConsumeOptions, type ConsumerStatus } from './consumer.ts';
 import type { EventContract } from './contract.ts';
 import { EphemeralStreams } from './ephemeral.ts';
-import { DOORBELL_CHANNEL, ringTopics } from './doorbell.ts';
+import { DOORBELL_CHANNEL, parseRing, ringerOf } from './doorbell.ts';
 import { Listener } from './listener.ts';
 import * as outbox from './outbox.ts';
 import { parsePosition } from './position.ts';
@@ -83,7 +83,14 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
   let retentionRun: Promise<unknown> = Promise.resolve();
 
   listener.onConnected(() => doorbell.ring()); // after a reconnect every reader catches up from the table
-  void listener.listen(DOORBELL_CHANNEL, (payload) => doorbell.ring(ringTopics(payload)));
+  // This process's commits on its pool are heard in-process, right after each commit (doorbell.ts,
+  // Ringer), so their NOTIFY, when it comes back, is ignored: only other processes' rings wake readers here.
+  const ringer = ringerOf(pool);
+  const unhear = ringer.hear((topics) => doorbell.ring(topics, true));
+  void listener.listen(DOORBELL_CHANNEL, (payload) => {
+    const ring = parseRing(payload);
+    if (ring.origin !== ringer.origin) doorbell.ring(ring.topics);
+  });
 
   const deps = { pool, doorbell, waiter, log, config };
 
@@ -152,6 +159,7 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
       if (wasStarted)
         await waiter.remove().catch((error: unknown) => log.warn({ err: error }, 'could not remove the waiter row; it expires'));
       await listener.stop();
+      unhear();
       state = 'stopped';
       log.info('bus stopped');
     },

@@ -108,8 +108,8 @@ export function ringAfterCommit(db: Queryable, waiting: boolean, topics?: readon
  * The doorbell's columns for a statement that publishes: `waiting` (a consumer waits) and `rang` (the
  * statement NOTIFYed inside its own transaction, which only happens when `leadParam`, a boolean
  * parameter, is true and a consumer waits). `payloadParam` is the ring's payload, a text parameter:
- * `ringPayload` of the topics the statement may publish. Run the statement through `ringing` with the
- * same topics.
+ * the `payload` that `ringing` gives the statement (the topics it may publish and this process's
+ * origin). Run the statement through `ringing` with the same topics.
  */
 export function doorbellColumns(leadParam: string, payloadParam: string): string {
   return `${CONSUMER_WAITING} AS waiting,
@@ -135,31 +135,39 @@ function covered(rung: Set<string> | 'all', topics: readonly string[] | undefine
  * after it; otherwise the ring is sent after the commit, coalesced (`ringAfterCommit`). A transaction
  * that rang inside rings again only for topics that ring did not name. `topics` are those the
  * statement may publish (a superset is fine: it only wakes more readers; undefined wakes every
- * reader), and the statement's ring payload is `ringPayload(topics)`. Answers the statement's first row.
+ * reader). `run` gets the statement's ring payload (`payload`, for the `doorbellColumns` parameter): the
+ * topics and this process's origin, so the process that rang ignores the NOTIFY when it comes back; its
+ * own readers hear the commit in-process (`Ringer.heard`) right after it. Answers the statement's first row.
  */
 export async function ringing<R extends { waiting: boolean; rang: boolean }>(
   db: Queryable,
-  run: (lead: boolean) => Promise<R | undefined>,
+  run: (lead: boolean, payload: string) => Promise<R | undefined>,
   topics?: readonly string[],
 ): Promise<R | undefined> {
+  const pool = isPool(db) ? db : poolOfTransaction(db);
+  const ringer = pool && ringerOf(pool);
+  const payload = ringer ? ringer.payload(topics) : ringPayload(topics);
   const rung = rangInside.get(db);
   if (rung !== undefined) {
-    const row = await run(false);
+    const row = await run(false, payload);
     if (!covered(rung, topics)) ringAfterCommit(db, row?.waiting === true, topics);
     return row;
   }
-  const pool = isPool(db) ? db : poolOfTransaction(db);
-  const ringer = pool && ringerOf(pool);
   const lead = ringer !== undefined && ringer.lead();
   if (lead && !isPool(db)) onTransactionEnd(db, () => ringer.release());
   let row: R | undefined;
   try {
-    row = await run(lead);
+    row = await run(lead, payload);
   } finally {
     if (lead && isPool(db)) ringer.release();
   }
-  if (row?.rang) {
-    if (!isPool(db) && onTransactionEnd(db, () => rangInside.delete(db))) rangInside.set(db, topics ? new Set(topics) : 'all');
+  if (row?.rang && ringer) {
+    // The commit delivers the NOTIFY to other processes; this one hears it in-process, after the commit.
+    if (isPool(db)) ringer.heard(topics);
+    else {
+      afterCommit(db, () => ringer.heard(topics));
+      if (onTransactionEnd(db, () => rangInside.delete(db))) rangInside.set(db, topics ? new Set(topics) : 'all');
+    }
   } else ringAfterCommit(db, row?.waiting === true, topics);
   return row;
 }
@@ -179,11 +187,11 @@ export async function publishMany(tx: Queryable, envelopes: readonly Envelope[])
   const topics = envelopes.map((e) => e.topic);
   await ringing(
     tx,
-    async (lead) => {
+    async (lead, payload) => {
       const { rows } = await tx.query<{ waiting: boolean; rang: boolean }>({
         name: 'llmops.bus.publish',
         text: INSERT_OUTBOX,
-        values: [lead, ringPayload(topics), ...outboxInsert(envelopes, 3).values],
+        values: [lead, payload, ...outboxInsert(envelopes, 3).values],
       });
       return rows[0];
     },
