@@ -1078,11 +1078,13 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
   let routes: RouteTimes[];
   let walBefore: WalCounters | undefined;
   let walAfter: WalCounters | undefined;
+  let counted: Awaited<ReturnType<StatementCounts['stop']>>;
   try {
     await sleep(STEADY.warmupMs);
     runner.reset();
     const sampler = sampleActivity(rig.db.adminUrl, rig.db.name);
     rings = await listenTo(rig.db.adminUrl, DOORBELL);
+    const statements = await countStatements(rig.admin);
     const recording = rig.requests.record();
     measured = await measureCpu(
       () => [['runner', runner.pid] as [string, number], ...rig.services],
@@ -1097,6 +1099,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
       },
     );
     window = measured.result;
+    counted = await statements.stop();
     routes = recording.stop();
     await rings.stop();
     activity = await sampler.stop();
@@ -1195,6 +1198,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
       cpuNote(measured.cpu),
       ringsNote(rings as Heard, rows[0]?.completed ?? 0),
       ...(walBefore && walAfter ? [walNote(walBefore, walAfter, rows[0]?.completed ?? 0)] : []),
+      ...statementNotes(counted, rows[0]?.completed ?? 0),
       routesNote(routes),
       ...activityNotes(activity),
       probeNote('runner process', probe),
