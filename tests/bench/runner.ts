@@ -384,13 +384,18 @@ function statementNotes(counted: Awaited<ReturnType<StatementCounts['stop']>>, t
         .sort((a, b) => b[1].ms - a[1].ms)
         .map(([role, sum]) => `${role} ${fmt(sum.calls / tasks, 2)} / ${fmt(sum.ms / tasks, 3)} / ${fmt(sum.blocks / tasks, 1)}`)
         .join(', '),
-    ...counted
-      .slice(0, 12)
-      .map(
-        (row) =>
-          `  ${fmt(row.calls / tasks, 3)} calls, ${fmt(row.ms / tasks, 3)} ms, ${fmt(row.blocks / tasks, 1)} blocks per task, ` +
-          `${fmt(row.rows / Math.max(1, row.calls), 1)} rows/call: ${row.role} "${row.query}"`,
-      ),
+    // The 12 that took longest, then any other run at least once every 5 tasks (cheap but frequent: a NOTIFY).
+    ...[
+      ...counted.slice(0, 12),
+      ...counted
+        .slice(12)
+        .filter((row) => row.calls >= tasks / 5)
+        .sort((a, b) => b.calls - a.calls),
+    ].map(
+      (row) =>
+        `  ${fmt(row.calls / tasks, 3)} calls, ${fmt(row.ms / tasks, 3)} ms, ${fmt(row.blocks / tasks, 1)} blocks per task, ` +
+        `${fmt(row.rows / Math.max(1, row.calls), 1)} rows/call: ${row.role} "${row.query}"`,
+    ),
   ];
 }
 
