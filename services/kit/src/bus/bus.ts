@@ -62,7 +62,8 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
   const log = parentLog.child({ component: 'bus' });
   const owner = `${service}@${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const doorbell = new Bell();
-  const waiter = new WaiterRow(pool, owner, config.waiterTtlMs);
+  const ringer = ringerOf(pool);
+  const waiter = new WaiterRow(pool, owner, config.waiterTtlMs, ringer.origin);
   const listener = new Listener({
     url: listenUrl,
     applicationName: config.listenApplicationName ?? `llmops-${service}-bus`,
@@ -84,9 +85,11 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
 
   listener.onConnected(() => doorbell.ring()); // after a reconnect every reader catches up from the table
   // This process's commits on its pool are heard in-process, right after each commit (doorbell.ts,
-  // Ringer), so their NOTIFY, when it comes back, is ignored: only other processes' rings wake readers here.
-  const ringer = ringerOf(pool);
-  const unhear = ringer.hear((topics) => doorbell.ring(topics, true));
+  // Ringer), while a reader here waits for the doorbell (as a NOTIFY was sent only then); their NOTIFY,
+  // if another process's wait sent one, is ignored when it comes back.
+  const unhear = ringer.hear((topics) => {
+    if (waiter.live) doorbell.ring(topics, true);
+  });
   void listener.listen(DOORBELL_CHANNEL, (payload) => {
     const ring = parseRing(payload);
     if (ring.origin !== ringer.origin) doorbell.ring(ring.topics);
@@ -100,6 +103,7 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
     consume(options) {
       if (state === 'stopping' || state === 'stopped') throw new Error('the bus is stopped');
       const group = new ConsumerGroup({ ...deps, owner }, options) as unknown as ConsumerGroup<EventContract>;
+      waiter.read(options.events.map((contract) => contract.topic));
       groups.add(group);
       if (state === 'started') group.start();
       return {
@@ -120,6 +124,7 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
       if (status === 'expired') throw new PositionExpiredError(from);
       if (status === 'ahead') throw new PositionAheadError(from);
       const reader = new BroadcastReader(deps, options, start);
+      waiter.read((options.events ?? []).map((contract) => contract.topic));
       const untyped = reader as unknown as BroadcastReader<EventContract>;
       readers.add(untyped);
       reader.start();

@@ -53,7 +53,12 @@ describe('the doorbell ringer', () => {
     // A producer that names no origin: every process hears it.
     expect(parseRing('runner.task.queued')).toEqual({ origin: undefined, topics: ['runner.task.queued'] });
     expect(parseRing('')).toEqual({ origin: undefined, topics: undefined });
-    expect(ringPayload(Array.from({ length: 500 }, (_, n) => `some.long.topic.${n}`), 'o1')).toBe('o1;');
+    expect(
+      ringPayload(
+        Array.from({ length: 500 }, (_, n) => `some.long.topic.${n}`),
+        'o1',
+      ),
+    ).toBe('o1;');
   });
 
   it("tells its own process's readers of every ring at once, in-process, while the NOTIFYs are coalesced", async () => {

@@ -80,7 +80,7 @@ export class Ringer {
   ring(topics?: Iterable<string>): void {
     const names = topics === undefined ? undefined : [...topics];
     this.heard(names);
-    this.#notify(names);
+    this.notify(names);
   }
 
   /**
@@ -102,7 +102,8 @@ export class Ringer {
     return ringPayload(topics, this.origin);
   }
 
-  #notify(topics: readonly string[] | undefined): void {
+  /** Rings other processes only (NOTIFY, coalesced), for a commit this process has heard of already. */
+  notify(topics?: readonly string[]): void {
     if (this.#sending) {
       if (!this.#again) this.#againTopics = new Set();
       this.#again = true;
@@ -143,7 +144,7 @@ export class Ringer {
     this.#sending = undefined;
     if (this.#again) {
       this.#again = false;
-      this.#notify(this.#againTopics === undefined ? undefined : [...this.#againTopics]);
+      this.notify(this.#againTopics === undefined ? undefined : [...this.#againTopics]);
     }
   }
 }

@@ -12,6 +12,7 @@ const db = await useTestDatabase();
 const harness = useBuses(db);
 
 const ping = defineEvent({ topic: 'test.own.pinged', payload: z.object({ n: z.number() }) });
+const pong = defineEvent({ topic: 'test.own.ponged', payload: z.object({ n: z.number() }) });
 
 // A one-minute sweep: only a ring, heard in-process or over NOTIFY, can wake a reader within a test.
 const SLOW_SWEEP = { sweepMs: 60_000, waiterTtlMs: 120_000 };
@@ -29,10 +30,27 @@ beforeAll(async () => {
 });
 afterAll(() => listening.end());
 
-async function someoneWaits(pool: Pool): Promise<void> {
-  await eventually(async () => ((await pool.query(`SELECT 1 FROM bus.waiters WHERE expires_at > now()`)).rowCount ? true : undefined), {
-    what: 'a reader to wait for the doorbell',
-  });
+/** Until a process other than `pool`'s waits for the doorbell for `topic`. */
+async function someoneWaits(pool: Pool, topic: string): Promise<void> {
+  await eventually(
+    async () =>
+      (
+        await pool.query(`SELECT 1 FROM bus.waiters WHERE expires_at > now() AND $1 = ANY (topics) AND origin <> $2`, [
+          topic,
+          ringerOf(pool).origin,
+        ])
+      ).rowCount
+        ? true
+        : undefined,
+    { what: `a reader of ${topic} to wait for the doorbell` },
+  );
+}
+
+/** Every doorbell payload up to a sentinel sent now: notifications reach a LISTEN connection in commit order. */
+async function ringsSoFar(): Promise<string[]> {
+  await listening.query(`SELECT pg_notify($1, 'sentinel')`, [DOORBELL_CHANNEL]);
+  await eventually(async () => (rings.includes('sentinel') ? true : undefined), { what: 'the sentinel' });
+  return rings.filter((payload) => payload !== 'sentinel');
 }
 
 describe("a process's own rings", () => {
@@ -43,7 +61,7 @@ describe("a process's own rings", () => {
     const inB = new Collector<number>();
     await a.bus.broadcast({ events: [ping], handler: (events) => inA.push(...events.map((e) => e.payload.n)) });
     await b.bus.broadcast({ events: [ping], handler: (events) => inB.push(...events.map((e) => e.payload.n)) });
-    await someoneWaits(a.pool);
+    await someoneWaits(a.pool, ping.topic);
     rings = [];
 
     // A transaction whose first statement rings inside it (the leading edge), then one in autocommit.
@@ -58,8 +76,9 @@ describe("a process's own rings", () => {
     await doorbellSettled(a.pool);
     const origin = ringerOf(a.pool).origin;
     expect(origin).not.toBe(ringerOf(b.pool).origin);
-    expect(rings.length).toBeGreaterThan(0);
-    for (const payload of rings) expect(payload).toBe(`${origin};${ping.topic}`);
+    const heard = await ringsSoFar();
+    expect(heard.length).toBeGreaterThan(0);
+    for (const payload of heard) expect(payload).toBe(`${origin};${ping.topic}`);
   });
 
   it("are ignored when they come back, and a reader that wakes only for other processes' commits reads its own on their next ring", async () => {
@@ -73,8 +92,10 @@ describe("a process's own rings", () => {
       wakeFor: 'others',
       handler: (events) => inA.push(...events.map((e) => e.payload.n)),
     });
+    await b.bus.broadcast({ events: [ping], handler: () => undefined }); // b waits for ping: a's commits NOTIFY
     const sentinel = new Collector<unknown>();
     await a.bus.ephemeral.subscribe('test.own.sentinel', (items) => sentinel.push(...items));
+    await someoneWaits(a.pool, ping.topic);
     // Its first read, then the one after marking itself waiting; then it sleeps until a ring or the sweep.
     await eventually(async () => (reads.done >= 2 && reads.running === 0 ? true : undefined), { what: 'the reader to wait' });
     rings = [];
@@ -88,13 +109,38 @@ describe("a process's own rings", () => {
     await admin.query(`SELECT pg_notify('llmops_eph:test.own.sentinel', '{"n":0,"items":[1]}')`);
     await sentinel.waitFor(1, 15_000, 'the sentinel');
     await new Promise((resolve) => setImmediate(resolve)); // a reader woken by a ring has sent its read by now
-    expect(rings.filter((payload) => payload.startsWith(`${ringerOf(a.pool).origin};`)).length).toBeGreaterThan(0);
+    expect((await ringsSoFar()).filter((payload) => payload.startsWith(`${ringerOf(a.pool).origin};`)).length).toBeGreaterThan(0);
     expect(reads.done + reads.running).toBe(2);
     expect(inA.items).toEqual([]);
 
     // Another process's commit wakes it: it reads its own events then, in order, and the other's.
     await publish(b.pool, ping, { n: 12 });
     expect(await inA.waitFor(3, 15_000, 'the events after the foreign ring')).toEqual([10, 11, 12]);
+  });
+
+  it('send no NOTIFY while no other process waits for their topics, and a producer elsewhere still rings', async () => {
+    const c = await harness.startBus({ name: 'c', config: SLOW_SWEEP });
+    const inC = new Collector<number>();
+    await c.bus.broadcast({ events: [pong], handler: (events) => inC.push(...events.map((e) => e.payload.n)) });
+    const elsewhere = harness.servicePool('registry'); // a producer of another process
+    await someoneWaits(elsewhere, pong.topic);
+    rings = [];
+
+    await publish(c.pool, pong, { n: 1 });
+    await withTransaction(c.pool, async (tx) => {
+      await publish(tx, pong, { n: 2 });
+      await publish(tx, pong, { n: 3 });
+    });
+    // Only c reads pong: its own reader hears the commits in-process, and nobody is sent a NOTIFY.
+    expect(await inC.waitFor(3, 15_000, "c's own events")).toEqual([1, 2, 3]);
+    await doorbellSettled(c.pool);
+    expect(await ringsSoFar()).toEqual([]);
+
+    rings = [];
+    await publish(elsewhere, pong, { n: 4 });
+    expect(await inC.waitFor(4, 15_000, 'the event from elsewhere')).toEqual([1, 2, 3, 4]);
+    await doorbellSettled(elsewhere);
+    expect(await ringsSoFar()).toEqual([`${ringerOf(elsewhere).origin};${pong.topic}`]);
   });
 });
 

@@ -1,5 +1,5 @@
 import { afterCommit, onTransactionEnd, poolOfTransaction, type Pool, type Queryable } from '../db.ts';
-import { DOORBELL_CHANNEL, ringDoorbell, ringerOf, ringPayload } from './doorbell.ts';
+import { DOORBELL_CHANNEL, ringerOf, ringPayload } from './doorbell.ts';
 
 export { ringPayload };
 import { withArticle } from '../english.ts';
@@ -46,8 +46,19 @@ export async function publish<C extends EventContract>(
   return published as Envelope;
 }
 
-/** True in a statement when some process has a consumer waiting for the doorbell (bus.waiters). */
-export const CONSUMER_WAITING = `EXISTS (SELECT 1 FROM bus.waiters WHERE expires_at > now())`;
+/**
+ * True in a statement when another process has a consumer waiting for the doorbell (bus.waiters) for
+ * one of the topics of the ring `payloadParam` (a text parameter, `Ringer.payload`: "<origin>;<topics>").
+ * This process's own waiting readers hear its commits in-process and need no NOTIFY; a row without an
+ * origin or topics (an older process) wants every ring, and so does every row for a payload that names
+ * no origin or no topics.
+ */
+export function consumerWaiting(payloadParam: string): string {
+  const ring = `${payloadParam}::text`;
+  return `EXISTS (SELECT 1 FROM bus.waiters w WHERE w.expires_at > now()
+    AND (w.origin IS NULL OR w.origin <> split_part(${ring}, ';', -2))
+    AND (w.topics IS NULL OR split_part(${ring}, ';', -1) = '' OR w.topics && string_to_array(split_part(${ring}, ';', -1), ',')))`;
+}
 
 /** How a statement that publishes along with its own change picks and shapes the events it inserts. */
 export interface OutboxInsertOptions {
@@ -64,7 +75,7 @@ export interface OutboxInsertOptions {
 
 /**
  * The outbox insert of `envelopes` with its parameters numbered from `$firstParam`, for a statement that
- * publishes along with its own change (a data-modifying CTE). Select CONSUMER_WAITING in the same
+ * publishes along with its own change (a data-modifying CTE). Select `doorbellColumns` in the same
  * statement and pass it to `ringAfterCommit`.
  */
 export function outboxInsert(
@@ -93,15 +104,20 @@ export function outboxInsert(
 }
 
 /**
- * Rings the doorbell for events just written on `db` when a consumer was waiting: at once when `db` is
- * the pool (the statement was its own transaction), from the commit hook of `withTransaction` when it
- * is one of its transactions. A transaction committed elsewhere rings nothing: its events are found by
- * the readers' sweep (docs/adr/0001-commit-safe-bus-positions.md, "The doorbell").
+ * Rings the doorbell for events just written on `db`: this process's waiting readers in-process, and
+ * other processes with a NOTIFY when `waiting` (the statement saw one of them wait for these topics). At
+ * once when `db` is the pool (the statement was its own transaction), from the commit hook of
+ * `withTransaction` when it is one of its transactions. A transaction committed elsewhere rings nothing:
+ * its events are found by the readers' sweep (docs/adr/0001-commit-safe-bus-positions.md, "The doorbell").
  */
 export function ringAfterCommit(db: Queryable, waiting: boolean, topics?: readonly string[]): void {
-  if (!waiting) return;
-  if (isPool(db)) ringDoorbell(db, topics);
-  else afterCommit(db, (pool) => ringDoorbell(pool, topics));
+  const ring = (pool: Pool) => {
+    const ringer = ringerOf(pool);
+    ringer.heard(topics);
+    if (waiting) ringer.notify(topics);
+  };
+  if (isPool(db)) ring(db);
+  else afterCommit(db, ring);
 }
 
 /**
@@ -112,9 +128,9 @@ export function ringAfterCommit(db: Queryable, waiting: boolean, topics?: readon
  * origin). Run the statement through `ringing` with the same topics.
  */
 export function doorbellColumns(leadParam: string, payloadParam: string): string {
-  return `${CONSUMER_WAITING} AS waiting,
+  return `${consumerWaiting(payloadParam)} AS waiting,
     (SELECT count(*) FROM (SELECT pg_notify('${DOORBELL_CHANNEL}', ${payloadParam}::text)
-                           WHERE ${leadParam}::boolean AND ${CONSUMER_WAITING}) n) > 0
+                           WHERE ${leadParam}::boolean AND ${consumerWaiting(payloadParam)}) n) > 0
       AS rang`;
 }
 
@@ -150,7 +166,7 @@ export async function ringing<R extends { waiting: boolean; rang: boolean }>(
   const rung = rangInside.get(db);
   if (rung !== undefined) {
     const row = await run(false, payload);
-    if (!covered(rung, topics)) ringAfterCommit(db, row?.waiting === true, topics);
+    ringAfterCommit(db, row?.waiting === true && !covered(rung, topics), topics);
     return row;
   }
   const lead = ringer !== undefined && ringer.lead();
@@ -161,13 +177,10 @@ export async function ringing<R extends { waiting: boolean; rang: boolean }>(
   } finally {
     if (lead && isPool(db)) ringer.release();
   }
-  if (row?.rang && ringer) {
+  if (row?.rang) {
     // The commit delivers the NOTIFY to other processes; this one hears it in-process, after the commit.
-    if (isPool(db)) ringer.heard(topics);
-    else {
-      afterCommit(db, () => ringer.heard(topics));
-      if (onTransactionEnd(db, () => rangInside.delete(db))) rangInside.set(db, topics ? new Set(topics) : 'all');
-    }
+    ringAfterCommit(db, false, topics);
+    if (!isPool(db) && onTransactionEnd(db, () => rangInside.delete(db))) rangInside.set(db, topics ? new Set(topics) : 'all');
   } else ringAfterCommit(db, row?.waiting === true, topics);
   return row;
 }

@@ -5,13 +5,15 @@ import { WaiterRow } from './waiters.ts';
 /** A pool that records the statements it is sent (the waiter row's INSERT and DELETE) and answers at once. */
 function recordingPool() {
   const sent: string[] = [];
+  const values: unknown[][] = [];
   const pool = {
-    query: async (text: string) => {
+    query: async (text: string, params: unknown[] = []) => {
       sent.push(text.trim().split(/\s+/)[0] as string);
+      values.push(params);
       return { rows: [], rowCount: 1 };
     },
   } as unknown as Pool;
-  return { pool, sent };
+  return { pool, sent, values };
 }
 
 describe("the process's waiter row", () => {
@@ -37,5 +39,25 @@ describe("the process's waiter row", () => {
     row.busy({});
     await Promise.resolve();
     expect(sent).toEqual([]);
+  });
+
+  it('names its origin and the topics its readers read; a new topic is written at the next wait, which lingers', async () => {
+    const { pool, sent, values } = recordingPool();
+    const row = new WaiterRow(pool, 'p', 3_000, 'o1');
+    row.read(['b.x', 'a.x']);
+    expect(row.live).toBe(false);
+    await row.markWaiting({});
+    expect(values.at(-1)).toEqual(['p', 3_000, 'o1', ['a.x', 'b.x']]);
+    expect(row.live).toBe(true); // this process's own commits ring its readers in-process now
+    row.read(['a.x']);
+    await row.markWaiting({});
+    expect(sent).toEqual(['INSERT']); // nothing new to write within half the TTL
+    row.read(['c.x']);
+    expect(await row.markWaiting({})).toBe(false); // a producer of c.x may have checked the row without it
+    expect(sent).toEqual(['INSERT', 'INSERT']);
+    expect(values.at(-1)?.[3]).toEqual(['a.x', 'b.x', 'c.x']);
+    row.read([]); // a reader of every topic
+    await row.markWaiting({});
+    expect(values.at(-1)?.[3]).toBeNull();
   });
 });

@@ -9,11 +9,22 @@ const SETTLED_AFTER_MS = 1_000;
  * goes idle (at most about twice per TTL), expiring by itself when nobody goes idle for a while, and
  * deleted as soon as every reader that waited for the doorbell is under sustained load (they poll), so
  * producers stop ringing while every consumer is busy.
+ *
+ * The row names the process's `origin` (its pool's ringer: its own commits it hears in-process) and the
+ * topics its readers read (`read`; NULL once one reads every topic): a producer NOTIFYs only when another
+ * process waits for one of its topics (docs/adr/0001-commit-safe-bus-positions.md, "The doorbell").
  */
 export class WaiterRow {
   readonly #pool: Pool;
   readonly #id: string;
   readonly #ttlMs: number;
+  readonly #origin: string | null;
+  /** The topics of every reader of the process so far; undefined once one reads every topic. */
+  #topics: Set<string> | undefined = new Set();
+  /** Moves when the topics change, so a write that began before does not count as writing them. */
+  #version = 0;
+  /** The row lacks some topic of `#topics`: the next wait writes it and lingers. */
+  #stale = false;
   #writtenAt = Number.NEGATIVE_INFINITY;
   #liveSince = Number.POSITIVE_INFINITY;
   #writing: Promise<void> | undefined;
@@ -21,10 +32,34 @@ export class WaiterRow {
   /** The readers of this process that went idle and rely on the doorbell (until they report sustained load). */
   readonly #waiting = new Set<object>();
 
-  constructor(pool: Pool, id: string, ttlMs: number) {
+  constructor(pool: Pool, id: string, ttlMs: number, origin?: string) {
     this.#pool = pool;
     this.#id = id;
     this.#ttlMs = ttlMs;
+    this.#origin = origin ?? null;
+  }
+
+  /**
+   * A reader or group of the process reads `topics` (empty: every topic); call before it first waits.
+   * A topic the row does not name yet is written with the next wait, which lingers as after a lapse
+   * (a producer may have checked the row without it), so no ring for it is missed.
+   */
+  read(topics: readonly string[]): void {
+    if (this.#topics === undefined) return;
+    const known = this.#topics;
+    if (topics.length > 0 && topics.every((topic) => known.has(topic))) return;
+    if (topics.length === 0) this.#topics = undefined;
+    else for (const topic of topics) known.add(topic);
+    this.#version++;
+    this.#stale = true;
+  }
+
+  /**
+   * True while the row is live as far as this process knows (written within the TTL, not deleted): a
+   * reader here waits for the doorbell, so this process's own commits ring its readers in-process.
+   */
+  get live(): boolean {
+    return performance.now() - this.#writtenAt < this.#ttlMs;
   }
 
   /**
@@ -36,7 +71,7 @@ export class WaiterRow {
     if (reader) this.#waiting.add(reader);
     if (this.#deleting) await this.#deleting;
     const now = performance.now();
-    if (now - this.#writtenAt < this.#ttlMs / 2) return now - this.#liveSince >= SETTLED_AFTER_MS;
+    if (!this.#stale && now - this.#writtenAt < this.#ttlMs / 2) return now - this.#liveSince >= SETTLED_AFTER_MS;
     this.#writing ??= this.#write().finally(() => {
       this.#writing = undefined;
     });
@@ -46,13 +81,18 @@ export class WaiterRow {
 
   async #write(): Promise<void> {
     const started = performance.now();
+    const version = this.#version;
+    const stale = this.#stale;
     await this.#pool.query(
-      `INSERT INTO bus.waiters (waiter, expires_at) VALUES ($1, now() + $2 * interval '1 millisecond')
-       ON CONFLICT (waiter) DO UPDATE SET expires_at = EXCLUDED.expires_at`,
-      [this.#id, this.#ttlMs],
+      `INSERT INTO bus.waiters (waiter, expires_at, origin, topics) VALUES ($1, now() + $2 * interval '1 millisecond', $3, $4)
+       ON CONFLICT (waiter) DO UPDATE SET expires_at = EXCLUDED.expires_at, origin = EXCLUDED.origin, topics = EXCLUDED.topics`,
+      [this.#id, this.#ttlMs, this.#origin, this.#topics === undefined ? null : [...this.#topics].sort()],
     );
-    // If the previous write is older than (most of) the TTL, the row may have lapsed in between.
-    if (started - this.#writtenAt > this.#ttlMs * 0.8) this.#liveSince = performance.now();
+    if (version !== this.#version) return; // new topics meanwhile: the next wait writes them
+    // If the previous write is older than (most of) the TTL, the row may have lapsed in between; if it
+    // lacked a topic, a producer of that topic may have checked it without: either way, linger.
+    if (stale || started - this.#writtenAt > this.#ttlMs * 0.8) this.#liveSince = performance.now();
+    this.#stale = false;
     this.#writtenAt = started;
   }
 
