@@ -103,7 +103,7 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
     consume(options) {
       if (state === 'stopping' || state === 'stopped') throw new Error('the bus is stopped');
       const group = new ConsumerGroup({ ...deps, owner }, options) as unknown as ConsumerGroup<EventContract>;
-      waiter.read(options.events.map((contract) => contract.topic));
+      const release = waiter.read(options.events.map((contract) => contract.topic));
       groups.add(group);
       if (state === 'started') group.start();
       return {
@@ -112,6 +112,7 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
         stop: async () => {
           groups.delete(group);
           await group.stop();
+          release();
         },
       };
     },
@@ -124,11 +125,16 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
       if (status === 'expired') throw new PositionExpiredError(from);
       if (status === 'ahead') throw new PositionAheadError(from);
       const reader = new BroadcastReader(deps, options, start);
-      waiter.read((options.events ?? []).map((contract) => contract.topic));
+      const release = waiter.read((options.events ?? []).map((contract) => contract.topic));
       const untyped = reader as unknown as BroadcastReader<EventContract>;
       readers.add(untyped);
       reader.start();
-      void reader.done.catch(() => undefined).finally(() => readers.delete(untyped));
+      void reader.done
+        .catch(() => undefined)
+        .finally(() => {
+          readers.delete(untyped);
+          release();
+        });
       return reader;
     },
 

@@ -56,8 +56,15 @@ describe("the process's waiter row", () => {
     expect(await row.markWaiting({})).toBe(false); // a producer of c.x may have checked the row without it
     expect(sent).toEqual(['INSERT', 'INSERT']);
     expect(values.at(-1)?.[3]).toEqual(['a.x', 'b.x', 'c.x']);
-    row.read([]); // a reader of every topic
+    const release = row.read([]); // a reader of every topic
     await row.markWaiting({});
     expect(values.at(-1)?.[3]).toBeNull();
+    release(); // it stopped: the next write names the topics of the readers left
+    await row.markWaiting({});
+    expect(sent).toHaveLength(3); // not at once: producers ring for every topic a little longer
+    await row.remove();
+    await row.markWaiting({});
+    expect(sent).toEqual(['INSERT', 'INSERT', 'INSERT', 'DELETE', 'INSERT']);
+    expect(values.at(-1)?.[3]).toEqual(['a.x', 'b.x', 'c.x']);
   });
 });

@@ -19,8 +19,8 @@ export class WaiterRow {
   readonly #id: string;
   readonly #ttlMs: number;
   readonly #origin: string | null;
-  /** The topics of every reader of the process so far; undefined once one reads every topic. */
-  #topics: Set<string> | undefined = new Set();
+  /** The open readers and groups of the process per topic they read ('' for a reader of every topic). */
+  readonly #topics = new Map<string, number>();
   /** Moves when the topics change, so a write that began before does not count as writing them. */
   #version = 0;
   /** The row lacks some topic of `#topics`: the next wait writes it and lingers. */
@@ -40,18 +40,38 @@ export class WaiterRow {
   }
 
   /**
-   * A reader or group of the process reads `topics` (empty: every topic); call before it first waits.
-   * A topic the row does not name yet is written with the next wait, which lingers as after a lapse
-   * (a producer may have checked the row without it), so no ring for it is missed.
+   * A reader or group of the process reads `topics` (empty: every topic) until the returned release is
+   * called; call before it first waits. A topic the row does not name yet is written with the next wait,
+   * which lingers as after a lapse (a producer may have checked the row without it), so no ring for it is
+   * missed. A released topic leaves the row at its next write (producers ring for it a little longer).
    */
-  read(topics: readonly string[]): void {
-    if (this.#topics === undefined) return;
-    const known = this.#topics;
-    if (topics.length > 0 && topics.every((topic) => known.has(topic))) return;
-    if (topics.length === 0) this.#topics = undefined;
-    else for (const topic of topics) known.add(topic);
-    this.#version++;
-    this.#stale = true;
+  read(topics: readonly string[]): () => void {
+    const names = topics.length === 0 ? [''] : [...new Set(topics)];
+    let added = false;
+    for (const name of names) {
+      const count = this.#topics.get(name) ?? 0;
+      if (count === 0) added = true;
+      this.#topics.set(name, count + 1);
+    }
+    if (added) {
+      this.#version++;
+      this.#stale = true;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const name of names) {
+        const count = (this.#topics.get(name) ?? 1) - 1;
+        if (count > 0) this.#topics.set(name, count);
+        else this.#topics.delete(name);
+      }
+    };
+  }
+
+  /** The row's topics: NULL when a reader reads every topic. */
+  #rowTopics(): string[] | null {
+    return this.#topics.has('') ? null : [...this.#topics.keys()].sort();
   }
 
   /**
@@ -86,7 +106,7 @@ export class WaiterRow {
     await this.#pool.query(
       `INSERT INTO bus.waiters (waiter, expires_at, origin, topics) VALUES ($1, now() + $2 * interval '1 millisecond', $3, $4)
        ON CONFLICT (waiter) DO UPDATE SET expires_at = EXCLUDED.expires_at, origin = EXCLUDED.origin, topics = EXCLUDED.topics`,
-      [this.#id, this.#ttlMs, this.#origin, this.#topics === undefined ? null : [...this.#topics].sort()],
+      [this.#id, this.#ttlMs, this.#origin, this.#rowTopics()],
     );
     if (version !== this.#version) return; // new topics meanwhile: the next wait writes them
     // If the previous write is older than (most of) the TTL, the row may have lapsed in between; if it
