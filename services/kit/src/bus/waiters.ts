@@ -90,13 +90,16 @@ export class WaiterRow {
   async markWaiting(reader?: object): Promise<boolean> {
     if (reader) this.#waiting.add(reader);
     if (this.#deleting) await this.#deleting;
-    const now = performance.now();
-    if (!this.#stale && now - this.#writtenAt < this.#ttlMs / 2) return now - this.#liveSince >= SETTLED_AFTER_MS;
-    this.#writing ??= this.#write().finally(() => {
-      this.#writing = undefined;
-    });
-    await this.#writing;
-    return performance.now() - this.#liveSince >= SETTLED_AFTER_MS;
+    for (;;) {
+      const now = performance.now();
+      if (!this.#stale && now - this.#writtenAt < this.#ttlMs / 2) return now - this.#liveSince >= SETTLED_AFTER_MS;
+      this.#writing ??= this.#write().finally(() => {
+        this.#writing = undefined;
+      });
+      await this.#writing;
+      // A write that began before a reader's new topics did not write them: write again.
+      if (!this.#stale) return performance.now() - this.#liveSince >= SETTLED_AFTER_MS;
+    }
   }
 
   async #write(): Promise<void> {
