@@ -384,13 +384,18 @@ function statementNotes(counted: Awaited<ReturnType<StatementCounts['stop']>>, t
         .sort((a, b) => b[1].ms - a[1].ms)
         .map(([role, sum]) => `${role} ${fmt(sum.calls / tasks, 2)} / ${fmt(sum.ms / tasks, 3)} / ${fmt(sum.blocks / tasks, 1)}`)
         .join(', '),
-    ...counted
-      .slice(0, 12)
-      .map(
-        (row) =>
-          `  ${fmt(row.calls / tasks, 3)} calls, ${fmt(row.ms / tasks, 3)} ms, ${fmt(row.blocks / tasks, 1)} blocks per task, ` +
-          `${fmt(row.rows / Math.max(1, row.calls), 1)} rows/call: ${row.role} "${row.query}"`,
-      ),
+    // The 12 that took longest, then any other run at least once every 5 tasks (cheap but frequent: a NOTIFY).
+    ...[
+      ...counted.slice(0, 12),
+      ...counted
+        .slice(12)
+        .filter((row) => row.calls >= tasks / 5)
+        .sort((a, b) => b.calls - a.calls),
+    ].map(
+      (row) =>
+        `  ${fmt(row.calls / tasks, 3)} calls, ${fmt(row.ms / tasks, 3)} ms, ${fmt(row.blocks / tasks, 1)} blocks per task, ` +
+        `${fmt(row.rows / Math.max(1, row.calls), 1)} rows/call: ${row.role} "${row.query}"`,
+    ),
   ];
 }
 
@@ -1078,11 +1083,13 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
   let routes: RouteTimes[];
   let walBefore: WalCounters | undefined;
   let walAfter: WalCounters | undefined;
+  let counted: Awaited<ReturnType<StatementCounts['stop']>>;
   try {
     await sleep(STEADY.warmupMs);
     runner.reset();
     const sampler = sampleActivity(rig.db.adminUrl, rig.db.name);
     rings = await listenTo(rig.db.adminUrl, DOORBELL);
+    const statements = await countStatements(rig.admin);
     const recording = rig.requests.record();
     measured = await measureCpu(
       () => [['runner', runner.pid] as [string, number], ...rig.services],
@@ -1097,6 +1104,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
       },
     );
     window = measured.result;
+    counted = await statements.stop();
     routes = recording.stop();
     await rings.stop();
     activity = await sampler.stop();
@@ -1195,6 +1203,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
       cpuNote(measured.cpu),
       ringsNote(rings as Heard, rows[0]?.completed ?? 0),
       ...(walBefore && walAfter ? [walNote(walBefore, walAfter, rows[0]?.completed ?? 0)] : []),
+      ...statementNotes(counted, rows[0]?.completed ?? 0),
       routesNote(routes),
       ...activityNotes(activity),
       probeNote('runner process', probe),

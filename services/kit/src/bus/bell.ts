@@ -3,6 +3,9 @@ export function concerns(topics: readonly string[] | undefined, wanted: Readonly
   return topics === undefined || wanted.size === 0 || topics.some((topic) => wanted.has(topic));
 }
 
+/** Told of a ring: its topics (undefined: any), and true when it announced this process's own commit. */
+export type Follower = (topics: readonly string[] | undefined, own: boolean) => void;
+
 /**
  * An in-process wake-up signal with a counter, so a ring that arrives while a loop is busy querying is
  * not lost: the loop notes the count before its query and its wait returns at once if it moved.
@@ -10,23 +13,26 @@ export function concerns(topics: readonly string[] | undefined, wanted: Readonly
 export class Bell {
   #count = 0;
   #sleepers = new Set<() => void>();
-  #followers = new Set<(topics: readonly string[] | undefined) => void>();
+  #followers = new Set<Follower>();
 
   get count(): number {
     return this.#count;
   }
 
-  /** Wakes the sleepers, and tells the followers which topics the ring was for (undefined: any). */
-  ring(topics?: readonly string[]): void {
+  /**
+   * Wakes the sleepers, and tells the followers which topics the ring was for (undefined: any) and
+   * whether it announced this process's own commit (heard in-process) rather than another's.
+   */
+  ring(topics?: readonly string[], own = false): void {
     this.#count++;
     const sleepers = [...this.#sleepers];
     this.#sleepers.clear();
     for (const wake of sleepers) wake();
-    for (const follow of this.#followers) follow(topics);
+    for (const follow of this.#followers) follow(topics, own);
   }
 
   /** Calls `fn` on every ring with its topics (another bell forwarding this one); returns the unsubscribe. */
-  follow(fn: (topics: readonly string[] | undefined) => void): () => void {
+  follow(fn: Follower): () => void {
     this.#followers.add(fn);
     return () => this.#followers.delete(fn);
   }

@@ -66,6 +66,14 @@ export interface BroadcastOptions<C extends EventContract = never> {
   /** Called once if the reader falls behind retention (it then stops). */
   onExpired?: (position: string) => void;
   batchSize?: number;
+  /**
+   * What wakes the reader: every commit of its topics (`'all'`, the default), or only other processes'
+   * (`'others'`), for a reader whose process learns of its own commits another way (the runner's worker
+   * wakes its loop itself). Such a reader reads on their rings, its sweep and its start, never for this
+   * process's own commits: its position lags behind them, and it reads them with the next foreign ring
+   * or sweep, still every event once and in order.
+   */
+  wakeFor?: 'all' | 'others';
 }
 
 interface BroadcastDeps {
@@ -115,8 +123,9 @@ export class BroadcastReader<C extends EventContract = never> {
   start(): void {
     if (this.#loop) return;
     const wanted = new Set(this.#byTopic.keys());
-    const unfollow = this.#deps.doorbell.follow((topics) => {
-      if (concerns(topics, wanted)) this.#bell.ring();
+    const othersOnly = this.#options.wakeFor === 'others';
+    const unfollow = this.#deps.doorbell.follow((topics, own) => {
+      if (!(own && othersOnly) && concerns(topics, wanted)) this.#bell.ring();
     });
     this.#loop = pollLoop({
       step: () => this.#step(),

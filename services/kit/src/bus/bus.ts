@@ -8,7 +8,7 @@ import { resolveBusConfig, type BusConfig } from './config.ts';
 import { ConsumerGroup, type ConsumeOptions, type ConsumerStatus } from './consumer.ts';
 import type { EventContract } from './contract.ts';
 import { EphemeralStreams } from './ephemeral.ts';
-import { DOORBELL_CHANNEL, ringTopics } from './doorbell.ts';
+import { DOORBELL_CHANNEL, parseRing, ringerOf } from './doorbell.ts';
 import { Listener } from './listener.ts';
 import * as outbox from './outbox.ts';
 import { parsePosition } from './position.ts';
@@ -62,7 +62,8 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
   const log = parentLog.child({ component: 'bus' });
   const owner = `${service}@${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   const doorbell = new Bell();
-  const waiter = new WaiterRow(pool, owner, config.waiterTtlMs);
+  const ringer = ringerOf(pool);
+  const waiter = new WaiterRow(pool, owner, config.waiterTtlMs, ringer.origin);
   const listener = new Listener({
     url: listenUrl,
     applicationName: config.listenApplicationName ?? `llmops-${service}-bus`,
@@ -83,7 +84,16 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
   let retentionRun: Promise<unknown> = Promise.resolve();
 
   listener.onConnected(() => doorbell.ring()); // after a reconnect every reader catches up from the table
-  void listener.listen(DOORBELL_CHANNEL, (payload) => doorbell.ring(ringTopics(payload)));
+  // This process's commits on its pool are heard in-process, right after each commit (doorbell.ts,
+  // Ringer), while a reader here waits for the doorbell (as a NOTIFY was sent only then); their NOTIFY,
+  // if another process's wait sent one, is ignored when it comes back.
+  const unhear = ringer.hear((topics) => {
+    if (waiter.live) doorbell.ring(topics, true);
+  });
+  void listener.listen(DOORBELL_CHANNEL, (payload) => {
+    const ring = parseRing(payload);
+    if (ring.origin !== ringer.origin) doorbell.ring(ring.topics);
+  });
 
   const deps = { pool, doorbell, waiter, log, config };
 
@@ -93,6 +103,7 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
     consume(options) {
       if (state === 'stopping' || state === 'stopped') throw new Error('the bus is stopped');
       const group = new ConsumerGroup({ ...deps, owner }, options) as unknown as ConsumerGroup<EventContract>;
+      const release = waiter.read(options.events.map((contract) => contract.topic));
       groups.add(group);
       if (state === 'started') group.start();
       return {
@@ -101,6 +112,7 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
         stop: async () => {
           groups.delete(group);
           await group.stop();
+          release();
         },
       };
     },
@@ -113,10 +125,16 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
       if (status === 'expired') throw new PositionExpiredError(from);
       if (status === 'ahead') throw new PositionAheadError(from);
       const reader = new BroadcastReader(deps, options, start);
+      const release = waiter.read((options.events ?? []).map((contract) => contract.topic));
       const untyped = reader as unknown as BroadcastReader<EventContract>;
       readers.add(untyped);
       reader.start();
-      void reader.done.catch(() => undefined).finally(() => readers.delete(untyped));
+      void reader.done
+        .catch(() => undefined)
+        .finally(() => {
+          readers.delete(untyped);
+          release();
+        });
       return reader;
     },
 
@@ -152,6 +170,7 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
       if (wasStarted)
         await waiter.remove().catch((error: unknown) => log.warn({ err: error }, 'could not remove the waiter row; it expires'));
       await listener.stop();
+      unhear();
       state = 'stopped';
       log.info('bus stopped');
     },

@@ -57,9 +57,9 @@ describe('the doorbell', () => {
     const seen = new Collector<number>();
     bus.consume({
       group: 'test.doorbell',
-      events: [ping],
+      events: [ping, pong], // a process waits for both: each rings
       startFrom: 'now', // commit-safe "now" may include the first test's events if another transaction is open
-      handler: (event) => (event.payload.n >= 10 ? seen.push(event.payload.n) : undefined),
+      handler: (event) => (event.topic === ping.topic && event.payload.n >= 10 ? seen.push(event.payload.n) : undefined),
     });
     const pool = harness.servicePool('registry');
     await eventually(
@@ -70,13 +70,15 @@ describe('the doorbell', () => {
     );
 
     const sentBefore = ringerOf(pool).sent;
+    // A ring names its origin, the producer's pool, then its events' topics.
+    const ring = (topic: string) => `${ringerOf(pool).origin};${topic}`;
     const rings = await doorbellsDuring(pool, () =>
       withTransaction(pool, async (tx) => {
         for (let n = 10; n < 13; n++) await publish(tx, ping, { n });
       }),
     );
     // The ring names its events' topic: only readers of it wake.
-    expect(rings).toEqual([ping.topic]);
+    expect(rings).toEqual([ring(ping.topic)]);
     // On the leading edge the first publish NOTIFYed inside the transaction (its commit delivered it),
     // so no statement was sent after the commit.
     expect(ringerOf(pool).sent).toBe(sentBefore);
@@ -102,7 +104,7 @@ describe('the doorbell', () => {
     }
 
     // In autocommit (the pool), the insert is its own transaction: rung right after it.
-    expect(await doorbellsDuring(pool, () => publish(pool, ping, { n: 13 }).then(() => undefined))).toEqual([ping.topic]);
+    expect(await doorbellsDuring(pool, () => publish(pool, ping, { n: 13 }).then(() => undefined))).toEqual([ring(ping.topic)]);
     expect((await seen.waitFor(4, 15_000, 'the autocommit event')).sort()).toEqual([10, 11, 12, 13]);
 
     // A transaction whose first statement rang inside for one topic rings after its commit for a topic
@@ -114,7 +116,7 @@ describe('the doorbell', () => {
         await publish(tx, ping, { n: 15 });
       }),
     );
-    expect(mixed).toEqual([ping.topic, pong.topic]);
+    expect(mixed).toEqual([ring(ping.topic), ring(pong.topic)]);
     expect((await seen.waitFor(6, 15_000, 'the mixed transaction')).sort()).toEqual([10, 11, 12, 13, 14, 15]);
 
     await bus.stop();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { concerns } from './bell.ts';
-import { Ringer, ringPayload, ringTopics } from './doorbell.ts';
+import { parseRing, Ringer, ringPayload } from './doorbell.ts';
 
 /** A send whose rings the test lets through one by one. */
 function manualSend() {
@@ -35,7 +35,7 @@ describe('the doorbell ringer', () => {
 
   it('names the topics of its events, the folded ring the union of those asked for meanwhile, or none when one named none', async () => {
     const { send, pending, payloads } = manualSend();
-    const ringer = new Ringer(send);
+    const ringer = new Ringer(send, 'o1');
     ringer.ring(['runner.task.queued']);
     ringer.ring(['runner.task.started']);
     ringer.ring(['runner.task.succeeded', 'runner.task.started']);
@@ -47,10 +47,39 @@ describe('the doorbell ringer', () => {
     await turn();
     pending.shift()?.();
     await turn();
-    expect(payloads).toEqual(['runner.task.queued', 'runner.task.started,runner.task.succeeded', '']);
-    expect(ringTopics(payloads[1] as string)).toEqual(['runner.task.started', 'runner.task.succeeded']);
-    expect(ringTopics('')).toBeUndefined();
-    expect(ringPayload(Array.from({ length: 500 }, (_, n) => `some.long.topic.${n}`))).toBe('');
+    expect(payloads).toEqual(['o1;runner.task.queued', 'o1;runner.task.started,runner.task.succeeded', 'o1;']);
+    expect(parseRing(payloads[1] as string)).toEqual({ origin: 'o1', topics: ['runner.task.started', 'runner.task.succeeded'] });
+    expect(parseRing('o1;')).toEqual({ origin: 'o1', topics: undefined });
+    // A producer that names no origin: every process hears it.
+    expect(parseRing('runner.task.queued')).toEqual({ origin: undefined, topics: ['runner.task.queued'] });
+    expect(parseRing('')).toEqual({ origin: undefined, topics: undefined });
+    expect(
+      ringPayload(
+        Array.from({ length: 500 }, (_, n) => `some.long.topic.${n}`),
+        'o1',
+      ),
+    ).toBe('o1;');
+  });
+
+  it("tells its own process's readers of every ring at once, in-process, while the NOTIFYs are coalesced", async () => {
+    const { send, pending, payloads } = manualSend();
+    const ringer = new Ringer(send, 'o1');
+    const heard: Array<readonly string[] | undefined> = [];
+    const unhear = ringer.hear((topics) => heard.push(topics));
+    ringer.ring(['runner.task.queued']);
+    ringer.ring(['runner.task.succeeded']);
+    ringer.ring();
+    // A ring that went out inside the committed statement: heard here, no NOTIFY sent for it.
+    ringer.heard(['runner.task.started']);
+    expect(heard).toEqual([['runner.task.queued'], ['runner.task.succeeded'], undefined, ['runner.task.started']]);
+    expect(payloads).toEqual(['o1;runner.task.queued']);
+    pending.shift()?.();
+    await turn();
+    expect(payloads).toEqual(['o1;runner.task.queued', 'o1;']);
+    expect(heard).toHaveLength(4); // the folded NOTIFY is not heard again here
+    unhear();
+    ringer.ring(['runner.task.failed']);
+    expect(heard).toHaveLength(4);
   });
 
   it('wakes a reader for a ring of its topics or of unknown topics, and a reader of every topic for any ring', () => {

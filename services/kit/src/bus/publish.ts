@@ -1,5 +1,5 @@
 import { afterCommit, onTransactionEnd, poolOfTransaction, type Pool, type Queryable } from '../db.ts';
-import { DOORBELL_CHANNEL, ringDoorbell, ringerOf, ringPayload } from './doorbell.ts';
+import { DOORBELL_CHANNEL, ringerOf, ringPayload } from './doorbell.ts';
 
 export { ringPayload };
 import { withArticle } from '../english.ts';
@@ -46,8 +46,19 @@ export async function publish<C extends EventContract>(
   return published as Envelope;
 }
 
-/** True in a statement when some process has a consumer waiting for the doorbell (bus.waiters). */
-export const CONSUMER_WAITING = `EXISTS (SELECT 1 FROM bus.waiters WHERE expires_at > now())`;
+/**
+ * True in a statement when another process has a consumer waiting for the doorbell (bus.waiters) for
+ * one of the topics of the ring `payloadParam` (a text parameter, `Ringer.payload`: "<origin>;<topics>").
+ * This process's own waiting readers hear its commits in-process and need no NOTIFY; a row without an
+ * origin or topics (an older process) wants every ring, and so does every row for a payload that names
+ * no origin or no topics.
+ */
+export function consumerWaiting(payloadParam: string): string {
+  const ring = `${payloadParam}::text`;
+  return `EXISTS (SELECT 1 FROM bus.waiters w WHERE w.expires_at > now()
+    AND (w.origin IS NULL OR w.origin <> split_part(${ring}, ';', -2))
+    AND (w.topics IS NULL OR split_part(${ring}, ';', -1) = '' OR w.topics && string_to_array(split_part(${ring}, ';', -1), ',')))`;
+}
 
 /** How a statement that publishes along with its own change picks and shapes the events it inserts. */
 export interface OutboxInsertOptions {
@@ -64,7 +75,7 @@ export interface OutboxInsertOptions {
 
 /**
  * The outbox insert of `envelopes` with its parameters numbered from `$firstParam`, for a statement that
- * publishes along with its own change (a data-modifying CTE). Select CONSUMER_WAITING in the same
+ * publishes along with its own change (a data-modifying CTE). Select `doorbellColumns` in the same
  * statement and pass it to `ringAfterCommit`.
  */
 export function outboxInsert(
@@ -93,28 +104,33 @@ export function outboxInsert(
 }
 
 /**
- * Rings the doorbell for events just written on `db` when a consumer was waiting: at once when `db` is
- * the pool (the statement was its own transaction), from the commit hook of `withTransaction` when it
- * is one of its transactions. A transaction committed elsewhere rings nothing: its events are found by
- * the readers' sweep (docs/adr/0001-commit-safe-bus-positions.md, "The doorbell").
+ * Rings the doorbell for events just written on `db`: this process's waiting readers in-process, and
+ * other processes with a NOTIFY when `waiting` (the statement saw one of them wait for these topics). At
+ * once when `db` is the pool (the statement was its own transaction), from the commit hook of
+ * `withTransaction` when it is one of its transactions. A transaction committed elsewhere rings nothing:
+ * its events are found by the readers' sweep (docs/adr/0001-commit-safe-bus-positions.md, "The doorbell").
  */
 export function ringAfterCommit(db: Queryable, waiting: boolean, topics?: readonly string[]): void {
-  if (!waiting) return;
-  if (isPool(db)) ringDoorbell(db, topics);
-  else afterCommit(db, (pool) => ringDoorbell(pool, topics));
+  const ring = (pool: Pool) => {
+    const ringer = ringerOf(pool);
+    ringer.heard(topics);
+    if (waiting) ringer.notify(topics);
+  };
+  if (isPool(db)) ring(db);
+  else afterCommit(db, ring);
 }
 
 /**
  * The doorbell's columns for a statement that publishes: `waiting` (a consumer waits) and `rang` (the
  * statement NOTIFYed inside its own transaction, which only happens when `leadParam`, a boolean
  * parameter, is true and a consumer waits). `payloadParam` is the ring's payload, a text parameter:
- * `ringPayload` of the topics the statement may publish. Run the statement through `ringing` with the
- * same topics.
+ * the `payload` that `ringing` gives the statement (the topics it may publish and this process's
+ * origin). Run the statement through `ringing` with the same topics.
  */
 export function doorbellColumns(leadParam: string, payloadParam: string): string {
-  return `${CONSUMER_WAITING} AS waiting,
+  return `${consumerWaiting(payloadParam)} AS waiting,
     (SELECT count(*) FROM (SELECT pg_notify('${DOORBELL_CHANNEL}', ${payloadParam}::text)
-                           WHERE ${leadParam}::boolean AND ${CONSUMER_WAITING}) n) > 0
+                           WHERE ${leadParam}::boolean AND ${consumerWaiting(payloadParam)}) n) > 0
       AS rang`;
 }
 
@@ -135,30 +151,35 @@ function covered(rung: Set<string> | 'all', topics: readonly string[] | undefine
  * after it; otherwise the ring is sent after the commit, coalesced (`ringAfterCommit`). A transaction
  * that rang inside rings again only for topics that ring did not name. `topics` are those the
  * statement may publish (a superset is fine: it only wakes more readers; undefined wakes every
- * reader), and the statement's ring payload is `ringPayload(topics)`. Answers the statement's first row.
+ * reader). `run` gets the statement's ring payload (`payload`, for the `doorbellColumns` parameter): the
+ * topics and this process's origin, so the process that rang ignores the NOTIFY when it comes back; its
+ * own readers hear the commit in-process (`Ringer.heard`) right after it. Answers the statement's first row.
  */
 export async function ringing<R extends { waiting: boolean; rang: boolean }>(
   db: Queryable,
-  run: (lead: boolean) => Promise<R | undefined>,
+  run: (lead: boolean, payload: string) => Promise<R | undefined>,
   topics?: readonly string[],
 ): Promise<R | undefined> {
-  const rung = rangInside.get(db);
-  if (rung !== undefined) {
-    const row = await run(false);
-    if (!covered(rung, topics)) ringAfterCommit(db, row?.waiting === true, topics);
-    return row;
-  }
   const pool = isPool(db) ? db : poolOfTransaction(db);
   const ringer = pool && ringerOf(pool);
+  const payload = ringer ? ringer.payload(topics) : ringPayload(topics);
+  const rung = rangInside.get(db);
+  if (rung !== undefined) {
+    const row = await run(false, payload);
+    ringAfterCommit(db, row?.waiting === true && !covered(rung, topics), topics);
+    return row;
+  }
   const lead = ringer !== undefined && ringer.lead();
   if (lead && !isPool(db)) onTransactionEnd(db, () => ringer.release());
   let row: R | undefined;
   try {
-    row = await run(lead);
+    row = await run(lead, payload);
   } finally {
     if (lead && isPool(db)) ringer.release();
   }
   if (row?.rang) {
+    // The commit delivers the NOTIFY to other processes; this one hears it in-process, after the commit.
+    ringAfterCommit(db, false, topics);
     if (!isPool(db) && onTransactionEnd(db, () => rangInside.delete(db))) rangInside.set(db, topics ? new Set(topics) : 'all');
   } else ringAfterCommit(db, row?.waiting === true, topics);
   return row;
@@ -179,11 +200,11 @@ export async function publishMany(tx: Queryable, envelopes: readonly Envelope[])
   const topics = envelopes.map((e) => e.topic);
   await ringing(
     tx,
-    async (lead) => {
+    async (lead, payload) => {
       const { rows } = await tx.query<{ waiting: boolean; rang: boolean }>({
         name: 'llmops.bus.publish',
         text: INSERT_OUTBOX,
-        values: [lead, ringPayload(topics), ...outboxInsert(envelopes, 3).values],
+        values: [lead, payload, ...outboxInsert(envelopes, 3).values],
       });
       return rows[0];
     },

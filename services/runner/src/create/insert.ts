@@ -1,4 +1,4 @@
-import { doorbellColumns, outboxInsert, ringing, ringPayload } from '@llmops/kit/bus/publish';
+import { doorbellColumns, outboxInsert, ringing } from '@llmops/kit/bus/publish';
 import { isPgError, PgCode, type Pool } from '@llmops/kit/db';
 import { earlierUse, requestHash, type KeyOutcome, type KeyUse } from '@llmops/kit/idempotency';
 import { queuedEvent, queuedRows } from '../tasks/lifecycle.ts';
@@ -88,7 +88,7 @@ export async function insertTasks<T>(pool: Pool, creation: Creation<T>): Promise
   try {
     const result = await ringing(
       pool,
-      async (lead) => {
+      async (lead, payload) => {
         const { rows } = await pool.query<TaskRow & { waiting: boolean; rang: boolean }>({
           name: 'runner.create.tasks',
           text: `WITH grp AS (
@@ -126,7 +126,7 @@ export async function insertTasks<T>(pool: Pool, creation: Creation<T>): Promise
             stored === null ? null : JSON.stringify(stored.body),
             lead,
             ...insert.values,
-            ringPayload(topics),
+            payload,
           ],
         });
         return rows.length > 0 ? { rows, waiting: rows[0]?.waiting ?? false, rang: rows[0]?.rang ?? false } : undefined;

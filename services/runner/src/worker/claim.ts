@@ -1,4 +1,4 @@
-import { doorbellColumns, ringing, ringPayload } from '@llmops/kit/bus/publish';
+import { doorbellColumns, ringing } from '@llmops/kit/bus/publish';
 import { withTransaction, type Pool } from '@llmops/kit/db';
 import type { TaskStatus } from '@llmops/kit/contracts/runner';
 import { taskStarted } from '@llmops/kit/events/runner';
@@ -91,7 +91,7 @@ export async function claimFree(pool: Pool, options: ClaimOptions): Promise<Clai
   const at = new Date().toISOString();
   const result = await ringing(
     pool,
-    async (lead) => {
+    async (lead, payload) => {
       const { rows } = await pool.query<
         store.StartedRow & {
           attempt_id: string | null;
@@ -166,7 +166,7 @@ export async function claimFree(pool: Pool, options: ClaimOptions): Promise<Clai
           ids.map((i) => i.event),
           at,
           lead,
-          ringPayload(CLAIM_TOPICS),
+          payload,
         ],
       });
       return { rows, waiting: rows[0]?.waiting ?? false, rang: rows[0]?.rang ?? false };

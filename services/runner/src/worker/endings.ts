@@ -1,4 +1,4 @@
-import { doorbellColumns, outboxInsert, ringing, ringPayload, type Envelope } from '@llmops/kit/bus/publish';
+import { doorbellColumns, outboxInsert, ringing, type Envelope } from '@llmops/kit/bus/publish';
 import type { Pool } from '@llmops/kit/db';
 import type { Logger } from '@llmops/kit/logger';
 import { carriedOutput, taskCancelled, taskFailed, taskRetrying, taskSucceeded } from '@llmops/kit/events/runner';
@@ -197,7 +197,7 @@ export async function endAttempts(
   });
   const row = await ringing(
     pool,
-    async (lead) => {
+    async (lead, payload) => {
       const { rows } = await pool.query<{ done: string[]; waiting: boolean; rang: boolean }>({
         name: 'runner.finish.attempts',
         text: `WITH i AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(${INPUT_COLUMNS})),
@@ -258,7 +258,7 @@ export async function endAttempts(
           planned.map((p) => p.ending.task_id),
           planned.map((p) => p.ending.attempt_id),
           ...insert.values,
-          ringPayload(topics),
+          payload,
         ],
       });
       return rows[0];

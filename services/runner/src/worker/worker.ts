@@ -108,7 +108,11 @@ export class Worker {
     this.#state = 'running';
     const { bus, config } = this.#deps;
     this.#unsubscribe = await onCancel(bus, (taskId) => this.#abort(taskId, 'cancelled'));
+    // Only other processes' commits wake this reader: this process's creates and endings wake the loop
+    // themselves (`wake`), so reading its own events back at once only found claims with nothing to do.
+    // They are read later, with another process's event or on the sweep, and #wokenFor drops them.
     this.#reader = await bus.broadcast({
+      wakeFor: 'others',
       events: [...WAKE_EVENTS, providerChanged],
       handler: (events) => {
         for (const event of events) {
