@@ -24,6 +24,9 @@
 --    three entries per task; 130-170 bytes of WAL each). The list's search asks for `output_text IS NOT NULL`
 --    beside its `@@` (db/reads.ts), which is what lets the planner use the partial index; a task without
 --    an output never matched a search anyway (an empty tsvector matches no query).
+-- 4. The correlation's GIN index holds tasks with a correlation only: GIN keeps an entry for a NULL too, one
+--    per row version, three per task made without one. The list's `correlation @> $10` implies
+--    `correlation IS NOT NULL` (the operator is strict), so the planner uses the partial index as it is.
 CREATE INDEX attempts_payload_kept_started_idx ON runner.attempts (started_at) WHERE payload_removed_at IS NULL;
 DROP INDEX runner.attempts_payload_kept_idx;
 DROP INDEX runner.attempts_ended_idx;
@@ -35,3 +38,6 @@ DROP INDEX runner.tasks_status_idx;
 
 CREATE INDEX tasks_output_search_idx ON runner.tasks USING gin (output_search) WHERE output_text IS NOT NULL;
 DROP INDEX runner.tasks_output_search;
+
+CREATE INDEX tasks_correlation_some_idx ON runner.tasks USING gin (correlation jsonb_path_ops) WHERE correlation IS NOT NULL;
+DROP INDEX runner.tasks_correlation_idx;
