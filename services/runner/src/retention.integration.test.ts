@@ -30,8 +30,8 @@ afterAll(() => admin.end());
 const DAY_MS = 86_400_000;
 const WIRE = { method: 'POST', url: 'http://127.0.0.1:1/v1/chat/completions', headers: { 'content-type': 'application/json' } };
 
-/** A succeeded task with one attempt that ended `endedDaysAgo` days ago. */
-async function taskWithAttempt(endedDaysAgo: number): Promise<string> {
+/** A succeeded task with one attempt that ended `endedDaysAgo` days ago (and started `startedDaysAgo` days ago). */
+async function taskWithAttempt(endedDaysAgo: number, startedDaysAgo = endedDaysAgo): Promise<string> {
   const id = uuidv7();
   await admin.query(
     `INSERT INTO runner.tasks (id, requester, source, status, kind, snapshot, output_text, created_at, finished_at)
@@ -42,7 +42,7 @@ async function taskWithAttempt(endedDaysAgo: number): Promise<string> {
     `INSERT INTO runner.attempts (id, task_id, number, model_index, model_id, provider_id, provider_model_id, worker, status,
        request, wire, response_text, usage, cost_usd, queue_wait_ms, started_at, ended_at)
      VALUES ($1, $2, 1, 0, $3, $3, 'model-a', 'worker-1', 'succeeded', $4, $5, 'A title', $6, 0.0125, 5,
-       now() - $7 * interval '1 day', now() - $7 * interval '1 day')`,
+       now() - $8 * interval '1 day', now() - $7 * interval '1 day')`,
     [
       uuidv7(),
       id,
@@ -51,6 +51,7 @@ async function taskWithAttempt(endedDaysAgo: number): Promise<string> {
       JSON.stringify({ ...WIRE, body: '{"model":"model-a"}' }),
       JSON.stringify({ input_tokens: 12, output_tokens: 7 }),
       endedDaysAgo,
+      startedDaysAgo,
     ],
   );
   return id;
@@ -68,6 +69,7 @@ describe('attempt payload retention', () => {
   it('removes only old, unpinned payloads, waits for the pins consumer, and shows what it removed', async () => {
     const old = await taskWithAttempt(40);
     const fresh = await taskWithAttempt(10);
+    const long = await taskWithAttempt(10, 40); // started before the cut-off, ended after it (the walk is by start)
     const revised = await taskWithAttempt(40); // a revision was written from it
     const suggested = await taskWithAttempt(40); // its run ended in a suggestion
     const failedRun = await taskWithAttempt(40); // its run failed: nothing refers to it
@@ -129,7 +131,7 @@ describe('attempt payload retention', () => {
       });
       expect(attempt.request).toEqual({ model: 'model-a', messages: [{ role: 'user', content: 'Write a title' }] });
     }
-    for (const task of [fresh, revised, suggested]) {
+    for (const task of [fresh, long, revised, suggested]) {
       expect(await attemptOf(task)).toMatchObject({
         wire: { ...WIRE, body: '{"model":"model-a"}' },
         response_text: 'A title',

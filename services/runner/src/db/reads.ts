@@ -32,9 +32,10 @@ const WITHOUT_OUTPUT = TASK_COLUMN_NAMES.filter((name) => name !== 'output_text'
 
 /**
  * The list's filters, `$1`–`$13` of `listValues`; a null parameter leaves its filter out. One status is
- * compared with `=`, not `= ANY`: the planner then knows every row it finds through tasks_status_idx
- * (status, id DESC) has that status, so that index gives the list's order, and "failed on one model" reads
- * failed tasks newest first instead of walking every task (docs/bench.md 10.).
+ * compared with `=`, not `= ANY`: the planner then knows every row it finds through tasks_ended_status_idx
+ * (status, id DESC, of ended tasks) has that status, so that index gives the list's order, and "failed on one
+ * model" reads failed tasks newest first instead of walking every task (docs/bench.md 10.). The search says
+ * `output_text IS NOT NULL`, the predicate of its partial GIN index (sql/runner/000025).
  */
 const LIST_WHERE = `($1::uuid IS NULL OR t.id < $1)
        AND ($2::text[] IS NULL OR (cardinality($2::text[]) = 1 AND t.status = ($2::text[])[1])
@@ -49,7 +50,7 @@ const LIST_WHERE = `($1::uuid IS NULL OR t.id < $1)
        AND ($10::jsonb IS NULL OR t.correlation @> $10::jsonb)
        AND ($11::timestamptz IS NULL OR t.created_at >= $11)
        AND ($12::timestamptz IS NULL OR t.created_at < $12)
-       AND ($13::text IS NULL OR t.output_search @@ plainto_tsquery('simple', $13))`;
+       AND ($13::text IS NULL OR (t.output_text IS NOT NULL AND t.output_search @@ plainto_tsquery('simple', $13)))`;
 
 function listValues(filter: TaskFilter): unknown[] {
   return [

@@ -40,6 +40,9 @@ async function pinsBehind(pool: Pool): Promise<boolean> {
  * Removes the wire body and response text of attempts that ended more than `maxAgeMs` ago, except those of
  * pinned tasks, in batches: each batch one statement that takes its attempts with FOR UPDATE SKIP LOCKED,
  * so two runner instances running it at once take different attempts and never wait on each other.
+ * They are walked by start (attempts_payload_kept_started_idx): no index holds ended_at, so an attempt's
+ * ending is a HOT update (sql/runner/000025). An attempt ends within its timeouts of its start, so those
+ * that started before the cut-off are the ones that can have ended before it.
  */
 export async function removeAttemptPayloads(
   pool: Pool,
@@ -52,10 +55,11 @@ export async function removeAttemptPayloads(
       `WITH doomed AS (
          SELECT a.id FROM runner.attempts a
          WHERE a.payload_removed_at IS NULL
+           AND a.started_at < now() - $1 * interval '1 millisecond'
            AND a.ended_at < now() - $1 * interval '1 millisecond'
            AND (a.response_text IS NOT NULL OR a.wire ? 'body')
            AND NOT EXISTS (SELECT 1 FROM runner.pinned_tasks p WHERE p.task_id = a.task_id)
-         ORDER BY a.ended_at
+         ORDER BY a.started_at
          LIMIT $2
          FOR UPDATE OF a SKIP LOCKED
        )

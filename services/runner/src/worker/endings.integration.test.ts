@@ -267,6 +267,46 @@ describe('attempts that end together', () => {
   });
 });
 
+describe('what an ending writes', () => {
+  /** runner.attempts' updates and HOT updates so far, as this database's statistics have them. */
+  async function attemptUpdates(): Promise<{ upd: number; hot: number }> {
+    const { rows } = await admin.query<{ upd: number; hot: number }>(
+      `SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables
+       WHERE schemaname = 'runner' AND relname = 'attempts'`,
+    );
+    return rows[0] as { upd: number; hot: number };
+  }
+
+  it('closes each attempt with a HOT update: no index of runner.attempts holds a column the ending changes', async () => {
+    const tasks = await claimed(3);
+    // The claim's inserts and any earlier update reach the statistics within a second of their backend idling.
+    let before = await attemptUpdates();
+    for (let i = 0; i < 40; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const now = await attemptUpdates();
+      if (now.upd === before.upd && i >= 8) break;
+      before = now;
+    }
+    const success = { kind: 'succeeded' as const, text: 'ok', finish_reason: 'stop', provider_finish_reason: 'stop' };
+    const planned = tasks.map((c) => planEnding(c, ended({ ...success, response_id: null, usage, images: [] }), price));
+    expect(
+      await endAttempts(
+        pool,
+        OWNER,
+        planned.flatMap((p) => p ?? []),
+      ),
+    ).toHaveProperty('size', 3);
+    let after = await attemptUpdates();
+    for (let i = 0; i < 60 && after.upd < before.upd + 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      after = await attemptUpdates();
+    }
+    // (The reaper may close an earlier test's lost attempt meanwhile: that ending is HOT as well.)
+    expect(after.upd - before.upd).toBeGreaterThanOrEqual(3);
+    expect(after.hot - before.hot).toBe(after.upd - before.upd);
+  });
+});
+
 describe('the columns a task row holds', () => {
   it('are every column of runner.tasks but the search column and the usage mark, so a new column is not forgotten', async () => {
     const { rows } = await admin.query<{ name: string }>(

@@ -177,7 +177,10 @@ const ISO = `'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`;
  * Records these endings in one statement; answers the ids of the tasks it moved on (the others were
  * not as their claim left them, and nothing of theirs was written). The ids also come as arrays, so
  * the planner reaches the rows by primary key (a join to the jsonb input alone was estimated at 100 rows
- * and could scan every task and attempt).
+ * and could scan every task and attempt). The tasks are not asked for `status = 'running'`: a lease
+ * owner implies it (a CHECK of runner.tasks), and with it the statement's generic plan, which
+ * PostgreSQL keeps after five executions, walked tasks_running_idx and read every running task of every
+ * process at each finish (docs/bench.md, "What PostgreSQL writes per task").
  */
 export async function endAttempts(
   pool: Pool,
@@ -203,7 +206,7 @@ export async function endAttempts(
         text: `WITH i AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(${INPUT_COLUMNS})),
            task AS (
              SELECT t.id FROM runner.tasks t JOIN i ON i.task_id = t.id
-             WHERE t.id = ANY ($4::uuid[]) AND t.status = 'running' AND t.lease_owner = $2 AND t.attempts = i.attempt
+             WHERE t.id = ANY ($4::uuid[]) AND t.lease_owner = $2 AND t.attempts = i.attempt
                AND (i.any_cancel OR t.cancel_requested_at IS NULL) AND t.reserved_provider_id IS NULL
                AND t.cost_usd = i.cost_before
              ORDER BY t.id
