@@ -129,6 +129,8 @@ async function forward(
 ): Promise<Response> {
   const principal = callerOf(c);
   const requestId = c.get('requestId');
+  const spans = c.get('spans');
+  spans.mark('handler');
   const assertion = await signer.sign(
     { kind: 'account', subject: principal.accountId, role: principal.role, scopes: [...principal.scopes], requestId },
     service,
@@ -151,6 +153,7 @@ async function forward(
   }
 
   let answer;
+  spans.mark('forwarded');
   try {
     answer = await upstream.request(target, {
       method,
@@ -167,5 +170,6 @@ async function forward(
     if (error instanceof UpstreamTimeoutError) throw new GatewayTimeout(service, timeoutMs);
     throw new BadGateway(service, (error as NodeJS.ErrnoException).code);
   }
+  spans.mark('answered');
   return toResponse(answer, method, (name) => DROPPED_RESPONSE.has(name));
 }

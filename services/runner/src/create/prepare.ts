@@ -3,6 +3,7 @@ import type { TaskCreate } from '@llmops/kit/contracts/runner';
 import type { Pool } from '@llmops/kit/db';
 import type { FieldProblem } from '@llmops/kit/problem';
 import type { ServiceClient } from '@llmops/kit/http/service-client';
+import type { Spans } from '@llmops/kit/http/spans';
 import { fetchMissing } from '../clients/registry-snapshots.ts';
 import type { TaskSnapshot } from '../tasks/task.ts';
 import { chainOf, conversationProblem, timeoutsOf, unusable, type ModelRow } from './chain.ts';
@@ -88,17 +89,18 @@ async function modelsFor(deps: PrepareDeps, ids: readonly string[], requestId: s
 export async function prepareTasks(
   deps: PrepareDeps,
   request: TaskCreate,
-  { requestId, requester }: { requestId: string; requester: string },
+  { requestId, requester, spans }: { requestId: string; requester: string; spans?: Spans | undefined },
 ): Promise<{ prepared: Prepared } | { problems: FieldProblem[] }> {
   const problems: FieldProblem[] = [];
-  const rendered = await renderMessages(deps.prompt, request, { requestId, requester });
+  const timed = <T>(name: string, work: () => Promise<T>) => (spans ? spans.time(name, work) : work());
+  const rendered = await timed('render', () => renderMessages(deps.prompt, request, { requestId, requester }));
   problems.push(...rendered.problems);
 
   const presetId = request.preset_id ?? rendered.default_preset_id;
   const presetField = request.preset_id ? 'body.preset_id' : 'body.template_id';
   let preset: PresetRow | undefined;
   if (presetId) {
-    preset = await presetFor(deps, presetId, requestId);
+    preset = await timed('preset', () => presetFor(deps, presetId, requestId));
     if (!preset || preset.deleted)
       problems.push({ field: presetField, message: `no parameter preset ${presetId} in the registry` });
     else if (preset.archived_at) problems.push({ field: presetField, message: `parameter preset "${preset.name}" is archived` });
@@ -115,7 +117,7 @@ export async function prepareTasks(
     });
   // A group compares models side by side, so its tasks do not fall back to other models.
   const fallbacks = request.model_ids ? [] : (preset?.fallback_model_ids ?? []).filter((id) => !primary.includes(id));
-  const models = await modelsFor(deps, [...primary, ...fallbacks], requestId);
+  const models = await timed('models', () => modelsFor(deps, [...primary, ...fallbacks], requestId));
 
   const parameters: Record<string, unknown> = { ...(preset?.parameters ?? {}), ...(request.parameters ?? {}) };
   const retry = { ...DEFAULT_RETRY_POLICY, ...(preset?.retry_policy ?? {}) };
