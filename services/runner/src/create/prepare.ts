@@ -43,24 +43,27 @@ interface PresetRow {
 
 async function loadModels(pool: Pool, ids: readonly string[]): Promise<Map<string, ModelRow>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await pool.query<ModelRow>(
-    `SELECT m.id, m.provider_id, m.provider_kind, m.provider_model_id, m.display_name, m.modality, m.max_output_tokens,
+  // Named statements (these two reads run at every create): parsed and planned once per connection.
+  const { rows } = await pool.query<ModelRow>({
+    name: 'runner.create.models',
+    text: `SELECT m.id, m.provider_id, m.provider_kind, m.provider_model_id, m.display_name, m.modality, m.max_output_tokens,
             m.supports_json, m.rules, m.enabled, m.archived_at, m.deleted,
             p.name AS provider_name, p.enabled AS provider_enabled, p.archived_at AS provider_archived_at,
             p.deleted AS provider_deleted, p.timeout_ms AS provider_timeout_ms
      FROM runner.models m LEFT JOIN runner.providers p ON p.id = m.provider_id
      WHERE m.id = ANY($1::uuid[])`,
-    [ids],
-  );
+    values: [ids],
+  });
   return new Map(rows.map((row) => [row.id, row]));
 }
 
 async function loadPreset(pool: Pool, id: string): Promise<PresetRow | undefined> {
-  const { rows } = await pool.query<PresetRow>(
-    `SELECT id, name, model_id, parameters, retry_policy, fallback_model_ids, enabled, archived_at, deleted
+  const { rows } = await pool.query<PresetRow>({
+    name: 'runner.create.preset',
+    text: `SELECT id, name, model_id, parameters, retry_policy, fallback_model_ids, enabled, archived_at, deleted
      FROM runner.presets WHERE id = $1`,
-    [id],
-  );
+    values: [id],
+  });
   return rows[0];
 }
 
