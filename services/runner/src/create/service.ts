@@ -13,6 +13,7 @@ import type { TaskEndings } from '../metrics.ts';
 import { cancelTask, type AuditChange } from '../tasks/cancel.ts';
 import { assertRetryable, queue, refuseReusedKey, reject } from '../tasks/lifecycle.ts';
 import type { Lineage, TaskOrigin, TaskRow } from '../tasks/task.ts';
+import { TemplateDefaults } from './defaults.ts';
 import { insertTasks, type Answer } from './insert.ts';
 import { prepareTasks, resolveRetry, type Prepared } from './prepare.ts';
 
@@ -33,10 +34,10 @@ function unprocessable(problems: FieldProblem[]): Unprocessable {
 
 /** Creating, cancelling and retrying tasks: what the API routes and the bus consumer share. */
 export class TaskService {
-  readonly #deps: TaskServiceDeps;
+  readonly #deps: TaskServiceDeps & { defaults: TemplateDefaults };
 
   constructor(deps: TaskServiceDeps) {
-    this.#deps = deps;
+    this.#deps = { ...deps, defaults: new TemplateDefaults() };
   }
 
   /** Resolves and checks a request for `requester` (`account:<id>`); throws a 422 listing every problem. */
