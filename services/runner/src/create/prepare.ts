@@ -44,19 +44,23 @@ interface PresetRow {
   deleted: boolean;
 }
 
-async function loadModels(pool: Pool, ids: readonly string[]): Promise<Map<string, ModelRow>> {
-  if (ids.length === 0) return new Map();
-  // Named statements (these two reads run at every create): parsed and planned once per connection.
-  const { rows } = await pool.query<ModelRow>({
-    name: 'runner.create.models',
-    text: `SELECT m.id, m.provider_id, m.provider_kind, m.provider_model_id, m.display_name, m.modality, m.max_output_tokens,
+const MODEL_COLUMNS = `m.id, m.provider_id, m.provider_kind, m.provider_model_id, m.display_name, m.modality, m.max_output_tokens,
             m.supports_json, m.rules, m.enabled, m.archived_at, m.deleted,
             p.name AS provider_name, p.enabled AS provider_enabled, p.archived_at AS provider_archived_at,
             p.deleted AS provider_deleted, p.timeout_ms AS provider_timeout_ms
-     FROM runner.models m LEFT JOIN runner.providers p ON p.id = m.provider_id
-     WHERE m.id = ANY($1::uuid[])`,
-    values: [ids],
-  });
+     FROM runner.models m LEFT JOIN runner.providers p ON p.id = m.provider_id`;
+
+/*
+ * Named statements (these reads run at every create): parsed once per connection, and planned once when
+ * PostgreSQL settles on the generic plan. One model (most creates) is read by `=`: with `= ANY($1)` the
+ * generic plan is costed for an array of ten, so PostgreSQL keeps re-planning it for every call.
+ */
+const ONE_MODEL = { name: 'runner.create.model', text: `SELECT ${MODEL_COLUMNS} WHERE m.id = $1::uuid` };
+const MODELS = { name: 'runner.create.models', text: `SELECT ${MODEL_COLUMNS} WHERE m.id = ANY($1::uuid[])` };
+
+async function loadModels(pool: Pool, ids: readonly string[]): Promise<Map<string, ModelRow>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await pool.query<ModelRow>(ids.length === 1 ? { ...ONE_MODEL, values: ids } : { ...MODELS, values: [ids] });
   return new Map(rows.map((row) => [row.id, row]));
 }
 
