@@ -60,7 +60,9 @@ const MODELS = { name: 'runner.create.models', text: `SELECT ${MODEL_COLUMNS} WH
 
 async function loadModels(pool: Pool, ids: readonly string[]): Promise<Map<string, ModelRow>> {
   if (ids.length === 0) return new Map();
-  const { rows } = await pool.query<ModelRow>(ids.length === 1 ? { ...ONE_MODEL, values: ids } : { ...MODELS, values: [ids] });
+  const { rows } = await pool.query<ModelRow>(
+    ids.length === 1 ? { ...ONE_MODEL, values: [ids[0]] } : { ...MODELS, values: [ids] },
+  );
   return new Map(rows.map((row) => [row.id, row]));
 }
 
