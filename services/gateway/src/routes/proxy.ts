@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { PublicRoute } from '@llmops/kit/contracts/index';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
 import { createIdentitySigner, IDENTITY_HEADER, type IdentitySigner } from '@llmops/kit/http/identity';
-import { createUpstream, markedIdempotent, toResponse, UpstreamTimeoutError } from '@llmops/kit/http/upstream';
+import { createUpstream, markedIdempotent, toBufferedResponse, UpstreamTimeoutError } from '@llmops/kit/http/upstream';
 import { HttpProblem } from '@llmops/kit/problem';
 import { WEB_PROXY_SECRET_HEADER } from '../auth/forwarded.ts';
 import { callerOf, clientAddress, requireAccess } from '../auth/guard.ts';
@@ -99,6 +99,9 @@ class GatewayTimeout extends HttpProblem {
 /** Connections to the services (kit's keep-alive rules and one retry on a reset reused connection). */
 const upstream = createUpstream({ maxSockets: 256 });
 
+/** Answers up to this size that say their length are read whole and sent as bytes; longer ones and streams (SSE) stream. */
+const BUFFERED_BYTES = 256 * 1024;
+
 /** `/api/v1/prompts/{id}` → `/api/v1/prompts/:id`. */
 export function honoPath(openApiPath: string): string {
   return openApiPath.replace(/\{([^}]+)\}/g, ':$1');
@@ -172,5 +175,10 @@ async function forward(
     throw new BadGateway(service, (error as NodeJS.ErrnoException).code);
   }
   spans.mark('answered');
-  return toResponse(answer, method, (name) => DROPPED_RESPONSE.has(name));
+  try {
+    return await toBufferedResponse(answer, method, (name) => DROPPED_RESPONSE.has(name), BUFFERED_BYTES);
+  } catch (error) {
+    // The answer broke off while it was read (the service stopped, or the caller went away).
+    throw new BadGateway(service, (error as NodeJS.ErrnoException).code);
+  }
 }
