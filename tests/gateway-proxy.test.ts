@@ -12,6 +12,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { errors, IdParamSchema } from '@llmops/kit/contracts/common';
 import type { PublicRoute } from '@llmops/kit/contracts/index';
 import { IDENTITY_HEADER, verifyIdentity, type Identity } from '@llmops/kit/http/identity';
+import { revokeTokenAsOperator } from '@llmops/gateway/operator';
 import { startExpiringServer, type ExpiringServer } from '@llmops/kit/testing/expiring-server';
 import { useTestDatabase } from '@llmops/kit/testing/vitest';
 import { startGateway, type Caller, type GatewayHarness } from './gateway-support.ts';
@@ -203,18 +204,47 @@ describe('the authenticated proxy', () => {
     expect(await response.json()).toEqual({ id: ID, name: 'stub', seen: { method: 'GET' } });
     const last = stub.seen.at(-1) as Seen;
     expect(last.url).toBe(`/api/v1/stub-items/${ID}?x=1`);
-    expect(last.identity).toMatchObject({
-      kind: 'account',
-      subject: viewer.accountId,
-      role: 'viewer',
-      requestId: 'trace-abc.123',
-    });
+    expect(last.identity).toEqual({ kind: 'account', subject: viewer.accountId, role: 'viewer', scopes: expect.any(Array) });
     expect(last.headers['x-request-id']).toBe('trace-abc.123');
     expect(last.headers.authorization).toBeUndefined();
     expect(last.headers.cookie).toBeUndefined();
     expect(last.headers['x-llmops-proxy-secret']).toBeUndefined();
     expect(last.headers['x-forwarded-for']).toBe('203.0.113.5');
     expect(last.headers.accept).toBe('application/json');
+  });
+
+  it("reuses an account's assertion only for the same role and scopes, and never for a revoked token", async () => {
+    const caller = await gw.caller('editor');
+    const admin = await gw.caller('admin');
+    const read = (secret: string) => gw.api(`/api/v1/stub-items/${ID}`, { headers: { authorization: `Bearer ${secret}` } });
+    const assertion = () => String(stub.seen.at(-1)?.headers[IDENTITY_HEADER]);
+    expect((await read(caller.token)).status).toBe(200);
+    const first = assertion();
+    expect((await read(caller.token)).status).toBe(200);
+    expect(assertion()).toBe(first);
+
+    // Another token of the account with fewer scopes: another assertion, carrying those scopes.
+    const narrow = await gw.token(caller.email, 'editor', ['prompts:read']);
+    expect((await read(narrow.secret)).status).toBe(200);
+    expect(assertion()).not.toBe(first);
+    expect(stub.seen.at(-1)?.identity).toMatchObject({ role: 'editor', scopes: ['prompts:read'] });
+
+    // A demoted account: the next request carries the new role, not the kept assertion.
+    const demote = await gw.api(`/api/v1/accounts/${caller.accountId}`, {
+      method: 'PATCH',
+      headers: { ...gw.browser(admin), 'content-type': 'application/json' },
+      body: JSON.stringify({ role: 'viewer' }),
+    });
+    expect(demote.status).toBe(200);
+    expect((await read(caller.token)).status).toBe(200);
+    expect(assertion()).not.toBe(first);
+    expect(stub.seen.at(-1)?.identity).toMatchObject({ subject: caller.accountId, role: 'viewer' });
+
+    // A revoked token is refused by the gateway: the kept assertion of its account is never sent.
+    const seen = stub.seen.length;
+    await revokeTokenAsOperator(db.adminUrl, narrow.id);
+    expect((await read(narrow.secret)).status).toBe(401);
+    expect(stub.seen.length).toBe(seen);
   });
 
   it('passes If-Match to the service and its 412 back; the body goes through as it came', async () => {

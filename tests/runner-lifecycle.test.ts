@@ -133,6 +133,24 @@ describe('creating tasks', () => {
     expect(created.tasks[0].model_id).toBe(model);
   });
 
+  it("runs the default model of the version it renders, after the template's default changed", async () => {
+    const first = await h.provider();
+    const second = await h.provider();
+    const template = await publishedTemplate({ default_model_id: first.model });
+    const inputs = { topic: 'spelt', tone: 'dry' };
+    // The runner reads the model it saw last for this template while the next render runs: the render decides.
+    expect((await h.createTask({ template_id: template.id, inputs })).tasks[0].model_id).toBe(first.model);
+    const changed = await h.call('prompt', 'PATCH', `/api/v1/templates/${template.id}`, { default_model_id: second.model });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    const published = await h.call('prompt', 'POST', `/api/v1/templates/${template.id}/publish`, {});
+    expect(published.status, JSON.stringify(published.body)).toBe(201);
+    expect((await h.createTask({ template_id: template.id, inputs })).tasks[0].model_id).toBe(second.model);
+    expect((await h.createTask({ template_id: template.id, version: template.version, inputs })).tasks[0].model_id).toBe(
+      first.model,
+    );
+    expect((await h.createTask({ template_id: template.id, inputs, model_id: first.model })).tasks[0].model_id).toBe(first.model);
+  });
+
   it('takes literal ad-hoc messages as they are, and renders them only when asked', async () => {
     const { model } = await h.provider();
     const literal = await h.createTask({

@@ -178,6 +178,14 @@ async function measureCpu<T>(
   return { result, wallMs, cpu: { cores, machine } };
 }
 
+/** CPU per completed task of each process (its cores over the window divided by the rate), ms. */
+function cpuPerTaskNote(cpu: CpuShares, perSecond: number): string {
+  const parts = cpu.cores
+    .filter(([, cores]) => Number.isFinite(cores))
+    .map(([name, cores]) => `${name.split(' ')[0]} ${fmt((cores / perSecond) * 1_000, 2)}`);
+  return `CPU ms per completed task: ${parts.join(', ')}`;
+}
+
 function cpuNote(cpu: CpuShares): string {
   const parts = cpu.cores
     .filter(([, cores]) => Number.isFinite(cores))
@@ -471,6 +479,8 @@ interface RouteTimes {
   totalMs: number;
   /** Every request's time, ms, in arrival order. */
   samples: number[];
+  /** The request lines' named spans (kit/http/spans.ts), ms, by name. */
+  spans: Map<string, number[]>;
 }
 
 interface RequestLog {
@@ -484,6 +494,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 function requestLog(): RequestLog {
   let sink: Map<string, number[]> | undefined;
+  let spanSink: Map<string, Map<string, number[]>> | undefined;
   return {
     watch(service, child) {
       let rest = '';
@@ -494,10 +505,15 @@ function requestLog(): RequestLog {
         for (const line of lines) {
           if (!line.includes('"msg":"request"')) continue;
           try {
-            const entry = JSON.parse(line) as { method?: string; path?: string; ms?: number };
+            const entry = JSON.parse(line) as { method?: string; path?: string; ms?: number; spans?: Record<string, number> };
             if (typeof entry.ms !== 'number') continue;
             const route = `${service} ${entry.method} ${(entry.path ?? '').replace(UUID, ':id')}`;
             sink.set(route, [...(sink.get(route) ?? []), entry.ms]);
+            if (entry.spans && spanSink) {
+              const named = spanSink.get(route) ?? new Map<string, number[]>();
+              spanSink.set(route, named);
+              for (const [name, ms] of Object.entries(entry.spans)) named.set(name, [...(named.get(name) ?? []), ms]);
+            }
           } catch {
             // not a log line of ours
           }
@@ -506,10 +522,13 @@ function requestLog(): RequestLog {
     },
     record() {
       const mine = new Map<string, number[]>();
+      const mySpans = new Map<string, Map<string, number[]>>();
       sink = mine;
+      spanSink = mySpans;
       return {
         stop() {
           if (sink === mine) sink = undefined;
+          if (spanSink === mySpans) spanSink = undefined;
           return [...mine.entries()]
             .map(([route, ms]) => ({
               route,
@@ -518,6 +537,7 @@ function requestLog(): RequestLog {
               p99: percentile(ms, 99),
               totalMs: ms.reduce((a, b) => a + b, 0),
               samples: ms,
+              spans: mySpans.get(route) ?? new Map<string, number[]>(),
             }))
             .sort((a, b) => b.totalMs - a.totalMs);
         },
@@ -534,6 +554,23 @@ function routesNote(routes: RouteTimes[]): string {
       .map((r) => `${r.route} ${fmt(r.p50, 1)} / ${fmt(r.p99, 1)} (${r.count})`)
       .join('; ')
   );
+}
+
+/** The create path's spans per route (the request lines' `spans`): p50 / p99 and the mean, ms. */
+function spansNote(routes: RouteTimes[]): string | undefined {
+  const parts = routes
+    .filter((r) => r.spans.size > 0)
+    .map(
+      (r) =>
+        `${r.route}: ` +
+        [...r.spans.entries()]
+          .map(
+            ([name, ms]) =>
+              `${name} ${fmt(percentile(ms, 50), 1)} / ${fmt(percentile(ms, 99), 1)} (mean ${fmt(ms.reduce((a, b) => a + b, 0) / ms.length, 1)})`,
+          )
+          .join(', '),
+    );
+  return parts.length === 0 ? undefined : `spans within requests, ms p50 / p99 (mean): ${parts.join('; ')}`;
 }
 
 // ---- the stack: registry and prompt, the gateway, and runner processes restarted per scenario ----
@@ -983,6 +1020,7 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
     notes: [
       `${succeeded} of ${rows.length} tasks succeeded`,
       routesNote(routes),
+      ...[spansNote(routes)].filter((note) => note !== undefined),
       probeNote('runner process', probe),
       ...profileNotes(runner.pid, 'runner'),
       loadNote(),
@@ -1201,10 +1239,12 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
         .join(', ')}; tasks per claim transaction in the window: ${fmt(perClaim, 1)}`,
       `graphile-worker's producers outrun its single worker, so its backlog (and wait) grows through the window; its rate is what one worker sustains`,
       cpuNote(measured.cpu),
+      cpuPerTaskNote(measured.cpu, rate),
       ringsNote(rings as Heard, rows[0]?.completed ?? 0),
       ...(walBefore && walAfter ? [walNote(walBefore, walAfter, rows[0]?.completed ?? 0)] : []),
       ...statementNotes(counted, rows[0]?.completed ?? 0),
       routesNote(routes),
+      ...[spansNote(routes)].filter((note) => note !== undefined),
       ...activityNotes(activity),
       probeNote('runner process', probe),
       ...profileNotes(runner.pid, 'runner'),

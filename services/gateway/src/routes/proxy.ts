@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { PublicRoute } from '@llmops/kit/contracts/index';
 import type { AppEnv, ServiceApp } from '@llmops/kit/http/app';
 import { createIdentitySigner, IDENTITY_HEADER, type IdentitySigner } from '@llmops/kit/http/identity';
-import { createUpstream, markedIdempotent, toResponse, UpstreamTimeoutError } from '@llmops/kit/http/upstream';
+import { createUpstream, markedIdempotent, toBufferedResponse, UpstreamTimeoutError } from '@llmops/kit/http/upstream';
 import { HttpProblem } from '@llmops/kit/problem';
 import { WEB_PROXY_SECRET_HEADER } from '../auth/forwarded.ts';
 import { callerOf, clientAddress, requireAccess } from '../auth/guard.ts';
@@ -99,6 +99,9 @@ class GatewayTimeout extends HttpProblem {
 /** Connections to the services (kit's keep-alive rules and one retry on a reset reused connection). */
 const upstream = createUpstream({ maxSockets: 256 });
 
+/** Answers up to this size that say their length are read whole and sent as bytes; longer ones and streams (SSE) stream. */
+const BUFFERED_BYTES = 256 * 1024;
+
 /** `/api/v1/prompts/{id}` → `/api/v1/prompts/:id`. */
 export function honoPath(openApiPath: string): string {
   return openApiPath.replace(/\{([^}]+)\}/g, ':$1');
@@ -129,9 +132,12 @@ async function forward(
 ): Promise<Response> {
   const principal = callerOf(c);
   const requestId = c.get('requestId');
-  const assertion = await signer.sign(
-    { kind: 'account', subject: principal.accountId, role: principal.role, scopes: [...principal.scopes], requestId },
-    service,
+  const spans = c.get('spans');
+  spans.mark('handler');
+  // Request-less, so one assertion per account, role, scopes and service serves 30 s of requests (kit's
+  // signer; the services verify it once): the request's id travels in X-Request-Id.
+  const assertion = await spans.time('sign', () =>
+    signer.sign({ kind: 'account', subject: principal.accountId, role: principal.role, scopes: [...principal.scopes] }, service),
   );
   const incoming = new URL(c.req.url);
   const target = new URL(incoming.pathname + incoming.search, deps.urls[service]);
@@ -151,6 +157,7 @@ async function forward(
   }
 
   let answer;
+  spans.mark('forwarded');
   try {
     answer = await upstream.request(target, {
       method,
@@ -167,5 +174,11 @@ async function forward(
     if (error instanceof UpstreamTimeoutError) throw new GatewayTimeout(service, timeoutMs);
     throw new BadGateway(service, (error as NodeJS.ErrnoException).code);
   }
-  return toResponse(answer, method, (name) => DROPPED_RESPONSE.has(name));
+  spans.mark('answered');
+  try {
+    return await toBufferedResponse(answer, method, (name) => DROPPED_RESPONSE.has(name), BUFFERED_BYTES);
+  } catch (error) {
+    // The answer broke off while it was read (the service stopped, or the caller went away).
+    throw new BadGateway(service, (error as NodeJS.ErrnoException).code);
+  }
 }

@@ -1,14 +1,33 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 let lastMs = 0;
 let sequence = 0;
+
+/*
+ * Random bytes for ids come from a pool refilled 256 ids at a time: one getrandom call per id (randomBytes)
+ * was 2–3 % of the runner's CPU profile, where a claim makes ids for every slot (docs/bench.md, issue 14).
+ * Each 16-byte slice is handed out once and overwritten by the next refill only after every slice was used.
+ */
+const POOL_IDS = 256;
+const pool = Buffer.alloc(16 * POOL_IDS);
+let next = POOL_IDS;
+
+/** 16 random bytes no other id has been given, writable until the pool is refilled (make the id at once). */
+function randomSixteen(): Buffer {
+  if (next === POOL_IDS) {
+    randomFillSync(pool);
+    next = 0;
+  }
+  const start = 16 * next++;
+  return pool.subarray(start, start + 16);
+}
 
 /**
  * A UUIDv7 (RFC 9562): 48 bits of Unix milliseconds, then random bits, with a 12-bit counter in
  * `rand_a` so ids made in the same millisecond by this process still sort in creation order.
  */
 export function uuidv7(): string {
-  const bytes = randomBytes(16);
+  const bytes = randomSixteen();
   let ms = Date.now();
   if (ms <= lastMs) {
     sequence++;
@@ -34,7 +53,7 @@ export function uuidv7(): string {
  * happened then (a legacy interaction kept as a task), so lists in id order show it where it happened.
  */
 export function uuidv7At(ms: number): string {
-  const bytes = randomBytes(16);
+  const bytes = randomSixteen();
   bytes.writeUIntBE(Math.max(0, Math.trunc(ms)), 0, 6);
   bytes[6] = 0x70 | (bytes.readUInt8(6) & 0x0f);
   bytes[8] = (bytes.readUInt8(8) & 0x3f) | 0x80;

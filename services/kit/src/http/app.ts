@@ -26,6 +26,7 @@ import { routeWithJsonBody, strictJsonBody, type ValidationHook } from './body.t
 import { mountHealth, type ReadinessCheck } from './health.ts';
 import { bindIdempotency, type Idempotent } from './idempotency.ts';
 import { requireIdentity, type Identity } from './identity.ts';
+import { Spans } from './spans.ts';
 import { findUrlProblem } from './strings.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -43,6 +44,8 @@ export interface AppEnv {
      */
     audit: Audit;
     idempotent: Idempotent;
+    /** Named parts of the request's time, logged with its request line (./spans.ts). */
+    spans: Spans;
   };
 }
 
@@ -152,16 +155,18 @@ export function createServiceApp({
     const incoming = c.req.header('x-request-id');
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const reqLog = log.child({ reqId: requestId });
+    const started = performance.now();
+    const spans = new Spans(started);
     c.set('requestId', requestId);
     c.set('log', reqLog);
-    const started = performance.now();
+    c.set('spans', spans);
     await next();
     c.header('X-Request-Id', requestId);
     const path = c.req.path;
     const quiet = path === '/healthz' || path === '/readyz' || path === METRICS_PATH;
     const ms = performance.now() - started;
     reqLog[quiet ? 'debug' : 'info'](
-      { method: c.req.method, path, status: c.res.status, ms: Math.round(ms * 10) / 10 },
+      { method: c.req.method, path, status: c.res.status, ms: Math.round(ms * 10) / 10, spans: spans.recorded() },
       'request',
     );
     metrics?.observeRequest({ method: c.req.method, route: routeOf(c), status: c.res.status, seconds: ms / 1000 });

@@ -102,4 +102,53 @@ describe('the identity signer', () => {
     );
     expect(seen).toEqual([editor, { ...editor, requestId: 'r2' }]);
   });
+  it("reuses an account's request-less assertion only for the same role, scopes and audience", async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const signer = createIdentitySigner(secret);
+    const account: Identity = { kind: 'account', subject: 'acc-9', role: 'editor', scopes: ['tasks:write'] };
+    const first = await signer.sign(account, 'registry');
+    expect(await signer.sign({ ...account, scopes: ['tasks:write'] }, 'registry')).toBe(first);
+    const others = await Promise.all([
+      signer.sign({ ...account, role: 'viewer' }, 'registry'),
+      signer.sign({ ...account, scopes: ['tasks:write', 'admin'] }, 'registry'),
+      signer.sign({ ...account, scopes: [] }, 'registry'),
+      signer.sign({ ...account, subject: 'acc-10' }, 'registry'),
+      signer.sign(account, 'runner'),
+    ]);
+    expect(new Set([first, ...others]).size).toBe(6);
+    const seen = await Promise.all(
+      [first, others[0] as string].map(async (token) =>
+        (await app().request('/whoami', { headers: { [IDENTITY_HEADER]: token } })).json(),
+      ),
+    );
+    expect(seen).toEqual([account, { ...account, role: 'viewer' }]);
+    vi.advanceTimersByTime(31_000);
+    expect(await signer.sign(account, 'registry')).not.toBe(first);
+  });
+});
+
+describe('verifying reused assertions', () => {
+  it('trusts a verified one until its expiry, for its audience only, and never under another secret', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
+    const account: Identity = { kind: 'account', subject: 'acc-11', role: 'viewer', scopes: [] };
+    const token = await signIdentity(secret, account, 'registry');
+    expect(await verifyIdentity(secret, token, 'registry')).toEqual(account);
+    expect(await verifyIdentity(secret, token, 'registry')).toEqual(account);
+    // The secret rotated (every service restarted with another): what was verified under the old one is not trusted.
+    const rotated = 'r'.repeat(40);
+    await expect(verifyIdentity(rotated, token, 'registry')).rejects.toThrow('not valid');
+    await expect(verifyIdentity(secret, token, 'runner')).rejects.toThrow('not for runner');
+    vi.advanceTimersByTime(61_000);
+    await expect(verifyIdentity(secret, token, 'registry')).rejects.toThrow('expired');
+  });
+
+  it('refuses a token whose signature was altered even after the genuine one was verified', async () => {
+    const token = await signIdentity(secret, { kind: 'service', subject: 'runner' }, 'registry');
+    await verifyIdentity(secret, token, 'registry');
+    const [header, payload] = token.split('.');
+    const forged = `${header}.${payload}.${'A'.repeat(43)}`;
+    await expect(verifyIdentity(secret, forged, 'registry')).rejects.toThrow('not valid');
+  });
 });

@@ -29,7 +29,8 @@ export const IdentitySchema = z.discriminatedUnion('kind', [
     subject: z.string().min(1),
     role: z.enum(ROLES),
     scopes: z.array(z.string()),
-    requestId: z.string().min(1),
+    /** Absent when the assertion serves many requests of the account (the gateway's); each request's id is in X-Request-Id. */
+    requestId: z.string().min(1).optional(),
   }),
   z.object({
     kind: z.literal('service'),
@@ -71,29 +72,43 @@ export async function signIdentity(secret: string, identity: Identity, audience:
 
 /** How long an assertion is reused: while at least half of its life is left, so it never expires in flight. */
 const REUSE_MS = (LIFETIME_SECONDS * 1000) / 2;
+/** Request-less assertions a signer keeps (one per identity and audience); the oldest goes first past it. */
+const MAX_SIGNED = 1024;
 
 export interface IdentitySigner {
   /** The assertion of `identity` for `audience` (see createIdentitySigner). */
   sign(identity: Identity, audience: string): Promise<string>;
 }
 
+/** Everything an assertion says but its times: two identities with the same key sign the same claims. */
+function claimsKey(identity: Identity, audience: string): string {
+  return identity.kind === 'service'
+    ? `${audience}\nservice\n${identity.subject}`
+    : `${audience}\naccount\n${identity.subject}\n${identity.role}\n${identity.scopes.join(' ')}`;
+}
+
 /**
  * The one way our processes sign identities: the gateway per request, a service calling another, the
- * test stack. An identity that names a request (the gateway's, for one caller's request) is signed for
- * that request; one that names none (a service's own) is signed once and reused for 30 s, so a busy
- * service signs twice a minute per service it calls, not per call. What is kept is bounded by the
- * request-less identities a process signs: one per service it calls.
+ * test stack. An identity that names a request is signed for that request; one that names none (a
+ * service's own, or the gateway's for an account's role and scopes) is signed once and reused for 30 s,
+ * so a busy caller signs twice a minute per identity and audience, not per call. Reuse never widens what
+ * an assertion grants: the key is every claim (audience, subject, role, scopes), so an account whose role
+ * or token scopes changed gets a new assertion on its next request, and one whose credential was revoked
+ * is refused by the gateway before anything is signed. What is kept is bounded (MAX_SIGNED).
  */
 export function createIdentitySigner(secret: string): IdentitySigner {
   const fresh = new Map<string, { token: Promise<string>; until: number }>();
   return {
     sign(identity, audience) {
       if (identity.requestId !== undefined) return signIdentity(secret, identity, audience);
-      const key = `${audience}\n${identity.kind}\n${identity.subject}`;
+      const key = claimsKey(identity, audience);
+      const now = Date.now();
       const kept = fresh.get(key);
-      if (kept && kept.until > Date.now()) return kept.token;
+      if (kept && kept.until > now) return kept.token;
       const token = signIdentity(secret, identity, audience);
-      fresh.set(key, { token, until: Date.now() + REUSE_MS });
+      fresh.delete(key);
+      if (fresh.size >= MAX_SIGNED) fresh.delete(fresh.keys().next().value as string);
+      fresh.set(key, { token, until: now + REUSE_MS });
       token.catch(() => fresh.delete(key));
       return token;
     },
@@ -101,12 +116,13 @@ export function createIdentitySigner(secret: string): IdentitySigner {
 }
 
 /**
- * Service assertions verified before, by secret, audience and token, until they expire: a service's
- * assertion serves all its calls for 30 s (createIdentitySigner), so its signature is checked once, not
- * on every call. Assertions that name a request are used once and not kept.
+ * Request-less assertions verified before, by secret, audience and token, until they expire: such an
+ * assertion serves all its caller's calls for 30 s (createIdentitySigner), so its signature is checked
+ * once, not on every call. Its expiry is checked on every use; a secret rotated (a restart with another
+ * secret) finds nothing kept under the old one. Assertions that name a request are used once and not kept.
  */
 const verified = new Map<string, { identity: Identity; expiresAt: number }>();
-const MAX_VERIFIED = 256;
+const MAX_VERIFIED = 1024;
 
 /** Verifies an assertion meant for `audience`; throws Unauthorized with what was wrong. */
 export async function verifyIdentity(secret: string, token: string, audience: string): Promise<Identity> {

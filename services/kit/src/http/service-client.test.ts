@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRoute, z } from '@hono/zod-openapi';
 import { errors, IdParamSchema, json } from '../contracts/common.ts';
@@ -143,6 +145,49 @@ describe('the service client', () => {
         new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error))),
     });
     await expect(silent.call(getModel, { params: { id: MODEL }, requestId: 'r' })).rejects.toMatchObject({
+      status: 503,
+      message: expect.stringContaining('The registry service did not answer'),
+    });
+  });
+});
+
+/** The same rules over the client's own transport (node:http, no fetch in between), against a real server. */
+describe('the service client over its own transport', () => {
+  let server: Server;
+  let url: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      if (req.url === '/api/v1/things?limit=1') {
+        res.writeHead(429, { 'content-type': 'application/problem+json', 'retry-after': '3' });
+        res.end(JSON.stringify({ type: 'about:blank', title: 'Too many', status: 429 }));
+      } else if (req.url?.startsWith('/api/v1/models/')) {
+        // Never answers: the call's own deadline ends it.
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ answered: `${req.method} ${req.url}`, identity: req.headers[IDENTITY_HEADER] !== undefined }));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('answers, refuses a busy service with its Retry-After, and gives up on a silent one at its deadline', async () => {
+    const client = createServiceClient({ caller: 'runner', service: 'registry', url, secret: SECRET, timeoutMs: 200 });
+    expect(await client.call(listThings, { query: { tag: ['é'] }, requestId: 'r' })).toEqual({
+      ok: true,
+      status: 200,
+      body: { answered: 'GET /api/v1/things?tag=%C3%A9', identity: true },
+    });
+    await expect(client.call(listThings, { query: { limit: 1 }, requestId: 'r' })).rejects.toMatchObject({
+      status: 503,
+      headers: { 'Retry-After': '3' },
+    });
+    await expect(client.call(getModel, { params: { id: MODEL }, requestId: 'r' })).rejects.toMatchObject({
       status: 503,
       message: expect.stringContaining('The registry service did not answer'),
     });

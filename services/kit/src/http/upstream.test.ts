@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startExpiringServer, type ExpiringServer } from '../testing/expiring-server.ts';
-import { createUpstream, type Upstream } from './upstream.ts';
+import { createUpstream, toBufferedResponse, type Upstream } from './upstream.ts';
 
 const retries: string[] = [];
 
@@ -103,5 +103,67 @@ describe('requests to our own servers over keep-alive connections', () => {
     ]);
     expect(first).toBe('the client closed it');
     announcing.close();
+  });
+});
+
+describe('answers handed on whole or streamed', () => {
+  it('reads a short answer of known length whole, and streams one of unknown length or over the bound', async () => {
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const server = createServer((req, res) => {
+      req.resume();
+      if (req.url === '/stream') {
+        // Chunked, and its end waits for the test: only a streamed answer can be handed on before it.
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'x-hop': 'dropped' });
+        res.write('data: first\n\n');
+        void released.then(() => res.end('data: last\n\n'));
+        return;
+      }
+      const body = req.url === '/long' ? 'x'.repeat(2_000) : '{"ok":true}';
+      res.writeHead(201, { 'content-type': 'application/json', 'content-length': String(body.length), 'x-hop': 'dropped' });
+      res.end(body);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const upstream = createUpstream();
+    const drop = (name: string) => name === 'x-hop';
+    try {
+      const short = await toBufferedResponse(
+        await upstream.request(new URL(`${base}/short`), { method: 'GET' }),
+        'GET',
+        drop,
+        1_000,
+      );
+      expect(short.status).toBe(201);
+      expect(short.headers.get('x-hop')).toBeNull();
+      expect(short.headers.get('content-type')).toBe('application/json');
+      expect(await short.text()).toBe('{"ok":true}');
+      const long = await toBufferedResponse(
+        await upstream.request(new URL(`${base}/long`), { method: 'GET' }),
+        'GET',
+        drop,
+        1_000,
+      );
+      expect((await long.text()).length).toBe(2_000);
+      const stream = await toBufferedResponse(
+        await upstream.request(new URL(`${base}/stream`), { method: 'GET' }),
+        'GET',
+        drop,
+        1_000,
+      );
+      const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toBe('data: first\n\n');
+      release();
+      let rest = '';
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+        rest += new TextDecoder().decode(chunk.value);
+      expect(rest).toBe('data: last\n\n');
+    } finally {
+      release();
+      upstream.close();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

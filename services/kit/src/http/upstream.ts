@@ -181,20 +181,50 @@ export function createUpstream({ maxSockets = Infinity }: UpstreamOptions = {}):
   };
 }
 
-/**
- * A fetch Response over a node:http response: status, every header (each Set-Cookie apart) but those
- * `drop` names (a proxy's hop-by-hop ones), the body streamed.
- */
-export function toResponse(response: IncomingMessage, method: string, drop?: (name: string) => boolean): Response {
-  const status = response.statusCode ?? 502;
+function headersOf(response: IncomingMessage, drop?: (name: string) => boolean): Headers {
   const headers = new Headers();
   const raw = response.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = (raw[i] as string).toLowerCase();
     if (!drop?.(name)) headers.append(name, raw[i + 1] as string);
   }
+  return headers;
+}
+
+/**
+ * A fetch Response over a node:http response: status, every header (each Set-Cookie apart) but those
+ * `drop` names (a proxy's hop-by-hop ones), the body streamed.
+ */
+export function toResponse(response: IncomingMessage, method: string, drop?: (name: string) => boolean): Response {
+  const status = response.statusCode ?? 502;
+  const headers = headersOf(response, drop);
   const empty = method.toUpperCase() === 'HEAD' || NULL_BODY_STATUSES.has(status);
   if (empty) response.resume();
   const body = empty ? null : (Readable.toWeb(response) as ReadableStream<Uint8Array>);
   return new Response(body, { status, statusText: response.statusMessage ?? '', headers });
+}
+
+/**
+ * As `toResponse`, but a body that says its length (`Content-Length`) and is at most `maxBytes` is read
+ * whole first and answered as bytes: a web stream over a small JSON answer cost a proxy about 100–150 µs
+ * of CPU per request (issue 14, docs/bench.md). A body of unknown length (a stream: SSE) or a larger one
+ * streams as before.
+ */
+export async function toBufferedResponse(
+  response: IncomingMessage,
+  method: string,
+  drop: ((name: string) => boolean) | undefined,
+  maxBytes: number,
+): Promise<Response> {
+  const status = response.statusCode ?? 502;
+  const length = Number(response.headers['content-length'] ?? Number.NaN);
+  const empty = method.toUpperCase() === 'HEAD' || NULL_BODY_STATUSES.has(status);
+  if (empty || !Number.isSafeInteger(length) || length > maxBytes) return toResponse(response, method, drop);
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return new Response(Buffer.concat(chunks), {
+    status,
+    statusText: response.statusMessage ?? '',
+    headers: headersOf(response, drop),
+  });
 }

@@ -84,7 +84,14 @@ export interface LabelRow {
 const TEMPLATE = `id, name, description, merge_adjacent, default_model_id, default_preset_id, variables, latest_version,
   created_by, updated_by, created_at, updated_at, deleted_at`;
 
-export function find(db: Queryable, id: string, { lock = false, withDeleted = false } = {}) {
+/** The live template read of every render (a named statement: planned once per connection, not per call). */
+const FIND_LIVE = {
+  name: 'prompt.templates.find',
+  text: `SELECT ${TEMPLATE} FROM prompt.templates WHERE id = $1 AND deleted_at IS NULL`,
+};
+
+export async function find(db: Queryable, id: string, { lock = false, withDeleted = false } = {}) {
+  if (!lock && !withDeleted) return (await db.query<TemplateRow>({ ...FIND_LIVE, values: [id] })).rows[0];
   return maybeOne<TemplateRow>(
     db,
     `SELECT ${TEMPLATE} FROM prompt.templates WHERE id = $1 ${withDeleted ? '' : 'AND deleted_at IS NULL'} ${lock ? 'FOR UPDATE' : ''}`,

@@ -63,9 +63,14 @@ describe('the render pool', () => {
       );
     const first = track('first', pool.render(request(NESTED), a));
     const second = track('second', pool.render(request(NESTED), a));
-    const third = pool.render(request('x'), a);
+    const third = pool.render(request('{% if true %}x{% endif %}'), a);
     await expect(third).rejects.toMatchObject({ status: 429, headers: { 'Retry-After': '1' } });
-    await track('other caller', pool.render(request('y'), { caller: 'account:b', fieldPrefix: '' }));
+    // A render bounded by its size (text and plain variables) runs on the event loop: no worker, no turn.
+    const inline = pool.status().inline;
+    const bounded = await pool.render({ ...request('Hello {{ name }}'), inputs: { name: 'Ada' } }, a);
+    expect(bounded.messages[0]?.text).toBe('Hello Ada');
+    expect(pool.status().inline).toBe(inline + 1);
+    await track('other caller', pool.render(request('{% if true %}y{% endif %}'), { caller: 'account:b', fieldPrefix: '' }));
     await Promise.all([first, second]);
     expect(settled).toEqual(['other caller ok', 'first 422', 'second 422']);
     // Stopped by the engine within the deadline: nothing had to be replaced.

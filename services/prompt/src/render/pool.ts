@@ -2,10 +2,12 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '@llmops/kit/logger';
 import { ServiceUnavailable, TooManyRequests } from '@llmops/kit/problem';
 import type { PromptConfig } from '../config.ts';
+import { isBounded } from './bounded.ts';
 import { timeLimit } from './budget.ts';
+import { TemplateParser } from './engine.ts';
 import { FairQueue } from './fair-queue.ts';
-import type { RenderOutcome, RenderRequest } from './render.ts';
-import { overBudgetProblem, type RenderCall, type Renders } from './renders.ts';
+import { Renderer, type RenderOutcome, type RenderRequest } from './render.ts';
+import { inlineRenders, overBudgetProblem, type RenderCall, type Renders } from './renders.ts';
 import type { RenderJob, WorkerMessage } from './worker.ts';
 
 /** How long past its deadline a worker may still answer by itself before it is stopped. */
@@ -43,6 +45,10 @@ const WORKER = new URL('./worker.ts', import.meta.url);
  * busy past it is terminated and replaced, and only that one — the others keep their warm state. Each
  * worker has a heap limit (`resourceLimits`); a worker over it is replaced the same way. Renders per
  * caller are bounded by a fair queue: past its bound a caller gets a 429.
+ *
+ * A render whose work is bounded by its size (./bounded.ts: text and plain variable outputs, small, no
+ * tokenizer: what a task's prompt usually is) runs on the event loop instead, without the two thread hops;
+ * it cannot run away, so it needs neither a worker nor a turn in the queue.
  */
 export class RenderPool implements Renders {
   readonly #config: PromptConfig;
@@ -54,11 +60,15 @@ export class RenderPool implements Renders {
   #broken: string | undefined;
   #stopping = false;
   #starting: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  readonly #parser = new TemplateParser();
+  readonly #inline: Renders;
+  #inlineRenders = 0;
 
   constructor(config: PromptConfig, log: Logger) {
     this.#config = config;
     this.#log = log;
     this.#queue = new FairQueue(config);
+    this.#inline = inlineRenders(new Renderer(this.#parser), config.deadlineMs);
   }
 
   /** Starts the workers; resolves once every one has warmed up (each takes requests from then on). */
@@ -73,6 +83,10 @@ export class RenderPool implements Renders {
   render(request: RenderRequest, call: RenderCall): Promise<RenderOutcome> {
     if (this.#stopping) return Promise.reject(new ServiceUnavailable('The prompt service is stopping; try again shortly.', 1));
     if (this.#broken) return Promise.reject(this.#brokenProblem());
+    if (isBounded(this.#parser, request)) {
+      this.#inlineRenders += 1;
+      return this.#inline.render(request, call);
+    }
     return new Promise<RenderOutcome>((resolve, reject) => {
       const job: Job = { id: this.#nextId++, request, call, resolve, reject };
       if (!this.#queue.offer(call.caller, job)) {
@@ -89,10 +103,10 @@ export class RenderPool implements Renders {
     });
   }
 
-  /** For readiness: how many workers take requests, and how many renders wait. */
-  status(): { ready: number; workers: number; waiting: number; broken: string | undefined } {
+  /** For readiness: how many workers take requests, and how many renders wait (and how many ran inline). */
+  status(): { ready: number; workers: number; waiting: number; broken: string | undefined; inline: number } {
     const ready = [...this.#slots].filter((slot) => slot.ready && !slot.retiring).length;
-    return { ready, workers: this.#slots.size, waiting: this.#queue.waiting, broken: this.#broken };
+    return { ready, workers: this.#slots.size, waiting: this.#queue.waiting, broken: this.#broken, inline: this.#inlineRenders };
   }
 
   /** The worker threads' ids (one changes when its worker is replaced). */

@@ -221,8 +221,11 @@ export function mountRendering(app: ServiceApp, deps: RouteDeps): void {
       throw new Forbidden('POST /internal/render answers only the runner service and the legacy importer.');
     }
     const body = c.req.valid('json');
-    const template = await liveTemplate(body.template_id);
+    const spans = c.get('spans');
+    spans.mark('handler');
+    const template = await spans.time('template', () => liveTemplate(body.template_id));
     const call = { caller: callerOf(identity, c.req.header(ON_BEHALF_OF_HEADER)), fieldPrefix: '' };
-    return c.json(await renderTemplate(pool, deps, template, body, body.inputs, body.model, call), 200);
+    const answer = await spans.time('render', () => renderTemplate(pool, deps, template, body, body.inputs, body.model, call));
+    return c.json(answer, 200);
   });
 }

@@ -3,9 +3,11 @@ import type { TaskCreate } from '@llmops/kit/contracts/runner';
 import type { Pool } from '@llmops/kit/db';
 import type { FieldProblem } from '@llmops/kit/problem';
 import type { ServiceClient } from '@llmops/kit/http/service-client';
+import type { Spans } from '@llmops/kit/http/spans';
 import { fetchMissing } from '../clients/registry-snapshots.ts';
 import type { TaskSnapshot } from '../tasks/task.ts';
 import { chainOf, conversationProblem, timeoutsOf, unusable, type ModelRow } from './chain.ts';
+import type { TemplateDefaults } from './defaults.ts';
 import { renderMessages, type Rendered } from './render.ts';
 
 /** One task ready to insert: its snapshot and lineage. */
@@ -26,6 +28,8 @@ export interface PrepareDeps {
   pool: Pool;
   registry: ServiceClient;
   prompt: ServiceClient;
+  /** The default model each template's render answered last (./defaults.ts): read while the next render runs. */
+  defaults?: TemplateDefaults;
 }
 
 interface PresetRow {
@@ -40,26 +44,35 @@ interface PresetRow {
   deleted: boolean;
 }
 
-async function loadModels(pool: Pool, ids: readonly string[]): Promise<Map<string, ModelRow>> {
-  if (ids.length === 0) return new Map();
-  const { rows } = await pool.query<ModelRow>(
-    `SELECT m.id, m.provider_id, m.provider_kind, m.provider_model_id, m.display_name, m.modality, m.max_output_tokens,
+const MODEL_COLUMNS = `m.id, m.provider_id, m.provider_kind, m.provider_model_id, m.display_name, m.modality, m.max_output_tokens,
             m.supports_json, m.rules, m.enabled, m.archived_at, m.deleted,
             p.name AS provider_name, p.enabled AS provider_enabled, p.archived_at AS provider_archived_at,
             p.deleted AS provider_deleted, p.timeout_ms AS provider_timeout_ms
-     FROM runner.models m LEFT JOIN runner.providers p ON p.id = m.provider_id
-     WHERE m.id = ANY($1::uuid[])`,
-    [ids],
+     FROM runner.models m LEFT JOIN runner.providers p ON p.id = m.provider_id`;
+
+/*
+ * Named statements (these reads run at every create): parsed once per connection, and planned once when
+ * PostgreSQL settles on the generic plan. One model (most creates) is read by `=`: with `= ANY($1)` the
+ * generic plan is costed for an array of ten, so PostgreSQL keeps re-planning it for every call.
+ */
+const ONE_MODEL = { name: 'runner.create.model', text: `SELECT ${MODEL_COLUMNS} WHERE m.id = $1::uuid` };
+const MODELS = { name: 'runner.create.models', text: `SELECT ${MODEL_COLUMNS} WHERE m.id = ANY($1::uuid[])` };
+
+async function loadModels(pool: Pool, ids: readonly string[]): Promise<Map<string, ModelRow>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await pool.query<ModelRow>(
+    ids.length === 1 ? { ...ONE_MODEL, values: [ids[0]] } : { ...MODELS, values: [ids] },
   );
   return new Map(rows.map((row) => [row.id, row]));
 }
 
 async function loadPreset(pool: Pool, id: string): Promise<PresetRow | undefined> {
-  const { rows } = await pool.query<PresetRow>(
-    `SELECT id, name, model_id, parameters, retry_policy, fallback_model_ids, enabled, archived_at, deleted
+  const { rows } = await pool.query<PresetRow>({
+    name: 'runner.create.preset',
+    text: `SELECT id, name, model_id, parameters, retry_policy, fallback_model_ids, enabled, archived_at, deleted
      FROM runner.presets WHERE id = $1`,
-    [id],
-  );
+    values: [id],
+  });
   return rows[0];
 }
 
@@ -71,8 +84,14 @@ async function presetFor(deps: PrepareDeps, id: string, requestId: string): Prom
   return loadPreset(deps.pool, id);
 }
 
-async function modelsFor(deps: PrepareDeps, ids: readonly string[], requestId: string): Promise<Map<string, ModelRow>> {
-  const found = await loadModels(deps.pool, ids);
+async function modelsFor(
+  deps: PrepareDeps,
+  ids: readonly string[],
+  requestId: string,
+  early?: { ids: readonly string[]; read: Promise<Map<string, ModelRow>> },
+): Promise<Map<string, ModelRow>> {
+  // The read started alongside the render serves when it asked for every model needed.
+  const found = early && ids.every((id) => early.ids.includes(id)) ? await early.read : await loadModels(deps.pool, ids);
   const missing = ids.filter((id) => !found.has(id) || found.get(id)?.provider_kind === undefined);
   const providers = [...found.values()].filter((row) => row.provider_enabled === null).map((row) => row.provider_id);
   if (missing.length === 0 && providers.length === 0) return found;
@@ -88,17 +107,32 @@ async function modelsFor(deps: PrepareDeps, ids: readonly string[], requestId: s
 export async function prepareTasks(
   deps: PrepareDeps,
   request: TaskCreate,
-  { requestId, requester }: { requestId: string; requester: string },
+  { requestId, requester, spans }: { requestId: string; requester: string; spans?: Spans | undefined },
 ): Promise<{ prepared: Prepared } | { problems: FieldProblem[] }> {
   const problems: FieldProblem[] = [];
-  const rendered = await renderMessages(deps.prompt, request, { requestId, requester });
+  const timed = <T>(name: string, work: () => Promise<T>) => (spans ? spans.time(name, work) : work());
+  // The models and preset the request names, or the model its template's render answered last time, are
+  // read while the prompt service renders (the render's answer decides; a wrong guess is read again after).
+  const guess = request.model_ids ?? [
+    request.model_id ?? (request.preset_id === undefined ? deps.defaults?.guess(request.template_id) : undefined),
+  ];
+  const earlyIds = guess.filter(isString);
+  const early = earlyIds.length > 0 ? { ids: earlyIds, read: loadModels(deps.pool, earlyIds) } : undefined;
+  const earlyPreset = request.preset_id === undefined ? undefined : presetFor(deps, request.preset_id, requestId);
+  // Awaited below, or dropped when the render fails: never an unhandled rejection.
+  early?.read.catch(() => undefined);
+  earlyPreset?.catch(() => undefined);
+  const rendered = await timed('render', () => renderMessages(deps.prompt, request, { requestId, requester }));
+  if (rendered.template_id !== null) deps.defaults?.remember(rendered.template_id, rendered.default_model_id);
   problems.push(...rendered.problems);
 
   const presetId = request.preset_id ?? rendered.default_preset_id;
   const presetField = request.preset_id ? 'body.preset_id' : 'body.template_id';
   let preset: PresetRow | undefined;
   if (presetId) {
-    preset = await presetFor(deps, presetId, requestId);
+    preset = await timed('preset', () =>
+      earlyPreset && presetId === request.preset_id ? earlyPreset : presetFor(deps, presetId, requestId),
+    );
     if (!preset || preset.deleted)
       problems.push({ field: presetField, message: `no parameter preset ${presetId} in the registry` });
     else if (preset.archived_at) problems.push({ field: presetField, message: `parameter preset "${preset.name}" is archived` });
@@ -115,7 +149,7 @@ export async function prepareTasks(
     });
   // A group compares models side by side, so its tasks do not fall back to other models.
   const fallbacks = request.model_ids ? [] : (preset?.fallback_model_ids ?? []).filter((id) => !primary.includes(id));
-  const models = await modelsFor(deps, [...primary, ...fallbacks], requestId);
+  const models = await timed('models', () => modelsFor(deps, [...primary, ...fallbacks], requestId, early));
 
   const parameters: Record<string, unknown> = { ...(preset?.parameters ?? {}), ...(request.parameters ?? {}) };
   const retry = { ...DEFAULT_RETRY_POLICY, ...(preset?.retry_policy ?? {}) };

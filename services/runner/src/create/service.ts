@@ -7,11 +7,13 @@ import { fieldPath, NotFound, Unprocessable, type FieldProblem } from '@llmops/k
 import type { Bus } from '@llmops/kit/bus/index';
 import { keyReused } from '@llmops/kit/http/idempotency';
 import type { ServiceClient } from '@llmops/kit/http/service-client';
+import type { Spans } from '@llmops/kit/http/spans';
 import * as reads from '../db/reads.ts';
 import type { TaskEndings } from '../metrics.ts';
 import { cancelTask, type AuditChange } from '../tasks/cancel.ts';
 import { assertRetryable, queue, refuseReusedKey, reject } from '../tasks/lifecycle.ts';
 import type { Lineage, TaskOrigin, TaskRow } from '../tasks/task.ts';
+import { TemplateDefaults } from './defaults.ts';
 import { insertTasks, type Answer } from './insert.ts';
 import { prepareTasks, resolveRetry, type Prepared } from './prepare.ts';
 
@@ -32,15 +34,15 @@ function unprocessable(problems: FieldProblem[]): Unprocessable {
 
 /** Creating, cancelling and retrying tasks: what the API routes and the bus consumer share. */
 export class TaskService {
-  readonly #deps: TaskServiceDeps;
+  readonly #deps: TaskServiceDeps & { defaults: TemplateDefaults };
 
   constructor(deps: TaskServiceDeps) {
-    this.#deps = deps;
+    this.#deps = { ...deps, defaults: new TemplateDefaults() };
   }
 
   /** Resolves and checks a request for `requester` (`account:<id>`); throws a 422 listing every problem. */
-  async prepare(request: TaskCreate, requestId: string, requester: string) {
-    const result = await prepareTasks(this.#deps, request, { requestId, requester });
+  async prepare(request: TaskCreate, requestId: string, requester: string, spans?: Spans) {
+    const result = await prepareTasks(this.#deps, request, { requestId, requester, spans });
     if ('problems' in result) throw unprocessable(result.problems);
     return result.prepared;
   }
@@ -111,14 +113,17 @@ export class TaskService {
     origin: TaskOrigin,
     key: { key: string | undefined; operation: string; request: unknown },
     answer: (rows: readonly TaskRow[]) => Answer<T>,
+    spans?: Spans,
   ): Promise<Answer<T> & { replayed: boolean }> {
-    const outcome = await insertTasks(this.#deps.pool, {
+    const creation = {
       tasks: prepared.tasks,
       lineage: lineageOf(prepared),
       origin,
       key: { actor: origin.requester, key: key.key ?? null, operation: key.operation, request: key.request },
       answer,
-    });
+    };
+    const insert = () => insertTasks(this.#deps.pool, creation);
+    const outcome = await (spans ? spans.time('insert', insert) : insert());
     if (outcome.kind === 'reused') throw keyReused();
     if (outcome.kind === 'first') this.#deps.wake((outcome.rows ?? []).map((row) => row.id));
     return { status: outcome.status, body: outcome.body, replayed: outcome.kind === 'replay' };

@@ -17,13 +17,16 @@ export function mountTaskWrites(app: ServiceApp, { pool, tasks }: WriteDeps): vo
     const body = c.req.valid('json');
     const requestId = c.get('requestId');
     const requester = `${identity.kind}:${identity.subject}`;
+    const spans = c.get('spans');
+    spans.mark('handler');
     // Everything the task needs from other services is fetched and checked first; the create is then one statement.
-    const prepared = await tasks.prepare(body, requestId, requester);
+    const prepared = await tasks.prepare(body, requestId, requester, spans);
     const outcome = await tasks.create(
       prepared,
       { requester, source: 'api', priority: body.priority, correlation: body.correlation ?? null, inputs: body.inputs },
       { key: c.req.header('idempotency-key'), operation: 'task.create', request: body },
       (rows) => ({ status: 201, body: { group_id: rows[0]?.group_id ?? null, tasks: rows.map((row) => taskJson(row)) } }),
+      spans,
     );
     return c.json(outcome.body, outcome.replayed ? 200 : 201);
   });
