@@ -16,6 +16,7 @@ import { uuidv7 } from '@llmops/kit/ids';
 import { freePort, type TestDatabase } from '@llmops/kit/testing/database';
 import { startStack, type Stack } from '@llmops/kit/testing/stack';
 import { startEmulator, type Emulator } from '@llmops/emulator/server';
+import { countStatements, type StatementRow } from './bus-statements.ts';
 import { backlogJobs, graphileUtils, startGraphile } from './graphile.ts';
 import {
   apiToken,
@@ -321,70 +322,12 @@ function boundNote(verdicts: readonly ResultRow[], cpu: CpuShares | undefined, a
 
 // ---- statements per task: pg_stat_statements of this database, where the server has it loaded ----
 
-interface StatementCounts {
-  /** The statements run meanwhile in this database, by role and text; undefined when the server lacks pg_stat_statements. */
-  stop(): Promise<Array<{ role: string; query: string; calls: number; ms: number; rows: number; blocks: number }> | undefined>;
-}
-
-/**
- * Counts the statements each service ran in `admin`'s database from now until `stop`, from pg_stat_statements
- * (a load-independent figure: statements and their execution time per task, not wall-clock rates). The
- * embedded server does not preload it; a server that does (BENCH_DATABASE_URL) gets these notes.
- */
-async function countStatements(admin: Pool): Promise<StatementCounts> {
-  const read = async () => {
-    try {
-      await admin.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-      const { rows } = await admin.query<{
-        key: string;
-        role: string;
-        query: string;
-        calls: string;
-        ms: number;
-        rows: string;
-        blocks: string;
-      }>(
-        `SELECT s.userid::text || ':' || s.queryid::text AS key, r.rolname AS role,
-                left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90) AS query,
-                s.calls::text AS calls, s.total_exec_time AS ms, s.rows::text AS rows,
-                (s.shared_blks_hit + s.shared_blks_read)::text AS blocks
-         FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid
-         WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
-      );
-      return new Map(rows.map((row) => [row.key, row]));
-    } catch {
-      return undefined;
-    }
-  };
-  const before = await read();
-  return {
-    async stop() {
-      const after = await read();
-      if (!before || !after) return undefined;
-      return [...after]
-        .map(([key, row]) => {
-          const was = before.get(key);
-          return {
-            role: row.role.replace(/^llmops_/, ''),
-            query: row.query,
-            calls: Number(row.calls) - Number(was?.calls ?? 0),
-            ms: row.ms - (was?.ms ?? 0),
-            rows: Number(row.rows) - Number(was?.rows ?? 0),
-            blocks: Number(row.blocks) - Number(was?.blocks ?? 0),
-          };
-        })
-        .filter((row) => row.calls > 0)
-        .sort((a, b) => b.ms - a.ms);
-    },
-  };
-}
-
-function statementNotes(counted: Awaited<ReturnType<StatementCounts['stop']>>, tasks: number): string[] {
+function statementNotes(counted: StatementRow[] | undefined, tasks: number): string[] {
   if (!counted) return [];
   const byRole = new Map<string, { calls: number; ms: number; blocks: number }>();
   for (const row of counted) {
     const sum = byRole.get(row.role) ?? { calls: 0, ms: 0, blocks: 0 };
-    byRole.set(row.role, { calls: sum.calls + row.calls, ms: sum.ms + row.ms, blocks: sum.blocks + row.blocks });
+    byRole.set(row.role, { calls: sum.calls + row.calls, ms: sum.ms + row.execMs, blocks: sum.blocks + row.blocks });
   }
   return [
     'pg_stat_statements per task (calls / exec ms / shared blocks), by role: ' +
@@ -401,7 +344,7 @@ function statementNotes(counted: Awaited<ReturnType<StatementCounts['stop']>>, t
         .sort((a, b) => b.calls - a.calls),
     ].map(
       (row) =>
-        `  ${fmt(row.calls / tasks, 3)} calls, ${fmt(row.ms / tasks, 3)} ms, ${fmt(row.blocks / tasks, 1)} blocks per task, ` +
+        `  ${fmt(row.calls / tasks, 3)} calls, ${fmt(row.execMs / tasks, 3)} ms, ${fmt(row.blocks / tasks, 1)} blocks per task, ` +
         `${fmt(row.rows / Math.max(1, row.calls), 1)} rows/call: ${row.role} "${row.query}"`,
     ),
   ];
@@ -1121,7 +1064,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
   let routes: RouteTimes[];
   let walBefore: WalCounters | undefined;
   let walAfter: WalCounters | undefined;
-  let counted: Awaited<ReturnType<StatementCounts['stop']>>;
+  let counted: StatementRow[] | undefined;
   try {
     await sleep(STEADY.warmupMs);
     runner.reset();
