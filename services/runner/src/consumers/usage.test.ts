@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { Gathering } from './usage.ts';
 
+/** A gathering whose additions fail until `recover()`, and what it added after. */
+function failingAtFirst(gatherMs: number) {
+  let fail = true;
+  const added: string[][] = [];
+  const gathering = new Gathering(async (ids) => {
+    if (fail) throw new Error('the database is away');
+    added.push([...ids]);
+  }, gatherMs);
+  return { gathering, added, recover: () => (fail = false) };
+}
+
 describe('the usage consumer gathers ended tasks', () => {
   it('adds the ids of callers that come within the gathering time in one call, one call at a time', async () => {
     const calls: string[][] = [];
@@ -26,28 +37,18 @@ describe('the usage consumer gathers ended tasks', () => {
   });
 
   it('tells every caller of a round that failed, and the next round runs', async () => {
-    let fail = true;
-    const added: string[][] = [];
-    const gathering = new Gathering(async (ids) => {
-      if (fail) throw new Error('the database is away');
-      added.push([...ids]);
-    }, 5);
+    const { gathering, added, recover } = failingAtFirst(5);
     const outcomes = await Promise.allSettled([gathering.add(['a']), gathering.add(['b'])]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
-    fail = false;
+    recover();
     await gathering.add(['a', 'b']);
     expect(added).toEqual([['a', 'b']]);
   });
 
   it('does not wait for a while after a round failed (the bus re-runs the batch one event at a time)', async () => {
-    let fail = true;
-    const added: string[][] = [];
-    const gathering = new Gathering(async (ids) => {
-      if (fail) throw new Error('the database is away');
-      added.push([...ids]);
-    }, 2_000);
+    const { gathering, added, recover } = failingAtFirst(2_000);
     await expect(gathering.add(['a', 'b'])).rejects.toThrow('away');
-    fail = false;
+    recover();
     const started = performance.now();
     for (const id of ['a', 'b']) await gathering.add([id]);
     expect(added).toEqual([['a'], ['b']]);
