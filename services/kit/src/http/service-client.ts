@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { ServiceUnavailable, type Problem } from '../problem.ts';
 import type { ServiceName } from '../services.ts';
 import { createIdentitySigner, IDENTITY_HEADER, ON_BEHALF_OF_HEADER } from './identity.ts';
-import { createUpstream, markedIdempotent, type Upstream, type UpstreamFetch } from './upstream.ts';
+import { createUpstream, markedIdempotent, readBody, type Upstream, type UpstreamFetch } from './upstream.ts';
 
 /**
  * Calls another service through the route objects of its contract (ADR 0005): the path, method, params,
@@ -100,11 +100,7 @@ function overUpstream(upstream: Upstream): Exchange {
         const value = response.headers[name];
         return (Array.isArray(value) ? value[0] : value) ?? null;
       },
-      async text() {
-        const chunks: Buffer[] = [];
-        for await (const chunk of response) chunks.push(chunk as Buffer);
-        return Buffer.concat(chunks).toString('utf8');
-      },
+      text: async () => (await readBody(response)).toString('utf8'),
       async discard() {
         response.resume();
       },
@@ -188,6 +184,7 @@ export function createServiceClient({
       if (onBehalfOf !== undefined) headers[ON_BEHALF_OF_HEADER] = onBehalfOf;
       if (body !== undefined) headers['content-type'] = 'application/json';
       let response: Exchanged;
+      let ok: boolean;
       let text: string;
       try {
         response = await exchange(`${url}${pathOf(route, params)}${searchOf(query)}`, {
@@ -197,7 +194,7 @@ export function createServiceClient({
           signal: AbortSignal.timeout(timeoutMs),
           idempotent: markedIdempotent(route),
         });
-        const ok = response.status >= 200 && response.status < 300;
+        ok = response.status >= 200 && response.status < 300;
         // A busy service (429: the prompt service bounds renders per caller) is no answer either.
         const refused = response.status >= 400 && response.status < 500 && response.status !== 429;
         if (!ok && !refused) {
@@ -209,8 +206,7 @@ export function createServiceClient({
         if (error instanceof ServiceUnavailable) throw error;
         throw unavailable(`did not answer (${(error as Error).message})`);
       }
-      if (response.status < 200 || response.status >= 300)
-        return { ok: false, status: response.status, problem: problemOf(response.status, text) };
+      if (!ok) return { ok: false, status: response.status, problem: problemOf(response.status, text) };
       return {
         ok: true,
         status: response.status as SuccessStatus<R>,

@@ -204,6 +204,13 @@ export function toResponse(response: IncomingMessage, method: string, drop?: (na
   return new Response(body, { status, statusText: response.statusMessage ?? '', headers });
 }
 
+/** The whole body of a node:http response. */
+export async function readBody(response: IncomingMessage): Promise<Buffer<ArrayBuffer>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /**
  * As `toResponse`, but a body that says its length (`Content-Length`) and is at most `maxBytes` is read
  * whole first and answered as bytes: a web stream over a small JSON answer cost a proxy about 100–150 µs
@@ -220,9 +227,7 @@ export async function toBufferedResponse(
   const length = Number(response.headers['content-length'] ?? Number.NaN);
   const empty = method.toUpperCase() === 'HEAD' || NULL_BODY_STATUSES.has(status);
   if (empty || !Number.isSafeInteger(length) || length > maxBytes) return toResponse(response, method, drop);
-  const chunks: Buffer[] = [];
-  for await (const chunk of response) chunks.push(chunk as Buffer);
-  return new Response(Buffer.concat(chunks), {
+  return new Response(await readBody(response), {
     status,
     statusText: response.statusMessage ?? '',
     headers: headersOf(response, drop),
