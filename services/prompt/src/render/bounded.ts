@@ -1,4 +1,4 @@
-import { Output, Tag, type Template } from 'liquidjs';
+import { Output, Tag, TypeGuards, type Template } from 'liquidjs';
 import type { TemplateParser } from './engine.ts';
 import type { RenderRequest } from './render.ts';
 import { encodingFor } from './tokens.ts';
@@ -34,13 +34,11 @@ function isPlainPath(node: Output, outputEscape: unknown): boolean {
   const value = node.value;
   if (value.filters.some((filter) => (filter as unknown as { handler: unknown }).handler !== outputEscape)) return false;
   const postfix = value.initial.postfix;
-  if (postfix.length !== 1) return false;
-  const props = (postfix[0] as { props?: unknown[] }).props;
-  if (!Array.isArray(props) || props.length === 0) return false;
-  return props.every((prop) => {
-    const name = (prop as { constructor: { name: string } }).constructor.name;
-    return name === 'IdentifierToken' || name === 'NumberToken' || name === 'QuotedToken';
-  });
+  const path = postfix[0];
+  if (postfix.length !== 1 || !TypeGuards.isPropertyAccessToken(path) || path.props.length === 0) return false;
+  return path.props.every(
+    (prop) => TypeGuards.isWordToken(prop) || TypeGuards.isNumberToken(prop) || TypeGuards.isQuotedToken(prop),
+  );
 }
 
 function plain(templates: readonly Template[], outputEscape: unknown): { plain: boolean; outputs: number } {
