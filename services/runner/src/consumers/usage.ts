@@ -39,13 +39,10 @@ interface Round {
 }
 
 function newRound(): Round {
-  let settle!: Round['settle'];
-  const done = new Promise<void>((resolve, reject) => {
-    settle = (error) => (error === undefined ? resolve() : reject(error as Error));
-  });
+  const { promise: done, resolve, reject } = Promise.withResolvers<void>();
   // A round nobody awaited any more must not surface as an unhandled rejection.
   done.catch(() => undefined);
-  return { ids: [], done, settle };
+  return { ids: [], done, settle: (error) => (error === undefined ? resolve() : reject(error as Error)) };
 }
 
 /**
