@@ -91,8 +91,9 @@ export class Worker {
   /**
    * The last claim found nothing more it could start (fewer tasks than it asked for, none held back by a
    * limit), and no wake-up since told of new work. A slot that frees then (a task of this process or of
-   * another ended for good) gives a claim nothing to find, so it wakes nobody; only a wake-up for work
-   * (a task queued or requeued, a lease reaped) and the poll clear it.
+   * another ended for good) gives a claim nothing to find, so it wakes nobody (at most one claim per task
+   * otherwise, now that a create starts its own tasks). A wake-up for work (a task queued or requeued, a
+   * lease reaped, a retry) or a claim that left work behind clears it; the poll claims regardless.
    */
   #idle = false;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -230,13 +231,15 @@ export class Worker {
           failures = 0;
           this.#deps.finished?.ended(result.ended);
           for (const claimed of result.claimed) this.#execute(claimed);
-          if (result.claimed.length === limit) continue;
-          // Nothing more to start, unless a wake-up came while the claim ran (then claim again).
-          if (!result.held && !this.#woken) this.#idle = true;
+          const full = result.claimed.length === limit;
+          // Nothing more to start: none left, none held back by a limit, no wake-up while the claim ran.
+          this.#idle = !full && !result.held && !this.#woken;
+          if (full) continue;
           if (result.nextDueMs !== null) waitMs = Math.min(waitMs, Math.max(5, Math.ceil(result.nextDueMs)));
           // Held back by a limit: a finishing task wakes us; the rpm window and pauses pass with time.
           if (result.held) waitMs = Math.min(waitMs, 250);
         } catch (error) {
+          this.#idle = false;
           failures += 1;
           waitMs = Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
           this.#log.warn({ err: error, retry_in_ms: waitMs }, 'claiming tasks failed; trying again');
