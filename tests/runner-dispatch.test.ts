@@ -99,20 +99,10 @@ describe('a task created while its runner has a free slot', () => {
     expect(await claimed([task.id])).toEqual([]);
     // A replay of the create answers what the first answer said.
     const key = { 'idempotency-key': `dispatch-${task.id}` };
-    const keyed = await h.call(
-      'runner',
-      'POST',
-      '/api/v1/tasks',
-      { model_id: model, messages: [{ role: 'user', content: 'K' }] },
-      key,
-    );
-    const again = await h.call(
-      'runner',
-      'POST',
-      '/api/v1/tasks',
-      { model_id: model, messages: [{ role: 'user', content: 'K' }] },
-      key,
-    );
+    const keyedCreate = () =>
+      h.call('runner', 'POST', '/api/v1/tasks', { model_id: model, messages: [{ role: 'user', content: 'K' }] }, key);
+    const keyed = await keyedCreate();
+    const again = await keyedCreate();
     expect(keyed.body.tasks[0].status).toBe('running');
     expect(again.status).toBe(200);
     expect(again.body).toEqual(keyed.body);
