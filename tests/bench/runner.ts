@@ -868,6 +868,34 @@ async function makeSeeds(rig: Rig): Promise<Seeds> {
   }
 }
 
+/**
+ * created → the provider request, per task: from `runner.tasks.created_at` (the creating transaction's now()) to
+ * when the task's first streaming request reached the emulator (this process's clock; one machine, one clock),
+ * matched by the task's number in its rendered title. Unlike created → claimed it stays a wait when a task is
+ * claimed in the transaction that creates it: it takes in the commit, the worker picking the task up and the SDK's
+ * request.
+ */
+async function createdToProvider(
+  rig: Rig,
+  numbers: ReadonlyMap<string, number>,
+  window: { from: string; to: string } = { from: '-infinity', to: 'infinity' },
+): Promise<number[]> {
+  const arrivals = new Map<number, number>();
+  for (const received of rig.emulator.requests) {
+    const match = /Post number (-?\d+)\b/.exec(received.raw);
+    if (match && !arrivals.has(Number(match[1]))) arrivals.set(Number(match[1]), Date.parse(received.at));
+  }
+  const { rows } = await rig.admin.query<{ id: string; created: number }>(
+    `SELECT id, (extract(epoch FROM created_at) * 1000)::float8 AS created FROM runner.tasks
+     WHERE id = ANY ($1::uuid[]) AND created_at >= $2::timestamptz AND created_at < $3::timestamptz`,
+    [[...numbers.keys()], window.from, window.to],
+  );
+  return rows.flatMap((row) => {
+    const arrived = arrivals.get(numbers.get(row.id) ?? Number.NaN);
+    return arrived === undefined ? [] : [arrived - row.created];
+  });
+}
+
 async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
   const [runner] = await rig.startRunners(1);
   if (!runner) throw new Error('no runner started');
@@ -890,6 +918,7 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
     return created;
   };
   const ids: string[] = [];
+  const numbers = new Map<string, number>();
   const http: number[] = [];
   let probe: RunnerReport;
   let routes: RouteTimes[];
@@ -903,6 +932,7 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
       const created = await runOne(n);
       if (n >= LATENCY.warmup) {
         ids.push(created.id);
+        numbers.set(created.id, n);
         http.push(created.ms);
       }
       await sleep(5 + Math.random() * 10);
@@ -927,6 +957,7 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
   const claim = rows.map((row) => row.claim);
   const attempt = rows.map((row) => row.attempt);
   const run = rows.map((row) => row.run);
+  const provider = await createdToProvider(rig, numbers);
   const succeeded = rows.filter((row) => row.status === 'succeeded').length;
   const anchor = await graphileLatency(server);
   const row = (name: string, xs: number[]) => [
@@ -955,11 +986,14 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
       'started_at (the clock when the claim marked the task running, stored to the millisecond) is shown beside it.',
       'graphile-worker (defaults) beside it: add_job → get_job as jobs.created_at → jobs.locked_at (now() of each statement,',
       'read in the task), and add_job returned → task start on this process’s clock, as in benchmark 1.',
+      'created → provider request: created_at to the arrival of the task’s streaming request at the emulator (this',
+      "process's clock, the machine's): the commit, the worker's pick-up and the SDK's request, however the task was claimed.",
     ],
     table: [
       ['ms', 'p50', 'p90', 'p99', 'max'],
       row('runner: created → claimed (DB clock)', claim),
       row('  runner: created → attempt started_at (ms precision)', attempt),
+      row('  runner: created → its provider request reaches the emulator (ms precision)', provider),
       row('graphile-worker: add_job → get_job (DB clock, same run)', anchor.db),
       row('graphile-worker: add_job returned → task start (same run)', anchor.clock),
       row('  runner: claimed → finished (provider call + recording)', run),
@@ -1052,13 +1086,16 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
   const [runner] = await rig.startRunners(1);
   if (!runner) throw new Error('no runner started');
   const created: string[] = [];
+  const numbers = new Map<string, number>();
   const http: number[] = [];
   let stopping = false;
   let n = 0;
   const producers = Array.from({ length: STEADY.producers }, async () => {
     while (!stopping) {
-      const task = await rig.createTask(n++);
+      const number = n++;
+      const task = await rig.createTask(number);
       created.push(task.id);
+      numbers.set(task.id, number);
       http.push(task.ms);
     }
   });
@@ -1123,6 +1160,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
   const seconds = measured.wallMs / 1_000;
   const rate = (rows[0]?.completed ?? 0) / seconds;
   const claim = waits.map((row) => row.claim);
+  const provider = await createdToProvider(rig, numbers, window);
   const statuses = rows[0]?.statuses ?? {};
   const noop = await graphileSteady(server);
   const anchor = created[0] ? await graphileSteady(server, await streamingCall(rig, created[0])) : noop;
@@ -1187,6 +1225,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
         .map(([status, count]) => `${count} ${status}`)
         .join(', ')}; tasks per claim transaction in the window: ${fmt(perClaim, 1)}`,
       `graphile-worker's producers outrun its single worker, so its backlog (and wait) grows through the window; its rate is what one worker sustains`,
+      `runner, created → its provider request reaches the emulator (as in 6.1), tasks created in the window: p50 ${fmt(percentile(provider, 50), 2)} / p99 ${fmt(percentile(provider, 99), 2)} ms (${provider.length} tasks)`,
       cpuNote(measured.cpu),
       cpuPerTaskNote(measured.cpu, rate),
       ringsNote(rings as Heard, rows[0]?.completed ?? 0),
