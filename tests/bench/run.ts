@@ -9,6 +9,7 @@ import { DASHBOARD_PARTS, dashboardBench } from './dashboard.ts';
 import { drainBench } from './drain.ts';
 import { GATEWAY_PARTS, gatewayBench } from './gateway.ts';
 import { historyBench } from './history.ts';
+import { hopsBench } from './hops.ts';
 import { latencyBench } from './latency.ts';
 import { listenBench } from './listen.ts';
 import { producersBench } from './producers.ts';
@@ -61,6 +62,8 @@ const BENCHES: Bench[] = [
   { name: 'workflow', run: one(workflowBench) },
   // A million tasks (docs/bench.md, 10.): only `npm run bench -- history` runs it.
   { name: 'history', run: (server, report) => historyBench(server, report), whenAsked: true },
+  // CPU per request on each HTTP hop of the create path (docs/bench.md, issue 14 "hops"): only when asked.
+  { name: 'hops', run: one(hopsBench), whenAsked: true },
 ];
 
 const RESULTS = fileURLToPath(new URL('../../bench/results/', import.meta.url));

@@ -2,7 +2,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { SESSION_COOKIE } from '@llmops/kit/contracts/document';
-import type { AppEnv } from '@llmops/kit/http/app';
+import { setAnswerHeader, type AppEnv } from '@llmops/kit/http/app';
 import type { GatewayAccess } from '@llmops/kit/contracts/gateway';
 import { Forbidden, TooManyRequests, Unauthorized } from '@llmops/kit/problem';
 import { authorizePrincipal, type Principal } from './access.ts';
@@ -139,7 +139,7 @@ export function gatewayGuard(deps: GuardDeps): MiddlewareHandler<AppEnv> {
       );
     principals.set(c.req.raw, principal);
     await next();
-    for (const [name, value] of Object.entries(decision.headers)) c.header(name, value);
+    for (const [name, value] of Object.entries(decision.headers)) setAnswerHeader(c, name, value);
   };
 }
 

@@ -151,7 +151,10 @@ async function forward(
   headers['x-forwarded-for'] = clientAddress(c);
   const method = c.req.method;
   let body: Buffer | undefined;
-  if (method !== 'GET' && method !== 'HEAD' && c.req.raw.body !== null) {
+  // Under node every other method has a body stream (maybe empty), already read by kit (http/body.ts);
+  // asking the web Request for it would build that Request (about 20 µs of CPU per request).
+  const served = (c.env as { incoming?: unknown } | undefined)?.incoming !== undefined;
+  if (method !== 'GET' && method !== 'HEAD' && (served || c.req.raw.body !== null)) {
     body = Buffer.from(await c.req.arrayBuffer());
     headers['content-length'] = String(body.length);
   }

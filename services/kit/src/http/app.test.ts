@@ -1,6 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { Agent, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../logger.ts';
 import { Conflict, PROBLEM_CONTENT_TYPE, Unauthorized, type Problem } from '../problem.ts';
@@ -291,5 +294,60 @@ describe('the service app', () => {
       checks: { database: { ok: true }, bus: { ok: false, detail: 'not listening' } },
     });
     expect((await makeApp().request('/healthz')).status).toBe(200);
+  });
+});
+
+describe('a service app served by node', () => {
+  /** POSTs `chunks` (written one by one: chunked, no Content-Length) or one string on a kept-alive connection. */
+  function post(
+    agent: Agent,
+    url: string,
+    body: string | string[],
+  ): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      });
+      req.on('error', reject);
+      if (typeof body === 'string') req.end(body);
+      else {
+        for (const chunk of body) req.write(chunk);
+        req.end();
+      }
+    });
+  }
+
+  it('reads bodies from the node request with the same limit, checks and answers as the web Request', async () => {
+    const app = makeApp();
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/things`;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const made = await post(agent, url, ['{"name":', '"a","count":1}']);
+      expect(made.status).toBe(201);
+      expect(JSON.parse(made.text)).toEqual({ name: 'a' });
+      expect(made.headers['x-request-id']).toEqual(expect.any(String));
+      expect(made.headers['content-length']).toBe(String(Buffer.byteLength(made.text)));
+      const invalid = await post(agent, url, '{"name":"a\\u0000b","count":1}');
+      expect(JSON.parse(invalid.text)).toMatchObject({ status: 400, errors: [{ field: 'body.name' }] });
+      expect((await post(agent, url, '{"name":"a"}')).status).toBe(422);
+      // Over the limit (2048 bytes) with a Content-Length, and chunked without one: 413 either way.
+      const declared = await post(agent, url, JSON.stringify({ name: 'x'.repeat(4000), count: 1 }));
+      expect(JSON.parse(declared.text)).toMatchObject({ status: 413, title: 'Payload too large' });
+      const chunked = await post(
+        agent,
+        url,
+        Array.from({ length: 10 }, () => 'x'.repeat(500)),
+      );
+      expect(JSON.parse(chunked.text)).toMatchObject({ status: 413, instance: chunked.headers['x-request-id'] });
+      expect((await post(agent, url, '{"name":"after","count":2}')).text).toBe('{"name":"after"}');
+    } finally {
+      agent.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
