@@ -121,7 +121,8 @@ export async function pricesInForce(db: Queryable, modelIds: readonly string[], 
 
 /**
  * The price in force for each of these attempts when it started (attempts that end together, in one
- * statement), in the order given; null where its model has none.
+ * statement), in the order given; null where its model has none. `runner.prices_at_start` (sql/runner/000026)
+ * keeps one plan per connection: as a statement of its own, PostgreSQL planned it again at every call.
  */
 export async function pricesAtStart(
   db: Queryable,
@@ -129,12 +130,7 @@ export async function pricesAtStart(
 ): Promise<(Price | null)[]> {
   const { rows } = await db.query<{ n: string; price: Price | null }>({
     name: 'runner.cost.prices_at_start',
-    text: `SELECT a.n, to_jsonb(pr) AS price
-           FROM unnest($1::uuid[], $2::timestamptz[]) WITH ORDINALITY AS a(model_id, at, n)
-           LEFT JOIN LATERAL (
-             SELECT input_per_mtok::text, output_per_mtok::text, cached_input_per_mtok::text, per_image::text, effective_from
-             FROM runner.model_prices p WHERE p.model_id = a.model_id AND p.effective_from <= a.at
-             ORDER BY p.effective_from DESC LIMIT 1) pr ON true`,
+    text: 'SELECT n, price FROM runner.prices_at_start($1::uuid[], $2::timestamptz[])',
     values: [attempts.map((a) => a.model_id), attempts.map((a) => a.started_at)],
   });
   const byIndex = new Map(rows.map((row) => [Number(row.n) - 1, row.price]));
