@@ -160,7 +160,7 @@ describe('image options', () => {
     const { model } = await h.provider({ model: 'dall-e-2', modality: 'image' });
     const messages = [{ role: 'user', content: 'A lighthouse' }];
     const created = await h.createTask({ model_id: model, messages, image: { n: 10, size: '512x512' } });
-    expect(created.tasks[0].status).toBe('queued');
+    expect(['queued', 'running']).toContain(created.tasks[0].status);
     const problem = await refused({ model_id: model, messages, image: { n: 11 } });
     expect(problem.errors).toEqual([{ field: 'body.image.n', message: 'expected 1 to 10' }]);
   });
@@ -172,7 +172,7 @@ describe('image options', () => {
       messages: [{ role: 'user', content: 'A lighthouse' }],
       image: { n: 10, size: '640x480', quality: 'draft' },
     });
-    expect(created.tasks[0].status).toBe('queued');
+    expect(['queued', 'running']).toContain(created.tasks[0].status);
   });
 });
 

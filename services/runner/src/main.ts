@@ -24,7 +24,15 @@ export function buildRunner({ env, rawEnv, log, pool, bus, urls, readiness, metr
   const finished = taskEndings(metrics);
   const worker = new Worker({ pool, bus, log, config, credentials, attempts: attemptMetrics(metrics, finished), finished });
   observeQueue(metrics, pool);
-  const tasks = new TaskService({ pool, bus, registry, prompt, wake: (queued) => worker.wake(queued), finished });
+  const tasks = new TaskService({
+    pool,
+    bus,
+    registry,
+    prompt,
+    wake: (queued) => worker.wake(queued),
+    dispatch: worker,
+    finished,
+  });
   const app = createApp({ log, internalSecret: secret, readiness, metrics, pool, tasks });
   const consumers: { stop(): Promise<void> }[] = [];
   const retentionLog = log.child({ component: 'retention' });

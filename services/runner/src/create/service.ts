@@ -11,10 +11,10 @@ import type { Spans } from '@llmops/kit/http/spans';
 import * as reads from '../db/reads.ts';
 import type { TaskEndings } from '../metrics.ts';
 import { cancelTask, type AuditChange } from '../tasks/cancel.ts';
-import { assertRetryable, queue, refuseReusedKey, reject } from '../tasks/lifecycle.ts';
+import { assertRetryable, queue, refuseReusedKey, reject, type ClaimedTask } from '../tasks/lifecycle.ts';
 import type { Lineage, TaskOrigin, TaskRow } from '../tasks/task.ts';
 import { TemplateDefaults } from './defaults.ts';
-import { insertTasks, type Answer } from './insert.ts';
+import { insertTasks, type Answer, type Creation } from './insert.ts';
 import { prepareTasks, resolveRetry, type Prepared } from './prepare.ts';
 
 export interface TaskServiceDeps {
@@ -24,8 +24,23 @@ export interface TaskServiceDeps {
   prompt: ServiceClient;
   /** Called after a commit that queued tasks (their ids): this process's workers look at once. */
   wake: (queued?: readonly string[]) => void;
+  /**
+   * This process's worker (worker.ts), which runs the tasks a create starts itself when it has free slots
+   * (create/insert.ts); without it every created task is queued for a claim.
+   */
+  dispatch?: Dispatcher;
   /** Counts the tasks ended here: a request rejected, a queued task cancelled (metrics.ts). */
   finished?: TaskEndings;
+}
+
+/** What a create needs of its process's worker to start tasks itself. */
+export interface Dispatcher {
+  readonly owner: string;
+  readonly leaseMs: number;
+  /** Holds up to `wanted` free slots; answers how many. */
+  reserve(wanted: number): number;
+  /** Runs the tasks started in the `reserved` slots and frees the rest. */
+  adopt(reserved: number, started: readonly ClaimedTask[]): void;
 }
 
 function unprocessable(problems: FieldProblem[]): Unprocessable {
@@ -81,7 +96,7 @@ export class TaskService {
       prepared = 'prepared' in result ? result.prepared : undefined;
     }
     if (prepared) {
-      const outcome = await insertTasks(this.#deps.pool, {
+      const outcome = await this.#insert({
         tasks: prepared.tasks,
         lineage: lineageOf(prepared),
         origin,
@@ -89,7 +104,6 @@ export class TaskService {
         answer: (rows) => ({ status: 201, body: { group_id: rows[0]?.group_id ?? null, task_ids: rows.map((row) => row.id) } }),
       });
       if (outcome.kind === 'reused') await refuseReusedKey(this.#deps.pool, actor, correlationOf(request));
-      if (outcome.kind === 'first') this.#deps.wake((outcome.rows ?? []).map((row) => row.id));
       return;
     }
     const used = await withTransaction(this.#deps.pool, async (tx) => {
@@ -122,11 +136,35 @@ export class TaskService {
       key: { actor: origin.requester, key: key.key ?? null, operation: key.operation, request: key.request },
       answer,
     };
-    const insert = () => insertTasks(this.#deps.pool, creation);
+    const insert = () => this.#insert(creation);
     const outcome = await (spans ? spans.time('insert', insert) : insert());
     if (outcome.kind === 'reused') throw keyReused();
-    if (outcome.kind === 'first') this.#deps.wake((outcome.rows ?? []).map((row) => row.id));
     return { status: outcome.status, body: outcome.body, replayed: outcome.kind === 'replay' };
+  }
+
+  /**
+   * Inserts a creation's tasks, starting those its worker has slots for and a claim would start now;
+   * hands those to the worker, and wakes it for the ones left queued.
+   */
+  async #insert<T>(creation: Creation<T>) {
+    const { dispatch } = this.#deps;
+    const slots = dispatch?.reserve(creation.tasks.length) ?? 0;
+    let outcome: Awaited<ReturnType<typeof insertTasks<T>>> | undefined;
+    try {
+      outcome = await insertTasks(
+        this.#deps.pool,
+        creation,
+        dispatch && slots > 0 ? { owner: dispatch.owner, leaseMs: dispatch.leaseMs, slots } : undefined,
+      );
+    } finally {
+      dispatch?.adopt(slots, outcome?.started ?? []);
+    }
+    if (outcome.kind === 'first') {
+      const started = new Set((outcome.started ?? []).map((task) => task.row.id));
+      const queued = (outcome.rows ?? []).filter((row) => !started.has(row.id)).map((row) => row.id);
+      if (queued.length > 0) this.#deps.wake(queued);
+    }
+    return outcome;
   }
 
   /** Cancels a task (tasks/cancel.ts): a queued one at once, a running one by aborting its provider request. */

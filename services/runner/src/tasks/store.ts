@@ -11,6 +11,7 @@ import {
   type TaskOrigin,
   type TaskRow,
 } from './task.ts';
+import { dispatching, leaseExpiry } from './starting.ts';
 
 /*
  * The SQL verbs of a task (runner.tasks), one statement each, the `Queryable` first; import them as a
@@ -46,21 +47,43 @@ export interface QueuedTask extends NewTask, Lineage {
   inputs: Record<string, unknown>;
 }
 
+/** SQL parameters of a create that starts its new tasks itself when a claim would (create/insert.ts). */
+export interface DispatchParams {
+  /** The lease owner: the creating process's worker. */
+  owner: string;
+  leaseMs: string;
+  /** How many of them its worker has a slot for (0: none starts). */
+  slots: string;
+}
+
 /**
  * The INSERT of queued tasks from the jsonb array `param` (QueuedTask objects), for `insertQueued` and
- * for a statement that inserts them along with their events (create/insert.ts).
+ * for a statement that inserts them along with their events (create/insert.ts). With `dispatch`, the
+ * tasks a claim made now would start (tasks/starting.ts `dispatching`) are inserted started instead:
+ * running under the owner's lease, one attempt counted, started now, having waited 0 ms (their
+ * `run_after` is `now()`).
  */
-export function insertQueuedText(param: string): string {
-  return `INSERT INTO runner.tasks
-       (id, group_id, retry_of, requester, source, idempotency_key, request_hash, status, kind, priority, correlation,
-        template_id, template_version, template_label, part_versions, preset_id, inputs, snapshot, model_id, provider_id)
-     SELECT t.id, t.group_id, t.retry_of, t.requester, t.source, t.idempotency_key, t.request_hash, 'queued', t.kind, t.priority,
-            t.correlation, t.template_id, t.template_version, t.template_label, t.part_versions, t.preset_id, t.inputs, t.snapshot,
-            t.model_id, t.provider_id
-     FROM jsonb_to_recordset(${param}::jsonb) AS t(id uuid, group_id uuid, retry_of uuid, requester text, source text,
+export function insertQueuedText(param: string, dispatch?: DispatchParams): string {
+  const rows = `jsonb_to_recordset(${param}::jsonb) AS t(id uuid, group_id uuid, retry_of uuid, requester text, source text,
           idempotency_key text, request_hash text, kind text, priority integer, correlation jsonb, template_id uuid,
           template_version integer, template_label text, part_versions jsonb, preset_id uuid, inputs jsonb, snapshot jsonb,
           model_id uuid, provider_id uuid)`;
+  const started = dispatch
+    ? {
+        columns: ', lease_owner, lease_expires_at, attempts, model_attempts, started_at',
+        status: `CASE WHEN t.go THEN 'running' ELSE 'queued' END`,
+        values: `, CASE WHEN t.go THEN ${dispatch.owner} END, CASE WHEN t.go THEN ${leaseExpiry(dispatch.leaseMs)} END,
+            t.go::int, t.go::int, CASE WHEN t.go THEN now() END`,
+        from: dispatching(rows, dispatch.slots),
+      }
+    : { columns: '', status: `'queued'`, values: '', from: rows };
+  return `INSERT INTO runner.tasks
+       (id, group_id, retry_of, requester, source, idempotency_key, request_hash, status, kind, priority, correlation,
+        template_id, template_version, template_label, part_versions, preset_id, inputs, snapshot, model_id, provider_id${started.columns})
+     SELECT t.id, t.group_id, t.retry_of, t.requester, t.source, t.idempotency_key, t.request_hash, ${started.status}, t.kind, t.priority,
+            t.correlation, t.template_id, t.template_version, t.template_label, t.part_versions, t.preset_id, t.inputs, t.snapshot,
+            t.model_id, t.provider_id${started.values}
+     FROM ${started.from}`;
 }
 
 /** Inserts queued tasks in one statement; answers them in id (creation) order. */

@@ -6,8 +6,18 @@ import { uuidv7 } from '@llmops/kit/ids';
 import * as limits from '../db/provider-limits.ts';
 import * as cost from '../tasks/cost.ts';
 import * as lifecycle from '../tasks/lifecycle.ts';
+import {
+  leaseExpiry,
+  LIMITED,
+  openAttempts,
+  publishStarted,
+  STARTED_COLUMNS,
+  startedTask,
+  unlimitedProvider,
+  WAIT_MS,
+} from '../tasks/starting.ts';
 import * as store from '../tasks/store.ts';
-import { TASK_COLUMNS_T, type ChainModel } from '../tasks/task.ts';
+import { TASK_COLUMNS_T } from '../tasks/task.ts';
 
 export interface ClaimOptions {
   owner: string;
@@ -45,27 +55,6 @@ export async function claim(pool: Pool, options: ClaimOptions): Promise<ClaimRes
     ended: rest.ended,
   };
 }
-
-/**
- * The attempt's request as `normalizedRequest(attemptRequest(row, model))` makes it (tasks/request.ts),
- * from the snapshot `s` and the chain model `m` of a row; checked against it in claim.integration.test.ts.
- */
-const ATTEMPT_REQUEST = `CASE WHEN t.kind = 'image'
-    THEN jsonb_build_object('model', m.m ->> 'provider_model_id', 'prompt',
-           coalesce((SELECT string_agg(x.msg ->> 'content', E'\\n\\n' ORDER BY x.n)
-                     FROM jsonb_array_elements(t.snapshot -> 'messages') WITH ORDINALITY AS x(msg, n)
-                     WHERE x.msg ->> 'role' <> 'assistant'), ''))
-         || coalesce(nullif(t.snapshot -> 'image', 'null'::jsonb), '{}'::jsonb)
-    ELSE jsonb_build_object('model', m.m ->> 'provider_model_id', 'messages', t.snapshot -> 'messages',
-           'parameters', t.snapshot -> 'parameters')
-         || CASE WHEN (m.m ->> 'reasoning')::boolean THEN '{"reasoning": true}'::jsonb ELSE '{}'::jsonb END
-         || CASE WHEN coalesce((m.m ->> 'max_output_tokens')::numeric, 0) <> 0
-              THEN jsonb_build_object('defaultMaxOutputTokens', m.m -> 'max_output_tokens') ELSE '{}'::jsonb END
-    END`;
-
-/** A provider whose claims must be counted under its lock (provider-limits.ts). */
-const LIMITED = `(p.max_concurrency IS NOT NULL OR p.rpm_limit IS NOT NULL OR p.monthly_spend_cap_usd IS NOT NULL
-                  OR p.paused_until > now())`;
 
 /** What a claim publishes: its ring wakes only the readers of these. */
 const CLAIM_TOPICS = [taskStarted.topic];
@@ -108,44 +97,26 @@ export async function claimFree(pool: Pool, options: ClaimOptions): Promise<Clai
         text: `WITH due AS (
            SELECT t.id FROM runner.tasks t
            WHERE t.status = 'queued' AND t.run_after <= now()
-             AND NOT coalesce(t.provider_id IN (SELECT p.id FROM runner.providers p WHERE ${LIMITED}), false)
+             AND ${unlimitedProvider('t.provider_id')}
            ORDER BY t.priority DESC, t.run_after, t.id
            LIMIT $1
            FOR UPDATE OF t SKIP LOCKED
          ),
          started AS (
            UPDATE runner.tasks t SET status = 'running', lease_owner = $2,
-             lease_expires_at = now() + make_interval(secs => $3::float8 / 1000),
+             lease_expires_at = ${leaseExpiry('$3')},
              attempts = t.attempts + 1, model_attempts = t.model_attempts + 1, started_at = coalesce(t.started_at, now()),
-             queue_wait_ms = t.queue_wait_ms + greatest(0, round(extract(epoch FROM now() - t.run_after) * 1000))::int,
-             updated_at = now()
+             queue_wait_ms = t.queue_wait_ms + ${WAIT_MS}, updated_at = now()
            FROM due WHERE t.id = due.id
-           RETURNING ${TASK_COLUMNS_T}, greatest(0, round(extract(epoch FROM now() - t.run_after) * 1000))::int AS wait_ms,
-             clock_timestamp() AS claimed_at
+           RETURNING ${TASK_COLUMNS_T}, ${STARTED_COLUMNS}
          ),
          numbered AS (
            SELECT s.*, n.attempt_id, n.event_id
            FROM (SELECT s.*, row_number() OVER (ORDER BY s.id) AS n FROM started s) s
            JOIN unnest($4::uuid[], $5::uuid[]) WITH ORDINALITY AS n(attempt_id, event_id, n) ON n.n = s.n
          ),
-         opened AS (
-           INSERT INTO runner.attempts (id, task_id, number, model_index, model_id, provider_id, provider_model_id, worker, status,
-             request, queue_wait_ms, started_at)
-           SELECT t.attempt_id, t.id, t.attempts, t.model_index, (m.m ->> 'model_id')::uuid, (m.m ->> 'provider_id')::uuid,
-             m.m ->> 'provider_model_id', $2, 'running', ${ATTEMPT_REQUEST}, t.wait_ms, t.claimed_at
-           FROM numbered t CROSS JOIN LATERAL (SELECT t.snapshot -> 'chain' -> t.model_index AS m) m
-           RETURNING 1
-         ),
-         published AS (
-           INSERT INTO bus.outbox (event_id, topic, key, payload, headers)
-           SELECT t.event_id, '${taskStarted.topic}', t.id::text,
-             jsonb_build_object('task_id', t.id, 'group_id', t.group_id, 'correlation', t.correlation, 'requester', t.requester,
-               'model_id', t.model_id, 'provider_id', t.provider_id, 'attempt', t.attempts, 'at', $6::text,
-               'worker', $2::text, 'queue_wait_ms', t.wait_ms),
-             '{}'::jsonb
-           FROM numbered t ORDER BY t.id
-           RETURNING 1
-         ),
+         opened AS (${openAttempts('numbered', '$2')} RETURNING 1),
+         published AS (${publishStarted('numbered', '$2', '$6')} RETURNING 1),
          bell AS MATERIALIZED (SELECT ${doorbellColumns('($7::boolean AND EXISTS (SELECT 1 FROM started))', '$8')}),
          flags AS MATERIALIZED (
            SELECT EXISTS (SELECT 1 FROM runner.providers p WHERE ${LIMITED}) AS limited,
@@ -175,27 +146,10 @@ export async function claimFree(pool: Pool, options: ClaimOptions): Promise<Clai
   );
   const rows = result?.rows ?? [];
   const first = rows[0];
-  const claimed: lifecycle.ClaimedTask[] = rows
-    .filter((row) => row.attempt_id !== null && row.id !== null)
-    .map(
-      ({
-        attempt_id,
-        event_id: _e,
-        n: _n,
-        limited: _l,
-        due: _d,
-        next_ms: _m,
-        waiting: _w,
-        rang: _r,
-        wait_ms,
-        claimed_at,
-        ...row
-      }) => ({
-        row,
-        model: row.snapshot.chain[row.model_index] as ChainModel,
-        attempt: { id: attempt_id as string, number: row.attempts, started_at: claimed_at, queue_wait_ms: wait_ms },
-      }),
-    );
+  const claimed = rows.flatMap(
+    ({ attempt_id, event_id: _e, n: _n, limited: _l, due: _d, next_ms: _m, waiting: _w, rang: _r, ...row }) =>
+      attempt_id === null || row.id === null ? [] : [startedTask(row, attempt_id)],
+  );
   return {
     claimed,
     limited: first?.limited ?? false,

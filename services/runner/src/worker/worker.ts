@@ -21,7 +21,7 @@ import { claim } from './claim.ts';
 import { DeltaStreams } from './deltas.ts';
 import { extendLeases, reapExpired } from './leases.ts';
 import { Endings } from './endings.ts';
-import type { AttemptRecord, Outcome } from './outcome.ts';
+import type { AttemptEnd, AttemptRecord, Outcome } from './outcome.ts';
 
 export interface WorkerDeps {
   pool: Pool;
@@ -83,6 +83,19 @@ export class Worker {
    * reads them — each such wake was a claim that found nothing (two per task at low load).
    */
   readonly #wokenFor = new Set<string>();
+  /** Slots held for tasks a create of this process may start itself (`reserve`), until it says which it did (`adopt`). */
+  #reserved = 0;
+  #reservationsSettled: (() => void) | undefined;
+  /** The limit of the claim in flight: slots it may fill when it answers. */
+  #claiming = 0;
+  /**
+   * The last claim found nothing more it could start (fewer tasks than it asked for, none held back by a
+   * limit), and no wake-up since told of new work. A slot that frees then (a task of this process or of
+   * another ended for good) gives a claim nothing to find, so it wakes nobody (at most one claim per task
+   * otherwise, now that a create starts its own tasks). A wake-up for work (a task queued or requeued, a
+   * lease reaped, a retry) or a claim that left work behind clears it; the poll claims regardless.
+   */
+  #idle = false;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #loop: Promise<void> = Promise.resolve();
   #woken = false;
@@ -117,8 +130,10 @@ export class Worker {
       handler: (events) => {
         for (const event of events) {
           if (event.topic === 'registry.provider.changed') this.#deps.credentials.drop(event.payload.provider_id);
-          else if (!this.#wokenFor.delete(`${event.topic === taskQueued.topic ? 'queued' : 'ended'}:${event.payload.task_id}`))
-            this.wake();
+          else if (this.#wokenFor.delete(`${event.topic === taskQueued.topic ? 'queued' : 'ended'}:${event.payload.task_id}`))
+            continue;
+          else if (event.topic === taskQueued.topic || event.topic === taskRetrying.topic) this.wake();
+          else this.#slotFreed();
         }
       },
     });
@@ -131,8 +146,41 @@ export class Worker {
   /** Look for work now (a task was queued — `queued`, by this process —, or a slot may have freed). */
   wake(queued?: readonly string[]): void {
     for (const id of queued ?? []) this.#wokeFor(`queued:${id}`);
+    this.#idle = false;
     this.#woken = true;
     this.#wakeUp?.();
+  }
+
+  /**
+   * Holds up to `wanted` free slots for tasks a create of this process is about to insert and may start
+   * itself (create/insert.ts); answers how many (0 unless running). Each reservation is settled by `adopt`.
+   */
+  reserve(wanted: number): number {
+    if (this.#state !== 'running') return 0;
+    const free = this.#deps.config.concurrency - this.#running.size - this.#reserved - this.#claiming;
+    const slots = Math.max(0, Math.min(wanted, free));
+    this.#reserved += slots;
+    return slots;
+  }
+
+  /**
+   * Runs the tasks a create started under this worker's lease (at most the `reserved` slots it was given)
+   * as claimed ones, and frees the slots it did not use. Their `runner.task.queued` needs no wake-up.
+   */
+  adopt(reserved: number, started: readonly ClaimedTask[]): void {
+    this.#reserved -= reserved;
+    for (const task of started) {
+      this.#wokeFor(`queued:${task.row.id}`);
+      this.#execute(task);
+      // Stopping: the task goes back to the queue at once, as the running ones do.
+      if (this.#state !== 'running') this.#abort(task.row.id, 'stopping');
+    }
+    if (this.#reserved === 0) this.#reservationsSettled?.();
+  }
+
+  /** How long a lease this worker takes lasts. */
+  get leaseMs(): number {
+    return this.#deps.config.leaseMs;
   }
 
   /**
@@ -144,6 +192,8 @@ export class Worker {
     this.#state = 'stopping';
     this.wake();
     await this.#loop;
+    // A create that reserved slots before the stop may still hand over tasks it started.
+    if (this.#reserved > 0) await new Promise<void>((resolve) => (this.#reservationsSettled = resolve));
     const drain = this.#deps.config.stopDrainMs;
     const running = [...this.#running.values()].map((r) => r.done);
     let timer: NodeJS.Timeout | undefined;
@@ -165,10 +215,11 @@ export class Worker {
     let failures = 0;
     while (this.#state === 'running') {
       this.#woken = false;
-      const free = config.concurrency - this.#running.size;
+      const free = config.concurrency - this.#running.size - this.#reserved;
       let waitMs = config.pollMs;
       if (free > 0) {
         const limit = Math.min(free, config.claimBatch);
+        this.#claiming = limit;
         try {
           const result = await claim(pool, {
             owner: this.owner,
@@ -180,14 +231,20 @@ export class Worker {
           failures = 0;
           this.#deps.finished?.ended(result.ended);
           for (const claimed of result.claimed) this.#execute(claimed);
-          if (result.claimed.length === limit) continue;
+          const full = result.claimed.length === limit;
+          // Nothing more to start: none left, none held back by a limit, no wake-up while the claim ran.
+          this.#idle = !full && !result.held && !this.#woken;
+          if (full) continue;
           if (result.nextDueMs !== null) waitMs = Math.min(waitMs, Math.max(5, Math.ceil(result.nextDueMs)));
           // Held back by a limit: a finishing task wakes us; the rpm window and pauses pass with time.
           if (result.held) waitMs = Math.min(waitMs, 250);
         } catch (error) {
+          this.#idle = false;
           failures += 1;
           waitMs = Math.min(5_000, 100 * 2 ** Math.min(failures, 6));
           this.#log.warn({ err: error, retry_in_ms: waitMs }, 'claiming tasks failed; trying again');
+        } finally {
+          this.#claiming = 0;
         }
       }
       if (this.#woken || this.#state !== 'running') continue;
@@ -207,20 +264,29 @@ export class Worker {
     const entry: Running = { claimed, controller, done: Promise.resolve() };
     this.#running.set(claimed.row.id, entry);
     entry.done = this.#attempt(entry)
-      .catch((error: unknown) =>
+      .catch((error: unknown) => {
         this.#log.error(
           { err: error, taskId: claimed.row.id, attempt: claimed.attempt.number },
           'recording an attempt failed; its lease will expire and another claim retries it',
-        ),
-      )
-      .finally(() => {
+        );
+        return undefined;
+      })
+      .then((task) => {
         this.#running.delete(claimed.row.id);
         this.#wokeFor(`ended:${claimed.row.id}`);
-        this.wake();
+        // Back in the queue (or not known): a claim has work; ended for good or lost: only a slot freed.
+        if (task === 'queued' || task === undefined) this.wake();
+        else this.#slotFreed();
       });
   }
 
-  async #attempt(entry: Running): Promise<void> {
+  /** A slot freed and nothing was queued: a claim finds work only if the last one left some. */
+  #slotFreed(): void {
+    if (!this.#idle) this.wake();
+  }
+
+  /** Runs one attempt and records it; answers where it left the task. */
+  async #attempt(entry: Running): Promise<AttemptEnd['task']> {
     const { claimed, controller } = entry;
     const { row, model, attempt } = claimed;
     // Every line about this task names it (docs/operations.md#logs).
@@ -326,6 +392,7 @@ export class Worker {
       { outcome: outcome.kind, task: end.task, provider_ms: providerMs === null ? null : Math.round(providerMs) },
       'attempt recorded',
     );
+    return end.task;
   }
 
   #wokeFor(key: string): void {
