@@ -63,7 +63,8 @@ const STEADY = {
   get warmupMs() {
     return sized(1_000, 500);
   },
-  p99: 20,
+  /** created → provider request p99 under load, when 6.1 did not run to compare with. */
+  p99: 40,
   share: 0.6,
 };
 // BENCH_RUNNER_DRAIN_TASKS shortens the drain for a comparison while profiling; reported figures use 20,000.
@@ -96,7 +97,12 @@ const CLAIM = {
   ratio: 2,
 };
 
-/** 6.1's created → claimed p99 of this run, which 6.2's p99 under load is compared with (issue 14: ≤ 4×). */
+/**
+ * 6.1's created → provider request p99 of this run, which 6.2's p99 under load is compared with (issue 14: ≤ 4×).
+ * Not created → claimed: a task its create starts (direct dispatch, ADR 0021) is claimed at its creation's now(), so
+ * that figure is 0 at both loads and its ratio says nothing; the provider request's arrival is the same moment for a
+ * task however it was claimed.
+ */
 let lowLoadP99: number | undefined;
 
 const PROBE = new URL('./runner-probe.ts', import.meta.url).href;
@@ -903,6 +909,12 @@ async function createdToProvider(
   });
 }
 
+/** How many tasks their create started (direct dispatch, ADR 0021): claimed at their creation's now(). */
+function dispatchedNote(claim: readonly number[]): string {
+  const started = claim.filter((ms) => ms === 0).length;
+  return `${started} of ${claim.length} tasks started by the create itself (direct dispatch: created → claimed 0 ms), the rest claimed`;
+}
+
 async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
   const [runner] = await rig.startRunners(1);
   if (!runner) throw new Error('no runner started');
@@ -977,7 +989,7 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
   const p50 = percentile(claim, 50);
   const p99 = percentile(claim, 99);
   const graphileClaim = (p: number) => ({ name: 'graphile-worker add_job → get_job', value: percentile(anchor.db, p) });
-  lowLoadP99 = p99;
+  lowLoadP99 = percentile(provider, 99);
   // Every task is rendered by the prompt service on the way in, so its time is part of the creation's.
   const render = routes.find((r) => r.route === 'prompt POST /internal/render')?.samples ?? [];
   return {
@@ -1008,7 +1020,7 @@ async function latency(rig: Rig, server: BenchServer): Promise<BenchResult> {
       row('  prompt: POST /internal/render of each task (server-side, its request log)', render),
     ],
     notes: [
-      `${succeeded} of ${rows.length} tasks succeeded`,
+      `${succeeded} of ${rows.length} tasks succeeded; ${dispatchedNote(claim)}`,
       routesNote(routes),
       ...[spansNote(routes)].filter((note) => note !== undefined),
       probeNote('runner process', probe),
@@ -1171,7 +1183,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
   const statuses = rows[0]?.statuses ?? {};
   const noop = await graphileSteady(server);
   const anchor = created[0] ? await graphileSteady(server, await streamingCall(rig, created[0])) : noop;
-  const loadedP99 = percentile(claim, 99);
+  const loadedP99 = percentile(provider, 99);
   const verdicts = [
     ratioAtLeast(
       '6.2 runner tasks/s completed, steady load',
@@ -1181,9 +1193,9 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
       'tasks/s',
     ),
     lowLoadP99 === undefined
-      ? atMost('6.2 runner created → claimed p99 under steady load (6.1 not run: absolute)', loadedP99, STEADY.p99, 'ms')
+      ? atMost('6.2 runner created → provider request p99 under steady load (6.1 not run: absolute)', loadedP99, STEADY.p99, 'ms')
       : ratioAtMost(
-          '6.2 runner created → claimed p99 under steady load',
+          '6.2 runner created → provider request p99 under steady load',
           loadedP99,
           { name: '6.1 at low load', value: lowLoadP99 },
           4,
@@ -1232,6 +1244,7 @@ async function steady(rig: Rig, server: BenchServer): Promise<BenchResult> {
         .map(([status, count]) => `${count} ${status}`)
         .join(', ')}; tasks per claim transaction in the window: ${fmt(perClaim, 1)}`,
       `graphile-worker's producers outrun its single worker, so its backlog (and wait) grows through the window; its rate is what one worker sustains`,
+      dispatchedNote(claim),
       `runner, created → its provider request reaches the emulator (as in 6.1), tasks created in the window: p50 ${fmt(percentile(provider, 50), 2)} / p99 ${fmt(percentile(provider, 99), 2)} ms (${provider.length} tasks)`,
       cpuNote(measured.cpu),
       cpuPerTaskNote(measured.cpu, rate),
