@@ -28,7 +28,22 @@ export function pathOf(root: string, segments: readonly (string | number)[]): st
  * reads that nothing in the template assigns. Locals (`assign`, `capture`, loop variables) are not
  * inputs.
  */
-export function variableUses(engine: Liquid, templates: Template[]): VariableUse[] {
+/**
+ * Each parse's analysis, kept as long as the parse is: TemplateParser keeps parses by source, so the entries of a
+ * published version (every task of a template) are analyzed once, not at every render (issue 14). The uses are
+ * shared, hence read-only.
+ */
+const analyzed = new WeakMap<Liquid, WeakMap<Template[], readonly VariableUse[]>>();
+
+export function variableUses(engine: Liquid, templates: Template[]): readonly VariableUse[] {
+  let byParse = analyzed.get(engine);
+  if (!byParse) analyzed.set(engine, (byParse = new WeakMap()));
+  let uses = byParse.get(templates);
+  if (!uses) byParse.set(templates, (uses = Object.freeze(analyze(engine, templates).map((use) => Object.freeze(use)))));
+  return uses;
+}
+
+function analyze(engine: Liquid, templates: Template[]): VariableUse[] {
   const analysis = engine.analyzeSync(templates, { partials: false });
   const uses: VariableUse[] = [];
   for (const variables of Object.values(analysis.globals)) {
