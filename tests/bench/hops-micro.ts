@@ -6,13 +6,14 @@
 //
 //   node tests/bench/hops-micro.ts [requests per kind] [rounds]
 import { fork, type ChildProcess } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { createInterface } from 'node:readline';
 import { serve } from '@hono/node-server';
 import { internalRender } from '@llmops/kit/contracts/prompt';
 import { createInternalApp } from '@llmops/kit/http/app';
 import { createIdentitySigner, IDENTITY_HEADER, ON_BEHALF_OF_HEADER } from '@llmops/kit/http/identity';
 import { createLogger } from '@llmops/kit/logger';
+import { send } from './lib.ts';
 
 const SECRET = 'hops-micro-internal-secret-0123456789abcdef';
 const CONCURRENCY = 4;
@@ -58,23 +59,9 @@ function server(): void {
   });
 }
 
-function send(agent: Agent, url: string, method: string, headers: Record<string, string>, body?: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method,
-        agent,
-        headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+/** The status of one request (lib.ts `send`). */
+async function answered(...args: Parameters<typeof send>): Promise<number> {
+  return (await send(...args)).status;
 }
 
 async function client(requests: number, rounds: number): Promise<void> {
@@ -111,7 +98,7 @@ async function client(requests: number, rounds: number): Promise<void> {
   });
   const kinds: Record<string, (n: number) => Promise<number>> = {
     render: async (n) =>
-      send(
+      answered(
         agent,
         `${base}/internal/render`,
         'POST',
@@ -123,7 +110,7 @@ async function client(requests: number, rounds: number): Promise<void> {
         },
         body,
       ),
-    healthz: () => send(agent, `${base}/healthz`, 'GET', {}),
+    healthz: () => answered(agent, `${base}/healthz`, 'GET', {}),
   };
   const fire = async (count: number, one: (n: number) => Promise<number>, expected: number) => {
     let next = 0;

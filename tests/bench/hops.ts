@@ -3,14 +3,25 @@
 // requests, so the figure does not depend on how loaded the machine is. `npm run bench -- hops`
 // (only when asked); `BENCH_CPU_PROF=1` adds where each process spent its CPU.
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPool, withClient } from '@llmops/kit/db';
 import { createIdentitySigner, IDENTITY_HEADER, ON_BEHALF_OF_HEADER } from '@llmops/kit/http/identity';
 import { startStack, type Stack } from '@llmops/kit/testing/stack';
 import { startEmulator } from '@llmops/emulator/server';
-import { apiToken, create, emulatedModel, fmt, sized, withCpu, type BenchResult, type BenchServer } from './lib.ts';
+import {
+  apiToken,
+  emulatedModel,
+  fmt,
+  headlineTemplate,
+  send,
+  sized,
+  withCpu,
+  type Sent,
+  type BenchResult,
+  type BenchServer,
+} from './lib.ts';
 import { summarizeProfile } from './profile.ts';
 
 const HOPS = {
@@ -65,32 +76,6 @@ function clusterMicros(postmaster: number): number {
 
 // ---- the requests ----
 
-interface Sent {
-  status: number;
-  text: string;
-}
-
-function send(agent: Agent, url: string, method: string, headers: Record<string, string>, body?: string): Promise<Sent> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      {
-        method,
-        agent,
-        headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /** `count` requests, `HOPS.concurrency` at a time; each must answer `expected`. */
 async function fire(count: number, one: (n: number) => Promise<Sent>, expected: number, what: string): Promise<void> {
   let next = 0;
@@ -137,30 +122,8 @@ async function startHops(server: BenchServer) {
     await emulator.stop();
     throw error;
   }
-  const post = (service: 'registry' | 'prompt', path: string, body: unknown) => create(stack, service, path, body);
   const model = await emulatedModel(stack, emulator);
-  const part = await post('prompt', '/api/v1/parts', {
-    kind: 'task',
-    name: 'Headline',
-    content: 'Write one headline for the post "{{ post.title }}".',
-  });
-  await post('prompt', `/api/v1/parts/${part.id}/publish`, { message: 'bench' });
-  const template = await post('prompt', '/api/v1/templates', {
-    name: 'Headline',
-    default_model_id: model.id,
-    variables: [{ name: 'post', type: 'object' }],
-    messages: [
-      { role: 'system', entries: [{ type: 'text', text: 'You write headlines for an editorial team. Be brief.' }] },
-      {
-        role: 'user',
-        entries: [
-          { type: 'part', part_id: part.id },
-          { type: 'text', text: '{{ post.summary }}' },
-        ],
-      },
-    ],
-  });
-  await post('prompt', `/api/v1/templates/${template.id}/publish`, { message: 'bench' });
+  const template = await headlineTemplate(stack, model.id);
   const token = await apiToken(db.adminUrl, 'editor', 'bench hops');
   const backend = await withClient(db.adminUrl, async (client) => {
     const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');

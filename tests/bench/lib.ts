@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
+import { type Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { defineEvent } from '@llmops/kit/bus/index';
@@ -59,6 +60,37 @@ export async function create(
   body: unknown,
 ): Promise<{ id: string }> {
   return expectJson(await stack.call(service, path, { method: 'POST', body: JSON.stringify(body) }), 201, `POST ${path}`);
+}
+
+/**
+ * What an editor would have set up for the runner's benches: a published part and a published template that uses it
+ * (a system text, the part and a Liquid text entry), `modelId` its default model. Answers the template.
+ */
+export async function headlineTemplate(stack: Stack, modelId: string): Promise<{ id: string }> {
+  const post = (path: string, body: unknown) => create(stack, 'prompt', path, body);
+  const part = await post('/api/v1/parts', {
+    kind: 'task',
+    name: 'Headline',
+    content: 'Write one headline for the post "{{ post.title }}".',
+  });
+  await post(`/api/v1/parts/${part.id}/publish`, { message: 'bench' });
+  const template = await post('/api/v1/templates', {
+    name: 'Headline',
+    default_model_id: modelId,
+    variables: [{ name: 'post', type: 'object' }],
+    messages: [
+      { role: 'system', entries: [{ type: 'text', text: 'You write headlines for an editorial team. Be brief.' }] },
+      {
+        role: 'user',
+        entries: [
+          { type: 'part', part_id: part.id },
+          { type: 'text', text: '{{ post.summary }}' },
+        ],
+      },
+    ],
+  });
+  await post(`/api/v1/templates/${template.id}/publish`, { message: 'bench' });
+  return template;
 }
 
 /** What an editor would set up first: a provider on the emulator's OpenAI protocol and one model of it. */
@@ -327,4 +359,32 @@ export function countQueries(pool: Pool): { readonly count: number } {
       return count;
     },
   };
+}
+
+/** An answer to `send`: its status and body. */
+export interface Sent {
+  status: number;
+  text: string;
+}
+
+/** One request on a keep-alive agent (node:http, lighter than fetch on the bench's side of the machine). */
+export function send(agent: Agent, url: string, method: string, headers: Record<string, string>, body?: string): Promise<Sent> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method,
+        agent,
+        headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }

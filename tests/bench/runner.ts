@@ -22,11 +22,11 @@ import {
   apiToken,
   atMost,
   benchLogger,
-  create,
   emulatedModel,
   exactly,
   fmt,
   fmtRate,
+  headlineTemplate,
   percentile,
   printResult,
   ratioAtLeast,
@@ -605,30 +605,8 @@ async function startRig(server: BenchServer): Promise<Rig> {
     stacks.push(gateway);
 
     // What an editor would have set up: a provider and model in the registry, a published part and template.
-    const post = (service: 'registry' | 'prompt', path: string, body: unknown) => create(base, service, path, body);
     const model = await emulatedModel(base, emulator);
-    const part = await post('prompt', '/api/v1/parts', {
-      kind: 'task',
-      name: 'Headline',
-      content: 'Write one headline for the post "{{ post.title }}".',
-    });
-    await post('prompt', `/api/v1/parts/${part.id}/publish`, { message: 'bench' });
-    const template = await post('prompt', '/api/v1/templates', {
-      name: 'Headline',
-      default_model_id: model.id,
-      variables: [{ name: 'post', type: 'object' }],
-      messages: [
-        { role: 'system', entries: [{ type: 'text', text: 'You write headlines for an editorial team. Be brief.' }] },
-        {
-          role: 'user',
-          entries: [
-            { type: 'part', part_id: part.id },
-            { type: 'text', text: '{{ post.summary }}' },
-          ],
-        },
-      ],
-    });
-    await post('prompt', `/api/v1/templates/${template.id}/publish`, { message: 'bench' });
+    const template = await headlineTemplate(base, model.id);
     const token = await apiToken(db.adminUrl, 'editor', 'bench runner');
 
     const busPool = createPool({ connectionString: db.urlFor(SERVICE), applicationName: 'bench-runner-observer', max: 2 });

@@ -76,19 +76,9 @@ describe('redaction', () => {
     };
   }
 
+  /** Every key a redaction path names (its segments), and keys no path names, at any depth. */
   const KEYS = [
-    'password',
-    'secret',
-    'token',
-    'api_key',
-    'apiKey',
-    'authorization',
-    'cookie',
-    'databaseUrl',
-    'connectionString',
-    'headers',
-    'x-llmops-identity',
-    'req',
+    ...new Set(REDACT_PATHS.flatMap((path) => path.match(/[\w-]+/g) ?? [])),
     'provider',
     'name',
     'spans',
