@@ -4,7 +4,7 @@
 // worker's Endings does — on a pool of one connection; each backend's CPU is read from /proc (so PostgreSQL must run
 // on this machine), and pg_stat_statements' figures of the runner's statements are printed where the server has it.
 // MICRO_DATABASE_URL: an admin URL (default: the machine's PostgreSQL 15); MICRO_FINISHES: how many (default 200).
-import { readFileSync } from 'node:fs';
+import { cpuSeconds } from './proc.ts';
 import { createPool, withTransaction } from '@llmops/kit/db';
 import { startStack } from '@llmops/kit/testing/stack';
 import { createTestDatabase, startTestCluster } from '@llmops/kit/testing/database';
@@ -70,10 +70,7 @@ for (let i = 0; i < 2 * N; i++) {
   });
   ids.push((created.tasks as { id: string }[])[0]?.id as string);
 }
-const cpu = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(f[11]) + Number(f[12])) * 10;
-};
+const cpu = (pid: number) => cpuSeconds(pid) * 1000;
 const pidOf = async (p: typeof pool) => (await p.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid as number;
 const finishPid = await pidOf(pool);
 const startPid = await pidOf(starter);

@@ -2,7 +2,7 @@
 // (client → gateway → runner → prompt service), read from /proc/<pid>/stat around a fixed number of
 // requests, so the figure does not depend on how loaded the machine is. `npm run bench -- hops`
 // (only when asked); `BENCH_CPU_PROF=1` adds where each process spent its CPU.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,7 @@ import {
   type BenchResult,
   type BenchServer,
 } from './lib.ts';
+import { clusterSeconds, cpuSeconds, statFields } from './proc.ts';
 import { summarizeProfile } from './profile.ts';
 
 const HOPS = {
@@ -39,40 +40,6 @@ const HOPS = {
 
 const PROFILES = process.env.BENCH_CPU_PROF ? mkdtempSync(join(tmpdir(), 'llmops-bench-hops-prof-')) : undefined;
 const SUMMARY = 'A short post about how the newsroom plans its week, with notes on deadlines and the morning meeting.';
-
-// ---- CPU of a process from /proc (Linux only) ----
-
-const TICKS_PER_SECOND = 100;
-
-function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU µs of a process, user and system (with `children`, of its reaped children too); `system` alone when asked. */
-function cpuMicros(pid: number, children = false, system = false): number {
-  const f = statFields(pid);
-  if (!f) return Number.NaN;
-  const ticks = system
-    ? Number(f[12]) + (children ? Number(f[14]) : 0)
-    : Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
-  return (ticks / TICKS_PER_SECOND) * 1e6;
-}
-
-/** CPU µs of a PostgreSQL cluster: the postmaster, its live children and those it reaped. */
-function clusterMicros(postmaster: number): number {
-  let total = cpuMicros(postmaster, true);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = statFields(Number(entry));
-    if (f && Number(f[1]) === postmaster) total += cpuMicros(Number(entry));
-  }
-  return total;
-}
 
 // ---- the requests ----
 
@@ -236,10 +203,10 @@ export async function hopsBench(server: BenchServer): Promise<BenchResult> {
         const read = () => {
           const values = new Map<string, number>();
           for (const [name, pid] of pids) {
-            values.set(name, pid === undefined ? Number.NaN : cpuMicros(pid));
-            values.set(`${name} system`, pid === undefined ? Number.NaN : cpuMicros(pid, false, true));
+            values.set(name, pid === undefined ? Number.NaN : cpuSeconds(pid) * 1e6);
+            values.set(`${name} system`, pid === undefined ? Number.NaN : cpuSeconds(pid, { system: true }) * 1e6);
           }
-          values.set('postgres', rig.postmaster === undefined ? Number.NaN : clusterMicros(rig.postmaster));
+          values.set('postgres', rig.postmaster === undefined ? Number.NaN : clusterSeconds(rig.postmaster) * 1e6);
           return values;
         };
         const before = read();

@@ -4,42 +4,15 @@
 // postmaster and every backend of the bench's own embedded cluster) per task, over the whole workload, so
 // the figure does not depend on how fast a loaded machine let it run. Run it without BENCH_DATABASE_URL
 // (a shared server's CPU is not the bench's):  `npx node tests/bench/runner-cpu.ts [tasks]`
-import { readdirSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { createPool } from '@llmops/kit/db';
 import { startStack } from '@llmops/kit/testing/stack';
 import { startEmulator } from '@llmops/emulator/server';
 import { emulatedModel, expectJson, startBenchServer } from './lib.ts';
+import { clusterSeconds, cpuSeconds } from './proc.ts';
 
 const TASKS = Number(process.argv[2] ?? 1_000);
 const PRODUCERS = 4;
-const TICK_MS = 1000 / 100; // USER_HZ
-
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-  } catch {
-    return 0; // ended meanwhile
-  }
-}
-
-/** CPU of the postmaster's children, ended ones included (cutime + cstime of the postmaster) and live ones. */
-function clusterCpuMs(postmaster: number): number {
-  const own = readFileSync(`/proc/${postmaster}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  let total = (Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])) * TICK_MS;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
-    } catch {
-      // gone
-    }
-  }
-  return total;
-}
-
 if (process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL)
   throw new Error('runner-cpu measures its own embedded PostgreSQL: unset BENCH_DATABASE_URL and TEST_DATABASE_URL');
 const server = await startBenchServer();
@@ -83,9 +56,9 @@ try {
     }
   };
   await run(Math.min(200, TASKS));
-  const before = { runner: cpuMs(runner), postgres: clusterCpuMs(postmaster), at: performance.now() };
+  const before = { runner: cpuSeconds(runner) * 1000, postgres: clusterSeconds(postmaster) * 1000, at: performance.now() };
   await run(TASKS);
-  const after = { runner: cpuMs(runner), postgres: clusterCpuMs(postmaster), at: performance.now() };
+  const after = { runner: cpuSeconds(runner) * 1000, postgres: clusterSeconds(postmaster) * 1000, at: performance.now() };
   const per = (key: 'runner' | 'postgres') => ((after[key] - before[key]) / TASKS).toFixed(2);
   const seconds = (after.at - before.at) / 1000;
   console.log(

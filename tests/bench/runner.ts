@@ -40,6 +40,7 @@ import {
   type BenchServer,
   type ResultRow,
 } from './lib.ts';
+import { clusterSeconds, cpuSeconds, statFields } from './proc.ts';
 import { summarizeProfile, type ProfileSummary } from './profile.ts';
 import type { ProbeReport, ToProbe } from './runner-probe.ts';
 import * as store from '../../services/runner/src/tasks/store.ts';
@@ -121,36 +122,6 @@ function nodeOptions(probe: boolean): Record<string, string> {
 }
 
 // ---- CPU of each process, from /proc (Linux; '-' elsewhere or for a server on another machine) ----
-
-const TICKS_PER_SECOND = 100;
-
-function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** CPU seconds of a process (and with `children`, of its reaped children). */
-function cpuSeconds(pid: number, children = false): number {
-  const f = statFields(pid);
-  if (!f) return Number.NaN;
-  const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
-  return ticks / TICKS_PER_SECOND;
-}
-
-/** CPU seconds of the whole PostgreSQL cluster: the postmaster, its live children and those it reaped. */
-function clusterSeconds(postmaster: number): number {
-  let total = cpuSeconds(postmaster, true);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const f = statFields(Number(entry));
-    if (f && Number(f[1]) === postmaster) total += cpuSeconds(Number(entry));
-  }
-  return total;
-}
 
 interface CpuShares {
   /** Cores used by each process over the window. */
