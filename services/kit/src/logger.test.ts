@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { createLogger, REDACT_PATHS, redactUrlPasswords } from './logger.ts';
+import { createLogger, REDACT_PATHS, serializeError } from './logger.ts';
 
 describe('the logger', () => {
   it('writes JSON with the service and redacts secrets by configuration', async () => {
@@ -37,15 +37,7 @@ describe('redaction', () => {
         timestamp: false,
         redact: { paths: REDACT_PATHS, censor: '[redacted]' },
         formatters: { level: (label) => ({ level: label }) },
-        serializers: {
-          err: (error: unknown) => {
-            const serialized = pino.stdSerializers.err(error as Error);
-            if (serialized === null || typeof serialized !== 'object') return serialized; // `err: null` and the like, as given
-            if (typeof serialized.message === 'string') serialized.message = redactUrlPasswords(serialized.message);
-            if (typeof serialized.stack === 'string') serialized.stack = redactUrlPasswords(serialized.stack);
-            return serialized;
-          },
-        },
+        serializers: { err: serializeError },
       },
       destination as pino.DestinationStream,
     );

@@ -128,6 +128,18 @@ export function redactUrlPasswords(text: string): string {
   return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@');
 }
 
+/**
+ * An `err` as pino's standard serializer writes it, with any postgres:// password in its message and stack hidden;
+ * `err: null` and the like as given. The logger then redacts its keys by REDACT_PATHS.
+ */
+export function serializeError(error: unknown): ReturnType<typeof pino.stdSerializers.err> {
+  const serialized = pino.stdSerializers.err(error as Error);
+  if (serialized === null || typeof serialized !== 'object') return serialized;
+  if (typeof serialized.message === 'string') serialized.message = redactUrlPasswords(serialized.message);
+  if (typeof serialized.stack === 'string') serialized.stack = redactUrlPasswords(serialized.stack);
+  return serialized;
+}
+
 export interface LoggerConfig {
   service: string;
   level?: string;
@@ -148,10 +160,8 @@ export function createLogger({ service, level = 'info', destination }: LoggerCon
     formatters: { level: (label) => ({ level: label }), log: redactLogObject, bindings: redactLogObject },
     serializers: {
       err: (error: unknown) => {
-        const serialized = pino.stdSerializers.err(error as Error);
-        if (serialized === null || typeof serialized !== 'object') return serialized; // `err: null` and the like, as given
-        if (typeof serialized.message === 'string') serialized.message = redactUrlPasswords(serialized.message);
-        if (typeof serialized.stack === 'string') serialized.stack = redactUrlPasswords(serialized.stack);
+        const serialized = serializeError(error);
+        if (serialized === null || typeof serialized !== 'object') return serialized;
         return (ERR_NODE.redact ? CENSOR : redactValue(serialized, ERR_NODE, false)) as typeof serialized;
       },
     },
