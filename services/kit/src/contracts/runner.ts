@@ -485,7 +485,10 @@ export const createTask = createRoute({
     'for: one task is `tasks[0]`, with `group_id` null.',
   request: { headers: IdempotencyHeaders, body: body(TaskCreateSchema) },
   responses: {
-    201: json(TaskCreateResultSchema, 'Created and queued'),
+    201: json(
+      TaskCreateResultSchema,
+      'Created: each task `queued`, or already `running` when its runner had a free slot and nothing was queued ahead of it',
+    ),
     200: json(TaskCreateResultSchema, 'Replayed: this Idempotency-Key already created these tasks'),
     ...errors(400, 401, 403, 404, 413, 415, 422),
     503: { description: 'The prompt service or registry did not answer; nothing was created' },

@@ -10138,7 +10138,7 @@ export interface operations {
                     "application/json": components["schemas"]["TaskCreateResult"];
                 };
             };
-            /** @description Created and queued */
+            /** @description Created: each task `queued`, or already `running` when its runner had a free slot and nothing was queued ahead of it */
             201: {
                 headers: {
                     [name: string]: unknown;
