@@ -55,8 +55,9 @@ type Events<C extends EventContract> = [C] extends [never] ? BusEvent[] : EventO
 
 export interface BroadcastOptions<C extends EventContract = never> {
   /**
-   * 'now' (default; see headPosition) or a position string from an earlier event (e.g. SSE
-   * Last-Event-ID): delivery resumes exactly after it.
+   * 'now' (default): every event that commits from now on, none that committed before (unlike a
+   * start from headPosition, which may include a few); or a position string from an earlier event
+   * (e.g. SSE Last-Event-ID): delivery resumes exactly after it.
    */
   from?: 'now' | string;
   /** Only these topics, payloads validated (an invalid one is logged and skipped); omit for every topic, payloads as stored. */
@@ -95,14 +96,17 @@ export class BroadcastReader<C extends EventContract = never> {
   readonly #bell = new Bell();
   readonly #stop = new AbortController();
   #position: Position;
+  /** For a reader from 'now': events that committed before it began, skipped; undefined once past them. */
+  #before: outbox.Now | undefined;
   #loop: Promise<void> | undefined;
   #failure: unknown;
 
-  constructor(deps: BroadcastDeps, options: BroadcastOptions<C>, start: Position) {
+  constructor(deps: BroadcastDeps, options: BroadcastOptions<C>, start: Position, now?: outbox.Now) {
     this.#deps = deps;
     this.#options = options;
     this.#byTopic = new Map((options.events ?? []).map((contract) => [contract.topic, contract]));
     this.#position = start;
+    this.#before = now;
   }
 
   /**
@@ -154,7 +158,9 @@ export class BroadcastReader<C extends EventContract = never> {
       return 'idle';
     }
     const events: BusEvent[] = [];
+    const before = this.#before;
     for (const row of read.rows) {
+      if (before && outbox.committedBefore(before, row.position.txid)) continue;
       let payload = row.payload;
       const contract = this.#byTopic.get(row.topic);
       if (contract) {
@@ -190,6 +196,7 @@ export class BroadcastReader<C extends EventContract = never> {
       }
     }
     this.#position = read.next;
+    if (before && this.#position.txid >= before.xmax) this.#before = undefined;
     if (read.rows.length > 0) return read.rows.length < limit && !read.held ? 'drained' : 'progress';
     return read.held ? 'held' : 'idle';
   }

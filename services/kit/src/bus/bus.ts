@@ -120,11 +120,12 @@ export function createBus({ pool, listenUrl, log: parentLog, service, config: ov
     async broadcast(options) {
       if (state !== 'started') throw new Error('start the bus before opening broadcast readers');
       const from = options.from ?? 'now';
-      const start = from === 'now' ? await outbox.head(pool) : parsePosition(from);
-      const status = from === 'now' ? 'ok' : await positionStatus(pool, start);
+      const now = from === 'now' ? await outbox.now(pool) : undefined;
+      const start = now ? now.head : parsePosition(from);
+      const status = now ? 'ok' : await positionStatus(pool, start);
       if (status === 'expired') throw new PositionExpiredError(from);
       if (status === 'ahead') throw new PositionAheadError(from);
-      const reader = new BroadcastReader(deps, options, start);
+      const reader = new BroadcastReader(deps, options, start, now);
       const release = waiter.read((options.events ?? []).map((contract) => contract.topic));
       const untyped = reader as unknown as BroadcastReader<EventContract>;
       readers.add(untyped);

@@ -15,6 +15,7 @@ const payload = z.object({ label: z.string() });
 const thing = defineEvent({ topic: 'test.gap.happened', payload });
 const held = defineEvent({ topic: 'test.held.happened', payload });
 const many = defineEvent({ topic: 'test.many.happened', payload });
+const started = defineEvent({ topic: 'test.started.happened', payload });
 
 /** A producer connection of another service (the registry), as in production. */
 async function producer(): Promise<pg.Client> {
@@ -52,6 +53,30 @@ describe('commit-safe positions (the gap trap)', () => {
       expect(naive.rowCount).toBe(0); // the naive reader would never have seen A
     } finally {
       await Promise.all([a.end(), b.end()]);
+    }
+  });
+
+  it("starts a reader from 'now' after every event committed before it, even one an older open transaction holds back", async () => {
+    const { bus } = await harness.startBus();
+    const [older, other] = [await producer(), await producer()];
+    try {
+      await older.query('BEGIN');
+      await older.query('SELECT pg_current_xact_id()'); // the head stays at this transaction while it is open
+      await publish(other, started, { label: 'before' }); // commits before the reader starts, above the head
+      const seen = new Collector<string>();
+      const reader = await bus.broadcast({
+        events: [started],
+        handler: (events) => seen.push(...events.map((e) => e.payload.label)),
+      });
+      await publish(older, started, { label: 'open at the start' });
+      await publish(other, started, { label: 'after' });
+      await older.query('COMMIT');
+      expect(await seen.waitFor(2, 15_000, 'the two later events')).toEqual(['open at the start', 'after']);
+      await publish(other, started, { label: 'later still' });
+      expect(await seen.waitFor(3, 15_000, 'one more')).toEqual(['open at the start', 'after', 'later still']);
+      await reader.stop();
+    } finally {
+      await Promise.all([older.end(), other.end()]);
     }
   });
 

@@ -147,8 +147,37 @@ export async function readForBroadcast(
 
 /** The position of "now": everything that commits from here on is after it. */
 export async function head(db: Queryable): Promise<Position> {
-  const { rows } = await db.query<{ xmin: string }>(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);
-  return rows[0] ? { txid: BigInt(rows[0].xmin), id: 0n } : ORIGIN;
+  return (await now(db)).head;
+}
+
+/**
+ * "Now" exactly: the head position, and which transactions at or above it had already finished. A
+ * position cannot tell those apart from the ones still running (it is one transaction id), so a reader
+ * starting at the head alone would also deliver events that committed just before it, held back by an
+ * older open transaction; a reader given this skips them (see `committedBefore`).
+ */
+export interface Now {
+  head: Position;
+  /** Every transaction from here on had not started. */
+  xmax: bigint;
+  /** The transactions between the head and xmax still running: their events commit after now. */
+  running: ReadonlySet<bigint>;
+}
+
+export async function now(db: Queryable): Promise<Now> {
+  const { rows } = await db.query<{ xmin: string; xmax: string; running: string[] }>(
+    `SELECT pg_snapshot_xmin(s)::text AS xmin, pg_snapshot_xmax(s)::text AS xmax,
+       ARRAY(SELECT pg_snapshot_xip(s)::text) AS running
+     FROM pg_current_snapshot() s`,
+  );
+  const row = rows[0];
+  if (!row) return { head: ORIGIN, xmax: 0n, running: new Set() };
+  return { head: { txid: BigInt(row.xmin), id: 0n }, xmax: BigInt(row.xmax), running: new Set(row.running.map(BigInt)) };
+}
+
+/** Whether an event of this transaction (at or above the head) had committed before `now` was taken. */
+export function committedBefore(at: Now, txid: bigint): boolean {
+  return txid >= at.head.txid && txid < at.xmax && !at.running.has(txid);
 }
 
 /** The highest position retention has deleted; a reader before it has missed events. */
