@@ -292,6 +292,22 @@ describe('OpenAI errors, normalized', () => {
     expect(await attempt()).toMatchObject({ kind: 'rate_limit', provider_code: 'rate_limit_exceeded' });
   });
 
+  it('attempts running at once on one connection (one SDK client) each send, record and cancel their own request', async () => {
+    emu.fault({ protocol: 'openai', chunkDelayMs: 40 });
+    const controller = new AbortController();
+    const ask = (content: string, signal?: AbortSignal) =>
+      openai.chat(connection, { model: 'emu-gpt-small', messages: [{ role: 'user', content }] }, { signal });
+    const settled = Promise.allSettled([ask('first one here'), ask('second one here', controller.signal), ask('third one here')]);
+    setTimeout(() => controller.abort(), 60);
+    const [first, second, third] = await settled;
+    expect(first).toMatchObject({ status: 'fulfilled', value: { text: 'You said: first one here' } });
+    expect(third).toMatchObject({ status: 'fulfilled', value: { text: 'You said: third one here' } });
+    expect(second).toMatchObject({ status: 'rejected', reason: { kind: 'cancelled' } });
+    const wires = [first, third].map((r) => (r.status === 'fulfilled' ? JSON.parse(r.value.wire.bodyText) : undefined));
+    expect(wires.map((body) => body.messages[0].content)).toEqual(['first one here', 'third one here']);
+    expect(emu.requestsOf('openai', '/v1/chat/completions')).toHaveLength(3);
+  });
+
   it('the caller aborting is cancelled, not retryable', async () => {
     emu.fault({ protocol: 'openai', delayFirstByteMs: 2_000 });
     const controller = new AbortController();

@@ -6,9 +6,10 @@ import type {
   RawMessageStreamEvent,
 } from '@anthropic-ai/sdk/resources/messages/messages';
 import { Attempt } from './attempt.ts';
+import { SdkClients } from './clients.ts';
 import { ProviderError } from './errors.ts';
 import { cutStream, definedOnly, normalizeError } from './normalize.ts';
-import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, Usage } from './types.ts';
+import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, Usage } from './types.ts';
 
 /**
  * Anthropic's protocol requires max_tokens: the preset's `max_output_tokens`, else the model's own
@@ -16,16 +17,18 @@ import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderCo
  */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 4096;
 
-function client(connection: ProviderConnection, attempt: Attempt): Anthropic {
-  return new Anthropic({
-    apiKey: connection.apiKey ?? null,
-    authToken: null,
-    baseURL: connection.baseUrl,
-    defaultHeaders: connection.headers ?? {},
-    maxRetries: 0,
-    fetch: attempt.fetch(),
-  });
-}
+/** One SDK client per connection, reused by every attempt (its requests go through the running attempt's fetch). */
+const clients = new SdkClients(
+  (connection) =>
+    new Anthropic({
+      apiKey: connection.apiKey ?? null,
+      authToken: null,
+      baseURL: connection.baseUrl,
+      defaultHeaders: connection.headers ?? {},
+      maxRetries: 0,
+      fetch: Attempt.fetch,
+    }),
+);
 
 const FINISH: Record<string, FinishReason> = {
   end_turn: 'stop',
@@ -108,52 +111,57 @@ export const anthropicAdapter: ProviderAdapter = {
 
   async chat(connection, request, options) {
     const attempt = new Attempt(options);
-    try {
-      const body = anthropicMessageBody(request);
-      const api = client(connection, attempt);
-      if (request.stream === false) {
-        const message: Message = await api.messages.create({ ...body, stream: false }, { signal: attempt.signal, maxRetries: 0 });
-        const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
-        attempt.delta(text);
-        return result(attempt, text, message.stop_reason, usageOf(message.usage), message.id);
-      }
-      const stream = await api.messages.create({ ...body, stream: true }, { signal: attempt.signal, maxRetries: 0 });
-      let text = '';
-      let id: string | null = null;
-      let stop: string | null = null;
-      let usage: AnthropicUsage = {};
-      let ended = false;
-      for await (const event of stream as AsyncIterable<RawMessageStreamEvent>) {
-        attempt.receivedData();
-        switch (event.type) {
-          case 'message_start':
-            id = event.message.id;
-            usage = { ...event.message.usage };
-            break;
-          case 'content_block_delta':
-            if (event.delta.type === 'text_delta') {
-              text += event.delta.text;
-              attempt.delta(event.delta.text);
-            }
-            break;
-          case 'message_delta':
-            stop = event.delta.stop_reason ?? stop;
-            usage = { ...usage, ...definedOnly((event.usage ?? {}) as AnthropicUsage) };
-            break;
-          case 'message_stop':
-            ended = true;
-            break;
-          default:
-            break;
+    return attempt.run(async () => {
+      try {
+        const body = anthropicMessageBody(request);
+        const api = clients.get(connection);
+        if (request.stream === false) {
+          const message: Message = await api.messages.create(
+            { ...body, stream: false },
+            { signal: attempt.signal, maxRetries: 0 },
+          );
+          const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
+          attempt.delta(text);
+          return result(attempt, text, message.stop_reason, usageOf(message.usage), message.id);
         }
+        const stream = await api.messages.create({ ...body, stream: true }, { signal: attempt.signal, maxRetries: 0 });
+        let text = '';
+        let id: string | null = null;
+        let stop: string | null = null;
+        let usage: AnthropicUsage = {};
+        let ended = false;
+        for await (const event of stream as AsyncIterable<RawMessageStreamEvent>) {
+          attempt.receivedData();
+          switch (event.type) {
+            case 'message_start':
+              id = event.message.id;
+              usage = { ...event.message.usage };
+              break;
+            case 'content_block_delta':
+              if (event.delta.type === 'text_delta') {
+                text += event.delta.text;
+                attempt.delta(event.delta.text);
+              }
+              break;
+            case 'message_delta':
+              stop = event.delta.stop_reason ?? stop;
+              usage = { ...usage, ...definedOnly((event.usage ?? {}) as AnthropicUsage) };
+              break;
+            case 'message_stop':
+              ended = true;
+              break;
+            default:
+              break;
+          }
+        }
+        if (!ended) throw cutStream('message_stop');
+        return result(attempt, text, stop, usageOf(usage), id);
+      } catch (error) {
+        throw normalizeError(error, attempt);
+      } finally {
+        attempt.finish();
       }
-      if (!ended) throw cutStream('message_stop');
-      return result(attempt, text, stop, usageOf(usage), id);
-    } catch (error) {
-      throw normalizeError(error, attempt);
-    } finally {
-      attempt.finish();
-    }
+    });
   },
 
   generateImage() {
@@ -162,28 +170,30 @@ export const anthropicAdapter: ProviderAdapter = {
 
   async listModels(connection, options) {
     const attempt = new Attempt(options);
-    try {
-      const api = client(connection, attempt);
-      const models = [];
-      for await (const model of api.models.list({}, { signal: attempt.signal, maxRetries: 0 })) {
-        const info = model as typeof model & { max_input_tokens?: number | null; max_tokens?: number | null };
-        models.push({
-          id: model.id,
-          display_name: model.display_name ?? null,
-          created_at: model.created_at ?? null,
-          modality: 'chat' as const,
-          details: {
-            ...(info.max_input_tokens ? { context_window: info.max_input_tokens } : {}),
-            ...(info.max_tokens ? { max_output_tokens: info.max_tokens } : {}),
-          },
-        });
+    return attempt.run(async () => {
+      try {
+        const api = clients.get(connection);
+        const models = [];
+        for await (const model of api.models.list({}, { signal: attempt.signal, maxRetries: 0 })) {
+          const info = model as typeof model & { max_input_tokens?: number | null; max_tokens?: number | null };
+          models.push({
+            id: model.id,
+            display_name: model.display_name ?? null,
+            created_at: model.created_at ?? null,
+            modality: 'chat' as const,
+            details: {
+              ...(info.max_input_tokens ? { context_window: info.max_input_tokens } : {}),
+              ...(info.max_tokens ? { max_output_tokens: info.max_tokens } : {}),
+            },
+          });
+        }
+        return models;
+      } catch (error) {
+        throw normalizeError(error, attempt);
+      } finally {
+        attempt.finish();
       }
-      return models;
-    } catch (error) {
-      throw normalizeError(error, attempt);
-    } finally {
-      attempt.finish();
-    }
+    });
   },
 };
 

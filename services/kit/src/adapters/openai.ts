@@ -1,22 +1,25 @@
 import OpenAI from 'openai';
 import type { ChatCompletionCreateParamsBase, ChatCompletionChunk, ChatCompletion } from 'openai/resources/chat/completions';
 import { Attempt } from './attempt.ts';
+import { SdkClients } from './clients.ts';
 import { ProviderError } from './errors.ts';
 import { cutStream, normalizeError } from './normalize.ts';
 import type { ChatRequest, ChatResult, FinishReason, ProviderAdapter, ProviderConnection, RemoteModel, Usage } from './types.ts';
 
-function client(connection: ProviderConnection, attempt: Attempt): OpenAI {
-  return new OpenAI({
-    // OpenAI-compatible local servers take no key; the SDK insists on one, and they ignore it.
-    apiKey: connection.apiKey || 'no-key',
-    baseURL: connection.baseUrl,
-    organization: connection.organization ?? null,
-    project: connection.project ?? null,
-    defaultHeaders: connection.headers ?? {},
-    maxRetries: 0,
-    fetch: attempt.fetch(),
-  });
-}
+/** One SDK client per connection, reused by every attempt (its requests go through the running attempt's fetch). */
+const clients = new SdkClients(
+  (connection) =>
+    new OpenAI({
+      // OpenAI-compatible local servers take no key; the SDK insists on one, and they ignore it.
+      apiKey: connection.apiKey || 'no-key',
+      baseURL: connection.baseUrl,
+      organization: connection.organization ?? null,
+      project: connection.project ?? null,
+      defaultHeaders: connection.headers ?? {},
+      maxRetries: 0,
+      fetch: Attempt.fetch,
+    }),
+);
 
 const FINISH: Record<string, FinishReason> = {
   stop: 'stop',
@@ -110,108 +113,115 @@ export const openaiAdapter: ProviderAdapter = {
 
   async chat(connection, request, options) {
     const attempt = new Attempt(options);
-    const api = client(connection, attempt);
-    const body = openaiChatBody(request, maxTokensFieldOf(connection, request.reasoning));
-    try {
-      if (request.stream === false) {
-        const completion: ChatCompletion = await api.chat.completions.create(
-          { ...body, stream: false },
+    return attempt.run(async () => {
+      const api = clients.get(connection);
+      const body = openaiChatBody(request, maxTokensFieldOf(connection, request.reasoning));
+      try {
+        if (request.stream === false) {
+          const completion: ChatCompletion = await api.chat.completions.create(
+            { ...body, stream: false },
+            { signal: attempt.signal, maxRetries: 0 },
+          );
+          const choice = completion.choices[0];
+          const text = choice?.message.content ?? '';
+          attempt.delta(text);
+          return result(attempt, text, choice?.finish_reason ?? null, usageOf(completion.usage), completion.id);
+        }
+        const stream = await api.chat.completions.create(
+          { ...body, stream: true, stream_options: { include_usage: true } },
           { signal: attempt.signal, maxRetries: 0 },
         );
-        const choice = completion.choices[0];
-        const text = choice?.message.content ?? '';
-        attempt.delta(text);
-        return result(attempt, text, choice?.finish_reason ?? null, usageOf(completion.usage), completion.id);
-      }
-      const stream = await api.chat.completions.create(
-        { ...body, stream: true, stream_options: { include_usage: true } },
-        { signal: attempt.signal, maxRetries: 0 },
-      );
-      let text = '';
-      let finish: string | null = null;
-      let usage: Usage | undefined;
-      let id: string | null = null;
-      for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
-        id ??= chunk.id;
-        attempt.receivedData();
-        const choice = chunk.choices[0];
-        const delta = choice?.delta?.content ?? '';
-        if (delta) {
-          text += delta;
-          attempt.delta(delta);
+        let text = '';
+        let finish: string | null = null;
+        let usage: Usage | undefined;
+        let id: string | null = null;
+        for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
+          id ??= chunk.id;
+          attempt.receivedData();
+          const choice = chunk.choices[0];
+          const delta = choice?.delta?.content ?? '';
+          if (delta) {
+            text += delta;
+            attempt.delta(delta);
+          }
+          if (choice?.finish_reason) finish = choice.finish_reason;
+          if (chunk.usage) usage = usageOf(chunk.usage);
         }
-        if (choice?.finish_reason) finish = choice.finish_reason;
-        if (chunk.usage) usage = usageOf(chunk.usage);
+        if (finish === null) throw cutStream('its finish reason');
+        return result(attempt, text, finish, usage ?? usageOf(null), id);
+      } catch (error) {
+        throw normalizeError(error, attempt);
+      } finally {
+        attempt.finish();
       }
-      if (finish === null) throw cutStream('its finish reason');
-      return result(attempt, text, finish, usage ?? usageOf(null), id);
-    } catch (error) {
-      throw normalizeError(error, attempt);
-    } finally {
-      attempt.finish();
-    }
+    });
   },
 
   async generateImage(connection, request, options) {
     const attempt = new Attempt(options);
-    const api = client(connection, attempt);
-    try {
-      const response = await api.images.generate(
-        {
-          model: request.model,
-          prompt: request.prompt,
-          ...(request.n === undefined ? {} : { n: request.n }),
-          ...(request.size === undefined ? {} : { size: request.size as OpenAI.ImageGenerateParams['size'] }),
-          ...(request.quality === undefined ? {} : { quality: request.quality as OpenAI.ImageGenerateParams['quality'] }),
-          // DALL·E answers URLs unless asked for b64_json; the gpt-image models answer b64_json and refuse the field.
-          ...(/dall-e/i.test(request.model) ? { response_format: 'b64_json' as const } : {}),
-        },
-        { signal: attempt.signal, maxRetries: 0 },
-      );
-      const format = response.output_format ?? 'png';
-      const images = (response.data ?? []).map((image) => {
-        if (!image.b64_json) throw new ProviderError({ kind: 'server', message: 'the provider returned an image without data' });
-        return {
-          data: Buffer.from(image.b64_json, 'base64'),
-          mime_type: `image/${format}`,
-          revised_prompt: image.revised_prompt ?? null,
-        };
-      });
-      const usage = response.usage
-        ? {
-            input_tokens: response.usage.input_tokens,
-            output_tokens: response.usage.output_tokens,
-            cached_input_tokens: 0,
-          }
-        : null;
-      return { images, usage, latency_ms: attempt.elapsed(), wire: attempt.sent() };
-    } catch (error) {
-      throw normalizeError(error, attempt);
-    } finally {
-      attempt.finish();
-    }
+    return attempt.run(async () => {
+      const api = clients.get(connection);
+      try {
+        const response = await api.images.generate(
+          {
+            model: request.model,
+            prompt: request.prompt,
+            ...(request.n === undefined ? {} : { n: request.n }),
+            ...(request.size === undefined ? {} : { size: request.size as OpenAI.ImageGenerateParams['size'] }),
+            ...(request.quality === undefined ? {} : { quality: request.quality as OpenAI.ImageGenerateParams['quality'] }),
+            // DALL·E answers URLs unless asked for b64_json; the gpt-image models answer b64_json and refuse the field.
+            ...(/dall-e/i.test(request.model) ? { response_format: 'b64_json' as const } : {}),
+          },
+          { signal: attempt.signal, maxRetries: 0 },
+        );
+        const format = response.output_format ?? 'png';
+        const images = (response.data ?? []).map((image) => {
+          if (!image.b64_json)
+            throw new ProviderError({ kind: 'server', message: 'the provider returned an image without data' });
+          return {
+            data: Buffer.from(image.b64_json, 'base64'),
+            mime_type: `image/${format}`,
+            revised_prompt: image.revised_prompt ?? null,
+          };
+        });
+        const usage = response.usage
+          ? {
+              input_tokens: response.usage.input_tokens,
+              output_tokens: response.usage.output_tokens,
+              cached_input_tokens: 0,
+            }
+          : null;
+        return { images, usage, latency_ms: attempt.elapsed(), wire: attempt.sent() };
+      } catch (error) {
+        throw normalizeError(error, attempt);
+      } finally {
+        attempt.finish();
+      }
+    });
   },
 
   async listModels(connection, options) {
     const attempt = new Attempt(options);
-    const api = client(connection, attempt);
-    try {
-      const models: RemoteModel[] = [];
-      for await (const model of api.models.list({ signal: attempt.signal, maxRetries: 0 })) {
-        models.push({
-          id: model.id,
-          display_name: null,
-          modality: modalityOf(model.id),
-          created_at: typeof model.created === 'number' ? new Date(model.created * 1000).toISOString() : null,
-          details: { owned_by: model.owned_by },
-        });
+    return attempt.run(async () => {
+      const api = clients.get(connection);
+      try {
+        const models: RemoteModel[] = [];
+        for await (const model of api.models.list({ signal: attempt.signal, maxRetries: 0 })) {
+          models.push({
+            id: model.id,
+            display_name: null,
+            modality: modalityOf(model.id),
+            created_at: typeof model.created === 'number' ? new Date(model.created * 1000).toISOString() : null,
+            details: { owned_by: model.owned_by },
+          });
+        }
+        return models;
+      } catch (error) {
+        throw normalizeError(error, attempt);
+      } finally {
+        attempt.finish();
       }
-      return models;
-    } catch (error) {
-      throw normalizeError(error, attempt);
-    } finally {
-      attempt.finish();
-    }
+    });
   },
 };
 
