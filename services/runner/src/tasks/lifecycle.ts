@@ -284,13 +284,25 @@ export async function afterFailure(tx: Queryable, row: TaskRow, error: TaskError
 
 /**
  * running → queued at once, by a process that is stopping, rather than after its lease expires; its
- * reservation is released (the next claim reserves again). It publishes no event (so far): watchers
- * see the next claim's `runner.task.started`, and other instances find the task at their next poll.
+ * reservation is released (the next claim reserves again). It publishes `runner.task.queued` again:
+ * watchers see the task waiting, and the workers of other instances wake for it (not at their next poll).
  */
 export async function giveBack(tx: Queryable, row: TaskRow, costUsd: string): Promise<TaskRow> {
   const back = await store.giveBack(tx, row.id, costUsd);
   await cost.release(tx, back);
+  await publishMany(tx, [givenBackEvent(back)]);
   return back;
+}
+
+/** `runner.task.queued` for a task a stopping process gave back: as at its creation, with its attempts so far. */
+export function givenBackEvent(row: TaskRow): Envelope {
+  return taskEvent(taskQueued, row, {
+    kind: row.kind,
+    priority: row.priority,
+    template_id: row.template_id,
+    template_version: row.template_version,
+    retry_of: row.retry_of,
+  });
 }
 
 /** A task may run again, as a new task, once it has ended; a rejected one has nothing to run. */

@@ -136,12 +136,15 @@ export function planEnding(
     events.push(taskEvent(taskCancelled, row, { was: 'running' }));
     return { ending: { ...base, status: 'cancelled', any_cancel: true }, events };
   }
-  if (outcome.kind === 'abandoned')
-    // The process is stopping: the task goes back to the queue at once, its attempt not counted, no event.
+  if (outcome.kind === 'abandoned') {
+    // The process is stopping: the task goes back to the queue at once, its attempt not counted, and says
+    // so (other instances' workers wake for it).
+    events.push(lifecycle.givenBackEvent(row));
     return {
       ending: { ...base, status: 'queued', model_attempts: 'give_back', provider_ms: 0, overhead_ms: 0, task_ttft: null },
       events,
     };
+  }
   const { error } = outcome;
   const pause =
     error.kind === 'rate_limit' && error.retry_after_ms !== null
