@@ -28,7 +28,7 @@ describe('SDK clients kept per connection', () => {
 
   it('keeps the most recently used, up to its bound', () => {
     let built = 0;
-    const clients = new SdkClients(() => ({ n: built++ }), 2);
+    const clients = new SdkClients(() => ({ n: built++ }), { max: 2 });
     const a = clients.get({ ...connection, apiKey: 'a' });
     clients.get({ ...connection, apiKey: 'b' });
     expect(clients.get({ ...connection, apiKey: 'a' })).toBe(a); // a is now the most recent
@@ -38,5 +38,19 @@ describe('SDK clients kept per connection', () => {
     const before = built;
     clients.get({ ...connection, apiKey: 'b' });
     expect(built).toBe(before + 1);
+  });
+
+  it('drops a client unused for its idle time, so an old key is not kept in memory', () => {
+    let built = 0;
+    let now = 0;
+    const clients = new SdkClients(() => ({ n: built++ }), { idleMs: 1_000, now: () => now });
+    const old = clients.get({ ...connection, apiKey: 'rotated-away' });
+    now = 600;
+    const kept = clients.get(connection);
+    now = 1_200; // the first unused for 1,200 ms, the second for 600
+    clients.get({ ...connection, apiKey: 'another' });
+    expect(clients.size).toBe(2);
+    expect(clients.get(connection)).toBe(kept);
+    expect(clients.get({ ...connection, apiKey: 'rotated-away' })).not.toBe(old);
   });
 });
