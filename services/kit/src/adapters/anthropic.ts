@@ -158,8 +158,6 @@ export const anthropicAdapter: ProviderAdapter = {
         return result(attempt, text, stop, usageOf(usage), id);
       } catch (error) {
         throw normalizeError(error, attempt);
-      } finally {
-        attempt.finish();
       }
     });
   },
@@ -190,8 +188,6 @@ export const anthropicAdapter: ProviderAdapter = {
         return models;
       } catch (error) {
         throw normalizeError(error, attempt);
-      } finally {
-        attempt.finish();
       }
     });
   },

@@ -93,13 +93,22 @@ export class Attempt {
    */
   static readonly fetch: Fetch = (input, init) => {
     const attempt = running.getStore();
-    if (!attempt) return Promise.reject(new Error('an SDK client made a request outside Attempt.run'));
+    if (!attempt) return Promise.reject(new Error('an SDK client built with Attempt.fetch made a request outside attempt.run()'));
     return attempt.#send(fetch, input, init);
   };
 
-  /** Runs an adapter's work as this attempt's: the requests of a client built with `Attempt.fetch` are its own. */
+  /**
+   * Runs an adapter's work as this attempt's — the requests of a client built with `Attempt.fetch` are its
+   * own — and finishes the attempt when the work ends, however it ends.
+   */
   run<T>(work: () => Promise<T>): Promise<T> {
-    return running.run(this, work);
+    return running.run(this, async () => {
+      try {
+        return await work();
+      } finally {
+        this.finish();
+      }
+    });
   }
 
   /** A fetch for the SDK: one signal per attempt, the wire request recorded, first byte noticed. */

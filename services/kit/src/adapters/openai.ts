@@ -151,8 +151,6 @@ export const openaiAdapter: ProviderAdapter = {
         return result(attempt, text, finish, usage ?? usageOf(null), id);
       } catch (error) {
         throw normalizeError(error, attempt);
-      } finally {
-        attempt.finish();
       }
     });
   },
@@ -194,8 +192,6 @@ export const openaiAdapter: ProviderAdapter = {
         return { images, usage, latency_ms: attempt.elapsed(), wire: attempt.sent() };
       } catch (error) {
         throw normalizeError(error, attempt);
-      } finally {
-        attempt.finish();
       }
     });
   },
@@ -218,8 +214,6 @@ export const openaiAdapter: ProviderAdapter = {
         return models;
       } catch (error) {
         throw normalizeError(error, attempt);
-      } finally {
-        attempt.finish();
       }
     });
   },

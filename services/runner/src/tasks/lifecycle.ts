@@ -52,7 +52,10 @@ export function queuedRows(
   return { groupId, rows };
 }
 
-/** `runner.task.queued` for a task as inserted (what the event says of it is known before the insert). */
+/**
+ * `runner.task.queued` for a task as inserted (what the event says of it is known before the insert), or
+ * given back by a stopping process (then with its attempts so far).
+ */
 export function queuedEvent(
   row: Pick<
     TaskRow,
@@ -67,9 +70,9 @@ export function queuedEvent(
     | 'template_id'
     | 'template_version'
     | 'retry_of'
-  >,
+  > & { attempts?: number },
 ): Envelope {
-  return taskEvent(taskQueued, { ...row, attempts: 0 } as TaskRow, {
+  return taskEvent(taskQueued, { ...row, attempts: row.attempts ?? 0 } as TaskRow, {
     kind: row.kind,
     priority: row.priority,
     template_id: row.template_id,
@@ -290,19 +293,8 @@ export async function afterFailure(tx: Queryable, row: TaskRow, error: TaskError
 export async function giveBack(tx: Queryable, row: TaskRow, costUsd: string): Promise<TaskRow> {
   const back = await store.giveBack(tx, row.id, costUsd);
   await cost.release(tx, back);
-  await publishMany(tx, [givenBackEvent(back)]);
+  await publishMany(tx, [queuedEvent(back)]);
   return back;
-}
-
-/** `runner.task.queued` for a task a stopping process gave back: as at its creation, with its attempts so far. */
-export function givenBackEvent(row: TaskRow): Envelope {
-  return taskEvent(taskQueued, row, {
-    kind: row.kind,
-    priority: row.priority,
-    template_id: row.template_id,
-    template_version: row.template_version,
-    retry_of: row.retry_of,
-  });
 }
 
 /** A task may run again, as a new task, once it has ended; a rejected one has nothing to run. */

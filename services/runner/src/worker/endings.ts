@@ -139,7 +139,7 @@ export function planEnding(
   if (outcome.kind === 'abandoned') {
     // The process is stopping: the task goes back to the queue at once, its attempt not counted, and says
     // so (other instances' workers wake for it).
-    events.push(lifecycle.givenBackEvent(row));
+    events.push(lifecycle.queuedEvent(row));
     return {
       ending: { ...base, status: 'queued', model_attempts: 'give_back', provider_ms: 0, overhead_ms: 0, task_ttft: null },
       events,
